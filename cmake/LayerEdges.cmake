@@ -1,0 +1,12 @@
+# The layers, lowest first, and the layers each may use. The only place these edges are written:
+# the link check (Layers.cmake) and the include check (CheckLayers.cmake) both read them from here.
+set(TRANCHE_LAYERS core md oms risk tca ems sim gateway service)
+set(TRANCHE_ALLOWED_core "")
+set(TRANCHE_ALLOWED_md core)
+set(TRANCHE_ALLOWED_oms core md)
+set(TRANCHE_ALLOWED_risk core md oms)
+set(TRANCHE_ALLOWED_tca core md oms)
+set(TRANCHE_ALLOWED_ems core md oms risk tca)
+set(TRANCHE_ALLOWED_sim core md)
+set(TRANCHE_ALLOWED_gateway core md oms sim)
+set(TRANCHE_ALLOWED_service core md oms risk tca ems sim gateway)
