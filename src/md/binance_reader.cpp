@@ -20,10 +20,14 @@ enum class Market : std::uint8_t { Unknown, Spot, UsdM, CoinM };
 
 const char* venue_name(Market market) {
   switch (market) {
-    case Market::Spot: return "binance-spot";
-    case Market::UsdM: return "binance-usdm";
-    case Market::CoinM: return "binance-coinm";
-    case Market::Unknown: break;
+    case Market::Spot:
+      return "binance-spot";
+    case Market::UsdM:
+      return "binance-usdm";
+    case Market::CoinM:
+      return "binance-coinm";
+    case Market::Unknown:
+      break;
   }
   return "binance";
 }
@@ -31,9 +35,10 @@ const char* venue_name(Market market) {
 struct StreamState {
   std::uint16_t id = 0;
   bool futures = false;
-  bool synced = false;        // a snapshot has been applied and no gap seen since
+  bool synced = false;  // a snapshot has been applied and no gap seen since
   bool ever_synced = false;
-  bool first_after_snapshot = false;  // the next diff newer than the snapshot is applied without continuity check
+  bool first_after_snapshot =
+      false;  // the next diff newer than the snapshot is applied without continuity check
   std::uint64_t last_u = 0;
   std::deque<OwnedEvent> pending;  // diffs waiting for a snapshot
   std::uint64_t dropped_pending = 0;
@@ -47,7 +52,9 @@ inline bool read_decimal(od::value value, T& out) {
   return T::parse(text, out);
 }
 
-inline bool read_u64(od::value value, std::uint64_t& out) { return !value.get_uint64().get(out); }
+inline bool read_u64(od::value value, std::uint64_t& out) {
+  return !value.get_uint64().get(out);
+}
 
 inline bool read_levels(od::value value, std::vector<Level>& out) {
   out.clear();
@@ -222,7 +229,8 @@ class BinanceReader final : public EventReader {
         is_snapshot = true;
         break;
       } else {
-        error("unexpected key '" + std::string(key) + "' (expected a combined-stream envelope or a snapshot)");
+        error("unexpected key '" + std::string(key) +
+              "' (expected a combined-stream envelope or a snapshot)");
         return false;
       }
     }
@@ -236,8 +244,8 @@ class BinanceReader final : public EventReader {
     return stream_name_;
   }
 
-  bool decode_stream_message(std::string_view line, std::string_view stream, od::value data, TimestampNs recv_ns,
-                             Event& out) {
+  bool decode_stream_message(std::string_view line, std::string_view stream, od::value data,
+                             TimestampNs recv_ns, Event& out) {
     const std::size_t at = stream.find('@');
     if (at == std::string_view::npos || at == 0) {
       error("stream name '" + std::string(stream) + "' has no '@'");
@@ -293,11 +301,21 @@ class BinanceReader final : public EventReader {
       bool ok = true;
       if (key.size() != 1 && key != "pu") continue;  // "ps" and other long keys we do not use
       switch (key[0]) {
-        case 'E': ok = !v.get_int64().get(event_ms); break;
-        case 'T': ok = !v.get_int64().get(trade_ms); break;
-        case 'U': ok = read_u64(v, first), has_first = true; break;
-        case 'u': ok = read_u64(v, last), has_last = true; break;
-        case 't': ok = read_u64(v, last), has_last = true; break;
+        case 'E':
+          ok = !v.get_int64().get(event_ms);
+          break;
+        case 'T':
+          ok = !v.get_int64().get(trade_ms);
+          break;
+        case 'U':
+          ok = read_u64(v, first), has_first = true;
+          break;
+        case 'u':
+          ok = read_u64(v, last), has_last = true;
+          break;
+        case 't':
+          ok = read_u64(v, last), has_last = true;
+          break;
         case 'p':
           if (key == "pu") {
             ok = read_u64(v, prev);
@@ -307,8 +325,12 @@ class BinanceReader final : public EventReader {
             has_p = true;
           }
           break;
-        case 'q': ok = read_decimal(v, event.qty), has_q = true; break;
-        case 'm': ok = !v.get_bool().get(maker_is_buyer), has_m = true; break;
+        case 'q':
+          ok = read_decimal(v, event.qty), has_q = true;
+          break;
+        case 'm':
+          ok = !v.get_bool().get(maker_is_buyer), has_m = true;
+          break;
         case 'b':
           if (is_depth) {
             ok = read_levels(v, bids_);
@@ -325,9 +347,14 @@ class BinanceReader final : public EventReader {
           }
           has_a = true;
           break;
-        case 'B': ok = read_decimal(v, event.qty), has_B = true; break;
-        case 'A': ok = read_decimal(v, event.qty2), has_A = true; break;
-        default: break;
+        case 'B':
+          ok = read_decimal(v, event.qty), has_B = true;
+          break;
+        case 'A':
+          ok = read_decimal(v, event.qty2), has_A = true;
+          break;
+        default:
+          break;
       }
       if (!ok) {
         error("bad value for '" + std::string(key) + "' in " + std::string(kind));
@@ -483,8 +510,8 @@ class BinanceReader final : public EventReader {
       return false;
     }
     StreamState* state = file_depth_stream_;
-    // A snapshot carries no stream name: it belongs to the file's depth stream, or, when it comes before any diff,
-    // to the symbol the file's other lines name (futures snapshots also name it themselves).
+    // A snapshot carries no stream name: it belongs to the file's depth stream, or, when it comes before any
+    // diff, to the symbol the file's other lines name (futures snapshots also name it themselves).
     if (state == nullptr && file_market_ != Market::Unknown) {
       const std::string& symbol = !snapshot_symbol_.empty() ? snapshot_symbol_ : symbol_;
       if (!symbol.empty()) state = &stream_for(file_market_, symbol);
@@ -510,8 +537,8 @@ class BinanceReader final : public EventReader {
     state->first_after_snapshot = true;
     state->last_u = last_update_id;
 
-    // Replay what was buffered: drop what the snapshot already holds, apply the first remaining diff without a
-    // continuity check, then check every later one.
+    // Replay what was buffered: drop what the snapshot already holds, apply the first remaining diff without
+    // a continuity check, then check every later one.
     while (!state->pending.empty()) {
       OwnedEvent diff = std::move(state->pending.front());
       state->pending.pop_front();

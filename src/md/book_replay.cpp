@@ -11,8 +11,8 @@ constexpr std::size_t kMaxExamples = 20;
 std::string BboMismatch::to_string() const {
   return "stream " + std::to_string(stream) + " update " + std::to_string(update_id) + " at " +
          format_time(recv_ns) + ": book " + book_bid.to_string() + "x" + book_bid_qty.to_string() + " / " +
-         book_ask.to_string() + "x" + book_ask_qty.to_string() + ", bookTicker " + quote_bid.to_string() + "x" +
-         quote_bid_qty.to_string() + " / " + quote_ask.to_string() + "x" + quote_ask_qty.to_string();
+         book_ask.to_string() + "x" + book_ask_qty.to_string() + ", bookTicker " + quote_bid.to_string() +
+         "x" + quote_bid_qty.to_string() + " / " + quote_ask.to_string() + "x" + quote_ask_qty.to_string();
 }
 
 void BookReplay::check(StreamBook& sb, std::uint16_t stream, const Event& quote, const StreamBook::Bbo& bbo) {
@@ -40,8 +40,8 @@ BookReplay::StreamBook& BookReplay::apply(const Event& event) {
       if (!sb.valid) break;
       sb.last_depth_id = event.last_seq;
       if (sb.book.crossed()) ++sb.crossed_after_depth;
-      const StreamBook::Bbo bbo{event.last_seq, sb.book.best_bid(), sb.book.best_ask(), sb.book.best_bid_qty(),
-                                sb.book.best_ask_qty()};
+      const StreamBook::Bbo bbo{event.last_seq, sb.book.best_bid(), sb.book.best_ask(),
+                                sb.book.best_bid_qty(), sb.book.best_ask_qty()};
       sb.recent.push_back(bbo);
       if (sb.recent.size() > kRecentDiffs) sb.recent.pop_front();
       // Quotes for this update id are checked now; older ones can no longer match a diff and are dropped.

@@ -1,7 +1,8 @@
 #pragma once
 // Rebuilds one L2 book per stream from an event stream and checks it against the venue's own best bid/offer:
-// every Quote (bookTicker) whose update id equals a depth diff's last update id must equal the rebuilt book's best
-// prices and quantities after that diff. `tranche md stats`, `tranche md book` and the golden tests all use this.
+// every Quote (bookTicker) whose update id equals a depth diff's last update id must equal the rebuilt book's
+// best prices and quantities after that diff. `tranche md stats`, `tranche md book` and the golden tests all
+// use this.
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -33,8 +34,8 @@ class BookReplay {
     std::uint64_t bbo_mismatches = 0;
     std::uint64_t crossed_after_depth = 0;
     std::uint64_t gaps = 0;
-    // Quotes waiting for the diff with their update id, and the best prices after recent diffs for quotes that
-    // arrive late.
+    // Quotes waiting for the diff with their update id, and the best prices after recent diffs for quotes
+    // that arrive late.
     std::map<std::uint64_t, Event> pending_quotes;
     struct Bbo {
       std::uint64_t id;

@@ -4,7 +4,9 @@
 
 namespace tranche::md {
 
-BookSide::BookSide() : qty_(static_cast<std::size_t>(kWindowTicks), 0), updated_ns_(static_cast<std::size_t>(kWindowTicks), 0) {}
+BookSide::BookSide()
+    : qty_(static_cast<std::size_t>(kWindowTicks), 0),
+      updated_ns_(static_cast<std::size_t>(kWindowTicks), 0) {}
 
 void BookSide::clear() {
   std::fill(qty_.begin(), qty_.end(), 0);
@@ -20,7 +22,8 @@ std::int64_t BookSide::prev_occupied(std::int64_t from) const {
   if (from < 0) return -1;
   auto word = static_cast<std::size_t>(from >> 6);
   std::uint64_t bits = bits_[word] & (~std::uint64_t{0} >> (63 - (from & 63)));
-  if (bits != 0) return static_cast<std::int64_t>(word * 64 + 63 - static_cast<std::size_t>(std::countl_zero(bits)));
+  if (bits != 0)
+    return static_cast<std::int64_t>(word * 64 + 63 - static_cast<std::size_t>(std::countl_zero(bits)));
   // Find the next lower non-empty word through the summary.
   if (word == 0) return -1;
   std::size_t w = word - 1;
@@ -77,7 +80,8 @@ void BookSide::set(std::int64_t key, Qty qty, TimestampNs now_ns) {
   if (slot >= 0) {
     set_in_window(slot, qty_raw, now_ns);
     // Keep the touch inside the window's comfortable middle; re-centring is rare on real data.
-    if (best_slot_ >= 0 && (best_slot_ < kWindowTicks / 16 || best_slot_ > kWindowTicks - kWindowTicks / 32)) {
+    if (best_slot_ >= 0 &&
+        (best_slot_ < kWindowTicks / 16 || best_slot_ > kWindowTicks - kWindowTicks / 32)) {
       recentre(base_ + best_slot_);
     } else if (best_slot_ < 0 && !far_.empty()) {
       recentre(far_.begin()->first);
@@ -162,7 +166,7 @@ void L2Book::clear() {
 }
 
 bool L2Book::set_level(Side side, Price price, Qty qty, TimestampNs now_ns) {
-  std::int64_t key;
+  std::int64_t key = 0;
   if (!to_key(side, price, key)) [[unlikely]] {
     if (!infer_ || !price.is_positive()) {
       ++off_tick_;
@@ -208,7 +212,7 @@ std::size_t L2Book::levels(Side side, std::size_t depth, std::vector<BookLevel>&
 }
 
 Qty L2Book::qty_at(Side side, Price price) const {
-  std::int64_t key;
+  std::int64_t key = 0;
   if (!to_key(side, price, key)) return Qty{};
   return this->side(side).qty_at(key);
 }

@@ -1,12 +1,14 @@
 #pragma once
 // Price-level (L2) book of one instrument on one venue, on a flat array of ticks around the touch.
 //
-// Each side keeps a window of kWindowTicks consecutive ticks in a flat array with a two-level occupancy bitmap (the
-// hot path: an update is an index, a store and a bit flip; the next best level is found with a few bit scans).
-// Levels outside the window, however far from the touch, go to an ordered map: nothing the feed sends is dropped.
-// The window re-centres on the touch when the touch drifts to its edge, which the recorded data makes rare.
+// Each side keeps a window of kWindowTicks consecutive ticks in a flat array with a two-level occupancy
+// bitmap (the hot path: an update is an index, a store and a bit flip; the next best level is found with a
+// few bit scans). Levels outside the window, however far from the touch, go to an ordered map: nothing the
+// feed sends is dropped. The window re-centres on the touch when the touch drifts to its edge, which the
+// recorded data makes rare.
 //
-// Both sides share one implementation over a "key" where larger is better: key = tick for bids, -tick for asks.
+// Both sides share one implementation over a "key" where larger is better: key = tick for bids, -tick for
+// asks.
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -29,8 +31,8 @@ struct BookLevel {
 
 // Result of walking the book for a quantity: what a marketable order of that size would pay.
 struct SweepResult {
-  Qty filled;              // may be less than asked when the book runs out
-  Notional notional;       // sum of price x qty taken
+  Qty filled;         // may be less than asked when the book runs out
+  Notional notional;  // sum of price x qty taken
   Price worst_price = Price::unset();
   int levels = 0;
   Price average_price() const { return notional.average_price(filled); }
@@ -51,10 +53,12 @@ class BookSide {
   // Best key; only valid when !empty().
   std::int64_t best_key() const { return best_slot_ >= 0 ? base_ + best_slot_ : far_.begin()->first; }
   Qty best_qty() const {
-    return best_slot_ >= 0 ? Qty::from_raw(qty_[static_cast<std::size_t>(best_slot_)]) : far_.begin()->second.qty;
+    return best_slot_ >= 0 ? Qty::from_raw(qty_[static_cast<std::size_t>(best_slot_)])
+                           : far_.begin()->second.qty;
   }
   TimestampNs best_updated_ns() const {
-    return best_slot_ >= 0 ? updated_ns_[static_cast<std::size_t>(best_slot_)] : far_.begin()->second.updated_ns;
+    return best_slot_ >= 0 ? updated_ns_[static_cast<std::size_t>(best_slot_)]
+                           : far_.begin()->second.updated_ns;
   }
   Qty qty_at(std::int64_t key) const;
 
@@ -85,16 +89,16 @@ class BookSide {
   std::int64_t prev_occupied(std::int64_t from) const;
   void recentre(std::int64_t best_key);
 
-  std::int64_t base_ = 0;       // key of slot 0
-  bool based_ = false;          // the window has been placed
+  std::int64_t base_ = 0;        // key of slot 0
+  bool based_ = false;           // the window has been placed
   std::int64_t best_slot_ = -1;  // -1: window empty (the best, if any, is in far_)
   std::size_t level_count_ = 0;
-  std::vector<std::int64_t> qty_;          // raw Qty per slot, 0 = no level
+  std::vector<std::int64_t> qty_;  // raw Qty per slot, 0 = no level
   std::vector<TimestampNs> updated_ns_;
   std::array<std::uint64_t, kWords> bits_{};
   std::array<std::uint64_t, kSummaryWords> summary_{};
-  // Keys outside the window, best first. Invariant: every far key is worse than the window's lowest key unless the
-  // window is empty, so the best level is in the window whenever the window has one.
+  // Keys outside the window, best first. Invariant: every far key is worse than the window's lowest key
+  // unless the window is empty, so the best level is in the window whenever the window has one.
   std::map<std::int64_t, FarLevel, std::greater<>> far_;
   std::uint64_t recentres_ = 0;
 };
@@ -118,22 +122,31 @@ class L2Book {
 
   bool has_bid() const { return !bids_.empty(); }
   bool has_ask() const { return !asks_.empty(); }
-  Price best_bid() const { return has_bid() ? Price::from_raw(bids_.best_key() * tick_.raw()) : Price::unset(); }
-  Price best_ask() const { return has_ask() ? Price::from_raw(-asks_.best_key() * tick_.raw()) : Price::unset(); }
+  Price best_bid() const {
+    return has_bid() ? Price::from_raw(bids_.best_key() * tick_.raw()) : Price::unset();
+  }
+  Price best_ask() const {
+    return has_ask() ? Price::from_raw(-asks_.best_key() * tick_.raw()) : Price::unset();
+  }
   Qty best_bid_qty() const { return has_bid() ? bids_.best_qty() : Qty{}; }
   Qty best_ask_qty() const { return has_ask() ? asks_.best_qty() : Qty{}; }
   bool crossed() const { return has_bid() && has_ask() && bids_.best_key() >= -asks_.best_key(); }
-  // Mid in price units (may sit half a tick off the grid, so it is a raw value that can carry one more digit).
+  // Mid in price units (may sit half a tick off the grid, so it is a raw value that can carry one more
+  // digit).
   Price mid() const;
   Price spread() const { return has_bid() && has_ask() ? best_ask() - best_bid() : Price::unset(); }
 
   // Up to `depth` levels of one side, best first.
   std::size_t levels(Side side, std::size_t depth, std::vector<BookLevel>& out) const;
-  std::size_t level_count(Side side) const { return side == Side::Buy ? bids_.level_count() : asks_.level_count(); }
+  std::size_t level_count(Side side) const {
+    return side == Side::Buy ? bids_.level_count() : asks_.level_count();
+  }
   Qty qty_at(Side side, Price price) const;
-  // Quantity resting on `side` at prices at least as good as `limit` for a taker (bids >= limit, asks <= limit).
+  // Quantity resting on `side` at prices at least as good as `limit` for a taker (bids >= limit, asks <=
+  // limit).
   Qty qty_up_to(Side side, Price limit) const;
-  // Walks the side a taker of `taker_side` would hit (a buy walks the asks) for `qty`, optionally not beyond `limit`.
+  // Walks the side a taker of `taker_side` would hit (a buy walks the asks) for `qty`, optionally not beyond
+  // `limit`.
   SweepResult sweep(Side taker_side, Qty qty, Price limit = Price::unset()) const;
   // (bid qty - ask qty) / (bid qty + ask qty) over the top `depth` levels of each side; 0 for an empty book.
   double imbalance(std::size_t depth) const;
@@ -167,7 +180,8 @@ class L2Book {
   TimestampNs last_update_ns_ = 0;
 };
 
-// Smallest tick that puts every price in `prices` on its grid: the greatest common divisor of their raw values.
+// Smallest tick that puts every price in `prices` on its grid: the greatest common divisor of their raw
+// values.
 Price infer_tick(std::span<const Price> prices);
 
 }  // namespace tranche::md

@@ -1,0 +1,33 @@
+#pragma once
+// `tranche md ...`: read recorded market data, rebuild books and report on them. Needs no config: steps come
+// from the data itself.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace tranche::service {
+
+struct MdStatsOptions {
+  std::vector<std::string> files;
+  bool json = false;
+};
+
+struct MdBookOptions {
+  std::vector<std::string> files;
+  std::string at;  // ISO-8601 UTC or ns since the epoch, on the receive clock
+  std::size_t depth = 10;
+  bool json = false;
+};
+
+struct MdConvertOptions {
+  std::vector<std::string> inputs;
+  std::string output;
+};
+
+// Each returns the process exit code; results go to `out`, messages to `err`.
+int md_stats(const MdStatsOptions& options, std::ostream& out, std::ostream& err);
+int md_book(const MdBookOptions& options, std::ostream& out, std::ostream& err);
+int md_convert(const MdConvertOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tranche::service
