@@ -22,16 +22,22 @@ function(tranche_layer NAME)
   endif()
 endfunction()
 
-# tranche_test(NAME LAYER <layer> [LABELS extra...] SOURCES ... [LIBS ...])
-# Every test carries its layer as a label; unit and property tests also carry "unit", which the sanitizer build runs.
+# tranche_test(NAME LAYER <layer> [KIND unit|golden] SOURCES ... [LIBS ...])
+# Every test carries its layer as its label (`ctest -L md`). Golden tests (real recorded data, slower) are named
+# "golden/<suite>.<test>"; the sanitizer build runs every other test: the unit and property tests.
 function(tranche_test NAME)
-  cmake_parse_arguments(T "" "LAYER" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "LAYER;KIND" "SOURCES;LIBS" ${ARGN})
   add_executable(${NAME} ${T_SOURCES})
   target_link_libraries(${NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
   target_compile_definitions(${NAME} PRIVATE
     TRANCHE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     TRANCHE_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
+  set(prefix "")
+  if(T_KIND STREQUAL "golden")
+    set(prefix "golden/")
+  endif()
   gtest_discover_tests(${NAME}
-    PROPERTIES LABELS "${T_LAYER};${T_LABELS}"
+    TEST_PREFIX "${prefix}"
+    PROPERTIES LABELS ${T_LAYER}
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,9 +1,9 @@
 #include "core/config.hpp"
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace tranche {
 namespace {
@@ -33,7 +33,8 @@ class TableReader {
     }
     const auto* text = node->as_string();
     if (text == nullptr) {
-      fail(std::string(key) + " must be a decimal string (\"0.01\"), not a TOML number, so it is read exactly");
+      fail(std::string(key) +
+           " must be a decimal string (\"0.01\"), not a TOML number, so it is read exactly");
       return T{};
     }
     T value;
@@ -116,12 +117,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   config.source = std::string(source_name);
   const std::string file(source_name);
 
-  // Sections owned by later components (simulation scenario, risk, server) are accepted here and read by them.
-  static const std::set<std::string> known_sections = {"instrument", "venue", "primary_venue", "scenario",
-                                                       "risk",       "server", "tca"};
+  // Sections owned by later components (simulation scenario, risk, server) are accepted here and read by
+  // them.
+  static const std::set<std::string> known_sections = {
+      "instrument", "venue", "primary_venue", "scenario", "risk", "server", "tca"};
   for (const auto& [key, _] : root)
     if (!known_sections.count(std::string(key.str())))
-      return make_error(file + ": unknown top-level key '" + std::string(key.str()) + "' (see docs/config.md)");
+      return make_error(file + ": unknown top-level key '" + std::string(key.str()) +
+                        "' (see docs/config.md)");
 
   if (const auto* primary = root.get("primary_venue")) {
     if (!primary->is_string()) return make_error(file + ": primary_venue must be a string");
@@ -161,8 +164,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       const auto* table = (*array)[i].as_table();
       if (table == nullptr) return make_error(file + ": venue entries must be tables");
       TableReader r(*table, file + ": venue[" + std::to_string(i) + "]");
-      r.only({"id", "exchange", "market", "maker_fee_bps", "taker_fee_bps", "orders_per_second", "cancels_per_second",
-              "listing", "balances", "sim"});
+      r.only({"id", "exchange", "market", "maker_fee_bps", "taker_fee_bps", "orders_per_second",
+              "cancels_per_second", "listing", "balances", "sim"});
       VenueConfig venue;
       const std::string id = r.string("id");
       if (!VenueId::fits(id)) r.fail("id '" + id + "' is longer than 31 characters");
@@ -179,18 +182,21 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         const auto* bt = balances->as_table();
         if (bt == nullptr) return make_error(file + ": venue '" + id + "': balances must be a table");
         TableReader br(*bt, file + ": venue '" + id + "'.balances");
-        for (const auto& [asset, _] : *bt) venue.balances[std::string(asset.str())] = br.decimal<Amount>(asset.str());
+        for (const auto& [asset, _] : *bt)
+          venue.balances[std::string(asset.str())] = br.decimal<Amount>(asset.str());
         if (!br.error().empty()) return make_error(br.error());
       }
 
       if (const auto* listings = table->get("listing")) {
         const auto* la = listings->as_array();
-        if (la == nullptr) return make_error(file + ": venue '" + id + "': [[venue.listing]] must be an array");
+        if (la == nullptr)
+          return make_error(file + ": venue '" + id + "': [[venue.listing]] must be an array");
         for (std::size_t j = 0; j < la->size(); ++j) {
           const auto* lt = (*la)[j].as_table();
           if (lt == nullptr) return make_error(file + ": venue '" + id + "': listings must be tables");
           TableReader lr(*lt, file + ": venue '" + id + "'.listing[" + std::to_string(j) + "]");
-          lr.only({"instrument", "symbol", "tick_size", "lot_size", "min_notional", "inverse", "contract_size"});
+          lr.only(
+              {"instrument", "symbol", "tick_size", "lot_size", "min_notional", "inverse", "contract_size"});
           VenueListing listing;
           listing.instrument = InstrumentId(lr.string("instrument"));
           listing.symbol = lr.string("symbol");
@@ -214,7 +220,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
           venue.listings.push_back(std::move(listing));
         }
       }
-      if (config.venue(venue.id) != nullptr) return make_error(file + ": venue '" + id + "' is defined twice");
+      if (config.venue(venue.id) != nullptr)
+        return make_error(file + ": venue '" + id + "' is defined twice");
       config.venues.push_back(std::move(venue));
     }
   }

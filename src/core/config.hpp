@@ -14,18 +14,18 @@
 namespace tranche {
 
 struct Instrument {
-  InstrumentId id;        // "ETH-USDT"
-  std::string base;       // "ETH"
-  std::string quote;      // "USDT"
+  InstrumentId id;    // "ETH-USDT"
+  std::string base;   // "ETH"
+  std::string quote;  // "USDT"
   Price tick_size;
   Qty lot_size;
-  Amount min_notional;    // in the quote currency
+  Amount min_notional;  // in the quote currency
 };
 
 // How one venue lists one instrument: its own symbol and steps.
 struct VenueListing {
   InstrumentId instrument;
-  std::string symbol;     // the venue's own symbol, "ETHUSDT"
+  std::string symbol;  // the venue's own symbol, "ETHUSDT"
   Price tick_size;
   Qty lot_size;
   Amount min_notional;
@@ -46,9 +46,9 @@ struct VenueLimits {
 };
 
 struct VenueConfig {
-  VenueId id;             // "binance-spot"
-  std::string exchange;   // "binance"
-  std::string market;     // "spot", "usdm", "coinm"
+  VenueId id;            // "binance-spot"
+  std::string exchange;  // "binance"
+  std::string market;    // "spot", "usdm", "coinm"
   VenueFees fees;
   VenueLimits limits;
   std::vector<VenueListing> listings;

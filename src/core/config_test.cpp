@@ -1,1 +1,414 @@
+#include "core/config.hpp"
+
 #include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace tranche {
+namespace {
+
+constexpr std::string_view kTwoVenues = R"(
+primary_venue = "binance-spot"
+
+[[instrument]]
+id = "ETH-USDT"
+base = "ETH"
+quote = "USDT"
+tick_size = "0.01"
+lot_size = "0.0001"
+min_notional = "5"
+
+[[instrument]]
+id = "BTC-USDT"
+base = "BTC"
+quote = "USDT"
+tick_size = "0.1"
+lot_size = "0.00001"
+
+[[venue]]
+id = "binance-spot"
+exchange = "binance"
+market = "spot"
+maker_fee_bps = "10"
+taker_fee_bps = "10"
+orders_per_second = 10
+cancels_per_second = 20
+
+[venue.balances]
+ETH = "2000"
+USDT = "10000000.5"
+
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSDT"
+
+[[venue.listing]]
+instrument = "BTC-USDT"
+symbol = "BTCUSDT"
+min_notional = "10"
+
+[[venue]]
+id = "binance-coinm"
+exchange = "binance"
+market = "coinm"
+maker_fee_bps = "-0.5"
+taker_fee_bps = "5"
+
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSD_PERP"
+lot_size = "1"
+inverse = true
+contract_size = "10"
+)";
+
+Config must_parse(std::string_view text) {
+  auto result = parse_config(text, "test.toml");
+  EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
+  return result.ok() ? std::move(result).value() : Config{};
+}
+
+// Parses text that must fail and returns the message, so a test can check it names the problem.
+std::string error_of(std::string_view text) {
+  const auto result = parse_config(text, "test.toml");
+  EXPECT_FALSE(result.ok()) << "expected an error for:\n" << text;
+  return result.ok() ? std::string() : result.error().message;
+}
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+Price price(std::string_view text) {
+  return *Price::parse(text);
+}
+Qty qty(std::string_view text) {
+  return *Qty::parse(text);
+}
+Amount amount(std::string_view text) {
+  return *Amount::parse(text);
+}
+
+constexpr std::string_view kInstrument = R"(
+[[instrument]]
+id = "ETH-USDT"
+base = "ETH"
+quote = "USDT"
+tick_size = "0.01"
+lot_size = "0.0001"
+)";
+
+TEST(ParseConfig, ReadsInstrumentsWithExactDecimalSteps) {
+  const Config config = must_parse(kTwoVenues);
+  EXPECT_EQ(config.source, "test.toml");
+  ASSERT_EQ(config.instruments.size(), 2u);
+  const Instrument* eth = config.instrument(InstrumentId("ETH-USDT"));
+  ASSERT_NE(eth, nullptr);
+  EXPECT_EQ(eth->base, "ETH");
+  EXPECT_EQ(eth->quote, "USDT");
+  EXPECT_EQ(eth->tick_size, price("0.01"));
+  EXPECT_EQ(eth->lot_size, qty("0.0001"));
+  EXPECT_EQ(eth->min_notional, amount("5"));
+  const Instrument* btc = config.instrument(InstrumentId("BTC-USDT"));
+  ASSERT_NE(btc, nullptr);
+  EXPECT_TRUE(btc->min_notional.is_zero()) << "min_notional is optional";
+  EXPECT_EQ(config.instrument(InstrumentId("SOL-USDT")), nullptr);
+}
+
+TEST(ParseConfig, ReadsVenuesWithFeesLimitsAndBalances) {
+  const Config config = must_parse(kTwoVenues);
+  EXPECT_EQ(config.primary_venue, "binance-spot");
+  ASSERT_EQ(config.venues.size(), 2u);
+  const VenueConfig* spot = config.venue(VenueId("binance-spot"));
+  ASSERT_NE(spot, nullptr);
+  EXPECT_EQ(spot->exchange, "binance");
+  EXPECT_EQ(spot->market, "spot");
+  EXPECT_EQ(spot->fees.maker_bps, amount("10"));
+  EXPECT_EQ(spot->fees.taker_bps, amount("10"));
+  EXPECT_EQ(spot->limits.orders_per_second, 10);
+  EXPECT_EQ(spot->limits.cancels_per_second, 20);
+  ASSERT_EQ(spot->balances.size(), 2u);
+  EXPECT_EQ(spot->balances.at("ETH"), amount("2000"));
+  EXPECT_EQ(spot->balances.at("USDT"), amount("10000000.5"));
+
+  const VenueConfig* coinm = config.venue(VenueId("binance-coinm"));
+  ASSERT_NE(coinm, nullptr);
+  EXPECT_EQ(coinm->fees.maker_bps, amount("-0.5")) << "a negative fee is a rebate";
+  EXPECT_EQ(coinm->limits.orders_per_second, 0) << "absent limits mean unlimited";
+  EXPECT_TRUE(coinm->balances.empty());
+  EXPECT_EQ(config.venue(VenueId("binance-usdm")), nullptr);
+}
+
+TEST(ParseConfig, ListingsInheritTheInstrumentStepsUnlessTheyGiveTheirOwn) {
+  const Config config = must_parse(kTwoVenues);
+  const VenueConfig* spot = config.venue(VenueId("binance-spot"));
+  ASSERT_NE(spot, nullptr);
+  ASSERT_EQ(spot->listings.size(), 2u);
+  const VenueListing* eth = spot->listing(InstrumentId("ETH-USDT"));
+  ASSERT_NE(eth, nullptr);
+  EXPECT_EQ(eth->symbol, "ETHUSDT");
+  EXPECT_EQ(eth->tick_size, price("0.01"));
+  EXPECT_EQ(eth->lot_size, qty("0.0001"));
+  EXPECT_EQ(eth->min_notional, amount("5"));
+  EXPECT_FALSE(eth->inverse);
+  EXPECT_TRUE(eth->contract_size.is_zero());
+  EXPECT_EQ(spot->listing_by_symbol("ETHUSDT"), eth);
+
+  const VenueListing* btc = spot->listing_by_symbol("BTCUSDT");
+  ASSERT_NE(btc, nullptr);
+  EXPECT_EQ(btc->instrument, InstrumentId("BTC-USDT"));
+  EXPECT_EQ(btc->tick_size, price("0.1"));
+  EXPECT_EQ(btc->min_notional, amount("10")) << "the listing's own min_notional wins";
+  EXPECT_EQ(spot->listing_by_symbol("ETHUSD_PERP"), nullptr);
+}
+
+TEST(ParseConfig, ReadsAnInverseListingWithItsContractSize) {
+  const Config config = must_parse(kTwoVenues);
+  const VenueConfig* coinm = config.venue(VenueId("binance-coinm"));
+  ASSERT_NE(coinm, nullptr);
+  const VenueListing* perp = coinm->listing(InstrumentId("ETH-USDT"));
+  ASSERT_NE(perp, nullptr);
+  EXPECT_EQ(perp->symbol, "ETHUSD_PERP");
+  EXPECT_TRUE(perp->inverse);
+  EXPECT_EQ(perp->contract_size, amount("10"));
+  EXPECT_EQ(perp->lot_size, qty("1"));
+  EXPECT_EQ(perp->tick_size, price("0.01"));
+  EXPECT_EQ(coinm->listing(InstrumentId("BTC-USDT")), nullptr);
+}
+
+TEST(ParseConfig, AnInverseListingNeedsAPositiveContractSize) {
+  const std::string base = std::string(kInstrument) + R"(
+[[venue]]
+id = "binance-coinm"
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSD_PERP"
+inverse = true
+)";
+  const std::string missing = error_of(base);
+  EXPECT_TRUE(contains(missing, "contract_size is missing")) << missing;
+  EXPECT_TRUE(contains(missing, "venue 'binance-coinm'.listing[0]")) << missing;
+  const std::string zero = error_of(base + "contract_size = \"0\"\n");
+  EXPECT_TRUE(contains(zero, "positive contract_size")) << zero;
+}
+
+TEST(ParseConfig, AcceptsAnEmptyFileAndTheSectionsOfComponentsNotBuiltYet) {
+  const Config empty = must_parse("");
+  EXPECT_TRUE(empty.instruments.empty());
+  EXPECT_TRUE(empty.venues.empty());
+  EXPECT_TRUE(empty.primary_venue.empty());
+
+  const Config reserved = must_parse(std::string(kInstrument) + R"(
+[scenario]
+anything = 1
+[risk]
+max_order_notional = "100000"
+[server]
+port = 8080
+[tca]
+benchmark = "arrival"
+[[venue]]
+id = "binance-spot"
+[venue.sim]
+latency_ms = 5
+)");
+  ASSERT_EQ(reserved.venues.size(), 1u);
+}
+
+TEST(ParseConfig, RejectsAnUnknownTopLevelKey) {
+  const std::string message = error_of("primary = \"binance-spot\"\n");
+  EXPECT_TRUE(contains(message, "test.toml")) << message;
+  EXPECT_TRUE(contains(message, "unknown top-level key 'primary'")) << message;
+  EXPECT_TRUE(contains(message, "docs/config.md")) << message;
+}
+
+TEST(ParseConfig, RejectsAnUnknownKeyInsideEveryTable) {
+  const std::string in_instrument = error_of(std::string(kInstrument) + "tick = \"0.01\"\n");
+  EXPECT_TRUE(contains(in_instrument, "instrument[0]: unknown key 'tick'")) << in_instrument;
+
+  const std::string in_venue = error_of(std::string(kInstrument) + R"(
+[[venue]]
+id = "binance-spot"
+maker_fee = "10"
+)");
+  EXPECT_TRUE(contains(in_venue, "venue[0]: unknown key 'maker_fee'")) << in_venue;
+
+  const std::string in_listing = error_of(std::string(kInstrument) + R"(
+[[venue]]
+id = "binance-spot"
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSDT"
+lot = "0.001"
+)");
+  EXPECT_TRUE(contains(in_listing, "listing[0]: unknown key 'lot'")) << in_listing;
+}
+
+TEST(ParseConfig, RejectsATomlNumberWhereADecimalStringBelongs) {
+  const std::string as_float = error_of(R"(
+[[instrument]]
+id = "ETH-USDT"
+base = "ETH"
+quote = "USDT"
+tick_size = 0.01
+lot_size = "0.0001"
+)");
+  EXPECT_TRUE(contains(as_float, "tick_size must be a decimal string")) << as_float;
+  EXPECT_TRUE(contains(as_float, "instrument[0]")) << as_float;
+
+  const std::string fee = error_of("[[venue]]\nid = \"binance-spot\"\ntaker_fee_bps = 10\n");
+  EXPECT_TRUE(contains(fee, "taker_fee_bps must be a decimal string")) << fee;
+
+  const std::string balance = error_of("[[venue]]\nid = \"binance-spot\"\n[venue.balances]\nUSDT = 1000.0\n");
+  EXPECT_TRUE(contains(balance, "USDT must be a decimal string")) << balance;
+  EXPECT_TRUE(contains(balance, "'binance-spot'.balances")) << balance;
+}
+
+TEST(ParseConfig, RejectsADecimalStringThatIsNotExact) {
+  const std::string message = error_of(R"(
+[[instrument]]
+id = "ETH-USDT"
+base = "ETH"
+quote = "USDT"
+tick_size = "1e-2"
+lot_size = "0.0001"
+)");
+  EXPECT_TRUE(contains(message, "tick_size = '1e-2' is not a decimal")) << message;
+  const std::string nine = error_of("[[venue]]\nid = \"v\"\nmaker_fee_bps = \"0.123456789\"\n");
+  EXPECT_TRUE(contains(nine, "maker_fee_bps = '0.123456789' is not a decimal")) << nine;
+}
+
+TEST(ParseConfig, RejectsMissingOrNonPositiveSteps) {
+  const std::string missing =
+      error_of("[[instrument]]\nid = \"ETH-USDT\"\nbase = \"ETH\"\nquote = \"USDT\"\n");
+  EXPECT_TRUE(contains(missing, "tick_size is missing")) << missing;
+  const std::string zero_tick = error_of(
+      "[[instrument]]\nid = \"ETH-USDT\"\nbase = \"ETH\"\nquote = \"USDT\"\ntick_size = \"0\"\nlot_size = "
+      "\"1\"\n");
+  EXPECT_TRUE(contains(zero_tick, "tick_size must be positive")) << zero_tick;
+  const std::string negative_lot = error_of(std::string(kInstrument) + R"(
+[[venue]]
+id = "binance-spot"
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSDT"
+lot_size = "-1"
+)");
+  EXPECT_TRUE(contains(negative_lot, "lot_size must be positive")) << negative_lot;
+}
+
+TEST(ParseConfig, RejectsValuesOfTheWrongTomlType) {
+  const std::string id = error_of("[[venue]]\nid = 5\n");
+  EXPECT_TRUE(contains(id, "id must be a string")) << id;
+  const std::string rate = error_of("[[venue]]\nid = \"v\"\norders_per_second = \"10\"\n");
+  EXPECT_TRUE(contains(rate, "orders_per_second must be an integer")) << rate;
+  const std::string inverse = error_of(std::string(kInstrument) +
+                                       "[[venue]]\nid = \"v\"\n[[venue.listing]]\ninstrument = \"ETH-USDT\"\n"
+                                       "symbol = \"X\"\ninverse = \"yes\"\n");
+  EXPECT_TRUE(contains(inverse, "inverse must be true or false")) << inverse;
+  const std::string primary = error_of("primary_venue = 1\n");
+  EXPECT_TRUE(contains(primary, "primary_venue must be a string")) << primary;
+  const std::string not_array = error_of("[instrument]\nid = \"ETH-USDT\"\n");
+  EXPECT_TRUE(contains(not_array, "[[instrument]] must be an array of tables")) << not_array;
+}
+
+TEST(ParseConfig, RejectsAnIdDefinedTwice) {
+  const std::string instrument = error_of(std::string(kInstrument) + std::string(kInstrument));
+  EXPECT_TRUE(contains(instrument, "instrument 'ETH-USDT' is defined twice")) << instrument;
+  const std::string venue = error_of("[[venue]]\nid = \"binance-spot\"\n[[venue]]\nid = \"binance-spot\"\n");
+  EXPECT_TRUE(contains(venue, "venue 'binance-spot' is defined twice")) << venue;
+}
+
+TEST(ParseConfig, RejectsAnIdLongerThanItsInlineCapacity) {
+  const std::string message = error_of("[[venue]]\nid = \"" + std::string(32, 'v') + "\"\n");
+  EXPECT_TRUE(contains(message, "longer than 31 characters")) << message;
+}
+
+TEST(ParseConfig, RejectsAListingOfAnUndefinedInstrument) {
+  const std::string message = error_of(std::string(kInstrument) + R"(
+[[venue]]
+id = "binance-spot"
+[[venue.listing]]
+instrument = "BTC-USDT"
+symbol = "BTCUSDT"
+)");
+  EXPECT_TRUE(contains(message, "instrument 'BTC-USDT' is not defined in [[instrument]]")) << message;
+}
+
+TEST(ParseConfig, RejectsAPrimaryVenueThatIsNotAConfiguredVenue) {
+  const std::string message =
+      error_of("primary_venue = \"binance-spot\"\n[[venue]]\nid = \"binance-usdm\"\n");
+  EXPECT_TRUE(contains(message, "primary_venue 'binance-spot' is not a configured venue")) << message;
+}
+
+TEST(ParseConfig, ReportsATomlSyntaxErrorWithItsLineNumber) {
+  const std::string message =
+      error_of("primary_venue = \"binance-spot\"\n\n[[instrument]\nid = \"ETH-USDT\"\n");
+  EXPECT_TRUE(contains(message, "test.toml:3:")) << message;
+}
+
+TEST(LoadConfig, ReportsAMissingFileByItsPath) {
+  const auto result = load_config("/nonexistent/tranche/missing.toml");
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(contains(result.error().message, "/nonexistent/tranche/missing.toml"))
+      << result.error().message;
+  EXPECT_TRUE(contains(result.error().message, "cannot open")) << result.error().message;
+}
+
+TEST(LoadConfig, TheBundledDefaultLoadsWithTheDocumentedValues) {
+  const std::string path = TRANCHE_SOURCE_DIR "/config/default.toml";
+  const auto result = load_config(path);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  const Config& config = *result;
+  EXPECT_EQ(config.source, path);
+  EXPECT_EQ(config.primary_venue, "binance-spot");
+
+  ASSERT_EQ(config.instruments.size(), 1u);
+  const Instrument& eth = config.instruments[0];
+  EXPECT_EQ(eth.id, InstrumentId("ETH-USDT"));
+  EXPECT_EQ(eth.base, "ETH");
+  EXPECT_EQ(eth.quote, "USDT");
+  EXPECT_EQ(eth.tick_size, price("0.01"));
+  EXPECT_EQ(eth.lot_size, qty("0.0001"));
+  EXPECT_EQ(eth.min_notional, amount("5"));
+
+  struct Expected {
+    std::string_view id, market, symbol, tick, lot, maker, taker;
+    bool inverse;
+    std::string_view contract_size;
+  };
+  const Expected expected[] = {
+      {"binance-spot", "spot", "ETHUSDT", "0.01", "0.0001", "10", "10", false, "0"},
+      {"binance-usdm", "usdm", "ETHUSDT", "0.01", "0.001", "2", "5", false, "0"},
+      {"binance-coinm", "coinm", "ETHUSD_PERP", "0.01", "1", "1", "5", true, "10"},
+  };
+  ASSERT_EQ(config.venues.size(), std::size(expected));
+  for (const Expected& e : expected) {
+    SCOPED_TRACE(std::string(e.id));
+    const VenueConfig* venue = config.venue(VenueId(e.id));
+    ASSERT_NE(venue, nullptr);
+    EXPECT_EQ(venue->exchange, "binance");
+    EXPECT_EQ(venue->market, e.market);
+    EXPECT_EQ(venue->fees.maker_bps, amount(e.maker));
+    EXPECT_EQ(venue->fees.taker_bps, amount(e.taker));
+    EXPECT_EQ(venue->limits.orders_per_second, 0);
+    EXPECT_EQ(venue->limits.cancels_per_second, 0);
+    ASSERT_EQ(venue->listings.size(), 1u);
+    const VenueListing& listing = venue->listings[0];
+    EXPECT_EQ(listing.instrument, InstrumentId("ETH-USDT"));
+    EXPECT_EQ(listing.symbol, e.symbol);
+    EXPECT_EQ(listing.tick_size, price(e.tick));
+    EXPECT_EQ(listing.lot_size, qty(e.lot));
+    EXPECT_EQ(listing.min_notional, amount("5"));
+    EXPECT_EQ(listing.inverse, e.inverse);
+    EXPECT_EQ(listing.contract_size, amount(e.contract_size));
+    // Enough to buy or sell 1,000 ETH at any price the recordings show.
+    ASSERT_EQ(venue->balances.size(), 2u);
+    EXPECT_EQ(venue->balances.at("ETH"), amount("2000"));
+    EXPECT_EQ(venue->balances.at("USDT"), amount("10000000"));
+  }
+}
+
+}  // namespace
+}  // namespace tranche

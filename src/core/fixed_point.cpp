@@ -40,8 +40,7 @@ bool parse_fixed(std::string_view text, std::int64_t& mantissa) noexcept {
     }
   }
   if (p != end || !any_digit) return false;
-  static constexpr std::uint64_t kPow10[] = {1,       10,       100,       1000,       10000,
-                                             100000,  1000000,  10000000,  100000000};
+  static constexpr std::uint64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
   fraction *= kPow10[kFixedDecimals - fraction_digits];
   const std::uint64_t magnitude = integer * static_cast<std::uint64_t>(kFixedScale) + fraction;
   if (magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;

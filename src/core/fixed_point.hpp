@@ -1,6 +1,7 @@
 #pragma once
-// Fixed-point prices and quantities: an int64 mantissa with 8 decimal places, parsed from decimal strings and printed
-// back exactly, never through double. Price and Qty are distinct types so one cannot be passed where the other goes.
+// Fixed-point prices and quantities: an int64 mantissa with 8 decimal places, parsed from decimal strings and
+// printed back exactly, never through double. Price and Qty are distinct types so one cannot be passed where
+// the other goes.
 #include <compare>
 #include <cstdint>
 #include <limits>
@@ -18,12 +19,14 @@ inline constexpr int kFixedDecimals = 8;
 inline constexpr std::int64_t kFixedScale = 100'000'000;
 
 namespace detail {
-// Parses a plain decimal ("-12.3400") into a mantissa at kFixedDecimals. Digits beyond the eighth decimal are accepted
-// only when they are zeros, so a value is never rounded silently. No exponent, no thousands separators.
+// Parses a plain decimal ("-12.3400") into a mantissa at kFixedDecimals. Digits beyond the eighth decimal are
+// accepted only when they are zeros, so a value is never rounded silently. No exponent, no thousands
+// separators.
 bool parse_fixed(std::string_view text, std::int64_t& mantissa) noexcept;
 // Shortest exact decimal for a mantissa: "2683.8", "0.0001", "-5".
 std::string format_fixed(std::int64_t mantissa);
-// Exactly `decimals` places (0..8), rounding toward zero is never needed because callers pass the value's own step.
+// Exactly `decimals` places (0..8), rounding toward zero is never needed because callers pass the value's own
+// step.
 std::string format_fixed(std::int64_t mantissa, int decimals);
 }  // namespace detail
 
@@ -40,10 +43,13 @@ class Fixed {
   static constexpr Fixed max() { return Fixed(std::numeric_limits<Raw>::max()); }
 
   // Hot-path parse: no allocation, no exception.
-  static bool parse(std::string_view text, Fixed& out) noexcept { return detail::parse_fixed(text, out.raw_); }
+  static bool parse(std::string_view text, Fixed& out) noexcept {
+    return detail::parse_fixed(text, out.raw_);
+  }
   static Result<Fixed> parse(std::string_view text) {
     Fixed value;
-    if (!parse(text, value)) return make_error("not a decimal with at most 8 places: '" + std::string(text) + "'");
+    if (!parse(text, value))
+      return make_error("not a decimal with at most 8 places: '" + std::string(text) + "'");
     return value;
   }
 
@@ -78,12 +84,13 @@ class Fixed {
     raw_ -= o.raw_;
     return *this;
   }
-  // Checked forms for sums that could overflow (accumulated volumes, positions).
+  // Checked forms for sums that could overflow (accumulated volumes, positions). A result equal to the unset
+  // sentinel (int64 min) is out of range too: it would otherwise read back as "never set".
   [[nodiscard]] static bool checked_add(Fixed a, Fixed b, Fixed& out) noexcept {
-    return !__builtin_add_overflow(a.raw_, b.raw_, &out.raw_);
+    return !__builtin_add_overflow(a.raw_, b.raw_, &out.raw_) && out.is_set();
   }
   [[nodiscard]] static bool checked_sub(Fixed a, Fixed b, Fixed& out) noexcept {
-    return !__builtin_sub_overflow(a.raw_, b.raw_, &out.raw_);
+    return !__builtin_sub_overflow(a.raw_, b.raw_, &out.raw_) && out.is_set();
   }
 
  private:
@@ -99,7 +106,8 @@ using Qty = Fixed<QtyTag>;
 // An amount of an asset or a rate in decimal form: balances, fees, notional limits, basis points in config.
 using Amount = Fixed<AmountTag>;
 
-// Price x quantity, exact: a 128-bit mantissa with 16 decimal places, so no product of two int64 values overflows.
+// Price x quantity, exact: a 128-bit mantissa with 16 decimal places, so no product of two int64 values
+// overflows.
 class Notional {
  public:
   using Raw = Int128;

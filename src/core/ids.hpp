@@ -70,7 +70,7 @@ using ClientOrderId = StrongId<struct ClientOrderIdTag, std::uint64_t>;
 using ParentId = StrongId<struct ParentIdTag, std::uint64_t>;
 using ExecId = StringId<struct ExecIdTag, 48>;
 using VenueOrderId = StringId<struct VenueOrderIdTag, 48>;
-using VenueId = StringId<struct VenueIdTag, 31>;           // "binance-spot"
+using VenueId = StringId<struct VenueIdTag, 31>;            // "binance-spot"
 using InstrumentId = StringId<struct InstrumentIdTag, 31>;  // "ETH-USDT"
 using AccountId = StringId<struct AccountIdTag, 31>;
 

@@ -95,7 +95,8 @@ struct CancelOrder {
   TimestampNs sent_ns = 0;
 };
 
-// Amend price and/or quantity in place. Venues that cannot amend are served by cancel-replace in their gateway.
+// Amend price and/or quantity in place. Venues that cannot amend are served by cancel-replace in their
+// gateway.
 struct AmendOrder {
   ClientOrderId client_order_id;
   VenueId venue;
@@ -129,21 +130,21 @@ struct ExecutionReport {
   Side side = Side::Buy;
   Price order_price = Price::unset();
   Qty order_qty;
-  Qty last_qty;                    // this fill
+  Qty last_qty;  // this fill
   Price last_price = Price::unset();
   Qty cum_qty;
   Qty leaves_qty;
   Liquidity liquidity = Liquidity::None;
   Fee fee;
   RejectReason reject_reason = RejectReason::None;
-  FixedString<95> text;            // a venue's own words on a reject
-  TimestampNs venue_ns = 0;        // the venue's clock
-  TimestampNs received_ns = 0;     // our clock
+  FixedString<95> text;         // a venue's own words on a reject
+  TimestampNs venue_ns = 0;     // the venue's clock
+  TimestampNs received_ns = 0;  // our clock
 };
 
 // What the EMS sends through to reach a venue: a real gateway or the simulator. Answers come back as
-// ExecutionReports to the listener given at construction; a call returns false only when the request could not
-// even be handed over (the reason in the report that follows).
+// ExecutionReports to the listener given at construction; a call returns false only when the request could
+// not even be handed over (the reason in the report that follows).
 class VenueSession {
  public:
   virtual ~VenueSession() = default;

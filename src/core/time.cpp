@@ -79,6 +79,10 @@ Result<TimestampNs> parse_time(std::string_view text) {
   if (pos < text.size() && text[pos] == 'Z') ++pos;
   if (pos != text.size()) return bad();
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return bad();
+  // A day its month does not have (2024-02-30, 2023-02-29) would otherwise roll silently into the next month.
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > kDaysInMonth[month - 1] + (month == 2 && leap ? 1 : 0)) return bad();
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return ((days * 24 + hour) * 60 + minute) * 60 * kNanosPerSecond + second * kNanosPerSecond + fraction_ns;
 }
@@ -100,8 +104,9 @@ std::string format_time(TimestampNs ts_ns) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ", y, m, d, static_cast<int>(rem / 3600),
-                static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60), static_cast<long long>(nanos));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ", y, m, d,
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60),
+                static_cast<long long>(nanos));
   return buf;
 }
 

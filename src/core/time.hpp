@@ -1,6 +1,6 @@
 #pragma once
-// Times are int64 nanoseconds since the Unix epoch, named ..._ns. In simulation they are on the recordings' receive
-// clock; an exchange's own time travels beside it and is never mixed with it.
+// Times are int64 nanoseconds since the Unix epoch, named ..._ns. In simulation they are on the recordings'
+// receive clock; an exchange's own time travels beside it and is never mixed with it.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,8 +16,8 @@ inline constexpr DurationNs kNanosPerMicro = 1'000;
 inline constexpr DurationNs kNanosPerMilli = 1'000'000;
 inline constexpr DurationNs kNanosPerSecond = 1'000'000'000;
 
-// "2024-08-08T23:55:00Z", "2024-08-08T23:55:00.123456789Z", "2024-08-08 23:55:00" (UTC assumed), or an integer of
-// nanoseconds since the epoch.
+// "2024-08-08T23:55:00Z", "2024-08-08T23:55:00.123456789Z", "2024-08-08 23:55:00" (UTC assumed), or an
+// integer of nanoseconds since the epoch.
 Result<TimestampNs> parse_time(std::string_view text);
 // ISO-8601 UTC with nanoseconds: "2024-08-08T23:55:00.123456789Z".
 std::string format_time(TimestampNs ts_ns);

@@ -1,8 +1,8 @@
 #pragma once
-// The normalized market-data event stream every decoder emits and every consumer (books, binary format, simulator)
-// reads. Each event carries the receive time (the recorder's clock: the simulation's clock) and the exchange's own
-// time side by side, never mixed. Level arrays are views into storage owned by whoever produced the event, valid
-// until that producer's next call.
+// The normalized market-data event stream every decoder emits and every consumer (books, binary format,
+// simulator) reads. Each event carries the receive time (the recorder's clock: the simulation's clock) and
+// the exchange's own time side by side, never mixed. Level arrays are views into storage owned by whoever
+// produced the event, valid until that producer's next call.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -30,8 +30,12 @@ enum class EventKind : std::uint8_t {
 const char* to_string(EventKind kind);
 
 // Flags on an event.
-inline constexpr std::uint8_t kFlagLastInEvent = 1;  // last record of one venue event (MBO F_LAST, Tardis groups)
-inline constexpr std::uint8_t kFlagReplayedAfterSnapshot = 2;  // a depth diff buffered until its snapshot arrived
+// Last record of one venue event (MBO F_LAST, Tardis groups).
+inline constexpr std::uint8_t kFlagLastInEvent = 1;
+// A depth diff buffered until its snapshot arrived.
+inline constexpr std::uint8_t kFlagReplayedAfterSnapshot = 2;
+// The venue gave no side (MBO side N); `side` is then a placeholder.
+inline constexpr std::uint8_t kFlagSideUnknown = 0x80;
 
 struct Level {
   Price price;
@@ -55,14 +59,15 @@ struct Event {
   Qty qty;
   Price price2;
   Qty qty2;
-  std::uint64_t order_id = 0;  // L3
+  std::uint64_t order_id = 0;   // L3
   std::span<const Level> bids;  // BookSnapshot / BookDelta
   std::span<const Level> asks;
 };
 
 // What one stream is: a market as the data names it. Decoders fill these; `md` needs no config.
 struct StreamInfo {
-  std::string venue;   // best guess from the data: "binance-spot", "binance-usdm", "binance-coinm", "lobster", ...
+  std::string
+      venue;  // best guess from the data: "binance-spot", "binance-usdm", "binance-coinm", "lobster", ...
   std::string symbol;  // the venue's own symbol: "ETHUSDT"
   std::string name() const { return venue + ":" + symbol; }
 };
@@ -91,7 +96,8 @@ struct OwnedEvent {
   std::vector<Level> asks;
 
   OwnedEvent() = default;
-  explicit OwnedEvent(const Event& e) : event(e), bids(e.bids.begin(), e.bids.end()), asks(e.asks.begin(), e.asks.end()) {
+  explicit OwnedEvent(const Event& e)
+      : event(e), bids(e.bids.begin(), e.bids.end()), asks(e.asks.begin(), e.asks.end()) {
     relink();
   }
   OwnedEvent(const OwnedEvent& o) : event(o.event), bids(o.bids), asks(o.asks) { relink(); }

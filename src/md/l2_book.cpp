@@ -1,15 +1,92 @@
 #include "md/l2_book.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 namespace tranche::md {
 
-BookSide::BookSide()
-    : qty_(static_cast<std::size_t>(kWindowTicks), 0),
-      updated_ns_(static_cast<std::size_t>(kWindowTicks), 0) {}
+int FarLevels::set(std::int64_t key, std::int64_t qty, TimestampNs now_ns) {
+  std::size_t i = slot_of(key);
+  const std::size_t mask = slots_.size() - 1;
+  while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask;
+  if (slots_[i].key == key) {
+    sorted_valid_ = false;
+    if (qty == 0) {
+      erase_at(i);
+      return -1;
+    }
+    slots_[i].qty = qty;
+    slots_[i].updated_ns = now_ns;
+    return 0;
+  }
+  if (qty == 0) return 0;
+  sorted_valid_ = false;
+  slots_[i] = Entry{key, qty, now_ns};
+  if (++size_ * 2 > slots_.size()) grow();
+  return 1;
+}
+
+void FarLevels::erase_at(std::size_t i) {
+  // Backward-shift deletion keeps linear probing correct without tombstones.
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t hole = i;
+  std::size_t j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (slots_[j].key == kEmpty) break;
+    const std::size_t home = slot_of(slots_[j].key);
+    // Move j into the hole when its home is not cyclically in (hole, j].
+    const bool in_between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!in_between) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = Entry{kEmpty, 0, 0};
+  --size_;
+}
+
+void FarLevels::grow() {
+  std::vector<Entry> old = std::move(slots_);
+  slots_.assign(old.size() * 2, Entry{kEmpty, 0, 0});
+  --shift_;
+  size_ = 0;
+  for (const Entry& e : old)
+    if (e.key != kEmpty) set(e.key, e.qty, e.updated_ns);
+}
+
+const FarLevels::Entry* FarLevels::find(std::int64_t key) const {
+  std::size_t i = slot_of(key);
+  const std::size_t mask = slots_.size() - 1;
+  while (slots_[i].key != kEmpty) {
+    if (slots_[i].key == key) return &slots_[i];
+    i = (i + 1) & mask;
+  }
+  return nullptr;
+}
+
+const std::vector<FarLevels::Entry>& FarLevels::sorted() const {
+  if (!sorted_valid_) {
+    sorted_.clear();
+    for (const Entry& e : slots_)
+      if (e.key != kEmpty) sorted_.push_back(e);
+    std::sort(sorted_.begin(), sorted_.end(), [](const Entry& a, const Entry& b) { return a.key > b.key; });
+    sorted_valid_ = true;
+  }
+  return sorted_;
+}
+
+void FarLevels::extract_range(std::int64_t low, std::int64_t high, std::vector<Entry>& out) {
+  out.clear();
+  for (const Entry& e : slots_)
+    if (e.key != kEmpty && e.key >= low && e.key <= high) out.push_back(e);
+  for (const Entry& e : out) set(e.key, 0, 0);
+}
+
+BookSide::BookSide() : slots_(static_cast<std::size_t>(kWindowTicks), Slot{0, 0}) {}
 
 void BookSide::clear() {
-  std::fill(qty_.begin(), qty_.end(), 0);
+  if (level_count_ > far_.size()) std::fill(slots_.begin(), slots_.end(), Slot{0, 0});
   bits_.fill(0);
   summary_.fill(0);
   far_.clear();
@@ -41,108 +118,71 @@ std::int64_t BookSide::prev_occupied(std::int64_t from) const {
   }
 }
 
-void BookSide::set_in_window(std::int64_t slot, std::int64_t qty_raw, TimestampNs now_ns) {
-  const auto s = static_cast<std::size_t>(slot);
-  const std::size_t word = s >> 6;
-  const std::uint64_t bit = std::uint64_t{1} << (s & 63);
-  const bool existed = qty_[s] != 0;
-  qty_[s] = qty_raw;
-  updated_ns_[s] = now_ns;
-  if (qty_raw != 0) {
-    if (!existed) {
-      ++level_count_;
-      bits_[word] |= bit;
-      summary_[word >> 6] |= std::uint64_t{1} << (word & 63);
-      if (slot > best_slot_) best_slot_ = slot;
-    }
-    return;
-  }
-  if (!existed) return;
-  --level_count_;
-  bits_[word] &= ~bit;
-  if (bits_[word] == 0) summary_[word >> 6] &= ~(std::uint64_t{1} << (word & 63));
-  if (slot == best_slot_) best_slot_ = prev_occupied(slot - 1);
-}
-
-void BookSide::set(std::int64_t key, Qty qty, TimestampNs now_ns) {
-  const std::int64_t qty_raw = qty.raw() > 0 ? qty.raw() : 0;
+void BookSide::set_outside(std::int64_t key, std::int64_t qty_raw, TimestampNs now_ns) {
   if (!based_) {
     if (qty_raw == 0) return;
     based_ = true;
     base_ = key - kWindowTicks * 3 / 4;
-  }
-  std::int64_t slot = key - base_;
-  if (slot >= kWindowTicks) {
-    if (qty_raw == 0) return;  // nothing is ever stored better than the window
-    recentre(key);
-    slot = key - base_;
-  }
-  if (slot >= 0) {
-    set_in_window(slot, qty_raw, now_ns);
-    // Keep the touch inside the window's comfortable middle; re-centring is rare on real data.
-    if (best_slot_ >= 0 &&
-        (best_slot_ < kWindowTicks / 16 || best_slot_ > kWindowTicks - kWindowTicks / 32)) {
-      recentre(base_ + best_slot_);
-    } else if (best_slot_ < 0 && !far_.empty()) {
-      recentre(far_.begin()->first);
-    }
+    set_in_window(key - base_, qty_raw, now_ns);
     return;
   }
-  auto it = far_.find(key);
-  if (qty_raw == 0) {
-    if (it != far_.end()) {
-      far_.erase(it);
-      --level_count_;
-    }
-  } else if (it != far_.end()) {
-    it->second = {Qty::from_raw(qty_raw), now_ns};
-  } else {
-    far_.emplace(key, FarLevel{Qty::from_raw(qty_raw), now_ns});
-    ++level_count_;
+  if (key - base_ >= kWindowTicks) {
+    if (qty_raw == 0) return;  // nothing is ever stored better than the window
+    recentre(key);
+    set_in_window(key - base_, qty_raw, now_ns);
+    return;
   }
-  if (best_slot_ < 0 && !far_.empty()) recentre(far_.begin()->first);
+  const int change = far_.set(key, qty_raw, now_ns);
+  level_count_ = static_cast<std::size_t>(static_cast<std::int64_t>(level_count_) + change);
+  if (best_slot_ < 0 && !far_.empty()) settle();
+}
+
+void BookSide::settle() {
+  if (best_slot_ >= 0) {
+    if (best_slot_ < kLowWater || best_slot_ > kHighWater) recentre(base_ + best_slot_);
+    return;
+  }
+  if (far_.empty()) return;
+  recentre(far_.sorted().front().key);
 }
 
 void BookSide::recentre(std::int64_t best_key) {
   ++recentres_;
   // Move the window's levels out, place the window with the touch at three quarters, pull levels back in.
   for (std::int64_t slot = best_slot_; slot >= 0; slot = prev_occupied(slot - 1)) {
-    const auto s = static_cast<std::size_t>(slot);
-    far_[base_ + slot] = FarLevel{Qty::from_raw(qty_[s]), updated_ns_[s]};
-    qty_[s] = 0;
+    Slot& s = slots_[static_cast<std::size_t>(slot)];
+    far_.set(base_ + slot, s.qty, s.updated_ns);
+    s = Slot{0, 0};
   }
   bits_.fill(0);
   summary_.fill(0);
   best_slot_ = -1;
   const std::size_t total = level_count_;
   base_ = best_key - kWindowTicks * 3 / 4;
-  level_count_ = 0;
-  auto it = far_.lower_bound(base_ + kWindowTicks - 1);  // first key <= top of the window
-  while (it != far_.end() && it->first >= base_) {
-    set_in_window(it->first - base_, it->second.qty.raw(), it->second.updated_ns);
-    it = far_.erase(it);
-  }
+  far_.extract_range(base_, base_ + kWindowTicks - 1, scratch_);
+  for (const auto& e : scratch_) set_in_window(e.key - base_, e.qty, e.updated_ns);
   level_count_ = total;
 }
 
 Qty BookSide::qty_at(std::int64_t key) const {
   const std::int64_t slot = key - base_;
-  if (based_ && slot >= 0 && slot < kWindowTicks) return Qty::from_raw(qty_[static_cast<std::size_t>(slot)]);
-  auto it = far_.find(key);
-  return it == far_.end() ? Qty{} : it->second.qty;
+  if (based_ && slot >= 0 && slot < kWindowTicks)
+    return Qty::from_raw(slots_[static_cast<std::size_t>(slot)].qty);
+  const auto* e = far_.find(key);
+  return e == nullptr ? Qty{} : Qty::from_raw(e->qty);
 }
 
 L2Book::L2Book(Price tick_size)
-    : tick_(tick_size.is_set() && tick_size.is_positive() ? tick_size : Price::from_raw(1)),
-      infer_(!(tick_size.is_set() && tick_size.is_positive())),
-      tick_known_(!infer_) {}
+    : infer_(!(tick_size.is_set() && tick_size.is_positive())), tick_known_(!infer_) {
+  set_tick(infer_ ? Price::from_raw(1) : tick_size);
+}
 
 void L2Book::infer_from(const Event& event) {
   std::int64_t g = 0;
   for (const Level& l : event.bids) g = std::gcd(g, l.price.raw());
   for (const Level& l : event.asks) g = std::gcd(g, l.price.raw());
   if (g <= 0) return;
-  tick_ = Price::from_raw(g);
+  set_tick(Price::from_raw(g));
   tick_known_ = true;
 }
 
@@ -154,7 +194,7 @@ void L2Book::refine_tick(Price price) {
   levels(Side::Sell, level_count(Side::Sell), asks);
   bids_.clear();
   asks_.clear();
-  tick_ = finer;
+  set_tick(finer);
   ++tick_refinements_;
   for (const auto& l : bids) bids_.set(l.price.raw() / tick_.raw(), l.qty, l.updated_ns);
   for (const auto& l : asks) asks_.set(-(l.price.raw() / tick_.raw()), l.qty, l.updated_ns);

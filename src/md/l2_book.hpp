@@ -11,7 +11,9 @@
 // asks.
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <span>
 #include <vector>
@@ -38,68 +40,141 @@ struct SweepResult {
   Price average_price() const { return notional.average_price(filled); }
 };
 
+// Levels outside the window: an open-addressing hash on the key, so a far level changes in O(1) like a near
+// one (a tenth of USD-M ETH's level changes land hundreds of dollars from the touch). Ordered traversal is
+// rare (deep queries, re-centring) and sorts a copy on demand.
+class FarLevels {
+ public:
+  struct Entry {
+    std::int64_t key;
+    std::int64_t qty;
+    TimestampNs updated_ns;
+  };
+  static constexpr std::int64_t kEmpty = std::numeric_limits<std::int64_t>::min();
+
+  FarLevels() { slots_.assign(64, Entry{kEmpty, 0, 0}); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear() {
+    if (size_ == 0) return;
+    std::fill(slots_.begin(), slots_.end(), Entry{kEmpty, 0, 0});
+    size_ = 0;
+    sorted_valid_ = false;
+  }
+  // Returns the change in level count: +1 added, -1 removed, 0 updated or nothing.
+  int set(std::int64_t key, std::int64_t qty, TimestampNs now_ns);
+  const Entry* find(std::int64_t key) const;
+  // Entries best (largest key) first; valid until the next change.
+  const std::vector<Entry>& sorted() const;
+  // Removes and returns the entries whose keys fall in [low, high].
+  void extract_range(std::int64_t low, std::int64_t high, std::vector<Entry>& out);
+
+ private:
+  std::size_t slot_of(std::int64_t key) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
+  void grow();
+  void erase_at(std::size_t i);
+
+  std::vector<Entry> slots_;
+  std::size_t size_ = 0;
+  unsigned shift_ = 64 - 6;
+  mutable std::vector<Entry> sorted_;
+  mutable bool sorted_valid_ = false;
+};
+
 class BookSide {
  public:
-  static constexpr int kWindowBits = 14;
+  static constexpr int kWindowBits = 13;
   static constexpr std::int64_t kWindowTicks = std::int64_t{1} << kWindowBits;
 
   BookSide();
 
   void clear();
   // Sets the level at `key` to `qty` (zero deletes).
-  void set(std::int64_t key, Qty qty, TimestampNs now_ns);
+  void set(std::int64_t key, Qty qty, TimestampNs now_ns) {
+    const std::int64_t qty_raw = qty.raw() > 0 ? qty.raw() : 0;
+    const std::int64_t slot = key - base_;
+    if (based_ && slot >= 0 && slot < kWindowTicks) [[likely]] {
+      set_in_window(slot, qty_raw, now_ns);
+      if (best_slot_ < kLowWater || best_slot_ > kHighWater) [[unlikely]]
+        settle();
+      return;
+    }
+    set_outside(key, qty_raw, now_ns);
+  }
   bool empty() const { return level_count_ == 0; }
   std::size_t level_count() const { return level_count_; }
-  // Best key; only valid when !empty().
-  std::int64_t best_key() const { return best_slot_ >= 0 ? base_ + best_slot_ : far_.begin()->first; }
-  Qty best_qty() const {
-    return best_slot_ >= 0 ? Qty::from_raw(qty_[static_cast<std::size_t>(best_slot_)])
-                           : far_.begin()->second.qty;
-  }
-  TimestampNs best_updated_ns() const {
-    return best_slot_ >= 0 ? updated_ns_[static_cast<std::size_t>(best_slot_)]
-                           : far_.begin()->second.updated_ns;
-  }
+  // Best key; only valid when !empty(). The best level is always in the window when the side has levels.
+  std::int64_t best_key() const { return base_ + best_slot_; }
+  Qty best_qty() const { return Qty::from_raw(slots_[static_cast<std::size_t>(best_slot_)].qty); }
+  TimestampNs best_updated_ns() const { return slots_[static_cast<std::size_t>(best_slot_)].updated_ns; }
   Qty qty_at(std::int64_t key) const;
 
   // Visits levels best first: fn(key, qty, updated_ns) returns false to stop.
   template <class Fn>
   void for_each(Fn&& fn) const {
     for (std::int64_t slot = best_slot_; slot >= 0; slot = prev_occupied(slot - 1)) {
-      const auto s = static_cast<std::size_t>(slot);
-      if (!fn(base_ + slot, Qty::from_raw(qty_[s]), updated_ns_[s])) return;
+      const Slot& s = slots_[static_cast<std::size_t>(slot)];
+      if (!fn(base_ + slot, Qty::from_raw(s.qty), s.updated_ns)) return;
     }
-    for (const auto& [key, level] : far_)
-      if (!fn(key, level.qty, level.updated_ns)) return;
+    if (far_.empty()) return;
+    for (const auto& e : far_.sorted())
+      if (!fn(e.key, Qty::from_raw(e.qty), e.updated_ns)) return;
   }
 
   std::size_t far_level_count() const { return far_.size(); }
   std::uint64_t recentre_count() const { return recentres_; }
 
  private:
-  struct FarLevel {
-    Qty qty;
+  struct Slot {
+    std::int64_t qty;  // raw Qty, 0 = no level
     TimestampNs updated_ns;
   };
   static constexpr std::size_t kWords = static_cast<std::size_t>(kWindowTicks / 64);
   static constexpr std::size_t kSummaryWords = kWords / 64;
+  // Re-centre when the touch comes within 1/16 of the window's worse edge or 1/32 of its better edge.
+  static constexpr std::int64_t kLowWater = kWindowTicks / 16;
+  static constexpr std::int64_t kHighWater = kWindowTicks - kWindowTicks / 32;
 
-  void set_in_window(std::int64_t slot, std::int64_t qty_raw, TimestampNs now_ns);
+  // Branch-free apart from deleting the best level: whether a level appears or disappears is data the branch
+  // predictor cannot learn, so counts, bitmaps and the best slot are updated with arithmetic and selects.
+  void set_in_window(std::int64_t slot, std::int64_t qty_raw, TimestampNs now_ns) {
+    const auto s = static_cast<std::size_t>(slot);
+    const std::size_t word = s >> 6;
+    const std::uint64_t bit = std::uint64_t{1} << (s & 63);
+    const std::size_t sword = word >> 6;
+    const std::uint64_t sbit = std::uint64_t{1} << (word & 63);
+    const bool existed = slots_[s].qty != 0;
+    const bool present = qty_raw != 0;
+    slots_[s] = Slot{qty_raw, now_ns};
+    level_count_ += static_cast<std::size_t>(present) - static_cast<std::size_t>(existed);
+    const std::uint64_t bits = (bits_[word] & ~bit) | (present ? bit : 0);
+    bits_[word] = bits;
+    summary_[sword] = (summary_[sword] & ~sbit) | (bits != 0 ? sbit : 0);
+    const std::int64_t candidate = present ? slot : -1;
+    best_slot_ = candidate > best_slot_ ? candidate : best_slot_;
+    if (!present && slot == best_slot_) [[unlikely]]
+      best_slot_ = prev_occupied(slot - 1);
+  }
+  void set_outside(std::int64_t key, std::int64_t qty_raw, TimestampNs now_ns);
+  // Re-centres when the touch left the comfortable middle of the window or the window emptied.
+  void settle();
   // Highest occupied slot <= from, or -1.
   std::int64_t prev_occupied(std::int64_t from) const;
   void recentre(std::int64_t best_key);
 
   std::int64_t base_ = 0;        // key of slot 0
   bool based_ = false;           // the window has been placed
-  std::int64_t best_slot_ = -1;  // -1: window empty (the best, if any, is in far_)
+  std::int64_t best_slot_ = -1;  // -1: window empty
   std::size_t level_count_ = 0;
-  std::vector<std::int64_t> qty_;  // raw Qty per slot, 0 = no level
-  std::vector<TimestampNs> updated_ns_;
+  std::vector<Slot> slots_;
   std::array<std::uint64_t, kWords> bits_{};
   std::array<std::uint64_t, kSummaryWords> summary_{};
-  // Keys outside the window, best first. Invariant: every far key is worse than the window's lowest key
-  // unless the window is empty, so the best level is in the window whenever the window has one.
-  std::map<std::int64_t, FarLevel, std::greater<>> far_;
+  // Keys outside the window. Invariant: every far key is worse than the window's lowest key whenever the
+  // window holds a level, so the best level is in the window.
+  FarLevels far_;
+  std::vector<FarLevels::Entry> scratch_;
   std::uint64_t recentres_ = 0;
 };
 
@@ -156,10 +231,17 @@ class L2Book {
   TimestampNs last_update_ns() const { return last_update_ns_; }
 
  private:
+  // Price to tick index without a 64-bit division on the hot path: multiply by the reciprocal, then confirm
+  // the result exactly in integers (falling back to division when the double is not exact enough).
   bool to_key(Side side, Price price, std::int64_t& key) const {
     const std::int64_t raw = price.raw();
-    const std::int64_t tick = raw / tick_.raw();
-    if (tick * tick_.raw() != raw) return false;
+    const double scaled = static_cast<double>(raw) * inverse_tick_;
+    // Truncation after adding a half rounds to nearest in one instruction (std::llround is a library call).
+    std::int64_t tick = static_cast<std::int64_t>(scaled + (scaled >= 0 ? 0.5 : -0.5));
+    if (tick * tick_.raw() != raw) [[unlikely]] {
+      tick = raw / tick_.raw();
+      if (tick * tick_.raw() != raw) return false;
+    }
     key = side == Side::Buy ? tick : -tick;
     return true;
   }
@@ -170,7 +252,13 @@ class L2Book {
   void refine_tick(Price price);
   void infer_from(const Event& event);
 
+  void set_tick(Price tick) {
+    tick_ = tick;
+    inverse_tick_ = 1.0 / static_cast<double>(tick.raw());
+  }
+
   Price tick_;
+  double inverse_tick_ = 1.0;
   bool infer_ = false;
   bool tick_known_ = true;
   std::uint64_t tick_refinements_ = 0;

@@ -10,7 +10,9 @@ namespace {
 constexpr std::size_t kChunk = 1 << 20;
 }
 
-LineReader::~LineReader() { close(); }
+LineReader::~LineReader() {
+  close();
+}
 
 void LineReader::close() {
   if (file_ != nullptr) gzclose(static_cast<gzFile>(file_));

@@ -1,7 +1,7 @@
 #pragma once
-// Reads text lines from a plain or gzip file (zlib reads both) through one large reusable buffer. Each line is a
-// view valid until the next call; the bytes after it stay readable for at least kPadding bytes, so parsers that read
-// a little past the end (simdjson) can parse in place.
+// Reads text lines from a plain or gzip file (zlib reads both) through one large reusable buffer. Each line
+// is a view valid until the next call; the bytes after it stay readable for at least kPadding bytes, so
+// parsers that read a little past the end (simdjson) can parse in place.
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -3,13 +3,15 @@
 #include "md/binance_reader.hpp"
 #include "md/binary_format.hpp"
 #include "md/line_reader.hpp"
+#include "md/lobster_reader.hpp"
+#include "md/mbo_reader.hpp"
 #include "md/tardis_reader.hpp"
 
 namespace tranche::md {
 
 namespace {
 
-enum class Format { Unknown, Binance, Binary, Tardis };
+enum class Format { Unknown, Binance, Binary, Tardis, Lobster, Mbo };
 
 Result<Format> detect(const std::string& path) {
   if (is_binary_event_file(path)) return Format::Binary;
@@ -22,6 +24,10 @@ Result<Format> detect(const std::string& path) {
   }
   if (looks_like_binance(first)) return Format::Binance;
   if (looks_like_tardis(first)) return Format::Tardis;
+  if (first.starts_with("Time,Type,OrderId,Size,Price,Direction")) return Format::Lobster;
+  if (first.find("ts_recv_ns") != std::string_view::npos &&
+      first.find("order_id") != std::string_view::npos && first.find("action") != std::string_view::npos)
+    return Format::Mbo;
   return Format::Unknown;
 }
 
@@ -33,6 +39,10 @@ const char* name(Format f) {
       return "Tranche binary events";
     case Format::Tardis:
       return "Tardis CSV";
+    case Format::Lobster:
+      return "LOBSTER messages";
+    case Format::Mbo:
+      return "MBO CSV";
     case Format::Unknown:
       break;
   }
@@ -63,6 +73,10 @@ Result<std::unique_ptr<EventReader>> open_reader(const std::vector<std::string>&
       return make_binary_reader(files);
     case Format::Tardis:
       return make_tardis_reader(files);
+    case Format::Lobster:
+      return make_lobster_reader(files);
+    case Format::Mbo:
+      return make_mbo_reader(files);
     case Format::Unknown:
       break;
   }

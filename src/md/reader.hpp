@@ -1,6 +1,6 @@
 #pragma once
-// Every market-data decoder is an EventReader: a pull source of normalized events over one or more files read in
-// order (a file pair that continues, `_20240808` then `_20240809`, is one source).
+// Every market-data decoder is an EventReader: a pull source of normalized events over one or more files read
+// in order (a file pair that continues, `_20240808` then `_20240809`, is one source).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -52,7 +52,8 @@ class EventReader {
 };
 
 // Opens the right decoder for the files, recognised by their content: Binance recordings, Tardis CSV, LOBSTER
-// messages, Databento-derived MBO CSV, or Tranche's binary event format. All files of one call must share a format.
+// messages, Databento-derived MBO CSV, or Tranche's binary event format. All files of one call must share a
+// format.
 Result<std::unique_ptr<EventReader>> open_reader(const std::vector<std::string>& files);
 
 }  // namespace tranche::md

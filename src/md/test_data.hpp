@@ -1,7 +1,7 @@
 #pragma once
 // Where tests find recorded data: the project's bundled data/ and the shared recordings beside the checkout.
-// Tests that need ../shared/data call TRANCHE_REQUIRE_SHARED_FILE, which skips with a clear message when it is absent
-// (a user's clone has no ../shared).
+// Tests that need ../shared/data call TRANCHE_REQUIRE_SHARED_FILE, which skips with a clear message when it
+// is absent (a user's clone has no ../shared).
 #include <filesystem>
 #include <string>
 
@@ -21,9 +21,9 @@ inline std::string bundled_data(const std::string& relative) {
 
 }  // namespace tranche::md::testing
 
-#define TRANCHE_REQUIRE_SHARED_FILE(path)                                                                   \
-  do {                                                                                                      \
-    if (!std::filesystem::exists(path))                                                                     \
-      GTEST_SKIP() << "shared recording not found: " << (path)                                              \
+#define TRANCHE_REQUIRE_SHARED_FILE(path)                                                                \
+  do {                                                                                                   \
+    if (!std::filesystem::exists(path))                                                                  \
+      GTEST_SKIP() << "shared recording not found: " << (path)                                           \
                    << " (these tests read ../shared/data beside the checkout, or $TRANCHE_SHARED_DATA)"; \
   } while (0)
