@@ -440,11 +440,10 @@ class BinanceReader final : public EventReader {
   }
 
   void emit_gap(StreamState& state, const Event& breaking, Event& out) {
-    const std::uint64_t expected = state.last_u + 1;
-    const std::uint64_t received = state.futures ? breaking.order_id + 1 : breaking.first_seq;
-    gaps_.push_back({lines_.path(), lines_.line_number(), state.id, expected,
-                     state.futures ? prev_u_ : breaking.first_seq});
-    (void)received;
+    // Spot: U should have been the previous u + 1. Futures: pu should have been the previous u.
+    const std::uint64_t expected = state.futures ? state.last_u : state.last_u + 1;
+    const std::uint64_t received = state.futures ? prev_u_ : breaking.first_seq;
+    gaps_.push_back({lines_.path(), lines_.line_number(), state.id, expected, received});
     state.synced = false;
     Event gap;
     gap.kind = EventKind::Gap;
@@ -452,7 +451,7 @@ class BinanceReader final : public EventReader {
     gap.recv_ns = breaking.recv_ns;
     gap.exch_ns = breaking.exch_ns;
     gap.first_seq = expected;
-    gap.last_seq = breaking.first_seq;
+    gap.last_seq = received;
     out = gap;
   }
 

@@ -137,6 +137,8 @@ TEST(BinanceReader, AppliesTheFirstFuturesDiffAfterASnapshotWithoutAContinuityCh
   EXPECT_EQ(events[3].event.kind, EventKind::BookDelta);
   EXPECT_EQ(events[4].event.kind, EventKind::Gap);  // pu 125 does not continue u 120
   ASSERT_EQ(reader->gaps().size(), 1u);
+  EXPECT_EQ(reader->gaps()[0].expected, 120u);
+  EXPECT_EQ(reader->gaps()[0].received, 125u);
 }
 
 TEST(BinanceReader, AMalformedLineIsAnErrorNamingFileAndLineAndTheRestStillReads) {
