@@ -85,8 +85,9 @@ struct GapReport {
   std::string file;
   std::uint64_t line = 0;
   std::uint16_t stream = 0;
-  // Spot-style feeds: the first update id that should have come and the one that came. Feeds that chain through a
-  // previous id (Binance futures `pu`): the previous id that should have been named and the one that was.
+  // Spot-style feeds: the first update id that should have come and the one that came. Feeds that chain
+  // through a previous id (Binance futures `pu`): the previous id that should have been named and the one
+  // that was.
   std::uint64_t expected = 0;
   std::uint64_t received = 0;
 };
