@@ -2,36 +2,22 @@
 
 #include <gtest/gtest.h>
 
+#include "md/test_data.hpp"
+
 #include <filesystem>
 #include <fstream>
 
 namespace tranche::md {
 namespace {
 
-class LobsterFiles : public ::testing::Test {
+class LobsterFiles : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tranche_lobster_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path) << text;
-    return path;
-  }
-
   static std::vector<Event> read_all(EventReader& reader) {
     std::vector<Event> events;
     Event event;
     while (reader.next(event)) events.push_back(event);
     return events;
   }
-
-  std::filesystem::path dir_;
 };
 
 Price px(const char* text) {

@@ -1,7 +1,9 @@
 #include "md/mbo_reader.hpp"
 
 #include <gtest/gtest.h>
+
 #include <zlib.h>
+#include "md/test_data.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -11,37 +13,14 @@
 namespace tranche::md {
 namespace {
 
-class MboFiles : public ::testing::Test {
+class MboFiles : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tranche_mbo_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path) << text;
-    return path;
-  }
-  std::string write_gzip(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    gzFile f = gzopen(path.c_str(), "wb");
-    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
-    gzclose(f);
-    return path;
-  }
-
   static std::vector<Event> read_all(EventReader& reader) {
     std::vector<Event> events;
     Event event;
     while (reader.next(event)) events.push_back(event);
     return events;
   }
-
-  std::filesystem::path dir_;
 };
 
 constexpr const char* kHeader =

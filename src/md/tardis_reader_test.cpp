@@ -1,8 +1,10 @@
 #include "md/tardis_reader.hpp"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 #include <zlib.h>
+#include "md/test_data.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -28,28 +30,8 @@ Qty qty(const char* text) {
   return Qty::parse(text).value();
 }
 
-class TardisReaderTest : public ::testing::Test {
+class TardisReaderTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tranche_tardis_" + std::to_string(::getpid()) + "_" + info->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-  std::string write_gzip(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    gzFile f = gzopen(path.c_str(), "wb");
-    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
-    gzclose(f);
-    return path;
-  }
   // Reads every event of the files, keeping their levels.
   std::vector<OwnedEvent> read_all(const std::vector<std::string>& files) {
     reader_ = make_tardis_reader(files);
@@ -64,7 +46,6 @@ class TardisReaderTest : public ::testing::Test {
     return text;
   }
 
-  std::filesystem::path dir_;
   std::unique_ptr<EventReader> reader_;
 };
 

@@ -2,7 +2,12 @@
 // Where tests find recorded data: the project's bundled data/ and the shared recordings beside the checkout.
 // Tests that need ../shared/data call TRANCHE_REQUIRE_SHARED_FILE, which skips with a clear message when it
 // is absent (a user's clone has no ../shared).
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #ifndef TRANCHE_SOURCE_DIR
@@ -18,6 +23,33 @@ inline std::string shared_data(const std::string& relative) {
 inline std::string bundled_data(const std::string& relative) {
   return std::string(TRANCHE_SOURCE_DIR) + "/data/" + relative;
 }
+
+// A fixture with a fresh temporary directory per test, for tests that write small input files.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tranche_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  std::string write_gzip(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(f);
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
 
 }  // namespace tranche::md::testing
 
