@@ -32,15 +32,22 @@ const char* venue_name(Market market) {
   return "binance";
 }
 
+// A depth diff waiting for a snapshot, with the previous update id (futures `pu`) its continuity is checked
+// by.
+struct PendingDiff {
+  OwnedEvent diff;
+  std::uint64_t prev_u = 0;
+};
+
 struct StreamState {
   std::uint16_t id = 0;
   bool futures = false;
   bool synced = false;  // a snapshot has been applied and no gap seen since
   bool ever_synced = false;
-  bool first_after_snapshot =
-      false;  // the next diff newer than the snapshot is applied without continuity check
+  // The next diff newer than the snapshot is applied without a continuity check.
+  bool first_after_snapshot = false;
   std::uint64_t last_u = 0;
-  std::deque<OwnedEvent> pending;  // diffs waiting for a snapshot
+  std::deque<PendingDiff> pending;  // diffs waiting for a snapshot
   std::uint64_t dropped_pending = 0;
 };
 
@@ -392,23 +399,27 @@ class BinanceReader final : public EventReader {
     event.kind = EventKind::BookDelta;
     event.first_seq = first;
     event.last_seq = last;
-    prev_u_ = prev;
-    return accept_diff(state, event, out);
+    return accept_diff(state, event, prev, out);
+  }
+
+  // Keeps a fresh diff (levels in bids_/asks_) until a snapshot makes it applicable.
+  void buffer_diff(StreamState& state, const Event& event, std::uint64_t prev_u) {
+    PendingDiff pending;
+    pending.diff.event = event;
+    pending.diff.bids = bids_;
+    pending.diff.asks = asks_;
+    pending.prev_u = prev_u;
+    state.pending.push_back(std::move(pending));
+    if (state.pending.size() > kMaxPendingDiffs) {
+      state.pending.pop_front();
+      ++state.dropped_pending;
+    }
   }
 
   // Applies the sequencing rule to a fresh diff held in bids_/asks_.
-  bool accept_diff(StreamState& state, Event& event, Event& out) {
+  bool accept_diff(StreamState& state, Event& event, std::uint64_t prev_u, Event& out) {
     if (!state.synced) {
-      OwnedEvent owned;
-      owned.event = event;
-      owned.bids = bids_;
-      owned.asks = asks_;
-      owned.event.order_id = prev_u_;  // keeps pu with the buffered diff
-      state.pending.push_back(std::move(owned));
-      if (state.pending.size() > kMaxPendingDiffs) {
-        state.pending.pop_front();
-        ++state.dropped_pending;
-      }
+      buffer_diff(state, event, prev_u);
       return false;
     }
     if (state.first_after_snapshot) {
@@ -417,15 +428,10 @@ class BinanceReader final : public EventReader {
         return false;
       }
       state.first_after_snapshot = false;
-    } else if (!continues(state, event.first_seq, prev_u_)) {
-      emit_gap(state, event, out);
+    } else if (!continues(state, event.first_seq, prev_u)) {
+      emit_gap(state, event, prev_u, out);
       // The diff that broke the sequence waits with any later ones for a new snapshot.
-      OwnedEvent owned;
-      owned.event = event;
-      owned.bids = bids_;
-      owned.asks = asks_;
-      owned.event.order_id = prev_u_;
-      state.pending.push_back(std::move(owned));
+      buffer_diff(state, event, prev_u);
       return true;
     }
     state.last_u = event.last_seq;
@@ -439,10 +445,10 @@ class BinanceReader final : public EventReader {
     return state.futures ? prev == state.last_u : first == state.last_u + 1;
   }
 
-  void emit_gap(StreamState& state, const Event& breaking, Event& out) {
+  void emit_gap(StreamState& state, const Event& breaking, std::uint64_t prev_u, Event& out) {
     // Spot: U should have been the previous u + 1. Futures: pu should have been the previous u.
     const std::uint64_t expected = state.futures ? state.last_u : state.last_u + 1;
-    const std::uint64_t received = state.futures ? prev_u_ : breaking.first_seq;
+    const std::uint64_t received = state.futures ? prev_u : breaking.first_seq;
     gaps_.push_back({lines_.path(), lines_.line_number(), state.id, expected, received});
     state.synced = false;
     Event gap;
@@ -539,26 +545,24 @@ class BinanceReader final : public EventReader {
     // Replay what was buffered: drop what the snapshot already holds, apply the first remaining diff without
     // a continuity check, then check every later one.
     while (!state->pending.empty()) {
-      OwnedEvent diff = std::move(state->pending.front());
+      PendingDiff pending = std::move(state->pending.front());
       state->pending.pop_front();
+      OwnedEvent& diff = pending.diff;
       if (diff.event.last_seq <= last_update_id) {
         ++skipped_["depth diff older than its snapshot"];
         continue;
       }
-      if (!state->first_after_snapshot && !continues(*state, diff.event.first_seq, diff.event.order_id)) {
+      if (!state->first_after_snapshot && !continues(*state, diff.event.first_seq, pending.prev_u)) {
         Event gap;
-        prev_u_ = diff.event.order_id;
-        diff.relink();
-        emit_gap(*state, diff.event, gap);
+        emit_gap(*state, diff.event, pending.prev_u, gap);
         queue_.emplace_back(gap);
-        state->pending.push_front(std::move(diff));
+        state->pending.push_front(std::move(pending));
         break;
       }
       state->first_after_snapshot = false;
       state->last_u = diff.event.last_seq;
       diff.event.recv_ns = recv_ns;
       diff.event.flags |= kFlagReplayedAfterSnapshot;
-      diff.event.order_id = 0;
       diff.relink();
       queue_.push_back(std::move(diff));
     }
@@ -577,7 +581,6 @@ class BinanceReader final : public EventReader {
   od::parser parser_;
   std::vector<Level> bids_;
   std::vector<Level> asks_;
-  std::uint64_t prev_u_ = 0;
   std::string symbol_;
   std::string stream_name_;
   std::string snapshot_symbol_;

@@ -302,11 +302,4 @@ double L2Book::imbalance(std::size_t depth) const {
   return bid + ask > 0 ? (bid - ask) / (bid + ask) : 0.0;
 }
 
-Price infer_tick(std::span<const Price> prices) {
-  std::int64_t g = 0;
-  for (Price p : prices)
-    if (p.is_set() && p.raw() != 0) g = std::gcd(g, p.raw() < 0 ? -p.raw() : p.raw());
-  return Price::from_raw(g == 0 ? 1 : g);
-}
-
 }  // namespace tranche::md

@@ -268,8 +268,4 @@ class L2Book {
   TimestampNs last_update_ns_ = 0;
 };
 
-// Smallest tick that puts every price in `prices` on its grid: the greatest common divisor of their raw
-// values.
-Price infer_tick(std::span<const Price> prices);
-
 }  // namespace tranche::md
