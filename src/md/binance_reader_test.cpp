@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "md/test_data.hpp"
+
 #include <filesystem>
 #include <fstream>
 
@@ -11,19 +13,14 @@
 namespace tranche::md {
 namespace {
 
+using testing::read_all;
+
 std::string write_file(const std::string& name, const std::string& text) {
   const auto dir = std::filesystem::temp_directory_path() / ("tranche_md_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / name).string();
   std::ofstream(path) << text;
   return path;
-}
-
-std::vector<OwnedEvent> read_all(EventReader& reader) {
-  std::vector<OwnedEvent> events;
-  Event e;
-  while (reader.next(e)) events.emplace_back(e);
-  return events;
 }
 
 const char* kSpotLines =

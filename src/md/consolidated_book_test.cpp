@@ -2,15 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "md/test_data.hpp"
+
 namespace tranche::md {
 namespace {
 
-Price px(const char* s) {
-  return *Price::parse(s);
-}
-Qty qty(const char* s) {
-  return *Qty::parse(s);
-}
+using testing::px;
+using testing::qty;
 
 TEST(ConsolidatedBook, ShowsTheBestPriceAcrossVenuesAndWhichVenueQuotesIt) {
   L2Book spot(px("0.01")), perp(px("0.01"));

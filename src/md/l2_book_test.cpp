@@ -2,18 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include "md/test_data.hpp"
+
 #include <map>
 #include <random>
 
 namespace tranche::md {
 namespace {
 
-Price px(const char* s) {
-  return *Price::parse(s);
-}
-Qty qty(const char* s) {
-  return *Qty::parse(s);
-}
+using testing::px;
+using testing::qty;
 
 TEST(L2Book, KeepsBidsDescendingAndAsksAscending) {
   L2Book book(px("0.01"));

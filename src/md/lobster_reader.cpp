@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "md/csv.hpp"
 #include "md/line_reader.hpp"
 
 namespace tranche::md {
@@ -56,21 +57,6 @@ template <class Int>
 bool parse_int(std::string_view text, Int& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-// Splits a CSV row (no quoting) into at most N fields; returns the field count, or N + 1 when there are more.
-template <std::size_t N>
-std::size_t split_row(std::string_view line, std::array<std::string_view, N>& fields) {
-  std::size_t count = 0;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = line.find(',', start);
-    if (count == N) return N + 1;
-    fields[count++] =
-        line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    if (comma == std::string_view::npos) return count;
-    start = comma + 1;
-  }
 }
 
 // "34200.017459617" -> ns after midnight.
@@ -178,7 +164,7 @@ class LobsterReader final : public EventReader {
 
   bool decode(std::string_view line, Event& out) {
     std::array<std::string_view, 6> f;
-    const std::size_t count = split_row(line, f);
+    const std::size_t count = split_csv_row(line, f);
     if (count != 6)
       return fail("expected 6 fields (Time,Type,OrderId,Size,Price,Direction), got " +
                   (count > 6 ? std::string("more") : std::to_string(count)));
@@ -293,7 +279,7 @@ Result<std::vector<LobsterTop>> read_lobster_orderbook(const std::string& path) 
     for (int commas = 0; level_end < line.size(); ++level_end)
       if (line[level_end] == ',' && ++commas == 4) break;
     const std::string_view first_level = line.substr(0, level_end);
-    if (split_row(first_level, f) != 4)
+    if (split_csv_row(first_level, f) != 4)
       return make_error(where() + "expected BestAsk,BestAskVolume,BestBid,BestBidVolume");
     std::int64_t ask = 0, bid = 0;
     LobsterTop top;

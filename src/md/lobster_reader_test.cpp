@@ -10,19 +10,9 @@
 namespace tranche::md {
 namespace {
 
-class LobsterFiles : public testing::TempDirTest {
- protected:
-  static std::vector<Event> read_all(EventReader& reader) {
-    std::vector<Event> events;
-    Event event;
-    while (reader.next(event)) events.push_back(event);
-    return events;
-  }
-};
+using testing::px;
 
-Price px(const char* text) {
-  return Price::parse(text).value();
-}
+using LobsterFiles = testing::TempDirTest;
 
 TEST_F(LobsterFiles, DecodesEveryMessageTypeIntoTheNormalizedEvents) {
   const std::string path = write("AMZN_2012-06-21_34200000_57600000_message_1.csv",
@@ -34,7 +24,7 @@ TEST_F(LobsterFiles, DecodesEveryMessageTypeIntoTheNormalizedEvents) {
                                  "34202,3,17,100,2239600,-1\n"
                                  "34203.000000001,7,0,0,-1,-1\n");
   auto reader = make_lobster_reader({path});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(reader->error_count(), 0u);
   EXPECT_EQ(reader->skipped().at("halt"), 1u);
@@ -43,28 +33,28 @@ TEST_F(LobsterFiles, DecodesEveryMessageTypeIntoTheNormalizedEvents) {
   EXPECT_EQ(reader->streams()[0].symbol, "AMZN");
 
   // Hidden execution of a resting sell: a buyer-initiated trade.
-  EXPECT_EQ(events[0].kind, EventKind::Trade);
-  EXPECT_EQ(events[0].side, Side::Buy);
-  EXPECT_EQ(events[0].price, px("223.82"));
-  EXPECT_EQ(events[0].qty, Qty::from_units(1));
-  EXPECT_EQ(events[0].last_seq, 1u);
+  EXPECT_EQ(events[0].event.kind, EventKind::Trade);
+  EXPECT_EQ(events[0].event.side, Side::Buy);
+  EXPECT_EQ(events[0].event.price, px("223.82"));
+  EXPECT_EQ(events[0].event.qty, Qty::from_units(1));
+  EXPECT_EQ(events[0].event.last_seq, 1u);
 
-  EXPECT_EQ(events[1].kind, EventKind::OrderAdd);
-  EXPECT_EQ(events[1].side, Side::Buy);
-  EXPECT_EQ(events[1].order_id, 11885113u);
-  EXPECT_EQ(events[1].price, px("223.81"));
-  EXPECT_EQ(events[1].qty, Qty::from_units(21));
+  EXPECT_EQ(events[1].event.kind, EventKind::OrderAdd);
+  EXPECT_EQ(events[1].event.side, Side::Buy);
+  EXPECT_EQ(events[1].event.order_id, 11885113u);
+  EXPECT_EQ(events[1].event.price, px("223.81"));
+  EXPECT_EQ(events[1].event.qty, Qty::from_units(21));
 
-  EXPECT_EQ(events[2].kind, EventKind::OrderFill);
-  EXPECT_EQ(events[2].side, Side::Buy);  // the resting order's side
-  EXPECT_EQ(events[2].order_id, 11885113u);
+  EXPECT_EQ(events[2].event.kind, EventKind::OrderFill);
+  EXPECT_EQ(events[2].event.side, Side::Buy);  // the resting order's side
+  EXPECT_EQ(events[2].event.order_id, 11885113u);
 
-  EXPECT_EQ(events[3].kind, EventKind::OrderCancel);
-  EXPECT_EQ(events[3].qty, Qty::from_units(50));
-  EXPECT_EQ(events[3].side, Side::Sell);
-  EXPECT_EQ(events[4].kind, EventKind::OrderCancel);
-  EXPECT_EQ(events[4].qty, Qty::from_units(100));
-  EXPECT_EQ(events[4].last_seq, 5u);
+  EXPECT_EQ(events[3].event.kind, EventKind::OrderCancel);
+  EXPECT_EQ(events[3].event.qty, Qty::from_units(50));
+  EXPECT_EQ(events[3].event.side, Side::Sell);
+  EXPECT_EQ(events[4].event.kind, EventKind::OrderCancel);
+  EXPECT_EQ(events[4].event.qty, Qty::from_units(100));
+  EXPECT_EQ(events[4].event.last_seq, 5u);
 }
 
 TEST_F(LobsterFiles, TimesMessagesInUtcFromNewYorkDaylightTime) {
@@ -98,11 +88,11 @@ TEST_F(LobsterFiles, ReportsMalformedLinesWithFileAndLineAndReadsTheRest) {
                                  "34200.5,1,5,10,300000,0\n"
                                  "34200.6,1,6,10,300000,-1\n");
   auto reader = make_lobster_reader({path});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].order_id, 1u);
-  EXPECT_EQ(events[1].order_id, 6u);
-  EXPECT_EQ(events[1].side, Side::Sell);
+  EXPECT_EQ(events[0].event.order_id, 1u);
+  EXPECT_EQ(events[1].event.order_id, 6u);
+  EXPECT_EQ(events[1].event.side, Side::Sell);
   ASSERT_EQ(reader->error_count(), 4u);
   EXPECT_EQ(reader->errors()[0].file, path);
   EXPECT_EQ(reader->errors()[0].line, 3u);
@@ -127,11 +117,11 @@ TEST_F(LobsterFiles, ReadsFilesInOrderOneStreamPerSymbol) {
   const std::string b = write("AMZN_2012-06-22_34200000_57600000_message_1.csv", "34200.1,1,2,10,300000,1\n");
   const std::string c = write("INTC_2012-06-21_34200000_57600000_message_1.csv", "34200.1,1,3,10,300000,1\n");
   auto reader = make_lobster_reader({a, b, c});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 3u);
-  EXPECT_EQ(events[1].recv_ns - events[0].recv_ns, 86400 * kNanosPerSecond);
-  EXPECT_EQ(events[0].stream, events[1].stream);
-  EXPECT_NE(events[0].stream, events[2].stream);
+  EXPECT_EQ(events[1].event.recv_ns - events[0].event.recv_ns, 86400 * kNanosPerSecond);
+  EXPECT_EQ(events[0].event.stream, events[1].event.stream);
+  EXPECT_NE(events[0].event.stream, events[2].event.stream);
   EXPECT_EQ(reader->streams().size(), 2u);
 }
 

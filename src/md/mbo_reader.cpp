@@ -6,6 +6,7 @@
 #include <map>
 #include <string_view>
 
+#include "md/csv.hpp"
 #include "md/line_reader.hpp"
 
 namespace tranche::md {
@@ -95,18 +96,7 @@ class MboReader final : public EventReader {
     return false;
   }
 
-  std::size_t split(std::string_view line) {
-    std::size_t count = 0;
-    std::size_t start = 0;
-    for (;;) {
-      const std::size_t comma = line.find(',', start);
-      if (count == kMaxFields) return kMaxFields + 1;
-      fields_[count++] =
-          line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-      if (comma == std::string_view::npos) return count;
-      start = comma + 1;
-    }
-  }
+  std::size_t split(std::string_view line) { return split_csv_row(line, fields_); }
 
   bool read_header(std::string_view line) {
     const std::size_t count = split(line);

@@ -13,24 +13,14 @@
 namespace tranche::md {
 namespace {
 
-class MboFiles : public testing::TempDirTest {
- protected:
-  static std::vector<Event> read_all(EventReader& reader) {
-    std::vector<Event> events;
-    Event event;
-    while (reader.next(event)) events.push_back(event);
-    return events;
-  }
-};
+using testing::px;
+
+using MboFiles = testing::TempDirTest;
 
 constexpr const char* kHeader =
     "ts_recv_ns,ts_event_ns,publisher_id,instrument_id,symbol,action,side,price_1e9,size,order_id,flags,"
     "channel_id,"
     "ts_in_delta_ns,sequence\n";
-
-Price px(const char* text) {
-  return Price::parse(text).value();
-}
 
 TEST_F(MboFiles, DecodesEveryActionWithBothClocksAndTheSequence) {
   const std::string path =
@@ -43,40 +33,40 @@ TEST_F(MboFiles, DecodesEveryActionWithBothClocksAndTheSequence) {
                                         "104,94,1,17077,ESH4,F,A,4799250000000,1,12,0,0,0,5\n"
                                         "105,94,1,17077,ESH4,C,A,4799250000000,1,12,130,0,0,6\n");
   auto reader = make_mbo_reader({path});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 7u);
   EXPECT_EQ(reader->error_count(), 0u);
   ASSERT_EQ(reader->streams().size(), 1u);
   EXPECT_EQ(reader->streams()[0].name(), "cme:ESH4");
 
-  EXPECT_EQ(events[0].kind, EventKind::BookClear);
-  EXPECT_FALSE(events[0].price.is_set());
-  EXPECT_EQ(events[0].flags, 0);
+  EXPECT_EQ(events[0].event.kind, EventKind::BookClear);
+  EXPECT_FALSE(events[0].event.price.is_set());
+  EXPECT_EQ(events[0].event.flags, 0);
 
-  EXPECT_EQ(events[1].kind, EventKind::OrderAdd);
-  EXPECT_EQ(events[1].side, Side::Buy);
-  EXPECT_EQ(events[1].price, px("4799"));
-  EXPECT_EQ(events[1].qty, Qty::from_units(2));
-  EXPECT_EQ(events[1].order_id, 11u);
-  EXPECT_EQ(events[1].recv_ns, 101);
-  EXPECT_EQ(events[1].exch_ns, 91);
-  EXPECT_EQ(events[1].last_seq, 2u);
-  EXPECT_EQ(events[1].flags, kFlagLastInEvent);
+  EXPECT_EQ(events[1].event.kind, EventKind::OrderAdd);
+  EXPECT_EQ(events[1].event.side, Side::Buy);
+  EXPECT_EQ(events[1].event.price, px("4799"));
+  EXPECT_EQ(events[1].event.qty, Qty::from_units(2));
+  EXPECT_EQ(events[1].event.order_id, 11u);
+  EXPECT_EQ(events[1].event.recv_ns, 101);
+  EXPECT_EQ(events[1].event.exch_ns, 91);
+  EXPECT_EQ(events[1].event.last_seq, 2u);
+  EXPECT_EQ(events[1].event.flags, kFlagLastInEvent);
 
-  EXPECT_EQ(events[2].side, Side::Sell);
-  EXPECT_EQ(events[2].price, px("4799.25"));
-  EXPECT_EQ(events[3].kind, EventKind::OrderModify);
-  EXPECT_EQ(events[4].kind, EventKind::Trade);
-  EXPECT_EQ(events[4].side, Side::Buy);
-  EXPECT_EQ(events[4].flags, 0);
-  EXPECT_EQ(events[5].kind, EventKind::OrderFill);
-  EXPECT_EQ(events[5].side, Side::Sell);
-  EXPECT_EQ(events[6].kind, EventKind::OrderCancel);
-  EXPECT_EQ(events[6].flags, kFlagLastInEvent);
+  EXPECT_EQ(events[2].event.side, Side::Sell);
+  EXPECT_EQ(events[2].event.price, px("4799.25"));
+  EXPECT_EQ(events[3].event.kind, EventKind::OrderModify);
+  EXPECT_EQ(events[4].event.kind, EventKind::Trade);
+  EXPECT_EQ(events[4].event.side, Side::Buy);
+  EXPECT_EQ(events[4].event.flags, 0);
+  EXPECT_EQ(events[5].event.kind, EventKind::OrderFill);
+  EXPECT_EQ(events[5].event.side, Side::Sell);
+  EXPECT_EQ(events[6].event.kind, EventKind::OrderCancel);
+  EXPECT_EQ(events[6].event.flags, kFlagLastInEvent);
 
   // The CME way: the fill only reports, the cancel that follows takes the quantity off.
   L3Book book(L3BookOptions{.fills_change_book = false});
-  for (const Event& event : events) {
+  for (const auto& [event, bids, asks] : events) {
     const L3Status status = book.apply(event);
     EXPECT_TRUE(status == L3Status::Ok || status == L3Status::Ignored) << to_string(status);
   }
@@ -90,17 +80,17 @@ TEST_F(MboFiles, FindsColumnsByTheirHeaderNameInAnyOrder) {
             "sequence,flags,order_id,size,price_1e9,side,action,symbol,extra,ts_event_ns,ts_recv_ns\n"
             "7,128,55,4,5155500000000,A,A,ESM4,x,1000,2000\n");
   auto reader = make_mbo_reader({path});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].kind, EventKind::OrderAdd);
-  EXPECT_EQ(events[0].side, Side::Sell);
-  EXPECT_EQ(events[0].price, px("5155.5"));
-  EXPECT_EQ(events[0].qty, Qty::from_units(4));
-  EXPECT_EQ(events[0].order_id, 55u);
-  EXPECT_EQ(events[0].recv_ns, 2000);
-  EXPECT_EQ(events[0].exch_ns, 1000);
-  EXPECT_EQ(events[0].last_seq, 7u);
-  EXPECT_EQ(events[0].flags, kFlagLastInEvent);
+  EXPECT_EQ(events[0].event.kind, EventKind::OrderAdd);
+  EXPECT_EQ(events[0].event.side, Side::Sell);
+  EXPECT_EQ(events[0].event.price, px("5155.5"));
+  EXPECT_EQ(events[0].event.qty, Qty::from_units(4));
+  EXPECT_EQ(events[0].event.order_id, 55u);
+  EXPECT_EQ(events[0].event.recv_ns, 2000);
+  EXPECT_EQ(events[0].event.exch_ns, 1000);
+  EXPECT_EQ(events[0].event.last_seq, 7u);
+  EXPECT_EQ(events[0].event.flags, kFlagLastInEvent);
   EXPECT_EQ(reader->streams()[0].name(), "databento:ESM4");
 }
 
@@ -110,11 +100,11 @@ TEST_F(MboFiles, FlagsTradesWithoutAnAggressorSide) {
                                                     "1,1,1,17077,ESH4,F,N,4800250000000,1,9,0,0,0,1\n"
                                                     "1,1,1,17077,ESH4,T,S,4800250000000,44,0,0,0,0,1\n");
   auto reader = make_mbo_reader({path});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].kind, EventKind::Trade);
-  EXPECT_TRUE(events[0].flags & kFlagSideUnknown);
-  EXPECT_TRUE(events[1].flags & kFlagSideUnknown);
+  EXPECT_EQ(events[0].event.kind, EventKind::Trade);
+  EXPECT_TRUE(events[0].event.flags & kFlagSideUnknown);
+  EXPECT_TRUE(events[1].event.flags & kFlagSideUnknown);
   ASSERT_EQ(reader->error_count(), 1u);
   EXPECT_EQ(reader->errors()[0].line, 4u);
   ASSERT_EQ(reader->notes().size(), 1u);
@@ -143,10 +133,10 @@ TEST_F(MboFiles, ReportsMalformedLinesWithFileAndLineAndReadsTheRest) {
                                                    "x,1,1,17077,ESH4,A,B,4799000000000,2,17,130,0,0,8\n"
                                                    "1,1,1,17077,ESH4,A,A,4800000000000,3,18,130,0,0,9\n");
   auto reader = make_mbo_reader({path});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].order_id, 11u);
-  EXPECT_EQ(events[1].order_id, 18u);
+  EXPECT_EQ(events[0].event.order_id, 11u);
+  EXPECT_EQ(events[1].event.order_id, 18u);
   ASSERT_EQ(reader->error_count(), 6u);
   for (std::size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(reader->errors()[i].file, path);
@@ -160,7 +150,7 @@ TEST_F(MboFiles, SkipsAFileWhoseHeaderLacksARequiredColumn) {
   const std::string good =
       write("good.csv", std::string(kHeader) + "1,1,1,17077,ESH4,A,B,4799000000000,2,11,130,0,0,2\n");
   auto reader = make_mbo_reader({bad, good});
-  const std::vector<Event> events = read_all(*reader);
+  const auto events = testing::read_all(*reader);
   ASSERT_EQ(events.size(), 1u);
   ASSERT_EQ(reader->error_count(), 1u);
   EXPECT_EQ(reader->errors()[0].file, bad);

@@ -14,6 +14,9 @@
 namespace tranche::md {
 namespace {
 
+using testing::px;
+using testing::qty;
+
 std::string tardis_file(const std::string& name) {
   return testing::shared_data("nautilus/tardis/" + name);
 }
@@ -43,13 +46,6 @@ std::string errors_of(const EventReader& reader) {
   std::string text;
   for (const auto& e : reader.errors()) text += e.to_string() + "\n";
   return text;
-}
-
-Price px(const char* text) {
-  return Price::parse(text).value();
-}
-Qty qty(const char* text) {
-  return Qty::parse(text).value();
 }
 
 TEST(TardisGolden, ReadsEveryQuoteOfTheBinanceFuturesFileWithTheBidBelowTheAsk) {

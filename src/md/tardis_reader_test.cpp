@@ -14,6 +14,9 @@
 namespace tranche::md {
 namespace {
 
+using testing::px;
+using testing::qty;
+
 constexpr const char* kIncrementalHeader =
     "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n";
 constexpr const char* kTradesHeader = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
@@ -22,13 +25,6 @@ constexpr const char* kQuotesHeader =
 constexpr const char* kSnapshot2Header =
     "exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,"
     "asks[1].price,asks[1].amount,bids[1].price,bids[1].amount\n";
-
-Price px(const char* text) {
-  return Price::parse(text).value();
-}
-Qty qty(const char* text) {
-  return Qty::parse(text).value();
-}
 
 class TardisReaderTest : public testing::TempDirTest {
  protected:

@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "md/reader.hpp"
 
 #ifndef TRANCHE_SOURCE_DIR
 #error "tests are compiled with TRANCHE_SOURCE_DIR"
@@ -22,6 +25,22 @@ inline std::string shared_data(const std::string& relative) {
 }
 inline std::string bundled_data(const std::string& relative) {
   return std::string(TRANCHE_SOURCE_DIR) + "/data/" + relative;
+}
+
+// Decimal-string shorthands for fixtures: px("100.05"), qty("0.5").
+inline Price px(const char* text) {
+  return Price::parse(text).value();
+}
+inline Qty qty(const char* text) {
+  return Qty::parse(text).value();
+}
+
+// Every event a reader gives, each owning its levels.
+inline std::vector<OwnedEvent> read_all(EventReader& reader) {
+  std::vector<OwnedEvent> events;
+  Event event;
+  while (reader.next(event)) events.emplace_back(event);
+  return events;
 }
 
 // A fixture with a fresh temporary directory per test, for tests that write small input files.
