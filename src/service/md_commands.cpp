@@ -49,7 +49,6 @@ struct StreamStats {
   std::map<std::string, std::uint64_t> counts;
   std::uint64_t events = 0;
   TimestampNs first_ns = 0, last_ns = 0;
-  TimestampNs first_exch_ns = 0, last_exch_ns = 0;
   std::uint64_t levels_changed = 0;
   Distribution spread_ticks, spread_bps, bid_levels, ask_levels, touch_qty, depth_10bps_qty;
   Distribution quote_spread_bps;  // used when the stream never had a depth book (BBO-only data)
@@ -81,19 +80,13 @@ int md_stats(const MdStatsOptions& options, std::ostream& out, std::ostream& err
   BookReplay replay;
   std::vector<StreamStats> stats;
   Event event;
-  std::vector<BookLevel> scratch;
   while (reader.next(event)) {
     if (stats.size() <= event.stream) stats.resize(event.stream + 1u);
     StreamStats& s = stats[event.stream];
     ++s.counts[to_string(event.kind)];
     ++s.events;
-    if (s.first_ns == 0) s.first_ns = event.recv_ns;
-    s.first_ns = std::min(s.first_ns, event.recv_ns);
+    s.first_ns = s.events == 1 ? event.recv_ns : std::min(s.first_ns, event.recv_ns);
     s.last_ns = std::max(s.last_ns, event.recv_ns);
-    if (event.exch_ns != 0) {
-      if (s.first_exch_ns == 0) s.first_exch_ns = event.exch_ns;
-      s.last_exch_ns = std::max(s.last_exch_ns, event.exch_ns);
-    }
     s.levels_changed += event.bids.size() + event.asks.size();
     auto& sb = replay.apply(event);
     const L2Book& book = sb.book;
