@@ -1,12 +1,22 @@
 #include "core/config.hpp"
 
 #include <toml++/toml.h>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 namespace tranche {
 namespace {
+
+std::string format_rate(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
 
 // Reads one table into typed fields, remembering the first error with its location.
 class TableReader {
@@ -58,6 +68,73 @@ class TableReader {
     return fallback;
   }
 
+  // A decimal string read as a rate in [lo, hi] (probabilities, resilience).
+  double rate(std::string_view key, double fallback, double lo = 0.0, double hi = 1.0) {
+    if (table_.get(key) == nullptr) return fallback;
+    const Amount value = decimal<Amount>(key);
+    const double d = value.to_double();
+    if (error_.empty() && (d < lo || d > hi))
+      fail(std::string(key) + " must be between " + format_rate(lo) + " and " + format_rate(hi));
+    return d;
+  }
+
+  DurationNs duration(std::string_view key, DurationNs fallback) {
+    const std::string text = string(key, false);
+    if (text.empty()) return fallback;
+    auto parsed = parse_duration(text);
+    if (!parsed) {
+      fail(std::string(key) + ": " + parsed.error().message);
+      return fallback;
+    }
+    return *parsed;
+  }
+
+  LatencySpec latency(std::string_view key) {
+    const std::string text = string(key, false);
+    if (text.empty()) return LatencySpec{LatencySpec::Kind::Constant, 0, 0, 0, "0"};
+    auto parsed = parse_latency(text);
+    if (!parsed) {
+      fail(std::string(key) + ": " + parsed.error().message);
+      return {};
+    }
+    return *parsed;
+  }
+
+  TimestampNs time(std::string_view key) {
+    const std::string text = string(key, false);
+    if (text.empty()) return 0;
+    auto parsed = parse_time(text);
+    if (!parsed) fail(std::string(key) + ": " + parsed.error().message);
+    return parsed ? *parsed : 0;
+  }
+
+  // [["start", "end"], ...] on the receive clock.
+  std::vector<TimeWindow> windows(std::string_view key) {
+    std::vector<TimeWindow> out;
+    const auto* node = table_.get(key);
+    if (node == nullptr) return out;
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+      fail(std::string(key) + " must be a list of [start, end] pairs");
+      return out;
+    }
+    for (const auto& item : *array) {
+      const auto* pair = item.as_array();
+      if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() || !(*pair)[1].is_string()) {
+        fail(std::string(key) + " must be a list of [\"start\", \"end\"] pairs");
+        return out;
+      }
+      auto start = parse_time((*pair)[0].as_string()->get());
+      auto end = parse_time((*pair)[1].as_string()->get());
+      if (!start || !end || *end <= *start) {
+        fail(std::string(key) + ": each window needs two times, the end after the start");
+        return out;
+      }
+      out.push_back({*start, *end});
+    }
+    return out;
+  }
+
   void only(std::initializer_list<std::string_view> known) {
     for (const auto& [key, _] : table_) {
       bool found = false;
@@ -77,7 +154,204 @@ class TableReader {
   std::string error_;
 };
 
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+// "files" is one feed (a list of paths) or several (a list of lists); paths are relative to the config file.
+Status read_feeds(const toml::node* node, const std::filesystem::path& base, const std::string& where,
+                  std::vector<std::vector<std::string>>& feeds) {
+  const auto* array = node ? node->as_array() : nullptr;
+  if (array == nullptr || array->empty())
+    return make_error(where + ": files must list the recorded files that feed the venue");
+  auto resolve = [&](const std::string& file) {
+    const std::filesystem::path path(file);
+    return (path.is_absolute() ? path : base / path).lexically_normal().string();
+  };
+  const bool nested = (*array)[0].is_array();
+  for (const auto& item : *array) {
+    std::vector<std::string> feed;
+    if (nested) {
+      const auto* inner = item.as_array();
+      if (inner == nullptr || inner->empty())
+        return make_error(where + ": files must be all paths or all lists of paths");
+      for (const auto& f : *inner) {
+        if (!f.is_string()) return make_error(where + ": files must be strings");
+        feed.push_back(resolve(f.as_string()->get()));
+      }
+      feeds.push_back(std::move(feed));
+    } else {
+      if (!item.is_string()) return make_error(where + ": files must be all paths or all lists of paths");
+      if (feeds.empty()) feeds.emplace_back();
+      feeds.front().push_back(resolve(item.as_string()->get()));
+    }
+  }
+  return {};
+}
+
+Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::string& market,
+                                      const std::filesystem::path& base, const std::string& where) {
+  TableReader r(table, where);
+  r.only({"files", "latency", "queue_model", "resilience", "recentre", "stale_after", "account", "leverage",
+          "faults"});
+  VenueSimConfig sim;
+  if (auto status = read_feeds(table.get("files"), base, where, sim.feeds); !status)
+    return make_error(status.message());
+  const std::string queue = r.string("queue_model", false);
+  if (queue.empty() || queue == "risk-averse") {
+    sim.queue_model = QueueModel::RiskAverse;
+  } else if (queue == "proportional") {
+    sim.queue_model = QueueModel::Proportional;
+  } else if (queue == "exact") {
+    sim.queue_model = QueueModel::Exact;
+  } else {
+    r.fail("queue_model '" + queue + "' is not one of risk-averse, proportional, exact");
+  }
+  sim.resilience = r.rate("resilience", 0.5);
+  sim.recentre = r.boolean("recentre", false);
+  sim.stale_after_ns = r.duration("stale_after", 5 * kNanosPerSecond);
+  const std::string account = r.string("account", false);
+  if (account.empty()) {
+    sim.account = market == "spot" || market.empty() ? AccountModel::Cash : AccountModel::Margin;
+  } else if (account == "cash") {
+    sim.account = AccountModel::Cash;
+  } else if (account == "margin") {
+    sim.account = AccountModel::Margin;
+  } else {
+    r.fail("account '" + account + "' is not cash or margin");
+  }
+  if (table.get("leverage")) sim.leverage = r.decimal<Amount>("leverage");
+  if (r.error().empty() && !sim.leverage.is_positive()) r.fail("leverage must be positive");
+  if (!r.error().empty()) return make_error(r.error());
+
+  if (const auto* node = table.get("latency")) {
+    const auto* lt = node->as_table();
+    if (lt == nullptr) return make_error(where + ": latency must be a table");
+    TableReader lr(*lt, where + ".latency");
+    lr.only({"market_data", "order", "response", "cancel"});
+    sim.market_data_latency = lr.latency("market_data");
+    sim.order_latency = lr.latency("order");
+    sim.response_latency = lr.latency("response");
+    sim.cancel_latency = lt->get("cancel") ? lr.latency("cancel") : sim.order_latency;
+    if (!lr.error().empty()) return make_error(lr.error());
+  } else {
+    sim.market_data_latency = sim.order_latency = sim.response_latency = sim.cancel_latency =
+        LatencySpec{LatencySpec::Kind::Constant, 0, 0, 0, "0"};
+  }
+
+  if (const auto* node = table.get("faults")) {
+    const auto* ft = node->as_table();
+    if (ft == nullptr) return make_error(where + ": faults must be a table");
+    TableReader fr(*ft, where + ".faults");
+    fr.only({"drop_ack", "drop_fill", "duplicate", "delay", "delay_by", "reorder", "reorder_within",
+             "fill_after_cancel", "disconnect", "halt"});
+    VenueFaults& f = sim.faults;
+    f.drop_ack = fr.rate("drop_ack", 0);
+    f.drop_fill = fr.rate("drop_fill", 0);
+    f.duplicate = fr.rate("duplicate", 0);
+    f.delay = fr.rate("delay", 0);
+    f.delay_by_ns = fr.duration("delay_by", 50 * kNanosPerMilli);
+    f.reorder = fr.rate("reorder", 0);
+    f.reorder_within_ns = fr.duration("reorder_within", 5 * kNanosPerMilli);
+    f.fill_after_cancel = fr.rate("fill_after_cancel", 0);
+    f.disconnects = fr.windows("disconnect");
+    f.halts = fr.windows("halt");
+    if (!fr.error().empty()) return make_error(fr.error());
+  }
+  return sim;
+}
+
 }  // namespace
+
+std::string_view to_string(QueueModel model) {
+  switch (model) {
+    case QueueModel::RiskAverse:
+      return "risk-averse";
+    case QueueModel::Proportional:
+      return "proportional";
+    case QueueModel::Exact:
+      return "exact";
+  }
+  return "?";
+}
+
+Result<DurationNs> parse_duration(std::string_view text) {
+  text = trim(text);
+  if (text == "0") return DurationNs{0};
+  std::size_t digits = 0;
+  while (digits < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    ++digits;
+  const std::string_view number = text.substr(0, digits);
+  const std::string_view unit = trim(text.substr(digits));
+  DurationNs scale = 0;
+  if (unit == "ns") scale = 1;
+  if (unit == "us") scale = kNanosPerMicro;
+  if (unit == "ms") scale = kNanosPerMilli;
+  if (unit == "s") scale = kNanosPerSecond;
+  Amount value;
+  if (number.empty() || scale == 0 || !Amount::parse(number, value) || value.raw() < 0)
+    return make_error(
+        std::string("'").append(text).append("' is not a duration (write it as 1500ns, 250us, 3ms or 2s)"));
+  // value has 8 decimals; scale it without going through floating point.
+  const Int128 ns = static_cast<Int128>(value.raw()) * scale / kFixedScale;
+  if (ns > std::numeric_limits<DurationNs>::max())
+    return make_error(std::string("'").append(text).append("' is too long"));
+  return static_cast<DurationNs>(ns);
+}
+
+Result<LatencySpec> parse_latency(std::string_view text) {
+  LatencySpec spec;
+  spec.text = std::string(trim(text));
+  const std::string_view t = trim(text);
+  auto args = [&](std::string_view name, std::string_view& a, std::string_view& b) {
+    if (t.substr(0, name.size()) != name || t.back() != ')') return false;
+    std::string_view inner = t.substr(name.size(), t.size() - name.size() - 1);
+    const auto comma = inner.find(',');
+    if (comma == std::string_view::npos) return false;
+    a = trim(inner.substr(0, comma));
+    b = trim(inner.substr(comma + 1));
+    return true;
+  };
+  std::string_view a, b;
+  const std::string bad =
+      "'" + spec.text +
+      "' is not a latency: write 1ms, uniform(1ms, 3ms), lognormal(2ms, 0.5), data or data+1ms";
+  if (t == "data" || t.substr(0, 5) == "data+") {
+    spec.kind = LatencySpec::Kind::FromData;
+    if (t.size() > 4) {
+      auto base = parse_duration(t.substr(5));
+      if (!base) return make_error(bad);
+      spec.base_ns = *base;
+    }
+    return spec;
+  }
+  if (args("uniform(", a, b)) {
+    auto low = parse_duration(a);
+    auto high = parse_duration(b);
+    if (!low || !high || *high < *low) return make_error(bad + " (uniform needs low <= high)");
+    spec.kind = LatencySpec::Kind::Uniform;
+    spec.base_ns = *low;
+    spec.high_ns = *high;
+    return spec;
+  }
+  if (args("lognormal(", a, b)) {
+    auto median = parse_duration(a);
+    Amount sigma;
+    if (!median || !Amount::parse(b, sigma) || sigma.raw() < 0) return make_error(bad);
+    spec.kind = LatencySpec::Kind::LogNormal;
+    spec.base_ns = *median;
+    spec.sigma = sigma.to_double();
+    return spec;
+  }
+  auto constant = parse_duration(t);
+  if (!constant) return make_error(bad);
+  spec.kind = LatencySpec::Kind::Constant;
+  spec.base_ns = *constant;
+  return spec;
+}
 
 const VenueListing* VenueConfig::listing(const InstrumentId& instrument) const {
   for (const auto& l : listings)
@@ -116,6 +390,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   Config config;
   config.source = std::string(source_name);
   const std::string file(source_name);
+  const std::filesystem::path base_dir = std::filesystem::path(file).parent_path();
 
   // Sections owned by later components (simulation scenario, risk, server) are accepted here and read by
   // them.
@@ -220,11 +495,51 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
           venue.listings.push_back(std::move(listing));
         }
       }
+      if (const auto* sim = table->get("sim")) {
+        const auto* st = sim->as_table();
+        if (st == nullptr) return make_error(file + ": venue '" + id + "': sim must be a table");
+        auto parsed = read_venue_sim(*st, venue.market, base_dir, file + ": venue '" + id + "'.sim");
+        if (!parsed) return parsed.error();
+        venue.sim = std::move(*parsed);
+      }
       if (config.venue(venue.id) != nullptr)
         return make_error(file + ": venue '" + id + "' is defined twice");
       config.venues.push_back(std::move(venue));
     }
   }
+
+  if (const auto* node = root.get("scenario")) {
+    const auto* table = node->as_table();
+    if (table == nullptr) return make_error(file + ": [scenario] must be a table");
+    TableReader r(*table, file + ": scenario");
+    r.only({"name", "start", "end", "seed", "recentre_reference", "recentre_window", "recentre_sample"});
+    ScenarioConfig scenario;
+    scenario.name = r.string("name", false);
+    scenario.start_ns = r.time("start");
+    scenario.end_ns = r.time("end");
+    const std::int64_t seed = r.integer("seed", 1);
+    if (seed < 0) r.fail("seed must not be negative");
+    scenario.seed = static_cast<std::uint64_t>(seed);
+    scenario.recentre_reference = r.string("recentre_reference", false);
+    scenario.recentre_window_ns = r.duration("recentre_window", 5 * kNanosPerSecond);
+    scenario.recentre_sample_ns = r.duration("recentre_sample", 100 * kNanosPerMilli);
+    if (r.error().empty() && scenario.end_ns != 0 && scenario.end_ns <= scenario.start_ns)
+      r.fail("end must come after start");
+    if (r.error().empty() &&
+        (scenario.recentre_sample_ns <= 0 || scenario.recentre_window_ns < scenario.recentre_sample_ns))
+      r.fail("recentre_sample must be positive and no longer than recentre_window");
+    if (r.error().empty() && !scenario.recentre_reference.empty()) {
+      const VenueConfig* reference = config.venue(VenueId(scenario.recentre_reference));
+      if (reference == nullptr)
+        r.fail("recentre_reference '" + scenario.recentre_reference + "' is not a configured venue");
+    }
+    if (!r.error().empty()) return make_error(r.error());
+    config.scenario = std::move(scenario);
+  }
+  for (const auto& venue : config.venues)
+    if (venue.sim && venue.sim->recentre && (!config.scenario || config.scenario->recentre_reference.empty()))
+      return make_error(file + ": venue '" + venue.id.str() +
+                        "' sets sim.recentre but [scenario] names no recentre_reference");
 
   if (!config.primary_venue.empty() && config.venue(VenueId(config.primary_venue)) == nullptr)
     return make_error(file + ": primary_venue '" + config.primary_venue + "' is not a configured venue");

@@ -10,6 +10,7 @@
 #include "core/fixed_point.hpp"
 #include "core/ids.hpp"
 #include "core/result.hpp"
+#include "core/time.hpp"
 
 namespace tranche {
 
@@ -45,6 +46,74 @@ struct VenueLimits {
   int cancels_per_second = 0;
 };
 
+// How long something takes to arrive in simulation: a constant, a draw from a seeded distribution, or the
+// delay the recording itself shows (receive time minus the exchange's time, less the file's minimum, since
+// the two clocks are offset).
+struct LatencySpec {
+  enum class Kind : std::uint8_t { Constant, Uniform, LogNormal, FromData };
+  Kind kind = Kind::Constant;
+  DurationNs base_ns = 0;  // constant; uniform low; lognormal median; from data: added to the recorded delay
+  DurationNs high_ns = 0;  // uniform high
+  double sigma = 0;        // lognormal shape
+  std::string text;        // as written, for reports
+};
+// "0", "1ms", "250us", "uniform(1ms, 3ms)", "lognormal(2ms, 0.5)", "data", "data+1ms".
+Result<LatencySpec> parse_latency(std::string_view text);
+// "1500ns", "250us", "3ms", "2s", "0".
+Result<DurationNs> parse_duration(std::string_view text);
+
+// How a resting order of ours moves up its queue in simulation (docs/config.md).
+enum class QueueModel : std::uint8_t { RiskAverse, Proportional, Exact };
+std::string_view to_string(QueueModel);
+// Spot-like cash (a buy spends the quote, a sell the base) or derivatives margin (orders and positions lock
+// margin in the settlement asset).
+enum class AccountModel : std::uint8_t { Cash, Margin };
+
+struct TimeWindow {
+  TimestampNs start_ns = 0;
+  TimestampNs end_ns = 0;
+};
+
+// Faults a simulated venue injects on demand. Probabilities are per message.
+struct VenueFaults {
+  double drop_ack = 0;         // an ack (new, canceled, replaced) never reaches us
+  double drop_fill = 0;        // a fill report never reaches us (the fill still happened)
+  double duplicate = 0;        // a report reaches us twice
+  double delay = 0;            // a report is held back by delay_by
+  DurationNs delay_by_ns = 0;  //
+  double reorder = 0;  // a report is held back by a random time up to reorder_within, so later ones pass it
+  DurationNs reorder_within_ns = 0;
+  double fill_after_cancel =
+      0;  // a fill made while our cancel was on its way reaches us after the cancel's ack
+  std::vector<TimeWindow> disconnects;  // the session is down: requests fail, reports are lost
+  std::vector<TimeWindow> halts;        // the venue halts trading: new orders rejected, nothing fills
+  bool any() const {
+    return drop_ack > 0 || drop_fill > 0 || duplicate > 0 || delay > 0 || reorder > 0 ||
+           fill_after_cancel > 0 || !disconnects.empty() || !halts.empty();
+  }
+};
+
+// How the simulator plays one venue: the recorded files that feed it and its models.
+struct VenueSimConfig {
+  // Each feed is a list of files replayed back to back (a day that continues in the next file); the venue's
+  // feeds are merged by receive time. Paths are resolved against the config file's folder.
+  std::vector<std::vector<std::string>> feeds;
+  LatencySpec market_data_latency;  // extra delay before recorded market data reaches us
+  LatencySpec order_latency;        // our new order reaching the venue
+  LatencySpec response_latency;     // the venue's answer reaching us
+  LatencySpec cancel_latency;       // our cancel or amend reaching the venue
+  QueueModel queue_model = QueueModel::RiskAverse;
+  // Share of a level's recorded refill that restores liquidity we took there (0: never comes back, 1: every
+  // recorded addition does).
+  double resilience = 0.5;
+  // Shift this venue's prices onto the scenario's recentre reference by the recent basis.
+  bool recentre = false;
+  DurationNs stale_after_ns = 5 * kNanosPerSecond;
+  AccountModel account = AccountModel::Cash;
+  Amount leverage = Amount::from_units(1);
+  VenueFaults faults;
+};
+
 struct VenueConfig {
   VenueId id;            // "binance-spot"
   std::string exchange;  // "binance"
@@ -53,16 +122,30 @@ struct VenueConfig {
   VenueLimits limits;
   std::vector<VenueListing> listings;
   std::map<std::string, Amount> balances;  // asset -> starting balance (simulation)
+  std::optional<VenueSimConfig> sim;       // present when the simulator plays this venue
 
   const VenueListing* listing(const InstrumentId& instrument) const;
   const VenueListing* listing_by_symbol(std::string_view symbol) const;
+};
+
+// A simulation run over recorded data: its window on the receive clock, its seed and the re-centring of
+// venues that quote one instrument through different markets.
+struct ScenarioConfig {
+  std::string name;
+  TimestampNs start_ns = 0;  // 0: the start of the data
+  TimestampNs end_ns = 0;    // 0: the end of the data
+  std::uint64_t seed = 1;
+  std::string recentre_reference;  // the venue whose mid the recentred venues follow
+  DurationNs recentre_window_ns = 5 * kNanosPerSecond;
+  DurationNs recentre_sample_ns = 100 * kNanosPerMilli;
 };
 
 struct Config {
   std::vector<Instrument> instruments;
   std::vector<VenueConfig> venues;
   std::string primary_venue;  // the venue whose mid is the TCA benchmark
-  std::string source;         // where it was loaded from, for messages
+  std::optional<ScenarioConfig> scenario;
+  std::string source;  // where it was loaded from, for messages
 
   const Instrument* instrument(const InstrumentId& id) const;
   const VenueConfig* venue(const VenueId& id) const;

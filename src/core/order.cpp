@@ -122,4 +122,20 @@ std::string_view to_string(RejectReason reason) {
   return "?";
 }
 
+std::string_view to_string(VenueState state) {
+  switch (state) {
+    case VenueState::PreOpen:
+      return "pre_open";
+    case VenueState::Open:
+      return "open";
+    case VenueState::Halted:
+      return "halted";
+    case VenueState::Closed:
+      return "closed";
+    case VenueState::Disconnected:
+      return "disconnected";
+  }
+  return "?";
+}
+
 }  // namespace tranche

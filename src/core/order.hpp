@@ -84,6 +84,8 @@ struct NewOrder {
   OrderType type = OrderType::Limit;
   TimeInForce time_in_force = TimeInForce::GoodTillCancel;
   Price price = Price::unset();  // unset for market orders
+  // In the listing's own unit: the base asset on linear listings, whole contracts on inverse ones (a COIN-M
+  // ETHUSD contract is worth 10 USD); reports come back in the same unit.
   Qty qty;
   TimestampNs sent_ns = 0;
 };
@@ -142,6 +144,24 @@ struct ExecutionReport {
   TimestampNs received_ns = 0;  // our clock
 };
 
+// Whether a venue takes orders, as its session reports it.
+enum class VenueState : std::uint8_t {
+  PreOpen,  // before trading starts (simulation: before the scenario's start)
+  Open,
+  Halted,        // trading halted by the venue: new orders rejected, nothing fills
+  Closed,        // the venue closed (simulation: its data ended or went stale): resting orders canceled
+  Disconnected,  // our session is down: requests cannot be handed over, reports may be lost
+};
+std::string_view to_string(VenueState);
+
+struct VenueStatusReport {
+  VenueId venue;
+  VenueState state = VenueState::Open;
+  FixedString<95> text;
+  TimestampNs venue_ns = 0;
+  TimestampNs received_ns = 0;
+};
+
 // What the EMS sends through to reach a venue: a real gateway or the simulator. Answers come back as
 // ExecutionReports to the listener given at construction; a call returns false only when the request could
 // not even be handed over (the reason in the report that follows).
@@ -159,6 +179,7 @@ class ExecutionListener {
  public:
   virtual ~ExecutionListener() = default;
   virtual void on_execution_report(const ExecutionReport& report) = 0;
+  virtual void on_venue_status(const VenueStatusReport& /*status*/) {}
 };
 
 }  // namespace tranche

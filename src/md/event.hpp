@@ -34,6 +34,9 @@ const char* to_string(EventKind kind);
 inline constexpr std::uint8_t kFlagLastInEvent = 1;
 // A depth diff buffered until its snapshot arrived.
 inline constexpr std::uint8_t kFlagReplayedAfterSnapshot = 2;
+// Made by the simulator, not recorded: our own trades and the book changes they cause, and re-centring
+// snapshots.
+inline constexpr std::uint8_t kFlagSimulated = 4;
 // The venue gave no side (MBO side N); `side` is then a placeholder.
 inline constexpr std::uint8_t kFlagSideUnknown = 0x80;
 

@@ -17,6 +17,14 @@
 #error "tests are compiled with TRANCHE_SOURCE_DIR"
 #endif
 
+namespace tranche {
+// Fixed-point values print as decimals in test failures.
+template <class Tag>
+void PrintTo(const Fixed<Tag>& value, std::ostream* os) {
+  *os << (value.is_set() ? value.to_string() : std::string("unset"));
+}
+}  // namespace tranche
+
 namespace tranche::md::testing {
 
 inline std::string shared_data(const std::string& relative) {

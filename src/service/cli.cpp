@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "service/md_commands.hpp"
+#include "service/sim_commands.hpp"
 
 namespace tranche::service {
 
@@ -45,6 +46,40 @@ int run_cli(int argc, char** argv) {
   convert_cmd->add_option("inputs", convert.inputs, "Recorded files")->required()->check(CLI::ExistingFile);
   convert_cmd->add_option("-o,--output", convert.output, "Output .trmd file")->required();
   convert_cmd->callback([&] { exit_code = md_convert(convert, std::cout, std::cerr); });
+
+  auto* sim =
+      app.add_subcommand("sim", "The multi-venue simulator: replay a scenario, try an order against it");
+  sim->require_subcommand(1);
+
+  SimRunOptions run;
+  auto* run_cmd =
+      sim->add_subcommand("run", "Replay a scenario's venues: events, re-centring, crossed-book statistics");
+  run_cmd->add_option("--config,--scenario", run.config,
+                      "Config file with [scenario] and [venue.sim] (default: the bundled one)");
+  run_cmd->add_option("--seed", run.seed, "Seed (default: the scenario's)");
+  run_cmd->add_option("--start", run.start, "Start of the window, receive clock");
+  run_cmd->add_option("--end", run.end, "End of the window, receive clock");
+  run_cmd->add_option("--venues", run.venues, "Only these venues")->delimiter(',');
+  run_cmd->add_flag("--json", run.json, "Print JSON on stdout");
+  run_cmd->callback([&] { exit_code = sim_run(run, std::cout, std::cerr); });
+
+  SimOrderOptions order;
+  auto* order_cmd =
+      sim->add_subcommand("order", "Send one order into the simulated market and show the venue's answers");
+  order_cmd->add_option("--config,--scenario", order.config, "Config file (default: the bundled one)");
+  order_cmd->add_option("--seed", order.seed, "Seed (default: the scenario's)");
+  order_cmd->add_option("--venue", order.venue, "Venue id, e.g. binance-spot")->required();
+  order_cmd->add_option("--instrument", order.instrument, "Instrument id")->default_val("ETH-USDT");
+  order_cmd->add_option("--side", order.side, "buy or sell")->required();
+  order_cmd->add_option("--qty", order.qty, "Quantity in the listing's unit (contracts on inverse listings)")
+      ->required();
+  order_cmd->add_option("--type", order.type, "market or limit")->default_val("market");
+  order_cmd->add_option("--price", order.price, "Limit price");
+  order_cmd->add_option("--tif", order.tif, "gtc, ioc, fok or post-only")->default_val("gtc");
+  order_cmd->add_option("--at", order.at, "When to send it, receive clock (default: the scenario's start)");
+  order_cmd->add_option("--cancel-after", order.cancel_after, "Cancel this long after sending (e.g. 5s)");
+  order_cmd->add_flag("--json", order.json, "Print JSON on stdout");
+  order_cmd->callback([&] { exit_code = sim_order(order, std::cout, std::cerr); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,672 @@
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tranche::sim {
+namespace {
+
+constexpr TimestampNs kNever = std::numeric_limits<TimestampNs>::max();
+
+std::string join(const std::vector<std::string>& files) {
+  std::string out;
+  for (const auto& f : files) out += (out.empty() ? "" : ", ") + f;
+  return out;
+}
+
+bool is_ack(ExecType type) {
+  return type == ExecType::New || type == ExecType::Canceled || type == ExecType::Replaced ||
+         type == ExecType::Expired;
+}
+
+}  // namespace
+
+Simulator::~Simulator() = default;
+
+Result<std::unique_ptr<Simulator>> Simulator::create(const Config& config, const SimOptions& options) {
+  std::unique_ptr<Simulator> sim(new Simulator());
+  if (auto status = sim->mount(config, options); !status) return make_error(status.message());
+  return sim;
+}
+
+Status Simulator::mount(const Config& config, const SimOptions& options) {
+  const ScenarioConfig scenario = config.scenario.value_or(ScenarioConfig{});
+  seed_ = options.seed.value_or(scenario.seed);
+  start_ns_ = options.start_ns != 0 ? options.start_ns : scenario.start_ns;
+  end_ns_ = options.end_ns != 0 ? options.end_ns : scenario.end_ns;
+  if (end_ns_ != 0 && end_ns_ <= start_ns_) return make_error("the run's end must come after its start");
+  sample_ns_ = scenario.recentre_sample_ns;
+  deliver_market_data_ = options.deliver_market_data;
+
+  for (const auto& name : options.venues) {
+    const VenueConfig* venue = config.venue(VenueId(name));
+    if (venue == nullptr) return make_error("venue '" + name + "' is not in " + config.source);
+    if (!venue->sim)
+      return make_error("venue '" + name + "' has no [venue.sim] section: the simulator cannot play it");
+  }
+  for (const auto& vc : config.venues) {
+    if (!vc.sim) continue;
+    if (!options.venues.empty() &&
+        std::find(options.venues.begin(), options.venues.end(), vc.id.str()) == options.venues.end())
+      continue;
+    VenueSlot slot;
+    slot.venue = std::make_unique<SimVenue>(vc, config.instruments);
+    slot.md_latency = LatencyModel(vc.sim->market_data_latency);
+    slot.order_latency = LatencyModel(vc.sim->order_latency);
+    slot.response_latency = LatencyModel(vc.sim->response_latency);
+    slot.cancel_latency = LatencyModel(vc.sim->cancel_latency);
+    // Each venue draws from its own stream, so a fault on one venue does not move another's latencies.
+    slot.rng.reseed(seed_ * 0x100000001B3ull + venues_.size() + 1);
+    for (std::size_t m = 0; m < slot.venue->market_count(); ++m)
+      slot.refs.push_back({venues_.size(), m, vc.id, slot.venue->market(m).listing().instrument});
+    slot.basis.resize(slot.venue->market_count());
+    venues_.push_back(std::move(slot));
+  }
+  if (venues_.empty()) return make_error(config.source + ": no venue has a [venue.sim] section to simulate");
+
+  if (config.scenario && !config.scenario->recentre_reference.empty())
+    reference_venue_ = venue_index(VenueId(config.scenario->recentre_reference));
+  const std::size_t window =
+      static_cast<std::size_t>(scenario.recentre_window_ns / scenario.recentre_sample_ns);
+  for (std::size_t v = 0; v < venues_.size(); ++v) {
+    VenueSlot& slot = venues_[v];
+    if (!slot.venue->sim().recentre) continue;
+    if (reference_venue_ < 0)
+      return make_error("venue '" + slot.venue->config().id.str() + "' is recentred on '" +
+                        scenario.recentre_reference + "', which this run does not mount");
+    if (static_cast<std::size_t>(reference_venue_) == v) continue;
+    for (std::size_t m = 0; m < slot.basis.size(); ++m) {
+      const int ref_market = venues_[static_cast<std::size_t>(reference_venue_)].venue->market_of(
+          slot.venue->market(m).listing().instrument);
+      if (ref_market < 0)
+        return make_error("venue '" + slot.venue->config().id.str() +
+                          "' is recentred, but the reference venue does not list " +
+                          slot.venue->market(m).listing().instrument.str());
+      slot.basis[m].reference_market = ref_market;
+      slot.basis[m].diffs.assign(std::max<std::size_t>(window, 1), 0);
+    }
+  }
+  sampling_ = venues_.size() > 1 || reference_venue_ >= 0;
+
+  // Feeds: each opens its own reader and primes its first event.
+  for (std::size_t v = 0; v < venues_.size(); ++v) {
+    const VenueSimConfig& sc = venues_[v].venue->sim();
+    const bool data_latency = sc.market_data_latency.kind == LatencySpec::Kind::FromData ||
+                              sc.order_latency.kind == LatencySpec::Kind::FromData ||
+                              sc.response_latency.kind == LatencySpec::Kind::FromData ||
+                              sc.cancel_latency.kind == LatencySpec::Kind::FromData;
+    for (const auto& files : sc.feeds) {
+      auto reader = md::open_reader(files);
+      if (!reader) return make_error(venues_[v].venue->config().id.str() + ": " + reader.error().message);
+      Feed feed;
+      feed.venue = v;
+      feed.reader = std::move(const_cast<std::unique_ptr<md::EventReader>&>(reader.value()));
+      feed.files = join(files);
+      feed.has = feed.reader->next(feed.current);
+      if (!feed.has)
+        return make_error(venues_[v].venue->config().id.str() + ": no market data in " + feed.files);
+      if (market_for(feed, feed.current) < 0)
+        return make_error(venues_[v].venue->config().id.str() + ": " + feed.files + " carries " +
+                          feed.reader->streams()[feed.current.stream].symbol +
+                          ", which the venue does not list (its listings' symbols must match the data)");
+      if (feed.reader->format().find("mbo") != std::string::npos)
+        for (std::size_t m = 0; m < venues_[v].venue->market_count(); ++m)
+          venues_[v].venue->market(m).set_l3_fills_change_book(false);
+      if (data_latency) {
+        // The clocks are offset by more than a second: the delay is measured from the feed's smallest gap.
+        auto scan = md::open_reader(files);
+        if (!scan) return make_error(scan.error().message);
+        md::Event e;
+        DurationNs min_offset = std::numeric_limits<DurationNs>::max();
+        while ((*scan)->next(e))
+          if (e.exch_ns != 0) min_offset = std::min(min_offset, e.recv_ns - e.exch_ns);
+        if (min_offset == std::numeric_limits<DurationNs>::max())
+          return make_error(venues_[v].venue->config().id.str() + ": a latency is taken from the data, but " +
+                            feed.files + " carries no exchange times");
+        for (std::size_t m = 0; m < venues_[v].venue->market_count(); ++m)
+          venues_[v].venue->market(m).set_min_clock_offset(min_offset);
+      }
+      ++venues_[v].feeds_left;
+      feeds_.push_back(std::move(feed));
+    }
+  }
+
+  TimestampNs first = kNever;
+  for (const auto& feed : feeds_) first = std::min(first, feed.current.recv_ns);
+  now_ = first;
+  next_sample_ns_ = first;
+  const TimestampNs open_at = std::max(start_ns_, first);
+  for (std::size_t v = 0; v < venues_.size(); ++v) {
+    schedule(open_at, v, Control{Control::Kind::Open, "trading"});
+    if (end_ns_ != 0) schedule(end_ns_, v, Control{Control::Kind::Close, "the scenario ended"});
+    const VenueFaults& faults = venues_[v].venue->sim().faults;
+    for (const auto& w : faults.disconnects) {
+      schedule(w.start_ns, v, Control{Control::Kind::Disconnect, "session disconnected (fault injection)"});
+      schedule(w.end_ns, v, Control{Control::Kind::Reconnect, "session reconnected"});
+    }
+    for (const auto& w : faults.halts) {
+      schedule(w.start_ns, v, Control{Control::Kind::Halt, "trading halted (fault injection)"});
+      schedule(w.end_ns, v, Control{Control::Kind::Resume, "trading resumed"});
+    }
+  }
+  return {};
+}
+
+int Simulator::venue_index(const VenueId& id) const {
+  for (std::size_t i = 0; i < venues_.size(); ++i)
+    if (venues_[i].venue->config().id == id) return static_cast<int>(i);
+  return -1;
+}
+
+int Simulator::market_for(Feed& feed, const md::Event& event) {
+  if (event.stream >= feed.stream_market.size()) feed.stream_market.resize(event.stream + 1u, -2);
+  int& m = feed.stream_market[event.stream];
+  if (m == -2) {
+    const auto& streams = feed.reader->streams();
+    m = event.stream < streams.size()
+            ? venues_[feed.venue].venue->market_of_symbol(streams[event.stream].symbol)
+            : -1;
+    if (m < 0 && event.stream < streams.size())
+      venues_[feed.venue].stats.notes.push_back(feed.files + ": stream " + streams[event.stream].name() +
+                                                " matches no listing; its events are skipped");
+  }
+  return m;
+}
+
+void Simulator::schedule(TimestampNs at_ns, std::size_t venue, Payload payload) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = std::move(payload);
+    slot_venue_[slot] = venue;
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::move(payload));
+    slot_venue_.push_back(venue);
+  }
+  queue_.push({at_ns, next_seq_++, slot});
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Our requests
+
+bool Simulator::refuse_if_down(std::size_t v, const InstrumentId& instrument, ClientOrderId id, Side side) {
+  VenueSlot& slot = venues_[v];
+  if (slot.session_up) return false;
+  ++slot.stats.requests_refused;
+  // Not handed over: the gateway itself answers, at once.
+  ExecutionReport r;
+  r.client_order_id = id;
+  r.venue = slot.venue->config().id;
+  r.instrument = instrument;
+  r.exec_type = ExecType::Rejected;
+  r.status = OrderStatus::Rejected;
+  r.side = side;
+  r.reject_reason = RejectReason::VenueClosed;
+  r.text = FixedString<95>("session disconnected: request not sent");
+  r.venue_ns = now_;
+  schedule(now_, v, r);
+  return true;
+}
+
+bool Simulator::send(std::size_t v, NewOrder order) {
+  if (order.sent_ns == 0) order.sent_ns = now_;
+  if (refuse_if_down(v, order.instrument, order.client_order_id, order.side)) return false;
+  VenueSlot& slot = venues_[v];
+  const DurationNs delay = slot.order_latency.draw(
+      slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
+  schedule(now_ + delay, v, order);
+  return true;
+}
+
+bool Simulator::cancel(std::size_t v, CancelOrder cancel) {
+  if (cancel.sent_ns == 0) cancel.sent_ns = now_;
+  if (refuse_if_down(v, cancel.instrument, cancel.client_order_id, Side::Buy)) return false;
+  VenueSlot& slot = venues_[v];
+  const DurationNs delay = slot.cancel_latency.draw(
+      slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
+  if (slot.venue->sim().faults.fill_after_cancel > 0) {
+    cancels_in_flight_[cancel.client_order_id.value()] = now_ + delay;
+    slot.venue->note_cancel_sent(cancel.client_order_id, now_);
+  }
+  schedule(now_ + delay, v, cancel);
+  return true;
+}
+
+bool Simulator::amend(std::size_t v, AmendOrder amend) {
+  if (amend.sent_ns == 0) amend.sent_ns = now_;
+  if (refuse_if_down(v, amend.instrument, amend.client_order_id, Side::Buy)) return false;
+  VenueSlot& slot = venues_[v];
+  const DurationNs delay = slot.cancel_latency.draw(
+      slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
+  schedule(now_ + delay, v, amend);
+  return true;
+}
+
+bool Simulator::query(std::size_t v, OrderStatusQuery query) {
+  if (query.sent_ns == 0) query.sent_ns = now_;
+  if (refuse_if_down(v, query.instrument, query.client_order_id, Side::Buy)) return false;
+  VenueSlot& slot = venues_[v];
+  const DurationNs delay = slot.cancel_latency.draw(
+      slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
+  schedule(now_ + delay, v, query);
+  return true;
+}
+
+void Simulator::set_timer(TimestampNs at_ns, std::uint64_t id) {
+  schedule(std::max(at_ns, now_), 0, Timer{id});
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The loop
+
+bool Simulator::step() {
+  Feed* feed = nullptr;
+  for (auto& f : feeds_)
+    if (f.has && (feed == nullptr || f.current.recv_ns < feed->current.recv_ns)) feed = &f;
+  if (feed != nullptr && end_ns_ != 0 && feed->current.recv_ns > end_ns_) {
+    // The window is over: the rest of the recording is not replayed.
+    for (auto& f : feeds_) f.has = false;
+    feed = nullptr;
+  }
+  const bool has_action = !queue_.empty();
+  if (feed == nullptr && !has_action) return false;
+  const bool action_first = has_action && (feed == nullptr || queue_.top().at_ns < feed->current.recv_ns);
+  const TimestampNs at = action_first ? queue_.top().at_ns : feed->current.recv_ns;
+  if (sampling_) {
+    while (next_sample_ns_ <= at) {
+      sample(next_sample_ns_);
+      next_sample_ns_ += sample_ns_;
+    }
+  }
+  if (at > now_) now_ = at;
+  if (action_first) {
+    const Scheduled item = queue_.top();
+    queue_.pop();
+    run_action(item);
+  } else {
+    run_recorded(*feed);
+  }
+  return true;
+}
+
+void Simulator::run_until(TimestampNs until_ns) {
+  for (;;) {
+    TimestampNs next = kNever;
+    for (const auto& f : feeds_)
+      if (f.has) next = std::min(next, f.current.recv_ns);
+    if (!queue_.empty()) next = std::min(next, queue_.top().at_ns);
+    if (next > until_ns || !step()) break;
+  }
+  if (until_ns > now_ && until_ns != kNever) now_ = until_ns;
+}
+
+void Simulator::run() {
+  while (step()) {
+  }
+}
+
+void Simulator::run_recorded(Feed& feed) {
+  const md::Event& event = feed.current;
+  VenueSlot& slot = venues_[feed.venue];
+  ++recorded_events_;
+  ++slot.stats.events;
+  if (slot.stats.first_event_ns == 0) slot.stats.first_event_ns = event.recv_ns;
+  slot.stats.last_event_ns = event.recv_ns;
+  const int m = market_for(feed, event);
+  if (m < 0) {
+    ++slot.stats.unmapped_events;
+  } else {
+    slot.venue->on_market_event(static_cast<std::size_t>(m), event);
+    if (slot.closed_for_staleness && slot.venue->market(static_cast<std::size_t>(m)).valid()) {
+      slot.closed_for_staleness = false;
+      slot.venue->set_state(VenueState::Open, "market data resumed", now_);
+    }
+    if (listener_ != nullptr && deliver_market_data_ && event.recv_ns >= start_ns_)
+      deliver_market_data(feed.venue, static_cast<std::size_t>(m), event);
+    drain(feed.venue);
+  }
+  feed.has = feed.reader->next(feed.current);
+  if (!feed.has) {
+    for (const auto& e : feed.reader->errors())
+      slot.stats.notes.push_back("malformed input: " + e.to_string());
+    if (feed.reader->error_count() > feed.reader->errors().size())
+      slot.stats.notes.push_back(std::to_string(feed.reader->error_count()) + " malformed records in " +
+                                 feed.files);
+    if (--slot.feeds_left == 0) close_venue(feed.venue, "its recorded data ended", true);
+  }
+}
+
+void Simulator::run_action(const Scheduled& item) {
+  Payload payload = std::move(slots_[item.slot]);
+  const std::size_t v = slot_venue_[item.slot];
+  free_slots_.push_back(item.slot);
+  VenueSlot& slot = venues_[v];
+  SimVenue& venue = *slot.venue;
+  std::visit(
+      [&](auto& p) {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, NewOrder>) {
+          venue.on_new_order(p, now_);
+          drain(v);
+        } else if constexpr (std::is_same_v<T, CancelOrder>) {
+          cancels_in_flight_.erase(p.client_order_id.value());
+          venue.on_cancel(p, now_);
+          drain(v);
+        } else if constexpr (std::is_same_v<T, AmendOrder>) {
+          venue.on_amend(p, now_);
+          drain(v);
+        } else if constexpr (std::is_same_v<T, OrderStatusQuery>) {
+          venue.on_query(p, now_);
+          drain(v);
+        } else if constexpr (std::is_same_v<T, ExecutionReport>) {
+          p.received_ns = now_;
+          ++slot.stats.reports_delivered;
+          if (listener_ != nullptr) listener_->on_execution_report(p);
+        } else if constexpr (std::is_same_v<T, VenueStatusReport>) {
+          p.received_ns = now_;
+          if (listener_ != nullptr) listener_->on_venue_status(p);
+        } else if constexpr (std::is_same_v<T, MarketDataDelivery>) {
+          if (listener_ != nullptr) listener_->on_market_data(p.ref, p.event.event);
+        } else if constexpr (std::is_same_v<T, Timer>) {
+          if (listener_ != nullptr && (end_ns_ == 0 || now_ <= end_ns_)) listener_->on_timer(p.id, now_);
+        } else if constexpr (std::is_same_v<T, Control>) {
+          switch (p.kind) {
+            case Control::Kind::Open:
+              if (!slot.permanently_closed) venue.set_state(VenueState::Open, p.reason, now_);
+              break;
+            case Control::Kind::Close:
+              close_venue(v, p.reason, true);
+              break;
+            case Control::Kind::Halt:
+              if (venue.state() == VenueState::Open) venue.set_state(VenueState::Halted, p.reason, now_);
+              break;
+            case Control::Kind::Resume:
+              if (venue.state() == VenueState::Halted) venue.set_state(VenueState::Open, p.reason, now_);
+              break;
+            case Control::Kind::Disconnect: {
+              VenueStatusReport status;
+              status.venue = venue.config().id;
+              status.state = VenueState::Disconnected;
+              status.text = FixedString<95>(p.reason);
+              status.venue_ns = now_;
+              status.received_ns = now_;
+              if (listener_ != nullptr) listener_->on_venue_status(status);
+              slot.session_up = false;
+              break;
+            }
+            case Control::Kind::Reconnect: {
+              slot.session_up = true;
+              VenueStatusReport status;
+              status.venue = venue.config().id;
+              status.state = venue.state();
+              status.text = FixedString<95>(p.reason);
+              status.venue_ns = now_;
+              status.received_ns = now_;
+              if (listener_ != nullptr) listener_->on_venue_status(status);
+              break;
+            }
+          }
+          drain(v);
+        }
+      },
+      payload);
+}
+
+void Simulator::close_venue(std::size_t v, std::string_view reason, bool permanent) {
+  VenueSlot& slot = venues_[v];
+  if (slot.permanently_closed) return;
+  if (permanent) slot.permanently_closed = true;
+  slot.venue->set_state(VenueState::Closed, reason, now_);
+  drain(v);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What reaches us
+
+void Simulator::drain(std::size_t v) {
+  SimVenue& venue = *venues_[v].venue;
+  if (!venue.reports().empty()) {
+    for (const auto& report : venue.reports()) deliver_report(v, report);
+    venue.reports().clear();
+  }
+  if (!venue.statuses().empty()) {
+    for (const auto& status : venue.statuses()) deliver_status(v, status);
+    venue.statuses().clear();
+  }
+  if (!venue.public_changes().empty()) {
+    if (listener_ != nullptr && deliver_market_data_ && now_ >= start_ns_) {
+      for (const PublicChange& change : venue.public_changes()) {
+        md::Event event;
+        event.kind = change.kind;
+        event.flags = md::kFlagSimulated;
+        event.recv_ns = now_;
+        event.side = change.side;
+        md::Level level{change.price, change.qty};
+        if (change.kind == md::EventKind::Trade) {
+          event.price = change.price;
+          event.qty = change.qty;
+        } else if (change.side == Side::Buy) {
+          event.bids = {&level, 1};
+        } else {
+          event.asks = {&level, 1};
+        }
+        deliver_market_data(v, change.market, event);
+      }
+    }
+    venue.public_changes().clear();
+  }
+}
+
+void Simulator::deliver_report(std::size_t v, const ExecutionReport& report) {
+  VenueSlot& slot = venues_[v];
+  if (!slot.session_up) {
+    ++slot.stats.reports_lost;
+    return;
+  }
+  const VenueFaults& faults = slot.venue->sim().faults;
+  DurationNs delay = slot.response_latency.draw(
+      slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
+  if (faults.any()) {
+    const bool fill = report.exec_type == ExecType::Trade;
+    if ((is_ack(report.exec_type) && slot.rng.chance(faults.drop_ack)) ||
+        (fill && slot.rng.chance(faults.drop_fill))) {
+      ++slot.stats.reports_dropped;
+      return;
+    }
+    if (slot.rng.chance(faults.delay)) delay += faults.delay_by_ns;
+    if (slot.rng.chance(faults.reorder)) delay += slot.rng.uniform_int(0, faults.reorder_within_ns);
+    if (fill && faults.fill_after_cancel > 0) {
+      auto it = cancels_in_flight_.find(report.client_order_id.value());
+      if (it != cancels_in_flight_.end() && slot.rng.chance(faults.fill_after_cancel)) {
+        // The cancel's answer leaves the venue when the cancel arrives; this fill is held until just after
+        // it.
+        const DurationNs after_ack =
+            it->second - now_ + slot.response_latency.draw(slot.rng, 0) + kNanosPerMicro;
+        delay = std::max(delay, after_ack);
+      }
+    }
+    if (slot.rng.chance(faults.duplicate)) {
+      ++slot.stats.reports_duplicated;
+      schedule(now_ + delay + kNanosPerMicro, v, report);
+    }
+  }
+  schedule(now_ + delay, v, report);
+}
+
+void Simulator::deliver_status(std::size_t v, const VenueStatusReport& status) {
+  VenueSlot& slot = venues_[v];
+  const DurationNs delay = slot.response_latency.draw(slot.rng, 0);
+  schedule(now_ + delay, v, status);
+}
+
+void Simulator::deliver_market_data(std::size_t v, std::size_t m, const md::Event& event) {
+  VenueSlot& slot = venues_[v];
+  const SimMarket& market = slot.venue->market(m);
+  const Price shift = market.shift();
+  const md::Event* out = &event;
+  md::Event shifted;
+  const bool recorded = !(event.flags & md::kFlagSimulated);
+  if (recorded && (!shift.is_zero() || market.has_consumed())) {
+    // The venue's prices and what it displays: shifted by the basis, net of what we took.
+    shifted = event;
+    auto convert = [&](Side side, std::span<const md::Level> levels, std::vector<md::Level>& buffer) {
+      buffer.clear();
+      for (const md::Level& level : levels) {
+        const Price price = level.price + shift;
+        Qty qty = level.qty;
+        if (qty.is_positive()) {
+          qty -= market.consumed_at(side, price);
+          if (qty.is_negative()) qty = Qty{};
+        }
+        buffer.push_back({price, qty});
+      }
+      return std::span<const md::Level>(buffer.data(), buffer.size());
+    };
+    switch (event.kind) {
+      case md::EventKind::BookSnapshot:
+      case md::EventKind::BookDelta:
+        shifted.bids = convert(Side::Buy, event.bids, scratch_bids_);
+        shifted.asks = convert(Side::Sell, event.asks, scratch_asks_);
+        break;
+      case md::EventKind::Quote:
+        if (event.price.is_set()) shifted.price = event.price + shift;
+        if (event.price2.is_set()) shifted.price2 = event.price2 + shift;
+        shifted.qty = event.qty - market.consumed_at(Side::Buy, shifted.price);
+        shifted.qty2 = event.qty2 - market.consumed_at(Side::Sell, shifted.price2);
+        if (shifted.qty.is_negative()) shifted.qty = Qty{};
+        if (shifted.qty2.is_negative()) shifted.qty2 = Qty{};
+        break;
+      default:
+        if (event.price.is_set()) shifted.price = event.price + shift;
+        break;
+    }
+    out = &shifted;
+  }
+  if (slot.md_latency.is_zero()) {
+    listener_->on_market_data(slot.refs[m], *out);
+    return;
+  }
+  const DurationNs delay = slot.md_latency.draw(slot.rng, market.recorded_delay_ns());
+  schedule(now_ + delay, v, MarketDataDelivery{slot.refs[m], md::OwnedEvent(*out)});
+}
+
+void Simulator::publish_snapshot(std::size_t v, std::size_t m) {
+  if (listener_ == nullptr || !deliver_market_data_ || now_ < start_ns_) return;
+  const SimMarket& market = venues_[v].venue->market(m);
+  scratch_bids_.clear();
+  scratch_asks_.clear();
+  market.for_each_level(Side::Buy, [&](Price price, Qty qty) {
+    scratch_bids_.push_back({price, qty});
+    return true;
+  });
+  market.for_each_level(Side::Sell, [&](Price price, Qty qty) {
+    scratch_asks_.push_back({price, qty});
+    return true;
+  });
+  md::Event event;
+  event.kind = md::EventKind::BookSnapshot;
+  event.flags = md::kFlagSimulated;
+  event.recv_ns = now_;
+  event.bids = {scratch_bids_.data(), scratch_bids_.size()};
+  event.asks = {scratch_asks_.data(), scratch_asks_.size()};
+  const md::OwnedEvent owned(event);  // the scratch buffers are reused by the next delivery
+  deliver_market_data(v, m, owned.event);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sampling: staleness, basis re-centring, crossed-book statistics
+
+void Simulator::sample(TimestampNs at_ns) {
+  const TimestampNs saved_now = now_;
+  now_ = std::max(now_, at_ns);
+  for (std::size_t v = 0; v < venues_.size(); ++v) {
+    VenueSlot& slot = venues_[v];
+    SimVenue& venue = *slot.venue;
+    if (venue.state() == VenueState::Open && !slot.permanently_closed) {
+      TimestampNs last = 0;
+      for (std::size_t m = 0; m < venue.market_count(); ++m)
+        last = std::max(last, venue.market(m).last_event_ns());
+      if (last != 0 && at_ns - last > venue.sim().stale_after_ns) {
+        slot.closed_for_staleness = true;
+        venue.set_state(
+            VenueState::Closed,
+            "market data stale: nothing for " + std::to_string((at_ns - last) / kNanosPerMilli) + " ms",
+            now_);
+        drain(v);
+      }
+    }
+  }
+  if (reference_venue_ >= 0) {
+    const SimVenue& reference = *venues_[static_cast<std::size_t>(reference_venue_)].venue;
+    for (std::size_t v = 0; v < venues_.size(); ++v) {
+      VenueSlot& slot = venues_[v];
+      for (std::size_t m = 0; m < slot.basis.size(); ++m) {
+        BasisRing& ring = slot.basis[m];
+        if (ring.reference_market < 0) continue;
+        SimMarket& market = slot.venue->market(m);
+        const Price ref_mid = reference.market(static_cast<std::size_t>(ring.reference_market)).mid();
+        const Price venue_mid = market.mid();
+        if (!ref_mid.is_set() || !venue_mid.is_set() || !market.valid()) continue;
+        // Past data only: the basis is the average over the window of samples already taken.
+        const std::int64_t diff = ref_mid.raw() - (venue_mid - market.shift()).raw();
+        if (ring.count == ring.diffs.size())
+          ring.sum -= ring.diffs[ring.next];
+        else
+          ++ring.count;
+        ring.diffs[ring.next] = diff;
+        ring.sum += diff;
+        ring.next = (ring.next + 1) % ring.diffs.size();
+        const std::int64_t tick = market.listing().tick_size.raw();
+        const double average = static_cast<double>(ring.sum) / static_cast<double>(ring.count);
+        const Price shift = Price::from_raw(
+            static_cast<std::int64_t>(std::llround(average / static_cast<double>(tick))) * tick);
+        if (shift != market.shift()) {
+          market.set_shift(shift);
+          VenueRunStats& stats = slot.stats;
+          ++stats.shift_changes;
+          stats.shift_last = shift;
+          if (!stats.shift_min.is_set() || shift < stats.shift_min) stats.shift_min = shift;
+          if (!stats.shift_max.is_set() || shift > stats.shift_max) stats.shift_max = shift;
+          publish_snapshot(v, m);
+        }
+      }
+    }
+  }
+  if (venues_.size() > 1 && at_ns >= start_ns_) {
+    // Per instrument of the first venue: best bid and ask across venues.
+    const SimVenue& first = *venues_[0].venue;
+    for (std::size_t m = 0; m < first.market_count(); ++m) {
+      const InstrumentId& instrument = first.market(m).listing().instrument;
+      Price best_bid = Price::unset(), best_ask = Price::unset();
+      std::size_t bid_venue = 0, ask_venue = 0, books = 0;
+      for (std::size_t v = 0; v < venues_.size(); ++v) {
+        const SimVenue& venue = *venues_[v].venue;
+        const int vm = venue.market_of(instrument);
+        if (vm < 0 || venue.state() != VenueState::Open) continue;
+        const SimMarket& market = venue.market(static_cast<std::size_t>(vm));
+        if (!market.valid()) continue;
+        const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
+        if (!bid.is_set() || !ask.is_set()) continue;
+        ++books;
+        if (!best_bid.is_set() || bid > best_bid) best_bid = bid, bid_venue = v;
+        if (!best_ask.is_set() || ask < best_ask) best_ask = ask, ask_venue = v;
+      }
+      if (books < 2) continue;
+      ++crossing_.samples;
+      if (best_bid > best_ask && bid_venue != ask_venue) {
+        ++crossing_.crossed;
+        const double mid = (best_bid.to_double() + best_ask.to_double()) / 2;
+        const double bps = (best_bid.to_double() - best_ask.to_double()) / mid * 1e4;
+        crossed_bps_sum_ += bps;
+        crossing_.max_crossed_bps = std::max(crossing_.max_crossed_bps, bps);
+        crossing_.mean_crossed_bps = crossed_bps_sum_ / static_cast<double>(crossing_.crossed);
+      }
+    }
+  }
+  now_ = saved_now;
+}
+
+}  // namespace tranche::sim

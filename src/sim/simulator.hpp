@@ -1,0 +1,206 @@
+#pragma once
+// The multi-venue exchange simulator: a deterministic discrete-event loop on one thread. Recorded events of
+// every venue's feeds are merged by receive time (the simulation clock); our requests, the venues' answers,
+// delayed market data and timers are scheduled actions ordered by time, then by the order they were
+// scheduled. At equal times a recorded event goes before an action. All randomness (latency draws, faults)
+// comes from per-venue generators seeded from the scenario's seed, so one seed replays to the same bytes.
+//
+// What we see of a venue is its market data as it reaches us (after the market-data latency, in venue prices,
+// net of our impact, with our own trades in it) and its execution reports (after the response latency and
+// any injected faults). Requests reach the venue after the order or cancel latency and are decided there by
+// SimVenue against the book of that moment.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/order.hpp"
+#include "md/event.hpp"
+#include "md/reader.hpp"
+#include "sim/latency.hpp"
+#include "sim/rng.hpp"
+#include "sim/venue.hpp"
+
+namespace tranche::sim {
+
+// Which venue and listing a market-data event is about.
+struct MarketDataRef {
+  std::size_t venue = 0;
+  std::size_t market = 0;
+  VenueId venue_id;
+  InstrumentId instrument;
+};
+
+// What the EMS side of a simulation receives. Calls happen at simulation time; requests made from inside
+// them are scheduled from that time.
+class SimListener : public ExecutionListener {
+ public:
+  void on_execution_report(const ExecutionReport& /*report*/) override {}
+  virtual void on_market_data(const MarketDataRef& /*ref*/, const md::Event& /*event*/) {}
+  virtual void on_timer(std::uint64_t /*id*/, TimestampNs /*now_ns*/) {}
+};
+
+struct SimOptions {
+  std::optional<std::uint64_t> seed;  // overrides the scenario's
+  TimestampNs start_ns = 0;           // overrides the scenario's window when non-zero
+  TimestampNs end_ns = 0;
+  std::vector<std::string> venues;  // only these venues (empty: all the config simulates)
+  bool deliver_market_data = true;  // false: the listener gets reports and timers only
+};
+
+// How often and by how much the venues' combined book was crossed (one venue's bid above another's ask),
+// sampled every recentre_sample of simulation time while at least two venues had a book.
+struct CrossingStats {
+  std::uint64_t samples = 0;
+  std::uint64_t crossed = 0;
+  double mean_crossed_bps = 0;  // over the crossed samples, of the mid
+  double max_crossed_bps = 0;
+};
+
+struct VenueRunStats {
+  std::uint64_t events = 0;
+  std::uint64_t unmapped_events = 0;  // recorded events of a symbol the venue does not list
+  TimestampNs first_event_ns = 0;
+  TimestampNs last_event_ns = 0;
+  std::uint64_t shift_changes = 0;
+  Price shift_min = Price::unset(), shift_max = Price::unset(), shift_last;
+  std::uint64_t reports_delivered = 0;
+  std::uint64_t reports_dropped = 0;     // by fault injection
+  std::uint64_t reports_duplicated = 0;  // by fault injection
+  std::uint64_t reports_lost = 0;        // while the session was disconnected
+  std::uint64_t requests_refused = 0;    // not handed over: session down
+  std::vector<std::string> notes;
+};
+
+class Simulator {
+ public:
+  // Mounts every venue of `config` that has a [venue.sim] section (or those `options.venues` names).
+  static Result<std::unique_ptr<Simulator>> create(const Config& config, const SimOptions& options = {});
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  void set_listener(SimListener* listener) { listener_ = listener; }
+
+  std::size_t venue_count() const { return venues_.size(); }
+  SimVenue& venue(std::size_t i) { return *venues_[i].venue; }
+  const SimVenue& venue(std::size_t i) const { return *venues_[i].venue; }
+  int venue_index(const VenueId& id) const;
+  const VenueRunStats& venue_stats(std::size_t i) const { return venues_[i].stats; }
+  const CrossingStats& crossing() const { return crossing_; }
+  std::uint64_t seed() const { return seed_; }
+  TimestampNs start_ns() const { return start_ns_; }
+  TimestampNs end_ns() const { return end_ns_; }
+  const std::vector<std::string>& notes() const { return notes_; }
+
+  // Our requests: they reach the venue after its latency. False when the session is down: the request is
+  // not handed over and a Rejected report follows.
+  bool send(std::size_t venue, NewOrder order);
+  bool cancel(std::size_t venue, CancelOrder cancel);
+  bool amend(std::size_t venue, AmendOrder amend);
+  bool query(std::size_t venue, OrderStatusQuery query);
+  void set_timer(TimestampNs at_ns, std::uint64_t id);
+
+  TimestampNs now() const { return now_; }
+  // Processes the next event or action; false when nothing is left.
+  bool step();
+  // Processes everything at or before `until_ns`.
+  void run_until(TimestampNs until_ns);
+  void run();
+  std::uint64_t recorded_events() const { return recorded_events_; }
+
+ private:
+  struct Feed {
+    std::size_t venue = 0;
+    std::unique_ptr<md::EventReader> reader;
+    md::Event current;
+    bool has = false;
+    std::vector<int> stream_market;  // reader stream -> venue market, -1 unmapped, -2 not looked up yet
+    std::string files;
+  };
+  struct BasisRing {
+    std::vector<std::int64_t> diffs;  // reference mid minus this market's recorded mid, raw price units
+    std::size_t next = 0, count = 0;
+    std::int64_t sum = 0;
+    int reference_market = -1;
+  };
+  struct VenueSlot {
+    std::unique_ptr<SimVenue> venue;
+    LatencyModel md_latency, order_latency, response_latency, cancel_latency;
+    Rng rng;
+    bool session_up = true;
+    std::size_t feeds_left = 0;
+    bool closed_for_staleness = false;
+    bool permanently_closed = false;
+    std::vector<MarketDataRef> refs;
+    std::vector<BasisRing> basis;  // per market, when recentred
+    VenueRunStats stats;
+  };
+  struct MarketDataDelivery {
+    MarketDataRef ref;
+    md::OwnedEvent event;
+  };
+  struct Control {
+    enum class Kind : std::uint8_t { Open, Close, Halt, Resume, Disconnect, Reconnect };
+    Kind kind;
+    std::string reason;
+  };
+  struct Timer {
+    std::uint64_t id;
+  };
+  using Payload = std::variant<NewOrder, CancelOrder, AmendOrder, OrderStatusQuery, ExecutionReport,
+                               VenueStatusReport, MarketDataDelivery, Control, Timer>;
+  struct Scheduled {
+    TimestampNs at_ns;
+    std::uint64_t seq;
+    std::uint32_t slot;
+    bool operator>(const Scheduled& o) const { return at_ns != o.at_ns ? at_ns > o.at_ns : seq > o.seq; }
+  };
+
+  Simulator() = default;
+  Status mount(const Config& config, const SimOptions& options);
+  void schedule(TimestampNs at_ns, std::size_t venue, Payload payload);
+  void run_action(const Scheduled& item);
+  void run_recorded(Feed& feed);
+  void drain(std::size_t venue);
+  void deliver_report(std::size_t venue, const ExecutionReport& report);
+  void deliver_status(std::size_t venue, const VenueStatusReport& status);
+  void deliver_market_data(std::size_t venue, std::size_t market, const md::Event& event);
+  void publish_snapshot(std::size_t venue, std::size_t market);
+  void sample(TimestampNs at_ns);
+  void close_venue(std::size_t venue, std::string_view reason, bool permanent);
+  bool refuse_if_down(std::size_t venue, const InstrumentId& instrument, ClientOrderId id, Side side);
+  int market_for(Feed& feed, const md::Event& event);
+
+  std::vector<VenueSlot> venues_;
+  std::vector<Feed> feeds_;
+  std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> queue_;
+  std::vector<Payload> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<std::size_t> slot_venue_;
+  std::uint64_t next_seq_ = 0;
+  SimListener* listener_ = nullptr;
+  bool deliver_market_data_ = true;
+  std::uint64_t seed_ = 1;
+  TimestampNs start_ns_ = 0;
+  TimestampNs end_ns_ = 0;
+  TimestampNs now_ = 0;
+  TimestampNs next_sample_ns_ = 0;
+  DurationNs sample_ns_ = 100 * kNanosPerMilli;
+  int reference_venue_ = -1;
+  bool sampling_ = false;
+  std::uint64_t recorded_events_ = 0;
+  CrossingStats crossing_;
+  double crossed_bps_sum_ = 0;
+  // Cancels on their way, for the fill-after-cancel fault: client order id -> arrival at the venue.
+  std::unordered_map<std::uint64_t, TimestampNs> cancels_in_flight_;
+  std::vector<md::Level> scratch_bids_, scratch_asks_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace tranche::sim
