@@ -198,22 +198,106 @@ TEST(ParseConfig, AcceptsAnEmptyFileAndTheSectionsOfComponentsNotBuiltYet) {
   EXPECT_TRUE(empty.instruments.empty());
   EXPECT_TRUE(empty.venues.empty());
   EXPECT_TRUE(empty.primary_venue.empty());
+  EXPECT_FALSE(empty.scenario.has_value());
 
   const Config reserved = must_parse(std::string(kInstrument) + R"(
-[scenario]
-anything = 1
 [risk]
 max_order_notional = "100000"
 [server]
 port = 8080
 [tca]
 benchmark = "arrival"
-[[venue]]
-id = "binance-spot"
-[venue.sim]
-latency_ms = 5
 )");
-  ASSERT_EQ(reserved.venues.size(), 1u);
+  EXPECT_TRUE(reserved.instruments.size() == 1u);
+}
+
+TEST(ParseConfig, ReadsAScenarioAndHowTheSimulatorPlaysAVenue) {
+  const Config config = must_parse(std::string(kInstrument) + R"toml(
+[scenario]
+name = "test"
+start = "2024-08-08T23:54:17Z"
+end = "2024-08-08T23:59:59.8Z"
+seed = 7
+recentre_reference = "a"
+recentre_window = "2s"
+[[venue]]
+id = "a"
+market = "spot"
+[venue.sim]
+files = ["data/a.gz", "/abs/b.gz"]
+[[venue]]
+id = "b"
+market = "usdm"
+[venue.sim]
+files = [["x1.gz", "x2.gz"], ["y.gz"]]
+queue_model = "proportional"
+resilience = "0.25"
+recentre = true
+stale_after = "1500ms"
+leverage = "5"
+[venue.sim.latency]
+market_data = "250us"
+order = "uniform(1ms, 3ms)"
+response = "lognormal(2ms, 0.5)"
+[venue.sim.faults]
+drop_fill = "0.1"
+disconnect = [["2024-08-08T23:55:00Z", "2024-08-08T23:55:05Z"]]
+)toml");
+  ASSERT_TRUE(config.scenario.has_value());
+  EXPECT_EQ(config.scenario->seed, 7u);
+  EXPECT_EQ(config.scenario->start_ns, parse_time("2024-08-08T23:54:17Z").value());
+  EXPECT_EQ(config.scenario->recentre_window_ns, 2 * kNanosPerSecond);
+  const VenueSimConfig& a = *config.venues[0].sim;
+  ASSERT_EQ(a.feeds.size(), 1u);  // a flat list is one feed replayed file after file
+  EXPECT_EQ(a.feeds[0].size(), 2u);
+  EXPECT_EQ(a.feeds[0][1], "/abs/b.gz");
+  EXPECT_EQ(a.queue_model, QueueModel::RiskAverse);
+  EXPECT_EQ(a.account, AccountModel::Cash);
+  const VenueSimConfig& b = *config.venues[1].sim;
+  EXPECT_EQ(b.feeds.size(), 2u);
+  EXPECT_EQ(b.queue_model, QueueModel::Proportional);
+  EXPECT_DOUBLE_EQ(b.resilience, 0.25);
+  EXPECT_TRUE(b.recentre);
+  EXPECT_EQ(b.stale_after_ns, 1500 * kNanosPerMilli);
+  EXPECT_EQ(b.account, AccountModel::Margin);
+  EXPECT_EQ(b.leverage, amount("5"));
+  EXPECT_EQ(b.market_data_latency.base_ns, 250 * kNanosPerMicro);
+  EXPECT_EQ(b.order_latency.kind, LatencySpec::Kind::Uniform);
+  EXPECT_EQ(b.order_latency.high_ns, 3 * kNanosPerMilli);
+  EXPECT_EQ(b.response_latency.kind, LatencySpec::Kind::LogNormal);
+  EXPECT_EQ(b.cancel_latency.kind, LatencySpec::Kind::Uniform);  // cancels default to the order latency
+  EXPECT_DOUBLE_EQ(b.faults.drop_fill, 0.1);
+  ASSERT_EQ(b.faults.disconnects.size(), 1u);
+}
+
+TEST(ParseLatency, ReadsEveryKindAndRefusesTheRest) {
+  EXPECT_EQ(parse_latency("3ms")->base_ns, 3 * kNanosPerMilli);
+  EXPECT_EQ(parse_latency("0")->base_ns, 0);
+  EXPECT_EQ(parse_latency("1.5us")->base_ns, 1500);
+  EXPECT_EQ(parse_latency("data")->kind, LatencySpec::Kind::FromData);
+  EXPECT_EQ(parse_latency("data+2ms")->base_ns, 2 * kNanosPerMilli);
+  EXPECT_EQ(parse_latency("uniform(1ms,2ms)")->kind, LatencySpec::Kind::Uniform);
+  for (const char* bad :
+       {"", "3", "3 hours", "-1ms", "uniform(2ms, 1ms)", "uniform(1ms)", "lognormal(1ms, x)", "datum"})
+    EXPECT_FALSE(parse_latency(bad).ok()) << bad;
+}
+
+TEST(ParseConfig, RejectsASimulatorSectionItCannotRun) {
+  const std::string venue = std::string(kInstrument) + "[[venue]]\nid = \"a\"\n[venue.sim]\n";
+  EXPECT_TRUE(contains(error_of(venue), "files must list"));
+  EXPECT_TRUE(
+      contains(error_of(venue + "files = [\"a.gz\"]\nqueue_model = \"fifo\"\n"), "queue_model 'fifo'"));
+  EXPECT_TRUE(contains(error_of(venue + "files = [\"a.gz\"]\nresilience = \"1.5\"\n"), "between 0 and 1"));
+  EXPECT_TRUE(contains(error_of(venue + "files = [\"a.gz\"]\nrecentre = true\n"), "recentre_reference"));
+  EXPECT_TRUE(contains(error_of(venue + "files = [\"a.gz\"]\n[venue.sim.latency]\norder = \"soon\"\n"),
+                       "not a latency"));
+  EXPECT_TRUE(
+      contains(error_of(venue + "files = [\"a.gz\"]\n[venue.sim.faults]\nhalt = [[\"2024-01-01T00:00:01Z\", "
+                                "\"2024-01-01T00:00:00Z\"]]\n"),
+               "end after the start"));
+  EXPECT_TRUE(contains(
+      error_of(std::string(kInstrument) + "[scenario]\nstart = \"2024-01-02\"\nend = \"2024-01-01\"\n"),
+      "end must come after start"));
 }
 
 TEST(ParseConfig, RejectsAnUnknownTopLevelKey) {
@@ -363,6 +447,10 @@ TEST(LoadConfig, TheBundledDefaultLoadsWithTheDocumentedValues) {
   const Config& config = *result;
   EXPECT_EQ(config.source, path);
   EXPECT_EQ(config.primary_venue, "binance-spot");
+  ASSERT_TRUE(config.scenario.has_value());
+  EXPECT_EQ(config.scenario->start_ns, parse_time("2024-08-08T23:54:17Z").value());
+  EXPECT_EQ(config.scenario->end_ns, parse_time("2024-08-08T23:59:59.8Z").value());
+  EXPECT_EQ(config.scenario->recentre_reference, "binance-spot");
 
   ASSERT_EQ(config.instruments.size(), 1u);
   const Instrument& eth = config.instruments[0];
@@ -392,8 +480,9 @@ TEST(LoadConfig, TheBundledDefaultLoadsWithTheDocumentedValues) {
     EXPECT_EQ(venue->market, e.market);
     EXPECT_EQ(venue->fees.maker_bps, amount(e.maker));
     EXPECT_EQ(venue->fees.taker_bps, amount(e.taker));
-    EXPECT_EQ(venue->limits.orders_per_second, 0);
-    EXPECT_EQ(venue->limits.cancels_per_second, 0);
+    EXPECT_EQ(venue->limits.orders_per_second, e.id == std::string_view("binance-spot") ? 10 : 30);
+    ASSERT_TRUE(venue->sim.has_value());
+    EXPECT_EQ(venue->sim->recentre, e.id != std::string_view("binance-spot"));
     ASSERT_EQ(venue->listings.size(), 1u);
     const VenueListing& listing = venue->listings[0];
     EXPECT_EQ(listing.instrument, InstrumentId("ETH-USDT"));

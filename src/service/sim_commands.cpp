@@ -129,7 +129,7 @@ int sim_run(const SimRunOptions& options, std::ostream& out, std::ostream& err) 
     out << std::left << std::setw(16) << vj["venue"].get<std::string>() << std::right << std::setw(10)
         << vj["events"].get<std::uint64_t>() << std::setw(14) << vj["queue_model"].get<std::string>()
         << std::setw(10) << vj["shift_changes"].get<std::uint64_t>() << std::setw(20)
-        << (vj["recentred"].get<bool>()
+        << (vj["shift_min"].get<std::string>() != "-"
                 ? vj["shift_min"].get<std::string>() + " .. " + vj["shift_max"].get<std::string>()
                 : std::string("-"))
         << "  " << vj["state"].get<std::string>() << "\n";
@@ -292,9 +292,11 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   for (const auto& [asset, amount] : fees) fj[asset] = amount.to_string();
   j["fees"] = fj;
   j["reports"] = reports;
+  // A venue that refused the order is a failed command, with the venue's reason in the output.
+  const bool rejected = !watcher.reports.empty() && watcher.reports.front().exec_type == ExecType::Rejected;
   if (options.json) {
     out << j.dump(2) << "\n";
-    return 0;
+    return rejected ? 1 : 0;
   }
   out << options.side << " " << order.qty.to_string() << " " << options.instrument << " on " << options.venue
       << " (" << options.type << ") sent " << format_time(at) << "; book then " << price_or_dash(bid) << " / "
@@ -312,7 +314,7 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   out << "filled " << j["filled_qty"].get<std::string>() << " at " << j["average_price"].get<std::string>();
   for (const auto& [asset, amount] : fees) out << ", fees " << amount.to_string() << " " << asset;
   out << "\n";
-  return 0;
+  return rejected ? 1 : 0;
 }
 
 }  // namespace tranche::service

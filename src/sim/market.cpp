@@ -229,6 +229,9 @@ void SimMarket::check_crossed() {
     // The venue's book reached our price: what crossed would have traded with us, at our price. Liquidity
     // merely touching our price does not jump the queue: while quantity is still ahead of us only what is
     // through our price counts.
+    // Risk-averse: only prints move us, so while quantity is ahead the book crossing waits for the prints
+    // (bookTicker runs about a millisecond ahead of the trade stream).
+    if (queue_model_ == QueueModel::RiskAverse && order.ahead.is_positive()) continue;
     const Price tick = listing_.tick_size;
     const Price reach = order.ahead.is_positive()
                             ? (order.side == Side::Buy ? order.price - tick : order.price + tick)

@@ -72,9 +72,11 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
   for (std::size_t v = 0; v < venues_.size(); ++v) {
     VenueSlot& slot = venues_[v];
     if (!slot.venue->sim().recentre) continue;
-    if (reference_venue_ < 0)
-      return make_error("venue '" + slot.venue->config().id.str() + "' is recentred on '" +
-                        scenario.recentre_reference + "', which this run does not mount");
+    if (reference_venue_ < 0) {
+      slot.stats.notes.push_back("not re-centred: its reference '" + scenario.recentre_reference +
+                                 "' is not mounted in this run, so it quotes its own prices");
+      continue;
+    }
     if (static_cast<std::size_t>(reference_venue_) == v) continue;
     for (std::size_t m = 0; m < slot.basis.size(); ++m) {
       const int ref_market = venues_[static_cast<std::size_t>(reference_venue_)].venue->market_of(

@@ -251,15 +251,29 @@ TEST_F(SimVenueTest, ATradeThroughOurPriceFillsUsFirst) {
 }
 
 TEST_F(SimVenueTest, ABookThatCrossesOurPriceFillsUsAsMaker) {
+  make(venue_config(QueueModel::Proportional));
   venue_->on_new_order(order(Side::Buy, "1", "99.99"), ev_.t);
   take_reports();
-  // Asks come down through our bid: 99.98 with 0.6 of size.
+  // The bids at 99.99 go (so nothing is ahead of us) and asks come down through our bid: 99.98 with 0.6.
   feed(ev_.delta({{px("99.99"), qty("0")}}, {{px("99.98"), qty("0.6")}}));
   auto f = fills();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].last_qty, qty("0.6"));
   EXPECT_EQ(f[0].last_price, px("99.99"));
   EXPECT_EQ(f[0].liquidity, Liquidity::Maker);
+}
+
+TEST_F(SimVenueTest, RiskAverseWaitsForThePrintsBeforeACrossedBookFillsUs) {
+  venue_->on_new_order(order(Side::Buy, "1", "99.99"), ev_.t);
+  take_reports();
+  feed(ev_.delta({{px("99.99"), qty("0")}}, {{px("99.98"), qty("0.6")}}));
+  EXPECT_TRUE(fills().empty());
+  // The prints of what happened arrive: 2 traded at 99.99 (the queue ahead), then 0.6 through us.
+  feed(ev_.trade(Side::Sell, "99.99", "2"));
+  feed(ev_.trade(Side::Sell, "99.98", "0.6"));
+  auto f = fills();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].last_qty, qty("0.6"));
 }
 
 TEST_F(SimVenueTest, APassiveOrderNoTradeReachesNeverFills) {
