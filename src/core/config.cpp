@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -212,6 +213,7 @@ Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::strin
   sim.resilience = r.rate("resilience", 0.5);
   sim.recentre = r.boolean("recentre", false);
   sim.stale_after_ns = r.duration("stale_after", 5 * kNanosPerSecond);
+  if (r.error().empty() && sim.stale_after_ns < kNanosPerMilli) r.fail("stale_after must be at least 1ms");
   const std::string account = r.string("account", false);
   if (account.empty()) {
     sim.account = market == "spot" || market.empty() ? AccountModel::Cash : AccountModel::Margin;
@@ -258,6 +260,13 @@ Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::strin
     f.fill_after_cancel = fr.rate("fill_after_cancel", 0);
     f.disconnects = fr.windows("disconnect");
     f.halts = fr.windows("halt");
+    for (const auto* list : {&f.disconnects, &f.halts}) {
+      auto sorted = *list;
+      std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.start_ns < b.start_ns; });
+      for (std::size_t i = 1; i < sorted.size(); ++i)
+        if (sorted[i].start_ns < sorted[i - 1].end_ns)
+          fr.fail("disconnect and halt windows must not overlap");
+    }
     if (!fr.error().empty()) return make_error(fr.error());
   }
   return sim;
@@ -525,9 +534,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     scenario.recentre_sample_ns = r.duration("recentre_sample", 100 * kNanosPerMilli);
     if (r.error().empty() && scenario.end_ns != 0 && scenario.end_ns <= scenario.start_ns)
       r.fail("end must come after start");
-    if (r.error().empty() &&
-        (scenario.recentre_sample_ns <= 0 || scenario.recentre_window_ns < scenario.recentre_sample_ns))
-      r.fail("recentre_sample must be positive and no longer than recentre_window");
+    if (r.error().empty() && (scenario.recentre_sample_ns < kNanosPerMilli ||
+                              scenario.recentre_window_ns < scenario.recentre_sample_ns ||
+                              scenario.recentre_window_ns / scenario.recentre_sample_ns > 100'000))
+      r.fail("recentre_sample must be at least 1ms and recentre_window between 1 and 100,000 samples long");
     if (r.error().empty() && !scenario.recentre_reference.empty()) {
       const VenueConfig* reference = config.venue(VenueId(scenario.recentre_reference));
       if (reference == nullptr)

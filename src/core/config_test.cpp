@@ -295,6 +295,13 @@ TEST(ParseConfig, RejectsASimulatorSectionItCannotRun) {
       contains(error_of(venue + "files = [\"a.gz\"]\n[venue.sim.faults]\nhalt = [[\"2024-01-01T00:00:01Z\", "
                                 "\"2024-01-01T00:00:00Z\"]]\n"),
                "end after the start"));
+  EXPECT_TRUE(contains(error_of(venue + "files = [\"a.gz\"]\nstale_after = \"0\"\n"), "at least 1ms"));
+  EXPECT_TRUE(contains(
+      error_of(venue + "files = [\"a.gz\"]\n[venue.sim.faults]\nhalt = [[\"2024-01-01T00:00:00Z\", "
+                       "\"2024-01-01T00:00:10Z\"], [\"2024-01-01T00:00:05Z\", \"2024-01-01T00:00:20Z\"]]\n"),
+      "must not overlap"));
+  EXPECT_TRUE(contains(error_of(std::string(kInstrument) + "[scenario]\nrecentre_sample = \"1us\"\n"),
+                       "at least 1ms"));
   EXPECT_TRUE(contains(
       error_of(std::string(kInstrument) + "[scenario]\nstart = \"2024-01-02\"\nend = \"2024-01-01\"\n"),
       "end must come after start"));

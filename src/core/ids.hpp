@@ -18,7 +18,7 @@ class FixedString {
   // Truncates to Capacity; fits() tells whether text would be kept whole.
   explicit FixedString(std::string_view text) {
     size_ = static_cast<std::uint8_t>(std::min(text.size(), Capacity));
-    std::memcpy(data_, text.data(), size_);
+    if (size_ != 0) std::memcpy(data_, text.data(), size_);  // an empty view may carry a null pointer
   }
   static constexpr bool fits(std::string_view text) { return text.size() <= Capacity; }
   static constexpr std::size_t capacity() { return Capacity; }

@@ -82,8 +82,9 @@ void SimMarket::on_depth(const md::Event& event) {
       });
     }
     for (auto& order : orders_) {
-      const Qty level = book_.qty_at(order.side, order.price - shift_);
-      if (queue_model_ != QueueModel::RiskAverse && order.ahead > level) order.ahead = level;
+      const Qty level = book_.qty_at(order.side, order.price - shift_) + own_ahead_of(order);
+      if (queue_model_ != QueueModel::RiskAverse && order.phantom_id == 0 && order.ahead > level)
+        order.ahead = level;
       order.traded_at_price = Qty{};
     }
   }
@@ -109,18 +110,23 @@ void SimMarket::on_level_change(Side side, Price recorded, Qty old_qty, Qty new_
     if (order.phantom_id != 0 || order.side != side || order.price - shift_ != recorded) continue;
     if (queue_model_ == QueueModel::Proportional && new_qty < old_qty) {
       // The part of the decrease that recorded trades do not explain was cancelled, ahead of us and behind us
-      // in proportion to the quantity on each side.
+      // in proportion to the recorded quantity on each side. Our own earlier orders ahead are not recorded
+      // quantity: they are neither cancelled by the recording nor capped by it.
+      const Qty own = own_ahead_of(order);
+      Qty recorded_ahead = order.ahead - own;
+      if (recorded_ahead.is_negative()) recorded_ahead = Qty{};
       const Qty decrease = old_qty - new_qty;
       const Qty cancelled = decrease - min_qty(decrease, order.traded_at_price);
-      Qty behind = old_qty - order.traded_at_price - order.ahead;
+      Qty behind = old_qty - order.traded_at_price - recorded_ahead;
       if (behind.is_negative()) behind = Qty{};
-      const Qty queue = order.ahead + behind;
+      const Qty queue = recorded_ahead + behind;
       if (cancelled.is_positive() && queue.is_positive()) {
-        const auto share = static_cast<Int128>(cancelled.raw()) * order.ahead.raw() / queue.raw();
-        order.ahead = order.ahead - Qty::from_raw(static_cast<std::int64_t>(share));
+        const auto share = static_cast<Int128>(cancelled.raw()) * recorded_ahead.raw() / queue.raw();
+        recorded_ahead = recorded_ahead - Qty::from_raw(static_cast<std::int64_t>(share));
       }
-      if (order.ahead > new_qty) order.ahead = new_qty;
-      if (order.ahead.is_negative()) order.ahead = Qty{};
+      if (recorded_ahead > new_qty) recorded_ahead = new_qty;
+      if (recorded_ahead.is_negative()) recorded_ahead = Qty{};
+      order.ahead = recorded_ahead + own;
     }
     order.traded_at_price = Qty{};
   }
@@ -151,7 +157,7 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
     }
     if (!fill.is_positive()) continue;
     used += fill;
-    fill_resting(order, order.price, fill);
+    fill_resting(order, order.price, fill, recorded == ours);
   }
 }
 
@@ -165,6 +171,10 @@ void SimMarket::on_l3(const md::Event& event) {
   if (event.kind == md::EventKind::BookClear) {
     l3_->clear();
     book_.clear();
+    consumed_[0].clear();
+    consumed_[1].clear();
+    for (auto& order : orders_)
+      if (order.phantom_id == 0 && queue_model_ != QueueModel::RiskAverse) order.ahead = own_ahead_of(order);
     // Our orders keep their places at the front: whatever the venue re-adds came after them.
     for (auto& order : orders_)
       if (order.phantom_id != 0)
@@ -173,10 +183,15 @@ void SimMarket::on_l3(const md::Event& event) {
   }
   md::L3Order before;
   const bool known = l3_->find(event.order_id, before);
-  if (event.kind == md::EventKind::OrderFill && known && !orders_.empty() && !exact())
+  // LOBSTER's executions are its only prints; MBO reports each print as a trade record too (handled as
+  // Trade), so its fill records must not count again.
+  if (event.kind == md::EventKind::OrderFill && known && !orders_.empty() && !exact() &&
+      l3_fills_change_book_)
     on_trade(opposite(before.side), before.price, event.qty);
   if (event.kind == md::EventKind::OrderFill && known && !orders_.empty() && exact() && trading_) {
-    // A fill of an order behind ours at our price, or at a worse price, would have met us first.
+    // A fill of an order behind ours at our price, or at a worse price, would have met us first; our orders
+    // meet it in their queue order, and together never for more than it traded.
+    Qty used;
     for (auto& order : orders_) {
       if (order.side != before.side || order.leaves_qty.is_zero() || order.phantom_id == 0) continue;
       const Price ours = order.price - shift_;
@@ -186,7 +201,11 @@ void SimMarket::on_l3(const md::Event& event) {
         through = l3_->orders_ahead(event.order_id, theirs) && l3_->orders_ahead(order.phantom_id, mine) &&
                   theirs > mine;
       }
-      if (through) fill_resting(order, order.price, min_qty(order.leaves_qty, event.qty));
+      if (!through) continue;
+      const Qty fill = min_qty(order.leaves_qty, event.qty - used);
+      if (!fill.is_positive()) break;
+      used += fill;
+      fill_resting(order, order.price, fill);
     }
   }
   l3_->apply(event);
@@ -243,9 +262,24 @@ void SimMarket::check_crossed() {
   }
 }
 
-void SimMarket::fill_resting(OwnOrder& order, Price price, Qty qty) {
+void SimMarket::fill_resting(OwnOrder& order, Price price, Qty qty, bool at_price_print) {
   apply_fill(order, price, qty);
-  fills_.push_back({order.client_order_id, price, qty});
+  fills_.push_back({order.client_order_id, price, qty, order.cum_qty, order.leaves_qty});
+  if (at_price_print || order.phantom_id != 0) return;
+  // Our later orders at this price counted this quantity ahead of them.
+  for (auto& other : orders_)
+    if (&other != &order && other.side == order.side && other.price == order.price &&
+        other.priority > order.priority && other.phantom_id == 0)
+      other.ahead -= min_qty(other.ahead, qty);
+}
+
+Qty SimMarket::own_ahead_of(const OwnOrder& order) const {
+  Qty total;
+  for (const auto& other : orders_)
+    if (other.side == order.side && other.price == order.price && other.priority < order.priority &&
+        other.phantom_id == 0)
+      total += other.leaves_qty;
+  return total;
 }
 
 void SimMarket::apply_fill(OwnOrder& order, Price price, Qty qty) {
@@ -260,7 +294,7 @@ Qty SimMarket::recorded_at(Side side, Price recorded) const {
     const Price top = side == Side::Buy ? ticker_.bid : ticker_.ask;
     if (top.is_set()) {
       if (better(side, recorded, top)) return Qty{};
-      if (recorded == top) return side == Side::Buy ? ticker_.bid_qty : ticker_.ask_qty;
+      if (recorded == top) return side == Side::Buy ? ticker_.bid_qty : ticker_.ask_qty;  // may be zero
     }
   }
   return book_.qty_at(side, recorded);
@@ -354,7 +388,12 @@ void SimMarket::rest(OwnOrder order) {
     Qty ahead;
     if (l3_->qty_ahead(order.phantom_id, ahead)) order.ahead = ahead;
   }
-  orders_.push_back(order);
+  // Kept in price-time priority per side, so prints meet our orders in the order the venue would.
+  auto position = std::find_if(orders_.begin(), orders_.end(), [&](const OwnOrder& o) {
+    return o.side == order.side && (better(order.side, order.price, o.price) ||
+                                    (order.price == o.price && order.priority < o.priority));
+  });
+  orders_.insert(position, order);
 }
 
 OwnOrder* SimMarket::find(ClientOrderId id) {

@@ -57,10 +57,14 @@ struct OwnOrder {
   TimestampNs cancel_sent_ns = -1;  // a cancel of ours is on its way (fault injection reorders around it)
 };
 
+// One fill of a resting order, with the order's state right after it: one recorded event can fill an order
+// more than once (a print through it, then the book crossing it), and each fill is reported as it was.
 struct SimFill {
   ClientOrderId client_order_id;
   Price price;  // venue price
   Qty qty;
+  Qty cum_qty;
+  Qty leaves_qty;
 };
 
 class SimMarket {
@@ -80,6 +84,7 @@ class SimMarket {
   // smallest such difference seen in the feed (the clocks are offset by more than a second).
   DurationNs recorded_delay_ns() const { return recorded_delay_ns_; }
   void set_min_clock_offset(DurationNs offset_ns) { min_clock_offset_ns_ = offset_ns; }
+  DurationNs min_clock_offset_ns() const { return min_clock_offset_ns_; }
   // Databento MBO reports a fill and then the cancel or modify that changes the order; LOBSTER's execution
   // is the only record of it.
   void set_l3_fills_change_book(bool value) { l3_fills_change_book_ = value; }
@@ -138,8 +143,12 @@ class SimMarket {
   void on_level_change(Side side, Price recorded, Qty old_qty, Qty new_qty);
   void on_trade(Side aggressor, Price recorded, Qty qty);
   void check_crossed();
-  void fill_resting(OwnOrder& order, Price price, Qty qty);
+  // `at_price_print`: the fill came from a print at the order's price, which already moved every later order
+  // of ours at that price; other fills move them here.
+  void fill_resting(OwnOrder& order, Price price, Qty qty, bool at_price_print = false);
   Qty own_qty_at(Side side, Price venue_price, bool in_l3_queue) const;
+  // Our own resting quantity ahead of `order` at its price (earlier orders of ours there).
+  Qty own_ahead_of(const OwnOrder& order) const;
   // The exact model needs order ids; without them it moves like risk-averse.
   bool exact() const { return queue_model_ == QueueModel::Exact && l3_ != nullptr; }
   void sync_l2_from_l3(Side side, Price recorded, TimestampNs now_ns);
@@ -172,7 +181,7 @@ void SimMarket::for_each_level(Side side, Fn&& fn) const {
   const Price top = side == Side::Buy ? ticker_.bid : ticker_.ask;
   const Qty top_qty = side == Side::Buy ? ticker_.bid_qty : ticker_.ask_qty;
   const bool any_consumed = !consumed_[static_cast<int>(side)].empty();
-  bool top_done = !override || !top.is_set() || !top_qty.is_positive();
+  bool top_done = !override || !top.is_set();  // a zero ticker quantity still hides the better levels
   auto emit = [&](Price recorded, Qty qty) {
     if (any_consumed) qty = qty - consumed_recorded(side, recorded);
     if (!qty.is_positive()) return true;

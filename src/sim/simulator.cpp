@@ -126,8 +126,12 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
         if (min_offset == std::numeric_limits<DurationNs>::max())
           return make_error(venues_[v].venue->config().id.str() + ": a latency is taken from the data, but " +
                             feed.files + " carries no exchange times");
-        for (std::size_t m = 0; m < venues_[v].venue->market_count(); ++m)
-          venues_[v].venue->market(m).set_min_clock_offset(min_offset);
+        // One offset per venue: the smallest over its feeds (the recorder's clock is shared).
+        for (std::size_t m = 0; m < venues_[v].venue->market_count(); ++m) {
+          SimMarket& market = venues_[v].venue->market(m);
+          if (venues_[v].feeds_left == 0 || market.min_clock_offset_ns() > min_offset)
+            market.set_min_clock_offset(min_offset);
+        }
       }
       ++venues_[v].feeds_left;
       feeds_.push_back(std::move(feed));
@@ -209,7 +213,7 @@ bool Simulator::refuse_if_down(std::size_t v, const InstrumentId& instrument, Cl
   r.reject_reason = RejectReason::VenueClosed;
   r.text = FixedString<95>("session disconnected: request not sent");
   r.venue_ns = now_;
-  schedule(now_, v, r);
+  schedule(now_, v, LocalReport{r});
   return true;
 }
 
@@ -364,9 +368,16 @@ void Simulator::run_action(const Scheduled& item) {
           venue.on_query(p, now_);
           drain(v);
         } else if constexpr (std::is_same_v<T, ExecutionReport>) {
+          if (!slot.session_up) {  // in flight when the session went down
+            ++slot.stats.reports_lost;
+            return;
+          }
           p.received_ns = now_;
           ++slot.stats.reports_delivered;
           if (listener_ != nullptr) listener_->on_execution_report(p);
+        } else if constexpr (std::is_same_v<T, LocalReport>) {
+          p.report.received_ns = now_;
+          if (listener_ != nullptr) listener_->on_execution_report(p.report);
         } else if constexpr (std::is_same_v<T, VenueStatusReport>) {
           p.received_ns = now_;
           if (listener_ != nullptr) listener_->on_venue_status(p);

@@ -153,8 +153,13 @@ class Simulator {
   struct Timer {
     std::uint64_t id;
   };
+  // An answer the gateway gives itself (a request it could not hand over): it never travelled, so a session
+  // that is down does not lose it.
+  struct LocalReport {
+    ExecutionReport report;
+  };
   using Payload = std::variant<NewOrder, CancelOrder, AmendOrder, OrderStatusQuery, ExecutionReport,
-                               VenueStatusReport, MarketDataDelivery, Control, Timer>;
+                               VenueStatusReport, MarketDataDelivery, Control, Timer, LocalReport>;
   struct Scheduled {
     TimestampNs at_ns;
     std::uint64_t seq;

@@ -65,6 +65,11 @@ SimVenue::SimVenue(const VenueConfig& config, const std::vector<Instrument>& ins
     if (listing.inverse) sim_.account = AccountModel::Margin;
   }
   for (const auto& [name, amount] : config_.balances) balances_.push_back({name, amount, Amount{}});
+  // Every asset a listing can touch exists from the start, so references into balances_ stay valid.
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    asset(base_assets_[m]);
+    asset(quote_assets_[m]);
+  }
   order_bucket_.capacity = config_.limits.orders_per_second;
   order_bucket_.tokens = order_bucket_.capacity;
   cancel_bucket_.capacity = config_.limits.cancels_per_second;
@@ -599,16 +604,26 @@ void SimVenue::on_market_event(std::size_t m, const md::Event& event) {
 void SimVenue::settle_resting_fills(std::size_t m, TimestampNs now_ns) {
   SimMarket& market = markets_[m];
   const InstrumentId instrument = market.listing().instrument;
+  // Every fill is settled and reported as it was made; filled orders leave the book after the loop, since one
+  // event can fill an order more than once.
   for (const SimFill& fill : market.fills()) {
     OwnOrder* order = market.find(fill.client_order_id);
-    if (order == nullptr) continue;
+    if (order == nullptr) continue;  // cannot happen: orders are removed only below
     Amount fee;
     std::string fee_asset;
     settle_fill(m, *order, fill.price, fill.qty, Liquidity::Maker, fee, fee_asset);
-    relock(*order, market);
     report_fill(*order, instrument, fill.price, fill.qty, Liquidity::Maker, now_ns);
-    reports_.back().fee = {Qty::from_raw(fee.raw()), FixedString<15>(fee_asset)};
+    ExecutionReport& report = reports_.back();
+    report.cum_qty = fill.cum_qty;
+    report.leaves_qty = fill.leaves_qty;
+    report.status = fill.leaves_qty.is_zero() ? OrderStatus::Filled : OrderStatus::PartiallyFilled;
+    report.fee = {Qty::from_raw(fee.raw()), FixedString<15>(fee_asset)};
     public_changes_.push_back({m, md::EventKind::Trade, opposite(order->side), fill.price, fill.qty});
+  }
+  for (const SimFill& fill : market.fills()) {
+    OwnOrder* order = market.find(fill.client_order_id);
+    if (order == nullptr) continue;
+    relock(*order, market);
     if (order->leaves_qty.is_zero()) {
       remember(*order, instrument, OrderStatus::Filled);
       market.remove(fill.client_order_id);

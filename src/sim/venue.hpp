@@ -3,6 +3,7 @@
 // answers it gives to our requests at the moment they reach it. The Simulator delivers requests on time and
 // carries the answers back with their latency and faults; the venue only decides what happens.
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -74,7 +75,7 @@ class SimVenue {
   // State changes: opening, halts, closing (resting orders canceled with the reason).
   void set_state(VenueState state, std::string_view reason, TimestampNs now_ns);
 
-  const std::vector<AssetBalance>& balances() const { return balances_; }
+  const std::deque<AssetBalance>& balances() const { return balances_; }
   const AssetBalance* balance(std::string_view asset) const;
   const Position& position(std::size_t market) const { return positions_[market]; }
   const VenueCounters& counters() const { return counters_; }
@@ -123,7 +124,7 @@ class SimVenue {
   std::string state_reason_;
   std::vector<SimMarket> markets_;
   std::vector<std::string> base_assets_, quote_assets_;
-  std::vector<AssetBalance> balances_;
+  std::deque<AssetBalance> balances_;  // a deque: references to a balance survive adding another
   std::vector<Position> positions_;
   TokenBucket order_bucket_, cancel_bucket_;
   std::uint64_t next_order_number_ = 0;

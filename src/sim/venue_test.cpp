@@ -463,5 +463,100 @@ TEST_F(SimVenueTest, ExactQueueFollowsTheOrdersAheadByTheirIds) {
   EXPECT_EQ(venue_->market(0).displayed_at(Side::Buy, px("99.99")), qty("4.6"));
 }
 
+// Regression tests for defects found in review; each names the defect it pins.
+
+TEST_F(SimVenueTest, ACashVenueWithoutAQuoteBalanceStillSettlesASale) {
+  // Pins: a reference to the base balance dangled when settling created the quote balance.
+  VenueConfig config = venue_config();
+  config.balances.erase("USDT");
+  make(config);
+  venue_->on_new_order(order(Side::Sell, "1"), ev_.t);
+  ASSERT_EQ(fills().size(), 1u);
+  EXPECT_EQ(venue_->balance("ETH")->total, Amount::from_units(99));
+  EXPECT_EQ(venue_->balance("USDT")->total, Amount::parse("99.940005").value());  // 99.99 less 5 bps
+}
+
+md::Event l3_event(EventBuilder& ev, md::EventKind kind, std::uint64_t id, Side side, const char* price,
+                   const char* q) {
+  md::Event e;
+  e.kind = kind;
+  e.recv_ns = ++ev.t;
+  e.order_id = id;
+  e.side = side;
+  e.price = px(price);
+  e.qty = qty(q);
+  return e;
+}
+
+TEST_F(SimVenueTest, AnMboPrintIsCountedOnceThoughItComesAsATradeAndAFillRecord) {
+  // Pins: the trade record and the fill record of one MBO print both moved our queue.
+  venue_ = std::make_unique<SimVenue>(venue_config(QueueModel::RiskAverse), std::vector<Instrument>{eth()});
+  venue_->market(0).set_l3_fills_change_book(false);
+  venue_->set_state(VenueState::Open, "test", 0);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 1, Side::Buy, "100.00", "1"));
+  venue_->on_new_order(order(Side::Buy, "1", "100.00"), ev_.t);
+  take_reports();
+  EXPECT_EQ(venue_->market(0).orders()[0].ahead, qty("1"));
+  venue_->on_market_event(0, ev_.trade(Side::Sell, "100.00", "1").event);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderFill, 1, Side::Buy, "100.00", "1"));
+  EXPECT_TRUE(fills().empty()) << "the whole print went to the order ahead of us";
+}
+
+TEST_F(SimVenueTest, TheExactModelNeverFillsOurOrdersForMoreThanThePrint) {
+  // Pins: each of our orders was filled for the whole print.
+  venue_ = std::make_unique<SimVenue>(venue_config(QueueModel::Exact), std::vector<Instrument>{eth()});
+  venue_->set_state(VenueState::Open, "test", 0);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 9, Side::Sell, "100.05", "1"));
+  venue_->on_new_order(order(Side::Buy, "1", "100.00"), ev_.t);
+  venue_->on_new_order(order(Side::Buy, "1", "100.00"), ev_.t);
+  take_reports();
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 3, Side::Buy, "100.00", "1"));
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderFill, 3, Side::Buy, "100.00", "1"));
+  auto f = fills();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].last_qty, qty("1"));
+  EXPECT_EQ(f[0].client_order_id, ClientOrderId(next_id_ - 1)) << "the earlier order is first in the queue";
+}
+
+TEST_F(SimVenueTest, TwoFillsOfOneOrderInOneEventAreBothSettledAndReported) {
+  // Pins: the second fill was dropped once the first had removed the filled order.
+  venue_ = std::make_unique<SimVenue>(venue_config(QueueModel::RiskAverse), std::vector<Instrument>{eth()});
+  venue_->set_state(VenueState::Open, "test", 0);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 3, Side::Buy, "99.98", "1"));
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 4, Side::Sell, "100.05", "1"));
+  venue_->on_new_order(order(Side::Buy, "2", "99.99"), ev_.t);
+  take_reports();
+  venue_->set_state(VenueState::Halted, "halt", ev_.t);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 5, Side::Sell, "99.99", "1.5"));
+  venue_->set_state(VenueState::Open, "resume", ev_.t);
+  // A print through our price (0.5), then the book still crossing us (1.5): one event, two fills.
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderFill, 3, Side::Buy, "99.98", "0.5"));
+  auto f = fills();
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].last_qty, qty("0.5"));
+  EXPECT_EQ(f[0].cum_qty, qty("0.5"));
+  EXPECT_EQ(f[0].status, OrderStatus::PartiallyFilled);
+  EXPECT_EQ(f[1].last_qty, qty("1.5"));
+  EXPECT_EQ(f[1].cum_qty, qty("2"));
+  EXPECT_EQ(f[1].status, OrderStatus::Filled);
+  EXPECT_EQ(venue_->balance("ETH")->total, Amount::from_units(102));
+  EXPECT_TRUE(venue_->market(0).orders().empty());
+}
+
+TEST_F(SimVenueTest, ProportionalCancelsNeverLetALaterOrderOfOursOvertakeAnEarlierOne) {
+  // Pins: the cap at the recorded level erased our own earlier orders from the queue ahead.
+  make(venue_config(QueueModel::Proportional));
+  venue_->on_new_order(order(Side::Buy, "1", "99.99"), ev_.t);
+  venue_->on_new_order(order(Side::Buy, "1", "99.99"), ev_.t);
+  take_reports();
+  feed(ev_.delta({{px("99.99"), qty("1")}}, {}));  // 1 of the 2 recorded ahead cancelled
+  EXPECT_EQ(venue_->market(0).orders()[0].ahead, qty("1"));
+  EXPECT_EQ(venue_->market(0).orders()[1].ahead, qty("2"));
+  feed(ev_.trade(Side::Sell, "99.99", "2"));
+  auto f = fills();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].client_order_id, ClientOrderId(next_id_ - 1));
+}
+
 }  // namespace
 }  // namespace tranche::sim
