@@ -38,6 +38,7 @@ function(tranche_test NAME)
   endif()
   gtest_discover_tests(${NAME}
     TEST_PREFIX "${prefix}"
-    PROPERTIES LABELS ${T_LAYER}
+    # Property tests (rapidcheck) run with a fixed seed; rapidcheck prints it with any failure.
+    PROPERTIES LABELS ${T_LAYER} ENVIRONMENT "RC_PARAMS=seed=20261124 max_success=300"
     DISCOVERY_TIMEOUT 60)
 endfunction()

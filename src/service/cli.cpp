@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "service/journal_commands.hpp"
 #include "service/md_commands.hpp"
 #include "service/sim_commands.hpp"
 
@@ -80,6 +81,22 @@ int run_cli(int argc, char** argv) {
   order_cmd->add_option("--cancel-after", order.cancel_after, "Cancel this long after sending (e.g. 5s)");
   order_cmd->add_flag("--json", order.json, "Print JSON on stdout");
   order_cmd->callback([&] { exit_code = sim_order(order, std::cout, std::cerr); });
+
+  JournalOptions journal;
+  auto* journal_cmd = app.add_subcommand("journal",
+                                         "What a journal says happened: summary, orders, fills, positions, "
+                                         "the history of one order, or verify every invariant");
+  journal_cmd->add_option("file", journal.file, "Journal file (SQLite)")->required();
+  journal_cmd->add_option("view", journal.view, "summary, orders, fills, positions, history or verify")
+      ->default_val("summary");
+  journal_cmd->add_option("id", journal.order, "history: the child (client order) id");
+  journal_cmd->add_option("--config", journal.config,
+                          "The config the journal was written with (default: bundled)");
+  journal_cmd->add_option("--parent", journal.parent, "orders: only this parent's children");
+  journal_cmd->add_option("--state", journal.state, "orders: only children in this state (new, filled, ...)");
+  journal_cmd->add_option("--venue", journal.venue, "orders: only children on this venue");
+  journal_cmd->add_flag("--json", journal.json, "Print JSON on stdout");
+  journal_cmd->callback([&] { exit_code = journal_command(journal, std::cout, std::cerr); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,337 @@
+#include "oms/journal.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <limits>
+#include <span>
+#include <string_view>
+#include <utility>
+
+namespace tranche::oms {
+
+namespace {
+
+constexpr std::string_view kFormat = "tranche-journal";
+constexpr int kFormatVersion = 1;  // the file layout (tables and columns); record layouts are versioned apart
+constexpr int kBusyTimeoutMs = 1000;
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string column_text(sqlite3_stmt* stmt, int column) {
+  const auto* text = sqlite3_column_text(stmt, column);
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
+}  // namespace
+
+void Journal::StmtDeleter::operator()(sqlite3_stmt* stmt) const {
+  sqlite3_finalize(stmt);
+}
+
+Journal::Journal(std::string path, sqlite3* db, bool read_only)
+    : path_(std::move(path)), db_(db), read_only_(read_only) {}
+
+Journal::~Journal() {
+  if (in_transaction_) {
+    // Not durable, so not kept: the same outcome as a crash before the commit.
+    (void)exec("ROLLBACK", "roll back");
+  }
+  insert_.reset();
+  sqlite3_close_v2(db_);  // accepts null
+}
+
+Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalOptions options) {
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  if (!exists && (!options.create || options.read_only)) {
+    return make_error("journal " + path + ": no such file" +
+                      (options.read_only ? " (opened read-only, so not created)" : " (create is off)"));
+  }
+  int flags = SQLITE_OPEN_NOMUTEX;  // one thread owns a Journal
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The Journal owns the handle from here, even on failure (SQLite hands one back to read the error from).
+  std::unique_ptr<Journal> journal(new Journal(path, db, options.read_only));
+  if (rc != SQLITE_OK) return journal->sqlite_error("cannot open");
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  if (Status status = journal->init(options.create && !options.read_only); !status.ok()) {
+    return make_error(status.message());
+  }
+  return journal;
+}
+
+Status Journal::init(bool create) {
+  if (Status status = check_format(create); !status.ok()) return status;
+  if (!read_only_) {
+    // Persistent in the file; set again on every open in case a tool switched it back.
+    auto mode = prepare("PRAGMA journal_mode=WAL", "set journal_mode=WAL");
+    if (!mode) return mode.error();
+    if (sqlite3_step(mode->get()) != SQLITE_ROW) return sqlite_error("set journal_mode=WAL");
+    if (column_text(mode->get(), 0) != "wal") {
+      return make_error("journal " + path_ + ": cannot use write-ahead logging (journal_mode is " +
+                        column_text(mode->get(), 0) + ")");
+    }
+  }
+  // Durable on commit: with WAL, FULL fsyncs the log at every COMMIT.
+  if (Status status = exec("PRAGMA synchronous=FULL", "set synchronous=FULL"); !status.ok()) return status;
+
+  auto last = prepare("SELECT coalesce(max(seq), 0) FROM journal", "read the last seq");
+  if (!last) return last.error();
+  if (sqlite3_step(last->get()) != SQLITE_ROW) return sqlite_error("read the last seq");
+  const std::int64_t max_seq = sqlite3_column_int64(last->get(), 0);
+  if (max_seq < 0) return make_error("journal " + path_ + ": negative seq " + std::to_string(max_seq));
+  durable_seq_ = last_seq_ = static_cast<std::uint64_t>(max_seq);
+
+  if (!read_only_) {
+    auto insert = prepare("INSERT INTO journal(seq, type, version, ts_ns, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                          "prepare the insert");
+    if (!insert) return insert.error();
+    insert_ = std::move(insert).value();
+  }
+  return {};
+}
+
+Status Journal::check_format(bool create) {
+  const auto list_tables = [this]() -> Result<std::vector<std::string>> {
+    auto stmt =
+        prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", "read the schema");
+    if (!stmt) return stmt.error();
+    std::vector<std::string> names;
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) names.push_back(column_text(stmt->get(), 0));
+    if (rc != SQLITE_DONE) return sqlite_error("read the schema");
+    return names;
+  };
+  const auto not_a_journal = [this](const std::string& why) {
+    return make_error("journal " + path_ + ": not a Tranche journal (" + why + ")");
+  };
+
+  auto tables = list_tables();
+  if (!tables) {
+    // SQLITE_NOTADB: some other kind of file.
+    if (sqlite3_errcode(db_) == SQLITE_NOTADB) return not_a_journal("not a SQLite database");
+    return tables.error();
+  }
+  if (tables->empty()) {
+    if (!create) return not_a_journal("an empty database");
+    // A new file: WAL first (the mode is kept in the file header), then the schema, in one transaction.
+    if (Status status = exec("PRAGMA journal_mode=WAL", "set journal_mode=WAL"); !status.ok()) return status;
+    const std::string schema =
+        "BEGIN IMMEDIATE;"
+        "CREATE TABLE IF NOT EXISTS journal(seq INTEGER PRIMARY KEY, type INTEGER NOT NULL, "
+        "version INTEGER NOT NULL, ts_ns INTEGER NOT NULL, body BLOB NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '" +
+        std::string(kFormat) + "'), ('format_version', '" + std::to_string(kFormatVersion) +
+        "');"
+        "COMMIT;";
+    if (Status status = exec(schema.c_str(), "create the journal"); !status.ok()) {
+      (void)exec("ROLLBACK", "roll back");
+      return status;
+    }
+    tables = list_tables();
+    if (!tables) return tables.error();
+  }
+  const auto has = [&](std::string_view name) {
+    return std::find(tables->begin(), tables->end(), name) != tables->end();
+  };
+  if (!has("meta"))
+    return not_a_journal("a SQLite database without a meta table; its tables: " + join(*tables));
+
+  auto meta = prepare("SELECT key, value FROM meta WHERE key IN ('format', 'format_version')", "read meta");
+  if (!meta) return meta.error();
+  std::string format;
+  std::string version;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(meta->get())) == SQLITE_ROW) {
+    (column_text(meta->get(), 0) == "format" ? format : version) = column_text(meta->get(), 1);
+  }
+  if (rc != SQLITE_DONE) return sqlite_error("read meta");
+  if (format != kFormat) {
+    return not_a_journal(format.empty() ? "no format in its meta table" : "its format is '" + format + "'");
+  }
+  int format_version = 0;
+  const auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), format_version);
+  if (ec != std::errc() || end != version.data() + version.size() || format_version < 1) {
+    return make_error("journal " + path_ + ": unreadable format_version '" + version + "'");
+  }
+  if (format_version > kFormatVersion) {
+    return make_error("journal " + path_ + ": format_version " + version +
+                      " is newer than this build reads (" + std::to_string(kFormatVersion) +
+                      "); open it with a newer Tranche");
+  }
+  if (!has("journal")) return make_error("journal " + path_ + ": damaged: its journal table is missing");
+  return {};
+}
+
+Result<std::uint64_t> Journal::append(TimestampNs ts_ns, const RecordBody& body) {
+  if (read_only_) return make_error("journal " + path_ + ": opened read-only, cannot append");
+  if (!in_transaction_) {
+    // IMMEDIATE takes the write lock now, so a second writer is refused here rather than at COMMIT.
+    if (Status status = exec("BEGIN IMMEDIATE", "begin a transaction"); !status.ok())
+      return Error{status.message()};
+    in_transaction_ = true;
+  }
+  const std::uint64_t seq = last_seq_ + 1;
+  scratch_.clear();
+  scratch_record_.seq = seq;
+  scratch_record_.ts_ns = ts_ns;
+  scratch_record_.body = body;  // a copy into storage that is reused: same alternative, same capacity
+  encode_body(scratch_record_, scratch_);
+
+  sqlite3_stmt* stmt = insert_.get();
+  sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(seq));
+  sqlite3_bind_int(stmt, 2, static_cast<int>(record_type(body)));
+  sqlite3_bind_int(stmt, 3, kRecordVersion);
+  sqlite3_bind_int64(stmt, 4, ts_ns);
+  // SQLITE_STATIC: scratch_ outlives the step; a null pointer would bind NULL, so an empty body is a
+  // zeroblob.
+  if (scratch_.empty()) {
+    sqlite3_bind_zeroblob(stmt, 5, 0);
+  } else {
+    sqlite3_bind_blob(stmt, 5, scratch_.data(), static_cast<int>(scratch_.size()), SQLITE_STATIC);
+  }
+  const int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) {
+    Error error = sqlite_error(("append seq " + std::to_string(seq)).c_str());
+    sqlite3_reset(stmt);
+    return error;
+  }
+  sqlite3_reset(stmt);
+  last_seq_ = seq;
+  return seq;
+}
+
+Status Journal::commit() {
+  if (!in_transaction_) return {};
+  Status status = exec("COMMIT", "commit");
+  if (status.ok()) {
+    in_transaction_ = false;
+    durable_seq_ = last_seq_;
+    return {};
+  }
+  if (sqlite3_get_autocommit(db_) != 0) {
+    // SQLite rolled the transaction back: the pending records are gone.
+    const std::size_t lost = pending();
+    in_transaction_ = false;
+    last_seq_ = durable_seq_;
+    return make_error(status.message() + "; rolled back: " + std::to_string(lost) +
+                      " appended records were not made durable, the next seq is " +
+                      std::to_string(last_seq_ + 1));
+  }
+  return make_error(status.message() + "; " + std::to_string(pending()) +
+                    " appended records are still pending, commit can be retried");
+}
+
+std::uint64_t Journal::read_limit() const {
+  return in_transaction_ ? durable_seq_
+                         : static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+}
+
+Status Journal::replay(const std::function<Status(const Record&)>& fn, std::uint64_t from_seq) const {
+  from_seq = std::max<std::uint64_t>(from_seq, 1);
+  const std::uint64_t limit = read_limit();
+  if (from_seq > limit) return {};
+  auto select = prepare(
+      "SELECT seq, type, version, ts_ns, body FROM journal WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq",
+      "replay");
+  if (!select) return select.error();
+  sqlite3_stmt* stmt = select->get();
+  sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(from_seq));
+  sqlite3_bind_int64(stmt, 2, static_cast<sqlite3_int64>(limit));
+
+  std::uint64_t expected = from_seq;
+  Record record;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const std::int64_t seq = sqlite3_column_int64(stmt, 0);
+    const std::string at = "journal " + path_ + ": seq ";
+    if (seq != static_cast<std::int64_t>(expected)) {
+      return make_error(at + std::to_string(expected) +
+                        " is missing (a gap in the seqs: the next stored is " + std::to_string(seq) + ")");
+    }
+    const std::int64_t type = sqlite3_column_int64(stmt, 1);
+    const std::int64_t version = sqlite3_column_int64(stmt, 2);
+    if (type < 0 || type > std::numeric_limits<std::uint16_t>::max()) {
+      return make_error(at + std::to_string(seq) + ": record type " + std::to_string(type) + " out of range");
+    }
+    if (version < 0 || version > std::numeric_limits<std::uint16_t>::max()) {
+      return make_error(at + std::to_string(seq) + ": layout version " + std::to_string(version) +
+                        " out of range");
+    }
+    if (sqlite3_column_type(stmt, 4) != SQLITE_BLOB) {
+      return make_error(at + std::to_string(seq) + ": body is not a blob");
+    }
+    // Blob first, then its size (the order SQLite documents).
+    const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt, 4));
+    const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 4));
+    auto body = decode_body(static_cast<RecordType>(type), static_cast<std::uint16_t>(version),
+                            std::span<const std::uint8_t>(data, data == nullptr ? 0 : size));
+    if (!body) return make_error(at + std::to_string(seq) + ": " + body.error().message);
+    record.seq = static_cast<std::uint64_t>(seq);
+    record.ts_ns = sqlite3_column_int64(stmt, 3);
+    record.body = std::move(body).value();
+    if (Status status = fn(record); !status.ok()) return status;
+    ++expected;
+  }
+  if (rc != SQLITE_DONE) return sqlite_error("replay");
+  // Rows up to the durable seq were committed by this journal: one missing at the end is a gap too.
+  if (expected <= durable_seq_ && limit >= durable_seq_) {
+    return make_error("journal " + path_ + ": seqs " + std::to_string(expected) + ".." +
+                      std::to_string(durable_seq_) + " are missing (committed, not found)");
+  }
+  return {};
+}
+
+Result<std::uint64_t> Journal::count() const {
+  auto stmt = prepare("SELECT count(*) FROM journal WHERE seq <= ?1", "count");
+  if (!stmt) return stmt.error();
+  sqlite3_bind_int64(stmt->get(), 1, static_cast<sqlite3_int64>(read_limit()));
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return sqlite_error("count");
+  return static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0));
+}
+
+Status Journal::exec(const char* sql, const char* what) const {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
+    sqlite3_free(message);
+    return make_error("journal " + path_ + ": " + what + ": " + text);
+  }
+  return {};
+}
+
+Result<Journal::Stmt> Journal::prepare(const char* sql, const char* what) const {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return sqlite_error(what);
+  }
+  return Stmt(stmt);
+}
+
+Error Journal::sqlite_error(const char* what) const {
+  if (db_ == nullptr) return make_error("journal " + path_ + ": " + what + ": out of memory");
+  return make_error("journal " + path_ + ": " + what + ": " + sqlite3_errmsg(db_) + " (SQLite error " +
+                    std::to_string(sqlite3_extended_errcode(db_)) + ")");
+}
+
+}  // namespace tranche::oms

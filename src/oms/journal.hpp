@@ -1,0 +1,89 @@
+#pragma once
+// The journal: every record the OMS acts on, appended in order to one SQLite file (the embedded default
+// store), and read back in the same order on start-up and after a crash.
+//
+// Appends go into an open transaction and are durable only once commit() returns: commit is one COMMIT, one
+// fsync of the WAL (journal_mode=WAL, synchronous=FULL), for everything appended since the last one (group
+// commit). What was appended but not committed is gone after the process ends, exactly as after a crash: the
+// destructor rolls back, it never commits.
+//
+// One writer per file. Not thread-safe: one thread owns a Journal.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "oms/records.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tranche::oms {
+
+struct JournalOptions {
+  bool create = true;      // create the file (and the journal in it) when missing
+  bool read_only = false;  // replay and count only; append and commit fail
+};
+
+class Journal {
+ public:
+  // Opens (or creates) the journal at `path`. A file that is not a Tranche journal (not SQLite, another
+  // database, or a format newer than this build reads) is an error naming the path; nothing is written to it.
+  static Result<std::unique_ptr<Journal>> open(const std::string& path, JournalOptions options = {});
+
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+  // Rolls back whatever was appended since the last commit (it was never durable) and closes.
+  ~Journal();
+
+  // Appends one record and returns its seq: the next after the last appended (seqs run from 1 without gaps).
+  // Not durable until commit().
+  Result<std::uint64_t> append(TimestampNs ts_ns, const RecordBody& body);
+  // Makes everything appended since the last commit durable, with one fsync. A no-op when nothing is pending.
+  // On failure the pending records stay pending when SQLite kept the transaction (commit can be retried), and
+  // are dropped (last_seq() falls back to durable_seq()) when it rolled it back; the error says which.
+  Status commit();
+
+  std::uint64_t last_seq() const { return last_seq_; }        // the last appended, committed or not
+  std::uint64_t durable_seq() const { return durable_seq_; }  // the last committed
+  std::size_t pending() const { return static_cast<std::size_t>(last_seq_ - durable_seq_); }
+  const std::string& path() const { return path_; }
+
+  // Calls `fn` for every committed record from `from_seq` on, in seq order, and stops at the first error:
+  // fn's own, a record that does not decode (the error names its seq) or a gap in the seqs.
+  Status replay(const std::function<Status(const Record&)>& fn, std::uint64_t from_seq = 1) const;
+  // Number of committed records.
+  Result<std::uint64_t> count() const;
+
+ private:
+  struct StmtDeleter {
+    void operator()(sqlite3_stmt* stmt) const;
+  };
+  using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+  Journal(std::string path, sqlite3* db, bool read_only);
+  Status init(bool create);
+  Status check_format(bool create);
+  Status exec(const char* sql, const char* what) const;
+  Result<Stmt> prepare(const char* sql, const char* what) const;
+  Error sqlite_error(const char* what) const;
+  // The highest seq a read may return: its own uncommitted rows are visible to this connection, so reads stop
+  // at the durable seq while a transaction is open.
+  std::uint64_t read_limit() const;
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  bool read_only_ = false;
+  bool in_transaction_ = false;
+  std::uint64_t durable_seq_ = 0;
+  std::uint64_t last_seq_ = 0;
+  Stmt insert_;
+  Record scratch_record_;              // the record being appended, reused
+  std::vector<std::uint8_t> scratch_;  // its encoded body, reused
+};
+
+}  // namespace tranche::oms

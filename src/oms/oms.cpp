@@ -1,0 +1,510 @@
+#include "oms/oms.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace tranche::oms {
+namespace {
+
+std::string child_text(const ChildOrder& c) {
+  std::ostringstream out;
+  out << "child " << c.order.client_order_id.value() << " of parent " << c.order.parent_id.value() << " on "
+      << c.order.venue.view() << " (" << to_string(c.status) << ", qty " << c.order.qty.to_string()
+      << ", cum " << c.cum_qty.to_string() << ")";
+  return out.str();
+}
+
+Int128 abs128(Int128 v) {
+  return v < 0 ? -v : v;
+}
+
+}  // namespace
+
+Price Position::average_entry() const {
+  if (qty.is_zero()) return Price::unset();
+  return Notional::from_raw(abs128(cost.raw())).average_price(qty.is_negative() ? -qty : qty);
+}
+
+double Position::unrealized_pnl(Price mark) const {
+  if (qty.is_zero() || !mark.is_set()) return 0;
+  const Notional value = Notional::of(mark, qty);
+  return (value - cost).to_double();
+}
+
+Oms::Oms(const Config& config) : config_(config) {}
+
+const VenueListing* Oms::listing(const VenueId& venue, const InstrumentId& instrument) const {
+  const VenueConfig* v = config_.venue(venue);
+  return v ? v->listing(instrument) : nullptr;
+}
+
+Result<Qty> Oms::base_of(const VenueId& venue, const InstrumentId& instrument, Qty qty, Price price) const {
+  const VenueListing* l = listing(venue, instrument);
+  if (l == nullptr)
+    return make_error(venue.str() + " does not list " + instrument.str() + " in " + config_.source);
+  if (!l->inverse) return qty;
+  if (!price.is_set() || !price.is_positive())
+    return make_error("an order on the inverse listing " + l->symbol + " needs a price to count in " +
+                      instrument.str());
+  // Rounded down: what counts against the parent never exceeds what the contracts are worth.
+  const Int128 raw = static_cast<Int128>(qty.raw()) * l->contract_size.raw() / price.raw();
+  return Qty::from_raw(static_cast<std::int64_t>(raw));
+}
+
+void Oms::breach(const std::string& context) const {
+  if (on_breach_) {
+    on_breach_(context);
+    return;
+  }
+  std::fprintf(stderr, "tranche: OMS invariant broken, stopping: %s\n", context.c_str());
+  std::abort();
+}
+
+void Oms::anomaly(std::uint64_t seq, ClientOrderId child, std::string kind, std::string text) {
+  anomalies_.push_back({seq, child, std::move(kind), std::move(text)});
+}
+
+const ParentRecord* Oms::parent(ParentId id) const {
+  auto it = parents_.find(id.value());
+  return it == parents_.end() ? nullptr : &it->second;
+}
+
+const ChildOrder* Oms::child(ClientOrderId id) const {
+  auto it = children_.find(id.value());
+  return it == children_.end() ? nullptr : &it->second;
+}
+
+std::vector<const ChildOrder*> Oms::children_of(ParentId id) const {
+  std::vector<const ChildOrder*> out;
+  if (const ParentRecord* p = parent(id))
+    for (ClientOrderId c : p->children) out.push_back(child(c));
+  return out;
+}
+
+std::vector<const ChildOrder*> Oms::children_in(OrderStatus status) const {
+  std::vector<const ChildOrder*> out;
+  for (const auto& [_, c] : children_)
+    if (c.status == status) out.push_back(&c);
+  return out;
+}
+
+std::vector<const ChildOrder*> Oms::children_on(const VenueId& venue) const {
+  std::vector<const ChildOrder*> out;
+  for (const auto& [_, c] : children_)
+    if (c.order.venue == venue) out.push_back(&c);
+  return out;
+}
+
+std::vector<const ChildOrder*> Oms::open_children() const {
+  std::vector<const ChildOrder*> out;
+  for (const auto& [_, c] : children_)
+    if (c.open()) out.push_back(&c);
+  return out;
+}
+
+std::vector<const Fill*> Oms::fills_of(ClientOrderId id) const {
+  std::vector<const Fill*> out;
+  for (const auto& f : fills_)
+    if (f.child == id) out.push_back(&f);
+  return out;
+}
+
+const Position* Oms::position(const AccountId& account, const InstrumentId& instrument) const {
+  auto it = positions_.find({account.str(), instrument.str()});
+  return it == positions_.end() ? nullptr : &it->second;
+}
+
+const std::vector<std::uint64_t>& Oms::history(ClientOrderId id) const {
+  static const std::vector<std::uint64_t> kNone;
+  auto it = history_.find(id.value());
+  return it == history_.end() ? kNone : it->second;
+}
+
+Qty Oms::in_flight(ParentId id) const {
+  const ParentRecord* p = parent(id);
+  return p ? p->in_flight : Qty{};
+}
+
+void Oms::refresh_in_flight(ChildOrder& c) {
+  Qty now;
+  // Open: all it has left. Done: what the venue said it executed that has not reached us as fills yet.
+  const Qty pending = c.open() ? c.leaves_qty() : c.venue_cum - c.cum_qty;
+  if (pending.is_positive()) {
+    auto base = base_of(c.order.venue, c.order.instrument, pending, c.order.price);
+    if (base) now = *base;
+  }
+  ParentRecord& p = parents_.at(c.order.parent_id.value());
+  p.in_flight = p.in_flight - c.in_flight_base + now;
+  c.in_flight_base = now;
+}
+
+Qty Oms::count_in_flight(ParentId id) const {
+  Qty total;
+  if (const ParentRecord* p = parent(id))
+    for (ClientOrderId c : p->children) {
+      const ChildOrder& ch = *child(c);
+      const Qty pending = ch.open() ? ch.leaves_qty() : ch.venue_cum - ch.cum_qty;
+      if (!pending.is_positive()) continue;
+      auto base = base_of(ch.order.venue, ch.order.instrument, pending, ch.order.price);
+      if (base) total += *base;
+    }
+  return total;
+}
+
+Status Oms::can_send(const NewOrder& order) const {
+  const ParentRecord* p = parent(order.parent_id);
+  if (p == nullptr)
+    return make_error("child " + std::to_string(order.client_order_id.value()) + " names parent " +
+                      std::to_string(order.parent_id.value()) + ", which was never accepted");
+  if (is_final(p->state) || p->state == ParentState::PendingCancel)
+    return make_error("parent " + std::to_string(order.parent_id.value()) + " is " + to_string(p->state));
+  if (order.instrument != p->order.instrument)
+    return make_error("child instrument differs from its parent's");
+  if (order.side != p->order.side) return make_error("child side differs from its parent's");
+  if (child(order.client_order_id) != nullptr || order.client_order_id.value() <= max_client_order_id_)
+    return make_error("client order id " + std::to_string(order.client_order_id.value()) +
+                      " was already used");
+  auto base = base_of(order.venue, order.instrument, order.qty, order.price);
+  if (!base) return base.error();
+  const Qty room = p->order.qty - p->executed - in_flight(order.parent_id);
+  if (*base > room)
+    return make_error("child of " + base->to_string() + " would exceed parent " +
+                      std::to_string(order.parent_id.value()) + ": " + room.to_string() + " left of " +
+                      p->order.qty.to_string());
+  return {};
+}
+
+void Oms::check_parent(const ParentRecord& p, std::uint64_t seq) const {
+  const Qty flight = p.in_flight;
+  if (p.executed + flight > p.order.qty) {
+    std::ostringstream out;
+    out << "record " << seq << ": parent " << p.order.id.value() << " has executed " << p.executed.to_string()
+        << " + in flight " << flight.to_string() << " > size " << p.order.qty.to_string();
+    breach(out.str());
+  }
+}
+
+Status Oms::verify() const {
+  std::string first;
+  auto fail = [&](const std::string& text) {
+    if (first.empty()) first = text;
+  };
+  std::map<std::uint64_t, Qty> exec_by_child;
+  std::map<std::pair<std::string, std::string>, Qty> pos_by_fills;
+  for (const Fill& f : fills_) {
+    pos_by_fills[{f.account.str(), f.instrument.str()}] += f.side == Side::Buy ? f.base_qty : -f.base_qty;
+    exec_by_child[f.child.value()] += f.qty;
+  }
+  for (const auto& [id, c] : children_) {
+    if (c.cum_qty > c.order.qty) fail(child_text(c) + ": executed more than its quantity");
+    if (exec_by_child[id] != c.cum_qty)
+      fail(child_text(c) + ": its fills add up to " + exec_by_child[id].to_string());
+  }
+  for (const auto& [id, p] : parents_) {
+    Qty executed;
+    Notional notional;
+    std::map<std::string, Amount> fees;
+    for (ClientOrderId cid : p.children) {
+      const ChildOrder& c = children_.at(cid.value());
+      executed += c.cum_base;
+      for (const auto& [asset, amount] : c.fees) fees[asset] += amount;
+    }
+    for (const Fill& f : fills_)
+      if (f.parent == p.order.id) notional += Notional::of(f.price, f.counted_qty);
+    const std::string name = "parent " + std::to_string(id);
+    if (executed != p.executed)
+      fail(name + ": children executed " + executed.to_string() + ", parent says " + p.executed.to_string());
+    if (notional != p.executed_notional) fail(name + ": fill notional does not add up to the parent's");
+    if (fees != p.fees) fail(name + ": fees do not add up to the parent's");
+    if (count_in_flight(p.order.id) != p.in_flight) fail(name + ": in-flight count drifted");
+    if (p.executed + p.in_flight > p.order.qty) fail(name + ": executed plus in flight exceeds its size");
+  }
+  for (const auto& [key, pos] : positions_) {
+    const Qty from_fills = pos_by_fills[key];
+    if (from_fills != pos.qty)
+      fail("position " + key.first + "/" + key.second + " is " + pos.qty.to_string() +
+           ", its fills add up to " + from_fills.to_string());
+  }
+  if (!first.empty()) return make_error(first);
+  return {};
+}
+
+Status Oms::apply(const Record& record) {
+  ++records_applied_;
+  last_seq_ = std::max(last_seq_, record.seq);
+  return std::visit(
+      [&](const auto& body) -> Status {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, ParentOrder>) {
+          if (parents_.count(body.id.value()))
+            return make_error("parent " + std::to_string(body.id.value()) + " accepted twice");
+          ParentRecord& p = parents_[body.id.value()];
+          p.order = body;
+          p.state = ParentState::Working;
+          p.accepted_ns = record.ts_ns;
+          max_parent_id_ = std::max(max_parent_id_, body.id.value());
+        } else if constexpr (std::is_same_v<T, ParentRejected>) {
+          ParentRecord& p = parents_[body.parent.id.value()];
+          p.order = body.parent;
+          p.state = ParentState::Rejected;
+          p.accepted_ns = p.done_ns = record.ts_ns;
+          p.done_text = body.reason_code + ": " + body.text;
+          max_parent_id_ = std::max(max_parent_id_, body.parent.id.value());
+        } else if constexpr (std::is_same_v<T, ParentCancelRequest>) {
+          auto it = parents_.find(body.id.value());
+          if (it == parents_.end())
+            return make_error("cancel of unknown parent " + std::to_string(body.id.value()));
+          if (!is_final(it->second.state)) it->second.state = ParentState::PendingCancel;
+        } else if constexpr (std::is_same_v<T, ParentAmend>) {
+          auto it = parents_.find(body.id.value());
+          if (it == parents_.end())
+            return make_error("amend of unknown parent " + std::to_string(body.id.value()));
+          ParentRecord& p = it->second;
+          if (body.new_qty.is_set()) {
+            if (body.new_qty < p.executed + in_flight(p.order.id))
+              return make_error("parent " + std::to_string(body.id.value()) + " cannot shrink to " +
+                                body.new_qty.to_string() + " below what it executed and has in flight");
+            p.order.qty = body.new_qty;
+          }
+          if (body.new_limit.is_set()) p.order.limit = body.new_limit;
+          if (body.new_end_ns != 0) p.order.end_ns = body.new_end_ns;
+        } else if constexpr (std::is_same_v<T, ParentDone>) {
+          auto it = parents_.find(body.id.value());
+          if (it == parents_.end())
+            return make_error("end of unknown parent " + std::to_string(body.id.value()));
+          it->second.state = body.state;
+          it->second.done_ns = record.ts_ns;
+          it->second.done_text = body.text;
+        } else if constexpr (std::is_same_v<T, NewOrder>) {
+          if (auto ok = can_send(body); !ok)
+            return make_error("record " + std::to_string(record.seq) + ": " + ok.message());
+          ChildOrder& c = children_[body.client_order_id.value()];
+          c.order = body;
+          c.status = OrderStatus::PendingNew;
+          c.last_update_ns = record.ts_ns;
+          max_client_order_id_ = std::max(max_client_order_id_, body.client_order_id.value());
+          ParentRecord& p = parents_.at(body.parent_id.value());
+          p.children.push_back(body.client_order_id);
+          history_[body.client_order_id.value()].push_back(record.seq);
+          refresh_in_flight(c);
+          check_parent(p, record.seq);
+        } else if constexpr (std::is_same_v<T, CancelOrder>) {
+          auto it = children_.find(body.client_order_id.value());
+          if (it == children_.end()) {
+            anomaly(record.seq, body.client_order_id, "unknown_order", "cancel sent for an order never sent");
+            return {};
+          }
+          history_[body.client_order_id.value()].push_back(record.seq);
+          transition(record, it->second, ChildEvent::CancelRequest);
+        } else if constexpr (std::is_same_v<T, AmendOrder>) {
+          auto it = children_.find(body.client_order_id.value());
+          if (it == children_.end()) {
+            anomaly(record.seq, body.client_order_id, "unknown_order", "amend sent for an order never sent");
+            return {};
+          }
+          history_[body.client_order_id.value()].push_back(record.seq);
+          it->second.pending_price = body.new_price;
+          it->second.pending_qty = body.new_qty;
+          transition(record, it->second, ChildEvent::ReplaceRequest);
+        } else if constexpr (std::is_same_v<T, OrderStatusQuery>) {
+          history_[body.client_order_id.value()].push_back(record.seq);
+        } else if constexpr (std::is_same_v<T, ExecutionReport>) {
+          return apply_execution(record, body);
+        } else if constexpr (std::is_same_v<T, VenueStatusReport>) {
+          venue_status_[body.venue.str()] = body;
+        } else if constexpr (std::is_same_v<T, RiskDenial>) {
+          denials_.push_back(body);
+        }
+        return {};
+      },
+      record.body);
+}
+
+void Oms::transition(const Record& record, ChildOrder& child, ChildEvent event) {
+  const auto next = next_state(child.status, event, open_status(child));
+  if (!next) {
+    anomaly(record.seq, child.order.client_order_id, "invalid_transition",
+            std::string(to_string(event)) + " in state " + std::string(to_string(child.status)));
+    return;
+  }
+  if (!next->oddity.empty())
+    oddities_.push_back({record.seq, child.order.client_order_id, std::string(next->oddity)});
+  child.status = next->next;
+  child.last_update_ns = record.ts_ns;
+  refresh_in_flight(child);
+}
+
+Status Oms::apply_execution(const Record& record, const ExecutionReport& report) {
+  auto it = children_.find(report.client_order_id.value());
+  if (it == children_.end()) {
+    anomaly(record.seq, report.client_order_id, "unknown_order",
+            std::string(to_string(report.exec_type)) + " from " + report.venue.str() +
+                " for an order never sent");
+    return {};
+  }
+  ChildOrder& child = it->second;
+  ParentRecord& parent = parents_.at(child.order.parent_id.value());
+  history_[report.client_order_id.value()].push_back(record.seq);
+  if (!report.venue_order_id.empty()) child.venue_order_id = report.venue_order_id;
+  if (report.cum_qty > child.venue_cum && report.cum_qty <= child.order.qty) child.venue_cum = report.cum_qty;
+  switch (report.exec_type) {
+    case ExecType::Trade: {
+      if (!exec_ids_.insert({report.venue, report.exec_id}).second) {
+        anomaly(record.seq, child.order.client_order_id, "duplicate_execution",
+                "execution " + report.exec_id.str() + " seen before: ignored");
+        return {};
+      }
+      if (!report.last_qty.is_positive() || !report.last_price.is_set()) {
+        anomaly(record.seq, child.order.client_order_id, "malformed_execution",
+                "a fill without quantity or price");
+        return {};
+      }
+      apply_fill(record, child, parent, report);
+      break;
+    }
+    case ExecType::New:
+      transition(record, child, ChildEvent::Ack);
+      break;
+    case ExecType::Canceled:
+      transition(record, child, ChildEvent::Canceled);
+      break;
+    case ExecType::Expired:
+      transition(record, child, ChildEvent::Expired);
+      break;
+    case ExecType::Rejected:
+      transition(record, child, ChildEvent::Rejected);
+      break;
+    case ExecType::Replaced: {
+      const Price new_price = report.order_price.is_set() ? report.order_price : child.pending_price;
+      const Qty new_qty = report.order_qty.is_positive() ? report.order_qty : child.pending_qty;
+      if (new_price.is_set()) child.order.price = new_price;
+      if (new_qty.is_set() && new_qty >= child.cum_qty) child.order.qty = new_qty;
+      child.pending_price = Price::unset();
+      child.pending_qty = Qty::unset();
+      transition(record, child, ChildEvent::Replaced);
+      refresh_in_flight(child);
+      check_parent(parent, record.seq);
+      break;
+    }
+    case ExecType::CancelRejected:
+      transition(record, child, ChildEvent::CancelRejected);
+      break;
+    case ExecType::ReplaceRejected:
+      child.pending_price = Price::unset();
+      child.pending_qty = Qty::unset();
+      transition(record, child, ChildEvent::ReplaceRejected);
+      break;
+    case ExecType::OrderStatus: {
+      // The venue's word on an order (reconciliation after a restart).
+      if (report.reject_reason == RejectReason::UnknownOrder) {
+        if (child.status == OrderStatus::PendingNew) {
+          oddities_.push_back(
+              {record.seq, child.order.client_order_id, "unknown to the venue: it never arrived"});
+          child.status = OrderStatus::Rejected;
+          refresh_in_flight(child);
+        }
+        break;
+      }
+      if (report.cum_qty > child.cum_qty) {
+        anomaly(record.seq, child.order.client_order_id, "unseen_fills",
+                "the venue reports " + report.cum_qty.to_string() + " executed, we have " +
+                    child.cum_qty.to_string());
+        break;
+      }
+      if (child.open() && report.cum_qty == child.cum_qty && report.status != child.status &&
+          (report.status == OrderStatus::Filled || report.status == OrderStatus::Canceled ||
+           report.status == OrderStatus::Expired || report.status == OrderStatus::Rejected ||
+           report.status == OrderStatus::New || report.status == OrderStatus::PartiallyFilled)) {
+        oddities_.push_back({record.seq, child.order.client_order_id,
+                             "status reconciled with the venue: " + std::string(to_string(report.status))});
+        child.status = report.status;
+        refresh_in_flight(child);
+      }
+      break;
+    }
+    case ExecType::PendingCancel:
+    case ExecType::PendingReplace:
+      break;
+  }
+  return {};
+}
+
+void Oms::apply_fill(const Record& record, ChildOrder& child, ParentRecord& parent,
+                     const ExecutionReport& report) {
+  const Qty qty = report.last_qty;
+  if (child.cum_qty + qty > child.order.qty) {
+    std::ostringstream out;
+    out << "record " << record.seq << ": " << child_text(child) << " would execute " << qty.to_string()
+        << " more (execution " << report.exec_id.view() << "): overfill";
+    breach(out.str());
+    return;
+  }
+  const Qty counted = base_of(child.order.venue, child.order.instrument, qty, child.order.price).value();
+  const VenueListing* l = listing(child.order.venue, child.order.instrument);
+  const Qty real_base =
+      l->inverse ? Qty::from_raw(static_cast<std::int64_t>(static_cast<Int128>(qty.raw()) *
+                                                           l->contract_size.raw() / report.last_price.raw()))
+                 : qty;
+  child.cum_qty += qty;
+  child.cum_notional += Notional::of(report.last_price, qty);
+  child.cum_base += counted;
+  const std::string asset = report.fee.asset.str();
+  const Amount fee = Amount::from_raw(report.fee.amount.raw());
+  child.fees[asset] += fee;
+  parent.executed += counted;
+  parent.executed_notional += Notional::of(report.last_price, counted);
+  parent.fees[asset] += fee;
+
+  Fill f;
+  f.seq = record.seq;
+  f.child = child.order.client_order_id;
+  f.parent = child.order.parent_id;
+  f.venue = child.order.venue;
+  f.instrument = child.order.instrument;
+  f.account = parent.order.account;
+  f.side = child.order.side;
+  f.price = report.last_price;
+  f.qty = qty;
+  f.base_qty = real_base;
+  f.counted_qty = counted;
+  f.liquidity = report.liquidity;
+  f.fee = report.fee;
+  f.exec_id = report.exec_id;
+  f.venue_ns = report.venue_ns;
+  f.received_ns = report.received_ns;
+  fills_.push_back(f);
+
+  // The position, netting.
+  Position& pos = positions_[{parent.order.account.str(), child.order.instrument.str()}];
+  pos.account = parent.order.account;
+  pos.instrument = child.order.instrument;
+  const Qty signed_qty = child.order.side == Side::Buy ? real_base : -real_base;
+  if (pos.qty.is_zero() || pos.qty.is_negative() == signed_qty.is_negative()) {
+    pos.qty += signed_qty;
+    pos.cost += Notional::of(report.last_price, signed_qty);
+  } else {
+    const Qty open = pos.qty.is_negative() ? -pos.qty : pos.qty;
+    const Qty closing = std::min(open, real_base);
+    const Int128 entry_part = pos.cost.raw() * closing.raw() / open.raw();
+    const Int128 exit_value =
+        static_cast<Int128>(report.last_price.raw()) * closing.raw() * (pos.qty.is_negative() ? -1 : 1);
+    pos.realized_pnl += Notional::from_raw(exit_value - entry_part);
+    pos.cost = Notional::from_raw(pos.cost.raw() - entry_part);
+    pos.qty += pos.qty.is_negative() ? closing : -closing;
+    const Qty opening = real_base - closing;
+    if (opening.is_positive()) {
+      pos.qty = signed_qty.is_negative() ? -opening : opening;
+      pos.cost = Notional::of(report.last_price, pos.qty);
+    }
+    if (pos.qty.is_zero()) pos.cost = Notional{};
+  }
+  pos.fees[asset] += fee;
+
+  transition(record, child,
+             child.cum_qty == child.order.qty ? ChildEvent::FullFill : ChildEvent::PartialFill);
+  refresh_in_flight(child);
+  check_parent(parent, record.seq);
+}
+
+}  // namespace tranche::oms

@@ -1,0 +1,209 @@
+#pragma once
+// The OMS: what happened. Parent and child orders, every execution, positions and P&L, all a projection of
+// the journal's records: `apply` is the one path for live records and for replay, so start-up and crash
+// recovery are the same code.
+//
+// Units. Parents are in the instrument's base asset (ETH). A child is in its listing's unit: the base asset
+// on linear listings, whole contracts on inverse ones (a COIN-M ETHUSD contract is 10 USD). A child counts
+// against its parent at its limit price: contracts x contract size / limit, so an inverse child must carry a
+// price; fills count the same way, so what a child executes never exceeds what it was sent for. Positions
+// and P&L use the real economics of each fill (an inverse fill of N contracts at P is N x size / P of base).
+//
+// Invariants, checked after every record (a breach calls the invariant handler, which by default prints the
+// context and aborts: a broken OMS must not keep trading):
+//  - no child executes more than its quantity;
+//  - a parent's executed plus in-flight quantity never exceeds its size;
+//  - the sum of a parent's child fills equals its executed quantity and notional, and its fees by asset;
+//  - a position equals the sum of its fills.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/order.hpp"
+#include "oms/lifecycle.hpp"
+#include "oms/records.hpp"
+
+namespace tranche::oms {
+
+struct ChildOrder {
+  NewOrder order;  // as sent; price and qty follow accepted amends
+  OrderStatus status = OrderStatus::PendingNew;
+  VenueOrderId venue_order_id;
+  Qty cum_qty;                           // listing units
+  Notional cum_notional;                 // price x listing qty
+  Qty cum_base;                          // what it executed, counted against its parent
+  Price pending_price = Price::unset();  // an amend on its way
+  Qty pending_qty = Qty::unset();
+  std::map<std::string, Amount> fees;  // by asset
+  TimestampNs last_update_ns = 0;
+  Qty in_flight_base;  // what its open remainder counts against its parent
+  // The most the venue has said it executed (CumQty of any report). A cancel ack can say 1 executed before
+  // that fill's own report arrives; until it does, that quantity stays in flight.
+  Qty venue_cum;
+  Qty leaves_qty() const { return order.qty - cum_qty; }
+  bool open() const { return is_open(status); }
+};
+
+struct ParentRecord {
+  ParentOrder order;
+  ParentState state = ParentState::Working;
+  TimestampNs accepted_ns = 0;
+  TimestampNs done_ns = 0;
+  std::string done_text;
+  Qty executed;                // base
+  Qty in_flight;               // base: open children's remainders
+  Notional executed_notional;  // quote: sum of each fill's price x base quantity
+  std::map<std::string, Amount> fees;
+  std::vector<ClientOrderId> children;
+  Price average_price() const {
+    return executed.is_positive() ? executed_notional.average_price(executed) : Price::unset();
+  }
+};
+
+struct Fill {
+  std::uint64_t seq = 0;  // the journal record
+  ClientOrderId child;
+  ParentId parent;
+  VenueId venue;
+  InstrumentId instrument;
+  AccountId account;
+  Side side = Side::Buy;
+  Price price;
+  Qty qty;          // listing units
+  Qty base_qty;     // the real base quantity (inverse: contracts x size / price)
+  Qty counted_qty;  // what it counted against its parent (inverse: at the child's price then)
+  Liquidity liquidity = Liquidity::None;
+  Fee fee;
+  ExecId exec_id;
+  TimestampNs venue_ns = 0;
+  TimestampNs received_ns = 0;
+};
+
+// Netting position of one account in one instrument.
+struct Position {
+  AccountId account;
+  InstrumentId instrument;
+  Qty qty;                // signed base quantity
+  Notional cost;          // signed: what the open quantity cost (price x qty), for the average entry
+  Notional realized_pnl;  // quote, before fees
+  std::map<std::string, Amount> fees;
+  Price average_entry() const;
+  // Unrealized P&L against a mark, in quote.
+  double unrealized_pnl(Price mark) const;
+};
+
+// A record that did not fit the table: an invalid transition, a duplicate execution, a report for an order
+// we never sent. Kept, counted, never silently dropped.
+struct Anomaly {
+  std::uint64_t seq = 0;
+  ClientOrderId child;
+  std::string kind;  // "invalid_transition", "duplicate_execution", "unknown_order", ...
+  std::string text;
+};
+
+// An odd-but-valid row of the lifecycle table that happened (fill after cancel, late ack...).
+struct Oddity {
+  std::uint64_t seq = 0;
+  ClientOrderId child;
+  std::string text;
+};
+
+class Oms {
+ public:
+  using InvariantHandler = std::function<void(const std::string& context)>;
+
+  explicit Oms(const Config& config);
+
+  // Applies one record. Errors are records that cannot be applied at all (a child for a parent that does not
+  // exist, a listing the config does not have); state is unchanged then.
+  Status apply(const Record& record);
+
+  // A breach of an invariant: default prints the context to stderr and aborts.
+  void set_invariant_handler(InvariantHandler handler) { on_breach_ = std::move(handler); }
+  // Every invariant over the whole state (what `tranche journal verify` runs); the first breach's context.
+  Status verify() const;
+
+  // Whether sending this child now keeps its parent within its size (the check before journaling a send).
+  Status can_send(const NewOrder& order) const;
+
+  // --- queries ---
+  const ParentRecord* parent(ParentId id) const;
+  const ChildOrder* child(ClientOrderId id) const;
+  const std::map<std::uint64_t, ParentRecord>& parents() const { return parents_; }
+  const std::map<std::uint64_t, ChildOrder>& children() const { return children_; }
+  std::vector<const ChildOrder*> children_of(ParentId id) const;
+  std::vector<const ChildOrder*> children_in(OrderStatus status) const;
+  std::vector<const ChildOrder*> children_on(const VenueId& venue) const;
+  std::vector<const ChildOrder*> open_children() const;
+  const std::vector<Fill>& fills() const { return fills_; }
+  std::vector<const Fill*> fills_of(ClientOrderId child) const;
+  const std::map<std::pair<std::string, std::string>, Position>& positions() const { return positions_; }
+  const Position* position(const AccountId& account, const InstrumentId& instrument) const;
+  const std::vector<Anomaly>& anomalies() const { return anomalies_; }
+  const std::vector<Oddity>& oddities() const { return oddities_; }
+  const std::vector<RiskDenial>& denials() const { return denials_; }
+  // Every record that touched one order, in journal order (seq numbers).
+  const std::vector<std::uint64_t>& history(ClientOrderId child) const;
+  // What the parent has in flight (base units): open children's remaining quantity at their prices.
+  Qty in_flight(ParentId id) const;
+  // The next ids never used: client order ids are never reused, across restarts too.
+  std::uint64_t next_client_order_id() const { return max_client_order_id_ + 1; }
+  std::uint64_t next_parent_id() const { return max_parent_id_ + 1; }
+  std::uint64_t records_applied() const { return records_applied_; }
+  std::uint64_t last_seq() const { return last_seq_; }
+
+  // Base quantity a child quantity stands for against its parent (at `price`), and the listing behind it.
+  Result<Qty> base_of(const VenueId& venue, const InstrumentId& instrument, Qty qty, Price price) const;
+
+ private:
+  const VenueListing* listing(const VenueId& venue, const InstrumentId& instrument) const;
+  Status apply_execution(const Record& record, const ExecutionReport& report);
+  void apply_fill(const Record& record, ChildOrder& child, ParentRecord& parent,
+                  const ExecutionReport& report);
+  void transition(const Record& record, ChildOrder& child, ChildEvent event);
+  OrderStatus open_status(const ChildOrder& child) const {
+    return child.cum_qty.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::New;
+  }
+  void check_parent(const ParentRecord& parent, std::uint64_t seq) const;
+  // Recounts what one child has in flight against its parent after it changed.
+  void refresh_in_flight(ChildOrder& child);
+  Qty count_in_flight(ParentId id) const;  // from scratch, for verify()
+  void check_position(const Position& position, std::uint64_t seq) const;
+  void breach(const std::string& context) const;
+  void anomaly(std::uint64_t seq, ClientOrderId child, std::string kind, std::string text);
+
+  Config config_;
+  InvariantHandler on_breach_;
+  std::map<std::uint64_t, ParentRecord> parents_;
+  std::map<std::uint64_t, ChildOrder> children_;
+  std::vector<Fill> fills_;
+  std::map<std::pair<std::string, std::string>, Position> positions_;
+  struct ExecKey {
+    VenueId venue;
+    ExecId exec;
+    bool operator==(const ExecKey&) const = default;
+  };
+  struct ExecKeyHash {
+    std::size_t operator()(const ExecKey& k) const {
+      return std::hash<VenueId>{}(k.venue) * 31 + std::hash<ExecId>{}(k.exec);
+    }
+  };
+  std::unordered_set<ExecKey, ExecKeyHash> exec_ids_;
+  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> history_;
+  std::vector<Anomaly> anomalies_;
+  std::vector<Oddity> oddities_;
+  std::vector<RiskDenial> denials_;
+  std::map<std::string, VenueStatusReport> venue_status_;
+  std::uint64_t max_client_order_id_ = 0;
+  std::uint64_t max_parent_id_ = 0;
+  std::uint64_t records_applied_ = 0;
+  std::uint64_t last_seq_ = 0;
+};
+
+}  // namespace tranche::oms

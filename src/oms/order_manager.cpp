@@ -1,0 +1,168 @@
+#include "oms/order_manager.hpp"
+
+#include <algorithm>
+
+namespace tranche::oms {
+
+Result<std::unique_ptr<OrderManager>> OrderManager::open(const Config& config, Journal& journal) {
+  std::unique_ptr<OrderManager> manager(new OrderManager(config, journal));
+  // Start-up and recovery are the same: replay every durable record through the one apply path.
+  const Status replayed = journal.replay([&](const Record& record) -> Status {
+    if (auto applied = manager->oms_.apply(record); !applied)
+      return make_error("journal " + journal.path() + ", record " + std::to_string(record.seq) + ": " +
+                        applied.message());
+    return {};
+  });
+  if (!replayed) return make_error(replayed.message());
+  manager->next_client_order_id_ = manager->oms_.next_client_order_id();
+  return manager;
+}
+
+VenueSession* OrderManager::session(const VenueId& venue) const {
+  for (VenueSession* s : sessions_)
+    if (s->venue() == venue) return s;
+  return nullptr;
+}
+
+Status OrderManager::record(RecordBody body, TimestampNs now_ns) {
+  auto seq = journal_.append(now_ns, body);
+  if (!seq) return make_error(seq.error().message);
+  if (probe_) probe_("append");
+  Record r;
+  r.seq = *seq;
+  r.ts_ns = now_ns;
+  r.body = std::move(body);
+  return oms_.apply(r);
+}
+
+Result<ParentId> OrderManager::accept_parent(ParentOrder parent, TimestampNs now_ns) {
+  if (parent.id.value() == 0) parent.id = ParentId(oms_.next_parent_id());
+  if (oms_.parent(parent.id) != nullptr)
+    return make_error("parent " + std::to_string(parent.id.value()) + " exists");
+  const ParentId id = parent.id;
+  if (auto s = record(std::move(parent), now_ns); !s) return make_error(s.message());
+  return id;
+}
+
+Status OrderManager::reject_parent(ParentOrder parent, std::string reason_code, std::string text,
+                                   TimestampNs now_ns) {
+  if (parent.id.value() == 0) parent.id = ParentId(oms_.next_parent_id());
+  return record(ParentRejected{std::move(parent), std::move(reason_code), std::move(text)}, now_ns);
+}
+
+Status OrderManager::cancel_parent(ParentId id, std::string reason, TimestampNs now_ns) {
+  if (oms_.parent(id) == nullptr) return make_error("no parent " + std::to_string(id.value()));
+  if (auto s = record(ParentCancelRequest{id, std::move(reason)}, now_ns); !s) return s;
+  for (const ChildOrder* c : oms_.children_of(id))
+    if (c->open() && c->status != OrderStatus::PendingCancel)
+      if (auto s = cancel_child(c->order.client_order_id, now_ns); !s) return s;
+  return {};
+}
+
+Status OrderManager::finish_parent(ParentId id, ParentState state, std::string text, TimestampNs now_ns) {
+  return record(ParentDone{id, state, std::move(text)}, now_ns);
+}
+
+Result<ClientOrderId> OrderManager::send_child(NewOrder order, TimestampNs now_ns) {
+  if (reconciling())
+    return make_error("children from before the restart are still being reconciled with their venues");
+  if (session(order.venue) == nullptr) return make_error("no session to venue " + order.venue.str());
+  order.client_order_id = ClientOrderId(next_client_order_id_);
+  order.sent_ns = now_ns;
+  if (auto ok = oms_.can_send(order); !ok) return make_error(ok.message());
+  ++next_client_order_id_;
+  if (auto s = record(order, now_ns); !s) return make_error(s.message());
+  outbox_.push_back(order);
+  return order.client_order_id;
+}
+
+Status OrderManager::cancel_child(ClientOrderId id, TimestampNs now_ns) {
+  const ChildOrder* c = oms_.child(id);
+  if (c == nullptr) return make_error("no child " + std::to_string(id.value()));
+  CancelOrder cancel{id, c->order.venue, c->order.instrument, now_ns};
+  if (auto s = record(cancel, now_ns); !s) return s;
+  outbox_.push_back(cancel);
+  return {};
+}
+
+Status OrderManager::amend_child(ClientOrderId id, Price new_price, Qty new_qty, TimestampNs now_ns) {
+  const ChildOrder* c = oms_.child(id);
+  if (c == nullptr) return make_error("no child " + std::to_string(id.value()));
+  if (new_qty.is_set() && new_qty > c->order.qty) {
+    // A larger child must fit its parent like a new one.
+    NewOrder bigger = c->order;
+    bigger.qty = new_qty - c->order.qty;
+    bigger.client_order_id = ClientOrderId(next_client_order_id_);
+    if (auto ok = oms_.can_send(bigger); !ok) return ok;
+  }
+  AmendOrder amend{id, c->order.venue, c->order.instrument, new_price, new_qty, now_ns};
+  if (auto s = record(amend, now_ns); !s) return s;
+  outbox_.push_back(amend);
+  return {};
+}
+
+Status OrderManager::record_denial(RiskDenial denial, TimestampNs now_ns) {
+  return record(std::move(denial), now_ns);
+}
+
+Status OrderManager::record_note(std::string text, TimestampNs now_ns) {
+  return record(RecoveryNote{std::move(text)}, now_ns);
+}
+
+Status OrderManager::flush() {
+  if (auto s = journal_.commit(); !s) return s;
+  if (probe_) probe_("commit");
+  // Only now may the venues hear of it.
+  std::vector<RecordBody> leaving;
+  leaving.swap(outbox_);
+  for (const RecordBody& body : leaving) {
+    if (probe_) probe_("dispatch");
+    std::visit(
+        [&](const auto& request) {
+          using T = std::decay_t<decltype(request)>;
+          if constexpr (std::is_same_v<T, NewOrder> || std::is_same_v<T, CancelOrder> ||
+                        std::is_same_v<T, AmendOrder> || std::is_same_v<T, OrderStatusQuery>) {
+            VenueSession* s = session(request.venue);
+            if (s == nullptr) return;
+            if constexpr (std::is_same_v<T, NewOrder>) s->send(request);
+            if constexpr (std::is_same_v<T, CancelOrder>) s->cancel(request);
+            if constexpr (std::is_same_v<T, AmendOrder>) s->amend(request);
+            if constexpr (std::is_same_v<T, OrderStatusQuery>) s->query(request);
+          }
+        },
+        body);
+  }
+  return {};
+}
+
+void OrderManager::on_execution_report(const ExecutionReport& report) {
+  const TimestampNs now = report.received_ns;
+  if (auto s = record(report, now); !s && event_error_.ok()) event_error_ = s;
+  if (report.exec_type == ExecType::OrderStatus) {
+    auto it = std::find(awaiting_status_.begin(), awaiting_status_.end(), report.client_order_id);
+    if (it != awaiting_status_.end()) awaiting_status_.erase(it);
+  }
+}
+
+void OrderManager::on_venue_status(const VenueStatusReport& status) {
+  if (auto s = record(status, status.received_ns); !s && event_error_.ok()) event_error_ = s;
+}
+
+Result<std::size_t> OrderManager::reconcile(TimestampNs now_ns) {
+  std::size_t queried = 0;
+  for (const ChildOrder* c : oms_.open_children()) {
+    OrderStatusQuery query{c->order.client_order_id, c->order.venue, c->order.instrument, now_ns};
+    if (auto s = record(query, now_ns); !s) return make_error(s.message());
+    outbox_.push_back(query);
+    awaiting_status_.push_back(c->order.client_order_id);
+    ++queried;
+  }
+  if (queried > 0)
+    if (auto s = record(RecoveryNote{"restart: querying " + std::to_string(queried) + " children in flight"},
+                        now_ns);
+        !s)
+      return make_error(s.message());
+  return queried;
+}
+
+}  // namespace tranche::oms

@@ -1,0 +1,81 @@
+#pragma once
+// The journaled front of the OMS: every command (parent accepted, child sent, cancel, amend, status query)
+// and every venue event (execution report, venue status) is appended to the journal and applied to the OMS;
+// requests leave for their venue only in flush(), after the journal has committed them to disk. So whatever a
+// venue knows of us, the journal knew first, and a process killed at any point restarts from the journal.
+//
+// Start-up and recovery are one path: open() replays the journal into a fresh OMS. Children that were in
+// flight when the process died are then reconciled with their venues (a status query each, journaled)
+// before anything new may be sent; client order ids continue after the highest ever used.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/order.hpp"
+#include "oms/journal.hpp"
+#include "oms/oms.hpp"
+
+namespace tranche::oms {
+
+class OrderManager : public ExecutionListener {
+ public:
+  // Replays `journal` into the OMS. The sessions are the venues requests go to (by venue id).
+  static Result<std::unique_ptr<OrderManager>> open(const Config& config, Journal& journal);
+
+  void add_session(VenueSession* session) { sessions_.push_back(session); }
+  Oms& oms() { return oms_; }
+  const Oms& oms() const { return oms_; }
+  Journal& journal() { return journal_; }
+
+  // --- commands: journaled, then applied; requests wait in the outbox for flush() ---
+  Result<ParentId> accept_parent(ParentOrder parent, TimestampNs now_ns);  // id assigned when unset
+  Status reject_parent(ParentOrder parent, std::string reason_code, std::string text, TimestampNs now_ns);
+  Status cancel_parent(ParentId id, std::string reason, TimestampNs now_ns);  // cancels its open children too
+  Status finish_parent(ParentId id, ParentState state, std::string text, TimestampNs now_ns);
+  // A child for a parent; its client order id is assigned here. Refused (nothing journaled) when it would
+  // take its parent beyond its size, or while recovery has not reconciled the children in flight.
+  Result<ClientOrderId> send_child(NewOrder order, TimestampNs now_ns);
+  Status cancel_child(ClientOrderId id, TimestampNs now_ns);
+  Status amend_child(ClientOrderId id, Price new_price, Qty new_qty, TimestampNs now_ns);
+  Status record_denial(RiskDenial denial, TimestampNs now_ns);
+  Status record_note(std::string text, TimestampNs now_ns);
+
+  // Commits the journal (one fsync for everything since the last flush), then hands the outbox to the
+  // venues. Call it after handling each event.
+  Status flush();
+
+  // --- venue events ---
+  void on_execution_report(const ExecutionReport& report) override;
+  void on_venue_status(const VenueStatusReport& status) override;
+  // The first journal or apply error met while handling venue events (they cannot return one).
+  const Status& event_error() const { return event_error_; }
+
+  // --- recovery ---
+  // Queries the venue of every child the journal left in flight; new children are refused until each has
+  // been answered (or `replies` have been applied by the caller). Returns how many were queried.
+  Result<std::size_t> reconcile(TimestampNs now_ns);
+  bool reconciling() const { return !awaiting_status_.empty(); }
+  const std::vector<ClientOrderId>& awaiting_status() const { return awaiting_status_; }
+
+  // Crash testing: called at each point where a process could die ("append", "commit", "dispatch").
+  void set_probe(std::function<void(const char* point)> probe) { probe_ = std::move(probe); }
+
+ private:
+  OrderManager(const Config& config, Journal& journal) : oms_(config), journal_(journal) {}
+  Status record(RecordBody body, TimestampNs now_ns);
+  VenueSession* session(const VenueId& venue) const;
+
+  Oms oms_;
+  Journal& journal_;
+  std::vector<VenueSession*> sessions_;
+  std::vector<RecordBody> outbox_;  // requests journaled, waiting for the commit before they leave
+  std::vector<ClientOrderId> awaiting_status_;
+  std::uint64_t next_client_order_id_ = 1;
+  Status event_error_;
+  std::function<void(const char*)> probe_;
+};
+
+}  // namespace tranche::oms

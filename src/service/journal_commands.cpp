@@ -1,0 +1,267 @@
+#include "service/journal_commands.hpp"
+
+#include <filesystem>
+#include <iomanip>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "core/config.hpp"
+#include "oms/journal.hpp"
+#include "oms/oms.hpp"
+#include "service/sim_commands.hpp"
+
+namespace tranche::service {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+std::string px(Price p) {
+  return p.is_set() ? p.to_string() : std::string("-");
+}
+std::string ts(TimestampNs t) {
+  return t != 0 ? format_time(t) : std::string("-");
+}
+
+ordered_json child_json(const oms::ChildOrder& c) {
+  ordered_json j;
+  j["child_id"] = c.order.client_order_id.value();
+  j["parent_id"] = c.order.parent_id.value();
+  j["venue"] = c.order.venue.str();
+  j["instrument"] = c.order.instrument.str();
+  j["side"] = c.order.side == Side::Buy ? "buy" : "sell";
+  j["type"] = std::string(to_string(c.order.type));
+  j["time_in_force"] = std::string(to_string(c.order.time_in_force));
+  j["price"] = px(c.order.price);
+  j["qty"] = c.order.qty.to_string();
+  j["cum_qty"] = c.cum_qty.to_string();
+  j["status"] = std::string(to_string(c.status));
+  j["sent_ns"] = c.order.sent_ns;
+  return j;
+}
+
+ordered_json fees_json(const std::map<std::string, Amount>& fees) {
+  ordered_json j = ordered_json::object();
+  for (const auto& [asset, amount] : fees) j[asset] = amount.to_string();
+  return j;
+}
+
+}  // namespace
+
+int journal_command(const JournalOptions& options, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche journal: " << message << "\n";
+    return 2;
+  };
+  if (!std::filesystem::exists(options.file)) return fail(options.file + ": no such file");
+  auto config = load_config(options.config.empty() ? default_config_path() : options.config);
+  if (!config) return fail(config.error().message);
+  auto journal = oms::Journal::open(options.file, {false, true});
+  if (!journal) return fail(journal.error().message);
+
+  oms::Oms state(*config);
+  std::string breach;
+  state.set_invariant_handler([&](const std::string& context) {
+    if (breach.empty()) breach = context;
+  });
+  std::uint64_t records = 0;
+  TimestampNs first_ns = 0, last_ns = 0;
+  std::map<std::string, std::uint64_t> by_type;
+  const Status replayed = (*journal)->replay([&](const oms::Record& r) -> Status {
+    ++records;
+    if (first_ns == 0) first_ns = r.ts_ns;
+    last_ns = r.ts_ns;
+    ++by_type[oms::to_string(r.type())];
+    if (auto s = state.apply(r); !s)
+      return make_error("record " + std::to_string(r.seq) + ": " + s.message());
+    return {};
+  });
+
+  if (options.view == "verify") {
+    Status verdict = replayed;
+    if (verdict.ok() && !breach.empty()) verdict = make_error(breach);
+    if (verdict.ok()) verdict = state.verify();
+    ordered_json j;
+    j["file"] = options.file;
+    j["records"] = records;
+    j["ok"] = verdict.ok();
+    if (!verdict.ok()) j["error"] = verdict.message();
+    j["anomalies"] = state.anomalies().size();
+    j["oddities"] = state.oddities().size();
+    if (options.json) {
+      out << j.dump(2) << "\n";
+    } else if (verdict.ok()) {
+      out << "ok: " << records << " records replayed, every invariant holds (" << state.anomalies().size()
+          << " anomalies, " << state.oddities().size() << " venue oddities recorded)\n";
+    } else {
+      out << "FAILED after " << records << " records: " << verdict.message() << "\n";
+    }
+    return verdict.ok() ? 0 : 1;
+  }
+  if (!replayed) return fail(replayed.message());
+
+  ordered_json j;
+  if (options.view == "summary") {
+    j["file"] = options.file;
+    j["records"] = records;
+    j["first"] = ts(first_ns);
+    j["last"] = ts(last_ns);
+    ordered_json types = ordered_json::object();
+    for (const auto& [type, n] : by_type) types[type] = n;
+    j["records_by_type"] = types;
+    std::map<std::string, int> parents, children;
+    for (const auto& [_, p] : state.parents()) ++parents[oms::to_string(p.state)];
+    for (const auto& [_, c] : state.children()) ++children[std::string(to_string(c.status))];
+    j["parents"] = parents;
+    j["children"] = children;
+    j["fills"] = state.fills().size();
+    j["anomalies"] = state.anomalies().size();
+    j["oddities"] = state.oddities().size();
+    j["denials"] = state.denials().size();
+    ordered_json parent_list = ordered_json::array();
+    for (const auto& [id, p] : state.parents()) {
+      ordered_json pj;
+      pj["parent_id"] = id;
+      pj["instrument"] = p.order.instrument.str();
+      pj["side"] = p.order.side == Side::Buy ? "buy" : "sell";
+      pj["qty"] = p.order.qty.to_string();
+      pj["executed"] = p.executed.to_string();
+      pj["average_price"] = px(p.average_price());
+      pj["state"] = oms::to_string(p.state);
+      pj["algo"] = p.order.algo;
+      pj["children"] = p.children.size();
+      pj["fees"] = fees_json(p.fees);
+      parent_list.push_back(pj);
+    }
+    j["parent_orders"] = parent_list;
+    if (!options.json) {
+      out << options.file << ": " << records << " records, " << ts(first_ns) << " to " << ts(last_ns) << "\n";
+      for (const auto& pj : parent_list)
+        out << "  parent " << pj["parent_id"].get<std::uint64_t>() << " " << pj["side"].get<std::string>()
+            << " " << pj["qty"].get<std::string>() << " " << pj["instrument"].get<std::string>() << " ("
+            << pj["algo"].get<std::string>() << "): " << pj["state"].get<std::string>() << ", executed "
+            << pj["executed"].get<std::string>() << " at " << pj["average_price"].get<std::string>() << " in "
+            << pj["children"].get<std::size_t>() << " children\n";
+      out << "  children:";
+      for (const auto& [status, n] : children) out << " " << status << " " << n;
+      out << "\n  fills " << state.fills().size() << ", anomalies " << state.anomalies().size()
+          << ", venue oddities " << state.oddities().size() << ", risk denials " << state.denials().size()
+          << "\n";
+      return 0;
+    }
+  } else if (options.view == "orders") {
+    ordered_json list = ordered_json::array();
+    for (const auto& [_, c] : state.children()) {
+      if (options.parent != 0 && c.order.parent_id.value() != options.parent) continue;
+      if (!options.state.empty() && to_string(c.status) != options.state) continue;
+      if (!options.venue.empty() && c.order.venue.view() != options.venue) continue;
+      list.push_back(child_json(c));
+    }
+    j["orders"] = list;
+    if (!options.json) {
+      out << std::left << std::setw(8) << "child" << std::setw(8) << "parent" << std::setw(16) << "venue"
+          << std::setw(6) << "side" << std::setw(12) << "price" << std::setw(12) << "qty" << std::setw(12)
+          << "cum"
+          << "status\n";
+      for (const auto& c : list)
+        out << std::setw(8) << c["child_id"].get<std::uint64_t>() << std::setw(8)
+            << c["parent_id"].get<std::uint64_t>() << std::setw(16) << c["venue"].get<std::string>()
+            << std::setw(6) << c["side"].get<std::string>() << std::setw(12) << c["price"].get<std::string>()
+            << std::setw(12) << c["qty"].get<std::string>() << std::setw(12)
+            << c["cum_qty"].get<std::string>() << c["status"].get<std::string>() << "\n";
+      return 0;
+    }
+  } else if (options.view == "fills") {
+    ordered_json list = ordered_json::array();
+    for (const auto& f : state.fills()) {
+      ordered_json fj;
+      fj["child_id"] = f.child.value();
+      fj["parent_id"] = f.parent.value();
+      fj["venue"] = f.venue.str();
+      fj["side"] = f.side == Side::Buy ? "buy" : "sell";
+      fj["price"] = f.price.to_string();
+      fj["qty"] = f.qty.to_string();
+      fj["base_qty"] = f.base_qty.to_string();
+      fj["liquidity"] = std::string(to_string(f.liquidity));
+      fj["fee"] = f.fee.amount.to_string();
+      fj["fee_asset"] = f.fee.asset.str();
+      fj["exec_id"] = f.exec_id.str();
+      fj["ts_ns"] = f.venue_ns;
+      list.push_back(fj);
+    }
+    j["fills"] = list;
+    if (!options.json) {
+      for (const auto& f : list)
+        out << ts(f["ts_ns"].get<TimestampNs>()) << "  child " << f["child_id"].get<std::uint64_t>() << "  "
+            << f["venue"].get<std::string>() << "  " << f["side"].get<std::string>() << " "
+            << f["qty"].get<std::string>() << " @ " << f["price"].get<std::string>() << "  "
+            << f["liquidity"].get<std::string>() << "  fee " << f["fee"].get<std::string>() << " "
+            << f["fee_asset"].get<std::string>() << "\n";
+      return 0;
+    }
+  } else if (options.view == "positions") {
+    ordered_json list = ordered_json::array();
+    for (const auto& [_, p] : state.positions()) {
+      ordered_json pj;
+      pj["account"] = p.account.str();
+      pj["instrument"] = p.instrument.str();
+      pj["qty"] = p.qty.to_string();
+      pj["average_entry"] = px(p.average_entry());
+      pj["realized_pnl"] = p.realized_pnl.to_string();
+      pj["fees"] = fees_json(p.fees);
+      list.push_back(pj);
+    }
+    j["positions"] = list;
+    if (!options.json) {
+      for (const auto& p : list)
+        out << p["account"].get<std::string>() << "  " << p["instrument"].get<std::string>() << "  "
+            << p["qty"].get<std::string>() << " at " << p["average_entry"].get<std::string>() << ", realized "
+            << p["realized_pnl"].get<std::string>() << ", fees " << p["fees"].dump() << "\n";
+      return 0;
+    }
+  } else if (options.view == "history") {
+    const oms::ChildOrder* c = state.child(ClientOrderId(options.order));
+    if (c == nullptr) return fail("no order " + std::to_string(options.order) + " in " + options.file);
+    std::map<std::uint64_t, bool> wanted;
+    for (std::uint64_t seq : state.history(ClientOrderId(options.order))) wanted[seq] = true;
+    ordered_json list = ordered_json::array();
+    (void)(*journal)->replay([&](const oms::Record& r) -> Status {
+      if (!wanted.count(r.seq)) return {};
+      ordered_json rj;
+      rj["seq"] = r.seq;
+      rj["ts"] = ts(r.ts_ns);
+      rj["type"] = oms::to_string(r.type());
+      if (const auto* e = std::get_if<ExecutionReport>(&r.body)) {
+        rj["exec_type"] = std::string(to_string(e->exec_type));
+        rj["status"] = std::string(to_string(e->status));
+        if (e->exec_type == ExecType::Trade)
+          rj["fill"] = e->last_qty.to_string() + " @ " + e->last_price.to_string();
+        if (!e->text.empty()) rj["text"] = e->text.str();
+      }
+      list.push_back(rj);
+      return {};
+    });
+    j["order"] = child_json(*c);
+    j["history"] = list;
+    if (!options.json) {
+      out << "child " << options.order << ": " << to_string(c->status) << ", " << c->cum_qty.to_string()
+          << " of " << c->order.qty.to_string() << " on " << c->order.venue.view() << "\n";
+      for (const auto& r : list) {
+        out << "  " << r["seq"].get<std::uint64_t>() << "  " << r["ts"].get<std::string>() << "  "
+            << r["type"].get<std::string>();
+        if (r.contains("exec_type")) out << " " << r["exec_type"].get<std::string>();
+        if (r.contains("fill")) out << " " << r["fill"].get<std::string>();
+        if (r.contains("text")) out << " (" << r["text"].get<std::string>() << ")";
+        out << "\n";
+      }
+      return 0;
+    }
+  } else {
+    return fail("unknown view '" + options.view + "': summary, orders, fills, positions, history or verify");
+  }
+  out << j.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace tranche::service

@@ -1,0 +1,23 @@
+#pragma once
+// `tranche journal FILE (summary|orders|fills|positions|history ID|verify) [--json]`: what a journal says
+// happened, read-only. The OMS state is rebuilt by replaying the journal, exactly as at start-up.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+namespace tranche::service {
+
+struct JournalOptions {
+  std::string file;
+  std::string view = "summary";  // summary | orders | fills | positions | history | verify
+  std::string config;            // the config the journal was written with (default: the bundled one)
+  std::uint64_t order = 0;       // history: the client order id
+  std::uint64_t parent = 0;      // orders: only this parent's children
+  std::string state;             // orders: only children in this state
+  std::string venue;             // orders: only children on this venue
+  bool json = false;
+};
+
+int journal_command(const JournalOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tranche::service
