@@ -253,7 +253,7 @@ struct FlowJournal {
           ExecutionReport f = fill(++exec);
           f.client_order_id = o.client_order_id;
           f.last_qty = Qty::parse("0.5").value();
-          f.exec_id = ExecId("e" + std::to_string(exec));
+          f.exec_id = ExecId(std::string("e").append(std::to_string(exec)));
           add(f);
         }
       }
@@ -319,7 +319,7 @@ void BM_OmsApplyFill(benchmark::State& state) {
     ExecutionReport f = fill(i);
     f.client_order_id = o.client_order_id;
     f.last_qty = Qty::parse("0.001").value();
-    f.exec_id = ExecId("f" + std::to_string(i));
+    f.exec_id = ExecId(std::string("f").append(std::to_string(i)));
     fills_to_apply[i].seq = 3 + i;
     fills_to_apply[i].body = f;
   }

@@ -14,7 +14,10 @@ step "$tranche" md convert $data/spot/ethusdt_20240808.gz $data/usdm/ethusdt_202
 step "$tranche" md stats "$out"
 # The same recordings as a simulated three-venue market (config/default.toml, docs/simulator.md).
 step "$tranche" sim run
-step "$tranche" sim order --venue binance-spot --side buy --qty 50 --at 2024-08-08T23:55:00Z
+journal=$(mktemp -d)/demo.journal
+step "$tranche" sim order --venue binance-spot --side buy --qty 50 --at 2024-08-08T23:55:00Z --journal "$journal"
 step "$tranche" sim order --venue binance-usdm --side buy --qty 5 --type limit --price 2683.00 --at 2024-08-08T23:55:00Z --cancel-after 30s
+step "$tranche" journal "$journal"
+step "$tranche" journal "$journal" verify
 echo >&2
 echo "Execution commands (tranche execute, backtest, serve) are not built yet: see ARCHITECTURE.md." >&2

@@ -79,6 +79,8 @@ int run_cli(int argc, char** argv) {
   order_cmd->add_option("--tif", order.tif, "gtc, ioc, fok or post-only")->default_val("gtc");
   order_cmd->add_option("--at", order.at, "When to send it, receive clock (default: the scenario's start)");
   order_cmd->add_option("--cancel-after", order.cancel_after, "Cancel this long after sending (e.g. 5s)");
+  order_cmd->add_option("--journal", order.journal,
+                        "Journal the order through the OMS into this SQLite file");
   order_cmd->add_flag("--json", order.json, "Print JSON on stdout");
   order_cmd->callback([&] { exit_code = sim_order(order, std::cout, std::cerr); });
 

@@ -9,6 +9,8 @@
 
 #include "core/config.hpp"
 #include "core/time.hpp"
+#include "gateway/sim_gateway.hpp"
+#include "oms/order_manager.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche::service {
@@ -150,8 +152,20 @@ namespace {
 
 class OrderWatcher : public sim::SimListener {
  public:
-  void on_execution_report(const ExecutionReport& r) override { reports.push_back(r); }
-  void on_venue_status(const VenueStatusReport& s) override { statuses.push_back(s); }
+  // With a journal, every report is journaled (and applied to the OMS) before anything else sees it.
+  oms::OrderManager* manager = nullptr;
+  void on_execution_report(const ExecutionReport& r) override {
+    if (manager != nullptr) {
+      manager->on_execution_report(r);
+      if (auto s = manager->flush(); !s && error.ok()) error = s;
+    }
+    reports.push_back(r);
+  }
+  void on_venue_status(const VenueStatusReport& s) override {
+    if (manager != nullptr) manager->on_venue_status(s);
+    statuses.push_back(s);
+  }
+  Status error;
   void on_timer(std::uint64_t, TimestampNs) override { cancel_due = true; }
   std::vector<ExecutionReport> reports;
   std::vector<VenueStatusReport> statuses;
@@ -241,13 +255,71 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   // The venue's book as our order leaves: what a marketable order should expect to walk.
   const auto& market = sim.venue(static_cast<std::size_t>(v)).market(0);
   const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
-  sim.send(static_cast<std::size_t>(v), order);
+
+  // With --journal the order goes through the OMS: journaled as a parent and its one child, durable before
+  // it leaves for the venue.
+  std::unique_ptr<oms::Journal> journal;
+  std::unique_ptr<oms::OrderManager> manager;
+  std::vector<std::unique_ptr<gateway::SimGateway>> gateways;
+  ParentId parent_id;
+  if (!options.journal.empty()) {
+    auto opened = oms::Journal::open(options.journal);
+    if (!opened) return fail(opened.error().message);
+    journal = std::move(const_cast<std::unique_ptr<oms::Journal>&>(opened.value()));
+    auto om = oms::OrderManager::open(*config, *journal);
+    if (!om) return fail(om.error().message);
+    manager = std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(om.value()));
+    if (!manager->oms().open_children().empty())
+      return fail(options.journal + " has orders still open from an earlier run; use a new journal");
+    gateways = gateway::make_sim_gateways(sim);
+    for (auto& g : gateways) manager->add_session(g.get());
+    const VenueListing* listing = config->venue(order.venue)->listing(order.instrument);
+    if (listing == nullptr) return fail(options.venue + " does not list " + options.instrument);
+    oms::ParentOrder parent;
+    parent.account = AccountId("default");
+    parent.instrument = order.instrument;
+    parent.side = order.side;
+    auto base = manager->oms().base_of(order.venue, order.instrument, order.qty, order.price);
+    if (!base) return fail(base.error().message);
+    parent.qty = *base;
+    parent.limit = order.price;
+    parent.algo = "direct";
+    parent.params = {{"venue", options.venue}, {"type", options.type}, {"tif", options.tif}};
+    parent.start_ns = at;
+    auto accepted = manager->accept_parent(parent, at);
+    if (!accepted) return fail(accepted.error().message);
+    parent_id = *accepted;
+    order.parent_id = parent_id;
+    auto sent = manager->send_child(order, at);
+    if (!sent) return fail(sent.error().message);
+    order.client_order_id = *sent;
+    if (auto s = manager->flush(); !s) return fail(s.message());
+    watcher.manager = manager.get();
+  } else {
+    sim.send(static_cast<std::size_t>(v), order);
+  }
   if (cancel_after >= 0) sim.set_timer(at + cancel_after, 1);
   while (!watcher.done(order.client_order_id) && sim.step()) {
     if (watcher.cancel_due) {
       watcher.cancel_due = false;
-      sim.cancel(static_cast<std::size_t>(v), {order.client_order_id, order.venue, order.instrument, 0});
+      if (manager) {
+        if (auto s = manager->cancel_child(order.client_order_id, sim.now()); !s) return fail(s.message());
+        if (auto s = manager->flush(); !s) return fail(s.message());
+      } else {
+        sim.cancel(static_cast<std::size_t>(v), {order.client_order_id, order.venue, order.instrument, 0});
+      }
     }
+  }
+  if (manager) {
+    if (!watcher.error.ok()) return fail("journal: " + watcher.error.message());
+    const oms::ParentRecord* parent = manager->oms().parent(parent_id);
+    const oms::ParentState final_state = parent->executed == parent->order.qty ? oms::ParentState::Filled
+                                         : watcher.done(order.client_order_id) ? oms::ParentState::Canceled
+                                                                               : oms::ParentState::Expired;
+    if (auto s = manager->finish_parent(parent_id, final_state, "the order ended", sim.now()); !s)
+      return fail(s.message());
+    if (auto s = manager->flush(); !s) return fail(s.message());
+    err << "journal: " << options.journal << " (" << journal->durable_seq() << " records)\n";
   }
 
   Qty filled;

@@ -31,6 +31,7 @@ struct SimOrderOptions {
   std::string tif = "gtc";   // gtc | ioc | fok | post-only
   std::string at;            // when we send it; empty: the scenario's start
   std::string cancel_after;  // a duration after sending; empty: never
+  std::string journal;       // journal the order through the OMS into this file; empty: no journal
   bool json = false;
 };
 
