@@ -16,6 +16,7 @@
 
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
+#include "risk/risk_gate.hpp"
 #include "sim/rng.hpp"
 #include "sim/simulator.hpp"
 
@@ -37,8 +38,8 @@ const std::vector<std::string> kVenues = {"binance-spot", "binance-usdm"};
 // immediate-or-cancel buy at the touch, alternating venues; the parent ends when filled.
 class SliceDriver : public sim::SimListener {
  public:
-  SliceDriver(oms::OrderManager& manager, sim::Simulator& sim, ParentId parent)
-      : manager_(manager), sim_(sim), parent_(parent) {}
+  SliceDriver(oms::OrderManager& manager, risk::RiskGate& gate, sim::Simulator& sim, ParentId parent)
+      : manager_(manager), gate_(gate), sim_(sim), parent_(parent) {}
 
   void on_execution_report(const ExecutionReport& report) override {
     manager_.on_execution_report(report);
@@ -67,6 +68,9 @@ class SliceDriver : public sim::SimListener {
     const std::size_t v = (turn_++) % sim_.venue_count();
     const Price ask = sim_.venue(v).market(0).best(Side::Sell);
     if (!ask.is_set()) return;
+    // The gate sees the venue's market as the order leaves.
+    gate_.on_quote(sim_.venue(v).config().id, InstrumentId("ETH-USDT"),
+                   sim_.venue(v).market(0).best(Side::Buy), ask, now);
     NewOrder order;
     order.parent_id = parent_;
     order.venue = sim_.venue(v).config().id;
@@ -93,6 +97,7 @@ class SliceDriver : public sim::SimListener {
     }
   }
   oms::OrderManager& manager_;
+  risk::RiskGate& gate_;
   sim::Simulator& sim_;
   ParentId parent_;
   std::size_t turn_ = 0;
@@ -127,7 +132,8 @@ class VenueHistory : public sim::SimListener {
     std::fprintf(stderr, "%s\n", journal.error().message.c_str());
     std::_Exit(5);
   }
-  auto opened = oms::OrderManager::open(config, **journal);
+  risk::RiskGate gate(config);
+  auto opened = oms::OrderManager::open(config, **journal, gate);
   if (!opened) {
     std::fprintf(stderr, "%s\n", opened.error().message.c_str());
     std::_Exit(6);
@@ -150,8 +156,15 @@ class VenueHistory : public sim::SimListener {
 
   ParentId parent(1);
   const TimestampNs start = sim->start_ns();
+  auto quote_all = [&] {
+    for (std::size_t v = 0; v < sim->venue_count(); ++v)
+      gate.on_quote(sim->venue(v).config().id, InstrumentId("ETH-USDT"),
+                    sim->venue(v).market(0).best(Side::Buy), sim->venue(v).market(0).best(Side::Sell),
+                    sim->now());
+  };
   if (manager.oms().parent(parent) == nullptr) {
     sim->run_until(start);
+    quote_all();
     oms::ParentOrder order;
     order.id = parent;
     order.account = AccountId("crash-test");
@@ -203,7 +216,7 @@ class VenueHistory : public sim::SimListener {
     if (!manager.event_error().ok()) std::_Exit(9);
     if (!manager.reconcile(last).ok() || !manager.flush().ok()) std::_Exit(11);
   }
-  SliceDriver driver(manager, *sim, parent);
+  SliceDriver driver(manager, gate, *sim, parent);
   sim->set_listener(&driver);
   sim->set_timer(sim->now(), 0);
   while (!driver.done() && sim->step()) {

@@ -546,6 +546,72 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (!r.error().empty()) return make_error(r.error());
     config.scenario = std::move(scenario);
   }
+  if (const auto* node = root.get("risk")) {
+    const auto* table = node->as_table();
+    if (table == nullptr) return make_error(file + ": [risk] must be a table");
+    TableReader r(*table, file + ": risk");
+    r.only({"max_parent_notional", "parent_collar_bps", "max_adv_share", "restricted", "accounts",
+            "disabled_venues", "child_collar_bps", "max_child_notional", "max_open_orders_per_venue",
+            "max_open_orders_per_account", "max_in_flight_notional_per_venue",
+            "max_in_flight_notional_per_account", "max_market_data_age", "self_trade_prevention",
+            "instruments"});
+    RiskConfig& risk = config.risk;
+    auto amount = [&](std::string_view key, Amount& into) {
+      if (table->get(key)) into = r.decimal<Amount>(key);
+      if (r.error().empty() && into.is_negative()) r.fail(std::string(key) + " must not be negative");
+    };
+    amount("max_parent_notional", risk.max_parent_notional);
+    amount("parent_collar_bps", risk.parent_collar_bps);
+    amount("child_collar_bps", risk.child_collar_bps);
+    amount("max_child_notional", risk.max_child_notional);
+    amount("max_in_flight_notional_per_venue", risk.max_in_flight_notional_per_venue);
+    amount("max_in_flight_notional_per_account", risk.max_in_flight_notional_per_account);
+    risk.max_adv_share = r.rate("max_adv_share", risk.max_adv_share);
+    risk.max_open_orders_per_venue =
+        static_cast<int>(r.integer("max_open_orders_per_venue", risk.max_open_orders_per_venue));
+    risk.max_open_orders_per_account =
+        static_cast<int>(r.integer("max_open_orders_per_account", risk.max_open_orders_per_account));
+    risk.max_market_data_age_ns = r.duration("max_market_data_age", risk.max_market_data_age_ns);
+    risk.self_trade_prevention = r.boolean("self_trade_prevention", risk.self_trade_prevention);
+    auto names = [&](std::string_view key, std::vector<std::string>& into) {
+      const auto* list = table->get(key);
+      if (list == nullptr) return;
+      const auto* array = list->as_array();
+      if (array == nullptr) return r.fail(std::string(key) + " must be a list of strings");
+      for (const auto& item : *array) {
+        if (!item.is_string()) return r.fail(std::string(key) + " must be a list of strings");
+        into.push_back(item.as_string()->get());
+      }
+    };
+    names("restricted", risk.restricted);
+    names("accounts", risk.accounts);
+    names("disabled_venues", risk.disabled_venues);
+    if (!r.error().empty()) return make_error(r.error());
+    if (const auto* instruments = table->get("instruments")) {
+      const auto* it = instruments->as_table();
+      if (it == nullptr) return make_error(file + ": risk.instruments must be a table of instrument tables");
+      for (const auto& [id, limits] : *it) {
+        const auto* lt = limits.as_table();
+        const std::string name(id.str());
+        if (lt == nullptr) return make_error(file + ": risk.instruments." + name + " must be a table");
+        if (config.instrument(InstrumentId(name)) == nullptr)
+          return make_error(file + ": risk.instruments names '" + name + "', which is not an [[instrument]]");
+        TableReader ir(*lt, file + ": risk.instruments." + name);
+        ir.only({"max_parent_qty", "max_child_qty", "max_position", "adv"});
+        InstrumentRisk limits_for;
+        limits_for.max_parent_qty = ir.decimal<Qty>("max_parent_qty", false);
+        limits_for.max_child_qty = ir.decimal<Qty>("max_child_qty", false);
+        limits_for.max_position = ir.decimal<Qty>("max_position", false);
+        limits_for.adv = ir.decimal<Qty>("adv", false);
+        if (!ir.error().empty()) return make_error(ir.error());
+        risk.instruments[name] = limits_for;
+      }
+    }
+    for (const auto& v : risk.disabled_venues)
+      if (config.venue(VenueId(v)) == nullptr)
+        return make_error(file + ": risk.disabled_venues names '" + v + "', which is not a [[venue]]");
+  }
+
   for (const auto& venue : config.venues)
     if (venue.sim && venue.sim->recentre && (!config.scenario || config.scenario->recentre_reference.empty()))
       return make_error(file + ": venue '" + venue.id.str() +

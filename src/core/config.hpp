@@ -140,11 +140,40 @@ struct ScenarioConfig {
   DurationNs recentre_sample_ns = 100 * kNanosPerMilli;
 };
 
+// Pre-trade limits (docs/config.md, [risk]). Quantities are per instrument in its base asset; notionals are
+// in the quote currency. A zero quantity limit means none for that instrument; the notional limits always
+// apply.
+struct InstrumentRisk {
+  Qty max_parent_qty;
+  Qty max_child_qty;
+  Qty max_position;  // per account, long or short, counting what is in flight
+  Qty adv;           // average daily volume, for the share check; zero: no check
+};
+
+struct RiskConfig {
+  Amount max_parent_notional = Amount::from_units(5'000'000);
+  Amount parent_collar_bps = Amount::from_units(500);
+  double max_adv_share = 0.1;
+  std::vector<std::string> restricted;       // instruments nobody may trade
+  std::vector<std::string> accounts;         // the accounts allowed; empty: any
+  std::vector<std::string> disabled_venues;  // no orders to these
+  Amount child_collar_bps = Amount::from_units(100);
+  Amount max_child_notional = Amount::from_units(5'000'000);
+  int max_open_orders_per_venue = 50;
+  int max_open_orders_per_account = 200;
+  Amount max_in_flight_notional_per_venue = Amount::from_units(6'000'000);
+  Amount max_in_flight_notional_per_account = Amount::from_units(12'000'000);
+  DurationNs max_market_data_age_ns = 5 * kNanosPerSecond;
+  bool self_trade_prevention = true;
+  std::map<std::string, InstrumentRisk> instruments;
+};
+
 struct Config {
   std::vector<Instrument> instruments;
   std::vector<VenueConfig> venues;
   std::string primary_venue;  // the venue whose mid is the TCA benchmark
   std::optional<ScenarioConfig> scenario;
+  RiskConfig risk;     // the built-in defaults when the file has no [risk]
   std::string source;  // where it was loaded from, for messages
 
   const Instrument* instrument(const InstrumentId& id) const;

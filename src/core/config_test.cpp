@@ -201,8 +201,6 @@ TEST(ParseConfig, AcceptsAnEmptyFileAndTheSectionsOfComponentsNotBuiltYet) {
   EXPECT_FALSE(empty.scenario.has_value());
 
   const Config reserved = must_parse(std::string(kInstrument) + R"(
-[risk]
-max_order_notional = "100000"
 [server]
 port = 8080
 [tca]

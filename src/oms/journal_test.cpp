@@ -162,6 +162,13 @@ std::string diff(const RecoveryNote& a, const RecoveryNote& b) {
   TRANCHE_SAME_FIELD(text);
   return "";
 }
+std::string diff(const KillSwitchChange& a, const KillSwitchChange& b) {
+  TRANCHE_SAME_FIELD(scope);
+  TRANCHE_SAME_FIELD(target);
+  TRANCHE_SAME_FIELD(action);
+  TRANCHE_SAME_FIELD(reason);
+  return "";
+}
 #undef TRANCHE_SAME_FIELD
 
 std::string diff(const RecordBody& a, const RecordBody& b) {
@@ -251,6 +258,7 @@ std::vector<RecordBody> sample_bodies() {
   bodies.emplace_back(
       RiskDenial{ParentId(47), ClientOrderId(48), VenueId("deribit"), "risk_rate", "too fast"});
   bodies.emplace_back(RecoveryNote{"replayed 12 records after restart"});
+  bodies.emplace_back(KillSwitchChange{KillScope::Venue, "binance-usdm", KillAction::Release, "venue back"});
 
   // The edges: strings at their capacity, the unset sentinel, negative and extreme values.
   ExecutionReport edge = sample_execution(2);
@@ -304,7 +312,7 @@ TEST(RecordEncoding, record_types_follow_the_variant_order_and_have_names) {
       RecordType::ParentAmended,  RecordType::ParentDone,     RecordType::ChildSent,
       RecordType::CancelSent,     RecordType::AmendSent,      RecordType::StatusQuerySent,
       RecordType::Execution,      RecordType::VenueStatus,    RecordType::AlgoState,
-      RecordType::RiskDenial,     RecordType::Recovery,
+      RecordType::RiskDenial,     RecordType::Recovery,       RecordType::KillSwitch,
   };
   for (const auto& body : sample_bodies()) {
     EXPECT_EQ(record_type(body), expected[body.index()]);

@@ -1,5 +1,6 @@
 #include "oms/oms.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -111,8 +112,10 @@ std::vector<const Fill*> Oms::fills_of(ClientOrderId id) const {
 }
 
 const Position* Oms::position(const AccountId& account, const InstrumentId& instrument) const {
-  auto it = positions_.find({account.str(), instrument.str()});
-  return it == positions_.end() ? nullptr : &it->second;
+  auto a = position_index_.find(account.view());
+  if (a == position_index_.end()) return nullptr;
+  auto i = a->second.find(instrument.view());
+  return i == a->second.end() ? nullptr : i->second;
 }
 
 const std::vector<std::uint64_t>& Oms::history(ClientOrderId id) const {
@@ -130,13 +133,91 @@ void Oms::refresh_in_flight(ChildOrder& c) {
   Qty now;
   // Open: all it has left. Done: what the venue said it executed that has not reached us as fills yet.
   const Qty pending = c.open() ? c.leaves_qty() : c.venue_cum - c.cum_qty;
+  Notional notional;
   if (pending.is_positive()) {
     auto base = base_of(c.order.venue, c.order.instrument, pending, c.order.price);
     if (base) now = *base;
+    const VenueListing* l = listing(c.order.venue, c.order.instrument);
+    if (l != nullptr && l->inverse)
+      notional = Notional::of(Price::from_raw(l->contract_size.raw()), pending);
+    else if (c.order.price.is_set())
+      notional = Notional::of(c.order.price, pending);
   }
   ParentRecord& p = parents_.at(c.order.parent_id.value());
+  // The exposure aggregates move by the child's change.
+  const bool open_now = c.open();
+  const int open_delta = static_cast<int>(open_now) - static_cast<int>(c.counted_open);
+  const Notional notional_delta = notional - c.counted_notional;
+  Exposure& venue = venue_exposure_[c.order.venue.str()];
+  venue.open_orders += open_delta;
+  venue.in_flight_notional += notional_delta;
+  Exposure& account = account_exposure_[p.order.account.str()];
+  account.open_orders += open_delta;
+  account.in_flight_notional += notional_delta;
+  InstrumentExposure& inst = instrument_exposure_[p.order.account.str()][c.order.instrument.str()];
+  (c.order.side == Side::Buy ? inst.buy_in_flight : inst.sell_in_flight) += now - c.in_flight_base;
+  c.counted_open = open_now;
+  c.counted_notional = notional;
+  auto view = std::find_if(open_view_.begin(), open_view_.end(),
+                           [&](const OpenOrderView& v) { return v.id == c.order.client_order_id; });
+  if (open_now) {
+    open_ids_.insert(c.order.client_order_id.value());
+    const OpenOrderView now_view{c.order.client_order_id,
+                                 c.order.venue,
+                                 c.order.instrument,
+                                 c.order.side,
+                                 c.order.type,
+                                 c.order.price};
+    if (view == open_view_.end())
+      open_view_.push_back(now_view);
+    else
+      *view = now_view;  // an amend moved its price
+  } else {
+    open_ids_.erase(c.order.client_order_id.value());
+    if (view != open_view_.end()) open_view_.erase(view);
+  }
   p.in_flight = p.in_flight - c.in_flight_base + now;
   c.in_flight_base = now;
+}
+
+const Exposure& Oms::venue_exposure(std::string_view venue) const {
+  static const Exposure kNone;
+  auto it = venue_exposure_.find(venue);
+  return it == venue_exposure_.end() ? kNone : it->second;
+}
+
+const Exposure& Oms::account_exposure(std::string_view account) const {
+  static const Exposure kNone;
+  auto it = account_exposure_.find(account);
+  return it == account_exposure_.end() ? kNone : it->second;
+}
+
+InstrumentExposure Oms::instrument_exposure(std::string_view account, std::string_view instrument) const {
+  auto a = instrument_exposure_.find(account);
+  if (a == instrument_exposure_.end()) return {};
+  auto i = a->second.find(instrument);
+  return i == a->second.end() ? InstrumentExposure{} : i->second;
+}
+
+Amount Oms::venue_flow(std::string_view venue, std::string_view asset) const {
+  auto v = venue_flows_.find(venue);
+  if (v == venue_flows_.end()) return Amount{};
+  auto a = v->second.find(asset);
+  return a == v->second.end() ? Amount{} : a->second;
+}
+
+bool Oms::blocked(const AccountId& account, const VenueId& venue, std::string* why) const {
+  for (const auto& k : kill_switches_) {
+    const bool hit = k.scope == KillScope::Global ||
+                     (k.scope == KillScope::Account && k.target == account.view()) ||
+                     (k.scope == KillScope::Venue && k.target == venue.view());
+    if (!hit) continue;
+    if (why != nullptr)
+      *why = std::string("kill switch (") + to_string(k.scope) + (k.target.empty() ? "" : " " + k.target) +
+             "): " + k.reason;
+    return true;
+  }
+  return false;
 }
 
 Qty Oms::count_in_flight(ParentId id) const {
@@ -315,6 +396,13 @@ Status Oms::apply(const Record& record) {
           venue_status_[body.venue.str()] = body;
         } else if constexpr (std::is_same_v<T, RiskDenial>) {
           denials_.push_back(body);
+          // A denied child's id was spent: never reused, so the denial names one order only.
+          max_client_order_id_ = std::max(max_client_order_id_, body.child.value());
+        } else if constexpr (std::is_same_v<T, KillSwitchChange>) {
+          std::erase_if(kill_switches_, [&](const KillSwitchChange& k) {
+            return k.scope == body.scope && k.target == body.target;
+          });
+          if (body.action == KillAction::Engage) kill_switches_.push_back(body);
         }
         return {};
       },
@@ -477,6 +565,7 @@ void Oms::apply_fill(const Record& record, ChildOrder& child, ParentRecord& pare
 
   // The position, netting.
   Position& pos = positions_[{parent.order.account.str(), child.order.instrument.str()}];
+  position_index_[parent.order.account.str()][child.order.instrument.str()] = &pos;
   pos.account = parent.order.account;
   pos.instrument = child.order.instrument;
   const Qty signed_qty = child.order.side == Side::Buy ? real_base : -real_base;
@@ -500,6 +589,21 @@ void Oms::apply_fill(const Record& record, ChildOrder& child, ParentRecord& pare
     if (pos.qty.is_zero()) pos.cost = Notional{};
   }
   pos.fees[asset] += fee;
+
+  // What the fill moved on its venue: base and quote on linear listings; an inverse fill settles P&L later.
+  const std::string venue_name = child.order.venue.str();
+  if (!l->inverse) {
+    const Instrument* inst = config_.instrument(child.order.instrument);
+    if (inst != nullptr) {
+      const Amount base_amount = Amount::from_raw(qty.raw());
+      const Amount quote_amount = Amount::from_raw(
+          static_cast<std::int64_t>(static_cast<Int128>(report.last_price.raw()) * qty.raw() / kFixedScale));
+      const bool buy = child.order.side == Side::Buy;
+      venue_flows_[venue_name][inst->base] += buy ? base_amount : -base_amount;
+      venue_flows_[venue_name][inst->quote] += buy ? -quote_amount : quote_amount;
+    }
+  }
+  venue_flows_[venue_name][asset] -= fee;
 
   transition(record, child,
              child.cum_qty == child.order.qty ? ChildEvent::FullFill : ChildEvent::PartialFill);

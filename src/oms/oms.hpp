@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -46,6 +47,9 @@ struct ChildOrder {
   // The most the venue has said it executed (CumQty of any report). A cancel ack can say 1 executed before
   // that fill's own report arrives; until it does, that quantity stays in flight.
   Qty venue_cum;
+  // Its share of the exposure aggregates (what refresh_in_flight last added).
+  bool counted_open = false;
+  Notional counted_notional;
   Qty leaves_qty() const { return order.qty - cum_qty; }
   bool open() const { return is_open(status); }
 };
@@ -114,6 +118,29 @@ struct Oddity {
   std::string text;
 };
 
+// What is open and in flight on one venue or for one account: the risk gate's counters, kept as children
+// change so a check never walks the order history.
+struct Exposure {
+  int open_orders = 0;
+  Notional in_flight_notional;  // quote: open children's remaining quantity at their price (contracts x size)
+};
+
+// Open buying and selling interest of one account in one instrument, in base units at the children's prices.
+struct InstrumentExposure {
+  Qty buy_in_flight;
+  Qty sell_in_flight;
+};
+
+// An open child as the self-trade check needs it, kept in one small contiguous list.
+struct OpenOrderView {
+  ClientOrderId id;
+  VenueId venue;
+  InstrumentId instrument;
+  Side side = Side::Buy;
+  OrderType type = OrderType::Limit;
+  Price price;
+};
+
 class Oms {
  public:
   using InvariantHandler = std::function<void(const std::string& context)>;
@@ -158,6 +185,20 @@ class Oms {
   std::uint64_t records_applied() const { return records_applied_; }
   std::uint64_t last_seq() const { return last_seq_; }
 
+  // --- exposure, for the risk gate (lookups never allocate) ---
+  const Exposure& venue_exposure(std::string_view venue) const;
+  const Exposure& account_exposure(std::string_view account) const;
+  InstrumentExposure instrument_exposure(std::string_view account, std::string_view instrument) const;
+  // Open children, by id (the small set self-trade prevention scans).
+  const std::set<std::uint64_t>& open_child_ids() const { return open_ids_; }
+  const std::vector<OpenOrderView>& open_orders() const { return open_view_; }
+  // Net change of each asset on a venue from our fills (base and quote for linear listings, fees in any
+  // asset).
+  Amount venue_flow(std::string_view venue, std::string_view asset) const;
+  // The kill switch: whether new orders for this account on this venue are blocked, and why.
+  bool blocked(const AccountId& account, const VenueId& venue, std::string* why = nullptr) const;
+  const std::vector<KillSwitchChange>& kill_switches() const { return kill_switches_; }
+
   // Base quantity a child quantity stands for against its parent (at `price`), and the listing behind it.
   Result<Qty> base_of(const VenueId& venue, const InstrumentId& instrument, Qty qty, Price price) const;
 
@@ -200,6 +241,17 @@ class Oms {
   std::vector<Oddity> oddities_;
   std::vector<RiskDenial> denials_;
   std::map<std::string, VenueStatusReport> venue_status_;
+  std::map<std::string, Exposure, std::less<>> venue_exposure_;
+  std::map<std::string, Exposure, std::less<>> account_exposure_;
+  template <class V>
+  using ByName = std::map<std::string, V, std::less<>>;     // found by string_view, without allocating
+  ByName<ByName<InstrumentExposure>> instrument_exposure_;  // account -> instrument
+  std::set<std::uint64_t> open_ids_;
+  std::vector<OpenOrderView> open_view_;
+  ByName<ByName<const Position*>> position_index_;  // account -> instrument, into positions_
+  ByName<ByName<Amount>> venue_flows_;              // venue -> asset
+  std::vector<KillSwitchChange> kill_switches_;     // engaged ones
+  bool killed_global_ = false;
   std::uint64_t max_client_order_id_ = 0;
   std::uint64_t max_parent_id_ = 0;
   std::uint64_t records_applied_ = 0;

@@ -4,8 +4,9 @@
 
 namespace tranche::oms {
 
-Result<std::unique_ptr<OrderManager>> OrderManager::open(const Config& config, Journal& journal) {
-  std::unique_ptr<OrderManager> manager(new OrderManager(config, journal));
+Result<std::unique_ptr<OrderManager>> OrderManager::open(const Config& config, Journal& journal,
+                                                         PreTradeCheck& gate) {
+  std::unique_ptr<OrderManager> manager(new OrderManager(config, journal, gate));
   // Start-up and recovery are the same: replay every durable record through the one apply path.
   const Status replayed = journal.replay([&](const Record& record) -> Status {
     if (auto applied = manager->oms_.apply(record); !applied)
@@ -40,6 +41,14 @@ Result<ParentId> OrderManager::accept_parent(ParentOrder parent, TimestampNs now
   if (oms_.parent(parent.id) != nullptr)
     return make_error("parent " + std::to_string(parent.id.value()) + " exists");
   const ParentId id = parent.id;
+  if (auto denial = gate_.check_parent(parent, oms_, now_ns)) {
+    denial->parent = id;
+    const std::string text = denial->reason_code + ": " + denial->text;
+    if (auto s = record(*denial, now_ns); !s) return make_error(s.message());
+    if (auto s = reject_parent(std::move(parent), denial->reason_code, denial->text, now_ns); !s)
+      return make_error(s.message());
+    return make_error("risk denied parent " + std::to_string(id.value()) + ": " + text);
+  }
   if (auto s = record(std::move(parent), now_ns); !s) return make_error(s.message());
   return id;
 }
@@ -70,6 +79,16 @@ Result<ClientOrderId> OrderManager::send_child(NewOrder order, TimestampNs now_n
   order.client_order_id = ClientOrderId(next_client_order_id_);
   order.sent_ns = now_ns;
   if (auto ok = oms_.can_send(order); !ok) return make_error(ok.message());
+  if (auto denial = gate_.check_child(order, oms_, now_ns)) {
+    // The denial is journaled and its id is spent, so the record names the child that never left.
+    ++next_client_order_id_;
+    denial->parent = order.parent_id;
+    denial->child = order.client_order_id;
+    denial->venue = order.venue;
+    const std::string text = denial->reason_code + ": " + denial->text;
+    if (auto s = record(*denial, now_ns); !s) return make_error(s.message());
+    return make_error("risk denied: " + text);
+  }
   ++next_client_order_id_;
   if (auto s = record(order, now_ns); !s) return make_error(s.message());
   outbox_.push_back(order);
@@ -79,10 +98,47 @@ Result<ClientOrderId> OrderManager::send_child(NewOrder order, TimestampNs now_n
 Status OrderManager::cancel_child(ClientOrderId id, TimestampNs now_ns) {
   const ChildOrder* c = oms_.child(id);
   if (c == nullptr) return make_error("no child " + std::to_string(id.value()));
-  CancelOrder cancel{id, c->order.venue, c->order.instrument, now_ns};
+  const CancelOrder cancel{id, c->order.venue, c->order.instrument, now_ns};
+  if (auto denial = gate_.check_cancel(cancel, oms_, now_ns)) {
+    denial->parent = c->order.parent_id;
+    denial->child = id;
+    denial->venue = c->order.venue;
+    const std::string text = denial->reason_code + ": " + denial->text;
+    if (auto s = record(*denial, now_ns); !s) return s;
+    return make_error("risk denied the cancel: " + text);
+  }
+  return send_cancel(id, now_ns);
+}
+
+Status OrderManager::send_cancel(ClientOrderId id, TimestampNs now_ns) {
+  const ChildOrder* c = oms_.child(id);
+  const CancelOrder cancel{id, c->order.venue, c->order.instrument, now_ns};
   if (auto s = record(cancel, now_ns); !s) return s;
   outbox_.push_back(cancel);
   return {};
+}
+
+Status OrderManager::engage_kill_switch(KillScope scope, std::string target, std::string reason,
+                                        TimestampNs now_ns) {
+  if (auto s = record(KillSwitchChange{scope, target, KillAction::Engage, reason}, now_ns); !s) return s;
+  // Every open child in its scope is canceled, whatever the cancel rate: stopping beats pacing.
+  std::vector<ClientOrderId> to_cancel;
+  for (std::uint64_t id : oms_.open_child_ids()) {
+    const ChildOrder& c = *oms_.child(ClientOrderId(id));
+    const ParentRecord* p = oms_.parent(c.order.parent_id);
+    const bool in_scope = scope == KillScope::Global ||
+                          (scope == KillScope::Venue && c.order.venue.view() == target) ||
+                          (scope == KillScope::Account && p != nullptr && p->order.account.view() == target);
+    if (in_scope && c.status != OrderStatus::PendingCancel) to_cancel.push_back(c.order.client_order_id);
+  }
+  for (ClientOrderId id : to_cancel)
+    if (auto s = send_cancel(id, now_ns); !s) return s;
+  return {};
+}
+
+Status OrderManager::release_kill_switch(KillScope scope, std::string target, std::string reason,
+                                         TimestampNs now_ns) {
+  return record(KillSwitchChange{scope, std::move(target), KillAction::Release, std::move(reason)}, now_ns);
 }
 
 Status OrderManager::amend_child(ClientOrderId id, Price new_price, Qty new_qty, TimestampNs now_ns) {

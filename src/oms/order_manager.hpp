@@ -17,13 +17,16 @@
 #include "core/order.hpp"
 #include "oms/journal.hpp"
 #include "oms/oms.hpp"
+#include "oms/pre_trade.hpp"
 
 namespace tranche::oms {
 
 class OrderManager : public ExecutionListener {
  public:
-  // Replays `journal` into the OMS. The sessions are the venues requests go to (by venue id).
-  static Result<std::unique_ptr<OrderManager>> open(const Config& config, Journal& journal);
+  // Replays `journal` into the OMS. Every parent, child and cancel passes `gate` first. The sessions are the
+  // venues requests go to (by venue id).
+  static Result<std::unique_ptr<OrderManager>> open(const Config& config, Journal& journal,
+                                                    PreTradeCheck& gate);
 
   void add_session(VenueSession* session) { sessions_.push_back(session); }
   Oms& oms() { return oms_; }
@@ -41,6 +44,11 @@ class OrderManager : public ExecutionListener {
   Status cancel_child(ClientOrderId id, TimestampNs now_ns);
   Status amend_child(ClientOrderId id, Price new_price, Qty new_qty, TimestampNs now_ns);
   Status record_denial(RiskDenial denial, TimestampNs now_ns);
+  // The kill switch: engaging it cancels every open child in its scope (past any cancel rate check) and
+  // blocks new ones, across restarts (it is journaled), until release_kill_switch with the same scope and
+  // target.
+  Status engage_kill_switch(KillScope scope, std::string target, std::string reason, TimestampNs now_ns);
+  Status release_kill_switch(KillScope scope, std::string target, std::string reason, TimestampNs now_ns);
   Status record_note(std::string text, TimestampNs now_ns);
 
   // Commits the journal (one fsync for everything since the last flush), then hands the outbox to the
@@ -64,12 +72,15 @@ class OrderManager : public ExecutionListener {
   void set_probe(std::function<void(const char* point)> probe) { probe_ = std::move(probe); }
 
  private:
-  OrderManager(const Config& config, Journal& journal) : oms_(config), journal_(journal) {}
+  OrderManager(const Config& config, Journal& journal, PreTradeCheck& gate)
+      : oms_(config), journal_(journal), gate_(gate) {}
+  Status send_cancel(ClientOrderId id, TimestampNs now_ns);
   Status record(RecordBody body, TimestampNs now_ns);
   VenueSession* session(const VenueId& venue) const;
 
   Oms oms_;
   Journal& journal_;
+  PreTradeCheck& gate_;
   std::vector<VenueSession*> sessions_;
   std::vector<RecordBody> outbox_;  // requests journaled, waiting for the commit before they leave
   std::vector<ClientOrderId> awaiting_status_;

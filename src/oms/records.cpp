@@ -43,6 +43,20 @@ const char* to_string(RecordType type) {
       return "RiskDenial";
     case RecordType::Recovery:
       return "Recovery";
+    case RecordType::KillSwitch:
+      return "KillSwitch";
+  }
+  return "?";
+}
+
+const char* to_string(KillScope scope) {
+  switch (scope) {
+    case KillScope::Global:
+      return "global";
+    case KillScope::Account:
+      return "account";
+    case KillScope::Venue:
+      return "venue";
   }
   return "?";
 }
@@ -73,7 +87,7 @@ constexpr RecordType kBodyTypes[] = {
     RecordType::ParentAmended,  RecordType::ParentDone,     RecordType::ChildSent,
     RecordType::CancelSent,     RecordType::AmendSent,      RecordType::StatusQuerySent,
     RecordType::Execution,      RecordType::VenueStatus,    RecordType::AlgoState,
-    RecordType::RiskDenial,     RecordType::Recovery,
+    RecordType::RiskDenial,     RecordType::Recovery,       RecordType::KillSwitch,
 };
 static_assert(std::size(kBodyTypes) == std::variant_size_v<RecordBody>,
               "one record type per body alternative");
@@ -126,6 +140,17 @@ template <>
 struct EnumInfo<ParentState> {
   static constexpr const char* name = "ParentState";
   static constexpr ParentState last = ParentState::Rejected;
+};
+
+template <>
+struct EnumInfo<KillScope> {
+  static constexpr const char* name = "KillScope";
+  static constexpr KillScope last = KillScope::Venue;
+};
+template <>
+struct EnumInfo<KillAction> {
+  static constexpr const char* name = "KillAction";
+  static constexpr KillAction last = KillAction::Release;
 };
 
 // `T` is `U` or `const U`: one field list serves the encoder (const) and the decoder (mutable).
@@ -293,6 +318,14 @@ void fields(IO& io, T& v) {
 template <class IO, Is<RecoveryNote> T>
 void fields(IO& io, T& v) {
   io(v.text, "text");
+}
+
+template <class IO, Is<KillSwitchChange> T>
+void fields(IO& io, T& v) {
+  io(v.scope, "scope");
+  io(v.target, "target");
+  io(v.action, "action");
+  io(v.reason, "reason");
 }
 
 // Whether `fields(io, T&)` exists: a nested struct rather than a primitive.

@@ -32,6 +32,7 @@ enum class RecordType : std::uint16_t {
   VenueStatus = 21,
   AlgoState = 30,
   RiskDenial = 31,
+  KillSwitch = 32,
   Recovery = 40,
 };
 const char* to_string(RecordType type);
@@ -112,13 +113,26 @@ struct RiskDenial {
   std::string text;
 };
 
+// The kill switch: engaged per account, per venue or globally; it cancels every open order in its scope and
+// blocks new ones until an explicit release.
+enum class KillScope : std::uint8_t { Global, Account, Venue };
+enum class KillAction : std::uint8_t { Engage, Release };
+const char* to_string(KillScope scope);
+struct KillSwitchChange {
+  KillScope scope = KillScope::Global;
+  std::string target;  // the account or venue id; empty for global
+  KillAction action = KillAction::Engage;
+  std::string reason;
+};
+
 struct RecoveryNote {
   std::string text;
 };
 
-using RecordBody = std::variant<ParentOrder, ParentRejected, ParentCancelRequest, ParentAmend, ParentDone,
-                                NewOrder, CancelOrder, AmendOrder, OrderStatusQuery, ExecutionReport,
-                                VenueStatusReport, AlgoStateChange, RiskDenial, RecoveryNote>;
+using RecordBody =
+    std::variant<ParentOrder, ParentRejected, ParentCancelRequest, ParentAmend, ParentDone, NewOrder,
+                 CancelOrder, AmendOrder, OrderStatusQuery, ExecutionReport, VenueStatusReport,
+                 AlgoStateChange, RiskDenial, RecoveryNote, KillSwitchChange>;
 
 // The record type of each body alternative, in variant order.
 RecordType record_type(const RecordBody& body);

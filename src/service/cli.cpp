@@ -100,6 +100,24 @@ int run_cli(int argc, char** argv) {
   journal_cmd->add_flag("--json", journal.json, "Print JSON on stdout");
   journal_cmd->callback([&] { exit_code = journal_command(journal, std::cout, std::cerr); });
 
+  auto* risk = app.add_subcommand("risk", "The pre-trade risk gate's kill switch, in a journal");
+  risk->require_subcommand(1);
+  KillSwitchOptions kill;
+  for (const char* action : {"kill", "release"}) {
+    auto* cmd =
+        risk->add_subcommand(action, std::string(action) == "kill"
+                                         ? "Engage the kill switch: cancel and block everything in its scope"
+                                         : "Release a kill switch engaged before");
+    cmd->add_option("--journal", kill.journal, "The journal of the process to stop")->required();
+    cmd->add_option("--scope", kill.scope, "global, account or venue")->default_val("global");
+    cmd->add_option("--target", kill.target, "The account or venue id");
+    cmd->add_option("--reason", kill.reason, "Why (kept in the journal)")->required();
+    cmd->callback([&, action] {
+      kill.action = action;
+      exit_code = kill_switch_command(kill, std::cout, std::cerr);
+    });
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -119,6 +119,23 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
     j["anomalies"] = state.anomalies().size();
     j["oddities"] = state.oddities().size();
     j["denials"] = state.denials().size();
+    ordered_json denial_list = ordered_json::array();
+    for (const auto& d : state.denials())
+      denial_list.push_back({{"parent_id", d.parent.value()},
+                             {"child_id", d.child.value()},
+                             {"venue", d.venue.str()},
+                             {"reason_code", d.reason_code},
+                             {"text", d.text}});
+    j["risk_denials"] = denial_list;
+    ordered_json anomaly_list = ordered_json::array();
+    for (const auto& a : state.anomalies())
+      anomaly_list.push_back(
+          {{"seq", a.seq}, {"child_id", a.child.value()}, {"kind", a.kind}, {"text", a.text}});
+    j["anomaly_list"] = anomaly_list;
+    ordered_json kills = ordered_json::array();
+    for (const auto& k : state.kill_switches())
+      kills.push_back({{"scope", oms::to_string(k.scope)}, {"target", k.target}, {"reason", k.reason}});
+    j["kill_switches"] = kills;
     ordered_json parent_list = ordered_json::array();
     for (const auto& [id, p] : state.parents()) {
       ordered_json pj;
@@ -148,6 +165,13 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
       out << "\n  fills " << state.fills().size() << ", anomalies " << state.anomalies().size()
           << ", venue oddities " << state.oddities().size() << ", risk denials " << state.denials().size()
           << "\n";
+      for (const auto& d : state.denials()) out << "  denied: " << d.reason_code << ": " << d.text << "\n";
+      for (const auto& a : state.anomalies())
+        out << "  anomaly at record " << a.seq << ", child " << a.child.value() << ": " << a.kind << ": "
+            << a.text << "\n";
+      for (const auto& k : state.kill_switches())
+        out << "  KILL SWITCH engaged (" << oms::to_string(k.scope)
+            << (k.target.empty() ? "" : " " + k.target) << "): " << k.reason << "\n";
       return 0;
     }
   } else if (options.view == "orders") {
@@ -261,6 +285,46 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
     return fail("unknown view '" + options.view + "': summary, orders, fills, positions, history or verify");
   }
   out << j.dump(2) << "\n";
+  return 0;
+}
+
+int kill_switch_command(const KillSwitchOptions& options, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche risk " << options.action << ": " << message << "\n";
+    return 2;
+  };
+  oms::KillScope scope;
+  if (options.scope == "global") {
+    scope = oms::KillScope::Global;
+  } else if (options.scope == "account") {
+    scope = oms::KillScope::Account;
+  } else if (options.scope == "venue") {
+    scope = oms::KillScope::Venue;
+  } else {
+    return fail("--scope must be global, account or venue");
+  }
+  if (scope != oms::KillScope::Global && options.target.empty())
+    return fail("--target names the account or venue");
+  if (options.reason.empty()) return fail("--reason is required: the journal keeps why");
+  auto journal = oms::Journal::open(options.journal, {false, false});
+  if (!journal) return fail(journal.error().message);
+  // The record's time: the journal's last, so it sorts after everything it stops.
+  TimestampNs last = 0;
+  if (auto s = (*journal)->replay([&](const oms::Record& r) {
+        last = r.ts_ns;
+        return Status{};
+      });
+      !s)
+    return fail(s.message());
+  const oms::KillSwitchChange change{
+      scope, scope == oms::KillScope::Global ? std::string() : options.target,
+      options.action == "kill" ? oms::KillAction::Engage : oms::KillAction::Release, options.reason};
+  auto appended = (*journal)->append(options.at != 0 ? options.at : last, change);
+  if (!appended) return fail(appended.error().message);
+  if (auto s = (*journal)->commit(); !s) return fail(s.message());
+  out << (options.action == "kill" ? "kill switch engaged" : "kill switch released") << " (" << options.scope
+      << (options.target.empty() ? "" : " " + options.target) << ") in " << options.journal << ", record "
+      << *appended << "\n";
   return 0;
 }
 

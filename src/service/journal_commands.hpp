@@ -7,6 +7,8 @@
 
 namespace tranche::service {
 
+using TimestampNsLike = std::int64_t;
+
 struct JournalOptions {
   std::string file;
   std::string view = "summary";  // summary | orders | fills | positions | history | verify
@@ -19,5 +21,21 @@ struct JournalOptions {
 };
 
 int journal_command(const JournalOptions& options, std::ostream& out, std::ostream& err);
+
+// `tranche risk kill|release --journal FILE --scope global|account|venue [--target ID] --reason TEXT`:
+// engages or releases the kill switch in a journal. What reads the journal next (a restart, `tranche
+// journal`) finds it; engaging it also marks every open child in its scope for cancellation when that process
+// starts.
+struct KillSwitchOptions {
+  std::string journal;
+  std::string action;  // kill | release
+  std::string scope = "global";
+  std::string target;
+  std::string reason;
+  std::string config;
+  TimestampNsLike at = 0;
+};
+
+int kill_switch_command(const KillSwitchOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tranche::service

@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
+#include "risk/risk_gate.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche::service {
@@ -259,6 +260,7 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   // With --journal the order goes through the OMS: journaled as a parent and its one child, durable before
   // it leaves for the venue.
   std::unique_ptr<oms::Journal> journal;
+  risk::RiskGate gate(*config);
   std::unique_ptr<oms::OrderManager> manager;
   std::vector<std::unique_ptr<gateway::SimGateway>> gateways;
   ParentId parent_id;
@@ -266,12 +268,16 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
     auto opened = oms::Journal::open(options.journal);
     if (!opened) return fail(opened.error().message);
     journal = std::move(const_cast<std::unique_ptr<oms::Journal>&>(opened.value()));
-    auto om = oms::OrderManager::open(*config, *journal);
+    auto om = oms::OrderManager::open(*config, *journal, gate);
     if (!om) return fail(om.error().message);
     manager = std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(om.value()));
     if (!manager->oms().open_children().empty())
       return fail(options.journal + " has orders still open from an earlier run; use a new journal");
     gateways = gateway::make_sim_gateways(sim);
+    for (std::size_t i = 0; i < sim.venue_count(); ++i)
+      for (std::size_t m = 0; m < sim.venue(i).market_count(); ++m)
+        gate.on_quote(sim.venue(i).config().id, sim.venue(i).market(m).listing().instrument,
+                      sim.venue(i).market(m).best(Side::Buy), sim.venue(i).market(m).best(Side::Sell), at);
     for (auto& g : gateways) manager->add_session(g.get());
     const VenueListing* listing = config->venue(order.venue)->listing(order.instrument);
     if (listing == nullptr) return fail(options.venue + " does not list " + options.instrument);
@@ -287,11 +293,18 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
     parent.params = {{"venue", options.venue}, {"type", options.type}, {"tif", options.tif}};
     parent.start_ns = at;
     auto accepted = manager->accept_parent(parent, at);
-    if (!accepted) return fail(accepted.error().message);
+    if (!accepted) {
+      (void)manager->flush();  // the denial is journaled too
+      return fail(accepted.error().message);
+    }
     parent_id = *accepted;
     order.parent_id = parent_id;
     auto sent = manager->send_child(order, at);
-    if (!sent) return fail(sent.error().message);
+    if (!sent) {
+      (void)manager->finish_parent(parent_id, oms::ParentState::Rejected, sent.error().message, at);
+      (void)manager->flush();
+      return fail(sent.error().message);
+    }
     order.client_order_id = *sent;
     if (auto s = manager->flush(); !s) return fail(s.message());
     watcher.manager = manager.get();

@@ -55,6 +55,7 @@ struct OwnOrder {
   Amount locked;                 // balance or margin the venue holds for it
   TimestampNs accepted_ns = 0;
   TimestampNs cancel_sent_ns = -1;  // a cancel of ours is on its way (fault injection reorders around it)
+  std::uint32_t fill_count = 0;     // fills reported so far
 };
 
 // One fill of a resting order, with the order's state right after it: one recorded event can fill an order

@@ -258,13 +258,18 @@ void SimVenue::report_order(const OwnOrder& order, const InstrumentId& instrumen
   reports_.push_back(r);
 }
 
-void SimVenue::report_fill(const OwnOrder& order, const InstrumentId& instrument, Price price, Qty qty,
+void SimVenue::report_fill(OwnOrder& order, const InstrumentId& instrument, Price price, Qty qty,
                            Liquidity liquidity, TimestampNs now_ns) {
   ++counters_.fills;
   ++(liquidity == Liquidity::Maker ? counters_.maker_fills : counters_.taker_fills);
   ExecutionReport r = base_report(instrument, order.client_order_id, now_ns);
   r.venue_order_id = VenueOrderId(std::to_string(order.order_number));
-  r.exec_id = ExecId(config_.id.str() + "-" + std::to_string(++next_exec_number_));
+  // Unique per venue across runs that share a journal, and the same when a seed replays the same fills: the
+  // client order id (never reused by the OMS) and the fill's number within the order.
+  r.exec_id = ExecId(config_.id.str() + "-" + std::to_string(order.client_order_id.value()) + "-" +
+                     std::to_string(order.fill_count + 1));
+  ++next_exec_number_;
+  ++order.fill_count;
   r.exec_type = ExecType::Trade;
   r.status = order.leaves_qty.is_zero() ? OrderStatus::Filled : OrderStatus::PartiallyFilled;
   r.side = order.side;

@@ -98,8 +98,8 @@ class SimVenue {
   void reject(const NewOrder& order, RejectReason reason, std::string_view text, TimestampNs now_ns);
   void report_order(const OwnOrder& order, const InstrumentId& instrument, ExecType type, OrderStatus status,
                     TimestampNs now_ns, std::string_view text = {});
-  void report_fill(const OwnOrder& order, const InstrumentId& instrument, Price price, Qty qty,
-                   Liquidity liquidity, TimestampNs now_ns);
+  void report_fill(OwnOrder& order, const InstrumentId& instrument, Price price, Qty qty, Liquidity liquidity,
+                   TimestampNs now_ns);
   std::string validate(const SimMarket& market, Side side, OrderType type, Price price, Qty qty,
                        RejectReason& reason) const;
 
