@@ -19,5 +19,12 @@ step "$tranche" sim order --venue binance-spot --side buy --qty 50 --at 2024-08-
 step "$tranche" sim order --venue binance-usdm --side buy --qty 5 --type limit --price 2683.00 --at 2024-08-08T23:55:00Z --cancel-after 30s
 step "$tranche" journal "$journal"
 step "$tranche" journal "$journal" verify
+
+# The main job: one parent order through the whole product (risk, OMS and journal, the venues), and what it cost.
+mkdir -p reports
+rm -f reports/demo-execute.journal reports/demo-execute.journal-wal reports/demo-execute.journal-shm
+step "$tranche" execute --side buy --qty 200 --instrument ETH-USDT --algo market --start 2024-08-08T23:56:00Z \
+  --journal reports/demo-execute.journal --html reports/demo-execute.html
 echo >&2
-echo "Execution commands (tranche execute, backtest, serve) are not built yet: see ARCHITECTURE.md." >&2
+echo "The execution report is at $(pwd)/reports/demo-execute.html (open it in a browser)." >&2
+echo "Algos beyond 'market' (TWAP, VWAP, POV, ...), the router and the FIX server are not built yet: see ARCHITECTURE.md." >&2

@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Tranche builds with. Idempotent and quiet when everything is there.
+# Installs what Tranche builds and tests with: Debian packages (apt-get) and the report's charting library (npm,
+# pinned by report/package-lock.json). Idempotent and quiet when everything is there.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libsimdjson-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   zlib1g-dev libzstd-dev libsqlite3-dev
+  chromium  # the HTML report's test opens it headless
 )
+# Node and npm: the machine's own when present (node 20 here), else Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "install-deps: installing ${missing[*]}" >&2
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ! -f "$root/report/node_modules/uplot/dist/uPlot.iife.min.js" ]; then
+  echo "install-deps: npm ci in report/ (the report's charting library)" >&2
+  (cd "$root/report" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "service/execute_command.hpp"
 #include "service/journal_commands.hpp"
 #include "service/md_commands.hpp"
 #include "service/sim_commands.hpp"
@@ -99,6 +100,27 @@ int run_cli(int argc, char** argv) {
   journal_cmd->add_option("--venue", journal.venue, "orders: only children on this venue");
   journal_cmd->add_flag("--json", journal.json, "Print JSON on stdout");
   journal_cmd->callback([&] { exit_code = journal_command(journal, std::cout, std::cerr); });
+
+  ExecuteOptions execute;
+  auto* execute_cmd =
+      app.add_subcommand("execute", "Run one parent order against a market and measure what it cost (TCA)");
+  execute_cmd->add_option("--side", execute.side, "buy or sell")->required();
+  execute_cmd->add_option("--qty", execute.qty, "Quantity in the instrument's base asset")->required();
+  execute_cmd->add_option("--instrument", execute.instrument, "Instrument id")->default_val("ETH-USDT");
+  execute_cmd->add_option("--algo", execute.algo, "market (an immediate marketable order)")
+      ->default_val("market");
+  execute_cmd->add_option("--start", execute.start,
+                          "Arrival time, receive clock (default: the start of the data)");
+  execute_cmd->add_option("--end", execute.end, "End time (default: start + 2 minutes)");
+  execute_cmd->add_option("--limit", execute.limit, "Limit price");
+  execute_cmd->add_option("--venues", execute.venues, "Only these venues")->delimiter(',');
+  execute_cmd->add_option("--scenario", execute.scenario,
+                          "Config file with the market (default: the bundled one)");
+  execute_cmd->add_option("--seed", execute.seed, "Seed (default: the scenario's)");
+  execute_cmd->add_option("--journal", execute.journal, "Journal the execution into this SQLite file");
+  execute_cmd->add_option("--html", execute.html, "Write a self-contained HTML report here");
+  execute_cmd->add_flag("--json", execute.json, "Print the full result as JSON on stdout");
+  execute_cmd->callback([&] { exit_code = execute_command(execute, std::cout, std::cerr); });
 
   auto* risk = app.add_subcommand("risk", "The pre-trade risk gate's kill switch, in a journal");
   risk->require_subcommand(1);

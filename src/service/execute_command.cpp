@@ -1,0 +1,636 @@
+#include "service/execute_command.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "gateway/sim_gateway.hpp"
+#include "oms/order_manager.hpp"
+#include "risk/risk_gate.hpp"
+#include "service/report_html.hpp"
+#include "service/sim_commands.hpp"
+#include "sim/simulator.hpp"
+#include "tca/tca.hpp"
+
+namespace tranche::service {
+
+using nlohmann::ordered_json;
+
+const std::vector<std::string>& known_algos() {
+  static const std::vector<std::string> algos = {"market"};
+  return algos;
+}
+
+namespace {
+
+constexpr std::uint64_t kTimerStart = 1;
+constexpr std::uint64_t kTimerEnd = 2;
+
+// Everything the run leaves for the report.
+struct RunRecord {
+  struct Child {
+    NewOrder order;
+    TimestampNs venue_ns = 0;  // when the venue first answered
+  };
+  std::vector<Child> children;
+  std::vector<tca::TcaFill> fills;
+  std::vector<Fee> raw_fees;
+  std::vector<oms::RiskDenial> denials;
+  tca::MidSeries mids;                                           // the benchmark (primary venue) mid
+  std::vector<tca::MarketTrade> trades;                          // others' prints
+  std::vector<std::pair<TimestampNs, double>> filled_over_time;  // cumulative base filled
+};
+
+// The `market` algo and everything around it, driven by the simulator's events.
+class ExecuteDriver : public sim::SimListener {
+ public:
+  ExecuteDriver(const Config& config, sim::Simulator& sim, oms::OrderManager& manager, risk::RiskGate& gate,
+                oms::ParentOrder parent, std::size_t primary, RunRecord& record, std::ostream& err,
+                bool progress)
+      : config_(config),
+        sim_(sim),
+        manager_(manager),
+        gate_(gate),
+        parent_(std::move(parent)),
+        primary_(primary),
+        record_(record),
+        err_(err),
+        progress_(progress) {}
+
+  void on_market_data(const sim::MarketDataRef& ref, const md::Event& event) override {
+    const sim::SimMarket& market = sim_.venue(ref.venue).market(ref.market);
+    if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
+      const double price = event.price.to_double();
+      double qty = event.qty.to_double();
+      if (market.listing().inverse && price > 0)
+        qty = qty * market.listing().contract_size.to_double() / price;
+      record_.trades.push_back({ref.venue_id, event.recv_ns, price, qty});
+    }
+    if (ref.instrument != parent_.instrument) return;
+    const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
+    gate_.on_quote(ref.venue_id, ref.instrument, bid, ask, event.recv_ns);
+    if (ref.venue == primary_ && bid.is_set() && ask.is_set()) {
+      record_.mids.add(event.recv_ns, (bid.to_double() + ask.to_double()) / 2);
+      record_.mids.observed_until(event.recv_ns);
+    }
+  }
+
+  void on_execution_report(const ExecutionReport& report) override {
+    manager_.on_execution_report(report);
+    check(manager_.flush());
+    for (auto& c : record_.children)
+      if (c.order.client_order_id == report.client_order_id && c.venue_ns == 0) c.venue_ns = report.venue_ns;
+    if (report.exec_type == ExecType::Trade) {
+      const sim::SimMarket* market = market_of(report.venue);
+      const double price = report.last_price.to_double();
+      double qty = report.last_qty.to_double();
+      double fee = report.fee.amount.to_double();
+      if (market != nullptr && market->listing().inverse) {
+        qty = qty * market->listing().contract_size.to_double() / price;
+        fee = fee * price;  // charged in the coin: converted at the fill's price
+      }
+      TimestampNs sent = 0;
+      for (const auto& c : record_.children)
+        if (c.order.client_order_id == report.client_order_id) sent = c.order.sent_ns;
+      record_.fills.push_back({report.client_order_id, report.venue, parent_.algo, price, qty, fee,
+                               report.received_ns, sent, report.liquidity});
+      record_.raw_fees.push_back(report.fee);
+      filled_ += qty;
+      record_.filled_over_time.emplace_back(report.received_ns, filled_);
+      show_progress(report.received_ns);
+    }
+    maybe_finish(report.received_ns);
+  }
+
+  void on_timer(std::uint64_t id, TimestampNs now) override {
+    if (id == kTimerStart) start(now);
+    if (id == kTimerEnd && !done_) {
+      // The parent's end: what is still working is canceled and the rest stays unfilled.
+      for (const oms::ChildOrder* c : manager_.oms().open_children())
+        (void)manager_.cancel_child(c->order.client_order_id, now);
+      check(manager_.flush());
+      finish(now, oms::ParentState::Expired, "its end time came");
+    }
+  }
+
+  bool done() const { return done_; }
+  TimestampNs end_ns() const { return end_ns_; }
+  bool filled() const { return filled_state_; }
+  ParentId parent_id() const { return parent_.id; }
+  Status error() const { return error_; }
+
+ private:
+  const sim::SimMarket* market_of(const VenueId& venue) const {
+    const int v = sim_.venue_index(venue);
+    if (v < 0) return nullptr;
+    const auto& simv = sim_.venue(static_cast<std::size_t>(v));
+    const int m = simv.market_of(parent_.instrument);
+    return m < 0 ? nullptr : &simv.market(static_cast<std::size_t>(m));
+  }
+
+  void start(TimestampNs now) {
+    parent_.start_ns = now;
+    // The market as it stands at arrival: the gate's views and the benchmark's first point.
+    for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
+      const int m = sim_.venue(v).market_of(parent_.instrument);
+      if (m < 0) continue;
+      const sim::SimMarket& market = sim_.venue(v).market(static_cast<std::size_t>(m));
+      const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
+      gate_.on_quote(sim_.venue(v).config().id, parent_.instrument, bid, ask, now);
+      if (v == primary_ && bid.is_set() && ask.is_set())
+        record_.mids.add(now, (bid.to_double() + ask.to_double()) / 2);
+    }
+    auto accepted = manager_.accept_parent(parent_, now);
+    check(manager_.flush());
+    if (!accepted) {
+      record_.denials = manager_.oms().denials();
+      error_ = make_error(accepted.error().message);
+      done_ = true;
+      end_ns_ = now;
+      return;
+    }
+    parent_.id = *accepted;
+    send_market(now, parent_.qty.to_double());
+  }
+
+  // `market`: an immediate marketable order to the venue showing the best price (until the router exists); an
+  // inverse venue takes whole contracts and the rest goes to the next best venue.
+  void send_market(TimestampNs now, double wanted) {
+    ++waves_;
+    struct Candidate {
+      std::size_t venue;
+      const sim::SimMarket* market;
+      Price price;
+    };
+    std::vector<Candidate> candidates;
+    for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
+      const int m = sim_.venue(v).market_of(parent_.instrument);
+      if (m < 0 || sim_.venue(v).state() != VenueState::Open) continue;
+      const sim::SimMarket& market = sim_.venue(v).market(static_cast<std::size_t>(m));
+      const Price price = market.best(opposite(parent_.side));
+      if (price.is_set()) candidates.push_back({v, &market, price});
+    }
+    int sent_this_wave = 0;
+    std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+      return parent_.side == Side::Buy ? a.price < b.price : a.price > b.price;
+    });
+    double remaining = wanted;
+    Qty remaining_base = Qty::from_raw(static_cast<std::int64_t>(std::llround(wanted * 1e8)));
+    for (const Candidate& c : candidates) {
+      if (!remaining_base.is_positive()) break;
+      const VenueListing& listing = c.market->listing();
+      // A protective limit: the given one, or half the child collar through the touch.
+      Price limit = limit_;
+      if (!limit.is_set()) {
+        const Price band = Price::from_raw(c.price.raw() / 200);  // 50 bps
+        limit = parent_.side == Side::Buy ? c.price + band : c.price - band;
+      }
+      limit = Price::from_raw(limit.raw() / listing.tick_size.raw() * listing.tick_size.raw());
+      Qty qty;
+      double expected_base = 0;  // what the child should buy or sell, at the touch
+      if (listing.inverse) {
+        // Whole contracts worth at most what is left at the touch; the rest goes to the next venue.
+        const double contracts =
+            std::floor(remaining * c.price.to_double() / listing.contract_size.to_double());
+        qty = Qty::from_units(static_cast<std::int64_t>(contracts));
+        expected_base = contracts * listing.contract_size.to_double() / c.price.to_double();
+      } else {
+        qty = Qty::from_raw(remaining_base.raw() / listing.lot_size.raw() * listing.lot_size.raw());
+        expected_base = qty.to_double();
+      }
+      if (!qty.is_positive()) continue;
+      if (!listing.inverse && listing.min_notional.is_positive() &&
+          qty.to_double() * c.price.to_double() < listing.min_notional.to_double()) {
+        unsendable_ = remaining;  // too small for any venue: it stays unfilled
+        continue;
+      }
+      NewOrder order;
+      order.parent_id = parent_.id;
+      order.venue = sim_.venue(c.venue).config().id;
+      order.instrument = parent_.instrument;
+      order.side = parent_.side;
+      order.type = OrderType::Limit;
+      order.time_in_force = TimeInForce::ImmediateOrCancel;
+      order.price = limit;
+      order.qty = qty;
+      auto sent = manager_.send_child(order, now);
+      check(manager_.flush());
+      if (!sent) {
+        record_.denials = manager_.oms().denials();
+        err_ << "tranche execute: " << sent.error().message << "\n";
+        continue;
+      }
+      order.client_order_id = *sent;
+      order.sent_ns = now;
+      record_.children.push_back({order, 0});
+      ++sent_this_wave;
+      remaining -= expected_base;
+      remaining_base = Qty::from_raw(static_cast<std::int64_t>(std::llround(remaining * 1e8)));
+      if (remaining_base.is_negative()) remaining_base = Qty{};
+    }
+    if (remaining_base.is_positive() && unsendable_ == 0) unsendable_ = remaining;
+    sent_last_wave_ = sent_this_wave > 0;
+    record_.denials = manager_.oms().denials();
+    maybe_finish(now);
+  }
+
+  void maybe_finish(TimestampNs now) {
+    if (done_ || parent_.id.value() == 0) return;
+    const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
+    if (p == nullptr || !manager_.oms().open_children().empty()) return;
+    // Filled: all of it, or all but a remainder no venue takes (under a lot or a minimum, or whole
+    // contracts).
+    const double left = p->order.qty.to_double() - filled_;
+    if (p->executed == p->order.qty || left <= 1e-9 || (unsendable_ > 0 && left <= unsendable_ + 1e-9)) {
+      finish(now, oms::ParentState::Filled, "filled");
+    } else if (waves_ < kMaxWaves && !record_.children.empty() && sent_last_wave_) {
+      // An inverse venue's contracts bought less than planned where the walk went deeper: sweep again for the
+      // rest.
+      unsendable_ = 0;
+      send_market(now, left);
+    } else if (!record_.children.empty() || !record_.denials.empty()) {
+      finish(now, oms::ParentState::Expired, "the marketable order's remainder expired unfilled");
+    }
+  }
+
+  void finish(TimestampNs now, oms::ParentState state, const std::string& text) {
+    if (done_) return;
+    check(manager_.finish_parent(parent_.id, state, text, now));
+    check(manager_.flush());
+    done_ = true;
+    end_ns_ = now;
+    filled_state_ = state == oms::ParentState::Filled;
+    if (progress_) err_ << "\n";
+  }
+
+  void show_progress(TimestampNs now) {
+    if (!progress_) return;
+    const double share = filled_ / parent_.qty.to_double();
+    const auto p0 = record_.mids.at(parent_.start_ns);
+    double shortfall_bps = 0;
+    if (p0 && *p0 > 0) {
+      double cost = 0;
+      const double s = parent_.side == Side::Buy ? 1 : -1;
+      for (const auto& f : record_.fills) cost += s * f.qty * (f.price - *p0) + f.fee;
+      shortfall_bps = 1e4 * cost / (parent_.qty.to_double() * *p0);
+    }
+    const int width = 30;
+    const int bars = static_cast<int>(share * width + 0.5);
+    err_ << "\r[" << std::string(static_cast<std::size_t>(bars), '#')
+         << std::string(static_cast<std::size_t>(width - bars), '.') << "] " << std::fixed
+         << std::setprecision(1) << 100 * share << "% filled, schedule 100% (market), shortfall so far "
+         << std::setprecision(2) << shortfall_bps << " bps  " << format_time(now).substr(11, 12)
+         << std::flush;
+  }
+
+  void check(const Status& s) {
+    if (!s.ok() && error_.ok()) error_ = s;
+  }
+
+ public:
+  Price limit_ = Price::unset();
+
+ private:
+  const Config& config_;
+  sim::Simulator& sim_;
+  oms::OrderManager& manager_;
+  risk::RiskGate& gate_;
+  oms::ParentOrder parent_;
+  std::size_t primary_;
+  RunRecord& record_;
+  std::ostream& err_;
+  bool progress_;
+  double filled_ = 0;
+  double unsendable_ = 0;  // base the market algo could not send anywhere
+  int waves_ = 0;
+  bool sent_last_wave_ = false;
+  static constexpr int kMaxWaves = 3;
+  bool done_ = false;
+  bool filled_state_ = false;
+  TimestampNs end_ns_ = 0;
+  Status error_;
+};
+
+ordered_json costs_json(const tca::CostParts& quote, const tca::CostParts& bps) {
+  return {{"delay", quote.delay},
+          {"impact", quote.impact},
+          {"spread", quote.spread},
+          {"fees", quote.fees},
+          {"opportunity", quote.opportunity},
+          {"delay_bps", bps.delay},
+          {"impact_bps", bps.impact},
+          {"spread_bps", bps.spread},
+          {"fees_bps", bps.fees},
+          {"opportunity_bps", bps.opportunity}};
+}
+
+ordered_json breakdown_json(const std::vector<tca::Breakdown>& list) {
+  ordered_json out = ordered_json::array();
+  for (const auto& b : list) {
+    ordered_json j = costs_json(b.cost, b.cost_bps);
+    j["key"] = b.key;
+    j["filled"] = b.filled;
+    j["average_price"] = b.average_price;
+    j["fills"] = b.fills;
+    j["cost_bps"] = b.cost_bps.total();
+    out.push_back(j);
+  }
+  return out;
+}
+
+template <class T>
+ordered_json opt(const std::optional<T>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
+}  // namespace
+
+int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche execute: " << message << "\n";
+    return 2;
+  };
+  // --- the order, checked before anything runs ---
+  Side side;
+  if (options.side == "buy") {
+    side = Side::Buy;
+  } else if (options.side == "sell") {
+    side = Side::Sell;
+  } else {
+    return fail("--side must be buy or sell, not '" + options.side + "'");
+  }
+  Qty qty;
+  if (!Qty::parse(options.qty, qty)) return fail("--qty '" + options.qty + "' is not a decimal");
+  if (!qty.is_positive()) return fail("--qty must be positive, not " + options.qty);
+  if (std::find(known_algos().begin(), known_algos().end(), options.algo) == known_algos().end()) {
+    std::string list;
+    for (const auto& a : known_algos()) list += (list.empty() ? "" : ", ") + a;
+    return fail("unknown algo '" + options.algo + "' (known: " + list + ")");
+  }
+  auto loaded = load_config(options.scenario.empty() ? default_config_path() : options.scenario);
+  if (!loaded) return fail(loaded.error().message);
+  const Config& config = *loaded;
+  const Instrument* instrument = config.instrument(InstrumentId(options.instrument));
+  if (instrument == nullptr)
+    return fail("instrument '" + options.instrument + "' is not in " + config.source);
+  Price limit = Price::unset();
+  if (!options.limit.empty()) {
+    if (!Price::parse(options.limit, limit) || !limit.is_positive())
+      return fail("--limit '" + options.limit + "' is not a price");
+    if (limit.raw() % instrument->tick_size.raw() != 0)
+      return fail("--limit " + options.limit + " is off the tick " + instrument->tick_size.to_string());
+  }
+  std::optional<TimestampNs> start_arg, end_arg;
+  if (!options.start.empty()) {
+    auto t = parse_time(options.start);
+    if (!t) return fail("--start: " + t.error().message);
+    start_arg = *t;
+  }
+  if (!options.end.empty()) {
+    auto t = parse_time(options.end);
+    if (!t) return fail("--end: " + t.error().message);
+    end_arg = *t;
+  }
+  if (start_arg && end_arg && *end_arg <= *start_arg) return fail("--end must come after --start");
+
+  // --- the market ---
+  sim::SimOptions sim_options;
+  sim_options.seed = options.seed;
+  sim_options.venues = options.venues;
+  const TimestampNs scenario_end = config.scenario ? config.scenario->end_ns : 0;
+  auto created = sim::Simulator::create(config, sim_options);
+  if (!created) return fail(created.error().message);
+  std::unique_ptr<sim::Simulator> sim =
+      std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
+  const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
+  const TimestampNs start = start_arg.value_or(data_start);
+  const TimestampNs end = end_arg.value_or(start + 2 * 60 * kNanosPerSecond);
+  if (start < data_start || (scenario_end != 0 && start >= scenario_end))
+    return fail("--start " + format_time(start) + " is outside the data (" + format_time(data_start) +
+                " to " + (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
+  if (end <= start) return fail("--end must come after the start " + format_time(start));
+  if (scenario_end != 0 && end > scenario_end)
+    return fail("--end " + format_time(end) + " is past the end of the data " + format_time(scenario_end));
+  int primary = sim->venue_index(VenueId(config.primary_venue));
+  if (primary < 0) {
+    for (std::size_t v = 0; v < sim->venue_count() && primary < 0; ++v)
+      if (sim->venue(v).market_of(instrument->id) >= 0) primary = static_cast<int>(v);
+    if (primary < 0) return fail("no mounted venue lists " + options.instrument);
+    err << "note: the primary venue " << config.primary_venue << " is not mounted; the benchmark mid is "
+        << sim->venue(static_cast<std::size_t>(primary)).config().id.str() << "'s\n";
+  }
+
+  // --- the product around it: journal, risk gate, OMS, gateways ---
+  std::string journal_path = options.journal;
+  const bool temporary_journal = journal_path.empty();
+  if (temporary_journal)
+    journal_path = (std::filesystem::temp_directory_path() /
+                    ("tranche-execute-" + std::to_string(::getpid()) + ".journal"))
+                       .string();
+  auto remove_temporary = [&] {
+    if (!temporary_journal) return;
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(journal_path + suffix);
+  };
+  if (temporary_journal) remove_temporary();
+  auto journal_opened = oms::Journal::open(journal_path);
+  if (!journal_opened) return fail(journal_opened.error().message);
+  std::unique_ptr<oms::Journal> journal =
+      std::move(const_cast<std::unique_ptr<oms::Journal>&>(journal_opened.value()));
+  risk::RiskGate gate(config);
+  auto manager_opened = oms::OrderManager::open(config, *journal, gate);
+  if (!manager_opened) return fail(manager_opened.error().message);
+  std::unique_ptr<oms::OrderManager> manager =
+      std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(manager_opened.value()));
+  if (!manager->oms().open_children().empty())
+    return fail(journal_path + " has orders still open from an earlier run");
+  auto gateways = gateway::make_sim_gateways(*sim);
+  for (auto& g : gateways) manager->add_session(g.get());
+
+  oms::ParentOrder parent;
+  parent.account = AccountId("default");
+  parent.instrument = instrument->id;
+  parent.side = side;
+  parent.qty = qty;
+  parent.limit = limit;
+  parent.algo = options.algo;
+  parent.strategy = "tranche-execute";
+  parent.start_ns = start;
+  parent.end_ns = end;
+  RunRecord record;
+  const bool progress = options.progress && !options.json && ::isatty(STDERR_FILENO);
+  ExecuteDriver driver(config, *sim, *manager, gate, parent, static_cast<std::size_t>(primary), record, err,
+                       progress);
+  driver.limit_ = limit;
+  sim->set_listener(&driver);
+  sim->set_timer(start, kTimerStart);
+  sim->set_timer(end, kTimerEnd);
+  // Run the parent, then on to its end plus the longest markout horizon (or the end of the data) for the
+  // mids.
+  while (!driver.done() && sim->step()) {
+  }
+  if (!driver.error().ok() && record.denials.empty()) {
+    remove_temporary();
+    return fail(driver.error().message());
+  }
+  // A little past the last horizon, so the series is known to cover it.
+  const TimestampNs markout_until = driver.end_ns() + 70 * kNanosPerSecond;
+  sim->run_until(scenario_end != 0 ? std::min(markout_until, scenario_end) : markout_until);
+
+  // --- TCA ---
+  tca::TcaInput input;
+  input.side = side;
+  input.qty = qty.to_double();
+  input.arrival_ns = start;
+  input.end_ns = driver.end_ns();
+  input.finished_early = driver.filled();
+  input.algo = options.algo;
+  input.primary_venue = sim->venue(static_cast<std::size_t>(primary)).config().id;
+  input.mids = &record.mids;
+  input.fills = record.fills;
+  input.trades = record.trades;
+  auto analyzed = tca::analyze(input);
+  if (!analyzed) {
+    remove_temporary();
+    return fail(analyzed.error().message);
+  }
+  const tca::TcaResult& tca = *analyzed;
+  const oms::ParentRecord* final_parent = manager->oms().parent(driver.parent_id());
+
+  ordered_json j;
+  j["parent"] = {{"side", options.side},
+                 {"qty", qty.to_string()},
+                 {"instrument", options.instrument},
+                 {"algo", options.algo},
+                 {"limit", limit.is_set() ? limit.to_string() : std::string()},
+                 {"arrival_ns", start},
+                 {"end_ns", driver.end_ns()},
+                 {"state", final_parent ? oms::to_string(final_parent->state) : "rejected"},
+                 {"executed", final_parent ? final_parent->executed.to_string() : "0"}};
+  ordered_json children = ordered_json::array();
+  for (const auto& c : record.children)
+    children.push_back(
+        {{"child_id", c.order.client_order_id.value()},
+         {"venue", c.order.venue.str()},
+         {"type", std::string(to_string(c.order.type)) + "/" + std::string(to_string(c.order.time_in_force))},
+         {"price", c.order.price.is_set() ? c.order.price.to_string() : std::string()},
+         {"qty", c.order.qty.to_string()},
+         {"sent_ns", c.order.sent_ns},
+         {"venue_ns", c.venue_ns}});
+  j["children"] = children;
+  ordered_json fills = ordered_json::array();
+  for (std::size_t i = 0; i < record.fills.size(); ++i) {
+    const auto& f = record.fills[i];
+    fills.push_back(
+        {{"child_id", f.child.value()},
+         {"venue", f.venue.str()},
+         {"price", f.price},
+         {"qty", f.qty},
+         {"liquidity", f.liquidity == Liquidity::Maker ? "maker" : "taker"},
+         {"fee", f.fee},
+         {"fee_charged", record.raw_fees[i].amount.to_string() + " " + record.raw_fees[i].asset.str()},
+         {"ts_ns", f.fill_ns}});
+  }
+  j["fills"] = fills;
+  ordered_json t = costs_json(tca.cost, tca.cost_bps);
+  t["arrival_price"] = tca.arrival_price;
+  t["end_mid"] = tca.end_mid;
+  t["t_end_ns"] = tca.t_end_ns;
+  t["parent_notional"] = tca.parent_notional;
+  t["filled"] = tca.filled;
+  t["average_price"] = tca.average_price;
+  t["implementation_shortfall"] = tca.implementation_shortfall;
+  t["implementation_shortfall_bps"] = tca.implementation_shortfall_bps;
+  t["vwap"] = opt(tca.vwap);
+  t["vwap_slippage_bps"] = opt(tca.vwap_slippage_bps);
+  t["twap"] = opt(tca.twap);
+  t["twap_slippage_bps"] = opt(tca.twap_slippage_bps);
+  t["fill_ratio"] = tca.fill_ratio;
+  t["participation"] = opt(tca.participation);
+  t["market_volume"] = tca.market_volume;
+  ordered_json markouts = ordered_json::array();
+  for (const auto& m : tca.markouts)
+    markouts.push_back({{"horizon_s", static_cast<double>(m.horizon_ns) / kNanosPerSecond},
+                        {"bps", opt(m.bps)},
+                        {"fills_covered", m.fills_covered}});
+  t["markouts"] = markouts;
+  t["by_child"] = breakdown_json(tca.by_child);
+  t["by_venue"] = breakdown_json(tca.by_venue);
+  t["by_algo"] = breakdown_json(tca.by_algo);
+  j["tca"] = t;
+  ordered_json denials = ordered_json::array();
+  for (const auto& d : record.denials) denials.push_back({{"reason_code", d.reason_code}, {"text", d.text}});
+  j["denials"] = denials;
+
+  if (!options.html.empty()) {
+    std::vector<std::pair<TimestampNs, double>> mids;
+    for (const auto& p : record.mids.points())
+      if (p.t_ns >= start - 10 * kNanosPerSecond) mids.emplace_back(p.t_ns, p.mid);
+    if (auto s = write_execution_report(options.html, j, mids, record.filled_over_time); !s) {
+      remove_temporary();
+      return fail(s.message());
+    }
+  }
+  manager.reset();
+  journal.reset();
+  remove_temporary();
+  if (!temporary_journal) err << "journal: " << journal_path << "\n";
+  if (!options.html.empty()) err << "report: " << options.html << "\n";
+
+  if (options.json) {
+    out << j.dump(2) << "\n";
+    return final_parent == nullptr ? 1 : 0;
+  }
+  auto bps = [](double v) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(2) << v;
+    return o.str();
+  };
+  auto money = [](double v) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(2) << v;
+    return o.str();
+  };
+  out << options.side << " " << qty.to_string() << " " << options.instrument << " (" << options.algo
+      << ") from " << format_time(start) << ": "
+      << (final_parent ? oms::to_string(final_parent->state) : "rejected") << ", filled " << tca.filled
+      << " (" << bps(100 * tca.fill_ratio) << "%) at " << money(tca.average_price) << "\n";
+  for (const auto& d : record.denials) out << "  risk denied: " << d.reason_code << ": " << d.text << "\n";
+  out << "  arrival price " << money(tca.arrival_price) << " (" << input.primary_venue.str() << " mid)\n\n";
+  out << "  " << std::left << std::setw(30) << "cost" << std::right << std::setw(12) << "bps" << std::setw(16)
+      << "quote"
+      << "\n";
+  auto row = [&](const std::string& name, double b, double q) {
+    out << "  " << std::left << std::setw(30) << name << std::right << std::setw(12) << bps(b)
+        << std::setw(16) << money(q) << "\n";
+  };
+  row("delay", tca.cost_bps.delay, tca.cost.delay);
+  row("impact", tca.cost_bps.impact, tca.cost.impact);
+  row("spread", tca.cost_bps.spread, tca.cost.spread);
+  row("fees", tca.cost_bps.fees, tca.cost.fees);
+  row("opportunity", tca.cost_bps.opportunity, tca.cost.opportunity);
+  row("implementation shortfall", tca.implementation_shortfall_bps, tca.implementation_shortfall);
+  out << "\n";
+  if (tca.vwap_slippage_bps)
+    out << "  vs interval VWAP " << money(*tca.vwap) << ": " << bps(*tca.vwap_slippage_bps) << " bps\n";
+  if (tca.twap_slippage_bps)
+    out << "  vs interval TWAP " << money(*tca.twap) << ": " << bps(*tca.twap_slippage_bps) << " bps\n";
+  if (tca.participation) out << "  participation " << bps(100 * *tca.participation) << "%\n";
+  out << "  markouts:";
+  for (const auto& m : tca.markouts)
+    out << "  " << m.horizon_ns / kNanosPerSecond << "s "
+        << (m.bps ? bps(*m.bps) + " bps" : std::string("n/a"));
+  out << "\n  by venue:\n";
+  for (const auto& v : tca.by_venue)
+    out << "    " << std::left << std::setw(16) << v.key << std::right << " filled " << v.filled << " at "
+        << money(v.average_price) << ", cost " << bps(v.cost_bps.total()) << " bps\n";
+  return final_parent == nullptr ? 1 : 0;
+}
+
+}  // namespace tranche::service

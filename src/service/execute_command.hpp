@@ -1,0 +1,34 @@
+#pragma once
+// `tranche execute`: one parent order against a market (the bundled three-venue default unless --scenario
+// says otherwise), through the whole product: risk gate, OMS and journal, the simulated venues behind their
+// gateways, and TCA at the end.
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tranche::service {
+
+struct ExecuteOptions {
+  std::string side;
+  std::string qty;
+  std::string instrument = "ETH-USDT";
+  std::string algo = "market";
+  std::string start, end;  // receive clock; start: the data's (the scenario's) start; end: start + 2 minutes
+  std::string limit;
+  std::vector<std::string> venues;
+  std::string scenario;  // a config file; empty: the bundled default
+  std::optional<std::uint64_t> seed;
+  std::string journal;  // empty: a temporary journal, removed at the end
+  std::string html;
+  bool json = false;
+  bool progress = true;  // a progress bar on stderr when it is a terminal
+};
+
+int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostream& err);
+
+// The algos `tranche execute --algo` knows.
+const std::vector<std::string>& known_algos();
+
+}  // namespace tranche::service
