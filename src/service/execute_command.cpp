@@ -195,14 +195,19 @@ class ExecuteDriver : public sim::SimListener {
       limit = Price::from_raw(limit.raw() / listing.tick_size.raw() * listing.tick_size.raw());
       Qty qty;
       double expected_base = 0;  // what the child should buy or sell, at the touch
+      // What the parent still has room for, as the OMS counts it (an inverse child counts at its limit).
+      const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
+      const double room = p ? (p->order.qty - p->executed - p->in_flight).to_double() : 0.0;
       if (listing.inverse) {
-        // Whole contracts worth at most what is left at the touch; the rest goes to the next venue.
-        const double contracts =
-            std::floor(remaining * c.price.to_double() / listing.contract_size.to_double());
+        // Whole contracts worth at most what is left at the touch, and counted within the parent's room; the
+        // rest goes to the next venue.
+        const double quote_worth = std::min(remaining * c.price.to_double(), room * limit.to_double());
+        const double contracts = std::floor(quote_worth / listing.contract_size.to_double());
         qty = Qty::from_units(static_cast<std::int64_t>(contracts));
         expected_base = contracts * listing.contract_size.to_double() / c.price.to_double();
       } else {
-        qty = Qty::from_raw(remaining_base.raw() / listing.lot_size.raw() * listing.lot_size.raw());
+        const Qty cap = std::min(remaining_base, Qty::from_raw(static_cast<std::int64_t>(room * 1e8)));
+        qty = Qty::from_raw(cap.raw() / listing.lot_size.raw() * listing.lot_size.raw());
         expected_base = qty.to_double();
       }
       if (!qty.is_positive()) continue;
@@ -483,6 +488,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   const TimestampNs markout_until = driver.end_ns() + 70 * kNanosPerSecond;
   sim->run_until(scenario_end != 0 ? std::min(markout_until, scenario_end) : markout_until);
 
+  if (options.recorded_events != nullptr) *options.recorded_events = sim->recorded_events();
   // --- TCA ---
   tca::TcaInput input;
   input.side = side;

@@ -23,7 +23,8 @@ struct ExecuteOptions {
   std::string journal;  // empty: a temporary journal, removed at the end
   std::string html;
   bool json = false;
-  bool progress = true;  // a progress bar on stderr when it is a terminal
+  bool progress = true;                      // a progress bar on stderr when it is a terminal
+  std::uint64_t* recorded_events = nullptr;  // benchmarks: set to the recorded events the run replayed
 };
 
 int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostream& err);

@@ -569,24 +569,27 @@ void Simulator::deliver_market_data(std::size_t v, std::size_t m, const md::Even
 void Simulator::publish_snapshot(std::size_t v, std::size_t m) {
   if (listener_ == nullptr || !deliver_market_data_ || now_ < start_ns_) return;
   const SimMarket& market = venues_[v].venue->market(m);
-  scratch_bids_.clear();
-  scratch_asks_.clear();
+  // Its own buffers: a simulated event is delivered as it is, never converted through the scratch ones.
+  snapshot_bids_.clear();
+  snapshot_asks_.clear();
+  // The top 200 levels a side (what a venue's partial-depth stream gives); deeper levels reappear as the
+  // diffs touch them. The whole book at every shift would cost more than the rest of the replay.
+  constexpr std::size_t kSnapshotDepth = 200;
   market.for_each_level(Side::Buy, [&](Price price, Qty qty) {
-    scratch_bids_.push_back({price, qty});
-    return true;
+    snapshot_bids_.push_back({price, qty});
+    return snapshot_bids_.size() < kSnapshotDepth;
   });
   market.for_each_level(Side::Sell, [&](Price price, Qty qty) {
-    scratch_asks_.push_back({price, qty});
-    return true;
+    snapshot_asks_.push_back({price, qty});
+    return snapshot_asks_.size() < kSnapshotDepth;
   });
   md::Event event;
   event.kind = md::EventKind::BookSnapshot;
   event.flags = md::kFlagSimulated;
   event.recv_ns = now_;
-  event.bids = {scratch_bids_.data(), scratch_bids_.size()};
-  event.asks = {scratch_asks_.data(), scratch_asks_.size()};
-  const md::OwnedEvent owned(event);  // the scratch buffers are reused by the next delivery
-  deliver_market_data(v, m, owned.event);
+  event.bids = {snapshot_bids_.data(), snapshot_bids_.size()};
+  event.asks = {snapshot_asks_.data(), snapshot_asks_.size()};
+  deliver_market_data(v, m, event);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -636,7 +639,11 @@ void Simulator::sample(TimestampNs at_ns) {
         const double average = static_cast<double>(ring.sum) / static_cast<double>(ring.count);
         const Price shift = Price::from_raw(
             static_cast<std::int64_t>(std::llround(average / static_cast<double>(tick))) * tick);
-        if (shift != market.shift()) {
+        // Hysteresis: a basis hovering at a half tick would flip the whole book back and forth every sample;
+        // the shift moves once the average is three quarters of a tick away from it.
+        const double away =
+            std::abs(average - static_cast<double>(market.shift().raw())) / static_cast<double>(tick);
+        if (shift != market.shift() && (ring.count == 1 || away >= 0.75)) {
           market.set_shift(shift);
           VenueRunStats& stats = slot.stats;
           ++stats.shift_changes;

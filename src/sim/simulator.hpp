@@ -205,6 +205,7 @@ class Simulator {
   // Cancels on their way, for the fill-after-cancel fault: client order id -> arrival at the venue.
   std::unordered_map<std::uint64_t, TimestampNs> cancels_in_flight_;
   std::vector<md::Level> scratch_bids_, scratch_asks_;
+  std::vector<md::Level> snapshot_bids_, snapshot_asks_;
   std::vector<std::string> notes_;
 };
 
