@@ -99,5 +99,23 @@ void BM_BareSimulatorReplay(benchmark::State& state) {
 }
 BENCHMARK(BM_BareSimulatorReplay)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The simulator issue's own baseline: the replay with no listener at all.
+void BM_BareSimulatorReplay_NoListener(benchmark::State& state) {
+  auto config = load_config(scenario_path());
+  if (!config) std::abort();
+  std::uint64_t events = 0;
+  sim::SimOptions options;
+  options.deliver_market_data = false;
+  for (auto _ : state) {
+    auto sim = sim::Simulator::create(*config, options);
+    if (!sim) std::abort();
+    (*sim)->run();
+    events += (*sim)->recorded_events();
+  }
+  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["events"] = static_cast<double>(events) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_BareSimulatorReplay_NoListener)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 }  // namespace
 }  // namespace tranche
