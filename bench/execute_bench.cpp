@@ -112,7 +112,8 @@ void BM_BareSimulatorReplay_NoListener(benchmark::State& state) {
     (*sim)->run();
     events += (*sim)->recorded_events();
   }
-  state.counters["events_per_s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
+  state.counters["events_per_s"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.counters["events"] = static_cast<double>(events) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_BareSimulatorReplay_NoListener)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -161,6 +161,11 @@ Status OrderManager::record_denial(RiskDenial denial, TimestampNs now_ns) {
   return record(std::move(denial), now_ns);
 }
 
+Status OrderManager::record_algo_state(ParentId parent, std::string state, std::string detail,
+                                       TimestampNs now_ns) {
+  return record(AlgoStateChange{parent, std::move(state), std::move(detail)}, now_ns);
+}
+
 Status OrderManager::record_note(std::string text, TimestampNs now_ns) {
   return record(RecoveryNote{std::move(text)}, now_ns);
 }

@@ -50,6 +50,7 @@ class OrderManager : public ExecutionListener {
   Status engage_kill_switch(KillScope scope, std::string target, std::string reason, TimestampNs now_ns);
   Status release_kill_switch(KillScope scope, std::string target, std::string reason, TimestampNs now_ns);
   Status record_note(std::string text, TimestampNs now_ns);
+  Status record_algo_state(ParentId parent, std::string state, std::string detail, TimestampNs now_ns);
 
   // Commits the journal (one fsync for everything since the last flush), then hands the outbox to the
   // venues. Call it after handling each event.

@@ -6,11 +6,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "core/config.hpp"
+#include "ems/router.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
@@ -32,6 +35,7 @@ namespace {
 
 constexpr std::uint64_t kTimerStart = 1;
 constexpr std::uint64_t kTimerEnd = 2;
+constexpr std::uint64_t kTimerPieces = 100;  // and up: delayed pieces of a route
 
 // Everything the run leaves for the report.
 struct RunRecord {
@@ -65,20 +69,23 @@ class ExecuteDriver : public sim::SimListener {
         progress_(progress) {}
 
   void on_market_data(const sim::MarketDataRef& ref, const md::Event& event) override {
+    if (ref.instrument != parent_.instrument)
+      return;  // other instruments' prints are not this parent's market
     const sim::SimMarket& market = sim_.venue(ref.venue).market(ref.market);
+    // What we see arrives now (after any market-data latency): it is stamped with our clock.
+    const TimestampNs now = sim_.now();
     if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
       const double price = event.price.to_double();
       double qty = event.qty.to_double();
       if (market.listing().inverse && price > 0)
         qty = qty * market.listing().contract_size.to_double() / price;
-      record_.trades.push_back({ref.venue_id, event.recv_ns, price, qty});
+      record_.trades.push_back({ref.venue_id, now, price, qty});
     }
-    if (ref.instrument != parent_.instrument) return;
     const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
-    gate_.on_quote(ref.venue_id, ref.instrument, bid, ask, event.recv_ns);
+    gate_.on_quote(ref.venue_id, ref.instrument, bid, ask, now);
     if (ref.venue == primary_ && bid.is_set() && ask.is_set()) {
-      record_.mids.add(event.recv_ns, (bid.to_double() + ask.to_double()) / 2);
-      record_.mids.observed_until(event.recv_ns);
+      record_.mids.add(now, (bid.to_double() + ask.to_double()) / 2);
+      record_.mids.observed_until(now);
     }
   }
 
@@ -87,7 +94,9 @@ class ExecuteDriver : public sim::SimListener {
     check(manager_.flush());
     for (auto& c : record_.children)
       if (c.order.client_order_id == report.client_order_id && c.venue_ns == 0) c.venue_ns = report.venue_ns;
-    if (report.exec_type == ExecType::Trade) {
+    // A fill reported twice (the venue repeated it) is one fill: the OMS ignores the repeat, and so does TCA.
+    if (report.exec_type == ExecType::Trade &&
+        seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second) {
       const sim::SimMarket* market = market_of(report.venue);
       const double price = report.last_price.to_double();
       double qty = report.last_qty.to_double();
@@ -111,12 +120,23 @@ class ExecuteDriver : public sim::SimListener {
 
   void on_timer(std::uint64_t id, TimestampNs now) override {
     if (id == kTimerStart) start(now);
-    if (id == kTimerEnd && !done_) {
-      // The parent's end: what is still working is canceled and the rest stays unfilled.
+    if (id == kTimerEnd && !done_ && parent_.id.value() != 0) {
+      // The parent's end: what is still working is canceled; the parent ends when the venues have answered.
+      ending_ = true;
+      pending_.clear();
       for (const oms::ChildOrder* c : manager_.oms().open_children())
         (void)manager_.cancel_child(c->order.client_order_id, now);
       check(manager_.flush());
-      finish(now, oms::ParentState::Expired, "its end time came");
+      maybe_finish(now);
+    }
+    if (id >= kTimerPieces) {
+      auto it = pending_.find(id);
+      if (it != pending_.end()) {
+        const NewOrder order = it->second;
+        pending_.erase(it);
+        send_piece(order, now);
+        maybe_finish(now);
+      }
     }
   }
 
@@ -137,6 +157,7 @@ class ExecuteDriver : public sim::SimListener {
 
   void start(TimestampNs now) {
     parent_.start_ns = now;
+    denials_before_ = manager_.oms().denials().size();
     // The market as it stands at arrival: the gate's views and the benchmark's first point.
     for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
       const int m = sim_.venue(v).market_of(parent_.instrument);
@@ -147,10 +168,18 @@ class ExecuteDriver : public sim::SimListener {
       if (v == primary_ && bid.is_set() && ask.is_set())
         record_.mids.add(now, (bid.to_double() + ask.to_double()) / 2);
     }
+    if (!record_.mids.at(now)) {
+      // Without an arrival price nothing can be measured: nothing is sent.
+      error_ = make_error("no benchmark mid on " + sim_.venue(primary_).config().id.str() +
+                          " at the arrival " + format_time(now));
+      done_ = true;
+      end_ns_ = now;
+      return;
+    }
     auto accepted = manager_.accept_parent(parent_, now);
     check(manager_.flush());
     if (!accepted) {
-      record_.denials = manager_.oms().denials();
+      take_denials();
       error_ = make_error(accepted.error().message);
       done_ = true;
       end_ns_ = now;
@@ -160,109 +189,139 @@ class ExecuteDriver : public sim::SimListener {
     send_market(now, parent_.qty.to_double());
   }
 
-  // `market`: an immediate marketable order to the venue showing the best price (until the router exists); an
-  // inverse venue takes whole contracts and the rest goes to the next best venue.
+  void take_denials() {
+    const auto& all = manager_.oms().denials();
+    record_.denials.assign(all.begin() + static_cast<std::ptrdiff_t>(std::min(denials_before_, all.size())),
+                           all.end());
+  }
+
+  // The views the router weighs: every venue this run may trade on, as it stands now.
+  std::vector<ems::VenueView> views() const {
+    std::vector<ems::VenueView> out;
+    for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
+      const auto& venue = sim_.venue(v);
+      const int m = venue.market_of(parent_.instrument);
+      if (m < 0) continue;
+      if (!allowed_.empty() &&
+          std::find(allowed_.begin(), allowed_.end(), venue.config().id.str()) == allowed_.end())
+        continue;
+      const sim::SimMarket& market = venue.market(static_cast<std::size_t>(m));
+      ems::VenueView view;
+      view.venue = venue.config().id;
+      view.listing = market.listing();
+      view.taker_fee_bps = venue.config().fees.taker_bps.to_double();
+      view.latency_ns = venue.sim().order_latency.base_ns;
+      view.tradable = venue.state() == VenueState::Open && market.valid();
+      if (!view.tradable)
+        view.not_tradable =
+            venue.state() == VenueState::Open ? "no valid book" : std::string(to_string(venue.state()));
+      auto copy = [](const sim::SimMarket& mk, Side side, std::vector<md::Level>& into) {
+        mk.for_each_level(side, [&](Price price, Qty qty) {
+          into.push_back({price, qty});
+          return into.size() < 200;
+        });
+      };
+      copy(market, Side::Buy, view.bids);
+      copy(market, Side::Sell, view.asks);
+      out.push_back(std::move(view));
+    }
+    return out;
+  }
+
+  // `market`: an immediate marketable order, routed across the venues by the router (ems/router.hpp); each
+  // piece is an IOC at the worst level it takes there, timed to arrive with the others.
   void send_market(TimestampNs now, double wanted) {
     ++waves_;
-    struct Candidate {
-      std::size_t venue;
-      const sim::SimMarket* market;
-      Price price;
-    };
-    std::vector<Candidate> candidates;
-    for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
-      const int m = sim_.venue(v).market_of(parent_.instrument);
-      if (m < 0 || sim_.venue(v).state() != VenueState::Open) continue;
-      const sim::SimMarket& market = sim_.venue(v).market(static_cast<std::size_t>(m));
-      const Price price = market.best(opposite(parent_.side));
-      if (price.is_set()) candidates.push_back({v, &market, price});
-    }
-    int sent_this_wave = 0;
-    std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
-      return parent_.side == Side::Buy ? a.price < b.price : a.price > b.price;
-    });
-    double remaining = wanted;
-    Qty remaining_base = Qty::from_raw(static_cast<std::int64_t>(std::llround(wanted * 1e8)));
-    for (const Candidate& c : candidates) {
-      if (!remaining_base.is_positive()) break;
-      const VenueListing& listing = c.market->listing();
-      // A protective limit: the given one, or half the child collar through the touch.
-      Price limit = limit_;
-      if (!limit.is_set()) {
-        const Price band = Price::from_raw(c.price.raw() / 200);  // 50 bps
-        limit = parent_.side == Side::Buy ? c.price + band : c.price - band;
-      }
-      limit = Price::from_raw(limit.raw() / listing.tick_size.raw() * listing.tick_size.raw());
-      Qty qty;
-      double expected_base = 0;  // what the child should buy or sell, at the touch
-      // What the parent still has room for, as the OMS counts it (an inverse child counts at its limit).
-      const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
-      const double room = p ? (p->order.qty - p->executed - p->in_flight).to_double() : 0.0;
-      if (listing.inverse) {
-        // Whole contracts worth at most what is left at the touch, and counted within the parent's room; the
-        // rest goes to the next venue.
-        const double quote_worth = std::min(remaining * c.price.to_double(), room * limit.to_double());
-        const double contracts = std::floor(quote_worth / listing.contract_size.to_double());
-        qty = Qty::from_units(static_cast<std::int64_t>(contracts));
-        expected_base = contracts * listing.contract_size.to_double() / c.price.to_double();
-      } else {
-        const Qty cap = std::min(remaining_base, Qty::from_raw(static_cast<std::int64_t>(room * 1e8)));
-        qty = Qty::from_raw(cap.raw() / listing.lot_size.raw() * listing.lot_size.raw());
-        expected_base = qty.to_double();
-      }
-      if (!qty.is_positive()) continue;
-      if (!listing.inverse && listing.min_notional.is_positive() &&
-          qty.to_double() * c.price.to_double() < listing.min_notional.to_double()) {
-        unsendable_ = remaining;  // too small for any venue: it stays unfilled
-        continue;
-      }
+    const std::vector<ems::VenueView> venues = views();
+    const double mid = record_.mids.at(now).value_or(0);
+    const ems::RoutePlan plan = ems::route_marketable(parent_.side, wanted, limit_, mid, venues);
+    // Each decision is journaled with the alternatives it weighed.
+    check(
+        manager_.record_algo_state(parent_.id, "route wave " + std::to_string(waves_), plan.explain(), now));
+    sent_last_wave_ = false;
+    for (const ems::RoutePiece& piece : plan.pieces) {
       NewOrder order;
       order.parent_id = parent_.id;
-      order.venue = sim_.venue(c.venue).config().id;
+      order.venue = piece.venue;
       order.instrument = parent_.instrument;
       order.side = parent_.side;
       order.type = OrderType::Limit;
       order.time_in_force = TimeInForce::ImmediateOrCancel;
-      order.price = limit;
-      order.qty = qty;
-      auto sent = manager_.send_child(order, now);
-      check(manager_.flush());
-      if (!sent) {
-        record_.denials = manager_.oms().denials();
-        err_ << "tranche execute: " << sent.error().message << "\n";
-        continue;
+      order.price = piece.limit;
+      order.qty = piece.qty;
+      if (piece.send_delay_ns > 0) {
+        const std::uint64_t id = next_timer_++;
+        pending_[id] = order;
+        sim_.set_timer(now + piece.send_delay_ns, id);
+        sent_last_wave_ = true;
+      } else {
+        send_piece(order, now);
       }
-      order.client_order_id = *sent;
-      order.sent_ns = now;
-      record_.children.push_back({order, 0});
-      ++sent_this_wave;
-      remaining -= expected_base;
-      remaining_base = Qty::from_raw(static_cast<std::int64_t>(std::llround(remaining * 1e8)));
-      if (remaining_base.is_negative()) remaining_base = Qty{};
     }
-    if (remaining_base.is_positive() && unsendable_ == 0) unsendable_ = remaining;
-    sent_last_wave_ = sent_this_wave > 0;
-    record_.denials = manager_.oms().denials();
+    check(manager_.flush());
+    take_denials();
     maybe_finish(now);
+  }
+
+  void send_piece(NewOrder order, TimestampNs now) {
+    // Within the parent's room as the OMS counts it (an inverse child counts at its limit).
+    const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
+    const VenueListing* listing = config_.venue(order.venue)->listing(order.instrument);
+    if (p != nullptr && listing != nullptr) {
+      const double room = (p->order.qty - p->executed - p->in_flight).to_double();
+      const double room_units =
+          listing->inverse ? room * order.price.to_double() / listing->contract_size.to_double() : room;
+      const double lot = listing->lot_size.to_double();
+      const Qty cap =
+          Qty::from_raw(static_cast<std::int64_t>(std::floor(room_units / lot + 1e-9) * lot * 1e8));
+      if (cap < order.qty) order.qty = cap;
+    }
+    if (!order.qty.is_positive()) return;
+    auto sent = manager_.send_child(order, now);
+    check(manager_.flush());
+    take_denials();
+    if (!sent) return;
+    order.client_order_id = *sent;
+    order.sent_ns = now;
+    record_.children.push_back({order, 0});
+    sent_last_wave_ = true;
+  }
+
+  // The smallest base quantity any allowed venue takes now: less than that left over is not sendable
+  // anywhere.
+  double smallest_sendable() const {
+    double smallest = 1e300;
+    for (const ems::VenueView& v : views()) {
+      const auto& levels = parent_.side == Side::Buy ? v.asks : v.bids;
+      if (!v.tradable || levels.empty()) continue;
+      const double price = levels.front().price.to_double();
+      double unit = v.listing.lot_size.to_double();
+      if (v.listing.inverse)
+        unit = v.listing.contract_size.to_double() / price;  // one contract
+      else
+        unit = std::max(unit, v.listing.min_notional.to_double() / price);
+      smallest = std::min(smallest, unit);
+    }
+    return smallest;
   }
 
   void maybe_finish(TimestampNs now) {
     if (done_ || parent_.id.value() == 0) return;
     const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
-    if (p == nullptr || !manager_.oms().open_children().empty()) return;
-    // Filled: all of it, or all but a remainder no venue takes (under a lot or a minimum, or whole
-    // contracts).
+    if (p == nullptr || !manager_.oms().open_children().empty() || !pending_.empty()) return;
     const double left = p->order.qty.to_double() - filled_;
-    if (p->executed == p->order.qty || left <= 1e-9 || (unsendable_ > 0 && left <= unsendable_ + 1e-9)) {
-      finish(now, oms::ParentState::Filled, "filled");
-    } else if (waves_ < kMaxWaves && !record_.children.empty() && sent_last_wave_) {
-      // An inverse venue's contracts bought less than planned where the walk went deeper: sweep again for the
-      // rest.
-      unsendable_ = 0;
-      send_market(now, left);
-    } else if (!record_.children.empty() || !record_.denials.empty()) {
-      finish(now, oms::ParentState::Expired, "the marketable order's remainder expired unfilled");
-    }
+    if (left <= 1e-9) return finish(now, oms::ParentState::Filled, "filled");
+    if (ending_) return finish(now, oms::ParentState::Expired, "its end time came");
+    if (left < smallest_sendable())
+      return finish(now, oms::ParentState::Filled,
+                    "filled but for " + std::to_string(left) + ", below what any venue takes");
+    if (waves_ < kMaxWaves && sent_last_wave_) return send_market(now, left);
+    std::string why = "nothing more could be sent";
+    if (!record_.denials.empty()) why = "risk denied: " + record_.denials.back().reason_code;
+    const double room = (p->order.qty - p->executed - p->in_flight).to_double();
+    if (room < smallest_sendable())
+      why = "its room as the OMS counts it was used (inverse contracts count at their limit)";
+    finish(now, oms::ParentState::Expired, why);
   }
 
   void finish(TimestampNs now, oms::ParentState state, const std::string& text) {
@@ -277,7 +336,7 @@ class ExecuteDriver : public sim::SimListener {
 
   void show_progress(TimestampNs now) {
     if (!progress_) return;
-    const double share = filled_ / parent_.qty.to_double();
+    const double share = std::clamp(filled_ / parent_.qty.to_double(), 0.0, 1.0);
     const auto p0 = record_.mids.at(parent_.start_ns);
     double shortfall_bps = 0;
     if (p0 && *p0 > 0) {
@@ -301,6 +360,7 @@ class ExecuteDriver : public sim::SimListener {
 
  public:
   Price limit_ = Price::unset();
+  std::vector<std::string> allowed_;  // --venues: where orders may go (every venue still makes the market)
 
  private:
   const Config& config_;
@@ -313,10 +373,14 @@ class ExecuteDriver : public sim::SimListener {
   std::ostream& err_;
   bool progress_;
   double filled_ = 0;
-  double unsendable_ = 0;  // base the market algo could not send anywhere
   int waves_ = 0;
   bool sent_last_wave_ = false;
+  bool ending_ = false;
   static constexpr int kMaxWaves = 3;
+  std::size_t denials_before_ = 0;
+  std::set<std::string> seen_exec_;
+  std::map<std::uint64_t, NewOrder> pending_;  // pieces held back to arrive with the others, by timer id
+  std::uint64_t next_timer_ = kTimerPieces;
   bool done_ = false;
   bool filled_state_ = false;
   TimestampNs end_ns_ = 0;
@@ -408,7 +472,11 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   // --- the market ---
   sim::SimOptions sim_options;
   sim_options.seed = options.seed;
-  sim_options.venues = options.venues;
+  // Every venue of the scenario makes the market (the perpetuals follow spot's price); --venues says where
+  // orders may go.
+  for (const auto& v : options.venues)
+    if (config.venue(VenueId(v)) == nullptr || !config.venue(VenueId(v))->sim)
+      return fail("--venues: '" + v + "' is not a simulated venue of " + config.source);
   const TimestampNs scenario_end = config.scenario ? config.scenario->end_ns : 0;
   auto created = sim::Simulator::create(config, sim_options);
   if (!created) return fail(created.error().message);
@@ -416,7 +484,9 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
       std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
   const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
   const TimestampNs start = start_arg.value_or(data_start);
-  const TimestampNs end = end_arg.value_or(start + 2 * 60 * kNanosPerSecond);
+  TimestampNs end = end_arg.value_or(start + 2 * 60 * kNanosPerSecond);
+  if (!end_arg && scenario_end != 0)
+    end = std::min(end, scenario_end);  // the default never runs past the data
   if (start < data_start || (scenario_end != 0 && start >= scenario_end))
     return fail("--start " + format_time(start) + " is outside the data (" + format_time(data_start) +
                 " to " + (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
@@ -473,6 +543,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   ExecuteDriver driver(config, *sim, *manager, gate, parent, static_cast<std::size_t>(primary), record, err,
                        progress);
   driver.limit_ = limit;
+  driver.allowed_ = options.venues;
   sim->set_listener(&driver);
   sim->set_timer(start, kTimerStart);
   sim->set_timer(end, kTimerEnd);
@@ -480,13 +551,14 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   // mids.
   while (!driver.done() && sim->step()) {
   }
-  if (!driver.error().ok() && record.denials.empty()) {
+  if (!driver.error().ok() && driver.parent_id().value() == 0 && record.denials.empty()) {
     remove_temporary();
     return fail(driver.error().message());
   }
   // A little past the last horizon, so the series is known to cover it.
   const TimestampNs markout_until = driver.end_ns() + 70 * kNanosPerSecond;
   sim->run_until(scenario_end != 0 ? std::min(markout_until, scenario_end) : markout_until);
+  record.mids.observed_until(sim->now());
 
   if (options.recorded_events != nullptr) *options.recorded_events = sim->recorded_events();
   // --- TCA ---
@@ -575,9 +647,12 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   j["denials"] = denials;
 
   if (!options.html.empty()) {
+    // The chart starts 10 s before arrival, with the mid as it stood then.
     std::vector<std::pair<TimestampNs, double>> mids;
+    const TimestampNs from = start - 10 * kNanosPerSecond;
+    if (auto before = record.mids.at(from)) mids.emplace_back(from, *before);
     for (const auto& p : record.mids.points())
-      if (p.t_ns >= start - 10 * kNanosPerSecond) mids.emplace_back(p.t_ns, p.mid);
+      if (p.t_ns > from) mids.emplace_back(p.t_ns, p.mid);
     if (auto s = write_execution_report(options.html, j, mids, record.filled_over_time); !s) {
       remove_temporary();
       return fail(s.message());

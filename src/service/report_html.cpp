@@ -36,12 +36,17 @@ Status write_execution_report(const std::string& path, const nlohmann::ordered_j
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return make_error("cannot write the report " + path);
     out << html;
-    if (!out.flush()) return make_error("cannot write the report " + path);
+    if (!out.flush()) {
+      out.close();
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      return make_error("cannot write the report " + path);
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    std::filesystem::remove(tmp);
+    std::filesystem::remove(tmp, ec);
     return make_error("cannot write the report " + path + ": " + ec.message());
   }
   return {};

@@ -6,6 +6,7 @@
 namespace tranche::tca {
 
 void MidSeries::add(TimestampNs t_ns, double mid) {
+  if (!points_.empty() && t_ns < points_.back().t_ns) t_ns = points_.back().t_ns;  // never backwards
   if (!points_.empty() && points_.back().t_ns == t_ns) {
     points_.back().mid = mid;
     return;

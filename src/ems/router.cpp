@@ -1,0 +1,179 @@
+#include "ems/router.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace tranche::ems {
+namespace {
+
+struct Candidate {
+  std::size_t view;
+  double price;     // the venue's price
+  double all_in;    // with the taker fee: what a unit of base costs (buy) or yields (sell)
+  double base;      // base available at the level, after the survival discount
+  double per_unit;  // venue units per base at this price (1 on linear, price / contract size on inverse)
+  DurationNs latency;
+};
+
+double base_of(const VenueView& v, const md::Level& level) {
+  const double qty = level.qty.to_double();
+  if (!v.listing.inverse) return qty;
+  return qty * v.listing.contract_size.to_double() / level.price.to_double();
+}
+
+}  // namespace
+
+RoutePlan route_marketable(Side side, double base_qty, Price limit, double reference_mid,
+                           const std::vector<VenueView>& views, const RouterParams& params) {
+  RoutePlan plan;
+  const bool buy = side == Side::Buy;
+  const double s = buy ? 1.0 : -1.0;
+  auto fee_of = [&](const VenueView& v) { return params.net_of_fees ? v.taker_fee_bps / 1e4 : 0.0; };
+  auto better = [&](double a, double b) { return buy ? a < b : a > b; };
+
+  // The opposite side's best price on every other tradable venue: what makes a level "crossed".
+  auto best_opposite_elsewhere = [&](std::size_t self) {
+    double best = buy ? -1.0 : 1e300;  // buy: the highest bid elsewhere; sell: the lowest ask elsewhere
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      if (i == self || !views[i].tradable) continue;
+      const auto& side_levels = buy ? views[i].bids : views[i].asks;
+      if (side_levels.empty()) continue;
+      const double p = side_levels.front().price.to_double();
+      best = buy ? std::max(best, p) : std::min(best, p);
+    }
+    return best;
+  };
+
+  std::vector<Candidate> candidates;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const VenueView& v = views[i];
+    if (!v.tradable) continue;
+    const auto& levels = buy ? v.asks : v.bids;
+    const double crossing = params.crossed_unavailable ? best_opposite_elsewhere(i) : (buy ? -1.0 : 1e300);
+    const double hz = buy ? v.ask_change_hz : v.bid_change_hz;
+    const double survival = params.latency_discount && hz > 0
+                                ? std::exp(-hz * static_cast<double>(v.latency_ns) / kNanosPerSecond)
+                                : 1.0;
+    for (const md::Level& level : levels) {
+      const double price = level.price.to_double();
+      if (limit.is_set() && better(limit.to_double(), price)) break;
+      double base = base_of(v, level);
+      // An ask at or below another venue's bid (a bid at or above another's ask) is the proxy's crossing, not
+      // liquidity to count on.
+      if (buy ? price <= crossing : price >= crossing) {
+        plan.crossed_skipped += base;
+        continue;
+      }
+      base *= survival;
+      if (base <= 0) continue;
+      const double per_unit = v.listing.inverse ? price / v.listing.contract_size.to_double() : 1.0;
+      candidates.push_back({i, price, price * (1.0 + s * fee_of(v)), base, per_unit, v.latency_ns});
+    }
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+    if (a.all_in != b.all_in) return better(a.all_in, b.all_in);
+    return a.latency < b.latency;
+  });
+
+  // Walk the combined book, then round each venue's share to what it accepts.
+  struct Share {
+    double base = 0, units = 0, cost = 0;
+    double worst = 0;
+  };
+  std::vector<Share> shares(views.size());
+  double left = base_qty;
+  for (const Candidate& c : candidates) {
+    if (left <= 1e-12) break;
+    const double take = std::min(left, c.base);
+    Share& sh = shares[c.view];
+    sh.base += take;
+    sh.units += take * c.per_unit;
+    sh.cost += take * c.all_in;
+    sh.worst = c.price;
+    left -= take;
+  }
+  DurationNs slowest = 0;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const Share& sh = shares[i];
+    if (sh.base <= 0) continue;
+    const VenueView& v = views[i];
+    const double lot = v.listing.lot_size.to_double();
+    const double units = std::floor(sh.units / lot + 1e-9) * lot;
+    if (units <= 0) continue;
+    const double kept = units / sh.units;  // rounding down keeps this share of the venue's base
+    if (!v.listing.inverse && v.listing.min_notional.is_positive() &&
+        units * sh.worst < v.listing.min_notional.to_double())
+      continue;
+    RoutePiece piece;
+    piece.view = i;
+    piece.venue = v.venue;
+    piece.qty = Qty::from_raw(static_cast<std::int64_t>(std::llround(units * 1e8)));
+    const double tick = v.listing.tick_size.to_double();
+    piece.limit =
+        Price::from_raw(static_cast<std::int64_t>(std::llround(std::round(sh.worst / tick) * tick * 1e8)));
+    piece.base = sh.base * kept;
+    piece.cost_quote = sh.cost * kept;
+    plan.pieces.push_back(piece);
+    slowest = std::max(slowest, v.latency_ns);
+  }
+  double cost = 0;
+  for (auto& piece : plan.pieces) {
+    piece.send_delay_ns = slowest - views[piece.view].latency_ns;
+    plan.base += piece.base;
+    cost += piece.cost_quote;
+  }
+  if (plan.base > 0) {
+    plan.average_all_in = cost / plan.base;
+    if (reference_mid > 0) plan.cost_bps = 1e4 * s * (plan.average_all_in - reference_mid) / reference_mid;
+  }
+
+  // What each venue alone would have done: the alternatives weighed.
+  for (const VenueView& v : views) {
+    RouteAlternative alt;
+    alt.venue = v.venue;
+    if (!v.tradable) {
+      alt.note = "not tradable: " + v.not_tradable;
+      plan.alternatives.push_back(alt);
+      continue;
+    }
+    double got = 0, spent = 0;
+    for (const md::Level& level : buy ? v.asks : v.bids) {
+      const double price = level.price.to_double();
+      if (limit.is_set() && better(limit.to_double(), price)) break;
+      const double take = std::min(base_qty - got, base_of(v, level));
+      got += take;
+      spent += take * price * (1.0 + s * fee_of(v));
+      if (got >= base_qty - 1e-12) break;
+    }
+    alt.base = got;
+    if (got > 0) {
+      alt.average_all_in = spent / got;
+      if (reference_mid > 0) alt.cost_bps = 1e4 * s * (alt.average_all_in - reference_mid) / reference_mid;
+    }
+    if (got < base_qty - 1e-9) alt.note = "its book shows only " + std::to_string(got);
+    plan.alternatives.push_back(alt);
+  }
+  return plan;
+}
+
+std::string RoutePlan::explain() const {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(2);
+  out << "route: " << base << " base at " << average_all_in << " all-in (" << cost_bps << " bps)";
+  for (const auto& p : pieces)
+    out << "; " << p.venue.view() << " " << p.qty.to_string() << " <= " << p.limit.to_string() << " (delay "
+        << p.send_delay_ns / 1000 << " us)";
+  if (crossed_skipped > 0) out << "; crossed and left out: " << crossed_skipped;
+  out << "\n";
+  for (const auto& a : alternatives) {
+    out << "  alone on " << a.venue.view() << ": ";
+    if (a.base > 0) out << a.base << " at " << a.average_all_in << " all-in (" << a.cost_bps << " bps)";
+    if (!a.note.empty()) out << (a.base > 0 ? ", " : "") << a.note;
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace tranche::ems

@@ -1,0 +1,75 @@
+#pragma once
+// Smart order routing of marketable quantity: one order split across venues by walking their books together,
+// each level valued net of its venue's taker fee and discounted by the chance it is gone before our order
+// arrives; the part of the combined book that is crossed (one venue's ask below another's bid) is treated as
+// unavailable, so no phantom arbitrage is counted on. Pieces are timed to arrive together. Every decision
+// keeps the alternatives it weighed (each venue alone) with their expected costs.
+//
+// The router sees venues only as VenueView snapshots built by the caller from its market data, so the same
+// code routes against the simulator and against live venues.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/fixed_point.hpp"
+#include "core/ids.hpp"
+#include "core/side.hpp"
+#include "core/time.hpp"
+#include "md/event.hpp"
+
+namespace tranche::ems {
+
+// One venue at decision time.
+struct VenueView {
+  VenueId venue;
+  VenueListing listing;  // steps; inverse listings quote contracts
+  double taker_fee_bps = 0;
+  DurationNs latency_ns = 0;          // expected time for our order to reach it
+  bool tradable = true;               // open, not halted, fresh data, rate budget left
+  std::string not_tradable;           // why not
+  std::vector<md::Level> bids, asks;  // best first, the venue's prices and units
+  // How often each side's top levels change (per second), when known: a level changing at rate r is still
+  // there after the latency L with probability exp(-r L).
+  double bid_change_hz = 0, ask_change_hz = 0;
+};
+
+struct RouterParams {
+  bool net_of_fees = true;          // value levels with the taker fee
+  bool latency_discount = true;     // discount levels by their survival over the venue's latency
+  bool crossed_unavailable = true;  // no phantom arbitrage
+};
+
+struct RoutePiece {
+  std::size_t view = 0;  // index into the views given
+  VenueId venue;
+  Qty qty;                       // venue units (whole contracts on inverse listings)
+  Price limit;                   // the worst price taken there: the piece is an IOC at it
+  double base = 0;               // expected base quantity
+  double cost_quote = 0;         // expected price x base plus the taker fee
+  DurationNs send_delay_ns = 0;  // hold it this long so the pieces arrive together
+};
+
+struct RouteAlternative {
+  VenueId venue;
+  double base = 0;            // what that venue alone would fill (up to the quantity asked)
+  double average_all_in = 0;  // price with fee
+  double cost_bps = 0;        // all-in average against the reference mid, positive = worse
+  std::string note;           // not tradable, or too shallow
+};
+
+struct RoutePlan {
+  std::vector<RoutePiece> pieces;
+  double base = 0;             // expected, all pieces
+  double average_all_in = 0;   // expected price with fees
+  double cost_bps = 0;         // against the reference mid
+  double crossed_skipped = 0;  // base left out because the combined book was crossed there
+  std::vector<RouteAlternative> alternatives;
+  std::string explain() const;  // the decision and what it weighed, one line per alternative
+};
+
+// Routes `base_qty` of `side` up to `limit` (unset: none). `reference_mid` values the alternatives.
+RoutePlan route_marketable(Side side, double base_qty, Price limit, double reference_mid,
+                           const std::vector<VenueView>& views, const RouterParams& params = {});
+
+}  // namespace tranche::ems
