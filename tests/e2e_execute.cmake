@@ -1,15 +1,9 @@
-cmake_policy(SET CMP0054 NEW)  # quoted strings in if() are never variable names
 # `tranche execute` as a user runs it on the bundled market: the JSON result (the same bytes for the same seed,
 # the cost parts adding up to the total), the journal it leaves, the HTML report opened in headless Chromium
 # (charts drawn, no page errors), and one-line errors on bad input with nothing half-written.
 file(MAKE_DIRECTORY ${WORK})
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  set(rc ${rc} PARENT_SCOPE)
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/e2e_common.cmake)
 
 file(REMOVE ${WORK}/execute.journal ${WORK}/execute.journal-wal ${WORK}/execute.journal-shm ${WORK}/report.html)
 run(${TRANCHE} execute --side buy --qty 50 --instrument ETH-USDT --algo market --seed 7 --json

@@ -1,16 +1,10 @@
-cmake_policy(SET CMP0054 NEW)  # quoted strings in if() are never variable names
 # `tranche journal` on a journal the crash test left: verify replays it and checks every invariant; the views
 # read it; a file that is not a journal, or a journal that breaks an invariant, fails with the reason.
 file(MAKE_DIRECTORY ${WORK})
 set(journal ${WORK}/crash.journal)
 file(REMOVE ${journal} ${journal}-wal ${journal}-shm)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  set(rc ${rc} PARENT_SCOPE)
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/e2e_common.cmake)
 
 run(${CMAKE_COMMAND} -E env TRANCHE_CRASH_JOURNAL_OUT=${journal} ${CRASH_TEST})
 if(NOT rc EQUAL 0 OR NOT EXISTS ${journal})

@@ -3,12 +3,7 @@
 file(MAKE_DIRECTORY ${WORK})
 set(spot ${DATA}/binance/spot/ethusdt_20240808.gz)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  set(rc ${rc} PARENT_SCOPE)
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/e2e_common.cmake)
 
 run(${TRANCHE} md stats ${spot} --json)
 if(NOT rc EQUAL 0)

@@ -1,14 +1,8 @@
-cmake_policy(SET CMP0054 NEW)  # quoted strings in if() are never variable names
 # Runs `tranche sim` as a user would, on the bundled default market: a replay report in JSON, one market order
 # that fills at several prices with fees, a venue reject that says why, and one-line errors on bad input.
 file(MAKE_DIRECTORY ${WORK})
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  set(rc ${rc} PARENT_SCOPE)
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/e2e_common.cmake)
 
 run(${TRANCHE} sim run --json)
 if(NOT rc EQUAL 0)

@@ -320,6 +320,24 @@ std::string SimVenue::validate(const SimMarket& market, Side side, OrderType typ
   return {};
 }
 
+void SimVenue::take_as_taker(std::size_t m, OwnOrder& order, Price limit, TimestampNs now_ns) {
+  SimMarket& market = markets_[m];
+  const InstrumentId instrument = market.listing().instrument;
+  fills_scratch_.clear();
+  market.take(order.side, order.leaves_qty, limit, fills_scratch_);
+  for (const md::Level& fill : fills_scratch_) {
+    market.apply_fill(order, fill.price, fill.qty);
+    Amount fee;
+    std::string fee_asset;
+    settle_fill(m, order, fill.price, fill.qty, Liquidity::Taker, fee, fee_asset);
+    report_fill(order, instrument, fill.price, fill.qty, Liquidity::Taker, now_ns);
+    reports_.back().fee = {Qty::from_raw(fee.raw()), FixedString<15>(fee_asset)};
+    public_changes_.push_back({m, md::EventKind::Trade, order.side, fill.price, fill.qty});
+    public_changes_.push_back({m, md::EventKind::BookDelta, opposite(order.side), fill.price,
+                               market.displayed_at(opposite(order.side), fill.price)});
+  }
+}
+
 void SimVenue::on_new_order(const NewOrder& order, TimestampNs now_ns) {
   ++counters_.orders;
   if (state_ != VenueState::Open)
@@ -397,22 +415,8 @@ void SimVenue::on_new_order(const NewOrder& order, TimestampNs now_ns) {
     return;
   }
 
-  if (marketable.is_positive()) {
-    fills_scratch_.clear();
-    market.take(order.side, own.leaves_qty, limit, fills_scratch_);
-    for (const md::Level& fill : fills_scratch_) {
-      market.apply_fill(own, fill.price, fill.qty);
-      Amount fee;
-      std::string fee_asset;
-      settle_fill(static_cast<std::size_t>(m), own, fill.price, fill.qty, Liquidity::Taker, fee, fee_asset);
-      report_fill(own, order.instrument, fill.price, fill.qty, Liquidity::Taker, now_ns);
-      reports_.back().fee = {Qty::from_raw(fee.raw()), FixedString<15>(fee_asset)};
-      public_changes_.push_back(
-          {static_cast<std::size_t>(m), md::EventKind::Trade, order.side, fill.price, fill.qty});
-      public_changes_.push_back({static_cast<std::size_t>(m), md::EventKind::BookDelta, opposite(order.side),
-                                 fill.price, market.displayed_at(opposite(order.side), fill.price)});
-    }
-  }
+  if (marketable.is_positive()) take_as_taker(static_cast<std::size_t>(m), own, limit, now_ns);
+
   if (own.leaves_qty.is_zero()) {
     remember(own, order.instrument, OrderStatus::Filled);
     return;
@@ -546,21 +550,8 @@ void SimVenue::on_amend(const AmendOrder& amend, TimestampNs now_ns) {
     moved.priority = ++next_priority_;
     report_order(moved, instrument, ExecType::Replaced,
                  moved.cum_qty.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::New, now_ns);
-    if (marketable.is_positive()) {
-      fills_scratch_.clear();
-      market.take(moved.side, moved.leaves_qty, new_price, fills_scratch_);
-      for (const md::Level& fill : fills_scratch_) {
-        market.apply_fill(moved, fill.price, fill.qty);
-        Amount fee;
-        std::string fee_asset;
-        settle_fill(m, moved, fill.price, fill.qty, Liquidity::Taker, fee, fee_asset);
-        report_fill(moved, instrument, fill.price, fill.qty, Liquidity::Taker, now_ns);
-        reports_.back().fee = {Qty::from_raw(fee.raw()), FixedString<15>(fee_asset)};
-        public_changes_.push_back({m, md::EventKind::Trade, moved.side, fill.price, fill.qty});
-        public_changes_.push_back({m, md::EventKind::BookDelta, opposite(moved.side), fill.price,
-                                   market.displayed_at(opposite(moved.side), fill.price)});
-      }
-    }
+    if (marketable.is_positive()) take_as_taker(m, moved, new_price, now_ns);
+
     if (moved.leaves_qty.is_zero()) {
       remember(moved, instrument, OrderStatus::Filled);
       return;

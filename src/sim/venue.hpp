@@ -114,6 +114,8 @@ class SimVenue {
   Amount position_margin(const std::string& asset) const;
   Amount available(const AssetBalance& balance) const;
   void settle_resting_fills(std::size_t market, TimestampNs now_ns);
+  // Our order takes what the book shows up to `limit`: each level a fill, settled, reported and published.
+  void take_as_taker(std::size_t market, OwnOrder& order, Price limit, TimestampNs now_ns);
   void finish(std::size_t market, ClientOrderId id, TimestampNs now_ns, ExecType type, OrderStatus status,
               std::string_view text);
   void remember(const OwnOrder& order, const InstrumentId& instrument, OrderStatus status);
