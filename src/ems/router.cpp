@@ -45,36 +45,48 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
     return best;
   };
 
-  std::vector<Candidate> candidates;
+  // Each venue's levels are already best first and a fee scales a venue's prices alike, so the combined book
+  // is walked as a merge: one cursor a venue, the best next level taken each step, only as deep as needed.
+  struct Cursor {
+    std::size_t level = 0;
+    double crossing = 0;
+    double survival = 1;
+    double fee = 0;
+  };
+  std::vector<Cursor> cursors(views.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
     const VenueView& v = views[i];
-    if (!v.tradable) continue;
-    const auto& levels = buy ? v.asks : v.bids;
-    const double crossing = params.crossed_unavailable ? best_opposite_elsewhere(i) : (buy ? -1.0 : 1e300);
+    cursors[i].crossing = params.crossed_unavailable ? best_opposite_elsewhere(i) : (buy ? -1.0 : 1e300);
     const double hz = buy ? v.ask_change_hz : v.bid_change_hz;
-    const double survival = params.latency_discount && hz > 0
-                                ? std::exp(-hz * static_cast<double>(v.latency_ns) / kNanosPerSecond)
-                                : 1.0;
-    for (const md::Level& level : levels) {
+    cursors[i].survival = params.latency_discount && hz > 0
+                              ? std::exp(-hz * static_cast<double>(v.latency_ns) / kNanosPerSecond)
+                              : 1.0;
+    cursors[i].fee = fee_of(v);
+  }
+  // The next usable level of venue i, skipping (and counting) the crossed part; false when it has none left.
+  auto next_level = [&](std::size_t i, Candidate& out) {
+    const VenueView& v = views[i];
+    if (!v.tradable) return false;
+    const auto& levels = buy ? v.asks : v.bids;
+    Cursor& c = cursors[i];
+    while (c.level < levels.size()) {
+      const md::Level& level = levels[c.level];
       const double price = level.price.to_double();
-      if (limit.is_set() && better(limit.to_double(), price)) break;
-      double base = base_of(v, level);
+      if (limit.is_set() && better(limit.to_double(), price)) return false;
+      const double base = base_of(v, level);
       // An ask at or below another venue's bid (a bid at or above another's ask) is the proxy's crossing, not
       // liquidity to count on.
-      if (buy ? price <= crossing : price >= crossing) {
+      if (buy ? price <= c.crossing : price >= c.crossing) {
         plan.crossed_skipped += base;
+        ++c.level;
         continue;
       }
-      base *= survival;
-      if (base <= 0) continue;
       const double per_unit = v.listing.inverse ? price / v.listing.contract_size.to_double() : 1.0;
-      candidates.push_back({i, price, price * (1.0 + s * fee_of(v)), base, per_unit, v.latency_ns});
+      out = {i, price, price * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns};
+      return true;
     }
-  }
-  std::stable_sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
-    if (a.all_in != b.all_in) return better(a.all_in, b.all_in);
-    return a.latency < b.latency;
-  });
+    return false;
+  };
 
   // Walk the combined book, then round each venue's share to what it accepts.
   struct Share {
@@ -83,14 +95,25 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
   };
   std::vector<Share> shares(views.size());
   double left = base_qty;
-  for (const Candidate& c : candidates) {
-    if (left <= 1e-12) break;
-    const double take = std::min(left, c.base);
-    Share& sh = shares[c.view];
+  while (left > 1e-12) {
+    Candidate best{};
+    bool found = false;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      Candidate c;
+      if (!next_level(i, c)) continue;
+      if (!found || better(c.all_in, best.all_in) || (c.all_in == best.all_in && c.latency < best.latency)) {
+        best = c;
+        found = true;
+      }
+    }
+    if (!found) break;
+    ++cursors[best.view].level;
+    const double take = std::min(left, best.base);
+    Share& sh = shares[best.view];
     sh.base += take;
-    sh.units += take * c.per_unit;
-    sh.cost += take * c.all_in;
-    sh.worst = c.price;
+    sh.units += take * best.per_unit;
+    sh.cost += take * best.all_in;
+    sh.worst = best.price;
     left -= take;
   }
   DurationNs slowest = 0;
