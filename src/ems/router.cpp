@@ -160,10 +160,15 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       plan.alternatives.push_back(alt);
       continue;
     }
+    // Valued on the plan's own basis: the crossed part left out, the fee counted.
+    const double crossing = params.crossed_unavailable
+                                ? best_opposite_elsewhere(static_cast<std::size_t>(&v - views.data()))
+                                : (buy ? -1.0 : 1e300);
     double got = 0, spent = 0;
     for (const md::Level& level : buy ? v.asks : v.bids) {
       const double price = level.price.to_double();
       if (limit.is_set() && better(limit.to_double(), price)) break;
+      if (buy ? price <= crossing : price >= crossing) continue;
       const double take = std::min(base_qty - got, base_of(v, level));
       got += take;
       spent += take * price * (1.0 + s * fee_of(v));

@@ -352,6 +352,12 @@ std::optional<oms::RiskDenial> RiskGate::check_child(const NewOrder& order, cons
   return std::nullopt;
 }
 
+bool RiskGate::order_budget_left(const VenueId& venue, TimestampNs now_ns) {
+  for (auto& b : budgets_)
+    if (b.venue == venue) return b.orders.available(now_ns);
+  return true;
+}
+
 std::optional<oms::RiskDenial> RiskGate::check_cancel(const CancelOrder& cancel, const oms::Oms&,
                                                       TimestampNs now_ns) {
   ++checks_;

@@ -40,6 +40,9 @@ class RiskGate final : public oms::PreTradeCheck {
   std::optional<oms::RiskDenial> check_cancel(const CancelOrder& cancel, const oms::Oms& oms,
                                               TimestampNs now_ns) override;
 
+  // Whether the venue's order rate budget has a token now (for routing away before a denial).
+  bool order_budget_left(const VenueId& venue, TimestampNs now_ns);
+
   std::uint64_t checks() const { return checks_; }
   std::uint64_t denials() const { return denials_; }
 

@@ -19,6 +19,7 @@
 #include "risk/risk_gate.hpp"
 #include "service/report_html.hpp"
 #include "service/sim_commands.hpp"
+#include "service/venue_views.hpp"
 #include "sim/simulator.hpp"
 #include "tca/tca.hpp"
 
@@ -115,6 +116,10 @@ class ExecuteDriver : public sim::SimListener {
       record_.filled_over_time.emplace_back(report.received_ns, filled_);
       show_progress(report.received_ns);
     }
+    // A venue that refused our order gets none of what is left: the next wave routes around it.
+    if (report.exec_type == ExecType::Rejected && report.reject_reason != RejectReason::RiskDenied &&
+        std::find(avoid_.begin(), avoid_.end(), report.venue.str()) == avoid_.end())
+      avoid_.push_back(report.venue.str());
     maybe_finish(report.received_ns);
   }
 
@@ -197,35 +202,12 @@ class ExecuteDriver : public sim::SimListener {
 
   // The views the router weighs: every venue this run may trade on, as it stands now.
   std::vector<ems::VenueView> views() const {
-    std::vector<ems::VenueView> out;
-    for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
-      const auto& venue = sim_.venue(v);
-      const int m = venue.market_of(parent_.instrument);
-      if (m < 0) continue;
-      if (!allowed_.empty() &&
-          std::find(allowed_.begin(), allowed_.end(), venue.config().id.str()) == allowed_.end())
-        continue;
-      const sim::SimMarket& market = venue.market(static_cast<std::size_t>(m));
-      ems::VenueView view;
-      view.venue = venue.config().id;
-      view.listing = market.listing();
-      view.taker_fee_bps = venue.config().fees.taker_bps.to_double();
-      view.latency_ns = venue.sim().order_latency.base_ns;
-      view.tradable = venue.state() == VenueState::Open && market.valid();
-      if (!view.tradable)
-        view.not_tradable =
-            venue.state() == VenueState::Open ? "no valid book" : std::string(to_string(venue.state()));
-      auto copy = [](const sim::SimMarket& mk, Side side, std::vector<md::Level>& into) {
-        mk.for_each_level(side, [&](Price price, Qty qty) {
-          into.push_back({price, qty});
-          return into.size() < 200;
-        });
-      };
-      copy(market, Side::Buy, view.bids);
-      copy(market, Side::Sell, view.asks);
-      out.push_back(std::move(view));
-    }
-    return out;
+    VenueViewOptions options;
+    options.allowed = allowed_;
+    options.avoid = avoid_;
+    options.max_data_age_ns = config_.risk.max_market_data_age_ns;
+    options.gate = &gate_;
+    return venue_views(sim_, parent_.instrument, sim_.now(), options);
   }
 
   // `market`: an immediate marketable order, routed across the venues by the router (ems/router.hpp); each
@@ -361,6 +343,7 @@ class ExecuteDriver : public sim::SimListener {
  public:
   Price limit_ = Price::unset();
   std::vector<std::string> allowed_;  // --venues: where orders may go (every venue still makes the market)
+  std::vector<std::string> avoid_;    // venues that rejected this parent's orders
 
  private:
   const Config& config_;
