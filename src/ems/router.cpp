@@ -93,52 +93,69 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
     double base = 0, units = 0, cost = 0;
     double worst = 0;
   };
-  std::vector<Share> shares(views.size());
-  double left = base_qty;
-  while (left > 1e-12) {
-    Candidate best{};
-    bool found = false;
-    for (std::size_t i = 0; i < views.size(); ++i) {
-      Candidate c;
-      if (!next_level(i, c)) continue;
-      if (!found || better(c.all_in, best.all_in) || (c.all_in == best.all_in && c.latency < best.latency)) {
-        best = c;
-        found = true;
-      }
-    }
-    if (!found) break;
-    ++cursors[best.view].level;
-    const double take = std::min(left, best.base);
-    Share& sh = shares[best.view];
-    sh.base += take;
-    sh.units += take * best.per_unit;
-    sh.cost += take * best.all_in;
-    sh.worst = best.price;
-    left -= take;
-  }
+  // A venue whose share rounds to nothing it accepts (under a lot, a contract or its minimum notional) is
+  // left out and the walk is done again without it, so that share goes to the next best venue instead of
+  // nowhere.
+  std::vector<bool> excluded(views.size(), false);
+  std::vector<Share> shares;
   DurationNs slowest = 0;
-  for (std::size_t i = 0; i < views.size(); ++i) {
-    const Share& sh = shares[i];
-    if (sh.base <= 0) continue;
-    const VenueView& v = views[i];
-    const double lot = v.listing.lot_size.to_double();
-    const double units = std::floor(sh.units / lot + 1e-9) * lot;
-    if (units <= 0) continue;
-    const double kept = units / sh.units;  // rounding down keeps this share of the venue's base
-    if (!v.listing.inverse && v.listing.min_notional.is_positive() &&
-        units * sh.worst < v.listing.min_notional.to_double())
-      continue;
-    RoutePiece piece;
-    piece.view = i;
-    piece.venue = v.venue;
-    piece.qty = Qty::from_raw(static_cast<std::int64_t>(std::llround(units * 1e8)));
-    const double tick = v.listing.tick_size.to_double();
-    piece.limit =
-        Price::from_raw(static_cast<std::int64_t>(std::llround(std::round(sh.worst / tick) * tick * 1e8)));
-    piece.base = sh.base * kept;
-    piece.cost_quote = sh.cost * kept;
-    plan.pieces.push_back(piece);
-    slowest = std::max(slowest, v.latency_ns);
+  for (std::size_t attempt = 0; attempt <= views.size(); ++attempt) {
+    shares.assign(views.size(), Share{});
+    for (std::size_t i = 0; i < views.size(); ++i) cursors[i].level = 0;
+    plan.crossed_skipped = 0;
+    double left = base_qty;
+    while (left > 1e-12) {
+      Candidate best{};
+      bool found = false;
+      for (std::size_t i = 0; i < views.size(); ++i) {
+        Candidate c;
+        if (excluded[i] || !next_level(i, c)) continue;
+        if (!found || better(c.all_in, best.all_in) ||
+            (c.all_in == best.all_in && c.latency < best.latency)) {
+          best = c;
+          found = true;
+        }
+      }
+      if (!found) break;
+      ++cursors[best.view].level;
+      const double take = std::min(left, best.base);
+      Share& sh = shares[best.view];
+      sh.base += take;
+      sh.units += take * best.per_unit;
+      sh.cost += take * best.all_in;
+      sh.worst = best.price;
+      left -= take;
+    }
+    plan.pieces.clear();
+    slowest = 0;
+    bool dropped = false;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      const Share& sh = shares[i];
+      if (sh.base <= 0) continue;
+      const VenueView& v = views[i];
+      const double lot = v.listing.lot_size.to_double();
+      const double units = std::floor(sh.units / lot + 1e-9) * lot;
+      const bool too_small = units <= 0 || (!v.listing.inverse && v.listing.min_notional.is_positive() &&
+                                            units * sh.worst < v.listing.min_notional.to_double());
+      if (too_small) {
+        excluded[i] = true;
+        dropped = true;
+        continue;
+      }
+      const double kept = units / sh.units;  // rounding down keeps this share of the venue's base
+      RoutePiece piece;
+      piece.view = i;
+      piece.venue = v.venue;
+      piece.qty = Qty::from_raw(static_cast<std::int64_t>(std::llround(units * 1e8)));
+      const double tick = v.listing.tick_size.to_double();
+      piece.limit =
+          Price::from_raw(static_cast<std::int64_t>(std::llround(std::round(sh.worst / tick) * tick * 1e8)));
+      piece.base = sh.base * kept;
+      piece.cost_quote = sh.cost * kept;
+      plan.pieces.push_back(piece);
+      slowest = std::max(slowest, v.latency_ns);
+    }
+    if (!dropped) break;
   }
   double cost = 0;
   for (auto& piece : plan.pieces) {

@@ -89,6 +89,19 @@ TEST(Router, AnInverseVenueTakesWholeContractsAndALimitIsRespected) {
   EXPECT_EQ(limited.pieces[0].limit, p("100.00"));
 }
 
+TEST(Router, AShareTooSmallForItsVenueGoesToTheNextBestVenueInsteadOfNowhere) {
+  std::vector<VenueView> views = {venue("c", 0, 0, {}, {{p("100.00"), q("100")}}),
+                                  venue("b", 0, 0, {}, {{p("100.10"), q("5")}})};
+  views[0].listing.inverse = true;
+  views[0].listing.contract_size = Amount::from_units(10);
+  views[0].listing.lot_size = q("1");
+  // 0.06 ETH at 100 is 0.6 of a contract: c cannot take it, b can.
+  const RoutePlan plan = route_marketable(Side::Buy, 0.06, Price::unset(), 100, views);
+  ASSERT_EQ(plan.pieces.size(), 1u);
+  EXPECT_EQ(plan.pieces[0].venue, VenueId("b"));
+  EXPECT_EQ(plan.pieces[0].qty, q("0.06"));
+}
+
 TEST(Router, ALevelLikelyGoneBeforeWeArriveCountsForLess) {
   std::vector<VenueView> views = {venue("slow", 0, 100 * kNanosPerMilli, {}, {{p("100.00"), q("10")}}),
                                   venue("fast", 0, kNanosPerMilli, {}, {{p("100.01"), q("10")}})};
