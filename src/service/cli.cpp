@@ -119,8 +119,19 @@ int run_cli(int argc, char** argv) {
   execute_cmd->add_option("--seed", execute.seed, "Seed (default: the scenario's)");
   execute_cmd->add_option("--journal", execute.journal, "Journal the execution into this SQLite file");
   execute_cmd->add_option("--html", execute.html, "Write a self-contained HTML report here");
+  execute_cmd->add_option("--scorecard", execute.scorecard,
+                          "Venue scorecards to read, update and save (JSON file)");
   execute_cmd->add_flag("--json", execute.json, "Print the full result as JSON on stdout");
   execute_cmd->callback([&] { exit_code = execute_command(execute, std::cout, std::cerr); });
+
+  std::string scorecard_file;
+  bool scorecard_json = false;
+  auto* scorecard_cmd = app.add_subcommand(
+      "scorecard", "The venue scorecards our executions left (tranche execute --scorecard)");
+  scorecard_cmd->add_option("file", scorecard_file, "Scorecard file")->required();
+  scorecard_cmd->add_flag("--json", scorecard_json, "Print JSON on stdout");
+  scorecard_cmd->callback(
+      [&] { exit_code = scorecard_command(scorecard_file, scorecard_json, std::cout, std::cerr); });
 
   auto* risk = app.add_subcommand("risk", "The pre-trade risk gate's kill switch, in a journal");
   risk->require_subcommand(1);

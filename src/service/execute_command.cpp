@@ -14,6 +14,7 @@
 
 #include "core/config.hpp"
 #include "ems/router.hpp"
+#include "ems/scorecard.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
@@ -93,8 +94,24 @@ class ExecuteDriver : public sim::SimListener {
   void on_execution_report(const ExecutionReport& report) override {
     manager_.on_execution_report(report);
     check(manager_.flush());
+    bool first_answer = false;
+    TimestampNs sent_ns = 0;
     for (auto& c : record_.children)
-      if (c.order.client_order_id == report.client_order_id && c.venue_ns == 0) c.venue_ns = report.venue_ns;
+      if (c.order.client_order_id == report.client_order_id) {
+        first_answer = c.venue_ns == 0;
+        if (c.venue_ns == 0) c.venue_ns = report.venue_ns;
+        sent_ns = c.order.sent_ns;
+      }
+    if (cards_ != nullptr) {
+      double fill_base = 0;
+      if (report.exec_type == ExecType::Trade) {
+        const sim::SimMarket* market = market_of(report.venue);
+        fill_base = report.last_qty.to_double();
+        if (market != nullptr && market->listing().inverse)
+          fill_base = fill_base * market->listing().contract_size.to_double() / report.last_price.to_double();
+      }
+      cards_->on_report(report, sent_ns, first_answer, fill_base);
+    }
     // A fill reported twice (the venue repeated it) is one fill: the OMS ignores the repeat, and so does TCA.
     if (report.exec_type == ExecType::Trade &&
         seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second) {
@@ -207,7 +224,11 @@ class ExecuteDriver : public sim::SimListener {
     options.avoid = avoid_;
     options.max_data_age_ns = config_.risk.max_market_data_age_ns;
     options.gate = &gate_;
-    return venue_views(sim_, parent_.instrument, sim_.now(), options);
+    auto out = venue_views(sim_, parent_.instrument, sim_.now(), options);
+    // What we learned of each venue's speed replaces its configured latency once there is enough of it.
+    if (cards_ != nullptr)
+      for (auto& v : out) v.latency_ns = cards_->latency_or(v.venue, v.latency_ns);
+    return out;
   }
 
   // `market`: an immediate marketable order, routed across the venues by the router (ems/router.hpp); each
@@ -267,6 +288,12 @@ class ExecuteDriver : public sim::SimListener {
     order.sent_ns = now;
     record_.children.push_back({order, 0});
     sent_last_wave_ = true;
+    if (cards_ != nullptr) {
+      double base = order.qty.to_double();
+      if (listing != nullptr && listing->inverse)
+        base = base * listing->contract_size.to_double() / order.price.to_double();
+      cards_->on_sent(order.venue, base);
+    }
   }
 
   // The smallest base quantity any allowed venue takes now: less than that left over is not sendable
@@ -344,6 +371,7 @@ class ExecuteDriver : public sim::SimListener {
   Price limit_ = Price::unset();
   std::vector<std::string> allowed_;  // --venues: where orders may go (every venue still makes the market)
   std::vector<std::string> avoid_;    // venues that rejected this parent's orders
+  ems::Scorecards* cards_ = nullptr;  // learned from our executions, when kept
 
  private:
   const Config& config_;
@@ -527,6 +555,16 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
                        progress);
   driver.limit_ = limit;
   driver.allowed_ = options.venues;
+  ems::Scorecards cards;
+  if (!options.scorecard.empty()) {
+    auto loaded = ems::Scorecards::load(options.scorecard);
+    if (!loaded) {
+      remove_temporary();
+      return fail(loaded.error().message);
+    }
+    cards = *loaded;
+    driver.cards_ = &cards;
+  }
   sim->set_listener(&driver);
   sim->set_timer(start, kTimerStart);
   sim->set_timer(end, kTimerEnd);
@@ -562,6 +600,23 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     return fail(analyzed.error().message);
   }
   const tca::TcaResult& tca = *analyzed;
+  if (!options.scorecard.empty()) {
+    // Each venue's markouts, fill by fill, where the data reaches.
+    const double s = side == Side::Buy ? 1.0 : -1.0;
+    for (const auto& f : record.fills)
+      for (const auto& [name, h] : {std::pair<const char*, DurationNs>{"1s", kNanosPerSecond},
+                                    {"10s", 10 * kNanosPerSecond},
+                                    {"60s", 60 * kNanosPerSecond}}) {
+        if (f.fill_ns + h > record.mids.last_ns()) continue;
+        const auto later = record.mids.at(f.fill_ns + h);
+        if (later && f.price > 0)
+          cards.on_markout(f.venue, name, 1e4 * s * (f.price - *later) / f.price, f.qty);
+      }
+    if (auto saved = cards.save(options.scorecard); !saved) {
+      remove_temporary();
+      return fail(saved.message());
+    }
+  }
   const oms::ParentRecord* final_parent = manager->oms().parent(driver.parent_id());
 
   ordered_json j;
@@ -695,6 +750,35 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     out << "    " << std::left << std::setw(16) << v.key << std::right << " filled " << v.filled << " at "
         << money(v.average_price) << ", cost " << bps(v.cost_bps.total()) << " bps\n";
   return final_parent == nullptr ? 1 : 0;
+}
+
+int scorecard_command(const std::string& file, bool json, std::ostream& out, std::ostream& err) {
+  if (!std::filesystem::exists(file)) {
+    err << "tranche scorecard: " << file << ": no such file\n";
+    return 2;
+  }
+  auto cards = ems::Scorecards::load(file);
+  if (!cards) {
+    err << "tranche scorecard: " << cards.error().message << "\n";
+    return 2;
+  }
+  if (json) {
+    out << cards->to_json() << "\n";
+    return 0;
+  }
+  out << std::left << std::setw(16) << "venue" << std::right << std::setw(8) << "orders" << std::setw(8)
+      << "fills" << std::setw(11) << "fill rate" << std::setw(9) << "rejects" << std::setw(14) << "round trip"
+      << std::setw(12) << "markout 1s" << std::setw(12) << "10s" << std::setw(10) << "60s"
+      << "\n";
+  for (const auto& [name, s] : cards->venues()) {
+    out << std::left << std::setw(16) << name << std::right << std::setw(8) << s.orders << std::setw(8)
+        << s.fills << std::setw(10) << std::fixed << std::setprecision(1) << 100 * s.fill_rate() << "%"
+        << std::setw(8) << 100 * s.reject_rate() << "%" << std::setw(11) << std::setprecision(0)
+        << s.median_round_trip_us() << " us" << std::setprecision(2) << std::setw(12) << s.markout_bps("1s")
+        << std::setw(12) << s.markout_bps("10s") << std::setw(10) << s.markout_bps("60s") << "\n";
+  }
+  out << "markouts in bps, positive = the price went against us after our fill\n";
+  return 0;
 }
 
 }  // namespace tranche::service

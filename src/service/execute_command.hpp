@@ -22,12 +22,16 @@ struct ExecuteOptions {
   std::optional<std::uint64_t> seed;
   std::string journal;  // empty: a temporary journal, removed at the end
   std::string html;
+  std::string scorecard;  // venue scorecards to read, update and save (empty: none kept)
   bool json = false;
   bool progress = true;                      // a progress bar on stderr when it is a terminal
   std::uint64_t* recorded_events = nullptr;  // benchmarks: set to the recorded events the run replayed
 };
 
 int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostream& err);
+
+// `tranche scorecard FILE [--json]`: the venue scorecards an execution left.
+int scorecard_command(const std::string& file, bool json, std::ostream& out, std::ostream& err);
 
 // The algos `tranche execute --algo` knows.
 const std::vector<std::string>& known_algos();
