@@ -1,0 +1,273 @@
+#include "ems/placer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace tranche::ems {
+namespace {
+
+constexpr double kRateHalfLifeS = 30.0;
+
+const md::Level* touch(const VenueView& v, Side side) {
+  const auto& levels = side == Side::Buy ? v.bids : v.asks;
+  return levels.empty() ? nullptr : &levels.front();
+}
+
+}  // namespace
+
+const char* to_string(Urgency urgency) {
+  switch (urgency) {
+    case Urgency::Aggressive:
+      return "aggressive";
+    case Urgency::Passive:
+      return "passive";
+    case Urgency::Peg:
+      return "peg";
+  }
+  return "?";
+}
+
+Placer::Placer(const Config& config, oms::OrderManager& manager, PlacerParams params, const Scorecards* cards)
+    : config_(config), manager_(manager), params_(params), cards_(cards) {}
+
+double Placer::to_base(const VenueListing& listing, Qty qty, Price price) const {
+  if (!listing.inverse) return qty.to_double();
+  return qty.to_double() * listing.contract_size.to_double() / price.to_double();
+}
+
+Qty Placer::to_units(const VenueListing& listing, double base, Price price) const {
+  const double units = listing.inverse ? base * price.to_double() / listing.contract_size.to_double() : base;
+  const double lot = listing.lot_size.to_double();
+  return Qty::from_raw(static_cast<std::int64_t>(std::llround(std::floor(units / lot + 1e-9) * lot * 1e8)));
+}
+
+double Placer::in_flight(std::size_t id) const {
+  double total = 0;
+  for (const Working& w : working_) {
+    if (w.intent != id) continue;
+    const oms::ChildOrder* c = manager_.oms().child(w.child);
+    if (c == nullptr || !c->open()) continue;
+    const VenueListing* listing = config_.venue(w.venue)->listing(intents_[id].instrument);
+    total += to_base(*listing, c->leaves_qty(), c->order.price.is_set() ? c->order.price : w.price);
+  }
+  return total;
+}
+
+double Placer::remaining(std::size_t id) const {
+  return intents_[id].qty - states_[id].filled;
+}
+
+void Placer::on_trade(const VenueId& venue, Side aggressor, Price, double base, TimestampNs now_ns) {
+  TradeRate& r = rates_[{venue.str(), static_cast<int>(opposite(aggressor))}];
+  if (r.last_ns != 0)
+    r.volume *=
+        std::exp(-static_cast<double>(now_ns - r.last_ns) / kNanosPerSecond / kRateHalfLifeS * std::log(2.0));
+  r.volume += base;
+  r.last_ns = now_ns;
+}
+
+double Placer::rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const {
+  auto it = rates_.find({venue.str(), static_cast<int>(resting_side)});
+  if (it == rates_.end()) return 0;
+  const double decayed = it->second.volume * std::exp(-static_cast<double>(now_ns - it->second.last_ns) /
+                                                      kNanosPerSecond / kRateHalfLifeS * std::log(2.0));
+  return decayed * std::log(2.0) / kRateHalfLifeS;  // the decayed sum of an EMA is rate x half-life / ln 2
+}
+
+double Placer::expected_fill_seconds(const VenueId& venue, double ahead, double base,
+                                     TimestampNs now_ns) const {
+  // Risk-averse: only prints reach us; the side we rest on is hit by the other side's aggressors.
+  const double rate =
+      std::max(rate_per_second(venue, Side::Buy, now_ns) + rate_per_second(venue, Side::Sell, now_ns), 1e-6) /
+      2;
+  return (ahead + base) / rate;
+}
+
+void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns) {
+  order.parent_id = intents_[id].parent;
+  order.instrument = intents_[id].instrument;
+  order.side = intents_[id].side;
+  auto sent = manager_.send_child(order, now_ns);
+  if (!sent) {
+    states_[id].last_decision = "not sent: " + sent.error().message;
+    return;
+  }
+  working_.push_back({id, *sent, order.venue, order.price, passive});
+  ++states_[id].children;
+}
+
+std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns) {
+  const std::size_t id = intents_.size();
+  intents_.push_back(intent);
+  states_.emplace_back();
+  if (intent.urgency == Urgency::Aggressive)
+    place_aggressive(id, intent.qty, views, now_ns);
+  else
+    place_passive(id, views, now_ns);
+  (void)manager_.flush();
+  return id;
+}
+
+void Placer::place_aggressive(std::size_t id, double qty, const std::vector<VenueView>& views,
+                              TimestampNs now_ns) {
+  const Intent& in = intents_[id];
+  double mid = 0;
+  for (const auto& v : views)
+    if (v.tradable && !v.bids.empty() && !v.asks.empty()) {
+      mid = (v.bids.front().price.to_double() + v.asks.front().price.to_double()) / 2;
+      break;
+    }
+  const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, params_.router);
+  states_[id].last_decision = plan.explain();
+  for (const RoutePiece& piece : plan.pieces) {
+    NewOrder order;
+    order.venue = piece.venue;
+    order.type = OrderType::Limit;
+    order.time_in_force = TimeInForce::ImmediateOrCancel;
+    order.price = piece.limit;
+    order.qty = piece.qty;
+    send(id, order, false, now_ns);
+  }
+}
+
+void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) {
+  const Intent& in = intents_[id];
+  const double want = remaining(id) - in_flight(id);
+  if (want <= 1e-12) return;
+  struct Choice {
+    const VenueView* view = nullptr;
+    Price price;
+    Qty units;
+    double score = 0, seconds = 0, fee = 0, adverse = 0;
+  };
+  Choice best;
+  std::ostringstream why;
+  why.setf(std::ios::fixed);
+  why.precision(2);
+  why << to_string(in.urgency) << " " << want << ":";
+  for (const VenueView& v : views) {
+    if (!v.tradable) continue;
+    const md::Level* t = touch(v, in.side);
+    if (t == nullptr) continue;
+    Price price = t->price;
+    double ahead = to_base(v.listing, t->qty, t->price);
+    if (in.limit.is_set() && (in.side == Side::Buy ? price > in.limit : price < in.limit)) {
+      price = in.limit;  // behind the touch, at our limit: nothing displayed is known to be ahead there
+      ahead = 0;
+    }
+    const Qty units = to_units(v.listing, want, price);
+    if (!units.is_positive()) continue;
+    if (!v.listing.inverse && v.listing.min_notional.is_positive() &&
+        units.to_double() * price.to_double() < v.listing.min_notional.to_double())
+      continue;
+    const VenueConfig* vc = config_.venue(v.venue);
+    Choice c;
+    c.view = &v;
+    c.price = price;
+    c.units = units;
+    c.fee = vc ? vc->fees.maker_bps.to_double() : 0;
+    c.adverse = cards_ && cards_->venue(v.venue) ? cards_->venue(v.venue)->markout_bps("10s") : 0;
+    c.seconds = expected_fill_seconds(v.venue, ahead, want, now_ns);
+    c.score = c.fee + c.adverse + params_.time_cost_bps_per_minute * std::min(c.seconds, 3600.0) / 60.0;
+    why << " " << v.venue.view() << " fee " << c.fee << " adverse " << c.adverse << " fill in ~" << c.seconds
+        << " s: " << c.score << " bps;";
+    if (best.view == nullptr || c.score < best.score) best = c;
+  }
+  if (best.view == nullptr) {
+    states_[id].last_decision = why.str() + " no venue to rest on";
+    return;
+  }
+  why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
+  states_[id].last_decision = why.str();
+  NewOrder order;
+  order.venue = best.view->venue;
+  order.type = OrderType::Limit;
+  order.time_in_force = TimeInForce::PostOnly;
+  order.price = best.price;
+  order.qty = best.units;
+  send(id, order, true, now_ns);
+}
+
+void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) {
+  bool sent_any = false;
+  for (std::size_t id = 0; id < intents_.size(); ++id) {
+    IntentState& st = states_[id];
+    const Intent& in = intents_[id];
+    if (st.done || in.urgency == Urgency::Aggressive) continue;
+    const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
+    bool has_working = false;
+    for (Working& w : working_) {
+      if (w.intent != id) continue;
+      has_working = true;
+      if (w.cancel_sent || !w.passive) continue;
+      const VenueView* view = nullptr;
+      for (const auto& v : views)
+        if (v.venue == w.venue) view = &v;
+      bool pull = must_cross;
+      if (!pull && view != nullptr) {
+        const md::Level* t = touch(*view, in.side);
+        if (t != nullptr) {
+          const double tick = view->listing.tick_size.to_double();
+          const double away =
+              (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
+          const bool within_limit =
+              !in.limit.is_set() || (in.side == Side::Buy ? t->price <= in.limit : t->price >= in.limit);
+          // The market moved away from our price: our place there is worth nothing now.
+          if (away >= params_.reprice_ticks - 1e-9 && within_limit) pull = true;
+          // A peg follows the touch both ways.
+          if (in.urgency == Urgency::Peg && std::abs(away) > 1e-9 && within_limit) pull = true;
+        }
+        if (!view->tradable) pull = true;
+      }
+      if (pull) {
+        if (manager_.cancel_child(w.child, now_ns).ok()) {
+          w.cancel_sent = true;
+          if (!must_cross) ++st.reprices;
+          sent_any = true;
+        }
+      }
+    }
+    if (has_working) continue;
+    // Nothing working: place again, passively, or cross for the rest when the deadline requires.
+    if (remaining(id) <= 1e-9) continue;
+    if (must_cross) {
+      const std::uint64_t before = st.children;
+      place_aggressive(id, remaining(id), views, now_ns);
+      if (st.children > before) {
+        ++st.crossed;
+      } else {
+        // The deadline has come and no venue takes what is left (under every lot and minimum): it ends here.
+        st.done = true;
+        st.last_decision = "deadline: " + std::to_string(remaining(id)) + " left, below what any venue takes";
+      }
+    } else {
+      place_passive(id, views, now_ns);
+    }
+    sent_any = true;
+  }
+  if (sent_any) (void)manager_.flush();
+}
+
+void Placer::on_report(const ExecutionReport& report) {
+  auto it = std::find_if(working_.begin(), working_.end(),
+                         [&](const Working& w) { return w.child == report.client_order_id; });
+  if (it == working_.end()) return;
+  const std::size_t id = it->intent;
+  if (report.exec_type == ExecType::Trade) {
+    const VenueListing* listing = config_.venue(it->venue)->listing(intents_[id].instrument);
+    states_[id].filled += to_base(*listing, report.last_qty, report.last_price);
+  }
+  const oms::ChildOrder* c = manager_.oms().child(it->child);
+  if (c == nullptr || !c->open()) working_.erase(it);
+  if (remaining(id) <= 1e-9 && in_flight(id) <= 1e-12) states_[id].done = true;
+}
+
+void Placer::cancel(std::size_t id, TimestampNs now_ns) {
+  for (Working& w : working_)
+    if (w.intent == id && !w.cancel_sent && manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
+  states_[id].done = true;
+  (void)manager_.flush();
+}
+
+}  // namespace tranche::ems

@@ -1,0 +1,108 @@
+#pragma once
+// The placer: one owner for every child order. An algo hands it an intent (side, quantity, limit, urgency and
+// a deadline); the placer decides venues, prices and order types, sends the children through the OrderManager
+// (so the risk gate and the journal see each one), tracks every child it sent, amends and cancels them
+// itself, and never lets what is in flight across venues exceed the intent.
+//
+//  - Aggressive: the marketable router (router.hpp) splits the quantity across venues as IOC pieces.
+//  - Passive: one resting child at the touch of the venue where it should fill soonest for the least:
+//  expected
+//    time to fill (the displayed queue ahead and the rate prints trade at that price), the maker fee or
+//    rebate, and the adverse selection seen there (the venue's scorecard markouts). It keeps its place while
+//    the touch holds, re-prices when the market moves away, and crosses when the deadline requires.
+//  - Peg: rests at the touch and follows it, within the limit.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ems/router.hpp"
+#include "ems/scorecard.hpp"
+#include "oms/order_manager.hpp"
+
+namespace tranche::ems {
+
+enum class Urgency : std::uint8_t { Aggressive, Passive, Peg };
+const char* to_string(Urgency urgency);
+
+struct Intent {
+  ParentId parent;
+  InstrumentId instrument;
+  Side side = Side::Buy;
+  double qty = 0;                // base
+  Price limit = Price::unset();  // unset: none
+  Urgency urgency = Urgency::Aggressive;
+  TimestampNs deadline_ns = 0;  // passive and peg cross for what is left at the deadline; 0: none
+};
+
+struct IntentState {
+  double filled = 0;  // base
+  bool done = false;
+  std::uint64_t children = 0;
+  std::uint64_t reprices = 0;
+  std::uint64_t crossed = 0;  // times it crossed for the deadline
+  std::string last_decision;
+};
+
+// How a passive child is placed and moved.
+struct PlacerParams {
+  RouterParams router;
+  int reprice_ticks = 1;  // re-price once the touch is this many ticks better than our price
+  DurationNs cross_margin_ns = 2 * kNanosPerSecond;  // cross this long before the deadline
+  double time_cost_bps_per_minute = 1.0;  // the price of waiting, to weigh time to fill against fees
+};
+
+class Placer {
+ public:
+  Placer(const Config& config, oms::OrderManager& manager, PlacerParams params = {},
+         const Scorecards* cards = nullptr);
+
+  // Starts working an intent; its children leave after the OrderManager's next flush (done here).
+  std::size_t submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns);
+  // The market moved: passive and pegged children are kept, re-priced or crossed.
+  void on_market(const std::vector<VenueView>& views, TimestampNs now_ns);
+  // A print of others on a venue (for the traded rate at each price).
+  void on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns);
+  // An execution report for one of our children (after the OrderManager has applied it).
+  void on_report(const ExecutionReport& report);
+  void cancel(std::size_t intent, TimestampNs now_ns);
+
+  const IntentState& state(std::size_t intent) const { return states_.at(intent); }
+  const Intent& intent(std::size_t id) const { return intents_.at(id); }
+  // Expected seconds to fill `base` resting at `price` on a venue with `ahead` displayed before us.
+  double expected_fill_seconds(const VenueId& venue, double ahead, double base, TimestampNs now_ns) const;
+
+ private:
+  struct Working {
+    std::size_t intent;
+    ClientOrderId child;
+    VenueId venue;
+    Price price;
+    bool passive;
+    bool cancel_sent = false;
+  };
+  struct TradeRate {
+    double volume = 0;  // exponentially decayed base traded by aggressors
+    TimestampNs last_ns = 0;
+  };
+
+  void place_aggressive(std::size_t id, double qty, const std::vector<VenueView>& views, TimestampNs now_ns);
+  void place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns);
+  double remaining(std::size_t id) const;
+  double in_flight(std::size_t id) const;
+  double to_base(const VenueListing& listing, Qty qty, Price price) const;
+  Qty to_units(const VenueListing& listing, double base, Price price) const;
+  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns);
+  double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
+
+  Config config_;
+  oms::OrderManager& manager_;
+  PlacerParams params_;
+  const Scorecards* cards_;
+  std::vector<Intent> intents_;
+  std::vector<IntentState> states_;
+  std::vector<Working> working_;
+  std::map<std::pair<std::string, int>, TradeRate> rates_;  // (venue, side of the resting orders hit)
+};
+
+}  // namespace tranche::ems
