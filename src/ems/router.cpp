@@ -56,7 +56,8 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
   std::vector<Cursor> cursors(views.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
     const VenueView& v = views[i];
-    cursors[i].crossing = params.crossed_unavailable ? best_opposite_elsewhere(i) : (buy ? -1.0 : 1e300);
+    cursors[i].crossing =
+        params.crossed != CrossedPolicy::AsQuoted ? best_opposite_elsewhere(i) : (buy ? -1.0 : 1e300);
     const double hz = buy ? v.ask_change_hz : v.bid_change_hz;
     cursors[i].survival = params.latency_discount && hz > 0
                               ? std::exp(-hz * static_cast<double>(v.latency_ns) / kNanosPerSecond)
@@ -74,15 +75,19 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       const double price = level.price.to_double();
       if (limit.is_set() && better(limit.to_double(), price)) return false;
       const double base = base_of(v, level);
-      // An ask at or below another venue's bid (a bid at or above another's ask) is the proxy's crossing, not
-      // liquidity to count on.
+      // An ask at or below another venue's bid (a bid at or above another's ask) is where the combined book
+      // is crossed: no phantom arbitrage is counted on there.
+      double value = price;
       if (buy ? price <= c.crossing : price >= c.crossing) {
-        plan.crossed_skipped += base;
-        ++c.level;
-        continue;
+        plan.crossed_base += base;
+        if (params.crossed == CrossedPolicy::Unavailable) {
+          ++c.level;
+          continue;
+        }
+        value = c.crossing;  // no better than the other venue's quote
       }
       const double per_unit = v.listing.inverse ? price / v.listing.contract_size.to_double() : 1.0;
-      out = {i, price, price * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns};
+      out = {i, price, value * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns};
       return true;
     }
     return false;
@@ -102,7 +107,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
   for (std::size_t attempt = 0; attempt <= views.size(); ++attempt) {
     shares.assign(views.size(), Share{});
     for (std::size_t i = 0; i < views.size(); ++i) cursors[i].level = 0;
-    plan.crossed_skipped = 0;
+    plan.crossed_base = 0;
     double left = base_qty;
     while (left > 1e-12) {
       Candidate best{};
@@ -110,8 +115,10 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       for (std::size_t i = 0; i < views.size(); ++i) {
         Candidate c;
         if (excluded[i] || !next_level(i, c)) continue;
-        if (!found || better(c.all_in, best.all_in) ||
-            (c.all_in == best.all_in && c.latency < best.latency)) {
+        // Equal values (crossed levels capped at one price) are told apart by their own prices, then latency.
+        const bool tie = c.all_in == best.all_in;
+        if (!found || better(c.all_in, best.all_in) || (tie && better(c.price, best.price)) ||
+            (tie && c.price == best.price && c.latency < best.latency)) {
           best = c;
           found = true;
         }
@@ -178,17 +185,21 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       continue;
     }
     // Valued on the plan's own basis: the crossed part left out, the fee counted.
-    const double crossing = params.crossed_unavailable
+    const double crossing = params.crossed != CrossedPolicy::AsQuoted
                                 ? best_opposite_elsewhere(static_cast<std::size_t>(&v - views.data()))
                                 : (buy ? -1.0 : 1e300);
     double got = 0, spent = 0;
     for (const md::Level& level : buy ? v.asks : v.bids) {
       const double price = level.price.to_double();
       if (limit.is_set() && better(limit.to_double(), price)) break;
-      if (buy ? price <= crossing : price >= crossing) continue;
+      double value = price;
+      if (buy ? price <= crossing : price >= crossing) {
+        if (params.crossed == CrossedPolicy::Unavailable) continue;
+        value = crossing;
+      }
       const double take = std::min(base_qty - got, base_of(v, level));
       got += take;
-      spent += take * price * (1.0 + s * fee_of(v));
+      spent += take * value * (1.0 + s * fee_of(v));
       if (got >= base_qty - 1e-12) break;
     }
     alt.base = got;
@@ -210,7 +221,7 @@ std::string RoutePlan::explain() const {
   for (const auto& p : pieces)
     out << "; " << p.venue.view() << " " << p.qty.to_string() << " <= " << p.limit.to_string() << " (delay "
         << p.send_delay_ns / 1000 << " us)";
-  if (crossed_skipped > 0) out << "; crossed and left out: " << crossed_skipped;
+  if (crossed_base > 0) out << "; at crossed levels (no phantom gain counted): " << crossed_base;
   out << "\n";
   for (const auto& a : alternatives) {
     out << "  alone on " << a.venue.view() << ": ";

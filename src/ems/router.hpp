@@ -34,10 +34,22 @@ struct VenueView {
   double bid_change_hz = 0, ask_change_hz = 0;
 };
 
+// What the router makes of the part of the combined book that is crossed (one venue's ask at or below another
+// venue's bid): never a gain to count on.
+enum class CrossedPolicy : std::uint8_t {
+  // The crossed levels are taken as liquidity, but valued no better than the other venue's price (the bid a
+  // buy
+  // crosses, the ask a sell crosses): the router never counts on the phantom arbitrage, yet does not refuse a
+  // venue's real depth because another venue's quote overlaps it.
+  NoPhantomGain,
+  Unavailable,  // the crossed levels are left out altogether
+  AsQuoted,     // valued at their own prices (for comparison only)
+};
+
 struct RouterParams {
-  bool net_of_fees = true;          // value levels with the taker fee
-  bool latency_discount = true;     // discount levels by their survival over the venue's latency
-  bool crossed_unavailable = true;  // no phantom arbitrage
+  bool net_of_fees = true;       // value levels with the taker fee
+  bool latency_discount = true;  // discount levels by their survival over the venue's latency
+  CrossedPolicy crossed = CrossedPolicy::NoPhantomGain;
 };
 
 struct RoutePiece {
@@ -60,10 +72,10 @@ struct RouteAlternative {
 
 struct RoutePlan {
   std::vector<RoutePiece> pieces;
-  double base = 0;             // expected, all pieces
-  double average_all_in = 0;   // expected price with fees
-  double cost_bps = 0;         // against the reference mid
-  double crossed_skipped = 0;  // base left out because the combined book was crossed there
+  double base = 0;            // expected, all pieces
+  double average_all_in = 0;  // expected price with fees
+  double cost_bps = 0;        // against the reference mid
+  double crossed_base = 0;    // base at crossed levels: left out, or valued without the phantom gain
   std::vector<RouteAlternative> alternatives;
   std::string explain() const;  // the decision and what it weighed, one line per alternative
 };

@@ -47,20 +47,28 @@ TEST(Router, LevelsAreTakenInOrderOfTheirPriceNetOfTheVenuesFee) {
   EXPECT_EQ(plan.pieces[1].send_delay_ns, 0);
   EXPECT_NEAR(plan.average_all_in, (0.5 * 100.10 + 100.05) / 1.5, 1e-9);
   // Without fees a is taken first.
-  const RoutePlan gross = route_marketable(Side::Buy, 1.5, Price::unset(), 100, views, {false, true, true});
+  const RoutePlan gross = route_marketable(Side::Buy, 1.5, Price::unset(), 100, views,
+                                           {false, true, CrossedPolicy::NoPhantomGain});
   EXPECT_EQ(gross.pieces[0].qty, q("1"));
 }
 
-TEST(Router, TheCrossedPartOfTheCombinedBookIsNotCountedOn) {
-  // b's ask 100.00 is below a's bid 100.02: a crossing of the proxy, not liquidity.
+TEST(Router, TheCrossedPartOfTheCombinedBookIsNeverCountedAsAGain) {
+  // b's ask 100.00 is below a's bid 100.02: the combined book is crossed there.
   const std::vector<VenueView> views = {
       venue("a", 0, 0, {{p("100.02"), q("5")}}, {{p("100.03"), q("5")}}),
       venue("b", 0, 0, {{p("99.99"), q("5")}}, {{p("100.00"), q("2")}, {p("100.04"), q("5")}})};
+  // By default b's 2 at 100.00 are taken but valued at 100.02, a's bid: no phantom gain.
   const RoutePlan plan = route_marketable(Side::Buy, 3, Price::unset(), 100.01, views);
-  EXPECT_NEAR(plan.crossed_skipped, 2, 1e-12);
-  ASSERT_EQ(plan.pieces.size(), 1u);
-  EXPECT_EQ(plan.pieces[0].venue, VenueId("a"));
-  EXPECT_EQ(plan.pieces[0].qty, q("3"));
+  EXPECT_NEAR(plan.crossed_base, 2, 1e-12);
+  ASSERT_EQ(plan.pieces.size(), 2u);
+  EXPECT_NEAR(plan.average_all_in, (2 * 100.02 + 100.03) / 3, 1e-9);
+  // Left out altogether, all of it goes to a.
+  RouterParams strict;
+  strict.crossed = CrossedPolicy::Unavailable;
+  const RoutePlan without = route_marketable(Side::Buy, 3, Price::unset(), 100.01, views, strict);
+  ASSERT_EQ(without.pieces.size(), 1u);
+  EXPECT_EQ(without.pieces[0].venue, VenueId("a"));
+  EXPECT_EQ(without.pieces[0].qty, q("3"));
 }
 
 TEST(Router, AVenueThatCannotTradeGetsNothingAndSaysWhy) {
