@@ -58,7 +58,11 @@ double Placer::remaining(std::size_t id) const {
   return intents_[id].qty - states_[id].filled;
 }
 
-void Placer::on_trade(const VenueId& venue, Side aggressor, Price, double base, TimestampNs now_ns) {
+void Placer::on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns) {
+  // Our place in each queue: prints at our price hit the orders ahead of us first.
+  for (Working& w : working_)
+    if (w.passive && w.venue == venue && intents_[w.intent].side == opposite(aggressor) && price == w.price)
+      w.ahead = std::max(0.0, w.ahead - base);
   TradeRate& r = rates_[{venue.str(), static_cast<int>(opposite(aggressor))}];
   if (r.last_ns != 0)
     r.volume *=
@@ -84,7 +88,7 @@ double Placer::expected_fill_seconds(const VenueId& venue, double ahead, double 
   return (ahead + base) / rate;
 }
 
-void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns) {
+void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead) {
   order.parent_id = intents_[id].parent;
   order.instrument = intents_[id].instrument;
   order.side = intents_[id].side;
@@ -93,8 +97,11 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
     states_[id].last_decision = "not sent: " + sent.error().message;
     return;
   }
-  working_.push_back({id, *sent, order.venue, order.price, passive});
+  working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead});
   ++states_[id].children;
+  // Each decision is journaled with what it weighed.
+  (void)manager_.record_algo_state(intents_[id].parent, passive ? "place passive" : "place aggressive",
+                                   states_[id].last_decision, now_ns);
 }
 
 std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns) {
@@ -127,7 +134,7 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     order.time_in_force = TimeInForce::ImmediateOrCancel;
     order.price = piece.limit;
     order.qty = piece.qty;
-    send(id, order, false, now_ns);
+    send(id, order, false, now_ns, 0);
   }
 }
 
@@ -142,6 +149,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     double score = 0, seconds = 0, fee = 0, adverse = 0;
   };
   Choice best;
+  double best_ahead = 0;
   std::ostringstream why;
   why.setf(std::ios::fixed);
   why.precision(2);
@@ -172,7 +180,10 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     c.score = c.fee + c.adverse + params_.time_cost_bps_per_minute * std::min(c.seconds, 3600.0) / 60.0;
     why << " " << v.venue.view() << " fee " << c.fee << " adverse " << c.adverse << " fill in ~" << c.seconds
         << " s: " << c.score << " bps;";
-    if (best.view == nullptr || c.score < best.score) best = c;
+    if (best.view == nullptr || c.score < best.score) {
+      best = c;
+      best_ahead = ahead;
+    }
   }
   if (best.view == nullptr) {
     states_[id].last_decision = why.str() + " no venue to rest on";
@@ -186,7 +197,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   order.time_in_force = TimeInForce::PostOnly;
   order.price = best.price;
   order.qty = best.units;
-  send(id, order, true, now_ns);
+  send(id, order, true, now_ns, best_ahead);
 }
 
 void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) {
@@ -205,6 +216,18 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
       for (const auto& v : views)
         if (v.venue == w.venue) view = &v;
       bool pull = must_cross;
+      if (view != nullptr) {
+        // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
+        const auto& levels = in.side == Side::Buy ? view->bids : view->asks;
+        double shown = 0;
+        for (const md::Level& l : levels)
+          if (l.price == w.price)
+            shown = view->listing.inverse
+                        ? l.qty.to_double() * view->listing.contract_size.to_double() / l.price.to_double()
+                        : l.qty.to_double();
+        w.ahead = std::min(w.ahead, shown);
+        st.queue_ahead = w.ahead;
+      }
       if (!pull && view != nullptr) {
         const md::Level* t = touch(*view, in.side);
         if (t != nullptr) {

@@ -42,6 +42,8 @@ struct IntentState {
   std::uint64_t reprices = 0;
   std::uint64_t crossed = 0;  // times it crossed for the deadline
   std::string last_decision;
+  double queue_ahead =
+      0;  // the resting child's estimated place: base displayed ahead of it (-1: none resting)
 };
 
 // How a passive child is placed and moved.
@@ -80,6 +82,7 @@ class Placer {
     Price price;
     bool passive;
     bool cancel_sent = false;
+    double ahead = 0;  // base estimated ahead of us in the venue's queue at our price
   };
   struct TradeRate {
     double volume = 0;  // exponentially decayed base traded by aggressors
@@ -92,7 +95,7 @@ class Placer {
   double in_flight(std::size_t id) const;
   double to_base(const VenueListing& listing, Qty qty, Price price) const;
   Qty to_units(const VenueListing& listing, double base, Price price) const;
-  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns);
+  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead);
   double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
 
   Config config_;
