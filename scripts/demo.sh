@@ -27,4 +27,4 @@ step "$tranche" execute --side buy --qty 200 --instrument ETH-USDT --algo market
   --journal reports/demo-execute.journal --html reports/demo-execute.html
 echo >&2
 echo "The execution report is at $(pwd)/reports/demo-execute.html (open it in a browser)." >&2
-echo "Algos beyond 'market' (TWAP, VWAP, POV, ...), the router and the FIX server are not built yet: see ARCHITECTURE.md." >&2
+echo "Algos beyond 'market' (TWAP, VWAP, POV, ...) and the FIX server are not built yet: see ARCHITECTURE.md." >&2

@@ -612,6 +612,20 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         return make_error(file + ": risk.disabled_venues names '" + v + "', which is not a [[venue]]");
   }
 
+  if (const auto* node = root.get("tca")) {
+    const auto* table = node->as_table();
+    if (table == nullptr) return make_error(file + ": [tca] must be a table");
+    TableReader r(*table, file + ": tca");
+    r.only({"arrival_mid"});
+    const std::string mid = r.string("arrival_mid", false);
+    if (!mid.empty()) {
+      if (mid != "primary" && mid != "consolidated")
+        r.fail("arrival_mid '" + mid + "' is not primary or consolidated");
+      config.tca.arrival_mid = mid;
+    }
+    if (!r.error().empty()) return make_error(r.error());
+  }
+
   for (const auto& venue : config.venues)
     if (venue.sim && venue.sim->recentre && (!config.scenario || config.scenario->recentre_reference.empty()))
       return make_error(file + ": venue '" + venue.id.str() +

@@ -168,12 +168,19 @@ struct RiskConfig {
   std::map<std::string, InstrumentRisk> instruments;
 };
 
+// Transaction-cost analysis settings ([tca]).
+struct TcaConfig {
+  std::string arrival_mid =
+      "primary";  // "primary": primary_venue's mid; "consolidated": the best bid and offer across venues
+};
+
 struct Config {
   std::vector<Instrument> instruments;
   std::vector<VenueConfig> venues;
   std::string primary_venue;  // the venue whose mid is the TCA benchmark
   std::optional<ScenarioConfig> scenario;
-  RiskConfig risk;     // the built-in defaults when the file has no [risk]
+  RiskConfig risk;  // the built-in defaults when the file has no [risk]
+  TcaConfig tca;
   std::string source;  // where it was loaded from, for messages
 
   const Instrument* instrument(const InstrumentId& id) const;

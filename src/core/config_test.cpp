@@ -203,8 +203,6 @@ TEST(ParseConfig, AcceptsAnEmptyFileAndTheSectionsOfComponentsNotBuiltYet) {
   const Config reserved = must_parse(std::string(kInstrument) + R"(
 [server]
 port = 8080
-[tca]
-benchmark = "arrival"
 )");
   EXPECT_TRUE(reserved.instruments.size() == 1u);
 }
@@ -266,6 +264,12 @@ disconnect = [["2024-08-08T23:55:00Z", "2024-08-08T23:55:05Z"]]
   EXPECT_EQ(b.cancel_latency.kind, LatencySpec::Kind::Uniform);  // cancels default to the order latency
   EXPECT_DOUBLE_EQ(b.faults.drop_fill, 0.1);
   ASSERT_EQ(b.faults.disconnects.size(), 1u);
+}
+
+TEST(ParseConfig, ReadsTheTcaBenchmarkAndRefusesAnUnknownOne) {
+  EXPECT_EQ(must_parse("").tca.arrival_mid, "primary");
+  EXPECT_EQ(must_parse("[tca]\narrival_mid = \"consolidated\"\n").tca.arrival_mid, "consolidated");
+  EXPECT_TRUE(contains(error_of("[tca]\narrival_mid = \"vwap\"\n"), "not primary or consolidated"));
 }
 
 TEST(ParseLatency, ReadsEveryKindAndRefusesTheRest) {

@@ -85,10 +85,28 @@ class ExecuteDriver : public sim::SimListener {
     }
     const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
     gate_.on_quote(ref.venue_id, ref.instrument, bid, ask, now);
-    if (ref.venue == primary_ && bid.is_set() && ask.is_set()) {
-      record_.mids.add(now, (bid.to_double() + ask.to_double()) / 2);
-      record_.mids.observed_until(now);
+    if (consolidated_ || ref.venue == primary_) record_benchmark(now);
+  }
+
+  // The benchmark mid now: the primary venue's, or with `[tca] arrival_mid = "consolidated"` the mid of the
+  // best bid and offer across the venues.
+  void record_benchmark(TimestampNs now) {
+    double bid = 0, ask = 0;
+    bool have = false;
+    for (std::size_t v = 0; v < sim_.venue_count(); ++v) {
+      if (!consolidated_ && v != primary_) continue;
+      const int m = sim_.venue(v).market_of(parent_.instrument);
+      if (m < 0) continue;
+      const sim::SimMarket& market = sim_.venue(v).market(static_cast<std::size_t>(m));
+      const Price b = market.best(Side::Buy), a = market.best(Side::Sell);
+      if (!b.is_set() || !a.is_set()) continue;
+      bid = have ? std::max(bid, b.to_double()) : b.to_double();
+      ask = have ? std::min(ask, a.to_double()) : a.to_double();
+      have = true;
     }
+    if (!have) return;
+    record_.mids.add(now, (bid + ask) / 2);
+    record_.mids.observed_until(now);
   }
 
   void on_execution_report(const ExecutionReport& report) override {
@@ -187,13 +205,14 @@ class ExecuteDriver : public sim::SimListener {
       const sim::SimMarket& market = sim_.venue(v).market(static_cast<std::size_t>(m));
       const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
       gate_.on_quote(sim_.venue(v).config().id, parent_.instrument, bid, ask, now);
-      if (v == primary_ && bid.is_set() && ask.is_set())
-        record_.mids.add(now, (bid.to_double() + ask.to_double()) / 2);
     }
+    record_benchmark(now);
     if (!record_.mids.at(now)) {
       // Without an arrival price nothing can be measured: nothing is sent.
-      error_ = make_error("no benchmark mid on " + sim_.venue(primary_).config().id.str() +
-                          " at the arrival " + format_time(now));
+      error_ =
+          make_error("no benchmark mid (" +
+                     std::string(consolidated_ ? "consolidated" : sim_.venue(primary_).config().id.str()) +
+                     ") at the arrival " + format_time(now));
       done_ = true;
       end_ns_ = now;
       return;
@@ -380,6 +399,11 @@ class ExecuteDriver : public sim::SimListener {
   risk::RiskGate& gate_;
   oms::ParentOrder parent_;
   std::size_t primary_;
+
+ public:
+  bool consolidated_ = false;  // the benchmark is the consolidated mid
+
+ private:
   RunRecord& record_;
   std::ostream& err_;
   bool progress_;
@@ -555,6 +579,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
                        progress);
   driver.limit_ = limit;
   driver.allowed_ = options.venues;
+  driver.consolidated_ = config.tca.arrival_mid == "consolidated";
   ems::Scorecards cards;
   if (!options.scorecard.empty()) {
     auto loaded = ems::Scorecards::load(options.scorecard);
@@ -656,6 +681,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   j["fills"] = fills;
   ordered_json t = costs_json(tca.cost, tca.cost_bps);
   t["arrival_price"] = tca.arrival_price;
+  t["benchmark"] = driver.consolidated_ ? "consolidated mid" : input.primary_venue.str() + " mid";
   t["end_mid"] = tca.end_mid;
   t["t_end_ns"] = tca.t_end_ns;
   t["parent_notional"] = tca.parent_notional;
@@ -721,7 +747,8 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
       << (final_parent ? oms::to_string(final_parent->state) : "rejected") << ", filled " << tca.filled
       << " (" << bps(100 * tca.fill_ratio) << "%) at " << money(tca.average_price) << "\n";
   for (const auto& d : record.denials) out << "  risk denied: " << d.reason_code << ": " << d.text << "\n";
-  out << "  arrival price " << money(tca.arrival_price) << " (" << input.primary_venue.str() << " mid)\n\n";
+  out << "  arrival price " << money(tca.arrival_price) << " ("
+      << (driver.consolidated_ ? std::string("consolidated") : input.primary_venue.str()) << " mid)\n\n";
   out << "  " << std::left << std::setw(30) << "cost" << std::right << std::setw(12) << "bps" << std::setw(16)
       << "quote"
       << "\n";
