@@ -128,8 +128,33 @@ TEST(PlacerGolden, APassiveChildKeepsItsPlaceWhileThePriceHoldsAndRepricesWhenTh
   EXPECT_EQ(h.canceled_while_price_held_, 0) << "a child was pulled while its price was still the touch";
   EXPECT_GT(h.repriced_when_moved_, 0) << "the market moved away in 90 s of ETH, yet nothing was re-priced";
   EXPECT_GT(st.reprices, 0u);
-  // By the deadline it is done: filled passively, or the rest crossed.
+  // By the deadline it is done: filled passively, or the rest crossed; what is left is below every minimum.
+  EXPECT_TRUE(st.done) << st.last_decision;
   EXPECT_NEAR(st.filled, 2.0, 0.01) << st.last_decision;
+  double from_oms = 0;
+  for (const oms::ChildOrder* c : h.manager_->oms().children_of(intent.parent))
+    for (const oms::Fill* f : h.manager_->oms().fills_of(c->order.client_order_id))
+      from_oms += f->base_qty.to_double();
+  EXPECT_DOUBLE_EQ(st.filled, from_oms);
+  EXPECT_TRUE(h.manager_->oms().verify().ok());
+}
+
+TEST(PlacerGolden, APegFollowsTheTouchBothWaysWithinItsLimit) {
+  Harness h(default_config(), "peg");
+  const TimestampNs t = parse_time("2024-08-08T23:57:00Z").value();
+  h.sim_->run_until(t);
+  h.deadline_ = 0;
+  const Price limit = h.sim_->venue(0).market(0).best(Side::Buy) + Price::parse("0.50").value();
+  ems::Intent intent{parent(h, 0.5, t), kEth, Side::Buy, 0.5, limit, ems::Urgency::Peg, 0};
+  const std::size_t id = h.placer_->submit(intent, h.views(), t);
+  ASSERT_EQ(h.placer_->state(id).children, 1u) << h.placer_->state(id).last_decision;
+  h.active_ = true;
+  h.sim_->run_until(t + 30 * kNanosPerSecond);
+  const ems::IntentState& st = h.placer_->state(id);
+  EXPECT_GT(st.reprices, 0u);
+  // Never above its limit.
+  for (const oms::ChildOrder* c : h.manager_->oms().children_of(intent.parent))
+    EXPECT_LE(c->order.price, limit);
   EXPECT_TRUE(h.manager_->oms().verify().ok());
 }
 

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -89,6 +91,38 @@ TEST(RouterTca, ARoutedSweepCostsNoMoreThanTheBestSingleVenueAtEverySize) {
     }
   }
   EXPECT_EQ(compared, 12);
+}
+
+TEST(RouterTca, AParentWhoseOnlyVenueIsHaltedExpiresUnfilledAndIsChargedForIt) {
+  // The bundled config with absolute data paths and a halt on binance-spot around 23:57.
+  std::ifstream in(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string toml = text.str();
+  const std::string rel = "\"../data/", abs = "\"" + std::string(TRANCHE_SOURCE_DIR) + "/data/";
+  for (auto at = toml.find(rel); at != std::string::npos; at = toml.find(rel, at + abs.size()))
+    toml.replace(at, rel.size(), abs);
+  // The faults table goes at the end of binance-spot's [venue.sim] (just before the next venue's comment).
+  const auto at = toml.find("# Binance USD-M");
+  ASSERT_NE(at, std::string::npos);
+  toml.insert(at, "[venue.sim.faults]\nhalt = [[\"2024-08-08T23:56:59Z\", \"2024-08-08T23:57:30Z\"]]\n\n");
+  const std::string path = (std::filesystem::temp_directory_path() / "tranche_halted_spot.toml").string();
+  std::ofstream(path) << toml;
+  service::ExecuteOptions options;
+  options.side = "buy";
+  options.qty = "5";
+  options.start = "2024-08-08T23:57:00Z";
+  options.venues = {"binance-spot"};
+  options.scenario = path;
+  options.json = true;
+  options.progress = false;
+  std::ostringstream out, err;
+  ASSERT_EQ(service::execute_command(options, out, err), 0) << err.str();
+  const auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j.at("parent").at("state").get<std::string>(), "expired");
+  EXPECT_EQ(j.at("tca").at("filled").get<double>(), 0.0);
+  EXPECT_TRUE(j.at("children").empty());
+  std::filesystem::remove(path);
 }
 
 }  // namespace

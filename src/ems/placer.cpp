@@ -43,19 +43,29 @@ Qty Placer::to_units(const VenueListing& listing, double base, Price price) cons
 }
 
 double Placer::in_flight(std::size_t id) const {
+  // From the OMS, which has every report once: an open child's remainder, and what a closed child's venue
+  // said it executed that has not reached us yet.
   double total = 0;
-  for (const Working& w : working_) {
-    if (w.intent != id) continue;
-    const oms::ChildOrder* c = manager_.oms().child(w.child);
-    if (c == nullptr || !c->open()) continue;
-    const VenueListing* listing = config_.venue(w.venue)->listing(intents_[id].instrument);
-    total += to_base(*listing, c->leaves_qty(), c->order.price.is_set() ? c->order.price : w.price);
+  for (ClientOrderId child : children_[id]) {
+    const oms::ChildOrder* c = manager_.oms().child(child);
+    if (c == nullptr) continue;
+    const Qty pending = c->open() ? c->leaves_qty() : c->venue_cum - c->cum_qty;
+    if (!pending.is_positive()) continue;
+    const VenueListing* listing = config_.venue(c->order.venue)->listing(intents_[id].instrument);
+    total += to_base(*listing, pending, c->order.price);
   }
   return total;
 }
 
+double Placer::filled(std::size_t id) const {
+  double total = 0;
+  for (ClientOrderId child : children_[id])
+    for (const oms::Fill* f : manager_.oms().fills_of(child)) total += f->base_qty.to_double();
+  return total;
+}
+
 double Placer::remaining(std::size_t id) const {
-  return intents_[id].qty - states_[id].filled;
+  return intents_[id].qty - filled(id);
 }
 
 void Placer::on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns) {
@@ -79,12 +89,10 @@ double Placer::rate_per_second(const VenueId& venue, Side resting_side, Timestam
   return decayed * std::log(2.0) / kRateHalfLifeS;  // the decayed sum of an EMA is rate x half-life / ln 2
 }
 
-double Placer::expected_fill_seconds(const VenueId& venue, double ahead, double base,
+double Placer::expected_fill_seconds(const VenueId& venue, Side resting_side, double ahead, double base,
                                      TimestampNs now_ns) const {
-  // Risk-averse: only prints reach us; the side we rest on is hit by the other side's aggressors.
-  const double rate =
-      std::max(rate_per_second(venue, Side::Buy, now_ns) + rate_per_second(venue, Side::Sell, now_ns), 1e-6) /
-      2;
+  // Risk-averse: only prints reach us, those that hit the side we rest on.
+  const double rate = std::max(rate_per_second(venue, resting_side, now_ns), 1e-6);
   return (ahead + base) / rate;
 }
 
@@ -98,6 +106,7 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
     return;
   }
   working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead});
+  children_[id].push_back(*sent);
   ++states_[id].children;
   // Each decision is journaled with what it weighed.
   (void)manager_.record_algo_state(intents_[id].parent, passive ? "place passive" : "place aggressive",
@@ -108,6 +117,7 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
   const std::size_t id = intents_.size();
   intents_.push_back(intent);
   states_.emplace_back();
+  children_.emplace_back();
   if (intent.urgency == Urgency::Aggressive)
     place_aggressive(id, intent.qty, views, now_ns);
   else
@@ -161,8 +171,12 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     Price price = t->price;
     double ahead = to_base(v.listing, t->qty, t->price);
     if (in.limit.is_set() && (in.side == Side::Buy ? price > in.limit : price < in.limit)) {
-      price = in.limit;  // behind the touch, at our limit: nothing displayed is known to be ahead there
+      // Behind the touch, at our limit: everything displayed at our price or better is ahead of us.
+      price = in.limit;
       ahead = 0;
+      for (const md::Level& l : in.side == Side::Buy ? v.bids : v.asks)
+        if (in.side == Side::Buy ? l.price >= price : l.price <= price)
+          ahead += to_base(v.listing, l.qty, l.price);
     }
     const Qty units = to_units(v.listing, want, price);
     if (!units.is_positive()) continue;
@@ -176,7 +190,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     c.units = units;
     c.fee = vc ? vc->fees.maker_bps.to_double() : 0;
     c.adverse = cards_ && cards_->venue(v.venue) ? cards_->venue(v.venue)->markout_bps("10s") : 0;
-    c.seconds = expected_fill_seconds(v.venue, ahead, want, now_ns);
+    c.seconds = expected_fill_seconds(v.venue, in.side, ahead, want, now_ns);
     c.score = c.fee + c.adverse + params_.time_cost_bps_per_minute * std::min(c.seconds, 3600.0) / 60.0;
     why << " " << v.venue.view() << " fee " << c.fee << " adverse " << c.adverse << " fill in ~" << c.seconds
         << " s: " << c.score << " bps;";
@@ -187,6 +201,14 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   }
   if (best.view == nullptr) {
     states_[id].last_decision = why.str() + " no venue to rest on";
+    // Tradable venues that all refuse it for size: what is left is below every lot and minimum, and ends
+    // here.
+    bool any_tradable = false;
+    for (const VenueView& v : views) any_tradable = any_tradable || v.tradable;
+    if (any_tradable && in_flight(id) <= 1e-12) {
+      states_[id].done = true;
+      states_[id].last_decision += ": " + std::to_string(want) + " left, below what any venue takes";
+    }
     return;
   }
   why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
@@ -275,15 +297,26 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
 void Placer::on_report(const ExecutionReport& report) {
   auto it = std::find_if(working_.begin(), working_.end(),
                          [&](const Working& w) { return w.child == report.client_order_id; });
-  if (it == working_.end()) return;
-  const std::size_t id = it->intent;
-  if (report.exec_type == ExecType::Trade) {
-    const VenueListing* listing = config_.venue(it->venue)->listing(intents_[id].instrument);
-    states_[id].filled += to_base(*listing, report.last_qty, report.last_price);
+  // Fills are read from the OMS (each once, whatever order or repetition the reports came in), so a report
+  // for a child no longer working still counts.
+  std::size_t id = intents_.size();
+  if (it != working_.end()) {
+    id = it->intent;
+    const oms::ChildOrder* c = manager_.oms().child(it->child);
+    if (c == nullptr || !c->open()) working_.erase(it);
+  } else {
+    for (std::size_t i = 0; i < children_.size() && id == intents_.size(); ++i)
+      if (std::find(children_[i].begin(), children_[i].end(), report.client_order_id) != children_[i].end())
+        id = i;
   }
-  const oms::ChildOrder* c = manager_.oms().child(it->child);
-  if (c == nullptr || !c->open()) working_.erase(it);
-  if (remaining(id) <= 1e-9 && in_flight(id) <= 1e-12) states_[id].done = true;
+  if (id == intents_.size()) return;
+  IntentState& st = states_[id];
+  st.filled = filled(id);
+  const bool working =
+      std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
+  if (remaining(id) <= 1e-9 && in_flight(id) <= 1e-12) st.done = true;
+  // An aggressive intent is one sweep: when its pieces are all done, so is it, with what it got.
+  if (intents_[id].urgency == Urgency::Aggressive && !working && in_flight(id) <= 1e-12) st.done = true;
 }
 
 void Placer::cancel(std::size_t id, TimestampNs now_ns) {

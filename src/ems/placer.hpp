@@ -72,7 +72,8 @@ class Placer {
   const IntentState& state(std::size_t intent) const { return states_.at(intent); }
   const Intent& intent(std::size_t id) const { return intents_.at(id); }
   // Expected seconds to fill `base` resting at `price` on a venue with `ahead` displayed before us.
-  double expected_fill_seconds(const VenueId& venue, double ahead, double base, TimestampNs now_ns) const;
+  double expected_fill_seconds(const VenueId& venue, Side resting_side, double ahead, double base,
+                               TimestampNs now_ns) const;
 
  private:
   struct Working {
@@ -92,6 +93,7 @@ class Placer {
   void place_aggressive(std::size_t id, double qty, const std::vector<VenueView>& views, TimestampNs now_ns);
   void place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns);
   double remaining(std::size_t id) const;
+  double filled(std::size_t id) const;  // from the OMS: every fill of the intent's children, once each
   double in_flight(std::size_t id) const;
   double to_base(const VenueListing& listing, Qty qty, Price price) const;
   Qty to_units(const VenueListing& listing, double base, Price price) const;
@@ -104,6 +106,7 @@ class Placer {
   const Scorecards* cards_;
   std::vector<Intent> intents_;
   std::vector<IntentState> states_;
+  std::vector<std::vector<ClientOrderId>> children_;  // every child each intent ever sent
   std::vector<Working> working_;
   std::map<std::pair<std::string, int>, TradeRate> rates_;  // (venue, side of the resting orders hit)
 };

@@ -14,6 +14,7 @@ struct Candidate {
   double base;      // base available at the level, after the survival discount
   double per_unit;  // venue units per base at this price (1 on linear, price / contract size on inverse)
   DurationNs latency;
+  bool crossed = false;  // where the combined book is crossed
 };
 
 double base_of(const VenueView& v, const md::Level& level) {
@@ -78,8 +79,8 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       // An ask at or below another venue's bid (a bid at or above another's ask) is where the combined book
       // is crossed: no phantom arbitrage is counted on there.
       double value = price;
-      if (buy ? price <= c.crossing : price >= c.crossing) {
-        plan.crossed_base += base;
+      const bool crossed = buy ? price <= c.crossing : price >= c.crossing;
+      if (crossed) {
         if (params.crossed == CrossedPolicy::Unavailable) {
           ++c.level;
           continue;
@@ -87,7 +88,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
         value = c.crossing;  // no better than the other venue's quote
       }
       const double per_unit = v.listing.inverse ? price / v.listing.contract_size.to_double() : 1.0;
-      out = {i, price, value * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns};
+      out = {i, price, value * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns, crossed};
       return true;
     }
     return false;
@@ -126,6 +127,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       if (!found) break;
       ++cursors[best.view].level;
       const double take = std::min(left, best.base);
+      if (best.crossed) plan.crossed_base += take;
       Share& sh = shares[best.view];
       sh.base += take;
       sh.units += take * best.per_unit;
@@ -135,7 +137,11 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
     }
     plan.pieces.clear();
     slowest = 0;
-    bool dropped = false;
+    // Of the shares their venues cannot take, the largest is left out and the walk done again, one venue at a
+    // time: moving the most quantity elsewhere is what lets the other venues reach their lots and minimums,
+    // and a venue able to take the rest is never dropped along with it.
+    std::size_t drop = views.size();
+    double drop_base = 0;
     for (std::size_t i = 0; i < views.size(); ++i) {
       const Share& sh = shares[i];
       if (sh.base <= 0) continue;
@@ -145,8 +151,10 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       const bool too_small = units <= 0 || (!v.listing.inverse && v.listing.min_notional.is_positive() &&
                                             units * sh.worst < v.listing.min_notional.to_double());
       if (too_small) {
-        excluded[i] = true;
-        dropped = true;
+        if (drop == views.size() || sh.base > drop_base) {
+          drop = i;
+          drop_base = sh.base;
+        }
         continue;
       }
       const double kept = units / sh.units;  // rounding down keeps this share of the venue's base
@@ -162,7 +170,8 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       plan.pieces.push_back(piece);
       slowest = std::max(slowest, v.latency_ns);
     }
-    if (!dropped) break;
+    if (drop == views.size()) break;
+    excluded[drop] = true;
   }
   double cost = 0;
   for (auto& piece : plan.pieces) {

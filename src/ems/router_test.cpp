@@ -59,7 +59,9 @@ TEST(Router, TheCrossedPartOfTheCombinedBookIsNeverCountedAsAGain) {
       venue("b", 0, 0, {{p("99.99"), q("5")}}, {{p("100.00"), q("2")}, {p("100.04"), q("5")}})};
   // By default b's 2 at 100.00 are taken but valued at 100.02, a's bid: no phantom gain.
   const RoutePlan plan = route_marketable(Side::Buy, 3, Price::unset(), 100.01, views);
-  EXPECT_NEAR(plan.crossed_base, 2, 1e-12);
+  EXPECT_NEAR(plan.crossed_base, 2, 1e-12);  // what was taken there, counted once
+  const RoutePlan small = route_marketable(Side::Buy, 0.5, Price::unset(), 100.01, views);
+  EXPECT_NEAR(small.crossed_base, 0.5, 1e-12);
   ASSERT_EQ(plan.pieces.size(), 2u);
   EXPECT_NEAR(plan.average_all_in, (2 * 100.02 + 100.03) / 3, 1e-9);
   // Left out altogether, all of it goes to a.
@@ -108,6 +110,16 @@ TEST(Router, AShareTooSmallForItsVenueGoesToTheNextBestVenueInsteadOfNowhere) {
   ASSERT_EQ(plan.pieces.size(), 1u);
   EXPECT_EQ(plan.pieces[0].venue, VenueId("b"));
   EXPECT_EQ(plan.pieces[0].qty, q("0.06"));
+}
+
+TEST(Router, AVenueAbleToTakeTheRestIsNeverDroppedWithOneThatCannot) {
+  // a shows 0.0008 (under its lot); b shows plenty: 0.0015 must still go somewhere.
+  const std::vector<VenueView> views = {venue("a", 0, 0, {}, {{p("100.00"), q("0.0008")}}),
+                                        venue("b", 0, 0, {}, {{p("100.01"), q("5")}})};
+  const RoutePlan plan = route_marketable(Side::Buy, 0.0015, Price::unset(), 100, views);
+  ASSERT_EQ(plan.pieces.size(), 1u);
+  EXPECT_EQ(plan.pieces[0].venue, VenueId("b"));
+  EXPECT_EQ(plan.pieces[0].qty, q("0.001"));
 }
 
 TEST(Router, ALevelLikelyGoneBeforeWeArriveCountsForLess) {

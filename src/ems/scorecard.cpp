@@ -107,7 +107,9 @@ Result<Scorecards> Scorecards::load(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   json j = json::parse(text.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "tranche-scorecard")
+  if (j.is_discarded() || !j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != "tranche-scorecard" || !j.contains("venues") ||
+      !j["venues"].is_object())
     return make_error(path + ": not a Tranche scorecard file");
   try {
     for (const auto& [name, v] : j.at("venues").items()) {

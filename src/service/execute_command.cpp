@@ -120,7 +120,10 @@ class ExecuteDriver : public sim::SimListener {
         if (c.venue_ns == 0) c.venue_ns = report.venue_ns;
         sent_ns = c.order.sent_ns;
       }
-    if (cards_ != nullptr) {
+    // The scorecard counts each fill once: a repeated report (same execution id) is not a second fill.
+    const bool repeated_fill = report.exec_type == ExecType::Trade &&
+                               seen_exec_.count(report.venue.str() + "/" + report.exec_id.str()) != 0;
+    if (cards_ != nullptr && !repeated_fill) {
       double fill_base = 0;
       if (report.exec_type == ExecType::Trade) {
         const sim::SimMarket* market = market_of(report.venue);
@@ -291,8 +294,17 @@ class ExecuteDriver : public sim::SimListener {
     const VenueListing* listing = config_.venue(order.venue)->listing(order.instrument);
     if (p != nullptr && listing != nullptr) {
       const double room = (p->order.qty - p->executed - p->in_flight).to_double();
+      // An inverse buy counts at its limit, the least base its contracts can be worth; sized on the touch it
+      // cannot fill beyond the room at any better price either.
+      double per_base = order.price.to_double();
+      if (listing->inverse && order.side == Side::Buy) {
+        const int v = sim_.venue_index(order.venue);
+        const Price ask =
+            v < 0 ? Price::unset() : sim_.venue(static_cast<std::size_t>(v)).market(0).best(Side::Sell);
+        if (ask.is_set() && ask < order.price) per_base = ask.to_double();
+      }
       const double room_units =
-          listing->inverse ? room * order.price.to_double() / listing->contract_size.to_double() : room;
+          listing->inverse ? room * per_base / listing->contract_size.to_double() : room;
       const double lot = listing->lot_size.to_double();
       const Qty cap =
           Qty::from_raw(static_cast<std::int64_t>(std::floor(room_units / lot + 1e-9) * lot * 1e8));
@@ -317,20 +329,28 @@ class ExecuteDriver : public sim::SimListener {
 
   // The smallest base quantity any allowed venue takes now: less than that left over is not sendable
   // anywhere.
+  // The smallest base quantity any allowed venue takes now (tradable or not: a halted venue's lot still says
+  // what is too small to send); 0 when no venue shows a price at all.
   double smallest_sendable() const {
-    double smallest = 1e300;
+    double smallest = 0;
     for (const ems::VenueView& v : views()) {
       const auto& levels = parent_.side == Side::Buy ? v.asks : v.bids;
-      if (!v.tradable || levels.empty()) continue;
+      if (levels.empty()) continue;
       const double price = levels.front().price.to_double();
       double unit = v.listing.lot_size.to_double();
       if (v.listing.inverse)
         unit = v.listing.contract_size.to_double() / price;  // one contract
       else
         unit = std::max(unit, v.listing.min_notional.to_double() / price);
-      smallest = std::min(smallest, unit);
+      smallest = smallest == 0 ? unit : std::min(smallest, unit);
     }
     return smallest;
+  }
+
+  bool any_tradable() const {
+    for (const ems::VenueView& v : views())
+      if (v.tradable) return true;
+    return false;
   }
 
   void maybe_finish(TimestampNs now) {
@@ -340,6 +360,7 @@ class ExecuteDriver : public sim::SimListener {
     const double left = p->order.qty.to_double() - filled_;
     if (left <= 1e-9) return finish(now, oms::ParentState::Filled, "filled");
     if (ending_) return finish(now, oms::ParentState::Expired, "its end time came");
+    if (!any_tradable()) return finish(now, oms::ParentState::Expired, "no venue it may go to can trade now");
     if (left < smallest_sendable())
       return finish(now, oms::ParentState::Filled,
                     "filled but for " + std::to_string(left) + ", below what any venue takes");
