@@ -90,7 +90,8 @@ endif()
 # Bad input: a one-line error naming the problem, a non-zero exit, and no report written.
 file(WRITE ${WORK}/missing-data.toml "primary_venue = \"v\"\n[[instrument]]\nid = \"ETH-USDT\"\nbase = \"ETH\"\nquote = \"USDT\"\ntick_size = \"0.01\"\nlot_size = \"0.001\"\n[[venue]]\nid = \"v\"\n[[venue.listing]]\ninstrument = \"ETH-USDT\"\nsymbol = \"ETHUSDT\"\n[venue.sim]\nfiles = [\"nowhere/eth.gz\"]\n")
 foreach(case
-    "--algo;twap;unknown algo 'twap'"
+    "--algo;twop;unknown algo 'twop'"
+    "--param;pov_rate=0.2;--algo market takes no parameters"
     "--qty;0;--qty must be positive"
     "--qty;-1;--qty must be positive"
     "--end;2024-08-08T23:54:00Z;--end must come after"

@@ -300,10 +300,12 @@ Result<DurationNs> parse_duration(std::string_view text) {
   if (unit == "us") scale = kNanosPerMicro;
   if (unit == "ms") scale = kNanosPerMilli;
   if (unit == "s") scale = kNanosPerSecond;
+  if (unit == "m" || unit == "min") scale = 60 * kNanosPerSecond;
+  if (unit == "h") scale = 3600 * kNanosPerSecond;
   Amount value;
   if (number.empty() || scale == 0 || !Amount::parse(number, value) || value.raw() < 0)
-    return make_error(
-        std::string("'").append(text).append("' is not a duration (write it as 1500ns, 250us, 3ms or 2s)"));
+    return make_error(std::string("'").append(text).append(
+        "' is not a duration (write it as 1500ns, 250us, 3ms, 2s, 5m or 1h)"));
   // value has 8 decimals; scale it without going through floating point.
   const Int128 ns = static_cast<Int128>(value.raw()) * scale / kFixedScale;
   if (ns > std::numeric_limits<DurationNs>::max())

@@ -14,6 +14,18 @@ const md::Level* touch(const VenueView& v, Side side) {
   return levels.empty() ? nullptr : &levels.front();
 }
 
+// Where a passive or pegged child rests on a venue: at the touch, or better by the intent's offset while that
+// stays inside the venue's spread.
+Price rest_price(const VenueView& v, const Intent& in, Price touch_price) {
+  if (in.offset_ticks <= 0) return touch_price;
+  const Price step = Price::from_raw(v.listing.tick_size.raw() * in.offset_ticks);
+  const Price better = in.side == Side::Buy ? touch_price + step : touch_price - step;
+  const md::Level* other = touch(v, opposite(in.side));
+  if (other != nullptr && (in.side == Side::Buy ? better >= other->price : better <= other->price))
+    return touch_price;
+  return better;
+}
+
 }  // namespace
 
 const char* to_string(Urgency urgency) {
@@ -105,7 +117,7 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
     states_[id].last_decision = "not sent: " + sent.error().message;
     return;
   }
-  working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead});
+  working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead, now_ns, 0});
   children_[id].push_back(*sent);
   ++states_[id].children;
   // Each decision is journaled with what it weighed.
@@ -117,11 +129,17 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
   const std::size_t id = intents_.size();
   intents_.push_back(intent);
   states_.emplace_back();
+  states_.back().qty = intent.qty;
   children_.emplace_back();
-  if (intent.urgency == Urgency::Aggressive)
+  active_.push_back(id);
+  has_working_.push_back(0);
+  if (intent.urgency == Urgency::Aggressive) {
     place_aggressive(id, intent.qty, views, now_ns);
-  else
+    // A sweep that found nothing to take is over at once.
+    if (states_[id].children == 0) states_[id].done = true;
+  } else {
     place_passive(id, views, now_ns);
+  }
   (void)manager_.flush();
   return id;
 }
@@ -168,8 +186,8 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     if (!v.tradable) continue;
     const md::Level* t = touch(v, in.side);
     if (t == nullptr) continue;
-    Price price = t->price;
-    double ahead = to_base(v.listing, t->qty, t->price);
+    Price price = rest_price(v, in, t->price);
+    double ahead = price == t->price ? to_base(v.listing, t->qty, t->price) : 0.0;
     if (in.limit.is_set() && (in.side == Side::Buy ? price > in.limit : price < in.limit)) {
       // Behind the touch, at our limit: everything displayed at our price or better is ahead of us.
       price = in.limit;
@@ -223,65 +241,91 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
 }
 
 void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) {
+  // One pass over the working children, then one over the intents left with none: the cost grows with what
+  // is working, not with every intent ever submitted.
   bool sent_any = false;
-  for (std::size_t id = 0; id < intents_.size(); ++id) {
+  for (std::size_t id : active_) has_working_[id] = 0;
+  for (Working& w : working_) {
+    const std::size_t id = w.intent;
     IntentState& st = states_[id];
     const Intent& in = intents_[id];
-    if (st.done || in.urgency == Urgency::Aggressive) continue;
-    const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
-    bool has_working = false;
-    for (Working& w : working_) {
-      if (w.intent != id) continue;
-      has_working = true;
-      if (w.cancel_sent || !w.passive) continue;
-      const VenueView* view = nullptr;
-      for (const auto& v : views)
-        if (v.venue == w.venue) view = &v;
-      bool pull = must_cross;
-      if (view != nullptr) {
-        // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
-        const auto& levels = in.side == Side::Buy ? view->bids : view->asks;
-        double shown = 0;
-        for (const md::Level& l : levels)
-          if (l.price == w.price)
-            shown = view->listing.inverse
-                        ? l.qty.to_double() * view->listing.contract_size.to_double() / l.price.to_double()
-                        : l.qty.to_double();
-        w.ahead = std::min(w.ahead, shown);
-        st.queue_ahead = w.ahead;
-      }
-      if (!pull && view != nullptr) {
-        const md::Level* t = touch(*view, in.side);
-        if (t != nullptr) {
-          const double tick = view->listing.tick_size.to_double();
-          const double away =
-              (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
-          const bool within_limit =
-              !in.limit.is_set() || (in.side == Side::Buy ? t->price <= in.limit : t->price >= in.limit);
-          // The market moved away from our price: our place there is worth nothing now.
-          if (away >= params_.reprice_ticks - 1e-9 && within_limit) pull = true;
-          // A peg follows the touch both ways.
-          if (in.urgency == Urgency::Peg && std::abs(away) > 1e-9 && within_limit) pull = true;
-        }
-        if (!view->tradable) pull = true;
-      }
-      if (pull) {
+    if (st.done) {
+      // A canceled intent whose cancel the venue's budget refused: tried again until it goes.
+      if (w.passive && !w.cancel_sent && now_ns - w.cancel_tried_ns >= params_.cancel_retry_ns) {
+        w.cancel_tried_ns = now_ns;
         if (manager_.cancel_child(w.child, now_ns).ok()) {
           w.cancel_sent = true;
-          if (!must_cross) ++st.reprices;
           sent_any = true;
         }
       }
+      continue;
     }
-    if (has_working) continue;
+    if (in.urgency == Urgency::Aggressive) continue;
+    has_working_[id] = 1;
+    if (w.cancel_sent || !w.passive) continue;
+    const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
+    const VenueView* view = nullptr;
+    for (const auto& v : views)
+      if (v.venue == w.venue) view = &v;
+    bool pull = must_cross;
+    if (view != nullptr) {
+      // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
+      const auto& levels = in.side == Side::Buy ? view->bids : view->asks;
+      double shown = 0;
+      for (const md::Level& l : levels) {
+        if (l.price == w.price) {
+          shown = view->listing.inverse
+                      ? l.qty.to_double() * view->listing.contract_size.to_double() / l.price.to_double()
+                      : l.qty.to_double();
+          break;
+        }
+        if (in.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
+      }
+      w.ahead = std::min(w.ahead, shown);
+      st.queue_ahead = w.ahead;
+    }
+    if (!pull && view != nullptr) {
+      const md::Level* t = touch(*view, in.side);
+      if (t != nullptr) {
+        const double tick = view->listing.tick_size.to_double();
+        const double away =
+            (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
+        const bool within_limit =
+            !in.limit.is_set() || (in.side == Side::Buy ? t->price <= in.limit : t->price >= in.limit);
+        // The market moved away from our price: our place there is worth nothing now.
+        if (away >= params_.reprice_ticks - 1e-9 && within_limit) pull = true;
+        // A peg follows the touch both ways: it moves when it would rest elsewhere now, unless it is the
+        // touch itself (a live book shows our own order there).
+        if (in.urgency == Urgency::Peg && within_limit && t->price != w.price &&
+            rest_price(*view, in, t->price) != w.price)
+          pull = true;
+      }
+      if (!view->tradable) pull = true;
+    }
+    if (pull && !must_cross && now_ns - w.placed_ns < params_.min_rest_ns) pull = false;
+    if (pull && w.cancel_tried_ns != 0 && now_ns - w.cancel_tried_ns < params_.cancel_retry_ns) pull = false;
+    if (pull) {
+      w.cancel_tried_ns = now_ns;
+      if (manager_.cancel_child(w.child, now_ns).ok()) {
+        w.cancel_sent = true;
+        if (!must_cross) ++st.reprices;
+        sent_any = true;
+      }
+    }
+  }
+  for (std::size_t id : active_) {
+    IntentState& st = states_[id];
+    const Intent& in = intents_[id];
+    if (st.done || has_working_[id] || in.urgency == Urgency::Aggressive) continue;
     // Nothing working: place again, passively, or cross for the rest when the deadline requires.
     if (remaining(id) <= 1e-9) continue;
+    const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
     if (must_cross) {
       const std::uint64_t before = st.children;
       place_aggressive(id, remaining(id), views, now_ns);
       if (st.children > before) {
         ++st.crossed;
-      } else {
+      } else if (std::any_of(views.begin(), views.end(), [](const VenueView& v) { return v.tradable; })) {
         // The deadline has come and no venue takes what is left (under every lot and minimum): it ends here.
         st.done = true;
         st.last_decision = "deadline: " + std::to_string(remaining(id)) + " left, below what any venue takes";
@@ -291,6 +335,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
     }
     sent_any = true;
   }
+  std::erase_if(active_, [&](std::size_t id) { return states_[id].done; });
   if (sent_any) (void)manager_.flush();
 }
 
@@ -321,7 +366,10 @@ void Placer::on_report(const ExecutionReport& report) {
 
 void Placer::cancel(std::size_t id, TimestampNs now_ns) {
   for (Working& w : working_)
-    if (w.intent == id && !w.cancel_sent && manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
+    if (w.intent == id && !w.cancel_sent) {
+      w.cancel_tried_ns = now_ns;
+      if (manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
+    }
   states_[id].done = true;
   (void)manager_.flush();
 }

@@ -33,9 +33,11 @@ struct Intent {
   Price limit = Price::unset();  // unset: none
   Urgency urgency = Urgency::Aggressive;
   TimestampNs deadline_ns = 0;  // passive and peg cross for what is left at the deadline; 0: none
+  int offset_ticks = 0;         // passive and peg: improve the touch by this many ticks (never crossing)
 };
 
 struct IntentState {
+  double qty = 0;     // base, as submitted
   double filled = 0;  // base
   bool done = false;
   std::uint64_t children = 0;
@@ -52,6 +54,10 @@ struct PlacerParams {
   int reprice_ticks = 1;  // re-price once the touch is this many ticks better than our price
   DurationNs cross_margin_ns = 2 * kNanosPerSecond;  // cross this long before the deadline
   double time_cost_bps_per_minute = 1.0;  // the price of waiting, to weigh time to fill against fees
+  // A resting child is not moved sooner than this after it was placed (the deadline excepted): chasing every
+  // tick would spend the venue's cancel budget and our place in every queue.
+  DurationNs min_rest_ns = 250 * kNanosPerMilli;
+  DurationNs cancel_retry_ns = 100 * kNanosPerMilli;
 };
 
 class Placer {
@@ -84,6 +90,8 @@ class Placer {
     bool passive;
     bool cancel_sent = false;
     double ahead = 0;  // base estimated ahead of us in the venue's queue at our price
+    TimestampNs placed_ns = 0;
+    TimestampNs cancel_tried_ns = 0;  // a refused cancel (rate budget) is tried again after a pause
   };
   struct TradeRate {
     double volume = 0;  // exponentially decayed base traded by aggressors
@@ -108,6 +116,8 @@ class Placer {
   std::vector<IntentState> states_;
   std::vector<std::vector<ClientOrderId>> children_;  // every child each intent ever sent
   std::vector<Working> working_;
+  std::vector<std::size_t> active_;                         // intents not done
+  std::vector<std::uint8_t> has_working_;                   // by intent, scratch for on_market
   std::map<std::pair<std::string, int>, TradeRate> rates_;  // (venue, side of the resting orders hit)
 };
 

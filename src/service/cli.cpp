@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "service/backtest_command.hpp"
 #include "service/execute_command.hpp"
 #include "service/journal_commands.hpp"
 #include "service/md_commands.hpp"
@@ -101,14 +102,31 @@ int run_cli(int argc, char** argv) {
   journal_cmd->add_flag("--json", journal.json, "Print JSON on stdout");
   journal_cmd->callback([&] { exit_code = journal_command(journal, std::cout, std::cerr); });
 
+  BacktestOptions backtest;
+  auto* backtest_cmd = app.add_subcommand(
+      "backtest",
+      "Run a grid of executions (algos x sizes x horizons x starts x sides x scenarios) and compare them");
+  backtest_cmd->add_option("--grid", backtest.grid, "Grid file ([backtest] table, docs/config.md)")
+      ->required();
+  backtest_cmd->add_option("--threads", backtest.threads,
+                           "Worker threads (default: the grid's, else every core)");
+  backtest_cmd->add_option("--html", backtest.html, "Write an HTML comparison here");
+  backtest_cmd->add_flag("--json", backtest.json, "Print every run and the summary as JSON on stdout");
+  backtest_cmd->callback([&] { exit_code = backtest_command(backtest, std::cout, std::cerr); });
+
   ExecuteOptions execute;
   auto* execute_cmd =
       app.add_subcommand("execute", "Run one parent order against a market and measure what it cost (TCA)");
   execute_cmd->add_option("--side", execute.side, "buy or sell")->required();
   execute_cmd->add_option("--qty", execute.qty, "Quantity in the instrument's base asset")->required();
   execute_cmd->add_option("--instrument", execute.instrument, "Instrument id")->default_val("ETH-USDT");
-  execute_cmd->add_option("--algo", execute.algo, "market (an immediate marketable order)")
+  execute_cmd
+      ->add_option("--algo", execute.algo,
+                   "market (one marketable sweep), twap, vwap, pov, is (arrival price), iceberg or peg")
       ->default_val("market");
+  execute_cmd->add_option(
+      "--param", execute.params,
+      "An algo parameter, KEY=VALUE, repeatable (docs/algos.md), e.g. --param pov_rate=0.2");
   execute_cmd->add_option("--start", execute.start,
                           "Arrival time, receive clock (default: the start of the data)");
   execute_cmd->add_option("--end", execute.end, "End time (default: start + 2 minutes)");

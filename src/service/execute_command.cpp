@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,9 @@
 #include <sstream>
 
 #include "core/config.hpp"
+#include "ems/algo.hpp"
+#include "ems/parent_execution.hpp"
+#include "ems/placer.hpp"
 #include "ems/router.hpp"
 #include "ems/scorecard.hpp"
 #include "gateway/sim_gateway.hpp"
@@ -28,16 +32,23 @@ namespace tranche::service {
 
 using nlohmann::ordered_json;
 
-const std::vector<std::string>& known_algos() {
-  static const std::vector<std::string> algos = {"market"};
+std::vector<std::string> known_algos() {
+  std::vector<std::string> algos = {"market"};
+  for (const auto& name : ems::algo_names()) algos.push_back(name);
   return algos;
 }
 
 namespace {
 
+std::atomic<std::uint64_t> run_counter{0};  // temporary journals of concurrent runs (backtest) never collide
 constexpr std::uint64_t kTimerStart = 1;
 constexpr std::uint64_t kTimerEnd = 2;
-constexpr std::uint64_t kTimerPieces = 100;  // and up: delayed pieces of a route
+constexpr std::uint64_t kTimerAlgo = 3;   // a wake the algo asked for
+constexpr std::uint64_t kTimerGrace = 4;  // an algo still working this long after its end is canceled
+constexpr DurationNs kGraceNs = 30 * kNanosPerSecond;
+constexpr std::size_t kAlgoViewDepth = 40;
+constexpr DurationNs kAvoidNs = 5 * kNanosPerSecond;  // algos: how long a venue that rejected us is avoided
+constexpr std::uint64_t kTimerPieces = 100;           // and up: delayed pieces of a route
 
 // Everything the run leaves for the report.
 struct RunRecord {
@@ -86,6 +97,37 @@ class ExecuteDriver : public sim::SimListener {
     const Price bid = market.best(Side::Buy), ask = market.best(Side::Sell);
     gate_.on_quote(ref.venue_id, ref.instrument, bid, ask, now);
     if (consolidated_ || ref.venue == primary_) record_benchmark(now);
+    if (exec_ == nullptr || done_) return;
+    // The algo and the placer see the market move: the placer keeps, re-prices or crosses its children;
+    // the algo counts others' prints and watches its would-price.
+    const ems::AlgoMarket m = market_now(static_cast<int>(ref.venue));
+    placer_->on_market(views_cache_, now);
+    if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
+      const double base = record_.trades.back().qty;
+      placer_->on_trade(ref.venue_id, event.side, event.price, base, now);
+      exec_->algo().on_trade(*exec_, m, base);
+    } else {
+      exec_->algo().on_market(*exec_, m);
+    }
+    check(manager_.flush());
+    maybe_finish(now);
+  }
+
+  // The market for the algo: the views as they stand now, kept (the algo's market points at them). A
+  // market-data event changes one venue's book: that view alone is rebuilt, and every view at least each
+  // 100 ms (staleness and rate budgets move with time) and after each of our own orders' reports.
+  ems::AlgoMarket market_now(int changed_venue = -1) {
+    const TimestampNs now = sim_.now();
+    if (changed_venue < 0 || views_cache_.empty() || now - views_full_ns_ >= 100 * kNanosPerMilli) {
+      views_cache_ = views();
+      views_full_ns_ = now;
+    } else {
+      std::vector<ems::VenueView> one = views(changed_venue);
+      for (auto& fresh : one)
+        for (auto& cached : views_cache_)
+          if (cached.venue == fresh.venue) cached = std::move(fresh);
+    }
+    return ems::algo_market(views_cache_, now);
   }
 
   // The benchmark mid now: the primary venue's, or with `[tca] arrival_mid = "consolidated"` the mid of the
@@ -155,14 +197,41 @@ class ExecuteDriver : public sim::SimListener {
       show_progress(report.received_ns);
     }
     // A venue that refused our order gets none of what is left: the next wave routes around it.
-    if (report.exec_type == ExecType::Rejected && report.reject_reason != RejectReason::RiskDenied &&
-        std::find(avoid_.begin(), avoid_.end(), report.venue.str()) == avoid_.end())
-      avoid_.push_back(report.venue.str());
+    // An algo working for minutes avoids it for a while; a post-only order the market moved into is no
+    // fault of the venue's.
+    if (report.exec_type == ExecType::Rejected && report.reject_reason != RejectReason::RiskDenied) {
+      if (exec_ != nullptr) {
+        if (report.reject_reason != RejectReason::PostOnlyWouldCross)
+          avoid_until_[report.venue.str()] = report.received_ns + kAvoidNs;
+      } else if (std::find(avoid_.begin(), avoid_.end(), report.venue.str()) == avoid_.end()) {
+        avoid_.push_back(report.venue.str());
+      }
+    }
+    if (exec_ != nullptr && !done_) {
+      placer_->on_report(report);
+      const ems::AlgoMarket m = market_now();
+      if (report.exec_type == ExecType::Trade)
+        exec_->algo().on_fill(*exec_, m);
+      else
+        exec_->algo().on_market(*exec_, m);
+      check(manager_.flush());
+    }
     maybe_finish(report.received_ns);
   }
 
   void on_timer(std::uint64_t id, TimestampNs now) override {
     if (id == kTimerStart) start(now);
+    if (exec_ != nullptr) {
+      if (done_) return;
+      if (id == kTimerAlgo) exec_->algo().on_timer(*exec_, market_now());
+      if (id == kTimerGrace && !exec_->algo().done())
+        exec_->algo().cancel(
+            *exec_, now,
+            "still working " + std::to_string(kGraceNs / kNanosPerSecond) + " s after its end time");
+      check(manager_.flush());
+      maybe_finish(now);
+      return;
+    }
     if (id == kTimerEnd && !done_ && parent_.id.value() != 0) {
       // The parent's end: what is still working is canceled; the parent ends when the venues have answered.
       ending_ = true;
@@ -184,6 +253,19 @@ class ExecuteDriver : public sim::SimListener {
   }
 
   bool done() const { return done_; }
+
+  // The recorded data ran out with the parent still working: the venues are closed, so it ends here with
+  // what it executed, and says so.
+  void data_ended(TimestampNs now) {
+    if (done_ || parent_.id.value() == 0) return;
+    if (exec_ != nullptr) exec_->algo().cancel(*exec_, now, "the recorded data ended");
+    const double open =
+        manager_.oms().parent(parent_.id) ? manager_.oms().parent(parent_.id)->in_flight.to_double() : 0;
+    std::ostringstream text;
+    text << "the recorded data ended at " << format_time(now) << " with " << filled_ << " executed"
+         << (open > 0 ? " and children still open at the closed venues" : "");
+    finish(now, oms::ParentState::Expired, text.str());
+  }
   TimestampNs end_ns() const { return end_ns_; }
   bool filled() const { return filled_state_; }
   ParentId parent_id() const { return parent_.id; }
@@ -230,7 +312,29 @@ class ExecuteDriver : public sim::SimListener {
       return;
     }
     parent_.id = *accepted;
-    send_market(now, parent_.qty.to_double());
+    if (parent_.algo == "market") return send_market(now, parent_.qty.to_double());
+    auto made = ems::make_algo(parent_);
+    if (!made) {
+      error_ = make_error(made.error().message);
+      check(manager_.finish_parent(parent_.id, oms::ParentState::Expired, made.error().message, now));
+      check(manager_.flush());
+      done_ = true;
+      end_ns_ = now;
+      return;
+    }
+    placer_ = std::make_unique<ems::Placer>(config_, manager_, ems::PlacerParams{}, cards_);
+    exec_ =
+        std::make_unique<ems::ParentExecution>(manager_, *placer_, std::move(made.value()), parent_,
+                                               [this](TimestampNs at) { sim_.set_timer(at, kTimerAlgo); });
+    // What the algo may know of the market before its start: others' prints and the benchmark mids.
+    std::vector<std::pair<TimestampNs, double>> prints, mids;
+    for (const auto& t : record_.trades) prints.emplace_back(t.t_ns, t.qty);
+    for (const auto& p : record_.mids.points()) mids.emplace_back(p.t_ns, p.mid);
+    exec_->algo().on_history(prints, mids);
+    if (parent_.end_ns != 0) sim_.set_timer(parent_.end_ns + kGraceNs, kTimerGrace);
+    exec_->algo().on_start(*exec_, market_now());
+    check(manager_.flush());
+    maybe_finish(now);
   }
 
   void take_denials() {
@@ -240,10 +344,16 @@ class ExecuteDriver : public sim::SimListener {
   }
 
   // The views the router weighs: every venue this run may trade on, as it stands now.
-  std::vector<ems::VenueView> views() const {
+  std::vector<ems::VenueView> views(int only_venue = -1) const {
     VenueViewOptions options;
+    options.only_venue = only_venue;
+    // Per-event views for the algos' placer: the top of each book is what it weighs; the market sweep
+    // routes once and sees the whole book.
+    if (exec_ != nullptr) options.depth = kAlgoViewDepth;
     options.allowed = allowed_;
     options.avoid = avoid_;
+    for (const auto& [venue, until] : avoid_until_)
+      if (until > sim_.now()) options.avoid.push_back(venue);
     options.max_data_age_ns = config_.risk.max_market_data_age_ns;
     options.gate = &gate_;
     auto out = venue_views(sim_, parent_.instrument, sim_.now(), options);
@@ -357,6 +467,16 @@ class ExecuteDriver : public sim::SimListener {
     if (done_ || parent_.id.value() == 0) return;
     const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
     if (p == nullptr || !manager_.oms().open_children().empty() || !pending_.empty()) return;
+    if (exec_ != nullptr) {
+      if (!exec_->check_journal().ok()) check(exec_->check_journal());
+      if (!exec_->algo().done()) return;
+      const bool canceled = exec_->algo().done_text().rfind("canceled", 0) == 0;
+      return finish(now,
+                    exec_->algo().completed() ? oms::ParentState::Filled
+                    : canceled                ? oms::ParentState::Canceled
+                                              : oms::ParentState::Expired,
+                    exec_->algo().done_text());
+    }
     const double left = p->order.qty.to_double() - filled_;
     if (left <= 1e-9) return finish(now, oms::ParentState::Filled, "filled");
     if (ending_) return finish(now, oms::ParentState::Expired, "its end time came");
@@ -398,9 +518,12 @@ class ExecuteDriver : public sim::SimListener {
     const int bars = static_cast<int>(share * width + 0.5);
     err_ << "\r[" << std::string(static_cast<std::size_t>(bars), '#')
          << std::string(static_cast<std::size_t>(width - bars), '.') << "] " << std::fixed
-         << std::setprecision(1) << 100 * share << "% filled, schedule 100% (market), shortfall so far "
-         << std::setprecision(2) << shortfall_bps << " bps  " << format_time(now).substr(11, 12)
-         << std::flush;
+         << std::setprecision(1) << 100 * share << "% filled, schedule "
+         << (exec_ != nullptr
+                 ? 100 * std::clamp(exec_->algo().scheduled() / parent_.qty.to_double(), 0.0, 1.0)
+                 : 100.0)
+         << "% (" << parent_.algo << "), shortfall so far " << std::setprecision(2) << shortfall_bps
+         << " bps  " << format_time(now).substr(11, 12) << std::flush;
   }
 
   void check(const Status& s) {
@@ -411,7 +534,8 @@ class ExecuteDriver : public sim::SimListener {
   Price limit_ = Price::unset();
   std::vector<std::string> allowed_;  // --venues: where orders may go (every venue still makes the market)
   std::vector<std::string> avoid_;    // venues that rejected this parent's orders
-  ems::Scorecards* cards_ = nullptr;  // learned from our executions, when kept
+  std::map<std::string, TimestampNs> avoid_until_;  // algos: venues that rejected us, until then
+  ems::Scorecards* cards_ = nullptr;                // learned from our executions, when kept
 
  private:
   const Config& config_;
@@ -441,6 +565,10 @@ class ExecuteDriver : public sim::SimListener {
   bool filled_state_ = false;
   TimestampNs end_ns_ = 0;
   Status error_;
+  std::unique_ptr<ems::Placer> placer_;  // algos other than market: the placer owns the children
+  std::unique_ptr<ems::ParentExecution> exec_;
+  std::vector<ems::VenueView> views_cache_;
+  TimestampNs views_full_ns_ = 0;
 };
 
 ordered_json costs_json(const tca::CostParts& quote, const tca::CostParts& bps) {
@@ -498,6 +626,19 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     std::string list;
     for (const auto& a : known_algos()) list += (list.empty() ? "" : ", ") + a;
     return fail("unknown algo '" + options.algo + "' (known: " + list + ")");
+  }
+  std::vector<oms::AlgoParam> algo_params;
+  for (const auto& item : options.params) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return fail("--param '" + item + "' is not KEY=VALUE");
+    algo_params.push_back({item.substr(0, eq), item.substr(eq + 1)});
+  }
+  if (options.algo == "market" && !algo_params.empty()) return fail("--algo market takes no parameters");
+  if (options.algo != "market") {
+    oms::ParentOrder probe;
+    probe.algo = options.algo;
+    probe.params = algo_params;
+    if (auto made = ems::make_algo(probe); !made) return fail(made.error().message);
   }
   auto loaded = load_config(options.scenario.empty() ? default_config_path() : options.scenario);
   if (!loaded) return fail(loaded.error().message);
@@ -562,9 +703,10 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   std::string journal_path = options.journal;
   const bool temporary_journal = journal_path.empty();
   if (temporary_journal)
-    journal_path = (std::filesystem::temp_directory_path() /
-                    ("tranche-execute-" + std::to_string(::getpid()) + ".journal"))
-                       .string();
+    journal_path =
+        (std::filesystem::temp_directory_path() /
+         ("tranche-execute-" + std::to_string(::getpid()) + "-" + std::to_string(++run_counter) + ".journal"))
+            .string();
   auto remove_temporary = [&] {
     if (!temporary_journal) return;
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(journal_path + suffix);
@@ -591,6 +733,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   parent.qty = qty;
   parent.limit = limit;
   parent.algo = options.algo;
+  parent.params = algo_params;
   parent.strategy = "tranche-execute";
   parent.start_ns = start;
   parent.end_ns = end;
@@ -618,6 +761,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   // mids.
   while (!driver.done() && sim->step()) {
   }
+  driver.data_ended(sim->now());
   if (!driver.error().ok() && driver.parent_id().value() == 0 && record.denials.empty()) {
     remove_temporary();
     return fail(driver.error().message());
@@ -663,7 +807,10 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
       return fail(saved.message());
     }
   }
-  const oms::ParentRecord* final_parent = manager->oms().parent(driver.parent_id());
+  // A copy: the OMS is gone before the summary is printed.
+  std::optional<oms::ParentRecord> final_record;
+  if (const oms::ParentRecord* p = manager->oms().parent(driver.parent_id())) final_record = *p;
+  const oms::ParentRecord* final_parent = final_record ? &*final_record : nullptr;
 
   ordered_json j;
   j["parent"] = {{"side", options.side},
@@ -674,7 +821,8 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
                  {"arrival_ns", start},
                  {"end_ns", driver.end_ns()},
                  {"state", final_parent ? oms::to_string(final_parent->state) : "rejected"},
-                 {"executed", final_parent ? final_parent->executed.to_string() : "0"}};
+                 {"executed", final_parent ? final_parent->executed.to_string() : "0"},
+                 {"done_text", final_parent ? final_parent->done_text : std::string()}};
   ordered_json children = ordered_json::array();
   for (const auto& c : record.children)
     children.push_back(
@@ -767,6 +915,8 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
       << ") from " << format_time(start) << ": "
       << (final_parent ? oms::to_string(final_parent->state) : "rejected") << ", filled " << tca.filled
       << " (" << bps(100 * tca.fill_ratio) << "%) at " << money(tca.average_price) << "\n";
+  if (final_parent != nullptr && !final_parent->done_text.empty())
+    out << "  " << final_parent->done_text << "\n";
   for (const auto& d : record.denials) out << "  risk denied: " << d.reason_code << ": " << d.text << "\n";
   out << "  arrival price " << money(tca.arrival_price) << " ("
       << (driver.consolidated_ ? std::string("consolidated") : input.primary_venue.str()) << " mid)\n\n";

@@ -15,6 +15,7 @@ struct ExecuteOptions {
   std::string qty;
   std::string instrument = "ETH-USDT";
   std::string algo = "market";
+  std::vector<std::string> params;  // KEY=VALUE, the algo's parameters (docs/algos.md)
   std::string start, end;  // receive clock; start: the data's (the scenario's) start; end: start + 2 minutes
   std::string limit;
   std::vector<std::string> venues;
@@ -34,6 +35,6 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
 int scorecard_command(const std::string& file, bool json, std::ostream& out, std::ostream& err);
 
 // The algos `tranche execute --algo` knows.
-const std::vector<std::string>& known_algos();
+std::vector<std::string> known_algos();
 
 }  // namespace tranche::service

@@ -11,6 +11,7 @@ std::vector<ems::VenueView> venue_views(const sim::Simulator& sim, const Instrum
   };
   std::vector<ems::VenueView> out;
   for (std::size_t v = 0; v < sim.venue_count(); ++v) {
+    if (options.only_venue >= 0 && static_cast<int>(v) != options.only_venue) continue;
     const auto& venue = sim.venue(v);
     const int m = venue.market_of(instrument);
     if (m < 0) continue;

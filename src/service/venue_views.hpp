@@ -18,6 +18,7 @@ struct VenueViewOptions {
   DurationNs max_data_age_ns = 5 * kNanosPerSecond;
   risk::RiskGate* gate = nullptr;  // for the venues' order rate budgets
   std::size_t depth = 200;         // levels a side
+  int only_venue = -1;             // the simulator's venue index to build alone; -1: every venue
 };
 
 std::vector<ems::VenueView> venue_views(const sim::Simulator& sim, const InstrumentId& instrument,

@@ -1,0 +1,550 @@
+#include "ems/algo.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <sstream>
+
+#include "core/config.hpp"
+
+namespace tranche::ems {
+namespace {
+
+constexpr double kEpsilon = 1e-9;
+constexpr int kEndWaves = 10;  // sweeps at the end of the horizon before what is left is reported
+// Between two sweeps the book gets time to refill what the last one took.
+constexpr DurationNs kEndSweepGapNs = 500 * kNanosPerMilli;
+
+std::uint64_t splitmix(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+Status parse_double(const std::string& key, const std::string& value, double lo, double hi, double& out) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(value, &used);
+    if (used != value.size() || !std::isfinite(v)) throw std::invalid_argument(value);
+    if (v < lo || v > hi)
+      return make_error(key + " = " + value + " is outside " + std::to_string(lo) + " to " + std::to_string(hi));
+    out = v;
+    return {};
+  } catch (const std::exception&) {
+    return make_error(key + " = '" + value + "' is not a number");
+  }
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, std::pair<AlgoFactory, std::vector<std::string>>> algos;
+};
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+const char* to_string(EndBehaviour behaviour) {
+  return behaviour == EndBehaviour::Finish ? "finish" : "leave";
+}
+
+const char* to_string(AlgoPhase phase) {
+  switch (phase) {
+    case AlgoPhase::Waiting:
+      return "waiting";
+    case AlgoPhase::Working:
+      return "working";
+    case AlgoPhase::Paused:
+      return "paused";
+    case AlgoPhase::Ending:
+      return "ending";
+    case AlgoPhase::Done:
+      return "done";
+  }
+  return "?";
+}
+
+Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
+                                     const std::vector<std::string>& own_keys) {
+  AlgoParams p;
+  for (const auto& [key, value] : params) {
+    Status s;
+    double d = 0;
+    if (key == "min_participation" || key == "max_participation" || key == "pov_rate") {
+      s = parse_double(key, value, 0, 1, d);
+      if (s.ok() && key == "pov_rate" && d <= 0) s = make_error("pov_rate must be above 0");
+      if (s.ok())
+        (key == "pov_rate" ? p.pov_rate : key == "min_participation" ? p.min_participation : p.max_participation) =
+            d;
+    } else if (key == "randomize") {
+      s = parse_double(key, value, 0, 0.9, p.randomize);
+    } else if (key == "tolerance") {
+      s = parse_double(key, value, 0, 0.5, p.tolerance);
+    } else if (key == "display") {
+      s = parse_double(key, value, 0, 1e12, p.display);
+    } else if (key == "risk_aversion") {
+      s = parse_double(key, value, 0, 1, p.risk_aversion);
+    } else if (key == "volatility") {
+      s = parse_double(key, value, 0, 1e9, p.volatility);
+    } else if (key == "impact") {
+      s = parse_double(key, value, 0, 1e9, p.impact);
+    } else if (key == "offset_ticks") {
+      s = parse_double(key, value, 0, 100, d);
+      if (s.ok() && d != std::floor(d)) s = make_error("offset_ticks must be a whole number");
+      p.offset_ticks = static_cast<int>(d);
+    } else if (key == "seed") {
+      s = parse_double(key, value, 0, 9e15, d);
+      p.seed = static_cast<std::uint64_t>(d);
+    } else if (key == "would_price") {
+      if (!Price::parse(value, p.would_price) || !p.would_price.is_positive())
+        s = make_error("would_price '" + value + "' is not a price");
+    } else if (key == "urgency") {
+      if (value == "passive")
+        p.urgency = Urgency::Passive;
+      else if (value == "aggressive")
+        p.urgency = Urgency::Aggressive;
+      else if (value == "peg")
+        p.urgency = Urgency::Peg;
+      else
+        s = make_error("urgency must be passive, aggressive or peg, not '" + value + "'");
+    } else if (key == "at_end") {
+      if (value == "finish")
+        p.at_end = EndBehaviour::Finish;
+      else if (value == "leave")
+        p.at_end = EndBehaviour::Leave;
+      else
+        s = make_error("at_end must be finish or leave, not '" + value + "'");
+    } else if (key == "slice") {
+      auto dur = parse_duration(value);
+      if (!dur || *dur <= 0)
+        s = make_error("slice '" + value + "' is not a positive duration");
+      else
+        p.slice_ns = *dur;
+    } else if (key == "profile") {
+      std::istringstream in(value);
+      std::string item;
+      double sum = 0;
+      while (s.ok() && std::getline(in, item, ',')) {
+        s = parse_double("profile", item, 0, 1e15, d);
+        p.profile.push_back(d);
+        sum += d;
+      }
+      if (s.ok() && sum <= 0) s = make_error("profile needs a positive weight");
+    } else if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end()) {
+      p.extra[key] = value;
+    } else {
+      s = make_error("unknown algo parameter '" + key + "'");
+    }
+    if (!s.ok()) return make_error(s.message());
+  }
+  if (p.max_participation > 0 && p.min_participation > p.max_participation)
+    return make_error("min_participation is above max_participation");
+  return p;
+}
+
+AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns) {
+  AlgoMarket m;
+  m.now_ns = now_ns;
+  m.views = &views;
+  auto base_of = [](const VenueView& v, const md::Level& l) {
+    return v.listing.inverse ? l.qty.to_double() * v.listing.contract_size.to_double() / l.price.to_double()
+                             : l.qty.to_double();
+  };
+  for (const VenueView& v : views) {
+    if (!v.tradable) continue;
+    if (m.tick == 0 || v.listing.tick_size.to_double() < m.tick) m.tick = v.listing.tick_size.to_double();
+    if (!v.bids.empty()) {
+      const md::Level& b = v.bids.front();
+      if (!m.bid.is_set() || b.price > m.bid) {
+        m.bid = b.price;
+        m.bid_base = 0;
+      }
+      if (b.price == m.bid) m.bid_base += base_of(v, b);
+    }
+    if (!v.asks.empty()) {
+      const md::Level& a = v.asks.front();
+      if (!m.ask.is_set() || a.price < m.ask) {
+        m.ask = a.price;
+        m.ask_base = 0;
+      }
+      if (a.price == m.ask) m.ask_base += base_of(v, a);
+    }
+  }
+  return m;
+}
+
+Algo::Algo(std::string name, const oms::ParentOrder& parent, AlgoParams params)
+    : name_(std::move(name)), side_(parent.side), qty_(parent.qty.to_double()), params_(std::move(params)) {
+  params_.start_ns = parent.start_ns;
+  params_.end_ns = parent.end_ns;
+  params_.limit = parent.limit;
+  rng_ = params_.seed * 0x9E3779B97F4A7C15ULL + 1;
+}
+
+double Algo::uniform() {
+  return static_cast<double>(splitmix(rng_) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double Algo::jitter() {
+  return 1 + params_.randomize * (2 * uniform() - 1);
+}
+
+double Algo::min_slice(const AlgoMarket& market) const {
+  // The smallest base some tradable venue takes now: its lot, its minimum notional, or one contract.
+  double smallest = 0;
+  if (market.views == nullptr) return 0;
+  for (const VenueView& v : *market.views) {
+    if (!v.tradable) continue;
+    const auto& levels = side_ == Side::Buy ? v.asks : v.bids;
+    if (levels.empty()) continue;
+    const double price = levels.front().price.to_double();
+    double unit = v.listing.lot_size.to_double();
+    if (v.listing.inverse)
+      unit = v.listing.contract_size.to_double() / price;
+    else
+      unit = std::max(unit, v.listing.min_notional.to_double() / price);
+    smallest = smallest == 0 ? unit : std::min(smallest, unit);
+  }
+  return smallest;
+}
+
+double Algo::open_intents(AlgoHost& host) const {
+  double open = 0;
+  for (std::size_t id : intents_) {
+    const IntentState& st = host.intent_state(id);
+    if (!st.done) open += std::max(0.0, st.qty - st.filled);
+  }
+  // Children canceled but not yet answered can still fill: what the OMS has in flight counts too.
+  return std::max(open, host.in_flight());
+}
+
+void Algo::cancel_open_intents(AlgoHost& host, TimestampNs now_ns) {
+  for (std::size_t id : intents_)
+    if (!host.intent_state(id).done) host.cancel_intent(id, now_ns);
+}
+
+std::size_t Algo::submit(AlgoHost& host, const AlgoMarket& market, double base, Urgency urgency,
+                         TimestampNs deadline_ns, Price limit) {
+  Intent in;
+  in.side = side_;
+  in.qty = base;
+  in.limit = limit;
+  in.urgency = urgency;
+  in.deadline_ns = deadline_ns;
+  in.offset_ticks = params_.offset_ticks;
+  const std::size_t id = host.submit(in, market);
+  intents_.push_back(id);
+  return id;
+}
+
+void Algo::note(AlgoHost& host, const std::string& state, const std::string& detail, TimestampNs now_ns) {
+  host.journal(state, detail + " | " + save(), now_ns);
+}
+
+void Algo::finish(AlgoHost& host, TimestampNs now_ns, bool completed, const std::string& text) {
+  if (phase_ == AlgoPhase::Done) return;
+  phase_ = AlgoPhase::Done;
+  completed_ = completed;
+  done_text_ = text;
+  note(host, "done", text, now_ns);
+}
+
+void Algo::on_start(AlgoHost& host, const AlgoMarket& market) {
+  if (phase_ != AlgoPhase::Waiting) return;
+  if (market.now_ns < params_.start_ns) {
+    host.wake_at(params_.start_ns);
+    return;
+  }
+  phase_ = AlgoPhase::Working;
+  std::ostringstream why;
+  why << name_ << " " << (side_ == Side::Buy ? "buy " : "sell ") << qty_ << " to "
+      << (params_.end_ns ? format_time(params_.end_ns) : std::string("no end")) << ", at the end "
+      << to_string(params_.at_end);
+  note(host, "started", why.str(), market.now_ns);
+  work(host, market);
+}
+
+void Algo::on_timer(AlgoHost& host, const AlgoMarket& market) {
+  if (phase_ == AlgoPhase::Waiting) return on_start(host, market);
+  if (phase_ == AlgoPhase::Ending) return check_done(host, market);
+  if (phase_ != AlgoPhase::Working) return;
+  if (params_.end_ns != 0 && market.now_ns >= params_.end_ns) return end_of_horizon(host, market);
+  if (market.now_ns + kNanosPerMilli < next_wake_ns_) return;  // an earlier wake, superseded
+  work(host, market);
+}
+
+void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
+  if (phase_ == AlgoPhase::Ending) return check_done(host, market);
+  if (phase_ != AlgoPhase::Working || !params_.would_price.is_set() || !market.valid()) return;
+  // The would-price: when the market comes to it, everything not yet working is taken at once.
+  const bool there = side_ == Side::Buy ? market.ask <= params_.would_price : market.bid >= params_.would_price;
+  if (!there) return;
+  const double left = qty_ - host.executed() - open_intents(host);
+  if (left < std::max(min_slice(market), kEpsilon)) return;
+  Price limit = params_.would_price;
+  if (params_.limit.is_set())
+    limit = side_ == Side::Buy ? std::min(limit, params_.limit) : std::max(limit, params_.limit);
+  submit(host, market, left, Urgency::Aggressive, 0, limit);
+  note(host, "would-price", "the market reached " + params_.would_price.to_string(), market.now_ns);
+}
+
+void Algo::on_trade(AlgoHost& host, const AlgoMarket& market, double others_base) {
+  if (phase_ == AlgoPhase::Waiting || phase_ == AlgoPhase::Done) return;
+  others_volume_ += others_base;
+  if (phase_ == AlgoPhase::Working && reacts_to_trades()) work(host, market);
+}
+
+void Algo::on_fill(AlgoHost& host, const AlgoMarket& market) {
+  if (phase_ == AlgoPhase::Done) return;
+  if (host.executed() >= qty_ - kEpsilon) {
+    cancel_open_intents(host, market.now_ns);
+    return finish(host, market.now_ns, true, "filled");
+  }
+  if (phase_ == AlgoPhase::Ending) return check_done(host, market);
+  // A schedule slices on its clock, not on each fill; an iceberg refills when its slice is done.
+  if (phase_ == AlgoPhase::Working && works_on_fills()) work(host, market);
+}
+
+void Algo::end_of_horizon(AlgoHost& host, const AlgoMarket& market) {
+  phase_ = AlgoPhase::Ending;
+  cancel_open_intents(host, market.now_ns);
+  note(host, "end of horizon", std::string("at the end: ") + to_string(params_.at_end), market.now_ns);
+  check_done(host, market);
+}
+
+void Algo::check_done(AlgoHost& host, const AlgoMarket& market) {
+  // Ending: every intent is over and nothing is in flight before the last sweep goes, so it cannot overfill.
+  if (phase_ != AlgoPhase::Ending) return;
+  for (std::size_t id : intents_)
+    if (!host.intent_state(id).done) return;
+  if (host.in_flight() > kEpsilon) return;
+  const double left = qty_ - host.executed();
+  if (left <= kEpsilon) return finish(host, market.now_ns, true, "filled");
+  std::ostringstream text;
+  text << left << " left";
+  if (params_.at_end == EndBehaviour::Leave) return finish(host, market.now_ns, false, text.str() + " at the end time, as asked");
+  if (left < min_slice(market)) {
+    std::ostringstream filled;
+    filled << "filled but for " << left << ", below what any venue takes";
+    return finish(host, market.now_ns, true, filled.str());
+  }
+  if (!market.valid()) {
+    host.wake_at(market.now_ns + kNanosPerSecond);  // no tradable price now: look again
+    return;
+  }
+  if (end_waves_ >= kEndWaves)
+    return finish(host, market.now_ns, false,
+                  text.str() + " after " + std::to_string(end_waves_) + " sweeps at the end" +
+                      (params_.limit.is_set() ? " (within the limit " + params_.limit.to_string() + ")" : ""));
+  if (end_waves_ > 0 && market.now_ns < last_sweep_ns_ + kEndSweepGapNs) {
+    host.wake_at(last_sweep_ns_ + kEndSweepGapNs);
+    return;
+  }
+  ++end_waves_;
+  last_sweep_ns_ = market.now_ns;
+  submit(host, market, left, Urgency::Aggressive, 0, params_.limit);
+  host.wake_at(market.now_ns + kNanosPerSecond);  // a sweep that finds nothing still ends
+}
+
+DurationNs Algo::slice_ns() const {
+  if (params_.slice_ns > 0) return params_.slice_ns;
+  const DurationNs horizon = params_.end_ns > params_.start_ns ? params_.end_ns - params_.start_ns : 0;
+  return std::clamp<DurationNs>(horizon / 12, 2 * kNanosPerSecond, 60 * kNanosPerSecond);
+}
+
+double Algo::target(TimestampNs t, const AlgoMarket& market) const {
+  (void)market;
+  if (params_.end_ns <= params_.start_ns) return qty_;
+  const double share = static_cast<double>(t - params_.start_ns) / static_cast<double>(params_.end_ns - params_.start_ns);
+  return qty_ * std::clamp(share, 0.0, 1.0);
+}
+
+void Algo::work(AlgoHost& host, const AlgoMarket& market) {
+  const TimestampNs now = market.now_ns;
+  const double executed = host.executed();
+  double open = open_intents(host);
+  const DurationNs slice = static_cast<DurationNs>(static_cast<double>(slice_ns()) * jitter());
+  const TimestampNs next = params_.end_ns ? std::min(params_.end_ns, now + slice) : now + slice;
+  double due_now = std::min(qty_, target(now, market));
+  double due_next = std::min(qty_, target(next, market));
+  // Participation bounds count others' volume so far.
+  if (params_.max_participation > 0) {
+    due_now = std::min(due_now, params_.max_participation * others_volume_);
+    due_next = std::min(due_next, params_.max_participation * others_volume_);
+  }
+  if (params_.min_participation > 0) {
+    due_now = std::max(due_now, std::min(qty_, params_.min_participation * others_volume_));
+    due_next = std::max(due_next, due_now);
+  }
+  scheduled_ = due_now;
+  const double tolerance = params_.tolerance * qty_;
+  const double smallest = std::max(min_slice(market), kEpsilon);
+  std::ostringstream why;
+  why.setf(std::ios::fixed);
+  why.precision(4);
+  why << "due " << due_now << " by now, " << due_next << " by " << format_time(next).substr(11, 12)
+      << "; executed " << executed << ", working " << open;
+  bool acted = false;
+  // Behind by more than the tolerance: catch up now, in one sweep.
+  const double behind = due_now - executed - open;
+  if (behind > tolerance && behind >= smallest) {
+    submit(host, market, behind, Urgency::Aggressive, 0, params_.limit);
+    open += behind;
+    why << "; behind by " << behind << ": catch up";
+    acted = true;
+  }
+  // The next slice, sized (randomly) towards the schedule and never past it by more than the tolerance.
+  double slice_base = (due_next - executed - open) * jitter();
+  slice_base = std::min(slice_base, due_next + tolerance - executed - open);
+  slice_base = std::min(slice_base, qty_ - executed - open);
+  if (slice_base >= smallest) {
+    submit(host, market, slice_base, params_.urgency, next, params_.limit);
+    why << "; slice " << slice_base << " " << to_string(params_.urgency);
+    acted = true;
+  }
+  next_wake_ns_ = next;
+  host.wake_at(next);
+  if (acted) note(host, "slice", why.str(), now);
+}
+
+void Algo::pause(AlgoHost& host, TimestampNs now_ns) {
+  if (phase_ != AlgoPhase::Working && phase_ != AlgoPhase::Waiting) return;
+  cancel_open_intents(host, now_ns);
+  phase_ = AlgoPhase::Paused;
+  note(host, "paused", "its children are canceled", now_ns);
+}
+
+void Algo::resume(AlgoHost& host, const AlgoMarket& market) {
+  if (phase_ != AlgoPhase::Paused) return;
+  phase_ = AlgoPhase::Working;
+  note(host, "resumed", "", market.now_ns);
+  if (params_.end_ns != 0 && market.now_ns >= params_.end_ns) return end_of_horizon(host, market);
+  next_wake_ns_ = 0;
+  work(host, market);
+}
+
+Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+                   TimestampNs end_ns) {
+  if (phase_ == AlgoPhase::Done) return make_error("the algo is done");
+  if (qty && *qty < host.executed() - kEpsilon)
+    return make_error("cannot amend to " + std::to_string(*qty) + ", below the " +
+                      std::to_string(host.executed()) + " executed");
+  if (end_ns != 0 && end_ns <= market.now_ns) return make_error("the new end time has passed");
+  // Children working at the old terms are pulled; the algo re-plans on the new ones.
+  cancel_open_intents(host, market.now_ns);
+  if (qty) qty_ = *qty;
+  if (limit.is_set()) params_.limit = limit;
+  if (end_ns != 0) params_.end_ns = end_ns;
+  std::ostringstream why;
+  why << "qty " << qty_ << ", limit " << (params_.limit.is_set() ? params_.limit.to_string() : "none") << ", end "
+      << (params_.end_ns ? format_time(params_.end_ns) : "none");
+  note(host, "amended", why.str(), market.now_ns);
+  if (host.executed() >= qty_ - kEpsilon) {
+    finish(host, market.now_ns, true, "filled (amended to what was executed)");
+  } else if (phase_ == AlgoPhase::Working) {
+    next_wake_ns_ = 0;
+    work(host, market);
+  } else if (phase_ == AlgoPhase::Ending && end_ns != 0) {
+    phase_ = AlgoPhase::Working;  // a later end: back to the schedule
+    end_waves_ = 0;
+    next_wake_ns_ = 0;
+    work(host, market);
+  }
+  return {};
+}
+
+void Algo::cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why) {
+  if (phase_ == AlgoPhase::Done) return;
+  cancel_open_intents(host, now_ns);
+  std::ostringstream text;
+  text << "canceled (" << why << "): " << host.executed() << " executed, " << std::max(0.0, qty_ - host.executed())
+       << " left";
+  finish(host, now_ns, false, text.str());
+}
+
+std::string Algo::save() const {
+  std::map<std::string, double> values = {{"phase", static_cast<double>(phase_)},
+                                          {"qty", qty_},
+                                          {"others_volume", others_volume_},
+                                          {"end_waves", static_cast<double>(end_waves_)},
+                                          {"end_ns", static_cast<double>(params_.end_ns)},
+                                          {"next_wake_ns", static_cast<double>(next_wake_ns_)}};
+  if (params_.limit.is_set()) values["limit_raw"] = static_cast<double>(params_.limit.raw());
+  save_more(values);
+  std::ostringstream out;
+  out.precision(17);
+  for (const auto& [k, v] : values) out << k << "=" << v << ";";
+  out << "rng=" << rng_;
+  return out.str();
+}
+
+Status Algo::restore(const std::string& saved) {
+  const auto at = saved.rfind(" | ");
+  std::istringstream in(at == std::string::npos ? saved : saved.substr(at + 3));
+  std::map<std::string, double> values;
+  std::string item;
+  std::uint64_t rng = rng_;
+  while (std::getline(in, item, ';')) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) return make_error("algo state: '" + item + "' is not key=value");
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    try {
+      if (key == "rng")
+        rng = std::stoull(value);
+      else
+        values[key] = std::stod(value);
+    } catch (const std::exception&) {
+      return make_error("algo state: '" + item + "' is not a number");
+    }
+  }
+  for (const char* key : {"phase", "qty", "others_volume", "end_waves", "end_ns"})
+    if (values.count(key) == 0) return make_error(std::string("algo state: no ") + key);
+  const int phase = static_cast<int>(values["phase"]);
+  if (phase < 0 || phase > static_cast<int>(AlgoPhase::Done)) return make_error("algo state: bad phase");
+  phase_ = static_cast<AlgoPhase>(phase);
+  qty_ = values["qty"];
+  others_volume_ = values["others_volume"];
+  end_waves_ = static_cast<std::uint64_t>(values["end_waves"]);
+  params_.end_ns = static_cast<TimestampNs>(values["end_ns"]);
+  next_wake_ns_ = static_cast<TimestampNs>(values["next_wake_ns"]);
+  if (values.count("limit_raw")) params_.limit = Price::from_raw(static_cast<std::int64_t>(values["limit_raw"]));
+  rng_ = rng;
+  // Intents belonged to the process that died; its children were reconciled by the OMS.
+  intents_.clear();
+  restore_more(values);
+  return {};
+}
+
+void register_algo(const std::string& name, AlgoFactory factory, std::vector<std::string> own_keys) {
+  std::lock_guard lock(registry().mutex);
+  registry().algos[name] = {std::move(factory), std::move(own_keys)};
+}
+
+std::vector<std::string> algo_names() {
+  register_builtin_algos();
+  std::lock_guard lock(registry().mutex);
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : registry().algos) names.push_back(name);
+  return names;
+}
+
+Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent) {
+  register_builtin_algos();
+  AlgoFactory factory;
+  std::vector<std::string> own_keys;
+  {
+    std::lock_guard lock(registry().mutex);
+    auto it = registry().algos.find(parent.algo);
+    if (it == registry().algos.end()) return make_error("unknown algo '" + parent.algo + "'");
+    factory = it->second.first;
+    own_keys = it->second.second;
+  }
+  auto params = parse_algo_params(parent.params, own_keys);
+  if (!params) return make_error(parent.algo + ": " + params.error().message);
+  return factory(parent, *params);
+}
+
+}  // namespace tranche::ems

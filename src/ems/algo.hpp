@@ -1,0 +1,184 @@
+#pragma once
+// Execution algorithms: a parent order in, intents out to the placer (placer.hpp). An algo decides how much,
+// by when and how urgently; the placer decides where and at what price. Algos are driven by the market as
+// the EMS sees it, by their own executions and by timers they ask for, with the time always passed in, so
+// the same objects run against the simulator and against live gateways.
+//
+// Most algos are a schedule: `target(t)` says how much of the parent should be executed by `t`, and the
+// base class slices towards it (a passive slice each interval with its deadline at the next, catch-up when
+// behind by more than the tolerance, never ahead by more than it). Iceberg and peg work the order directly.
+// A new algo derives from `Algo` and registers a factory (`register_algo`); nothing in the core changes
+// (examples/custom_algo shows one).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "ems/placer.hpp"
+#include "oms/records.hpp"
+
+namespace tranche::ems {
+
+enum class EndBehaviour : std::uint8_t {
+  Finish,  // at the end time, what is left is crossed (within the limit)
+  Leave,   // at the end time, what is left is left, and reported
+};
+
+// Every parameter a trader sets, parsed from the parent's key = value list (so they journal with it).
+// Unknown keys and bad values are errors, never ignored. docs/algos.md lists them.
+struct AlgoParams {
+  TimestampNs start_ns = 0, end_ns = 0;  // the horizon; the parent's own start and end
+  Price limit = Price::unset();          // the parent's limit
+  Price would_price = Price::unset();    // take everything left, at once, when the market reaches it
+  double min_participation = 0;          // share of others' volume since start; 0: none
+  double max_participation = 0;          // 0: none
+  Urgency urgency = Urgency::Passive;    // how scheduled slices are placed
+  double randomize = 0.2;                // +-share of slice size and timing, against detection
+  std::uint64_t seed = 1;
+  EndBehaviour at_end = EndBehaviour::Finish;
+  DurationNs slice_ns = 0;  // 0: the algo's default (horizon / 12, within 2 s and 60 s)
+  double tolerance = 0.02;  // share of the parent the schedule may run ahead or behind before it acts
+  double pov_rate = 0.1;    // pov: the target share of others' volume
+  double display = 0;       // iceberg: displayed base (0: the touch size at start)
+  int offset_ticks = 0;     // peg (and passive slices): 0 joins the touch, 1 improves it by a tick
+  // is: Almgren-Chriss. Volatility in price units per sqrt(second) and impact in price per (base per second),
+  // estimated from the data before the start when not given (0).
+  double risk_aversion = 1e-6;  // lambda, per quote unit of variance
+  double volatility = 0;
+  double impact = 0;
+  std::vector<double> profile;  // vwap: volume weights per equal bucket of the horizon (empty: recent volume)
+  std::map<std::string, std::string> extra;  // keys a registered algo declared as its own
+};
+
+const char* to_string(EndBehaviour behaviour);
+
+// Parses `params` for `algo`; `own_keys` are keys an added algo accepts beside the common ones.
+Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
+                                     const std::vector<std::string>& own_keys = {});
+
+// The market as the algo sees it: the best tradable prices across venues.
+struct AlgoMarket {
+  TimestampNs now_ns = 0;
+  Price bid = Price::unset(), ask = Price::unset();
+  double bid_base = 0, ask_base = 0;  // displayed at the best prices, all venues
+  double tick = 0;
+  const std::vector<VenueView>* views = nullptr;
+  bool valid() const { return bid.is_set() && ask.is_set(); }
+  double mid() const { return valid() ? (bid.to_double() + ask.to_double()) / 2 : 0; }
+};
+AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns);
+
+// What an algo may ask of the EMS around it (ParentExecution in the product, a fake in tests).
+class AlgoHost {
+ public:
+  virtual std::size_t submit(const Intent& intent, const AlgoMarket& market) = 0;
+  virtual void cancel_intent(std::size_t intent, TimestampNs now_ns) = 0;
+  virtual const IntentState& intent_state(std::size_t intent) const = 0;
+  virtual double executed() const = 0;   // base, every fill of the parent
+  virtual double in_flight() const = 0;  // base, the parent's children still open at their venues
+  virtual void wake_at(TimestampNs at_ns) = 0;
+  virtual void journal(const std::string& state, const std::string& detail, TimestampNs now_ns) = 0;
+
+ protected:
+  ~AlgoHost() = default;
+};
+
+enum class AlgoPhase : std::uint8_t { Waiting, Working, Paused, Ending, Done };
+const char* to_string(AlgoPhase phase);
+
+class Algo {
+ public:
+  Algo(std::string name, const oms::ParentOrder& parent, AlgoParams params);
+  virtual ~Algo() = default;
+
+  const std::string& name() const { return name_; }
+  const AlgoParams& params() const { return params_; }
+  AlgoPhase phase() const { return phase_; }
+  bool done() const { return phase_ == AlgoPhase::Done; }
+  const std::string& done_text() const { return done_text_; }
+  bool completed() const { return completed_; }  // executed in full
+  double qty() const { return qty_; }
+  double others_volume() const { return others_volume_; }  // base printed by others since the start
+  // The schedule as the algo last computed it: base it wanted executed by now.
+  double scheduled() const { return scheduled_; }
+
+  // --- events, each with the market as it stands ---
+  void on_start(AlgoHost& host, const AlgoMarket& market);
+  void on_market(AlgoHost& host, const AlgoMarket& market);
+  void on_trade(AlgoHost& host, const AlgoMarket& market, double others_base);
+  void on_fill(AlgoHost& host, const AlgoMarket& market);
+  void on_timer(AlgoHost& host, const AlgoMarket& market);
+  // Recent traded volume before the start, (time, base) pairs: what vwap's profile and is's estimates use.
+  virtual void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
+                          const std::vector<std::pair<TimestampNs, double>>& mids) {
+    (void)prints;
+    (void)mids;
+  }
+
+  // --- lifecycle ---
+  void pause(AlgoHost& host, TimestampNs now_ns);
+  void resume(AlgoHost& host, const AlgoMarket& market);
+  // Quantity (base), limit and end time; unset/0 keep. Refused below what is executed.
+  Status amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+               TimestampNs end_ns);
+  void cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why);
+
+  // --- restart: the algo's own state as one line, journaled at each decision, and read back ---
+  std::string save() const;
+  Status restore(const std::string& saved);
+
+ protected:
+  // Schedules: the cumulative base wanted executed by `t`.
+  virtual double target(TimestampNs t, const AlgoMarket& market) const;
+  // Works the order towards the schedule (the base class slices); iceberg and peg override it.
+  virtual void work(AlgoHost& host, const AlgoMarket& market);
+  virtual DurationNs slice_ns() const;
+  virtual bool reacts_to_trades() const { return false; }
+  virtual bool works_on_fills() const { return false; }
+  virtual void save_more(std::map<std::string, double>& into) const { (void)into; }
+  virtual void restore_more(const std::map<std::string, double>& from) { (void)from; }
+
+  // Helpers for algos.
+  double open_intents(AlgoHost& host) const;  // base on intents still working
+  void cancel_open_intents(AlgoHost& host, TimestampNs now_ns);
+  std::size_t submit(AlgoHost& host, const AlgoMarket& market, double base, Urgency urgency,
+                     TimestampNs deadline_ns, Price limit);
+  double uniform();  // [0, 1), seeded
+  double jitter();   // 1 +- randomize
+  double min_slice(const AlgoMarket& market) const;
+  void finish(AlgoHost& host, TimestampNs now_ns, bool completed, const std::string& text);
+  void note(AlgoHost& host, const std::string& state, const std::string& detail, TimestampNs now_ns);
+
+  std::string name_;
+  Side side_;
+  double qty_;
+  AlgoParams params_;
+  AlgoPhase phase_ = AlgoPhase::Waiting;
+  std::vector<std::size_t> intents_;  // every intent this algo submitted
+  double others_volume_ = 0;
+  double scheduled_ = 0;
+  TimestampNs next_wake_ns_ = 0;
+  std::uint64_t rng_;
+  std::uint64_t end_waves_ = 0;
+  TimestampNs last_sweep_ns_ = 0;
+  std::string done_text_;
+  bool completed_ = false;
+
+ private:
+  void end_of_horizon(AlgoHost& host, const AlgoMarket& market);
+  void check_done(AlgoHost& host, const AlgoMarket& market);
+};
+
+// The algos by name: the built-in ones and any registered.
+using AlgoFactory =
+    std::function<Result<std::unique_ptr<Algo>>(const oms::ParentOrder& parent, AlgoParams params)>;
+void register_algo(const std::string& name, AlgoFactory factory, std::vector<std::string> own_keys = {});
+std::vector<std::string> algo_names();  // sorted; `market` is the service's own sweep and not listed here
+Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent);
+void register_builtin_algos();  // twap, vwap, pov, iceberg, is, peg (algos.cpp); idempotent
+
+}  // namespace tranche::ems

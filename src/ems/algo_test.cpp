@@ -1,0 +1,383 @@
+// The algos against a host that fills on command: schedules, catch-up, no run-ahead, participation,
+// the iceberg's one slice at a time, the lifecycle, the end of the horizon and the state kept across a
+// restart. Seeds are fixed (params.seed), so every run is the same.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "ems/algo.hpp"
+#include "ems/almgren_chriss.hpp"
+
+namespace tranche::ems {
+namespace {
+
+constexpr TimestampNs kStart = 1'723'161'300'000'000'000;  // 2024-08-08T23:55:00Z
+constexpr DurationNs kTwoMinutes = 120 * kNanosPerSecond;
+
+class FakeHost final : public AlgoHost {
+ public:
+  struct Submitted {
+    Intent intent;
+    IntentState state;
+    TimestampNs at_ns = 0;
+  };
+  std::size_t submit(const Intent& intent, const AlgoMarket& market) override {
+    Submitted s;
+    s.intent = intent;
+    s.state.qty = intent.qty;
+    s.at_ns = market.now_ns;
+    intents.push_back(s);
+    return intents.size() - 1;
+  }
+  void cancel_intent(std::size_t id, TimestampNs) override { intents.at(id).state.done = true; }
+  const IntentState& intent_state(std::size_t id) const override { return intents.at(id).state; }
+  double executed() const override { return executed_base; }
+  double in_flight() const override { return 0; }
+  void wake_at(TimestampNs at_ns) override { wakes.push_back(at_ns); }
+  void journal(const std::string& state, const std::string& detail, TimestampNs) override {
+    notes.push_back(state + ": " + detail);
+  }
+  // The venue fills every open intent in full (or ends those told to fill nothing).
+  void fill_all(double share = 1.0) {
+    for (auto& s : intents) {
+      if (s.state.done) continue;
+      const double f = (s.state.qty - s.state.filled) * share;
+      s.state.filled += f;
+      executed_base += f;
+      s.state.done = true;
+    }
+  }
+  double open() const {
+    double o = 0;
+    for (const auto& s : intents)
+      if (!s.state.done) o += s.state.qty - s.state.filled;
+    return o;
+  }
+  std::vector<Submitted> intents;
+  std::vector<TimestampNs> wakes;
+  std::vector<std::string> notes;
+  double executed_base = 0;
+};
+
+struct Market {
+  std::vector<VenueView> views;
+  Market() {
+    VenueView v;
+    v.venue = VenueId("binance-spot");
+    v.listing.tick_size = Price::from_raw(1'000'000);  // 0.01
+    v.listing.lot_size = Qty::from_raw(10'000);        // 0.0001
+    v.listing.min_notional = Amount::from_raw(500'000'000);
+    v.bids.push_back({Price::from_raw(268'297'000'000), Qty::from_raw(1'000'000'000)});  // 2682.97 x 10
+    v.asks.push_back({Price::from_raw(268'298'000'000), Qty::from_raw(1'000'000'000)});
+    views.push_back(v);
+  }
+  AlgoMarket at(TimestampNs t) const { return algo_market(views, t); }
+};
+
+oms::ParentOrder parent(const std::string& algo, double qty, std::vector<oms::AlgoParam> params = {}) {
+  oms::ParentOrder p;
+  p.id = ParentId(1);
+  p.algo = algo;
+  p.side = Side::Buy;
+  p.qty = Qty::from_raw(static_cast<std::int64_t>(std::llround(qty * 1e8)));
+  p.start_ns = kStart;
+  p.end_ns = kStart + kTwoMinutes;
+  p.params = std::move(params);
+  return p;
+}
+
+std::unique_ptr<Algo> make(const oms::ParentOrder& p) {
+  auto made = make_algo(p);
+  EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
+  return std::move(made.value());
+}
+
+// Runs the algo wake by wake, the venue filling everything at once; returns (time, executed) after each wake.
+std::vector<std::pair<TimestampNs, double>> run_filling(Algo& algo, FakeHost& host, const Market& m) {
+  std::vector<std::pair<TimestampNs, double>> path;
+  algo.on_start(host, m.at(kStart));
+  std::size_t seen = 0;
+  for (int guard = 0; guard < 1000 && !algo.done(); ++guard) {
+    host.fill_all();
+    algo.on_fill(host, m.at(host.wakes.empty() ? kStart : host.wakes.back()));
+    if (algo.done() || host.wakes.size() == seen) break;
+    const TimestampNs t = host.wakes.back();
+    seen = host.wakes.size();
+    algo.on_timer(host, m.at(t));
+    path.emplace_back(t, host.executed_base + host.open());
+  }
+  return path;
+}
+
+TEST(Algo, TwapFollowsAnEvenScheduleAndNeverRunsAheadByMoreThanItsTolerance) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120, {{"seed", "7"}}));
+  const auto path = run_filling(*algo, host, m);
+  ASSERT_GT(path.size(), 8u);
+  for (const auto& [t, committed] : path) {
+    const double share = std::min(1.0, static_cast<double>(t - kStart) / kTwoMinutes);
+    // Committed (executed plus working) never beyond the schedule a slice ahead plus the 2% tolerance.
+    const double slice_share = 0.2 * 12.0 / 120.0 * 1.2 + 1.0 / 12 * 1.2;
+    EXPECT_LE(committed, 120 * std::min(1.0, share + slice_share) + 120 * 0.02 + 1e-6) << "seed 7, at " << t;
+    EXPECT_GE(committed, 120 * share - 120 * 0.02 - 1e-6) << "seed 7, at " << t;
+  }
+  EXPECT_TRUE(algo->done());
+  EXPECT_TRUE(algo->completed());
+  EXPECT_NEAR(host.executed_base, 120, 1e-6);
+}
+
+TEST(Algo, TwapCatchesUpAggressivelyWhenBehindBeyondItsTolerance) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120, {{"randomize", "0"}}));
+  algo->on_start(host, m.at(kStart));
+  ASSERT_EQ(host.intents.size(), 1u);
+  EXPECT_EQ(host.intents[0].intent.urgency, Urgency::Passive);
+  // Nothing fills for a minute: the slices end unfilled.
+  host.fill_all(0.0);
+  algo->on_timer(host, m.at(kStart + 60 * kNanosPerSecond));
+  bool caught_up = false;
+  for (const auto& s : host.intents)
+    if (s.intent.urgency == Urgency::Aggressive) {
+      caught_up = true;
+      EXPECT_NEAR(s.intent.qty, 60.0, 1e-6);  // half the parent is due by now
+    }
+  EXPECT_TRUE(caught_up);
+}
+
+TEST(Algo, PovTargetsItsShareOfOthersVolumeOnly) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("pov", 500, {{"pov_rate", "0.2"}, {"randomize", "0"}}));
+  algo->on_start(host, m.at(kStart));
+  EXPECT_NEAR(host.open(), 0, 1e-9);  // no volume yet, none forecast: nothing to do
+  for (int i = 1; i <= 20; ++i) algo->on_trade(host, m.at(kStart + i * kNanosPerSecond), 10.0);
+  host.fill_all();
+  algo->on_timer(host, m.at(kStart + 20 * kNanosPerSecond));
+  EXPECT_NEAR(algo->others_volume(), 200, 1e-9);
+  // 20% of the 200 traded is due now (it was behind: caught up), and the next slice forecasts 10 a second.
+  EXPECT_GE(host.executed_base + host.open(), 40 - 1e-6);
+  EXPECT_LE(host.executed_base + host.open(), 0.2 * (200 + 10 * 5 * 1.2) + 0.02 * 500 + 1e-6);
+}
+
+TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
+  Market m;
+  FakeHost a, b;
+  auto plain = make(parent("vwap", 100, {{"randomize", "0"}}));
+  auto peeking = make(parent("vwap", 100, {{"randomize", "0"}}));
+  std::vector<std::pair<TimestampNs, double>> future = {{kStart + kNanosPerSecond, 1000}, {kStart + 50 * kNanosPerSecond, 5000}};
+  peeking->on_history(future, {});
+  plain->on_start(a, m.at(kStart));
+  peeking->on_start(b, m.at(kStart));
+  ASSERT_EQ(a.intents.size(), b.intents.size());
+  EXPECT_DOUBLE_EQ(a.intents[0].intent.qty, b.intents[0].intent.qty);
+}
+
+TEST(Algo, VwapFrontLoadsWhenTheVolumeBeforeItsStartWasFrontLoaded) {
+  Market m;
+  FakeHost flat_host, vwap_host;
+  auto twap = make(parent("twap", 100, {{"randomize", "0"}}));
+  auto vwap = make(parent("vwap", 100, {{"randomize", "0"}}));
+  // The two minutes before the start: heavy volume in their first tenth.
+  std::vector<std::pair<TimestampNs, double>> history;
+  for (int s = 0; s < 120; ++s) history.emplace_back(kStart - kTwoMinutes + s * kNanosPerSecond, s < 12 ? 100.0 : 1.0);
+  vwap->on_history(history, {});
+  twap->on_start(flat_host, m.at(kStart));
+  vwap->on_start(vwap_host, m.at(kStart));
+  EXPECT_GT(vwap_host.intents[0].intent.qty, 3 * flat_host.intents[0].intent.qty);
+}
+
+TEST(Algo, AnIcebergShowsOneRandomisedSliceAtATime) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("iceberg", 50, {{"display", "5"}, {"seed", "3"}}));
+  algo->on_start(host, m.at(kStart));
+  for (int i = 0; i < 30 && !algo->done(); ++i) {
+    ASSERT_NEAR(host.open(), host.intents.back().intent.qty, 1e-9) << "seed 3: one slice open at a time";
+    const double left = 50 - host.executed_base;
+    if (host.intents.back().intent.qty < left - 1e-9)  // all but the last, which is what is left
+      EXPECT_GE(host.intents.back().intent.qty, 5 * 0.8 - 1e-9);
+    EXPECT_LE(host.intents.back().intent.qty, 5 * 1.2 + 1e-9);
+    host.fill_all();
+    algo->on_fill(host, m.at(kStart + (i + 1) * kNanosPerSecond));
+  }
+  EXPECT_TRUE(algo->completed());
+  EXPECT_NEAR(host.executed_base, 50, 1e-9);
+  std::set<double> sizes;
+  for (const auto& s : host.intents) sizes.insert(s.intent.qty);
+  EXPECT_GT(sizes.size(), 3u);  // display sizes vary
+}
+
+TEST(Algo, APegRestsOnePeggedIntentImprovingByTheTicksAsked) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("peg", 20, {{"offset_ticks", "1"}}));
+  algo->on_start(host, m.at(kStart));
+  ASSERT_EQ(host.intents.size(), 1u);
+  EXPECT_EQ(host.intents[0].intent.urgency, Urgency::Peg);
+  EXPECT_EQ(host.intents[0].intent.offset_ticks, 1);
+  EXPECT_EQ(host.intents[0].intent.deadline_ns, kStart + kTwoMinutes);  // finishes at the end by default
+}
+
+TEST(Algo, PauseCancelsItsIntentsAndResumeReplansOnTheSchedule) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120, {{"randomize", "0"}}));
+  algo->on_start(host, m.at(kStart));
+  algo->pause(host, kStart + kNanosPerSecond);
+  EXPECT_EQ(algo->phase(), AlgoPhase::Paused);
+  EXPECT_NEAR(host.open(), 0, 1e-9);
+  algo->on_timer(host, m.at(kStart + 30 * kNanosPerSecond));
+  EXPECT_NEAR(host.open(), 0, 1e-9);  // paused: wakes do nothing
+  algo->resume(host, m.at(kStart + 60 * kNanosPerSecond));
+  EXPECT_EQ(algo->phase(), AlgoPhase::Working);
+  EXPECT_GE(host.open(), 60 - 120 * 0.02 - 1e-6);  // what fell due while paused is caught up
+}
+
+TEST(Algo, AmendRefusesAQuantityBelowWhatIsExecutedAndReplansOnNewTerms) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120, {{"randomize", "0"}}));
+  algo->on_start(host, m.at(kStart));
+  host.fill_all();
+  const double executed = host.executed_base;
+  EXPECT_FALSE(algo->amend(host, m.at(kStart + kNanosPerSecond), executed / 2, Price::unset(), 0).ok());
+  ASSERT_TRUE(algo->amend(host, m.at(kStart + kNanosPerSecond), 240.0, Price::unset(), kStart + 4 * kTwoMinutes).ok());
+  EXPECT_DOUBLE_EQ(algo->qty(), 240);
+  EXPECT_EQ(algo->params().end_ns, kStart + 4 * kTwoMinutes);
+  ASSERT_TRUE(algo->amend(host, m.at(kStart + 2 * kNanosPerSecond), executed, Price::unset(), 0).ok());
+  EXPECT_TRUE(algo->done());  // amended down to what it executed: complete
+}
+
+TEST(Algo, CancelEndsItAndSaysWhatIsLeft) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120));
+  algo->on_start(host, m.at(kStart));
+  algo->cancel(host, kStart + kNanosPerSecond, "by the owner");
+  EXPECT_TRUE(algo->done());
+  EXPECT_FALSE(algo->completed());
+  EXPECT_NE(algo->done_text().find("120 left"), std::string::npos) << algo->done_text();
+  EXPECT_NEAR(host.open(), 0, 1e-9);
+}
+
+TEST(Algo, AtItsEndItFinishesAggressivelyOrLeavesTheRestAsConfigured) {
+  Market m;
+  for (const char* behaviour : {"finish", "leave"}) {
+    FakeHost host;
+    auto algo = make(parent("twap", 120, {{"at_end", behaviour}}));
+    algo->on_start(host, m.at(kStart));
+    host.fill_all(0.0);
+    algo->on_timer(host, m.at(kStart + kTwoMinutes));
+    if (std::string(behaviour) == "finish") {
+      ASSERT_FALSE(algo->done());
+      ASSERT_EQ(host.intents.back().intent.urgency, Urgency::Aggressive);
+      EXPECT_NEAR(host.intents.back().intent.qty, 120, 1e-9);
+      host.fill_all();
+      algo->on_fill(host, m.at(kStart + kTwoMinutes + kNanosPerMilli));
+      EXPECT_TRUE(algo->completed());
+    } else {
+      EXPECT_TRUE(algo->done());
+      EXPECT_FALSE(algo->completed());
+      EXPECT_NE(algo->done_text().find("as asked"), std::string::npos);
+    }
+  }
+}
+
+TEST(Algo, ARemainderBelowEveryVenuesMinimumEndsTheOrderInsteadOfBeingRetried) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 1));
+  algo->on_start(host, m.at(kStart));
+  for (auto& s : host.intents) {
+    s.state.filled = s.state.qty;
+    s.state.done = true;
+  }
+  host.executed_base = 1 - 0.001;  // 0.001 ETH is under the 5 USDT minimum
+  algo->on_timer(host, m.at(kStart + kTwoMinutes));
+  EXPECT_TRUE(algo->done());
+  EXPECT_NE(algo->done_text().find("below what any venue takes"), std::string::npos) << algo->done_text();
+}
+
+TEST(Algo, ItsSavedStateResumesTheSameScheduleAfterARestart) {
+  Market m;
+  FakeHost a, b;
+  auto original = make(parent("pov", 300, {{"seed", "11"}}));
+  original->on_start(a, m.at(kStart));
+  for (int i = 0; i < 10; ++i) original->on_trade(a, m.at(kStart + i * kNanosPerSecond), 7.0);
+  const std::string saved = original->save();
+  auto restarted = make(parent("pov", 300, {{"seed", "11"}}));
+  ASSERT_TRUE(restarted->restore("slice | " + saved).ok());
+  EXPECT_EQ(restarted->phase(), AlgoPhase::Working);
+  EXPECT_DOUBLE_EQ(restarted->others_volume(), 70);
+  const TimestampNs t = kStart + 15 * kNanosPerSecond;
+  original->on_timer(a, m.at(t));
+  restarted->on_timer(b, m.at(t));
+  ASSERT_FALSE(b.intents.empty());
+  EXPECT_DOUBLE_EQ(a.intents.back().intent.qty, b.intents.back().intent.qty);
+  EXPECT_FALSE(restarted->restore("phase=banana").ok());
+}
+
+TEST(Algo, ParametersAreCheckedAndUnknownOnesRefused) {
+  EXPECT_FALSE(make_algo(parent("twap", 1, {{"speed", "fast"}})).ok());
+  EXPECT_FALSE(make_algo(parent("pov", 1, {{"pov_rate", "1.5"}})).ok());
+  EXPECT_FALSE(make_algo(parent("pov", 1, {{"pov_rate", "abc"}})).ok());
+  EXPECT_FALSE(make_algo(parent("twap", 1, {{"urgency", "reckless"}})).ok());
+  EXPECT_FALSE(make_algo(parent("twap", 1, {{"min_participation", "0.3"}, {"max_participation", "0.2"}})).ok());
+  EXPECT_FALSE(make_algo(parent("nope", 1)).ok());
+  EXPECT_TRUE(make_algo(parent("vwap", 1, {{"profile", "1,2,3"}, {"slice", "5s"}})).ok());
+}
+
+// Almgren and Chriss (2000), their own example: X = 1e6, T = 5, N = 5, sigma = 0.95, epsilon = 0.0625,
+// eta = 2.5e-6, gamma = 2.5e-7.
+AcInputs paper(double lambda) {
+  AcInputs in;
+  in.X = 1e6;
+  in.T = 5;
+  in.N = 5;
+  in.sigma = 0.95;
+  in.epsilon = 0.0625;
+  in.eta = 2.5e-6;
+  in.gamma = 2.5e-7;
+  in.lambda = lambda;
+  return in;
+}
+
+TEST(AlmgrenChriss, WithoutRiskAversionItIsTheStraightLineWithThePapersCostAndVariance) {
+  const AcSchedule s = almgren_chriss(paper(0));
+  for (double n : s.trades) EXPECT_NEAR(n, 2e5, 1e-6);
+  EXPECT_NEAR(s.expected_cost, 662'500, 1e-6);
+  EXPECT_NEAR(std::sqrt(s.variance), 0.95 * std::sqrt(1.2e12), 1e-3);
+  EXPECT_NEAR(std::sqrt(s.variance) / 1e6, 1.04, 0.005);
+}
+
+TEST(AlmgrenChriss, TheTrajectoryIsTheClosedFormAndMinimisesCostPlusRiskAversionTimesVariance) {
+  const double lambda = 2e-6;
+  const AcInputs in = paper(lambda);
+  const AcSchedule s = almgren_chriss(in);
+  // kappa from cosh(kappa tau) = 1 + tau^2 lambda sigma^2 / (2 eta_tilde), tau = 1.
+  const double eta_tilde = 2.5e-6 - 2.5e-7 / 2;
+  EXPECT_NEAR(std::cosh(s.kappa), 1 + lambda * 0.95 * 0.95 / (2 * eta_tilde), 1e-12);
+  for (int j = 0; j <= 5; ++j)
+    EXPECT_NEAR(s.holdings[j], 1e6 * std::sinh(s.kappa * (5 - j)) / std::sinh(s.kappa * 5), 1e-6);
+  EXPECT_GT(s.trades.front(), s.trades.back());  // front-loaded
+  // No small change of any holding lowers E + lambda V.
+  const double best = s.expected_cost + lambda * s.variance;
+  for (int j = 1; j < 5; ++j)
+    for (double d : {-1000.0, 1000.0}) {
+      std::vector<double> x = s.holdings;
+      x[j] += d;
+      double e = 0, v = 0;
+      almgren_chriss_cost(in, x, e, v);
+      EXPECT_GT(e + lambda * v, best) << "holding " << j << " moved by " << d;
+    }
+  // More risk aversion: less variance, more expected cost (the efficient frontier).
+  const AcSchedule urgent = almgren_chriss(paper(2e-5));
+  EXPECT_LT(urgent.variance, s.variance);
+  EXPECT_GT(urgent.expected_cost, s.expected_cost);
+}
+
+}  // namespace
+}  // namespace tranche::ems

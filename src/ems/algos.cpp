@@ -1,0 +1,326 @@
+// The built-in algos: twap, vwap, pov, is (arrival price), iceberg and peg.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <sstream>
+
+#include "ems/algo.hpp"
+#include "ems/almgren_chriss.hpp"
+
+namespace tranche::ems {
+namespace {
+
+constexpr double kEpsilon = 1e-9;
+constexpr int kProfileBuckets = 12;
+
+double seconds(DurationNs d) {
+  return static_cast<double>(d) / kNanosPerSecond;
+}
+
+// TWAP: an even schedule over the horizon (the base class's default target).
+class Twap final : public Algo {
+ public:
+  Twap(const oms::ParentOrder& parent, AlgoParams params) : Algo("twap", parent, std::move(params)) {}
+};
+
+// VWAP: follows a volume profile made only of data from before the start (the given weights, or the shape of
+// the traded volume over the same length of time just before the start), re-forecast as volume comes in: the
+// schedule at t is the volume traded so far plus the forecast to t, over the volume so far plus the forecast
+// to the end, with the forecast scaled by how the realised volume runs against it.
+class Vwap final : public Algo {
+ public:
+  Vwap(const oms::ParentOrder& parent, AlgoParams params) : Algo("vwap", parent, std::move(params)) {
+    if (!params_.profile.empty()) set_profile(params_.profile, 0);
+  }
+
+  void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
+                  const std::vector<std::pair<TimestampNs, double>>& mids) override {
+    (void)mids;
+    if (!params_.profile.empty() || params_.end_ns <= params_.start_ns) return;
+    const DurationNs horizon = params_.end_ns - params_.start_ns;
+    const TimestampNs from = params_.start_ns - horizon;
+    std::vector<double> weights(kProfileBuckets, 0.0);
+    double total = 0;
+    TimestampNs first = params_.start_ns;
+    for (const auto& [t, base] : prints) {
+      if (t < from || t >= params_.start_ns) continue;
+      first = std::min(first, t);
+      const auto b = static_cast<std::size_t>((t - from) * kProfileBuckets / horizon);
+      weights[std::min<std::size_t>(b, kProfileBuckets - 1)] += base;
+      total += base;
+    }
+    if (total <= 0) return;
+    // Less history than the horizon: the volume it saw, scaled to the full length.
+    const double covered = seconds(params_.start_ns - first) / seconds(horizon);
+    for (double& w : weights) w += total * 1e-3;  // no bucket forecast to be empty
+    set_profile(weights, covered > 0.05 ? total / std::min(1.0, covered) : 0);
+  }
+
+ protected:
+  double target(TimestampNs t, const AlgoMarket& market) const override {
+    if (params_.end_ns <= params_.start_ns || t >= params_.end_ns) return qty_;
+    const double p_now = share_by(std::max(market.now_ns, params_.start_ns));
+    const double p_t = std::max(p_now, share_by(t));
+    const double v = others_volume_;
+    double pace = 1;
+    if (forecast_total_ > 0 && p_now >= 0.05) pace = std::clamp(v / (forecast_total_ * p_now), 0.25, 4.0);
+    double rest = forecast_total_ * pace;
+    if (forecast_total_ <= 0) {
+      if (p_now < 0.05 || v <= 0) return qty_ * p_t;  // nothing to scale by yet: the profile alone
+      rest = v / p_now;
+    }
+    const double to_t = v + rest * (p_t - p_now);
+    const double to_end = v + rest * (1 - p_now);
+    return to_end > 0 ? qty_ * to_t / to_end : qty_ * p_t;
+  }
+
+  void save_more(std::map<std::string, double>& into) const override {
+    into["forecast_total"] = forecast_total_;
+    for (std::size_t i = 0; i < cumulative_.size(); ++i) into["profile_" + std::to_string(100 + i)] = cumulative_[i];
+  }
+  void restore_more(const std::map<std::string, double>& from) override {
+    if (auto it = from.find("forecast_total"); it != from.end()) forecast_total_ = it->second;
+    std::vector<double> cumulative;
+    for (const auto& [k, v] : from)
+      if (k.rfind("profile_", 0) == 0) cumulative.push_back(v);  // keys sort in bucket order
+    if (!cumulative.empty()) cumulative_ = cumulative;
+  }
+
+ private:
+  void set_profile(const std::vector<double>& weights, double forecast_total) {
+    double sum = 0;
+    for (double w : weights) sum += w;
+    cumulative_.assign(1, 0.0);
+    double run = 0;
+    for (double w : weights) cumulative_.push_back((run += w) / sum);
+    forecast_total_ = forecast_total;
+  }
+  // The profile's share of the horizon's volume by t.
+  double share_by(TimestampNs t) const {
+    const double x = std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
+    if (cumulative_.size() < 2) return x;
+    const double pos = x * static_cast<double>(cumulative_.size() - 1);
+    const auto i = std::min(static_cast<std::size_t>(pos), cumulative_.size() - 2);
+    return cumulative_[i] + (cumulative_[i + 1] - cumulative_[i]) * (pos - static_cast<double>(i));
+  }
+
+  std::vector<double> cumulative_;  // 0 .. 1 at the bucket edges
+  double forecast_total_ = 0;       // others' volume expected over the horizon (0: unknown)
+};
+
+// POV: a target share of others' volume since the start (our own fills never count), between the minimum and
+// maximum participation when given. Ahead of the next wake the volume is forecast at its recent rate.
+class Pov final : public Algo {
+ public:
+  Pov(const oms::ParentOrder& parent, AlgoParams params) : Algo("pov", parent, std::move(params)) {}
+
+  void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
+                  const std::vector<std::pair<TimestampNs, double>>& mids) override {
+    (void)mids;
+    const TimestampNs from = params_.start_ns - 60 * kNanosPerSecond;
+    double total = 0;
+    TimestampNs first = params_.start_ns;
+    for (const auto& [t, base] : prints)
+      if (t >= from && t < params_.start_ns) {
+        total += base;
+        first = std::min(first, t);
+      }
+    if (params_.start_ns - first > kNanosPerSecond) rate_per_s_ = total / seconds(params_.start_ns - first);
+  }
+
+ protected:
+  double target(TimestampNs t, const AlgoMarket& market) const override {
+    double rate = params_.pov_rate;
+    if (params_.max_participation > 0) rate = std::min(rate, params_.max_participation);
+    rate = std::max(rate, params_.min_participation);
+    const double elapsed = seconds(market.now_ns - params_.start_ns);
+    const double per_s = elapsed > 10 ? others_volume_ / elapsed : rate_per_s_;
+    const double ahead = t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0;
+    return std::min(qty_, rate * (others_volume_ + ahead));
+  }
+  DurationNs slice_ns() const override { return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond; }
+  void save_more(std::map<std::string, double>& into) const override { into["rate_per_s"] = rate_per_s_; }
+  void restore_more(const std::map<std::string, double>& from) override {
+    if (auto it = from.find("rate_per_s"); it != from.end()) rate_per_s_ = it->second;
+  }
+
+ private:
+  double rate_per_s_ = 0;  // others' base per second before the start
+};
+
+// Arrival price (implementation shortfall): the Almgren-Chriss trajectory for the risk aversion, the
+// volatility (from the mids before the start when not given) and the temporary impact (from the depth near
+// the mid at the start when not given), front-loaded as risk aversion grows.
+class ArrivalPrice final : public Algo {
+ public:
+  ArrivalPrice(const oms::ParentOrder& parent, AlgoParams params) : Algo("is", parent, std::move(params)) {}
+
+  void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
+                  const std::vector<std::pair<TimestampNs, double>>& mids) override {
+    (void)prints;
+    if (params_.volatility > 0) return;
+    // The standard deviation of one-second mid changes over the five minutes before the start.
+    const TimestampNs from = params_.start_ns - 300 * kNanosPerSecond;
+    std::vector<double> grid;
+    std::size_t i = 0;
+    double last = 0;
+    for (TimestampNs t = from; t < params_.start_ns; t += kNanosPerSecond) {
+      while (i < mids.size() && mids[i].first <= t) last = mids[i++].second;
+      if (last > 0) grid.push_back(last);
+    }
+    if (grid.size() < 10) return;
+    double sum = 0, sq = 0;
+    for (std::size_t k = 1; k < grid.size(); ++k) {
+      const double d = grid[k] - grid[k - 1];
+      sum += d;
+      sq += d * d;
+    }
+    const double n = static_cast<double>(grid.size() - 1);
+    sigma_ = std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
+  }
+
+ protected:
+  double target(TimestampNs t, const AlgoMarket& market) const override {
+    if (params_.end_ns <= params_.start_ns) return qty_;
+    const double T = seconds(params_.end_ns - params_.start_ns);
+    return qty_ * (1 - ac_remaining_share(kappa_, T, seconds(t - params_.start_ns)));
+    (void)market;
+  }
+
+  void work(AlgoHost& host, const AlgoMarket& market) override {
+    if (!modelled_) model(host, market);
+    Algo::work(host, market);
+  }
+
+  void save_more(std::map<std::string, double>& into) const override {
+    into["kappa"] = kappa_;
+    into["modelled"] = modelled_ ? 1 : 0;
+  }
+  void restore_more(const std::map<std::string, double>& from) override {
+    if (auto it = from.find("kappa"); it != from.end()) kappa_ = it->second;
+    if (auto it = from.find("modelled"); it != from.end()) modelled_ = it->second != 0;
+  }
+
+ private:
+  void model(AlgoHost& host, const AlgoMarket& market) {
+    modelled_ = true;
+    const double sigma = params_.volatility > 0 ? params_.volatility : sigma_;
+    double eta = params_.impact;
+    if (eta <= 0 && market.views != nullptr && market.valid()) {
+      // The book the order takes from: base shown within 10 bps of the mid, as base per unit of price. Taking
+      // at a rate v for the book's refill time (about a second) walks v / (2 D) into it.
+      const double mid = market.mid(), band = mid * 10e-4;
+      double base = 0;
+      for (const VenueView& v : *market.views) {
+        if (!v.tradable) continue;
+        for (const md::Level& l : side_ == Side::Buy ? v.asks : v.bids) {
+          if (std::abs(l.price.to_double() - mid) > band) break;
+          base += v.listing.inverse ? l.qty.to_double() * v.listing.contract_size.to_double() / l.price.to_double()
+                                    : l.qty.to_double();
+        }
+      }
+      if (base > 0) eta = 1.0 / (2 * base / band);
+    }
+    const double T = std::max(1.0, seconds(params_.end_ns - params_.start_ns));
+    const double tau = std::max(1.0, seconds(slice_ns()));
+    if (sigma > 0 && eta > 0 && params_.risk_aversion > 0) {
+      AcInputs in;
+      in.X = qty_;
+      in.T = T;
+      in.N = std::max(1, static_cast<int>(std::lround(T / tau)));
+      in.sigma = sigma;
+      in.eta = eta;
+      in.lambda = params_.risk_aversion;
+      kappa_ = almgren_chriss(in).kappa;
+    }
+    std::ostringstream why;
+    why << "sigma " << sigma << " per sqrt(s), eta " << eta << ", lambda " << params_.risk_aversion << ": kappa "
+        << kappa_ << " per s (" << (kappa_ * T < 1e-6 ? "straight line" : "front-loaded") << ")";
+    note(host, "model", why.str(), market.now_ns);
+  }
+
+  double sigma_ = 0;
+  double kappa_ = 0;
+  bool modelled_ = false;
+};
+
+// Iceberg: one displayed slice at a time, the rest hidden; the next slice goes when the last is done, each
+// of a randomised size around the display.
+class Iceberg final : public Algo {
+ public:
+  Iceberg(const oms::ParentOrder& parent, AlgoParams params) : Algo("iceberg", parent, std::move(params)) {}
+
+ protected:
+  void work(AlgoHost& host, const AlgoMarket& market) override {
+    const TimestampNs now = market.now_ns;
+    next_wake_ns_ = now + slice_ns();
+    host.wake_at(next_wake_ns_);
+    if (display_ <= 0)
+      display_ = params_.display > 0 ? params_.display : (side_ == Side::Buy ? market.bid_base : market.ask_base);
+    if (display_ <= 0) return;
+    if (open_intents(host) > kEpsilon) return;
+    const double left = qty_ - host.executed();
+    const double smallest = std::max(min_slice(market), kEpsilon);
+    if (left < smallest) return;
+    double size = std::min(left, std::max(smallest, display_ * jitter()));
+    if (left - size < smallest) size = left;  // no remainder too small to send
+    const Urgency urgency = params_.urgency == Urgency::Peg ? Urgency::Peg : Urgency::Passive;
+    submit(host, market, size, urgency, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0, params_.limit);
+    std::ostringstream why;
+    why << "shows " << size << " of " << left << " left";
+    note(host, "slice", why.str(), now);
+  }
+  DurationNs slice_ns() const override { return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond; }
+  bool works_on_fills() const override { return true; }
+  void save_more(std::map<std::string, double>& into) const override { into["display"] = display_; }
+  void restore_more(const std::map<std::string, double>& from) override {
+    if (auto it = from.find("display"); it != from.end()) display_ = it->second;
+  }
+
+ private:
+  double display_ = 0;
+};
+
+// Peg: rests at the touch (or improves it by offset_ticks) and follows it, within the limit.
+class Peg final : public Algo {
+ public:
+  Peg(const oms::ParentOrder& parent, AlgoParams params) : Algo("peg", parent, std::move(params)) {}
+
+ protected:
+  void work(AlgoHost& host, const AlgoMarket& market) override {
+    next_wake_ns_ = market.now_ns + slice_ns();
+    host.wake_at(next_wake_ns_);
+    if (open_intents(host) > kEpsilon) return;
+    const double left = qty_ - host.executed();
+    if (left < std::max(min_slice(market), kEpsilon)) return;
+    submit(host, market, left, Urgency::Peg, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0, params_.limit);
+    std::ostringstream why;
+    why << "pegs " << left << (params_.offset_ticks > 0 ? ", improving the touch by " + std::to_string(params_.offset_ticks) + " tick(s)" : ", joining the touch");
+    note(host, "slice", why.str(), market.now_ns);
+  }
+  DurationNs slice_ns() const override { return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond; }
+  bool works_on_fills() const override { return true; }
+};
+
+template <class T>
+AlgoFactory factory() {
+  return [](const oms::ParentOrder& parent, AlgoParams params) -> Result<std::unique_ptr<Algo>> {
+    return std::unique_ptr<Algo>(std::make_unique<T>(parent, std::move(params)));
+  };
+}
+
+}  // namespace
+
+void register_builtin_algos() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_algo("twap", factory<Twap>());
+    register_algo("vwap", factory<Vwap>());
+    register_algo("pov", factory<Pov>());
+    register_algo("is", factory<ArrivalPrice>());
+    register_algo("iceberg", factory<Iceberg>());
+    register_algo("peg", factory<Peg>());
+  });
+}
+
+}  // namespace tranche::ems

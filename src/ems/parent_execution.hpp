@@ -1,0 +1,44 @@
+#pragma once
+// One parent order being worked by its algo: the AlgoHost the algo talks to. Intents go to the shared
+// placer, executions and in-flight quantities are read from the OMS, decisions are journaled through the
+// OrderManager, and the wakes the algo asks for are handed to the driver's clock (the simulator's timers,
+// or a live event loop).
+#include <functional>
+#include <memory>
+
+#include "ems/algo.hpp"
+#include "ems/placer.hpp"
+#include "oms/order_manager.hpp"
+
+namespace tranche::ems {
+
+class ParentExecution final : public AlgoHost {
+ public:
+  using WakeFn = std::function<void(TimestampNs at_ns)>;
+  ParentExecution(oms::OrderManager& manager, Placer& placer, std::unique_ptr<Algo> algo,
+                  const oms::ParentOrder& parent, WakeFn wake);
+
+  Algo& algo() { return *algo_; }
+  const Algo& algo() const { return *algo_; }
+  ParentId parent() const { return parent_; }
+
+  std::size_t submit(const Intent& intent, const AlgoMarket& market) override;
+  void cancel_intent(std::size_t intent, TimestampNs now_ns) override;
+  const IntentState& intent_state(std::size_t intent) const override;
+  double executed() const override;
+  double in_flight() const override;
+  void wake_at(TimestampNs at_ns) override;
+  void journal(const std::string& state, const std::string& detail, TimestampNs now_ns) override;
+  const Status& check_journal() const { return journal_error_; }
+
+ private:
+  oms::OrderManager& manager_;
+  Placer& placer_;
+  std::unique_ptr<Algo> algo_;
+  ParentId parent_;
+  InstrumentId instrument_;
+  WakeFn wake_;
+  Status journal_error_;
+};
+
+}  // namespace tranche::ems

@@ -1,0 +1,508 @@
+#include "service/backtest_command.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <toml++/toml.h>
+
+#include "core/config.hpp"
+#include "ems/algo.hpp"
+#include "service/execute_command.hpp"
+#include "service/sim_commands.hpp"
+#include "sim/simulator.hpp"
+
+namespace tranche::service {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+Result<std::vector<std::string>> strings(const toml::table& t, const char* key, bool required) {
+  std::vector<std::string> out;
+  const toml::node* node = t.get(key);
+  if (node == nullptr) {
+    if (required) return make_error(std::string("[backtest] needs ") + key);
+    return out;
+  }
+  const toml::array* arr = node->as_array();
+  if (arr == nullptr) return make_error(std::string("[backtest] ") + key + " must be a list of strings");
+  for (const auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) return make_error(std::string("[backtest] ") + key + " must be a list of strings");
+    out.push_back(*s);
+  }
+  if (required && out.empty()) return make_error(std::string("[backtest] ") + key + " is empty");
+  return out;
+}
+
+std::string scenario_path(const std::string& scenario) {
+  return scenario.empty() || scenario == "default" ? default_config_path() : scenario;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+double stdev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+std::string fixed(double v, int digits = 2) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(digits) << v;
+  return o.str();
+}
+
+}  // namespace
+
+Result<GridSpec> load_grid(const std::string& path) {
+  GridSpec spec;
+  spec.source = path;
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream o;
+    o << path << ":" << e.source().begin.line << ": " << e.description();
+    return make_error(o.str());
+  }
+  const toml::table* t = root["backtest"].as_table();
+  if (t == nullptr) return make_error(path + ": no [backtest] table");
+  for (const auto& [key, value] : *t) {
+    static const std::vector<std::string> known = {"instrument", "algos",     "sizes", "horizons", "starts",
+                                                   "sides",      "scenarios", "seed",  "threads",  "params"};
+    if (std::find(known.begin(), known.end(), std::string(key.str())) == known.end())
+      return make_error(path + ": [backtest] has no key '" + std::string(key.str()) + "'");
+    (void)value;
+  }
+  if (auto s = (*t)["instrument"].value<std::string>()) spec.instrument = *s;
+  auto algos = strings(*t, "algos", true);
+  if (!algos) return make_error(path + ": " + algos.error().message);
+  const auto known = known_algos();
+  for (const auto& a : *algos)
+    if (std::find(known.begin(), known.end(), a) == known.end())
+      return make_error(path + ": [backtest] algos: unknown algo '" + a + "'");
+  spec.algos = *algos;
+  auto sizes = strings(*t, "sizes", true);
+  if (!sizes) return make_error(path + ": " + sizes.error().message);
+  for (const auto& s : *sizes) {
+    GridSize g;
+    g.label = s;
+    try {
+      std::size_t used = 0;
+      const std::string number = !s.empty() && s.back() == 'x' ? s.substr(0, s.size() - 1) : s;
+      const double v = std::stod(number, &used);
+      if (used != number.size() || !(v > 0)) throw std::invalid_argument(s);
+      (s.back() == 'x' ? g.multiple : g.base) = v;
+    } catch (const std::exception&) {
+      return make_error(path + ": [backtest] sizes: '" + s + "' is neither a multiple of the touch size (\"10x\") nor a positive quantity");
+    }
+    spec.sizes.push_back(g);
+  }
+  auto horizons = strings(*t, "horizons", true);
+  if (!horizons) return make_error(path + ": " + horizons.error().message);
+  for (const auto& h : *horizons) {
+    auto d = parse_duration(h);
+    if (!d || *d <= 0) return make_error(path + ": [backtest] horizons: '" + h + "' is not a positive duration");
+    spec.horizons.push_back(*d);
+    spec.horizon_labels.push_back(h);
+  }
+  // starts: a list of times, or { from, to, every }.
+  if (const toml::table* range = (*t)["starts"].as_table()) {
+    auto from = parse_time((*range)["from"].value_or(std::string()));
+    auto to = parse_time((*range)["to"].value_or(std::string()));
+    auto every = parse_duration((*range)["every"].value_or(std::string()));
+    if (!from || !to || !every || *every <= 0 || *to < *from)
+      return make_error(path + ": [backtest] starts = { from = TIME, to = TIME, every = DURATION }");
+    for (TimestampNs s = *from; s <= *to; s += *every) spec.starts.push_back(s);
+  } else {
+    auto starts = strings(*t, "starts", true);
+    if (!starts) return make_error(path + ": " + starts.error().message);
+    for (const auto& s : *starts) {
+      auto ts = parse_time(s);
+      if (!ts) return make_error(path + ": [backtest] starts: " + ts.error().message);
+      spec.starts.push_back(*ts);
+    }
+  }
+  if (t->contains("sides")) {
+    auto sides = strings(*t, "sides", true);
+    if (!sides) return make_error(path + ": " + sides.error().message);
+    for (const auto& s : *sides)
+      if (s != "buy" && s != "sell") return make_error(path + ": [backtest] sides: '" + s + "' is not buy or sell");
+    spec.sides = *sides;
+  }
+  auto scenarios = strings(*t, "scenarios", false);
+  if (!scenarios) return make_error(path + ": " + scenarios.error().message);
+  const auto dir = std::filesystem::path(path).parent_path();
+  for (const auto& s : *scenarios)
+    spec.scenarios.push_back(s == "default" || s.empty() ? "default" : (dir / s).lexically_normal().string());
+  if (spec.scenarios.empty()) spec.scenarios.push_back("default");
+  if (auto seed = (*t)["seed"].value<std::int64_t>()) {
+    if (*seed < 0) return make_error(path + ": [backtest] seed must not be negative");
+    spec.seed = static_cast<std::uint64_t>(*seed);
+  }
+  if (auto threads = (*t)["threads"].value<std::int64_t>()) {
+    if (*threads < 0 || *threads > 256) return make_error(path + ": [backtest] threads must be 0 to 256");
+    spec.threads = static_cast<int>(*threads);
+  }
+  if (const toml::table* params = (*t)["params"].as_table()) {
+    for (const auto& [algo, node] : *params) {
+      const toml::table* kv = node.as_table();
+      if (kv == nullptr) return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] must be a table");
+      std::vector<oms::AlgoParam> list;
+      for (const auto& [k, v] : *kv) {
+        std::string value;
+        if (auto s = v.value<std::string>())
+          value = *s;
+        else if (auto d = v.value<double>())
+          value = fixed(*d, 8);
+        else
+          return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] " + std::string(k.str()) +
+                            ": a string or a number");
+        list.push_back({std::string(k.str()), value});
+      }
+      oms::ParentOrder probe;
+      probe.algo = std::string(algo.str());
+      probe.params = list;
+      if (probe.algo != "market")
+        if (auto made = ems::make_algo(probe); !made) return make_error(path + ": " + made.error().message);
+      spec.params.emplace_back(probe.algo, list);
+    }
+  }
+  return spec;
+}
+
+Result<double> touch_size(const std::string& scenario, const std::string& instrument, TimestampNs from,
+                          TimestampNs to) {
+  auto loaded = load_config(scenario_path(scenario));
+  if (!loaded) return make_error(loaded.error().message);
+  sim::SimOptions options;
+  options.venues = {loaded->primary_venue};
+  options.deliver_market_data = false;
+  auto created = sim::Simulator::create(*loaded, options);
+  if (!created) return make_error(created.error().message);
+  auto& sim = *created.value();
+  if (sim.venue_count() == 0) return make_error("the primary venue " + loaded->primary_venue + " is not simulated");
+  const int m = sim.venue(0).market_of(InstrumentId(instrument));
+  if (m < 0) return make_error(loaded->primary_venue + " does not list " + instrument);
+  const auto& market = sim.venue(0).market(static_cast<std::size_t>(m));
+  std::vector<double> samples;
+  for (TimestampNs t = from; t < to; t += 100 * kNanosPerMilli) {
+    sim.run_until(t);
+    if (!market.valid()) continue;
+    double bid = market.best_qty(Side::Buy).to_double(), ask = market.best_qty(Side::Sell).to_double();
+    if (market.listing().inverse) {
+      const double c = market.listing().contract_size.to_double();
+      bid = bid * c / market.best(Side::Buy).to_double();
+      ask = ask * c / market.best(Side::Sell).to_double();
+    }
+    samples.push_back((bid + ask) / 2);
+  }
+  if (samples.empty()) return make_error("no valid book on " + loaded->primary_venue + " in the window");
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2), samples.end());
+  return samples[samples.size() / 2];
+}
+
+Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads) {
+  GridResult result;
+  // Each scenario's touch size, over the whole window the grid covers.
+  const TimestampNs first = *std::min_element(spec.starts.begin(), spec.starts.end());
+  const TimestampNs last = *std::max_element(spec.starts.begin(), spec.starts.end()) +
+                           *std::max_element(spec.horizons.begin(), spec.horizons.end());
+  std::map<std::string, double> touch;
+  for (const auto& scenario : spec.scenarios) {
+    bool needs = false;
+    for (const auto& s : spec.sizes) needs = needs || s.multiple > 0;
+    if (!needs) continue;
+    auto size = touch_size(scenario, spec.instrument, first, last);
+    if (!size) return make_error(scenario + ": " + size.error().message);
+    touch[scenario] = *size;
+    result.touch_sizes.emplace_back(scenario, *size);
+    err << "touch size of " << scenario << ": " << fixed(*size, 3) << " " << spec.instrument << " base\n";
+  }
+  for (const auto& scenario : spec.scenarios)
+    for (const auto& size : spec.sizes)
+      for (std::size_t h = 0; h < spec.horizons.size(); ++h)
+        for (const auto& algo : spec.algos)
+          for (TimestampNs start : spec.starts)
+            for (const auto& side : spec.sides) {
+              GridRun r;
+              r.scenario = scenario;
+              r.algo = algo;
+              r.side = side;
+              r.size_label = size.label;
+              r.horizon_label = spec.horizon_labels[h];
+              r.start_ns = start;
+              // Quantities to the lot of the coarsest venue that matters here (0.001).
+              r.qty = size.multiple > 0 ? std::round(touch[scenario] * size.multiple * 1000) / 1000 : size.base;
+              result.runs.push_back(r);
+            }
+  std::map<std::string, DurationNs> horizon_of;
+  for (std::size_t h = 0; h < spec.horizons.size(); ++h) horizon_of[spec.horizon_labels[h]] = spec.horizons[h];
+  std::map<std::string, std::vector<oms::AlgoParam>> params(spec.params.begin(), spec.params.end());
+
+  std::atomic<std::size_t> next{0}, finished{0};
+  std::mutex err_mutex;
+  auto worker = [&] {
+    for (std::size_t i = next++; i < result.runs.size(); i = next++) {
+      GridRun& r = result.runs[i];
+      ExecuteOptions o;
+      o.side = r.side;
+      o.qty = fixed(r.qty, 8);
+      o.instrument = spec.instrument;
+      o.algo = r.algo;
+      for (const auto& p : params[r.algo]) o.params.push_back(p.key + "=" + p.value);
+      o.start = format_time(r.start_ns);
+      o.end = format_time(r.start_ns + horizon_of[r.horizon_label]);
+      o.scenario = r.scenario == "default" ? "" : r.scenario;
+      o.seed = spec.seed;
+      o.json = true;
+      o.progress = false;
+      std::ostringstream out, run_err;
+      const int code = execute_command(o, out, run_err);
+      try {
+        const auto j = nlohmann::json::parse(out.str());
+        const auto& tca = j.at("tca");
+        r.state = j.at("parent").at("state").get<std::string>();
+        r.done_text = j.at("parent").value("done_text", "");
+        r.cost_bps = tca.at("implementation_shortfall_bps").get<double>();
+        r.cost_ex_fees_bps = r.cost_bps - tca.at("fees_bps").get<double>();
+        r.fill_ratio = tca.at("fill_ratio").get<double>();
+        r.children = j.at("children").size();
+        r.ok = code == 0;
+        if (!r.ok) {
+          r.error = run_err.str();
+          for (const auto& d : j.value("denials", nlohmann::json::array()))
+            r.error += (r.error.empty() ? "" : "; ") + d.value("reason_code", "") + ": " + d.value("text", "");
+          if (r.error.empty()) r.error = "parent " + r.state;
+        }
+      } catch (const std::exception&) {
+        r.ok = false;
+        r.error = run_err.str().empty() ? "no result" : run_err.str();
+      }
+      const std::size_t done = ++finished;
+      std::lock_guard lock(err_mutex);
+      if (!r.ok) err << "run " << r.algo << " " << r.side << " " << r.qty << " at " << format_time(r.start_ns) << ": " << r.error;
+      if (done % 10 == 0 || done == result.runs.size())
+        err << "\r" << done << " / " << result.runs.size() << " runs" << (done == result.runs.size() ? "\n" : "") << std::flush;
+    }
+  };
+  int n = threads > 0 ? threads : spec.threads > 0 ? spec.threads : static_cast<int>(std::thread::hardware_concurrency());
+  n = std::clamp(n, 1, 64);
+  std::vector<std::thread> pool;
+  for (int k = 1; k < n; ++k) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  // The summary: per scenario, size, horizon and algo, over starts and sides (so the market's drift cancels).
+  std::map<std::tuple<std::string, std::string, std::string>, double> market_cost;
+  for (const auto& scenario : spec.scenarios)
+    for (const auto& size : spec.sizes)
+      for (const auto& horizon : spec.horizon_labels)
+        for (const auto& algo : spec.algos) {
+          GridSummary s;
+          s.scenario = scenario;
+          s.size_label = size.label;
+          s.horizon_label = horizon;
+          s.algo = algo;
+          s.touch_size = touch.count(scenario) ? touch[scenario] : 0;
+          std::vector<double> cost, ex, fill;
+          for (const auto& r : result.runs) {
+            if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon || r.algo != algo)
+              continue;
+            s.qty = r.qty;
+            ++s.runs;
+            if (!r.ok) {
+              ++s.failed;
+              continue;
+            }
+            cost.push_back(r.cost_bps);
+            ex.push_back(r.cost_ex_fees_bps);
+            fill.push_back(r.fill_ratio);
+          }
+          s.cost_bps = mean(cost);
+          s.cost_ex_fees_bps = mean(ex);
+          s.risk_bps = stdev(cost);
+          s.fill_ratio = mean(fill);
+          if (algo == "market" && s.failed < s.runs) market_cost[{scenario, size.label, horizon}] = s.cost_bps;
+          result.summary.push_back(s);
+        }
+  for (auto& s : result.summary) {
+    auto it = market_cost.find({s.scenario, s.size_label, s.horizon_label});
+    if (it != market_cost.end()) {
+      s.has_market = true;
+      s.vs_market_bps = s.cost_bps - it->second;
+    }
+  }
+  return result;
+}
+
+namespace {
+
+ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
+  ordered_json j;
+  j["grid"] = {{"source", spec.source}, {"instrument", spec.instrument}, {"seed", spec.seed}};
+  ordered_json touch = ordered_json::object();
+  for (const auto& [scenario, size] : result.touch_sizes) touch[scenario] = size;
+  j["touch_size"] = touch;
+  ordered_json summary = ordered_json::array();
+  for (const auto& s : result.summary)
+    summary.push_back({{"scenario", s.scenario},
+                       {"size", s.size_label},
+                       {"qty", s.qty},
+                       {"horizon", s.horizon_label},
+                       {"algo", s.algo},
+                       {"runs", s.runs},
+                       {"failed", s.failed},
+                       {"cost_bps", s.cost_bps},
+                       {"cost_ex_fees_bps", s.cost_ex_fees_bps},
+                       {"risk_bps", s.risk_bps},
+                       {"fill_ratio", s.fill_ratio},
+                       {"vs_market_bps", s.has_market ? ordered_json(s.vs_market_bps) : ordered_json(nullptr)}});
+  j["summary"] = summary;
+  ordered_json runs = ordered_json::array();
+  for (const auto& r : result.runs)
+    runs.push_back({{"scenario", r.scenario},
+                    {"algo", r.algo},
+                    {"side", r.side},
+                    {"size", r.size_label},
+                    {"qty", r.qty},
+                    {"horizon", r.horizon_label},
+                    {"start", format_time(r.start_ns)},
+                    {"ok", r.ok},
+                    {"state", r.state},
+                    {"done_text", r.done_text},
+                    {"cost_bps", r.cost_bps},
+                    {"cost_ex_fees_bps", r.cost_ex_fees_bps},
+                    {"fill_ratio", r.fill_ratio},
+                    {"children", r.children},
+                    {"error", r.error}});
+  j["runs"] = runs;
+  return j;
+}
+
+void print_table(const GridResult& result, std::ostream& out) {
+  out << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::right << std::setw(10) << "qty"
+      << std::setw(9) << "horizon" << "  " << std::left << std::setw(9) << "algo" << std::right << std::setw(6) << "runs"
+      << std::setw(11) << "cost bps" << std::setw(13) << "ex-fees bps" << std::setw(11) << "risk bps" << std::setw(9)
+      << "fill %" << std::setw(14) << "vs market bps" << "\n";
+  for (const auto& s : result.summary) {
+    const bool all_failed = s.failed == s.runs;
+    std::string scenario = s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
+    if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+    out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::right << std::setw(10)
+        << fixed(s.qty, 3) << std::setw(9) << s.horizon_label << "  " << std::left << std::setw(9) << s.algo << std::right
+        << std::setw(6) << (s.failed ? std::to_string(s.runs - s.failed) + "/" + std::to_string(s.runs) : std::to_string(s.runs))
+        << std::setw(11) << (all_failed ? "-" : fixed(s.cost_bps)) << std::setw(13)
+        << (all_failed ? "-" : fixed(s.cost_ex_fees_bps)) << std::setw(11) << (all_failed ? "-" : fixed(s.risk_bps))
+        << std::setw(9) << (all_failed ? "-" : fixed(100 * s.fill_ratio, 1)) << std::setw(14)
+        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-")) << "\n";
+  }
+  // Why runs failed: each distinct reason once.
+  std::set<std::string> reasons;
+  for (const auto& r : result.runs)
+    if (!r.ok) {
+      std::string why = r.error.empty() ? r.done_text : r.error;
+      while (!why.empty() && why.back() == '\n') why.pop_back();
+      if (reasons.insert(why).second) out << "failed: " << r.algo << " " << r.side << " " << r.qty << ": " << why << "\n";
+    }
+  out << "cost: implementation shortfall over the whole parent against the arrival mid, mean over starts and sides;\n"
+         "risk: its standard deviation; positive = worse for us\n";
+}
+
+std::string html_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else
+      o += c;
+  }
+  return o;
+}
+
+Status write_html(const std::string& path, const GridSpec& spec, const GridResult& result) {
+  std::ostringstream h;
+  h << "<!doctype html><html><head><meta charset=\"utf-8\"><title>Tranche backtest</title><style>"
+       "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
+       "td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td.l,th.l{text-align:left}"
+       ".bar{display:inline-block;height:10px;background:#4a7bd0}.neg{background:#3a9a5b}"
+       "</style></head><body><h1>Backtest: " << html_escape(spec.source) << "</h1>";
+  h << "<p>Implementation shortfall over the whole parent against the arrival mid, in bps (positive = worse for us), "
+       "mean over starts and sides; risk is its standard deviation. Bars: cost with fees.</p>";
+  for (const auto& [scenario, size] : result.touch_sizes)
+    h << "<p>Touch size of " << html_escape(scenario) << ": " << fixed(size, 3) << "</p>";
+  double widest = 1;
+  for (const auto& s : result.summary) widest = std::max(widest, std::abs(s.cost_bps));
+  h << "<table><tr><th class=l>scenario</th><th class=l>size</th><th>qty</th><th>horizon</th><th class=l>algo</th>"
+       "<th>runs</th><th>cost bps</th><th>ex-fees bps</th><th>risk bps</th><th>fill %</th><th>vs market bps</th>"
+       "<th class=l>cost</th></tr>";
+  for (const auto& s : result.summary) {
+    h << "<tr><td class=l>" << html_escape(s.scenario) << "</td><td class=l>" << s.size_label << "</td><td>"
+      << fixed(s.qty, 3) << "</td><td>" << s.horizon_label << "</td><td class=l>" << s.algo << "</td><td>"
+      << s.runs - s.failed << "/" << s.runs << "</td><td>" << fixed(s.cost_bps) << "</td><td>"
+      << fixed(s.cost_ex_fees_bps) << "</td><td>" << fixed(s.risk_bps) << "</td><td>" << fixed(100 * s.fill_ratio, 1)
+      << "</td><td>" << (s.has_market && s.algo != "market" ? fixed(s.vs_market_bps) : "-") << "</td><td class=l>"
+      << "<span class=\"bar" << (s.cost_bps < 0 ? " neg" : "") << "\" style=\"width:"
+      << static_cast<int>(200 * std::abs(s.cost_bps) / widest) << "px\"></span></td></tr>";
+  }
+  h << "</table></body></html>\n";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) return make_error("cannot write " + path);
+    f << h.str();
+    if (!f.flush()) return make_error("cannot write " + path);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return make_error("cannot write " + path + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+int backtest_command(const BacktestOptions& options, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche backtest: " << message << "\n";
+    return 2;
+  };
+  if (!std::filesystem::exists(options.grid)) return fail(options.grid + ": no such file");
+  auto spec = load_grid(options.grid);
+  if (!spec) return fail(spec.error().message);
+  auto result = run_grid(*spec, err, options.threads);
+  if (!result) return fail(result.error().message);
+  if (!options.html.empty()) {
+    if (auto s = write_html(options.html, *spec, *result); !s) return fail(s.message());
+    err << "report: " << options.html << "\n";
+  }
+  if (options.json)
+    out << grid_json(*spec, *result).dump(2) << "\n";
+  else
+    print_table(*result, out);
+  for (const auto& r : result->runs)
+    if (!r.ok) return 1;
+  return 0;
+}
+
+}  // namespace tranche::service

@@ -1,0 +1,88 @@
+#pragma once
+// `tranche backtest --grid FILE`: every combination of algos x sizes x horizons x start times x sides x
+// scenarios, each run through `tranche execute` (the whole product), on both cores; a comparison table on
+// the terminal, as JSON (--json) and as HTML (--html). Deterministic for a given seed: each run is.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "oms/records.hpp"
+
+namespace tranche::service {
+
+struct GridSize {
+  std::string label;    // as written: "10x" or "25"
+  double multiple = 0;  // of the touch size; 0: `base` is a quantity
+  double base = 0;
+};
+
+// The [backtest] table of a grid file (docs/config.md).
+struct GridSpec {
+  std::string source;
+  std::string instrument = "ETH-USDT";
+  std::vector<std::string> algos;
+  std::vector<GridSize> sizes;
+  std::vector<DurationNs> horizons;
+  std::vector<std::string> horizon_labels;
+  std::vector<TimestampNs> starts;
+  std::vector<std::string> sides = {"buy", "sell"};
+  std::vector<std::string> scenarios;  // config files; "default": the bundled one
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: every core
+  std::vector<std::pair<std::string, std::vector<oms::AlgoParam>>> params;  // per algo
+};
+
+Result<GridSpec> load_grid(const std::string& path);
+
+struct GridRun {
+  std::string scenario, algo, side, size_label, horizon_label;
+  TimestampNs start_ns = 0;
+  double qty = 0;
+  // The result (from the run's JSON).
+  bool ok = false;
+  std::string error, state, done_text;
+  double cost_bps = 0;          // implementation shortfall over the whole parent, fees included
+  double cost_ex_fees_bps = 0;  // the same without fees
+  double fill_ratio = 0;
+  std::uint64_t children = 0;
+};
+
+struct GridSummary {
+  std::string scenario, size_label, horizon_label, algo;
+  double touch_size = 0;
+  double qty = 0;
+  std::size_t runs = 0, failed = 0;
+  double cost_bps = 0, cost_ex_fees_bps = 0;  // means over starts and sides
+  double risk_bps = 0;                        // standard deviation of cost_bps
+  double fill_ratio = 0;
+  double vs_market_bps = 0;  // cost_bps minus market's in the same scenario, size and horizon
+  bool has_market = false;
+};
+
+struct GridResult {
+  std::vector<std::pair<std::string, double>> touch_sizes;  // per scenario
+  std::vector<GridRun> runs;
+  std::vector<GridSummary> summary;
+};
+
+// Runs the grid (`threads` workers; 0: the spec's, else every core). Progress on `err`.
+Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads = 0);
+
+// The time-weighted median of the quantity shown at the best bid and offer (their mean) of `venue` over
+// [from, to), sampled every 100 ms.
+Result<double> touch_size(const std::string& scenario, const std::string& instrument, TimestampNs from,
+                          TimestampNs to);
+
+struct BacktestOptions {
+  std::string grid;
+  bool json = false;
+  std::string html;
+  int threads = 0;
+};
+
+int backtest_command(const BacktestOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tranche::service
