@@ -26,13 +26,13 @@ TEST(AlgoQuality, EverySchedulingAlgoCostsLessThanTheMarketSweepAt10xAnd50xTheTo
   std::printf("%-6s %-8s %10s %12s %10s %8s %12s\n", "size", "algo", "cost bps", "ex-fees bps", "risk bps",
               "fill %", "vs market");
   for (const auto& s : result->summary)
-    std::printf("%-6s %-8s %10.2f %12.2f %10.2f %8.1f %12.2f\n", s.size_label.c_str(), s.algo.c_str(), s.cost_bps,
-                s.cost_ex_fees_bps, s.risk_bps, 100 * s.fill_ratio, s.vs_market_bps);
+    std::printf("%-6s %-8s %10.2f %12.2f %10.2f %8.1f %12.2f\n", s.size_label.c_str(), s.algo.c_str(),
+                s.cost_bps, s.cost_ex_fees_bps, s.risk_bps, 100 * s.fill_ratio, s.vs_market_bps);
   for (const auto& r : result->runs) {
     EXPECT_TRUE(r.ok) << r.algo << " " << r.side << " " << r.qty << " at " << format_time(r.start_ns) << ": "
                       << r.error;
-    EXPECT_GE(r.fill_ratio, 0.99) << r.algo << " " << r.side << " " << r.qty << " at " << format_time(r.start_ns)
-                                  << ": " << r.done_text;
+    EXPECT_GE(r.fill_ratio, 0.99) << r.algo << " " << r.side << " " << r.qty << " at "
+                                  << format_time(r.start_ns) << ": " << r.done_text;
   }
   for (const auto& s : result->summary) {
     if (s.algo == "market" || s.algo == "iceberg" || s.algo == "peg") continue;

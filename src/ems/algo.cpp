@@ -28,7 +28,8 @@ Status parse_double(const std::string& key, const std::string& value, double lo,
     const double v = std::stod(value, &used);
     if (used != value.size() || !std::isfinite(v)) throw std::invalid_argument(value);
     if (v < lo || v > hi)
-      return make_error(key + " = " + value + " is outside " + std::to_string(lo) + " to " + std::to_string(hi));
+      return make_error(key + " = " + value + " is outside " + std::to_string(lo) + " to " +
+                        std::to_string(hi));
     out = v;
     return {};
   } catch (const std::exception&) {
@@ -77,8 +78,9 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
       s = parse_double(key, value, 0, 1, d);
       if (s.ok() && key == "pov_rate" && d <= 0) s = make_error("pov_rate must be above 0");
       if (s.ok())
-        (key == "pov_rate" ? p.pov_rate : key == "min_participation" ? p.min_participation : p.max_participation) =
-            d;
+        (key == "pov_rate"            ? p.pov_rate
+         : key == "min_participation" ? p.min_participation
+                                      : p.max_participation) = d;
     } else if (key == "randomize") {
       s = parse_double(key, value, 0, 0.9, p.randomize);
     } else if (key == "tolerance") {
@@ -241,7 +243,7 @@ std::size_t Algo::submit(AlgoHost& host, const AlgoMarket& market, double base, 
 }
 
 void Algo::note(AlgoHost& host, const std::string& state, const std::string& detail, TimestampNs now_ns) {
-  host.journal(state, detail + " | " + save(), now_ns);
+  host.journal(state, detail + kStateMarker + save(), now_ns);
 }
 
 void Algo::finish(AlgoHost& host, TimestampNs now_ns, bool completed, const std::string& text) {
@@ -280,7 +282,8 @@ void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Ending) return check_done(host, market);
   if (phase_ != AlgoPhase::Working || !params_.would_price.is_set() || !market.valid()) return;
   // The would-price: when the market comes to it, everything not yet working is taken at once.
-  const bool there = side_ == Side::Buy ? market.ask <= params_.would_price : market.bid >= params_.would_price;
+  const bool there =
+      side_ == Side::Buy ? market.ask <= params_.would_price : market.bid >= params_.would_price;
   if (!there) return;
   const double left = qty_ - host.executed() - open_intents(host);
   if (left < std::max(min_slice(market), kEpsilon)) return;
@@ -325,7 +328,8 @@ void Algo::check_done(AlgoHost& host, const AlgoMarket& market) {
   if (left <= kEpsilon) return finish(host, market.now_ns, true, "filled");
   std::ostringstream text;
   text << left << " left";
-  if (params_.at_end == EndBehaviour::Leave) return finish(host, market.now_ns, false, text.str() + " at the end time, as asked");
+  if (params_.at_end == EndBehaviour::Leave)
+    return finish(host, market.now_ns, false, text.str() + " at the end time, as asked");
   if (left < min_slice(market)) {
     std::ostringstream filled;
     filled << "filled but for " << left << ", below what any venue takes";
@@ -336,9 +340,10 @@ void Algo::check_done(AlgoHost& host, const AlgoMarket& market) {
     return;
   }
   if (end_waves_ >= kEndWaves)
-    return finish(host, market.now_ns, false,
-                  text.str() + " after " + std::to_string(end_waves_) + " sweeps at the end" +
-                      (params_.limit.is_set() ? " (within the limit " + params_.limit.to_string() + ")" : ""));
+    return finish(
+        host, market.now_ns, false,
+        text.str() + " after " + std::to_string(end_waves_) + " sweeps at the end" +
+            (params_.limit.is_set() ? " (within the limit " + params_.limit.to_string() + ")" : ""));
   if (end_waves_ > 0 && market.now_ns < last_sweep_ns_ + kEndSweepGapNs) {
     host.wake_at(last_sweep_ns_ + kEndSweepGapNs);
     return;
@@ -358,7 +363,8 @@ DurationNs Algo::slice_ns() const {
 double Algo::target(TimestampNs t, const AlgoMarket& market) const {
   (void)market;
   if (params_.end_ns <= params_.start_ns) return qty_;
-  const double share = static_cast<double>(t - params_.start_ns) / static_cast<double>(params_.end_ns - params_.start_ns);
+  const double share =
+      static_cast<double>(t - params_.start_ns) / static_cast<double>(params_.end_ns - params_.start_ns);
   return qty_ * std::clamp(share, 0.0, 1.0);
 }
 
@@ -439,8 +445,8 @@ Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<doubl
   if (limit.is_set()) params_.limit = limit;
   if (end_ns != 0) params_.end_ns = end_ns;
   std::ostringstream why;
-  why << "qty " << qty_ << ", limit " << (params_.limit.is_set() ? params_.limit.to_string() : "none") << ", end "
-      << (params_.end_ns ? format_time(params_.end_ns) : "none");
+  why << "qty " << qty_ << ", limit " << (params_.limit.is_set() ? params_.limit.to_string() : "none")
+      << ", end " << (params_.end_ns ? format_time(params_.end_ns) : "none");
   note(host, "amended", why.str(), market.now_ns);
   if (host.executed() >= qty_ - kEpsilon) {
     finish(host, market.now_ns, true, "filled (amended to what was executed)");
@@ -460,8 +466,8 @@ void Algo::cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why) {
   if (phase_ == AlgoPhase::Done) return;
   cancel_open_intents(host, now_ns);
   std::ostringstream text;
-  text << "canceled (" << why << "): " << host.executed() << " executed, " << std::max(0.0, qty_ - host.executed())
-       << " left";
+  text << "canceled (" << why << "): " << host.executed() << " executed, "
+       << std::max(0.0, qty_ - host.executed()) << " left";
   finish(host, now_ns, false, text.str());
 }
 
@@ -481,9 +487,14 @@ std::string Algo::save() const {
   return out.str();
 }
 
+std::optional<std::string> Algo::saved_state_in(const std::string& detail) {
+  const auto at = detail.rfind(kStateMarker);
+  if (at == std::string::npos) return std::nullopt;
+  return detail.substr(at + std::string_view(kStateMarker).size());
+}
+
 Status Algo::restore(const std::string& saved) {
-  const auto at = saved.rfind(" | ");
-  std::istringstream in(at == std::string::npos ? saved : saved.substr(at + 3));
+  std::istringstream in(saved_state_in(saved).value_or(saved));
   std::map<std::string, double> values;
   std::string item;
   std::uint64_t rng = rng_;
@@ -510,12 +521,34 @@ Status Algo::restore(const std::string& saved) {
   end_waves_ = static_cast<std::uint64_t>(values["end_waves"]);
   params_.end_ns = static_cast<TimestampNs>(values["end_ns"]);
   next_wake_ns_ = static_cast<TimestampNs>(values["next_wake_ns"]);
-  if (values.count("limit_raw")) params_.limit = Price::from_raw(static_cast<std::int64_t>(values["limit_raw"]));
+  if (values.count("limit_raw"))
+    params_.limit = Price::from_raw(static_cast<std::int64_t>(values["limit_raw"]));
   rng_ = rng;
   // Intents belonged to the process that died; its children were reconciled by the OMS.
   intents_.clear();
   restore_more(values);
   return {};
+}
+
+void Algo::on_restart(AlgoHost& host, const AlgoMarket& market) {
+  std::ostringstream why;
+  why << "resumed from the journal, " << to_string(phase_) << ", " << host.executed() << " executed";
+  note(host, "restarted", why.str(), market.now_ns);
+  switch (phase_) {
+    case AlgoPhase::Waiting:
+      return on_start(host, market);
+    case AlgoPhase::Working:
+      if (params_.end_ns != 0 && market.now_ns >= params_.end_ns) return end_of_horizon(host, market);
+      next_wake_ns_ = 0;
+      return work(host, market);
+    case AlgoPhase::Ending:
+      check_done(host, market);
+      host.wake_at(market.now_ns + kNanosPerSecond);
+      return;
+    case AlgoPhase::Paused:
+    case AlgoPhase::Done:
+      return;
+  }
 }
 
 void register_algo(const std::string& name, AlgoFactory factory, std::vector<std::string> own_keys) {

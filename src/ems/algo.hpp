@@ -129,7 +129,14 @@ class Algo {
 
   // --- restart: the algo's own state as one line, journaled at each decision, and read back ---
   std::string save() const;
-  Status restore(const std::string& saved);
+  Status restore(const std::string& saved);  // save()'s line, or a journaled detail holding one
+  // The saved state in a journaled decision's detail (the algo's own records carry it after the marker; the
+  // placer's decisions, journaled for the same parent, do not).
+  static std::optional<std::string> saved_state_in(const std::string& detail);
+  static constexpr const char* kStateMarker = " | state: ";
+  // After restore() in a new process (the children the old one left are canceled by the caller): it picks
+  // up where the journal says it stood and re-plans from what was executed.
+  void on_restart(AlgoHost& host, const AlgoMarket& market);
 
  protected:
   // Schedules: the cumulative base wanted executed by `t`.

@@ -167,7 +167,8 @@ TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
   FakeHost a, b;
   auto plain = make(parent("vwap", 100, {{"randomize", "0"}}));
   auto peeking = make(parent("vwap", 100, {{"randomize", "0"}}));
-  std::vector<std::pair<TimestampNs, double>> future = {{kStart + kNanosPerSecond, 1000}, {kStart + 50 * kNanosPerSecond, 5000}};
+  std::vector<std::pair<TimestampNs, double>> future = {{kStart + kNanosPerSecond, 1000},
+                                                        {kStart + 50 * kNanosPerSecond, 5000}};
   peeking->on_history(future, {});
   plain->on_start(a, m.at(kStart));
   peeking->on_start(b, m.at(kStart));
@@ -182,7 +183,8 @@ TEST(Algo, VwapFrontLoadsWhenTheVolumeBeforeItsStartWasFrontLoaded) {
   auto vwap = make(parent("vwap", 100, {{"randomize", "0"}}));
   // The two minutes before the start: heavy volume in their first tenth.
   std::vector<std::pair<TimestampNs, double>> history;
-  for (int s = 0; s < 120; ++s) history.emplace_back(kStart - kTwoMinutes + s * kNanosPerSecond, s < 12 ? 100.0 : 1.0);
+  for (int s = 0; s < 120; ++s)
+    history.emplace_back(kStart - kTwoMinutes + s * kNanosPerSecond, s < 12 ? 100.0 : 1.0);
   vwap->on_history(history, {});
   twap->on_start(flat_host, m.at(kStart));
   vwap->on_start(vwap_host, m.at(kStart));
@@ -197,8 +199,9 @@ TEST(Algo, AnIcebergShowsOneRandomisedSliceAtATime) {
   for (int i = 0; i < 30 && !algo->done(); ++i) {
     ASSERT_NEAR(host.open(), host.intents.back().intent.qty, 1e-9) << "seed 3: one slice open at a time";
     const double left = 50 - host.executed_base;
-    if (host.intents.back().intent.qty < left - 1e-9)  // all but the last, which is what is left
+    if (host.intents.back().intent.qty < left - 1e-9) {  // all but the last, which is what is left
       EXPECT_GE(host.intents.back().intent.qty, 5 * 0.8 - 1e-9);
+    }
     EXPECT_LE(host.intents.back().intent.qty, 5 * 1.2 + 1e-9);
     host.fill_all();
     algo->on_fill(host, m.at(kStart + (i + 1) * kNanosPerSecond));
@@ -244,7 +247,9 @@ TEST(Algo, AmendRefusesAQuantityBelowWhatIsExecutedAndReplansOnNewTerms) {
   host.fill_all();
   const double executed = host.executed_base;
   EXPECT_FALSE(algo->amend(host, m.at(kStart + kNanosPerSecond), executed / 2, Price::unset(), 0).ok());
-  ASSERT_TRUE(algo->amend(host, m.at(kStart + kNanosPerSecond), 240.0, Price::unset(), kStart + 4 * kTwoMinutes).ok());
+  ASSERT_TRUE(
+      algo->amend(host, m.at(kStart + kNanosPerSecond), 240.0, Price::unset(), kStart + 4 * kTwoMinutes)
+          .ok());
   EXPECT_DOUBLE_EQ(algo->qty(), 240);
   EXPECT_EQ(algo->params().end_ns, kStart + 4 * kTwoMinutes);
   ASSERT_TRUE(algo->amend(host, m.at(kStart + 2 * kNanosPerSecond), executed, Price::unset(), 0).ok());
@@ -309,7 +314,9 @@ TEST(Algo, ItsSavedStateResumesTheSameScheduleAfterARestart) {
   for (int i = 0; i < 10; ++i) original->on_trade(a, m.at(kStart + i * kNanosPerSecond), 7.0);
   const std::string saved = original->save();
   auto restarted = make(parent("pov", 300, {{"seed", "11"}}));
-  ASSERT_TRUE(restarted->restore("slice | " + saved).ok());
+  ASSERT_TRUE(restarted->restore("due 3 by now" + std::string(Algo::kStateMarker) + saved).ok());
+  ASSERT_TRUE(Algo::saved_state_in(a.notes.back()).has_value());
+  EXPECT_FALSE(Algo::saved_state_in("place passive 0.5 at binance-spot").has_value());
   EXPECT_EQ(restarted->phase(), AlgoPhase::Working);
   EXPECT_DOUBLE_EQ(restarted->others_volume(), 70);
   const TimestampNs t = kStart + 15 * kNanosPerSecond;
@@ -325,7 +332,8 @@ TEST(Algo, ParametersAreCheckedAndUnknownOnesRefused) {
   EXPECT_FALSE(make_algo(parent("pov", 1, {{"pov_rate", "1.5"}})).ok());
   EXPECT_FALSE(make_algo(parent("pov", 1, {{"pov_rate", "abc"}})).ok());
   EXPECT_FALSE(make_algo(parent("twap", 1, {{"urgency", "reckless"}})).ok());
-  EXPECT_FALSE(make_algo(parent("twap", 1, {{"min_participation", "0.3"}, {"max_participation", "0.2"}})).ok());
+  EXPECT_FALSE(
+      make_algo(parent("twap", 1, {{"min_participation", "0.3"}, {"max_participation", "0.2"}})).ok());
   EXPECT_FALSE(make_algo(parent("nope", 1)).ok());
   EXPECT_TRUE(make_algo(parent("vwap", 1, {{"profile", "1,2,3"}, {"slice", "5s"}})).ok());
 }

@@ -76,7 +76,8 @@ class Vwap final : public Algo {
 
   void save_more(std::map<std::string, double>& into) const override {
     into["forecast_total"] = forecast_total_;
-    for (std::size_t i = 0; i < cumulative_.size(); ++i) into["profile_" + std::to_string(100 + i)] = cumulative_[i];
+    for (std::size_t i = 0; i < cumulative_.size(); ++i)
+      into["profile_" + std::to_string(100 + i)] = cumulative_[i];
   }
   void restore_more(const std::map<std::string, double>& from) override {
     if (auto it = from.find("forecast_total"); it != from.end()) forecast_total_ = it->second;
@@ -97,7 +98,8 @@ class Vwap final : public Algo {
   }
   // The profile's share of the horizon's volume by t.
   double share_by(TimestampNs t) const {
-    const double x = std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
+    const double x =
+        std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
     if (cumulative_.size() < 2) return x;
     const double pos = x * static_cast<double>(cumulative_.size() - 1);
     const auto i = std::min(static_cast<std::size_t>(pos), cumulative_.size() - 2);
@@ -138,7 +140,9 @@ class Pov final : public Algo {
     const double ahead = t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0;
     return std::min(qty_, rate * (others_volume_ + ahead));
   }
-  DurationNs slice_ns() const override { return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond; }
+  DurationNs slice_ns() const override {
+    return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
+  }
   void save_more(std::map<std::string, double>& into) const override { into["rate_per_s"] = rate_per_s_; }
   void restore_more(const std::map<std::string, double>& from) override {
     if (auto it = from.find("rate_per_s"); it != from.end()) rate_per_s_ = it->second;
@@ -215,8 +219,9 @@ class ArrivalPrice final : public Algo {
         if (!v.tradable) continue;
         for (const md::Level& l : side_ == Side::Buy ? v.asks : v.bids) {
           if (std::abs(l.price.to_double() - mid) > band) break;
-          base += v.listing.inverse ? l.qty.to_double() * v.listing.contract_size.to_double() / l.price.to_double()
-                                    : l.qty.to_double();
+          base += v.listing.inverse
+                      ? l.qty.to_double() * v.listing.contract_size.to_double() / l.price.to_double()
+                      : l.qty.to_double();
         }
       }
       if (base > 0) eta = 1.0 / (2 * base / band);
@@ -234,8 +239,9 @@ class ArrivalPrice final : public Algo {
       kappa_ = almgren_chriss(in).kappa;
     }
     std::ostringstream why;
-    why << "sigma " << sigma << " per sqrt(s), eta " << eta << ", lambda " << params_.risk_aversion << ": kappa "
-        << kappa_ << " per s (" << (kappa_ * T < 1e-6 ? "straight line" : "front-loaded") << ")";
+    why << "sigma " << sigma << " per sqrt(s), eta " << eta << ", lambda " << params_.risk_aversion
+        << ": kappa " << kappa_ << " per s (" << (kappa_ * T < 1e-6 ? "straight line" : "front-loaded")
+        << ")";
     note(host, "model", why.str(), market.now_ns);
   }
 
@@ -256,7 +262,8 @@ class Iceberg final : public Algo {
     next_wake_ns_ = now + slice_ns();
     host.wake_at(next_wake_ns_);
     if (display_ <= 0)
-      display_ = params_.display > 0 ? params_.display : (side_ == Side::Buy ? market.bid_base : market.ask_base);
+      display_ =
+          params_.display > 0 ? params_.display : (side_ == Side::Buy ? market.bid_base : market.ask_base);
     if (display_ <= 0) return;
     if (open_intents(host) > kEpsilon) return;
     const double left = qty_ - host.executed();
@@ -265,12 +272,15 @@ class Iceberg final : public Algo {
     double size = std::min(left, std::max(smallest, display_ * jitter()));
     if (left - size < smallest) size = left;  // no remainder too small to send
     const Urgency urgency = params_.urgency == Urgency::Peg ? Urgency::Peg : Urgency::Passive;
-    submit(host, market, size, urgency, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0, params_.limit);
+    submit(host, market, size, urgency, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0,
+           params_.limit);
     std::ostringstream why;
     why << "shows " << size << " of " << left << " left";
     note(host, "slice", why.str(), now);
   }
-  DurationNs slice_ns() const override { return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond; }
+  DurationNs slice_ns() const override {
+    return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
+  }
   bool works_on_fills() const override { return true; }
   void save_more(std::map<std::string, double>& into) const override { into["display"] = display_; }
   void restore_more(const std::map<std::string, double>& from) override {
@@ -293,12 +303,18 @@ class Peg final : public Algo {
     if (open_intents(host) > kEpsilon) return;
     const double left = qty_ - host.executed();
     if (left < std::max(min_slice(market), kEpsilon)) return;
-    submit(host, market, left, Urgency::Peg, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0, params_.limit);
+    submit(host, market, left, Urgency::Peg, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0,
+           params_.limit);
     std::ostringstream why;
-    why << "pegs " << left << (params_.offset_ticks > 0 ? ", improving the touch by " + std::to_string(params_.offset_ticks) + " tick(s)" : ", joining the touch");
+    why << "pegs " << left
+        << (params_.offset_ticks > 0
+                ? ", improving the touch by " + std::to_string(params_.offset_ticks) + " tick(s)"
+                : ", joining the touch");
     note(host, "slice", why.str(), market.now_ns);
   }
-  DurationNs slice_ns() const override { return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond; }
+  DurationNs slice_ns() const override {
+    return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
+  }
   bool works_on_fills() const override { return true; }
 };
 

@@ -40,7 +40,8 @@ AcSchedule almgren_chriss(const AcInputs& in) {
     out.holdings[static_cast<std::size_t>(j)] = in.X * ac_remaining_share(out.kappa, in.T, j * tau);
   out.holdings.back() = 0;
   for (int k = 1; k <= in.N; ++k)
-    out.trades.push_back(out.holdings[static_cast<std::size_t>(k - 1)] - out.holdings[static_cast<std::size_t>(k)]);
+    out.trades.push_back(out.holdings[static_cast<std::size_t>(k - 1)] -
+                         out.holdings[static_cast<std::size_t>(k)]);
   almgren_chriss_cost(in, out.holdings, out.expected_cost, out.variance);
   return out;
 }

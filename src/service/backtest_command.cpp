@@ -1,5 +1,6 @@
 #include "service/backtest_command.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -13,7 +14,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-#include <toml++/toml.h>
 
 #include "core/config.hpp"
 #include "ems/algo.hpp"
@@ -111,7 +111,8 @@ Result<GridSpec> load_grid(const std::string& path) {
       if (used != number.size() || !(v > 0)) throw std::invalid_argument(s);
       (s.back() == 'x' ? g.multiple : g.base) = v;
     } catch (const std::exception&) {
-      return make_error(path + ": [backtest] sizes: '" + s + "' is neither a multiple of the touch size (\"10x\") nor a positive quantity");
+      return make_error(path + ": [backtest] sizes: '" + s +
+                        "' is neither a multiple of the touch size (\"10x\") nor a positive quantity");
     }
     spec.sizes.push_back(g);
   }
@@ -119,7 +120,8 @@ Result<GridSpec> load_grid(const std::string& path) {
   if (!horizons) return make_error(path + ": " + horizons.error().message);
   for (const auto& h : *horizons) {
     auto d = parse_duration(h);
-    if (!d || *d <= 0) return make_error(path + ": [backtest] horizons: '" + h + "' is not a positive duration");
+    if (!d || *d <= 0)
+      return make_error(path + ": [backtest] horizons: '" + h + "' is not a positive duration");
     spec.horizons.push_back(*d);
     spec.horizon_labels.push_back(h);
   }
@@ -144,7 +146,8 @@ Result<GridSpec> load_grid(const std::string& path) {
     auto sides = strings(*t, "sides", true);
     if (!sides) return make_error(path + ": " + sides.error().message);
     for (const auto& s : *sides)
-      if (s != "buy" && s != "sell") return make_error(path + ": [backtest] sides: '" + s + "' is not buy or sell");
+      if (s != "buy" && s != "sell")
+        return make_error(path + ": [backtest] sides: '" + s + "' is not buy or sell");
     spec.sides = *sides;
   }
   auto scenarios = strings(*t, "scenarios", false);
@@ -164,7 +167,8 @@ Result<GridSpec> load_grid(const std::string& path) {
   if (const toml::table* params = (*t)["params"].as_table()) {
     for (const auto& [algo, node] : *params) {
       const toml::table* kv = node.as_table();
-      if (kv == nullptr) return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] must be a table");
+      if (kv == nullptr)
+        return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] must be a table");
       std::vector<oms::AlgoParam> list;
       for (const auto& [k, v] : *kv) {
         std::string value;
@@ -173,8 +177,8 @@ Result<GridSpec> load_grid(const std::string& path) {
         else if (auto d = v.value<double>())
           value = fixed(*d, 8);
         else
-          return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] " + std::string(k.str()) +
-                            ": a string or a number");
+          return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] " +
+                            std::string(k.str()) + ": a string or a number");
         list.push_back({std::string(k.str()), value});
       }
       oms::ParentOrder probe;
@@ -198,7 +202,8 @@ Result<double> touch_size(const std::string& scenario, const std::string& instru
   auto created = sim::Simulator::create(*loaded, options);
   if (!created) return make_error(created.error().message);
   auto& sim = *created.value();
-  if (sim.venue_count() == 0) return make_error("the primary venue " + loaded->primary_venue + " is not simulated");
+  if (sim.venue_count() == 0)
+    return make_error("the primary venue " + loaded->primary_venue + " is not simulated");
   const int m = sim.venue(0).market_of(InstrumentId(instrument));
   if (m < 0) return make_error(loaded->primary_venue + " does not list " + instrument);
   const auto& market = sim.venue(0).market(static_cast<std::size_t>(m));
@@ -215,7 +220,8 @@ Result<double> touch_size(const std::string& scenario, const std::string& instru
     samples.push_back((bid + ask) / 2);
   }
   if (samples.empty()) return make_error("no valid book on " + loaded->primary_venue + " in the window");
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2), samples.end());
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2),
+                   samples.end());
   return samples[samples.size() / 2];
 }
 
@@ -250,11 +256,13 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
               r.horizon_label = spec.horizon_labels[h];
               r.start_ns = start;
               // Quantities to the lot of the coarsest venue that matters here (0.001).
-              r.qty = size.multiple > 0 ? std::round(touch[scenario] * size.multiple * 1000) / 1000 : size.base;
+              r.qty =
+                  size.multiple > 0 ? std::round(touch[scenario] * size.multiple * 1000) / 1000 : size.base;
               result.runs.push_back(r);
             }
   std::map<std::string, DurationNs> horizon_of;
-  for (std::size_t h = 0; h < spec.horizons.size(); ++h) horizon_of[spec.horizon_labels[h]] = spec.horizons[h];
+  for (std::size_t h = 0; h < spec.horizons.size(); ++h)
+    horizon_of[spec.horizon_labels[h]] = spec.horizons[h];
   std::map<std::string, std::vector<oms::AlgoParam>> params(spec.params.begin(), spec.params.end());
 
   std::atomic<std::size_t> next{0}, finished{0};
@@ -289,7 +297,8 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
         if (!r.ok) {
           r.error = run_err.str();
           for (const auto& d : j.value("denials", nlohmann::json::array()))
-            r.error += (r.error.empty() ? "" : "; ") + d.value("reason_code", "") + ": " + d.value("text", "");
+            r.error +=
+                (r.error.empty() ? "" : "; ") + d.value("reason_code", "") + ": " + d.value("text", "");
           if (r.error.empty()) r.error = "parent " + r.state;
         }
       } catch (const std::exception&) {
@@ -298,12 +307,17 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       }
       const std::size_t done = ++finished;
       std::lock_guard lock(err_mutex);
-      if (!r.ok) err << "run " << r.algo << " " << r.side << " " << r.qty << " at " << format_time(r.start_ns) << ": " << r.error;
+      if (!r.ok)
+        err << "run " << r.algo << " " << r.side << " " << r.qty << " at " << format_time(r.start_ns) << ": "
+            << r.error;
       if (done % 10 == 0 || done == result.runs.size())
-        err << "\r" << done << " / " << result.runs.size() << " runs" << (done == result.runs.size() ? "\n" : "") << std::flush;
+        err << "\r" << done << " / " << result.runs.size() << " runs"
+            << (done == result.runs.size() ? "\n" : "") << std::flush;
     }
   };
-  int n = threads > 0 ? threads : spec.threads > 0 ? spec.threads : static_cast<int>(std::thread::hardware_concurrency());
+  int n = threads > 0        ? threads
+          : spec.threads > 0 ? spec.threads
+                             : static_cast<int>(std::thread::hardware_concurrency());
   n = std::clamp(n, 1, 64);
   std::vector<std::thread> pool;
   for (int k = 1; k < n; ++k) pool.emplace_back(worker);
@@ -324,7 +338,8 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
           s.touch_size = touch.count(scenario) ? touch[scenario] : 0;
           std::vector<double> cost, ex, fill;
           for (const auto& r : result.runs) {
-            if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon || r.algo != algo)
+            if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
+                r.algo != algo)
               continue;
             s.qty = r.qty;
             ++s.runs;
@@ -340,7 +355,8 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
           s.cost_ex_fees_bps = mean(ex);
           s.risk_bps = stdev(cost);
           s.fill_ratio = mean(fill);
-          if (algo == "market" && s.failed < s.runs) market_cost[{scenario, size.label, horizon}] = s.cost_bps;
+          if (algo == "market" && s.failed < s.runs)
+            market_cost[{scenario, size.label, horizon}] = s.cost_bps;
           result.summary.push_back(s);
         }
   for (auto& s : result.summary) {
@@ -363,18 +379,19 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   j["touch_size"] = touch;
   ordered_json summary = ordered_json::array();
   for (const auto& s : result.summary)
-    summary.push_back({{"scenario", s.scenario},
-                       {"size", s.size_label},
-                       {"qty", s.qty},
-                       {"horizon", s.horizon_label},
-                       {"algo", s.algo},
-                       {"runs", s.runs},
-                       {"failed", s.failed},
-                       {"cost_bps", s.cost_bps},
-                       {"cost_ex_fees_bps", s.cost_ex_fees_bps},
-                       {"risk_bps", s.risk_bps},
-                       {"fill_ratio", s.fill_ratio},
-                       {"vs_market_bps", s.has_market ? ordered_json(s.vs_market_bps) : ordered_json(nullptr)}});
+    summary.push_back(
+        {{"scenario", s.scenario},
+         {"size", s.size_label},
+         {"qty", s.qty},
+         {"horizon", s.horizon_label},
+         {"algo", s.algo},
+         {"runs", s.runs},
+         {"failed", s.failed},
+         {"cost_bps", s.cost_bps},
+         {"cost_ex_fees_bps", s.cost_ex_fees_bps},
+         {"risk_bps", s.risk_bps},
+         {"fill_ratio", s.fill_ratio},
+         {"vs_market_bps", s.has_market ? ordered_json(s.vs_market_bps) : ordered_json(nullptr)}});
   j["summary"] = summary;
   ordered_json runs = ordered_json::array();
   for (const auto& r : result.runs)
@@ -398,21 +415,28 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
 }
 
 void print_table(const GridResult& result, std::ostream& out) {
-  out << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::right << std::setw(10) << "qty"
-      << std::setw(9) << "horizon" << "  " << std::left << std::setw(9) << "algo" << std::right << std::setw(6) << "runs"
-      << std::setw(11) << "cost bps" << std::setw(13) << "ex-fees bps" << std::setw(11) << "risk bps" << std::setw(9)
-      << "fill %" << std::setw(14) << "vs market bps" << "\n";
+  out << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::right << std::setw(10)
+      << "qty" << std::setw(9) << "horizon"
+      << "  " << std::left << std::setw(9) << "algo" << std::right << std::setw(6) << "runs" << std::setw(11)
+      << "cost bps" << std::setw(13) << "ex-fees bps" << std::setw(11) << "risk bps" << std::setw(9)
+      << "fill %" << std::setw(14) << "vs market bps"
+      << "\n";
   for (const auto& s : result.summary) {
     const bool all_failed = s.failed == s.runs;
-    std::string scenario = s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
+    std::string scenario =
+        s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
     if (scenario.size() > 27) scenario = scenario.substr(0, 27);
-    out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::right << std::setw(10)
-        << fixed(s.qty, 3) << std::setw(9) << s.horizon_label << "  " << std::left << std::setw(9) << s.algo << std::right
-        << std::setw(6) << (s.failed ? std::to_string(s.runs - s.failed) + "/" + std::to_string(s.runs) : std::to_string(s.runs))
+    out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::right
+        << std::setw(10) << fixed(s.qty, 3) << std::setw(9) << s.horizon_label << "  " << std::left
+        << std::setw(9) << s.algo << std::right << std::setw(6)
+        << (s.failed ? std::to_string(s.runs - s.failed) + "/" + std::to_string(s.runs)
+                     : std::to_string(s.runs))
         << std::setw(11) << (all_failed ? "-" : fixed(s.cost_bps)) << std::setw(13)
-        << (all_failed ? "-" : fixed(s.cost_ex_fees_bps)) << std::setw(11) << (all_failed ? "-" : fixed(s.risk_bps))
-        << std::setw(9) << (all_failed ? "-" : fixed(100 * s.fill_ratio, 1)) << std::setw(14)
-        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-")) << "\n";
+        << (all_failed ? "-" : fixed(s.cost_ex_fees_bps)) << std::setw(11)
+        << (all_failed ? "-" : fixed(s.risk_bps)) << std::setw(9)
+        << (all_failed ? "-" : fixed(100 * s.fill_ratio, 1)) << std::setw(14)
+        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-"))
+        << "\n";
   }
   // Why runs failed: each distinct reason once.
   std::set<std::string> reasons;
@@ -420,9 +444,11 @@ void print_table(const GridResult& result, std::ostream& out) {
     if (!r.ok) {
       std::string why = r.error.empty() ? r.done_text : r.error;
       while (!why.empty() && why.back() == '\n') why.pop_back();
-      if (reasons.insert(why).second) out << "failed: " << r.algo << " " << r.side << " " << r.qty << ": " << why << "\n";
+      if (reasons.insert(why).second)
+        out << "failed: " << r.algo << " " << r.side << " " << r.qty << ": " << why << "\n";
     }
-  out << "cost: implementation shortfall over the whole parent against the arrival mid, mean over starts and sides;\n"
+  out << "cost: implementation shortfall over the whole parent against the arrival mid, mean over starts and "
+         "sides;\n"
          "risk: its standard deviation; positive = worse for us\n";
 }
 
@@ -447,24 +473,30 @@ Status write_html(const std::string& path, const GridSpec& spec, const GridResul
        "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
        "td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td.l,th.l{text-align:left}"
        ".bar{display:inline-block;height:10px;background:#4a7bd0}.neg{background:#3a9a5b}"
-       "</style></head><body><h1>Backtest: " << html_escape(spec.source) << "</h1>";
-  h << "<p>Implementation shortfall over the whole parent against the arrival mid, in bps (positive = worse for us), "
+       "</style></head><body><h1>Backtest: "
+    << html_escape(spec.source) << "</h1>";
+  h << "<p>Implementation shortfall over the whole parent against the arrival mid, in bps (positive = worse "
+       "for us), "
        "mean over starts and sides; risk is its standard deviation. Bars: cost with fees.</p>";
   for (const auto& [scenario, size] : result.touch_sizes)
     h << "<p>Touch size of " << html_escape(scenario) << ": " << fixed(size, 3) << "</p>";
   double widest = 1;
   for (const auto& s : result.summary) widest = std::max(widest, std::abs(s.cost_bps));
-  h << "<table><tr><th class=l>scenario</th><th class=l>size</th><th>qty</th><th>horizon</th><th class=l>algo</th>"
-       "<th>runs</th><th>cost bps</th><th>ex-fees bps</th><th>risk bps</th><th>fill %</th><th>vs market bps</th>"
+  h << "<table><tr><th class=l>scenario</th><th class=l>size</th><th>qty</th><th>horizon</th><th "
+       "class=l>algo</th>"
+       "<th>runs</th><th>cost bps</th><th>ex-fees bps</th><th>risk bps</th><th>fill %</th><th>vs market "
+       "bps</th>"
        "<th class=l>cost</th></tr>";
   for (const auto& s : result.summary) {
     h << "<tr><td class=l>" << html_escape(s.scenario) << "</td><td class=l>" << s.size_label << "</td><td>"
       << fixed(s.qty, 3) << "</td><td>" << s.horizon_label << "</td><td class=l>" << s.algo << "</td><td>"
       << s.runs - s.failed << "/" << s.runs << "</td><td>" << fixed(s.cost_bps) << "</td><td>"
-      << fixed(s.cost_ex_fees_bps) << "</td><td>" << fixed(s.risk_bps) << "</td><td>" << fixed(100 * s.fill_ratio, 1)
-      << "</td><td>" << (s.has_market && s.algo != "market" ? fixed(s.vs_market_bps) : "-") << "</td><td class=l>"
-      << "<span class=\"bar" << (s.cost_bps < 0 ? " neg" : "") << "\" style=\"width:"
-      << static_cast<int>(200 * std::abs(s.cost_bps) / widest) << "px\"></span></td></tr>";
+      << fixed(s.cost_ex_fees_bps) << "</td><td>" << fixed(s.risk_bps) << "</td><td>"
+      << fixed(100 * s.fill_ratio, 1) << "</td><td>"
+      << (s.has_market && s.algo != "market" ? fixed(s.vs_market_bps) : "-") << "</td><td class=l>"
+      << "<span class=\"bar" << (s.cost_bps < 0 ? " neg" : "")
+      << "\" style=\"width:" << static_cast<int>(200 * std::abs(s.cost_bps) / widest)
+      << "px\"></span></td></tr>";
   }
   h << "</table></body></html>\n";
   const std::string tmp = path + ".tmp";

@@ -31,7 +31,7 @@ struct GridSpec {
   std::vector<std::string> sides = {"buy", "sell"};
   std::vector<std::string> scenarios;  // config files; "default": the bundled one
   std::uint64_t seed = 1;
-  int threads = 0;  // 0: every core
+  int threads = 0;                                                          // 0: every core
   std::vector<std::pair<std::string, std::vector<oms::AlgoParam>>> params;  // per algo
 };
 
