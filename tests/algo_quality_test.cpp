@@ -21,7 +21,7 @@ TEST(AlgoQuality, EverySchedulingAlgoCostsLessThanTheMarketSweepAt10xAnd50xTheTo
   std::ostringstream progress;
   auto result = service::run_grid(*spec, progress, 2);
   ASSERT_TRUE(result.ok()) << result.error().message;
-  std::printf("seed %llu; touch size %.3f\n", static_cast<unsigned long long>(spec->seed),
+  std::printf("seed %llu; touch size %.3f\n", static_cast<unsigned long long>(spec->seed.value_or(0)),
               result->touch_sizes.front().second);
   std::printf("%-6s %-8s %10s %12s %10s %8s %12s\n", "size", "algo", "cost bps", "ex-fees bps", "risk bps",
               "fill %", "vs market");

@@ -20,9 +20,9 @@ class Backload final : public ems::Algo {
  protected:
   double target(TimestampNs t, const ems::AlgoMarket&) const override {
     if (params_.end_ns <= params_.start_ns) return qty_;
-    const double x = std::clamp(static_cast<double>(t - params_.start_ns) /
-                                    static_cast<double>(params_.end_ns - params_.start_ns),
-                                0.0, 1.0);
+    const double x = std::clamp(
+        static_cast<double>(t - params_.start_ns) / static_cast<double>(params_.end_ns - params_.start_ns),
+        0.0, 1.0);
     return qty_ * std::pow(x, power_);
   }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/config.hpp"
+#include "core/text.hpp"
 
 namespace tranche::ems {
 namespace {
@@ -71,6 +72,9 @@ const char* to_string(AlgoPhase phase) {
 Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
                                      const std::vector<std::string>& own_keys) {
   AlgoParams p;
+  for (std::size_t i = 0; i < params.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (params[i].key == params[j].key) return make_error(params[i].key + " is given twice");
   for (const auto& [key, value] : params) {
     Status s;
     double d = 0;
@@ -99,6 +103,7 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
       p.offset_ticks = static_cast<int>(d);
     } else if (key == "seed") {
       s = parse_double(key, value, 0, 9e15, d);
+      if (s.ok() && d != std::floor(d)) s = make_error("seed must be a whole number");
       p.seed = static_cast<std::uint64_t>(d);
     } else if (key == "would_price") {
       if (!Price::parse(value, p.would_price) || !p.would_price.is_positive())
@@ -135,6 +140,7 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
         sum += d;
       }
       if (s.ok() && sum <= 0) s = make_error("profile needs a positive weight");
+      if (s.ok() && p.profile.size() > 10'000) s = make_error("profile has more than 10,000 weights");
     } else if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end()) {
       p.extra[key] = value;
     } else {
@@ -205,7 +211,7 @@ double Algo::min_slice(const AlgoMarket& market) const {
     const double price = levels.front().price.to_double();
     double unit = v.listing.lot_size.to_double();
     if (v.listing.inverse)
-      unit = v.listing.contract_size.to_double() / price;
+      unit = std::max(1.0, v.listing.lot_size.to_double()) * v.listing.contract_size.to_double() / price;
     else
       unit = std::max(unit, v.listing.min_notional.to_double() / price);
     smallest = smallest == 0 ? unit : std::min(smallest, unit);
@@ -213,13 +219,20 @@ double Algo::min_slice(const AlgoMarket& market) const {
   return smallest;
 }
 
-double Algo::open_intents(AlgoHost& host) const {
+double Algo::open_intents(AlgoHost& host) {
+  // Intents once done stay done: they leave the list (so this costs what is working, not the order's
+  // history), but what their children still have at the venues counts until it is reported.
+  for (std::size_t id : intents_)
+    if (host.intent_state(id).done) draining_.push_back(id);
+  std::erase_if(intents_, [&](std::size_t id) { return host.intent_state(id).done; });
+  std::erase_if(draining_, [&](std::size_t id) { return host.intent_in_flight(id) <= kEpsilon; });
   double open = 0;
   for (std::size_t id : intents_) {
     const IntentState& st = host.intent_state(id);
-    if (!st.done) open += std::max(0.0, st.qty - st.filled);
+    open += std::max(0.0, st.qty - st.filled);
   }
-  // Children canceled but not yet answered can still fill: what the OMS has in flight counts too.
+  for (std::size_t id : draining_) open += host.intent_in_flight(id);
+  // Children of no intent of ours (left by a process that died) count too.
   return std::max(open, host.in_flight());
 }
 
@@ -243,7 +256,10 @@ std::size_t Algo::submit(AlgoHost& host, const AlgoMarket& market, double base, 
 }
 
 void Algo::note(AlgoHost& host, const std::string& state, const std::string& detail, TimestampNs now_ns) {
-  host.journal(state, detail + kStateMarker + save(), now_ns);
+  Text line(-1);
+  line << detail << kStateMarker;
+  save_into(line);
+  host.journal(state, line.str(), now_ns);
 }
 
 void Algo::finish(AlgoHost& host, TimestampNs now_ns, bool completed, const std::string& text) {
@@ -272,6 +288,11 @@ void Algo::on_start(AlgoHost& host, const AlgoMarket& market) {
 void Algo::on_timer(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Waiting) return on_start(host, market);
   if (phase_ == AlgoPhase::Ending) return check_done(host, market);
+  if (phase_ == AlgoPhase::Paused && params_.end_ns != 0 && market.now_ns >= params_.end_ns) {
+    Text why(-1);
+    why << "paused at its end time, " << qty_ - host.executed() << " left";
+    return finish(host, market.now_ns, false, why.str());
+  }
   if (phase_ != AlgoPhase::Working) return;
   if (params_.end_ns != 0 && market.now_ns >= params_.end_ns) return end_of_horizon(host, market);
   if (market.now_ns + kNanosPerMilli < next_wake_ns_) return;  // an earlier wake, superseded
@@ -311,6 +332,13 @@ void Algo::on_fill(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Working && works_on_fills()) work(host, market);
 }
 
+void Algo::wake_once(AlgoHost& host, TimestampNs at_ns) {
+  // Ending is checked on every market event: one wake for a given time is enough.
+  if (ending_wake_ns_ >= at_ns && ending_wake_ns_ != 0) return;
+  ending_wake_ns_ = at_ns;
+  host.wake_at(at_ns);
+}
+
 void Algo::end_of_horizon(AlgoHost& host, const AlgoMarket& market) {
   phase_ = AlgoPhase::Ending;
   cancel_open_intents(host, market.now_ns);
@@ -336,7 +364,7 @@ void Algo::check_done(AlgoHost& host, const AlgoMarket& market) {
     return finish(host, market.now_ns, true, filled.str());
   }
   if (!market.valid()) {
-    host.wake_at(market.now_ns + kNanosPerSecond);  // no tradable price now: look again
+    wake_once(host, market.now_ns + kNanosPerSecond);  // no tradable price now: look again
     return;
   }
   if (end_waves_ >= kEndWaves)
@@ -345,7 +373,7 @@ void Algo::check_done(AlgoHost& host, const AlgoMarket& market) {
         text.str() + " after " + std::to_string(end_waves_) + " sweeps at the end" +
             (params_.limit.is_set() ? " (within the limit " + params_.limit.to_string() + ")" : ""));
   if (end_waves_ > 0 && market.now_ns < last_sweep_ns_ + kEndSweepGapNs) {
-    host.wake_at(last_sweep_ns_ + kEndSweepGapNs);
+    wake_once(host, last_sweep_ns_ + kEndSweepGapNs);
     return;
   }
   ++end_waves_;
@@ -388,11 +416,10 @@ void Algo::work(AlgoHost& host, const AlgoMarket& market) {
   scheduled_ = due_now;
   const double tolerance = params_.tolerance * qty_;
   const double smallest = std::max(min_slice(market), kEpsilon);
-  std::ostringstream why;
-  why.setf(std::ios::fixed);
-  why.precision(4);
-  why << "due " << due_now << " by now, " << due_next << " by " << format_time(next).substr(11, 12)
-      << "; executed " << executed << ", working " << open;
+  Text why(4);
+  why << "due " << due_now << " by now, " << due_next << " in "
+      << static_cast<double>(next - now) / kNanosPerSecond << " s; executed " << executed << ", working "
+      << open;
   bool acted = false;
   // Behind by more than the tolerance: catch up now, in one sweep.
   const double behind = due_now - executed - open;
@@ -420,6 +447,7 @@ void Algo::pause(AlgoHost& host, TimestampNs now_ns) {
   if (phase_ != AlgoPhase::Working && phase_ != AlgoPhase::Waiting) return;
   cancel_open_intents(host, now_ns);
   phase_ = AlgoPhase::Paused;
+  if (params_.end_ns != 0) host.wake_at(params_.end_ns);  // to say so if it is still paused then
   note(host, "paused", "its children are canceled", now_ns);
 }
 
@@ -435,9 +463,10 @@ void Algo::resume(AlgoHost& host, const AlgoMarket& market) {
 Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
                    TimestampNs end_ns) {
   if (phase_ == AlgoPhase::Done) return make_error("the algo is done");
-  if (qty && *qty < host.executed() - kEpsilon)
+  if (qty && *qty < host.executed() + host.in_flight() - kEpsilon)
     return make_error("cannot amend to " + std::to_string(*qty) + ", below the " +
-                      std::to_string(host.executed()) + " executed");
+                      std::to_string(host.executed()) + " executed and " + std::to_string(host.in_flight()) +
+                      " at the venues");
   if (end_ns != 0 && end_ns <= market.now_ns) return make_error("the new end time has passed");
   // Children working at the old terms are pulled; the algo re-plans on the new ones.
   cancel_open_intents(host, market.now_ns);
@@ -472,19 +501,19 @@ void Algo::cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why) {
 }
 
 std::string Algo::save() const {
-  std::map<std::string, double> values = {{"phase", static_cast<double>(phase_)},
-                                          {"qty", qty_},
-                                          {"others_volume", others_volume_},
-                                          {"end_waves", static_cast<double>(end_waves_)},
-                                          {"end_ns", static_cast<double>(params_.end_ns)},
-                                          {"next_wake_ns", static_cast<double>(next_wake_ns_)}};
-  if (params_.limit.is_set()) values["limit_raw"] = static_cast<double>(params_.limit.raw());
-  save_more(values);
-  std::ostringstream out;
-  out.precision(17);
-  for (const auto& [k, v] : values) out << k << "=" << v << ";";
+  Text out(-1);
+  save_into(out);
+  return out.take();
+}
+
+void Algo::save_into(Text& out) const {
+  // key=value; pairs: times and counts as integers (exact), quantities in their shortest exact form.
+  out << "phase=" << static_cast<int>(phase_) << ";qty=" << qty_ << ";others_volume=" << others_volume_
+      << ";end_waves=" << end_waves_ << ";end_ns=" << params_.end_ns << ";next_wake_ns=" << next_wake_ns_
+      << ";last_sweep_ns=" << last_sweep_ns_ << ";scheduled=" << scheduled_ << ";";
+  if (params_.limit.is_set()) out << "limit_raw=" << params_.limit.raw() << ";";
+  save_more(out);
   out << "rng=" << rng_;
-  return out.str();
 }
 
 std::optional<std::string> Algo::saved_state_in(const std::string& detail) {
@@ -496,36 +525,42 @@ std::optional<std::string> Algo::saved_state_in(const std::string& detail) {
 Status Algo::restore(const std::string& saved) {
   std::istringstream in(saved_state_in(saved).value_or(saved));
   std::map<std::string, double> values;
+  std::map<std::string, std::string> raw;
   std::string item;
-  std::uint64_t rng = rng_;
   while (std::getline(in, item, ';')) {
     const auto eq = item.find('=');
     if (eq == std::string::npos) return make_error("algo state: '" + item + "' is not key=value");
     const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     try {
-      if (key == "rng")
-        rng = std::stoull(value);
-      else
-        values[key] = std::stod(value);
+      std::size_t used = 0;
+      values[key] = std::stod(value, &used);
+      if (used != value.size()) throw std::invalid_argument(value);
+      raw[key] = value;
     } catch (const std::exception&) {
       return make_error("algo state: '" + item + "' is not a number");
     }
   }
-  for (const char* key : {"phase", "qty", "others_volume", "end_waves", "end_ns"})
+  for (const char* key : {"phase", "qty", "others_volume", "end_waves", "end_ns", "rng"})
     if (values.count(key) == 0) return make_error(std::string("algo state: no ") + key);
   const int phase = static_cast<int>(values["phase"]);
   if (phase < 0 || phase > static_cast<int>(AlgoPhase::Done)) return make_error("algo state: bad phase");
+  auto integer = [&](const char* key) -> std::int64_t {
+    auto it = raw.find(key);
+    return it == raw.end() ? 0 : std::stoll(it->second);
+  };
   phase_ = static_cast<AlgoPhase>(phase);
   qty_ = values["qty"];
   others_volume_ = values["others_volume"];
-  end_waves_ = static_cast<std::uint64_t>(values["end_waves"]);
-  params_.end_ns = static_cast<TimestampNs>(values["end_ns"]);
-  next_wake_ns_ = static_cast<TimestampNs>(values["next_wake_ns"]);
-  if (values.count("limit_raw"))
-    params_.limit = Price::from_raw(static_cast<std::int64_t>(values["limit_raw"]));
-  rng_ = rng;
+  end_waves_ = static_cast<std::uint64_t>(integer("end_waves"));
+  params_.end_ns = integer("end_ns");
+  next_wake_ns_ = integer("next_wake_ns");
+  last_sweep_ns_ = integer("last_sweep_ns");
+  scheduled_ = values.count("scheduled") ? values["scheduled"] : 0;
+  if (raw.count("limit_raw")) params_.limit = Price::from_raw(integer("limit_raw"));
+  rng_ = std::stoull(raw["rng"]);
   // Intents belonged to the process that died; its children were reconciled by the OMS.
   intents_.clear();
+  draining_.clear();
   restore_more(values);
   return {};
 }
@@ -556,6 +591,11 @@ void register_algo(const std::string& name, AlgoFactory factory, std::vector<std
   registry().algos[name] = {std::move(factory), std::move(own_keys)};
 }
 
+void register_builtin_algo(const std::string& name, AlgoFactory factory) {
+  std::lock_guard lock(registry().mutex);
+  registry().algos.try_emplace(name, std::move(factory), std::vector<std::string>{});
+}
+
 std::vector<std::string> algo_names() {
   register_builtin_algos();
   std::lock_guard lock(registry().mutex);
@@ -577,7 +617,9 @@ Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent) {
   }
   auto params = parse_algo_params(parent.params, own_keys);
   if (!params) return make_error(parent.algo + ": " + params.error().message);
-  return factory(parent, *params);
+  auto made = factory(parent, *params);
+  if (!made) return make_error(parent.algo + ": " + made.error().message);
+  return made;
 }
 
 }  // namespace tranche::ems

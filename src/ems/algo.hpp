@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/text.hpp"
 #include "ems/placer.hpp"
 #include "oms/records.hpp"
 
@@ -71,6 +72,7 @@ struct AlgoMarket {
   double mid() const { return valid() ? (bid.to_double() + ask.to_double()) / 2 : 0; }
 };
 AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns);
+AlgoMarket algo_market(std::vector<VenueView>&& views, TimestampNs now_ns) = delete;  // it would dangle
 
 // What an algo may ask of the EMS around it (ParentExecution in the product, a fake in tests).
 class AlgoHost {
@@ -78,7 +80,8 @@ class AlgoHost {
   virtual std::size_t submit(const Intent& intent, const AlgoMarket& market) = 0;
   virtual void cancel_intent(std::size_t intent, TimestampNs now_ns) = 0;
   virtual const IntentState& intent_state(std::size_t intent) const = 0;
-  virtual double executed() const = 0;   // base, every fill of the parent
+  virtual double intent_in_flight(std::size_t intent) const = 0;  // base at the venues, not yet reported
+  virtual double executed() const = 0;                            // base, every fill of the parent
   virtual double in_flight() const = 0;  // base, the parent's children still open at their venues
   virtual void wake_at(TimestampNs at_ns) = 0;
   virtual void journal(const std::string& state, const std::string& detail, TimestampNs now_ns) = 0;
@@ -129,6 +132,7 @@ class Algo {
 
   // --- restart: the algo's own state as one line, journaled at each decision, and read back ---
   std::string save() const;
+  void save_into(Text& out) const;
   Status restore(const std::string& saved);  // save()'s line, or a journaled detail holding one
   // The saved state in a journaled decision's detail (the algo's own records carry it after the marker; the
   // placer's decisions, journaled for the same parent, do not).
@@ -146,11 +150,12 @@ class Algo {
   virtual DurationNs slice_ns() const;
   virtual bool reacts_to_trades() const { return false; }
   virtual bool works_on_fills() const { return false; }
-  virtual void save_more(std::map<std::string, double>& into) const { (void)into; }
+  // Appends the subclass's own state as key=value; pairs (numbers only).
+  virtual void save_more(Text& out) const { (void)out; }
   virtual void restore_more(const std::map<std::string, double>& from) { (void)from; }
 
   // Helpers for algos.
-  double open_intents(AlgoHost& host) const;  // base on intents still working
+  double open_intents(AlgoHost& host);  // base on intents still working (done ones are dropped)
   void cancel_open_intents(AlgoHost& host, TimestampNs now_ns);
   std::size_t submit(AlgoHost& host, const AlgoMarket& market, double base, Urgency urgency,
                      TimestampNs deadline_ns, Price limit);
@@ -165,7 +170,8 @@ class Algo {
   double qty_;
   AlgoParams params_;
   AlgoPhase phase_ = AlgoPhase::Waiting;
-  std::vector<std::size_t> intents_;  // every intent this algo submitted
+  std::vector<std::size_t> intents_;   // the intents this algo submitted that were working when last looked
+  std::vector<std::size_t> draining_;  // done intents whose children still had base at the venues
   double others_volume_ = 0;
   double scheduled_ = 0;
   TimestampNs next_wake_ns_ = 0;
@@ -177,6 +183,8 @@ class Algo {
 
  private:
   void end_of_horizon(AlgoHost& host, const AlgoMarket& market);
+  void wake_once(AlgoHost& host, TimestampNs at_ns);
+  TimestampNs ending_wake_ns_ = 0;
   void check_done(AlgoHost& host, const AlgoMarket& market);
 };
 
@@ -187,5 +195,6 @@ void register_algo(const std::string& name, AlgoFactory factory, std::vector<std
 std::vector<std::string> algo_names();  // sorted; `market` is the service's own sweep and not listed here
 Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent);
 void register_builtin_algos();  // twap, vwap, pov, iceberg, is, peg (algos.cpp); idempotent
+void register_builtin_algo(const std::string& name, AlgoFactory factory);  // never replaces a registered one
 
 }  // namespace tranche::ems

@@ -32,6 +32,7 @@ class FakeHost final : public AlgoHost {
   }
   void cancel_intent(std::size_t id, TimestampNs) override { intents.at(id).state.done = true; }
   const IntentState& intent_state(std::size_t id) const override { return intents.at(id).state; }
+  double intent_in_flight(std::size_t) const override { return 0; }
   double executed() const override { return executed_base; }
   double in_flight() const override { return 0; }
   void wake_at(TimestampNs at_ns) override { wakes.push_back(at_ns); }
@@ -381,6 +382,9 @@ TEST(AlmgrenChriss, TheTrajectoryIsTheClosedFormAndMinimisesCostPlusRiskAversion
       almgren_chriss_cost(in, x, e, v);
       EXPECT_GT(e + lambda * v, best) << "holding " << j << " moved by " << d;
     }
+  // A very urgent trajectory stays finite (sinh would overflow past kappa T of about 710).
+  EXPECT_NEAR(ac_remaining_share(10.0, 1000.0, 1.0), std::exp(-10.0), 1e-12);
+  EXPECT_DOUBLE_EQ(ac_remaining_share(10.0, 1000.0, 1000.0), 0.0);
   // More risk aversion: less variance, more expected cost (the efficient frontier).
   const AcSchedule urgent = almgren_chriss(paper(2e-5));
   EXPECT_LT(urgent.variance, s.variance);

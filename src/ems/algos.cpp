@@ -50,8 +50,15 @@ class Vwap final : public Algo {
       total += base;
     }
     if (total <= 0) return;
-    // Less history than the horizon: the volume it saw, scaled to the full length.
+    // Less history than the horizon: the buckets it did not reach get the mean of those it did (not a
+    // shape it never saw), and the volume it saw is scaled to the full length.
     const double covered = seconds(params_.start_ns - first) / seconds(horizon);
+    const auto first_bucket = std::min<std::size_t>(
+        static_cast<std::size_t>((first - from) * kProfileBuckets / horizon), kProfileBuckets - 1);
+    double seen = 0;
+    for (std::size_t b = first_bucket; b < kProfileBuckets; ++b) seen += weights[b];
+    const double mean_seen = seen / static_cast<double>(kProfileBuckets - first_bucket);
+    for (std::size_t b = 0; b < first_bucket; ++b) weights[b] = mean_seen;
     for (double& w : weights) w += total * 1e-3;  // no bucket forecast to be empty
     set_profile(weights, covered > 0.05 ? total / std::min(1.0, covered) : 0);
   }
@@ -62,8 +69,12 @@ class Vwap final : public Algo {
     const double p_now = share_by(std::max(market.now_ns, params_.start_ns));
     const double p_t = std::max(p_now, share_by(t));
     const double v = others_volume_;
+    // How the realised volume runs against the forecast, trusted more as more of the horizon is seen.
     double pace = 1;
-    if (forecast_total_ > 0 && p_now >= 0.05) pace = std::clamp(v / (forecast_total_ * p_now), 0.25, 4.0);
+    if (forecast_total_ > 0 && p_now > 0) {
+      const double raw = std::clamp(v / (forecast_total_ * p_now), 0.25, 4.0);
+      pace = 1 + (raw - 1) * std::min(1.0, p_now / 0.25);
+    }
     double rest = forecast_total_ * pace;
     if (forecast_total_ <= 0) {
       if (p_now < 0.05 || v <= 0) return qty_ * p_t;  // nothing to scale by yet: the profile alone
@@ -74,16 +85,16 @@ class Vwap final : public Algo {
     return to_end > 0 ? qty_ * to_t / to_end : qty_ * p_t;
   }
 
-  void save_more(std::map<std::string, double>& into) const override {
-    into["forecast_total"] = forecast_total_;
+  void save_more(Text& out) const override {
+    out << "forecast_total=" << forecast_total_ << ";";
     for (std::size_t i = 0; i < cumulative_.size(); ++i)
-      into["profile_" + std::to_string(100 + i)] = cumulative_[i];
+      out << "profile_" << 10000 + i << "=" << cumulative_[i] << ";";
   }
   void restore_more(const std::map<std::string, double>& from) override {
     if (auto it = from.find("forecast_total"); it != from.end()) forecast_total_ = it->second;
     std::vector<double> cumulative;
     for (const auto& [k, v] : from)
-      if (k.rfind("profile_", 0) == 0) cumulative.push_back(v);  // keys sort in bucket order
+      if (k.rfind("profile_", 0) == 0) cumulative.push_back(v);  // fixed-width keys sort in bucket order
     if (!cumulative.empty()) cumulative_ = cumulative;
   }
 
@@ -143,7 +154,7 @@ class Pov final : public Algo {
   DurationNs slice_ns() const override {
     return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
   }
-  void save_more(std::map<std::string, double>& into) const override { into["rate_per_s"] = rate_per_s_; }
+  void save_more(Text& out) const override { out << "rate_per_s=" << rate_per_s_ << ";"; }
   void restore_more(const std::map<std::string, double>& from) override {
     if (auto it = from.find("rate_per_s"); it != from.end()) rate_per_s_ = it->second;
   }
@@ -196,9 +207,8 @@ class ArrivalPrice final : public Algo {
     Algo::work(host, market);
   }
 
-  void save_more(std::map<std::string, double>& into) const override {
-    into["kappa"] = kappa_;
-    into["modelled"] = modelled_ ? 1 : 0;
+  void save_more(Text& out) const override {
+    out << "kappa=" << kappa_ << ";modelled=" << (modelled_ ? 1 : 0) << ";";
   }
   void restore_more(const std::map<std::string, double>& from) override {
     if (auto it = from.find("kappa"); it != from.end()) kappa_ = it->second;
@@ -259,7 +269,7 @@ class Iceberg final : public Algo {
  protected:
   void work(AlgoHost& host, const AlgoMarket& market) override {
     const TimestampNs now = market.now_ns;
-    next_wake_ns_ = now + slice_ns();
+    next_wake_ns_ = params_.end_ns ? std::min(params_.end_ns, now + slice_ns()) : now + slice_ns();
     host.wake_at(next_wake_ns_);
     if (display_ <= 0)
       display_ =
@@ -274,7 +284,7 @@ class Iceberg final : public Algo {
     const Urgency urgency = params_.urgency == Urgency::Peg ? Urgency::Peg : Urgency::Passive;
     submit(host, market, size, urgency, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0,
            params_.limit);
-    std::ostringstream why;
+    Text why(-1);
     why << "shows " << size << " of " << left << " left";
     note(host, "slice", why.str(), now);
   }
@@ -282,7 +292,7 @@ class Iceberg final : public Algo {
     return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
   }
   bool works_on_fills() const override { return true; }
-  void save_more(std::map<std::string, double>& into) const override { into["display"] = display_; }
+  void save_more(Text& out) const override { out << "display=" << display_ << ";"; }
   void restore_more(const std::map<std::string, double>& from) override {
     if (auto it = from.find("display"); it != from.end()) display_ = it->second;
   }
@@ -298,14 +308,15 @@ class Peg final : public Algo {
 
  protected:
   void work(AlgoHost& host, const AlgoMarket& market) override {
-    next_wake_ns_ = market.now_ns + slice_ns();
+    next_wake_ns_ =
+        params_.end_ns ? std::min(params_.end_ns, market.now_ns + slice_ns()) : market.now_ns + slice_ns();
     host.wake_at(next_wake_ns_);
     if (open_intents(host) > kEpsilon) return;
     const double left = qty_ - host.executed();
     if (left < std::max(min_slice(market), kEpsilon)) return;
     submit(host, market, left, Urgency::Peg, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0,
            params_.limit);
-    std::ostringstream why;
+    Text why(-1);
     why << "pegs " << left
         << (params_.offset_ticks > 0
                 ? ", improving the touch by " + std::to_string(params_.offset_ticks) + " tick(s)"
@@ -330,12 +341,13 @@ AlgoFactory factory() {
 void register_builtin_algos() {
   static std::once_flag once;
   std::call_once(once, [] {
-    register_algo("twap", factory<Twap>());
-    register_algo("vwap", factory<Vwap>());
-    register_algo("pov", factory<Pov>());
-    register_algo("is", factory<ArrivalPrice>());
-    register_algo("iceberg", factory<Iceberg>());
-    register_algo("peg", factory<Peg>());
+    // An algo registered under one of these names before they load keeps its place.
+    register_builtin_algo("twap", factory<Twap>());
+    register_builtin_algo("vwap", factory<Vwap>());
+    register_builtin_algo("pov", factory<Pov>());
+    register_builtin_algo("is", factory<ArrivalPrice>());
+    register_builtin_algo("iceberg", factory<Iceberg>());
+    register_builtin_algo("peg", factory<Peg>());
   });
 }
 

@@ -25,15 +25,18 @@ double ac_remaining_share(double kappa, double T, double t) {
   if (t >= T) return 0;
   // Small urgency is the straight line (the limit of sinh(k(T-t))/sinh(kT) as k goes to 0).
   if (kappa * T < 1e-6) return (T - t) / T;
-  return std::sinh(kappa * (T - t)) / std::sinh(kappa * T);
+  // sinh(k(T-t)) / sinh(kT), written with decaying exponentials so that a large kT cannot overflow.
+  return std::exp(-kappa * t) * (1 - std::exp(-2 * kappa * (T - t))) / (1 - std::exp(-2 * kappa * T));
 }
 
 AcSchedule almgren_chriss(const AcInputs& in) {
   AcSchedule out;
+  if (in.N < 1 || in.T <= 0) return out;
   const double tau = in.T / in.N;
   const double eta_tilde = in.eta - in.gamma * tau / 2;
   // cosh(kappa tau) = 1 + tau^2 lambda sigma^2 / (2 eta_tilde): the discrete form.
-  const double c = 1 + tau * tau * in.lambda * in.sigma * in.sigma / (2 * eta_tilde);
+  // With no temporary impact left (eta_tilde <= 0) the trade goes at once: an infinite urgency, capped.
+  const double c = eta_tilde > 0 ? 1 + tau * tau * in.lambda * in.sigma * in.sigma / (2 * eta_tilde) : 1e300;
   out.kappa = std::acosh(c) / tau;
   out.holdings.resize(static_cast<std::size_t>(in.N) + 1);
   for (int j = 0; j <= in.N; ++j)

@@ -1,5 +1,7 @@
 #include "ems/placer.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -8,6 +10,7 @@ namespace tranche::ems {
 namespace {
 
 constexpr double kRateHalfLifeS = 30.0;
+constexpr std::uint32_t kMaxRefusals = 20;
 
 const md::Level* touch(const VenueView& v, Side side) {
   const auto& levels = side == Side::Buy ? v.bids : v.asks;
@@ -69,10 +72,11 @@ double Placer::in_flight(std::size_t id) const {
   return total;
 }
 
+// What the OMS counts executed for each child: every fill once, however the reports came.
 double Placer::filled(std::size_t id) const {
   double total = 0;
   for (ClientOrderId child : children_[id])
-    for (const oms::Fill* f : manager_.oms().fills_of(child)) total += f->base_qty.to_double();
+    if (const oms::ChildOrder* c = manager_.oms().child(child)) total += c->cum_base.to_double();
   return total;
 }
 
@@ -114,9 +118,21 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
   order.side = intents_[id].side;
   auto sent = manager_.send_child(order, now_ns);
   if (!sent) {
-    states_[id].last_decision = "not sent: " + sent.error().message;
+    // Refused (the risk gate, or no room left): tried again later, less often each time, and given up on
+    // after kMaxRefusals, so a refusal never becomes a request per market event.
+    IntentState& st = states_[id];
+    st.last_decision = "not sent: " + sent.error().message;
+    ++st.refusals;
+    st.retry_after_ns =
+        now_ns + std::min<DurationNs>(params_.cancel_retry_ns << std::min<std::uint32_t>(st.refusals, 7),
+                                      10 * kNanosPerSecond);
+    if (st.refusals >= kMaxRefusals && in_flight(id) <= 1e-12) {
+      st.done = true;
+      st.last_decision += " (refused " + std::to_string(st.refusals) + " times: given up)";
+    }
     return;
   }
+  states_[id].refusals = 0;
   working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead, now_ns, 0});
   children_[id].push_back(*sent);
   ++states_[id].children;
@@ -140,7 +156,7 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
   } else {
     place_passive(id, views, now_ns);
   }
-  (void)manager_.flush();
+  if (params_.flush) (void)manager_.flush();
   return id;
 }
 
@@ -155,6 +171,7 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     }
   const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, params_.router);
   states_[id].last_decision = plan.explain();
+  double room = qty;  // base
   for (const RoutePiece& piece : plan.pieces) {
     NewOrder order;
     order.venue = piece.venue;
@@ -162,6 +179,18 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     order.time_in_force = TimeInForce::ImmediateOrCancel;
     order.price = piece.limit;
     order.qty = piece.qty;
+    const VenueView& v = views[piece.view];
+    if (v.listing.inverse && in.side == Side::Buy && !v.asks.empty()) {
+      // Contracts bought below their limit are worth more base than counted at it: sized on the touch, they
+      // cannot exceed the intent at any price they fill at.
+      const double per_base = v.asks.front().price.to_double() / v.listing.contract_size.to_double();
+      const Qty cap = to_units(v.listing, room, v.asks.front().price);
+      if (cap < order.qty) order.qty = cap;
+      room -= order.qty.to_double() / per_base;
+    } else {
+      room -= to_base(v.listing, order.qty, order.price);
+    }
+    if (!order.qty.is_positive()) continue;
     send(id, order, false, now_ns, 0);
   }
 }
@@ -178,9 +207,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   };
   Choice best;
   double best_ahead = 0;
-  std::ostringstream why;
-  why.setf(std::ios::fixed);
-  why.precision(2);
+  Text why(2);
   why << to_string(in.urgency) << " " << want << ":";
   for (const VenueView& v : views) {
     if (!v.tradable) continue;
@@ -218,7 +245,8 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     }
   }
   if (best.view == nullptr) {
-    states_[id].last_decision = why.str() + " no venue to rest on";
+    why << " no venue to rest on";
+    states_[id].last_decision = why.take();
     // Tradable venues that all refuse it for size: what is left is below every lot and minimum, and ends
     // here.
     bool any_tradable = false;
@@ -230,7 +258,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     return;
   }
   why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
-  states_[id].last_decision = why.str();
+  states_[id].last_decision = why.take();
   NewOrder order;
   order.venue = best.view->venue;
   order.type = OrderType::Limit;
@@ -317,18 +345,21 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
     IntentState& st = states_[id];
     const Intent& in = intents_[id];
     if (st.done || has_working_[id] || in.urgency == Urgency::Aggressive) continue;
-    // Nothing working: place again, passively, or cross for the rest when the deadline requires.
-    if (remaining(id) <= 1e-9) continue;
+    if (now_ns < st.retry_after_ns) continue;
+    // Nothing working: place again, passively, or cross for the rest when the deadline requires. What a
+    // closed child's venue said it executed, not yet reported, is still on its way: not sent twice.
+    const double left = remaining(id) - in_flight(id);
+    if (left <= 1e-9) continue;
     const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
     if (must_cross) {
       const std::uint64_t before = st.children;
-      place_aggressive(id, remaining(id), views, now_ns);
+      place_aggressive(id, left, views, now_ns);
       if (st.children > before) {
         ++st.crossed;
       } else if (std::any_of(views.begin(), views.end(), [](const VenueView& v) { return v.tradable; })) {
         // The deadline has come and no venue takes what is left (under every lot and minimum): it ends here.
         st.done = true;
-        st.last_decision = "deadline: " + std::to_string(remaining(id)) + " left, below what any venue takes";
+        st.last_decision = "deadline: " + std::to_string(left) + " left, below what any venue takes";
       }
     } else {
       place_passive(id, views, now_ns);
@@ -336,7 +367,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
     sent_any = true;
   }
   std::erase_if(active_, [&](std::size_t id) { return states_[id].done; });
-  if (sent_any) (void)manager_.flush();
+  if (sent_any && params_.flush) (void)manager_.flush();
 }
 
 void Placer::on_report(const ExecutionReport& report) {
@@ -348,7 +379,14 @@ void Placer::on_report(const ExecutionReport& report) {
   if (it != working_.end()) {
     id = it->intent;
     const oms::ChildOrder* c = manager_.oms().child(it->child);
-    if (c == nullptr || !c->open()) working_.erase(it);
+    if (c == nullptr || !c->open()) {
+      working_.erase(it);
+    } else if (report.exec_type == ExecType::CancelRejected) {
+      // The venue refused our cancel (its rate, or the cancel overtook the order): the child still works,
+      // and the cancel is tried again after a pause.
+      it->cancel_sent = false;
+      it->cancel_tried_ns = report.received_ns;
+    }
   } else {
     for (std::size_t i = 0; i < children_.size() && id == intents_.size(); ++i)
       if (std::find(children_[i].begin(), children_[i].end(), report.client_order_id) != children_[i].end())
@@ -371,7 +409,7 @@ void Placer::cancel(std::size_t id, TimestampNs now_ns) {
       if (manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
     }
   states_[id].done = true;
-  (void)manager_.flush();
+  if (params_.flush) (void)manager_.flush();
 }
 
 }  // namespace tranche::ems

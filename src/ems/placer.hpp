@@ -42,7 +42,9 @@ struct IntentState {
   bool done = false;
   std::uint64_t children = 0;
   std::uint64_t reprices = 0;
-  std::uint64_t crossed = 0;  // times it crossed for the deadline
+  std::uint64_t crossed = 0;       // times it crossed for the deadline
+  std::uint32_t refusals = 0;      // children refused in a row (risk gate, no room)
+  TimestampNs retry_after_ns = 0;  // after a refusal, no new child before then
   std::string last_decision;
   double queue_ahead =
       0;  // the resting child's estimated place: base displayed ahead of it (-1: none resting)
@@ -58,6 +60,9 @@ struct PlacerParams {
   // tick would spend the venue's cancel budget and our place in every queue.
   DurationNs min_rest_ns = 250 * kNanosPerMilli;
   DurationNs cancel_retry_ns = 100 * kNanosPerMilli;
+  // Commit the journal and hand requests to the venues after each call; false: the caller flushes (once per
+  // event, as a driver handling many parents does).
+  bool flush = true;
 };
 
 class Placer {
@@ -76,6 +81,7 @@ class Placer {
   void cancel(std::size_t intent, TimestampNs now_ns);
 
   const IntentState& state(std::size_t intent) const { return states_.at(intent); }
+  std::size_t intent_count() const { return intents_.size(); }
   const Intent& intent(std::size_t id) const { return intents_.at(id); }
   // Expected seconds to fill `base` resting at `price` on a venue with `ahead` displayed before us.
   double expected_fill_seconds(const VenueId& venue, Side resting_side, double ahead, double base,
@@ -102,7 +108,12 @@ class Placer {
   void place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns);
   double remaining(std::size_t id) const;
   double filled(std::size_t id) const;  // from the OMS: every fill of the intent's children, once each
+
+ public:
+  // Base the intent's children have at their venues and not yet reported filled.
   double in_flight(std::size_t id) const;
+
+ private:
   double to_base(const VenueListing& listing, Qty qty, Price price) const;
   Qty to_units(const VenueListing& listing, double base, Price price) const;
   void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead);

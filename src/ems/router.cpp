@@ -1,5 +1,7 @@
 #include "ems/router.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -223,9 +225,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
 }
 
 std::string RoutePlan::explain() const {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(2);
+  Text out(2);
   out << "route: " << base << " base at " << average_all_in << " all-in (" << cost_bps << " bps)";
   for (const auto& p : pieces)
     out << "; " << p.venue.view() << " " << p.qty.to_string() << " <= " << p.limit.to_string() << " (delay "
@@ -238,7 +238,7 @@ std::string RoutePlan::explain() const {
     if (!a.note.empty()) out << (a.base > 0 ? ", " : "") << a.note;
     out << "\n";
   }
-  return out.str();
+  return out.take();
 }
 
 }  // namespace tranche::ems

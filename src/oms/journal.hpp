@@ -84,6 +84,18 @@ class Journal {
   Stmt insert_;
   Record scratch_record_;              // the record being appended, reused
   std::vector<std::uint8_t> scratch_;  // its encoded body, reused
+  // Records appended since the last commit, encoded, written into the transaction by commit().
+  struct Staged {
+    std::uint64_t seq;
+    int type;
+    TimestampNs ts_ns;
+    std::size_t offset, size;
+  };
+  std::vector<Staged> staged_;
+  std::vector<std::uint8_t> staged_bytes_;
+  std::size_t staged_written_ = 0;  // written into the open transaction (a failed COMMIT can be retried)
+  Status write_staged();
+  void drop_staged();
 };
 
 }  // namespace tranche::oms

@@ -91,7 +91,11 @@ Result<GridSpec> load_grid(const std::string& path) {
       return make_error(path + ": [backtest] has no key '" + std::string(key.str()) + "'");
     (void)value;
   }
-  if (auto s = (*t)["instrument"].value<std::string>()) spec.instrument = *s;
+  if (t->contains("instrument")) {
+    auto s = (*t)["instrument"].value<std::string>();
+    if (!s) return make_error(path + ": [backtest] instrument must be a string");
+    spec.instrument = *s;
+  }
   auto algos = strings(*t, "algos", true);
   if (!algos) return make_error(path + ": " + algos.error().message);
   const auto known = known_algos();
@@ -108,7 +112,7 @@ Result<GridSpec> load_grid(const std::string& path) {
       std::size_t used = 0;
       const std::string number = !s.empty() && s.back() == 'x' ? s.substr(0, s.size() - 1) : s;
       const double v = std::stod(number, &used);
-      if (used != number.size() || !(v > 0)) throw std::invalid_argument(s);
+      if (used != number.size() || !(v > 0) || !std::isfinite(v)) throw std::invalid_argument(s);
       (s.back() == 'x' ? g.multiple : g.base) = v;
     } catch (const std::exception&) {
       return make_error(path + ": [backtest] sizes: '" + s +
@@ -116,6 +120,10 @@ Result<GridSpec> load_grid(const std::string& path) {
     }
     spec.sizes.push_back(g);
   }
+  for (std::size_t i = 0; i < spec.sizes.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (spec.sizes[i].label == spec.sizes[j].label)
+        return make_error(path + ": [backtest] sizes: '" + spec.sizes[i].label + "' is listed twice");
   auto horizons = strings(*t, "horizons", true);
   if (!horizons) return make_error(path + ": " + horizons.error().message);
   for (const auto& h : *horizons) {
@@ -132,6 +140,8 @@ Result<GridSpec> load_grid(const std::string& path) {
     auto every = parse_duration((*range)["every"].value_or(std::string()));
     if (!from || !to || !every || *every <= 0 || *to < *from)
       return make_error(path + ": [backtest] starts = { from = TIME, to = TIME, every = DURATION }");
+    if ((*to - *from) / *every > 10'000)
+      return make_error(path + ": [backtest] starts: more than 10,000 start times");
     for (TimestampNs s = *from; s <= *to; s += *every) spec.starts.push_back(s);
   } else {
     auto starts = strings(*t, "starts", true);
@@ -156,13 +166,17 @@ Result<GridSpec> load_grid(const std::string& path) {
   for (const auto& s : *scenarios)
     spec.scenarios.push_back(s == "default" || s.empty() ? "default" : (dir / s).lexically_normal().string());
   if (spec.scenarios.empty()) spec.scenarios.push_back("default");
-  if (auto seed = (*t)["seed"].value<std::int64_t>()) {
-    if (*seed < 0) return make_error(path + ": [backtest] seed must not be negative");
-    spec.seed = static_cast<std::uint64_t>(*seed);
+  if (t->contains("seed")) {
+    auto seed = (*t)["seed"].as_integer();
+    if (seed == nullptr || seed->get() < 0)
+      return make_error(path + ": [backtest] seed must be a whole number, 0 or more");
+    spec.seed = static_cast<std::uint64_t>(seed->get());
   }
-  if (auto threads = (*t)["threads"].value<std::int64_t>()) {
-    if (*threads < 0 || *threads > 256) return make_error(path + ": [backtest] threads must be 0 to 256");
-    spec.threads = static_cast<int>(*threads);
+  if (t->contains("threads")) {
+    auto threads = (*t)["threads"].as_integer();
+    if (threads == nullptr || threads->get() < 0 || threads->get() > 64)
+      return make_error(path + ": [backtest] threads must be a whole number from 0 (every core) to 64");
+    spec.threads = static_cast<int>(threads->get());
   }
   if (const toml::table* params = (*t)["params"].as_table()) {
     for (const auto& [algo, node] : *params) {
@@ -184,8 +198,9 @@ Result<GridSpec> load_grid(const std::string& path) {
       oms::ParentOrder probe;
       probe.algo = std::string(algo.str());
       probe.params = list;
-      if (probe.algo != "market")
-        if (auto made = ems::make_algo(probe); !made) return make_error(path + ": " + made.error().message);
+      if (probe.algo == "market")
+        return make_error(path + ": [backtest.params.market]: the market sweep takes no parameters");
+      if (auto made = ems::make_algo(probe); !made) return make_error(path + ": " + made.error().message);
       spec.params.emplace_back(probe.algo, list);
     }
   }
@@ -275,15 +290,21 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       o.qty = fixed(r.qty, 8);
       o.instrument = spec.instrument;
       o.algo = r.algo;
-      for (const auto& p : params[r.algo]) o.params.push_back(p.key + "=" + p.value);
+      if (auto it = params.find(r.algo); it != params.end())
+        for (const auto& p : it->second) o.params.push_back(p.key + "=" + p.value);
       o.start = format_time(r.start_ns);
-      o.end = format_time(r.start_ns + horizon_of[r.horizon_label]);
+      o.end = format_time(r.start_ns + horizon_of.at(r.horizon_label));
       o.scenario = r.scenario == "default" ? "" : r.scenario;
-      o.seed = spec.seed;
+      o.seed = spec.seed;  // unset: each scenario's own
       o.json = true;
       o.progress = false;
       std::ostringstream out, run_err;
-      const int code = execute_command(o, out, run_err);
+      int code = 2;
+      try {
+        code = execute_command(o, out, run_err);
+      } catch (const std::exception& e) {
+        run_err << "tranche execute: " << e.what() << "\n";
+      }
       try {
         const auto j = nlohmann::json::parse(out.str());
         const auto& tca = j.at("tca");
@@ -373,7 +394,9 @@ namespace {
 
 ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   ordered_json j;
-  j["grid"] = {{"source", spec.source}, {"instrument", spec.instrument}, {"seed", spec.seed}};
+  j["grid"] = {{"source", spec.source},
+               {"instrument", spec.instrument},
+               {"seed", spec.seed ? ordered_json(*spec.seed) : ordered_json("each scenario's own")}};
   ordered_json touch = ordered_json::object();
   for (const auto& [scenario, size] : result.touch_sizes) touch[scenario] = size;
   j["touch_size"] = touch;

@@ -4,6 +4,7 @@
 // the terminal, as JSON (--json) and as HTML (--html). Deterministic for a given seed: each run is.
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,8 @@ struct GridSpec {
   std::vector<TimestampNs> starts;
   std::vector<std::string> sides = {"buy", "sell"};
   std::vector<std::string> scenarios;  // config files; "default": the bundled one
-  std::uint64_t seed = 1;
-  int threads = 0;                                                          // 0: every core
+  std::optional<std::uint64_t> seed;   // unset: each scenario's own
+  int threads = 0;                     // 0: every core
   std::vector<std::pair<std::string, std::vector<oms::AlgoParam>>> params;  // per algo
 };
 
@@ -71,8 +72,8 @@ struct GridResult {
 // Runs the grid (`threads` workers; 0: the spec's, else every core). Progress on `err`.
 Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads = 0);
 
-// The time-weighted median of the quantity shown at the best bid and offer (their mean) of `venue` over
-// [from, to), sampled every 100 ms.
+// The time-weighted median of the quantity shown at the best bid and offer (their mean) of the scenario's
+// primary venue over [from, to), sampled every 100 ms.
 Result<double> touch_size(const std::string& scenario, const std::string& instrument, TimestampNs from,
                           TimestampNs to);
 

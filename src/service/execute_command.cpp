@@ -463,7 +463,29 @@ class ExecuteDriver : public sim::SimListener {
     return false;
   }
 
+  // The children the placer sent for this parent since the last look: recorded for the report and TCA (their
+  // send times), counted on the venues' scorecards; and the risk gate's denials of its children.
+  void collect_algo_children() {
+    if (exec_ == nullptr || parent_.id.value() == 0) return;
+    const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
+    if (p == nullptr) return;
+    for (; children_seen_ < p->children.size(); ++children_seen_) {
+      const oms::ChildOrder* c = manager_.oms().child(p->children[children_seen_]);
+      if (c == nullptr) continue;
+      record_.children.push_back({c->order, 0});
+      if (cards_ != nullptr) {
+        const sim::SimMarket* market = market_of(c->order.venue);
+        double base = c->order.qty.to_double();
+        if (market != nullptr && market->listing().inverse)
+          base = base * market->listing().contract_size.to_double() / c->order.price.to_double();
+        cards_->on_sent(c->order.venue, base);
+      }
+    }
+    take_denials();
+  }
+
   void maybe_finish(TimestampNs now) {
+    collect_algo_children();
     if (done_ || parent_.id.value() == 0) return;
     const oms::ParentRecord* p = manager_.oms().parent(parent_.id);
     if (p == nullptr || !manager_.oms().open_children().empty() || !pending_.empty()) return;
@@ -569,6 +591,7 @@ class ExecuteDriver : public sim::SimListener {
   std::unique_ptr<ems::ParentExecution> exec_;
   std::vector<ems::VenueView> views_cache_;
   TimestampNs views_full_ns_ = 0;
+  std::size_t children_seen_ = 0;  // of the parent's children, those already recorded
 };
 
 ordered_json costs_json(const tca::CostParts& quote, const tca::CostParts& bps) {
@@ -622,9 +645,10 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   Qty qty;
   if (!Qty::parse(options.qty, qty)) return fail("--qty '" + options.qty + "' is not a decimal");
   if (!qty.is_positive()) return fail("--qty must be positive, not " + options.qty);
-  if (std::find(known_algos().begin(), known_algos().end(), options.algo) == known_algos().end()) {
+  const std::vector<std::string> algos = known_algos();
+  if (std::find(algos.begin(), algos.end(), options.algo) == algos.end()) {
     std::string list;
-    for (const auto& a : known_algos()) list += (list.empty() ? "" : ", ") + a;
+    for (const auto& a : algos) list += (list.empty() ? "" : ", ") + a;
     return fail("unknown algo '" + options.algo + "' (known: " + list + ")");
   }
   std::vector<oms::AlgoParam> algo_params;
