@@ -18,11 +18,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/text.hpp"
 #include "ems/algo.hpp"
 #include "ems/parent_execution.hpp"
 #include "ems/placer.hpp"
@@ -45,7 +47,8 @@ void report(benchmark::State& state, const char* name, std::vector<double>& samp
   if (samples.empty()) return;
   std::sort(samples.begin(), samples.end());
   auto at = [&](double q) {
-    return samples[std::min(samples.size() - 1, static_cast<std::size_t>(q * static_cast<double>(samples.size())))];
+    return samples[std::min(samples.size() - 1,
+                            static_cast<std::size_t>(q * static_cast<double>(samples.size())))];
   };
   const std::string n(name);
   state.counters[n + "_p50_ns"] = at(0.5);
@@ -111,7 +114,8 @@ struct Rig {
   std::vector<std::unique_ptr<NullSession>> sessions;
   std::unique_ptr<ems::Placer> placer;
   std::vector<std::unique_ptr<ems::ParentExecution>> parents;
-  std::vector<TimestampNs> wakes;  // each parent's next wake
+  std::vector<TimestampNs> wakes;                 // each parent's next wake
+  std::map<std::uint64_t, std::size_t> index_of;  // parent id -> index
   std::vector<md::L2Book> books;
   std::vector<ems::VenueView> views;
   std::vector<md::BookLevel> scratch;
@@ -189,10 +193,11 @@ struct Rig {
     if (!id) std::abort();
     p.id = *id;
     const std::size_t index = parents.size();
+    index_of[p.id.value()] = index;
     wakes.push_back(0);
-    parents.push_back(std::make_unique<ems::ParentExecution>(
-        *manager, *placer, std::move(ems::make_algo(p).value()), p,
-        [this, index](TimestampNs at) { wakes[index] = at; }));
+    parents.push_back(
+        std::make_unique<ems::ParentExecution>(*manager, *placer, std::move(ems::make_algo(p).value()), p,
+                                               [this, index](TimestampNs at) { wakes[index] = at; }));
     parents.back()->algo().on_start(*parents.back(), ems::algo_market(views, now));
     (void)manager->flush();
     return index;
@@ -219,7 +224,7 @@ struct Rig {
         deliver(r);
         if ((fill && ours) || ioc) {
           r.exec_type = ExecType::Trade;
-          r.exec_id = ExecId("e" + std::to_string(++exec_seq));
+          r.exec_id = next_exec_id();
           r.last_qty = r.cum_qty = o.qty;
           r.last_price = o.price;
           r.leaves_qty = Qty{};
@@ -250,11 +255,12 @@ struct Rig {
   void deliver(const ExecutionReport& r) {
     manager->on_execution_report(r);
     placer->on_report(r);
-    for (auto& p : parents)
-      if (const oms::ChildOrder* c = manager->oms().child(r.client_order_id); c && c->order.parent_id == p->parent()) {
-        if (r.exec_type == ExecType::Trade) p->algo().on_fill(*p, ems::algo_market(views, now));
-        break;
-      }
+    if (r.exec_type != ExecType::Trade) return;
+    if (const oms::ChildOrder* c = manager->oms().child(r.client_order_id)) {
+      auto it = index_of.find(c->order.parent_id.value());
+      if (it != index_of.end())
+        parents[it->second]->algo().on_fill(*parents[it->second], ems::algo_market(views, now));
+    }
   }
   // The venue's reports filling every open child of parent `who` in full.
   std::vector<ExecutionReport> fills_of_open(std::size_t who) {
@@ -269,7 +275,7 @@ struct Rig {
       r.order_price = c->order.price;
       r.order_qty = c->order.qty;
       r.exec_type = ExecType::Trade;
-      r.exec_id = ExecId("e" + std::to_string(++exec_seq));
+      r.exec_id = next_exec_id();
       r.last_qty = c->leaves_qty();
       r.cum_qty = c->order.qty;
       r.last_price = c->order.price;
@@ -279,6 +285,11 @@ struct Rig {
       out.push_back(r);
     }
     return out;
+  }
+  ExecId next_exec_id() {
+    Text id(0);
+    id << "e" << ++exec_seq;
+    return ExecId(id.str());
   }
   std::size_t handed() const {
     std::size_t n = 0;
@@ -300,9 +311,10 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
   if (algo == "iceberg") params = {{"display", "1"}, {"randomize", "0"}};
   if (algo == "peg") params = {};
   if (algo == "pov") params.push_back({"pov_rate", "0.5"});
-  const std::size_t me = rig.add_parent(algo, 1'000'000, Price::unset(), 30 * 24 * 3600 * kNanosPerSecond, params);
+  const std::size_t me =
+      rig.add_parent(algo, 1'000'000, Price::unset(), 30 * 24 * 3600 * kNanosPerSecond, params);
   ems::ParentExecution& mine = *rig.parents[me];
-  rig.answer(true, me);
+  rig.answer(algo != "peg", me);
   std::vector<double> decide, handoff, book;
   decide.reserve(1 << 16);
   handoff.reserve(1 << 16);
@@ -312,7 +324,12 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
     ++step;
     const std::size_t v = step % rig.books.size();
     // The event's time: when the algo's slice falls due (or a while later: the placer lets a peg rest).
-    rig.now = algo == "peg" ? rig.now + 300 * kNanosPerMilli : std::max(rig.now + kNanosPerMilli, rig.wakes[me]);
+    if (algo == "peg")
+      rig.now += 300 * kNanosPerMilli;
+    else if (algo == "iceberg")
+      rig.now += 10 * kNanosPerMilli;
+    else
+      rig.now = std::max(rig.now + kNanosPerMilli, rig.wakes[me]);
     const Price bid = rig.books[v].best_bid();
     const Qty bid_qty = Qty::from_units(5 + static_cast<std::int64_t>(step % 7));
     Clock::time_point a, b, c, d;
@@ -342,7 +359,7 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
       }
       b = Clock::now();
       rig.refresh(v);
-      rig.placer->on_market(rig.views, rig.now);
+      rig.placer->on_market(rig.views, rig.now, &rig.views[v].venue);
       const ems::AlgoMarket m = ems::algo_market(rig.views, rig.now);
       if (algo == "pov") {
         rig.placer->on_trade(rig.views[v].venue, Side::Sell, bid, 2.0, rig.now);
@@ -361,13 +378,10 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
     }
     book.push_back(ns_between(a, b));
     state.PauseTiming();
+    if (algo == "iceberg")
+      for (std::size_t k = 0; k < rig.books.size(); ++k) rig.refresh(k);  // the market stays fresh meanwhile
     rig.answer(algo != "peg" && algo != "iceberg", me);  // the iceberg's slice rests until the next event
     state.ResumeTiming();
-  }
-  if (getenv("ALGO_BENCH_DEBUG")) {
-    for (std::size_t i = rig.placer->intent_count() - 2; i < rig.placer->intent_count(); ++i) fprintf(stderr, "intent %zu: %s\n", i, rig.placer->state(i).last_decision.c_str());
-    fprintf(stderr, "mine: %s %s, denials %zu\n", ems::to_string(mine.algo().phase()), mine.algo().done_text().c_str(), rig.manager->oms().denials().size());
-    if (!rig.manager->oms().denials().empty()) fprintf(stderr, "denial: %s\n", rig.manager->oms().denials().back().text.c_str());
   }
   if (decisions == 0) state.SkipWithError("no event led to a child order");
   report(state, "decide", decide);

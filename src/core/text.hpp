@@ -29,14 +29,14 @@ class Text {
   }
   Text& operator<<(double v) {
     char buf[64];
-    const auto r = decimals_ < 0 ? std::to_chars(buf, buf + sizeof buf, v)
-                                 : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals_);
+    const auto r = decimals_ < 0
+                       ? std::to_chars(buf, buf + sizeof buf, v)
+                       : std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals_);
     put(buf, static_cast<std::size_t>((r.ec == std::errc() ? r.ptr : buf) - buf));
     return *this;
   }
   template <std::integral T>
-    requires(!std::same_as<T, char> && !std::same_as<T, bool>)
-  Text& operator<<(T v) {
+  requires(!std::same_as<T, char> && !std::same_as<T, bool>) Text& operator<<(T v) {
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
     put(buf, static_cast<std::size_t>(r.ptr - buf));

@@ -201,22 +201,7 @@ double Algo::jitter() {
 }
 
 double Algo::min_slice(const AlgoMarket& market) const {
-  // The smallest base some tradable venue takes now: its lot, its minimum notional, or one contract.
-  double smallest = 0;
-  if (market.views == nullptr) return 0;
-  for (const VenueView& v : *market.views) {
-    if (!v.tradable) continue;
-    const auto& levels = side_ == Side::Buy ? v.asks : v.bids;
-    if (levels.empty()) continue;
-    const double price = levels.front().price.to_double();
-    double unit = v.listing.lot_size.to_double();
-    if (v.listing.inverse)
-      unit = std::max(1.0, v.listing.lot_size.to_double()) * v.listing.contract_size.to_double() / price;
-    else
-      unit = std::max(unit, v.listing.min_notional.to_double() / price);
-    smallest = smallest == 0 ? unit : std::min(smallest, unit);
-  }
-  return smallest;
+  return market.views == nullptr ? 0 : smallest_sendable(*market.views, side_);
 }
 
 double Algo::open_intents(AlgoHost& host) {

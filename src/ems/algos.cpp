@@ -275,9 +275,13 @@ class Iceberg final : public Algo {
       display_ =
           params_.display > 0 ? params_.display : (side_ == Side::Buy ? market.bid_base : market.ask_base);
     if (display_ <= 0) return;
-    if (open_intents(host) > kEpsilon) return;
-    const double left = qty_ - host.executed();
     const double smallest = std::max(min_slice(market), kEpsilon);
+    // A slice filled but for less than any venue takes (lots and contracts round it) is done: the next one
+    // goes now rather than after the placer gives up on the dust.
+    const double open = open_intents(host);
+    if (open >= smallest) return;
+    if (open > kEpsilon) cancel_open_intents(host, now);
+    const double left = qty_ - host.executed() - host.in_flight();
     if (left < smallest) return;
     double size = std::min(left, std::max(smallest, display_ * jitter()));
     if (left - size < smallest) size = left;  // no remainder too small to send

@@ -31,6 +31,23 @@ Price rest_price(const VenueView& v, const Intent& in, Price touch_price) {
 
 }  // namespace
 
+// The least base some tradable venue takes now on `side`: its lot, its minimum notional, or one contract.
+double smallest_sendable(const std::vector<VenueView>& views, Side side) {
+  double smallest = 0;
+  for (const VenueView& v : views) {
+    if (!v.tradable) continue;
+    const auto& levels = side == Side::Buy ? v.asks : v.bids;
+    if (levels.empty()) continue;
+    const double price = levels.front().price.to_double();
+    const double unit =
+        v.listing.inverse
+            ? std::max(1.0, v.listing.lot_size.to_double()) * v.listing.contract_size.to_double() / price
+            : std::max(v.listing.lot_size.to_double(), v.listing.min_notional.to_double() / price);
+    smallest = smallest == 0 ? unit : std::min(smallest, unit);
+  }
+  return smallest;
+}
+
 const char* to_string(Urgency urgency) {
   switch (urgency) {
     case Urgency::Aggressive:
@@ -268,7 +285,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   send(id, order, true, now_ns, best_ahead);
 }
 
-void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) {
+void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, const VenueId* changed) {
   // One pass over the working children, then one over the intents left with none: the cost grows with what
   // is working, not with every intent ever submitted.
   bool sent_any = false;
@@ -292,6 +309,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
     has_working_[id] = 1;
     if (w.cancel_sent || !w.passive) continue;
     const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
+    if (!must_cross && changed != nullptr && !(w.venue == *changed)) continue;  // its book did not move
     const VenueView* view = nullptr;
     for (const auto& v : views)
       if (v.venue == w.venue) view = &v;
@@ -350,6 +368,13 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
     // closed child's venue said it executed, not yet reported, is still on its way: not sent twice.
     const double left = remaining(id) - in_flight(id);
     if (left <= 1e-9) continue;
+    const double smallest = smallest_sendable(views, in.side);
+    if (smallest > 0 && left < smallest && in_flight(id) <= 1e-12) {
+      // What lots and contracts rounded off a filled child: no venue takes it, so the intent is over.
+      st.done = true;
+      st.last_decision = "done but for " + std::to_string(left) + ", below what any venue takes";
+      continue;
+    }
     const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
     if (must_cross) {
       const std::uint64_t before = st.children;

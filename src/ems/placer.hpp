@@ -25,6 +25,10 @@ namespace tranche::ems {
 enum class Urgency : std::uint8_t { Aggressive, Passive, Peg };
 const char* to_string(Urgency urgency);
 
+// The least base some tradable venue takes now on `side` (its lot, minimum notional or one contract); 0 when
+// none shows a price.
+double smallest_sendable(const std::vector<VenueView>& views, Side side);
+
 struct Intent {
   ParentId parent;
   InstrumentId instrument;
@@ -73,7 +77,9 @@ class Placer {
   // Starts working an intent; its children leave after the OrderManager's next flush (done here).
   std::size_t submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns);
   // The market moved: passive and pegged children are kept, re-priced or crossed.
-  void on_market(const std::vector<VenueView>& views, TimestampNs now_ns);
+  // `changed`: the venue whose book moved (nullptr: any may have); children resting elsewhere are only
+  // checked against their deadlines.
+  void on_market(const std::vector<VenueView>& views, TimestampNs now_ns, const VenueId* changed = nullptr);
   // A print of others on a venue (for the traded rate at each price).
   void on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns);
   // An execution report for one of our children (after the OrderManager has applied it).

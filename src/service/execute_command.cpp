@@ -101,7 +101,7 @@ class ExecuteDriver : public sim::SimListener {
     // The algo and the placer see the market move: the placer keeps, re-prices or crosses its children;
     // the algo counts others' prints and watches its would-price.
     const ems::AlgoMarket m = market_now(static_cast<int>(ref.venue));
-    placer_->on_market(views_cache_, now);
+    placer_->on_market(views_cache_, now, &ref.venue_id);
     if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
       const double base = record_.trades.back().qty;
       placer_->on_trade(ref.venue_id, event.side, event.price, base, now);
