@@ -28,9 +28,11 @@ Status parse_double(const std::string& key, const std::string& value, double lo,
     std::size_t used = 0;
     const double v = std::stod(value, &used);
     if (used != value.size() || !std::isfinite(v)) throw std::invalid_argument(value);
-    if (v < lo || v > hi)
-      return make_error(key + " = " + value + " is outside " + std::to_string(lo) + " to " +
-                        std::to_string(hi));
+    if (v < lo || v > hi) {
+      Text range(-1);
+      range << key << " = " << value << " is outside " << lo << " to " << hi;
+      return make_error(range.str());
+    }
     out = v;
     return {};
   } catch (const std::exception&) {

@@ -44,6 +44,19 @@ int run_cli(int argc, char** argv) {
   book_cmd->add_flag("--json", book.json, "Print JSON on stdout");
   book_cmd->callback([&] { exit_code = md_book(book, std::cout, std::cerr); });
 
+  MdProfileOptions profile;
+  auto* profile_cmd = md->add_subcommand(
+      "profile",
+      "The traded volume's shape in equal buckets: an intraday curve for vwap's profile parameter");
+  profile_cmd->add_option("files", profile.files, "Recorded files, read in order")
+      ->required()
+      ->check(CLI::ExistingFile);
+  profile_cmd->add_option("--buckets", profile.buckets, "Equal buckets over the span")->default_val(12);
+  profile_cmd->add_option("--from", profile.from, "Start of the span (default: the first print)");
+  profile_cmd->add_option("--to", profile.to, "End of the span (default: the last print)");
+  profile_cmd->add_flag("--json", profile.json, "Print JSON on stdout");
+  profile_cmd->callback([&] { exit_code = md_profile(profile, std::cout, std::cerr); });
+
   MdConvertOptions convert;
   auto* convert_cmd = md->add_subcommand("convert", "Write the normalized events to Tranche's binary format");
   convert_cmd->add_option("inputs", convert.inputs, "Recorded files")->required()->check(CLI::ExistingFile);
@@ -91,12 +104,13 @@ int run_cli(int argc, char** argv) {
                                          "What a journal says happened: summary, orders, fills, positions, "
                                          "the history of one order, or verify every invariant");
   journal_cmd->add_option("file", journal.file, "Journal file (SQLite)")->required();
-  journal_cmd->add_option("view", journal.view, "summary, orders, fills, positions, history or verify")
+  journal_cmd
+      ->add_option("view", journal.view, "summary, orders, fills, positions, history, decisions or verify")
       ->default_val("summary");
   journal_cmd->add_option("id", journal.order, "history: the child (client order) id");
   journal_cmd->add_option("--config", journal.config,
                           "The config the journal was written with (default: bundled)");
-  journal_cmd->add_option("--parent", journal.parent, "orders: only this parent's children");
+  journal_cmd->add_option("--parent", journal.parent, "orders, decisions: only this parent's");
   journal_cmd->add_option("--state", journal.state, "orders: only children in this state (new, filled, ...)");
   journal_cmd->add_option("--venue", journal.venue, "orders: only children on this venue");
   journal_cmd->add_flag("--json", journal.json, "Print JSON on stdout");

@@ -281,8 +281,29 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
       }
       return 0;
     }
+  } else if (options.view == "decisions") {
+    // The algos' and the placer's decisions, each with what it weighed (--parent: one parent's).
+    ordered_json list = ordered_json::array();
+    (void)(*journal)->replay([&](const oms::Record& r) -> Status {
+      const auto* d = std::get_if<oms::AlgoStateChange>(&r.body);
+      if (d == nullptr || (options.parent != 0 && d->id.value() != options.parent)) return {};
+      list.push_back({{"seq", r.seq},
+                      {"ts", ts(r.ts_ns)},
+                      {"parent", d->id.value()},
+                      {"state", d->state},
+                      {"detail", d->detail}});
+      return {};
+    });
+    j["decisions"] = list;
+    if (!options.json) {
+      for (const auto& d : list)
+        out << d["ts"].get<std::string>() << "  parent " << d["parent"].get<std::uint64_t>() << "  "
+            << d["state"].get<std::string>() << ": " << d["detail"].get<std::string>() << "\n";
+      return 0;
+    }
   } else {
-    return fail("unknown view '" + options.view + "': summary, orders, fills, positions, history or verify");
+    return fail("unknown view '" + options.view +
+                "': summary, orders, fills, positions, history, decisions or verify");
   }
   out << j.dump(2) << "\n";
   return 0;

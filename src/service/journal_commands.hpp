@@ -11,10 +11,10 @@ using TimestampNsLike = std::int64_t;
 
 struct JournalOptions {
   std::string file;
-  std::string view = "summary";  // summary | orders | fills | positions | history | verify
+  std::string view = "summary";  // summary | orders | fills | positions | history | decisions | verify
   std::string config;            // the config the journal was written with (default: the bundled one)
   std::uint64_t order = 0;       // history: the client order id
-  std::uint64_t parent = 0;      // orders: only this parent's children
+  std::uint64_t parent = 0;      // orders, decisions: only this parent's
   std::string state;             // orders: only children in this state
   std::string venue;             // orders: only children on this venue
   bool json = false;

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iomanip>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "md/binary_format.hpp"
 #include "md/book_replay.hpp"
@@ -317,6 +320,79 @@ int md_convert(const MdConvertOptions& options, std::ostream& out, std::ostream&
   out << "wrote " << *written << " events in " << (*opened)->streams().size() << " streams to "
       << options.output << "\n";
   return (*opened)->error_count() == 0 ? 0 : 1;
+}
+
+}  // namespace tranche::service
+
+namespace tranche::service {
+
+int md_profile(const MdProfileOptions& options, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche md profile: " << message << "\n";
+    return 2;
+  };
+  if (options.buckets < 1 || options.buckets > 10'000) return fail("--buckets must be 1 to 10000");
+  std::optional<TimestampNs> from, to;
+  if (!options.from.empty()) {
+    auto t = parse_time(options.from);
+    if (!t) return fail("--from: " + t.error().message);
+    from = *t;
+  }
+  if (!options.to.empty()) {
+    auto t = parse_time(options.to);
+    if (!t) return fail("--to: " + t.error().message);
+    to = *t;
+  }
+  auto opened = open_reader(options.files);
+  if (!opened.ok()) return fail(opened.error().message);
+  // Every print (a trade, or an L3 execution of a resting order) with its time; the span is the data's
+  // unless --from/--to say otherwise.
+  std::vector<std::pair<TimestampNs, double>> prints;
+  TimestampNs first = 0, last = 0;
+  md::Event event;
+  while ((*opened)->next(event)) {
+    if (event.kind != md::EventKind::Trade && event.kind != md::EventKind::OrderFill) continue;
+    if (prints.empty()) first = event.recv_ns;
+    first = std::min(first, event.recv_ns);
+    last = std::max(last, event.recv_ns);
+    prints.emplace_back(event.recv_ns, event.qty.to_double());
+  }
+  const TimestampNs begin = from.value_or(first), end = to.value_or(last + 1);
+  if (prints.empty()) return fail("no trades in the files");
+  if (end <= begin) return fail("the span is empty");
+  std::vector<double> volume(options.buckets, 0.0);
+  double total = 0;
+  const auto width = static_cast<long double>(end - begin) / options.buckets;
+  for (const auto& [t, qty] : prints) {
+    if (t < begin || t >= end) continue;
+    const auto b = std::min<std::size_t>(static_cast<std::size_t>((t - begin) / width), options.buckets - 1);
+    volume[b] += qty;
+    total += qty;
+  }
+  if (total <= 0) return fail("no trades between " + format_time(begin) + " and " + format_time(end));
+  Text list(6);
+  ordered_json buckets = ordered_json::array();
+  for (std::size_t b = 0; b < options.buckets; ++b) {
+    if (b) list << ',';
+    list << volume[b] / total;
+    const auto lo = begin + static_cast<TimestampNs>(width * b);
+    buckets.push_back({{"from", format_time(lo)}, {"volume", volume[b]}, {"share", volume[b] / total}});
+  }
+  if (options.json) {
+    out << ordered_json{{"from", format_time(begin)},
+                        {"to", format_time(end)},
+                        {"volume", total},
+                        {"buckets", buckets},
+                        {"profile", list.str()}}
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  for (const auto& b : buckets)
+    out << b["from"].get<std::string>() << "  " << std::fixed << std::setprecision(1) << std::setw(8)
+        << 100 * b["share"].get<double>() << "%\n";
+  out << "profile=" << list.str() << "\n";
+  return 0;
 }
 
 }  // namespace tranche::service

@@ -25,9 +25,18 @@ struct MdConvertOptions {
   std::string output;
 };
 
+// The traded volume's shape over time, in equal buckets: the intraday curve vwap's `profile` parameter takes.
+struct MdProfileOptions {
+  std::vector<std::string> files;
+  std::size_t buckets = 12;
+  std::string from, to;  // default: the data's span
+  bool json = false;
+};
+
 // Each returns the process exit code; results go to `out`, messages to `err`.
 int md_stats(const MdStatsOptions& options, std::ostream& out, std::ostream& err);
 int md_book(const MdBookOptions& options, std::ostream& out, std::ostream& err);
 int md_convert(const MdConvertOptions& options, std::ostream& out, std::ostream& err);
+int md_profile(const MdProfileOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tranche::service
