@@ -25,6 +25,16 @@ mkdir -p reports
 rm -f reports/demo-execute.journal reports/demo-execute.journal-wal reports/demo-execute.journal-shm
 step "$tranche" execute --side buy --qty 200 --instrument ETH-USDT --algo market --start 2024-08-08T23:56:00Z \
   --journal reports/demo-execute.journal --html reports/demo-execute.html
+
+# The same 200 ETH worked over two minutes by a TWAP (slices resting passively, catching up when behind), with the
+# algo's decisions as it journaled them.
+rm -f reports/demo-twap.journal reports/demo-twap.journal-wal reports/demo-twap.journal-shm
+step "$tranche" execute --side buy --qty 200 --instrument ETH-USDT --algo twap --start 2024-08-08T23:56:00Z \
+  --journal reports/demo-twap.journal --html reports/demo-twap.html
+"$tranche" journal reports/demo-twap.journal decisions --parent 1 > reports/demo-twap-decisions.txt
+echo "The first of its journaled decisions (all: reports/demo-twap-decisions.txt):" >&2
+sed -n '1,4p' reports/demo-twap-decisions.txt | cut -c1-160
 echo >&2
-echo "The execution report is at $(pwd)/reports/demo-execute.html (open it in a browser)." >&2
-echo "Algos beyond 'market' (TWAP, VWAP, POV, ...) and the FIX server are not built yet: see ARCHITECTURE.md." >&2
+echo "The execution reports are at $(pwd)/reports/demo-execute.html and demo-twap.html (open them in a browser)." >&2
+echo "Compare every algo on the recorded market: $tranche backtest --grid grids/default.toml (about a minute)." >&2
+echo "The FIX server is not built yet: see ARCHITECTURE.md." >&2
