@@ -2,6 +2,27 @@
 
 namespace tranche::ems {
 
+void ParentExecution::pause(TimestampNs now_ns) {
+  algo_->pause(*this, now_ns);
+}
+
+void ParentExecution::resume(const AlgoMarket& market) {
+  algo_->resume(*this, market);
+}
+
+Status ParentExecution::amend(const AlgoMarket& market, Qty qty, Price limit, TimestampNs end_ns) {
+  if (algo_->done()) return make_error("the parent is done");
+  if (end_ns != 0 && end_ns <= market.now_ns) return make_error("the new end time has passed");
+  if (auto s = manager_.amend_parent(parent_, qty, limit, end_ns, market.now_ns); !s) return s;
+  return algo_->amend(*this, market, qty.is_set() ? std::optional<double>(qty.to_double()) : std::nullopt,
+                      limit, end_ns);
+}
+
+void ParentExecution::cancel(TimestampNs now_ns, const std::string& why) {
+  (void)manager_.cancel_parent(parent_, why, now_ns);
+  algo_->cancel(*this, now_ns, why);
+}
+
 ParentExecution::ParentExecution(oms::OrderManager& manager, Placer& placer, std::unique_ptr<Algo> algo,
                                  const oms::ParentOrder& parent, WakeFn wake)
     : manager_(manager),

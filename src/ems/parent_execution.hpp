@@ -18,6 +18,15 @@ class ParentExecution final : public AlgoHost {
   ParentExecution(oms::OrderManager& manager, Placer& placer, std::unique_ptr<Algo> algo,
                   const oms::ParentOrder& parent, WakeFn wake);
 
+  // The parent's lifecycle, through the OMS and the algo together.
+  void pause(TimestampNs now_ns);
+  void resume(const AlgoMarket& market);
+  // Quantity (base), limit and end time; unset/0 keep. The OMS records the amend (the risk gate sees the new
+  // size) before the algo re-plans on it; refused as a whole when either refuses.
+  Status amend(const AlgoMarket& market, Qty qty, Price limit, TimestampNs end_ns);
+  // Cancels the parent: its children are canceled; it ends canceled once they are closed.
+  void cancel(TimestampNs now_ns, const std::string& why);
+
   Algo& algo() { return *algo_; }
   const Algo& algo() const { return *algo_; }
   ParentId parent() const { return parent_; }

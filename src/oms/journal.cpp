@@ -193,13 +193,9 @@ Result<std::uint64_t> Journal::append(TimestampNs ts_ns, const RecordBody& body)
   // Encoded now, written into the transaction at commit: an uncommitted record is lost in a crash either
   // way, and the hot path pays for an encoding, not for an SQLite statement per record.
   const std::uint64_t seq = last_seq_ + 1;
-  scratch_record_.seq = seq;
-  scratch_record_.ts_ns = ts_ns;
-  scratch_record_.body = body;  // a copy into storage that is reused: same alternative, same capacity
-  scratch_.clear();
-  encode_body(scratch_record_, scratch_);
-  staged_.push_back({seq, static_cast<int>(record_type(body)), ts_ns, staged_bytes_.size(), scratch_.size()});
-  staged_bytes_.insert(staged_bytes_.end(), scratch_.begin(), scratch_.end());
+  const std::size_t offset = staged_bytes_.size();
+  encode_body(body, staged_bytes_);  // appended in place: no copy of the body, no scratch buffer
+  staged_.push_back({seq, static_cast<int>(record_type(body)), ts_ns, offset, staged_bytes_.size() - offset});
   last_seq_ = seq;
   return seq;
 }

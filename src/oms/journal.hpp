@@ -82,8 +82,6 @@ class Journal {
   std::uint64_t durable_seq_ = 0;
   std::uint64_t last_seq_ = 0;
   Stmt insert_;
-  Record scratch_record_;              // the record being appended, reused
-  std::vector<std::uint8_t> scratch_;  // its encoded body, reused
   // Records appended since the last commit, encoded, written into the transaction by commit().
   struct Staged {
     std::uint64_t seq;

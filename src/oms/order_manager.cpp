@@ -68,6 +68,31 @@ Status OrderManager::cancel_parent(ParentId id, std::string reason, TimestampNs 
   return {};
 }
 
+Status OrderManager::amend_parent(ParentId id, Qty new_qty, Price new_limit, TimestampNs new_end_ns,
+                                  TimestampNs now_ns) {
+  const ParentRecord* p = oms_.parent(id);
+  if (p == nullptr) return make_error("no parent " + std::to_string(id.value()));
+  if (is_final(p->state)) return make_error("parent " + std::to_string(id.value()) + " is done");
+  ParentOrder amended = p->order;
+  if (new_qty.is_set()) {
+    if (!new_qty.is_positive()) return make_error("the new quantity must be positive");
+    if (new_qty < p->executed + p->in_flight)
+      return make_error("cannot amend to " + new_qty.to_string() + ", below the " + p->executed.to_string() +
+                        " executed and " + p->in_flight.to_string() + " in flight");
+    amended.qty = new_qty;
+  }
+  if (new_limit.is_set()) amended.limit = new_limit;
+  if (new_end_ns != 0) amended.end_ns = new_end_ns;
+  // The amended parent passes the gate as a new one would: a larger size is a new fat-finger risk.
+  if (auto denial = gate_.check_parent(amended, oms_, now_ns)) {
+    denial->parent = id;
+    const std::string text = denial->reason_code + ": " + denial->text;
+    if (auto s = record(*denial, now_ns); !s) return s;
+    return make_error("risk denied the amend of parent " + std::to_string(id.value()) + ": " + text);
+  }
+  return record(ParentAmend{id, new_qty, new_limit, new_end_ns}, now_ns);
+}
+
 Status OrderManager::finish_parent(ParentId id, ParentState state, std::string text, TimestampNs now_ns) {
   return record(ParentDone{id, state, std::move(text)}, now_ns);
 }

@@ -38,6 +38,9 @@ class OrderManager : public ExecutionListener {
   Status reject_parent(ParentOrder parent, std::string reason_code, std::string text, TimestampNs now_ns);
   Status cancel_parent(ParentId id, std::string reason, TimestampNs now_ns);  // cancels its open children too
   Status finish_parent(ParentId id, ParentState state, std::string text, TimestampNs now_ns);
+  // Quantity, limit and end time (unset/0 keep). Refused below what is executed and in flight, for a parent
+  // that is done, and by the risk gate as a new parent of that size would be.
+  Status amend_parent(ParentId id, Qty new_qty, Price new_limit, TimestampNs new_end_ns, TimestampNs now_ns);
   // A child for a parent; its client order id is assigned here. Refused (nothing journaled) when it would
   // take its parent beyond its size, or while recovery has not reconciled the children in flight.
   Result<ClientOrderId> send_child(NewOrder order, TimestampNs now_ns);

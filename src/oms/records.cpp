@@ -621,8 +621,12 @@ RecordType record_type(const RecordBody& body) {
 }
 
 void encode_body(const Record& record, std::vector<std::uint8_t>& out) {
+  encode_body(record.body, out);
+}
+
+void encode_body(const RecordBody& body, std::vector<std::uint8_t>& out) {
   Writer writer(out);
-  std::visit([&writer](const auto& body) { fields(writer, body); }, record.body);
+  std::visit([&writer](const auto& b) { fields(writer, b); }, body);
 }
 
 Result<RecordBody> decode_body(RecordType type, std::uint16_t version, std::span<const std::uint8_t> bytes) {

@@ -148,6 +148,8 @@ struct Record {
 // strings as a u16 length and bytes, no padding. Appends the body of `record` to `out` (type, version and
 // ts_ns are stored beside it by the journal).
 void encode_body(const Record& record, std::vector<std::uint8_t>& out);
+// The body alone, appended to `out` (what is already there is kept).
+void encode_body(const RecordBody& body, std::vector<std::uint8_t>& out);
 // Decodes a body written with layout `version` (1..kRecordVersion). Errors name what was malformed.
 Result<RecordBody> decode_body(RecordType type, std::uint16_t version, std::span<const std::uint8_t> bytes);
 
