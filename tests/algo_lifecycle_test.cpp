@@ -1,7 +1,7 @@
 // An algo's lifecycle end to end on the bundled market, through the placer, the risk gate, the OMS and its
-// journal: a twap paused (its children canceled, nothing traded while paused), resumed (what fell due is caught
-// up), amended (larger and later; a size the gate denies and one below what is executed are refused whole),
-// and finished; another canceled mid-way, ending canceled with what it executed.
+// journal: a twap paused (its children canceled, nothing traded while paused), resumed (what fell due is
+// caught up), amended (larger and later; a size the gate denies and one below what is executed are refused
+// whole), and finished; another canceled mid-way, ending canceled with what it executed.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -65,8 +65,8 @@ class Harness : public sim::SimListener {
     quote_all();
     p.id = manager_->accept_parent(p, start).value();
     ASSERT_TRUE(manager_->flush().ok());
-    exec_ = std::make_unique<ems::ParentExecution>(*manager_, *placer_, std::move(ems::make_algo(p).value()), p,
-                                                   [this](TimestampNs t) { sim_->set_timer(t, 0); });
+    exec_ = std::make_unique<ems::ParentExecution>(*manager_, *placer_, std::move(ems::make_algo(p).value()),
+                                                   p, [this](TimestampNs t) { sim_->set_timer(t, 0); });
     exec_->algo().on_start(*exec_, market());
     after();
   }
@@ -135,8 +135,9 @@ class Harness : public sim::SimListener {
   }
   void quote_all() {
     for (std::size_t v = 0; v < sim_->venue_count(); ++v)
-      gate_->on_quote(sim_->venue(v).config().id, InstrumentId("ETH-USDT"), sim_->venue(v).market(0).best(Side::Buy),
-                      sim_->venue(v).market(0).best(Side::Sell), sim_->now());
+      gate_->on_quote(sim_->venue(v).config().id, InstrumentId("ETH-USDT"),
+                      sim_->venue(v).market(0).best(Side::Buy), sim_->venue(v).market(0).best(Side::Sell),
+                      sim_->now());
   }
 
   const oms::ParentRecord& parent() const { return *manager_->oms().parent(exec_->parent()); }
@@ -144,6 +145,15 @@ class Harness : public sim::SimListener {
   std::size_t open_children() const {
     std::size_t n = 0;
     for (const oms::ChildOrder* c : manager_->oms().children_of(exec_->parent())) n += c->open() ? 1 : 0;
+    return n;
+  }
+  template <class T>
+  std::size_t count() const {
+    std::size_t n = 0;
+    (void)journal_->replay([&](const oms::Record& r) -> Status {
+      n += std::holds_alternative<T>(r.body) ? 1 : 0;
+      return {};
+    });
     return n;
   }
   std::set<std::string> journaled_states() const {
@@ -195,21 +205,36 @@ TEST(AlgoLifecycle, ATwapPausedResumedAndAmendedFinishesOnItsNewTerms) {
   EXPECT_GT(h.parent().executed.to_double(), 25.0 - 60 * 0.02 - 1.0);
 
   // Refused whole: below what is executed, and a size the gate denies (max 1,000 ETH a parent).
+  const std::size_t denials = h.manager_->oms().denials().size();
+  const std::size_t amends = h.count<oms::ParentAmend>();
   EXPECT_FALSE(h.exec_->amend(h.market(), Qty::from_units(10), Price::unset(), 0).ok());
-  EXPECT_FALSE(h.exec_->amend(h.market(), Qty::from_units(5000), Price::unset(), 0).ok());
+  const Status big = h.exec_->amend(h.market(), Qty::from_units(5000), Price::unset(), 0);
+  EXPECT_FALSE(big.ok());
+  EXPECT_NE(big.message().find("max_parent_qty"), std::string::npos) << big.message();
+  ASSERT_EQ(h.manager_->oms().denials().size(), denials + 1);
+  EXPECT_EQ(h.manager_->oms().denials().back().reason_code, "max_parent_qty");
+  EXPECT_EQ(h.count<oms::ParentAmend>(), amends) << "a refused amend records no amend";
   EXPECT_EQ(h.parent().order.qty, Qty::from_units(60));
   EXPECT_DOUBLE_EQ(h.exec_->algo().qty(), 60);
 
-  ASSERT_TRUE(h.exec_->amend(h.market(), Qty::from_units(80), Price::unset(), at("2024-08-08T23:57:30Z")).ok());
+  ASSERT_TRUE(
+      h.exec_->amend(h.market(), Qty::from_units(80), Price::unset(), at("2024-08-08T23:57:30Z")).ok());
   EXPECT_EQ(h.parent().order.qty, Qty::from_units(80));
   EXPECT_EQ(h.parent().order.end_ns, at("2024-08-08T23:57:30Z"));
+  EXPECT_EQ(h.exec_->algo().params().end_ns, at("2024-08-08T23:57:30Z"));
+  // Still working at the old end: it is the new one that counts.
+  h.run_until(at("2024-08-08T23:57:10Z"));
+  EXPECT_FALSE(h.parent_done());
+  EXPECT_EQ(h.exec_->algo().phase(), ems::AlgoPhase::Working);
+  EXPECT_LT(h.parent().executed.to_double(), 80 - 1.0);
   h.run_to_end(at("2024-08-08T23:58:30Z"));
   ASSERT_TRUE(h.parent_done()) << h.exec_->algo().done_text();
   EXPECT_EQ(h.parent().state, oms::ParentState::Filled) << h.parent().done_text;
   EXPECT_LE(h.parent().executed, Qty::from_units(80));
   EXPECT_GE(h.parent().executed.to_double(), 80 - 0.01);
+  EXPECT_GE(h.parent().done_ns, at("2024-08-08T23:57:30Z"));
   const auto states = h.journaled_states();
-  for (const char* s : {"started", "slice", "paused", "resumed", "amended", "end of horizon", "done"})
+  for (const char* s : {"paused", "resumed", "amended", "end of horizon"})
     EXPECT_TRUE(states.count(s)) << "journaled: " << s;
 }
 
@@ -217,8 +242,21 @@ TEST(AlgoLifecycle, ACanceledTwapEndsCanceledWithWhatItExecuted) {
   Harness h("cancel");
   h.start_twap(60, at("2024-08-08T23:55:00Z"), at("2024-08-08T23:57:00Z"));
   h.run_until(at("2024-08-08T23:55:40Z"));
-  h.exec_->cancel(h.sim_->now(), "by the owner");
+  // Canceled while a child is resting, so that both the parent's cancel and the algo's reach it.
+  while (h.open_children() == 0 && h.sim_->step()) {
+  }
+  const std::size_t open = h.open_children();
+  ASSERT_GT(open, 0u);
+  const std::size_t cancels_before = h.count<CancelOrder>();
+  ASSERT_TRUE(h.exec_->cancel(h.sim_->now(), "by the owner").ok());
+  EXPECT_EQ(h.count<CancelOrder>(), cancels_before + open) << "each open child is asked to cancel once";
+  // The OMS has the parent's cancel, and every open child is pending cancel, each asked once.
+  EXPECT_EQ(h.parent().state, oms::ParentState::PendingCancel);
+  for (const oms::ChildOrder* c : h.manager_->oms().children_of(h.exec_->parent()))
+    if (c->open()) EXPECT_EQ(c->status, OrderStatus::PendingCancel);
+  const std::size_t cancels_sent = h.count<CancelOrder>();
   h.run_to_end(at("2024-08-08T23:56:00Z"));
+  EXPECT_EQ(h.count<CancelOrder>(), cancels_sent) << "no child was asked twice";
   ASSERT_TRUE(h.parent_done());
   EXPECT_EQ(h.parent().state, oms::ParentState::Canceled);
   EXPECT_EQ(h.open_children(), 0u);

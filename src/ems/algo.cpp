@@ -142,7 +142,7 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
         sum += d;
       }
       if (s.ok() && sum <= 0) s = make_error("profile needs a positive weight");
-      if (s.ok() && p.profile.size() > 10'000) s = make_error("profile has more than 10,000 weights");
+      if (s.ok() && p.profile.size() > 1'000) s = make_error("profile has more than 1,000 weights");
     } else if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end()) {
       p.extra[key] = value;
     } else {
@@ -433,6 +433,7 @@ void Algo::work(AlgoHost& host, const AlgoMarket& market) {
 void Algo::pause(AlgoHost& host, TimestampNs now_ns) {
   if (phase_ != AlgoPhase::Working && phase_ != AlgoPhase::Waiting) return;
   cancel_open_intents(host, now_ns);
+  paused_while_waiting_ = phase_ == AlgoPhase::Waiting;
   phase_ = AlgoPhase::Paused;
   if (params_.end_ns != 0) host.wake_at(params_.end_ns);  // to say so if it is still paused then
   note(host, "paused", "its children are canceled", now_ns);
@@ -440,6 +441,11 @@ void Algo::pause(AlgoHost& host, TimestampNs now_ns) {
 
 void Algo::resume(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ != AlgoPhase::Paused) return;
+  if (paused_while_waiting_) {
+    phase_ = AlgoPhase::Waiting;  // it never started: it starts now, or at its start time
+    note(host, "resumed", "", market.now_ns);
+    return on_start(host, market);
+  }
   phase_ = AlgoPhase::Working;
   note(host, "resumed", "", market.now_ns);
   if (params_.end_ns != 0 && market.now_ns >= params_.end_ns) return end_of_horizon(host, market);
@@ -447,14 +453,22 @@ void Algo::resume(AlgoHost& host, const AlgoMarket& market) {
   work(host, market);
 }
 
-Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
-                   TimestampNs end_ns) {
+Status Algo::can_amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+                       TimestampNs end_ns) const {
   if (phase_ == AlgoPhase::Done) return make_error("the algo is done");
+  if (!qty && !limit.is_set() && end_ns == 0) return make_error("nothing to amend");
   if (qty && *qty < host.executed() + host.in_flight() - kEpsilon)
     return make_error("cannot amend to " + std::to_string(*qty) + ", below the " +
                       std::to_string(host.executed()) + " executed and " + std::to_string(host.in_flight()) +
                       " at the venues");
-  if (end_ns != 0 && end_ns <= market.now_ns) return make_error("the new end time has passed");
+  if (end_ns != 0 && (end_ns <= market.now_ns || end_ns <= params_.start_ns))
+    return make_error("the new end time has passed");
+  return {};
+}
+
+Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+                   TimestampNs end_ns) {
+  if (auto s = can_amend(host, market, qty, limit, end_ns); !s) return s;
   // Children working at the old terms are pulled; the algo re-plans on the new ones.
   cancel_open_intents(host, market.now_ns);
   if (qty) qty_ = *qty;
@@ -469,6 +483,8 @@ Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<doubl
   } else if (phase_ == AlgoPhase::Working) {
     next_wake_ns_ = 0;
     work(host, market);
+  } else if (phase_ == AlgoPhase::Paused && params_.end_ns != 0) {
+    host.wake_at(params_.end_ns);  // the new end: still paused then, it ends there
   } else if (phase_ == AlgoPhase::Ending && end_ns != 0) {
     phase_ = AlgoPhase::Working;  // a later end: back to the schedule
     end_waves_ = 0;
@@ -568,6 +584,8 @@ void Algo::on_restart(AlgoHost& host, const AlgoMarket& market) {
       host.wake_at(market.now_ns + kNanosPerSecond);
       return;
     case AlgoPhase::Paused:
+      if (params_.end_ns != 0) host.wake_at(std::max(params_.end_ns, market.now_ns));
+      return;
     case AlgoPhase::Done:
       return;
   }

@@ -128,6 +128,9 @@ class Algo {
   // Quantity (base), limit and end time; unset/0 keep. Refused below what is executed.
   Status amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
                TimestampNs end_ns);
+  // Whether amend() would take it, changing nothing.
+  Status can_amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+                   TimestampNs end_ns) const;
   void cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why);
 
   // --- restart: the algo's own state as one line, journaled at each decision, and read back ---
@@ -178,6 +181,7 @@ class Algo {
   std::uint64_t rng_;
   std::uint64_t end_waves_ = 0;
   TimestampNs last_sweep_ns_ = 0;
+  bool paused_while_waiting_ = false;
   std::string done_text_;
   bool completed_ = false;
 

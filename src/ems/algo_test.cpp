@@ -240,6 +240,37 @@ TEST(Algo, PauseCancelsItsIntentsAndResumeReplansOnTheSchedule) {
   EXPECT_GE(host.open(), 60 - 120 * 0.02 - 1e-6);  // what fell due while paused is caught up
 }
 
+TEST(Algo, APausedAlgoAmendedToALaterEndStillEndsAtTheNewEnd) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120));
+  algo->on_start(host, m.at(kStart));
+  algo->pause(host, kStart + kNanosPerSecond);
+  const TimestampNs later = kStart + 2 * kTwoMinutes;
+  ASSERT_TRUE(
+      algo->amend(host, m.at(kStart + 2 * kNanosPerSecond), std::nullopt, Price::unset(), later).ok());
+  EXPECT_EQ(host.wakes.back(), later);  // a wake at the new end
+  algo->on_timer(host, m.at(kStart + kTwoMinutes));
+  EXPECT_FALSE(algo->done());  // the old end means nothing now
+  algo->on_timer(host, m.at(later));
+  EXPECT_TRUE(algo->done());
+  EXPECT_NE(algo->done_text().find("paused at its end time"), std::string::npos) << algo->done_text();
+}
+
+TEST(Algo, PausedBeforeItsStartItStartsOnResume) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("twap", 120));
+  algo->pause(host, kStart - kNanosPerSecond);
+  algo->resume(host, m.at(kStart));
+  EXPECT_EQ(algo->phase(), AlgoPhase::Working);
+  bool started = false;
+  for (const auto& n : host.notes) started = started || n.rfind("started", 0) == 0;
+  EXPECT_TRUE(started);
+  EXPECT_FALSE(
+      algo->can_amend(host, m.at(kStart), std::nullopt, Price::unset(), 0).ok());  // nothing to amend
+}
+
 TEST(Algo, AmendRefusesAQuantityBelowWhatIsExecutedAndReplansOnNewTerms) {
   Market m;
   FakeHost host;

@@ -11,16 +11,21 @@ void ParentExecution::resume(const AlgoMarket& market) {
 }
 
 Status ParentExecution::amend(const AlgoMarket& market, Qty qty, Price limit, TimestampNs end_ns) {
-  if (algo_->done()) return make_error("the parent is done");
-  if (end_ns != 0 && end_ns <= market.now_ns) return make_error("the new end time has passed");
+  // The algo's checks first (nothing recorded), then the OMS and the risk gate (recorded), then the algo
+  // re-plans.
+  const std::optional<double> base = qty.is_set() ? std::optional<double>(qty.to_double()) : std::nullopt;
+  if (auto s = algo_->can_amend(*this, market, base, limit, end_ns); !s) return s;
   if (auto s = manager_.amend_parent(parent_, qty, limit, end_ns, market.now_ns); !s) return s;
-  return algo_->amend(*this, market, qty.is_set() ? std::optional<double>(qty.to_double()) : std::nullopt,
-                      limit, end_ns);
+  return algo_->amend(*this, market, base, limit, end_ns);
 }
 
-void ParentExecution::cancel(TimestampNs now_ns, const std::string& why) {
-  (void)manager_.cancel_parent(parent_, why, now_ns);
+Status ParentExecution::cancel(TimestampNs now_ns, const std::string& why) {
+  if (algo_->done()) return make_error("the parent is done");
+  // The OMS records the cancel and cancels the open children; the placer sees them pending cancel and sends
+  // nothing twice.
+  const Status s = manager_.cancel_parent(parent_, why, now_ns);
   algo_->cancel(*this, now_ns, why);
+  return s;
 }
 
 ParentExecution::ParentExecution(oms::OrderManager& manager, Placer& placer, std::unique_ptr<Algo> algo,

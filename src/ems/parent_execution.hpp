@@ -25,7 +25,7 @@ class ParentExecution final : public AlgoHost {
   // size) before the algo re-plans on it; refused as a whole when either refuses.
   Status amend(const AlgoMarket& market, Qty qty, Price limit, TimestampNs end_ns);
   // Cancels the parent: its children are canceled; it ends canceled once they are closed.
-  void cancel(TimestampNs now_ns, const std::string& why);
+  Status cancel(TimestampNs now_ns, const std::string& why);
 
   Algo& algo() { return *algo_; }
   const Algo& algo() const { return *algo_; }

@@ -296,7 +296,8 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     const Intent& in = intents_[id];
     if (st.done) {
       // A canceled intent whose cancel the venue's budget refused: tried again until it goes.
-      if (w.passive && !w.cancel_sent && now_ns - w.cancel_tried_ns >= params_.cancel_retry_ns) {
+      if (w.passive && !w.cancel_sent && !already_canceling(w) &&
+          now_ns - w.cancel_tried_ns >= params_.cancel_retry_ns) {
         w.cancel_tried_ns = now_ns;
         if (manager_.cancel_child(w.child, now_ns).ok()) {
           w.cancel_sent = true;
@@ -309,7 +310,8 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     has_working_[id] = 1;
     if (w.cancel_sent || !w.passive) continue;
     const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
-    if (!must_cross && changed != nullptr && !(w.venue == *changed)) continue;  // its book did not move
+    if (!must_cross && !w.recheck && changed != nullptr && !(w.venue == *changed))
+      continue;  // its book did not move
     const VenueView* view = nullptr;
     for (const auto& v : views)
       if (v.venue == w.venue) view = &v;
@@ -348,8 +350,16 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       }
       if (!view->tradable) pull = true;
     }
-    if (pull && !must_cross && now_ns - w.placed_ns < params_.min_rest_ns) pull = false;
-    if (pull && w.cancel_tried_ns != 0 && now_ns - w.cancel_tried_ns < params_.cancel_retry_ns) pull = false;
+    w.recheck = false;
+    if (pull && !must_cross && now_ns - w.placed_ns < params_.min_rest_ns) {
+      pull = false;
+      w.recheck = true;
+    }
+    if (pull && w.cancel_tried_ns != 0 && now_ns - w.cancel_tried_ns < params_.cancel_retry_ns) {
+      pull = false;
+      w.recheck = true;
+    }
+    if (pull && already_canceling(w)) pull = false;
     if (pull) {
       w.cancel_tried_ns = now_ns;
       if (manager_.cancel_child(w.child, now_ns).ok()) {
@@ -381,10 +391,9 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       place_aggressive(id, left, views, now_ns);
       if (st.children > before) {
         ++st.crossed;
-      } else if (std::any_of(views.begin(), views.end(), [](const VenueView& v) { return v.tradable; })) {
-        // The deadline has come and no venue takes what is left (under every lot and minimum): it ends here.
-        st.done = true;
-        st.last_decision = "deadline: " + std::to_string(left) + " left, below what any venue takes";
+      } else if (st.retry_after_ns <= now_ns) {
+        // Nothing could be sent (the limit is through the book, or the gate refused): tried again shortly.
+        st.retry_after_ns = now_ns + params_.cancel_retry_ns;
       }
     } else {
       place_passive(id, views, now_ns);
@@ -427,9 +436,17 @@ void Placer::on_report(const ExecutionReport& report) {
   if (intents_[id].urgency == Urgency::Aggressive && !working && in_flight(id) <= 1e-12) st.done = true;
 }
 
+bool Placer::already_canceling(Working& w) const {
+  // Someone else (a parent cancel, the kill switch) already asked the venue: a second request would only be
+  // refused.
+  const oms::ChildOrder* c = manager_.oms().child(w.child);
+  if (c != nullptr && c->status == OrderStatus::PendingCancel) w.cancel_sent = true;
+  return w.cancel_sent;
+}
+
 void Placer::cancel(std::size_t id, TimestampNs now_ns) {
   for (Working& w : working_)
-    if (w.intent == id && !w.cancel_sent) {
+    if (w.intent == id && !w.cancel_sent && !already_canceling(w)) {
       w.cancel_tried_ns = now_ns;
       if (manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
     }

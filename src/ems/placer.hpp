@@ -104,6 +104,8 @@ class Placer {
     double ahead = 0;  // base estimated ahead of us in the venue's queue at our price
     TimestampNs placed_ns = 0;
     TimestampNs cancel_tried_ns = 0;  // a refused cancel (rate budget) is tried again after a pause
+    bool recheck =
+        false;  // a pull held back (resting too briefly, or a cancel to retry): looked at on any event
   };
   struct TradeRate {
     double volume = 0;  // exponentially decayed base traded by aggressors
@@ -124,6 +126,7 @@ class Placer {
   Qty to_units(const VenueListing& listing, double base, Price price) const;
   void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead);
   double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
+  bool already_canceling(Working& w) const;
 
   Config config_;
   oms::OrderManager& manager_;

@@ -219,10 +219,12 @@ Status Journal::write_staged() {
     if (rc != SQLITE_DONE) {
       Error error = sqlite_error(("append seq " + std::to_string(r.seq)).c_str());
       sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
       return make_error(error.message);
     }
     sqlite3_reset(stmt);
   }
+  sqlite3_clear_bindings(stmt);  // the staged bytes it pointed at are about to be reused
   return {};
 }
 

@@ -26,6 +26,7 @@ VenueSession* OrderManager::session(const VenueId& venue) const {
 }
 
 Status OrderManager::record(RecordBody body, TimestampNs now_ns) {
+  if (!broken_.ok()) return broken_;
   auto seq = journal_.append(now_ns, body);
   if (!seq) return make_error(seq.error().message);
   if (probe_) probe_("append");
@@ -83,8 +84,11 @@ Status OrderManager::amend_parent(ParentId id, Qty new_qty, Price new_limit, Tim
   }
   if (new_limit.is_set()) amended.limit = new_limit;
   if (new_end_ns != 0) amended.end_ns = new_end_ns;
-  // The amended parent passes the gate as a new one would: a larger size is a new fat-finger risk.
-  if (auto denial = gate_.check_parent(amended, oms_, now_ns)) {
+  if (!new_qty.is_set() && !new_limit.is_set() && new_end_ns == 0) return make_error("nothing to amend");
+  // A larger size or a new limit passes the gate as a new parent would (a new fat-finger risk); a smaller
+  // size or another end time only adds less risk, and is never refused for a market that moved since.
+  const bool more_risk = (new_qty.is_set() && new_qty > p->order.qty) || new_limit.is_set();
+  if (auto denial = more_risk ? gate_.check_parent(amended, oms_, now_ns) : std::nullopt) {
     denial->parent = id;
     const std::string text = denial->reason_code + ": " + denial->text;
     if (auto s = record(*denial, now_ns); !s) return s;
@@ -196,7 +200,17 @@ Status OrderManager::record_note(std::string text, TimestampNs now_ns) {
 }
 
 Status OrderManager::flush() {
-  if (auto s = journal_.commit(); !s) return s;
+  if (!broken_.ok()) return broken_;
+  if (auto s = journal_.commit(); !s) {
+    if (journal_.pending() == 0) {
+      // The journal rolled back what the OMS has already applied: memory and disk disagree, and the requests
+      // waiting for those records must never leave. Everything stops until a restart replays the journal.
+      outbox_.clear();
+      broken_ = make_error(s.message() + "; the OMS stops: restart to recover from the journal");
+      return broken_;
+    }
+    return s;  // still pending: the commit can be retried, and the requests wait for it
+  }
   if (probe_) probe_("commit");
   // Only now may the venues hear of it.
   std::vector<RecordBody> leaving;

@@ -90,6 +90,7 @@ class OrderManager : public ExecutionListener {
   std::vector<ClientOrderId> awaiting_status_;
   std::uint64_t next_client_order_id_ = 1;
   Status event_error_;
+  Status broken_;  // set when a commit lost applied records: nothing more is recorded or sent
   std::function<void(const char*)> probe_;
 };
 

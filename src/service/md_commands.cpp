@@ -331,7 +331,9 @@ int md_profile(const MdProfileOptions& options, std::ostream& out, std::ostream&
     err << "tranche md profile: " << message << "\n";
     return 2;
   };
-  if (options.buckets < 1 || options.buckets > 10'000) return fail("--buckets must be 1 to 10000");
+  // A profile travels in the parent's parameters and in each vwap decision journaled: kept to a size both
+  // hold.
+  if (options.buckets < 1 || options.buckets > 1'000) return fail("--buckets must be 1 to 1000");
   std::optional<TimestampNs> from, to;
   if (!options.from.empty()) {
     auto t = parse_time(options.from);

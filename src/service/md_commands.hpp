@@ -26,6 +26,7 @@ struct MdConvertOptions {
 };
 
 // The traded volume's shape over time, in equal buckets: the intraday curve vwap's `profile` parameter takes.
+// Every stream in the files counts (give one market's files); --from/--to should span the parent's horizon.
 struct MdProfileOptions {
   std::vector<std::string> files;
   std::size_t buckets = 12;
