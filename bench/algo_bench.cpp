@@ -9,11 +9,15 @@
 //  - iceberg: the fill of its displayed slice (the report entering the EMS); its decision is the next slice.
 //  - peg: the touch moves one tick; the placer pulls the pegged child, and on the next move rests it again.
 // Two spans are timed: "decide" (event in, child journaled and in the outbox: algo, placer, router, risk,
-// OMS) and "handoff" (the journal's group commit, then the request handed to the venue session). The other
-// 999 parents rest a child each, behind the touch within their limits, which the placer re-checks on every
-// event. The journal is a file on /dev/shm when there is one (tmpfs: the commit without the disk).
+// OMS) and "handoff" (the journal's group commit, then the request handed to the venue session); the
+// decision's parts are reported beside them. The process runs pinned to one core. The other 999 parents rest
+// a child each, behind the touch within their limits, which the placer re-checks on every event. The journal
+// is a file on /dev/shm when there is one (tmpfs: the commit without the disk).
 #include <benchmark/benchmark.h>
+#include <sched.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <chrono>
@@ -320,6 +324,7 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
   handoff.reserve(1 << 16);
   book.reserve(1 << 16);
   std::size_t step = 0, decisions = 0;
+  std::vector<double> refresh, placer, algo_part;  // the decision's parts: view refresh, placer, algo onwards
   for (auto _ : state) {
     ++step;
     const std::size_t v = step % rig.books.size();
@@ -359,14 +364,20 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
       }
       b = Clock::now();
       rig.refresh(v);
+      auto t1 = Clock::now();
       rig.placer->on_market(rig.views, rig.now, &rig.views[v].venue);
+      auto t2 = Clock::now();
+      refresh.push_back(ns_between(b, t1));
+      placer.push_back(ns_between(t1, t2));
       const ems::AlgoMarket m = ems::algo_market(rig.views, rig.now);
       if (algo == "pov") {
         rig.placer->on_trade(rig.views[v].venue, Side::Sell, bid, 2.0, rig.now);
         mine.algo().on_trade(mine, m, 2.0);
       }
+      auto t3 = Clock::now();
       if (algo != "peg") mine.algo().on_timer(mine, m);
       c = Clock::now();
+      algo_part.push_back(ns_between(t3, c));
       (void)rig.manager->flush();
       d = Clock::now();
     }
@@ -385,6 +396,9 @@ void BM_AlgoDecision(benchmark::State& state, const std::string& algo) {
   }
   if (decisions == 0) state.SkipWithError("no event led to a child order");
   report(state, "decide", decide);
+  report(state, "part_refresh", refresh);
+  report(state, "part_placer", placer);
+  report(state, "part_algo_to_outbox", algo_part);
   report(state, "handoff", handoff);
   report(state, "book_update", book);
   state.counters["decisions"] = static_cast<double>(decisions);
@@ -407,6 +421,13 @@ void register_all() {
 }  // namespace tranche
 
 int main(int argc, char** argv) {
+  // One pinned core, as the goal is stated: the last one.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  CPU_SET(static_cast<int>(n > 0 ? n - 1 : 0), &cpus);
+  if (::sched_setaffinity(0, sizeof cpus, &cpus) != 0)
+    std::fprintf(stderr, "algo_bench: could not pin to a core\n");
   benchmark::Initialize(&argc, argv);
   tranche::register_all();
   benchmark::RunSpecifiedBenchmarks();

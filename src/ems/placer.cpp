@@ -39,10 +39,13 @@ double smallest_sendable(const std::vector<VenueView>& views, Side side) {
     const auto& levels = side == Side::Buy ? v.asks : v.bids;
     if (levels.empty()) continue;
     const double price = levels.front().price.to_double();
+    // Whole lots: the least number of lots whose notional reaches the minimum.
+    const double lot = v.listing.lot_size.to_double();
     const double unit =
         v.listing.inverse
-            ? std::max(1.0, v.listing.lot_size.to_double()) * v.listing.contract_size.to_double() / price
-            : std::max(v.listing.lot_size.to_double(), v.listing.min_notional.to_double() / price);
+            ? std::max(1.0, lot) * v.listing.contract_size.to_double() / price
+            : std::max(lot, lot > 0 ? std::ceil(v.listing.min_notional.to_double() / price / lot - 1e-9) * lot
+                                    : v.listing.min_notional.to_double() / price);
     smallest = smallest == 0 ? unit : std::min(smallest, unit);
   }
   return smallest;
