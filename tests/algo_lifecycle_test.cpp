@@ -253,7 +253,9 @@ TEST(AlgoLifecycle, ACanceledTwapEndsCanceledWithWhatItExecuted) {
   // The OMS has the parent's cancel, and every open child is pending cancel, each asked once.
   EXPECT_EQ(h.parent().state, oms::ParentState::PendingCancel);
   for (const oms::ChildOrder* c : h.manager_->oms().children_of(h.exec_->parent()))
-    if (c->open()) EXPECT_EQ(c->status, OrderStatus::PendingCancel);
+    if (c->open()) {
+      EXPECT_EQ(c->status, OrderStatus::PendingCancel);
+    }
   const std::size_t cancels_sent = h.count<CancelOrder>();
   h.run_to_end(at("2024-08-08T23:56:00Z"));
   EXPECT_EQ(h.count<CancelOrder>(), cancels_sent) << "no child was asked twice";

@@ -394,7 +394,7 @@ void Algo::work(AlgoHost& host, const AlgoMarket& market) {
   // Participation bounds count others' volume so far.
   if (params_.max_participation > 0) {
     due_now = std::min(due_now, params_.max_participation * others_volume_);
-    due_next = std::min(due_next, params_.max_participation * others_volume_);
+    due_next = std::min(due_next, params_.max_participation * expected_volume_by(next, market));
   }
   if (params_.min_participation > 0) {
     due_now = std::max(due_now, std::min(qty_, params_.min_participation * others_volume_));

@@ -153,6 +153,13 @@ class Algo {
   virtual DurationNs slice_ns() const;
   virtual bool reacts_to_trades() const { return false; }
   virtual bool works_on_fills() const { return false; }
+  // Others' volume expected by t (the participation cap of the next slice): what was seen, unless the algo
+  // forecasts it.
+  virtual double expected_volume_by(TimestampNs t, const AlgoMarket& market) const {
+    (void)t;
+    (void)market;
+    return others_volume_;
+  }
   // Appends the subclass's own state as key=value; pairs (numbers only).
   virtual void save_more(Text& out) const { (void)out; }
   virtual void restore_more(const std::map<std::string, double>& from) { (void)from; }

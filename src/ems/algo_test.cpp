@@ -163,6 +163,19 @@ TEST(Algo, PovTargetsItsShareOfOthersVolumeOnly) {
   EXPECT_LE(host.executed_base + host.open(), 0.2 * (200 + 10 * 5 * 1.2) + 0.02 * 500 + 1e-6);
 }
 
+TEST(Algo, PovWithAMaximumParticipationStartsOnTheVolumeItForecasts) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("pov", 500, {{"max_participation", "0.3"}, {"randomize", "0"}}));
+  std::vector<std::pair<TimestampNs, double>> history;  // 10 base a second for the minute before the start
+  for (int s = 60; s > 0; --s) history.emplace_back(kStart - s * kNanosPerSecond, 10.0);
+  algo->on_history(history, {});
+  algo->on_start(host, m.at(kStart));
+  // 10% of the 50 expected over the first 5 s: the cap is 30% of what is expected, not of the nothing seen.
+  ASSERT_EQ(host.intents.size(), 1u);
+  EXPECT_NEAR(host.intents[0].intent.qty, 5.0, 1e-6);
+}
+
 TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
   Market m;
   FakeHost a, b;

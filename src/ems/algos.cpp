@@ -146,10 +146,12 @@ class Pov final : public Algo {
     double rate = params_.pov_rate;
     if (params_.max_participation > 0) rate = std::min(rate, params_.max_participation);
     rate = std::max(rate, params_.min_participation);
+    return std::min(qty_, rate * expected_volume_by(t, market));
+  }
+  double expected_volume_by(TimestampNs t, const AlgoMarket& market) const override {
     const double elapsed = seconds(market.now_ns - params_.start_ns);
     const double per_s = elapsed > 10 ? others_volume_ / elapsed : rate_per_s_;
-    const double ahead = t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0;
-    return std::min(qty_, rate * (others_volume_ + ahead));
+    return others_volume_ + (t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0);
   }
   DurationNs slice_ns() const override {
     return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
