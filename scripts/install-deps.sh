@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Tranche builds and tests with: Debian packages (apt-get) and the report's charting library (npm,
-# pinned by report/package-lock.json). Idempotent and quiet when everything is there.
+# Installs what Tranche builds and tests with: Debian packages (apt-get), the report's charting library (npm,
+# pinned by report/package-lock.json) and jspurefix (npm, pinned by fix/package-lock.json: the base of our FIX
+# dictionary, and the independent FIX engine the tests talk to). Idempotent and quiet when everything is there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
@@ -8,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libsimdjson-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   zlib1g-dev libzstd-dev libsqlite3-dev
+  libquickfix-dev  # FIX sessions (tranche serve); its FIX44.xml comes from jspurefix (npm, fix/)
   chromium  # the HTML report's test opens it headless
 )
 # Node and npm: the machine's own when present (node 20 here), else Debian's.
@@ -27,4 +29,8 @@ fi
 if [ ! -f "$root/report/node_modules/uplot/dist/uPlot.iife.min.js" ]; then
   echo "install-deps: npm ci in report/ (the report's charting library)" >&2
   (cd "$root/report" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+if [ ! -f "$root/fix/node_modules/jspurefix/data/FIX44.xml" ]; then
+  echo "install-deps: npm ci in fix/ (jspurefix: the FIX dictionary and the FIX peer of the tests)" >&2
+  (cd "$root/fix" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi

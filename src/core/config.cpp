@@ -628,6 +628,71 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (!r.error().empty()) return make_error(r.error());
   }
 
+  if (const auto* node = root.get("server")) {
+    const auto* table = node->as_table();
+    if (table == nullptr) return make_error(file + ": [server] must be a table");
+    TableReader r(*table, file + ": server");
+    r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "fix"});
+    ServerConfig& server = config.server;
+    if (table->get("speed")) server.speed = r.decimal<Amount>("speed");
+    if (r.error().empty() && !server.speed.is_positive()) r.fail("speed must be positive");
+    if (table->get("default_algo")) server.default_algo = r.string("default_algo");
+    server.default_horizon_ns = r.duration("default_horizon", server.default_horizon_ns);
+    if (r.error().empty() && server.default_horizon_ns <= 0) r.fail("default_horizon must be positive");
+    if (table->get("on_data_end")) server.on_data_end = r.string("on_data_end");
+    if (server.on_data_end != "stay")
+      r.fail("on_data_end '" + server.on_data_end + "' is not stay (the only behaviour built so far)");
+    if (table->get("on_shutdown")) server.on_shutdown = r.string("on_shutdown");
+    if (server.on_shutdown != "cancel" && server.on_shutdown != "keep")
+      r.fail("on_shutdown '" + server.on_shutdown + "' is not cancel or keep");
+    if (table->get("journal")) server.journal = r.string("journal");
+    if (r.error().empty() && server.journal.empty()) r.fail("journal must not be empty");
+    if (!r.error().empty()) return make_error(r.error());
+    if (const auto* fix_node = table->get("fix")) {
+      const auto* fix_table = fix_node->as_table();
+      if (fix_table == nullptr) return make_error(file + ": [server.fix] must be a table");
+      TableReader fr(*fix_table, file + ": server.fix");
+      fr.only({"listen", "comp_id", "clients", "username", "password", "dictionary"});
+      FixAcceptorConfig& fix = server.fix;
+      if (fix_table->get("listen")) {
+        const std::string listen = fr.string("listen");
+        const auto colon = listen.rfind(':');
+        int port = 0;
+        if (colon == std::string::npos || colon == 0 ||
+            std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ptr !=
+                listen.data() + listen.size() ||
+            port <= 0 || port > 65535)
+          fr.fail("listen '" + listen + "' is not HOST:PORT (127.0.0.1:9878)");
+        else
+          fix.host = listen.substr(0, colon), fix.port = port;
+      }
+      if (fix_table->get("comp_id")) fix.comp_id = fr.string("comp_id");
+      if (const auto* list = fix_table->get("clients")) {
+        fix.clients.clear();
+        const auto* array = list->as_array();
+        if (array == nullptr) fr.fail("clients must be a list of strings");
+        if (array != nullptr)
+          for (const auto& item : *array) {
+            if (!item.is_string()) {
+              fr.fail("clients must be a list of strings");
+              break;
+            }
+            fix.clients.push_back(item.as_string()->get());
+          }
+        if (fr.error().empty() && fix.clients.empty()) fr.fail("clients is empty: nobody could log on");
+      }
+      if (fix_table->get("username")) fix.username = fr.string("username");
+      if (fix_table->get("password")) fix.password = fr.string("password");
+      if (fix_table->get("dictionary")) {
+        fix.dictionary = fr.string("dictionary");
+        if (!fix.dictionary.empty() && std::filesystem::path(fix.dictionary).is_relative())
+          fix.dictionary = (base_dir / fix.dictionary).string();
+      }
+      if (fr.error().empty() && fix.comp_id.empty()) fr.fail("comp_id must not be empty");
+      if (!fr.error().empty()) return make_error(fr.error());
+    }
+  }
+
   for (const auto& venue : config.venues)
     if (venue.sim && venue.sim->recentre && (!config.scenario || config.scenario->recentre_reference.empty()))
       return make_error(file + ": venue '" + venue.id.str() +

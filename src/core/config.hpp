@@ -174,6 +174,27 @@ struct TcaConfig {
       "primary";  // "primary": primary_venue's mid; "consolidated": the best bid and offer across venues
 };
 
+// `tranche serve`'s FIX 4.4 acceptor for parent orders (docs/fix.md).
+struct FixAcceptorConfig {
+  std::string host = "127.0.0.1";
+  int port = 9878;
+  std::string comp_id = "TRANCHE";                 // our SenderCompID
+  std::vector<std::string> clients = {"CLIENT1"};  // the client CompIDs allowed to log on
+  std::string username, password;                  // when set, a Logon must carry them (553, 554)
+  std::string dictionary;                          // empty: the one the build generates (QuickFIX format)
+};
+
+// `tranche serve`: the daemon (docs/serve.md).
+struct ServerConfig {
+  Amount speed = Amount::from_units(1);  // replay seconds per wall second
+  std::string default_algo = "twap";     // for a NewOrderSingle that names none
+  DurationNs default_horizon_ns = 5 * 60 * kNanosPerSecond;
+  std::string on_data_end = "stay";    // "stay": the venues close, the server stays up
+  std::string on_shutdown = "cancel";  // "cancel": parents canceled at SIGTERM; "keep": left for the restart
+  std::string journal = "tranche-serve.journal";  // relative to the working directory
+  FixAcceptorConfig fix;
+};
+
 struct Config {
   std::vector<Instrument> instruments;
   std::vector<VenueConfig> venues;
@@ -181,7 +202,8 @@ struct Config {
   std::optional<ScenarioConfig> scenario;
   RiskConfig risk;  // the built-in defaults when the file has no [risk]
   TcaConfig tca;
-  std::string source;  // where it was loaded from, for messages
+  ServerConfig server;  // the built-in defaults when the file has no [server]
+  std::string source;   // where it was loaded from, for messages
 
   const Instrument* instrument(const InstrumentId& id) const;
   const VenueConfig* venue(const VenueId& id) const;

@@ -7,6 +7,7 @@
 #include "service/execute_command.hpp"
 #include "service/journal_commands.hpp"
 #include "service/md_commands.hpp"
+#include "service/serve_command.hpp"
 #include "service/sim_commands.hpp"
 
 namespace tranche::service {
@@ -127,6 +128,16 @@ int run_cli(int argc, char** argv) {
   backtest_cmd->add_option("--html", backtest.html, "Write an HTML comparison here");
   backtest_cmd->add_flag("--json", backtest.json, "Print every run and the summary as JSON on stdout");
   backtest_cmd->callback([&] { exit_code = backtest_command(backtest, std::cout, std::cerr); });
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "The daemon: parent orders over FIX 4.4, worked by the algos on the simulated venues");
+  serve_cmd->add_option("--config", serve.config, "Config file (default: the bundled one)");
+  serve_cmd->add_option("--journal", serve.journal, "The journal (default: [server] journal)");
+  serve_cmd->add_option("--port", serve.port, "Listen on this port instead of [server.fix] listen's");
+  serve_cmd->add_option("--speed", serve.speed, "Replay seconds per wall second (default: [server] speed)");
+  serve_cmd->add_flag("--quiet", serve.quiet, "No line on stderr for each report sent");
+  serve_cmd->callback([&] { exit_code = serve_command(serve, std::cout, std::cerr); });
 
   ExecuteOptions execute;
   auto* execute_cmd =

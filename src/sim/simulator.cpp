@@ -309,6 +309,12 @@ void Simulator::run_until(TimestampNs until_ns) {
   if (until_ns > now_ && until_ns != kNever) now_ = until_ns;
 }
 
+bool Simulator::recording_left() const {
+  for (const auto& f : feeds_)
+    if (f.has && (end_ns_ == 0 || f.current.recv_ns <= end_ns_)) return true;
+  return false;
+}
+
 void Simulator::run() {
   while (step()) {
   }

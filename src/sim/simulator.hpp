@@ -111,6 +111,8 @@ class Simulator {
   bool step();
   // Processes everything at or before `until_ns`.
   void run_until(TimestampNs until_ns);
+  // Whether recorded events are left to replay within the window.
+  bool recording_left() const;
   void run();
   std::uint64_t recorded_events() const { return recorded_events_; }
 

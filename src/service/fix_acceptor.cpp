@@ -1,0 +1,248 @@
+#include "service/fix_acceptor.hpp"
+
+#include <atomic>
+#include <charconv>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "gateway/quickfix.hpp"
+#include "gateway/quickfix_bind.hpp"
+
+namespace tranche::service {
+
+namespace {
+
+constexpr int kTrancheAlgo = 7001;
+
+std::string field_or_empty(const FIX::FieldMap& map, int tag) {
+  return map.isSetField(tag) ? map.getField(tag) : std::string();
+}
+
+char char_or_zero(const FIX::FieldMap& map, int tag) {
+  const std::string v = field_or_empty(map, tag);
+  return v.size() == 1 ? v[0] : (v.empty() ? 0 : '?');
+}
+
+}  // namespace
+
+std::optional<TimestampNs> parse_fix_timestamp(const std::string& text) {
+  // YYYYMMDD-HH:MM:SS[.fraction of 1 to 9 digits]
+  if (text.size() < 17 || text[8] != '-' || text[11] != ':' || text[14] != ':') return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t len, int& out) {
+    const char* b = text.data() + at;
+    auto [p, ec] = std::from_chars(b, b + len, out);
+    return ec == std::errc() && p == b + len;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!number(0, 4, year) || !number(4, 2, month) || !number(6, 2, day) || !number(9, 2, hour) ||
+      !number(12, 2, minute) || !number(15, 2, second))
+    return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return std::nullopt;
+  std::int64_t fraction_ns = 0;
+  if (text.size() > 17) {
+    if (text[17] != '.' || text.size() < 19 || text.size() > 27) return std::nullopt;
+    std::int64_t scale = 100'000'000;
+    for (std::size_t i = 18; i < text.size(); ++i, scale /= 10) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      fraction_ns += (text[i] - '0') * scale;
+    }
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const std::time_t seconds = ::timegm(&tm);
+  return static_cast<TimestampNs>(seconds) * kNanosPerSecond + fraction_ns;
+}
+
+std::string format_fix_timestamp(TimestampNs ns) {
+  const std::time_t seconds = static_cast<std::time_t>(ns / kNanosPerSecond);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char out[64];
+  std::snprintf(out, sizeof(out), "%04d%02d%02d-%02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>((ns % kNanosPerSecond) / kNanosPerMilli));
+  return out;
+}
+
+struct FixParentAcceptor::Impl final : public FIX::Application {
+  FixAcceptorOptions options;
+  Sink sink;
+  std::unique_ptr<FIX::SessionSettings> settings;
+  std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::FileLogFactory> log;
+  std::unique_ptr<FIX::SocketAcceptor> acceptor;
+  mutable std::mutex sessions_mutex;
+  std::map<std::string, FIX::SessionID> sessions;  // by SessionID::toString()
+  std::atomic<int> logged_on{0};
+  bool stopped = false;
+
+  void onCreate(const FIX::SessionID& id) override {
+    std::lock_guard lock(sessions_mutex);
+    sessions[id.toString()] = id;
+  }
+  void onLogon(const FIX::SessionID&) override { ++logged_on; }
+  void onLogout(const FIX::SessionID&) override { --logged_on; }
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) override {}
+
+  // A Logon must carry the configured username and password when there are any.
+  void fromAdmin(const FIX::Message& message, const FIX::SessionID&) override {
+    if (field_or_empty(message.getHeader(), FIX::FIELD::MsgType) != "A") return;
+    const auto& c = options.config;
+    if (c.username.empty() && c.password.empty()) return;
+    if (field_or_empty(message, FIX::FIELD::Username) != c.username ||
+        field_or_empty(message, FIX::FIELD::Password) != c.password)
+      throw FIX::RejectLogon("unknown username or wrong password");
+  }
+
+  void fromApp(const FIX::Message& message, const FIX::SessionID& id) override {
+    const std::string type = field_or_empty(message.getHeader(), FIX::FIELD::MsgType);
+    ParentRequest r;
+    if (type == "D")
+      r.kind = ParentRequest::Kind::New;
+    else if (type == "F")
+      r.kind = ParentRequest::Kind::Cancel;
+    else if (type == "G")
+      r.kind = ParentRequest::Kind::Replace;
+    else if (type == "H")
+      r.kind = ParentRequest::Kind::Status;
+    else
+      throw FIX::UnsupportedMessageType();  // a BusinessMessageReject; the session stays up
+    r.session = id.toString();
+    r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
+    r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
+    r.account = field_or_empty(message, FIX::FIELD::Account);
+    r.symbol = field_or_empty(message, FIX::FIELD::Symbol);
+    r.side = char_or_zero(message, FIX::FIELD::Side);
+    r.ord_type = char_or_zero(message, FIX::FIELD::OrdType);
+    r.qty = field_or_empty(message, FIX::FIELD::OrderQty);
+    r.price = field_or_empty(message, FIX::FIELD::Price);
+    r.target_strategy = field_or_empty(message, FIX::FIELD::TargetStrategy);
+    r.algo = field_or_empty(message, kTrancheAlgo);
+    r.strategy_params = field_or_empty(message, FIX::FIELD::TargetStrategyParameters);
+    r.participation_rate = field_or_empty(message, FIX::FIELD::ParticipationRate);
+    for (const auto& [tag, into] :
+         {std::pair{FIX::FIELD::ExpireTime, &r.expire_ns}, std::pair{FIX::FIELD::EffectiveTime, &r.effective_ns}}) {
+      if (!message.isSetField(tag)) continue;
+      const std::string text = message.getField(tag);
+      *into = parse_fix_timestamp(text);
+      if (!*into && r.problem.empty())
+        r.problem = "tag " + std::to_string(tag) + " '" + text + "' is not a UTCTimestamp";
+    }
+    sink(std::move(r));
+  }
+
+  bool send(const ParentAnswer& a) {
+    FIX::SessionID id;
+    {
+      std::lock_guard lock(sessions_mutex);
+      auto it = sessions.find(a.session);
+      if (it == sessions.end()) return false;
+      id = it->second;
+    }
+    FIX::Message m;
+    m.getHeader().setField(FIX::FIELD::MsgType, a.cancel_reject ? "9" : "8");
+    m.setField(FIX::FIELD::OrderID, a.order_id.empty() ? "NONE" : a.order_id);
+    m.setField(FIX::FIELD::ClOrdID, a.cl_ord_id.empty() ? "NONE" : a.cl_ord_id);
+    if (!a.orig_cl_ord_id.empty()) m.setField(FIX::FIELD::OrigClOrdID, a.orig_cl_ord_id);
+    m.setField(FIX::FIELD::OrdStatus, std::string(1, a.ord_status));
+    if (!a.account.empty()) m.setField(FIX::FIELD::Account, a.account);
+    if (!a.text.empty()) m.setField(FIX::FIELD::Text, a.text);
+    m.setField(FIX::FIELD::TransactTime, format_fix_timestamp(a.transact_ns));
+    if (a.cancel_reject) {
+      m.setField(FIX::FIELD::CxlRejResponseTo, std::string(1, a.cxl_rej_response_to));
+      if (a.cxl_rej_reason >= 0) m.setField(FIX::FIELD::CxlRejReason, std::to_string(a.cxl_rej_reason));
+    } else {
+      m.setField(FIX::FIELD::ExecID, a.exec_id);
+      m.setField(FIX::FIELD::ExecType, std::string(1, a.exec_type));
+      m.setField(FIX::FIELD::Symbol, a.symbol.empty() ? "[N/A]" : a.symbol);
+      m.setField(FIX::FIELD::Side, std::string(1, a.side));
+      if (a.order_qty.is_set()) m.setField(FIX::FIELD::OrderQty, a.order_qty.to_string());
+      if (a.limit.is_set()) m.setField(FIX::FIELD::Price, a.limit.to_string());
+      m.setField(FIX::FIELD::LeavesQty, a.leaves_qty.to_string());
+      m.setField(FIX::FIELD::CumQty, a.cum_qty.to_string());
+      m.setField(FIX::FIELD::AvgPx, a.avg_px.is_set() ? a.avg_px.to_string() : "0");
+      if (a.last_qty.is_set()) m.setField(FIX::FIELD::LastQty, a.last_qty.to_string());
+      if (a.last_px.is_set()) m.setField(FIX::FIELD::LastPx, a.last_px.to_string());
+      if (!a.last_mkt.empty()) m.setField(FIX::FIELD::LastMkt, a.last_mkt);
+      if (a.ord_rej_reason >= 0) m.setField(FIX::FIELD::OrdRejReason, std::to_string(a.ord_rej_reason));
+    }
+    try {
+      return FIX::Session::sendToTarget(m, id);
+    } catch (const FIX::SessionNotFound&) {
+      return false;
+    }
+  }
+};
+
+FixParentAcceptor::FixParentAcceptor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+FixParentAcceptor::~FixParentAcceptor() { stop(); }
+
+Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcceptorOptions& options,
+                                                                    Sink sink) {
+  const FixAcceptorConfig& c = options.config;
+  if (!std::filesystem::exists(options.dictionary))
+    return make_error("the FIX dictionary " + options.dictionary + " is missing");
+  if (!gateway::set_fix_acceptor_address(c.host))
+    return make_error("[server.fix] listen: '" + c.host + "' is not an IPv4 address");
+  std::error_code ec;
+  std::filesystem::create_directories(options.store_dir, ec);
+  if (ec) return make_error("cannot create " + options.store_dir + ": " + ec.message());
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->sink = std::move(sink);
+  try {
+    impl->settings = std::make_unique<FIX::SessionSettings>();
+    FIX::Dictionary defaults;
+    defaults.setString("ConnectionType", "acceptor");
+    defaults.setInt("SocketAcceptPort", c.port);
+    defaults.setBool("SocketReuseAddress", true);
+    defaults.setBool("SocketNodelay", true);
+    defaults.setString("StartTime", "00:00:00");
+    defaults.setString("EndTime", "00:00:00");
+    defaults.setBool("UseDataDictionary", true);
+    defaults.setString("DataDictionary", options.dictionary);
+    defaults.setString("FileStorePath", options.store_dir + "/store");
+    defaults.setString("FileLogPath", options.store_dir + "/log");
+    defaults.setBool("ResetOnLogon", options.reset_on_logon);
+    defaults.setBool("ResetOnLogout", false);
+    defaults.setBool("ResetOnDisconnect", false);
+    // Our ExecutionReports carry the venue of each fill and our text; the dictionary checks what comes in.
+    defaults.setBool("ValidateUserDefinedFields", true);
+    impl->settings->set(defaults);
+    for (const auto& client : c.clients) {
+      FIX::SessionID id("FIX.4.4", c.comp_id, client);
+      FIX::Dictionary session;
+      impl->settings->set(id, session);
+    }
+    impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
+    impl->log = std::make_unique<FIX::FileLogFactory>(*impl->settings);
+    impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
+    impl->acceptor->start();
+  } catch (const std::exception& e) {
+    return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " + e.what());
+  }
+  return std::unique_ptr<FixParentAcceptor>(new FixParentAcceptor(std::move(impl)));
+}
+
+bool FixParentAcceptor::send(const ParentAnswer& answer) { return impl_->send(answer); }
+
+void FixParentAcceptor::stop() {
+  if (!impl_ || impl_->stopped || !impl_->acceptor) return;
+  impl_->stopped = true;
+  impl_->acceptor->stop();
+}
+
+int FixParentAcceptor::logged_on() const { return impl_->logged_on.load(); }
+
+}  // namespace tranche::service

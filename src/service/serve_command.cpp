@@ -1,0 +1,242 @@
+#include "service/serve_command.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gateway/sim_gateway.hpp"
+#include "oms/journal.hpp"
+#include "oms/order_manager.hpp"
+#include "risk/risk_gate.hpp"
+#include "service/fix_acceptor.hpp"
+#include "service/serve_kernel.hpp"
+#include "service/sim_commands.hpp"
+#include "sim/simulator.hpp"
+
+namespace tranche::service {
+
+namespace {
+
+std::atomic<int> stop_signal{0};
+extern "C" void on_stop_signal(int signal) { stop_signal.store(signal); }
+
+TimestampNs wall_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The replay clock against the wall: fixed at start, `speed` replay seconds per wall second.
+struct ReplayClock {
+  TimestampNs replay_origin_ns = 0;
+  TimestampNs wall_origin_ns = 0;
+  double speed = 1;
+  TimestampNs replay_at(TimestampNs wall_ns) const {
+    return replay_origin_ns + static_cast<TimestampNs>(static_cast<double>(wall_ns - wall_origin_ns) * speed);
+  }
+  TimestampNs wall_at(TimestampNs replay_ns) const {
+    return wall_origin_ns + static_cast<TimestampNs>(static_cast<double>(replay_ns - replay_origin_ns) / speed);
+  }
+};
+
+// Requests from QuickFIX's thread to the kernel's.
+class RequestQueue {
+ public:
+  void push(ParentRequest request) {
+    {
+      std::lock_guard lock(mutex_);
+      items_.push_back(std::move(request));
+    }
+    ready_.notify_one();
+  }
+  std::vector<ParentRequest> take(std::chrono::microseconds wait) {
+    std::unique_lock lock(mutex_);
+    if (items_.empty()) ready_.wait_for(lock, wait);
+    std::vector<ParentRequest> out;
+    out.swap(items_);
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<ParentRequest> items_;
+};
+
+const char* exec_type_name(const ParentAnswer& a) {
+  if (a.cancel_reject) return "cancel-reject";
+  switch (a.exec_type) {
+    case '0':
+      return "new";
+    case 'F':
+      return "fill";
+    case '5':
+      return "replaced";
+    case '6':
+      return "pending-cancel";
+    case '4':
+      return "canceled";
+    case 'C':
+      return "expired";
+    case '3':
+      return "done";
+    case '8':
+      return "rejected";
+    case 'I':
+      return "status";
+    default:
+      return "report";
+  }
+}
+
+}  // namespace
+
+int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err) {
+  (void)out;
+  auto fail = [&](const std::string& message) {
+    err << "tranche serve: " << message << "\n";
+    return 2;
+  };
+  const std::string config_path = options.config.empty() ? default_config_path() : options.config;
+  auto loaded = load_config(config_path);
+  if (!loaded) return fail(loaded.error().message);
+  Config config = *loaded;
+  if (options.port) {
+    if (*options.port <= 0 || *options.port > 65535) return fail("--port must be 1 to 65535");
+    config.server.fix.port = *options.port;
+  }
+  if (!options.speed.empty()) {
+    Amount speed;
+    if (!Amount::parse(options.speed, speed) || !speed.is_positive())
+      return fail("--speed '" + options.speed + "' is not a positive decimal");
+    config.server.speed = speed;
+  }
+  if (config.server.fix.dictionary.empty()) config.server.fix.dictionary = TRANCHE_FIX_DICTIONARY;
+  const std::string journal_path = options.journal.empty() ? config.server.journal : options.journal;
+
+  // --- the product: journal, risk gate, OMS ---
+  auto journal_opened = oms::Journal::open(journal_path);
+  if (!journal_opened) return fail(journal_opened.error().message);
+  std::unique_ptr<oms::Journal> journal = std::move(const_cast<std::unique_ptr<oms::Journal>&>(journal_opened.value()));
+  risk::RiskGate gate(config);
+  auto manager_opened = oms::OrderManager::open(config, *journal, gate);
+  if (!manager_opened) return fail(manager_opened.error().message);
+  std::unique_ptr<oms::OrderManager> manager =
+      std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(manager_opened.value()));
+
+  // --- the market: a restart goes on from the journal's last moment, so its clock never runs backwards ---
+  TimestampNs journal_last_ns = 0;
+  if (auto s = journal->replay([&](const oms::Record& r) -> Status {
+        journal_last_ns = std::max(journal_last_ns, r.ts_ns);
+        return {};
+      });
+      !s)
+    return fail(s.message());
+  auto created = sim::Simulator::create(config, sim::SimOptions{});
+  if (!created) return fail(created.error().message);
+  std::unique_ptr<sim::Simulator> sim = std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
+  // Replayed unseen up to the journal's last moment: the books stand as they stood then.
+  if (journal_last_ns > sim->now()) sim->run_until(journal_last_ns);
+  const TimestampNs replay_start = std::max({sim->now(), sim->start_ns(), journal_last_ns});
+  auto gateways = gateway::make_sim_gateways(*sim);
+  for (auto& g : gateways) manager->add_session(g.get());
+
+  // --- the kernel and the FIX acceptor ---
+  ReplayClock clock{replay_start, wall_now_ns(), config.server.speed.to_double()};
+  FixParentAcceptor* acceptor_ptr = nullptr;
+  const bool quiet = options.quiet;
+  ServeKernel kernel(
+      config, *sim, *manager, gate,
+      [&](const ParentAnswer& answer) {
+        ParentAnswer a = answer;
+        a.transact_ns = clock.wall_at(answer.transact_ns);
+        if (!quiet) {
+          err << format_time(answer.transact_ns).substr(11, 12) << " " << exec_type_name(a) << " "
+              << a.cl_ord_id;
+          if (!a.order_id.empty()) err << " (parent " << a.order_id << ")";
+          if (a.last_qty.is_set()) err << " " << a.last_qty.to_string() << " @ " << a.last_px.to_string() << " on " << a.last_mkt;
+          if (!a.cancel_reject) err << " cum " << a.cum_qty.to_string();
+          if (!a.text.empty()) err << ": " << a.text;
+          err << "\n";
+        }
+        if (acceptor_ptr != nullptr && !acceptor_ptr->send(a))
+          err << "tranche serve: the answer for " << a.cl_ord_id << " could not be sent (session "
+              << a.session << " is not logged on); an OrderStatusRequest will tell it\n";
+      },
+      "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli));
+  sim->set_listener(&kernel);
+  if (auto s = kernel.recover(*journal); !s) return fail(s.message());
+  if (auto reconciled = manager->reconcile(replay_start); !reconciled)
+    return fail(reconciled.error().message);
+  else if (*reconciled > 0)
+    err << "tranche serve: " << *reconciled << " children the journal left in flight are being reconciled\n";
+  if (kernel.working() > 0) err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
+
+  RequestQueue queue;
+  FixAcceptorOptions fix_options;
+  fix_options.config = config.server.fix;
+  fix_options.dictionary = config.server.fix.dictionary;
+  fix_options.store_dir = journal_path + ".fix";
+  auto acceptor = FixParentAcceptor::start(fix_options, [&](ParentRequest r) { queue.push(std::move(r)); });
+  if (!acceptor) return fail(acceptor.error().message);
+  acceptor_ptr = acceptor.value().get();
+
+  std::string clients;
+  for (const auto& c : config.server.fix.clients) clients += (clients.empty() ? "" : ", ") + c;
+  err << "tranche serve: FIX 4.4 on " << config.server.fix.host << ":" << config.server.fix.port << " as "
+      << config.server.fix.comp_id << " for " << clients << "; market "
+      << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " replayed from "
+      << format_time(replay_start) << " at " << config.server.speed.to_string() << "x; journal " << journal_path
+      << "\n";
+
+  stop_signal.store(0);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  bool closed_said = false;
+  while (stop_signal.load() == 0) {
+    for (ParentRequest& r : queue.take(std::chrono::microseconds(1000))) {
+      if (r.expire_ns) r.expire_ns = clock.replay_at(*r.expire_ns);
+      if (r.effective_ns) r.effective_ns = clock.replay_at(*r.effective_ns);
+      kernel.on_request(r);
+    }
+    sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())));
+    if (!kernel.market_closed() && !sim->recording_left()) kernel.data_ended(sim->now());
+    if (kernel.market_closed() && !closed_said) {
+      closed_said = true;
+      err << "tranche serve: the recorded data ended at " << format_time(sim->now())
+          << ": the venues are closed; the server stays up\n";
+    }
+    if (!kernel.error().ok()) {
+      err << "tranche serve: stopping: " << kernel.error().message() << "\n";
+      acceptor.value()->stop();
+      return 1;
+    }
+  }
+  err << "tranche serve: " << (stop_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT") << ": ";
+  if (config.server.on_shutdown == "cancel" && kernel.working() > 0) {
+    err << "canceling " << kernel.working() << " working parents\n";
+    kernel.cancel_all(sim->now(), "the server shut down");
+    // The venues answer on the replay clock: it runs on, unpaced, until every parent has ended (or 10 s).
+    const TimestampNs until = sim->now() + 10 * kNanosPerSecond;
+    while (kernel.working() > 0 && sim->now() < until) sim->run_until(sim->now() + 10 * kNanosPerMilli);
+  } else {
+    err << (kernel.working() > 0 ? std::to_string(kernel.working()) + " working parents kept for the restart"
+                                 : std::string("nothing working"))
+        << "\n";
+  }
+  if (auto s = manager->flush(); !s) err << "tranche serve: " << s.message() << "\n";
+  // The last reports leave before the sessions are logged out.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  acceptor.value()->stop();
+  return kernel.error().ok() ? 0 : 1;
+}
+
+}  // namespace tranche::service

@@ -1,0 +1,21 @@
+#pragma once
+// `tranche serve`: the daemon. The EMS kernel (algos, placer and router, risk gate, OMS with its journal)
+// behind a FIX 4.4 acceptor, trading on the venues the simulator plays, its replay clock mapped onto wall
+// time (docs/serve.md).
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace tranche::service {
+
+struct ServeOptions {
+  std::string config;   // empty: the bundled default
+  std::string journal;  // empty: [server] journal
+  std::optional<int> port;         // overrides [server.fix] listen's port (tests pick a free one)
+  std::string speed;               // overrides [server] speed
+  bool quiet = false;              // no line per answer on stderr
+};
+
+int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tranche::service

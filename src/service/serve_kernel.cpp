@@ -1,0 +1,686 @@
+#include "service/serve_kernel.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "ems/algo.hpp"
+#include "service/venue_views.hpp"
+
+namespace tranche::service {
+
+namespace {
+
+constexpr std::uint64_t kWake = 1;   // a wake the algo asked for
+constexpr std::uint64_t kGrace = 2;  // an algo still working this long after its end is canceled
+constexpr DurationNs kGraceNs = 30 * kNanosPerSecond;
+constexpr DurationNs kAvoidNs = 5 * kNanosPerSecond;
+constexpr DurationNs kHistoryNs = 30 * 60 * kNanosPerSecond;  // what an algo starting now may look back on
+constexpr std::size_t kViewDepth = 40;
+constexpr const char* kFixOrder = "fix-order";  // the journaled FIX identity of a parent
+
+// OrdRejReason (103) and CxlRejReason (102) values of FIX 4.4.
+constexpr int kRejUnknownSymbol = 1, kRejExchangeClosed = 2, kRejExceedsLimit = 3, kRejTooLate = 4,
+              kRejDuplicate = 6, kRejUnsupported = 11, kRejIncorrectQty = 13, kRejOther = 99;
+constexpr int kCxlTooLate = 0, kCxlUnknownOrder = 1, kCxlPending = 3, kCxlDuplicate = 6, kCxlOther = 99;
+
+std::string key_of(const std::string& session, const std::string& cl_ord_id) {
+  return session + '\n' + cl_ord_id;
+}
+
+// The client's CompID in a QuickFIX session id ("FIX.4.4:TRANCHE->CLIENT1"): the account when none is sent.
+std::string client_of(const std::string& session) {
+  const auto arrow = session.rfind("->");
+  return arrow == std::string::npos ? session : session.substr(arrow + 2);
+}
+
+// TargetStrategy (847) values: FIX's own three and the three Tranche's dictionary adds.
+std::string algo_of_target_strategy(const std::string& value) {
+  static const std::map<std::string, std::string> names = {{"1", "vwap"},     {"2", "pov"},
+                                                           {"3", "is"},       {"1000", "twap"},
+                                                           {"1001", "iceberg"}, {"1002", "peg"}};
+  auto it = names.find(value);
+  return it == names.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+ServeKernel::ServeKernel(const Config& config, sim::Simulator& sim, oms::OrderManager& manager,
+                         risk::RiskGate& gate, AnswerFn answer, std::string exec_id_prefix)
+    : config_(config),
+      sim_(sim),
+      manager_(manager),
+      gate_(gate),
+      answer_(std::move(answer)),
+      exec_id_prefix_(std::move(exec_id_prefix)) {}
+
+std::string ServeKernel::next_exec_id() const { return exec_id_prefix_ + "-" + std::to_string(++exec_seq_); }
+
+void ServeKernel::check(const Status& s) {
+  if (!s.ok() && error_.ok()) error_ = s;
+}
+
+ServeKernel::Served* ServeKernel::find(const std::string& session, const std::string& cl_ord_id) {
+  auto it = by_cl_ord_id_.find(key_of(session, cl_ord_id));
+  return it == by_cl_ord_id_.end() ? nullptr : served_[it->second].get();
+}
+
+std::size_t ServeKernel::working() const {
+  std::size_t n = 0;
+  for (const auto& s : served_) n += s->ended ? 0 : 1;
+  return n;
+}
+
+// --- requests ---
+
+void ServeKernel::on_request(const ParentRequest& request) {
+  switch (request.kind) {
+    case ParentRequest::Kind::New:
+      on_new(request);
+      break;
+    case ParentRequest::Kind::Cancel:
+      on_cancel(request);
+      break;
+    case ParentRequest::Kind::Replace:
+      on_replace(request);
+      break;
+    case ParentRequest::Kind::Status:
+      on_status(request);
+      break;
+  }
+  after_event();
+}
+
+void ServeKernel::reject_new(const ParentRequest& r, int reason, const std::string& text) {
+  ParentAnswer a;
+  a.session = r.session;
+  a.exec_type = '8';
+  a.ord_status = '8';
+  a.exec_id = next_exec_id();
+  a.cl_ord_id = r.cl_ord_id;
+  a.account = r.account;
+  a.symbol = r.symbol;
+  a.side = r.side == '2' ? '2' : '1';
+  Qty q;
+  if (Qty::parse(r.qty, q)) a.order_qty = q;
+  a.ord_rej_reason = reason;
+  a.text = text;
+  a.transact_ns = now();
+  answer_(a);
+}
+
+void ServeKernel::on_new(const ParentRequest& r) {
+  if (r.cl_ord_id.empty()) return reject_new(r, kRejOther, "ClOrdID (11) is missing");
+  if (find(r.session, r.cl_ord_id) != nullptr)
+    return reject_new(r, kRejDuplicate, "ClOrdID " + r.cl_ord_id + " is already in use on this session");
+  if (!r.problem.empty()) return reject_new(r, kRejOther, r.problem);
+  if (market_closed_)
+    return reject_new(r, kRejExchangeClosed, "the market is closed: the recorded data has ended");
+  if (r.symbol.empty()) return reject_new(r, kRejUnknownSymbol, "Symbol (55) is missing");
+  const Instrument* instrument = config_.instrument(InstrumentId(r.symbol));
+  if (instrument == nullptr || !InstrumentId::fits(r.symbol)) {
+    std::string known;
+    for (const auto& i : config_.instruments) known += (known.empty() ? "" : ", ") + i.id.str();
+    return reject_new(r, kRejUnknownSymbol, "unknown symbol '" + r.symbol + "' (known: " + known + ")");
+  }
+  if (r.side != '1' && r.side != '2')
+    return reject_new(r, kRejUnsupported, "Side (54) must be 1 (buy) or 2 (sell)");
+  Qty qty;
+  if (r.qty.empty()) return reject_new(r, kRejIncorrectQty, "OrderQty (38) is missing");
+  if (!Qty::parse(r.qty, qty)) return reject_new(r, kRejIncorrectQty, "OrderQty '" + r.qty + "' is not a decimal");
+  if (!qty.is_positive()) return reject_new(r, kRejIncorrectQty, "OrderQty must be positive, not " + r.qty);
+  Price limit = Price::unset();
+  if (r.ord_type == '2') {
+    if (r.price.empty()) return reject_new(r, kRejOther, "a limit order (OrdType 2) needs a Price (44)");
+    if (!Price::parse(r.price, limit) || !limit.is_positive())
+      return reject_new(r, kRejOther, "Price '" + r.price + "' is not a positive decimal");
+    if (limit.raw() % instrument->tick_size.raw() != 0)
+      return reject_new(r, kRejOther,
+                        "Price " + r.price + " is off the tick " + instrument->tick_size.to_string());
+  } else if (r.ord_type == '1') {
+    if (!r.price.empty()) return reject_new(r, kRejOther, "a market order (OrdType 1) takes no Price");
+  } else {
+    return reject_new(r, kRejUnsupported,
+                      std::string("OrdType '") + (r.ord_type ? std::string(1, r.ord_type) : "") +
+                          "' is not supported (1 market, 2 limit)");
+  }
+  // The algo: TrancheAlgo (7001) by name, else TargetStrategy (847), else the configured default.
+  std::string algo = r.algo;
+  if (algo.empty() && !r.target_strategy.empty()) {
+    algo = algo_of_target_strategy(r.target_strategy);
+    if (algo.empty())
+      return reject_new(r, kRejUnsupported, "TargetStrategy " + r.target_strategy + " is not one Tranche runs");
+  }
+  if (algo.empty()) algo = config_.server.default_algo;
+  const std::vector<std::string> names = ems::algo_names();
+  if (std::find(names.begin(), names.end(), algo) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    return reject_new(r, kRejUnsupported, "unknown algo '" + algo + "' (known: " + known + ")");
+  }
+  std::vector<oms::AlgoParam> params;
+  std::string item;
+  std::istringstream in(r.strategy_params);
+  while (std::getline(in, item, ';')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return reject_new(r, kRejOther, "TargetStrategyParameters: '" + item + "' is not key=value");
+    params.push_back({item.substr(0, eq), item.substr(eq + 1)});
+  }
+  if (!r.participation_rate.empty())
+    params.push_back({algo == "pov" ? "pov_rate" : "max_participation", r.participation_rate});
+
+  const TimestampNs t = now();
+  const std::string account = r.account.empty() ? client_of(r.session) : r.account;
+  if (!AccountId::fits(account)) return reject_new(r, kRejOther, "Account '" + account + "' is too long");
+  oms::ParentOrder parent;
+  parent.account = AccountId(account);
+  parent.instrument = instrument->id;
+  parent.side = r.side == '1' ? Side::Buy : Side::Sell;
+  parent.qty = qty;
+  parent.limit = limit;
+  parent.algo = algo;
+  parent.params = params;
+  parent.strategy = "fix " + client_of(r.session);
+  parent.start_ns = r.effective_ns && *r.effective_ns > t ? *r.effective_ns : t;
+  parent.end_ns = r.expire_ns ? *r.expire_ns : parent.start_ns + config_.server.default_horizon_ns;
+  if (parent.end_ns <= parent.start_ns)
+    return reject_new(r, kRejTooLate, "ExpireTime " + format_time(parent.end_ns) +
+                                          " (replay clock) is not after the start " +
+                                          format_time(parent.start_ns));
+  if (auto made = ems::make_algo(parent); !made) return reject_new(r, kRejUnsupported, made.error().message);
+  auto accepted = manager_.accept_parent(parent, t);
+  check(manager_.flush());
+  if (!accepted) return reject_new(r, kRejExceedsLimit, accepted.error().message);
+  parent.id = *accepted;
+
+  auto s = std::make_unique<Served>();
+  s->session = r.session;
+  s->cl_ord_id = r.cl_ord_id;
+  s->account = r.account;
+  s->id = parent.id;
+  s->instrument = parent.instrument;
+  s->side = parent.side;
+  const std::size_t slot = served_.size();
+  by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = slot;
+  by_parent_[parent.id.value()] = slot;
+  served_.push_back(std::move(s));
+  Served& served = *served_.back();
+  check(manager_.record_algo_state(parent.id, kFixOrder, "session=" + r.session + " cl_ord_id=" + r.cl_ord_id, t));
+  check(manager_.flush());
+  ParentAnswer accepted_answer = answer_for(served, '0');
+  accepted_answer.text = algo + " " + (parent.side == Side::Buy ? "buy " : "sell ") + qty.to_string() + " " +
+                         instrument->id.str() + " from " + format_time(parent.start_ns) + " to " +
+                         format_time(parent.end_ns) + " (replay clock)";
+  answer_(accepted_answer);
+  start_algo(served);
+}
+
+void ServeKernel::start_algo(Served& s) {
+  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  if (p == nullptr) return;
+  auto made = ems::make_algo(p->order);
+  if (!made) return finish(s, oms::ParentState::Expired, made.error().message);
+  InstrumentState& st = state_of(s.instrument);
+  const std::size_t slot = by_parent_[s.id.value()];
+  s.exec = std::make_unique<ems::ParentExecution>(
+      manager_, *st.placer, std::move(made.value()), p->order,
+      [this, slot](TimestampNs at) { sim_.set_timer(at, slot * 4 + kWake); });
+  s.started = true;
+  if (p->order.end_ns != 0) sim_.set_timer(p->order.end_ns + kGraceNs, slot * 4 + kGrace);
+  if (!s.saved_state.empty()) {
+    // After a restart: where the journal says the algo stood; the children the old process left were
+    // canceled by the recovery (they are reconciled before this runs).
+    check(s.exec->algo().restore(s.saved_state));
+    for (const oms::ChildOrder* c : manager_.oms().children_of(s.id))
+      if (c->open() && c->status != OrderStatus::PendingCancel)
+        check(manager_.cancel_child(c->order.client_order_id, now()));
+    s.exec->algo().on_restart(*s.exec, market_now(s.instrument));
+    // A cancel the journal recorded is carried through.
+    if (!s.cancel_cl_ord_id.empty() && !s.exec->algo().done())
+      s.exec->algo().cancel(*s.exec, now(), "canceled by the client");
+    return;
+  }
+  std::vector<std::pair<TimestampNs, double>> prints(st.prints.begin(), st.prints.end());
+  std::vector<std::pair<TimestampNs, double>> mids(st.mids.begin(), st.mids.end());
+  s.exec->algo().on_history(prints, mids);
+  s.exec->algo().on_start(*s.exec, market_now(s.instrument));
+}
+
+void ServeKernel::cancel_reject(const ParentRequest& r, char response_to, int reason, const std::string& text,
+                                const Served* s) {
+  ParentAnswer a;
+  if (s != nullptr) {
+    a = answer_for(*s, '0');
+    a.exec_id.clear();
+  } else {
+    a.session = r.session;
+    a.ord_status = '8';  // unknown order: FIX says Rejected
+    a.transact_ns = now();
+  }
+  a.cancel_reject = true;
+  a.cl_ord_id = r.cl_ord_id;
+  a.orig_cl_ord_id = r.orig_cl_ord_id;
+  a.cxl_rej_response_to = response_to;
+  a.cxl_rej_reason = reason;
+  a.text = text;
+  answer_(a);
+}
+
+void ServeKernel::on_cancel(const ParentRequest& r) {
+  Served* s = find(r.session, r.orig_cl_ord_id);
+  if (s == nullptr)
+    return cancel_reject(r, '1', kCxlUnknownOrder, "unknown order " + r.orig_cl_ord_id, nullptr);
+  if (s->ended) return cancel_reject(r, '1', kCxlTooLate, "the order has ended", s);
+  if (!s->cancel_cl_ord_id.empty()) return cancel_reject(r, '1', kCxlPending, "a cancel is already pending", s);
+  if (r.cl_ord_id.empty() || find(r.session, r.cl_ord_id) != nullptr)
+    return cancel_reject(r, '1', kCxlDuplicate, "ClOrdID '" + r.cl_ord_id + "' is missing or already in use", s);
+  by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
+  s->cancel_cl_ord_id = r.cl_ord_id;
+  const std::string why = "canceled by the client";
+  if (s->exec != nullptr && !s->exec->algo().done()) {
+    if (auto st = s->exec->cancel(now(), why); !st.ok()) {
+      s->cancel_cl_ord_id.clear();
+      return cancel_reject(r, '1', kCxlOther, st.message(), s);
+    }
+  } else if (s->exec == nullptr) {
+    check(manager_.cancel_parent(s->id, why, now()));
+  }
+  check(manager_.flush());
+  ParentAnswer a = answer_for(*s, '6');
+  a.cl_ord_id = r.cl_ord_id;
+  a.orig_cl_ord_id = s->cl_ord_id;
+  answer_(a);
+  maybe_finish(*s);
+}
+
+void ServeKernel::on_replace(const ParentRequest& r) {
+  Served* s = find(r.session, r.orig_cl_ord_id);
+  if (s == nullptr)
+    return cancel_reject(r, '2', kCxlUnknownOrder, "unknown order " + r.orig_cl_ord_id, nullptr);
+  if (s->ended) return cancel_reject(r, '2', kCxlTooLate, "the order has ended", s);
+  if (!s->cancel_cl_ord_id.empty()) return cancel_reject(r, '2', kCxlPending, "a cancel is pending", s);
+  if (r.cl_ord_id.empty() || find(r.session, r.cl_ord_id) != nullptr)
+    return cancel_reject(r, '2', kCxlDuplicate, "ClOrdID '" + r.cl_ord_id + "' is missing or already in use", s);
+  if (s->exec == nullptr) return cancel_reject(r, '2', kCxlOther, "the order is being recovered", s);
+  if (!r.problem.empty()) return cancel_reject(r, '2', kCxlOther, r.problem, s);
+  const oms::ParentRecord* p = manager_.oms().parent(s->id);
+  if (!r.symbol.empty() && r.symbol != s->instrument.str())
+    return cancel_reject(r, '2', kCxlOther, "the symbol cannot be changed by a replace", s);
+  if (r.side != 0 && r.side != (s->side == Side::Buy ? '1' : '2'))
+    return cancel_reject(r, '2', kCxlOther, "the side cannot be changed by a replace", s);
+  if (!r.algo.empty() && r.algo != p->order.algo)
+    return cancel_reject(r, '2', kCxlOther,
+                         "the algo cannot be changed by a replace (cancel, then send a new order)", s);
+  Qty qty = Qty::unset();
+  if (!r.qty.empty()) {
+    if (!Qty::parse(r.qty, qty) || !qty.is_positive())
+      return cancel_reject(r, '2', kCxlOther, "OrderQty '" + r.qty + "' is not a positive decimal", s);
+  }
+  Price limit = Price::unset();
+  if (r.ord_type == '1' && p->order.limit.is_set())
+    return cancel_reject(r, '2', kCxlOther, "a limit cannot be removed by a replace", s);
+  if (!r.price.empty()) {
+    const Instrument* instrument = config_.instrument(s->instrument);
+    if (!Price::parse(r.price, limit) || !limit.is_positive())
+      return cancel_reject(r, '2', kCxlOther, "Price '" + r.price + "' is not a positive decimal", s);
+    if (instrument != nullptr && limit.raw() % instrument->tick_size.raw() != 0)
+      return cancel_reject(r, '2', kCxlOther,
+                           "Price " + r.price + " is off the tick " + instrument->tick_size.to_string(), s);
+  }
+  const TimestampNs end = r.expire_ns.value_or(0);
+  if (r.expire_ns && *r.expire_ns <= now())
+    return cancel_reject(r, '2', kCxlTooLate, "ExpireTime is not in the future", s);
+  if (auto st = s->exec->amend(market_now(s->instrument), qty, limit, end); !st.ok()) {
+    check(manager_.flush());
+    return cancel_reject(r, '2', kCxlOther, st.message(), s);
+  }
+  if (end != 0) sim_.set_timer(end + kGraceNs, by_parent_[s->id.value()] * 4 + kGrace);
+  const std::string orig = s->cl_ord_id;
+  by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
+  s->cl_ord_id = r.cl_ord_id;
+  check(manager_.record_algo_state(s->id, kFixOrder, "session=" + s->session + " cl_ord_id=" + r.cl_ord_id,
+                                   now()));
+  check(manager_.flush());
+  ParentAnswer a = answer_for(*s, '5');
+  a.orig_cl_ord_id = orig;
+  answer_(a);
+  maybe_finish(*s);
+}
+
+void ServeKernel::on_status(const ParentRequest& r) {
+  Served* s = find(r.session, r.cl_ord_id);
+  if (s == nullptr) {
+    ParentAnswer a;
+    a.session = r.session;
+    a.exec_type = 'I';
+    a.ord_status = '8';
+    a.exec_id = next_exec_id();
+    a.cl_ord_id = r.cl_ord_id;
+    a.symbol = r.symbol;
+    a.side = r.side == '2' ? '2' : '1';
+    a.text = "unknown order " + r.cl_ord_id;
+    a.transact_ns = now();
+    answer_(a);
+    return;
+  }
+  ParentAnswer a = answer_for(*s, 'I');
+  a.cl_ord_id = r.cl_ord_id;
+  answer_(a);
+}
+
+// The parent as it stands, in an ExecutionReport of `exec_type`.
+ParentAnswer ServeKernel::answer_for(const Served& s, char exec_type) const {
+  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  ParentAnswer a;
+  a.session = s.session;
+  a.exec_type = exec_type;
+  a.order_id = std::to_string(s.id.value());
+  a.exec_id = next_exec_id();
+  a.cl_ord_id = s.cl_ord_id;
+  a.account = s.account;
+  a.symbol = s.instrument.str();
+  a.side = s.side == Side::Buy ? '1' : '2';
+  a.transact_ns = sim_.now();
+  if (p == nullptr) return a;
+  a.order_qty = p->order.qty;
+  a.limit = p->order.limit;
+  a.cum_qty = p->executed;
+  a.avg_px = p->average_price();
+  const bool final = oms::is_final(p->state);
+  a.leaves_qty = final ? Qty() : Qty::from_raw(std::max<std::int64_t>(0, (p->order.qty - p->executed).raw()));
+  switch (p->state) {
+    case oms::ParentState::Filled:
+      a.ord_status = p->executed >= p->order.qty ? '2' : '3';
+      break;
+    case oms::ParentState::Canceled:
+      a.ord_status = '4';
+      break;
+    case oms::ParentState::Expired:
+      a.ord_status = 'C';
+      break;
+    case oms::ParentState::PendingCancel:
+      a.ord_status = '6';
+      break;
+    default:
+      a.ord_status = p->executed >= p->order.qty ? '2' : p->executed.is_positive() ? '1' : '0';
+      break;
+  }
+  if (final) a.text = p->done_text;
+  return a;
+}
+
+// --- the market, reports and timers ---
+
+ServeKernel::InstrumentState& ServeKernel::state_of(const InstrumentId& instrument) {
+  InstrumentState& st = instruments_[instrument.str()];
+  if (!st.placer) {
+    ems::PlacerParams params;
+    params.flush = false;  // one flush per event, after every parent has acted
+    st.placer = std::make_unique<ems::Placer>(config_, manager_, params);
+  }
+  return st;
+}
+
+std::vector<ems::VenueView> ServeKernel::views(const InstrumentId& instrument, int only_venue) const {
+  VenueViewOptions options;
+  options.only_venue = only_venue;
+  options.depth = kViewDepth;
+  for (const auto& [venue, until] : avoid_until_)
+    if (until > sim_.now()) options.avoid.push_back(venue);
+  options.max_data_age_ns = config_.risk.max_market_data_age_ns;
+  options.gate = &gate_;
+  return venue_views(sim_, instrument, sim_.now(), options);
+}
+
+// The views as they stand, kept (the algo's market points at them): one venue's rebuilt on its own event,
+// every venue at least each 100 ms and after our own reports.
+ems::AlgoMarket ServeKernel::market_now(const InstrumentId& instrument, int changed_venue) {
+  InstrumentState& st = state_of(instrument);
+  const TimestampNs t = now();
+  if (changed_venue < 0 || st.views.empty() || t - st.views_full_ns >= 100 * kNanosPerMilli) {
+    st.views = views(instrument);
+    st.views_full_ns = t;
+  } else {
+    for (auto& fresh : views(instrument, changed_venue))
+      for (auto& cached : st.views)
+        if (cached.venue == fresh.venue) cached = std::move(fresh);
+  }
+  return ems::algo_market(st.views, t);
+}
+
+void ServeKernel::record_mid(InstrumentState& st, const InstrumentId& instrument, TimestampNs now_ns) {
+  const int v = sim_.venue_index(VenueId(config_.primary_venue));
+  if (v < 0) return;
+  const int m = sim_.venue(static_cast<std::size_t>(v)).market_of(instrument);
+  if (m < 0) return;
+  const sim::SimMarket& market = sim_.venue(static_cast<std::size_t>(v)).market(static_cast<std::size_t>(m));
+  const Price b = market.best(Side::Buy), a = market.best(Side::Sell);
+  if (!b.is_set() || !a.is_set()) return;
+  st.mids.emplace_back(now_ns, (b.to_double() + a.to_double()) / 2);
+  while (!st.mids.empty() && st.mids.front().first < now_ns - kHistoryNs) st.mids.pop_front();
+}
+
+void ServeKernel::on_market_data(const sim::MarketDataRef& ref, const md::Event& event) {
+  const sim::SimMarket& market = sim_.venue(ref.venue).market(ref.market);
+  const TimestampNs t = now();
+  gate_.on_quote(ref.venue_id, ref.instrument, market.best(Side::Buy), market.best(Side::Sell), t);
+  InstrumentState& st = state_of(ref.instrument);
+  const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
+  double base = 0;
+  if (print) {
+    base = event.qty.to_double();
+    const double price = event.price.to_double();
+    if (market.listing().inverse && price > 0) base = base * market.listing().contract_size.to_double() / price;
+    st.prints.emplace_back(t, base);
+    while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
+  }
+  if (static_cast<int>(ref.venue) == sim_.venue_index(VenueId(config_.primary_venue))) record_mid(st, ref.instrument, t);
+  bool any = false;
+  for (const auto& s : served_) any = any || (s->started && !s->ended && s->instrument == ref.instrument);
+  if (!any) return;
+  const ems::AlgoMarket m = market_now(ref.instrument, static_cast<int>(ref.venue));
+  st.placer->on_market(st.views, t, &ref.venue_id);
+  if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
+  for (const auto& s : served_) {
+    if (!s->started || s->ended || s->instrument != ref.instrument || s->exec == nullptr) continue;
+    if (print)
+      s->exec->algo().on_trade(*s->exec, m, base);
+    else
+      s->exec->algo().on_market(*s->exec, m);
+  }
+  after_event();
+}
+
+void ServeKernel::on_execution_report(const ExecutionReport& report) {
+  manager_.on_execution_report(report);
+  check(manager_.event_error());
+  if (report.exec_type == ExecType::Rejected && report.reject_reason != RejectReason::RiskDenied &&
+      report.reject_reason != RejectReason::PostOnlyWouldCross)
+    avoid_until_[report.venue.str()] = report.received_ns + kAvoidNs;
+  const oms::ChildOrder* child = manager_.oms().child(report.client_order_id);
+  if (child == nullptr) return after_event();
+  auto it = by_parent_.find(child->order.parent_id.value());
+  if (it == by_parent_.end()) return after_event();
+  Served& s = *served_[it->second];
+  const bool fresh_fill =
+      report.exec_type == ExecType::Trade && seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second;
+  InstrumentState& st = state_of(s.instrument);
+  st.placer->on_report(report);
+  if (fresh_fill) report_fills(s, report);
+  if (s.exec != nullptr && !s.ended) {
+    const ems::AlgoMarket m = market_now(s.instrument);
+    if (report.exec_type == ExecType::Trade)
+      s.exec->algo().on_fill(*s.exec, m);
+    else
+      s.exec->algo().on_market(*s.exec, m);
+  }
+  after_event();
+}
+
+void ServeKernel::on_venue_status(const VenueStatusReport& status) {
+  manager_.on_venue_status(status);
+  check(manager_.event_error());
+  after_event();
+}
+
+void ServeKernel::report_fills(Served& s, const ExecutionReport& report) {
+  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  if (p == nullptr || p->executed <= s.reported_cum) return;
+  ParentAnswer a = answer_for(s, 'F');
+  a.last_qty = p->executed - s.reported_cum;
+  a.last_px = report.last_price;
+  a.last_mkt = report.venue.str();
+  s.reported_cum = p->executed;
+  answer_(a);
+}
+
+void ServeKernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
+  const std::size_t slot = id / 4;
+  if (slot >= served_.size()) return;
+  Served& s = *served_[slot];
+  if (s.ended || s.exec == nullptr) return;
+  if (id % 4 == kWake) s.exec->algo().on_timer(*s.exec, market_now(s.instrument));
+  if (id % 4 == kGrace && !s.exec->algo().done()) {
+    const oms::ParentRecord* p = manager_.oms().parent(s.id);
+    if (p != nullptr && now_ns >= p->order.end_ns + kGraceNs)
+      s.exec->algo().cancel(*s.exec, now_ns,
+                            "still working " + std::to_string(kGraceNs / kNanosPerSecond) + " s after its end time");
+  }
+  after_event();
+}
+
+// After each event: the journal committed and requests sent (one flush for every parent), then each parent
+// that has finished says so.
+void ServeKernel::after_event() {
+  check(manager_.flush());
+  for (auto& s : served_) {
+    if (s->ended) continue;
+    if (!s->started && !manager_.reconciling()) {
+      start_algo(*s);
+      check(manager_.flush());
+    }
+    if (s->exec != nullptr) check(s->exec->check_journal());
+    maybe_finish(*s);
+  }
+}
+
+void ServeKernel::maybe_finish(Served& s) {
+  if (s.ended || s.exec == nullptr) return;
+  for (const oms::ChildOrder* c : manager_.oms().children_of(s.id))
+    if (c->open()) return;
+  const ems::Algo& algo = s.exec->algo();
+  if (!algo.done()) return;
+  const bool canceled = algo.done_text().rfind("canceled", 0) == 0 || !s.cancel_cl_ord_id.empty();
+  finish(s,
+         algo.completed() ? oms::ParentState::Filled
+         : canceled       ? oms::ParentState::Canceled
+                          : oms::ParentState::Expired,
+         algo.done_text());
+}
+
+void ServeKernel::finish(Served& s, oms::ParentState state, const std::string& text) {
+  if (s.ended) return;
+  check(manager_.finish_parent(s.id, state, text, now()));
+  check(manager_.flush());
+  s.ended = true;
+  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  if (p == nullptr) return;
+  switch (p->state) {
+    case oms::ParentState::Filled:
+      // Executed in full: the last fill's report said Filled. Short of it by less than any venue takes: done.
+      if (p->executed < p->order.qty) answer_(answer_for(s, '3'));
+      break;
+    case oms::ParentState::Canceled: {
+      ParentAnswer a = answer_for(s, '4');
+      if (!s.cancel_cl_ord_id.empty()) {
+        a.orig_cl_ord_id = s.cl_ord_id;
+        a.cl_ord_id = s.cancel_cl_ord_id;
+      }
+      answer_(a);
+      break;
+    }
+    default:
+      answer_(answer_for(s, 'C'));
+      break;
+  }
+}
+
+void ServeKernel::data_ended(TimestampNs now_ns) {
+  if (market_closed_) return;
+  market_closed_ = true;
+  for (auto& s : served_) {
+    if (s->ended) continue;
+    if (s->exec != nullptr && !s->exec->algo().done())
+      s->exec->algo().cancel(*s->exec, now_ns, "the recorded data ended");
+    for (const oms::ChildOrder* c : manager_.oms().children_of(s->id))
+      if (c->open() && c->status != OrderStatus::PendingCancel)
+        check(manager_.cancel_child(c->order.client_order_id, now_ns));
+    const oms::ParentRecord* p = manager_.oms().parent(s->id);
+    std::ostringstream text;
+    text << "the recorded data ended at " << format_time(now_ns) << " with "
+         << (p ? p->executed.to_string() : std::string("0")) << " executed; the venues are closed";
+    finish(*s, oms::ParentState::Expired, text.str());
+  }
+  check(manager_.flush());
+}
+
+void ServeKernel::cancel_all(TimestampNs now_ns, const std::string& why) {
+  for (auto& s : served_) {
+    if (s->ended) continue;
+    if (s->exec != nullptr && !s->exec->algo().done())
+      check(s->exec->cancel(now_ns, why));
+    else if (s->exec == nullptr)
+      check(manager_.cancel_parent(s->id, why, now_ns));
+    if (s->exec == nullptr) finish(*s, oms::ParentState::Canceled, why);
+  }
+  after_event();
+}
+
+Status ServeKernel::recover(const oms::Journal& journal) {
+  // The FIX identity of each parent and its algo's latest saved state, as the journal has them.
+  std::map<std::uint64_t, std::pair<std::string, std::vector<std::string>>> identity;
+  std::map<std::uint64_t, std::string> saved;
+  auto replayed = journal.replay([&](const oms::Record& record) -> Status {
+    const auto* change = std::get_if<oms::AlgoStateChange>(&record.body);
+    if (change == nullptr) return {};
+    if (change->state == kFixOrder) {
+      const auto at = change->detail.rfind(" cl_ord_id=");
+      if (change->detail.rfind("session=", 0) != 0 || at == std::string::npos) return {};
+      auto& [session, ids] = identity[change->id.value()];
+      session = change->detail.substr(8, at - 8);
+      ids.push_back(change->detail.substr(at + 11));
+    } else if (auto state = ems::Algo::saved_state_in(change->detail)) {
+      saved[change->id.value()] = *state;
+    }
+    return {};
+  });
+  if (!replayed.ok()) return replayed;
+  for (const auto& [id, record] : manager_.oms().parents()) {
+    if (oms::is_final(record.state)) continue;
+    auto s = std::make_unique<Served>();
+    auto known = identity.find(id);
+    if (known != identity.end()) {
+      s->session = known->second.first;
+      s->cl_ord_id = known->second.second.back();
+    }
+    s->account = record.order.account.str();
+    s->id = record.order.id;
+    s->instrument = record.order.instrument;
+    s->side = record.order.side;
+    s->reported_cum = record.executed;
+    if (auto st = saved.find(id); st != saved.end()) s->saved_state = st->second;
+    const std::size_t slot = served_.size();
+    if (known != identity.end())
+      for (const auto& c : known->second.second) by_cl_ord_id_[key_of(s->session, c)] = slot;
+    by_parent_[id] = slot;
+    served_.push_back(std::move(s));
+    // A parent whose cancel was recorded ends canceled once its children are closed; the rest resume.
+    if (record.state == oms::ParentState::PendingCancel) served_.back()->cancel_cl_ord_id = served_.back()->cl_ord_id;
+  }
+  return {};
+}
+
+}  // namespace tranche::service
