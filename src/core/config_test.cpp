@@ -193,18 +193,61 @@ inverse = true
   EXPECT_TRUE(contains(zero, "positive contract_size")) << zero;
 }
 
-TEST(ParseConfig, AcceptsAnEmptyFileAndTheSectionsOfComponentsNotBuiltYet) {
+TEST(ParseConfig, AcceptsAnEmptyFile) {
   const Config empty = must_parse("");
   EXPECT_TRUE(empty.instruments.empty());
   EXPECT_TRUE(empty.venues.empty());
   EXPECT_TRUE(empty.primary_venue.empty());
   EXPECT_FALSE(empty.scenario.has_value());
+}
 
-  const Config reserved = must_parse(std::string(kInstrument) + R"(
+TEST(ParseConfig, TheServerDefaultsListenOnLoopbackForClient1) {
+  const Config config = must_parse("");
+  EXPECT_EQ(config.server.fix.host, "127.0.0.1");
+  EXPECT_EQ(config.server.fix.port, 9878);
+  EXPECT_EQ(config.server.fix.comp_id, "TRANCHE");
+  EXPECT_EQ(config.server.fix.clients, std::vector<std::string>{"CLIENT1"});
+  EXPECT_EQ(config.server.default_algo, "twap");
+  EXPECT_EQ(config.server.default_horizon_ns, 5 * 60 * kNanosPerSecond);
+  EXPECT_EQ(config.server.on_shutdown, "cancel");
+  EXPECT_EQ(config.server.speed, Amount::from_units(1));
+}
+
+TEST(ParseConfig, ReadsTheServerAndItsFixAcceptor) {
+  const Config config = must_parse(R"(
 [server]
-port = 8080
+speed = "2.5"
+default_algo = "vwap"
+default_horizon = "10m"
+on_shutdown = "keep"
+journal = "serve.journal"
+[server.fix]
+listen = "0.0.0.0:9900"
+comp_id = "EMS"
+clients = ["DESK1", "DESK2"]
+username = "u"
+password = "p"
 )");
-  EXPECT_TRUE(reserved.instruments.size() == 1u);
+  EXPECT_EQ(config.server.speed.to_string(), "2.5");
+  EXPECT_EQ(config.server.default_algo, "vwap");
+  EXPECT_EQ(config.server.default_horizon_ns, 10 * 60 * kNanosPerSecond);
+  EXPECT_EQ(config.server.on_shutdown, "keep");
+  EXPECT_EQ(config.server.fix.host, "0.0.0.0");
+  EXPECT_EQ(config.server.fix.port, 9900);
+  EXPECT_EQ(config.server.fix.comp_id, "EMS");
+  EXPECT_EQ(config.server.fix.clients.size(), 2u);
+  EXPECT_EQ(config.server.fix.password, "p");
+}
+
+TEST(ParseConfig, RejectsAServerItCouldNotRun) {
+  EXPECT_NE(error_of("[server]\nport = 8080\n").find("server: unknown key 'port'"), std::string::npos);
+  EXPECT_NE(error_of("[server]\nspeed = \"0\"\n").find("speed must be positive"), std::string::npos);
+  EXPECT_NE(error_of("[server]\non_shutdown = \"panic\"\n").find("not cancel or keep"), std::string::npos);
+  EXPECT_NE(error_of("[server]\non_data_end = \"loop\"\n").find("on_data_end"), std::string::npos);
+  EXPECT_NE(error_of("[server.fix]\nlisten = \"9878\"\n").find("not HOST:PORT"), std::string::npos);
+  EXPECT_NE(error_of("[server.fix]\nlisten = \"localhost:70000\"\n").find("not HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server.fix]\nclients = []\n").find("nobody could log on"), std::string::npos);
 }
 
 TEST(ParseConfig, ReadsAScenarioAndHowTheSimulatorPlaysAVenue) {

@@ -35,7 +35,8 @@ int socket_createAcceptor(int port, bool reuse) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   address.sin_addr.s_addr = tranche::gateway::bind_address.load();
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(fd, SOMAXCONN) != 0) {
     ::close(fd);
     return -1;
   }

@@ -39,7 +39,9 @@ std::optional<TimestampNs> parse_fix_timestamp(const std::string& text) {
   if (!number(0, 4, year) || !number(4, 2, month) || !number(6, 2, day) || !number(9, 2, hour) ||
       !number(12, 2, minute) || !number(15, 2, second))
     return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+  // Nanoseconds since 1970 in an int64 end in 2262.
+  if (year < 1970 || year > 2261 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60)
     return std::nullopt;
   std::int64_t fraction_ns = 0;
   if (text.size() > 17) {
@@ -129,8 +131,8 @@ struct FixParentAcceptor::Impl final : public FIX::Application {
     r.algo = field_or_empty(message, kTrancheAlgo);
     r.strategy_params = field_or_empty(message, FIX::FIELD::TargetStrategyParameters);
     r.participation_rate = field_or_empty(message, FIX::FIELD::ParticipationRate);
-    for (const auto& [tag, into] :
-         {std::pair{FIX::FIELD::ExpireTime, &r.expire_ns}, std::pair{FIX::FIELD::EffectiveTime, &r.effective_ns}}) {
+    for (const auto& [tag, into] : {std::pair{FIX::FIELD::ExpireTime, &r.expire_ns},
+                                    std::pair{FIX::FIELD::EffectiveTime, &r.effective_ns}}) {
       if (!message.isSetField(tag)) continue;
       const std::string text = message.getField(tag);
       *into = parse_fix_timestamp(text);
@@ -185,7 +187,9 @@ struct FixParentAcceptor::Impl final : public FIX::Application {
 
 FixParentAcceptor::FixParentAcceptor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-FixParentAcceptor::~FixParentAcceptor() { stop(); }
+FixParentAcceptor::~FixParentAcceptor() {
+  stop();
+}
 
 Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcceptorOptions& options,
                                                                     Sink sink) {
@@ -230,12 +234,15 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
     impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->acceptor->start();
   } catch (const std::exception& e) {
-    return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " + e.what());
+    return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " +
+                      e.what());
   }
   return std::unique_ptr<FixParentAcceptor>(new FixParentAcceptor(std::move(impl)));
 }
 
-bool FixParentAcceptor::send(const ParentAnswer& answer) { return impl_->send(answer); }
+bool FixParentAcceptor::send(const ParentAnswer& answer) {
+  return impl_->send(answer);
+}
 
 void FixParentAcceptor::stop() {
   if (!impl_ || impl_->stopped || !impl_->acceptor) return;
@@ -243,6 +250,8 @@ void FixParentAcceptor::stop() {
   impl_->acceptor->stop();
 }
 
-int FixParentAcceptor::logged_on() const { return impl_->logged_on.load(); }
+int FixParentAcceptor::logged_on() const {
+  return impl_->logged_on.load();
+}
 
 }  // namespace tranche::service

@@ -53,12 +53,12 @@ struct ParentAnswer {
   char side = '1';
   Qty order_qty = Qty::unset(), cum_qty, leaves_qty, last_qty = Qty::unset();
   Price limit = Price::unset(), avg_px = Price::unset(), last_px = Price::unset();
-  std::string last_mkt;             // 30: the venue of a fill
-  std::string text;                 // 58
-  int ord_rej_reason = -1;          // 103, on ExecType 8
-  char cxl_rej_response_to = '1';   // 434: '1' cancel, '2' replace
-  int cxl_rej_reason = -1;          // 102
-  TimestampNs transact_ns = 0;      // 60: wall clock (the server maps the replay clock onto it)
+  std::string last_mkt;            // 30: the venue of a fill
+  std::string text;                // 58
+  int ord_rej_reason = -1;         // 103, on ExecType 8
+  char cxl_rej_response_to = '1';  // 434: '1' cancel, '2' replace
+  int cxl_rej_reason = -1;         // 102
+  TimestampNs transact_ns = 0;     // 60: wall clock (the server maps the replay clock onto it)
 };
 
 struct FixAcceptorOptions {

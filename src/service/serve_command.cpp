@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "ems/algo.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
@@ -26,7 +28,9 @@ namespace tranche::service {
 namespace {
 
 std::atomic<int> stop_signal{0};
-extern "C" void on_stop_signal(int signal) { stop_signal.store(signal); }
+extern "C" void on_stop_signal(int signal) {
+  stop_signal.store(signal);
+}
 
 TimestampNs wall_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -40,10 +44,17 @@ struct ReplayClock {
   TimestampNs wall_origin_ns = 0;
   double speed = 1;
   TimestampNs replay_at(TimestampNs wall_ns) const {
-    return replay_origin_ns + static_cast<TimestampNs>(static_cast<double>(wall_ns - wall_origin_ns) * speed);
+    return clamped(static_cast<double>(replay_origin_ns) +
+                   static_cast<double>(wall_ns - wall_origin_ns) * speed);
   }
   TimestampNs wall_at(TimestampNs replay_ns) const {
-    return wall_origin_ns + static_cast<TimestampNs>(static_cast<double>(replay_ns - replay_origin_ns) / speed);
+    return clamped(static_cast<double>(wall_origin_ns) +
+                   static_cast<double>(replay_ns - replay_origin_ns) / speed);
+  }
+  // A time far out (a good-till-cancel ExpireTime at a high speed) stays a time: the largest one.
+  static TimestampNs clamped(double ns) {
+    constexpr double kLargest = 9.2e18;
+    return static_cast<TimestampNs>(std::clamp(ns, 0.0, kLargest));
   }
 };
 
@@ -120,12 +131,18 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     config.server.speed = speed;
   }
   if (config.server.fix.dictionary.empty()) config.server.fix.dictionary = TRANCHE_FIX_DICTIONARY;
+  {
+    const std::vector<std::string> algos = ems::algo_names();
+    if (std::find(algos.begin(), algos.end(), config.server.default_algo) == algos.end())
+      return fail("[server] default_algo '" + config.server.default_algo + "' is not an algo");
+  }
   const std::string journal_path = options.journal.empty() ? config.server.journal : options.journal;
 
   // --- the product: journal, risk gate, OMS ---
   auto journal_opened = oms::Journal::open(journal_path);
   if (!journal_opened) return fail(journal_opened.error().message);
-  std::unique_ptr<oms::Journal> journal = std::move(const_cast<std::unique_ptr<oms::Journal>&>(journal_opened.value()));
+  std::unique_ptr<oms::Journal> journal =
+      std::move(const_cast<std::unique_ptr<oms::Journal>&>(journal_opened.value()));
   risk::RiskGate gate(config);
   auto manager_opened = oms::OrderManager::open(config, *journal, gate);
   if (!manager_opened) return fail(manager_opened.error().message);
@@ -142,7 +159,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     return fail(s.message());
   auto created = sim::Simulator::create(config, sim::SimOptions{});
   if (!created) return fail(created.error().message);
-  std::unique_ptr<sim::Simulator> sim = std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
+  std::unique_ptr<sim::Simulator> sim =
+      std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
   // Replayed unseen up to the journal's last moment: the books stand as they stood then.
   if (journal_last_ns > sim->now()) sim->run_until(journal_last_ns);
   const TimestampNs replay_start = std::max({sim->now(), sim->start_ns(), journal_last_ns});
@@ -162,7 +180,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
           err << format_time(answer.transact_ns).substr(11, 12) << " " << exec_type_name(a) << " "
               << a.cl_ord_id;
           if (!a.order_id.empty()) err << " (parent " << a.order_id << ")";
-          if (a.last_qty.is_set()) err << " " << a.last_qty.to_string() << " @ " << a.last_px.to_string() << " on " << a.last_mkt;
+          if (a.last_qty.is_set())
+            err << " " << a.last_qty.to_string() << " @ " << a.last_px.to_string() << " on " << a.last_mkt;
           if (!a.cancel_reject) err << " cum " << a.cum_qty.to_string();
           if (!a.text.empty()) err << ": " << a.text;
           err << "\n";
@@ -174,11 +193,16 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli));
   sim->set_listener(&kernel);
   if (auto s = kernel.recover(*journal); !s) return fail(s.message());
+  if (const std::size_t closed = kernel.close_children_of_restarted_venues(); closed > 0)
+    err << "tranche serve: " << closed
+        << " children the journal left open were on the simulated venues, which restarted with the server: "
+           "closed as canceled\n";
   if (auto reconciled = manager->reconcile(replay_start); !reconciled)
     return fail(reconciled.error().message);
   else if (*reconciled > 0)
     err << "tranche serve: " << *reconciled << " children the journal left in flight are being reconciled\n";
-  if (kernel.working() > 0) err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
+  if (kernel.working() > 0)
+    err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
 
   RequestQueue queue;
   FixAcceptorOptions fix_options;
@@ -194,19 +218,22 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   err << "tranche serve: FIX 4.4 on " << config.server.fix.host << ":" << config.server.fix.port << " as "
       << config.server.fix.comp_id << " for " << clients << "; market "
       << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " replayed from "
-      << format_time(replay_start) << " at " << config.server.speed.to_string() << "x; journal " << journal_path
-      << "\n";
+      << format_time(replay_start) << " at " << config.server.speed.to_string() << "x; journal "
+      << journal_path << "\n";
 
   stop_signal.store(0);
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
   bool closed_said = false;
-  while (stop_signal.load() == 0) {
-    for (ParentRequest& r : queue.take(std::chrono::microseconds(1000))) {
+  auto take_requests = [&](std::chrono::microseconds wait) {
+    for (ParentRequest& r : queue.take(wait)) {
       if (r.expire_ns) r.expire_ns = clock.replay_at(*r.expire_ns);
       if (r.effective_ns) r.effective_ns = clock.replay_at(*r.effective_ns);
       kernel.on_request(r);
     }
+  };
+  while (stop_signal.load() == 0) {
+    take_requests(std::chrono::microseconds(1000));
     sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())));
     if (!kernel.market_closed() && !sim->recording_left()) kernel.data_ended(sim->now());
     if (kernel.market_closed() && !closed_said) {
@@ -221,21 +248,27 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     }
   }
   err << "tranche serve: " << (stop_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT") << ": ";
+  // Requests still come in until the sessions are logged out: each is answered (new parents refused).
+  kernel.set_stopping();
   if (config.server.on_shutdown == "cancel" && kernel.working() > 0) {
     err << "canceling " << kernel.working() << " working parents\n";
     kernel.cancel_all(sim->now(), "the server shut down");
     // The venues answer on the replay clock: it runs on, unpaced, until every parent has ended (or 10 s).
     const TimestampNs until = sim->now() + 10 * kNanosPerSecond;
-    while (kernel.working() > 0 && sim->now() < until) sim->run_until(sim->now() + 10 * kNanosPerMilli);
+    while (kernel.working() > 0 && sim->now() < until) {
+      take_requests(std::chrono::microseconds(0));
+      sim->run_until(sim->now() + 10 * kNanosPerMilli);
+    }
   } else {
     err << (kernel.working() > 0 ? std::to_string(kernel.working()) + " working parents kept for the restart"
                                  : std::string("nothing working"))
         << "\n";
   }
   if (auto s = manager->flush(); !s) err << "tranche serve: " << s.message() << "\n";
-  // The last reports leave before the sessions are logged out.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The last reports leave before the sessions are logged out; what comes in meanwhile is answered.
+  for (int i = 0; i < 20; ++i) take_requests(std::chrono::microseconds(10'000));
   acceptor.value()->stop();
+  take_requests(std::chrono::microseconds(0));
   return kernel.error().ok() ? 0 : 1;
 }
 

@@ -9,11 +9,11 @@
 namespace tranche::service {
 
 struct ServeOptions {
-  std::string config;   // empty: the bundled default
-  std::string journal;  // empty: [server] journal
-  std::optional<int> port;         // overrides [server.fix] listen's port (tests pick a free one)
-  std::string speed;               // overrides [server] speed
-  bool quiet = false;              // no line per answer on stderr
+  std::string config;       // empty: the bundled default
+  std::string journal;      // empty: [server] journal
+  std::optional<int> port;  // overrides [server.fix] listen's port (tests pick a free one)
+  std::string speed;        // overrides [server] speed
+  bool quiet = false;       // no line per answer on stderr
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);

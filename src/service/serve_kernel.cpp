@@ -1,6 +1,7 @@
 #include "service/serve_kernel.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include "ems/algo.hpp"
@@ -16,12 +17,27 @@ constexpr DurationNs kGraceNs = 30 * kNanosPerSecond;
 constexpr DurationNs kAvoidNs = 5 * kNanosPerSecond;
 constexpr DurationNs kHistoryNs = 30 * 60 * kNanosPerSecond;  // what an algo starting now may look back on
 constexpr std::size_t kViewDepth = 40;
-constexpr const char* kFixOrder = "fix-order";  // the journaled FIX identity of a parent
+constexpr std::uint64_t kForceEnd = 3;  // the data ended: the parent ends now, children closed or not
+constexpr DurationNs kForceEndNs = 10 * kNanosPerSecond;
+constexpr DurationNs kSweepNs = 100 * kNanosPerMilli;
+// The FIX identity of a parent is journaled with it (ParentOrder::strategy = "fix SESSION CLORDID"), so a
+// crash can never leave a parent without the ClOrdID its client knows; replaces and cancels add theirs.
+constexpr const char* kFixReplace = "fix-replace";
+constexpr const char* kFixCancel = "fix-cancel";
 
 // OrdRejReason (103) and CxlRejReason (102) values of FIX 4.4.
 constexpr int kRejUnknownSymbol = 1, kRejExchangeClosed = 2, kRejExceedsLimit = 3, kRejTooLate = 4,
               kRejDuplicate = 6, kRejUnsupported = 11, kRejIncorrectQty = 13, kRejOther = 99;
 constexpr int kCxlTooLate = 0, kCxlUnknownOrder = 1, kCxlPending = 3, kCxlDuplicate = 6, kCxlOther = 99;
+
+std::string identity_detail(const std::string& session, const std::string& cl_ord_id) {
+  return "session=" + session + " cl_ord_id=" + cl_ord_id;
+}
+
+// A refused cancel (the gate's cancel budget) is retried; anything else is an error.
+bool refused_cancel(const Status& s) {
+  return !s.ok() && s.message().rfind("risk denied", 0) == 0;
+}
 
 std::string key_of(const std::string& session, const std::string& cl_ord_id) {
   return session + '\n' + cl_ord_id;
@@ -35,9 +51,8 @@ std::string client_of(const std::string& session) {
 
 // TargetStrategy (847) values: FIX's own three and the three Tranche's dictionary adds.
 std::string algo_of_target_strategy(const std::string& value) {
-  static const std::map<std::string, std::string> names = {{"1", "vwap"},     {"2", "pov"},
-                                                           {"3", "is"},       {"1000", "twap"},
-                                                           {"1001", "iceberg"}, {"1002", "peg"}};
+  static const std::map<std::string, std::string> names = {
+      {"1", "vwap"}, {"2", "pov"}, {"3", "is"}, {"1000", "twap"}, {"1001", "iceberg"}, {"1002", "peg"}};
   auto it = names.find(value);
   return it == names.end() ? std::string() : it->second;
 }
@@ -53,7 +68,9 @@ ServeKernel::ServeKernel(const Config& config, sim::Simulator& sim, oms::OrderMa
       answer_(std::move(answer)),
       exec_id_prefix_(std::move(exec_id_prefix)) {}
 
-std::string ServeKernel::next_exec_id() const { return exec_id_prefix_ + "-" + std::to_string(++exec_seq_); }
+std::string ServeKernel::next_exec_id() const {
+  return exec_id_prefix_ + "-" + std::to_string(++exec_seq_);
+}
 
 void ServeKernel::check(const Status& s) {
   if (!s.ok() && error_.ok()) error_ = s;
@@ -66,7 +83,7 @@ ServeKernel::Served* ServeKernel::find(const std::string& session, const std::st
 
 std::size_t ServeKernel::working() const {
   std::size_t n = 0;
-  for (const auto& s : served_) n += s->ended ? 0 : 1;
+  for (std::size_t slot : active_) n += served_[slot]->ended ? 0 : 1;
   return n;
 }
 
@@ -115,6 +132,7 @@ void ServeKernel::on_new(const ParentRequest& r) {
   if (!r.problem.empty()) return reject_new(r, kRejOther, r.problem);
   if (market_closed_)
     return reject_new(r, kRejExchangeClosed, "the market is closed: the recorded data has ended");
+  if (stopping_) return reject_new(r, kRejExchangeClosed, "the server is shutting down");
   if (r.symbol.empty()) return reject_new(r, kRejUnknownSymbol, "Symbol (55) is missing");
   const Instrument* instrument = config_.instrument(InstrumentId(r.symbol));
   if (instrument == nullptr || !InstrumentId::fits(r.symbol)) {
@@ -126,7 +144,8 @@ void ServeKernel::on_new(const ParentRequest& r) {
     return reject_new(r, kRejUnsupported, "Side (54) must be 1 (buy) or 2 (sell)");
   Qty qty;
   if (r.qty.empty()) return reject_new(r, kRejIncorrectQty, "OrderQty (38) is missing");
-  if (!Qty::parse(r.qty, qty)) return reject_new(r, kRejIncorrectQty, "OrderQty '" + r.qty + "' is not a decimal");
+  if (!Qty::parse(r.qty, qty))
+    return reject_new(r, kRejIncorrectQty, "OrderQty '" + r.qty + "' is not a decimal");
   if (!qty.is_positive()) return reject_new(r, kRejIncorrectQty, "OrderQty must be positive, not " + r.qty);
   Price limit = Price::unset();
   if (r.ord_type == '2') {
@@ -148,7 +167,8 @@ void ServeKernel::on_new(const ParentRequest& r) {
   if (algo.empty() && !r.target_strategy.empty()) {
     algo = algo_of_target_strategy(r.target_strategy);
     if (algo.empty())
-      return reject_new(r, kRejUnsupported, "TargetStrategy " + r.target_strategy + " is not one Tranche runs");
+      return reject_new(r, kRejUnsupported,
+                        "TargetStrategy " + r.target_strategy + " is not one Tranche runs");
   }
   if (algo.empty()) algo = config_.server.default_algo;
   const std::vector<std::string> names = ems::algo_names();
@@ -183,13 +203,13 @@ void ServeKernel::on_new(const ParentRequest& r) {
   parent.limit = limit;
   parent.algo = algo;
   parent.params = params;
-  parent.strategy = "fix " + client_of(r.session);
+  parent.strategy = "fix " + r.session + " " + r.cl_ord_id;
   parent.start_ns = r.effective_ns && *r.effective_ns > t ? *r.effective_ns : t;
   parent.end_ns = r.expire_ns ? *r.expire_ns : parent.start_ns + config_.server.default_horizon_ns;
   if (parent.end_ns <= parent.start_ns)
-    return reject_new(r, kRejTooLate, "ExpireTime " + format_time(parent.end_ns) +
-                                          " (replay clock) is not after the start " +
-                                          format_time(parent.start_ns));
+    return reject_new(r, kRejTooLate,
+                      "ExpireTime " + format_time(parent.end_ns) + " (replay clock) is not after the start " +
+                          format_time(parent.start_ns));
   if (auto made = ems::make_algo(parent); !made) return reject_new(r, kRejUnsupported, made.error().message);
   auto accepted = manager_.accept_parent(parent, t);
   check(manager_.flush());
@@ -207,9 +227,8 @@ void ServeKernel::on_new(const ParentRequest& r) {
   by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = slot;
   by_parent_[parent.id.value()] = slot;
   served_.push_back(std::move(s));
+  active_.push_back(slot);
   Served& served = *served_.back();
-  check(manager_.record_algo_state(parent.id, kFixOrder, "session=" + r.session + " cl_ord_id=" + r.cl_ord_id, t));
-  check(manager_.flush());
   ParentAnswer accepted_answer = answer_for(served, '0');
   accepted_answer.text = algo + " " + (parent.side == Side::Buy ? "buy " : "sell ") + qty.to_string() + " " +
                          instrument->id.str() + " from " + format_time(parent.start_ns) + " to " +
@@ -222,7 +241,11 @@ void ServeKernel::start_algo(Served& s) {
   const oms::ParentRecord* p = manager_.oms().parent(s.id);
   if (p == nullptr) return;
   auto made = ems::make_algo(p->order);
-  if (!made) return finish(s, oms::ParentState::Expired, made.error().message);
+  if (!made) {
+    s.started = true;
+    begin_cancel(s, made.error().message);
+    return;
+  }
   InstrumentState& st = state_of(s.instrument);
   const std::size_t slot = by_parent_[s.id.value()];
   s.exec = std::make_unique<ems::ParentExecution>(
@@ -233,14 +256,22 @@ void ServeKernel::start_algo(Served& s) {
   if (!s.saved_state.empty()) {
     // After a restart: where the journal says the algo stood; the children the old process left were
     // canceled by the recovery (they are reconciled before this runs).
-    check(s.exec->algo().restore(s.saved_state));
+    if (auto restored = s.exec->algo().restore(s.saved_state); !restored) {
+      // This parent cannot go on; the others can.
+      s.exec.reset();
+      begin_cancel(s, "its algo could not be resumed: " + restored.message());
+      return;
+    }
     for (const oms::ChildOrder* c : manager_.oms().children_of(s.id))
-      if (c->open() && c->status != OrderStatus::PendingCancel)
-        check(manager_.cancel_child(c->order.client_order_id, now()));
+      if (c->open()) s.orphans.insert(c->order.client_order_id.value());
+    s.sweep = !s.orphans.empty();
+    sweep_cancels(s);
+    if (s.canceling) {
+      // A cancel the journal recorded is carried through.
+      s.exec->algo().cancel(*s.exec, now(), s.cancel_reason);
+      return;
+    }
     s.exec->algo().on_restart(*s.exec, market_now(s.instrument));
-    // A cancel the journal recorded is carried through.
-    if (!s.cancel_cl_ord_id.empty() && !s.exec->algo().done())
-      s.exec->algo().cancel(*s.exec, now(), "canceled by the client");
     return;
   }
   std::vector<std::pair<TimestampNs, double>> prints(st.prints.begin(), st.prints.end());
@@ -274,26 +305,37 @@ void ServeKernel::on_cancel(const ParentRequest& r) {
   if (s == nullptr)
     return cancel_reject(r, '1', kCxlUnknownOrder, "unknown order " + r.orig_cl_ord_id, nullptr);
   if (s->ended) return cancel_reject(r, '1', kCxlTooLate, "the order has ended", s);
-  if (!s->cancel_cl_ord_id.empty()) return cancel_reject(r, '1', kCxlPending, "a cancel is already pending", s);
+  if (s->canceling) return cancel_reject(r, '1', kCxlPending, "a cancel is already under way", s);
   if (r.cl_ord_id.empty() || find(r.session, r.cl_ord_id) != nullptr)
-    return cancel_reject(r, '1', kCxlDuplicate, "ClOrdID '" + r.cl_ord_id + "' is missing or already in use", s);
+    return cancel_reject(r, '1', kCxlDuplicate, "ClOrdID '" + r.cl_ord_id + "' is missing or already in use",
+                         s);
+  if (s->market_closed || (s->exec != nullptr && s->exec->algo().done()))
+    return cancel_reject(r, '1', kCxlTooLate, "too late: the order is already ending", s);
   by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
   s->cancel_cl_ord_id = r.cl_ord_id;
-  const std::string why = "canceled by the client";
-  if (s->exec != nullptr && !s->exec->algo().done()) {
-    if (auto st = s->exec->cancel(now(), why); !st.ok()) {
-      s->cancel_cl_ord_id.clear();
-      return cancel_reject(r, '1', kCxlOther, st.message(), s);
-    }
-  } else if (s->exec == nullptr) {
-    check(manager_.cancel_parent(s->id, why, now()));
-  }
+  check(manager_.record_algo_state(s->id, kFixCancel, identity_detail(r.session, r.cl_ord_id), now()));
+  begin_cancel(*s, "canceled by the client");
   check(manager_.flush());
   ParentAnswer a = answer_for(*s, '6');
   a.cl_ord_id = r.cl_ord_id;
   a.orig_cl_ord_id = s->cl_ord_id;
   answer_(a);
   maybe_finish(*s);
+}
+
+// The parent is canceled: recorded in the OMS, its algo stopped, and its open children canceled (retried
+// until the gate lets each cancel through).
+void ServeKernel::begin_cancel(Served& s, const std::string& why) {
+  s.canceling = true;
+  s.cancel_reason = why;
+  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  if (s.exec != nullptr && !s.exec->algo().done()) {
+    if (auto st = s.exec->cancel(now(), why); !st.ok() && !refused_cancel(st)) check(st);
+  } else if (p != nullptr && p->state == oms::ParentState::Working) {
+    if (auto st = manager_.cancel_parent(s.id, why, now()); !st.ok() && !refused_cancel(st)) check(st);
+  }
+  s.sweep = true;
+  s.next_sweep_ns = 0;
 }
 
 void ServeKernel::on_replace(const ParentRequest& r) {
@@ -303,8 +345,12 @@ void ServeKernel::on_replace(const ParentRequest& r) {
   if (s->ended) return cancel_reject(r, '2', kCxlTooLate, "the order has ended", s);
   if (!s->cancel_cl_ord_id.empty()) return cancel_reject(r, '2', kCxlPending, "a cancel is pending", s);
   if (r.cl_ord_id.empty() || find(r.session, r.cl_ord_id) != nullptr)
-    return cancel_reject(r, '2', kCxlDuplicate, "ClOrdID '" + r.cl_ord_id + "' is missing or already in use", s);
+    return cancel_reject(r, '2', kCxlDuplicate, "ClOrdID '" + r.cl_ord_id + "' is missing or already in use",
+                         s);
+  if (stopping_) return cancel_reject(r, '2', kCxlOther, "the server is shutting down", s);
   if (s->exec == nullptr) return cancel_reject(r, '2', kCxlOther, "the order is being recovered", s);
+  if (s->market_closed || s->exec->algo().done())
+    return cancel_reject(r, '2', kCxlTooLate, "too late: the order is already ending", s);
   if (!r.problem.empty()) return cancel_reject(r, '2', kCxlOther, r.problem, s);
   const oms::ParentRecord* p = manager_.oms().parent(s->id);
   if (!r.symbol.empty() && r.symbol != s->instrument.str())
@@ -314,6 +360,33 @@ void ServeKernel::on_replace(const ParentRequest& r) {
   if (!r.algo.empty() && r.algo != p->order.algo)
     return cancel_reject(r, '2', kCxlOther,
                          "the algo cannot be changed by a replace (cancel, then send a new order)", s);
+  // What a replace cannot change may be repeated as it was (clients often resend the whole order).
+  if (!r.target_strategy.empty() && r.algo.empty() &&
+      algo_of_target_strategy(r.target_strategy) != p->order.algo)
+    return cancel_reject(r, '2', kCxlOther, "the algo cannot be changed by a replace", s);
+  auto has_param = [&](const std::string& key, const std::string& value) {
+    for (const auto& have : p->order.params)
+      if (have.key == key && have.value == value) return true;
+    return false;
+  };
+  std::string item;
+  std::istringstream in(r.strategy_params);
+  while (std::getline(in, item, ';')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || !has_param(item.substr(0, eq), item.substr(eq + 1)))
+      return cancel_reject(r, '2', kCxlOther,
+                           "the algo's parameters cannot be changed by a replace ('" + item + "')", s);
+  }
+  if (!r.participation_rate.empty() &&
+      !has_param(p->order.algo == "pov" ? "pov_rate" : "max_participation", r.participation_rate))
+    return cancel_reject(r, '2', kCxlOther, "ParticipationRate cannot be changed by a replace", s);
+  if (r.effective_ns && *r.effective_ns > now() && *r.effective_ns != p->order.start_ns)
+    return cancel_reject(r, '2', kCxlOther, "the start (EffectiveTime) cannot be changed by a replace", s);
+  if (r.ord_type == '1' && !r.price.empty())
+    return cancel_reject(r, '2', kCxlOther, "a market order (OrdType 1) takes no Price", s);
   Qty qty = Qty::unset();
   if (!r.qty.empty()) {
     if (!Qty::parse(r.qty, qty) || !qty.is_positive())
@@ -341,8 +414,7 @@ void ServeKernel::on_replace(const ParentRequest& r) {
   const std::string orig = s->cl_ord_id;
   by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
   s->cl_ord_id = r.cl_ord_id;
-  check(manager_.record_algo_state(s->id, kFixOrder, "session=" + s->session + " cl_ord_id=" + r.cl_ord_id,
-                                   now()));
+  check(manager_.record_algo_state(s->id, kFixReplace, identity_detail(s->session, r.cl_ord_id), now()));
   check(manager_.flush());
   ParentAnswer a = answer_for(*s, '5');
   a.orig_cl_ord_id = orig;
@@ -473,18 +545,28 @@ void ServeKernel::on_market_data(const sim::MarketDataRef& ref, const md::Event&
   if (print) {
     base = event.qty.to_double();
     const double price = event.price.to_double();
-    if (market.listing().inverse && price > 0) base = base * market.listing().contract_size.to_double() / price;
+    if (market.listing().inverse && price > 0)
+      base = base * market.listing().contract_size.to_double() / price;
     st.prints.emplace_back(t, base);
     while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
   }
-  if (static_cast<int>(ref.venue) == sim_.venue_index(VenueId(config_.primary_venue))) record_mid(st, ref.instrument, t);
-  bool any = false;
-  for (const auto& s : served_) any = any || (s->started && !s->ended && s->instrument == ref.instrument);
-  if (!any) return;
+  if (static_cast<int>(ref.venue) == sim_.venue_index(VenueId(config_.primary_venue)))
+    record_mid(st, ref.instrument, t);
+  bool any = false, waiting = false;
+  for (std::size_t slot : active_) {
+    const auto& s = served_[slot];
+    any = any || (s->started && !s->ended && s->instrument == ref.instrument);
+    waiting = waiting || (!s->started && !s->ended);
+  }
+  if (!any) {
+    if (waiting) after_event();  // a recovered parent starts on the first event after the reconciliation
+    return;
+  }
   const ems::AlgoMarket m = market_now(ref.instrument, static_cast<int>(ref.venue));
   st.placer->on_market(st.views, t, &ref.venue_id);
   if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
-  for (const auto& s : served_) {
+  for (std::size_t slot : active_) {
+    const auto& s = served_[slot];
     if (!s->started || s->ended || s->instrument != ref.instrument || s->exec == nullptr) continue;
     if (print)
       s->exec->algo().on_trade(*s->exec, m, base);
@@ -505,8 +587,8 @@ void ServeKernel::on_execution_report(const ExecutionReport& report) {
   auto it = by_parent_.find(child->order.parent_id.value());
   if (it == by_parent_.end()) return after_event();
   Served& s = *served_[it->second];
-  const bool fresh_fill =
-      report.exec_type == ExecType::Trade && seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second;
+  const bool fresh_fill = report.exec_type == ExecType::Trade &&
+                          seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second;
   InstrumentState& st = state_of(s.instrument);
   st.placer->on_report(report);
   if (fresh_fill) report_fills(s, report);
@@ -528,7 +610,8 @@ void ServeKernel::on_venue_status(const VenueStatusReport& status) {
 
 void ServeKernel::report_fills(Served& s, const ExecutionReport& report) {
   const oms::ParentRecord* p = manager_.oms().parent(s.id);
-  if (p == nullptr || p->executed <= s.reported_cum) return;
+  // After the final report a client hears of no more fills (the journal has every one).
+  if (s.ended || p == nullptr || p->executed <= s.reported_cum) return;
   ParentAnswer a = answer_for(s, 'F');
   a.last_qty = p->executed - s.reported_cum;
   a.last_px = report.last_price;
@@ -541,13 +624,23 @@ void ServeKernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
   const std::size_t slot = id / 4;
   if (slot >= served_.size()) return;
   Served& s = *served_[slot];
-  if (s.ended || s.exec == nullptr) return;
+  if (s.ended) return;
+  if (id % 4 == kForceEnd) {
+    // The venues closed with the data; children they never answered for are left open in the OMS.
+    const oms::ParentRecord* p = manager_.oms().parent(s.id);
+    std::ostringstream text;
+    text << "the recorded data ended with " << (p ? p->executed.to_string() : std::string("0"))
+         << " executed; the venues are closed and never answered for its last children";
+    return finish(s, oms::ParentState::Expired, text.str());
+  }
+  if (s.exec == nullptr) return;
   if (id % 4 == kWake) s.exec->algo().on_timer(*s.exec, market_now(s.instrument));
   if (id % 4 == kGrace && !s.exec->algo().done()) {
     const oms::ParentRecord* p = manager_.oms().parent(s.id);
     if (p != nullptr && now_ns >= p->order.end_ns + kGraceNs)
-      s.exec->algo().cancel(*s.exec, now_ns,
-                            "still working " + std::to_string(kGraceNs / kNanosPerSecond) + " s after its end time");
+      s.exec->algo().cancel(
+          *s.exec, now_ns,
+          "still working " + std::to_string(kGraceNs / kNanosPerSecond) + " s after its end time");
   }
   after_event();
 }
@@ -556,29 +649,64 @@ void ServeKernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
 // that has finished says so.
 void ServeKernel::after_event() {
   check(manager_.flush());
-  for (auto& s : served_) {
+  for (std::size_t slot : active_) {
+    Served* s = served_[slot].get();
     if (s->ended) continue;
-    if (!s->started && !manager_.reconciling()) {
-      start_algo(*s);
-      check(manager_.flush());
-    }
+    if (!s->started && !manager_.reconciling()) start_algo(*s);
     if (s->exec != nullptr) check(s->exec->check_journal());
+    if (s->sweep) sweep_cancels(*s);
     maybe_finish(*s);
   }
+  // Ended parents leave the list every event walks (they stay known by their ClOrdIDs).
+  active_.erase(
+      std::remove_if(active_.begin(), active_.end(), [&](std::size_t slot) { return served_[slot]->ended; }),
+      active_.end());
+  check(manager_.flush());
+}
+
+void ServeKernel::sweep_cancels(Served& s) {
+  if (now() < s.next_sweep_ns) return;
+  const bool everything = s.canceling || s.market_closed || s.exec == nullptr || s.exec->algo().done();
+  bool open_left = false;
+  for (const oms::ChildOrder* c : manager_.oms().children_of(s.id)) {
+    if (!c->open()) continue;
+    const bool orphan = s.orphans.count(c->order.client_order_id.value()) != 0;
+    if (!everything && !orphan) continue;
+    open_left = true;
+    if (c->status == OrderStatus::PendingCancel) continue;
+    if (auto st = manager_.cancel_child(c->order.client_order_id, now()); !st.ok() && !refused_cancel(st))
+      check(st);
+  }
+  s.sweep = open_left;
+  s.next_sweep_ns = now() + kSweepNs;
 }
 
 void ServeKernel::maybe_finish(Served& s) {
-  if (s.ended || s.exec == nullptr) return;
+  if (s.ended || !s.started) return;
+  const bool algo_done = s.exec == nullptr || s.exec->algo().done();
   for (const oms::ChildOrder* c : manager_.oms().children_of(s.id))
-    if (c->open()) return;
-  const ems::Algo& algo = s.exec->algo();
-  if (!algo.done()) return;
-  const bool canceled = algo.done_text().rfind("canceled", 0) == 0 || !s.cancel_cl_ord_id.empty();
-  finish(s,
-         algo.completed() ? oms::ParentState::Filled
-         : canceled       ? oms::ParentState::Canceled
-                          : oms::ParentState::Expired,
-         algo.done_text());
+    if (c->open()) {
+      if (algo_done && !s.sweep) s.sweep = true;  // what the placer could not cancel is retried here
+      return;
+    }
+  if (!algo_done) return;
+  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  if (p == nullptr) return;
+  if (p->executed >= p->order.qty || (s.exec != nullptr && s.exec->algo().completed()))
+    return finish(s, oms::ParentState::Filled, s.exec != nullptr ? s.exec->algo().done_text() : "filled");
+  if (s.canceling) {
+    // A restored algo that was done already has no words of its own: the cancel's reason says it.
+    const bool own = s.exec != nullptr && !s.exec->algo().done_text().empty();
+    std::ostringstream text;
+    text << "canceled (" << s.cancel_reason << "): " << p->executed.to_string() << " executed";
+    return finish(s, oms::ParentState::Canceled, own ? s.exec->algo().done_text() : text.str());
+  }
+  if (s.market_closed) {
+    std::ostringstream text;
+    text << "the recorded data ended with " << p->executed.to_string() << " executed; the venues are closed";
+    return finish(s, oms::ParentState::Expired, text.str());
+  }
+  finish(s, oms::ParentState::Expired, s.exec->algo().done_text());
 }
 
 void ServeKernel::finish(Served& s, oms::ParentState state, const std::string& text) {
@@ -592,6 +720,14 @@ void ServeKernel::finish(Served& s, oms::ParentState state, const std::string& t
     case oms::ParentState::Filled:
       // Executed in full: the last fill's report said Filled. Short of it by less than any venue takes: done.
       if (p->executed < p->order.qty) answer_(answer_for(s, '3'));
+      if (!s.cancel_cl_ord_id.empty()) {
+        // It filled before the client's cancel could take effect.
+        ParentRequest cancel;
+        cancel.session = s.session;
+        cancel.cl_ord_id = s.cancel_cl_ord_id;
+        cancel.orig_cl_ord_id = s.cl_ord_id;
+        cancel_reject(cancel, '1', kCxlTooLate, "too late: it filled before the cancel took effect", &s);
+      }
       break;
     case oms::ParentState::Canceled: {
       ParentAnswer a = answer_for(s, '4');
@@ -611,47 +747,78 @@ void ServeKernel::finish(Served& s, oms::ParentState state, const std::string& t
 void ServeKernel::data_ended(TimestampNs now_ns) {
   if (market_closed_) return;
   market_closed_ = true;
-  for (auto& s : served_) {
-    if (s->ended) continue;
-    if (s->exec != nullptr && !s->exec->algo().done())
-      s->exec->algo().cancel(*s->exec, now_ns, "the recorded data ended");
-    for (const oms::ChildOrder* c : manager_.oms().children_of(s->id))
-      if (c->open() && c->status != OrderStatus::PendingCancel)
-        check(manager_.cancel_child(c->order.client_order_id, now_ns));
-    const oms::ParentRecord* p = manager_.oms().parent(s->id);
-    std::ostringstream text;
-    text << "the recorded data ended at " << format_time(now_ns) << " with "
-         << (p ? p->executed.to_string() : std::string("0")) << " executed; the venues are closed";
-    finish(*s, oms::ParentState::Expired, text.str());
-  }
-  check(manager_.flush());
-}
-
-void ServeKernel::cancel_all(TimestampNs now_ns, const std::string& why) {
-  for (auto& s : served_) {
-    if (s->ended) continue;
-    if (s->exec != nullptr && !s->exec->algo().done())
-      check(s->exec->cancel(now_ns, why));
-    else if (s->exec == nullptr)
-      check(manager_.cancel_parent(s->id, why, now_ns));
-    if (s->exec == nullptr) finish(*s, oms::ParentState::Canceled, why);
+  for (std::size_t slot : active_) {
+    Served& s = *served_[slot];
+    if (s.ended) continue;
+    s.market_closed = true;
+    s.started = true;  // a parent still waiting for its recovery will not start now
+    if (s.exec != nullptr && !s.exec->algo().done())
+      s.exec->algo().cancel(*s.exec, now_ns, "the recorded data ended");
+    s.sweep = true;
+    s.next_sweep_ns = 0;
+    sim_.set_timer(now_ns + kForceEndNs, slot * 4 + kForceEnd);
   }
   after_event();
 }
 
+void ServeKernel::cancel_all(TimestampNs now_ns, const std::string& why) {
+  (void)now_ns;
+  for (std::size_t slot : active_) {
+    Served* s = served_[slot].get();
+    if (s->ended || s->canceling) continue;
+    s->started = true;  // a parent still waiting for its recovery is canceled without starting
+    begin_cancel(*s, why);
+  }
+  after_event();
+}
+
+std::size_t ServeKernel::close_children_of_restarted_venues() {
+  std::vector<ExecutionReport> closing;
+  for (const oms::ChildOrder* c : manager_.oms().open_children()) {
+    ExecutionReport r;
+    r.client_order_id = c->order.client_order_id;
+    r.exec_id = ExecId("restart-" + std::to_string(c->order.client_order_id.value()));
+    r.venue = c->order.venue;
+    r.instrument = c->order.instrument;
+    r.exec_type = ExecType::Canceled;
+    r.status = OrderStatus::Canceled;
+    r.side = c->order.side;
+    r.order_price = c->order.price;
+    r.order_qty = c->order.qty;
+    r.cum_qty = c->cum_qty;
+    r.leaves_qty = Qty();
+    r.text = FixedString<95>("the simulated venue restarted with the server");
+    r.venue_ns = now();
+    r.received_ns = now();
+    closing.push_back(r);
+  }
+  for (const auto& r : closing) manager_.on_execution_report(r);
+  check(manager_.event_error());
+  check(manager_.flush());
+  return closing.size();
+}
+
 Status ServeKernel::recover(const oms::Journal& journal) {
-  // The FIX identity of each parent and its algo's latest saved state, as the journal has them.
-  std::map<std::uint64_t, std::pair<std::string, std::vector<std::string>>> identity;
-  std::map<std::uint64_t, std::string> saved;
+  // Each parent's FIX identity (with its replaces and cancel) and its algo's latest saved state, as the
+  // journal has them.
+  std::map<std::uint64_t, std::vector<std::string>> replaces;
+  std::map<std::uint64_t, std::string> cancels, cancel_reasons, saved;
+  auto id_of = [](const std::string& detail) -> std::optional<std::string> {
+    const auto at = detail.rfind(" cl_ord_id=");
+    if (detail.rfind("session=", 0) != 0 || at == std::string::npos) return std::nullopt;
+    return detail.substr(at + 11);
+  };
   auto replayed = journal.replay([&](const oms::Record& record) -> Status {
+    if (const auto* cancel = std::get_if<oms::ParentCancelRequest>(&record.body)) {
+      cancel_reasons[cancel->id.value()] = cancel->reason;
+      return {};
+    }
     const auto* change = std::get_if<oms::AlgoStateChange>(&record.body);
     if (change == nullptr) return {};
-    if (change->state == kFixOrder) {
-      const auto at = change->detail.rfind(" cl_ord_id=");
-      if (change->detail.rfind("session=", 0) != 0 || at == std::string::npos) return {};
-      auto& [session, ids] = identity[change->id.value()];
-      session = change->detail.substr(8, at - 8);
-      ids.push_back(change->detail.substr(at + 11));
+    if (change->state == kFixReplace) {
+      if (auto c = id_of(change->detail)) replaces[change->id.value()].push_back(*c);
+    } else if (change->state == kFixCancel) {
+      if (auto c = id_of(change->detail)) cancels[change->id.value()] = *c;
     } else if (auto state = ems::Algo::saved_state_in(change->detail)) {
       saved[change->id.value()] = *state;
     }
@@ -661,24 +828,36 @@ Status ServeKernel::recover(const oms::Journal& journal) {
   for (const auto& [id, record] : manager_.oms().parents()) {
     if (oms::is_final(record.state)) continue;
     auto s = std::make_unique<Served>();
-    auto known = identity.find(id);
-    if (known != identity.end()) {
-      s->session = known->second.first;
-      s->cl_ord_id = known->second.second.back();
+    // "fix SESSION CLORDID": a parent from another front door has no FIX identity; it is resumed all the
+    // same.
+    const std::string& tag = record.order.strategy;
+    std::vector<std::string> ids;
+    if (tag.rfind("fix ", 0) == 0 && tag.find(' ', 4) != std::string::npos) {
+      const auto space = tag.find(' ', 4);
+      s->session = tag.substr(4, space - 4);
+      ids.push_back(tag.substr(space + 1));
     }
-    s->account = record.order.account.str();
+    for (const auto& c : replaces[id]) ids.push_back(c);
+    if (!ids.empty()) s->cl_ord_id = ids.back();
+    if (auto c = cancels.find(id); c != cancels.end()) {
+      s->cancel_cl_ord_id = c->second;
+      ids.push_back(c->second);
+    }
+    s->account = record.order.account.str() == client_of(s->session) ? "" : record.order.account.str();
     s->id = record.order.id;
     s->instrument = record.order.instrument;
     s->side = record.order.side;
     s->reported_cum = record.executed;
     if (auto st = saved.find(id); st != saved.end()) s->saved_state = st->second;
+    if (record.state == oms::ParentState::PendingCancel) {
+      s->canceling = true;
+      s->cancel_reason = cancel_reasons.count(id) ? cancel_reasons[id] : "canceled";
+    }
     const std::size_t slot = served_.size();
-    if (known != identity.end())
-      for (const auto& c : known->second.second) by_cl_ord_id_[key_of(s->session, c)] = slot;
+    for (const auto& c : ids) by_cl_ord_id_[key_of(s->session, c)] = slot;
     by_parent_[id] = slot;
     served_.push_back(std::move(s));
-    // A parent whose cancel was recorded ends canceled once its children are closed; the rest resume.
-    if (record.state == oms::ParentState::PendingCancel) served_.back()->cancel_cl_ord_id = served_.back()->cl_ord_id;
+    active_.push_back(slot);
   }
   return {};
 }

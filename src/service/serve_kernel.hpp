@@ -34,6 +34,10 @@ class ServeKernel final : public sim::SimListener {
   // After a restart: the parents the journal left working are taken up again where they stood (their FIX
   // identity and their algo's state are in the journal), once the OMS has reconciled their children.
   Status recover(const oms::Journal& journal);
+  // The simulated venues live in this process: after a restart they are new, and the children a dead
+  // process left resting on them are gone. Each is closed as the venue's cancel (journaled), before the
+  // OMS reconciles what is left. Returns how many. (A venue that outlives the EMS is reconciled instead.)
+  std::size_t close_children_of_restarted_venues();
 
   // The recorded data ended: the venues are closed, working parents end with what they executed and say so.
   void data_ended(TimestampNs now_ns);
@@ -41,6 +45,9 @@ class ServeKernel final : public sim::SimListener {
   // SIGTERM with on_shutdown = "cancel": every working parent is canceled (the caller runs the simulator
   // until they have ended).
   void cancel_all(TimestampNs now_ns, const std::string& why);
+  // From SIGTERM on: new parents and replaces are refused (the server is stopping); status requests and
+  // cancels are still answered.
+  void set_stopping() { stopping_ = true; }
   std::size_t working() const;  // parents not yet ended
   // The first error that stops the kernel from going on safely (a journal that cannot commit).
   const Status& error() const { return error_; }
@@ -54,19 +61,24 @@ class ServeKernel final : public sim::SimListener {
  private:
   struct Served {
     std::string session;
-    std::string cl_ord_id;   // the latest in its chain (a replace moves it on)
-    std::string cancel_cl_ord_id;  // the ClOrdID of a cancel waiting for the parent to end
-    std::string account;
+    std::string cl_ord_id;         // the latest in its chain (a replace moves it on)
+    std::string cancel_cl_ord_id;  // the ClOrdID of the client's cancel, while it waits for the end
+    std::string account;           // as the client sent it (echoed back; empty when it sent none)
     ParentId id;
     InstrumentId instrument;
     Side side = Side::Buy;
     std::unique_ptr<ems::ParentExecution> exec;
-    bool started = false;  // the algo has been started (or resumed after a restart)
+    bool started = false;     // the algo has been started (or resumed after a restart)
     std::string saved_state;  // after a restart: the algo's journaled state to resume from
+    bool canceling = false;   // a cancel (the client's, or the server's at shutdown) is under way
+    std::string cancel_reason;
+    bool market_closed = false;  // the data ended: it ends once its children are closed (or at a deadline)
     bool ended = false;
-    Qty reported_cum;  // what the client has been told was executed
-    std::string last_venue;
-    Price last_price = Price::unset();
+    // Open children to cancel, retried every 100 ms: the risk gate's cancel budget may refuse some.
+    bool sweep = false;
+    TimestampNs next_sweep_ns = 0;
+    std::set<std::uint64_t> orphans;  // children a dead process left, canceled at the restart
+    Qty reported_cum;                 // what the client has been told was executed
   };
   struct InstrumentState {
     std::unique_ptr<ems::Placer> placer;
@@ -86,6 +98,8 @@ class ServeKernel final : public sim::SimListener {
   ParentAnswer answer_for(const Served& s, char exec_type) const;
   void report_fills(Served& s, const ExecutionReport& report);
   void maybe_finish(Served& s);
+  void sweep_cancels(Served& s);
+  void begin_cancel(Served& s, const std::string& why);
   void finish(Served& s, oms::ParentState state, const std::string& text);
   void after_event();
   Served* find(const std::string& session, const std::string& cl_ord_id);
@@ -104,13 +118,15 @@ class ServeKernel final : public sim::SimListener {
   AnswerFn answer_;
   std::string exec_id_prefix_;
   mutable std::uint64_t exec_seq_ = 0;
-  std::vector<std::unique_ptr<Served>> served_;              // by slot
-  std::map<std::string, std::size_t> by_cl_ord_id_;          // session + '\n' + ClOrdID, every id of a chain
-  std::map<std::uint64_t, std::size_t> by_parent_;           // parent id -> slot
-  std::map<std::string, InstrumentState> instruments_;       // by instrument id
-  std::map<std::string, TimestampNs> avoid_until_;           // venues that rejected us, until then
-  std::set<std::string> seen_exec_;                          // venue/exec id: a repeated fill is one fill
+  std::vector<std::unique_ptr<Served>> served_;         // by slot, every parent served
+  std::vector<std::size_t> active_;                     // the slots of parents not yet ended
+  std::map<std::string, std::size_t> by_cl_ord_id_;     // session + '\n' + ClOrdID, every id of a chain
+  std::map<std::uint64_t, std::size_t> by_parent_;      // parent id -> slot
+  std::map<std::string, InstrumentState> instruments_;  // by instrument id
+  std::map<std::string, TimestampNs> avoid_until_;      // venues that rejected us, until then
+  std::set<std::string> seen_exec_;                     // venue/exec id: a repeated fill is one fill
   bool market_closed_ = false;
+  bool stopping_ = false;
   Status error_;
 };
 

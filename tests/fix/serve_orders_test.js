@@ -3,7 +3,7 @@
 // Usage: node serve_orders_test.js TRANCHE DICTIONARY
 'use strict';
 const assert = require('assert');
-const lib = require('./lib');
+const lib = require('../../fix/lib');
 
 const path = require('path');
 const [tranche, dictionary] = process.argv.slice(2).map((p) => path.resolve(p));
@@ -83,7 +83,7 @@ step('a replace lowers the quantity and the parent stops there', async (c) => {
   const { cum } = checkFills(c, [o, r], 8);
   assert.ok(cum >= 8 * 0.99 && cum <= 8, `filled ${cum} of 8`);
   assert.strictEqual(done.LeavesQty, 0);
-  // A replace below what is executed is refused, and so is one on an order that has ended.
+  // A replace of an order that has ended is too late.
   const late = id('amend-late');
   c.send('G', { OrigClOrdID: r, ClOrdID: late, Side: '1', TransactTime: new Date(), OrdType: '1',
     OrderQtyData: { OrderQty: 1 }, Instrument: { Symbol: 'ETH-USDT' } });
@@ -196,6 +196,22 @@ step('a message type the server does not take is refused by a business reject', 
   assert.strictEqual(rej.msgType, 'j', `a ${rej.msgType} instead of a BusinessMessageReject`);
 });
 
+step('the README example client executes a parent through the same server', async (c, port) => {
+  const { execFile } = require('child_process');
+  const example = path.resolve(__dirname, '../../examples/fix_client/send_parent.js');
+  // The example logs on as CLIENT1 too: this session logs out first.
+  c.logout();
+  await new Promise((r) => setTimeout(r, 300));
+  const out = await new Promise((resolve, reject) => {
+    execFile('node', [example, '--side', 'sell', '--qty', '2', '--algo', 'twap', '--minutes', '0.05', '--port', String(port),
+      '--dictionary', dictionary], { timeout: 60000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  const lines = out.trim().split('\n');
+  assert.match(lines[0], /^new ex-\d+ cum 0/);
+  assert.ok(lines.some((l) => /^fill .* @ .* on binance-/.test(l)), out);
+  assert.match(lines[lines.length - 1], /^(fill .*leaves 0$|done .*leaves 0: filled but for)/, out);
+});
+
 (async () => {
   const port = await lib.freePort();
   const dir = lib.tempDir('serve-orders');
@@ -204,7 +220,7 @@ step('a message type the server does not take is refused by a business reject', 
   for (const s of steps) {
     const started = Date.now();
     try {
-      await s.fn(client);
+      await s.fn(client, port);
       console.log(`ok   ${s.name} (${Date.now() - started} ms)`);
     } catch (e) {
       console.log(`FAIL ${s.name}\n${e.stack}\n--- tranche serve (port ${port}) said:\n${serve.stderr.slice(-6000)}`);
@@ -212,7 +228,6 @@ step('a message type the server does not take is refused by a business reject', 
       process.exit(1);
     }
   }
-  client.logout();
   const exit = await lib.stopServe(serve);
   assert.strictEqual(exit.code, 0, `tranche serve exited ${JSON.stringify(exit)}`);
   console.log(`all ${steps.length} passed`);

@@ -1,5 +1,5 @@
-// Helpers for the FIX tests: `tranche serve` as a child process on a free port, and jspurefix (an independent
-// FIX engine, npm) as the client. Plain CommonJS on node 20.
+// jspurefix helpers for Tranche's FIX tests and examples: `tranche serve` as a child process on a free port,
+// and jspurefix (an independent FIX engine, npm) as the client. Plain CommonJS on node 20.
 'use strict';
 const path = require('path');
 const net = require('net');
@@ -7,7 +7,7 @@ const fs = require('fs');
 const os = require('os');
 const { spawn } = require('child_process');
 
-const modules = path.resolve(__dirname, '../../fix/node_modules');
+const modules = path.resolve(__dirname, 'node_modules');
 require(path.join(modules, 'reflect-metadata'));
 const jspurefix = require(path.join(modules, 'jspurefix'));
 

@@ -1,0 +1,415 @@
+// The kernel of `tranche serve` without the wire: requests in, answers out, on the bundled market. What the
+// FIX tests see through jspurefix, checked here under the sanitizers too.
+#include "service/serve_kernel.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "gateway/sim_gateway.hpp"
+#include "oms/journal.hpp"
+
+namespace tranche::service {
+namespace {
+
+class Server {
+ public:
+  Server(const std::string& path, bool fresh, const std::function<void(Config&)>& tweak = {}) : path_(path) {
+    config_ = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
+    if (tweak) tweak(config_);
+    if (fresh)
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+    journal_ = oms::Journal::open(path_).value();
+    gate_ = std::make_unique<risk::RiskGate>(config_);
+    manager_ = oms::OrderManager::open(config_, *journal_, *gate_).value();
+    sim_ = sim::Simulator::create(config_, sim::SimOptions{}).value();
+    TimestampNs last = 0;
+    EXPECT_TRUE(journal_
+                    ->replay([&](const oms::Record& r) -> Status {
+                      last = std::max(last, r.ts_ns);
+                      return {};
+                    })
+                    .ok());
+    if (last > sim_->now()) sim_->run_until(last);
+    gateways_ = gateway::make_sim_gateways(*sim_);
+    for (auto& g : gateways_) manager_->add_session(g.get());
+    kernel_ = std::make_unique<ServeKernel>(
+        config_, *sim_, *manager_, *gate_, [this](const ParentAnswer& a) { answers.push_back(a); },
+        fresh ? "A" : "B");
+    sim_->set_listener(kernel_.get());
+    EXPECT_TRUE(kernel_->recover(*journal_).ok());
+    kernel_->close_children_of_restarted_venues();
+    EXPECT_TRUE(manager_->reconcile(sim_->now()).ok());
+    sim_->run_until(std::max(sim_->now(), sim_->start_ns()) + 2 * kNanosPerSecond);  // books built
+  }
+
+  ParentRequest order(const std::string& id, const std::string& qty, DurationNs horizon_ns) const {
+    ParentRequest r;
+    r.session = "FIX.4.4:TRANCHE->CLIENT1";
+    r.cl_ord_id = id;
+    r.symbol = "ETH-USDT";
+    r.side = '1';
+    r.ord_type = '1';
+    r.qty = qty;
+    r.expire_ns = sim_->now() + horizon_ns;
+    return r;
+  }
+  void request(const ParentRequest& r) { kernel_->on_request(r); }
+  void run_for(DurationNs d) { sim_->run_until(sim_->now() + d); }
+  void run_until_idle(DurationNs limit) {
+    const TimestampNs until = sim_->now() + limit;
+    while (kernel_->working() > 0 && sim_->now() < until) run_for(100 * kNanosPerMilli);
+  }
+  std::vector<ParentAnswer> of(const std::string& cl_ord_id, char exec_type) const {
+    std::vector<ParentAnswer> out;
+    for (const auto& a : answers)
+      if (a.cl_ord_id == cl_ord_id && a.exec_type == exec_type && !a.cancel_reject) out.push_back(a);
+    return out;
+  }
+  ServeKernel& kernel() { return *kernel_; }
+  TimestampNs now() const { return sim_->now(); }
+  oms::OrderManager& manager() { return *manager_; }
+
+  std::vector<ParentAnswer> answers;
+
+ private:
+  std::string path_;
+  Config config_;
+  std::unique_ptr<oms::Journal> journal_;
+  std::unique_ptr<risk::RiskGate> gate_;
+  std::unique_ptr<oms::OrderManager> manager_;
+  std::unique_ptr<sim::Simulator> sim_;
+  std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
+  std::unique_ptr<ServeKernel> kernel_;
+};
+
+std::string journal_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("tranche_serve_" + std::to_string(::getpid()) + "_" + name + ".journal"))
+      .string();
+}
+
+// Each fill once, adding up to CumQty and to what the OMS executed, never past the quantity.
+void expect_fills_add_up(const Server& s, const std::vector<std::string>& ids, Qty qty, Qty executed) {
+  Qty sum;
+  std::set<std::string> exec_ids;
+  for (const auto& id : ids)
+    for (const auto& f : s.of(id, 'F')) {
+      EXPECT_TRUE(exec_ids.insert(f.exec_id).second) << "ExecID " << f.exec_id << " twice";
+      EXPECT_TRUE(f.last_qty.is_positive());
+      EXPECT_TRUE(f.last_px.is_positive());
+      EXPECT_FALSE(f.last_mkt.empty());
+      sum = sum + f.last_qty;
+      EXPECT_EQ(f.cum_qty, sum);
+    }
+  EXPECT_EQ(sum, executed);
+  EXPECT_LE(sum, qty);
+}
+
+TEST(ServeKernel, AParentIsAcknowledgedFilledOnTheVenuesAndEndsDone) {
+  const std::string path = journal_path("fill");
+  {
+    Server s(path, true);
+    s.request(s.order("o1", "5", 20 * kNanosPerSecond));
+    ASSERT_EQ(s.of("o1", '0').size(), 1u);
+    EXPECT_NE(s.of("o1", '0')[0].text.find("twap buy 5 ETH-USDT"), std::string::npos);
+    s.run_until_idle(60 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+    const oms::ParentRecord* p = s.manager().oms().parent(ParentId(1));
+    ASSERT_NE(p, nullptr);
+    EXPECT_GE(p->executed.to_double(), 4.95);
+    expect_fills_add_up(s, {"o1"}, Qty::from_units(5), p->executed);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, BadParentsAreRejectedWithTheirReasonAndNothingIsAccepted) {
+  const std::string path = journal_path("bad");
+  {
+    Server s(path, true);
+    struct Case {
+      std::string name;
+      std::function<void(ParentRequest&)> spoil;
+      int reason;
+      std::string text;
+    };
+    const std::vector<Case> cases = {
+        {"unknown symbol", [](ParentRequest& r) { r.symbol = "DOGE-USDT"; }, 1, "unknown symbol"},
+        {"negative qty", [](ParentRequest& r) { r.qty = "-1"; }, 13, "must be positive"},
+        {"qty not a decimal", [](ParentRequest& r) { r.qty = "1e3"; }, 13, "not a decimal"},
+        {"unknown algo", [](ParentRequest& r) { r.algo = "moonshot"; }, 11, "unknown algo 'moonshot'"},
+        {"unknown strategy", [](ParentRequest& r) { r.target_strategy = "7"; }, 11, "TargetStrategy 7"},
+        {"bad parameter", [](ParentRequest& r) { r.strategy_params = "tolerance"; }, 99, "not key=value"},
+        {"off the tick",
+         [](ParentRequest& r) {
+           r.ord_type = '2';
+           r.price = "2680.001";
+         },
+         99, "off the tick"},
+        {"bad side", [](ParentRequest& r) { r.side = '5'; }, 11, "Side"},
+        {"unreadable time", [](ParentRequest& r) { r.problem = "tag 126 'x' is not a UTCTimestamp"; }, 99,
+         "UTCTimestamp"},
+        {"over the risk limit", [](ParentRequest& r) { r.qty = "5000"; }, 3, "max_parent_qty"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+      ParentRequest r = s.order("bad" + std::to_string(++n), "1", 10 * kNanosPerSecond);
+      c.spoil(r);
+      s.request(r);
+      const auto rejects = s.of(r.cl_ord_id, '8');
+      ASSERT_EQ(rejects.size(), 1u) << c.name;
+      EXPECT_EQ(rejects[0].ord_status, '8') << c.name;
+      EXPECT_EQ(rejects[0].ord_rej_reason, c.reason) << c.name << ": " << rejects[0].text;
+      EXPECT_NE(rejects[0].text.find(c.text), std::string::npos) << c.name << ": " << rejects[0].text;
+    }
+    for (const auto& [id, p] : s.manager().oms().parents())
+      EXPECT_NE(p.state, oms::ParentState::Working) << "parent " << id << " was accepted";
+    EXPECT_EQ(s.kernel().working(), 0u);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, TwoParentsShareTheMarketAndEachHearsOnlyOfItsOwnFills) {
+  const std::string path = journal_path("two");
+  {
+    Server s(path, true);
+    s.request(s.order("a", "4", 20 * kNanosPerSecond));
+    ParentRequest b = s.order("b", "3", 15 * kNanosPerSecond);
+    b.algo = "pov";
+    b.participation_rate = "0.3";
+    s.request(b);
+    s.run_until_idle(90 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+    for (const auto& [name, id, qty] : {std::tuple{"a", 1, 4}, std::tuple{"b", 2, 3}}) {
+      const oms::ParentRecord* p = s.manager().oms().parent(ParentId(static_cast<std::uint64_t>(id)));
+      ASSERT_NE(p, nullptr);
+      EXPECT_TRUE(oms::is_final(p->state)) << name;
+      EXPECT_TRUE(p->executed.is_positive()) << name;
+      expect_fills_add_up(s, {name}, Qty::from_units(qty), p->executed);
+      for (const auto& f : s.of(name, 'F')) EXPECT_EQ(f.order_id, std::to_string(id));
+    }
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, CancelAndReplaceAreAnsweredAndRefusedWhereDue) {
+  const std::string path = journal_path("cancel");
+  {
+    Server s(path, true);
+    s.request(s.order("c1", "40", 60 * kNanosPerSecond));
+    s.run_for(10 * kNanosPerSecond);
+    // Replace: a quantity below what is executed is refused whole; a lower one above it is taken.
+    ParentRequest low = s.order("c1-low", "0.0001", 0);
+    low.kind = ParentRequest::Kind::Replace;
+    low.orig_cl_ord_id = "c1";
+    low.expire_ns.reset();
+    s.request(low);
+    ASSERT_FALSE(s.answers.empty());
+    EXPECT_TRUE(s.answers.back().cancel_reject);
+    EXPECT_EQ(s.answers.back().cxl_rej_response_to, '2');
+    EXPECT_NE(s.answers.back().text.find("below"), std::string::npos) << s.answers.back().text;
+    ParentRequest lower = low;
+    lower.cl_ord_id = "c1-r";
+    lower.qty = "30";
+    s.request(lower);
+    ASSERT_EQ(s.of("c1-r", '5').size(), 1u);
+    EXPECT_EQ(s.of("c1-r", '5')[0].order_qty, Qty::from_units(30));
+    EXPECT_EQ(s.of("c1-r", '5')[0].orig_cl_ord_id, "c1");
+    // Cancel by the latest ClOrdID: pending, then canceled with what it executed.
+    ParentRequest cancel = s.order("c1-x", "30", 0);
+    cancel.kind = ParentRequest::Kind::Cancel;
+    cancel.orig_cl_ord_id = "c1-r";
+    s.request(cancel);
+    ASSERT_EQ(s.of("c1-x", '6').size(), 1u);
+    s.run_until_idle(10 * kNanosPerSecond);
+    ASSERT_EQ(s.of("c1-x", '4').size(), 1u);
+    const ParentAnswer done = s.of("c1-x", '4')[0];
+    EXPECT_EQ(done.ord_status, '4');
+    EXPECT_EQ(done.leaves_qty, Qty());
+    const oms::ParentRecord* p = s.manager().oms().parent(ParentId(1));
+    EXPECT_EQ(done.cum_qty, p->executed);
+    EXPECT_LT(p->executed, Qty::from_units(30));
+    expect_fills_add_up(s, {"c1", "c1-r", "c1-x"}, Qty::from_units(30), p->executed);
+    for (const auto& c : s.manager().oms().children_of(ParentId(1))) EXPECT_FALSE(c->open());
+    // Too late now, for a cancel and for a replace; an unknown order is said to be unknown.
+    cancel.cl_ord_id = "c1-x2";
+    s.request(cancel);
+    EXPECT_TRUE(s.answers.back().cancel_reject);
+    EXPECT_EQ(s.answers.back().cxl_rej_reason, 0);
+    cancel.cl_ord_id = "c1-x3";
+    cancel.orig_cl_ord_id = "nobody";
+    s.request(cancel);
+    EXPECT_EQ(s.answers.back().cxl_rej_reason, 1);
+    // Status of the ended parent and of one never seen.
+    ParentRequest status = s.order("c1", "0", 0);
+    status.kind = ParentRequest::Kind::Status;
+    s.request(status);
+    EXPECT_EQ(s.answers.back().exec_type, 'I');
+    EXPECT_EQ(s.answers.back().ord_status, '4');
+    status.cl_ord_id = "never";
+    s.request(status);
+    EXPECT_EQ(s.answers.back().ord_status, '8');
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, AKernelStartedOnTheJournalOfADeadOneResumesItsParents) {
+  const std::string path = journal_path("resume");
+  Qty before;
+  {
+    Server s(path, true);
+    s.request(s.order("r1", "12", 40 * kNanosPerSecond));
+    s.run_for(12 * kNanosPerSecond);
+    before = s.manager().oms().parent(ParentId(1))->executed;
+    ASSERT_TRUE(before.is_positive());
+    ASSERT_EQ(s.kernel().working(), 1u);
+  }  // gone without finishing anything: what a kill leaves
+  {
+    Server s(path, false);
+    ASSERT_EQ(s.kernel().working(), 1u);
+    s.run_until_idle(90 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+    const oms::ParentRecord* p = s.manager().oms().parent(ParentId(1));
+    EXPECT_GT(p->executed, before) << "the algo did not resume";
+    EXPECT_LE(p->executed, Qty::from_units(12));
+    EXPECT_GE(p->executed.to_double(), 12 * 0.99);
+    // The client hears of what was executed after the restart, from where it had been told.
+    Qty sum = before;
+    for (const auto& f : s.of("r1", 'F')) sum = sum + f.last_qty;
+    EXPECT_EQ(sum, p->executed);
+    // And it still knows the order by its ClOrdID.
+    ParentRequest status = s.order("r1", "0", 0);
+    status.kind = ParentRequest::Kind::Status;
+    s.request(status);
+    EXPECT_EQ(s.answers.back().order_id, "1");
+  }
+  if (getenv("KEEP") == nullptr) for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, TheEndOfTheDataEndsWorkingParentsAndClosesTheMarket) {
+  const std::string path = journal_path("end");
+  {
+    Server s(path, true);
+    s.request(s.order("e1", "300", 3600 * kNanosPerSecond));
+    s.run_for(30 * kNanosPerSecond);
+    s.kernel().data_ended(s.now());
+    EXPECT_TRUE(s.kernel().market_closed());
+    s.run_until_idle(20 * kNanosPerSecond);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+    EXPECT_EQ(s.kernel().working(), 0u);
+    ASSERT_EQ(s.of("e1", 'C').size(), 1u);
+    EXPECT_EQ(s.of("e1", 'C')[0].leaves_qty, Qty());
+    EXPECT_NE(s.of("e1", 'C')[0].text.find("recorded data ended"), std::string::npos);
+    s.request(s.order("e2", "1", 10 * kNanosPerSecond));
+    ASSERT_EQ(s.of("e2", '8').size(), 1u);
+    EXPECT_EQ(s.of("e2", '8')[0].ord_rej_reason, 2);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, ACancelRefusedByTheCancelBudgetIsRetriedAndEveryParentEndsCanceled) {
+  const std::string path = journal_path("budget");
+  {
+    // Two cancels a second per venue: canceling six parents at once is refused many times over.
+    Server s(path, true, [](Config& c) {
+      for (auto& v : c.venues) v.limits.cancels_per_second = 2;
+    });
+    for (int i = 0; i < 6; ++i) {
+      ParentRequest r = s.order("p" + std::to_string(i), "8", 120 * kNanosPerSecond);
+      r.strategy_params = "urgency=passive;randomize=0";
+      s.request(r);
+    }
+    s.run_for(5 * kNanosPerSecond);
+    s.kernel().set_stopping();
+    s.kernel().cancel_all(s.now(), "the server shut down");
+    s.run_until_idle(30 * kNanosPerSecond);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+    EXPECT_EQ(s.kernel().working(), 0u);
+    for (int i = 0; i < 6; ++i) {
+      const auto canceled = s.of("p" + std::to_string(i), '4');
+      ASSERT_EQ(canceled.size(), 1u) << i;
+      EXPECT_NE(canceled[0].text.find("the server shut down"), std::string::npos) << canceled[0].text;
+    }
+    for (const oms::ChildOrder* c : s.manager().oms().open_children())
+      ADD_FAILURE() << "child " << c->order.client_order_id.value() << " left open";
+    // Stopping: a new parent is refused.
+    s.request(s.order("late", "1", 10 * kNanosPerSecond));
+    ASSERT_EQ(s.of("late", '8').size(), 1u);
+    EXPECT_EQ(s.of("late", '8')[0].ord_rej_reason, 2);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, ACancelComesTooLateOnceTheParentIsEnding) {
+  const std::string path = journal_path("ending");
+  {
+    Server s(path, true);
+    ParentRequest r = s.order("q1", "0.5", 4 * kNanosPerSecond);
+    r.strategy_params = "at_end=leave";
+    s.request(r);
+    s.run_until_idle(60 * kNanosPerSecond);
+    ParentRequest cancel = s.order("q1-x", "0.5", 0);
+    cancel.kind = ParentRequest::Kind::Cancel;
+    cancel.orig_cl_ord_id = "q1";
+    s.request(cancel);
+    ASSERT_TRUE(s.answers.back().cancel_reject);
+    EXPECT_EQ(s.answers.back().cxl_rej_reason, 0);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ServeKernel, AParentWhoseCancelWasJournaledEndsCanceledAfterARestart) {
+  const std::string path = journal_path("recancel");
+  {
+    Server s(path, true, [](Config& c) {
+      for (auto& v : c.venues) v.limits.cancels_per_second = 1;
+    });
+    for (int i = 0; i < 4; ++i) {
+      ParentRequest r = s.order("k" + std::to_string(i), "8", 120 * kNanosPerSecond);
+      r.strategy_params = "urgency=passive;randomize=0";
+      s.request(r);
+    }
+    s.run_for(5 * kNanosPerSecond);
+    ParentRequest cancel = s.order("k3-x", "8", 0);
+    cancel.kind = ParentRequest::Kind::Cancel;
+    cancel.orig_cl_ord_id = "k3";
+    s.request(cancel);
+    ASSERT_EQ(s.of("k3-x", '6').size(), 1u);
+  }  // killed before the cancel completed
+  {
+    Server s(path, false);
+    s.run_until_idle(5 * kNanosPerSecond);
+    const auto canceled = s.of("k3-x", '4');
+    ASSERT_EQ(canceled.size(), 1u) << "the recovered cancel did not end the parent";
+    EXPECT_EQ(canceled[0].orig_cl_ord_id, "k3");
+    EXPECT_NE(canceled[0].text.find("canceled by the client"), std::string::npos) << canceled[0].text;
+    // The cancel's ClOrdID is known after the restart, and may not be reused.
+    ParentRequest status = s.order("k3-x", "0", 0);
+    status.kind = ParentRequest::Kind::Status;
+    s.request(status);
+    EXPECT_EQ(s.answers.back().ord_status, '4');
+    s.request(s.order("k3-x", "1", 10 * kNanosPerSecond));
+    EXPECT_EQ(s.answers.back().ord_rej_reason, 6);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+  }
+  if (getenv("KEEP") == nullptr) for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(FixTimestamp, ReadsSecondsToNanosecondsAndRefusesWhatIsNotOne) {
+  EXPECT_EQ(parse_fix_timestamp("20240808-23:54:17"), parse_time("2024-08-08T23:54:17Z").value());
+  EXPECT_EQ(parse_fix_timestamp("20240808-23:54:17.5"), parse_time("2024-08-08T23:54:17.5Z").value());
+  EXPECT_EQ(parse_fix_timestamp("20240808-23:54:17.123456789"),
+            parse_time("2024-08-08T23:54:17.123456789Z").value());
+  for (const char* bad : {"", "2024-08-08T23:54:17Z", "20240808-25:00:00", "20240808-23:54:17.", "20241308-00:00:00",
+                          "20240808-23:54:17.1234567890", "20240808-23:54:1x"})
+    EXPECT_FALSE(parse_fix_timestamp(bad).has_value()) << bad;
+  EXPECT_EQ(format_fix_timestamp(parse_time("2024-08-08T23:54:17.123456Z").value()), "20240808-23:54:17.123");
+}
+
+}  // namespace
+}  // namespace tranche::service

@@ -1,0 +1,155 @@
+// `tranche serve` over its life: who may log on, SIGTERM canceling what works, kill -9 and a restart that
+// resumes from the journal with nothing lost or doubled, and the recorded data running out.
+// Usage: node serve_lifecycle_test.js TRANCHE DICTIONARY CONFIG
+'use strict';
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const lib = require('../../fix/lib');
+
+const [tranche, dictionary, bundledConfig] = process.argv.slice(2).map((p) => path.resolve(p));
+const running = [];
+const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
+const newOrder = (clOrdId, qty, expireInMs) => ({
+  ClOrdID: clOrdId, Side: '1', TransactTime: new Date(), OrdType: '1', OrderQtyData: { OrderQty: qty },
+  Instrument: { Symbol: 'ETH-USDT' }, ExpireTime: new Date(Date.now() + expireInMs),
+});
+
+// The bundled config with a [server.fix] of our own; its data paths made absolute, since the copy lives
+// elsewhere.
+function configWith(dir, serverFix) {
+  const repo = path.resolve(path.dirname(bundledConfig), '..');
+  // The bundled [server.fix] is the file's last table: ours replaces it.
+  const text = fs.readFileSync(bundledConfig, 'utf8').split('\n[server.fix]')[0].split('"../data/').join(`"${repo}/data/`);
+  const file = path.join(dir, 'serve.toml');
+  fs.writeFileSync(file, `${text}\n[server.fix]\n${serverFix}\n`);
+  return file;
+}
+
+async function start(options) {
+  const serve = await lib.startServe({ tranche, ...options });
+  running.push(serve);
+  return serve;
+}
+
+function journalVerifies(journal) {
+  const out = execFileSync(tranche, ['journal', journal, 'verify'], { encoding: 'utf8' });
+  assert.match(out, /ok|hold|verified/i, out);
+}
+
+// The server refuses the Logon (it disconnects, or answers with a Logout): jspurefix's session stops.
+async function refused(options, what) {
+  const outcome = await Promise.race([
+    lib.connect(options).then((client) => ({ client }), (error) => ({ error })),
+    new Promise((resolve) => setTimeout(() => resolve({ silent: true }), 5000)),
+  ]);
+  if (outcome.client) {
+    outcome.client.logout();
+    assert.fail(`${what} logged on`);
+  }
+  assert.ok(!outcome.silent, `${what}: neither logged on nor refused within 5 s`);
+}
+
+const steps = [];
+const step = (name, fn) => steps.push({ name, fn });
+
+step('only configured CompIDs with the right password log on; SIGTERM cancels what works', async () => {
+  const dir = lib.tempDir('serve-logon');
+  const port = await lib.freePort();
+  const config = configWith(dir, 'clients = ["CLIENT1", "DESK2"]\nusername = "trader"\npassword = "s3cret"');
+  const journal = `${dir}/serve.journal`;
+  const serve = await start({ port, journal, speed: '10', config });
+  await refused({ port, dictionary, sender: 'CLIENT9', username: 'trader', password: 's3cret' }, 'an unknown CompID');
+  await refused({ port, dictionary, sender: 'CLIENT1', username: 'trader', password: 'wrong' }, 'a wrong password');
+  await refused({ port, dictionary, sender: 'CLIENT1' }, 'a Logon without credentials');
+  const c = await lib.connect({ port, dictionary, sender: 'DESK2', username: 'trader', password: 's3cret' });
+  c.send('D', newOrder('long-1', 60, 30000));
+  const ack = await c.waitFor(er('long-1', (m) => m.ExecType === '0'), 'the ack of long-1');
+  assert.strictEqual(ack.Account, undefined);
+  await c.waitFor(er('long-1', (m) => m.ExecType === 'F'), 'a fill of long-1');
+  serve.child.kill('SIGTERM');
+  const canceled = await c.waitFor(er('long-1', (m) => m.ExecType === '4'), 'the cancel at shutdown');
+  assert.match(canceled.Text, /server shut down/);
+  assert.strictEqual(canceled.LeavesQty, 0);
+  const exit = await lib.stopServe(serve);
+  assert.strictEqual(exit.code, 0, `exit ${JSON.stringify(exit)}\n${serve.stderr.slice(-2000)}`);
+  journalVerifies(journal);
+});
+
+step('kill -9 mid-parent, restart on the same journal: it resumes where it stood, nothing lost or doubled',
+  async () => {
+    const dir = lib.tempDir('serve-restart');
+    const journal = `${dir}/serve.journal`;
+    let port = await lib.freePort();
+    let serve = await start({ port, journal, speed: '5' });
+    let c = await lib.connect({ port, dictionary });
+    c.send('D', newOrder('resume-1', 30, 15000));
+    await c.waitFor(er('resume-1', (m) => m.ExecType === 'F' && m.CumQty > 3), 'fills of resume-1 before the kill');
+    const before = c.received.filter(er('resume-1', (m) => m.ExecType === 'F'));
+    const cumBefore = before[before.length - 1].CumQty;
+    serve.child.kill('SIGKILL');
+    await lib.stopServe(serve);
+
+    port = await lib.freePort();
+    serve = await start({ port, journal, speed: '5' });
+    assert.match(serve.stderr, /resuming 1 working parents/);
+    c = await lib.connect({ port, dictionary });
+    c.send('H', { ClOrdID: 'resume-1', Side: '1', Instrument: { Symbol: 'ETH-USDT' } });
+    const status = await c.waitFor(er('resume-1', (m) => m.ExecType === 'I'), 'the status after the restart');
+    assert.ok(status.CumQty >= cumBefore - 1e-9, `CumQty went back: ${status.CumQty} < ${cumBefore}`);
+    assert.ok(['0', '1'].includes(status.OrdStatus), `status ${status.OrdStatus}: ${status.Text}`);
+    const end = await c.waitFor(er('resume-1', (m) => ['2', '3', 'C'].includes(m.OrdStatus) && m.ExecType !== 'I'),
+      'the end of resume-1 after the restart', 60000);
+    const after = c.received.filter(er('resume-1', (m) => m.ExecType === 'F'));
+    assert.ok(after.length > 0, 'no fill after the restart: the algo did not resume');
+    let cum = status.CumQty;
+    for (const f of after) {
+      cum += f.LastQty;
+      assert.ok(Math.abs(f.CumQty - cum) < 1e-7, `CumQty ${f.CumQty} after the restart, the fills say ${cum}`);
+    }
+    assert.ok(end.CumQty <= 30 + 1e-9, `overfilled: ${end.CumQty}`);
+    assert.ok(end.CumQty >= 30 * 0.99, `a resumed twap ended at ${end.CumQty} of 30: ${end.Text}`);
+    c.logout();
+    const exit = await lib.stopServe(serve);
+    assert.strictEqual(exit.code, 0);
+    journalVerifies(journal);
+  });
+
+step('when the recorded data ends the venues close, working parents end and say so, the server stays up',
+  async () => {
+    const dir = lib.tempDir('serve-end');
+    const port = await lib.freePort();
+    const serve = await start({ port, journal: `${dir}/serve.journal`, speed: '60' });
+    const c = await lib.connect({ port, dictionary });
+    c.send('D', newOrder('to-the-end', 500, 120000));
+    await c.waitFor(er('to-the-end', (m) => m.ExecType === '0'), 'the ack');
+    const expired = await c.waitFor(er('to-the-end', (m) => m.ExecType === 'C'), 'the end of the data', 30000);
+    assert.match(expired.Text, /recorded data ended/);
+    assert.strictEqual(expired.OrdStatus, 'C');
+    assert.ok(expired.CumQty > 0 && expired.CumQty < 500);
+    c.send('D', newOrder('after-the-end', 1, 5000));
+    const closed = await c.waitFor(er('after-the-end'), 'the answer after the end');
+    assert.strictEqual(closed.ExecType, '8');
+    assert.strictEqual(closed.OrdRejReason, 2);
+    assert.ok(!serve.exited, 'the server stopped at the end of the data');
+    c.logout();
+    assert.strictEqual((await lib.stopServe(serve)).code, 0);
+  });
+
+(async () => {
+  for (const s of steps) {
+    const started = Date.now();
+    try {
+      await s.fn();
+      console.log(`ok   ${s.name} (${Date.now() - started} ms)`);
+    } catch (e) {
+      console.log(`FAIL ${s.name}\n${e.stack}`);
+      for (const serve of running) console.log(`--- tranche serve said:\n${serve.stderr.slice(-4000)}`);
+      for (const serve of running) await lib.stopServe(serve, 'SIGKILL');
+      process.exit(1);
+    }
+  }
+  console.log(`all ${steps.length} passed`);
+  process.exit(0);
+})();
