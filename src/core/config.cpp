@@ -405,8 +405,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
 
   // Sections owned by later components (simulation scenario, risk, server) are accepted here and read by
   // them.
-  static const std::set<std::string> known_sections = {
-      "instrument", "venue", "primary_venue", "scenario", "risk", "server", "tca"};
+  static const std::set<std::string> known_sections = {"instrument", "venue",  "primary_venue", "scenario",
+                                                       "risk",       "server", "tca",           "exchange"};
   for (const auto& [key, _] : root)
     if (!known_sections.count(std::string(key.str())))
       return make_error(file + ": unknown top-level key '" + std::string(key.str()) +
@@ -451,7 +451,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (table == nullptr) return make_error(file + ": venue entries must be tables");
       TableReader r(*table, file + ": venue[" + std::to_string(i) + "]");
       r.only({"id", "exchange", "market", "maker_fee_bps", "taker_fee_bps", "orders_per_second",
-              "cancels_per_second", "listing", "balances", "sim"});
+              "cancels_per_second", "listing", "balances", "sim", "fix"});
       VenueConfig venue;
       const std::string id = r.string("id");
       if (!VenueId::fits(id)) r.fail("id '" + id + "' is longer than 31 characters");
@@ -512,6 +512,34 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         auto parsed = read_venue_sim(*st, venue.market, base_dir, file + ": venue '" + id + "'.sim");
         if (!parsed) return parsed.error();
         venue.sim = std::move(*parsed);
+      }
+      if (const auto* fix_node = table->get("fix")) {
+        const auto* ft = fix_node->as_table();
+        if (ft == nullptr) return make_error(file + ": venue '" + id + "': fix must be a table");
+        TableReader fr(*ft, file + ": venue '" + id + "'.fix");
+        fr.only({"connect", "sender_comp_id", "target_comp_id", "heartbeat", "reconnect", "on_reconnect"});
+        VenueFixConfig fix;
+        const std::string connect = fr.string("connect");
+        const auto colon = connect.rfind(':');
+        int port = 0;
+        if (colon == std::string::npos || colon == 0 ||
+            std::from_chars(connect.data() + colon + 1, connect.data() + connect.size(), port).ptr !=
+                connect.data() + connect.size() ||
+            port <= 0 || port > 65535)
+          fr.fail("connect '" + connect + "' is not HOST:PORT");
+        else
+          fix.host = connect.substr(0, colon), fix.port = port;
+        if (ft->get("sender_comp_id")) fix.sender_comp_id = fr.string("sender_comp_id");
+        fix.target_comp_id = ft->get("target_comp_id") ? fr.string("target_comp_id") : id;
+        fix.heartbeat_ns = fr.duration("heartbeat", fix.heartbeat_ns);
+        fix.reconnect_ns = fr.duration("reconnect", fix.reconnect_ns);
+        if (fr.error().empty() && (fix.heartbeat_ns < kNanosPerSecond || fix.reconnect_ns < kNanosPerSecond))
+          fr.fail("heartbeat and reconnect must be whole seconds, at least 1s");
+        if (ft->get("on_reconnect")) fix.on_reconnect = fr.string("on_reconnect");
+        if (fix.on_reconnect != "query" && fix.on_reconnect != "cancel")
+          fr.fail("on_reconnect '" + fix.on_reconnect + "' is not query or cancel");
+        if (!fr.error().empty()) return make_error(fr.error());
+        venue.fix = std::move(fix);
       }
       if (config.venue(venue.id) != nullptr)
         return make_error(file + ": venue '" + id + "' is defined twice");
@@ -691,6 +719,43 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (fr.error().empty() && fix.comp_id.empty()) fr.fail("comp_id must not be empty");
       if (!fr.error().empty()) return make_error(fr.error());
     }
+  }
+
+  if (const auto* node = root.get("exchange")) {
+    const auto* table = node->as_table();
+    if (table == nullptr) return make_error(file + ": [exchange] must be a table");
+    TableReader r(*table, file + ": exchange");
+    r.only({"listen", "clients", "speed"});
+    ExchangeConfig& ex = config.exchange;
+    if (table->get("listen")) {
+      const std::string listen = r.string("listen");
+      const auto colon = listen.rfind(':');
+      int port = 0;
+      if (colon == std::string::npos || colon == 0 ||
+          std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ptr !=
+              listen.data() + listen.size() ||
+          port <= 0 || port > 65535)
+        r.fail("listen '" + listen + "' is not HOST:PORT (127.0.0.1:9879)");
+      else
+        ex.host = listen.substr(0, colon), ex.port = port;
+    }
+    if (const auto* list = table->get("clients")) {
+      ex.clients.clear();
+      const auto* array = list->as_array();
+      if (array == nullptr) r.fail("clients must be a list of strings");
+      if (array != nullptr)
+        for (const auto& item : *array) {
+          if (!item.is_string()) {
+            r.fail("clients must be a list of strings");
+            break;
+          }
+          ex.clients.push_back(item.as_string()->get());
+        }
+      if (r.error().empty() && ex.clients.empty()) r.fail("clients is empty: nobody could log on");
+    }
+    if (table->get("speed")) ex.speed = r.decimal<Amount>("speed");
+    if (r.error().empty() && !ex.speed.is_positive()) r.fail("speed must be positive");
+    if (!r.error().empty()) return make_error(r.error());
   }
 
   for (const auto& venue : config.venues)

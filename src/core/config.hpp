@@ -114,6 +114,20 @@ struct VenueSimConfig {
   VenueFaults faults;
 };
 
+// A venue reached over FIX 4.4 (gateway::FixVenueSession): the session and what to do with resting
+// children when it drops.
+struct VenueFixConfig {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string sender_comp_id = "TRANCHE";  // ours
+  std::string target_comp_id;              // the venue's; default: the venue id
+  DurationNs heartbeat_ns = 30 * kNanosPerSecond;
+  DurationNs reconnect_ns = 1 * kNanosPerSecond;
+  // At the logon after a drop: "query" asks the venue for each resting child's status (the OMS reconciles);
+  // "cancel" cancels each.
+  std::string on_reconnect = "query";
+};
+
 struct VenueConfig {
   VenueId id;            // "binance-spot"
   std::string exchange;  // "binance"
@@ -123,6 +137,7 @@ struct VenueConfig {
   std::vector<VenueListing> listings;
   std::map<std::string, Amount> balances;  // asset -> starting balance (simulation)
   std::optional<VenueSimConfig> sim;       // present when the simulator plays this venue
+  std::optional<VenueFixConfig> fix;       // present when orders go to it over FIX
 
   const VenueListing* listing(const InstrumentId& instrument) const;
   const VenueListing* listing_by_symbol(std::string_view symbol) const;
@@ -195,6 +210,15 @@ struct ServerConfig {
   FixAcceptorConfig fix;
 };
 
+// `tranche exchange`: the simulator's venues behind a FIX 4.4 acceptor (docs/exchange.md). Each venue is a
+// session whose CompID is the venue id; the symbols are the venues' own.
+struct ExchangeConfig {
+  std::string host = "127.0.0.1";
+  int port = 9879;
+  std::vector<std::string> clients = {"TRANCHE"};  // the CompIDs that may trade on every venue
+  Amount speed = Amount::from_units(1);
+};
+
 struct Config {
   std::vector<Instrument> instruments;
   std::vector<VenueConfig> venues;
@@ -203,7 +227,8 @@ struct Config {
   RiskConfig risk;  // the built-in defaults when the file has no [risk]
   TcaConfig tca;
   ServerConfig server;  // the built-in defaults when the file has no [server]
-  std::string source;   // where it was loaded from, for messages
+  ExchangeConfig exchange;
+  std::string source;  // where it was loaded from, for messages
 
   const Instrument* instrument(const InstrumentId& id) const;
   const VenueConfig* venue(const VenueId& id) const;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "service/backtest_command.hpp"
+#include "service/exchange_command.hpp"
 #include "service/execute_command.hpp"
 #include "service/journal_commands.hpp"
 #include "service/md_commands.hpp"
@@ -137,7 +138,26 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "Listen on this port instead of [server.fix] listen's");
   serve_cmd->add_option("--speed", serve.speed, "Replay seconds per wall second (default: [server] speed)");
   serve_cmd->add_flag("--quiet", serve.quiet, "No line on stderr for each report sent");
+  serve_cmd->add_option(
+      "--anchor", serve.anchor,
+      "The wall time the data's start plays at (ISO-8601 UTC), shared with a tranche exchange");
+  serve_cmd->add_option("--exchange", serve.exchange,
+                        "HOST:PORT of a tranche exchange: every simulated venue is reached over FIX there");
   serve_cmd->callback([&] { exit_code = serve_command(serve, std::cout, std::cerr); });
+
+  ExchangeOptions exchange;
+  auto* exchange_cmd = app.add_subcommand(
+      "exchange",
+      "The simulator's venues behind a FIX 4.4 acceptor: an exchange any FIX client can trade on");
+  exchange_cmd->add_option("--scenario", exchange.scenario, "Config file (default: the bundled market)");
+  exchange_cmd->add_option("--port", exchange.port, "Listen on this port instead of [exchange] listen's");
+  exchange_cmd->add_option("--speed", exchange.speed,
+                           "Replay seconds per wall second (default: [exchange] speed)");
+  exchange_cmd->add_option("--anchor", exchange.anchor,
+                           "The wall time the data's start plays at (ISO-8601 UTC; default: now)");
+  exchange_cmd->add_option("--seed", exchange.seed, "Seed (default: the scenario's)");
+  exchange_cmd->add_flag("--quiet", exchange.quiet, "No line on stderr for each report");
+  exchange_cmd->callback([&] { exit_code = exchange_command(exchange, std::cout, std::cerr); });
 
   ExecuteOptions execute;
   auto* execute_cmd =

@@ -4,21 +4,26 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "ems/algo.hpp"
+#include "gateway/fix_venue_session.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
 #include "service/fix_acceptor.hpp"
+#include "service/replay_clock.hpp"
 #include "service/serve_kernel.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -26,61 +31,6 @@
 namespace tranche::service {
 
 namespace {
-
-std::atomic<int> stop_signal{0};
-extern "C" void on_stop_signal(int signal) {
-  stop_signal.store(signal);
-}
-
-TimestampNs wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// The replay clock against the wall: fixed at start, `speed` replay seconds per wall second.
-struct ReplayClock {
-  TimestampNs replay_origin_ns = 0;
-  TimestampNs wall_origin_ns = 0;
-  double speed = 1;
-  TimestampNs replay_at(TimestampNs wall_ns) const {
-    return clamped(static_cast<double>(replay_origin_ns) +
-                   static_cast<double>(wall_ns - wall_origin_ns) * speed);
-  }
-  TimestampNs wall_at(TimestampNs replay_ns) const {
-    return clamped(static_cast<double>(wall_origin_ns) +
-                   static_cast<double>(replay_ns - replay_origin_ns) / speed);
-  }
-  // A time far out (a good-till-cancel ExpireTime at a high speed) stays a time: the largest one.
-  static TimestampNs clamped(double ns) {
-    constexpr double kLargest = 9.2e18;
-    return static_cast<TimestampNs>(std::clamp(ns, 0.0, kLargest));
-  }
-};
-
-// Requests from QuickFIX's thread to the kernel's.
-class RequestQueue {
- public:
-  void push(ParentRequest request) {
-    {
-      std::lock_guard lock(mutex_);
-      items_.push_back(std::move(request));
-    }
-    ready_.notify_one();
-  }
-  std::vector<ParentRequest> take(std::chrono::microseconds wait) {
-    std::unique_lock lock(mutex_);
-    if (items_.empty()) ready_.wait_for(lock, wait);
-    std::vector<ParentRequest> out;
-    out.swap(items_);
-    return out;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::vector<ParentRequest> items_;
-};
 
 const char* exec_type_name(const ParentAnswer& a) {
   if (a.cancel_reject) return "cancel-reject";
@@ -137,6 +87,31 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       return fail("[server] default_algo '" + config.server.default_algo + "' is not an algo");
   }
   const std::string journal_path = options.journal.empty() ? config.server.journal : options.journal;
+  std::optional<TimestampNs> anchor_ns;
+  if (!options.anchor.empty()) {
+    auto t = parse_time(options.anchor);
+    if (!t) return fail("--anchor: " + t.error().message);
+    anchor_ns = *t;
+  }
+  if (!options.exchange.empty()) {
+    // Every simulated venue over FIX at a `tranche exchange`, whose CompID for each is the venue id.
+    const auto colon = options.exchange.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos ||
+        std::from_chars(options.exchange.data() + colon + 1,
+                        options.exchange.data() + options.exchange.size(), port)
+                .ptr != options.exchange.data() + options.exchange.size() ||
+        port <= 0 || port > 65535)
+      return fail("--exchange '" + options.exchange + "' is not HOST:PORT");
+    for (auto& v : config.venues) {
+      if (!v.sim) continue;
+      VenueFixConfig fix;
+      fix.host = options.exchange.substr(0, colon);
+      fix.port = port;
+      fix.target_comp_id = v.id.str();
+      v.fix = fix;
+    }
+  }
 
   // --- the product: journal, risk gate, OMS ---
   auto journal_opened = oms::Journal::open(journal_path);
@@ -162,13 +137,43 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   std::unique_ptr<sim::Simulator> sim =
       std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
   // Replayed unseen up to the journal's last moment: the books stand as they stood then.
-  if (journal_last_ns > sim->now()) sim->run_until(journal_last_ns);
-  const TimestampNs replay_start = std::max({sim->now(), sim->start_ns(), journal_last_ns});
+  // With an anchor (the wall time the data's start plays at, shared with a `tranche exchange`) the replay is
+  // where the anchor says it is now; it never runs back behind the journal.
+  const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
+  const double speed = config.server.speed.to_double();
+  TimestampNs start_at = journal_last_ns;
+  if (anchor_ns)
+    start_at = std::max(start_at, ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()));
+  if (start_at > sim->now()) sim->run_until(start_at);
+  const TimestampNs replay_start = std::max({sim->now(), data_start, journal_last_ns});
+
+  // The venues: over FIX where the config says so (they outlive this process), else the simulator's own.
   auto gateways = gateway::make_sim_gateways(*sim);
-  for (auto& g : gateways) manager->add_session(g.get());
+  std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues;
+  std::set<std::string> outliving;
+  for (auto& g : gateways) {
+    const VenueConfig* v = config.venue(g->venue());
+    if (v == nullptr || !v->fix) {
+      manager->add_session(g.get());
+      continue;
+    }
+    gateway::FixVenueOptions fo;
+    fo.dictionary = config.server.fix.dictionary;
+    fo.store_dir = journal_path + ".fix/venue-" + v->id.str();
+    auto started = gateway::FixVenueSession::start(*v, config, fo);
+    if (!started) return fail(started.error().message);
+    fix_venues.push_back(std::move(const_cast<std::unique_ptr<gateway::FixVenueSession>&>(started.value())));
+    manager->add_session(fix_venues.back().get());
+    outliving.insert(v->id.str());
+    err << "tranche serve: " << v->id.str() << " over FIX at " << v->fix->host << ":" << v->fix->port
+        << " as " << v->fix->sender_comp_id << " -> " << v->fix->target_comp_id << "\n";
+  }
 
   // --- the kernel and the FIX acceptor ---
-  ReplayClock clock{replay_start, wall_now_ns(), config.server.speed.to_double()};
+  ReplayClock clock =
+      anchor_ns && ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()) >= replay_start
+          ? ReplayClock{data_start, *anchor_ns, speed}
+          : ReplayClock{replay_start, wall_now_ns(), speed};
   FixParentAcceptor* acceptor_ptr = nullptr;
   const bool quiet = options.quiet;
   ServeKernel kernel(
@@ -193,7 +198,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli));
   sim->set_listener(&kernel);
   if (auto s = kernel.recover(*journal); !s) return fail(s.message());
-  if (const std::size_t closed = kernel.close_children_of_restarted_venues(); closed > 0)
+  if (const std::size_t closed = kernel.close_children_of_restarted_venues(outliving); closed > 0)
     err << "tranche serve: " << closed
         << " children the journal left open were on the simulated venues, which restarted with the server: "
            "closed as canceled\n";
@@ -204,7 +209,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   if (kernel.working() > 0)
     err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
 
-  RequestQueue queue;
+  HandoffQueue<ParentRequest> queue;
   FixAcceptorOptions fix_options;
   fix_options.config = config.server.fix;
   fix_options.dictionary = config.server.fix.dictionary;
@@ -221,9 +226,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       << format_time(replay_start) << " at " << config.server.speed.to_string() << "x; journal "
       << journal_path << "\n";
 
-  stop_signal.store(0);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGINT, on_stop_signal);
+  install_stop_handlers();
   bool closed_said = false;
   auto take_requests = [&](std::chrono::microseconds wait) {
     for (ParentRequest& r : queue.take(wait)) {
@@ -232,8 +235,9 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       kernel.on_request(r);
     }
   };
-  while (stop_signal.load() == 0) {
+  while (stop_signal().load() == 0) {
     take_requests(std::chrono::microseconds(1000));
+    for (auto& f : fix_venues) f->poll(kernel, sim->now());
     sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())));
     if (!kernel.market_closed() && !sim->recording_left()) kernel.data_ended(sim->now());
     if (kernel.market_closed() && !closed_said) {
@@ -247,7 +251,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       return 1;
     }
   }
-  err << "tranche serve: " << (stop_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT") << ": ";
+  err << "tranche serve: " << (stop_signal().load() == SIGTERM ? "SIGTERM" : "SIGINT") << ": ";
   // Requests still come in until the sessions are logged out: each is answered (new parents refused).
   kernel.set_stopping();
   if (config.server.on_shutdown == "cancel" && kernel.working() > 0) {
@@ -257,7 +261,10 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     const TimestampNs until = sim->now() + 10 * kNanosPerSecond;
     while (kernel.working() > 0 && sim->now() < until) {
       take_requests(std::chrono::microseconds(0));
+      for (auto& f : fix_venues) f->poll(kernel, sim->now());
       sim->run_until(sim->now() + 10 * kNanosPerMilli);
+      if (!fix_venues.empty())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the venues answer in wall time
     }
   } else {
     err << (kernel.working() > 0 ? std::to_string(kernel.working()) + " working parents kept for the restart"
@@ -270,6 +277,23 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   acceptor.value()->stop();
   take_requests(std::chrono::microseconds(0));
   return kernel.error().ok() ? 0 : 1;
+}
+
+namespace {
+std::atomic<int> stop_signal_value{0};
+extern "C" void on_stop_signal(int signal) {
+  stop_signal_value.store(signal);
+}
+}  // namespace
+
+std::atomic<int>& stop_signal() {
+  return stop_signal_value;
+}
+
+void install_stop_handlers() {
+  stop_signal_value.store(0);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
 }
 
 }  // namespace tranche::service

@@ -14,6 +14,8 @@ struct ServeOptions {
   std::optional<int> port;  // overrides [server.fix] listen's port (tests pick a free one)
   std::string speed;        // overrides [server] speed
   bool quiet = false;       // no line per answer on stderr
+  std::string anchor;       // the wall time the data's start plays at (shared with a tranche exchange)
+  std::string exchange;     // HOST:PORT of a tranche exchange: every simulated venue over FIX there
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);

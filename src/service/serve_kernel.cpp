@@ -772,9 +772,10 @@ void ServeKernel::cancel_all(TimestampNs now_ns, const std::string& why) {
   after_event();
 }
 
-std::size_t ServeKernel::close_children_of_restarted_venues() {
+std::size_t ServeKernel::close_children_of_restarted_venues(const std::set<std::string>& outliving) {
   std::vector<ExecutionReport> closing;
   for (const oms::ChildOrder* c : manager_.oms().open_children()) {
+    if (outliving.count(c->order.venue.str()) != 0) continue;  // reconciled with the venue instead
     ExecutionReport r;
     r.client_order_id = c->order.client_order_id;
     r.exec_id = ExecId("restart-" + std::to_string(c->order.client_order_id.value()));

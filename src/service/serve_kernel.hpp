@@ -37,7 +37,7 @@ class ServeKernel final : public sim::SimListener {
   // The simulated venues live in this process: after a restart they are new, and the children a dead
   // process left resting on them are gone. Each is closed as the venue's cancel (journaled), before the
   // OMS reconciles what is left. Returns how many. (A venue that outlives the EMS is reconciled instead.)
-  std::size_t close_children_of_restarted_venues();
+  std::size_t close_children_of_restarted_venues(const std::set<std::string>& outliving = {});
 
   // The recorded data ended: the venues are closed, working parents end with what they executed and say so.
   void data_ended(TimestampNs now_ns);

@@ -288,7 +288,8 @@ TEST(ServeKernel, AKernelStartedOnTheJournalOfADeadOneResumesItsParents) {
     s.request(status);
     EXPECT_EQ(s.answers.back().order_id, "1");
   }
-  if (getenv("KEEP") == nullptr) for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  if (getenv("KEEP") == nullptr)
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 TEST(ServeKernel, TheEndOfTheDataEndsWorkingParentsAndClosesTheMarket) {
@@ -397,7 +398,8 @@ TEST(ServeKernel, AParentWhoseCancelWasJournaledEndsCanceledAfterARestart) {
     EXPECT_EQ(s.answers.back().ord_rej_reason, 6);
     EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
   }
-  if (getenv("KEEP") == nullptr) for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  if (getenv("KEEP") == nullptr)
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
 TEST(FixTimestamp, ReadsSecondsToNanosecondsAndRefusesWhatIsNotOne) {
@@ -405,8 +407,8 @@ TEST(FixTimestamp, ReadsSecondsToNanosecondsAndRefusesWhatIsNotOne) {
   EXPECT_EQ(parse_fix_timestamp("20240808-23:54:17.5"), parse_time("2024-08-08T23:54:17.5Z").value());
   EXPECT_EQ(parse_fix_timestamp("20240808-23:54:17.123456789"),
             parse_time("2024-08-08T23:54:17.123456789Z").value());
-  for (const char* bad : {"", "2024-08-08T23:54:17Z", "20240808-25:00:00", "20240808-23:54:17.", "20241308-00:00:00",
-                          "20240808-23:54:17.1234567890", "20240808-23:54:1x"})
+  for (const char* bad : {"", "2024-08-08T23:54:17Z", "20240808-25:00:00", "20240808-23:54:17.",
+                          "20241308-00:00:00", "20240808-23:54:17.1234567890", "20240808-23:54:1x"})
     EXPECT_FALSE(parse_fix_timestamp(bad).has_value()) << bad;
   EXPECT_EQ(format_fix_timestamp(parse_time("2024-08-08T23:54:17.123456Z").value()), "20240808-23:54:17.123");
 }

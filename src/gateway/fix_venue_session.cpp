@@ -1,0 +1,527 @@
+#include "gateway/fix_venue_session.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <variant>
+#include <vector>
+
+#include "gateway/quickfix.hpp"
+
+namespace tranche::gateway {
+
+namespace {
+
+std::string field_or_empty(const FIX::FieldMap& map, int tag) {
+  return map.isSetField(tag) ? map.getField(tag) : std::string();
+}
+
+// "20261125-00:17:35.123" as ns since the epoch; 0 when absent or unreadable.
+TimestampNs fix_time(const std::string& text) {
+  if (text.size() < 17) return 0;
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (std::sscanf(text.c_str(), "%4d%2d%2d-%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6) return 0;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  std::int64_t fraction = 0, scale = 100'000'000;
+  for (std::size_t i = 18; i < text.size() && scale > 0; ++i, scale /= 10)
+    if (text[i] >= '0' && text[i] <= '9') fraction += (text[i] - '0') * scale;
+  return static_cast<TimestampNs>(::timegm(&tm)) * kNanosPerSecond + fraction;
+}
+
+std::string fix_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char out[64];
+  std::snprintf(out, sizeof(out), "%04d%02d%02d-%02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return out;
+}
+
+// The child a ClOrdID of ours names: the digits before the first '.'.
+std::optional<std::uint64_t> child_of(const std::string& cl_ord_id) {
+  std::uint64_t id = 0;
+  const char* end = cl_ord_id.data() + cl_ord_id.size();
+  const char* dot = std::find(cl_ord_id.data(), end, '.');
+  auto [p, ec] = std::from_chars(cl_ord_id.data(), dot, id);
+  if (ec != std::errc() || p != dot || id == 0) return std::nullopt;
+  return id;
+}
+
+std::optional<ExecType> exec_type_of(char c) {
+  switch (c) {
+    case '0':
+      return ExecType::New;
+    case 'F':
+    case '1':  // FIX 4.2's partial fill
+    case '2':  // and fill
+      return ExecType::Trade;
+    case '4':
+      return ExecType::Canceled;
+    case '5':
+      return ExecType::Replaced;
+    case '8':
+      return ExecType::Rejected;
+    case 'C':
+    case '3':  // done for day: nothing more will fill
+      return ExecType::Expired;
+    case '6':
+      return ExecType::PendingCancel;
+    case 'E':
+      return ExecType::PendingReplace;
+    case 'I':
+      return ExecType::OrderStatus;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<OrderStatus> status_of(char c) {
+  switch (c) {
+    case '0':
+      return OrderStatus::New;
+    case '1':
+      return OrderStatus::PartiallyFilled;
+    case '2':
+      return OrderStatus::Filled;
+    case '4':
+      return OrderStatus::Canceled;
+    case '5':
+      return OrderStatus::Replaced;
+    case '6':
+      return OrderStatus::PendingCancel;
+    case '8':
+      return OrderStatus::Rejected;
+    case 'A':
+      return OrderStatus::PendingNew;
+    case 'C':
+    case '3':
+      return OrderStatus::Expired;
+    case 'E':
+      return OrderStatus::PendingReplace;
+    default:
+      return std::nullopt;
+  }
+}
+
+RejectReason reject_reason_of(const std::string& ord_rej_reason) {
+  if (ord_rej_reason == "5") return RejectReason::UnknownOrder;
+  if (ord_rej_reason == "2") return RejectReason::VenueClosed;
+  if (ord_rej_reason == "13") return RejectReason::QtyOffLot;
+  if (ord_rej_reason == "1" || ord_rej_reason == "6" || ord_rej_reason == "11") return RejectReason::InvalidOrder;
+  return RejectReason::Other;
+}
+
+bool decimal(const std::string& text, Qty& out) { return !text.empty() && Qty::parse(text, out); }
+
+}  // namespace
+
+struct FixVenueSession::Impl final : public FIX::Application {
+  VenueConfig venue;
+  VenueFixConfig fix;
+  std::string quote_asset;  // fees without CommCurrency are in the quote asset
+  FIX::SessionID session_id;
+  std::unique_ptr<FIX::SessionSettings> settings;
+  std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::FileLogFactory> log;
+  std::unique_ptr<FIX::SocketInitiator> initiator;
+  std::atomic<bool> is_logged_on{false};
+  bool stopped = false;
+
+  // What the venue said, waiting for poll().
+  struct Event {
+    std::variant<ExecutionReport, VenueStatusReport> what;
+    std::string cl_ord_id;  // of a report: the ClOrdID the venue answered (a replace's becomes the order's)
+  };
+  std::mutex mutex;
+  std::vector<Event> events;
+  bool logon_seen = false;  // a logon since the last poll: the resting children are re-synced there
+  std::uint64_t unreadable_count = 0;
+  std::string last_unreadable_text;
+
+  // Orders sent and not yet closed (this thread-safe map is only touched on the EMS thread).
+  struct Order {
+    NewOrder order;
+    std::string cl_ord_id;  // the order's current ClOrdID (a replace moves it on)
+    int requests = 0;
+  };
+  std::map<std::uint64_t, Order> open;  // EMS thread only
+
+  void push(Event e) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(e));
+  }
+  void unreadable(const std::string& why, const FIX::Message& message) {
+    std::lock_guard lock(mutex);
+    ++unreadable_count;
+    last_unreadable_text = why + ": " + message.toString();
+    for (auto& c : last_unreadable_text)
+      if (c == '\x01') c = '|';
+  }
+
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID&) override {
+    is_logged_on = true;
+    std::lock_guard lock(mutex);
+    logon_seen = true;
+    VenueStatusReport s;
+    s.venue = venue.id;
+    s.state = VenueState::Open;
+    s.text = FixedString<95>("FIX session logged on");
+    events.push_back({s, {}});
+  }
+  void onLogout(const FIX::SessionID&) override {
+    if (!is_logged_on.exchange(false)) return;
+    VenueStatusReport s;
+    s.venue = venue.id;
+    s.state = VenueState::Disconnected;
+    s.text = FixedString<95>("FIX session dropped");
+    push({s, {}});
+  }
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) override {}
+  void fromAdmin(const FIX::Message&, const FIX::SessionID&) override {}
+
+  void fromApp(const FIX::Message& m, const FIX::SessionID&) override {
+    const std::string type = field_or_empty(m.getHeader(), FIX::FIELD::MsgType);
+    if (type != "8" && type != "9") return unreadable("a message type a venue does not send us", m);
+    const std::string cl_ord_id = field_or_empty(m, FIX::FIELD::ClOrdID);
+    const std::string orig = field_or_empty(m, FIX::FIELD::OrigClOrdID);
+    auto child = child_of(cl_ord_id);
+    if (!child && !orig.empty()) child = child_of(orig);
+    if (!child) return unreadable("ClOrdID '" + cl_ord_id + "' is not one of ours", m);
+    ExecutionReport r;
+    r.client_order_id = ClientOrderId(*child);
+    r.venue = venue.id;
+    r.venue_order_id = VenueOrderId(field_or_empty(m, FIX::FIELD::OrderID));
+    r.text = FixedString<95>(field_or_empty(m, FIX::FIELD::Text));
+    r.venue_ns = fix_time(field_or_empty(m, FIX::FIELD::TransactTime));
+    const std::string symbol = field_or_empty(m, FIX::FIELD::Symbol);
+    if (const VenueListing* l = venue.listing_by_symbol(symbol)) r.instrument = l->instrument;
+    const std::string status = field_or_empty(m, FIX::FIELD::OrdStatus);
+    if (type == "9") {
+      r.exec_type = field_or_empty(m, FIX::FIELD::CxlRejResponseTo) == "2" ? ExecType::ReplaceRejected
+                                                                            : ExecType::CancelRejected;
+      if (field_or_empty(m, FIX::FIELD::CxlRejReason) == "1") r.reject_reason = RejectReason::UnknownOrder;
+      if (auto s = status_of(status.empty() ? 0 : status[0])) r.status = *s;
+      push({r, cl_ord_id});
+      return;
+    }
+    const std::string exec_type = field_or_empty(m, FIX::FIELD::ExecType);
+    const auto et = exec_type.size() == 1 ? exec_type_of(exec_type[0]) : std::nullopt;
+    const auto st = status.size() == 1 ? status_of(status[0]) : std::nullopt;
+    if (!et || !st) return unreadable("ExecType '" + exec_type + "' or OrdStatus '" + status + "' unknown", m);
+    r.exec_type = *et;
+    r.status = *st;
+    r.exec_id = ExecId(field_or_empty(m, FIX::FIELD::ExecID));
+    const std::string side = field_or_empty(m, FIX::FIELD::Side);
+    r.side = side == "2" ? Side::Sell : Side::Buy;
+    Qty q;
+    if (decimal(field_or_empty(m, FIX::FIELD::OrderQty), q)) r.order_qty = q;
+    Price p;
+    if (const std::string px = field_or_empty(m, FIX::FIELD::Price); !px.empty() && Price::parse(px, p))
+      r.order_price = p;
+    if (!decimal(field_or_empty(m, FIX::FIELD::CumQty), r.cum_qty) ||
+        !decimal(field_or_empty(m, FIX::FIELD::LeavesQty), r.leaves_qty))
+      return unreadable("CumQty or LeavesQty is not a decimal", m);
+    if (r.exec_type == ExecType::Trade) {
+      if (!decimal(field_or_empty(m, FIX::FIELD::LastQty), r.last_qty) || !r.last_qty.is_positive() ||
+          !Price::parse(field_or_empty(m, FIX::FIELD::LastPx), r.last_price) || !r.last_price.is_positive())
+        return unreadable("a fill without a positive LastQty and LastPx", m);
+      const std::string liquidity = field_or_empty(m, FIX::FIELD::LastLiquidityInd);
+      r.liquidity = liquidity == "1" ? Liquidity::Maker : liquidity == "2" ? Liquidity::Taker : Liquidity::None;
+      Qty fee;
+      if (decimal(field_or_empty(m, FIX::FIELD::Commission), fee)) {
+        r.fee.amount = fee;
+        const std::string currency = field_or_empty(m, FIX::FIELD::CommCurrency);
+        r.fee.asset = FixedString<15>(currency.empty() ? quote_asset : currency);
+      }
+    }
+    if (r.exec_type == ExecType::Rejected || r.exec_type == ExecType::OrderStatus)
+      if (m.isSetField(FIX::FIELD::OrdRejReason))
+        r.reject_reason = reject_reason_of(m.getField(FIX::FIELD::OrdRejReason));
+    push({r, cl_ord_id});
+  }
+
+  bool send_message(FIX::Message& m) {
+    if (!is_logged_on) return false;
+    try {
+      return FIX::Session::sendToTarget(m, session_id);
+    } catch (const FIX::SessionNotFound&) {
+      return false;
+    }
+  }
+  void refuse(const ClientOrderId& id, const InstrumentId& instrument, ExecType type, const std::string& why) {
+    ExecutionReport r;
+    r.client_order_id = id;
+    r.venue = venue.id;
+    r.instrument = instrument;
+    r.exec_type = type;
+    r.status = type == ExecType::Rejected ? OrderStatus::Rejected : OrderStatus::New;
+    r.reject_reason = RejectReason::VenueClosed;
+    r.text = FixedString<95>(why);
+    push({r, {}});
+  }
+  const VenueListing* listing(const InstrumentId& instrument) const { return venue.listing(instrument); }
+};
+
+FixVenueSession::FixVenueSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FixVenueSession::~FixVenueSession() { stop(); }
+
+Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfig& venue, const Config& config,
+                                                                const FixVenueOptions& options) {
+  if (!venue.fix) return make_error("venue '" + venue.id.str() + "' has no [venue.fix]");
+  if (!std::filesystem::exists(options.dictionary))
+    return make_error("the FIX dictionary " + options.dictionary + " is missing");
+  std::error_code ec;
+  std::filesystem::create_directories(options.store_dir, ec);
+  if (ec) return make_error("cannot create " + options.store_dir + ": " + ec.message());
+  auto impl = std::make_unique<Impl>();
+  impl->venue = venue;
+  impl->fix = *venue.fix;
+  if (!venue.listings.empty())
+    if (const Instrument* i = config.instrument(venue.listings.front().instrument)) impl->quote_asset = i->quote;
+  impl->session_id = FIX::SessionID("FIX.4.4", venue.fix->sender_comp_id, venue.fix->target_comp_id);
+  try {
+    impl->settings = std::make_unique<FIX::SessionSettings>();
+    FIX::Dictionary d;
+    d.setString("ConnectionType", "initiator");
+    d.setString("SocketConnectHost", venue.fix->host);
+    d.setInt("SocketConnectPort", venue.fix->port);
+    d.setInt("HeartBtInt", static_cast<int>(venue.fix->heartbeat_ns / kNanosPerSecond));
+    d.setInt("ReconnectInterval", static_cast<int>(venue.fix->reconnect_ns / kNanosPerSecond));
+    d.setBool("SocketNodelay", true);
+    d.setString("StartTime", "00:00:00");
+    d.setString("EndTime", "00:00:00");
+    d.setBool("UseDataDictionary", true);
+    d.setString("DataDictionary", options.dictionary);
+    d.setString("FileStorePath", options.store_dir + "/store");
+    d.setString("FileLogPath", options.store_dir + "/log");
+    // A new session each logon: an order is never sent late by a resend (the OMS re-syncs instead).
+    d.setBool("ResetOnLogon", true);
+    d.setBool("ResetOnDisconnect", true);
+    impl->settings->set(d);
+    impl->settings->set(impl->session_id, FIX::Dictionary());
+    impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
+    impl->log = std::make_unique<FIX::FileLogFactory>(*impl->settings);
+    impl->initiator =
+        std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);
+    impl->initiator->start();
+  } catch (const std::exception& e) {
+    return make_error("FIX session to " + venue.id.str() + ": " + e.what());
+  }
+  return std::unique_ptr<FixVenueSession>(new FixVenueSession(std::move(impl)));
+}
+
+VenueId FixVenueSession::venue() const { return impl_->venue.id; }
+bool FixVenueSession::logged_on() const { return impl_->is_logged_on.load(); }
+
+bool FixVenueSession::send(const NewOrder& order) {
+  const VenueListing* l = impl_->listing(order.instrument);
+  if (l == nullptr) {
+    impl_->refuse(order.client_order_id, order.instrument, ExecType::Rejected,
+                  order.instrument.str() + " is not listed on " + impl_->venue.id.str());
+    return false;
+  }
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "D");
+  const std::string cl = std::to_string(order.client_order_id.value());
+  m.setField(FIX::FIELD::ClOrdID, cl);
+  m.setField(FIX::FIELD::Symbol, l->symbol);
+  m.setField(FIX::FIELD::Side, order.side == Side::Buy ? "1" : "2");
+  m.setField(FIX::FIELD::TransactTime, fix_now());
+  m.setField(FIX::FIELD::OrderQty, order.qty.to_string());
+  if (order.type == OrderType::Market) {
+    m.setField(FIX::FIELD::OrdType, "1");
+  } else {
+    m.setField(FIX::FIELD::OrdType, "2");
+    m.setField(FIX::FIELD::Price, order.price.to_string());
+  }
+  switch (order.time_in_force) {
+    case TimeInForce::GoodTillCancel:
+      m.setField(FIX::FIELD::TimeInForce, "1");
+      break;
+    case TimeInForce::ImmediateOrCancel:
+      m.setField(FIX::FIELD::TimeInForce, "3");
+      break;
+    case TimeInForce::FillOrKill:
+      m.setField(FIX::FIELD::TimeInForce, "4");
+      break;
+    case TimeInForce::PostOnly:
+      m.setField(FIX::FIELD::TimeInForce, "1");
+      m.setField(FIX::FIELD::ExecInst, "6");  // participate, don't initiate
+      break;
+  }
+  if (!impl_->send_message(m)) {
+    impl_->refuse(order.client_order_id, order.instrument, ExecType::Rejected,
+                  "the FIX session to " + impl_->venue.id.str() + " is not logged on");
+    return false;
+  }
+  impl_->open[order.client_order_id.value()] = {order, cl, 0};
+  return true;
+}
+
+bool FixVenueSession::cancel(const CancelOrder& cancel) {
+  auto it = impl_->open.find(cancel.client_order_id.value());
+  if (it == impl_->open.end()) {
+    impl_->refuse(cancel.client_order_id, cancel.instrument, ExecType::CancelRejected,
+                  "no open order " + std::to_string(cancel.client_order_id.value()) + " on this session");
+    return false;
+  }
+  auto& o = it->second;
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "F");
+  m.setField(FIX::FIELD::OrigClOrdID, o.cl_ord_id);
+  m.setField(FIX::FIELD::ClOrdID, o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".c" + std::to_string(++o.requests));
+  m.setField(FIX::FIELD::Symbol, impl_->listing(o.order.instrument)->symbol);
+  m.setField(FIX::FIELD::Side, o.order.side == Side::Buy ? "1" : "2");
+  m.setField(FIX::FIELD::TransactTime, fix_now());
+  m.setField(FIX::FIELD::OrderQty, o.order.qty.to_string());
+  if (!impl_->send_message(m)) {
+    impl_->refuse(cancel.client_order_id, cancel.instrument, ExecType::CancelRejected,
+                  "the FIX session to " + impl_->venue.id.str() + " is not logged on");
+    return false;
+  }
+  return true;
+}
+
+bool FixVenueSession::amend(const AmendOrder& amend) {
+  auto it = impl_->open.find(amend.client_order_id.value());
+  if (it == impl_->open.end()) {
+    impl_->refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected,
+                  "no open order " + std::to_string(amend.client_order_id.value()) + " on this session");
+    return false;
+  }
+  auto& o = it->second;
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "G");
+  m.setField(FIX::FIELD::OrigClOrdID, o.cl_ord_id);
+  m.setField(FIX::FIELD::ClOrdID, o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".r" + std::to_string(++o.requests));
+  m.setField(FIX::FIELD::Symbol, impl_->listing(o.order.instrument)->symbol);
+  m.setField(FIX::FIELD::Side, o.order.side == Side::Buy ? "1" : "2");
+  m.setField(FIX::FIELD::TransactTime, fix_now());
+  m.setField(FIX::FIELD::OrderQty, (amend.new_qty.is_set() ? amend.new_qty : o.order.qty).to_string());
+  m.setField(FIX::FIELD::OrdType, "2");
+  m.setField(FIX::FIELD::Price, (amend.new_price.is_set() ? amend.new_price : o.order.price).to_string());
+  if (!impl_->send_message(m)) {
+    impl_->refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected,
+                  "the FIX session to " + impl_->venue.id.str() + " is not logged on");
+    return false;
+  }
+  return true;
+}
+
+bool FixVenueSession::query(const OrderStatusQuery& query) {
+  auto it = impl_->open.find(query.client_order_id.value());
+  const std::string cl =
+      it != impl_->open.end() ? it->second.cl_ord_id : std::to_string(query.client_order_id.value());
+  const VenueListing* l = impl_->listing(query.instrument);
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "H");
+  m.setField(FIX::FIELD::ClOrdID, cl);
+  m.setField(FIX::FIELD::Symbol, l != nullptr ? l->symbol : query.instrument.str());
+  m.setField(FIX::FIELD::Side, it != impl_->open.end() && it->second.order.side == Side::Sell ? "2" : "1");
+  if (!impl_->send_message(m)) {
+    // Asked again at the next logon (every order this session knows open is re-synced there).
+    if (it == impl_->open.end()) {
+      NewOrder unknown;
+      unknown.client_order_id = query.client_order_id;
+      unknown.instrument = query.instrument;
+      impl_->open[query.client_order_id.value()] = {unknown, cl, 0};
+    }
+    return true;
+  }
+  if (it == impl_->open.end()) {
+    NewOrder known;
+    known.client_order_id = query.client_order_id;
+    known.instrument = query.instrument;
+    impl_->open[query.client_order_id.value()] = {known, cl, 0};  // its answer tells whether it still works
+  }
+  return true;
+}
+
+std::size_t FixVenueSession::poll(ExecutionListener& listener, TimestampNs now_ns) {
+  std::vector<Impl::Event> events;
+  bool logon = false;
+  {
+    std::lock_guard lock(impl_->mutex);
+    events.swap(impl_->events);
+    logon = impl_->logon_seen;
+    impl_->logon_seen = false;
+  }
+  for (auto& e : events) {
+    if (auto* r = std::get_if<ExecutionReport>(&e.what)) {
+      r->received_ns = now_ns;
+      auto it = impl_->open.find(r->client_order_id.value());
+      if (it != impl_->open.end()) {
+        Impl::Order& o = it->second;
+        if (r->instrument.str().empty()) r->instrument = o.order.instrument;
+        // What the venue says of the order fills in what a re-synced order did not know.
+        if (r->order_qty.is_positive()) o.order.qty = r->order_qty;
+        if (r->order_price.is_set()) o.order.price = r->order_price;
+        if (r->exec_type != ExecType::CancelRejected && r->exec_type != ExecType::ReplaceRejected)
+          o.order.side = r->side;
+        // A replace accepted moves the order's ClOrdID on; a closed order leaves this session's book.
+        if (r->exec_type == ExecType::Replaced && !e.cl_ord_id.empty()) o.cl_ord_id = e.cl_ord_id;
+        const bool closed =
+            r->status == OrderStatus::Filled || r->status == OrderStatus::Canceled ||
+            r->status == OrderStatus::Rejected || r->status == OrderStatus::Expired ||
+            (r->exec_type == ExecType::OrderStatus && r->reject_reason == RejectReason::UnknownOrder);
+        if (closed && r->exec_type != ExecType::CancelRejected && r->exec_type != ExecType::ReplaceRejected)
+          impl_->open.erase(it);
+      }
+      listener.on_execution_report(*r);
+    } else {
+      auto& s = std::get<VenueStatusReport>(e.what);
+      s.received_ns = now_ns;
+      listener.on_venue_status(s);
+    }
+  }
+  if (logon) {
+    // After a drop: every order this session still holds open is asked for (or, configured so, canceled).
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, o] : impl_->open) ids.push_back(id);
+    for (auto id : ids) {
+      const auto& o = impl_->open[id];
+      if (impl_->fix.on_reconnect == "cancel" && o.order.qty.is_positive())
+        cancel(CancelOrder{o.order.client_order_id, impl_->venue.id, o.order.instrument, now_ns});
+      else
+        query(OrderStatusQuery{o.order.client_order_id, impl_->venue.id, o.order.instrument, now_ns});
+    }
+  }
+  return events.size();
+}
+
+std::uint64_t FixVenueSession::unreadable() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->unreadable_count;
+}
+
+std::string FixVenueSession::last_unreadable() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->last_unreadable_text;
+}
+
+void FixVenueSession::stop() {
+  if (!impl_ || impl_->stopped || !impl_->initiator) return;
+  impl_->stopped = true;
+  impl_->initiator->stop();
+}
+
+}  // namespace tranche::gateway

@@ -1,0 +1,21 @@
+#pragma once
+// `tranche exchange`: the simulator's venues behind a FIX 4.4 acceptor, an exchange simulator on real data
+// that any FIX client can trade against, and a venue that outlives the EMS (docs/exchange.md).
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace tranche::service {
+
+struct ExchangeOptions {
+  std::string scenario;  // a config file; empty: the bundled default
+  std::optional<int> port;
+  std::string speed;
+  std::string anchor;  // the wall time the data's start plays at; empty: now
+  std::optional<std::uint64_t> seed;
+  bool quiet = false;
+};
+
+int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tranche::service
