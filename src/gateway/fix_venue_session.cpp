@@ -2,14 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <optional>
-#include <charconv>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -28,7 +28,8 @@ TimestampNs fix_time(const std::string& text) {
   if (text.size() < 17) return 0;
   std::tm tm{};
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (std::sscanf(text.c_str(), "%4d%2d%2d-%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6) return 0;
+  if (std::sscanf(text.c_str(), "%4d%2d%2d-%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6)
+    return 0;
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
   tm.tm_mday = day;
@@ -124,11 +125,14 @@ RejectReason reject_reason_of(const std::string& ord_rej_reason) {
   if (ord_rej_reason == "5") return RejectReason::UnknownOrder;
   if (ord_rej_reason == "2") return RejectReason::VenueClosed;
   if (ord_rej_reason == "13") return RejectReason::QtyOffLot;
-  if (ord_rej_reason == "1" || ord_rej_reason == "6" || ord_rej_reason == "11") return RejectReason::InvalidOrder;
+  if (ord_rej_reason == "1" || ord_rej_reason == "6" || ord_rej_reason == "11")
+    return RejectReason::InvalidOrder;
   return RejectReason::Other;
 }
 
-bool decimal(const std::string& text, Qty& out) { return !text.empty() && Qty::parse(text, out); }
+bool decimal(const std::string& text, Qty& out) {
+  return !text.empty() && Qty::parse(text, out);
+}
 
 }  // namespace
 
@@ -142,6 +146,10 @@ struct FixVenueSession::Impl final : public FIX::Application {
   std::unique_ptr<FIX::FileLogFactory> log;
   std::unique_ptr<FIX::SocketInitiator> initiator;
   std::atomic<bool> is_logged_on{false};
+  std::atomic<bool> dropped{false};  // logged on once and lost it: the next logon re-syncs
+  // This initiator's own session (QuickFIX's registry is keyed by SessionID, which a second gateway object
+  // for the same venue would share).
+  std::atomic<FIX::Session*> session{nullptr};
   bool stopped = false;
 
   // What the venue said, waiting for poll().
@@ -179,7 +187,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
   void onLogon(const FIX::SessionID&) override {
     is_logged_on = true;
     std::lock_guard lock(mutex);
-    logon_seen = true;
+    logon_seen = dropped.exchange(false);
     VenueStatusReport s;
     s.venue = venue.id;
     s.state = VenueState::Open;
@@ -188,6 +196,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
   }
   void onLogout(const FIX::SessionID&) override {
     if (!is_logged_on.exchange(false)) return;
+    dropped = true;
     VenueStatusReport s;
     s.venue = venue.id;
     s.state = VenueState::Disconnected;
@@ -217,7 +226,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
     const std::string status = field_or_empty(m, FIX::FIELD::OrdStatus);
     if (type == "9") {
       r.exec_type = field_or_empty(m, FIX::FIELD::CxlRejResponseTo) == "2" ? ExecType::ReplaceRejected
-                                                                            : ExecType::CancelRejected;
+                                                                           : ExecType::CancelRejected;
       if (field_or_empty(m, FIX::FIELD::CxlRejReason) == "1") r.reject_reason = RejectReason::UnknownOrder;
       if (auto s = status_of(status.empty() ? 0 : status[0])) r.status = *s;
       push({r, cl_ord_id});
@@ -226,7 +235,8 @@ struct FixVenueSession::Impl final : public FIX::Application {
     const std::string exec_type = field_or_empty(m, FIX::FIELD::ExecType);
     const auto et = exec_type.size() == 1 ? exec_type_of(exec_type[0]) : std::nullopt;
     const auto st = status.size() == 1 ? status_of(status[0]) : std::nullopt;
-    if (!et || !st) return unreadable("ExecType '" + exec_type + "' or OrdStatus '" + status + "' unknown", m);
+    if (!et || !st)
+      return unreadable("ExecType '" + exec_type + "' or OrdStatus '" + status + "' unknown", m);
     r.exec_type = *et;
     r.status = *st;
     r.exec_id = ExecId(field_or_empty(m, FIX::FIELD::ExecID));
@@ -245,7 +255,9 @@ struct FixVenueSession::Impl final : public FIX::Application {
           !Price::parse(field_or_empty(m, FIX::FIELD::LastPx), r.last_price) || !r.last_price.is_positive())
         return unreadable("a fill without a positive LastQty and LastPx", m);
       const std::string liquidity = field_or_empty(m, FIX::FIELD::LastLiquidityInd);
-      r.liquidity = liquidity == "1" ? Liquidity::Maker : liquidity == "2" ? Liquidity::Taker : Liquidity::None;
+      r.liquidity = liquidity == "1"   ? Liquidity::Maker
+                    : liquidity == "2" ? Liquidity::Taker
+                                       : Liquidity::None;
       Qty fee;
       if (decimal(field_or_empty(m, FIX::FIELD::Commission), fee)) {
         r.fee.amount = fee;
@@ -260,14 +272,12 @@ struct FixVenueSession::Impl final : public FIX::Application {
   }
 
   bool send_message(FIX::Message& m) {
-    if (!is_logged_on) return false;
-    try {
-      return FIX::Session::sendToTarget(m, session_id);
-    } catch (const FIX::SessionNotFound&) {
-      return false;
-    }
+    FIX::Session* s = session.load();
+    if (!is_logged_on || s == nullptr) return false;
+    return s->send(m);
   }
-  void refuse(const ClientOrderId& id, const InstrumentId& instrument, ExecType type, const std::string& why) {
+  void refuse(const ClientOrderId& id, const InstrumentId& instrument, ExecType type,
+              const std::string& why) {
     ExecutionReport r;
     r.client_order_id = id;
     r.venue = venue.id;
@@ -282,9 +292,12 @@ struct FixVenueSession::Impl final : public FIX::Application {
 };
 
 FixVenueSession::FixVenueSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-FixVenueSession::~FixVenueSession() { stop(); }
+FixVenueSession::~FixVenueSession() {
+  stop();
+}
 
-Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfig& venue, const Config& config,
+Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfig& venue,
+                                                                const Config& config,
                                                                 const FixVenueOptions& options) {
   if (!venue.fix) return make_error("venue '" + venue.id.str() + "' has no [venue.fix]");
   if (!std::filesystem::exists(options.dictionary))
@@ -296,7 +309,8 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
   impl->venue = venue;
   impl->fix = *venue.fix;
   if (!venue.listings.empty())
-    if (const Instrument* i = config.instrument(venue.listings.front().instrument)) impl->quote_asset = i->quote;
+    if (const Instrument* i = config.instrument(venue.listings.front().instrument))
+      impl->quote_asset = i->quote;
   impl->session_id = FIX::SessionID("FIX.4.4", venue.fix->sender_comp_id, venue.fix->target_comp_id);
   try {
     impl->settings = std::make_unique<FIX::SessionSettings>();
@@ -322,6 +336,7 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
     impl->log = std::make_unique<FIX::FileLogFactory>(*impl->settings);
     impl->initiator =
         std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);
+    impl->session = impl->initiator->getSession(impl->session_id);
     impl->initiator->start();
   } catch (const std::exception& e) {
     return make_error("FIX session to " + venue.id.str() + ": " + e.what());
@@ -329,8 +344,12 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
   return std::unique_ptr<FixVenueSession>(new FixVenueSession(std::move(impl)));
 }
 
-VenueId FixVenueSession::venue() const { return impl_->venue.id; }
-bool FixVenueSession::logged_on() const { return impl_->is_logged_on.load(); }
+VenueId FixVenueSession::venue() const {
+  return impl_->venue.id;
+}
+bool FixVenueSession::logged_on() const {
+  return impl_->is_logged_on.load();
+}
 
 bool FixVenueSession::send(const NewOrder& order) {
   const VenueListing* l = impl_->listing(order.instrument);
@@ -388,7 +407,8 @@ bool FixVenueSession::cancel(const CancelOrder& cancel) {
   FIX::Message m;
   m.getHeader().setField(FIX::FIELD::MsgType, "F");
   m.setField(FIX::FIELD::OrigClOrdID, o.cl_ord_id);
-  m.setField(FIX::FIELD::ClOrdID, o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".c" + std::to_string(++o.requests));
+  m.setField(FIX::FIELD::ClOrdID,
+             o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".c" + std::to_string(++o.requests));
   m.setField(FIX::FIELD::Symbol, impl_->listing(o.order.instrument)->symbol);
   m.setField(FIX::FIELD::Side, o.order.side == Side::Buy ? "1" : "2");
   m.setField(FIX::FIELD::TransactTime, fix_now());
@@ -412,7 +432,8 @@ bool FixVenueSession::amend(const AmendOrder& amend) {
   FIX::Message m;
   m.getHeader().setField(FIX::FIELD::MsgType, "G");
   m.setField(FIX::FIELD::OrigClOrdID, o.cl_ord_id);
-  m.setField(FIX::FIELD::ClOrdID, o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".r" + std::to_string(++o.requests));
+  m.setField(FIX::FIELD::ClOrdID,
+             o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".r" + std::to_string(++o.requests));
   m.setField(FIX::FIELD::Symbol, impl_->listing(o.order.instrument)->symbol);
   m.setField(FIX::FIELD::Side, o.order.side == Side::Buy ? "1" : "2");
   m.setField(FIX::FIELD::TransactTime, fix_now());

@@ -1,13 +1,13 @@
 #pragma once
 // The gateway to a FIX 4.4 venue: child orders out as NewOrderSingle, OrderCancelRequest,
-// OrderCancelReplaceRequest and OrderStatusRequest; ExecutionReports and OrderCancelRejects back as the core's
-// ExecutionReports. Sequence numbers, heartbeats, resends and reconnects are QuickFIX's (an initiator on its
-// own thread). What the venue says is queued there and handed to the EMS by poll(), on the EMS's thread and
-// stamped with its clock, so the EMS never sees another thread (docs/fix.md, the gateway conformance matrix in
-// docs/gateways.md).
+// OrderCancelReplaceRequest and OrderStatusRequest; ExecutionReports and OrderCancelRejects back as the
+// core's ExecutionReports. Sequence numbers, heartbeats, resends and reconnects are QuickFIX's (an initiator
+// on its own thread). What the venue says is queued there and handed to the EMS by poll(), on the EMS's
+// thread and stamped with its clock, so the EMS never sees another thread (docs/fix.md, the gateway
+// conformance matrix in docs/gateways.md).
 //
-// Our ClOrdIDs: the child's client order id ("17") for the order, "17.c1" for a cancel, "17.r2" for a replace;
-// a report's ClOrdID up to the first '.' names the child.
+// Our ClOrdIDs: the child's client order id ("17") for the order, "17.c1" for a cancel, "17.r2" for a
+// replace; a report's ClOrdID up to the first '.' names the child.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -81,10 +81,12 @@ class ExchangeApplication final : public FIX::Application {
 };
 
 // The venues' side of the wire: requests into the simulator, its reports out as ExecutionReports. Orders are
-// known by every ClOrdID of their chain, per session; inside, each is one of the simulator's client order ids.
+// known by every ClOrdID of their chain, per session; inside, each is one of the simulator's client order
+// ids.
 class Exchange final : public sim::SimListener {
  public:
-  Exchange(sim::Simulator& sim, ExchangeApplication& app, const ReplayClock& clock, std::ostream& err, bool quiet)
+  Exchange(sim::Simulator& sim, ExchangeApplication& app, const ReplayClock& clock, std::ostream& err,
+           bool quiet)
       : sim_(sim), app_(app), clock_(clock), err_(err), quiet_(quiet) {}
 
   void on_request(const VenueRequest& r) {
@@ -104,9 +106,11 @@ class Exchange final : public sim::SimListener {
       sim_.query(o.venue, OrderStatusQuery{id, venue.id, o.instrument, 0});
       return;
     }
-    if (o.closed) return cancel_reject(r, r.type == "G" ? '2' : '1', 0, "too late: the order is done", o.last_status);
+    if (o.closed)
+      return cancel_reject(r, r.type == "G" ? '2' : '1', 0, "too late: the order is done", o.last_status);
     if (!o.pending_cl.empty())
-      return cancel_reject(r, r.type == "G" ? '2' : '1', 3, "a cancel or replace is already pending", o.last_status);
+      return cancel_reject(r, r.type == "G" ? '2' : '1', 3, "a cancel or replace is already pending",
+                           o.last_status);
     if (!r.cl_ord_id.empty() && by_cl_.count(r.session + '\n' + r.cl_ord_id))
       return cancel_reject(r, r.type == "G" ? '2' : '1', 6, "ClOrdID already in use", o.last_status);
     o.pending_cl = r.cl_ord_id;
@@ -129,11 +133,12 @@ class Exchange final : public sim::SimListener {
     auto it = orders_.find(report.client_order_id.value());
     if (it == orders_.end()) return;
     Order& o = it->second;
-    const bool cancel_answer = report.exec_type == ExecType::CancelRejected ||
-                               report.exec_type == ExecType::ReplaceRejected;
+    const bool cancel_answer =
+        report.exec_type == ExecType::CancelRejected || report.exec_type == ExecType::ReplaceRejected;
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::MsgType, cancel_answer ? "9" : "8");
-    m.setField(FIX::FIELD::OrderID, report.venue_order_id.str().empty() ? "NONE" : report.venue_order_id.str());
+    m.setField(FIX::FIELD::OrderID,
+               report.venue_order_id.str().empty() ? "NONE" : report.venue_order_id.str());
     std::string cl = o.cl_ord_id;
     std::string orig;
     if (report.exec_type == ExecType::Canceled || report.exec_type == ExecType::Replaced || cancel_answer) {
@@ -155,7 +160,8 @@ class Exchange final : public sim::SimListener {
       app_.send(o.session, m);
       return;
     }
-    m.setField(FIX::FIELD::ExecID, report.exec_id.str().empty() ? "S" + std::to_string(++exec_seq_) : report.exec_id.str());
+    m.setField(FIX::FIELD::ExecID,
+               report.exec_id.str().empty() ? "S" + std::to_string(++exec_seq_) : report.exec_id.str());
     m.setField(FIX::FIELD::ExecType, std::string(1, exec_type(report.exec_type)));
     m.setField(FIX::FIELD::Symbol, o.symbol);
     m.setField(FIX::FIELD::Side, report.side == Side::Sell || o.side == Side::Sell ? "2" : "1");
@@ -174,15 +180,17 @@ class Exchange final : public sim::SimListener {
       m.setField(FIX::FIELD::LastLiquidityInd, report.liquidity == Liquidity::Maker ? "1" : "2");
       m.setField(FIX::FIELD::Commission, report.fee.amount.to_string());
       m.setField(FIX::FIELD::CommType, "3");
-      if (report.fee.asset.size() > 0) m.setField(FIX::FIELD::CommCurrency, std::string(report.fee.asset.view()));
+      if (report.fee.asset.size() > 0)
+        m.setField(FIX::FIELD::CommCurrency, std::string(report.fee.asset.view()));
     }
     const double cum = report.cum_qty.to_double();
     m.setField(FIX::FIELD::AvgPx, cum > 0 ? std::to_string(o.notional / cum) : "0");
-    if (report.exec_type == ExecType::Rejected || (report.exec_type == ExecType::OrderStatus &&
-                                                   report.reject_reason == RejectReason::UnknownOrder))
+    if (report.exec_type == ExecType::Rejected ||
+        (report.exec_type == ExecType::OrderStatus && report.reject_reason == RejectReason::UnknownOrder))
       m.setField(FIX::FIELD::OrdRejReason, report.reject_reason == RejectReason::UnknownOrder ? "5" : "99");
     if (report.exec_type == ExecType::Replaced) o.cl_ord_id = o.pending_cl;
-    if (report.exec_type == ExecType::Canceled || report.exec_type == ExecType::Replaced) o.pending_cl.clear();
+    if (report.exec_type == ExecType::Canceled || report.exec_type == ExecType::Replaced)
+      o.pending_cl.clear();
     o.last_status = ord_status(report.status);
     o.closed = report.status == OrderStatus::Filled || report.status == OrderStatus::Canceled ||
                report.status == OrderStatus::Rejected || report.status == OrderStatus::Expired;
@@ -265,13 +273,18 @@ class Exchange final : public sim::SimListener {
     Qty qty;
     Price price = Price::unset();
     std::string problem;
-    if (r.cl_ord_id.empty() || by_cl_.count(r.session + '\n' + r.cl_ord_id)) problem = "duplicate ClOrdID";
-    else if (listing == nullptr) problem = "unknown symbol '" + r.symbol + "' on " + venue.id.str();
-    else if (r.side != "1" && r.side != "2") problem = "Side must be 1 or 2";
-    else if (!Qty::parse(r.qty, qty) || !qty.is_positive()) problem = "OrderQty must be a positive decimal";
+    if (r.cl_ord_id.empty() || by_cl_.count(r.session + '\n' + r.cl_ord_id))
+      problem = "duplicate ClOrdID";
+    else if (listing == nullptr)
+      problem = "unknown symbol '" + r.symbol + "' on " + venue.id.str();
+    else if (r.side != "1" && r.side != "2")
+      problem = "Side must be 1 or 2";
+    else if (!Qty::parse(r.qty, qty) || !qty.is_positive())
+      problem = "OrderQty must be a positive decimal";
     else if (r.ord_type == "2" && (!Price::parse(r.price, price) || !price.is_positive()))
       problem = "a limit order needs a positive Price";
-    else if (r.ord_type != "1" && r.ord_type != "2") problem = "OrdType must be 1 (market) or 2 (limit)";
+    else if (r.ord_type != "1" && r.ord_type != "2")
+      problem = "OrdType must be 1 (market) or 2 (limit)";
     if (!problem.empty()) return reject_new(r, problem);
     const std::uint64_t id = ++next_id_;
     Order o;
@@ -293,9 +306,9 @@ class Exchange final : public sim::SimListener {
     order.price = price;
     order.qty = qty;
     order.time_in_force = r.exec_inst.find('6') != std::string::npos ? TimeInForce::PostOnly
-                          : r.tif == "3"                              ? TimeInForce::ImmediateOrCancel
-                          : r.tif == "4"                              ? TimeInForce::FillOrKill
-                                                                      : TimeInForce::GoodTillCancel;
+                          : r.tif == "3"                             ? TimeInForce::ImmediateOrCancel
+                          : r.tif == "4"                             ? TimeInForce::FillOrKill
+                                                                     : TimeInForce::GoodTillCancel;
     sim_.send(v, order);
   }
 
@@ -337,7 +350,8 @@ class Exchange final : public sim::SimListener {
     app_.send(r.session, m);
   }
 
-  void cancel_reject(const VenueRequest& r, char response_to, int reason, const std::string& why, char status) {
+  void cancel_reject(const VenueRequest& r, char response_to, int reason, const std::string& why,
+                     char status) {
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::MsgType, "9");
     m.setField(FIX::FIELD::OrderID, "NONE");
@@ -386,7 +400,8 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   sim_options.seed = options.seed;
   auto created = sim::Simulator::create(config, sim_options);
   if (!created) return fail(created.error().message);
-  std::unique_ptr<sim::Simulator> sim = std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
+  std::unique_ptr<sim::Simulator> sim =
+      std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
   const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
   TimestampNs anchor = wall_now_ns();
   if (!options.anchor.empty()) {
@@ -418,8 +433,8 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
     d.setString("StartTime", "00:00:00");
     d.setString("EndTime", "00:00:00");
     d.setBool("UseDataDictionary", true);
-    d.setString("DataDictionary", config.server.fix.dictionary.empty() ? TRANCHE_FIX_DICTIONARY
-                                                                         : config.server.fix.dictionary);
+    d.setString("DataDictionary",
+                config.server.fix.dictionary.empty() ? TRANCHE_FIX_DICTIONARY : config.server.fix.dictionary);
     d.setBool("ResetOnLogon", true);
     settings->set(d);
     for (std::size_t v = 0; v < sim->venue_count(); ++v) {
@@ -433,8 +448,8 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
     acceptor = std::make_unique<FIX::SocketAcceptor>(app, *store, *settings, *log);
     acceptor->start();
   } catch (const std::exception& e) {
-    return fail("FIX acceptor on " + config.exchange.host + ":" + std::to_string(config.exchange.port) + ": " +
-                e.what());
+    return fail("FIX acceptor on " + config.exchange.host + ":" + std::to_string(config.exchange.port) +
+                ": " + e.what());
   }
   std::string clients;
   for (const auto& c : config.exchange.clients) clients += (clients.empty() ? "" : ", ") + c;
