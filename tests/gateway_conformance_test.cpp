@@ -35,7 +35,8 @@ std::string g_tranche, g_node, g_venue_js, g_dictionary;
 // Lets everything through: these cases are about what venues say, not about the gate.
 class AllowAll final : public oms::PreTradeCheck {
  public:
-  std::optional<oms::RiskDenial> check_parent(const oms::ParentOrder&, const oms::Oms&, TimestampNs) override {
+  std::optional<oms::RiskDenial> check_parent(const oms::ParentOrder&, const oms::Oms&,
+                                              TimestampNs) override {
     return std::nullopt;
   }
   std::optional<oms::RiskDenial> check_child(const NewOrder&, const oms::Oms&, TimestampNs) override {
@@ -47,7 +48,8 @@ class AllowAll final : public oms::PreTradeCheck {
 };
 
 TimestampNs wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -191,15 +193,16 @@ class FixBackend final : public Backend {
       std::ofstream(scenario) << toml;
       anchor_ = wall_ns();
       child_ = std::make_unique<Child>(
-          std::vector<std::string>{g_tranche, "exchange", "--scenario", scenario, "--port", std::to_string(port),
-                                   "--anchor", format_time(anchor_), "--quiet"},
+          std::vector<std::string>{g_tranche, "exchange", "--scenario", scenario, "--port",
+                                   std::to_string(port), "--anchor", format_time(anchor_), "--quiet"},
           "tranche exchange: FIX 4.4 on", 1);
       local_ = sim::Simulator::create(config, sim::SimOptions{}).value();
       start_ = std::max(local_->now(), local_->start_ns());
     } else {
-      child_ = std::make_unique<Child>(std::vector<std::string>{g_node, g_venue_js, "--port", std::to_string(port),
-                                                                "--dictionary", g_dictionary, "--sender", "VENUE"},
-                                       "listening", 0);
+      child_ =
+          std::make_unique<Child>(std::vector<std::string>{g_node, g_venue_js, "--port", std::to_string(port),
+                                                           "--dictionary", g_dictionary, "--sender", "VENUE"},
+                                  "listening", 0);
     }
     port_ = port;
     venue_ = config.venues[0];
@@ -260,7 +263,8 @@ class FixBackend final : public Backend {
     return gateway::FixVenueSession::start(v, config, o).value();
   }
   static void wait_logged_on(gateway::FixVenueSession& s) {
-    for (int i = 0; i < 500 && !s.logged_on(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !s.logged_on(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   bool exchange_;
   std::filesystem::path dir_;
@@ -293,7 +297,8 @@ class Conformance : public ::testing::TestWithParam<std::string>, public Executi
     journal_ = oms::Journal::open(path_).value();
     manager_ = oms::OrderManager::open(backend_->config, *journal_, gate_).value();
     manager_->add_session(&backend_->session());
-    if (backend_->duplicating_venue() != backend_->venue()) manager_->add_session(&backend_->duplicating_session());
+    if (backend_->duplicating_venue() != backend_->venue())
+      manager_->add_session(&backend_->duplicating_session());
     oms::ParentOrder parent;
     parent.account = AccountId("conformance");
     parent.instrument = backend_->instrument();
@@ -371,7 +376,8 @@ class Conformance : public ::testing::TestWithParam<std::string>, public Executi
   void expect_oms_clean(bool duplicates_expected = false) {
     EXPECT_TRUE(manager_->event_error().ok()) << manager_->event_error().message();
     for (const auto& a : manager_->oms().anomalies())
-      if (!(duplicates_expected && a.kind == "duplicate_execution")) ADD_FAILURE() << "OMS anomaly: " << a.kind << ": " << a.text;
+      if (!(duplicates_expected && a.kind == "duplicate_execution"))
+        ADD_FAILURE() << "OMS anomaly: " << a.kind << ": " << a.text;
   }
 
   std::unique_ptr<Backend> backend_;
@@ -440,7 +446,8 @@ TEST_P(Conformance, Case03_AMarketableOrderFills) {
 
 // 4. Cancel: a resting order canceled, nothing filled.
 TEST_P(Conformance, Case04_ARestingOrderIsCanceled) {
-  const auto id = send(Side::Buy, Qty::from_units(1), backend_->scripted() ? Price::from_units(100) : resting(Side::Buy));
+  const auto id =
+      send(Side::Buy, Qty::from_units(1), backend_->scripted() ? Price::from_units(100) : resting(Side::Buy));
   ASSERT_TRUE(until([&] { return count(id, ExecType::New) > 0; }));
   ASSERT_TRUE(manager_->cancel_child(id, backend_->now()).ok());
   ASSERT_TRUE(manager_->flush().ok());
@@ -521,7 +528,8 @@ TEST_P(Conformance, Case08_AFillReportedTwiceCountsOnce) {
   EXPECT_EQ(fills_of(id), qty);
   EXPECT_GE(count(id, ExecType::Trade), 2u) << "no duplicate arrived";
   bool recognised = false;
-  for (const auto& a : manager_->oms().anomalies()) recognised = recognised || a.kind == "duplicate_execution";
+  for (const auto& a : manager_->oms().anomalies())
+    recognised = recognised || a.kind == "duplicate_execution";
   EXPECT_TRUE(recognised) << "the repeat was not recognised by its execution id";
   expect_oms_clean(true);
 }
@@ -557,7 +565,8 @@ TEST_P(Conformance, Case09_ADroppedSessionReconnectsAndResyncs) {
 
 // 10. Status after restart: a new session (as after an EMS restart) asks for an order the old one sent.
 TEST_P(Conformance, Case10_AfterARestartTheVenueSaysWhereAnOrderStands) {
-  const auto id = send(Side::Buy, Qty::from_units(1), backend_->scripted() ? Price::from_units(100) : resting(Side::Buy));
+  const auto id =
+      send(Side::Buy, Qty::from_units(1), backend_->scripted() ? Price::from_units(100) : resting(Side::Buy));
   ASSERT_TRUE(until([&] { return count(id, ExecType::New) > 0; }));
   backend_->restart_session();
   const std::size_t before = reports_.size();

@@ -157,6 +157,7 @@ int run_cli(int argc, char** argv) {
                            "The wall time the data's start plays at (ISO-8601 UTC; default: now)");
   exchange_cmd->add_option("--seed", exchange.seed, "Seed (default: the scenario's)");
   exchange_cmd->add_flag("--quiet", exchange.quiet, "No line on stderr for each report");
+  exchange_cmd->add_flag("--json", exchange.json, "At exit: what each venue executed, as JSON on stdout");
   exchange_cmd->callback([&] { exit_code = exchange_command(exchange, std::cout, std::cerr); });
 
   ExecuteOptions execute;

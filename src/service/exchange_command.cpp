@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "gateway/quickfix.hpp"
@@ -173,6 +174,12 @@ class Exchange final : public sim::SimListener {
     if (o.price.is_set()) m.setField(FIX::FIELD::Price, o.price.to_string());
     m.setField(FIX::FIELD::CumQty, report.cum_qty.to_string());
     m.setField(FIX::FIELD::LeavesQty, report.leaves_qty.to_string());
+    if (report.exec_type == ExecType::Trade &&
+        seen_exec_.insert(o.venue_id + "/" + report.exec_id.str()).second) {
+      Executed& e = executed_[o.venue_id];
+      ++e.fills;
+      (o.side == Side::Buy ? e.bought : e.sold) = (o.side == Side::Buy ? e.bought : e.sold) + report.last_qty;
+    }
     if (report.exec_type == ExecType::Trade) {
       o.notional += report.last_price.to_double() * report.last_qty.to_double();
       m.setField(FIX::FIELD::LastQty, report.last_qty.to_string());
@@ -298,6 +305,7 @@ class Exchange final : public sim::SimListener {
     o.qty = qty;
     o.price = price;
     orders_[id] = o;
+    ++executed_[o.venue_id].orders;
     by_cl_[r.session + '\n' + r.cl_ord_id] = id;
     order.client_order_id = ClientOrderId(id);
     order.instrument = listing->instrument;
@@ -364,6 +372,28 @@ class Exchange final : public sim::SimListener {
     app_.send(r.session, m);
   }
 
+  struct Executed {
+    std::uint64_t orders = 0, fills = 0;
+    Qty bought, sold;  // listing units
+  };
+
+ public:
+  // What each venue executed for its clients: each fill once (a report the simulator repeats is one fill).
+  void print_executed(std::ostream& out) const {
+    out << "{\"venues\": {";
+    bool first = true;
+    for (const auto& [venue, e] : executed_) {
+      out << (first ? "" : ", ") << "\"" << venue << "\": {\"orders\": " << e.orders
+          << ", \"fills\": " << e.fills << ", \"bought\": \"" << e.bought.to_string() << "\", \"sold\": \""
+          << e.sold.to_string() << "\"}";
+      first = false;
+    }
+    out << "}}\n";
+  }
+
+ private:
+  std::map<std::string, Executed> executed_;
+  std::set<std::string> seen_exec_;
   sim::Simulator& sim_;
   ExchangeApplication& app_;
   const ReplayClock& clock_;
@@ -378,7 +408,6 @@ class Exchange final : public sim::SimListener {
 }  // namespace
 
 int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ostream& err) {
-  (void)out;
   auto fail = [&](const std::string& message) {
     err << "tranche exchange: " << message << "\n";
     return 2;
@@ -472,6 +501,7 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   }
   err << "tranche exchange: stopping\n";
   acceptor->stop();
+  if (options.json) exchange.print_executed(out);
   return 0;
 }
 

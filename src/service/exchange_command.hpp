@@ -14,6 +14,7 @@ struct ExchangeOptions {
   std::string anchor;  // the wall time the data's start plays at; empty: now
   std::optional<std::uint64_t> seed;
   bool quiet = false;
+  bool json = false;  // at exit: what each venue executed, as JSON on stdout
 };
 
 int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ostream& err);

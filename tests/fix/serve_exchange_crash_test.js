@@ -1,0 +1,111 @@
+// The OMS crash test over FIX, with the venue in its own process: `tranche exchange` plays the venues,
+// `tranche serve` trades on them over FIX (both on one replay clock, by a shared anchor). The EMS is killed
+// with SIGKILL mid-parent, twice, and restarted on its journal: it reconciles its children with the exchange
+// by OrderStatusRequest, resumes the algo, and at the end the exchange and the journal agree on every fill:
+// nothing lost, nothing doubled.
+// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY
+'use strict';
+const assert = require('assert');
+const path = require('path');
+const { spawn, execFileSync } = require('child_process');
+const lib = require('../../fix/lib');
+
+const [tranche, dictionary] = process.argv.slice(2).map((p) => path.resolve(p));
+const processes = [];
+const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
+
+function startExchange(port, anchor) {
+  const child = spawn(tranche, ['exchange', '--port', String(port), '--speed', '5', '--anchor', anchor, '--quiet', '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ex = { child, stdout: '', stderr: '', exited: null };
+  child.stdout.on('data', (d) => { ex.stdout += d.toString(); });
+  child.stderr.on('data', (d) => { ex.stderr += d.toString(); });
+  child.on('exit', (code, signal) => { ex.exited = { code, signal }; });
+  processes.push(ex);
+  return new Promise((resolve, reject) => {
+    const look = setInterval(() => {
+      if (ex.stderr.includes('FIX 4.4 on')) { clearInterval(look); resolve(ex); }
+      if (ex.exited) { clearInterval(look); reject(new Error(`tranche exchange exited: ${ex.stderr}`)); }
+    }, 20);
+  });
+}
+
+async function startServe(port, exchangePort, journal, anchor) {
+  const serve = await lib.startServe({ tranche, port, journal, speed: '5',
+    extra: ['--exchange', `127.0.0.1:${exchangePort}`, '--anchor', anchor] });
+  processes.push(serve);
+  return serve;
+}
+
+// Sum of the journal's fills per venue and side, in listing units (what the exchange counts).
+function journalFills(journal) {
+  const fills = JSON.parse(execFileSync(tranche, ['journal', journal, 'fills', '--json'], { encoding: 'utf8' })).fills;
+  const out = {};
+  for (const f of fills) {
+    const v = (out[f.venue] = out[f.venue] || { bought: 0, sold: 0, fills: 0 });
+    v[f.side === 'buy' ? 'bought' : 'sold'] += Number(f.qty);
+    v.fills += 1;
+  }
+  return out;
+}
+
+(async () => {
+  const dir = lib.tempDir('serve-exchange-crash');
+  const journal = `${dir}/serve.journal`;
+  const anchor = new Date(Date.now() + 1500).toISOString();
+  const exchangePort = await lib.freePort();
+  const exchange = await startExchange(exchangePort, anchor);
+  let port = await lib.freePort();
+  let serve = await startServe(port, exchangePort, journal, anchor);
+  await new Promise((r) => setTimeout(r, 1500));  // the sessions to the exchange log on
+  let client = await lib.connect({ port, dictionary });
+  client.send('D', { ClOrdID: 'crash-1', Side: '1', TransactTime: new Date(), OrdType: '1',
+    OrderQtyData: { OrderQty: 40 }, Instrument: { Symbol: 'ETH-USDT' }, TrancheAlgo: 'twap',
+    TargetStrategyParameters: 'urgency=passive', ExpireTime: new Date(Date.now() + 16000) });
+  await client.waitFor(er('crash-1', (m) => m.ExecType === '0'), 'the ack');
+  let lastCum = 0;
+  for (const killAt of [4, 12]) {
+    await client.waitFor(er('crash-1', (m) => m.ExecType === 'F' && m.CumQty > killAt), `fills past ${killAt}`, 30000);
+    const fills = client.received.filter(er('crash-1', (m) => m.ExecType === 'F'));
+    lastCum = Math.max(lastCum, fills[fills.length - 1].CumQty);
+    serve.child.kill('SIGKILL');
+    await lib.stopServe(serve);
+    port = await lib.freePort();
+    serve = await startServe(port, exchangePort, journal, anchor);
+    assert.match(serve.stderr, /resuming 1 working parents/, serve.stderr);
+    client = await lib.connect({ port, dictionary });
+    client.send('H', { ClOrdID: 'crash-1', Side: '1', Instrument: { Symbol: 'ETH-USDT' } });
+    const status = await client.waitFor(er('crash-1', (m) => m.ExecType === 'I'), 'the status after a restart', 30000);
+    assert.ok(status.CumQty >= lastCum - 1e-9, `CumQty went back after the restart: ${status.CumQty} < ${lastCum}`);
+    console.log(`ok   killed at CumQty ${lastCum}; after the restart the parent stands at ${status.CumQty} (${status.OrdStatus})`);
+  }
+  const end = await client.waitFor(er('crash-1', (m) => ['2', '3', '4', 'C'].includes(m.OrdStatus) && m.ExecType !== 'I'),
+    'the end of the parent', 90000);
+  assert.ok(end.CumQty <= 40 + 1e-9, `overfilled: ${end.CumQty}`);
+  assert.ok(end.CumQty >= 40 * 0.99, `ended at ${end.CumQty} of 40: ${end.Text}`);
+  console.log(`ok   the parent ended ${end.OrdStatus} at ${end.CumQty} of 40`);
+  client.logout();
+  assert.strictEqual((await lib.stopServe(serve)).code, 0);
+  const verified = execFileSync(tranche, ['journal', journal, 'verify'], { encoding: 'utf8' });
+  assert.match(verified, /every invariant holds/, verified);
+
+  // The venue's word against the journal's: every fill the exchange made is in the journal once.
+  exchange.child.kill('SIGTERM');
+  await new Promise((r) => exchange.child.on('exit', r));
+  const venues = JSON.parse(exchange.stdout).venues;
+  const journaled = journalFills(journal);
+  for (const [venue, v] of Object.entries(venues)) {
+    const j = journaled[venue] || { bought: 0, sold: 0, fills: 0 };
+    assert.ok(Math.abs(Number(v.bought) - j.bought) < 1e-8 && Math.abs(Number(v.sold) - j.sold) < 1e-8,
+      `${venue}: the exchange executed ${v.bought} bought / ${v.sold} sold, the journal has ${j.bought} / ${j.sold}`);
+    assert.strictEqual(j.fills, v.fills, `${venue}: ${v.fills} fills at the exchange, ${j.fills} in the journal`);
+    console.log(`ok   ${venue}: ${v.orders} orders, ${v.fills} fills, ${v.bought} bought at the exchange = the journal`);
+  }
+  console.log('all passed');
+  process.exit(0);
+})().catch(async (e) => {
+  console.log(`FAIL ${e.stack}`);
+  for (const p of processes) console.log(`--- stderr:\n${p.stderr.slice(-3000)}`);
+  for (const p of processes) if (!p.exited) p.child.kill('SIGKILL');
+  process.exit(1);
+});
