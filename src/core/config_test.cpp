@@ -239,6 +239,40 @@ password = "p"
   EXPECT_EQ(config.server.fix.password, "p");
 }
 
+TEST(ParseConfig, ReadsAVenueReachedOverFixAndTheExchange) {
+  const Config config = must_parse(std::string(kInstrument) + R"(
+[[venue]]
+id = "fix-venue"
+[venue.fix]
+connect = "127.0.0.1:9879"
+heartbeat = "10s"
+on_reconnect = "cancel"
+[exchange]
+listen = "0.0.0.0:9900"
+clients = ["EMS1", "EMS2"]
+speed = "2"
+)");
+  ASSERT_TRUE(config.venues.at(0).fix.has_value());
+  const VenueFixConfig& fix = *config.venues.at(0).fix;
+  EXPECT_EQ(fix.host, "127.0.0.1");
+  EXPECT_EQ(fix.port, 9879);
+  EXPECT_EQ(fix.sender_comp_id, "TRANCHE");
+  EXPECT_EQ(fix.target_comp_id, "fix-venue");
+  EXPECT_EQ(fix.heartbeat_ns, 10 * kNanosPerSecond);
+  EXPECT_EQ(fix.on_reconnect, "cancel");
+  EXPECT_EQ(config.exchange.port, 9900);
+  EXPECT_EQ(config.exchange.clients.size(), 2u);
+  EXPECT_EQ(config.exchange.speed, Amount::from_units(2));
+  EXPECT_NE(error_of(std::string(kInstrument) + "[[venue]]\nid = \"v\"\n[venue.fix]\nconnect = \"nowhere\"\n")
+                .find("not HOST:PORT"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kInstrument) +
+                     "[[venue]]\nid = \"v\"\n[venue.fix]\nconnect = \"h:1\"\non_reconnect = \"pray\"\n")
+                .find("not query or cancel"),
+            std::string::npos);
+  EXPECT_NE(error_of("[exchange]\nclients = []\n").find("nobody could log on"), std::string::npos);
+}
+
 TEST(ParseConfig, RejectsAServerItCouldNotRun) {
   EXPECT_NE(error_of("[server]\nport = 8080\n").find("server: unknown key 'port'"), std::string::npos);
   EXPECT_NE(error_of("[server]\nspeed = \"0\"\n").find("speed must be positive"), std::string::npos);
