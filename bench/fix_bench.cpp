@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -51,7 +51,9 @@ int free_port() {
   return port;
 }
 
-std::string field(const FIX::FieldMap& m, int tag) { return m.isSetField(tag) ? m.getField(tag) : std::string(); }
+std::string field(const FIX::FieldMap& m, int tag) {
+  return m.isSetField(tag) ? m.getField(tag) : std::string();
+}
 
 std::string numbered(char prefix, std::uint64_t n) {
   char out[32];
@@ -181,7 +183,8 @@ struct Acceptor {
   FIX::MemoryStoreFactory store;
   FIX::ScreenLogFactory log{false, false, false};
   std::unique_ptr<FIX::SocketAcceptor> acceptor;
-  Acceptor(FIX::Application& app, int port, const std::vector<std::pair<std::string, std::string>>& sessions) {
+  Acceptor(FIX::Application& app, int port,
+           const std::vector<std::pair<std::string, std::string>>& sessions) {
     settings = std::make_unique<FIX::SessionSettings>();
     FIX::Dictionary d;
     d.setString("ConnectionType", "acceptor");
@@ -194,7 +197,8 @@ struct Acceptor {
     d.setString("DataDictionary", TRANCHE_FIX_DICTIONARY);
     d.setBool("ResetOnLogon", true);
     settings->set(d);
-    for (const auto& [ours, theirs] : sessions) settings->set(FIX::SessionID("FIX.4.4", ours, theirs), FIX::Dictionary());
+    for (const auto& [ours, theirs] : sessions)
+      settings->set(FIX::SessionID("FIX.4.4", ours, theirs), FIX::Dictionary());
     acceptor = std::make_unique<FIX::SocketAcceptor>(app, store, *settings, log);
     acceptor->start();
   }
@@ -224,7 +228,8 @@ struct Initiator {
     settings->set(FIX::SessionID("FIX.4.4", ours, theirs), FIX::Dictionary());
     initiator = std::make_unique<FIX::SocketInitiator>(app, store, *settings, log);
     initiator->start();
-    for (int i = 0; i < 1000 && !app.logged_on; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 1000 && !app.logged_on; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ~Initiator() { initiator->stop(); }
 };
@@ -268,7 +273,8 @@ void ParentToFirstChild(benchmark::State& state) {
   Acceptor venues(venue, venue_port,
                   {{"binance-spot", "TRANCHE"}, {"binance-usdm", "TRANCHE"}, {"binance-coinm", "TRANCHE"}});
   Serve serve(serve_port, venue_port);
-  for (int i = 0; i < 1000 && venue.logged_on < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 1000 && venue.logged_on < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the replay's books fill
   Client client(stamps);
   Initiator session(client, serve_port, "CLIENT1", "TRANCHE");
@@ -293,7 +299,8 @@ void ParentToFirstChild(benchmark::State& state) {
       to_child_us.push_back(static_cast<double>(stamps.first_child[id] - sent) / 1e3);
       to_ack_us.push_back(static_cast<double>(stamps.acked[id] - sent) / 1e3);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // one parent at a time, its children gone out
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(20));  // one parent at a time, its children gone out
     state.ResumeTiming();
   }
   state.counters["first_child_p50_us"] = percentile(to_child_us, 0.5);
@@ -312,15 +319,16 @@ void load(benchmark::State& state, bool baseline) {
   std::unique_ptr<Acceptor> server;
   std::unique_ptr<Serve> serve;
   if (baseline) {
-    server = std::make_unique<Acceptor>(venue, serve_port, std::vector<std::pair<std::string, std::string>>{
-                                                               {"TRANCHE", "CLIENT1"}});
+    server = std::make_unique<Acceptor>(
+        venue, serve_port, std::vector<std::pair<std::string, std::string>>{{"TRANCHE", "CLIENT1"}});
   } else {
     server = std::make_unique<Acceptor>(
         venue, venue_port,
         std::vector<std::pair<std::string, std::string>>{
             {"binance-spot", "TRANCHE"}, {"binance-usdm", "TRANCHE"}, {"binance-coinm", "TRANCHE"}});
     serve = std::make_unique<Serve>(serve_port, venue_port);
-    for (int i = 0; i < 1000 && venue.logged_on < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 1000 && venue.logged_on < 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
   Client client(stamps);
@@ -357,8 +365,12 @@ void load(benchmark::State& state, bool baseline) {
   state.counters["acked"] = static_cast<double>(acked_total);
 }
 
-void ParentsPerSecond(benchmark::State& state) { load(state, false); }
-void AckOnlyBaseline(benchmark::State& state) { load(state, true); }
+void ParentsPerSecond(benchmark::State& state) {
+  load(state, false);
+}
+void AckOnlyBaseline(benchmark::State& state) {
+  load(state, true);
+}
 BENCHMARK(ParentsPerSecond)->Arg(200)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(AckOnlyBaseline)->Arg(200)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
 

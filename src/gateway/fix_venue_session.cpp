@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <variant>
 #include <vector>
 
@@ -139,7 +140,12 @@ bool decimal(const std::string& text, Qty& out) {
 struct FixVenueSession::Impl final : public FIX::Application {
   VenueConfig venue;
   VenueFixConfig fix;
-  std::string quote_asset;  // fees without CommCurrency are in the quote asset
+  // Fees without CommCurrency: the quote asset on a linear listing, the coin on an inverse one.
+  std::map<std::string, std::string> fee_assets;  // by instrument id
+  std::string fee_asset(const InstrumentId& instrument) const {
+    auto it = fee_assets.find(instrument.str());
+    return it == fee_assets.end() ? std::string() : it->second;
+  }
   FIX::SessionID session_id;
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<FIX::FileStoreFactory> store;
@@ -159,7 +165,8 @@ struct FixVenueSession::Impl final : public FIX::Application {
   };
   std::mutex mutex;
   std::vector<Event> events;
-  bool logon_seen = false;  // a logon since the last poll: the resting children are re-synced there
+  bool logon_seen = false;   // a logon since the last poll
+  bool resync_seen = false;  // ... after a drop: the resting children are re-synced there
   std::uint64_t unreadable_count = 0;
   std::string last_unreadable_text;
 
@@ -170,6 +177,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
     int requests = 0;
   };
   std::map<std::uint64_t, Order> open;  // EMS thread only
+  std::set<std::uint64_t> parked;       // status queries asked while the session was down: sent at the logon
 
   void push(Event e) {
     std::lock_guard lock(mutex);
@@ -187,7 +195,8 @@ struct FixVenueSession::Impl final : public FIX::Application {
   void onLogon(const FIX::SessionID&) override {
     is_logged_on = true;
     std::lock_guard lock(mutex);
-    logon_seen = dropped.exchange(false);
+    logon_seen = true;
+    resync_seen = dropped.exchange(false) || resync_seen;
     VenueStatusReport s;
     s.venue = venue.id;
     s.state = VenueState::Open;
@@ -262,8 +271,14 @@ struct FixVenueSession::Impl final : public FIX::Application {
       if (decimal(field_or_empty(m, FIX::FIELD::Commission), fee)) {
         r.fee.amount = fee;
         const std::string currency = field_or_empty(m, FIX::FIELD::CommCurrency);
-        r.fee.asset = FixedString<15>(currency.empty() ? quote_asset : currency);
+        r.fee.asset = FixedString<15>(!currency.empty() ? currency : fee_asset(r.instrument));
       }
+    }
+    if (r.exec_type == ExecType::OrderStatus) {
+      // A status carries the venue's average price: with it the OMS can book fills it never heard of.
+      Price average;
+      if (Price::parse(field_or_empty(m, FIX::FIELD::AvgPx), average) && average.is_positive())
+        r.last_price = average;
     }
     if (r.exec_type == ExecType::Rejected || r.exec_type == ExecType::OrderStatus)
       if (m.isSetField(FIX::FIELD::OrdRejReason))
@@ -289,6 +304,13 @@ struct FixVenueSession::Impl final : public FIX::Application {
     push({r, {}});
   }
   const VenueListing* listing(const InstrumentId& instrument) const { return venue.listing(instrument); }
+  // A cancel's or replace's ClOrdID suffix, unique across restarts of the EMS (a venue refuses a ClOrdID used
+  // before): the request's number and this process's start.
+  std::string epoch = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() %
+      100000000);
+  std::string suffix(int request) const { return std::to_string(request) + "-" + epoch; }
 };
 
 FixVenueSession::FixVenueSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -308,9 +330,9 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
   auto impl = std::make_unique<Impl>();
   impl->venue = venue;
   impl->fix = *venue.fix;
-  if (!venue.listings.empty())
-    if (const Instrument* i = config.instrument(venue.listings.front().instrument))
-      impl->quote_asset = i->quote;
+  for (const auto& l : venue.listings)
+    if (const Instrument* i = config.instrument(l.instrument))
+      impl->fee_assets[i->id.str()] = l.inverse ? i->base : i->quote;
   impl->session_id = FIX::SessionID("FIX.4.4", venue.fix->sender_comp_id, venue.fix->target_comp_id);
   try {
     impl->settings = std::make_unique<FIX::SessionSettings>();
@@ -404,12 +426,18 @@ bool FixVenueSession::cancel(const CancelOrder& cancel) {
     return false;
   }
   auto& o = it->second;
+  const VenueListing* listed = impl_->listing(o.order.instrument);
+  if (listed == nullptr) {
+    impl_->refuse(cancel.client_order_id, cancel.instrument, ExecType::CancelRejected,
+                  o.order.instrument.str() + " is not listed on " + impl_->venue.id.str());
+    return false;
+  }
   FIX::Message m;
   m.getHeader().setField(FIX::FIELD::MsgType, "F");
   m.setField(FIX::FIELD::OrigClOrdID, o.cl_ord_id);
   m.setField(FIX::FIELD::ClOrdID,
-             o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".c" + std::to_string(++o.requests));
-  m.setField(FIX::FIELD::Symbol, impl_->listing(o.order.instrument)->symbol);
+             o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".c" + impl_->suffix(++o.requests));
+  m.setField(FIX::FIELD::Symbol, listed->symbol);
   m.setField(FIX::FIELD::Side, o.order.side == Side::Buy ? "1" : "2");
   m.setField(FIX::FIELD::TransactTime, fix_now());
   m.setField(FIX::FIELD::OrderQty, o.order.qty.to_string());
@@ -429,17 +457,25 @@ bool FixVenueSession::amend(const AmendOrder& amend) {
     return false;
   }
   auto& o = it->second;
+  const VenueListing* listed = impl_->listing(o.order.instrument);
+  const Price price = amend.new_price.is_set() ? amend.new_price : o.order.price;
+  if (listed == nullptr || !price.is_set()) {
+    impl_->refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected,
+                  listed == nullptr ? o.order.instrument.str() + " is not listed on " + impl_->venue.id.str()
+                                    : std::string("an order without a price cannot be replaced"));
+    return false;
+  }
   FIX::Message m;
   m.getHeader().setField(FIX::FIELD::MsgType, "G");
   m.setField(FIX::FIELD::OrigClOrdID, o.cl_ord_id);
   m.setField(FIX::FIELD::ClOrdID,
-             o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".r" + std::to_string(++o.requests));
-  m.setField(FIX::FIELD::Symbol, impl_->listing(o.order.instrument)->symbol);
+             o.cl_ord_id.substr(0, o.cl_ord_id.find('.')) + ".r" + impl_->suffix(++o.requests));
+  m.setField(FIX::FIELD::Symbol, listed->symbol);
   m.setField(FIX::FIELD::Side, o.order.side == Side::Buy ? "1" : "2");
   m.setField(FIX::FIELD::TransactTime, fix_now());
   m.setField(FIX::FIELD::OrderQty, (amend.new_qty.is_set() ? amend.new_qty : o.order.qty).to_string());
   m.setField(FIX::FIELD::OrdType, "2");
-  m.setField(FIX::FIELD::Price, (amend.new_price.is_set() ? amend.new_price : o.order.price).to_string());
+  m.setField(FIX::FIELD::Price, price.to_string());
   if (!impl_->send_message(m)) {
     impl_->refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected,
                   "the FIX session to " + impl_->venue.id.str() + " is not logged on");
@@ -459,13 +495,14 @@ bool FixVenueSession::query(const OrderStatusQuery& query) {
   m.setField(FIX::FIELD::Symbol, l != nullptr ? l->symbol : query.instrument.str());
   m.setField(FIX::FIELD::Side, it != impl_->open.end() && it->second.order.side == Side::Sell ? "2" : "1");
   if (!impl_->send_message(m)) {
-    // Asked again at the next logon (every order this session knows open is re-synced there).
+    // Asked at the next logon (the first one too: a restarted EMS reconciles before its sessions are up).
     if (it == impl_->open.end()) {
       NewOrder unknown;
       unknown.client_order_id = query.client_order_id;
       unknown.instrument = query.instrument;
       impl_->open[query.client_order_id.value()] = {unknown, cl, 0};
     }
+    impl_->parked.insert(query.client_order_id.value());
     return true;
   }
   if (it == impl_->open.end()) {
@@ -479,12 +516,13 @@ bool FixVenueSession::query(const OrderStatusQuery& query) {
 
 std::size_t FixVenueSession::poll(ExecutionListener& listener, TimestampNs now_ns) {
   std::vector<Impl::Event> events;
-  bool logon = false;
+  bool logon = false, resync = false;
   {
     std::lock_guard lock(impl_->mutex);
     events.swap(impl_->events);
     logon = impl_->logon_seen;
-    impl_->logon_seen = false;
+    resync = impl_->resync_seen;
+    impl_->logon_seen = impl_->resync_seen = false;
   }
   for (auto& e : events) {
     if (auto* r = std::get_if<ExecutionReport>(&e.what)) {
@@ -514,8 +552,19 @@ std::size_t FixVenueSession::poll(ExecutionListener& listener, TimestampNs now_n
       listener.on_venue_status(s);
     }
   }
-  if (logon) {
+  if (logon && !resync) {
+    std::vector<std::uint64_t> ids(impl_->parked.begin(), impl_->parked.end());
+    impl_->parked.clear();
+    for (auto id : ids) {
+      auto it = impl_->open.find(id);
+      if (it != impl_->open.end())
+        query(OrderStatusQuery{it->second.order.client_order_id, impl_->venue.id, it->second.order.instrument,
+                               now_ns});
+    }
+  }
+  if (logon && resync) {
     // After a drop: every order this session still holds open is asked for (or, configured so, canceled).
+    impl_->parked.clear();
     std::vector<std::uint64_t> ids;
     for (const auto& [id, o] : impl_->open) ids.push_back(id);
     for (auto id : ids) {

@@ -1,6 +1,7 @@
 #include "oms/oms.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -495,10 +496,36 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
         break;
       }
       if (report.cum_qty > child.cum_qty) {
-        anomaly(record.seq, child.order.client_order_id, "unseen_fills",
-                "the venue reports " + report.cum_qty.to_string() + " executed, we have " +
-                    child.cum_qty.to_string());
-        break;
+        // The venue executed more than we heard of (its reports were lost while we were away). With its
+        // average price (carried in last_price on a status) the gap is booked as one fill at the price that
+        // makes that average hold, so the parent counts it; without one nothing is invented.
+        const Qty gap = report.cum_qty - child.cum_qty;
+        const bool priced = report.last_price.is_set() && report.last_price.is_positive() &&
+                            report.cum_qty <= child.order.qty;
+        if (!priced) {
+          anomaly(record.seq, child.order.client_order_id, "unseen_fills",
+                  "the venue reports " + report.cum_qty.to_string() + " executed, we have " +
+                      child.cum_qty.to_string());
+          break;
+        }
+        const double total = report.last_price.to_double() * report.cum_qty.to_double();
+        const double gap_price = (total - child.cum_notional.to_double()) / gap.to_double();
+        ExecutionReport fill = report;
+        fill.exec_type = ExecType::Trade;
+        fill.last_qty = gap;
+        fill.last_price = Price::from_raw(static_cast<std::int64_t>(std::llround(gap_price * 1e8)));
+        fill.exec_id = ExecId("status-" + std::to_string(child.order.client_order_id.value()) + "-" +
+                              report.cum_qty.to_string());
+        if (!fill.last_price.is_positive() || !exec_ids_.insert({fill.venue, fill.exec_id}).second) {
+          anomaly(record.seq, child.order.client_order_id, "unseen_fills",
+                  "the venue reports " + report.cum_qty.to_string() + " executed, we have " +
+                      child.cum_qty.to_string() + ", at an average that cannot be booked");
+          break;
+        }
+        oddities_.push_back({record.seq, child.order.client_order_id,
+                             "the venue's status shows " + gap.to_string() +
+                                 " executed unseen: booked as one fill at " + fill.last_price.to_string()});
+        apply_fill(record, child, parent, fill);
       }
       if (child.open() && report.cum_qty == child.cum_qty && report.status != child.status &&
           (report.status == OrderStatus::Filled || report.status == OrderStatus::Canceled ||

@@ -67,6 +67,42 @@ TEST_F(OmsTest, APartialFillReachesThePositionAndItsAveragePrice) {
   EXPECT_EQ(oms_.child(o.client_order_id)->status, OrderStatus::Filled);
 }
 
+TEST_F(OmsTest, FillsTheVenueMadeUnseenAreBookedFromItsStatusAtTheAverageItGives) {
+  // 1 heard of at 100; the venue's status later says 4 executed at an average of 101.5: the 3 unseen are one
+  // fill at 102, so the venue's average holds and the parent counts them.
+  const ParentId parent = feeder_.parent("10");
+  const NewOrder o = feeder_.child(parent, "4");
+  ASSERT_TRUE(feeder_.feed(o).ok());
+  ASSERT_TRUE(feeder_.feed(feeder_.report(o, ExecType::New)).ok());
+  ASSERT_TRUE(feeder_.feed(feeder_.report(o, ExecType::Trade, "1", "100")).ok());
+  ExecutionReport status = feeder_.report(o, ExecType::OrderStatus);
+  status.status = OrderStatus::Filled;
+  status.cum_qty = q("4");
+  status.last_price = p("101.5");
+  ASSERT_TRUE(feeder_.feed(status).ok());
+  EXPECT_EQ(oms_.child(o.client_order_id)->cum_qty, q("4"));
+  EXPECT_EQ(oms_.child(o.client_order_id)->status, OrderStatus::Filled);
+  EXPECT_EQ(oms_.parent(parent)->executed, q("4"));
+  EXPECT_EQ(oms_.parent(parent)->average_price(), p("101.5"));
+  ASSERT_EQ(oms_.fills().size(), 2u);
+  EXPECT_EQ(oms_.fills().back().price, p("102"));
+  EXPECT_TRUE(oms_.anomalies().empty());
+  // The same status again books nothing more.
+  ASSERT_TRUE(feeder_.feed(status).ok());
+  EXPECT_EQ(oms_.parent(parent)->executed, q("4"));
+  // Without an average price nothing is invented: the gap is an anomaly.
+  const NewOrder other = feeder_.child(parent, "2");
+  ASSERT_TRUE(feeder_.feed(other).ok());
+  ASSERT_TRUE(feeder_.feed(feeder_.report(other, ExecType::New)).ok());
+  ExecutionReport unpriced = feeder_.report(other, ExecType::OrderStatus);
+  unpriced.cum_qty = q("1");
+  unpriced.status = OrderStatus::PartiallyFilled;
+  ASSERT_TRUE(feeder_.feed(unpriced).ok());
+  EXPECT_EQ(oms_.child(other.client_order_id)->cum_qty, q("0"));
+  ASSERT_EQ(oms_.anomalies().size(), 1u);
+  EXPECT_EQ(oms_.anomalies()[0].kind, "unseen_fills");
+}
+
 TEST_F(OmsTest, SellingBackRealizesPnLAgainstTheAverageEntry) {
   const ParentId buy = feeder_.parent("4");
   const NewOrder b = feeder_.child(buy, "4");

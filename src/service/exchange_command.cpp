@@ -149,6 +149,8 @@ class Exchange final : public sim::SimListener {
       }
     }
     if (report.exec_type == ExecType::OrderStatus && !o.status_cl.empty()) cl = o.status_cl;
+    // An OrderCancelReject always names the order (a repeat finds no request pending any more).
+    if (cancel_answer && orig.empty()) orig = o.cl_ord_id;
     m.setField(FIX::FIELD::ClOrdID, cl);
     if (!orig.empty()) m.setField(FIX::FIELD::OrigClOrdID, orig);
     m.setField(FIX::FIELD::OrdStatus, std::string(1, ord_status(report.status)));
@@ -166,7 +168,7 @@ class Exchange final : public sim::SimListener {
     m.setField(FIX::FIELD::ExecType, std::string(1, exec_type(report.exec_type)));
     m.setField(FIX::FIELD::Symbol, o.symbol);
     m.setField(FIX::FIELD::Side, report.side == Side::Sell || o.side == Side::Sell ? "2" : "1");
-    if (report.exec_type == ExecType::Replaced) {
+    if (report.exec_type == ExecType::Replaced && !o.pending_cl.empty()) {
       o.qty = o.pending_qty;
       o.price = o.pending_price;
     }
@@ -195,7 +197,7 @@ class Exchange final : public sim::SimListener {
     if (report.exec_type == ExecType::Rejected ||
         (report.exec_type == ExecType::OrderStatus && report.reject_reason == RejectReason::UnknownOrder))
       m.setField(FIX::FIELD::OrdRejReason, report.reject_reason == RejectReason::UnknownOrder ? "5" : "99");
-    if (report.exec_type == ExecType::Replaced) o.cl_ord_id = o.pending_cl;
+    if (report.exec_type == ExecType::Replaced && !o.pending_cl.empty()) o.cl_ord_id = o.pending_cl;
     if (report.exec_type == ExecType::Canceled || report.exec_type == ExecType::Replaced)
       o.pending_cl.clear();
     o.last_status = ord_status(report.status);

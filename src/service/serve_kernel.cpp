@@ -65,7 +65,7 @@ ServeKernel::ServeKernel(const Config& config, sim::Simulator& sim, oms::OrderMa
       sim_(sim),
       manager_(manager),
       gate_(gate),
-      answer_(std::move(answer)),
+      deliver_(std::move(answer)),
       exec_id_prefix_(std::move(exec_id_prefix)) {}
 
 std::string ServeKernel::next_exec_id() const {
@@ -631,7 +631,8 @@ void ServeKernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
     std::ostringstream text;
     text << "the recorded data ended with " << (p ? p->executed.to_string() : std::string("0"))
          << " executed; the venues are closed and never answered for its last children";
-    return finish(s, oms::ParentState::Expired, text.str());
+    finish(s, oms::ParentState::Expired, text.str());
+    return after_event();
   }
   if (s.exec == nullptr) return;
   if (id % 4 == kWake) s.exec->algo().on_timer(*s.exec, market_now(s.instrument));
@@ -661,9 +662,13 @@ void ServeKernel::after_event() {
   active_.erase(
       std::remove_if(active_.begin(), active_.end(), [&](std::size_t slot) { return served_[slot]->ended; }),
       active_.end());
-  check(manager_.flush());
+  const Status committed = manager_.flush();
+  check(committed);
+  if (!committed.ok() || !error_.ok()) return;  // what could not be made durable is never told
+  std::vector<ParentAnswer> answers;
+  answers.swap(pending_answers_);
+  for (const auto& a : answers) deliver_(a);
 }
-
 void ServeKernel::sweep_cancels(Served& s) {
   if (now() < s.next_sweep_ns) return;
   const bool everything = s.canceling || s.market_closed || s.exec == nullptr || s.exec->algo().done();

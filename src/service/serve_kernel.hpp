@@ -115,7 +115,11 @@ class ServeKernel final : public sim::SimListener {
   sim::Simulator& sim_;
   oms::OrderManager& manager_;
   risk::RiskGate& gate_;
-  AnswerFn answer_;
+  AnswerFn deliver_;
+  // Answers wait here until the journal has committed what they say (a client never hears of a fill, an
+  // accept or a cancel that a crash could take back); after_event() delivers them after its flush.
+  std::vector<ParentAnswer> pending_answers_;
+  void answer_(const ParentAnswer& a) { pending_answers_.push_back(a); }
   std::string exec_id_prefix_;
   mutable std::uint64_t exec_seq_ = 0;
   std::vector<std::unique_ptr<Served>> served_;         // by slot, every parent served

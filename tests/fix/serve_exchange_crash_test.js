@@ -42,9 +42,12 @@ function journalFills(journal) {
   const fills = JSON.parse(execFileSync(tranche, ['journal', journal, 'fills', '--json'], { encoding: 'utf8' })).fills;
   const out = {};
   for (const f of fills) {
-    const v = (out[f.venue] = out[f.venue] || { bought: 0, sold: 0, fills: 0 });
+    const v = (out[f.venue] = out[f.venue] || { bought: 0, sold: 0, fills: 0, fromStatus: 0 });
     v[f.side === 'buy' ? 'bought' : 'sold'] += Number(f.qty);
     v.fills += 1;
+    // Fills the venue made while the EMS was down reach it only through the status it asks for at the
+    // restart: booked as one fill per child ("status-..."), however many the venue made.
+    if (f.exec_id.startsWith('status-')) v.fromStatus += 1;
   }
   return out;
 }
@@ -61,7 +64,7 @@ function journalFills(journal) {
   let client = await lib.connect({ port, dictionary });
   client.send('D', { ClOrdID: 'crash-1', Side: '1', TransactTime: new Date(), OrdType: '1',
     OrderQtyData: { OrderQty: 40 }, Instrument: { Symbol: 'ETH-USDT' }, TrancheAlgo: 'twap',
-    TargetStrategyParameters: 'urgency=passive', ExpireTime: new Date(Date.now() + 16000) });
+    TargetStrategyParameters: 'urgency=passive', ExpireTime: new Date(Date.now() + 30000) });
   await client.waitFor(er('crash-1', (m) => m.ExecType === '0'), 'the ack');
   let lastCum = 0;
   for (const killAt of [4, 12]) {
@@ -94,12 +97,19 @@ function journalFills(journal) {
   await new Promise((r) => exchange.child.on('exit', r));
   const venues = JSON.parse(exchange.stdout).venues;
   const journaled = journalFills(journal);
+  assert.deepStrictEqual(Object.keys(journaled).sort(), Object.keys(venues).filter((v) => venues[v].fills > 0).sort(),
+    'the venues with fills differ between the exchange and the journal');
+  assert.ok(Object.values(venues).some((v) => v.fills > 0), 'the exchange made no fill at all');
   for (const [venue, v] of Object.entries(venues)) {
     const j = journaled[venue] || { bought: 0, sold: 0, fills: 0 };
     assert.ok(Math.abs(Number(v.bought) - j.bought) < 1e-8 && Math.abs(Number(v.sold) - j.sold) < 1e-8,
       `${venue}: the exchange executed ${v.bought} bought / ${v.sold} sold, the journal has ${j.bought} / ${j.sold}`);
-    assert.strictEqual(j.fills, v.fills, `${venue}: ${v.fills} fills at the exchange, ${j.fills} in the journal`);
-    console.log(`ok   ${venue}: ${v.orders} orders, ${v.fills} fills, ${v.bought} bought at the exchange = the journal`);
+    if (j.fromStatus === 0)
+      assert.strictEqual(j.fills, v.fills, `${venue}: ${v.fills} fills at the exchange, ${j.fills} in the journal`);
+    else
+      assert.ok(j.fills <= v.fills, `${venue}: more fills in the journal (${j.fills}) than at the exchange (${v.fills})`);
+    console.log(`ok   ${venue}: ${v.orders} orders, ${v.fills} fills, ${v.bought} bought at the exchange = the journal` +
+      ` (${j.fills} fills, ${j.fromStatus} booked from a status after a restart)`);
   }
   console.log('all passed');
   process.exit(0);
