@@ -136,6 +136,35 @@ class TableReader {
     return out;
   }
 
+  // "HOST:PORT" into host and port; left as they are when the key is absent.
+  void address(std::string_view key, std::string& host, int& port, std::string_view example) {
+    if (table_.get(key) == nullptr) return;
+    const std::string text = string(key);
+    const auto colon = text.rfind(':');
+    int parsed = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        std::from_chars(text.data() + colon + 1, text.data() + text.size(), parsed).ptr !=
+            text.data() + text.size() ||
+        parsed <= 0 || parsed > 65535)
+      return fail(std::string(key) + " '" + text + "' is not HOST:PORT (" + std::string(example) + ")");
+    host = text.substr(0, colon);
+    port = parsed;
+  }
+
+  // A list of CompIDs that may log on: replaced when the key is present, never empty.
+  void comp_ids(std::string_view key, std::vector<std::string>& into) {
+    const auto* list = table_.get(key);
+    if (list == nullptr) return;
+    into.clear();
+    const auto* array = list->as_array();
+    if (array == nullptr) return fail(std::string(key) + " must be a list of strings");
+    for (const auto& item : *array) {
+      if (!item.is_string()) return fail(std::string(key) + " must be a list of strings");
+      into.push_back(item.as_string()->get());
+    }
+    if (into.empty()) fail(std::string(key) + " is empty: nobody could log on");
+  }
+
   void only(std::initializer_list<std::string_view> known) {
     for (const auto& [key, _] : table_) {
       bool found = false;
@@ -519,16 +548,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         TableReader fr(*ft, file + ": venue '" + id + "'.fix");
         fr.only({"connect", "sender_comp_id", "target_comp_id", "heartbeat", "reconnect", "on_reconnect"});
         VenueFixConfig fix;
-        const std::string connect = fr.string("connect");
-        const auto colon = connect.rfind(':');
-        int port = 0;
-        if (colon == std::string::npos || colon == 0 ||
-            std::from_chars(connect.data() + colon + 1, connect.data() + connect.size(), port).ptr !=
-                connect.data() + connect.size() ||
-            port <= 0 || port > 65535)
-          fr.fail("connect '" + connect + "' is not HOST:PORT");
-        else
-          fix.host = connect.substr(0, colon), fix.port = port;
+        if (ft->get("connect") == nullptr) fr.fail("connect is missing");
+        fr.address("connect", fix.host, fix.port, "127.0.0.1:9879");
         if (ft->get("sender_comp_id")) fix.sender_comp_id = fr.string("sender_comp_id");
         fix.target_comp_id = ft->get("target_comp_id") ? fr.string("target_comp_id") : id;
         fix.heartbeat_ns = fr.duration("heartbeat", fix.heartbeat_ns);
@@ -682,33 +703,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       TableReader fr(*fix_table, file + ": server.fix");
       fr.only({"listen", "comp_id", "clients", "username", "password", "dictionary"});
       FixAcceptorConfig& fix = server.fix;
-      if (fix_table->get("listen")) {
-        const std::string listen = fr.string("listen");
-        const auto colon = listen.rfind(':');
-        int port = 0;
-        if (colon == std::string::npos || colon == 0 ||
-            std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ptr !=
-                listen.data() + listen.size() ||
-            port <= 0 || port > 65535)
-          fr.fail("listen '" + listen + "' is not HOST:PORT (127.0.0.1:9878)");
-        else
-          fix.host = listen.substr(0, colon), fix.port = port;
-      }
+      fr.address("listen", fix.host, fix.port, "127.0.0.1:9878");
       if (fix_table->get("comp_id")) fix.comp_id = fr.string("comp_id");
-      if (const auto* list = fix_table->get("clients")) {
-        fix.clients.clear();
-        const auto* array = list->as_array();
-        if (array == nullptr) fr.fail("clients must be a list of strings");
-        if (array != nullptr)
-          for (const auto& item : *array) {
-            if (!item.is_string()) {
-              fr.fail("clients must be a list of strings");
-              break;
-            }
-            fix.clients.push_back(item.as_string()->get());
-          }
-        if (fr.error().empty() && fix.clients.empty()) fr.fail("clients is empty: nobody could log on");
-      }
+      fr.comp_ids("clients", fix.clients);
       if (fix_table->get("username")) fix.username = fr.string("username");
       if (fix_table->get("password")) fix.password = fr.string("password");
       if (fix_table->get("dictionary")) {
@@ -727,32 +724,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     TableReader r(*table, file + ": exchange");
     r.only({"listen", "clients", "speed"});
     ExchangeConfig& ex = config.exchange;
-    if (table->get("listen")) {
-      const std::string listen = r.string("listen");
-      const auto colon = listen.rfind(':');
-      int port = 0;
-      if (colon == std::string::npos || colon == 0 ||
-          std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ptr !=
-              listen.data() + listen.size() ||
-          port <= 0 || port > 65535)
-        r.fail("listen '" + listen + "' is not HOST:PORT (127.0.0.1:9879)");
-      else
-        ex.host = listen.substr(0, colon), ex.port = port;
-    }
-    if (const auto* list = table->get("clients")) {
-      ex.clients.clear();
-      const auto* array = list->as_array();
-      if (array == nullptr) r.fail("clients must be a list of strings");
-      if (array != nullptr)
-        for (const auto& item : *array) {
-          if (!item.is_string()) {
-            r.fail("clients must be a list of strings");
-            break;
-          }
-          ex.clients.push_back(item.as_string()->get());
-        }
-      if (r.error().empty() && ex.clients.empty()) r.fail("clients is empty: nobody could log on");
-    }
+    r.address("listen", ex.host, ex.port, "127.0.0.1:9879");
+    r.comp_ids("clients", ex.clients);
     if (table->get("speed")) ex.speed = r.decimal<Amount>("speed");
     if (r.error().empty() && !ex.speed.is_positive()) r.fail("speed must be positive");
     if (!r.error().empty()) return make_error(r.error());

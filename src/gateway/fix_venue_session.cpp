@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 
 namespace tranche::gateway {
@@ -24,36 +25,10 @@ std::string field_or_empty(const FIX::FieldMap& map, int tag) {
   return map.isSetField(tag) ? map.getField(tag) : std::string();
 }
 
-// "20261125-00:17:35.123" as ns since the epoch; 0 when absent or unreadable.
-TimestampNs fix_time(const std::string& text) {
-  if (text.size() < 17) return 0;
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (std::sscanf(text.c_str(), "%4d%2d%2d-%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6)
-    return 0;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::int64_t fraction = 0, scale = 100'000'000;
-  for (std::size_t i = 18; i < text.size() && scale > 0; ++i, scale /= 10)
-    if (text[i] >= '0' && text[i] <= '9') fraction += (text[i] - '0') * scale;
-  return static_cast<TimestampNs>(::timegm(&tm)) * kNanosPerSecond + fraction;
-}
-
 std::string fix_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char out[64];
-  std::snprintf(out, sizeof(out), "%04d%02d%02d-%02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return out;
+  return format_fix_timestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
 }
 
 // The child a ClOrdID of ours names: the digits before the first '.'.
@@ -229,7 +204,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
     r.venue = venue.id;
     r.venue_order_id = VenueOrderId(field_or_empty(m, FIX::FIELD::OrderID));
     r.text = FixedString<95>(field_or_empty(m, FIX::FIELD::Text));
-    r.venue_ns = fix_time(field_or_empty(m, FIX::FIELD::TransactTime));
+    r.venue_ns = parse_fix_timestamp(field_or_empty(m, FIX::FIELD::TransactTime)).value_or(0);
     const std::string symbol = field_or_empty(m, FIX::FIELD::Symbol);
     if (const VenueListing* l = venue.listing_by_symbol(symbol)) r.instrument = l->instrument;
     const std::string status = field_or_empty(m, FIX::FIELD::OrdStatus);

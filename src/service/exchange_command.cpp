@@ -322,40 +322,26 @@ class Exchange final : public sim::SimListener {
     sim_.send(v, order);
   }
 
-  void reject_new(const VenueRequest& r, const std::string& why) {
-    FIX::Message m;
-    m.getHeader().setField(FIX::FIELD::MsgType, "8");
-    m.setField(FIX::FIELD::OrderID, "NONE");
-    m.setField(FIX::FIELD::ClOrdID, r.cl_ord_id.empty() ? "NONE" : r.cl_ord_id);
-    m.setField(FIX::FIELD::ExecID, "S" + std::to_string(++exec_seq_));
-    m.setField(FIX::FIELD::ExecType, "8");
-    m.setField(FIX::FIELD::OrdStatus, "8");
-    m.setField(FIX::FIELD::Symbol, r.symbol.empty() ? "[N/A]" : r.symbol);
-    m.setField(FIX::FIELD::Side, r.side == "2" ? "2" : "1");
-    m.setField(FIX::FIELD::LeavesQty, "0");
-    m.setField(FIX::FIELD::CumQty, "0");
-    m.setField(FIX::FIELD::AvgPx, "0");
-    m.setField(FIX::FIELD::OrdRejReason, "99");
-    m.setField(FIX::FIELD::Text, why);
-    m.setField(FIX::FIELD::TransactTime, format_fix_timestamp(clock_.wall_at(sim_.now())));
-    app_.send(r.session, m);
-  }
+  void reject_new(const VenueRequest& r, const std::string& why) { answer_unknown(r, '8', "99", why); }
+  void status_unknown(const VenueRequest& r) { answer_unknown(r, 'I', "5", "unknown order"); }
 
-  void status_unknown(const VenueRequest& r) {
+  // An ExecutionReport about no order of ours: a refused new one, or a status asked for one never seen.
+  void answer_unknown(const VenueRequest& r, char exec_type, const char* ord_rej_reason,
+                      const std::string& text) {
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::MsgType, "8");
     m.setField(FIX::FIELD::OrderID, "NONE");
     m.setField(FIX::FIELD::ClOrdID, r.cl_ord_id.empty() ? "NONE" : r.cl_ord_id);
     m.setField(FIX::FIELD::ExecID, "S" + std::to_string(++exec_seq_));
-    m.setField(FIX::FIELD::ExecType, "I");
+    m.setField(FIX::FIELD::ExecType, std::string(1, exec_type));
     m.setField(FIX::FIELD::OrdStatus, "8");
     m.setField(FIX::FIELD::Symbol, r.symbol.empty() ? "[N/A]" : r.symbol);
     m.setField(FIX::FIELD::Side, r.side == "2" ? "2" : "1");
     m.setField(FIX::FIELD::LeavesQty, "0");
     m.setField(FIX::FIELD::CumQty, "0");
     m.setField(FIX::FIELD::AvgPx, "0");
-    m.setField(FIX::FIELD::OrdRejReason, "5");
-    m.setField(FIX::FIELD::Text, "unknown order");
+    m.setField(FIX::FIELD::OrdRejReason, ord_rej_reason);
+    m.setField(FIX::FIELD::Text, text);
     m.setField(FIX::FIELD::TransactTime, format_fix_timestamp(clock_.wall_at(sim_.now())));
     app_.send(r.session, m);
   }

@@ -15,6 +15,7 @@
 #include "core/fixed_point.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
+#include "gateway/fix_time.hpp"
 
 namespace tranche::service {
 
@@ -91,8 +92,7 @@ class FixParentAcceptor {
   std::unique_ptr<Impl> impl_;
 };
 
-// "20261125-00:17:35.123" (UTCTimestamp, seconds to nanoseconds) as ns since the epoch.
-std::optional<TimestampNs> parse_fix_timestamp(const std::string& text);
-std::string format_fix_timestamp(TimestampNs ns);  // milliseconds
+using gateway::format_fix_timestamp;
+using gateway::parse_fix_timestamp;
 
 }  // namespace tranche::service

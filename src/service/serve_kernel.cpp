@@ -39,6 +39,24 @@ bool refused_cancel(const Status& s) {
   return !s.ok() && s.message().rfind("risk denied", 0) == 0;
 }
 
+// TargetStrategyParameters (848): "key=value;key=value". False with the item that is not one.
+bool strategy_params(const std::string& text, std::vector<oms::AlgoParam>& out, std::string& bad) {
+  std::string item;
+  std::istringstream in(text);
+  while (std::getline(in, item, ';')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      bad = item;
+      return false;
+    }
+    out.push_back({item.substr(0, eq), item.substr(eq + 1)});
+  }
+  return true;
+}
+
 std::string key_of(const std::string& session, const std::string& cl_ord_id) {
   return session + '\n' + cl_ord_id;
 }
@@ -178,17 +196,9 @@ void ServeKernel::on_new(const ParentRequest& r) {
     return reject_new(r, kRejUnsupported, "unknown algo '" + algo + "' (known: " + known + ")");
   }
   std::vector<oms::AlgoParam> params;
-  std::string item;
-  std::istringstream in(r.strategy_params);
-  while (std::getline(in, item, ';')) {
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (item.empty()) continue;
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return reject_new(r, kRejOther, "TargetStrategyParameters: '" + item + "' is not key=value");
-    params.push_back({item.substr(0, eq), item.substr(eq + 1)});
-  }
+  std::string bad;
+  if (!strategy_params(r.strategy_params, params, bad))
+    return reject_new(r, kRejOther, "TargetStrategyParameters: '" + bad + "' is not key=value");
   if (!r.participation_rate.empty())
     params.push_back({algo == "pov" ? "pov_rate" : "max_participation", r.participation_rate});
 
@@ -369,17 +379,15 @@ void ServeKernel::on_replace(const ParentRequest& r) {
       if (have.key == key && have.value == value) return true;
     return false;
   };
-  std::string item;
-  std::istringstream in(r.strategy_params);
-  while (std::getline(in, item, ';')) {
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (item.empty()) continue;
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || !has_param(item.substr(0, eq), item.substr(eq + 1)))
-      return cancel_reject(r, '2', kCxlOther,
-                           "the algo's parameters cannot be changed by a replace ('" + item + "')", s);
-  }
+  std::vector<oms::AlgoParam> repeated;
+  std::string bad;
+  if (!strategy_params(r.strategy_params, repeated, bad))
+    return cancel_reject(r, '2', kCxlOther, "TargetStrategyParameters: '" + bad + "' is not key=value", s);
+  for (const auto& [key, value] : repeated)
+    if (!has_param(key, value))
+      return cancel_reject(
+          r, '2', kCxlOther,
+          "the algo's parameters cannot be changed by a replace ('" + key + "=" + value + "')", s);
   if (!r.participation_rate.empty() &&
       !has_param(p->order.algo == "pov" ? "pov_rate" : "max_participation", r.participation_rate))
     return cancel_reject(r, '2', kCxlOther, "ParticipationRate cannot be changed by a replace", s);
