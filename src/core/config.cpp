@@ -689,8 +689,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     server.default_horizon_ns = r.duration("default_horizon", server.default_horizon_ns);
     if (r.error().empty() && server.default_horizon_ns <= 0) r.fail("default_horizon must be positive");
     if (table->get("on_data_end")) server.on_data_end = r.string("on_data_end");
-    if (server.on_data_end != "stay")
-      r.fail("on_data_end '" + server.on_data_end + "' is not stay (the only behaviour built so far)");
+    if (server.on_data_end != "stay" && server.on_data_end != "replay")
+      r.fail("on_data_end '" + server.on_data_end + "' is not stay or replay");
     if (table->get("on_shutdown")) server.on_shutdown = r.string("on_shutdown");
     if (server.on_shutdown != "cancel" && server.on_shutdown != "keep")
       r.fail("on_shutdown '" + server.on_shutdown + "' is not cancel or keep");

@@ -204,7 +204,8 @@ struct ServerConfig {
   Amount speed = Amount::from_units(1);  // replay seconds per wall second
   std::string default_algo = "twap";     // for a NewOrderSingle that names none
   DurationNs default_horizon_ns = 5 * 60 * kNanosPerSecond;
-  std::string on_data_end = "stay";    // "stay": the venues close, the server stays up
+  std::string on_data_end =
+      "stay";  // "stay": the venues close, the server stays up; "replay": from the start again
   std::string on_shutdown = "cancel";  // "cancel": parents canceled at SIGTERM; "keep": left for the restart
   std::string journal = "tranche-serve.journal";  // relative to the working directory
   FixAcceptorConfig fix;

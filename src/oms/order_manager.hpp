@@ -29,6 +29,15 @@ class OrderManager : public ExecutionListener {
                                                     PreTradeCheck& gate);
 
   void add_session(VenueSession* session) { sessions_.push_back(session); }
+  // The session to the same venue replaced (a simulator built again); added when there was none.
+  void replace_session(VenueSession* session) {
+    for (auto*& s : sessions_)
+      if (s->venue() == session->venue()) {
+        s = session;
+        return;
+      }
+    sessions_.push_back(session);
+  }
   Oms& oms() { return oms_; }
   const Oms& oms() const { return oms_; }
   Journal& journal() { return journal_; }

@@ -228,6 +228,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
 
   install_stop_handlers();
   bool closed_said = false;
+  int laps = 0;
   auto take_requests = [&](std::chrono::microseconds wait) {
     for (ParentRequest& r : queue.take(wait)) {
       if (r.expire_ns) r.expire_ns = clock.replay_at(*r.expire_ns);
@@ -243,7 +244,33 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     if (kernel.market_closed() && !closed_said) {
       closed_said = true;
       err << "tranche serve: the recorded data ended at " << format_time(sim->now())
-          << ": the venues are closed; the server stays up\n";
+          << ": the venues are closed; "
+          << (config.server.on_data_end == "replay" ? "the data plays again once every parent has ended"
+                                                    : "the server stays up")
+          << "\n";
+    }
+    if (kernel.market_closed() && config.server.on_data_end == "replay" && kernel.working() == 0) {
+      // Another lap of the same data, on a clock that keeps running: the recording moved to start a second
+      // from now. What the closed venues never answered for is closed as theirs: they are gone.
+      sim::SimOptions lap;
+      lap.time_offset_ns = sim->now() + kNanosPerSecond - data_start;
+      auto again = sim::Simulator::create(config, lap);
+      if (!again) return fail("replaying the data again: " + again.error().message);
+      std::unique_ptr<sim::Simulator> next =
+          std::move(const_cast<std::unique_ptr<sim::Simulator>&>(again.value()));
+      next->run_until(std::max(next->now(), sim->now()));
+      auto next_gateways = gateway::make_sim_gateways(*next);
+      for (auto& g : next_gateways)
+        if (!outliving.count(g->venue().str())) manager->replace_session(g.get());
+      kernel.close_children_of_restarted_venues(outliving);
+      next->set_listener(&kernel);
+      kernel.reopen(*next);
+      sim = std::move(next);
+      gateways = std::move(next_gateways);
+      ++laps;
+      closed_said = false;
+      err << "tranche serve: the data plays again (lap " << laps + 1 << ") from " << format_time(sim->now())
+          << "\n";
     }
     if (!kernel.error().ok()) {
       err << "tranche serve: stopping: " << kernel.error().message() << "\n";

@@ -80,7 +80,7 @@ std::string algo_of_target_strategy(const std::string& value) {
 ServeKernel::ServeKernel(const Config& config, sim::Simulator& sim, oms::OrderManager& manager,
                          risk::RiskGate& gate, AnswerFn answer, std::string exec_id_prefix)
     : config_(config),
-      sim_(sim),
+      sim_(&sim),
       manager_(manager),
       gate_(gate),
       deliver_(std::move(answer)),
@@ -260,9 +260,9 @@ void ServeKernel::start_algo(Served& s) {
   const std::size_t slot = by_parent_[s.id.value()];
   s.exec = std::make_unique<ems::ParentExecution>(
       manager_, *st.placer, std::move(made.value()), p->order,
-      [this, slot](TimestampNs at) { sim_.set_timer(at, slot * 4 + kWake); });
+      [this, slot](TimestampNs at) { sim_->set_timer(at, slot * 4 + kWake); });
   s.started = true;
-  if (p->order.end_ns != 0) sim_.set_timer(p->order.end_ns + kGraceNs, slot * 4 + kGrace);
+  if (p->order.end_ns != 0) sim_->set_timer(p->order.end_ns + kGraceNs, slot * 4 + kGrace);
   if (!s.saved_state.empty()) {
     // After a restart: where the journal says the algo stood; the children the old process left were
     // canceled by the recovery (they are reconciled before this runs).
@@ -418,7 +418,7 @@ void ServeKernel::on_replace(const ParentRequest& r) {
     check(manager_.flush());
     return cancel_reject(r, '2', kCxlOther, st.message(), s);
   }
-  if (end != 0) sim_.set_timer(end + kGraceNs, by_parent_[s->id.value()] * 4 + kGrace);
+  if (end != 0) sim_->set_timer(end + kGraceNs, by_parent_[s->id.value()] * 4 + kGrace);
   const std::string orig = s->cl_ord_id;
   by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
   s->cl_ord_id = r.cl_ord_id;
@@ -463,7 +463,7 @@ ParentAnswer ServeKernel::answer_for(const Served& s, char exec_type) const {
   a.account = s.account;
   a.symbol = s.instrument.str();
   a.side = s.side == Side::Buy ? '1' : '2';
-  a.transact_ns = sim_.now();
+  a.transact_ns = sim_->now();
   if (p == nullptr) return a;
   a.order_qty = p->order.qty;
   a.limit = p->order.limit;
@@ -509,10 +509,10 @@ std::vector<ems::VenueView> ServeKernel::views(const InstrumentId& instrument, i
   options.only_venue = only_venue;
   options.depth = kViewDepth;
   for (const auto& [venue, until] : avoid_until_)
-    if (until > sim_.now()) options.avoid.push_back(venue);
+    if (until > sim_->now()) options.avoid.push_back(venue);
   options.max_data_age_ns = config_.risk.max_market_data_age_ns;
   options.gate = &gate_;
-  return venue_views(sim_, instrument, sim_.now(), options);
+  return venue_views(*sim_, instrument, sim_->now(), options);
 }
 
 // The views as they stand, kept (the algo's market points at them): one venue's rebuilt on its own event,
@@ -532,11 +532,11 @@ ems::AlgoMarket ServeKernel::market_now(const InstrumentId& instrument, int chan
 }
 
 void ServeKernel::record_mid(InstrumentState& st, const InstrumentId& instrument, TimestampNs now_ns) {
-  const int v = sim_.venue_index(VenueId(config_.primary_venue));
+  const int v = sim_->venue_index(VenueId(config_.primary_venue));
   if (v < 0) return;
-  const int m = sim_.venue(static_cast<std::size_t>(v)).market_of(instrument);
+  const int m = sim_->venue(static_cast<std::size_t>(v)).market_of(instrument);
   if (m < 0) return;
-  const sim::SimMarket& market = sim_.venue(static_cast<std::size_t>(v)).market(static_cast<std::size_t>(m));
+  const sim::SimMarket& market = sim_->venue(static_cast<std::size_t>(v)).market(static_cast<std::size_t>(m));
   const Price b = market.best(Side::Buy), a = market.best(Side::Sell);
   if (!b.is_set() || !a.is_set()) return;
   st.mids.emplace_back(now_ns, (b.to_double() + a.to_double()) / 2);
@@ -544,7 +544,7 @@ void ServeKernel::record_mid(InstrumentState& st, const InstrumentId& instrument
 }
 
 void ServeKernel::on_market_data(const sim::MarketDataRef& ref, const md::Event& event) {
-  const sim::SimMarket& market = sim_.venue(ref.venue).market(ref.market);
+  const sim::SimMarket& market = sim_->venue(ref.venue).market(ref.market);
   const TimestampNs t = now();
   gate_.on_quote(ref.venue_id, ref.instrument, market.best(Side::Buy), market.best(Side::Sell), t);
   InstrumentState& st = state_of(ref.instrument);
@@ -558,7 +558,7 @@ void ServeKernel::on_market_data(const sim::MarketDataRef& ref, const md::Event&
     st.prints.emplace_back(t, base);
     while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
   }
-  if (static_cast<int>(ref.venue) == sim_.venue_index(VenueId(config_.primary_venue)))
+  if (static_cast<int>(ref.venue) == sim_->venue_index(VenueId(config_.primary_venue)))
     record_mid(st, ref.instrument, t);
   bool any = false, waiting = false;
   for (std::size_t slot : active_) {
@@ -769,9 +769,18 @@ void ServeKernel::data_ended(TimestampNs now_ns) {
       s.exec->algo().cancel(*s.exec, now_ns, "the recorded data ended");
     s.sweep = true;
     s.next_sweep_ns = 0;
-    sim_.set_timer(now_ns + kForceEndNs, slot * 4 + kForceEnd);
+    sim_->set_timer(now_ns + kForceEndNs, slot * 4 + kForceEnd);
   }
   after_event();
+}
+
+void ServeKernel::reopen(sim::Simulator& sim) {
+  sim_ = &sim;
+  market_closed_ = false;
+  for (auto& [name, st] : instruments_) {
+    st.views.clear();
+    st.views_full_ns = 0;
+  }
 }
 
 void ServeKernel::cancel_all(TimestampNs now_ns, const std::string& why) {

@@ -42,6 +42,9 @@ class ServeKernel final : public sim::SimListener {
   // The recorded data ended: the venues are closed, working parents end with what they executed and say so.
   void data_ended(TimestampNs now_ns);
   bool market_closed() const { return market_closed_; }
+  // The data replayed again (on_data_end = "replay"): a new simulator plays the venues, and the market is
+  // open.
+  void reopen(sim::Simulator& sim);
   // SIGTERM with on_shutdown = "cancel": every working parent is canceled (the caller runs the simulator
   // until they have ended).
   void cancel_all(TimestampNs now_ns, const std::string& why);
@@ -108,11 +111,11 @@ class ServeKernel final : public sim::SimListener {
   InstrumentState& state_of(const InstrumentId& instrument);
   void record_mid(InstrumentState& st, const InstrumentId& instrument, TimestampNs now_ns);
   void check(const Status& s);
-  TimestampNs now() const { return sim_.now(); }
+  TimestampNs now() const { return sim_->now(); }
   std::string next_exec_id() const;
 
   const Config& config_;
-  sim::Simulator& sim_;
+  sim::Simulator* sim_;  // replaced by reopen() when the data is replayed again
   oms::OrderManager& manager_;
   risk::RiskGate& gate_;
   AnswerFn deliver_;

@@ -33,8 +33,11 @@ Result<std::unique_ptr<Simulator>> Simulator::create(const Config& config, const
 Status Simulator::mount(const Config& config, const SimOptions& options) {
   const ScenarioConfig scenario = config.scenario.value_or(ScenarioConfig{});
   seed_ = options.seed.value_or(scenario.seed);
+  offset_ns_ = options.time_offset_ns;
   start_ns_ = options.start_ns != 0 ? options.start_ns : scenario.start_ns;
   end_ns_ = options.end_ns != 0 ? options.end_ns : scenario.end_ns;
+  if (start_ns_ != 0) start_ns_ += offset_ns_;
+  if (end_ns_ != 0) end_ns_ += offset_ns_;
   if (end_ns_ != 0 && end_ns_ <= start_ns_) return make_error("the run's end must come after its start");
   sample_ns_ = scenario.recentre_sample_ns;
   deliver_market_data_ = options.deliver_market_data;
@@ -105,7 +108,7 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
       feed.venue = v;
       feed.reader = std::move(const_cast<std::unique_ptr<md::EventReader>&>(reader.value()));
       feed.files = join(files);
-      feed.has = feed.reader->next(feed.current);
+      feed.has = next_event(feed);
       if (!feed.has)
         return make_error(venues_[v].venue->config().id.str() + ": no market data in " + feed.files);
       if (market_for(feed, feed.current) < 0)
@@ -148,12 +151,13 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
     if (end_ns_ != 0) schedule(end_ns_, v, Control{Control::Kind::Close, "the scenario ended"});
     const VenueFaults& faults = venues_[v].venue->sim().faults;
     for (const auto& w : faults.disconnects) {
-      schedule(w.start_ns, v, Control{Control::Kind::Disconnect, "session disconnected (fault injection)"});
-      schedule(w.end_ns, v, Control{Control::Kind::Reconnect, "session reconnected"});
+      schedule(w.start_ns + offset_ns_, v,
+               Control{Control::Kind::Disconnect, "session disconnected (fault injection)"});
+      schedule(w.end_ns + offset_ns_, v, Control{Control::Kind::Reconnect, "session reconnected"});
     }
     for (const auto& w : faults.halts) {
-      schedule(w.start_ns, v, Control{Control::Kind::Halt, "trading halted (fault injection)"});
-      schedule(w.end_ns, v, Control{Control::Kind::Resume, "trading resumed"});
+      schedule(w.start_ns + offset_ns_, v, Control{Control::Kind::Halt, "trading halted (fault injection)"});
+      schedule(w.end_ns + offset_ns_, v, Control{Control::Kind::Resume, "trading resumed"});
     }
   }
   return {};
@@ -309,6 +313,15 @@ void Simulator::run_until(TimestampNs until_ns) {
   if (until_ns > now_ && until_ns != kNever) now_ = until_ns;
 }
 
+bool Simulator::next_event(Feed& feed) {
+  if (!feed.reader->next(feed.current)) return false;
+  if (offset_ns_ != 0) {
+    feed.current.recv_ns += offset_ns_;
+    if (feed.current.exch_ns != 0) feed.current.exch_ns += offset_ns_;
+  }
+  return true;
+}
+
 bool Simulator::recording_left() const {
   for (const auto& f : feeds_)
     if (f.has && (end_ns_ == 0 || f.current.recv_ns <= end_ns_)) return true;
@@ -340,7 +353,7 @@ void Simulator::run_recorded(Feed& feed) {
       deliver_market_data(feed.venue, static_cast<std::size_t>(m), event);
     drain(feed.venue);
   }
-  feed.has = feed.reader->next(feed.current);
+  feed.has = next_event(feed);
   if (!feed.has) {
     for (const auto& e : feed.reader->errors())
       slot.stats.notes.push_back("malformed input: " + e.to_string());

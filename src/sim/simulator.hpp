@@ -51,6 +51,9 @@ struct SimOptions {
   TimestampNs end_ns = 0;
   std::vector<std::string> venues;  // only these venues (empty: all the config simulates)
   bool deliver_market_data = true;  // false: the listener gets reports and timers only
+  // Every recorded time (receive and exchange clocks, the window, the fault windows) moved by this much: a
+  // second lap of the same data on a clock that keeps running forward (tranche serve's on_data_end = replay).
+  DurationNs time_offset_ns = 0;
 };
 
 // How often and by how much the venues' combined book was crossed (one venue's bid above another's ask),
@@ -111,6 +114,7 @@ class Simulator {
   bool step();
   // Processes everything at or before `until_ns`.
   void run_until(TimestampNs until_ns);
+  DurationNs time_offset_ns() const { return offset_ns_; }
   // Whether recorded events are left to replay within the window.
   bool recording_left() const;
   void run();
@@ -174,6 +178,7 @@ class Simulator {
   void schedule(TimestampNs at_ns, std::size_t venue, Payload payload);
   void run_action(const Scheduled& item);
   void run_recorded(Feed& feed);
+  bool next_event(Feed& feed);  // the feed's next recorded event, moved by the time offset
   void drain(std::size_t venue);
   void deliver_report(std::size_t venue, const ExecutionReport& report);
   void deliver_status(std::size_t venue, const VenueStatusReport& status);
@@ -196,6 +201,7 @@ class Simulator {
   std::uint64_t seed_ = 1;
   TimestampNs start_ns_ = 0;
   TimestampNs end_ns_ = 0;
+  DurationNs offset_ns_ = 0;
   TimestampNs now_ = 0;
   TimestampNs next_sample_ns_ = 0;
   DurationNs sample_ns_ = 100 * kNanosPerMilli;

@@ -18,12 +18,12 @@ const newOrder = (clOrdId, qty, expireInMs) => ({
 
 // The bundled config with a [server.fix] of our own; its data paths made absolute, since the copy lives
 // elsewhere.
-function configWith(dir, serverFix) {
+function configWith(dir, serverFix, edit = (text) => text) {
   const repo = path.resolve(path.dirname(bundledConfig), '..');
   // The bundled [server.fix] is the file's last table: ours replaces it.
   const text = fs.readFileSync(bundledConfig, 'utf8').split('\n[server.fix]')[0].split('"../data/').join(`"${repo}/data/`);
   const file = path.join(dir, 'serve.toml');
-  fs.writeFileSync(file, `${text}\n[server.fix]\n${serverFix}\n`);
+  fs.writeFileSync(file, `${edit(text)}\n[server.fix]\n${serverFix}\n`);
   return file;
 }
 
@@ -135,6 +135,34 @@ step('when the recorded data ends the venues close, working parents end and say 
     assert.ok(!serve.exited, 'the server stopped at the end of the data');
     c.logout();
     assert.strictEqual((await lib.stopServe(serve)).code, 0);
+  });
+
+step('with on_data_end = "replay" the data plays again once every parent has ended, and trading goes on',
+  async () => {
+    const dir = lib.tempDir('serve-replay');
+    const port = await lib.freePort();
+    const config = configWith(dir, 'clients = ["CLIENT1"]',
+      (text) => text.replace('on_data_end = "stay"', 'on_data_end = "replay"'));
+    const serve = await start({ port, journal: `${dir}/serve.journal`, speed: '60', config });
+    const c = await lib.connect({ port, dictionary });
+    c.send('D', newOrder('lap-1', 500, 120000));
+    const expired = await c.waitFor(er('lap-1', (m) => m.ExecType === 'C'), 'the end of the first lap', 30000);
+    assert.match(expired.Text, /recorded data ended/);
+    await new Promise((resolve, reject) => {
+      const started = Date.now();
+      const look = setInterval(() => {
+        if (/the data plays again \(lap 2\)/.test(serve.stderr)) { clearInterval(look); resolve(); }
+        if (Date.now() - started > 20000) { clearInterval(look); reject(new Error(`no second lap:\n${serve.stderr}`)); }
+      }, 50);
+    });
+    c.send('D', newOrder('lap-2', 2, 3000));
+    const ack = await c.waitFor(er('lap-2'), 'the answer in the second lap');
+    assert.strictEqual(ack.ExecType, '0', `${ack.ExecType}: ${ack.Text}`);
+    const done = await c.waitFor(er('lap-2', (m) => ['2', '3'].includes(m.OrdStatus)), 'lap-2 filled', 30000);
+    assert.ok(done.CumQty >= 1.98 && done.CumQty <= 2, `lap-2 ended at ${done.CumQty}`);
+    c.logout();
+    assert.strictEqual((await lib.stopServe(serve)).code, 0);
+    journalVerifies(`${dir}/serve.journal`);
   });
 
 (async () => {
