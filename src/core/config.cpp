@@ -140,15 +140,8 @@ class TableReader {
   void address(std::string_view key, std::string& host, int& port, std::string_view example) {
     if (table_.get(key) == nullptr) return;
     const std::string text = string(key);
-    const auto colon = text.rfind(':');
-    int parsed = 0;
-    if (colon == std::string::npos || colon == 0 ||
-        std::from_chars(text.data() + colon + 1, text.data() + text.size(), parsed).ptr !=
-            text.data() + text.size() ||
-        parsed <= 0 || parsed > 65535)
-      return fail(std::string(key) + " '" + text + "' is not HOST:PORT (" + std::string(example) + ")");
-    host = text.substr(0, colon);
-    port = parsed;
+    if (!parse_host_port(text, host, port))
+      fail(std::string(key) + " '" + text + "' is not HOST:PORT (" + std::string(example) + ")");
   }
 
   // A list of CompIDs that may log on: replaced when the key is present, never empty.
@@ -415,6 +408,19 @@ const VenueConfig* Config::venue(const VenueId& id) const {
   for (const auto& v : venues)
     if (v.id == id) return &v;
   return nullptr;
+}
+
+bool parse_host_port(std::string_view text, std::string& host, int& port) {
+  const auto colon = text.rfind(':');
+  int parsed = 0;
+  if (colon == std::string_view::npos || colon == 0 ||
+      std::from_chars(text.data() + colon + 1, text.data() + text.size(), parsed).ptr !=
+          text.data() + text.size() ||
+      parsed <= 0 || parsed > 65535)
+    return false;
+  host = std::string(text.substr(0, colon));
+  port = parsed;
+  return true;
 }
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {

@@ -235,6 +235,9 @@ struct Config {
   const VenueConfig* venue(const VenueId& id) const;
 };
 
+// "HOST:PORT" (a non-empty host, a port from 1 to 65535): every address a config or command line gives.
+bool parse_host_port(std::string_view text, std::string& host, int& port);
+
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
 Result<Config> load_config(const std::string& path);
 

@@ -95,18 +95,14 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   }
   if (!options.exchange.empty()) {
     // Every simulated venue over FIX at a `tranche exchange`, whose CompID for each is the venue id.
-    const auto colon = options.exchange.rfind(':');
+    std::string host;
     int port = 0;
-    if (colon == std::string::npos ||
-        std::from_chars(options.exchange.data() + colon + 1,
-                        options.exchange.data() + options.exchange.size(), port)
-                .ptr != options.exchange.data() + options.exchange.size() ||
-        port <= 0 || port > 65535)
+    if (!parse_host_port(options.exchange, host, port))
       return fail("--exchange '" + options.exchange + "' is not HOST:PORT");
     for (auto& v : config.venues) {
       if (!v.sim) continue;
       VenueFixConfig fix;
-      fix.host = options.exchange.substr(0, colon);
+      fix.host = host;
       fix.port = port;
       fix.target_comp_id = v.id.str();
       v.fix = fix;

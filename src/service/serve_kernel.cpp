@@ -125,21 +125,28 @@ void ServeKernel::on_request(const ParentRequest& request) {
   after_event();
 }
 
-void ServeKernel::reject_new(const ParentRequest& r, int reason, const std::string& text) {
+// An ExecutionReport about no parent of ours (one refused, or one never seen): the request's own fields.
+ParentAnswer ServeKernel::without_parent(const ParentRequest& r, char exec_type,
+                                         const std::string& text) const {
   ParentAnswer a;
   a.session = r.session;
-  a.exec_type = '8';
+  a.exec_type = exec_type;
   a.ord_status = '8';
   a.exec_id = next_exec_id();
   a.cl_ord_id = r.cl_ord_id;
-  a.account = r.account;
   a.symbol = r.symbol;
   a.side = r.side == '2' ? '2' : '1';
+  a.text = text;
+  a.transact_ns = now();
+  return a;
+}
+
+void ServeKernel::reject_new(const ParentRequest& r, int reason, const std::string& text) {
+  ParentAnswer a = without_parent(r, '8', text);
+  a.account = r.account;
   Qty q;
   if (Qty::parse(r.qty, q)) a.order_qty = q;
   a.ord_rej_reason = reason;
-  a.text = text;
-  a.transact_ns = now();
   answer_(a);
 }
 
@@ -432,20 +439,7 @@ void ServeKernel::on_replace(const ParentRequest& r) {
 
 void ServeKernel::on_status(const ParentRequest& r) {
   Served* s = find(r.session, r.cl_ord_id);
-  if (s == nullptr) {
-    ParentAnswer a;
-    a.session = r.session;
-    a.exec_type = 'I';
-    a.ord_status = '8';
-    a.exec_id = next_exec_id();
-    a.cl_ord_id = r.cl_ord_id;
-    a.symbol = r.symbol;
-    a.side = r.side == '2' ? '2' : '1';
-    a.text = "unknown order " + r.cl_ord_id;
-    a.transact_ns = now();
-    answer_(a);
-    return;
-  }
+  if (s == nullptr) return answer_(without_parent(r, 'I', "unknown order " + r.cl_ord_id));
   ParentAnswer a = answer_for(*s, 'I');
   a.cl_ord_id = r.cl_ord_id;
   answer_(a);

@@ -95,6 +95,7 @@ class ServeKernel final : public sim::SimListener {
   void on_replace(const ParentRequest& r);
   void on_status(const ParentRequest& r);
   void start_algo(Served& s);
+  ParentAnswer without_parent(const ParentRequest& r, char exec_type, const std::string& text) const;
   void reject_new(const ParentRequest& r, int reason, const std::string& text);
   void cancel_reject(const ParentRequest& r, char response_to, int reason, const std::string& text,
                      const Served* s);
