@@ -37,4 +37,4 @@ sed -n '1,4p' reports/demo-twap-decisions.txt | cut -c1-160
 echo >&2
 echo "The execution reports are at $(pwd)/reports/demo-execute.html and demo-twap.html (open them in a browser)." >&2
 echo "Compare every algo on the recorded market: $tranche backtest --grid grids/default.toml (about a minute)." >&2
-echo "The FIX server is not built yet: see ARCHITECTURE.md." >&2
+echo "Parent orders over FIX: build/bin/tranche serve, then node examples/fix_client/send_parent.js (README, docs/serve.md)." >&2
