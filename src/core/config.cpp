@@ -13,6 +13,9 @@
 namespace tranche {
 namespace {
 
+constexpr int kMaxRatePerSecond = 1'000'000;
+constexpr int kMaxOpenOrders = 1'000'000;
+
 std::string format_rate(double value) {
   std::ostringstream out;
   out << value;
@@ -59,6 +62,40 @@ class TableReader {
     if (const auto* value = node->as_integer()) return value->get();
     fail(std::string(key) + " must be an integer");
     return fallback;
+  }
+
+  // An integer that must lie in [lo, hi]: a value outside is an error naming the key, never a limit that
+  // silently means something else (a negative count is not "unlimited").
+  int integer_in(std::string_view key, int fallback, int lo, int hi, std::string_view why = {}) {
+    const std::int64_t value = integer(key, fallback);
+    if (error_.empty() && (value < lo || value > hi)) {
+      fail(std::string(key) + " = " + std::to_string(value) + " is out of range: it must be between " +
+           std::to_string(lo) + " and " + std::to_string(hi) + (why.empty() ? "" : " (") + std::string(why) +
+           (why.empty() ? "" : ")"));
+      return fallback;
+    }
+    return static_cast<int>(value);
+  }
+
+  // A decimal that must not be negative (quantities, notionals, balances); absent keeps `fallback`.
+  template <class T>
+  T non_negative(std::string_view key, T fallback, std::string_view zero_means = {}) {
+    if (table_.get(key) == nullptr) return fallback;
+    const T value = decimal<T>(key);
+    if (error_.empty() && value.is_negative())
+      fail(std::string(key) + " = '" + value.to_string() + "' must not be negative" +
+           (zero_means.empty() ? "" : std::string(" (") + std::string(zero_means) + ")"));
+    return value;
+  }
+
+  // A decimal that must lie in [lo, hi] (bps and the like).
+  Amount decimal_in(std::string_view key, Amount fallback, Amount lo, Amount hi) {
+    if (table_.get(key) == nullptr) return fallback;
+    const Amount value = decimal<Amount>(key);
+    if (error_.empty() && (value < lo || value > hi))
+      fail(std::string(key) + " = '" + value.to_string() + "' is out of range: it must be between " +
+           lo.to_string() + " and " + hi.to_string());
+    return value;
   }
 
   bool boolean(std::string_view key, bool fallback) {
@@ -410,6 +447,21 @@ const VenueConfig* Config::venue(const VenueId& id) const {
   return nullptr;
 }
 
+Status Config::check_parent_qty(const InstrumentId& id, Qty qty) const {
+  Qty smallest;
+  std::string where;
+  for (const auto& v : venues)
+    if (const VenueListing* l = v.listing(id); l != nullptr && !l->inverse)
+      if (where.empty() || l->lot_size < smallest) {
+        smallest = l->lot_size;
+        where = v.id.str();
+      }
+  if (!where.empty() && qty < smallest)
+    return make_error("quantity " + qty.to_string() + " is below the smallest lot any venue takes (" +
+                      smallest.to_string() + " on " + where + "): nothing of it could ever be executed");
+  return {};
+}
+
 bool parse_host_port(std::string_view text, std::string& host, int& port) {
   const auto colon = text.rfind(':');
   int parsed = 0;
@@ -468,7 +520,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       instrument.quote = r.string("quote");
       instrument.tick_size = r.decimal<Price>("tick_size");
       instrument.lot_size = r.decimal<Qty>("lot_size");
-      instrument.min_notional = r.decimal<Amount>("min_notional", false);
+      instrument.min_notional = r.non_negative<Amount>("min_notional", Amount{}, "0 = none");
       if (r.error().empty() && !instrument.tick_size.is_positive()) r.fail("tick_size must be positive");
       if (r.error().empty() && !instrument.lot_size.is_positive()) r.fail("lot_size must be positive");
       if (!r.error().empty()) return make_error(r.error());
@@ -493,10 +545,15 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       venue.id = VenueId(id);
       venue.exchange = r.string("exchange", false);
       venue.market = r.string("market", false);
-      venue.fees.maker_bps = r.decimal<Amount>("maker_fee_bps", false);
-      venue.fees.taker_bps = r.decimal<Amount>("taker_fee_bps", false);
-      venue.limits.orders_per_second = static_cast<int>(r.integer("orders_per_second", 0));
-      venue.limits.cancels_per_second = static_cast<int>(r.integer("cancels_per_second", 0));
+      // A rebate is a negative fee; past 10% either way it is a typo, not a fee schedule.
+      venue.fees.maker_bps =
+          r.decimal_in("maker_fee_bps", Amount{}, Amount::from_units(-1000), Amount::from_units(1000));
+      venue.fees.taker_bps =
+          r.decimal_in("taker_fee_bps", Amount{}, Amount::from_units(-1000), Amount::from_units(1000));
+      venue.limits.orders_per_second =
+          r.integer_in("orders_per_second", 0, 0, kMaxRatePerSecond, "0 = unlimited");
+      venue.limits.cancels_per_second =
+          r.integer_in("cancels_per_second", 0, 0, kMaxRatePerSecond, "0 = unlimited");
       if (!r.error().empty()) return make_error(r.error());
 
       if (const auto* balances = table->get("balances")) {
@@ -504,7 +561,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         if (bt == nullptr) return make_error(file + ": venue '" + id + "': balances must be a table");
         TableReader br(*bt, file + ": venue '" + id + "'.balances");
         for (const auto& [asset, _] : *bt)
-          venue.balances[std::string(asset.str())] = br.decimal<Amount>(asset.str());
+          venue.balances[std::string(asset.str())] = br.non_negative<Amount>(asset.str(), Amount{});
         if (!br.error().empty()) return make_error(br.error());
       }
 
@@ -529,8 +586,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                                                    : (instrument ? instrument->tick_size : Price{});
           listing.lot_size =
               lt->get("lot_size") ? lr.decimal<Qty>("lot_size") : (instrument ? instrument->lot_size : Qty{});
-          listing.min_notional = lt->get("min_notional") ? lr.decimal<Amount>("min_notional")
-                                                         : (instrument ? instrument->min_notional : Amount{});
+          listing.min_notional = lr.non_negative<Amount>(
+              "min_notional", instrument ? instrument->min_notional : Amount{}, "0 = none");
           listing.inverse = lr.boolean("inverse", false);
           listing.contract_size = lr.decimal<Amount>("contract_size", listing.inverse);
           if (lr.error().empty() && !listing.tick_size.is_positive()) lr.fail("tick_size must be positive");
@@ -618,17 +675,23 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (r.error().empty() && into.is_negative()) r.fail(std::string(key) + " must not be negative");
     };
     amount("max_parent_notional", risk.max_parent_notional);
-    amount("parent_collar_bps", risk.parent_collar_bps);
-    amount("child_collar_bps", risk.child_collar_bps);
+    risk.parent_collar_bps =
+        r.decimal_in("parent_collar_bps", risk.parent_collar_bps, Amount{}, Amount::from_units(10'000));
+    risk.child_collar_bps =
+        r.decimal_in("child_collar_bps", risk.child_collar_bps, Amount{}, Amount::from_units(10'000));
     amount("max_child_notional", risk.max_child_notional);
     amount("max_in_flight_notional_per_venue", risk.max_in_flight_notional_per_venue);
     amount("max_in_flight_notional_per_account", risk.max_in_flight_notional_per_account);
     risk.max_adv_share = r.rate("max_adv_share", risk.max_adv_share);
-    risk.max_open_orders_per_venue =
-        static_cast<int>(r.integer("max_open_orders_per_venue", risk.max_open_orders_per_venue));
+    // Zero open orders would deny every child: disabled_venues and the kill switch say that plainly.
+    risk.max_open_orders_per_venue = r.integer_in("max_open_orders_per_venue", risk.max_open_orders_per_venue,
+                                                  1, kMaxOpenOrders, "to stop a venue, use disabled_venues");
     risk.max_open_orders_per_account =
-        static_cast<int>(r.integer("max_open_orders_per_account", risk.max_open_orders_per_account));
+        r.integer_in("max_open_orders_per_account", risk.max_open_orders_per_account, 1, kMaxOpenOrders,
+                     "to stop an account, leave it out of accounts");
     risk.max_market_data_age_ns = r.duration("max_market_data_age", risk.max_market_data_age_ns);
+    if (r.error().empty() && risk.max_market_data_age_ns <= 0)
+      r.fail("max_market_data_age must be positive: 0 would deny every child");
     risk.self_trade_prevention = r.boolean("self_trade_prevention", risk.self_trade_prevention);
     auto names = [&](std::string_view key, std::vector<std::string>& into) {
       const auto* list = table->get(key);
@@ -655,11 +718,13 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
           return make_error(file + ": risk.instruments names '" + name + "', which is not an [[instrument]]");
         TableReader ir(*lt, file + ": risk.instruments." + name);
         ir.only({"max_parent_qty", "max_child_qty", "max_position", "adv"});
+        // Zero is "none" for these (docs/config.md); a negative value is an error, never a limit switched
+        // off.
         InstrumentRisk limits_for;
-        limits_for.max_parent_qty = ir.decimal<Qty>("max_parent_qty", false);
-        limits_for.max_child_qty = ir.decimal<Qty>("max_child_qty", false);
-        limits_for.max_position = ir.decimal<Qty>("max_position", false);
-        limits_for.adv = ir.decimal<Qty>("adv", false);
+        limits_for.max_parent_qty = ir.non_negative<Qty>("max_parent_qty", Qty{}, "0 = none");
+        limits_for.max_child_qty = ir.non_negative<Qty>("max_child_qty", Qty{}, "0 = none");
+        limits_for.max_position = ir.non_negative<Qty>("max_position", Qty{}, "0 = none");
+        limits_for.adv = ir.non_negative<Qty>("adv", Qty{}, "0 = none");
         if (!ir.error().empty()) return make_error(ir.error());
         risk.instruments[name] = limits_for;
       }

@@ -233,6 +233,10 @@ struct Config {
 
   const Instrument* instrument(const InstrumentId& id) const;
   const VenueConfig* venue(const VenueId& id) const;
+  // Whether a parent of `qty` base could ever be executed: false, with the reason, when it is below the
+  // smallest lot of every venue listing the instrument in base (an inverse listing's lot is in contracts,
+  // worth a price-dependent base, and is not counted).
+  Status check_parent_qty(const InstrumentId& instrument, Qty qty) const;
 };
 
 // "HOST:PORT" (a non-empty host, a port from 1 to 65535): every address a config or command line gives.

@@ -526,6 +526,57 @@ TEST(LoadConfig, ReportsAMissingFileByItsPath) {
   EXPECT_TRUE(contains(result.error().message, "cannot open")) << result.error().message;
 }
 
+// The defect a hostile user found: `max_parent_qty = "-1000"` loaded and let a 1,500 ETH parent fill (a
+// negative limit read as "none"), and `max_open_orders_per_venue = -50` loaded and denied every child.
+TEST(ParseConfig, ANegativeRiskLimitIsAnErrorNamingItsKeyNeverALimitSwitchedOff) {
+  for (const char* key : {"max_parent_qty", "max_child_qty", "max_position", "adv"}) {
+    SCOPED_TRACE(key);
+    const std::string text =
+        std::string(kInstrument) + "[risk.instruments.\"ETH-USDT\"]\n" + key + " = \"-1000\"\n";
+    const std::string error = error_of(text);
+    EXPECT_TRUE(contains(error, key)) << error;
+    EXPECT_TRUE(contains(error, "must not be negative")) << error;
+  }
+  // Zero stays "none" for these, as docs/config.md says.
+  const Config zero =
+      must_parse(std::string(kInstrument) + "[risk.instruments.\"ETH-USDT\"]\nmax_parent_qty = \"0\"\n");
+  EXPECT_EQ(zero.risk.instruments.at("ETH-USDT").max_parent_qty, Qty{});
+}
+
+TEST(ParseConfig, CountsOutsideTheirRangeAreErrorsNamingTheKey) {
+  for (const char* line : {"max_open_orders_per_venue = -50", "max_open_orders_per_venue = 0",
+                           "max_open_orders_per_account = -1", "max_open_orders_per_venue = 4294967346"}) {
+    SCOPED_TRACE(line);
+    const std::string error = error_of(std::string("[risk]\n") + line + "\n");
+    EXPECT_TRUE(contains(error, std::string(line).substr(0, std::string(line).find(' ')))) << error;
+    EXPECT_TRUE(contains(error, "out of range")) << error;
+  }
+  for (const char* line :
+       {"orders_per_second = -10", "cancels_per_second = -1", "orders_per_second = 3000000000"}) {
+    SCOPED_TRACE(line);
+    const std::string error = error_of(std::string("[[venue]]\nid = \"v\"\n") + line + "\n");
+    EXPECT_TRUE(contains(error, "out of range")) << error;
+  }
+  EXPECT_TRUE(
+      contains(error_of("[risk]\nmax_market_data_age = \"0\"\n"), "max_market_data_age must be positive"));
+  EXPECT_TRUE(contains(error_of("[risk]\nchild_collar_bps = \"-5\"\n"), "child_collar_bps"));
+  EXPECT_TRUE(contains(error_of("[risk]\nparent_collar_bps = \"20000\"\n"), "parent_collar_bps"));
+  EXPECT_TRUE(contains(error_of("[[venue]]\nid = \"v\"\ntaker_fee_bps = \"5000\"\n"), "taker_fee_bps"));
+  EXPECT_TRUE(contains(error_of("[[venue]]\nid = \"v\"\n[venue.balances]\nUSDT = \"-1\"\n"), "USDT"));
+  EXPECT_TRUE(contains(error_of(std::string(kInstrument) + "min_notional = \"-5\"\n"), "min_notional"));
+  // A rebate is a negative fee and stays one.
+  EXPECT_EQ(must_parse("[[venue]]\nid = \"v\"\nmaker_fee_bps = \"-0.5\"\n").venues[0].fees.maker_bps,
+            amount("-0.5"));
+}
+
+TEST(ConfigCheckParentQty, RefusesAQuantityBelowEveryVenuesLotAndSaysWhichLotIsSmallest) {
+  const Config config = must_parse(kTwoVenues);
+  const auto below = config.check_parent_qty(InstrumentId("ETH-USDT"), qty("0.00001"));
+  ASSERT_FALSE(below.ok());
+  EXPECT_TRUE(contains(below.message(), "0.0001 on binance-spot")) << below.message();
+  EXPECT_TRUE(config.check_parent_qty(InstrumentId("ETH-USDT"), qty("0.0001")).ok());
+}
+
 TEST(LoadConfig, TheBundledDefaultLoadsWithTheDocumentedValues) {
   const std::string path = TRANCHE_SOURCE_DIR "/config/default.toml";
   const auto result = load_config(path);

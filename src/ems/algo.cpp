@@ -130,6 +130,10 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
       auto dur = parse_duration(value);
       if (!dur || *dur <= 0)
         s = make_error("slice '" + value + "' is not a positive duration");
+      else if (*dur < kMinSliceNs)
+        // Every slice wakes the algo and sends orders: a shorter one would spin the kernel on timers and ask
+        // the venues for more orders than any rate budget allows (Binance spot: 10 a second).
+        s = make_error("slice '" + value + "' is shorter than the shortest slice, 100ms");
       else
         p.slice_ns = *dur;
     } else if (key == "profile") {

@@ -29,6 +29,10 @@ enum class EndBehaviour : std::uint8_t {
   Leave,   // at the end time, what is left is left, and reported
 };
 
+// The shortest slice a trader may ask for: each slice is a wake and orders, so a parameter never makes the
+// kernel spin or outrun a venue's order rate.
+inline constexpr DurationNs kMinSliceNs = 100 * kNanosPerMilli;
+
 // Every parameter a trader sets, parsed from the parent's key = value list (so they journal with it).
 // Unknown keys and bad values are errors, never ignored. docs/algos.md lists them.
 struct AlgoParams {
@@ -41,7 +45,7 @@ struct AlgoParams {
   double randomize = 0.2;                // +-share of slice size and timing, against detection
   std::uint64_t seed = 1;
   EndBehaviour at_end = EndBehaviour::Finish;
-  DurationNs slice_ns = 0;  // 0: the algo's default (horizon / 12, within 2 s and 60 s)
+  DurationNs slice_ns = 0;  // 0: the algo's default (horizon / 12, within 2 s and 60 s); >= kMinSliceNs
   double tolerance = 0.02;  // share of the parent the schedule may run ahead or behind before it acts
   double pov_rate = 0.1;    // pov: the target share of others' volume
   double display = 0;       // iceberg: displayed base (0: the touch size at start)

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "gateway/fix_log.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 
@@ -124,7 +125,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
   FIX::SessionID session_id;
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<FIX::FileStoreFactory> store;
-  std::unique_ptr<FIX::FileLogFactory> log;
+  std::unique_ptr<FIX::LogFactory> log;
   std::unique_ptr<FIX::SocketInitiator> initiator;
   std::atomic<bool> is_logged_on{false};
   std::atomic<bool> dropped{false};  // logged on once and lost it: the next logon re-syncs
@@ -302,6 +303,8 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
   std::error_code ec;
   std::filesystem::create_directories(options.store_dir, ec);
   if (ec) return make_error("cannot create " + options.store_dir + ": " + ec.message());
+  // The store and the log hold the session's messages: the owner's alone.
+  restrict_to_owner(options.store_dir);
   auto impl = std::make_unique<Impl>();
   impl->venue = venue;
   impl->fix = *venue.fix;
@@ -330,7 +333,7 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
     impl->settings->set(d);
     impl->settings->set(impl->session_id, FIX::Dictionary());
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
-    impl->log = std::make_unique<FIX::FileLogFactory>(*impl->settings);
+    impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->initiator =
         std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->session = impl->initiator->getSession(impl->session_id);

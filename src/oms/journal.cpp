@@ -1,9 +1,15 @@
 #include "oms/journal.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <span>
@@ -34,6 +40,126 @@ std::string column_text(sqlite3_stmt* stmt, int column) {
                      static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
 }
 
+// The writer's lock: an flock on "<journal>-lock" holding the writer's pid. The kernel drops it when the
+// process ends however it ends, so a crash never leaves a stale lock behind. Returns the open descriptor, or
+// an error naming the holder.
+Result<int> lock_for_writing(const std::string& path) {
+  const std::string lock_path = path + "-lock";
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return make_error("journal " + path + ": cannot open its lock " + lock_path + ": " +
+                        std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int why = errno;
+      char holder[32] = {};
+      const ssize_t got = ::pread(fd, holder, sizeof holder - 1, 0);
+      ::close(fd);
+      if (why != EWOULDBLOCK)
+        return make_error("journal " + path + ": cannot lock " + lock_path + ": " + std::strerror(why));
+      std::string pid(holder, got > 0 ? static_cast<std::size_t>(got) : 0);
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+      return make_error("journal " + path + " is in use: process " + (pid.empty() ? "?" : pid) +
+                        " writes it (its lock is " + lock_path +
+                        "); one process writes a journal, so stop that one first");
+    }
+    // The holder before us may have removed the file between our open and our lock: then the lock we took is
+    // on a file nobody else will see, and we go again.
+    struct stat held {
+    }, named{};
+    if (::fstat(fd, &held) != 0 || ::stat(lock_path.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
+        held.st_dev != named.st_dev) {
+      ::close(fd);
+      continue;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 ||
+        ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      const int why = errno;
+      ::close(fd);
+      return make_error("journal " + path + ": cannot write its lock " + lock_path + ": " +
+                        std::strerror(why));
+    }
+    return fd;
+  }
+  return make_error("journal " + path + ": its lock " + lock_path + " keeps being replaced");
+}
+
+// SQLite's write-ahead log (https://www.sqlite.org/fileformat2.html#walformat) as it lies on disk. SQLite
+// replays its frames up to the first one whose salt or checksum fails and silently drops the rest: right
+// for a frame torn by a crash mid-write, which was never committed, but a damaged frame in the middle would
+// take every commit after it along. Those later frames still chain on from the damaged frame's stored
+// checksum, so they tell the two apart: a commit that validates past the break means committed records
+// would be lost, and the journal is refused instead of opened without them.
+Status check_write_ahead_log(const std::string& path) {
+  const std::string wal_path = path + "-wal";
+  const int fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};  // no log: everything is in the database file
+  std::vector<std::uint8_t> wal;
+  std::uint8_t chunk[1 << 16];
+  for (ssize_t got; (got = ::read(fd, chunk, sizeof chunk)) > 0;) wal.insert(wal.end(), chunk, chunk + got);
+  ::close(fd);
+  constexpr std::size_t kHeader = 32, kFrameHeader = 24;
+  if (wal.size() < kHeader) return {};  // an empty or new log
+  const auto be32 = [&](std::size_t at) {
+    return static_cast<std::uint32_t>(wal[at]) << 24 | static_cast<std::uint32_t>(wal[at + 1]) << 16 |
+           static_cast<std::uint32_t>(wal[at + 2]) << 8 | static_cast<std::uint32_t>(wal[at + 3]);
+  };
+  const auto damaged = [&](const std::string& what) {
+    return make_error("journal " + path + ": its write-ahead log " + wal_path + " is damaged (" + what +
+                      "): SQLite would drop the committed records after the damage without a word, so the "
+                      "journal is not opened; keep a copy of both files");
+  };
+  const std::uint32_t magic = be32(0);
+  const std::uint32_t page_size = be32(8);
+  const bool valid_page_size = page_size >= 512 && page_size <= 65536 && (page_size & (page_size - 1)) == 0;
+  if ((magic != 0x377f0682 && magic != 0x377f0683) || !valid_page_size) {
+    // A log with frames in it but no readable header is ignored whole by SQLite.
+    return wal.size() > kHeader ? damaged("its header is unreadable") : Status{};
+  }
+  const bool big_endian_sums = magic & 1;
+  const auto word = [&](std::size_t at) {
+    if (big_endian_sums) return be32(at);
+    return static_cast<std::uint32_t>(wal[at]) | static_cast<std::uint32_t>(wal[at + 1]) << 8 |
+           static_cast<std::uint32_t>(wal[at + 2]) << 16 | static_cast<std::uint32_t>(wal[at + 3]) << 24;
+  };
+  const auto checksum = [&](std::size_t at, std::size_t size, std::uint32_t& s0, std::uint32_t& s1) {
+    for (std::size_t i = at; i + 8 <= at + size; i += 8) {
+      s0 += word(i) + s1;
+      s1 += word(i + 4) + s0;
+    }
+  };
+  const std::uint32_t salt1 = be32(16), salt2 = be32(20);
+  std::uint32_t s0 = 0, s1 = 0;
+  checksum(0, 24, s0, s1);
+  const bool header_ok = s0 == be32(24) && s1 == be32(28);
+  // Every frame, with the chain seeded from the stored checksums before it (what an intact log carries).
+  const std::size_t frame_size = kFrameHeader + page_size;
+  const std::size_t frames = (wal.size() - kHeader) / frame_size;
+  std::uint32_t seed0 = be32(24), seed1 = be32(28);
+  std::size_t first_bad = frames;
+  bool commit_after_bad = false;
+  for (std::size_t f = 0; f < frames; ++f) {
+    const std::size_t at = kHeader + f * frame_size;
+    std::uint32_t c0 = seed0, c1 = seed1;
+    checksum(at, 8, c0, c1);
+    checksum(at + kFrameHeader, page_size, c0, c1);
+    const bool ours = be32(at + 8) == salt1 && be32(at + 12) == salt2;
+    const bool valid = ours && c0 == be32(at + 16) && c1 == be32(at + 20);
+    if (!ours) break;  // a frame of an earlier generation of the log: the end of this one
+    if (!valid && first_bad == frames) first_bad = f;
+    if (valid && first_bad < f && be32(at + 4) != 0) commit_after_bad = true;
+    seed0 = be32(at + 16);
+    seed1 = be32(at + 20);
+  }
+  if (!header_ok && frames > 0 && first_bad > 0)
+    return damaged("its header's checksum fails, so SQLite would ignore all of it");
+  if (commit_after_bad)
+    return damaged("frame " + std::to_string(first_bad + 1) + " of " + std::to_string(frames) +
+                   " fails its checksum and commits follow it");
+  return {};
+}
+
 }  // namespace
 
 void Journal::StmtDeleter::operator()(sqlite3_stmt* stmt) const {
@@ -50,6 +176,11 @@ Journal::~Journal() {
   }
   insert_.reset();
   sqlite3_close_v2(db_);  // accepts null
+  if (lock_fd_ >= 0) {
+    // Removed while still held: whoever opens it next makes a new one (and checks it got that one).
+    ::unlink((path_ + "-lock").c_str());
+    ::close(lock_fd_);
+  }
 }
 
 Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalOptions options) {
@@ -58,6 +189,14 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
   if (!exists && (!options.create || options.read_only)) {
     return make_error("journal " + path + ": no such file" +
                       (options.read_only ? " (opened read-only, so not created)" : " (create is off)"));
+  }
+  if (Status wal = check_write_ahead_log(path); !wal.ok()) return make_error(wal.message());
+  // One writer per journal: a second would fork its history (two records with one seq). Readers take no lock.
+  int lock_fd = -1;
+  if (!options.read_only) {
+    auto locked = lock_for_writing(path);
+    if (!locked) return locked.error();
+    lock_fd = *locked;
   }
   int flags = SQLITE_OPEN_NOMUTEX;  // one thread owns a Journal
   if (options.read_only) {
@@ -69,6 +208,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   // The Journal owns the handle from here, even on failure (SQLite hands one back to read the error from).
   std::unique_ptr<Journal> journal(new Journal(path, db, options.read_only));
+  journal->lock_fd_ = lock_fd;
   if (rc != SQLITE_OK) return journal->sqlite_error("cannot open");
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);

@@ -7,7 +7,9 @@
 // commit). What was appended but not committed is gone after the process ends, exactly as after a crash: the
 // destructor rolls back, it never commits.
 //
-// One writer per file. Not thread-safe: one thread owns a Journal.
+// One writer per file, enforced: a writer holds an exclusive lock on "<path>-lock" (with its pid in it) for
+// as long as the Journal is open, and a second writer is refused at open, naming that pid. Readers take no
+// lock. Not thread-safe: one thread owns a Journal.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -77,6 +79,7 @@ class Journal {
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  int lock_fd_ = -1;  // a writer's lock on "<path>-lock" (see open); -1 for a reader
   bool read_only_ = false;
   bool in_transaction_ = false;
   std::uint64_t durable_seq_ = 0;

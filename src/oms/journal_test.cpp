@@ -791,5 +791,86 @@ TEST_F(JournalTest, a_read_only_journal_replays_but_refuses_appends) {
   EXPECT_NE(seq.error().message.find("read-only"), std::string::npos) << seq.error().message;
 }
 
+// The defect a hostile user found: a second `tranche serve --journal same.db` started, then stopped at its
+// first order ("UNIQUE constraint failed: journal.seq") with its client never answered.
+TEST_F(JournalTest, a_second_writer_is_refused_at_open_with_the_holders_pid_and_a_reader_is_not) {
+  auto first = open_ok();
+  ASSERT_TRUE(first);
+  auto second = Journal::open(file());
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("in use: process " + std::to_string(::getpid())), std::string::npos)
+      << second.error().message;
+  auto reader = Journal::open(file(), {.create = false, .read_only = true});
+  EXPECT_TRUE(reader.ok()) << reader.error().message;
+  first.reset();  // the lock goes with the writer
+  auto third = Journal::open(file());
+  EXPECT_TRUE(third.ok()) << third.error().message;
+}
+
+// What a writer that died left behind: the database file and its write-ahead log, copied as they are.
+class WriteAheadLogTest : public JournalTest {
+ protected:
+  // Three commits of 20 records each, left in the log (the writer is still open when it is copied).
+  void leave_a_log() {
+    auto journal = open_ok();
+    ASSERT_TRUE(journal);
+    for (int commit = 0; commit < 3; ++commit) {
+      for (int i = 0; i < 20; ++i) ASSERT_TRUE(journal->append(commit * 20 + i, sample_execution(i)).ok());
+      ASSERT_TRUE(journal->commit().ok());
+    }
+    for (const char* suffix : {"", "-wal"}) fs::copy_file(file() + suffix, file("copy.db") + suffix);
+    ASSERT_GT(fs::file_size(file("copy.db") + "-wal"), 32u);
+  }
+  void flip_byte(std::uintmax_t at) {
+    std::fstream wal(file("copy.db") + "-wal", std::ios::in | std::ios::out | std::ios::binary);
+    wal.seekg(static_cast<std::streamoff>(at));
+    char c = 0;
+    wal.get(c);
+    wal.seekp(static_cast<std::streamoff>(at));
+    wal.put(static_cast<char>(c ^ 0x5a));
+  }
+  Result<std::unique_ptr<Journal>> open_copy(bool read_only) {
+    return Journal::open(file("copy.db"), {.create = false, .read_only = read_only});
+  }
+};
+
+TEST_F(WriteAheadLogTest, an_intact_log_copied_from_a_live_writer_replays_every_commit) {
+  leave_a_log();
+  auto copy = open_copy(true);
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  EXPECT_EQ(read_all(**copy).size(), 60u);
+}
+
+// The defect a hostile user found: a damaged WAL made `journal verify` report "ok" on the records before the
+// damage, silently dropping the tail.
+TEST_F(WriteAheadLogTest, a_damaged_frame_with_commits_after_it_is_reported_for_readers_and_writers) {
+  leave_a_log();
+  flip_byte(32 + 24 + 100);  // inside the first frame's page
+  for (bool read_only : {true, false}) {
+    auto copy = open_copy(read_only);
+    ASSERT_FALSE(copy.ok()) << "opened " << (read_only ? "read-only" : "for writing") << " with "
+                            << read_all(**copy).size() << " records";
+    EXPECT_NE(copy.error().message.find("write-ahead log"), std::string::npos) << copy.error().message;
+    EXPECT_NE(copy.error().message.find("damaged"), std::string::npos) << copy.error().message;
+  }
+}
+
+TEST_F(WriteAheadLogTest, a_torn_last_frame_is_a_commit_that_never_happened_and_opens) {
+  leave_a_log();
+  const auto size = fs::file_size(file("copy.db") + "-wal");
+  fs::resize_file(file("copy.db") + "-wal", size - 100);  // a crash in the middle of the last write
+  auto copy = open_copy(true);
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  EXPECT_EQ(read_all(**copy).size(), 40u);
+}
+
+TEST_F(WriteAheadLogTest, a_damaged_header_that_would_hide_the_whole_log_is_reported) {
+  leave_a_log();
+  flip_byte(17);  // the first salt: SQLite would ignore every frame
+  auto copy = open_copy(true);
+  ASSERT_FALSE(copy.ok());
+  EXPECT_NE(copy.error().message.find("damaged"), std::string::npos) << copy.error().message;
+}
+
 }  // namespace
 }  // namespace tranche::oms

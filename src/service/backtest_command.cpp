@@ -240,12 +240,22 @@ Result<double> touch_size(const std::string& scenario, const std::string& instru
   return samples[samples.size() / 2];
 }
 
-Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads) {
+Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads, bool strict_data) {
   GridResult result;
   // Each scenario's touch size, over the whole window the grid covers.
   const TimestampNs first = *std::min_element(spec.starts.begin(), spec.starts.end());
   const TimestampNs last = *std::max_element(spec.starts.begin(), spec.starts.end()) +
                            *std::max_element(spec.horizons.begin(), spec.horizons.end());
+  // Each scenario's recordings read through once for data issues (the runs do not each scan them again).
+  for (const auto& scenario : spec.scenarios) {
+    auto config = load_config(scenario_path(scenario));
+    if (!config) return make_error(config.error().message);
+    auto issues = sim::Simulator::scan_data(*config);
+    if (!issues) return make_error(scenario + ": " + issues.error().message);
+    if (strict_data && !issues->empty())
+      return make_error("--strict-data: " + scenario + ": " + issues->front().to_string());
+    for (const auto& issue : *issues) result.data_issues.push_back(scenario + ": " + issue.to_string());
+  }
   std::map<std::string, double> touch;
   for (const auto& scenario : spec.scenarios) {
     bool needs = false;
@@ -298,6 +308,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       o.seed = spec.seed;  // unset: each scenario's own
       o.json = true;
       o.progress = false;
+      o.scan_data = false;  // scanned once per scenario, above
       std::ostringstream out, run_err;
       int code = 2;
       try {
@@ -400,6 +411,7 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   ordered_json touch = ordered_json::object();
   for (const auto& [scenario, size] : result.touch_sizes) touch[scenario] = size;
   j["touch_size"] = touch;
+  j["data_issues"] = result.data_issues;
   ordered_json summary = ordered_json::array();
   for (const auto& s : result.summary)
     summary.push_back(
@@ -545,8 +557,9 @@ int backtest_command(const BacktestOptions& options, std::ostream& out, std::ost
   if (!std::filesystem::exists(options.grid)) return fail(options.grid + ": no such file");
   auto spec = load_grid(options.grid);
   if (!spec) return fail(spec.error().message);
-  auto result = run_grid(*spec, err, options.threads);
+  auto result = run_grid(*spec, err, options.threads, options.strict_data);
   if (!result) return fail(result.error().message);
+  for (const auto& issue : result->data_issues) err << "warning: data: " << issue << "\n";
   if (!options.html.empty()) {
     if (auto s = write_html(options.html, *spec, *result); !s) return fail(s.message());
     err << "report: " << options.html << "\n";

@@ -65,12 +65,15 @@ struct GridSummary {
 
 struct GridResult {
   std::vector<std::pair<std::string, double>> touch_sizes;  // per scenario
+  std::vector<std::string> data_issues;  // what the runs' replays met in the recordings, each once, sorted
   std::vector<GridRun> runs;
   std::vector<GridSummary> summary;
 };
 
 // Runs the grid (`threads` workers; 0: the spec's, else every core). Progress on `err`.
-Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads = 0);
+// With `strict_data`, a run whose recording ends early or has an unusable stretch fails.
+Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads = 0,
+                            bool strict_data = false);
 
 // The time-weighted median of the quantity shown at the best bid and offer (their mean) of the scenario's
 // primary venue over [from, to), sampled every 100 ms.
@@ -82,6 +85,7 @@ struct BacktestOptions {
   bool json = false;
   std::string html;
   int threads = 0;
+  bool strict_data = false;
 };
 
 int backtest_command(const BacktestOptions& options, std::ostream& out, std::ostream& err);

@@ -1,6 +1,8 @@
 #include "service/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
 #include <iostream>
 
 #include "service/backtest_command.hpp"
@@ -12,6 +14,23 @@
 #include "service/sim_commands.hpp"
 
 namespace tranche::service {
+
+namespace {
+
+// A seed is a whole number from 0 to 2^63 - 1, written in digits: CLI11 alone would wrap "-1" or an
+// overflowing number into some other seed, and a run must replay from the seed it printed.
+const CLI::Validator kSeed(
+    [](std::string& text) -> std::string {
+      const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+      std::int64_t value = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (!digits || ec != std::errc() || end != text.data() + text.size())
+        return "seed '" + text + "' is not a whole number from 0 to 9223372036854775807";
+      return {};
+    },
+    "SEED");
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"Tranche: execution management on real market data"};
@@ -74,7 +93,7 @@ int run_cli(int argc, char** argv) {
       sim->add_subcommand("run", "Replay a scenario's venues: events, re-centring, crossed-book statistics");
   run_cmd->add_option("--config,--scenario", run.config,
                       "Config file with [scenario] and [venue.sim] (default: the bundled one)");
-  run_cmd->add_option("--seed", run.seed, "Seed (default: the scenario's)");
+  run_cmd->add_option("--seed", run.seed, "Seed (default: the scenario's)")->check(kSeed);
   run_cmd->add_option("--start", run.start, "Start of the window, receive clock");
   run_cmd->add_option("--end", run.end, "End of the window, receive clock");
   run_cmd->add_option("--venues", run.venues, "Only these venues")->delimiter(',');
@@ -85,7 +104,7 @@ int run_cli(int argc, char** argv) {
   auto* order_cmd =
       sim->add_subcommand("order", "Send one order into the simulated market and show the venue's answers");
   order_cmd->add_option("--config,--scenario", order.config, "Config file (default: the bundled one)");
-  order_cmd->add_option("--seed", order.seed, "Seed (default: the scenario's)");
+  order_cmd->add_option("--seed", order.seed, "Seed (default: the scenario's)")->check(kSeed);
   order_cmd->add_option("--venue", order.venue, "Venue id, e.g. binance-spot")->required();
   order_cmd->add_option("--instrument", order.instrument, "Instrument id")->default_val("ETH-USDT");
   order_cmd->add_option("--side", order.side, "buy or sell")->required();
@@ -128,6 +147,9 @@ int run_cli(int argc, char** argv) {
                            "Worker threads (default: the grid's, else every core)");
   backtest_cmd->add_option("--html", backtest.html, "Write an HTML comparison here");
   backtest_cmd->add_flag("--json", backtest.json, "Print every run and the summary as JSON on stdout");
+  backtest_cmd->add_flag("--strict-data", backtest.strict_data,
+                         "A recording that ends early or has an unusable stretch fails the run (default: a "
+                         "warning)");
   backtest_cmd->callback([&] { exit_code = backtest_command(backtest, std::cout, std::cerr); });
 
   ServeOptions serve;
@@ -138,6 +160,9 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "Listen on this port instead of [server.fix] listen's");
   serve_cmd->add_option("--speed", serve.speed, "Replay seconds per wall second (default: [server] speed)");
   serve_cmd->add_flag("--quiet", serve.quiet, "No line on stderr for each report sent");
+  serve_cmd->add_flag("--strict-data", serve.strict_data,
+                      "A recording that ends early or has an unusable stretch stops the server (default: a "
+                      "warning on stderr)");
   serve_cmd->add_option(
       "--anchor", serve.anchor,
       "The wall time the data's start plays at (ISO-8601 UTC), shared with a tranche exchange");
@@ -155,7 +180,7 @@ int run_cli(int argc, char** argv) {
                            "Replay seconds per wall second (default: [exchange] speed)");
   exchange_cmd->add_option("--anchor", exchange.anchor,
                            "The wall time the data's start plays at (ISO-8601 UTC; default: now)");
-  exchange_cmd->add_option("--seed", exchange.seed, "Seed (default: the scenario's)");
+  exchange_cmd->add_option("--seed", exchange.seed, "Seed (default: the scenario's)")->check(kSeed);
   exchange_cmd->add_flag("--quiet", exchange.quiet, "No line on stderr for each report");
   exchange_cmd->add_flag("--json", exchange.json, "At exit: what each venue executed, as JSON on stdout");
   exchange_cmd->callback([&] { exit_code = exchange_command(exchange, std::cout, std::cerr); });
@@ -180,12 +205,15 @@ int run_cli(int argc, char** argv) {
   execute_cmd->add_option("--venues", execute.venues, "Only these venues")->delimiter(',');
   execute_cmd->add_option("--scenario", execute.scenario,
                           "Config file with the market (default: the bundled one)");
-  execute_cmd->add_option("--seed", execute.seed, "Seed (default: the scenario's)");
+  execute_cmd->add_option("--seed", execute.seed, "Seed (default: the scenario's)")->check(kSeed);
   execute_cmd->add_option("--journal", execute.journal, "Journal the execution into this SQLite file");
   execute_cmd->add_option("--html", execute.html, "Write a self-contained HTML report here");
   execute_cmd->add_option("--scorecard", execute.scorecard,
                           "Venue scorecards to read, update and save (JSON file)");
   execute_cmd->add_flag("--json", execute.json, "Print the full result as JSON on stdout");
+  execute_cmd->add_flag("--strict-data", execute.strict_data,
+                        "A recording that ends early or has an unusable stretch is an error (default: a "
+                        "warning)");
   execute_cmd->callback([&] { exit_code = execute_command(execute, std::cout, std::cerr); });
 
   std::string scorecard_file;
@@ -218,7 +246,9 @@ int run_cli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help is success; every other bad command line exits 2, as every other bad input does (CLI11's own
+    // codes, 104 for a bad number, are its internals).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return exit_code;
 }

@@ -670,6 +670,8 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   const Instrument* instrument = config.instrument(InstrumentId(options.instrument));
   if (instrument == nullptr)
     return fail("instrument '" + options.instrument + "' is not in " + config.source);
+  if (auto sendable = config.check_parent_qty(instrument->id, qty); !sendable)
+    return fail("--qty: " + sendable.message());
   Price limit = Price::unset();
   if (!options.limit.empty()) {
     if (!Price::parse(options.limit, limit) || !limit.is_positive())
@@ -699,6 +701,20 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     if (config.venue(VenueId(v)) == nullptr || !config.venue(VenueId(v))->sim)
       return fail("--venues: '" + v + "' is not a simulated venue of " + config.source);
   const TimestampNs scenario_end = config.scenario ? config.scenario->end_ns : 0;
+  // The recordings read through first: a file that ends early or has an unusable stretch is said before
+  // anything trades on it (and refused with --strict-data), wherever in the window it is.
+  std::vector<sim::DataIssue> data_issues_found;
+  if (options.scan_data) {
+    auto scanned = sim::Simulator::scan_data(config, sim_options);
+    if (!scanned) return fail(scanned.error().message);
+    data_issues_found = std::move(*scanned);
+    if (options.strict_data && !data_issues_found.empty())
+      return fail("--strict-data: " + data_issues_found.front().to_string() +
+                  (data_issues_found.size() > 1
+                       ? " (and " + std::to_string(data_issues_found.size() - 1) + " more)"
+                       : std::string()));
+    for (const auto& issue : data_issues_found) err << "warning: data: " << issue.to_string() << "\n";
+  }
   auto created = sim::Simulator::create(config, sim_options);
   if (!created) return fail(created.error().message);
   std::unique_ptr<sim::Simulator> sim =
@@ -902,6 +918,14 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   ordered_json denials = ordered_json::array();
   for (const auto& d : record.denials) denials.push_back({{"reason_code", d.reason_code}, {"text", d.text}});
   j["denials"] = denials;
+  ordered_json data_issues = ordered_json::array();
+  for (const auto& issue : data_issues_found)
+    data_issues.push_back({{"venue", issue.venue},
+                           {"files", issue.files},
+                           {"at", format_time(issue.at_ns)},
+                           {"at_ns", issue.at_ns},
+                           {"text", issue.to_string()}});
+  j["data_issues"] = data_issues;
 
   if (!options.html.empty()) {
     // The chart starts 10 s before arrival, with the mid as it stood then.

@@ -25,7 +25,10 @@ struct ExecuteOptions {
   std::string html;
   std::string scorecard;  // venue scorecards to read, update and save (empty: none kept)
   bool json = false;
-  bool progress = true;                      // a progress bar on stderr when it is a terminal
+  bool strict_data =
+      false;              // a recording that ends early or has an unusable stretch is an error, not a warning
+  bool scan_data = true;  // read the recordings for data issues first (backtest scans once per scenario)
+  bool progress = true;   // a progress bar on stderr when it is a terminal
   std::uint64_t* recorded_events = nullptr;  // benchmarks: set to the recorded events the run replayed
 };
 

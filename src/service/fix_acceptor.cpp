@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "gateway/fix_log.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 #include "gateway/quickfix_bind.hpp"
@@ -33,7 +34,7 @@ struct FixParentAcceptor::Impl final : public FIX::Application {
   Sink sink;
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<FIX::FileStoreFactory> store;
-  std::unique_ptr<FIX::FileLogFactory> log;
+  std::unique_ptr<FIX::LogFactory> log;
   std::unique_ptr<FIX::SocketAcceptor> acceptor;
   mutable std::mutex sessions_mutex;
   std::map<std::string, FIX::SessionID> sessions;  // by SessionID::toString()
@@ -155,6 +156,8 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
   std::error_code ec;
   std::filesystem::create_directories(options.store_dir, ec);
   if (ec) return make_error("cannot create " + options.store_dir + ": " + ec.message());
+  // The store and the log hold the session's messages: the owner's alone.
+  gateway::restrict_to_owner(options.store_dir);
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
@@ -184,7 +187,7 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
       impl->settings->set(id, session);
     }
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
-    impl->log = std::make_unique<FIX::FileLogFactory>(*impl->settings);
+    impl->log = gateway::make_masked_file_log_factory(options.store_dir + "/log");
     impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->acceptor->start();
   } catch (const std::exception& e) {

@@ -32,6 +32,10 @@ namespace tranche::service {
 
 namespace {
 
+// Replay events and actions processed between two looks at the request queue: a busy stretch of the recording
+// (or a replay far behind the wall clock) never keeps a cancel waiting for more than a few milliseconds.
+constexpr std::size_t kStepsBetweenRequests = 20'000;
+
 const char* exec_type_name(const ParentAnswer& a) {
   if (a.cancel_reject) return "cancel-reject";
   switch (a.exec_type) {
@@ -128,6 +132,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       });
       !s)
     return fail(s.message());
+  // The recordings read through before the market opens: what ends early or has an unusable stretch is said
+  // now, with the venue, the file and the time, and refused with --strict-data.
+  auto issues = sim::Simulator::scan_data(config);
+  if (!issues) return fail(issues.error().message);
+  if (options.strict_data && !issues->empty()) return fail("--strict-data: " + issues->front().to_string());
+  for (const auto& issue : *issues) err << "tranche serve: warning: data: " << issue.to_string() << "\n";
   auto created = sim::Simulator::create(config, sim::SimOptions{});
   if (!created) return fail(created.error().message);
   std::unique_ptr<sim::Simulator> sim =
@@ -225,6 +235,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   install_stop_handlers();
   bool closed_said = false;
   int laps = 0;
+
   auto take_requests = [&](std::chrono::microseconds wait) {
     for (ParentRequest& r : queue.take(wait)) {
       if (r.expire_ns) r.expire_ns = clock.replay_at(*r.expire_ns);
@@ -235,7 +246,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   while (stop_signal().load() == 0) {
     take_requests(std::chrono::microseconds(1000));
     for (auto& f : fix_venues) f->poll(kernel, sim->now());
-    sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())));
+    // In chunks: requests and cancels are answered between them, whatever a moment of the replay holds.
+    (void)sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())), kStepsBetweenRequests);
     if (!kernel.market_closed() && !sim->recording_left()) kernel.data_ended(sim->now());
     if (kernel.market_closed() && !closed_said) {
       closed_said = true;
@@ -282,10 +294,11 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     kernel.cancel_all(sim->now(), "the server shut down");
     // The venues answer on the replay clock: it runs on, unpaced, until every parent has ended (or 10 s).
     const TimestampNs until = sim->now() + 10 * kNanosPerSecond;
-    while (kernel.working() > 0 && sim->now() < until) {
+    const auto wall_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (kernel.working() > 0 && sim->now() < until && std::chrono::steady_clock::now() < wall_deadline) {
       take_requests(std::chrono::microseconds(0));
       for (auto& f : fix_venues) f->poll(kernel, sim->now());
-      sim->run_until(sim->now() + 10 * kNanosPerMilli);
+      (void)sim->run_until(sim->now() + 10 * kNanosPerMilli, kStepsBetweenRequests);
       if (!fix_venues.empty())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the venues answer in wall time
     }

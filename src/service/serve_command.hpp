@@ -9,13 +9,14 @@
 namespace tranche::service {
 
 struct ServeOptions {
-  std::string config;       // empty: the bundled default
-  std::string journal;      // empty: [server] journal
-  std::optional<int> port;  // overrides [server.fix] listen's port (tests pick a free one)
-  std::string speed;        // overrides [server] speed
-  bool quiet = false;       // no line per answer on stderr
-  std::string anchor;       // the wall time the data's start plays at (shared with a tranche exchange)
-  std::string exchange;     // HOST:PORT of a tranche exchange: every simulated venue over FIX there
+  std::string config;        // empty: the bundled default
+  std::string journal;       // empty: [server] journal
+  std::optional<int> port;   // overrides [server.fix] listen's port (tests pick a free one)
+  std::string speed;         // overrides [server] speed
+  bool quiet = false;        // no line per answer on stderr
+  bool strict_data = false;  // a data issue (recording ends early, unusable stretch) stops the server
+  std::string anchor;        // the wall time the data's start plays at (shared with a tranche exchange)
+  std::string exchange;      // HOST:PORT of a tranche exchange: every simulated venue over FIX there
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);

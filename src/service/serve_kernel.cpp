@@ -172,6 +172,8 @@ void ServeKernel::on_new(const ParentRequest& r) {
   if (!Qty::parse(r.qty, qty))
     return reject_new(r, kRejIncorrectQty, "OrderQty '" + r.qty + "' is not a decimal");
   if (!qty.is_positive()) return reject_new(r, kRejIncorrectQty, "OrderQty must be positive, not " + r.qty);
+  if (auto sendable = config_.check_parent_qty(instrument->id, qty); !sendable)
+    return reject_new(r, kRejIncorrectQty, sendable.message());
   Price limit = Price::unset();
   if (r.ord_type == '2') {
     if (r.price.empty()) return reject_new(r, kRejOther, "a limit order (OrdType 2) needs a Price (44)");

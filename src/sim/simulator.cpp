@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace tranche::sim {
@@ -28,6 +29,19 @@ Result<std::unique_ptr<Simulator>> Simulator::create(const Config& config, const
   std::unique_ptr<Simulator> sim(new Simulator());
   if (auto status = sim->mount(config, options); !status) return make_error(status.message());
   return sim;
+}
+
+Result<std::vector<DataIssue>> Simulator::scan_data(const Config& config, const SimOptions& options) {
+  auto created = create(config, options);
+  if (!created) return created.error();
+  Simulator& sim = **created;
+  for (Feed& feed : sim.feeds_)
+    while (feed.has && (sim.end_ns_ == 0 || feed.current.recv_ns <= sim.end_ns_))
+      feed.has = sim.next_event(feed);
+  std::vector<DataIssue> issues = std::move(sim.data_issues_);
+  std::stable_sort(issues.begin(), issues.end(),
+                   [](const DataIssue& a, const DataIssue& b) { return a.at_ns < b.at_ns; });
+  return issues;
 }
 
 Status Simulator::mount(const Config& config, const SimOptions& options) {
@@ -303,23 +317,111 @@ bool Simulator::step() {
 }
 
 void Simulator::run_until(TimestampNs until_ns) {
-  for (;;) {
+  (void)run_until(until_ns, std::numeric_limits<std::size_t>::max());
+}
+
+bool Simulator::run_until(TimestampNs until_ns, std::size_t max_steps) {
+  for (std::size_t steps = 0;; ++steps) {
     TimestampNs next = kNever;
     for (const auto& f : feeds_)
       if (f.has) next = std::min(next, f.current.recv_ns);
     if (!queue_.empty()) next = std::min(next, queue_.top().at_ns);
-    if (next > until_ns || !step()) break;
+    if (next > until_ns) break;
+    if (steps == max_steps) return false;  // the clock stays at the last event processed
+    if (!step()) break;
   }
   if (until_ns > now_ && until_ns != kNever) now_ = until_ns;
+  return true;
 }
 
 bool Simulator::next_event(Feed& feed) {
-  if (!feed.reader->next(feed.current)) return false;
+  if (!feed.reader->next(feed.current)) {
+    check_feed(feed, true);
+    return false;
+  }
   if (offset_ns_ != 0) {
     feed.current.recv_ns += offset_ns_;
     if (feed.current.exch_ns != 0) feed.current.exch_ns += offset_ns_;
   }
+  // Two counters compared per event; the issue itself is built only when one moved.
+  if (feed.reader->error_count() != feed.errors_seen || feed.reader->gaps().size() != feed.gaps_seen)
+    check_feed(feed, false);
+  else
+    feed.open_stretch = -1;
+  feed.last_good_ns = feed.current.recv_ns;
   return true;
+}
+
+void Simulator::check_feed(Feed& feed, bool ended) {
+  const std::string& venue = venues_[feed.venue].venue->config().id.str();
+  const std::uint64_t errors = feed.reader->error_count();
+  if (errors != feed.errors_seen) {
+    const std::uint64_t added = errors - feed.errors_seen;
+    if (feed.open_stretch >= 0) {
+      data_issues_[static_cast<std::size_t>(feed.open_stretch)].count += added;
+    } else {
+      DataIssue issue;
+      issue.kind = DataIssue::Kind::Malformed;
+      issue.venue = venue;
+      issue.files = feed.files;
+      issue.at_ns = feed.last_good_ns;
+      issue.count = added;
+      const auto& kept = feed.reader->errors();
+      const std::size_t first = static_cast<std::size_t>(feed.errors_seen);
+      issue.detail = first < kept.size() ? kept[first].to_string() : std::string("malformed records");
+      feed.open_stretch = add_issue(std::move(issue)) ? static_cast<int>(data_issues_.size()) - 1 : -1;
+    }
+    feed.errors_seen = errors;
+  }
+  const auto& gaps = feed.reader->gaps();
+  for (; feed.gaps_seen < gaps.size(); ++feed.gaps_seen) {
+    const md::GapReport& g = gaps[feed.gaps_seen];
+    DataIssue issue;
+    issue.kind = DataIssue::Kind::Gap;
+    issue.venue = venue;
+    issue.files = feed.files;
+    issue.at_ns = feed.last_good_ns;
+    issue.detail = g.file + ":" + std::to_string(g.line) + ": sequence gap (expected update " +
+                   std::to_string(g.expected) + ", got " + std::to_string(g.received) +
+                   "): the book is rebuilt from the next snapshot";
+    add_issue(std::move(issue));
+  }
+  if (ended && end_ns_ != 0) {
+    // A recording may end a little before the window does; past the venue's staleness limit it ended early.
+    const DurationNs stale = venues_[feed.venue].venue->sim().stale_after_ns;
+    if (feed.last_good_ns + stale < end_ns_) {
+      DataIssue issue;
+      issue.kind = DataIssue::Kind::EndsEarly;
+      issue.venue = venue;
+      issue.files = feed.files;
+      issue.at_ns = feed.last_good_ns;
+      const double early_s = static_cast<double>(end_ns_ - feed.last_good_ns) / kNanosPerSecond;
+      char text[96];
+      std::snprintf(text, sizeof text, "%.1f s before the run's window ends at ", early_s);
+      issue.detail = text + format_time(end_ns_);
+      add_issue(std::move(issue));
+    }
+  }
+}
+
+bool Simulator::add_issue(DataIssue issue) {
+  if (data_issues_.size() >= kMaxDataIssues) return false;
+  data_issues_.push_back(std::move(issue));
+  return true;
+}
+
+std::string DataIssue::to_string() const {
+  switch (kind) {
+    case Kind::EndsEarly:
+      return venue + ": the recorded data stops at " + format_time(at_ns) + ", " + detail + " (" + files +
+             ")";
+    case Kind::Malformed:
+      return venue + ": " + std::to_string(count) + " unusable record" + (count == 1 ? "" : "s") + " after " +
+             format_time(at_ns) + ": " + detail;
+    case Kind::Gap:
+      return venue + ": data missing after " + format_time(at_ns) + ": " + detail;
+  }
+  return venue + ": " + detail;
 }
 
 bool Simulator::recording_left() const {

@@ -80,10 +80,28 @@ struct VenueRunStats {
   std::vector<std::string> notes;
 };
 
+// A recording that ends before the run's window does, or has a stretch the reader could not use (malformed or
+// truncated records, a sequence gap): what every command that replays it reports, and refuses with
+// --strict-data (docs/simulator.md). Found as the replay reaches it, at no cost per event, or all at once
+// before a run by scan_data.
+struct DataIssue {
+  enum class Kind : std::uint8_t { EndsEarly, Malformed, Gap };
+  Kind kind = Kind::Malformed;
+  std::string venue;
+  std::string files;
+  TimestampNs at_ns = 0;    // receive clock: the last good event before it (EndsEarly: the last event)
+  std::uint64_t count = 1;  // Malformed: records in the stretch
+  std::string detail;       // the reader's first error, the gap's ids, how long before the window's end
+  std::string to_string() const;
+};
+
 class Simulator {
  public:
   // Mounts every venue of `config` that has a [venue.sim] section (or those `options.venues` names).
   static Result<std::unique_ptr<Simulator>> create(const Config& config, const SimOptions& options = {});
+  // Reads every feed the simulator would replay, through the run's window, without replaying it: the data
+  // issues a run would meet, known before it starts (decoding only; a fraction of a replay's time).
+  static Result<std::vector<DataIssue>> scan_data(const Config& config, const SimOptions& options = {});
   ~Simulator();
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
@@ -100,6 +118,9 @@ class Simulator {
   TimestampNs start_ns() const { return start_ns_; }
   TimestampNs end_ns() const { return end_ns_; }
   const std::vector<std::string>& notes() const { return notes_; }
+  // Every data issue met so far, in the order the replay met them (at most kMaxDataIssues).
+  const std::vector<DataIssue>& data_issues() const { return data_issues_; }
+  static constexpr std::size_t kMaxDataIssues = 100;
 
   // Our requests: they reach the venue after its latency. False when the session is down: the request is
   // not handed over and a Rejected report follows.
@@ -114,6 +135,9 @@ class Simulator {
   bool step();
   // Processes everything at or before `until_ns`.
   void run_until(TimestampNs until_ns);
+  // The same, but at most `max_steps` events and actions: false when it stopped short of `until_ns` (a
+  // daemon answers its clients between such chunks, however much a moment of the replay holds).
+  bool run_until(TimestampNs until_ns, std::size_t max_steps);
   DurationNs time_offset_ns() const { return offset_ns_; }
   // Whether recorded events are left to replay within the window.
   bool recording_left() const;
@@ -128,6 +152,10 @@ class Simulator {
     bool has = false;
     std::vector<int> stream_market;  // reader stream -> venue market, -1 unmapped, -2 not looked up yet
     std::string files;
+    TimestampNs last_good_ns = 0;   // receive time of the last event read
+    std::uint64_t errors_seen = 0;  // the reader's error count when last looked
+    std::size_t gaps_seen = 0;      // the reader's gaps when last looked
+    int open_stretch = -1;          // data_issues_ index of the malformed stretch still growing
   };
   struct BasisRing {
     std::vector<std::int64_t> diffs;  // reference mid minus this market's recorded mid, raw price units
@@ -178,7 +206,9 @@ class Simulator {
   void schedule(TimestampNs at_ns, std::size_t venue, Payload payload);
   void run_action(const Scheduled& item);
   void run_recorded(Feed& feed);
-  bool next_event(Feed& feed);  // the feed's next recorded event, moved by the time offset
+  bool next_event(Feed& feed);              // the feed's next recorded event, moved by the time offset
+  void check_feed(Feed& feed, bool ended);  // data issues the last read showed
+  bool add_issue(DataIssue issue);          // false past kMaxDataIssues
   void drain(std::size_t venue);
   void deliver_report(std::size_t venue, const ExecutionReport& report);
   void deliver_status(std::size_t venue, const VenueStatusReport& status);
@@ -191,6 +221,7 @@ class Simulator {
 
   std::vector<VenueSlot> venues_;
   std::vector<Feed> feeds_;
+  std::vector<DataIssue> data_issues_;
   std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> queue_;
   std::vector<Payload> slots_;
   std::vector<std::uint32_t> free_slots_;

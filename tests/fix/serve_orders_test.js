@@ -139,6 +139,9 @@ step('bad parents get ExecType 8 with the reason, and the session stays up', asy
     { name: 'zero quantity', fields: { OrderQtyData: { OrderQty: 0 } }, reason: 13, text: /must be positive/ },
     { name: 'unknown algo', fields: { TrancheAlgo: 'moonshot' }, reason: 11, text: /unknown algo 'moonshot' \(known: .*twap/ },
     { name: 'bad algo parameter', fields: { TrancheAlgo: 'twap', TargetStrategyParameters: 'speed=fast' }, reason: 11, text: /speed/ },
+    // The defect a hostile user found: slice=1ns spun the kernel and froze every client of the daemon.
+    { name: 'a slice that would spin the kernel', fields: { TrancheAlgo: 'twap', TargetStrategyParameters: 'slice=1ns' }, reason: 11, text: /slice '1ns' is shorter than the shortest slice, 100ms/ },
+    { name: 'a quantity below every lot', fields: { OrderQtyData: { OrderQty: 0.00001 } }, reason: 13, text: /below the smallest lot/ },
     { name: 'limit off the tick', fields: { OrdType: '2', Price: 2680.005 }, reason: 99, text: /off the tick 0.01/ },
     { name: 'limit without a price', fields: { OrdType: '2' }, reason: 99, text: /needs a Price/ },
     { name: 'expiry in the past', fields: { ExpireTime: new Date(Date.now() - 60000) }, reason: 4, text: /not after the start/ },
