@@ -1,5 +1,7 @@
 #include "ems/scorecard.hpp"
 
+#include "core/file_output.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -133,17 +135,7 @@ Result<Scorecards> Scorecards::load(const std::string& path) {
 }
 
 Status Scorecards::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return make_error("cannot write the scorecard " + path);
-    out << to_json() << "\n";
-    if (!out.flush()) return make_error("cannot write the scorecard " + path);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return make_error("cannot write the scorecard " + path + ": " + ec.message());
-  return {};
+  return write_file_replacing(path, to_json() + "\n", "the scorecard");
 }
 
 }  // namespace tranche::ems

@@ -77,10 +77,15 @@ void restrict_to_owner(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_regular_file(ec))
-      fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
-                      ec);
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code ignored;
+    if (it->is_directory(ignored))
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::replace, ignored);
+    else if (it->is_regular_file(ignored))
+      fs::permissions(it->path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                      ignored);
+  }
 }
 
 }  // namespace tranche::gateway

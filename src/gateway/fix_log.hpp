@@ -17,7 +17,7 @@ std::string mask_fix_secrets(std::string_view message);
 // A LogFactory writing QuickFIX's file logs under `dir` (created owner-only) with secrets masked.
 std::unique_ptr<FIX::LogFactory> make_masked_file_log_factory(const std::string& dir);
 
-// Makes `dir` (created if missing) and everything already in it accessible to the owner only.
+// Makes `dir` (created if missing) and everything already in it, at any depth, accessible to the owner only.
 void restrict_to_owner(const std::string& dir);
 
 }  // namespace tranche::gateway

@@ -338,6 +338,7 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
         std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->session = impl->initiator->getSession(impl->session_id);
     impl->initiator->start();
+    restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
   } catch (const std::exception& e) {
     return make_error("FIX session to " + venue.id.str() + ": " + e.what());
   }

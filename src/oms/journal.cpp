@@ -176,6 +176,10 @@ Journal::~Journal() {
   }
   insert_.reset();
   sqlite3_close_v2(db_);  // accepts null
+  if (!scratch_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch_dir_, ignored);
+  }
   if (lock_fd_ >= 0) {
     // Removed while still held: whoever opens it next makes a new one (and checks it got that one).
     ::unlink((path_ + "-lock").c_str());
@@ -213,8 +217,37 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   if (Status status = journal->init(options.create && !options.read_only); !status.ok()) {
+    const int code = sqlite3_extended_errcode(db) & 0xff;
+    if (options.read_only && (code == SQLITE_READONLY || code == SQLITE_CANTOPEN)) {
+      // A read-only copy (a file or a folder we may not write): SQLite cannot make the shared-memory file
+      // a write-ahead journal is read through. It is read from a private copy instead, log and all.
+      journal.reset();
+      return open_private_copy(path);
+    }
     return make_error(status.message());
   }
+  return journal;
+}
+
+Result<std::unique_ptr<Journal>> Journal::open_private_copy(const std::string& path) {
+  std::string dir_template = (std::filesystem::temp_directory_path() / "tranche-journal-XXXXXX").string();
+  if (::mkdtemp(dir_template.data()) == nullptr)
+    return make_error("journal " + path + ": read-only here, and no private copy could be made: " +
+                      std::strerror(errno));
+  const std::filesystem::path dir = dir_template;
+  const std::string copy = (dir / "journal").string();
+  std::error_code ec;
+  std::filesystem::copy_file(path, copy, ec);
+  if (!ec && std::filesystem::exists(path + "-wal")) std::filesystem::copy_file(path + "-wal", copy + "-wal", ec);
+  sqlite3* db = nullptr;
+  const int rc = ec ? SQLITE_CANTOPEN
+                    : sqlite3_open_v2(copy.c_str(), &db, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<Journal> journal(new Journal(path, db, true));
+  journal->scratch_dir_ = dir.string();
+  if (ec) return make_error("journal " + path + ": read-only here, and copying it failed: " + ec.message());
+  if (rc != SQLITE_OK) return journal->sqlite_error("cannot open a copy of");
+  sqlite3_extended_result_codes(db, 1);
+  if (Status status = journal->init(false); !status.ok()) return make_error(status.message());
   return journal;
 }
 

@@ -35,6 +35,8 @@ class Journal {
  public:
   // Opens (or creates) the journal at `path`. A file that is not a Tranche journal (not SQLite, another
   // database, or a format newer than this build reads) is an error naming the path; nothing is written to it.
+  // A journal opened read-only where SQLite may not create its shared-memory file (a read-only copy, a
+  // folder we may not write) is read from a private copy of it and its log, removed when it is closed.
   static Result<std::unique_ptr<Journal>> open(const std::string& path, JournalOptions options = {});
 
   Journal(const Journal&) = delete;
@@ -80,6 +82,8 @@ class Journal {
   std::string path_;
   sqlite3* db_ = nullptr;
   int lock_fd_ = -1;  // a writer's lock on "<path>-lock" (see open); -1 for a reader
+  std::string scratch_dir_;  // a reader of a file it may not write reads a private copy here (see open)
+  static Result<std::unique_ptr<Journal>> open_private_copy(const std::string& path);
   bool read_only_ = false;
   bool in_transaction_ = false;
   std::uint64_t durable_seq_ = 0;

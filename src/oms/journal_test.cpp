@@ -872,5 +872,38 @@ TEST_F(WriteAheadLogTest, a_damaged_header_that_would_hide_the_whole_log_is_repo
   EXPECT_NE(copy.error().message.find("damaged"), std::string::npos) << copy.error().message;
 }
 
+// The defect a hostile user found: `journal verify` could not check a read-only copy ("attempt to write a
+// readonly database": SQLite could not make the shared-memory file beside it).
+TEST_F(WriteAheadLogTest, a_copy_in_a_folder_nobody_may_write_reads_through_a_private_copy_log_and_all) {
+  leave_a_log();
+  const fs::path locked = dir_ / "locked";
+  fs::create_directories(locked);
+  for (const char* suffix : {"", "-wal"}) fs::copy_file(file("copy.db") + suffix, (locked / "copy.db").string() + suffix);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  for (const char* suffix : {"", "-wal"})
+    fs::permissions((locked / "copy.db").string() + suffix, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  // Root writes anywhere: the read is made as nobody, as a user without rights to the folder would.
+  const bool as_root = ::geteuid() == 0;
+  if (as_root) {
+    fs::permissions(dir_, fs::perms::others_exec, fs::perm_options::add);
+    ASSERT_EQ(::seteuid(65534), 0);
+  }
+  std::size_t records = 0;
+  std::string error;
+  {
+    auto copy = Journal::open((locked / "copy.db").string(), {.create = false, .read_only = true});
+    if (copy.ok())
+      records = read_all(**copy).size();
+    else
+      error = copy.error().message;
+  }
+  if (as_root) ASSERT_EQ(::seteuid(0), 0);
+  fs::permissions(locked, fs::perms::owner_all);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(records, 60u);
+  EXPECT_FALSE(fs::exists((locked / "copy.db").string() + "-shm"));
+}
+
 }  // namespace
 }  // namespace tranche::oms

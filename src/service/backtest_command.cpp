@@ -17,6 +17,7 @@
 
 #include "core/config.hpp"
 #include "ems/algo.hpp"
+#include "core/file_output.hpp"
 #include "service/execute_command.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -534,17 +535,7 @@ Status write_html(const std::string& path, const GridSpec& spec, const GridResul
       << "px\"></span></td></tr>";
   }
   h << "</table></body></html>\n";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) return make_error("cannot write " + path);
-    f << h.str();
-    if (!f.flush()) return make_error("cannot write " + path);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return make_error("cannot write " + path + ": " + ec.message());
-  return {};
+  return write_file_replacing(path, h.str(), "the backtest report");
 }
 
 }  // namespace

@@ -738,6 +738,13 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     err << "note: the primary venue " << config.primary_venue << " is not mounted; the benchmark mid is "
         << sim->venue(static_cast<std::size_t>(primary)).config().id.str() << "'s\n";
   }
+  const std::string benchmark_venue = sim->venue(static_cast<std::size_t>(primary)).config().id.str();
+  for (const auto& issue : data_issues_found)
+    if (issue.kind == sim::DataIssue::Kind::EndsEarly && issue.venue == benchmark_venue && issue.at_ns < start &&
+        config.tca.arrival_mid != "consolidated")
+      err << "warning: the benchmark mid is " << benchmark_venue << "'s, whose data stops at "
+          << format_time(issue.at_ns) << ", before the arrival: the arrival price and the costs measured "
+          << "against it are stale (a --start before then, or [tca] arrival_mid = \"consolidated\")\n";
 
   // --- the product around it: journal, risk gate, OMS, gateways ---
   std::string journal_path = options.journal;

@@ -190,6 +190,7 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
     impl->log = gateway::make_masked_file_log_factory(options.store_dir + "/log");
     impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->acceptor->start();
+    gateway::restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
   } catch (const std::exception& e) {
     return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " +
                       e.what());

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/file_output.hpp"
 #include "service/report_assets.hpp"
 
 namespace tranche::service {
@@ -31,25 +32,7 @@ Status write_execution_report(const std::string& path, const nlohmann::ordered_j
   replace_once(html, "/*UPLOT_CSS*/", uplot_css);
   replace_once(html, "/*UPLOT_JS*/", uplot_js);
   replace_once(html, "/*DATA*/", json);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return make_error("cannot write the report " + path);
-    out << html;
-    if (!out.flush()) {
-      out.close();
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      return make_error("cannot write the report " + path);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return make_error("cannot write the report " + path + ": " + ec.message());
-  }
-  return {};
+  return write_file_replacing(path, html, "the report");
 }
 
 }  // namespace tranche::service

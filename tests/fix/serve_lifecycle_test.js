@@ -61,7 +61,7 @@ step('only configured CompIDs with the right password log on; SIGTERM cancels wh
   const journal = `${dir}/serve.journal`;
   const serve = await start({ port, journal, speed: '10', config });
   await refused({ port, dictionary, sender: 'CLIENT9', username: 'trader', password: 's3cret' }, 'an unknown CompID');
-  await refused({ port, dictionary, sender: 'CLIENT1', username: 'trader', password: 'wrong' }, 'a wrong password');
+  await refused({ port, dictionary, sender: 'CLIENT1', username: 'trader', password: 'guess-7Q' }, 'a wrong password');
   await refused({ port, dictionary, sender: 'CLIENT1' }, 'a Logon without credentials');
   const c = await lib.connect({ port, dictionary, sender: 'DESK2', username: 'trader', password: 's3cret' });
   c.send('D', newOrder('long-1', 60, 30000));
@@ -74,6 +74,39 @@ step('only configured CompIDs with the right password log on; SIGTERM cancels wh
   assert.strictEqual(canceled.LeavesQty, 0);
   const exit = await lib.stopServe(serve);
   assert.strictEqual(exit.code, 0, `exit ${JSON.stringify(exit)}\n${serve.stderr.slice(-2000)}`);
+  journalVerifies(journal);
+  // The defect a hostile user found: the password, right and wrong, was in QuickFIX's message log (mode 644).
+  // Every folder is the owner's alone (QuickFIX re-creates its store files at each reset, inside them), and so
+  // is every log file.
+  const files = [];
+  const walk = (d) => {
+    assert.strictEqual(fs.statSync(d).mode & 0o077, 0, `${d} is open to others`);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { walk(p); continue; }
+      files.push(p);
+      if (/\.log$/.test(p)) assert.strictEqual(fs.statSync(p).mode & 0o077, 0, `${p} is open to others`);
+    }
+  };
+  walk(`${journal}.fix`);
+  assert.ok(files.some((f) => /messages/.test(f)), `no message log in ${files}`);
+  for (const f of files) {
+    const text = fs.readFileSync(f, 'latin1');
+    assert.ok(!text.includes('s3cret') && !text.includes('guess-7Q'), `${f} holds a password`);
+  }
+  assert.ok(files.some((f) => fs.readFileSync(f, 'latin1').includes('554=***')), 'no masked Logon logged');
+});
+
+step('a second server on the same journal is refused at start, naming the first one', async () => {
+  const dir = lib.tempDir('serve-twice');
+  const journal = `${dir}/serve.journal`;
+  const first = await start({ port: await lib.freePort(), journal, speed: '5' });
+  const second = await lib.startServe({ tranche, port: await lib.freePort(), journal, speed: '5' }).then(
+    (s) => { running.push(s); return null; }, (e) => e);
+  assert.ok(second, 'the second server started on the same journal');
+  assert.match(second.message, new RegExp(`in use: process ${first.child.pid} writes it`));
+  assert.match(second.message, /"code":2/);
+  assert.strictEqual((await lib.stopServe(first)).code, 0);
   journalVerifies(journal);
 });
 
