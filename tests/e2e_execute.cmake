@@ -114,3 +114,55 @@ foreach(case
     message(FATAL_ERROR "bad input ${flag} ${value}: rc ${rc}, '${err}'")
   endif()
 endforeach()
+
+# Defects a hostile user found, each pinned. Every bad input exits 2.
+# A quantity below every venue's lot said "filled 0 (0.00%)" with rc 0.
+run(${TRANCHE} execute --side buy --qty 0.00001)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "below the smallest lot any venue takes \\(0.0001 on binance-spot\\)")
+  message(FATAL_ERROR "a quantity below the lot: rc ${rc}, '${err}'")
+endif()
+# A slice of 1ns never ended (1ms took 12.6 s): refused with the shortest slice named.
+run(${TRANCHE} execute --side buy --qty 5 --algo twap --param slice=1ns)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "slice '1ns' is shorter than the shortest slice, 100ms")
+  message(FATAL_ERROR "slice=1ns: rc ${rc}, '${err}'")
+endif()
+# A report to a path that cannot be written said "...: Success".
+run(${TRANCHE} execute --side buy --qty 1 --html ${WORK})
+if(NOT rc EQUAL 2 OR NOT err MATCHES "Is a directory" OR err MATCHES "Success")
+  message(FATAL_ERROR "--html to a folder: rc ${rc}, '${err}'")
+endif()
+# A malformed number exited 104; a negative or overflowing seed was taken as some other seed.
+foreach(args "serve;--port;abc" "exchange;--port;abc" "execute;--side;buy;--qty;1;--seed;-1"
+             "execute;--side;buy;--qty;1;--seed;99999999999999999999" "sim;run;--seed;1.5")
+  run(${TRANCHE} ${args})
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "tranche ${args}: exit ${rc} (every bad input exits 2): ${err}")
+  endif()
+endforeach()
+
+# A recording cut in half was taken silently, the arrival price read from a book that had stopped minutes before.
+get_filename_component(repo ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
+execute_process(COMMAND head -c 550000 ${repo}/data/binance/spot/ethusdt_20240808.gz
+                OUTPUT_FILE ${WORK}/cut-spot.gz RESULT_VARIABLE head_rc)
+file(READ ${repo}/config/default.toml toml)
+string(REPLACE "\"../data/binance/spot/ethusdt_20240808.gz\"" "\"${WORK}/cut-spot.gz\"" toml "${toml}")
+string(REPLACE "\"../data/" "\"${repo}/data/" toml "${toml}")
+file(WRITE ${WORK}/cut.toml "${toml}")
+run(${TRANCHE} execute --side buy --qty 5 --scenario ${WORK}/cut.toml --start 2024-08-08T23:58:00Z --json)
+if(NOT rc EQUAL 0 OR NOT err MATCHES "warning: data: binance-spot: the recorded data stops at 2024-08-08T23:57:0"
+   OR NOT err MATCHES "cut-spot.gz" OR NOT err MATCHES "the arrival price and the costs measured against it are stale")
+  message(FATAL_ERROR "a truncated recording: rc ${rc}, '${err}'")
+endif()
+string(JSON nissues LENGTH "${out}" data_issues)
+if(nissues LESS 2)
+  message(FATAL_ERROR "execute --json lists ${nissues} data issues for a truncated recording")
+endif()
+run(${TRANCHE} execute --side buy --qty 5 --scenario ${WORK}/cut.toml --strict-data)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--strict-data: binance-spot")
+  message(FATAL_ERROR "--strict-data on a truncated recording: rc ${rc}, '${err}'")
+endif()
+# The bundled recordings have none.
+run(${TRANCHE} execute --side buy --qty 5 --strict-data)
+if(NOT rc EQUAL 0 OR err MATCHES "warning")
+  message(FATAL_ERROR "--strict-data on the bundled market: rc ${rc}, '${err}'")
+endif()

@@ -149,6 +149,24 @@ step('kill -9 mid-parent, restart on the same journal: it resumes where it stood
     journalVerifies(journal);
   });
 
+step('a recording cut short is said at start with its venue, file and time, and --strict-data refuses it',
+  async () => {
+    const dir = lib.tempDir('serve-cut');
+    const repo = path.resolve(path.dirname(bundledConfig), '..');
+    const cut = path.join(dir, 'cut-spot.gz');
+    fs.writeFileSync(cut, fs.readFileSync(`${repo}/data/binance/spot/ethusdt_20240808.gz`).subarray(0, 550000));
+    const config = configWith(dir, 'clients = ["CLIENT1"]',
+      (text) => text.replace(`"${repo}/data/binance/spot/ethusdt_20240808.gz"`, `"${cut}"`));
+    const serve = await start({ port: await lib.freePort(), journal: `${dir}/serve.journal`, speed: '5', config });
+    assert.match(serve.stderr, /warning: data: binance-spot: the recorded data stops at 2024-08-08T23:57:0.*cut-spot\.gz/);
+    assert.strictEqual((await lib.stopServe(serve)).code, 0);
+    const strict = await lib.startServe({ tranche, port: await lib.freePort(), journal: `${dir}/strict.journal`,
+      speed: '5', config, extra: ['--strict-data'] }).then((s) => { running.push(s); return null; }, (e) => e);
+    assert.ok(strict, 'tranche serve --strict-data started on a truncated recording');
+    assert.match(strict.message, /--strict-data: binance-spot/);
+    assert.match(strict.message, /"code":2/);
+  });
+
 step('when the recorded data ends the venues close, working parents end and say so, the server stays up',
   async () => {
     const dir = lib.tempDir('serve-end');
