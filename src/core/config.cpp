@@ -254,8 +254,8 @@ Status read_feeds(const toml::node* node, const std::filesystem::path& base, con
 Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::string& market,
                                       const std::filesystem::path& base, const std::string& where) {
   TableReader r(table, where);
-  r.only({"files", "latency", "queue_model", "resilience", "recentre", "stale_after", "account", "leverage",
-          "faults"});
+  r.only({"files", "latency", "queue_model", "cross_fill", "resilience", "recentre", "stale_after", "account",
+          "leverage", "faults"});
   VenueSimConfig sim;
   if (auto status = read_feeds(table.get("files"), base, where, sim.feeds); !status)
     return make_error(status.message());
@@ -268,6 +268,12 @@ Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::strin
     sim.queue_model = QueueModel::Exact;
   } else {
     r.fail("queue_model '" + queue + "' is not one of risk-averse, proportional, exact");
+  }
+  if (const std::string cross = r.string("cross_fill", false); !cross.empty()) {
+    if (auto fill = parse_cross_fill(cross))
+      sim.cross_fill = *fill;
+    else
+      r.fail(fill.error().message);
   }
   sim.resilience = r.rate("resilience", 0.5);
   sim.recentre = r.boolean("recentre", false);
@@ -343,6 +349,25 @@ std::string_view to_string(QueueModel model) {
       return "exact";
   }
   return "?";
+}
+
+std::string_view to_string(CrossFill fill) {
+  switch (fill) {
+    case CrossFill::None:
+      return "none";
+    case CrossFill::Prints:
+      return "prints";
+    case CrossFill::Full:
+      return "full";
+  }
+  return "?";
+}
+
+Result<CrossFill> parse_cross_fill(std::string_view text) {
+  if (text == "prints") return CrossFill::Prints;
+  if (text == "none") return CrossFill::None;
+  if (text == "full") return CrossFill::Full;
+  return make_error("cross_fill '" + std::string(text) + "' is not one of prints, none, full");
 }
 
 Result<DurationNs> parse_duration(std::string_view text) {

@@ -65,6 +65,12 @@ Result<DurationNs> parse_duration(std::string_view text);
 // How a resting order of ours moves up its queue in simulation (docs/config.md).
 enum class QueueModel : std::uint8_t { RiskAverse, Proportional, Exact };
 std::string_view to_string(QueueModel);
+// What fills a resting order of ours when the recorded book moves onto its price without a trade there
+// (docs/simulator.md): nothing (only recorded trades fill us), no more than the recorded trades at or through
+// our price beyond the queue ahead of us have shown since it rested, or everything that crossed.
+enum class CrossFill : std::uint8_t { None, Prints, Full };
+std::string_view to_string(CrossFill);
+Result<CrossFill> parse_cross_fill(std::string_view text);  // "none", "prints" or "full"
 // Spot-like cash (a buy spends the quote, a sell the base) or derivatives margin (orders and positions lock
 // margin in the settlement asset).
 enum class AccountModel : std::uint8_t { Cash, Margin };
@@ -103,6 +109,7 @@ struct VenueSimConfig {
   LatencySpec response_latency;     // the venue's answer reaching us
   LatencySpec cancel_latency;       // our cancel or amend reaching the venue
   QueueModel queue_model = QueueModel::RiskAverse;
+  CrossFill cross_fill = CrossFill::Prints;
   // Share of a level's recorded refill that restores liquidity we took there (0: never comes back, 1: every
   // recorded addition does).
   double resilience = 0.5;

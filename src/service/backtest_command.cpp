@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "core/config.hpp"
-#include "ems/algo.hpp"
 #include "core/file_output.hpp"
+#include "ems/algo.hpp"
 #include "service/execute_command.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -241,7 +241,8 @@ Result<double> touch_size(const std::string& scenario, const std::string& instru
   return samples[samples.size() / 2];
 }
 
-Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads, bool strict_data) {
+Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads, bool strict_data,
+                            bool fill_band) {
   GridResult result;
   // Each scenario's touch size, over the whole window the grid covers.
   const TimestampNs first = *std::min_element(spec.starts.begin(), spec.starts.end());
@@ -310,6 +311,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       o.json = true;
       o.progress = false;
       o.scan_data = false;  // scanned once per scenario, above
+      o.fill_band = fill_band;
       std::ostringstream out, run_err;
       int code = 2;
       try {
@@ -326,6 +328,10 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
         r.cost_ex_fees_bps = r.cost_bps - tca.at("fees_bps").get<double>();
         r.fill_ratio = tca.at("fill_ratio").get<double>();
         r.children = j.at("children").size();
+        if (fill_band) {
+          r.cost_none_bps = j.at("fill_band").at("none").at("implementation_shortfall_bps").get<double>();
+          r.cost_full_bps = j.at("fill_band").at("full").at("implementation_shortfall_bps").get<double>();
+        }
         r.ok = code == 0;
         if (!r.ok) {
           r.error = run_err.str();
@@ -358,7 +364,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
   for (auto& t : pool) t.join();
 
   // The summary: per scenario, size, horizon and algo, over starts and sides (so the market's drift cancels).
-  std::map<std::tuple<std::string, std::string, std::string>, double> market_cost;
+  std::map<std::tuple<std::string, std::string, std::string>, double> market_cost, market_none, market_full;
   for (const auto& scenario : spec.scenarios)
     for (const auto& size : spec.sizes)
       for (const auto& horizon : spec.horizon_labels)
@@ -369,7 +375,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
           s.horizon_label = horizon;
           s.algo = algo;
           s.touch_size = touch.count(scenario) ? touch[scenario] : 0;
-          std::vector<double> cost, ex, fill;
+          std::vector<double> cost, ex, fill, none, full;
           for (const auto& r : result.runs) {
             if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
                 r.algo != algo)
@@ -383,13 +389,21 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
             cost.push_back(r.cost_bps);
             ex.push_back(r.cost_ex_fees_bps);
             fill.push_back(r.fill_ratio);
+            none.push_back(r.cost_none_bps);
+            full.push_back(r.cost_full_bps);
           }
+          s.has_band = fill_band;
+          s.cost_none_bps = mean(none);
+          s.cost_full_bps = mean(full);
           s.cost_bps = mean(cost);
           s.cost_ex_fees_bps = mean(ex);
           s.risk_bps = stdev(cost);
           s.fill_ratio = mean(fill);
-          if (algo == "market" && s.failed < s.runs)
+          if (algo == "market" && s.failed < s.runs) {
             market_cost[{scenario, size.label, horizon}] = s.cost_bps;
+            market_none[{scenario, size.label, horizon}] = s.cost_none_bps;
+            market_full[{scenario, size.label, horizon}] = s.cost_full_bps;
+          }
           result.summary.push_back(s);
         }
   for (auto& s : result.summary) {
@@ -397,6 +411,8 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
     if (it != market_cost.end()) {
       s.has_market = true;
       s.vs_market_bps = s.cost_bps - it->second;
+      s.vs_market_none_bps = s.cost_none_bps - market_none[it->first];
+      s.vs_market_full_bps = s.cost_full_bps - market_full[it->first];
     }
   }
   return result;
@@ -427,7 +443,12 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
          {"cost_ex_fees_bps", s.cost_ex_fees_bps},
          {"risk_bps", s.risk_bps},
          {"fill_ratio", s.fill_ratio},
-         {"vs_market_bps", s.has_market ? ordered_json(s.vs_market_bps) : ordered_json(nullptr)}});
+         {"vs_market_bps", s.has_market ? ordered_json(s.vs_market_bps) : ordered_json(nullptr)},
+         {"fill_band", s.has_band ? ordered_json{{"none_bps", s.cost_none_bps},
+                                                 {"full_bps", s.cost_full_bps},
+                                                 {"vs_market_none_bps", s.vs_market_none_bps},
+                                                 {"vs_market_full_bps", s.vs_market_full_bps}}
+                                  : ordered_json(nullptr)}});
   j["summary"] = summary;
   ordered_json runs = ordered_json::array();
   for (const auto& r : result.runs)
@@ -455,8 +476,10 @@ void print_table(const GridResult& result, std::ostream& out) {
       << "qty" << std::setw(9) << "horizon"
       << "  " << std::left << std::setw(9) << "algo" << std::right << std::setw(6) << "runs" << std::setw(11)
       << "cost bps" << std::setw(13) << "ex-fees bps" << std::setw(11) << "risk bps" << std::setw(9)
-      << "fill %" << std::setw(14) << "vs market bps"
-      << "\n";
+      << "fill %" << std::setw(14) << "vs market bps";
+  const bool band = !result.summary.empty() && result.summary.front().has_band;
+  if (band) out << std::setw(22) << "band: none / full bps" << std::setw(24) << "vs market none / full";
+  out << "\n";
   for (const auto& s : result.summary) {
     const bool all_failed = s.failed == s.runs;
     std::string scenario =
@@ -471,8 +494,14 @@ void print_table(const GridResult& result, std::ostream& out) {
         << (all_failed ? "-" : fixed(s.cost_ex_fees_bps)) << std::setw(11)
         << (all_failed ? "-" : fixed(s.risk_bps)) << std::setw(9)
         << (all_failed ? "-" : fixed(100 * s.fill_ratio, 1)) << std::setw(14)
-        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-"))
-        << "\n";
+        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-"));
+    if (band)
+      out << std::setw(22) << (all_failed ? "-" : fixed(s.cost_none_bps) + " / " + fixed(s.cost_full_bps))
+          << std::setw(24)
+          << (s.has_market && s.algo != "market" && !all_failed
+                  ? fixed(s.vs_market_none_bps) + " / " + fixed(s.vs_market_full_bps)
+                  : std::string("-"));
+    out << "\n";
   }
   // Why runs failed: each distinct reason once.
   std::set<std::string> reasons;
@@ -548,7 +577,7 @@ int backtest_command(const BacktestOptions& options, std::ostream& out, std::ost
   if (!std::filesystem::exists(options.grid)) return fail(options.grid + ": no such file");
   auto spec = load_grid(options.grid);
   if (!spec) return fail(spec.error().message);
-  auto result = run_grid(*spec, err, options.threads, options.strict_data);
+  auto result = run_grid(*spec, err, options.threads, options.strict_data, options.fill_band);
   if (!result) return fail(result.error().message);
   for (const auto& issue : result->data_issues) err << "warning: data: " << issue << "\n";
   if (!options.html.empty()) {

@@ -49,6 +49,8 @@ struct GridRun {
   double cost_ex_fees_bps = 0;  // the same without fees
   double fill_ratio = 0;
   std::uint64_t children = 0;
+  // With the fill-model band: the same run's cost under cross_fill none and full.
+  double cost_none_bps = 0, cost_full_bps = 0;
 };
 
 struct GridSummary {
@@ -61,6 +63,10 @@ struct GridSummary {
   double fill_ratio = 0;
   double vs_market_bps = 0;  // cost_bps minus market's in the same scenario, size and horizon
   bool has_market = false;
+  // With the fill-model band: means under cross_fill none and full, and the same against market's.
+  bool has_band = false;
+  double cost_none_bps = 0, cost_full_bps = 0;
+  double vs_market_none_bps = 0, vs_market_full_bps = 0;
 };
 
 struct GridResult {
@@ -71,9 +77,10 @@ struct GridResult {
 };
 
 // Runs the grid (`threads` workers; 0: the spec's, else every core). Progress on `err`.
-// With `strict_data`, a run whose recording ends early or has an unusable stretch fails.
+// With `strict_data`, a run whose recording ends early or has an unusable stretch fails; with `fill_band`,
+// each run is also made under cross_fill none and full (docs/simulator.md).
 Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads = 0,
-                            bool strict_data = false);
+                            bool strict_data = false, bool fill_band = false);
 
 // The time-weighted median of the quantity shown at the best bid and offer (their mean) of the scenario's
 // primary venue over [from, to), sampled every 100 ms.
@@ -86,6 +93,7 @@ struct BacktestOptions {
   std::string html;
   int threads = 0;
   bool strict_data = false;
+  bool fill_band = false;
 };
 
 int backtest_command(const BacktestOptions& options, std::ostream& out, std::ostream& err);

@@ -147,6 +147,8 @@ int run_cli(int argc, char** argv) {
                            "Worker threads (default: the grid's, else every core)");
   backtest_cmd->add_option("--html", backtest.html, "Write an HTML comparison here");
   backtest_cmd->add_flag("--json", backtest.json, "Print every run and the summary as JSON on stdout");
+  backtest_cmd->add_flag("--fill-band", backtest.fill_band,
+                         "Also run every cell under cross_fill none and full: the costs side by side");
   backtest_cmd->add_flag("--strict-data", backtest.strict_data,
                          "A recording that ends early or has an unusable stretch fails the run (default: a "
                          "warning)");
@@ -211,6 +213,12 @@ int run_cli(int argc, char** argv) {
   execute_cmd->add_option("--scorecard", execute.scorecard,
                           "Venue scorecards to read, update and save (JSON file)");
   execute_cmd->add_flag("--json", execute.json, "Print the full result as JSON on stdout");
+  execute_cmd->add_option(
+      "--cross-fill", execute.cross_fill,
+      "What fills a resting child when the recorded book moves onto its price without a trade: "
+      "prints (the default: no more than the recorded trades show), none, or full");
+  execute_cmd->add_flag("--fill-band", execute.fill_band,
+                        "Also run under cross_fill none and full and report the costs side by side");
   execute_cmd->add_flag("--strict-data", execute.strict_data,
                         "A recording that ends early or has an unusable stretch is an error (default: a "
                         "warning)");

@@ -666,6 +666,12 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   }
   auto loaded = load_config(options.scenario.empty() ? default_config_path() : options.scenario);
   if (!loaded) return fail(loaded.error().message);
+  if (!options.cross_fill.empty()) {
+    const auto fill = parse_cross_fill(options.cross_fill);
+    if (!fill) return fail("--cross-fill: " + fill.error().message);
+    for (auto& v : loaded.value().venues)
+      if (v.sim) v.sim->cross_fill = *fill;
+  }
   const Config& config = *loaded;
   const Instrument* instrument = config.instrument(InstrumentId(options.instrument));
   if (instrument == nullptr)
@@ -740,8 +746,8 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   }
   const std::string benchmark_venue = sim->venue(static_cast<std::size_t>(primary)).config().id.str();
   for (const auto& issue : data_issues_found)
-    if (issue.kind == sim::DataIssue::Kind::EndsEarly && issue.venue == benchmark_venue && issue.at_ns < start &&
-        config.tca.arrival_mid != "consolidated")
+    if (issue.kind == sim::DataIssue::Kind::EndsEarly && issue.venue == benchmark_venue &&
+        issue.at_ns < start && config.tca.arrival_mid != "consolidated")
       err << "warning: the benchmark mid is " << benchmark_venue << "'s, whose data stops at "
           << format_time(issue.at_ns) << ", before the arrival: the arrival price and the costs measured "
           << "against it are stale (a --start before then, or [tca] arrival_mid = \"consolidated\")\n";
@@ -933,6 +939,42 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
                            {"at_ns", issue.at_ns},
                            {"text", issue.to_string()}});
   j["data_issues"] = data_issues;
+  if (options.fill_band) {
+    // The same parent under the pessimistic and the optimistic crossing-book fill models, beside this run's
+    // (docs/simulator.md): a conclusion that holds under both does not rest on how a simulator guesses.
+    ordered_json band = ordered_json::object();
+    const std::string own = std::string(to_string(config.venues.empty() || !config.venues.front().sim
+                                                      ? CrossFill::Prints
+                                                      : config.venues.front().sim->cross_fill));
+    for (const std::string model : {"none", "prints", "full"}) {
+      if (model == own) {
+        band[model] = {{"implementation_shortfall_bps", tca.implementation_shortfall_bps},
+                       {"fill_ratio", tca.fill_ratio}};
+        continue;
+      }
+      ExecuteOptions other = options;
+      other.cross_fill = model;
+      other.fill_band = false;
+      other.scan_data = false;
+      other.json = true;
+      other.progress = false;
+      other.journal.clear();
+      other.html.clear();
+      other.scorecard.clear();
+      other.recorded_events = nullptr;
+      std::ostringstream other_out, other_err;
+      execute_command(other, other_out, other_err);
+      try {
+        const auto r = nlohmann::json::parse(other_out.str());
+        band[model] = {{"implementation_shortfall_bps", r.at("tca").at("implementation_shortfall_bps")},
+                       {"fill_ratio", r.at("tca").at("fill_ratio")}};
+      } catch (const std::exception&) {
+        remove_temporary();
+        return fail("--fill-band: the run under cross_fill = " + model + " failed: " + other_err.str());
+      }
+    }
+    j["fill_band"] = band;
+  }
 
   if (!options.html.empty()) {
     // The chart starts 10 s before arrival, with the mid as it stood then.
@@ -988,6 +1030,13 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   row("fees", tca.cost_bps.fees, tca.cost.fees);
   row("opportunity", tca.cost_bps.opportunity, tca.cost.opportunity);
   row("implementation shortfall", tca.implementation_shortfall_bps, tca.implementation_shortfall);
+  if (j.contains("fill_band")) {
+    out << "  fill-model band (crossing-book fills):";
+    for (const auto& [model, v] : j["fill_band"].items())
+      out << "  " << model << " " << bps(v["implementation_shortfall_bps"].get<double>()) << " bps ("
+          << bps(100 * v["fill_ratio"].get<double>()) << "% filled)";
+    out << "\n";
+  }
   out << "\n";
   if (tca.vwap_slippage_bps)
     out << "  vs interval VWAP " << money(*tca.vwap) << ": " << bps(*tca.vwap_slippage_bps) << " bps\n";

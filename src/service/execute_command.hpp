@@ -28,7 +28,9 @@ struct ExecuteOptions {
   bool strict_data =
       false;              // a recording that ends early or has an unusable stretch is an error, not a warning
   bool scan_data = true;  // read the recordings for data issues first (backtest scans once per scenario)
-  bool progress = true;   // a progress bar on stderr when it is a terminal
+  std::string cross_fill;  // overrides every simulated venue's [venue.sim] cross_fill: none, prints or full
+  bool fill_band = false;  // also run under cross_fill none and full, and report the costs side by side
+  bool progress = true;    // a progress bar on stderr when it is a terminal
   std::uint64_t* recorded_events = nullptr;  // benchmarks: set to the recorded events the run replayed
 };
 

@@ -137,11 +137,25 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
   const Side passive = opposite(aggressor);
   Qty used;
   for (auto& order : orders_) {
-    if (order.side != passive || order.leaves_qty.is_zero()) continue;
+    if (order.leaves_qty.is_zero()) continue;
     const Price ours = order.price - shift_;
+    if (order.side != passive) {
+      // A print on our own side's aggressor: on a book that crossed our price (someone lifted asks posted at
+      // or below our bid). It is evidence of sellers there: through our price it reached us; at it, the queue
+      // ahead went first.
+      if (better(order.side, ours, recorded)) {
+        order.supported += qty;
+      } else if (recorded == ours) {
+        const Qty reach = order.ahead >= qty ? Qty{} : qty - order.ahead;
+        order.ahead = order.ahead >= qty ? order.ahead - qty : Qty{};
+        order.supported += reach;
+      }
+      continue;
+    }
     Qty fill;
     if (better(passive, ours, recorded)) {
       // The aggressor traded through our price: it would have met us first.
+      order.supported += qty;
       fill = min_qty(order.leaves_qty, qty - used);
     } else if (recorded == ours) {
       order.traded_at_price += qty;
@@ -151,6 +165,7 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
       }
       const Qty reach = qty - order.ahead;
       order.ahead = Qty{};
+      order.supported += reach;
       fill = min_qty(min_qty(order.leaves_qty, reach), qty - used);
     } else {
       continue;
@@ -159,6 +174,9 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
     used += fill;
     fill_resting(order, order.price, fill, recorded == ours);
   }
+  // Prints that arrive after the book crossed us (bookTicker runs about a millisecond ahead of trades) are
+  // the evidence a crossing fill waits for.
+  if (cross_fill_ == CrossFill::Prints) check_crossed();
 }
 
 void SimMarket::on_l3(const md::Event& event) {
@@ -239,9 +257,16 @@ Qty SimMarket::own_qty_at(Side side, Price venue_price, bool in_l3_queue) const 
 }
 
 void SimMarket::check_crossed() {
-  if (!trading_) return;
+  if (!trading_ || cross_fill_ == CrossFill::None) return;
   for (auto& order : orders_) {
     if (order.leaves_qty.is_zero()) continue;
+    // With cross_fill = prints a crossing book fills no more than the prints that reached us have shown.
+    Qty allowed = order.leaves_qty;
+    if (cross_fill_ == CrossFill::Prints && order.phantom_id == 0) {
+      const Qty evidence = order.supported - order.cum_qty;
+      if (!evidence.is_positive()) continue;
+      allowed = min_qty(allowed, evidence);
+    }
     const Side opposite_side = opposite(order.side);
     const Price best_opposite = best(opposite_side);
     if (!best_opposite.is_set() || better(opposite_side, order.price, best_opposite)) continue;
@@ -257,7 +282,7 @@ void SimMarket::check_crossed() {
                             : order.price;
     if (better(opposite_side, reach, best_opposite)) continue;
     scratch_.clear();
-    const Qty got = take(order.side, order.leaves_qty, reach, scratch_);
+    const Qty got = take(order.side, allowed, reach, scratch_);
     if (got.is_positive()) fill_resting(order, order.price, got);
   }
 }

@@ -23,8 +23,11 @@
 //  - exact: with order-by-order (L3) data our order is placed in the venue's FIFO queue itself, so each
 //    order ahead of us that is cancelled or filled moves us up by exactly its size.
 // A resting order fills when recorded trades reach it (a trade at our price beyond the quantity ahead of us,
-// or a trade through our price) or when the venue's book crosses its price (then it takes what crossed, as a
-// maker). Fills are appended to fills() and the venue settles them.
+// or a trade through our price). When the venue's book crosses its price without a trade (asks posted at or
+// below our bid), what it may take is `cross_fill`'s choice: nothing; no more than the recorded trades that
+// reached it so far (the default: most such asks are post-only on a real venue and would have been refused,
+// so a fill needs a print behind it); or everything that crossed (optimistic, for comparison). Fills are
+// appended to fills() and the venue settles them.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -49,8 +52,11 @@ struct OwnOrder {
   Qty cum_qty;
   Qty leaves_qty;
   Notional cum_notional;
-  Qty ahead;                     // recorded quantity ahead of us at our price
-  Qty traded_at_price;           // recorded trades at our price since that level's last depth change
+  Qty ahead;            // recorded quantity ahead of us at our price
+  Qty traded_at_price;  // recorded trades at our price since that level's last depth change
+  // Recorded trades that reached this order since it rested: through its price, or at its price beyond the
+  // queue ahead. What a crossing book may fill (cross_fill = prints) is capped by it, less what filled.
+  Qty supported;
   std::uint64_t phantom_id = 0;  // exact model: our order's id in the venue's L3 queue
   Amount locked;                 // balance or margin the venue holds for it
   TimestampNs accepted_ns = 0;
@@ -74,6 +80,8 @@ class SimMarket {
 
   const VenueListing& listing() const { return listing_; }
   QueueModel queue_model() const { return queue_model_; }
+  CrossFill cross_fill() const { return cross_fill_; }
+  void set_cross_fill(CrossFill fill) { cross_fill_ = fill; }
 
   // A recorded event of this market's stream. Fills of our resting orders are appended to fills().
   void on_event(const md::Event& event);
@@ -156,6 +164,7 @@ class SimMarket {
 
   VenueListing listing_;
   QueueModel queue_model_;
+  CrossFill cross_fill_ = CrossFill::Prints;
   double resilience_;
   md::L2Book book_;
   std::unique_ptr<md::L3Book> l3_;  // order-by-order feeds: the venue's FIFO queues

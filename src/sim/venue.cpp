@@ -52,6 +52,7 @@ SimVenue::SimVenue(const VenueConfig& config, const std::vector<Instrument>& ins
     : config_(config), sim_(config.sim.value_or(VenueSimConfig{})) {
   for (const auto& listing : config_.listings) {
     markets_.emplace_back(listing, sim_.queue_model, sim_.resilience);
+    markets_.back().set_cross_fill(sim_.cross_fill);
     positions_.emplace_back();
     std::string base = "BASE", quote = "QUOTE";
     for (const auto& instrument : instruments)
