@@ -166,3 +166,21 @@ run(${TRANCHE} execute --side buy --qty 5 --strict-data)
 if(NOT rc EQUAL 0 OR err MATCHES "warning")
   message(FATAL_ERROR "--strict-data on the bundled market: rc ${rc}, '${err}'")
 endif()
+
+# The fill-model band: the same parent under the pessimistic and the optimistic crossing-book rule, beside the
+# default's, in one result.
+run(${TRANCHE} execute --side buy --qty 20 --algo peg --start 2024-08-08T23:55:00Z --venues binance-spot
+    --fill-band --json)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "execute --fill-band: rc ${rc}, '${err}'")
+endif()
+foreach(model none prints full)
+  string(JSON band_bps ERROR_VARIABLE band_error GET "${out}" fill_band ${model} implementation_shortfall_bps)
+  if(band_error)
+    message(FATAL_ERROR "execute --fill-band --json has no ${model} cost: ${band_error}")
+  endif()
+endforeach()
+run(${TRANCHE} execute --side buy --qty 5 --cross-fill sometimes)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "cross_fill 'sometimes' is not one of prints, none, full")
+  message(FATAL_ERROR "--cross-fill sometimes: rc ${rc}, '${err}'")
+endif()

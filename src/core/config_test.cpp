@@ -569,6 +569,21 @@ TEST(ParseConfig, CountsOutsideTheirRangeAreErrorsNamingTheKey) {
             amount("-0.5"));
 }
 
+TEST(ParseConfig, ReadsTheCrossingBookFillRuleAndDefaultsToPrints) {
+  const std::string venue =
+      "[[venue]]\nid = \"v\"\n[[venue.listing]]\ninstrument = \"ETH-USDT\"\nsymbol = \"ETHUSDT\"\n"
+      "[venue.sim]\nfiles = [\"x.gz\"]\n";
+  EXPECT_EQ(must_parse(std::string(kInstrument) + venue).venues[0].sim->cross_fill, CrossFill::Prints);
+  for (const auto& [text, fill] :
+       {std::pair{"none", CrossFill::None}, {"prints", CrossFill::Prints}, {"full", CrossFill::Full}}) {
+    const Config c = must_parse(std::string(kInstrument) + venue + "cross_fill = \"" + text + "\"\n");
+    EXPECT_EQ(c.venues[0].sim->cross_fill, fill);
+    EXPECT_EQ(to_string(fill), text);
+  }
+  EXPECT_TRUE(contains(error_of(std::string(kInstrument) + venue + "cross_fill = \"some\"\n"),
+                       "cross_fill 'some' is not one of prints, none, full"));
+}
+
 TEST(ConfigCheckParentQty, RefusesAQuantityBelowEveryVenuesLotAndSaysWhichLotIsSmallest) {
   const Config config = must_parse(kTwoVenues);
   const auto below = config.check_parent_qty(InstrumentId("ETH-USDT"), qty("0.00001"));

@@ -142,7 +142,9 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
     if (order.side != passive) {
       // A print on our own side's aggressor: on a book that crossed our price (someone lifted asks posted at
       // or below our bid). It is evidence of sellers there: through our price it reached us; at it, the queue
-      // ahead went first.
+      // ahead went first. Only the prints rule reads it: none and full keep the queue as the other side's
+      // trades move it, so each stays the bound it names.
+      if (cross_fill_ != CrossFill::Prints) continue;
       if (better(order.side, ours, recorded)) {
         order.supported += qty;
       } else if (recorded == ours) {
