@@ -41,8 +41,12 @@ void SimMarket::on_event(const md::Event& event) {
       }
       break;
     case md::EventKind::Trade:
-      // With order-by-order data the exact model moves on the fill records of the orders themselves.
+      // With order-by-order data the exact model moves on the fill records of the orders themselves. A trade
+      // that names its aggressor's order tells which fill record of the same venue event is the aggressor's
+      // own.
       if (!orders_.empty() && !exact()) on_trade(event.side, event.price, event.qty);
+      if (event.order_id != 0 && event_aggressors_.size() < kMaxEventAggressors)
+        event_aggressors_.push_back(event.order_id);
       break;
     case md::EventKind::OrderAdd:
     case md::EventKind::OrderCancel:
@@ -55,6 +59,7 @@ void SimMarket::on_event(const md::Event& event) {
       valid_ = false;
       break;
   }
+  if (event.flags & md::kFlagLastInEvent) event_aggressors_.clear();
 }
 
 void SimMarket::on_depth(const md::Event& event) {
@@ -208,7 +213,13 @@ void SimMarket::on_l3(const md::Event& event) {
   if (event.kind == md::EventKind::OrderFill && known && !orders_.empty() && !exact() &&
       l3_fills_change_book_)
     on_trade(opposite(before.side), before.price, event.qty);
-  if (event.kind == md::EventKind::OrderFill && known && !orders_.empty() && exact() && trading_) {
+  // CME's MBO reports a fill record for the aggressor's own order too (at the trade's price, named by the
+  // event's trade record): it is no maker's fill at the order's resting level and moves nobody's queue.
+  const bool makers_fill = event.kind == md::EventKind::OrderFill && known &&
+                           (!event.price.is_set() || event.price == before.price) &&
+                           std::find(event_aggressors_.begin(), event_aggressors_.end(), event.order_id) ==
+                               event_aggressors_.end();
+  if (makers_fill && !orders_.empty() && exact() && trading_) {
     // A fill of an order behind ours at our price, or at a worse price, would have met us first; our orders
     // meet it in their queue order, and together never for more than it traded.
     Qty used;

@@ -180,6 +180,9 @@ class SimMarket {
   std::vector<SimFill> fills_;
   std::vector<md::Level> scratch_;
   std::uint64_t next_phantom_ = 0;
+  // Orders the trade records of the current venue event name as aggressors (MBO), cleared at its last record.
+  static constexpr std::size_t kMaxEventAggressors = 64;
+  std::vector<std::uint64_t> event_aggressors_;
   bool l3_fills_change_book_ = true;
   bool trading_ = true;
 };

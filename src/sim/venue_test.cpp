@@ -553,6 +553,30 @@ TEST_F(SimVenueTest, TheExactModelNeverFillsOurOrdersForMoreThanThePrint) {
   EXPECT_EQ(f[0].client_order_id, ClientOrderId(next_id_ - 1)) << "the earlier order is first in the queue";
 }
 
+TEST_F(SimVenueTest, TheExactModelReadsNoAggressorsOwnFillRecordAsAMakersFill) {
+  // Pins (found measuring the queue models on CME MBO, docs/queue-models.md): CME reports a fill record for
+  // the aggressor's own order too, at the trade's price. Read at the order's resting price, a bid resting
+  // below ours that bought higher up looked like a sell through every bid down to it, and our bid was filled.
+  venue_ = std::make_unique<SimVenue>(venue_config(QueueModel::Exact), std::vector<Instrument>{eth()});
+  venue_->set_state(VenueState::Open, "test", 0);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 7, Side::Buy, "99.95", "3"));
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderAdd, 9, Side::Sell, "100.05", "1"));
+  venue_->on_new_order(order(Side::Buy, "1", "99.99"), ev_.t);
+  take_reports();
+  // One venue event: the trade names order 7 as its aggressor, then the maker's fill, then the aggressor's
+  // own.
+  md::Event trade = l3_event(ev_, md::EventKind::Trade, 7, Side::Buy, "100.05", "1");
+  venue_->on_market_event(0, trade);
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderFill, 9, Side::Sell, "100.05", "1"));
+  md::Event own = l3_event(ev_, md::EventKind::OrderFill, 7, Side::Buy, "100.05", "1");
+  own.flags = md::kFlagLastInEvent;
+  venue_->on_market_event(0, own);
+  EXPECT_TRUE(fills().empty()) << "our bid was filled by the aggressor's own fill record";
+  // A real sell through our bid, filling order 7 at its resting price, still reaches us first.
+  venue_->on_market_event(0, l3_event(ev_, md::EventKind::OrderFill, 7, Side::Buy, "99.95", "1"));
+  EXPECT_EQ(fills().size(), 1u);
+}
+
 TEST_F(SimVenueTest, TwoFillsOfOneOrderInOneEventAreBothSettledAndReported) {
   // Pins: the second fill was dropped once the first had removed the filled order. (The second fill is the
   // book crossing us with no print behind it: only the optimistic model makes it.)
