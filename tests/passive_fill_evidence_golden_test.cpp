@@ -1,10 +1,10 @@
 // Every maker fill of ours checked against the recorded prints, by a checker that shares nothing with the
-// simulator: executions are run through the product (`tranche execute` on binance-spot), and each resting
-// child's fills are compared with the trades of the recording itself. A child's queue ahead is the recorded
-// quantity displayed at its price when it reached the venue; it shrinks with every trade at that price and
-// with every visible drop of the level (a cancel ahead of us, the most lenient reading); trades beyond it at
-// its price, and trades through its price, are the evidence a fill needs. Maker quantity beyond that evidence
-// had no trade behind it.
+// simulator: executions are run through the product (`tranche execute` on binance-spot: every algo, each
+// side, two start times), and each resting child's fills are compared with the trades of the recording
+// itself. A child's queue ahead is the recorded quantity displayed at its price when it reached the venue; it
+// shrinks with every trade at that price and with every visible drop of the level (a cancel ahead of us, the
+// most lenient reading); trades beyond it at its price, and trades through its price, are the evidence a fill
+// needs. Maker quantity beyond that evidence had no trade behind it.
 //
 // The defect it pins (issue 22): when the recorded book moved onto a resting order's price without a trade,
 // the simulator filled the order from that book, up to everything displayed there: 44% of all maker quantity
@@ -159,7 +159,7 @@ std::map<std::string, Evidence> evidence_table(const std::string& cross_fill) {
   std::printf("cross_fill = %s\n%-8s %-5s %10s %14s %8s\n",
               cross_fill.empty() ? "prints (default)" : cross_fill.c_str(), "algo", "side", "maker ETH",
               "unsupported", "share");
-  for (const std::string algo : {"twap", "peg", "iceberg", "vwap"})
+  for (const std::string algo : {"twap", "peg", "iceberg", "vwap", "pov", "is"})
     for (const std::string side : {"buy", "sell"}) {
       Evidence& total = table[algo + " " + side];
       for (const std::string start : {"2024-08-08T23:55:00Z", "2024-08-08T23:57:00Z"}) {
