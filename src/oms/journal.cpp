@@ -232,13 +232,14 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path, JournalO
 Result<std::unique_ptr<Journal>> Journal::open_private_copy(const std::string& path) {
   std::string dir_template = (std::filesystem::temp_directory_path() / "tranche-journal-XXXXXX").string();
   if (::mkdtemp(dir_template.data()) == nullptr)
-    return make_error("journal " + path + ": read-only here, and no private copy could be made: " +
-                      std::strerror(errno));
+    return make_error("journal " + path +
+                      ": read-only here, and no private copy could be made: " + std::strerror(errno));
   const std::filesystem::path dir = dir_template;
   const std::string copy = (dir / "journal").string();
   std::error_code ec;
   std::filesystem::copy_file(path, copy, ec);
-  if (!ec && std::filesystem::exists(path + "-wal")) std::filesystem::copy_file(path + "-wal", copy + "-wal", ec);
+  if (!ec && std::filesystem::exists(path + "-wal"))
+    std::filesystem::copy_file(path + "-wal", copy + "-wal", ec);
   sqlite3* db = nullptr;
   const int rc = ec ? SQLITE_CANTOPEN
                     : sqlite3_open_v2(copy.c_str(), &db, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY, nullptr);

@@ -81,7 +81,7 @@ class Journal {
 
   std::string path_;
   sqlite3* db_ = nullptr;
-  int lock_fd_ = -1;  // a writer's lock on "<path>-lock" (see open); -1 for a reader
+  int lock_fd_ = -1;         // a writer's lock on "<path>-lock" (see open); -1 for a reader
   std::string scratch_dir_;  // a reader of a file it may not write reads a private copy here (see open)
   static Result<std::unique_ptr<Journal>> open_private_copy(const std::string& path);
   bool read_only_ = false;

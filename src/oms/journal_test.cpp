@@ -878,11 +878,13 @@ TEST_F(WriteAheadLogTest, a_copy_in_a_folder_nobody_may_write_reads_through_a_pr
   leave_a_log();
   const fs::path locked = dir_ / "locked";
   fs::create_directories(locked);
-  for (const char* suffix : {"", "-wal"}) fs::copy_file(file("copy.db") + suffix, (locked / "copy.db").string() + suffix);
+  for (const char* suffix : {"", "-wal"})
+    fs::copy_file(file("copy.db") + suffix, (locked / "copy.db").string() + suffix);
   fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                               fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
   for (const char* suffix : {"", "-wal"})
-    fs::permissions((locked / "copy.db").string() + suffix, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions((locked / "copy.db").string() + suffix,
+                    fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   // Root writes anywhere: the read is made as nobody, as a user without rights to the folder would.
   const bool as_root = ::geteuid() == 0;
   if (as_root) {
