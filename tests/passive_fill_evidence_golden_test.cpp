@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -47,7 +48,7 @@ struct Evidence {
 };
 
 Qty parse_qty(double value) {
-  return Qty::from_raw(static_cast<std::int64_t>(value * 1e8 + (value >= 0 ? 0.5 : -0.5)));
+  return Qty::from_raw(std::llround(value * static_cast<double>(kFixedScale)));
 }
 
 // The maker children of one execution, from `tranche execute --json`.

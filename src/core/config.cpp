@@ -695,10 +695,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
             "max_in_flight_notional_per_account", "max_market_data_age", "self_trade_prevention",
             "instruments"});
     RiskConfig& risk = config.risk;
-    auto amount = [&](std::string_view key, Amount& into) {
-      if (table->get(key)) into = r.decimal<Amount>(key);
-      if (r.error().empty() && into.is_negative()) r.fail(std::string(key) + " must not be negative");
-    };
+    // Notional limits always apply: zero denies, and a negative one is an error.
+    auto amount = [&](std::string_view key, Amount& into) { into = r.non_negative<Amount>(key, into); };
     amount("max_parent_notional", risk.max_parent_notional);
     risk.parent_collar_bps =
         r.decimal_in("parent_collar_bps", risk.parent_collar_bps, Amount{}, Amount::from_units(10'000));

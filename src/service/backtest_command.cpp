@@ -255,7 +255,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
     auto issues = sim::Simulator::scan_data(*config);
     if (!issues) return make_error(scenario + ": " + issues.error().message);
     if (strict_data && !issues->empty())
-      return make_error("--strict-data: " + scenario + ": " + issues->front().to_string());
+      return make_error("--strict-data: " + scenario + ": " + sim::summarize(*issues));
     for (const auto& issue : *issues) result.data_issues.push_back(scenario + ": " + issue.to_string());
   }
   std::map<std::string, double> touch;
@@ -364,7 +364,8 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
   for (auto& t : pool) t.join();
 
   // The summary: per scenario, size, horizon and algo, over starts and sides (so the market's drift cancels).
-  std::map<std::tuple<std::string, std::string, std::string>, double> market_cost, market_none, market_full;
+  // The market sweep's summary per scenario, size and horizon: what every algo's is compared with.
+  std::map<std::tuple<std::string, std::string, std::string>, GridSummary> market;
   for (const auto& scenario : spec.scenarios)
     for (const auto& size : spec.sizes)
       for (const auto& horizon : spec.horizon_labels)
@@ -399,20 +400,16 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
           s.cost_ex_fees_bps = mean(ex);
           s.risk_bps = stdev(cost);
           s.fill_ratio = mean(fill);
-          if (algo == "market" && s.failed < s.runs) {
-            market_cost[{scenario, size.label, horizon}] = s.cost_bps;
-            market_none[{scenario, size.label, horizon}] = s.cost_none_bps;
-            market_full[{scenario, size.label, horizon}] = s.cost_full_bps;
-          }
+          if (algo == "market" && s.failed < s.runs) market[{scenario, size.label, horizon}] = s;
           result.summary.push_back(s);
         }
   for (auto& s : result.summary) {
-    auto it = market_cost.find({s.scenario, s.size_label, s.horizon_label});
-    if (it != market_cost.end()) {
+    auto it = market.find({s.scenario, s.size_label, s.horizon_label});
+    if (it != market.end()) {
       s.has_market = true;
-      s.vs_market_bps = s.cost_bps - it->second;
-      s.vs_market_none_bps = s.cost_none_bps - market_none[it->first];
-      s.vs_market_full_bps = s.cost_full_bps - market_full[it->first];
+      s.vs_market_bps = s.cost_bps - it->second.cost_bps;
+      s.vs_market_none_bps = s.cost_none_bps - it->second.cost_none_bps;
+      s.vs_market_full_bps = s.cost_full_bps - it->second.cost_full_bps;
     }
   }
   return result;

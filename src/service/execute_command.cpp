@@ -715,10 +715,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     if (!scanned) return fail(scanned.error().message);
     data_issues_found = std::move(*scanned);
     if (options.strict_data && !data_issues_found.empty())
-      return fail("--strict-data: " + data_issues_found.front().to_string() +
-                  (data_issues_found.size() > 1
-                       ? " (and " + std::to_string(data_issues_found.size() - 1) + " more)"
-                       : std::string()));
+      return fail("--strict-data: " + sim::summarize(data_issues_found));
     for (const auto& issue : data_issues_found) err << "warning: data: " << issue.to_string() << "\n";
   }
   auto created = sim::Simulator::create(config, sim_options);

@@ -136,7 +136,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   // now, with the venue, the file and the time, and refused with --strict-data.
   auto issues = sim::Simulator::scan_data(config);
   if (!issues) return fail(issues.error().message);
-  if (options.strict_data && !issues->empty()) return fail("--strict-data: " + issues->front().to_string());
+  if (options.strict_data && !issues->empty()) return fail("--strict-data: " + sim::summarize(*issues));
   for (const auto& issue : *issues) err << "tranche serve: warning: data: " << issue.to_string() << "\n";
   auto created = sim::Simulator::create(config, sim::SimOptions{});
   if (!created) return fail(created.error().message);

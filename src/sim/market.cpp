@@ -150,13 +150,10 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
       // ahead went first. Only the prints rule reads it: none and full keep the queue as the other side's
       // trades move it, so each stays the bound it names.
       if (cross_fill_ != CrossFill::Prints) continue;
-      if (better(order.side, ours, recorded)) {
+      if (better(order.side, ours, recorded))
         order.supported += qty;
-      } else if (recorded == ours) {
-        const Qty reach = order.ahead >= qty ? Qty{} : qty - order.ahead;
-        order.ahead = order.ahead >= qty ? order.ahead - qty : Qty{};
-        order.supported += reach;
-      }
+      else if (recorded == ours)
+        order.supported += pass_queue(order, qty);
       continue;
     }
     Qty fill;
@@ -166,12 +163,8 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
       fill = min_qty(order.leaves_qty, qty - used);
     } else if (recorded == ours) {
       order.traded_at_price += qty;
-      if (order.ahead >= qty) {
-        order.ahead -= qty;
-        continue;
-      }
-      const Qty reach = qty - order.ahead;
-      order.ahead = Qty{};
+      const Qty reach = pass_queue(order, qty);
+      if (!reach.is_positive()) continue;
       order.supported += reach;
       fill = min_qty(min_qty(order.leaves_qty, reach), qty - used);
     } else {
@@ -184,6 +177,16 @@ void SimMarket::on_trade(Side aggressor, Price recorded, Qty qty) {
   // Prints that arrive after the book crossed us (bookTicker runs about a millisecond ahead of trades) are
   // the evidence a crossing fill waits for.
   if (cross_fill_ == CrossFill::Prints) check_crossed();
+}
+
+Qty SimMarket::pass_queue(OwnOrder& order, Qty qty) {
+  if (order.ahead >= qty) {
+    order.ahead -= qty;
+    return Qty{};
+  }
+  const Qty reach = qty - order.ahead;
+  order.ahead = Qty{};
+  return reach;
 }
 
 void SimMarket::on_l3(const md::Event& event) {

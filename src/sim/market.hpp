@@ -80,7 +80,6 @@ class SimMarket {
 
   const VenueListing& listing() const { return listing_; }
   QueueModel queue_model() const { return queue_model_; }
-  CrossFill cross_fill() const { return cross_fill_; }
   void set_cross_fill(CrossFill fill) { cross_fill_ = fill; }
 
   // A recorded event of this market's stream. Fills of our resting orders are appended to fills().
@@ -151,6 +150,8 @@ class SimMarket {
   void on_l3(const md::Event& event);
   void on_level_change(Side side, Price recorded, Qty old_qty, Qty new_qty);
   void on_trade(Side aggressor, Price recorded, Qty qty);
+  // A print of `qty` at the order's price: the queue ahead goes first; returns what reaches the order.
+  static Qty pass_queue(OwnOrder& order, Qty qty);
   void check_crossed();
   // `at_price_print`: the fill came from a print at the order's price, which already moved every later order
   // of ours at that price; other fills move them here.

@@ -353,18 +353,21 @@ bool Simulator::next_event(Feed& feed) {
 }
 
 void Simulator::check_feed(Feed& feed, bool ended) {
-  const std::string& venue = venues_[feed.venue].venue->config().id.str();
+  const auto issue_of = [&](DataIssue::Kind kind) {
+    DataIssue issue;
+    issue.kind = kind;
+    issue.venue = venues_[feed.venue].venue->config().id.str();
+    issue.files = feed.files;
+    issue.at_ns = feed.last_good_ns;
+    return issue;
+  };
   const std::uint64_t errors = feed.reader->error_count();
   if (errors != feed.errors_seen) {
     const std::uint64_t added = errors - feed.errors_seen;
     if (feed.open_stretch >= 0) {
       data_issues_[static_cast<std::size_t>(feed.open_stretch)].count += added;
     } else {
-      DataIssue issue;
-      issue.kind = DataIssue::Kind::Malformed;
-      issue.venue = venue;
-      issue.files = feed.files;
-      issue.at_ns = feed.last_good_ns;
+      DataIssue issue = issue_of(DataIssue::Kind::Malformed);
       issue.count = added;
       const auto& kept = feed.reader->errors();
       const std::size_t first = static_cast<std::size_t>(feed.errors_seen);
@@ -376,11 +379,7 @@ void Simulator::check_feed(Feed& feed, bool ended) {
   const auto& gaps = feed.reader->gaps();
   for (; feed.gaps_seen < gaps.size(); ++feed.gaps_seen) {
     const md::GapReport& g = gaps[feed.gaps_seen];
-    DataIssue issue;
-    issue.kind = DataIssue::Kind::Gap;
-    issue.venue = venue;
-    issue.files = feed.files;
-    issue.at_ns = feed.last_good_ns;
+    DataIssue issue = issue_of(DataIssue::Kind::Gap);
     issue.detail = g.file + ":" + std::to_string(g.line) + ": sequence gap (expected update " +
                    std::to_string(g.expected) + ", got " + std::to_string(g.received) +
                    "): the book is rebuilt from the next snapshot";
@@ -390,11 +389,7 @@ void Simulator::check_feed(Feed& feed, bool ended) {
     // A recording may end a little before the window does; past the venue's staleness limit it ended early.
     const DurationNs stale = venues_[feed.venue].venue->sim().stale_after_ns;
     if (feed.last_good_ns + stale < end_ns_) {
-      DataIssue issue;
-      issue.kind = DataIssue::Kind::EndsEarly;
-      issue.venue = venue;
-      issue.files = feed.files;
-      issue.at_ns = feed.last_good_ns;
+      DataIssue issue = issue_of(DataIssue::Kind::EndsEarly);
       const double early_s = static_cast<double>(end_ns_ - feed.last_good_ns) / kNanosPerSecond;
       char text[96];
       std::snprintf(text, sizeof text, "%.1f s before the run's window ends at ", early_s);
@@ -408,6 +403,12 @@ bool Simulator::add_issue(DataIssue issue) {
   if (data_issues_.size() >= kMaxDataIssues) return false;
   data_issues_.push_back(std::move(issue));
   return true;
+}
+
+std::string summarize(const std::vector<DataIssue>& issues) {
+  if (issues.empty()) return {};
+  return issues.front().to_string() +
+         (issues.size() > 1 ? " (and " + std::to_string(issues.size() - 1) + " more)" : std::string());
 }
 
 std::string DataIssue::to_string() const {

@@ -82,8 +82,8 @@ struct VenueRunStats {
 
 // A recording that ends before the run's window does, or has a stretch the reader could not use (malformed or
 // truncated records, a sequence gap): what every command that replays it reports, and refuses with
-// --strict-data (docs/simulator.md). Found as the replay reaches it, at no cost per event, or all at once
-// before a run by scan_data.
+// --strict-data (docs/simulator.md). scan_data finds them all before a run; the check as each event is read
+// costs two counter comparisons.
 struct DataIssue {
   enum class Kind : std::uint8_t { EndsEarly, Malformed, Gap };
   Kind kind = Kind::Malformed;
@@ -94,6 +94,8 @@ struct DataIssue {
   std::string detail;       // the reader's first error, the gap's ids, how long before the window's end
   std::string to_string() const;
 };
+// The first issue, and how many more: what --strict-data refuses with. Empty when there is none.
+std::string summarize(const std::vector<DataIssue>& issues);
 
 class Simulator {
  public:
@@ -119,9 +121,7 @@ class Simulator {
   TimestampNs start_ns() const { return start_ns_; }
   TimestampNs end_ns() const { return end_ns_; }
   const std::vector<std::string>& notes() const { return notes_; }
-  // Every data issue met so far, in the order the replay met them (at most kMaxDataIssues).
-  const std::vector<DataIssue>& data_issues() const { return data_issues_; }
-  static constexpr std::size_t kMaxDataIssues = 100;
+  static constexpr std::size_t kMaxDataIssues = 100;  // kept per scan
 
   // Our requests: they reach the venue after its latency. False when the session is down: the request is
   // not handed over and a Rejected report follows.
