@@ -14,7 +14,7 @@
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
-#include "service/venue_views.hpp"
+#include "ems/venue_views.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche {
@@ -114,23 +114,22 @@ class Harness : public sim::SimListener {
   }
 
   ems::AlgoMarket market() {
-    service::VenueViewOptions options;
+    ems::VenueViewOptions options;
     options.gate = gate_.get();
     options.depth = 40;
-    views_ = service::venue_views(*sim_, InstrumentId("ETH-USDT"), sim_->now(), options);
+    views_ = ems::venue_views(*sim_, InstrumentId("ETH-USDT"), sim_->now(), options);
     return ems::algo_market(views_, sim_->now());
   }
   void after() {
     ASSERT_TRUE(manager_->flush().ok());
     if (!exec_->algo().done() || parent_done() || open_children() > 0) return;
-    const bool canceled = exec_->algo().done_text().rfind("canceled", 0) == 0;
-    ASSERT_TRUE(manager_
-                    ->finish_parent(exec_->parent(),
-                                    exec_->algo().completed() ? oms::ParentState::Filled
-                                    : canceled                ? oms::ParentState::Canceled
-                                                              : oms::ParentState::Expired,
-                                    exec_->algo().done_text(), sim_->now())
-                    .ok());
+    // What happened; the OMS's parent lifecycle table decides what the parent became.
+    const oms::ParentEvent event =
+        parent().executed >= parent().order.qty           ? oms::ParentEvent::ExecutedInFull
+        : exec_->algo().completed()                       ? oms::ParentEvent::RemainderUnsendable
+        : parent().state == oms::ParentState::PendingCancel ? oms::ParentEvent::CancelCompleted
+                                                          : oms::ParentEvent::AlgoEnded;
+    ASSERT_TRUE(manager_->end_parent(exec_->parent(), event, exec_->algo().done_text(), sim_->now()).ok());
     ASSERT_TRUE(manager_->flush().ok());
   }
   void quote_all() {

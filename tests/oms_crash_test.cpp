@@ -20,7 +20,7 @@
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
-#include "service/venue_views.hpp"
+#include "ems/venue_views.hpp"
 #include "sim/rng.hpp"
 #include "sim/simulator.hpp"
 
@@ -120,10 +120,10 @@ class AlgoDriver : public sim::SimListener {
     return exec_ != nullptr;
   }
   ems::AlgoMarket market_now() {
-    service::VenueViewOptions options;
+    ems::VenueViewOptions options;
     options.gate = &gate_;
     options.depth = 40;
-    views_ = service::venue_views(sim_, InstrumentId("ETH-USDT"), sim_.now(), options);
+    views_ = ems::venue_views(sim_, InstrumentId("ETH-USDT"), sim_.now(), options);
     return ems::algo_market(views_, sim_.now());
   }
   void after(TimestampNs now) {
@@ -132,9 +132,12 @@ class AlgoDriver : public sim::SimListener {
     if (!exec_->algo().done() || done()) return;
     for (const oms::ChildOrder* c : manager_.oms().children_of(parent_))
       if (c->open()) return;
-    check(manager_.finish_parent(
-        parent_, exec_->algo().completed() ? oms::ParentState::Filled : oms::ParentState::Expired,
-        exec_->algo().done_text(), now));
+    const oms::ParentRecord* p = manager_.oms().parent(parent_);
+    check(manager_.end_parent(parent_,
+                              p->executed >= p->order.qty   ? oms::ParentEvent::ExecutedInFull
+                              : exec_->algo().completed() ? oms::ParentEvent::RemainderUnsendable
+                                                          : oms::ParentEvent::AlgoEnded,
+                              exec_->algo().done_text(), now));
     check(manager_.flush());
   }
   static void check(const Status& s) {

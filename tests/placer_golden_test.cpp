@@ -10,7 +10,7 @@
 #include "ems/placer.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "risk/risk_gate.hpp"
-#include "service/venue_views.hpp"
+#include "ems/venue_views.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche {
@@ -41,10 +41,10 @@ class Harness : public sim::SimListener {
   }
 
   std::vector<ems::VenueView> views() {
-    service::VenueViewOptions options;
+    ems::VenueViewOptions options;
     options.depth = 5;
     options.gate = &gate_;
-    return service::venue_views(*sim_, kEth, sim_->now(), options);
+    return ems::venue_views(*sim_, kEth, sim_->now(), options);
   }
 
   void on_market_data(const sim::MarketDataRef& ref, const md::Event& e) override {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ems/router.hpp"
-#include "service/venue_views.hpp"
+#include "ems/venue_views.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche {
@@ -35,7 +35,7 @@ TEST(RouterGolden, ARoutedSweepIsPlannedNoDearerThanAnyVenueAloneOnTheSameBasis)
   for (const char* when : {"2024-08-08T23:55:00Z", "2024-08-08T23:56:30Z", "2024-08-08T23:58:00Z"}) {
     const TimestampNs t = parse_time(when).value();
     sim->run_until(t);
-    const auto views = service::venue_views(*sim, kEth, t);
+    const auto views = ems::venue_views(*sim, kEth, t);
     const double mid = sim->venue(0).market(0).mid().to_double();
     for (Side side : {Side::Buy, Side::Sell}) {
       for (double qty : {10.0, 100.0, 500.0}) {
@@ -60,7 +60,7 @@ TEST(RouterGolden, AHigherFeeOrLatencyMovesFlowAwayFromAVenue) {
   auto sim = default_market(config);
   const TimestampNs t = parse_time("2024-08-08T23:57:00Z").value();
   sim->run_until(t);
-  auto views = service::venue_views(*sim, kEth, t);
+  auto views = ems::venue_views(*sim, kEth, t);
   const double mid = sim->venue(0).market(0).mid().to_double();
   const ems::RoutePlan before = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
   ASSERT_GT(share_of(before, "binance-usdm"), 1.0) << before.explain();
@@ -68,7 +68,7 @@ TEST(RouterGolden, AHigherFeeOrLatencyMovesFlowAwayFromAVenue) {
     if (v.venue == VenueId("binance-usdm")) v.taker_fee_bps = 30;
   const ems::RoutePlan dearer = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
   EXPECT_LT(share_of(dearer, "binance-usdm"), share_of(before, "binance-usdm")) << dearer.explain();
-  views = service::venue_views(*sim, kEth, t);
+  views = ems::venue_views(*sim, kEth, t);
   for (auto& v : views)
     if (v.venue == VenueId("binance-usdm")) {
       v.latency_ns = 2 * kNanosPerSecond;
@@ -85,13 +85,13 @@ TEST(RouterGolden, AHaltedOrStaleVenueGetsNothing) {
   auto sim = default_market(config);
   sim->run_until(t);
   const double mid = sim->venue(0).market(0).mid().to_double();
-  const auto views = service::venue_views(*sim, kEth, t);
+  const auto views = ems::venue_views(*sim, kEth, t);
   const ems::RoutePlan plan = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
   EXPECT_EQ(share_of(plan, "binance-usdm"), 0.0);
   EXPECT_NE(plan.explain().find("not tradable: halted"), std::string::npos) << plan.explain();
-  service::VenueViewOptions strict;
+  ems::VenueViewOptions strict;
   strict.max_data_age_ns = 1;  // nothing is that fresh
-  const auto stale = service::venue_views(*sim, kEth, t + kNanosPerMilli, strict);
+  const auto stale = ems::venue_views(*sim, kEth, t + kNanosPerMilli, strict);
   const ems::RoutePlan none = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, stale);
   EXPECT_TRUE(none.pieces.empty());
   EXPECT_NE(none.explain().find("market data stale"), std::string::npos) << none.explain();

@@ -119,6 +119,9 @@ class Algo {
   void on_trade(AlgoHost& host, const AlgoMarket& market, double others_base);
   void on_fill(AlgoHost& host, const AlgoMarket& market);
   void on_timer(AlgoHost& host, const AlgoMarket& market);
+  // Levels a side the algo's market shows of each venue: the top of each book is what a schedule weighs; a
+  // sweep sees as deep as it may take.
+  virtual std::size_t view_depth() const { return 40; }
   // Recent traded volume before the start, (time, base) pairs: what vwap's profile and is's estimates use.
   virtual void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
                           const std::vector<std::pair<TimestampNs, double>>& mids) {
@@ -157,6 +160,9 @@ class Algo {
   virtual DurationNs slice_ns() const;
   virtual bool reacts_to_trades() const { return false; }
   virtual bool works_on_fills() const { return false; }
+  // Works on every report of its children and every market event, not only on fills and wakes (a sweep
+  // that goes on when its last wave is over).
+  virtual bool works_on_reports() const { return false; }
   // Others' volume expected by t (the participation cap of the next slice): what was seen, unless the algo
   // forecasts it.
   virtual double expected_volume_by(TimestampNs t, const AlgoMarket& market) const {
@@ -207,9 +213,9 @@ class Algo {
 using AlgoFactory =
     std::function<Result<std::unique_ptr<Algo>>(const oms::ParentOrder& parent, AlgoParams params)>;
 void register_algo(const std::string& name, AlgoFactory factory, std::vector<std::string> own_keys = {});
-std::vector<std::string> algo_names();  // sorted; `market` is the service's own sweep and not listed here
+std::vector<std::string> algo_names();  // sorted
 Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent);
-void register_builtin_algos();  // twap, vwap, pov, iceberg, is, peg (algos.cpp); idempotent
+void register_builtin_algos();  // market, twap, vwap, pov, iceberg, is, peg (algos.cpp); idempotent
 void register_builtin_algo(const std::string& name, AlgoFactory factory);  // never replaces a registered one
 
 }  // namespace tranche::ems

@@ -1,4 +1,4 @@
-// The built-in algos: twap, vwap, pov, is (arrival price), iceberg and peg.
+// The built-in algos: market, twap, vwap, pov, is (arrival price), iceberg and peg.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -16,6 +16,68 @@ constexpr int kProfileBuckets = 12;
 double seconds(DurationNs d) {
   return static_cast<double>(d) / kNanosPerSecond;
 }
+
+// market: the whole parent at once, one sweep routed across the venues by the router (router.hpp), each
+// venue's piece an IOC at the worst level it takes there, timed to arrive with the others. What a wave
+// leaves (the book moved, a venue refused) goes in another, up to three; a remainder below what any venue
+// takes ends it filled. Its end time cancels what is still out.
+class MarketSweep final : public Algo {
+ public:
+  static constexpr int kMaxWaves = 3;
+  MarketSweep(const oms::ParentOrder& parent, AlgoParams params) : Algo("market", parent, std::move(params)) {
+    params_.at_end = EndBehaviour::Leave;
+    params_.randomize = 0;
+  }
+  std::size_t view_depth() const override { return 200; }
+
+ protected:
+  bool works_on_fills() const override { return true; }
+  bool works_on_reports() const override { return true; }
+  void work(AlgoHost& host, const AlgoMarket& market) override {
+    if (waves_ == 0 && params_.end_ns != 0) host.wake_at(params_.end_ns);
+    if (waves_ > 0 && !host.intent_state(wave_).done) return;
+    if (host.in_flight() > kEpsilon) return;  // the last wave's reports are still on their way
+    const double left = qty_ - host.executed();
+    if (left <= kEpsilon) return finish(host, market.now_ns, true, "filled");
+    if (waves_ > 0) {
+      const std::vector<VenueView> none;
+      const std::vector<VenueView>& views = market.views != nullptr ? *market.views : none;
+      if (std::none_of(views.begin(), views.end(), [](const VenueView& v) { return v.tradable; }))
+        return finish(host, market.now_ns, false, "no venue it may go to can trade now");
+      // A halted venue's lot still says what is too small to send.
+      const double smallest = smallest_sendable(views, side_, false);
+      if (left < smallest) {
+        Text text(-1);
+        text << "filled but for " << left << ", below what any venue takes";
+        return finish(host, market.now_ns, true, text.str());
+      }
+      if (waves_ >= kMaxWaves || host.intent_state(wave_).children == 0) {
+        const IntentState& last = host.intent_state(wave_);
+        return finish(host, market.now_ns, false,
+                      last.refusals > 0 ? last.last_decision : std::string("nothing more could be sent"));
+      }
+    }
+    Intent in;
+    in.side = side_;
+    in.qty = left;
+    in.limit = params_.limit;
+    in.urgency = Urgency::Aggressive;
+    in.arrive_together = true;
+    wave_ = host.submit(in, market);
+    intents_.push_back(wave_);
+    ++waves_;
+  }
+  void save_more(Text& out) const override { out << "waves=" << waves_ << ";"; }
+  void restore_more(const std::map<std::string, double>& from) override {
+    // The waves of the process that died were reconciled by the OMS: what is left goes in new waves.
+    waves_ = 0;
+    (void)from;
+  }
+
+ private:
+  int waves_ = 0;
+  std::size_t wave_ = 0;
+};
 
 // TWAP: an even schedule over the horizon (the base class's default target).
 class Twap final : public Algo {
@@ -348,6 +410,11 @@ void register_builtin_algos() {
   static std::once_flag once;
   std::call_once(once, [] {
     // An algo registered under one of these names before they load keeps its place.
+    register_builtin_algo("market", [](const oms::ParentOrder& parent, AlgoParams params)
+                                        -> Result<std::unique_ptr<Algo>> {
+      if (!parent.params.empty()) return make_error("the market sweep takes no parameters");
+      return std::unique_ptr<Algo>(std::make_unique<MarketSweep>(parent, std::move(params)));
+    });
     register_builtin_algo("twap", factory<Twap>());
     register_builtin_algo("vwap", factory<Vwap>());
     register_builtin_algo("pov", factory<Pov>());

@@ -32,10 +32,10 @@ Price rest_price(const VenueView& v, const Intent& in, Price touch_price) {
 }  // namespace
 
 // The least base some tradable venue takes now on `side`: its lot, its minimum notional, or one contract.
-double smallest_sendable(const std::vector<VenueView>& views, Side side) {
+double smallest_sendable(const std::vector<VenueView>& views, Side side, bool tradable_only) {
   double smallest = 0;
   for (const VenueView& v : views) {
-    if (!v.tradable) continue;
+    if (tradable_only && !v.tradable) continue;
     const auto& levels = side == Side::Buy ? v.asks : v.bids;
     if (levels.empty()) continue;
     const double price = levels.front().price.to_double();
@@ -171,8 +171,10 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
   has_working_.push_back(0);
   if (intent.urgency == Urgency::Aggressive) {
     place_aggressive(id, intent.qty, views, now_ns);
-    // A sweep that found nothing to take is over at once.
-    if (states_[id].children == 0) states_[id].done = true;
+    // A sweep that found nothing to take (and holds nothing back) is over at once.
+    if (states_[id].children == 0 &&
+        std::none_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; }))
+      states_[id].done = true;
   } else {
     place_passive(id, views, now_ns);
   }
@@ -191,6 +193,23 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     }
   const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, params_.router);
   states_[id].last_decision = plan.explain();
+  if (in.arrive_together) {
+    for (const RoutePiece& piece : plan.pieces) {
+      NewOrder order;
+      order.venue = piece.venue;
+      order.type = OrderType::Limit;
+      order.time_in_force = TimeInForce::ImmediateOrCancel;
+      order.price = piece.limit;
+      order.qty = piece.qty;
+      if (piece.send_delay_ns > 0) {
+        held_.push_back({id, order, now_ns + piece.send_delay_ns});
+        if (wake_) wake_(now_ns + piece.send_delay_ns);
+      } else {
+        send_within_parent_room(id, order, views, now_ns);
+      }
+    }
+    return;
+  }
   double room = qty;  // base
   for (const RoutePiece& piece : plan.pieces) {
     NewOrder order;
@@ -213,6 +232,55 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     if (!order.qty.is_positive()) continue;
     send(id, order, false, now_ns, 0);
   }
+}
+
+void Placer::send_within_parent_room(std::size_t id, NewOrder order, const std::vector<VenueView>& views,
+                                     TimestampNs now_ns) {
+  const Intent& in = intents_[id];
+  const oms::ParentRecord* p = manager_.oms().parent(in.parent);
+  const VenueView* view = nullptr;
+  for (const VenueView& v : views)
+    if (v.venue == order.venue) view = &v;
+  if (p != nullptr && view != nullptr) {
+    const VenueListing& listing = view->listing;
+    const double room = (p->order.qty - p->executed - p->in_flight).to_double();
+    double per_base = order.price.to_double();
+    if (listing.inverse && in.side == Side::Buy && !view->asks.empty() && view->asks.front().price < order.price)
+      per_base = view->asks.front().price.to_double();
+    const double room_units = listing.inverse ? room * per_base / listing.contract_size.to_double() : room;
+    const double lot = listing.lot_size.to_double();
+    const Qty cap = Qty::from_raw(static_cast<std::int64_t>(std::floor(room_units / lot + 1e-9) * lot * kFixedScale));
+    if (cap < order.qty) order.qty = cap;
+  }
+  if (!order.qty.is_positive()) return;
+  send(id, order, false, now_ns, 0);
+}
+
+void Placer::on_timer(const std::vector<VenueView>& views, TimestampNs now_ns) {
+  bool sent_any = false;
+  for (std::size_t i = 0; i < held_.size();) {
+    if (held_[i].send_at_ns > now_ns) {
+      ++i;
+      continue;
+    }
+    const Held due = held_[i];
+    held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (states_[due.intent].done) continue;  // canceled while it waited
+    send_within_parent_room(due.intent, due.order, views, now_ns);
+    sent_any = true;
+    settle_aggressive(due.intent);
+  }
+  if (sent_any && params_.flush) (void)manager_.flush();
+}
+
+void Placer::settle_aggressive(std::size_t id) {
+  // An aggressive intent is one sweep: when its pieces have all left and are all done, so is it.
+  const bool working =
+      std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
+  const bool holding =
+      std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; });
+  if (intents_[id].urgency == Urgency::Aggressive && !working && !holding && in_flight(id) <= 1e-12)
+    states_[id].done = true;
 }
 
 void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) {
@@ -434,9 +502,9 @@ void Placer::on_report(const ExecutionReport& report) {
   st.filled = filled(id);
   const bool working =
       std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
+  (void)working;
   if (remaining(id) <= 1e-9 && in_flight(id) <= 1e-12) st.done = true;
-  // An aggressive intent is one sweep: when its pieces are all done, so is it, with what it got.
-  if (intents_[id].urgency == Urgency::Aggressive && !working && in_flight(id) <= 1e-12) st.done = true;
+  settle_aggressive(id);
 }
 
 bool Placer::already_canceling(Working& w) const {
@@ -453,6 +521,7 @@ void Placer::cancel(std::size_t id, TimestampNs now_ns) {
       w.cancel_tried_ns = now_ns;
       if (manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
     }
+  std::erase_if(held_, [&](const Held& h) { return h.intent == id; });
   states_[id].done = true;
   if (params_.flush) (void)manager_.flush();
 }

@@ -12,6 +12,7 @@
 //    the touch holds, re-prices when the market moves away, and crosses when the deadline requires.
 //  - Peg: rests at the touch and follows it, within the limit.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,9 +26,9 @@ namespace tranche::ems {
 enum class Urgency : std::uint8_t { Aggressive, Passive, Peg };
 const char* to_string(Urgency urgency);
 
-// The least base some tradable venue takes now on `side` (its lot, minimum notional or one contract); 0 when
-// none shows a price.
-double smallest_sendable(const std::vector<VenueView>& views, Side side);
+// The least base some venue takes now on `side` (its lot, minimum notional or one contract): of the tradable
+// venues, or with `tradable_only` false of every venue shown; 0 when none shows a price.
+double smallest_sendable(const std::vector<VenueView>& views, Side side, bool tradable_only = true);
 
 struct Intent {
   ParentId parent;
@@ -38,6 +39,10 @@ struct Intent {
   Urgency urgency = Urgency::Aggressive;
   TimestampNs deadline_ns = 0;  // passive and peg cross for what is left at the deadline; 0: none
   int offset_ticks = 0;         // passive and peg: improve the touch by this many ticks (never crossing)
+  // Aggressive: each venue's piece is held for the route's send delay so that all arrive at once (a sweep
+  // across venues that reaches the fast one first shows the others our hand), and each piece is sized to the
+  // parent's room as the OMS counts it when it leaves.
+  bool arrive_together = false;
 };
 
 struct IntentState {
@@ -85,6 +90,10 @@ class Placer {
   // An execution report for one of our children (after the OrderManager has applied it).
   void on_report(const ExecutionReport& report);
   void cancel(std::size_t intent, TimestampNs now_ns);
+  // Pieces held to arrive together ask the driver for a call to on_timer() at their time.
+  void set_wake(std::function<void(TimestampNs at_ns)> wake) { wake_ = std::move(wake); }
+  // Sends the held pieces whose time has come, against the views as they stand.
+  void on_timer(const std::vector<VenueView>& views, TimestampNs now_ns);
 
   const IntentState& state(std::size_t intent) const { return states_.at(intent); }
   std::size_t intent_count() const { return intents_.size(); }
@@ -107,6 +116,11 @@ class Placer {
     bool recheck =
         false;  // a pull held back (resting too briefly, or a cancel to retry): looked at on any event
   };
+  struct Held {
+    std::size_t intent;
+    NewOrder order;
+    TimestampNs send_at_ns;
+  };
   struct TradeRate {
     double volume = 0;  // exponentially decayed base traded by aggressors
     TimestampNs last_ns = 0;
@@ -127,6 +141,11 @@ class Placer {
   void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead);
   double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
   bool already_canceling(Working& w) const;
+  void settle_aggressive(std::size_t id);  // an aggressive intent with nothing working or held is done
+  // A piece of an arrive-together sweep: within the parent's room as the OMS counts it (an inverse child
+  // counts at its limit; bought below it, contracts are worth more base, so a buy is sized on the touch).
+  void send_within_parent_room(std::size_t id, NewOrder order, const std::vector<VenueView>& views,
+                               TimestampNs now_ns);
 
   Config config_;
   oms::OrderManager& manager_;
@@ -136,6 +155,8 @@ class Placer {
   std::vector<IntentState> states_;
   std::vector<std::vector<ClientOrderId>> children_;  // every child each intent ever sent
   std::vector<Working> working_;
+  std::vector<Held> held_;
+  std::function<void(TimestampNs)> wake_;
   std::vector<std::size_t> active_;                         // intents not done
   std::vector<std::uint8_t> has_working_;                   // by intent, scratch for on_market
   std::map<std::pair<std::string, int>, TradeRate> rates_;  // (venue, side of the resting orders hit)

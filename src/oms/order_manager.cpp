@@ -61,7 +61,11 @@ Status OrderManager::reject_parent(ParentOrder parent, std::string reason_code, 
 }
 
 Status OrderManager::cancel_parent(ParentId id, std::string reason, TimestampNs now_ns) {
-  if (oms_.parent(id) == nullptr) return make_error("no parent " + std::to_string(id.value()));
+  const ParentRecord* p = oms_.parent(id);
+  if (p == nullptr) return make_error("no parent " + std::to_string(id.value()));
+  if (!next_parent_state(p->state, ParentEvent::CancelRequested))
+    return make_error("parent " + std::to_string(id.value()) + " is " + to_string(p->state) +
+                      ": it cannot be canceled");
   if (auto s = record(ParentCancelRequest{id, std::move(reason)}, now_ns); !s) return s;
   for (const ChildOrder* c : oms_.children_of(id))
     if (c->open() && c->status != OrderStatus::PendingCancel)
@@ -97,8 +101,14 @@ Status OrderManager::amend_parent(ParentId id, Qty new_qty, Price new_limit, Tim
   return record(ParentAmend{id, new_qty, new_limit, new_end_ns}, now_ns);
 }
 
-Status OrderManager::finish_parent(ParentId id, ParentState state, std::string text, TimestampNs now_ns) {
-  return record(ParentDone{id, state, std::move(text)}, now_ns);
+Status OrderManager::end_parent(ParentId id, ParentEvent event, std::string text, TimestampNs now_ns) {
+  const ParentRecord* p = oms_.parent(id);
+  if (p == nullptr) return make_error("no parent " + std::to_string(id.value()));
+  const auto next = next_parent_state(p->state, event);
+  if (!next)
+    return make_error("parent " + std::to_string(id.value()) + " is " + to_string(p->state) + ": '" +
+                      std::string(to_string(event)) + "' does not apply");
+  return record(ParentDone{id, *next, std::move(text)}, now_ns);
 }
 
 Result<ClientOrderId> OrderManager::send_child(NewOrder order, TimestampNs now_ns) {

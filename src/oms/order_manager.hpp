@@ -17,6 +17,7 @@
 #include "core/order.hpp"
 #include "oms/journal.hpp"
 #include "oms/oms.hpp"
+#include "oms/parent_lifecycle.hpp"
 #include "oms/pre_trade.hpp"
 
 namespace tranche::oms {
@@ -46,7 +47,9 @@ class OrderManager : public ExecutionListener {
   Result<ParentId> accept_parent(ParentOrder parent, TimestampNs now_ns);  // id assigned when unset
   Status reject_parent(ParentOrder parent, std::string reason_code, std::string text, TimestampNs now_ns);
   Status cancel_parent(ParentId id, std::string reason, TimestampNs now_ns);  // cancels its open children too
-  Status finish_parent(ParentId id, ParentState state, std::string text, TimestampNs now_ns);
+  // What ended the parent (the facts); the parent lifecycle table (parent_lifecycle.hpp) decides its final
+  // state, journaled with `text`. Refused for a pair the table does not have (a parent already done).
+  Status end_parent(ParentId id, ParentEvent event, std::string text, TimestampNs now_ns);
   // Quantity, limit and end time (unset/0 keep). Refused below what is executed and in flight, for a parent
   // that is done, and by the risk gate as a new parent of that size would be.
   Status amend_parent(ParentId id, Qty new_qty, Price new_limit, TimestampNs new_end_ns, TimestampNs now_ns);

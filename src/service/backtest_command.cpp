@@ -297,58 +297,43 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
   auto worker = [&] {
     for (std::size_t i = next++; i < result.runs.size(); i = next++) {
       GridRun& r = result.runs[i];
-      ExecuteOptions o;
-      o.side = r.side;
-      o.qty = fixed(r.qty, 8);
+      ExecutionRequest o;
+      o.side = r.side == "buy" ? Side::Buy : Side::Sell;
+      o.qty = Qty::from_raw(std::llround(r.qty * kFixedScale));
       o.instrument = spec.instrument;
       o.algo = r.algo;
-      if (auto it = params.find(r.algo); it != params.end())
-        for (const auto& p : it->second) o.params.push_back(p.key + "=" + p.value);
-      o.start = format_time(r.start_ns);
-      o.end = format_time(r.start_ns + horizon_of.at(r.horizon_label));
+      if (auto it = params.find(r.algo); it != params.end()) o.params = it->second;
+      o.start_ns = r.start_ns;
+      o.end_ns = r.start_ns + horizon_of.at(r.horizon_label);
       o.scenario = r.scenario == "default" ? "" : r.scenario;
       o.seed = spec.seed;  // unset: each scenario's own
-      o.json = true;
-      o.progress = false;
       o.scan_data = false;  // scanned once per scenario, above
       o.fill_band = fill_band;
-      std::ostringstream out, run_err;
-      int code = 2;
-      try {
-        code = execute_command(o, out, run_err);
-      } catch (const std::exception& e) {
-        run_err << "tranche execute: " << e.what() << "\n";
-      }
-      try {
-        const auto j = nlohmann::json::parse(out.str());
-        const auto& tca = j.at("tca");
-        r.state = j.at("parent").at("state").get<std::string>();
-        r.done_text = j.at("parent").value("done_text", "");
-        r.cost_bps = tca.at("implementation_shortfall_bps").get<double>();
-        r.cost_ex_fees_bps = r.cost_bps - tca.at("fees_bps").get<double>();
-        r.fill_ratio = tca.at("fill_ratio").get<double>();
-        r.children = j.at("children").size();
-        if (fill_band) {
-          r.cost_none_bps = j.at("fill_band").at("none").at("implementation_shortfall_bps").get<double>();
-          r.cost_full_bps = j.at("fill_band").at("full").at("implementation_shortfall_bps").get<double>();
-        }
-        r.ok = code == 0;
-        if (!r.ok) {
-          r.error = run_err.str();
-          for (const auto& d : j.value("denials", nlohmann::json::array()))
-            r.error +=
-                (r.error.empty() ? "" : "; ") + d.value("reason_code", "") + ": " + d.value("text", "");
-          if (r.error.empty()) r.error = "parent " + r.state;
-        }
-      } catch (const std::exception&) {
+      std::ostringstream run_err;
+      auto ran = run_execution(o, run_err);
+      if (!ran) {
         r.ok = false;
-        r.error = run_err.str().empty() ? "no result" : run_err.str();
+        r.error = ran.error().message;
+      } else {
+        const ExecutionSummary& summary = *ran;
+        r.state = summary.state;
+        r.done_text = summary.done_text;
+        r.cost_bps = summary.implementation_shortfall_bps;
+        r.cost_ex_fees_bps = r.cost_bps - summary.fees_bps;
+        r.fill_ratio = summary.fill_ratio;
+        r.children = summary.children;
+        for (const auto& band : summary.band) {
+          if (band.model == "none") r.cost_none_bps = band.implementation_shortfall_bps;
+          if (band.model == "full") r.cost_full_bps = band.implementation_shortfall_bps;
+        }
+        r.ok = summary.ok;
+        if (!r.ok) r.error = summary.error;
       }
       const std::size_t done = ++finished;
       std::lock_guard lock(err_mutex);
       if (!r.ok)
         err << "run " << r.algo << " " << r.side << " " << r.qty << " at " << format_time(r.start_ns) << ": "
-            << r.error;
+            << r.error << "\n";
       if (done % 10 == 0 || done == result.runs.size())
         err << "\r" << done << " / " << result.runs.size() << " runs"
             << (done == result.runs.size() ? "\n" : "") << std::flush;

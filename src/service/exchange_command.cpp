@@ -418,7 +418,7 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   auto created = sim::Simulator::create(config, sim_options);
   if (!created) return fail(created.error().message);
   std::unique_ptr<sim::Simulator> sim =
-      std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
+      std::move(created).value();
   const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
   TimestampNs anchor = wall_now_ns();
   if (!options.anchor.empty()) {

@@ -8,6 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
+#include "core/fixed_point.hpp"
+#include "core/result.hpp"
+#include "core/side.hpp"
+#include "core/time.hpp"
+#include "oms/records.hpp"
+
 namespace tranche::service {
 
 struct ExecuteOptions {
@@ -35,6 +42,51 @@ struct ExecuteOptions {
 };
 
 int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostream& err);
+
+// One parent's run as typed values: what `execute` runs once and `backtest` runs for each grid cell, in
+// process (each on its own simulator, journal and kernel).
+struct ExecutionRequest {
+  Side side = Side::Buy;
+  Qty qty;
+  std::string instrument = "ETH-USDT";
+  std::string algo = "market";
+  std::vector<oms::AlgoParam> params;
+  std::optional<TimestampNs> start_ns, end_ns;  // unset: the data's start; start + 2 minutes
+  Price limit = Price::unset();
+  std::vector<std::string> venues;  // where orders may go (empty: every venue)
+  std::string scenario;             // a config file; empty: the bundled default
+  std::optional<std::uint64_t> seed;
+  std::string journal;    // empty: a temporary journal, removed at the end
+  std::string scorecard;  // venue scorecards to read, update and save (empty: none kept)
+  std::optional<CrossFill> cross_fill;
+  bool fill_band = false;
+  bool scan_data = true;
+  bool strict_data = false;
+  bool progress = false;
+  bool keep_details = true;  // children, fills and series for the report (a grid cell needs only costs)
+  std::uint64_t* recorded_events = nullptr;
+};
+
+// The costs of one run under one crossing-book fill model.
+struct BandCost {
+  std::string model;  // none, prints, full
+  double implementation_shortfall_bps = 0;
+  double fill_ratio = 0;
+};
+
+struct ExecutionSummary {
+  std::string state = "rejected";  // the parent's final state
+  std::string done_text;
+  std::string error;                // why the run failed or the parent was refused (empty: it ran)
+  double implementation_shortfall_bps = 0, fees_bps = 0, fill_ratio = 0;
+  std::size_t children = 0;
+  std::vector<BandCost> band;  // with fill_band: none, prints and full
+  bool ok = false;             // ran, and the parent was accepted
+};
+
+// Runs `request` (messages on `err`); the summary of what it cost. An error is a request that could not
+// run at all (bad input, a missing file).
+Result<ExecutionSummary> run_execution(const ExecutionRequest& request, std::ostream& err);
 
 // `tranche scorecard FILE [--json]`: the venue scorecards an execution left.
 int scorecard_command(const std::string& file, bool json, std::ostream& out, std::ostream& err);

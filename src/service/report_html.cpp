@@ -19,11 +19,13 @@ void replace_once(std::string& text, const std::string& marker, const std::strin
 
 Status write_execution_report(const std::string& path, const nlohmann::ordered_json& run,
                               const std::vector<std::pair<TimestampNs, double>>& mids,
-                              const std::vector<std::pair<TimestampNs, double>>& filled) {
+                              const std::vector<std::pair<TimestampNs, double>>& filled,
+                              const std::vector<std::pair<TimestampNs, double>>& schedule) {
   nlohmann::ordered_json data;
   data["run"] = run;
   data["mids"] = mids;
   data["filled"] = filled;
+  data["schedule"] = schedule;  // the algo's own: base it wanted executed by then
   std::string json = data.dump();
   // Inside a <script> element "</" must not appear.
   for (std::size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 2))

@@ -15,6 +15,7 @@ namespace tranche::service {
 // cumulative filled base quantity over time. Written to a temporary file and renamed: never half-written.
 Status write_execution_report(const std::string& path, const nlohmann::ordered_json& run,
                               const std::vector<std::pair<TimestampNs, double>>& mids,
-                              const std::vector<std::pair<TimestampNs, double>>& filled);
+                              const std::vector<std::pair<TimestampNs, double>>& filled,
+                              const std::vector<std::pair<TimestampNs, double>>& schedule);
 
 }  // namespace tranche::service

@@ -24,7 +24,8 @@
 #include "risk/risk_gate.hpp"
 #include "service/fix_acceptor.hpp"
 #include "service/replay_clock.hpp"
-#include "service/serve_kernel.hpp"
+#include "service/parent_desk.hpp"
+#include "service/runtime.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
 
@@ -113,77 +114,50 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     }
   }
 
-  // --- the product: journal, risk gate, OMS ---
-  auto journal_opened = oms::Journal::open(journal_path);
-  if (!journal_opened) return fail(journal_opened.error().message);
-  std::unique_ptr<oms::Journal> journal =
-      std::move(const_cast<std::unique_ptr<oms::Journal>&>(journal_opened.value()));
-  risk::RiskGate gate(config);
-  auto manager_opened = oms::OrderManager::open(config, *journal, gate);
-  if (!manager_opened) return fail(manager_opened.error().message);
-  std::unique_ptr<oms::OrderManager> manager =
-      std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(manager_opened.value()));
-
-  // --- the market: a restart goes on from the journal's last moment, so its clock never runs backwards ---
-  TimestampNs journal_last_ns = 0;
-  if (auto s = journal->replay([&](const oms::Record& r) -> Status {
-        journal_last_ns = std::max(journal_last_ns, r.ts_ns);
-        return {};
-      });
-      !s)
-    return fail(s.message());
   // The recordings read through before the market opens: what ends early or has an unusable stretch is said
   // now, with the venue, the file and the time, and refused with --strict-data.
   auto issues = sim::Simulator::scan_data(config);
   if (!issues) return fail(issues.error().message);
   if (options.strict_data && !issues->empty()) return fail("--strict-data: " + sim::summarize(*issues));
   for (const auto& issue : *issues) err << "tranche serve: warning: data: " << issue.to_string() << "\n";
-  auto created = sim::Simulator::create(config, sim::SimOptions{});
-  if (!created) return fail(created.error().message);
-  std::unique_ptr<sim::Simulator> sim =
-      std::move(const_cast<std::unique_ptr<sim::Simulator>&>(created.value()));
-  // Replayed unseen up to the journal's last moment: the books stand as they stood then.
-  // With an anchor (the wall time the data's start plays at, shared with a `tranche exchange`) the replay is
-  // where the anchor says it is now; it never runs back behind the journal.
-  const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
+
+  // --- the product: journal, risk gate, OMS, the market and its venues (over FIX where the config says so:
+  // they outlive this process), and the kernel ---
+  RuntimeOptions runtime_options;
+  runtime_options.journal = journal_path;
+  runtime_options.fix_venues = true;
+  runtime_options.fix_store_dir = journal_path + ".fix";
+  auto opened = Runtime::open(config, runtime_options);
+  if (!opened) return fail(opened.error().message);
+  Runtime& runtime = *opened.value();
+  ems::Kernel& kernel = runtime.kernel();
+  for (const auto& name : runtime.outliving_venues()) {
+    const VenueConfig* v = config.venue(VenueId(name));
+    err << "tranche serve: " << name << " over FIX at " << v->fix->host << ":" << v->fix->port << " as "
+        << v->fix->sender_comp_id << " -> " << v->fix->target_comp_id << "\n";
+  }
+  // The market: a restart goes on from the journal's last moment, so its clock never runs backwards. With an
+  // anchor (the wall time the data's start plays at, shared with a `tranche exchange`) the replay is where
+  // the anchor says it is now; it never runs back behind the journal. Replayed unseen up to there: the books
+  // stand as they stood then.
+  const TimestampNs data_start = runtime.data_start_ns();
+  const TimestampNs journal_last_ns = runtime.journal_last_ns();
   const double speed = config.server.speed.to_double();
   TimestampNs start_at = journal_last_ns;
   if (anchor_ns)
     start_at = std::max(start_at, ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()));
-  if (start_at > sim->now()) sim->run_until(start_at);
-  const TimestampNs replay_start = std::max({sim->now(), data_start, journal_last_ns});
+  if (start_at > runtime.sim().now()) runtime.sim().run_until(start_at);
+  const TimestampNs replay_start = std::max({runtime.sim().now(), data_start, journal_last_ns});
 
-  // The venues: over FIX where the config says so (they outlive this process), else the simulator's own.
-  auto gateways = gateway::make_sim_gateways(*sim);
-  std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues;
-  std::set<std::string> outliving;
-  for (auto& g : gateways) {
-    const VenueConfig* v = config.venue(g->venue());
-    if (v == nullptr || !v->fix) {
-      manager->add_session(g.get());
-      continue;
-    }
-    gateway::FixVenueOptions fo;
-    fo.dictionary = config.server.fix.dictionary;
-    fo.store_dir = journal_path + ".fix/venue-" + v->id.str();
-    auto started = gateway::FixVenueSession::start(*v, config, fo);
-    if (!started) return fail(started.error().message);
-    fix_venues.push_back(std::move(const_cast<std::unique_ptr<gateway::FixVenueSession>&>(started.value())));
-    manager->add_session(fix_venues.back().get());
-    outliving.insert(v->id.str());
-    err << "tranche serve: " << v->id.str() << " over FIX at " << v->fix->host << ":" << v->fix->port
-        << " as " << v->fix->sender_comp_id << " -> " << v->fix->target_comp_id << "\n";
-  }
-
-  // --- the kernel and the FIX acceptor ---
+  // --- the front desk and the FIX acceptor ---
   ReplayClock clock =
       anchor_ns && ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()) >= replay_start
           ? ReplayClock{data_start, *anchor_ns, speed}
           : ReplayClock{replay_start, wall_now_ns(), speed};
   FixParentAcceptor* acceptor_ptr = nullptr;
   const bool quiet = options.quiet;
-  ServeKernel kernel(
-      config, *sim, *manager, gate,
+  ParentDesk desk(
+      config, kernel, runtime.manager(),
       [&](const ParentAnswer& answer) {
         ParentAnswer a = answer;
         a.transact_ns = clock.wall_at(answer.transact_ns);
@@ -201,14 +175,16 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
           err << "tranche serve: the answer for " << a.cl_ord_id << " could not be sent (session "
               << a.session << " is not logged on); an OrderStatusRequest will tell it\n";
       },
-      "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli));
-  sim->set_listener(&kernel);
-  if (auto s = kernel.recover(*journal); !s) return fail(s.message());
-  if (const std::size_t closed = kernel.close_children_of_restarted_venues(outliving); closed > 0)
+      "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli), [&runtime] { return runtime.sim().now(); });
+  kernel.set_observer(&desk);
+  if (auto s = kernel.recover(runtime.journal()); !s) return fail(s.message());
+  if (auto s = desk.recover(runtime.journal()); !s) return fail(s.message());
+  if (const std::size_t closed = kernel.close_children_of_restarted_venues(runtime.outliving_venues());
+      closed > 0)
     err << "tranche serve: " << closed
         << " children the journal left open were on the simulated venues, which restarted with the server: "
            "closed as canceled\n";
-  if (auto reconciled = manager->reconcile(replay_start); !reconciled)
+  if (auto reconciled = runtime.manager().reconcile(replay_start); !reconciled)
     return fail(reconciled.error().message);
   else if (*reconciled > 0)
     err << "tranche serve: " << *reconciled << " children the journal left in flight are being reconciled\n";
@@ -240,18 +216,19 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     for (ParentRequest& r : queue.take(wait)) {
       if (r.expire_ns) r.expire_ns = clock.replay_at(*r.expire_ns);
       if (r.effective_ns) r.effective_ns = clock.replay_at(*r.effective_ns);
-      kernel.on_request(r);
+      desk.on_request(r);
     }
   };
   while (stop_signal().load() == 0) {
     take_requests(std::chrono::microseconds(1000));
-    for (auto& f : fix_venues) f->poll(kernel, sim->now());
+    runtime.poll_fix_venues();
     // In chunks: requests and cancels are answered between them, whatever a moment of the replay holds.
-    (void)sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())), kStepsBetweenRequests);
-    if (!kernel.market_closed() && !sim->recording_left()) kernel.data_ended(sim->now());
+    sim::Simulator& sim = runtime.sim();
+    (void)sim.run_until(std::max(sim.now(), clock.replay_at(wall_now_ns())), kStepsBetweenRequests);
+    if (!kernel.market_closed() && !sim.recording_left()) kernel.data_ended();
     if (kernel.market_closed() && !closed_said) {
       closed_said = true;
-      err << "tranche serve: the recorded data ended at " << format_time(sim->now())
+      err << "tranche serve: the recorded data ended at " << format_time(runtime.sim().now())
           << ": the venues are closed; "
           << (config.server.on_data_end == "replay" ? "the data plays again once every parent has ended"
                                                     : "the server stays up")
@@ -260,24 +237,11 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     if (kernel.market_closed() && config.server.on_data_end == "replay" && kernel.working() == 0) {
       // Another lap of the same data, on a clock that keeps running: the recording moved to start a second
       // from now. What the closed venues never answered for is closed as theirs: they are gone.
-      sim::SimOptions lap;
-      lap.time_offset_ns = sim->now() + kNanosPerSecond - data_start;
-      auto again = sim::Simulator::create(config, lap);
-      if (!again) return fail("replaying the data again: " + again.error().message);
-      std::unique_ptr<sim::Simulator> next =
-          std::move(const_cast<std::unique_ptr<sim::Simulator>&>(again.value()));
-      next->run_until(std::max(next->now(), sim->now()));
-      auto next_gateways = gateway::make_sim_gateways(*next);
-      for (auto& g : next_gateways)
-        if (!outliving.count(g->venue().str())) manager->replace_session(g.get());
-      kernel.close_children_of_restarted_venues(outliving);
-      next->set_listener(&kernel);
-      kernel.reopen(*next);
-      sim = std::move(next);
-      gateways = std::move(next_gateways);
+      if (auto again = runtime.play_again(); !again) return fail(again.message());
       ++laps;
       closed_said = false;
-      err << "tranche serve: the data plays again (lap " << laps + 1 << ") from " << format_time(sim->now())
+      err << "tranche serve: the data plays again (lap " << laps + 1 << ") from "
+          << format_time(runtime.sim().now())
           << "\n";
     }
     if (!kernel.error().ok()) {
@@ -288,18 +252,19 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   }
   err << "tranche serve: " << (stop_signal().load() == SIGTERM ? "SIGTERM" : "SIGINT") << ": ";
   // Requests still come in until the sessions are logged out: each is answered (new parents refused).
-  kernel.set_stopping();
+  desk.set_stopping();
   if (config.server.on_shutdown == "cancel" && kernel.working() > 0) {
     err << "canceling " << kernel.working() << " working parents\n";
-    kernel.cancel_all(sim->now(), "the server shut down");
+    kernel.cancel_all("the server shut down");
     // The venues answer on the replay clock: it runs on, unpaced, until every parent has ended (or 10 s).
-    const TimestampNs until = sim->now() + 10 * kNanosPerSecond;
+    const TimestampNs until = runtime.sim().now() + 10 * kNanosPerSecond;
     const auto wall_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (kernel.working() > 0 && sim->now() < until && std::chrono::steady_clock::now() < wall_deadline) {
+    while (kernel.working() > 0 && runtime.sim().now() < until &&
+           std::chrono::steady_clock::now() < wall_deadline) {
       take_requests(std::chrono::microseconds(0));
-      for (auto& f : fix_venues) f->poll(kernel, sim->now());
-      (void)sim->run_until(sim->now() + 10 * kNanosPerMilli, kStepsBetweenRequests);
-      if (!fix_venues.empty())
+      runtime.poll_fix_venues();
+      (void)runtime.sim().run_until(runtime.sim().now() + 10 * kNanosPerMilli, kStepsBetweenRequests);
+      if (!runtime.fix_venues().empty())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the venues answer in wall time
     }
   } else {
@@ -307,7 +272,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
                                  : std::string("nothing working"))
         << "\n";
   }
-  if (auto s = manager->flush(); !s) err << "tranche serve: " << s.message() << "\n";
+  if (auto s = runtime.manager().flush(); !s) err << "tranche serve: " << s.message() << "\n";
   // The last reports leave before the sessions are logged out; what comes in meanwhile is answered.
   for (int i = 0; i < 20; ++i) take_requests(std::chrono::microseconds(10'000));
   acceptor.value()->stop();

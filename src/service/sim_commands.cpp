@@ -76,7 +76,7 @@ int sim_run(const SimRunOptions& options, std::ostream& out, std::ostream& err) 
     err << "tranche sim run: " << created.error().message << "\n";
     return 2;
   }
-  sim::Simulator& sim = **const_cast<std::unique_ptr<sim::Simulator>*>(&created.value());
+  sim::Simulator& sim = *created.value();
   sim.run();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -240,7 +240,7 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   opts.deliver_market_data = false;
   auto created = sim::Simulator::create(*config, opts);
   if (!created) return fail(created.error().message);
-  sim::Simulator& sim = **const_cast<std::unique_ptr<sim::Simulator>*>(&created.value());
+  sim::Simulator& sim = *created.value();
   const int v = sim.venue_index(order.venue);
   if (v < 0) return fail("venue '" + options.venue + "' is not simulated by " + config->source);
   OrderWatcher watcher;
@@ -267,10 +267,10 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   if (!options.journal.empty()) {
     auto opened = oms::Journal::open(options.journal);
     if (!opened) return fail(opened.error().message);
-    journal = std::move(const_cast<std::unique_ptr<oms::Journal>&>(opened.value()));
+    journal = std::move(opened).value();
     auto om = oms::OrderManager::open(*config, *journal, gate);
     if (!om) return fail(om.error().message);
-    manager = std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(om.value()));
+    manager = std::move(om).value();
     if (!manager->oms().open_children().empty())
       return fail(options.journal + " has orders still open from an earlier run; use a new journal");
     gateways = gateway::make_sim_gateways(sim);
@@ -301,7 +301,7 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
     order.parent_id = parent_id;
     auto sent = manager->send_child(order, at);
     if (!sent) {
-      (void)manager->finish_parent(parent_id, oms::ParentState::Rejected, sent.error().message, at);
+      (void)manager->end_parent(parent_id, oms::ParentEvent::OrderRefused, sent.error().message, at);
       (void)manager->flush();
       return fail(sent.error().message);
     }
@@ -326,10 +326,17 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   if (manager) {
     if (!watcher.error.ok()) return fail("journal: " + watcher.error.message());
     const oms::ParentRecord* parent = manager->oms().parent(parent_id);
-    const oms::ParentState final_state = parent->executed == parent->order.qty ? oms::ParentState::Filled
-                                         : watcher.done(order.client_order_id) ? oms::ParentState::Canceled
-                                                                               : oms::ParentState::Expired;
-    if (auto s = manager->finish_parent(parent_id, final_state, "the order ended", sim.now()); !s)
+    // What happened; the parent lifecycle table says what that makes the parent.
+    oms::ParentEvent event = oms::ParentEvent::MarketClosed;  // the data ended with the order open
+    if (parent->executed == parent->order.qty) {
+      event = oms::ParentEvent::ExecutedInFull;
+    } else if (watcher.done(order.client_order_id) && cancel_after >= 0) {
+      if (auto s = manager->cancel_parent(parent_id, "--cancel-after", sim.now()); !s) return fail(s.message());
+      event = oms::ParentEvent::CancelCompleted;
+    } else if (watcher.done(order.client_order_id)) {
+      event = oms::ParentEvent::AlgoEnded;  // the venue ended it (an IOC's rest, a post-only refused)
+    }
+    if (auto s = manager->end_parent(parent_id, event, "the order ended", sim.now()); !s)
       return fail(s.message());
     if (auto s = manager->flush(); !s) return fail(s.message());
     err << "journal: " << options.journal << " (" << journal->durable_seq() << " records)\n";

@@ -370,6 +370,21 @@ Price SimMarket::best(Side side) const {
   return out;
 }
 
+TimestampNs SimMarket::best_updated_ns(Side side) const {
+  const auto& book_side = book_.side(side);
+  return book_side.empty() ? 0 : book_side.best_updated_ns();
+}
+
+std::size_t SimMarket::levels(Side side, std::span<md::Level> out) const {
+  std::size_t n = 0;
+  if (out.empty()) return 0;
+  for_each_level(side, [&](Price price, Qty qty) {
+    out[n++] = {price, qty};
+    return n < out.size();
+  });
+  return n;
+}
+
 Qty SimMarket::best_qty(Side side) const {
   Qty out;
   for_each_level(side, [&](Price, Qty qty) {

@@ -30,6 +30,7 @@
 // appended to fills() and the venue settles them.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/config.hpp"
@@ -37,6 +38,7 @@
 #include "md/event.hpp"
 #include "md/l2_book.hpp"
 #include "md/l3_book.hpp"
+#include "md/market_source.hpp"
 
 namespace tranche::sim {
 
@@ -74,20 +76,20 @@ struct SimFill {
   Qty leaves_qty;
 };
 
-class SimMarket {
+class SimMarket final : public md::BookView {
  public:
   SimMarket(const VenueListing& listing, QueueModel queue_model, double resilience);
 
-  const VenueListing& listing() const { return listing_; }
+  const VenueListing& listing() const override { return listing_; }
   QueueModel queue_model() const { return queue_model_; }
   void set_cross_fill(CrossFill fill) { cross_fill_ = fill; }
 
   // A recorded event of this market's stream. Fills of our resting orders are appended to fills().
   void on_event(const md::Event& event);
   // Whether the book can be traded against: a snapshot arrived and no gap since.
-  bool valid() const { return valid_; }
+  bool valid() const override { return valid_; }
   bool l3() const { return l3_ != nullptr; }
-  TimestampNs last_event_ns() const { return last_event_ns_; }
+  TimestampNs last_event_ns() const override { return last_event_ns_; }
   // The feed's delay as its data shows it: receive time minus exchange time of the last event, less the
   // smallest such difference seen in the feed (the clocks are offset by more than a second).
   DurationNs recorded_delay_ns() const { return recorded_delay_ns_; }
@@ -103,8 +105,11 @@ class SimMarket {
   void set_shift(Price shift) { shift_ = shift; }
 
   // --- the book as the venue shows it (venue prices, net of our impact) ---
-  Price best(Side side) const;
-  Qty best_qty(Side side) const;
+  Price best(Side side) const override;
+  Qty best_qty(Side side) const override;
+  // The recorded book's (0 while that side is empty).
+  TimestampNs best_updated_ns(Side side) const override;
+  std::size_t levels(Side side, std::span<md::Level> out) const override;
   Price mid() const;
   Qty displayed_at(Side side, Price venue_price) const;
   // Visits levels best first: fn(Price venue_price, Qty qty) returns false to stop. Empty levels are skipped.

@@ -120,7 +120,7 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
       if (!reader) return make_error(venues_[v].venue->config().id.str() + ": " + reader.error().message);
       Feed feed;
       feed.venue = v;
-      feed.reader = std::move(const_cast<std::unique_ptr<md::EventReader>&>(reader.value()));
+      feed.reader = std::move(reader).value();
       feed.files = join(files);
       feed.has = next_event(feed);
       if (!feed.has)
@@ -175,6 +175,12 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
     }
   }
   return {};
+}
+
+const md::BookView* Simulator::book(std::size_t v, const InstrumentId& instrument) const {
+  const SimVenue& venue = *venues_[v].venue;
+  const int m = venue.market_of(instrument);
+  return m < 0 ? nullptr : &venue.market(static_cast<std::size_t>(m));
 }
 
 int Simulator::venue_index(const VenueId& id) const {

@@ -21,6 +21,7 @@
 #include "core/config.hpp"
 #include "core/order.hpp"
 #include "md/event.hpp"
+#include "md/market_source.hpp"
 #include "md/reader.hpp"
 #include "sim/latency.hpp"
 #include "sim/rng.hpp"
@@ -28,22 +29,11 @@
 
 namespace tranche::sim {
 
-// Which venue and listing a market-data event is about.
-struct MarketDataRef {
-  std::size_t venue = 0;
-  std::size_t market = 0;
-  VenueId venue_id;
-  InstrumentId instrument;
-};
-
-// What the EMS side of a simulation receives. Calls happen at simulation time; requests made from inside
-// them are scheduled from that time.
-class SimListener : public ExecutionListener {
- public:
-  void on_execution_report(const ExecutionReport& /*report*/) override {}
-  virtual void on_market_data(const MarketDataRef& /*ref*/, const md::Event& /*event*/) {}
-  virtual void on_timer(std::uint64_t /*id*/, TimestampNs /*now_ns*/) {}
-};
+// Which venue and listing a market-data event is about, and what the EMS side of a simulation receives
+// (calls happen at simulation time; requests made from inside them are scheduled from that time): the
+// interfaces every market source shares (md/market_source.hpp).
+using MarketDataRef = md::MarketRef;
+using SimListener = md::MarketListener;
 
 struct SimOptions {
   std::optional<std::uint64_t> seed;  // overrides the scenario's
@@ -97,7 +87,7 @@ struct DataIssue {
 // The first issue, and how many more: what --strict-data refuses with. Empty when there is none.
 std::string summarize(const std::vector<DataIssue>& issues);
 
-class Simulator {
+class Simulator final : public md::MarketSource {
  public:
   // Mounts every venue of `config` that has a [venue.sim] section (or those `options.venues` names).
   static Result<std::unique_ptr<Simulator>> create(const Config& config, const SimOptions& options = {});
@@ -109,12 +99,17 @@ class Simulator {
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  void set_listener(SimListener* listener) { listener_ = listener; }
+  void set_listener(SimListener* listener) override { listener_ = listener; }
 
-  std::size_t venue_count() const { return venues_.size(); }
+  // --- md::MarketSource ---
+  std::size_t venue_count() const override { return venues_.size(); }
+  const VenueConfig& venue_config(std::size_t v) const override { return venues_[v].venue->config(); }
+  VenueState venue_state(std::size_t v) const override { return venues_[v].venue->state(); }
+  const md::BookView* book(std::size_t v, const InstrumentId& instrument) const override;
+
   SimVenue& venue(std::size_t i) { return *venues_[i].venue; }
   const SimVenue& venue(std::size_t i) const { return *venues_[i].venue; }
-  int venue_index(const VenueId& id) const;
+  int venue_index(const VenueId& id) const override;
   const VenueRunStats& venue_stats(std::size_t i) const { return venues_[i].stats; }
   const CrossingStats& crossing() const { return crossing_; }
   std::uint64_t seed() const { return seed_; }
@@ -129,9 +124,9 @@ class Simulator {
   bool cancel(std::size_t venue, CancelOrder cancel);
   bool amend(std::size_t venue, AmendOrder amend);
   bool query(std::size_t venue, OrderStatusQuery query);
-  void set_timer(TimestampNs at_ns, std::uint64_t id);
+  void set_timer(TimestampNs at_ns, std::uint64_t id) override;
 
-  TimestampNs now() const { return now_; }
+  TimestampNs now() const override { return now_; }
   // Processes the next event or action; false when nothing is left.
   bool step();
   // Processes everything at or before `until_ns`.

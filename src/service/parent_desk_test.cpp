@@ -1,6 +1,7 @@
-// The kernel of `tranche serve` without the wire: requests in, answers out, on the bundled market. What the
+// `tranche serve`'s desk and the kernel without the wire: requests in, answers out, on the bundled market. What the
 // FIX tests see through jspurefix, checked here under the sanitizers too.
-#include "service/serve_kernel.hpp"
+#include "service/parent_desk.hpp"
+#include "service/runtime.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -22,28 +23,20 @@ class Server {
     if (tweak) tweak(config_);
     if (fresh)
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
-    journal_ = oms::Journal::open(path_).value();
-    gate_ = std::make_unique<risk::RiskGate>(config_);
-    manager_ = oms::OrderManager::open(config_, *journal_, *gate_).value();
-    sim_ = sim::Simulator::create(config_, sim::SimOptions{}).value();
-    TimestampNs last = 0;
-    EXPECT_TRUE(journal_
-                    ->replay([&](const oms::Record& r) -> Status {
-                      last = std::max(last, r.ts_ns);
-                      return {};
-                    })
-                    .ok());
-    if (last > sim_->now()) sim_->run_until(last);
-    gateways_ = gateway::make_sim_gateways(*sim_);
-    for (auto& g : gateways_) manager_->add_session(g.get());
-    kernel_ = std::make_unique<ServeKernel>(
-        config_, *sim_, *manager_, *gate_, [this](const ParentAnswer& a) { answers.push_back(a); },
-        fresh ? "A" : "B");
-    sim_->set_listener(kernel_.get());
-    EXPECT_TRUE(kernel_->recover(*journal_).ok());
-    kernel_->close_children_of_restarted_venues();
-    EXPECT_TRUE(manager_->reconcile(sim_->now()).ok());
-    sim_->run_until(std::max(sim_->now(), sim_->start_ns()) + 2 * kNanosPerSecond);  // books built
+    RuntimeOptions options;
+    options.journal = path_;
+    runtime_ = Runtime::open(config_, options).value();
+    sim::Simulator& sim = runtime_->sim();
+    if (runtime_->journal_last_ns() > sim.now()) sim.run_until(runtime_->journal_last_ns());
+    desk_ = std::make_unique<ParentDesk>(
+        config_, runtime_->kernel(), runtime_->manager(), [this](const ParentAnswer& a) { answers.push_back(a); },
+        fresh ? "A" : "B", [this] { return runtime_->sim().now(); });
+    runtime_->kernel().set_observer(desk_.get());
+    EXPECT_TRUE(runtime_->kernel().recover(runtime_->journal()).ok());
+    EXPECT_TRUE(desk_->recover(runtime_->journal()).ok());
+    runtime_->kernel().close_children_of_restarted_venues();
+    EXPECT_TRUE(runtime_->manager().reconcile(sim.now()).ok());
+    sim.run_until(std::max(sim.now(), sim.start_ns()) + 2 * kNanosPerSecond);  // books built
   }
 
   ParentRequest order(const std::string& id, const std::string& qty, DurationNs horizon_ns) const {
@@ -54,14 +47,14 @@ class Server {
     r.side = '1';
     r.ord_type = '1';
     r.qty = qty;
-    r.expire_ns = sim_->now() + horizon_ns;
+    r.expire_ns = runtime_->sim().now() + horizon_ns;
     return r;
   }
-  void request(const ParentRequest& r) { kernel_->on_request(r); }
-  void run_for(DurationNs d) { sim_->run_until(sim_->now() + d); }
+  void request(const ParentRequest& r) { desk_->on_request(r); }
+  void run_for(DurationNs d) { runtime_->sim().run_until(runtime_->sim().now() + d); }
   void run_until_idle(DurationNs limit) {
-    const TimestampNs until = sim_->now() + limit;
-    while (kernel_->working() > 0 && sim_->now() < until) run_for(100 * kNanosPerMilli);
+    const TimestampNs until = runtime_->sim().now() + limit;
+    while (kernel().working() > 0 && runtime_->sim().now() < until) run_for(100 * kNanosPerMilli);
   }
   std::vector<ParentAnswer> of(const std::string& cl_ord_id, char exec_type) const {
     std::vector<ParentAnswer> out;
@@ -69,21 +62,18 @@ class Server {
       if (a.cl_ord_id == cl_ord_id && a.exec_type == exec_type && !a.cancel_reject) out.push_back(a);
     return out;
   }
-  ServeKernel& kernel() { return *kernel_; }
-  TimestampNs now() const { return sim_->now(); }
-  oms::OrderManager& manager() { return *manager_; }
+  ems::Kernel& kernel() { return runtime_->kernel(); }
+  ParentDesk& desk() { return *desk_; }
+  TimestampNs now() const { return runtime_->sim().now(); }
+  oms::OrderManager& manager() { return runtime_->manager(); }
 
   std::vector<ParentAnswer> answers;
 
  private:
   std::string path_;
   Config config_;
-  std::unique_ptr<oms::Journal> journal_;
-  std::unique_ptr<risk::RiskGate> gate_;
-  std::unique_ptr<oms::OrderManager> manager_;
-  std::unique_ptr<sim::Simulator> sim_;
-  std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
-  std::unique_ptr<ServeKernel> kernel_;
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<ParentDesk> desk_;
 };
 
 std::string journal_path(const std::string& name) {
@@ -109,7 +99,7 @@ void expect_fills_add_up(const Server& s, const std::vector<std::string>& ids, Q
   EXPECT_LE(sum, qty);
 }
 
-TEST(ServeKernel, AParentIsAcknowledgedFilledOnTheVenuesAndEndsDone) {
+TEST(ParentDesk, AParentIsAcknowledgedFilledOnTheVenuesAndEndsDone) {
   const std::string path = journal_path("fill");
   {
     Server s(path, true);
@@ -127,7 +117,7 @@ TEST(ServeKernel, AParentIsAcknowledgedFilledOnTheVenuesAndEndsDone) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, BadParentsAreRejectedWithTheirReasonAndNothingIsAccepted) {
+TEST(ParentDesk, BadParentsAreRejectedWithTheirReasonAndNothingIsAccepted) {
   const std::string path = journal_path("bad");
   {
     Server s(path, true);
@@ -173,7 +163,7 @@ TEST(ServeKernel, BadParentsAreRejectedWithTheirReasonAndNothingIsAccepted) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, TwoParentsShareTheMarketAndEachHearsOnlyOfItsOwnFills) {
+TEST(ParentDesk, TwoParentsShareTheMarketAndEachHearsOnlyOfItsOwnFills) {
   const std::string path = journal_path("two");
   {
     Server s(path, true);
@@ -197,7 +187,7 @@ TEST(ServeKernel, TwoParentsShareTheMarketAndEachHearsOnlyOfItsOwnFills) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, CancelAndReplaceAreAnsweredAndRefusedWhereDue) {
+TEST(ParentDesk, CancelAndReplaceAreAnsweredAndRefusedWhereDue) {
   const std::string path = journal_path("cancel");
   {
     Server s(path, true);
@@ -258,7 +248,7 @@ TEST(ServeKernel, CancelAndReplaceAreAnsweredAndRefusedWhereDue) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, AKernelStartedOnTheJournalOfADeadOneResumesItsParents) {
+TEST(ParentDesk, AKernelStartedOnTheJournalOfADeadOneResumesItsParents) {
   const std::string path = journal_path("resume");
   Qty before;
   {
@@ -292,13 +282,13 @@ TEST(ServeKernel, AKernelStartedOnTheJournalOfADeadOneResumesItsParents) {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, TheEndOfTheDataEndsWorkingParentsAndClosesTheMarket) {
+TEST(ParentDesk, TheEndOfTheDataEndsWorkingParentsAndClosesTheMarket) {
   const std::string path = journal_path("end");
   {
     Server s(path, true);
     s.request(s.order("e1", "300", 3600 * kNanosPerSecond));
     s.run_for(30 * kNanosPerSecond);
-    s.kernel().data_ended(s.now());
+    s.kernel().data_ended();
     EXPECT_TRUE(s.kernel().market_closed());
     s.run_until_idle(20 * kNanosPerSecond);
     EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
@@ -313,7 +303,7 @@ TEST(ServeKernel, TheEndOfTheDataEndsWorkingParentsAndClosesTheMarket) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, ACancelRefusedByTheCancelBudgetIsRetriedAndEveryParentEndsCanceled) {
+TEST(ParentDesk, ACancelRefusedByTheCancelBudgetIsRetriedAndEveryParentEndsCanceled) {
   const std::string path = journal_path("budget");
   {
     // Two cancels a second per venue: canceling six parents at once is refused many times over.
@@ -326,8 +316,8 @@ TEST(ServeKernel, ACancelRefusedByTheCancelBudgetIsRetriedAndEveryParentEndsCanc
       s.request(r);
     }
     s.run_for(5 * kNanosPerSecond);
-    s.kernel().set_stopping();
-    s.kernel().cancel_all(s.now(), "the server shut down");
+    s.desk().set_stopping();
+    s.kernel().cancel_all("the server shut down");
     s.run_until_idle(30 * kNanosPerSecond);
     EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
     EXPECT_EQ(s.kernel().working(), 0u);
@@ -346,7 +336,7 @@ TEST(ServeKernel, ACancelRefusedByTheCancelBudgetIsRetriedAndEveryParentEndsCanc
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, ACancelComesTooLateOnceTheParentIsEnding) {
+TEST(ParentDesk, ACancelComesTooLateOnceTheParentIsEnding) {
   const std::string path = journal_path("ending");
   {
     Server s(path, true);
@@ -364,7 +354,7 @@ TEST(ServeKernel, ACancelComesTooLateOnceTheParentIsEnding) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-TEST(ServeKernel, AParentWhoseCancelWasJournaledEndsCanceledAfterARestart) {
+TEST(ParentDesk, AParentWhoseCancelWasJournaledEndsCanceledAfterARestart) {
   const std::string path = journal_path("recancel");
   {
     Server s(path, true, [](Config& c) {

@@ -1,0 +1,618 @@
+#include "ems/kernel.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <sstream>
+
+#include "ems/algo.hpp"
+#include "ems/venue_views.hpp"
+
+namespace tranche::ems {
+
+namespace {
+
+// Timer ids: index * 8 + kind.
+constexpr std::uint64_t kWake = 1;      // a wake the parent's algo asked for
+constexpr std::uint64_t kGrace = 2;     // the parent's algo still working kGraceNs after its end is stopped
+constexpr std::uint64_t kForceEnd = 3;  // the market closed: the parent ends now, children closed or not
+constexpr std::uint64_t kPlacer = 4;    // an instrument's placer holds pieces to send now
+constexpr std::uint64_t kCall = 5;      // a driver's call_at
+constexpr DurationNs kAvoidNs = 5 * kNanosPerSecond;  // a venue that rejected us is avoided this long
+constexpr DurationNs kForceEndNs = 10 * kNanosPerSecond;
+constexpr DurationNs kSweepNs = 100 * kNanosPerMilli;
+constexpr DurationNs kViewsRefreshNs = 100 * kNanosPerMilli;
+constexpr std::size_t kDefaultDepth = 40;
+
+// A refused cancel (the gate's cancel budget) is retried; anything else is an error.
+bool refused_cancel(const Status& s) {
+  return !s.ok() && s.message().rfind("risk denied", 0) == 0;
+}
+
+double to_base(const VenueListing& listing, Qty qty, Price price) {
+  if (!listing.inverse || !price.is_positive()) return qty.to_double();
+  return qty.to_double() * listing.contract_size.to_double() / price.to_double();
+}
+
+}  // namespace
+
+struct Kernel::Running {
+  ParentId id;
+  InstrumentId instrument;
+  std::unique_ptr<ParentExecution> exec;
+  bool started = false;     // its algo has been started (or resumed after a restart)
+  std::string saved_state;  // after a restart: the algo's journaled state to resume from
+  bool canceling = false;   // a cancel is under way
+  std::string cancel_reason;
+  bool market_closed = false;  // the market closed: it ends once its children are closed (or at a deadline)
+  bool ended = false;
+  // Open children to cancel, retried every 100 ms: the risk gate's cancel budget may refuse some.
+  bool sweep = false;
+  TimestampNs next_sweep_ns = 0;
+  std::set<std::uint64_t> orphans;  // children a dead process left, canceled at the restart
+  std::size_t children_noted = 0;   // of its children, those counted on the scorecards
+};
+
+struct Kernel::InstrumentState {
+  InstrumentId instrument;
+  std::size_t index = 0;
+  std::unique_ptr<Placer> placer;
+  std::vector<VenueView> views;  // as they stand (the algos' market points at them)
+  TimestampNs views_full_ns = 0;
+  std::size_t views_depth = 0;
+  std::deque<std::pair<TimestampNs, double>> prints, mids;  // recent history, for the algos' starts
+};
+
+Kernel::Kernel(const Config& config, md::MarketSource& market, oms::OrderManager& manager,
+               risk::RiskGate& gate, KernelOptions options)
+    : config_(config), market_(&market), manager_(manager), gate_(gate), options_(std::move(options)) {
+  benchmark_venue_ = market_->venue_index(
+      VenueId(options_.benchmark_venue.empty() ? config_.primary_venue : options_.benchmark_venue));
+  consolidated_benchmark_ = config_.tca.arrival_mid == "consolidated";
+}
+
+Kernel::~Kernel() = default;
+
+void Kernel::check(const Status& s) {
+  if (!s.ok() && error_.ok()) error_ = s;
+}
+
+void Kernel::set_timer(TimestampNs at_ns, std::uint64_t kind, std::uint64_t index) {
+  market_->set_timer(at_ns, index * 8 + kind);
+}
+
+Kernel::Running* Kernel::find(ParentId parent) {
+  auto it = by_parent_.find(parent.value());
+  return it == by_parent_.end() ? nullptr : parents_[it->second].get();
+}
+
+const Kernel::Running* Kernel::find(ParentId parent) const {
+  auto it = by_parent_.find(parent.value());
+  return it == by_parent_.end() ? nullptr : parents_[it->second].get();
+}
+
+bool Kernel::working(ParentId parent) const {
+  const Running* p = find(parent);
+  return p != nullptr && !p->ended;
+}
+
+std::size_t Kernel::working() const {
+  std::size_t n = 0;
+  for (std::size_t slot : active_) n += parents_[slot]->ended ? 0 : 1;
+  return n;
+}
+
+const Algo* Kernel::algo(ParentId parent) const {
+  const Running* p = find(parent);
+  return p == nullptr || p->exec == nullptr ? nullptr : &p->exec->algo();
+}
+
+void Kernel::call_at(TimestampNs at_ns, std::function<void(TimestampNs)> fn) {
+  calls_.push_back(std::move(fn));
+  set_timer(at_ns, kCall, calls_.size() - 1);
+}
+
+// --- parents ---
+
+Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
+  const TimestampNs t = now();
+  if (market_closed_) return make_error("the market is closed");
+  // The market as it stands at arrival: the gate's collars see every venue's quote.
+  for (std::size_t v = 0; v < market_->venue_count(); ++v)
+    if (const md::BookView* book = market_->book(v, parent.instrument))
+      gate_.on_quote(market_->venue_config(v).id, parent.instrument, book->best(Side::Buy),
+                     book->best(Side::Sell), t);
+  if (auto made = make_algo(parent); !made) return make_error(made.error().message);
+  auto accepted = manager_.accept_parent(parent, t);
+  check(manager_.flush());
+  if (!accepted) return make_error(accepted.error().message);
+  auto p = std::make_unique<Running>();
+  p->id = *accepted;
+  p->instrument = parent.instrument;
+  const std::size_t slot = parents_.size();
+  by_parent_[p->id.value()] = slot;
+  parents_.push_back(std::move(p));
+  active_.push_back(slot);
+  return *accepted;  // its algo starts at the end of this event (after_event)
+}
+
+void Kernel::start(Running& p) {
+  p.started = true;
+  const oms::ParentRecord* record = manager_.oms().parent(p.id);
+  if (record == nullptr) return;
+  auto made = make_algo(record->order);
+  if (!made) {
+    begin_cancel(p, made.error().message);
+    return;
+  }
+  InstrumentState& st = state_of(p.instrument);
+  const std::size_t slot = by_parent_[p.id.value()];
+  p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(made.value()), record->order,
+                                             [this, slot](TimestampNs at) { set_timer(at, kWake, slot); });
+  if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, slot);
+  if (!p.saved_state.empty()) {
+    // After a restart: where the journal says the algo stood; the children the old process left were
+    // reconciled before this runs, and those still open are canceled.
+    if (auto restored = p.exec->algo().restore(p.saved_state); !restored) {
+      p.exec.reset();
+      begin_cancel(p, "its algo could not be resumed: " + restored.message());
+      return;
+    }
+    for (const oms::ChildOrder* c : manager_.oms().children_of(p.id))
+      if (c->open()) p.orphans.insert(c->order.client_order_id.value());
+    p.sweep = !p.orphans.empty();
+    sweep_cancels(p);
+    if (p.canceling) {
+      // A cancel the journal recorded is carried through.
+      p.exec->algo().cancel(*p.exec, now(), p.cancel_reason);
+      return;
+    }
+    p.exec->algo().on_restart(*p.exec, market_now(p.instrument));
+    return;
+  }
+  std::vector<std::pair<TimestampNs, double>> prints(st.prints.begin(), st.prints.end());
+  std::vector<std::pair<TimestampNs, double>> mids(st.mids.begin(), st.mids.end());
+  p.exec->algo().on_history(prints, mids);
+  p.exec->algo().on_start(*p.exec, market_now(p.instrument));
+}
+
+Status Kernel::cancel(ParentId parent, const std::string& why) {
+  Running* p = find(parent);
+  if (p == nullptr) return make_error("no parent " + std::to_string(parent.value()));
+  if (p->ended) return make_error("the parent has ended");
+  if (p->canceling) return make_error("a cancel is already under way");
+  if (p->market_closed || (p->exec != nullptr && p->exec->algo().done()))
+    return make_error("too late: the parent is already ending");
+  begin_cancel(*p, why);
+  return {};
+}
+
+void Kernel::cancel_all(const std::string& why) {
+  for (std::size_t slot : active_) {
+    Running& p = *parents_[slot];
+    if (p.ended || p.canceling) continue;
+    p.started = true;  // a parent still waiting for its recovery is canceled without starting
+    begin_cancel(p, why);
+  }
+  after_event();
+}
+
+// Recorded in the OMS, its algo stopped, and its open children canceled (retried until the gate lets each
+// cancel through).
+void Kernel::begin_cancel(Running& p, const std::string& why) {
+  p.canceling = true;
+  p.cancel_reason = why;
+  const oms::ParentRecord* record = manager_.oms().parent(p.id);
+  if (p.exec != nullptr && !p.exec->algo().done()) {
+    if (auto s = p.exec->cancel(now(), why); !s.ok() && !refused_cancel(s)) check(s);
+  } else if (record != nullptr && record->state == oms::ParentState::Working) {
+    if (auto s = manager_.cancel_parent(p.id, why, now()); !s.ok() && !refused_cancel(s)) check(s);
+  }
+  p.sweep = true;
+  p.next_sweep_ns = 0;
+}
+
+Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) {
+  Running* p = find(parent);
+  if (p == nullptr) return make_error("no parent " + std::to_string(parent.value()));
+  if (p->exec == nullptr) return make_error("the parent is being recovered");
+  if (p->ended || p->market_closed || p->exec->algo().done())
+    return make_error("too late: the parent is already ending");
+  if (auto s = p->exec->amend(market_now(p->instrument), qty, limit, end_ns); !s.ok()) {
+    check(manager_.flush());
+    return s;
+  }
+  if (end_ns != 0) set_timer(end_ns + kGraceNs, kGrace, by_parent_[parent.value()]);
+  return {};
+}
+
+// --- the market, reports and timers ---
+
+Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
+  auto& slot = instruments_[instrument.str()];
+  if (!slot) {
+    slot = std::make_unique<InstrumentState>();
+    slot->instrument = instrument;
+    slot->index = instrument_slots_.size();
+    instrument_slots_.push_back(slot.get());
+    PlacerParams params;
+    params.flush = false;  // one flush per event, after every parent has acted
+    slot->placer = std::make_unique<Placer>(config_, manager_, params, options_.cards);
+    const std::size_t index = slot->index;
+    slot->placer->set_wake([this, index](TimestampNs at) { set_timer(at, kPlacer, index); });
+  }
+  return *slot;
+}
+
+std::size_t Kernel::depth_for(const InstrumentId& instrument) const {
+  std::size_t depth = kDefaultDepth;
+  for (std::size_t slot : active_) {
+    const Running& p = *parents_[slot];
+    if (p.exec != nullptr && !p.ended && p.instrument == instrument)
+      depth = std::max(depth, p.exec->algo().view_depth());
+  }
+  return depth;
+}
+
+std::vector<VenueView> Kernel::views(const InstrumentId& instrument, std::size_t depth, int only_venue) const {
+  VenueViewOptions options;
+  options.only_venue = only_venue;
+  options.depth = depth;
+  options.allowed = options_.allowed_venues;
+  for (const auto& [venue, until] : avoid_until_)
+    if (until > now()) options.avoid.push_back(venue);
+  options.max_data_age_ns = config_.risk.max_market_data_age_ns;
+  options.gate = &gate_;
+  auto out = venue_views(*market_, instrument, now(), options);
+  // What we learned of each venue's speed replaces its configured latency once there is enough of it.
+  if (options_.cards != nullptr)
+    for (auto& v : out) v.latency_ns = options_.cards->latency_or(v.venue, v.latency_ns);
+  return out;
+}
+
+// The views as they stand, kept (the algo's market points at them): one venue's rebuilt on its own event,
+// every venue at least each 100 ms and after our own reports.
+AlgoMarket Kernel::market_now(const InstrumentId& instrument, int changed_venue) {
+  InstrumentState& st = state_of(instrument);
+  const TimestampNs t = now();
+  const std::size_t depth = depth_for(instrument);
+  if (changed_venue < 0 || st.views.empty() || depth != st.views_depth ||
+      t - st.views_full_ns >= kViewsRefreshNs) {
+    st.views = views(instrument, depth);
+    st.views_full_ns = t;
+    st.views_depth = depth;
+  } else {
+    for (auto& fresh : views(instrument, depth, changed_venue))
+      for (auto& cached : st.views)
+        if (cached.venue == fresh.venue) cached = std::move(fresh);
+  }
+  return algo_market(st.views, t);
+}
+
+void Kernel::record_history(InstrumentState& st, const md::MarketRef& ref, const md::Event& event,
+                            double base) {
+  const TimestampNs t = now();
+  if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
+    st.prints.emplace_back(t, base);
+    while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
+  }
+  if (!consolidated_benchmark_ && static_cast<int>(ref.venue) != benchmark_venue_) return;
+  if (benchmark_venue_ < 0 && !consolidated_benchmark_) return;
+  if (auto mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
+                               consolidated_benchmark_)) {
+    st.mids.emplace_back(t, *mid);
+    while (!st.mids.empty() && st.mids.front().first < t - kHistoryNs) st.mids.pop_front();
+  }
+}
+
+void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
+  const md::BookView* book = market_->book(ref.venue, ref.instrument);
+  const TimestampNs t = now();
+  if (book != nullptr) gate_.on_quote(ref.venue_id, ref.instrument, book->best(Side::Buy), book->best(Side::Sell), t);
+  InstrumentState& st = state_of(ref.instrument);
+  const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
+  const double base = print && book != nullptr ? to_base(book->listing(), event.qty, event.price) : 0;
+  record_history(st, ref, event, base);
+  bool any = false, waiting = false;
+  for (std::size_t slot : active_) {
+    const Running& p = *parents_[slot];
+    any = any || (p.started && !p.ended && p.instrument == ref.instrument);
+    waiting = waiting || (!p.started && !p.ended);
+  }
+  if (!any) {
+    if (observer_ != nullptr) observer_->on_market_event(ref, event);
+    if (waiting) after_event();  // a recovered parent starts on the first event after the reconciliation
+    return;
+  }
+  const AlgoMarket m = market_now(ref.instrument, static_cast<int>(ref.venue));
+  st.placer->on_market(st.views, t, &ref.venue_id);
+  if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
+  for (std::size_t slot : active_) {
+    Running& p = *parents_[slot];
+    if (!p.started || p.ended || p.instrument != ref.instrument || p.exec == nullptr) continue;
+    if (print)
+      p.exec->algo().on_trade(*p.exec, m, base);
+    else
+      p.exec->algo().on_market(*p.exec, m);
+  }
+  if (observer_ != nullptr) observer_->on_market_event(ref, event);
+  after_event();
+}
+
+double Kernel::fill_base(const ExecutionReport& report) const {
+  if (report.exec_type != ExecType::Trade) return 0;
+  const oms::ChildOrder* child = manager_.oms().child(report.client_order_id);
+  const VenueConfig* venue = config_.venue(report.venue);
+  const VenueListing* listing =
+      venue == nullptr || child == nullptr ? nullptr : venue->listing(child->order.instrument);
+  return listing == nullptr ? report.last_qty.to_double() : to_base(*listing, report.last_qty, report.last_price);
+}
+
+void Kernel::on_execution_report(const ExecutionReport& report) {
+  manager_.on_execution_report(report);
+  check(manager_.event_error());
+  // A venue that refused our order is avoided for a while (a post-only order the market moved into, or our
+  // own gate's refusal, is no fault of the venue's).
+  if (report.exec_type == ExecType::Rejected && report.reject_reason != RejectReason::RiskDenied &&
+      report.reject_reason != RejectReason::PostOnlyWouldCross)
+    avoid_until_[report.venue.str()] = report.received_ns + kAvoidNs;
+  const oms::ChildOrder* child = manager_.oms().child(report.client_order_id);
+  if (child == nullptr) return after_event();
+  Running* p = find(child->order.parent_id);
+  if (p == nullptr) return after_event();
+  const bool fresh_fill = report.exec_type == ExecType::Trade &&
+                          seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second;
+  const bool repeated_fill = report.exec_type == ExecType::Trade && !fresh_fill;
+  const double base = fill_base(report);
+  if (options_.cards != nullptr && !repeated_fill) {
+    const bool first_answer = answered_children_.insert(report.client_order_id.value()).second;
+    options_.cards->on_report(report, child->order.sent_ns, first_answer, base);
+  }
+  InstrumentState& st = state_of(p->instrument);
+  st.placer->on_report(report);
+  if (observer_ != nullptr) observer_->on_child_report(p->id, report, fresh_fill, base);
+  if (p->exec != nullptr && !p->ended) {
+    const AlgoMarket m = market_now(p->instrument);
+    if (report.exec_type == ExecType::Trade)
+      p->exec->algo().on_fill(*p->exec, m);
+    else
+      p->exec->algo().on_market(*p->exec, m);
+  }
+  after_event();
+}
+
+void Kernel::on_venue_status(const VenueStatusReport& status) {
+  manager_.on_venue_status(status);
+  check(manager_.event_error());
+  after_event();
+}
+
+void Kernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
+  const std::uint64_t kind = id % 8, index = id / 8;
+  if (kind == kCall) {
+    if (index < calls_.size() && calls_[index]) {
+      auto fn = std::move(calls_[index]);
+      calls_[index] = nullptr;
+      fn(now_ns);
+    }
+    return after_event();
+  }
+  if (kind == kPlacer) {
+    if (index < instrument_slots_.size()) {
+      InstrumentState& st = *instrument_slots_[index];
+      (void)market_now(st.instrument);
+      st.placer->on_timer(st.views, now_ns);
+    }
+    return after_event();
+  }
+  if (index >= parents_.size()) return;
+  Running& p = *parents_[index];
+  if (p.ended) return;
+  if (kind == kForceEnd) {
+    // The venues closed with the data; children they never answered for are left open in the OMS.
+    const oms::ParentRecord* record = manager_.oms().parent(p.id);
+    std::ostringstream text;
+    text << "the recorded data ended with " << (record ? record->executed.to_string() : std::string("0"))
+         << " executed; the venues are closed and never answered for its last children";
+    end(p, oms::ParentEvent::MarketClosed, text.str());
+    return after_event();
+  }
+  if (p.exec == nullptr) return;
+  if (kind == kWake) p.exec->algo().on_timer(*p.exec, market_now(p.instrument));
+  if (kind == kGrace && !p.exec->algo().done()) {
+    const oms::ParentRecord* record = manager_.oms().parent(p.id);
+    if (record != nullptr && now_ns >= record->order.end_ns + kGraceNs)
+      p.exec->algo().cancel(
+          *p.exec, now_ns,
+          "still working " + std::to_string(kGraceNs / kNanosPerSecond) + " s after its end time");
+  }
+  after_event();
+}
+
+void Kernel::note_sent_children(Running& p) {
+  if (options_.cards == nullptr) return;
+  const oms::ParentRecord* record = manager_.oms().parent(p.id);
+  if (record == nullptr) return;
+  for (; p.children_noted < record->children.size(); ++p.children_noted) {
+    const oms::ChildOrder* c = manager_.oms().child(record->children[p.children_noted]);
+    if (c == nullptr) continue;
+    const VenueConfig* venue = config_.venue(c->order.venue);
+    const VenueListing* listing = venue == nullptr ? nullptr : venue->listing(c->order.instrument);
+    options_.cards->on_sent(c->order.venue, listing == nullptr ? c->order.qty.to_double()
+                                                               : to_base(*listing, c->order.qty, c->order.price));
+  }
+}
+
+// After each event: the journal committed and requests sent (one flush for every parent), then each parent
+// that has finished says so, and the observer may tell what is now durable.
+void Kernel::after_event() {
+  check(manager_.flush());
+  for (std::size_t i = 0; i < active_.size(); ++i) {
+    Running& p = *parents_[active_[i]];
+    if (p.ended) continue;
+    if (!p.started && !manager_.reconciling()) start(p);
+    if (p.exec != nullptr) check(p.exec->check_journal());
+    note_sent_children(p);
+    if (p.sweep) sweep_cancels(p);
+    maybe_end(p);
+  }
+  // Ended parents leave the list every event walks.
+  active_.erase(std::remove_if(active_.begin(), active_.end(),
+                               [&](std::size_t slot) { return parents_[slot]->ended; }),
+                active_.end());
+  const Status committed = manager_.flush();
+  check(committed);
+  if (!committed.ok() || !error_.ok()) return;  // what could not be made durable is never told
+  if (observer_ != nullptr) observer_->after_commit(now());
+}
+
+void Kernel::sweep_cancels(Running& p) {
+  if (now() < p.next_sweep_ns) return;
+  const bool everything = p.canceling || p.market_closed || p.exec == nullptr || p.exec->algo().done();
+  bool open_left = false;
+  for (const oms::ChildOrder* c : manager_.oms().children_of(p.id)) {
+    if (!c->open()) continue;
+    const bool orphan = p.orphans.count(c->order.client_order_id.value()) != 0;
+    if (!everything && !orphan) continue;
+    open_left = true;
+    if (c->status == OrderStatus::PendingCancel) continue;
+    if (auto s = manager_.cancel_child(c->order.client_order_id, now()); !s.ok() && !refused_cancel(s))
+      check(s);
+  }
+  p.sweep = open_left;
+  p.next_sweep_ns = now() + kSweepNs;
+}
+
+// What happened to the parent, once its algo is done and its children are closed; the OMS's parent
+// lifecycle table says what that makes it.
+void Kernel::maybe_end(Running& p) {
+  if (p.ended || !p.started) return;
+  const bool algo_done = p.exec == nullptr || p.exec->algo().done();
+  for (const oms::ChildOrder* c : manager_.oms().children_of(p.id))
+    if (c->open()) {
+      if (algo_done && !p.sweep) p.sweep = true;  // what the placer could not cancel is retried here
+      return;
+    }
+  if (!algo_done) return;
+  const oms::ParentRecord* record = manager_.oms().parent(p.id);
+  if (record == nullptr) return;
+  const std::string algo_text = p.exec != nullptr ? p.exec->algo().done_text() : std::string();
+  if (record->executed >= record->order.qty) return end(p, oms::ParentEvent::ExecutedInFull, "filled");
+  if (p.exec != nullptr && p.exec->algo().completed())
+    return end(p, oms::ParentEvent::RemainderUnsendable, algo_text);
+  if (p.canceling) {
+    // A restored algo that was done already has no words of its own: the cancel's reason says it.
+    std::ostringstream text;
+    text << "canceled (" << p.cancel_reason << "): " << record->executed.to_string() << " executed";
+    return end(p, oms::ParentEvent::CancelCompleted, algo_text.empty() ? text.str() : algo_text);
+  }
+  if (p.market_closed) {
+    std::ostringstream text;
+    text << "the recorded data ended with " << record->executed.to_string() << " executed; the venues are closed";
+    return end(p, oms::ParentEvent::MarketClosed, text.str());
+  }
+  // What lots and contracts left over is no order any venue takes: the parent is done.
+  const double left = (record->order.qty - record->executed).to_double();
+  const InstrumentState& st = state_of(p.instrument);
+  const double smallest = smallest_sendable(st.views, record->order.side, false);
+  if (smallest > 0 && left < smallest) {
+    std::ostringstream text;
+    text << "filled but for " << left << ", below what any venue takes";
+    return end(p, oms::ParentEvent::RemainderUnsendable, text.str());
+  }
+  end(p, oms::ParentEvent::AlgoEnded, algo_text);
+}
+
+void Kernel::end(Running& p, oms::ParentEvent event, const std::string& text) {
+  if (p.ended) return;
+  check(manager_.end_parent(p.id, event, text, now()));
+  check(manager_.flush());
+  p.ended = true;
+  if (observer_ != nullptr) observer_->on_parent_ended(p.id, now());
+}
+
+void Kernel::data_ended() {
+  if (market_closed_) return;
+  market_closed_ = true;
+  for (std::size_t slot : active_) {
+    Running& p = *parents_[slot];
+    if (p.ended) continue;
+    p.market_closed = true;
+    p.started = true;  // a parent still waiting for its recovery will not start now
+    if (p.exec != nullptr && !p.exec->algo().done()) p.exec->algo().cancel(*p.exec, now(), "the recorded data ended");
+    p.sweep = true;
+    p.next_sweep_ns = 0;
+    set_timer(now() + kForceEndNs, kForceEnd, slot);
+  }
+  after_event();
+}
+
+void Kernel::reopen(md::MarketSource& market) {
+  market_ = &market;
+  market_closed_ = false;
+  for (auto& [name, st] : instruments_) {
+    st->views.clear();
+    st->views_full_ns = 0;
+  }
+}
+
+std::size_t Kernel::close_children_of_restarted_venues(const std::set<std::string>& outliving) {
+  std::vector<ExecutionReport> closing;
+  for (const oms::ChildOrder* c : manager_.oms().open_children()) {
+    if (outliving.count(c->order.venue.str()) != 0) continue;  // reconciled with the venue instead
+    ExecutionReport r;
+    r.client_order_id = c->order.client_order_id;
+    r.exec_id = ExecId("restart-" + std::to_string(c->order.client_order_id.value()));
+    r.venue = c->order.venue;
+    r.instrument = c->order.instrument;
+    r.exec_type = ExecType::Canceled;
+    r.status = OrderStatus::Canceled;
+    r.side = c->order.side;
+    r.order_price = c->order.price;
+    r.order_qty = c->order.qty;
+    r.cum_qty = c->cum_qty;
+    r.leaves_qty = Qty();
+    r.text = FixedString<95>("the simulated venue restarted with the server");
+    r.venue_ns = now();
+    r.received_ns = now();
+    closing.push_back(r);
+  }
+  for (const auto& r : closing) manager_.on_execution_report(r);
+  check(manager_.event_error());
+  check(manager_.flush());
+  return closing.size();
+}
+
+Status Kernel::recover(const oms::Journal& journal) {
+  // Each working parent's algo's latest saved state and the reason of a cancel under way, as the journal
+  // has them.
+  std::map<std::uint64_t, std::string> cancel_reasons, saved;
+  auto replayed = journal.replay([&](const oms::Record& record) -> Status {
+    if (const auto* cancel = std::get_if<oms::ParentCancelRequest>(&record.body)) {
+      cancel_reasons[cancel->id.value()] = cancel->reason;
+      return {};
+    }
+    const auto* change = std::get_if<oms::AlgoStateChange>(&record.body);
+    if (change == nullptr) return {};
+    if (auto state = Algo::saved_state_in(change->detail)) saved[change->id.value()] = *state;
+    return {};
+  });
+  if (!replayed.ok()) return replayed;
+  for (const auto& [id, record] : manager_.oms().parents()) {
+    if (oms::is_final(record.state) || by_parent_.count(id) != 0) continue;
+    auto p = std::make_unique<Running>();
+    p->id = record.order.id;
+    p->instrument = record.order.instrument;
+    if (auto st = saved.find(id); st != saved.end()) p->saved_state = st->second;
+    if (record.state == oms::ParentState::PendingCancel) {
+      p->canceling = true;
+      p->cancel_reason = cancel_reasons.count(id) ? cancel_reasons[id] : "canceled";
+    }
+    const std::size_t slot = parents_.size();
+    by_parent_[id] = slot;
+    parents_.push_back(std::move(p));
+    active_.push_back(slot);
+  }
+  return {};
+}
+
+}  // namespace tranche::ems

@@ -1,0 +1,165 @@
+#pragma once
+// The kernel: every parent order, whatever drives it (`tranche execute`, `backtest`, `serve`, the tests),
+// runs here and only here. Each parent is worked by its algo (market included) through one placer per
+// instrument and the router, every child passes the risk gate and the journaled OMS, and the venues are
+// reached through the OrderManager's sessions. The market comes in through md::MarketSource (books,
+// trades, venue states, reports, timers): the simulator implements it today, the live gateways next. One
+// thread; every call carries the time or reads it from the source's clock, nothing here reads a wall clock.
+//
+// The kernel decides what happened to a parent (executed in full, its algo ended short, the market closed,
+// its cancel went through); the OMS's parent lifecycle table (oms/parent_lifecycle.hpp) decides what the
+// parent became. What a front end tells its client (FIX, a report) it learns through a KernelObserver.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ems/parent_execution.hpp"
+#include "ems/placer.hpp"
+#include "ems/scorecard.hpp"
+#include "md/market_source.hpp"
+#include "oms/journal.hpp"
+#include "oms/order_manager.hpp"
+#include "risk/risk_gate.hpp"
+
+namespace tranche::ems {
+
+// How long a parent may look back at the market when its algo starts (vwap's profile, is's estimates).
+inline constexpr DurationNs kHistoryNs = 30 * 60 * kNanosPerSecond;
+// An algo still working this long after its end time is stopped.
+inline constexpr DurationNs kGraceNs = 30 * kNanosPerSecond;
+
+struct KernelOptions {
+  std::vector<std::string> allowed_venues;  // where children may go (empty: every venue); all make the market
+  // The venue whose mid is the benchmark (arrival, history); empty: the config's primary venue.
+  std::string benchmark_venue;
+  // Venue scorecards: each child sent and answered is counted, and a venue's realised latency replaces its
+  // configured one once there is enough of it. nullptr: none kept.
+  Scorecards* cards = nullptr;
+};
+
+// What a front end hears of the kernel's parents. Every call comes after the kernel acted on the event.
+class KernelObserver {
+ public:
+  // A market-data event of an instrument some parent of ours may trade, after the parents have seen it.
+  virtual void on_market_event(const md::MarketRef& /*ref*/, const md::Event& /*event*/) {}
+  // A report for a child of `parent` after the OMS applied it; `fresh_fill`: a fill not reported before
+  // (a venue that repeats a fill is heard once), with its quantity in base units.
+  virtual void on_child_report(ParentId /*parent*/, const ExecutionReport& /*report*/, bool /*fresh_fill*/,
+                               double /*fill_base*/) {}
+  // The parent reached a final state (the OMS has it).
+  virtual void on_parent_ended(ParentId /*parent*/, TimestampNs /*now_ns*/) {}
+  // After each event, once the journal has committed everything the event did: what the kernel did may be
+  // told now (a client never hears of what a crash could take back).
+  virtual void after_commit(TimestampNs /*now_ns*/) {}
+
+ protected:
+  ~KernelObserver() = default;
+};
+
+class Kernel final : public md::MarketListener {
+ public:
+  Kernel(const Config& config, md::MarketSource& market, oms::OrderManager& manager, risk::RiskGate& gate,
+         KernelOptions options = {});
+  ~Kernel() override;
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  void set_observer(KernelObserver* observer) { observer_ = observer; }
+
+  // --- parents ---
+  // Accepts `parent` now (the OMS and the risk gate decide; its id is assigned) and starts its algo, which
+  // waits for the parent's start time. Refused with the reason (the risk gate's denial is journaled).
+  Result<ParentId> submit(oms::ParentOrder parent);
+  // Cancels a working parent: its algo stops, its children are canceled (retried while the gate's cancel
+  // budget refuses); it ends once they are closed.
+  Status cancel(ParentId parent, const std::string& why);
+  // Quantity (base), limit and end time; unset/0 keep. The algo's checks, then the OMS and the gate.
+  Status amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns);
+  // Every working parent is canceled (a server stopping).
+  void cancel_all(const std::string& why);
+
+  bool working(ParentId parent) const;
+  std::size_t working() const;  // parents not yet ended
+  // The parent's algo (its schedule, its phase); nullptr when it has none (not started, or failed).
+  const Algo* algo(ParentId parent) const;
+  // The first error that stops the kernel from going on safely (a journal that cannot commit).
+  const Status& error() const { return error_; }
+
+  // After requests from outside an event (a client's): starts what was accepted, commits the journal and
+  // lets the observer tell what is now durable.
+  void settle() { after_event(); }
+  // An error from beside the kernel (a front end's own journal write) that stops it as its own would.
+  void fail(const Status& s) { check(s); }
+
+  // A call of `fn` at `at_ns` on the market's clock (a driver's own moments: a backtest's arrival).
+  void call_at(TimestampNs at_ns, std::function<void(TimestampNs)> fn);
+
+  // --- restart and the market's end ---
+  // After a restart: the parents the journal left working are taken up where they stood (their algo's
+  // saved state, a cancel under way), each once the OMS has reconciled its children.
+  Status recover(const oms::Journal& journal);
+  // The simulated venues live in this process: after a restart they are new, and the children a dead
+  // process left on them are gone. Each is closed as the venue's cancel (journaled). Returns how many.
+  std::size_t close_children_of_restarted_venues(const std::set<std::string>& outliving = {});
+  // The venues closed (the recorded data ended): working parents stop and end with what they executed, once
+  // their children are closed or 10 s later.
+  void data_ended();
+  bool market_closed() const { return market_closed_; }
+  // A new market plays the venues (the data replayed again): the market is open.
+  void reopen(md::MarketSource& market);
+
+  // --- md::MarketListener ---
+  void on_market_data(const md::MarketRef& ref, const md::Event& event) override;
+  void on_execution_report(const ExecutionReport& report) override;
+  void on_venue_status(const VenueStatusReport& status) override;
+  void on_timer(std::uint64_t id, TimestampNs now_ns) override;
+
+ private:
+  struct Running;
+  struct InstrumentState;
+
+  void start(Running& p);
+  void begin_cancel(Running& p, const std::string& why);
+  void sweep_cancels(Running& p);
+  void maybe_end(Running& p);
+  void end(Running& p, oms::ParentEvent event, const std::string& text);
+  void after_event();
+  Running* find(ParentId parent);
+  const Running* find(ParentId parent) const;
+  InstrumentState& state_of(const InstrumentId& instrument);
+  AlgoMarket market_now(const InstrumentId& instrument, int changed_venue = -1);
+  std::vector<VenueView> views(const InstrumentId& instrument, std::size_t depth, int only_venue = -1) const;
+  std::size_t depth_for(const InstrumentId& instrument) const;
+  void record_history(InstrumentState& st, const md::MarketRef& ref, const md::Event& event, double base);
+  double fill_base(const ExecutionReport& report) const;
+  void note_sent_children(Running& p);
+  void set_timer(TimestampNs at_ns, std::uint64_t kind, std::uint64_t index);
+  void check(const Status& s);
+  TimestampNs now() const { return market_->now(); }
+
+  const Config& config_;
+  md::MarketSource* market_;  // replaced by reopen()
+  oms::OrderManager& manager_;
+  risk::RiskGate& gate_;
+  KernelOptions options_;
+  KernelObserver* observer_ = nullptr;
+  int benchmark_venue_ = -1;
+  bool consolidated_benchmark_ = false;
+  std::vector<std::unique_ptr<Running>> parents_;     // by slot, every parent run
+  std::vector<std::size_t> active_;                   // slots of parents not yet ended
+  std::map<std::uint64_t, std::size_t> by_parent_;    // parent id -> slot
+  std::map<std::string, std::unique_ptr<InstrumentState>> instruments_;
+  std::vector<InstrumentState*> instrument_slots_;    // by index (placer timers)
+  std::map<std::string, TimestampNs> avoid_until_;    // venues that rejected us, until then
+  std::set<std::string> seen_exec_;                   // venue/exec id: a repeated fill is one fill
+  std::set<std::uint64_t> answered_children_;         // children a venue has answered (scorecards)
+  std::vector<std::function<void(TimestampNs)>> calls_;
+  bool market_closed_ = false;
+  Status error_;
+};
+
+}  // namespace tranche::ems

@@ -1,0 +1,83 @@
+#pragma once
+// The front desk of `tranche serve`: a client's requests about parent orders (ParentRequest, as the FIX
+// acceptor read them) checked and handed to the kernel (ems/kernel.hpp) as typed values, and what the
+// kernel did told back as ParentAnswers. It keeps each parent's client identity (session, ClOrdID chain,
+// account) and nothing of the execution: the kernel runs the parents, the OMS decides their states. Answers
+// wait until the journal has committed what they say.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ems/kernel.hpp"
+#include "oms/journal.hpp"
+#include "oms/order_manager.hpp"
+#include "service/fix_acceptor.hpp"
+
+namespace tranche::service {
+
+class ParentDesk final : public ems::KernelObserver {
+ public:
+  using AnswerFn = std::function<void(const ParentAnswer&)>;
+  // `exec_id_prefix` keeps execution ids unique across restarts (the server passes its start time).
+  ParentDesk(const Config& config, ems::Kernel& kernel, oms::OrderManager& manager, AnswerFn answer,
+             std::string exec_id_prefix, std::function<TimestampNs()> clock);
+
+  // A client's request, its times already on the market's clock. Answered through AnswerFn, always.
+  void on_request(const ParentRequest& request);
+  // After a restart: each working parent's client identity, from the journal (the kernel recovers the
+  // parents themselves).
+  Status recover(const oms::Journal& journal);
+  // From SIGTERM on: new parents and replaces are refused; status requests and cancels are still answered.
+  void set_stopping() { stopping_ = true; }
+
+  // --- ems::KernelObserver ---
+  void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
+                       double fill_base) override;
+  void on_parent_ended(ParentId parent, TimestampNs now_ns) override;
+  void after_commit(TimestampNs now_ns) override;
+
+ private:
+  struct Client {
+    std::string session;
+    std::string cl_ord_id;         // the latest in its chain (a replace moves it on)
+    std::string cancel_cl_ord_id;  // the ClOrdID of the client's cancel, while it waits for the end
+    std::string account;           // as the client sent it (echoed back; empty when it sent none)
+    ParentId id;
+    InstrumentId instrument;
+    Side side = Side::Buy;
+    Qty reported_cum;  // what the client has been told was executed
+    bool ended = false;
+  };
+
+  void on_new(const ParentRequest& r);
+  void on_cancel(const ParentRequest& r);
+  void on_replace(const ParentRequest& r);
+  void on_status(const ParentRequest& r);
+  ParentAnswer without_parent(const ParentRequest& r, char exec_type, const std::string& text) const;
+  void reject_new(const ParentRequest& r, int reason, const std::string& text);
+  void cancel_reject(const ParentRequest& r, char response_to, int reason, const std::string& text,
+                     const Client* c);
+  ParentAnswer answer_for(const Client& c, char exec_type) const;
+  Client* find(const std::string& session, const std::string& cl_ord_id);
+  Client* find(ParentId id);
+  void check(const Status& s);
+  std::string next_exec_id() const;
+  void answer(const ParentAnswer& a) { pending_.push_back(a); }
+
+  const Config& config_;
+  ems::Kernel& kernel_;
+  oms::OrderManager& manager_;
+  AnswerFn deliver_;
+  std::string exec_id_prefix_;
+  std::function<TimestampNs()> clock_;
+  mutable std::uint64_t exec_seq_ = 0;
+  std::vector<ParentAnswer> pending_;  // told once the journal has committed what they say
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::map<std::string, std::size_t> by_cl_ord_id_;  // session + '\n' + ClOrdID, every id of a chain
+  std::map<std::uint64_t, std::size_t> by_parent_;   // parent id -> slot
+  bool stopping_ = false;
+};
+
+}  // namespace tranche::service

@@ -1,0 +1,105 @@
+#include "service/runtime.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+
+namespace tranche::service {
+
+namespace {
+std::atomic<std::uint64_t> run_counter{0};  // temporary journals of concurrent runs (backtest) never collide
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOptions options) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->config_ = config;
+  rt->options_ = std::move(options);
+  const RuntimeOptions& o = rt->options_;
+  rt->journal_path_ = o.journal;
+  rt->temporary_ = o.journal.empty();
+  if (rt->temporary_) {
+    rt->journal_path_ =
+        (std::filesystem::temp_directory_path() /
+         ("tranche-run-" + std::to_string(::getpid()) + "-" + std::to_string(++run_counter) + ".journal"))
+            .string();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(rt->journal_path_ + suffix);
+  }
+  auto journal = oms::Journal::open(rt->journal_path_);
+  if (!journal) return make_error(journal.error().message);
+  rt->journal_ = std::move(journal).value();
+  rt->gate_ = std::make_unique<risk::RiskGate>(rt->config_);
+  auto manager = oms::OrderManager::open(rt->config_, *rt->journal_, *rt->gate_);
+  if (!manager) return make_error(manager.error().message);
+  rt->manager_ = std::move(manager).value();
+  if (o.refuse_open_children && !rt->manager_->oms().open_children().empty())
+    return make_error(rt->journal_path_ + " has orders still open from an earlier run");
+  if (auto s = rt->journal_->replay([&](const oms::Record& r) -> Status {
+        rt->journal_last_ns_ = std::max(rt->journal_last_ns_, r.ts_ns);
+        return {};
+      });
+      !s)
+    return make_error(s.message());
+  auto sim = sim::Simulator::create(rt->config_, o.sim);
+  if (!sim) return make_error(sim.error().message);
+  rt->sim_ = std::move(sim).value();
+  rt->data_start_ns_ = std::max(rt->sim_->now(), rt->sim_->start_ns());
+  rt->gateways_ = gateway::make_sim_gateways(*rt->sim_);
+  for (auto& g : rt->gateways_) {
+    const VenueConfig* v = rt->config_.venue(g->venue());
+    if (!o.fix_venues || v == nullptr || !v->fix) {
+      rt->manager_->add_session(g.get());
+      continue;
+    }
+    gateway::FixVenueOptions fo;
+    fo.dictionary = rt->config_.server.fix.dictionary;
+    fo.store_dir = o.fix_store_dir + "/venue-" + v->id.str();
+    auto started = gateway::FixVenueSession::start(*v, rt->config_, fo);
+    if (!started) return make_error(started.error().message);
+    rt->fix_venues_.push_back(std::move(started).value());
+    rt->manager_->add_session(rt->fix_venues_.back().get());
+    rt->outliving_.insert(v->id.str());
+  }
+  rt->kernel_ = std::make_unique<ems::Kernel>(rt->config_, *rt->sim_, *rt->manager_, *rt->gate_, o.kernel);
+  rt->sim_->set_listener(rt->kernel_.get());
+  return rt;
+}
+
+void Runtime::poll_fix_venues() {
+  for (auto& f : fix_venues_) f->poll(*kernel_, sim_->now());
+}
+
+Status Runtime::play_again() {
+  sim::SimOptions lap = options_.sim;
+  // The recording moved to start a second from now.
+  lap.time_offset_ns = sim_->now() + kNanosPerSecond - data_start_ns_;
+  auto again = sim::Simulator::create(config_, lap);
+  if (!again) return make_error("replaying the data again: " + again.error().message);
+  std::unique_ptr<sim::Simulator> next = std::move(again).value();
+  next->run_until(std::max(next->now(), sim_->now()));
+  auto next_gateways = gateway::make_sim_gateways(*next);
+  for (auto& g : next_gateways)
+    if (!outliving_.count(g->venue().str())) manager_->replace_session(g.get());
+  kernel_->close_children_of_restarted_venues(outliving_);
+  next->set_listener(kernel_.get());
+  kernel_->reopen(*next);
+  sim_ = std::move(next);
+  gateways_ = std::move(next_gateways);
+  return {};
+}
+
+void Runtime::close() {
+  kernel_.reset();
+  fix_venues_.clear();
+  manager_.reset();
+  journal_.reset();
+  if (temporary_)
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(journal_path_ + suffix);
+}
+
+Runtime::~Runtime() {
+  close();
+}
+
+}  // namespace tranche::service

@@ -1,0 +1,83 @@
+#pragma once
+// The one place the product is put together from a config: the journal, the risk gate, the OrderManager,
+// the simulated market with its gateways (or FIX sessions to venues that outlive us), and the kernel
+// (ems/kernel.hpp) listening to that market. `execute`, `backtest`, `serve` and the tests build it here, so
+// no command wires the parts by hand, and each runs its parents through the same kernel.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/result.hpp"
+#include "ems/kernel.hpp"
+#include "gateway/fix_venue_session.hpp"
+#include "gateway/sim_gateway.hpp"
+#include "oms/journal.hpp"
+#include "oms/order_manager.hpp"
+#include "risk/risk_gate.hpp"
+#include "sim/simulator.hpp"
+
+namespace tranche::service {
+
+struct RuntimeOptions {
+  std::string journal;  // empty: a temporary journal, removed with the runtime
+  sim::SimOptions sim;
+  ems::KernelOptions kernel;
+  // Venues with a [venue.fix] table are reached over FIX (they outlive this process); their QuickFIX
+  // stores go under `fix_store_dir`. Otherwise every venue is the simulator's own.
+  bool fix_venues = false;
+  std::string fix_store_dir;
+  // A journal with children still open is refused (a one-shot run starts clean).
+  bool refuse_open_children = false;
+};
+
+class Runtime {
+ public:
+  static Result<std::unique_ptr<Runtime>> open(const Config& config, RuntimeOptions options);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const Config& config() const { return config_; }
+  oms::Journal& journal() { return *journal_; }
+  risk::RiskGate& gate() { return *gate_; }
+  oms::OrderManager& manager() { return *manager_; }
+  sim::Simulator& sim() { return *sim_; }
+  ems::Kernel& kernel() { return *kernel_; }
+  const std::string& journal_path() const { return journal_path_; }
+  bool temporary_journal() const { return temporary_; }
+  // The latest moment the journal holds (a restart's market goes on from there): 0 for a new journal.
+  TimestampNs journal_last_ns() const { return journal_last_ns_; }
+  // Where the data starts (the first lap's): the replay clock's origin.
+  TimestampNs data_start_ns() const { return data_start_ns_; }
+  // Venues reached over FIX: reconciled with them after a restart, never closed as ours.
+  const std::set<std::string>& outliving_venues() const { return outliving_; }
+  const std::vector<std::unique_ptr<gateway::FixVenueSession>>& fix_venues() const { return fix_venues_; }
+  // What the FIX venues said since the last call, handed to the kernel.
+  void poll_fix_venues();
+  // The data played again on a clock that keeps running (serve's on_data_end = "replay"): a new simulator,
+  // its gateways in place of the old ones; what the closed venues never answered for is closed as theirs.
+  Status play_again();
+  // Closes the journal (a temporary one is removed).
+  void close();
+
+ private:
+  Runtime() = default;
+  Config config_;
+  RuntimeOptions options_;
+  std::string journal_path_;
+  bool temporary_ = false;
+  TimestampNs journal_last_ns_ = 0;
+  TimestampNs data_start_ns_ = 0;  // where the first lap's data starts
+  std::unique_ptr<oms::Journal> journal_;
+  std::unique_ptr<risk::RiskGate> gate_;
+  std::unique_ptr<oms::OrderManager> manager_;
+  std::unique_ptr<sim::Simulator> sim_;
+  std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
+  std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues_;
+  std::set<std::string> outliving_;
+  std::unique_ptr<ems::Kernel> kernel_;
+};
+
+}  // namespace tranche::service
