@@ -8,9 +8,9 @@
 #include <set>
 #include <thread>
 
+#include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 #include "gateway/quickfix_bind.hpp"
-#include "service/fix_acceptor.hpp"
 #include "service/replay_clock.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -18,6 +18,8 @@
 namespace tranche::service {
 
 namespace {
+
+using gateway::format_fix_timestamp;
 
 std::string field(const FIX::FieldMap& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string();

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "core/parent_messages.hpp"
 #include "ems/parent_execution.hpp"
 #include "ems/placer.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
-#include "service/fix_acceptor.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche::service {

@@ -1,4 +1,4 @@
-#include "service/fix_acceptor.hpp"
+#include "gateway/fix_parent_acceptor.hpp"
 
 #include <atomic>
 #include <charconv>
@@ -12,7 +12,7 @@
 #include "gateway/quickfix.hpp"
 #include "gateway/quickfix_bind.hpp"
 
-namespace tranche::service {
+namespace tranche::gateway {
 
 namespace {
 
@@ -151,13 +151,13 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
   const FixAcceptorConfig& c = options.config;
   if (!std::filesystem::exists(options.dictionary))
     return make_error("the FIX dictionary " + options.dictionary + " is missing");
-  if (!gateway::set_fix_acceptor_address(c.host))
+  if (!set_fix_acceptor_address(c.host))
     return make_error("[server.fix] listen: '" + c.host + "' is not an IPv4 address");
   std::error_code ec;
   std::filesystem::create_directories(options.store_dir, ec);
   if (ec) return make_error("cannot create " + options.store_dir + ": " + ec.message());
   // The store and the log hold the session's messages: the owner's alone.
-  gateway::restrict_to_owner(options.store_dir);
+  restrict_to_owner(options.store_dir);
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
@@ -187,10 +187,10 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
       impl->settings->set(id, session);
     }
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
-    impl->log = gateway::make_masked_file_log_factory(options.store_dir + "/log");
+    impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->acceptor->start();
-    gateway::restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
+    restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
   } catch (const std::exception& e) {
     return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " +
                       e.what());
@@ -212,4 +212,4 @@ int FixParentAcceptor::logged_on() const {
   return impl_->logged_on.load();
 }
 
-}  // namespace tranche::service
+}  // namespace tranche::gateway
