@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 
+#include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 #include "gateway/quickfix_bind.hpp"
@@ -127,21 +128,12 @@ Result<std::unique_ptr<FixExchangeAcceptor>> FixExchangeAcceptor::start(
   auto impl = std::make_unique<Impl>();
   impl->sink = std::move(sink);
   try {
-    impl->settings = std::make_unique<FIX::SessionSettings>();
-    FIX::Dictionary d;
-    d.setString("ConnectionType", "acceptor");
-    d.setInt("SocketAcceptPort", c.port);
-    d.setBool("SocketReuseAddress", true);
-    d.setBool("SocketNodelay", true);
-    d.setString("StartTime", "00:00:00");
-    d.setString("EndTime", "00:00:00");
-    d.setBool("UseDataDictionary", true);
-    d.setString("DataDictionary", options.dictionary);
-    d.setBool("ResetOnLogon", true);
-    impl->settings->set(d);
+    FixSessionOptions session;
+    session.end = FixAcceptorEnd{c.port};
+    session.dictionary = options.dictionary;
     for (const auto& venue : options.venues)
-      for (const auto& client : c.clients)
-        impl->settings->set(FIX::SessionID("FIX.4.4", venue, client), FIX::Dictionary());
+      for (const auto& client : c.clients) session.sessions.push_back({venue, client});
+    impl->settings = make_fix_session_settings(session);
     // The venues keep nothing across a restart of the exchange: sequence numbers in memory, no message log.
     impl->store = std::make_unique<FIX::MemoryStoreFactory>();
     impl->log = std::make_unique<FIX::ScreenLogFactory>(false, false, false);

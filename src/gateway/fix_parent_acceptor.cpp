@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "gateway/fix_log.hpp"
+#include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 #include "gateway/quickfix_bind.hpp"
@@ -163,29 +164,13 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
   impl->options = options;
   impl->sink = std::move(sink);
   try {
-    impl->settings = std::make_unique<FIX::SessionSettings>();
-    FIX::Dictionary defaults;
-    defaults.setString("ConnectionType", "acceptor");
-    defaults.setInt("SocketAcceptPort", c.port);
-    defaults.setBool("SocketReuseAddress", true);
-    defaults.setBool("SocketNodelay", true);
-    defaults.setString("StartTime", "00:00:00");
-    defaults.setString("EndTime", "00:00:00");
-    defaults.setBool("UseDataDictionary", true);
-    defaults.setString("DataDictionary", options.dictionary);
-    defaults.setString("FileStorePath", options.store_dir + "/store");
-    defaults.setString("FileLogPath", options.store_dir + "/log");
-    defaults.setBool("ResetOnLogon", options.reset_on_logon);
-    defaults.setBool("ResetOnLogout", false);
-    defaults.setBool("ResetOnDisconnect", false);
-    // Our ExecutionReports carry the venue of each fill and our text; the dictionary checks what comes in.
-    defaults.setBool("ValidateUserDefinedFields", true);
-    impl->settings->set(defaults);
-    for (const auto& client : c.clients) {
-      FIX::SessionID id("FIX.4.4", c.comp_id, client);
-      FIX::Dictionary session;
-      impl->settings->set(id, session);
-    }
+    FixSessionOptions session;
+    session.end = FixAcceptorEnd{c.port};
+    session.dictionary = options.dictionary;
+    session.store_dir = options.store_dir;
+    session.reset_on_logon = options.reset_on_logon;
+    for (const auto& client : c.clients) session.sessions.push_back({c.comp_id, client});
+    impl->settings = make_fix_session_settings(session);
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
     impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
