@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gateway/fix_log.hpp"
+#include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 
@@ -311,27 +312,19 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
   for (const auto& l : venue.listings)
     if (const Instrument* i = config.instrument(l.instrument))
       impl->fee_assets[i->id.str()] = l.inverse ? i->base : i->quote;
-  impl->session_id = FIX::SessionID("FIX.4.4", venue.fix->sender_comp_id, venue.fix->target_comp_id);
+  const FixCompIds ids{venue.fix->sender_comp_id, venue.fix->target_comp_id};
+  impl->session_id = fix_session_id(ids);
   try {
-    impl->settings = std::make_unique<FIX::SessionSettings>();
-    FIX::Dictionary d;
-    d.setString("ConnectionType", "initiator");
-    d.setString("SocketConnectHost", venue.fix->host);
-    d.setInt("SocketConnectPort", venue.fix->port);
-    d.setInt("HeartBtInt", static_cast<int>(venue.fix->heartbeat_ns / kNanosPerSecond));
-    d.setInt("ReconnectInterval", static_cast<int>(venue.fix->reconnect_ns / kNanosPerSecond));
-    d.setBool("SocketNodelay", true);
-    d.setString("StartTime", "00:00:00");
-    d.setString("EndTime", "00:00:00");
-    d.setBool("UseDataDictionary", true);
-    d.setString("DataDictionary", options.dictionary);
-    d.setString("FileStorePath", options.store_dir + "/store");
-    d.setString("FileLogPath", options.store_dir + "/log");
+    FixSessionOptions session;
+    session.end =
+        FixInitiatorEnd{venue.fix->host, venue.fix->port, venue.fix->heartbeat_ns, venue.fix->reconnect_ns};
+    session.dictionary = options.dictionary;
+    session.store_dir = options.store_dir;
     // A new session each logon: an order is never sent late by a resend (the OMS re-syncs instead).
-    d.setBool("ResetOnLogon", true);
-    d.setBool("ResetOnDisconnect", true);
-    impl->settings->set(d);
-    impl->settings->set(impl->session_id, FIX::Dictionary());
+    session.reset_on_logon = true;
+    session.reset_on_disconnect = true;
+    session.sessions.push_back(ids);
+    impl->settings = make_fix_session_settings(session);
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
     impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->initiator =

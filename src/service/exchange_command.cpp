@@ -4,13 +4,10 @@
 #include <cstdint>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
-#include "gateway/quickfix.hpp"
-#include "gateway/quickfix_bind.hpp"
-#include "service/fix_acceptor.hpp"
+#include "gateway/fix_exchange_acceptor.hpp"
 #include "service/replay_clock.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -19,104 +16,46 @@ namespace tranche::service {
 
 namespace {
 
-std::string field(const FIX::FieldMap& m, int tag) {
-  return m.isSetField(tag) ? m.getField(tag) : std::string();
-}
+using gateway::ExchangeReport;
+using gateway::ExchangeRequest;
+using Kind = ExchangeRequest::Kind;
 
-// A request off the wire, for the exchange's thread.
-struct VenueRequest {
-  std::string session;  // SessionID::toString(): the answers go back there
-  std::string venue;    // our CompID on that session: the venue id
-  std::string type;     // D, F, G, H
-  std::string cl_ord_id, orig_cl_ord_id, symbol, side, ord_type, qty, price, tif, exec_inst;
-};
-
-class ExchangeApplication final : public FIX::Application {
- public:
-  explicit ExchangeApplication(HandoffQueue<VenueRequest>& queue) : queue_(queue) {}
-  void onCreate(const FIX::SessionID& id) override {
-    std::lock_guard lock(mutex_);
-    sessions_[id.toString()] = id;
-  }
-  void onLogon(const FIX::SessionID&) override {}
-  void onLogout(const FIX::SessionID&) override {}
-  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) override {}
-  void fromAdmin(const FIX::Message&, const FIX::SessionID&) override {}
-  void fromApp(const FIX::Message& m, const FIX::SessionID& id) override {
-    VenueRequest r;
-    r.type = field(m.getHeader(), FIX::FIELD::MsgType);
-    if (r.type != "D" && r.type != "F" && r.type != "G" && r.type != "H") throw FIX::UnsupportedMessageType();
-    r.session = id.toString();
-    r.venue = id.getSenderCompID().getValue();
-    r.cl_ord_id = field(m, FIX::FIELD::ClOrdID);
-    r.orig_cl_ord_id = field(m, FIX::FIELD::OrigClOrdID);
-    r.symbol = field(m, FIX::FIELD::Symbol);
-    r.side = field(m, FIX::FIELD::Side);
-    r.ord_type = field(m, FIX::FIELD::OrdType);
-    r.qty = field(m, FIX::FIELD::OrderQty);
-    r.price = field(m, FIX::FIELD::Price);
-    r.tif = field(m, FIX::FIELD::TimeInForce);
-    r.exec_inst = field(m, FIX::FIELD::ExecInst);
-    queue_.push(std::move(r));
-  }
-  bool send(const std::string& session, FIX::Message& m) {
-    FIX::SessionID id;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = sessions_.find(session);
-      if (it == sessions_.end()) return false;
-      id = it->second;
-    }
-    try {
-      return FIX::Session::sendToTarget(m, id);
-    } catch (const FIX::SessionNotFound&) {
-      return false;
-    }
-  }
-
- private:
-  HandoffQueue<VenueRequest>& queue_;
-  std::mutex mutex_;
-  std::map<std::string, FIX::SessionID> sessions_;
-};
-
-// The venues' side of the wire: requests into the simulator, its reports out as ExecutionReports. Orders are
-// known by every ClOrdID of their chain, per session; inside, each is one of the simulator's client order
-// ids.
+// The venues' side of the wire: requests into the simulator, its reports out as ExecutionReports (the FIX
+// acceptor in gateway writes them onto the wire). Orders are known by every ClOrdID of their chain, per
+// session; inside, each is one of the simulator's client order ids.
 class Exchange final : public sim::SimListener {
  public:
-  Exchange(sim::Simulator& sim, ExchangeApplication& app, const ReplayClock& clock, std::ostream& err,
-           bool quiet)
-      : sim_(sim), app_(app), clock_(clock), err_(err), quiet_(quiet) {}
+  Exchange(sim::Simulator& sim, gateway::FixExchangeAcceptor& acceptor, const ReplayClock& clock,
+           std::ostream& err, bool quiet)
+      : sim_(sim), acceptor_(acceptor), clock_(clock), err_(err), quiet_(quiet) {}
 
-  void on_request(const VenueRequest& r) {
+  void on_request(const ExchangeRequest& r) {
     const int v = sim_.venue_index(VenueId(r.venue));
     if (v < 0) return;  // the session names no venue: QuickFIX only creates sessions for the venues
     const VenueConfig& venue = sim_.venue(static_cast<std::size_t>(v)).config();
-    if (r.type == "D") return on_new(r, static_cast<std::size_t>(v), venue);
-    const auto known = by_cl_.find(r.session + '\n' + (r.type == "H" ? r.cl_ord_id : r.orig_cl_ord_id));
+    if (r.kind == Kind::New) return on_new(r, static_cast<std::size_t>(v), venue);
+    const auto known =
+        by_cl_.find(r.session + '\n' + (r.kind == Kind::Status ? r.cl_ord_id : r.orig_cl_ord_id));
+    const char response_to = r.kind == Kind::Replace ? '2' : '1';
     if (known == by_cl_.end()) {
-      if (r.type == "H") return status_unknown(r);
-      return cancel_reject(r, r.type == "G" ? '2' : '1', 1, "unknown order", '8');
+      if (r.kind == Kind::Status) return status_unknown(r);
+      return cancel_reject(r, response_to, 1, "unknown order", '8');
     }
     Order& o = orders_[known->second];
     const ClientOrderId id(known->second);
-    if (r.type == "H") {
+    if (r.kind == Kind::Status) {
       o.status_cl = r.cl_ord_id;
       sim_.query(o.venue, OrderStatusQuery{id, venue.id, o.instrument, 0});
       return;
     }
-    if (o.closed)
-      return cancel_reject(r, r.type == "G" ? '2' : '1', 0, "too late: the order is done", o.last_status);
+    if (o.closed) return cancel_reject(r, response_to, 0, "too late: the order is done", o.last_status);
     if (!o.pending_cl.empty())
-      return cancel_reject(r, r.type == "G" ? '2' : '1', 3, "a cancel or replace is already pending",
-                           o.last_status);
+      return cancel_reject(r, response_to, 3, "a cancel or replace is already pending", o.last_status);
     if (!r.cl_ord_id.empty() && by_cl_.count(r.session + '\n' + r.cl_ord_id))
-      return cancel_reject(r, r.type == "G" ? '2' : '1', 6, "ClOrdID already in use", o.last_status);
+      return cancel_reject(r, response_to, 6, "ClOrdID already in use", o.last_status);
     o.pending_cl = r.cl_ord_id;
     by_cl_[r.session + '\n' + r.cl_ord_id] = known->second;
-    if (r.type == "F") {
+    if (r.kind == Kind::Cancel) {
       sim_.cancel(o.venue, CancelOrder{id, venue.id, o.instrument, 0});
       return;
     }
@@ -136,10 +75,10 @@ class Exchange final : public sim::SimListener {
     Order& o = it->second;
     const bool cancel_answer =
         report.exec_type == ExecType::CancelRejected || report.exec_type == ExecType::ReplaceRejected;
-    FIX::Message m;
-    m.getHeader().setField(FIX::FIELD::MsgType, cancel_answer ? "9" : "8");
-    m.setField(FIX::FIELD::OrderID,
-               report.venue_order_id.str().empty() ? "NONE" : report.venue_order_id.str());
+    ExchangeReport m;
+    m.session = o.session;
+    m.cancel_reject = cancel_answer;
+    m.order_id = report.venue_order_id.str();
     std::string cl = o.cl_ord_id;
     std::string orig;
     if (report.exec_type == ExecType::Canceled || report.exec_type == ExecType::Replaced || cancel_answer) {
@@ -151,31 +90,30 @@ class Exchange final : public sim::SimListener {
     if (report.exec_type == ExecType::OrderStatus && !o.status_cl.empty()) cl = o.status_cl;
     // An OrderCancelReject always names the order (a repeat finds no request pending any more).
     if (cancel_answer && orig.empty()) orig = o.cl_ord_id;
-    m.setField(FIX::FIELD::ClOrdID, cl);
-    if (!orig.empty()) m.setField(FIX::FIELD::OrigClOrdID, orig);
-    m.setField(FIX::FIELD::OrdStatus, std::string(1, ord_status(report.status)));
-    m.setField(FIX::FIELD::TransactTime, format_fix_timestamp(clock_.wall_at(sim_.now())));
-    if (report.text.size() > 0) m.setField(FIX::FIELD::Text, std::string(report.text.view()));
+    m.cl_ord_id = cl;
+    m.orig_cl_ord_id = orig;
+    m.ord_status = ord_status(report.status);
+    m.transact_ns = clock_.wall_at(sim_.now());
+    m.text = std::string(report.text.view());
     if (cancel_answer) {
-      m.setField(FIX::FIELD::CxlRejResponseTo, report.exec_type == ExecType::ReplaceRejected ? "2" : "1");
-      m.setField(FIX::FIELD::CxlRejReason, report.reject_reason == RejectReason::UnknownOrder ? "1" : "99");
+      m.cxl_rej_response_to = report.exec_type == ExecType::ReplaceRejected ? '2' : '1';
+      m.cxl_rej_reason = report.reject_reason == RejectReason::UnknownOrder ? 1 : 99;
       o.pending_cl.clear();
-      app_.send(o.session, m);
+      acceptor_.send(m);
       return;
     }
-    m.setField(FIX::FIELD::ExecID,
-               report.exec_id.str().empty() ? "S" + std::to_string(++exec_seq_) : report.exec_id.str());
-    m.setField(FIX::FIELD::ExecType, std::string(1, exec_type(report.exec_type)));
-    m.setField(FIX::FIELD::Symbol, o.symbol);
-    m.setField(FIX::FIELD::Side, report.side == Side::Sell || o.side == Side::Sell ? "2" : "1");
+    m.exec_id = report.exec_id.str().empty() ? next_exec_id() : report.exec_id.str();
+    m.exec_type = exec_type(report.exec_type);
+    m.symbol = o.symbol;
+    m.side = report.side == Side::Sell || o.side == Side::Sell ? '2' : '1';
     if (report.exec_type == ExecType::Replaced && !o.pending_cl.empty()) {
       o.qty = o.pending_qty;
       o.price = o.pending_price;
     }
-    m.setField(FIX::FIELD::OrderQty, (report.order_qty.is_positive() ? report.order_qty : o.qty).to_string());
-    if (o.price.is_set()) m.setField(FIX::FIELD::Price, o.price.to_string());
-    m.setField(FIX::FIELD::CumQty, report.cum_qty.to_string());
-    m.setField(FIX::FIELD::LeavesQty, report.leaves_qty.to_string());
+    m.order_qty = report.order_qty.is_positive() ? report.order_qty : o.qty;
+    m.price = o.price;
+    m.cum_qty = report.cum_qty;
+    m.leaves_qty = report.leaves_qty;
     if (report.exec_type == ExecType::Trade &&
         seen_exec_.insert(o.venue_id + "/" + report.exec_id.str()).second) {
       Executed& e = executed_[o.venue_id];
@@ -184,19 +122,14 @@ class Exchange final : public sim::SimListener {
     }
     if (report.exec_type == ExecType::Trade) {
       o.notional += report.last_price.to_double() * report.last_qty.to_double();
-      m.setField(FIX::FIELD::LastQty, report.last_qty.to_string());
-      m.setField(FIX::FIELD::LastPx, report.last_price.to_string());
-      m.setField(FIX::FIELD::LastLiquidityInd, report.liquidity == Liquidity::Maker ? "1" : "2");
-      m.setField(FIX::FIELD::Commission, report.fee.amount.to_string());
-      m.setField(FIX::FIELD::CommType, "3");
-      if (report.fee.asset.size() > 0)
-        m.setField(FIX::FIELD::CommCurrency, std::string(report.fee.asset.view()));
+      m.fill = ExchangeReport::Fill{report.last_qty, report.last_price, report.liquidity == Liquidity::Maker,
+                                    report.fee.amount, std::string(report.fee.asset.view())};
     }
     const double cum = report.cum_qty.to_double();
-    m.setField(FIX::FIELD::AvgPx, cum > 0 ? std::to_string(o.notional / cum) : "0");
+    if (cum > 0) m.avg_px = o.notional / cum;
     if (report.exec_type == ExecType::Rejected ||
         (report.exec_type == ExecType::OrderStatus && report.reject_reason == RejectReason::UnknownOrder))
-      m.setField(FIX::FIELD::OrdRejReason, report.reject_reason == RejectReason::UnknownOrder ? "5" : "99");
+      m.ord_rej_reason = report.reject_reason == RejectReason::UnknownOrder ? 5 : 99;
     if (report.exec_type == ExecType::Replaced && !o.pending_cl.empty()) o.cl_ord_id = o.pending_cl;
     if (report.exec_type == ExecType::Canceled || report.exec_type == ExecType::Replaced)
       o.pending_cl.clear();
@@ -207,7 +140,7 @@ class Exchange final : public sim::SimListener {
       err_ << format_time(sim_.now()).substr(11, 12) << " " << o.venue_id << " " << cl << " "
            << to_string(report.exec_type) << " " << report.cum_qty.to_string() << "/"
            << (report.order_qty.is_positive() ? report.order_qty : o.qty).to_string() << "\n";
-    if (!app_.send(o.session, m))
+    if (!acceptor_.send(m))
       err_ << "tranche exchange: the report for " << cl << " could not be sent: its session is down\n";
   }
 
@@ -275,7 +208,7 @@ class Exchange final : public sim::SimListener {
     }
   }
 
-  void on_new(const VenueRequest& r, std::size_t v, const VenueConfig& venue) {
+  void on_new(const ExchangeRequest& r, std::size_t v, const VenueConfig& venue) {
     const VenueListing* listing = venue.listing_by_symbol(r.symbol);
     NewOrder order;
     order.venue = venue.id;
@@ -316,48 +249,51 @@ class Exchange final : public sim::SimListener {
     order.price = price;
     order.qty = qty;
     order.time_in_force = r.exec_inst.find('6') != std::string::npos ? TimeInForce::PostOnly
-                          : r.tif == "3"                             ? TimeInForce::ImmediateOrCancel
-                          : r.tif == "4"                             ? TimeInForce::FillOrKill
+                          : r.time_in_force == "3"                   ? TimeInForce::ImmediateOrCancel
+                          : r.time_in_force == "4"                   ? TimeInForce::FillOrKill
                                                                      : TimeInForce::GoodTillCancel;
     sim_.send(v, order);
   }
 
-  void reject_new(const VenueRequest& r, const std::string& why) { answer_unknown(r, '8', "99", why); }
-  void status_unknown(const VenueRequest& r) { answer_unknown(r, 'I', "5", "unknown order"); }
+  void reject_new(const ExchangeRequest& r, const std::string& why) { answer_unknown(r, '8', 99, why); }
+  void status_unknown(const ExchangeRequest& r) { answer_unknown(r, 'I', 5, "unknown order"); }
 
-  // An ExecutionReport about no order of ours: a refused new one, or a status asked for one never seen.
-  void answer_unknown(const VenueRequest& r, char exec_type, const char* ord_rej_reason,
-                      const std::string& text) {
-    FIX::Message m;
-    m.getHeader().setField(FIX::FIELD::MsgType, "8");
-    m.setField(FIX::FIELD::OrderID, "NONE");
-    m.setField(FIX::FIELD::ClOrdID, r.cl_ord_id.empty() ? "NONE" : r.cl_ord_id);
-    m.setField(FIX::FIELD::ExecID, "S" + std::to_string(++exec_seq_));
-    m.setField(FIX::FIELD::ExecType, std::string(1, exec_type));
-    m.setField(FIX::FIELD::OrdStatus, "8");
-    m.setField(FIX::FIELD::Symbol, r.symbol.empty() ? "[N/A]" : r.symbol);
-    m.setField(FIX::FIELD::Side, r.side == "2" ? "2" : "1");
-    m.setField(FIX::FIELD::LeavesQty, "0");
-    m.setField(FIX::FIELD::CumQty, "0");
-    m.setField(FIX::FIELD::AvgPx, "0");
-    m.setField(FIX::FIELD::OrdRejReason, ord_rej_reason);
-    m.setField(FIX::FIELD::Text, text);
-    m.setField(FIX::FIELD::TransactTime, format_fix_timestamp(clock_.wall_at(sim_.now())));
-    app_.send(r.session, m);
+  // Our own ExecIDs, for reports the simulator gave none. Appended rather than "S" + ...: GCC 12 warns
+  // falsely (-Wrestrict) on that operator+ once inlined here.
+  std::string next_exec_id() {
+    std::string id = "S";
+    id += std::to_string(++exec_seq_);
+    return id;
   }
 
-  void cancel_reject(const VenueRequest& r, char response_to, int reason, const std::string& why,
+  // An ExecutionReport about no order of ours: a refused new one, or a status asked for one never seen.
+  void answer_unknown(const ExchangeRequest& r, char exec_type, int ord_rej_reason, const std::string& text) {
+    ExchangeReport m;
+    m.session = r.session;
+    m.cl_ord_id = r.cl_ord_id;
+    m.exec_id = next_exec_id();
+    m.exec_type = exec_type;
+    m.ord_status = '8';
+    m.symbol = r.symbol;
+    m.side = r.side == "2" ? '2' : '1';
+    m.ord_rej_reason = ord_rej_reason;
+    m.text = text;
+    m.transact_ns = clock_.wall_at(sim_.now());
+    acceptor_.send(m);
+  }
+
+  void cancel_reject(const ExchangeRequest& r, char response_to, int reason, const std::string& why,
                      char status) {
-    FIX::Message m;
-    m.getHeader().setField(FIX::FIELD::MsgType, "9");
-    m.setField(FIX::FIELD::OrderID, "NONE");
-    m.setField(FIX::FIELD::ClOrdID, r.cl_ord_id.empty() ? "NONE" : r.cl_ord_id);
-    m.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id.empty() ? "NONE" : r.orig_cl_ord_id);
-    m.setField(FIX::FIELD::OrdStatus, std::string(1, status));
-    m.setField(FIX::FIELD::CxlRejResponseTo, std::string(1, response_to));
-    m.setField(FIX::FIELD::CxlRejReason, std::to_string(reason));
-    m.setField(FIX::FIELD::Text, why);
-    app_.send(r.session, m);
+    ExchangeReport m;
+    m.session = r.session;
+    m.cancel_reject = true;
+    m.cl_ord_id = r.cl_ord_id;
+    m.orig_cl_ord_id = r.orig_cl_ord_id;
+    m.ord_status = status;
+    m.cxl_rej_response_to = response_to;
+    m.cxl_rej_reason = reason;
+    m.text = why;
+    acceptor_.send(m);
   }
 
   struct Executed {
@@ -383,7 +319,7 @@ class Exchange final : public sim::SimListener {
   std::map<std::string, Executed> executed_;
   std::set<std::string> seen_exec_;
   sim::Simulator& sim_;
-  ExchangeApplication& app_;
+  gateway::FixExchangeAcceptor& acceptor_;
   const ReplayClock& clock_;
   std::ostream& err_;
   bool quiet_;
@@ -428,46 +364,22 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   }
   const ReplayClock clock{data_start, anchor, config.exchange.speed.to_double()};
 
-  HandoffQueue<VenueRequest> queue;
-  ExchangeApplication app(queue);
-  Exchange exchange(*sim, app, clock, err, options.quiet);
+  HandoffQueue<ExchangeRequest> queue;
+  gateway::FixExchangeAcceptorOptions fix_options;
+  fix_options.config = config.exchange;
+  fix_options.dictionary =
+      config.server.fix.dictionary.empty() ? TRANCHE_FIX_DICTIONARY : config.server.fix.dictionary;
+  std::string venues;
+  for (std::size_t v = 0; v < sim->venue_count(); ++v) {
+    fix_options.venues.push_back(sim->venue(v).config().id.str());
+    venues += (venues.empty() ? "" : ", ") + fix_options.venues.back();
+  }
+  auto acceptor =
+      gateway::FixExchangeAcceptor::start(fix_options, [&](ExchangeRequest r) { queue.push(std::move(r)); });
+  if (!acceptor) return fail(acceptor.error().message);
+  Exchange exchange(*sim, *acceptor.value(), clock, err, options.quiet);
   sim->set_listener(&exchange);
 
-  if (!gateway::set_fix_acceptor_address(config.exchange.host))
-    return fail("[exchange] listen: '" + config.exchange.host + "' is not an IPv4 address");
-  std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<FIX::MemoryStoreFactory> store;
-  std::unique_ptr<FIX::ScreenLogFactory> log;
-  std::unique_ptr<FIX::SocketAcceptor> acceptor;
-  std::string venues;
-  try {
-    settings = std::make_unique<FIX::SessionSettings>();
-    FIX::Dictionary d;
-    d.setString("ConnectionType", "acceptor");
-    d.setInt("SocketAcceptPort", config.exchange.port);
-    d.setBool("SocketReuseAddress", true);
-    d.setBool("SocketNodelay", true);
-    d.setString("StartTime", "00:00:00");
-    d.setString("EndTime", "00:00:00");
-    d.setBool("UseDataDictionary", true);
-    d.setString("DataDictionary",
-                config.server.fix.dictionary.empty() ? TRANCHE_FIX_DICTIONARY : config.server.fix.dictionary);
-    d.setBool("ResetOnLogon", true);
-    settings->set(d);
-    for (std::size_t v = 0; v < sim->venue_count(); ++v) {
-      const std::string id = sim->venue(v).config().id.str();
-      venues += (venues.empty() ? "" : ", ") + id;
-      for (const auto& client : config.exchange.clients)
-        settings->set(FIX::SessionID("FIX.4.4", id, client), FIX::Dictionary());
-    }
-    store = std::make_unique<FIX::MemoryStoreFactory>();
-    log = std::make_unique<FIX::ScreenLogFactory>(false, false, false);
-    acceptor = std::make_unique<FIX::SocketAcceptor>(app, *store, *settings, *log);
-    acceptor->start();
-  } catch (const std::exception& e) {
-    return fail("FIX acceptor on " + config.exchange.host + ":" + std::to_string(config.exchange.port) +
-                ": " + e.what());
-  }
   std::string clients;
   for (const auto& c : config.exchange.clients) clients += (clients.empty() ? "" : ", ") + c;
   err << "tranche exchange: FIX 4.4 on " << config.exchange.host << ":" << config.exchange.port << " for "
@@ -479,7 +391,7 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   install_stop_handlers();
   bool ended_said = false;
   while (stop_signal().load() == 0) {
-    for (const VenueRequest& r : queue.take(std::chrono::microseconds(1000))) exchange.on_request(r);
+    for (const ExchangeRequest& r : queue.take(std::chrono::microseconds(1000))) exchange.on_request(r);
     sim->run_until(std::max(sim->now(), clock.replay_at(wall_now_ns())));
     if (!ended_said && !sim->recording_left()) {
       ended_said = true;
@@ -488,7 +400,7 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
     }
   }
   err << "tranche exchange: stopping\n";
-  acceptor->stop();
+  acceptor.value()->stop();
   if (options.json) exchange.print_executed(out);
   return 0;
 }

@@ -13,7 +13,7 @@
 #include "ems/kernel.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
-#include "service/fix_acceptor.hpp"
+#include "core/parent_messages.hpp"
 
 namespace tranche::service {
 

@@ -17,12 +17,12 @@
 #include <vector>
 
 #include "ems/algo.hpp"
+#include "gateway/fix_parent_acceptor.hpp"
 #include "gateway/fix_venue_session.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
-#include "service/fix_acceptor.hpp"
 #include "service/replay_clock.hpp"
 #include "service/parent_desk.hpp"
 #include "service/runtime.hpp"
@@ -154,7 +154,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       anchor_ns && ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()) >= replay_start
           ? ReplayClock{data_start, *anchor_ns, speed}
           : ReplayClock{replay_start, wall_now_ns(), speed};
-  FixParentAcceptor* acceptor_ptr = nullptr;
+  gateway::FixParentAcceptor* acceptor_ptr = nullptr;
   const bool quiet = options.quiet;
   ParentDesk desk(
       config, kernel, runtime.manager(),
@@ -192,11 +192,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
 
   HandoffQueue<ParentRequest> queue;
-  FixAcceptorOptions fix_options;
+  gateway::FixAcceptorOptions fix_options;
   fix_options.config = config.server.fix;
   fix_options.dictionary = config.server.fix.dictionary;
   fix_options.store_dir = journal_path + ".fix";
-  auto acceptor = FixParentAcceptor::start(fix_options, [&](ParentRequest r) { queue.push(std::move(r)); });
+  auto acceptor =
+      gateway::FixParentAcceptor::start(fix_options, [&](ParentRequest r) { queue.push(std::move(r)); });
   if (!acceptor) return fail(acceptor.error().message);
   acceptor_ptr = acceptor.value().get();
 

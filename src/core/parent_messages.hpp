@@ -1,23 +1,16 @@
 #pragma once
-// The FIX 4.4 acceptor `tranche serve` takes parent orders on (QuickFIX underneath, docs/fix.md). It only
-// reads and writes the wire: a NewOrderSingle, OrderCancelRequest, OrderCancelReplaceRequest or
-// OrderStatusRequest becomes a ParentRequest handed to the server's kernel (on QuickFIX's thread: the sink
-// must only queue it); the kernel's ParentAnswers go back as ExecutionReports or OrderCancelRejects. Nothing
-// here decides whether an order is good: a parent the kernel refuses is an ExecutionReport with ExecType 8,
-// never a session-level reject. QuickFIX's own types stay inside fix_acceptor.cpp.
+// What a front end and the kernel of `tranche serve` say to each other about parent orders, in plain types: a
+// client's request, and each answer to it. The FIX acceptor (gateway/fix_parent_acceptor.hpp) reads them off
+// and writes them onto the wire; another front end would speak the same two types, and the kernel would not
+// know the difference. The field comments name the FIX tag each field travels in over FIX.
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 
-#include "core/config.hpp"
 #include "core/fixed_point.hpp"
-#include "core/result.hpp"
 #include "core/time.hpp"
-#include "gateway/fix_time.hpp"
 
-namespace tranche::service {
+namespace tranche {
 
 // A client's request about a parent, as it came. Values are kept as the client wrote them; the kernel checks
 // them and answers for each.
@@ -62,37 +55,4 @@ struct ParentAnswer {
   TimestampNs transact_ns = 0;     // 60: wall clock (the server maps the replay clock onto it)
 };
 
-struct FixAcceptorOptions {
-  FixAcceptorConfig config;
-  std::string dictionary;  // the QuickFIX-format data dictionary
-  std::string store_dir;   // QuickFIX's sequence-number store and message log
-  bool reset_on_logon = true;
-};
-
-class FixParentAcceptor {
- public:
-  using Sink = std::function<void(ParentRequest)>;
-  // Starts listening (QuickFIX's own thread); fails with the reason when the port is taken or the
-  // dictionary is unreadable.
-  static Result<std::unique_ptr<FixParentAcceptor>> start(const FixAcceptorOptions& options, Sink sink);
-  ~FixParentAcceptor();
-  FixParentAcceptor(const FixParentAcceptor&) = delete;
-  FixParentAcceptor& operator=(const FixParentAcceptor&) = delete;
-
-  // From any thread. False when the session is unknown or not logged on (QuickFIX then keeps the message in
-  // its store for a resend when the store allows it).
-  bool send(const ParentAnswer& answer);
-  // Logs every session out and stops listening.
-  void stop();
-  int logged_on() const;
-
- private:
-  struct Impl;
-  explicit FixParentAcceptor(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
-using gateway::format_fix_timestamp;
-using gateway::parse_fix_timestamp;
-
-}  // namespace tranche::service
+}  // namespace tranche

@@ -1,4 +1,4 @@
-#include "service/fix_acceptor.hpp"
+#include "gateway/fix_parent_acceptor.hpp"
 
 #include <atomic>
 #include <charconv>
@@ -8,11 +8,12 @@
 #include <mutex>
 
 #include "gateway/fix_log.hpp"
+#include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
 #include "gateway/quickfix_bind.hpp"
 
-namespace tranche::service {
+namespace tranche::gateway {
 
 namespace {
 
@@ -151,46 +152,30 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
   const FixAcceptorConfig& c = options.config;
   if (!std::filesystem::exists(options.dictionary))
     return make_error("the FIX dictionary " + options.dictionary + " is missing");
-  if (!gateway::set_fix_acceptor_address(c.host))
+  if (!set_fix_acceptor_address(c.host))
     return make_error("[server.fix] listen: '" + c.host + "' is not an IPv4 address");
   std::error_code ec;
   std::filesystem::create_directories(options.store_dir, ec);
   if (ec) return make_error("cannot create " + options.store_dir + ": " + ec.message());
   // The store and the log hold the session's messages: the owner's alone.
-  gateway::restrict_to_owner(options.store_dir);
+  restrict_to_owner(options.store_dir);
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->sink = std::move(sink);
   try {
-    impl->settings = std::make_unique<FIX::SessionSettings>();
-    FIX::Dictionary defaults;
-    defaults.setString("ConnectionType", "acceptor");
-    defaults.setInt("SocketAcceptPort", c.port);
-    defaults.setBool("SocketReuseAddress", true);
-    defaults.setBool("SocketNodelay", true);
-    defaults.setString("StartTime", "00:00:00");
-    defaults.setString("EndTime", "00:00:00");
-    defaults.setBool("UseDataDictionary", true);
-    defaults.setString("DataDictionary", options.dictionary);
-    defaults.setString("FileStorePath", options.store_dir + "/store");
-    defaults.setString("FileLogPath", options.store_dir + "/log");
-    defaults.setBool("ResetOnLogon", options.reset_on_logon);
-    defaults.setBool("ResetOnLogout", false);
-    defaults.setBool("ResetOnDisconnect", false);
-    // Our ExecutionReports carry the venue of each fill and our text; the dictionary checks what comes in.
-    defaults.setBool("ValidateUserDefinedFields", true);
-    impl->settings->set(defaults);
-    for (const auto& client : c.clients) {
-      FIX::SessionID id("FIX.4.4", c.comp_id, client);
-      FIX::Dictionary session;
-      impl->settings->set(id, session);
-    }
+    FixSessionOptions session;
+    session.end = FixAcceptorEnd{c.port};
+    session.dictionary = options.dictionary;
+    session.store_dir = options.store_dir;
+    session.reset_on_logon = options.reset_on_logon;
+    for (const auto& client : c.clients) session.sessions.push_back({c.comp_id, client});
+    impl->settings = make_fix_session_settings(session);
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
-    impl->log = gateway::make_masked_file_log_factory(options.store_dir + "/log");
+    impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->acceptor->start();
-    gateway::restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
+    restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
   } catch (const std::exception& e) {
     return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " +
                       e.what());
@@ -212,4 +197,4 @@ int FixParentAcceptor::logged_on() const {
   return impl_->logged_on.load();
 }
 
-}  // namespace tranche::service
+}  // namespace tranche::gateway

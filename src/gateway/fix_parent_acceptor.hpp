@@ -1,0 +1,49 @@
+#pragma once
+// The FIX 4.4 acceptor `tranche serve` takes parent orders on (QuickFIX underneath, docs/fix.md). It only
+// reads and writes the wire: a NewOrderSingle, OrderCancelRequest, OrderCancelReplaceRequest or
+// OrderStatusRequest becomes a ParentRequest handed to the server's kernel (on QuickFIX's thread: the sink
+// must only queue it); the kernel's ParentAnswers go back as ExecutionReports or OrderCancelRejects. Nothing
+// here decides whether an order is good: a parent the kernel refuses is an ExecutionReport with ExecType 8,
+// never a session-level reject. QuickFIX's own types stay inside fix_parent_acceptor.cpp: the service and
+// its kernel see only the plain ParentRequest and ParentAnswer (core/parent_messages.hpp).
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/parent_messages.hpp"
+#include "core/result.hpp"
+
+namespace tranche::gateway {
+
+struct FixAcceptorOptions {
+  FixAcceptorConfig config;
+  std::string dictionary;  // the QuickFIX-format data dictionary
+  std::string store_dir;   // QuickFIX's sequence-number store and message log
+  bool reset_on_logon = true;
+};
+
+class FixParentAcceptor {
+ public:
+  using Sink = std::function<void(ParentRequest)>;
+  // Starts listening (QuickFIX's own thread); fails with the reason when the port is taken or the
+  // dictionary is unreadable.
+  static Result<std::unique_ptr<FixParentAcceptor>> start(const FixAcceptorOptions& options, Sink sink);
+  ~FixParentAcceptor();
+  FixParentAcceptor(const FixParentAcceptor&) = delete;
+  FixParentAcceptor& operator=(const FixParentAcceptor&) = delete;
+
+  // From any thread. False when the session is unknown or not logged on (QuickFIX then keeps the message in
+  // its store for a resend when the store allows it).
+  bool send(const ParentAnswer& answer);
+  // Logs every session out and stops listening.
+  void stop();
+  int logged_on() const;
+
+ private:
+  struct Impl;
+  explicit FixParentAcceptor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tranche::gateway

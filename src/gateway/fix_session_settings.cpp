@@ -1,0 +1,43 @@
+#include "gateway/fix_session_settings.hpp"
+
+namespace tranche::gateway {
+
+FIX::SessionID fix_session_id(const FixCompIds& ids) {
+  return FIX::SessionID("FIX.4.4", ids.ours, ids.theirs);
+}
+
+std::unique_ptr<FIX::SessionSettings> make_fix_session_settings(const FixSessionOptions& options) {
+  FIX::Dictionary d;
+  if (const auto* acceptor = std::get_if<FixAcceptorEnd>(&options.end)) {
+    d.setString("ConnectionType", "acceptor");
+    d.setInt("SocketAcceptPort", acceptor->port);
+    d.setBool("SocketReuseAddress", true);  // a restarted server listens again at once
+  } else {
+    const auto& initiator = std::get<FixInitiatorEnd>(options.end);
+    d.setString("ConnectionType", "initiator");
+    d.setString("SocketConnectHost", initiator.host);
+    d.setInt("SocketConnectPort", initiator.port);
+    d.setInt("HeartBtInt", static_cast<int>(initiator.heartbeat_ns / kNanosPerSecond));
+    d.setInt("ReconnectInterval", static_cast<int>(initiator.reconnect_ns / kNanosPerSecond));
+  }
+  d.setBool("SocketNodelay", true);
+  d.setString("StartTime", "00:00:00");
+  d.setString("EndTime", "00:00:00");
+  d.setBool("UseDataDictionary", true);
+  d.setString("DataDictionary", options.dictionary);
+  if (!options.store_dir.empty()) {
+    d.setString("FileStorePath", options.store_dir + "/store");
+    d.setString("FileLogPath", options.store_dir + "/log");
+  }
+  d.setBool("ResetOnLogon", options.reset_on_logon);
+  d.setBool("ResetOnLogout", false);
+  d.setBool("ResetOnDisconnect", options.reset_on_disconnect);
+  // A user-defined field that comes in (7001 TrancheAlgo) must be one the dictionary declares.
+  d.setBool("ValidateUserDefinedFields", true);
+  auto settings = std::make_unique<FIX::SessionSettings>();
+  settings->set(d);
+  for (const auto& ids : options.sessions) settings->set(fix_session_id(ids), FIX::Dictionary());
+  return settings;
+}
+
+}  // namespace tranche::gateway
