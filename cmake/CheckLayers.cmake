@@ -4,7 +4,9 @@
 #   - a file under src/<layer>/ includes a layer header ("layer/x.hpp" or <layer/x.hpp>) its layer may not use;
 #   - a file of a target outside src/ (apps/, examples/, tests/, bench/) includes a layer its target does not reach
 #     by its links (directly or through the layers' own links): what the compiler can see is what it links;
-#   - a file there that includes a layer header belongs to no target, so nothing says what it may use;
+#   - a file in a folder of this build outside src/ includes a layer header but belongs to no target, so nothing
+#     says what it may use (a folder the build leaves out, bench/ without TRANCHE_BENCH, is checked by a build
+#     that has it);
 #   - an edge in the edges file (or a layer's DEPS link) is not used by any include of that layer's sources, so the
 #     edges list exactly what is used; an edge kept for work in flight is listed in TRANCHE_PENDING_<layer> instead,
 #     and is reported once a source uses it, so the pending list empties itself.
@@ -20,7 +22,6 @@ if(NOT EDGES_FILE)
 endif()
 include("${EDGES_FILE}")
 include("${TARGETS_FILE}")
-set(outside_src_dirs apps examples tests bench)
 
 set(violations "")
 set(include_regex "^[ \t]*#[ \t]*include[ \t]*[\"<]([a-z_]+)/")
@@ -146,8 +147,8 @@ foreach(target IN LISTS TRANCHE_CHECKED_TARGETS)
 endforeach()
 
 # Files outside src/ that include a layer but belong to no target: no link says what they may use.
-foreach(top IN LISTS outside_src_dirs)
-  file(GLOB_RECURSE files "${ROOT}/${top}/*.cpp" "${ROOT}/${top}/*.hpp" "${ROOT}/${top}/*.h")
+foreach(dir IN LISTS TRANCHE_CHECKED_DIRS)
+  file(GLOB_RECURSE files "${ROOT}/${dir}/*.cpp" "${ROOT}/${dir}/*.hpp" "${ROOT}/${dir}/*.h")
   foreach(file IN LISTS files)
     file(RELATIVE_PATH rel "${ROOT}" "${file}")
     # Fixtures hold deliberate offences for this check's own test; node_modules is not ours.
