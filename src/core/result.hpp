@@ -1,7 +1,8 @@
 #pragma once
 // Result type for fallible calls: a value or an Error, never an exception on the hot path.
 // g++ 12 has std::expected only in C++23 mode, so Tranche carries its own small one.
-#include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <variant>
@@ -11,6 +12,17 @@ namespace tranche {
 struct Error {
   std::string message;
 };
+
+namespace result_detail {
+// Reading the value of an error (or the error of a value) is a bug in the caller. It stops the process in
+// every build type, naming the error, rather than vanishing with NDEBUG or reading the variant's other
+// alternative.
+[[noreturn]] inline void stop(const char* what, const std::string& message) {
+  std::fprintf(stderr, "%s: %s\n", what, message.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+}  // namespace result_detail
 
 template <class T>
 class [[nodiscard]] Result {
@@ -24,26 +36,34 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return ok(); }
 
   const T& value() const& {
-    assert(ok());
-    return std::get<0>(state_);
+    require_value();
+    return *std::get_if<0>(&state_);
   }
   T& value() & {
-    assert(ok());
-    return std::get<0>(state_);
+    require_value();
+    return *std::get_if<0>(&state_);
   }
   T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(state_));
+    require_value();
+    return std::move(*std::get_if<0>(&state_));
   }
   const T& operator*() const& { return value(); }
   const T* operator->() const { return &value(); }
 
   const Error& error() const {
-    assert(!ok());
-    return std::get<1>(state_);
+    if (ok()) [[unlikely]] {
+      result_detail::stop("Result::error() called on a value", "no error");
+    }
+    return *std::get_if<1>(&state_);
   }
 
  private:
+  void require_value() const {
+    if (!ok()) [[unlikely]] {
+      result_detail::stop("Result::value() called on an error", std::get_if<1>(&state_)->message);
+    }
+  }
+
   std::variant<T, Error> state_;
 };
 
