@@ -369,7 +369,8 @@ class ExecuteDriver : public sim::SimListener {
     ++waves_;
     const std::vector<ems::VenueView> venues = views();
     const double mid = record_.mids.at(now).value_or(0);
-    const ems::RoutePlan plan = ems::route_marketable(parent_.side, wanted, limit_, mid, venues);
+    const ems::RoutePlan plan = ems::route_marketable(
+        parent_.side, qty_from_real(wanted, kQtyStep, Rounding::Nearest), limit_, mid, venues);
     // Each decision is journaled with the alternatives it weighed.
     check(
         manager_.record_algo_state(parent_.id, "route wave " + std::to_string(waves_), plan.explain(), now));
@@ -542,7 +543,7 @@ class ExecuteDriver : public sim::SimListener {
          << std::string(static_cast<std::size_t>(width - bars), '.') << "] " << std::fixed
          << std::setprecision(1) << 100 * share << "% filled, schedule "
          << (exec_ != nullptr
-                 ? 100 * std::clamp(exec_->algo().scheduled() / parent_.qty.to_double(), 0.0, 1.0)
+                 ? 100 * std::clamp(exec_->algo().scheduled().to_double() / parent_.qty.to_double(), 0.0, 1.0)
                  : 100.0)
          << "% (" << parent_.algo << "), shortfall so far " << std::setprecision(2) << shortfall_bps
          << " bps  " << format_time(now).substr(11, 12) << std::flush;
