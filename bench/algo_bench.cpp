@@ -187,7 +187,7 @@ struct Rig {
     p.account = AccountId("bench");
     p.instrument = kEth;
     p.side = Side::Buy;
-    p.qty = Qty::from_raw(static_cast<std::int64_t>(qty * 1e8));
+    p.qty = qty_from_real(qty, kQtyStep, Rounding::Nearest);
     p.limit = limit;
     p.algo = algo;
     p.params = std::move(params);

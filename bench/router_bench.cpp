@@ -89,7 +89,8 @@ void route_benchmark(benchmark::State& state, const std::vector<ems::VenueView>&
   samples.reserve(1 << 16);
   for (auto _ : state) {
     const auto a = Clock::now();
-    ems::RoutePlan plan = ems::route_marketable(Side::Buy, 50, Price::unset(), 2682.4, views);
+    ems::RoutePlan plan =
+        ems::route_marketable(Side::Buy, Qty::from_units(50), Price::unset(), 2682.4, views);
     const auto b = Clock::now();
     benchmark::DoNotOptimize(plan);
     samples.push_back(std::chrono::duration<double, std::nano>(b - a).count());

@@ -57,7 +57,7 @@ class Harness : public sim::SimListener {
     p.account = AccountId("desk");
     p.instrument = InstrumentId("ETH-USDT");
     p.side = Side::Buy;
-    p.qty = Qty::from_raw(static_cast<std::int64_t>(qty * 1e8));
+    p.qty = qty_from_real(qty, kQtyStep, Rounding::Nearest);
     p.algo = "twap";
     p.params = {{"randomize", "0"}};
     p.start_ns = start;
@@ -214,7 +214,7 @@ TEST(AlgoLifecycle, ATwapPausedResumedAndAmendedFinishesOnItsNewTerms) {
   EXPECT_EQ(h.manager_->oms().denials().back().reason_code, "max_parent_qty");
   EXPECT_EQ(h.count<oms::ParentAmend>(), amends) << "a refused amend records no amend";
   EXPECT_EQ(h.parent().order.qty, Qty::from_units(60));
-  EXPECT_DOUBLE_EQ(h.exec_->algo().qty(), 60);
+  EXPECT_EQ(h.exec_->algo().qty(), Qty::from_units(60));
 
   ASSERT_TRUE(
       h.exec_->amend(h.market(), Qty::from_units(80), Price::unset(), at("2024-08-08T23:57:30Z")).ok());

@@ -98,12 +98,12 @@ Config default_config() {
   return load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
 }
 
-ParentId parent(Harness& h, double qty, TimestampNs now) {
+ParentId parent(Harness& h, Qty qty, TimestampNs now) {
   oms::ParentOrder po;
   po.account = AccountId("desk");
   po.instrument = kEth;
   po.side = Side::Buy;
-  po.qty = Qty::from_raw(static_cast<std::int64_t>(qty * 1e8));
+  po.qty = qty;
   po.algo = "placer-test";
   auto id = h.manager_->accept_parent(po, now);
   EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().message);
@@ -115,7 +115,8 @@ TEST(PlacerGolden, APassiveChildKeepsItsPlaceWhileThePriceHoldsAndRepricesWhenTh
   const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
   h.sim_->run_until(t);
   h.deadline_ = t + 90 * kNanosPerSecond;
-  ems::Intent intent{parent(h, 2, t),       kEth,       Side::Buy, 2.0, Price::unset(),
+  const Qty two = Qty::from_units(2);
+  ems::Intent intent{parent(h, two, t),     kEth,       Side::Buy, two, Price::unset(),
                      ems::Urgency::Passive, h.deadline_};
   const std::size_t id = h.placer_->submit(intent, h.views(), t);
   ASSERT_EQ(h.placer_->state(id).children, 1u) << h.placer_->state(id).last_decision;
@@ -124,18 +125,17 @@ TEST(PlacerGolden, APassiveChildKeepsItsPlaceWhileThePriceHoldsAndRepricesWhenTh
   const ems::IntentState& st = h.placer_->state(id);
   std::printf("passive 2 ETH over 90 s: %llu children, %llu re-prices, crossed %llu times, filled %.4f\n",
               static_cast<unsigned long long>(st.children), static_cast<unsigned long long>(st.reprices),
-              static_cast<unsigned long long>(st.crossed), st.filled);
+              static_cast<unsigned long long>(st.crossed), st.filled.to_double());
   EXPECT_EQ(h.canceled_while_price_held_, 0) << "a child was pulled while its price was still the touch";
   EXPECT_GT(h.repriced_when_moved_, 0) << "the market moved away in 90 s of ETH, yet nothing was re-priced";
   EXPECT_GT(st.reprices, 0u);
   // By the deadline it is done: filled passively, or the rest crossed; what is left is below every minimum.
   EXPECT_TRUE(st.done) << st.last_decision;
-  EXPECT_NEAR(st.filled, 2.0, 0.01) << st.last_decision;
-  double from_oms = 0;
+  EXPECT_NEAR(st.filled.to_double(), 2.0, 0.01) << st.last_decision;
+  Qty from_oms;
   for (const oms::ChildOrder* c : h.manager_->oms().children_of(intent.parent))
-    for (const oms::Fill* f : h.manager_->oms().fills_of(c->order.client_order_id))
-      from_oms += f->base_qty.to_double();
-  EXPECT_DOUBLE_EQ(st.filled, from_oms);
+    for (const oms::Fill* f : h.manager_->oms().fills_of(c->order.client_order_id)) from_oms += f->base_qty;
+  EXPECT_EQ(st.filled, from_oms);
   EXPECT_TRUE(h.manager_->oms().verify().ok());
 }
 
@@ -145,7 +145,8 @@ TEST(PlacerGolden, APegFollowsTheTouchBothWaysWithinItsLimit) {
   h.sim_->run_until(t);
   h.deadline_ = 0;
   const Price limit = h.sim_->venue(0).market(0).best(Side::Buy) + Price::parse("0.50").value();
-  ems::Intent intent{parent(h, 0.5, t), kEth, Side::Buy, 0.5, limit, ems::Urgency::Peg, 0};
+  const Qty half = Qty::parse("0.5").value();
+  ems::Intent intent{parent(h, half, t), kEth, Side::Buy, half, limit, ems::Urgency::Peg, 0};
   const std::size_t id = h.placer_->submit(intent, h.views(), t);
   ASSERT_EQ(h.placer_->state(id).children, 1u) << h.placer_->state(id).last_decision;
   h.active_ = true;
@@ -164,7 +165,8 @@ TEST(PlacerGolden, APassiveChildRestsWhereTheMakerFeeIsLowest) {
   Harness h(config, "fees");
   const TimestampNs t = parse_time("2024-08-08T23:57:00Z").value();
   h.sim_->run_until(t);
-  ems::Intent intent{parent(h, 1, t), kEth, Side::Buy, 1.0, Price::unset(), ems::Urgency::Passive, 0};
+  const Qty one = Qty::from_units(1);
+  ems::Intent intent{parent(h, one, t), kEth, Side::Buy, one, Price::unset(), ems::Urgency::Passive, 0};
   const std::size_t id = h.placer_->submit(intent, h.views(), t);
   const auto children = h.manager_->oms().children_of(intent.parent);
   ASSERT_EQ(children.size(), 1u) << h.placer_->state(id).last_decision;

@@ -19,8 +19,8 @@ Config default_config() {
   return load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
 }
 
-double share_of(const ems::RoutePlan& plan, const char* venue) {
-  double base = 0;
+Qty share_of(const ems::RoutePlan& plan, const char* venue) {
+  Qty base;
   for (const auto& p : plan.pieces)
     if (p.venue == VenueId(venue)) base += p.base;
   return base;
@@ -38,13 +38,13 @@ TEST(RouterGolden, ARoutedSweepIsPlannedNoDearerThanAnyVenueAloneOnTheSameBasis)
     const auto views = ems::venue_views(*sim, kEth, t);
     const double mid = sim->venue(0).market(0).mid().to_double();
     for (Side side : {Side::Buy, Side::Sell}) {
-      for (double qty : {10.0, 100.0, 500.0}) {
-        SCOPED_TRACE(std::string(when) + (side == Side::Buy ? " buy " : " sell ") + std::to_string(qty));
+      for (const Qty qty : {Qty::from_units(10), Qty::from_units(100), Qty::from_units(500)}) {
+        SCOPED_TRACE(std::string(when) + (side == Side::Buy ? " buy " : " sell ") + qty.to_string());
         ems::RouterParams params;
         params.latency_discount = false;  // compare like with like: the alternatives are not discounted
         const ems::RoutePlan plan = ems::route_marketable(side, qty, Price::unset(), mid, views, params);
         for (const auto& alt : plan.alternatives) {
-          if (alt.base < qty - 1e-9) continue;  // that venue alone cannot do it all
+          if (alt.base < qty) continue;  // that venue alone cannot do it all
           // Rounding to lots and contracts can cost the plan at most a sliver.
           EXPECT_LE(plan.cost_bps, alt.cost_bps + 0.05) << plan.explain();
           ++compared;
@@ -62,11 +62,13 @@ TEST(RouterGolden, AHigherFeeOrLatencyMovesFlowAwayFromAVenue) {
   sim->run_until(t);
   auto views = ems::venue_views(*sim, kEth, t);
   const double mid = sim->venue(0).market(0).mid().to_double();
-  const ems::RoutePlan before = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
-  ASSERT_GT(share_of(before, "binance-usdm"), 1.0) << before.explain();
+  const ems::RoutePlan before =
+      ems::route_marketable(Side::Buy, Qty::from_units(100), Price::unset(), mid, views);
+  ASSERT_GT(share_of(before, "binance-usdm"), Qty::from_units(1)) << before.explain();
   for (auto& v : views)
     if (v.venue == VenueId("binance-usdm")) v.taker_fee_bps = 30;
-  const ems::RoutePlan dearer = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
+  const ems::RoutePlan dearer =
+      ems::route_marketable(Side::Buy, Qty::from_units(100), Price::unset(), mid, views);
   EXPECT_LT(share_of(dearer, "binance-usdm"), share_of(before, "binance-usdm")) << dearer.explain();
   views = ems::venue_views(*sim, kEth, t);
   for (auto& v : views)
@@ -74,7 +76,8 @@ TEST(RouterGolden, AHigherFeeOrLatencyMovesFlowAwayFromAVenue) {
       v.latency_ns = 2 * kNanosPerSecond;
       v.ask_change_hz = std::max(v.ask_change_hz, 1.0);
     }
-  const ems::RoutePlan slower = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
+  const ems::RoutePlan slower =
+      ems::route_marketable(Side::Buy, Qty::from_units(100), Price::unset(), mid, views);
   EXPECT_LT(share_of(slower, "binance-usdm"), share_of(before, "binance-usdm")) << slower.explain();
 }
 
@@ -86,13 +89,15 @@ TEST(RouterGolden, AHaltedOrStaleVenueGetsNothing) {
   sim->run_until(t);
   const double mid = sim->venue(0).market(0).mid().to_double();
   const auto views = ems::venue_views(*sim, kEth, t);
-  const ems::RoutePlan plan = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, views);
-  EXPECT_EQ(share_of(plan, "binance-usdm"), 0.0);
+  const ems::RoutePlan plan =
+      ems::route_marketable(Side::Buy, Qty::from_units(100), Price::unset(), mid, views);
+  EXPECT_EQ(share_of(plan, "binance-usdm"), Qty{});
   EXPECT_NE(plan.explain().find("not tradable: halted"), std::string::npos) << plan.explain();
   ems::VenueViewOptions strict;
   strict.max_data_age_ns = 1;  // nothing is that fresh
   const auto stale = ems::venue_views(*sim, kEth, t + kNanosPerMilli, strict);
-  const ems::RoutePlan none = ems::route_marketable(Side::Buy, 100, Price::unset(), mid, stale);
+  const ems::RoutePlan none =
+      ems::route_marketable(Side::Buy, Qty::from_units(100), Price::unset(), mid, stale);
   EXPECT_TRUE(none.pieces.empty());
   EXPECT_NE(none.explain().find("market data stale"), std::string::npos) << none.explain();
 }

@@ -18,12 +18,12 @@ class Backload final : public ems::Algo {
       : Algo("backload", parent, std::move(params)), power_(power) {}
 
  protected:
-  double target(TimestampNs t, const ems::AlgoMarket&) const override {
+  Qty target(TimestampNs t, const ems::AlgoMarket&) const override {
     if (params_.end_ns <= params_.start_ns) return qty_;
     const double x = std::clamp(
         static_cast<double>(t - params_.start_ns) / static_cast<double>(params_.end_ns - params_.start_ns),
         0.0, 1.0);
-    return qty_ * std::pow(x, power_);
+    return base_from_model(qty_.to_double() * std::pow(x, power_));
   }
 
  private:

@@ -11,7 +11,6 @@
 namespace tranche::ems {
 namespace {
 
-constexpr double kEpsilon = 1e-9;
 constexpr int kEndWaves = 10;  // sweeps at the end of the horizon before what is left is reported
 // Between two sweeps the book gets time to refill what the last one took.
 constexpr DurationNs kEndSweepGapNs = 500 * kNanosPerMilli;
@@ -164,8 +163,7 @@ AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
   m.now_ns = now_ns;
   m.views = &views;
   auto base_of = [](const VenueView& v, const md::Level& l) {
-    return v.listing.inverse ? l.qty.to_double() * v.listing.contract_size.to_double() / l.price.to_double()
-                             : l.qty.to_double();
+    return base_from_units(v.listing, l.qty, l.price);
   };
   for (const VenueView& v : views) {
     if (!v.tradable) continue;
@@ -174,7 +172,7 @@ AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
       const md::Level& b = v.bids.front();
       if (!m.bid.is_set() || b.price > m.bid) {
         m.bid = b.price;
-        m.bid_base = 0;
+        m.bid_base = Qty{};
       }
       if (b.price == m.bid) m.bid_base += base_of(v, b);
     }
@@ -182,7 +180,7 @@ AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
       const md::Level& a = v.asks.front();
       if (!m.ask.is_set() || a.price < m.ask) {
         m.ask = a.price;
-        m.ask_base = 0;
+        m.ask_base = Qty{};
       }
       if (a.price == m.ask) m.ask_base += base_of(v, a);
     }
@@ -191,7 +189,7 @@ AlgoMarket algo_market(const std::vector<VenueView>& views, TimestampNs now_ns) 
 }
 
 Algo::Algo(std::string name, const oms::ParentOrder& parent, AlgoParams params)
-    : name_(std::move(name)), side_(parent.side), qty_(parent.qty.to_double()), params_(std::move(params)) {
+    : name_(std::move(name)), side_(parent.side), qty_(parent.qty), params_(std::move(params)) {
   params_.start_ns = parent.start_ns;
   params_.end_ns = parent.end_ns;
   params_.limit = parent.limit;
@@ -206,21 +204,21 @@ double Algo::jitter() {
   return 1 + params_.randomize * (2 * uniform() - 1);
 }
 
-double Algo::min_slice(const AlgoMarket& market) const {
-  return market.views == nullptr ? 0 : smallest_sendable(*market.views, side_);
+Qty Algo::min_slice(const AlgoMarket& market) const {
+  return market.views == nullptr ? Qty{} : smallest_sendable(*market.views, side_);
 }
 
-double Algo::open_intents(AlgoHost& host) {
+Qty Algo::open_intents(AlgoHost& host) {
   // Intents once done stay done: they leave the list (so this costs what is working, not the order's
   // history), but what their children still have at the venues counts until it is reported.
   for (std::size_t id : intents_)
     if (host.intent_state(id).done) draining_.push_back(id);
   std::erase_if(intents_, [&](std::size_t id) { return host.intent_state(id).done; });
-  std::erase_if(draining_, [&](std::size_t id) { return host.intent_in_flight(id) <= kEpsilon; });
-  double open = 0;
+  std::erase_if(draining_, [&](std::size_t id) { return !host.intent_in_flight(id).is_positive(); });
+  Qty open;
   for (std::size_t id : intents_) {
     const IntentState& st = host.intent_state(id);
-    open += std::max(0.0, st.qty - st.filled);
+    open += std::max(Qty{}, st.qty - st.filled);
   }
   for (std::size_t id : draining_) open += host.intent_in_flight(id);
   // Children of no intent of ours (left by a process that died) count too.
@@ -232,7 +230,7 @@ void Algo::cancel_open_intents(AlgoHost& host, TimestampNs now_ns) {
     if (!host.intent_state(id).done) host.cancel_intent(id, now_ns);
 }
 
-std::size_t Algo::submit(AlgoHost& host, const AlgoMarket& market, double base, Urgency urgency,
+std::size_t Algo::submit(AlgoHost& host, const AlgoMarket& market, Qty base, Urgency urgency,
                          TimestampNs deadline_ns, Price limit) {
   Intent in;
   in.side = side_;
@@ -269,7 +267,7 @@ void Algo::on_start(AlgoHost& host, const AlgoMarket& market) {
   }
   phase_ = AlgoPhase::Working;
   std::ostringstream why;
-  why << name_ << " " << (side_ == Side::Buy ? "buy " : "sell ") << qty_ << " to "
+  why << name_ << " " << (side_ == Side::Buy ? "buy " : "sell ") << qty_.to_string() << " to "
       << (params_.end_ns ? format_time(params_.end_ns) : std::string("no end")) << ", at the end "
       << to_string(params_.at_end);
   note(host, "started", why.str(), market.now_ns);
@@ -281,7 +279,7 @@ void Algo::on_timer(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Ending) return check_done(host, market);
   if (phase_ == AlgoPhase::Paused && params_.end_ns != 0 && market.now_ns >= params_.end_ns) {
     Text why(-1);
-    why << "paused at its end time, " << qty_ - host.executed() << " left";
+    why << "paused at its end time, " << (qty_ - host.executed()).to_string() << " left";
     return finish(host, market.now_ns, false, why.str());
   }
   if (phase_ != AlgoPhase::Working) return;
@@ -298,8 +296,8 @@ void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
   const bool there =
       side_ == Side::Buy ? market.ask <= params_.would_price : market.bid >= params_.would_price;
   if (!there) return;
-  const double left = qty_ - host.executed() - open_intents(host);
-  if (left < std::max(min_slice(market), kEpsilon)) return;
+  const Qty left = qty_ - host.executed() - open_intents(host);
+  if (left < std::max(min_slice(market), kQtyStep)) return;
   Price limit = params_.would_price;
   if (params_.limit.is_set())
     limit = side_ == Side::Buy ? std::min(limit, params_.limit) : std::max(limit, params_.limit);
@@ -309,13 +307,13 @@ void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
 
 void Algo::on_trade(AlgoHost& host, const AlgoMarket& market, double others_base) {
   if (phase_ == AlgoPhase::Waiting || phase_ == AlgoPhase::Done) return;
-  others_volume_ += others_base;
+  others_volume_ += base_from_model(others_base);
   if (phase_ == AlgoPhase::Working && reacts_to_trades()) work(host, market);
 }
 
 void Algo::on_fill(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Done) return;
-  if (host.executed() >= qty_ - kEpsilon) {
+  if (host.executed() >= qty_) {
     cancel_open_intents(host, market.now_ns);
     return finish(host, market.now_ns, true, "filled");
   }
@@ -343,16 +341,16 @@ void Algo::check_done(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ != AlgoPhase::Ending) return;
   for (std::size_t id : intents_)
     if (!host.intent_state(id).done) return;
-  if (host.in_flight() > kEpsilon) return;
-  const double left = qty_ - host.executed();
-  if (left <= kEpsilon) return finish(host, market.now_ns, true, "filled");
+  if (host.in_flight().is_positive()) return;
+  const Qty left = qty_ - host.executed();
+  if (!left.is_positive()) return finish(host, market.now_ns, true, "filled");
   std::ostringstream text;
-  text << left << " left";
+  text << left.to_string() << " left";
   if (params_.at_end == EndBehaviour::Leave)
     return finish(host, market.now_ns, false, text.str() + " at the end time, as asked");
   if (left < min_slice(market)) {
     std::ostringstream filled;
-    filled << "filled but for " << left << ", below what any venue takes";
+    filled << "filled but for " << left.to_string() << ", below what any venue takes";
     return finish(host, market.now_ns, true, filled.str());
   }
   if (!market.valid()) {
@@ -380,54 +378,56 @@ DurationNs Algo::slice_ns() const {
   return std::clamp<DurationNs>(horizon / 12, 2 * kNanosPerSecond, 60 * kNanosPerSecond);
 }
 
-double Algo::target(TimestampNs t, const AlgoMarket& market) const {
+Qty Algo::target(TimestampNs t, const AlgoMarket& market) const {
   (void)market;
   if (params_.end_ns <= params_.start_ns) return qty_;
   const double share =
       static_cast<double>(t - params_.start_ns) / static_cast<double>(params_.end_ns - params_.start_ns);
-  return qty_ * std::clamp(share, 0.0, 1.0);
+  return base_from_model(qty_.to_double() * std::clamp(share, 0.0, 1.0));
 }
 
 void Algo::work(AlgoHost& host, const AlgoMarket& market) {
   const TimestampNs now = market.now_ns;
-  const double executed = host.executed();
-  double open = open_intents(host);
+  const Qty executed = host.executed();
+  Qty open = open_intents(host);
   const DurationNs slice = static_cast<DurationNs>(static_cast<double>(slice_ns()) * jitter());
   const TimestampNs next = params_.end_ns ? std::min(params_.end_ns, now + slice) : now + slice;
-  double due_now = std::min(qty_, target(now, market));
-  double due_next = std::min(qty_, target(next, market));
+  Qty due_now = std::min(qty_, target(now, market));
+  Qty due_next = std::min(qty_, target(next, market));
   // Participation bounds count others' volume so far.
+  const double others = others_volume_.to_double();
   if (params_.max_participation > 0) {
-    due_now = std::min(due_now, params_.max_participation * others_volume_);
-    due_next = std::min(due_next, params_.max_participation * expected_volume_by(next, market));
+    due_now = std::min(due_now, base_from_model(params_.max_participation * others));
+    due_next =
+        std::min(due_next, base_from_model(params_.max_participation * expected_volume_by(next, market)));
   }
   if (params_.min_participation > 0) {
-    due_now = std::max(due_now, std::min(qty_, params_.min_participation * others_volume_));
+    due_now = std::max(due_now, std::min(qty_, base_from_model(params_.min_participation * others)));
     due_next = std::max(due_next, due_now);
   }
   scheduled_ = due_now;
-  const double tolerance = params_.tolerance * qty_;
-  const double smallest = std::max(min_slice(market), kEpsilon);
+  const Qty tolerance = base_from_model(params_.tolerance * qty_.to_double());
+  const Qty smallest = std::max(min_slice(market), kQtyStep);
   Text why(4);
-  why << "due " << due_now << " by now, " << due_next << " in "
-      << static_cast<double>(next - now) / kNanosPerSecond << " s; executed " << executed << ", working "
-      << open;
+  why << "due " << due_now.to_double() << " by now, " << due_next.to_double() << " in "
+      << static_cast<double>(next - now) / kNanosPerSecond << " s; executed " << executed.to_double()
+      << ", working " << open.to_double();
   bool acted = false;
   // Behind by more than the tolerance: catch up now, in one sweep.
-  const double behind = due_now - executed - open;
+  const Qty behind = due_now - executed - open;
   if (behind > tolerance && behind >= smallest) {
     submit(host, market, behind, Urgency::Aggressive, 0, params_.limit);
     open += behind;
-    why << "; behind by " << behind << ": catch up";
+    why << "; behind by " << behind.to_double() << ": catch up";
     acted = true;
   }
   // The next slice, sized (randomly) towards the schedule and never past it by more than the tolerance.
-  double slice_base = (due_next - executed - open) * jitter();
+  Qty slice_base = base_from_model((due_next - executed - open).to_double() * jitter());
   slice_base = std::min(slice_base, due_next + tolerance - executed - open);
   slice_base = std::min(slice_base, qty_ - executed - open);
   if (slice_base >= smallest) {
     submit(host, market, slice_base, params_.urgency, next, params_.limit);
-    why << "; slice " << slice_base << " " << to_string(params_.urgency);
+    why << "; slice " << slice_base.to_double() << " " << to_string(params_.urgency);
     acted = true;
   }
   next_wake_ns_ = next;
@@ -458,20 +458,19 @@ void Algo::resume(AlgoHost& host, const AlgoMarket& market) {
   work(host, market);
 }
 
-Status Algo::can_amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+Status Algo::can_amend(AlgoHost& host, const AlgoMarket& market, std::optional<Qty> qty, Price limit,
                        TimestampNs end_ns) const {
   if (phase_ == AlgoPhase::Done) return make_error("the algo is done");
   if (!qty && !limit.is_set() && end_ns == 0) return make_error("nothing to amend");
-  if (qty && *qty < host.executed() + host.in_flight() - kEpsilon)
-    return make_error("cannot amend to " + std::to_string(*qty) + ", below the " +
-                      std::to_string(host.executed()) + " executed and " + std::to_string(host.in_flight()) +
-                      " at the venues");
+  if (qty && *qty < host.executed() + host.in_flight())
+    return make_error("cannot amend to " + qty->to_string() + ", below the " + host.executed().to_string() +
+                      " executed and " + host.in_flight().to_string() + " at the venues");
   if (end_ns != 0 && (end_ns <= market.now_ns || end_ns <= params_.start_ns))
     return make_error("the new end time has passed");
   return {};
 }
 
-Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<Qty> qty, Price limit,
                    TimestampNs end_ns) {
   if (auto s = can_amend(host, market, qty, limit, end_ns); !s) return s;
   // Children working at the old terms are pulled; the algo re-plans on the new ones.
@@ -480,10 +479,11 @@ Status Algo::amend(AlgoHost& host, const AlgoMarket& market, std::optional<doubl
   if (limit.is_set()) params_.limit = limit;
   if (end_ns != 0) params_.end_ns = end_ns;
   std::ostringstream why;
-  why << "qty " << qty_ << ", limit " << (params_.limit.is_set() ? params_.limit.to_string() : "none")
-      << ", end " << (params_.end_ns ? format_time(params_.end_ns) : "none");
+  why << "qty " << qty_.to_string() << ", limit "
+      << (params_.limit.is_set() ? params_.limit.to_string() : "none") << ", end "
+      << (params_.end_ns ? format_time(params_.end_ns) : "none");
   note(host, "amended", why.str(), market.now_ns);
-  if (host.executed() >= qty_ - kEpsilon) {
+  if (host.executed() >= qty_) {
     finish(host, market.now_ns, true, "filled (amended to what was executed)");
   } else if (phase_ == AlgoPhase::Working) {
     next_wake_ns_ = 0;
@@ -503,8 +503,8 @@ void Algo::cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why) {
   if (phase_ == AlgoPhase::Done) return;
   cancel_open_intents(host, now_ns);
   std::ostringstream text;
-  text << "canceled (" << why << "): " << host.executed() << " executed, "
-       << std::max(0.0, qty_ - host.executed()) << " left";
+  text << "canceled (" << why << "): " << host.executed().to_string() << " executed, "
+       << std::max(Qty{}, qty_ - host.executed()).to_string() << " left";
   finish(host, now_ns, false, text.str());
 }
 
@@ -516,9 +516,10 @@ std::string Algo::save() const {
 
 void Algo::save_into(Text& out) const {
   // key=value; pairs: times and counts as integers (exact), quantities in their shortest exact form.
-  out << "phase=" << static_cast<int>(phase_) << ";qty=" << qty_ << ";others_volume=" << others_volume_
-      << ";end_waves=" << end_waves_ << ";end_ns=" << params_.end_ns << ";next_wake_ns=" << next_wake_ns_
-      << ";last_sweep_ns=" << last_sweep_ns_ << ";scheduled=" << scheduled_ << ";";
+  out << "phase=" << static_cast<int>(phase_) << ";qty=" << qty_.to_string()
+      << ";others_volume=" << others_volume_.to_string() << ";end_waves=" << end_waves_
+      << ";end_ns=" << params_.end_ns << ";next_wake_ns=" << next_wake_ns_
+      << ";last_sweep_ns=" << last_sweep_ns_ << ";scheduled=" << scheduled_.to_string() << ";";
   if (params_.limit.is_set()) out << "limit_raw=" << params_.limit.raw() << ";";
   save_more(out);
   out << "rng=" << rng_;
@@ -557,13 +558,14 @@ Status Algo::restore(const std::string& saved) {
     return it == raw.end() ? 0 : std::stoll(it->second);
   };
   phase_ = static_cast<AlgoPhase>(phase);
-  qty_ = values["qty"];
-  others_volume_ = values["others_volume"];
+  // Quantities were saved exact; a number an older version wrote with more places reads to the finest step.
+  qty_ = base_from_model(values["qty"]);
+  others_volume_ = base_from_model(values["others_volume"]);
   end_waves_ = static_cast<std::uint64_t>(integer("end_waves"));
   params_.end_ns = integer("end_ns");
   next_wake_ns_ = integer("next_wake_ns");
   last_sweep_ns_ = integer("last_sweep_ns");
-  scheduled_ = values.count("scheduled") ? values["scheduled"] : 0;
+  scheduled_ = base_from_model(values.count("scheduled") ? values["scheduled"] : 0);
   if (raw.count("limit_raw")) params_.limit = Price::from_raw(integer("limit_raw"));
   rng_ = std::stoull(raw["rng"]);
   // Intents belonged to the process that died; its children were reconciled by the OMS.
@@ -575,7 +577,8 @@ Status Algo::restore(const std::string& saved) {
 
 void Algo::on_restart(AlgoHost& host, const AlgoMarket& market) {
   std::ostringstream why;
-  why << "resumed from the journal, " << to_string(phase_) << ", " << host.executed() << " executed";
+  why << "resumed from the journal, " << to_string(phase_) << ", " << host.executed().to_string()
+      << " executed";
   note(host, "restarted", why.str(), market.now_ns);
   switch (phase_) {
     case AlgoPhase::Waiting:

@@ -48,8 +48,8 @@ struct AlgoParams {
   DurationNs slice_ns = 0;  // 0: the algo's default (horizon / 12, within 2 s and 60 s); >= kMinSliceNs
   double tolerance = 0.02;  // share of the parent the schedule may run ahead or behind before it acts
   double pov_rate = 0.1;    // pov: the target share of others' volume
-  double display = 0;       // iceberg: displayed base (0: the touch size at start)
-  int offset_ticks = 0;     // peg (and passive slices): 0 joins the touch, 1 improves it by a tick
+  double display = 0;    // iceberg: displayed base (0: the touch size at start); a Qty from the algo's edge
+  int offset_ticks = 0;  // peg (and passive slices): 0 joins the touch, 1 improves it by a tick
   // is: Almgren-Chriss. Volatility in price units per sqrt(second) and impact in price per (base per second),
   // estimated from the data before the start when not given (0).
   double risk_aversion = 1e-6;  // lambda, per quote unit of variance
@@ -69,7 +69,7 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
 struct AlgoMarket {
   TimestampNs now_ns = 0;
   Price bid = Price::unset(), ask = Price::unset();
-  double bid_base = 0, ask_base = 0;  // displayed at the best prices, all venues
+  Qty bid_base, ask_base;  // displayed at the best prices, all venues
   double tick = 0;
   const std::vector<VenueView>* views = nullptr;
   bool valid() const { return bid.is_set() && ask.is_set(); }
@@ -84,9 +84,9 @@ class AlgoHost {
   virtual std::size_t submit(const Intent& intent, const AlgoMarket& market) = 0;
   virtual void cancel_intent(std::size_t intent, TimestampNs now_ns) = 0;
   virtual const IntentState& intent_state(std::size_t intent) const = 0;
-  virtual double intent_in_flight(std::size_t intent) const = 0;  // base at the venues, not yet reported
-  virtual double executed() const = 0;                            // base, every fill of the parent
-  virtual double in_flight() const = 0;  // base, the parent's children still open at their venues
+  virtual Qty intent_in_flight(std::size_t intent) const = 0;  // base at the venues, not yet reported
+  virtual Qty executed() const = 0;                            // base, every fill of the parent
+  virtual Qty in_flight() const = 0;  // base, the parent's children still open at their venues
   virtual void wake_at(TimestampNs at_ns) = 0;
   virtual void journal(const std::string& state, const std::string& detail, TimestampNs now_ns) = 0;
 
@@ -108,14 +108,15 @@ class Algo {
   bool done() const { return phase_ == AlgoPhase::Done; }
   const std::string& done_text() const { return done_text_; }
   bool completed() const { return completed_; }  // executed in full
-  double qty() const { return qty_; }
-  double others_volume() const { return others_volume_; }  // base printed by others since the start
+  Qty qty() const { return qty_; }
+  Qty others_volume() const { return others_volume_; }  // base printed by others since the start
   // The schedule as the algo last computed it: base it wanted executed by now.
-  double scheduled() const { return scheduled_; }
+  Qty scheduled() const { return scheduled_; }
 
   // --- events, each with the market as it stands ---
   void on_start(AlgoHost& host, const AlgoMarket& market);
   void on_market(AlgoHost& host, const AlgoMarket& market);
+  // `others_base`: the print in base as the market data gave it (an inverse print's base is a quotient).
   void on_trade(AlgoHost& host, const AlgoMarket& market, double others_base);
   void on_fill(AlgoHost& host, const AlgoMarket& market);
   void on_timer(AlgoHost& host, const AlgoMarket& market);
@@ -133,10 +134,10 @@ class Algo {
   void pause(AlgoHost& host, TimestampNs now_ns);
   void resume(AlgoHost& host, const AlgoMarket& market);
   // Quantity (base), limit and end time; unset/0 keep. Refused below what is executed.
-  Status amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+  Status amend(AlgoHost& host, const AlgoMarket& market, std::optional<Qty> qty, Price limit,
                TimestampNs end_ns);
   // Whether amend() would take it, changing nothing.
-  Status can_amend(AlgoHost& host, const AlgoMarket& market, std::optional<double> qty, Price limit,
+  Status can_amend(AlgoHost& host, const AlgoMarket& market, std::optional<Qty> qty, Price limit,
                    TimestampNs end_ns) const;
   void cancel(AlgoHost& host, TimestampNs now_ns, const std::string& why);
 
@@ -153,8 +154,9 @@ class Algo {
   void on_restart(AlgoHost& host, const AlgoMarket& market);
 
  protected:
-  // Schedules: the cumulative base wanted executed by `t`.
-  virtual double target(TimestampNs t, const AlgoMarket& market) const;
+  // Schedules: the cumulative base wanted executed by `t` (a curve computed in double comes back through
+  // base_from_model).
+  virtual Qty target(TimestampNs t, const AlgoMarket& market) const;
   // Works the order towards the schedule (the base class slices); iceberg and peg override it.
   virtual void work(AlgoHost& host, const AlgoMarket& market);
   virtual DurationNs slice_ns() const;
@@ -164,36 +166,39 @@ class Algo {
   // that goes on when its last wave is over).
   virtual bool works_on_reports() const { return false; }
   // Others' volume expected by t (the participation cap of the next slice): what was seen, unless the algo
-  // forecasts it.
+  // forecasts it. A forecast, so a real number.
   virtual double expected_volume_by(TimestampNs t, const AlgoMarket& market) const {
     (void)t;
     (void)market;
-    return others_volume_;
+    return others_volume_.to_double();
   }
   // Appends the subclass's own state as key=value; pairs (numbers only).
   virtual void save_more(Text& out) const { (void)out; }
   virtual void restore_more(const std::map<std::string, double>& from) { (void)from; }
 
   // Helpers for algos.
-  double open_intents(AlgoHost& host);  // base on intents still working (done ones are dropped)
+  // A base quantity a model computed (a schedule, a share of volume, a jittered slice), to the finest step:
+  // the placer and the router round each child to its venue's lots, as they always did.
+  static Qty base_from_model(double base) { return qty_from_real(base, kQtyStep, Rounding::Nearest); }
+  Qty open_intents(AlgoHost& host);  // base on intents still working (done ones are dropped)
   void cancel_open_intents(AlgoHost& host, TimestampNs now_ns);
-  std::size_t submit(AlgoHost& host, const AlgoMarket& market, double base, Urgency urgency,
+  std::size_t submit(AlgoHost& host, const AlgoMarket& market, Qty base, Urgency urgency,
                      TimestampNs deadline_ns, Price limit);
   double uniform();  // [0, 1), seeded
   double jitter();   // 1 +- randomize
-  double min_slice(const AlgoMarket& market) const;
+  Qty min_slice(const AlgoMarket& market) const;
   void finish(AlgoHost& host, TimestampNs now_ns, bool completed, const std::string& text);
   void note(AlgoHost& host, const std::string& state, const std::string& detail, TimestampNs now_ns);
 
   std::string name_;
   Side side_;
-  double qty_;
+  Qty qty_;
   AlgoParams params_;
   AlgoPhase phase_ = AlgoPhase::Waiting;
   std::vector<std::size_t> intents_;   // the intents this algo submitted that were working when last looked
   std::vector<std::size_t> draining_;  // done intents whose children still had base at the venues
-  double others_volume_ = 0;
-  double scheduled_ = 0;
+  Qty others_volume_;
+  Qty scheduled_;
   TimestampNs next_wake_ns_ = 0;
   std::uint64_t rng_;
   std::uint64_t end_waves_ = 0;

@@ -15,6 +15,10 @@ namespace {
 constexpr TimestampNs kStart = 1'723'161'300'000'000'000;  // 2024-08-08T23:55:00Z
 constexpr DurationNs kTwoMinutes = 120 * kNanosPerSecond;
 
+Qty base(double units) {
+  return qty_from_real(units, kQtyStep, Rounding::Nearest);
+}
+
 class FakeHost final : public AlgoHost {
  public:
   struct Submitted {
@@ -32,25 +36,25 @@ class FakeHost final : public AlgoHost {
   }
   void cancel_intent(std::size_t id, TimestampNs) override { intents.at(id).state.done = true; }
   const IntentState& intent_state(std::size_t id) const override { return intents.at(id).state; }
-  double intent_in_flight(std::size_t) const override { return 0; }
-  double executed() const override { return executed_base; }
-  double in_flight() const override { return 0; }
+  Qty intent_in_flight(std::size_t) const override { return Qty{}; }
+  Qty executed() const override { return executed_base; }
+  Qty in_flight() const override { return Qty{}; }
   void wake_at(TimestampNs at_ns) override { wakes.push_back(at_ns); }
   void journal(const std::string& state, const std::string& detail, TimestampNs) override {
     notes.push_back(state + ": " + detail);
   }
   // The venue fills every open intent in full (or ends those told to fill nothing).
-  void fill_all(double share = 1.0) {
+  void fill_all(bool fill = true) {
     for (auto& s : intents) {
       if (s.state.done) continue;
-      const double f = (s.state.qty - s.state.filled) * share;
+      const Qty f = fill ? s.state.qty - s.state.filled : Qty{};
       s.state.filled += f;
       executed_base += f;
       s.state.done = true;
     }
   }
-  double open() const {
-    double o = 0;
+  Qty open() const {
+    Qty o;
     for (const auto& s : intents)
       if (!s.state.done) o += s.state.qty - s.state.filled;
     return o;
@@ -58,7 +62,7 @@ class FakeHost final : public AlgoHost {
   std::vector<Submitted> intents;
   std::vector<TimestampNs> wakes;
   std::vector<std::string> notes;
-  double executed_base = 0;
+  Qty executed_base;
 };
 
 struct Market {
@@ -81,7 +85,7 @@ oms::ParentOrder parent(const std::string& algo, double qty, std::vector<oms::Al
   p.id = ParentId(1);
   p.algo = algo;
   p.side = Side::Buy;
-  p.qty = Qty::from_raw(static_cast<std::int64_t>(std::llround(qty * 1e8)));
+  p.qty = base(qty);
   p.start_ns = kStart;
   p.end_ns = kStart + kTwoMinutes;
   p.params = std::move(params);
@@ -106,7 +110,7 @@ std::vector<std::pair<TimestampNs, double>> run_filling(Algo& algo, FakeHost& ho
     const TimestampNs t = host.wakes.back();
     seen = host.wakes.size();
     algo.on_timer(host, m.at(t));
-    path.emplace_back(t, host.executed_base + host.open());
+    path.emplace_back(t, (host.executed_base + host.open()).to_double());
   }
   return path;
 }
@@ -126,7 +130,7 @@ TEST(Algo, TwapFollowsAnEvenScheduleAndNeverRunsAheadByMoreThanItsTolerance) {
   }
   EXPECT_TRUE(algo->done());
   EXPECT_TRUE(algo->completed());
-  EXPECT_NEAR(host.executed_base, 120, 1e-6);
+  EXPECT_EQ(host.executed_base, Qty::from_units(120));
 }
 
 TEST(Algo, TwapCatchesUpAggressivelyWhenBehindBeyondItsTolerance) {
@@ -137,13 +141,13 @@ TEST(Algo, TwapCatchesUpAggressivelyWhenBehindBeyondItsTolerance) {
   ASSERT_EQ(host.intents.size(), 1u);
   EXPECT_EQ(host.intents[0].intent.urgency, Urgency::Passive);
   // Nothing fills for a minute: the slices end unfilled.
-  host.fill_all(0.0);
+  host.fill_all(false);
   algo->on_timer(host, m.at(kStart + 60 * kNanosPerSecond));
   bool caught_up = false;
   for (const auto& s : host.intents)
     if (s.intent.urgency == Urgency::Aggressive) {
       caught_up = true;
-      EXPECT_NEAR(s.intent.qty, 60.0, 1e-6);  // half the parent is due by now
+      EXPECT_EQ(s.intent.qty, Qty::from_units(60));  // half the parent is due by now
     }
   EXPECT_TRUE(caught_up);
 }
@@ -153,14 +157,14 @@ TEST(Algo, PovTargetsItsShareOfOthersVolumeOnly) {
   FakeHost host;
   auto algo = make(parent("pov", 500, {{"pov_rate", "0.2"}, {"randomize", "0"}}));
   algo->on_start(host, m.at(kStart));
-  EXPECT_NEAR(host.open(), 0, 1e-9);  // no volume yet, none forecast: nothing to do
+  EXPECT_EQ(host.open(), Qty{});  // no volume yet, none forecast: nothing to do
   for (int i = 1; i <= 20; ++i) algo->on_trade(host, m.at(kStart + i * kNanosPerSecond), 10.0);
   host.fill_all();
   algo->on_timer(host, m.at(kStart + 20 * kNanosPerSecond));
-  EXPECT_NEAR(algo->others_volume(), 200, 1e-9);
+  EXPECT_EQ(algo->others_volume(), Qty::from_units(200));
   // 20% of the 200 traded is due now (it was behind: caught up), and the next slice forecasts 10 a second.
-  EXPECT_GE(host.executed_base + host.open(), 40 - 1e-6);
-  EXPECT_LE(host.executed_base + host.open(), 0.2 * (200 + 10 * 5 * 1.2) + 0.02 * 500 + 1e-6);
+  EXPECT_GE(host.executed_base + host.open(), Qty::from_units(40));
+  EXPECT_LE(host.executed_base + host.open(), base(0.2 * (200 + 10 * 5 * 1.2) + 0.02 * 500));
 }
 
 TEST(Algo, PovWithAMaximumParticipationStartsOnTheVolumeItForecasts) {
@@ -173,7 +177,7 @@ TEST(Algo, PovWithAMaximumParticipationStartsOnTheVolumeItForecasts) {
   algo->on_start(host, m.at(kStart));
   // 10% of the 50 expected over the first 5 s: the cap is 30% of what is expected, not of the nothing seen.
   ASSERT_EQ(host.intents.size(), 1u);
-  EXPECT_NEAR(host.intents[0].intent.qty, 5.0, 1e-6);
+  EXPECT_EQ(host.intents[0].intent.qty, Qty::from_units(5));
 }
 
 TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
@@ -187,7 +191,7 @@ TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
   plain->on_start(a, m.at(kStart));
   peeking->on_start(b, m.at(kStart));
   ASSERT_EQ(a.intents.size(), b.intents.size());
-  EXPECT_DOUBLE_EQ(a.intents[0].intent.qty, b.intents[0].intent.qty);
+  EXPECT_EQ(a.intents[0].intent.qty, b.intents[0].intent.qty);
 }
 
 TEST(Algo, VwapFrontLoadsWhenTheVolumeBeforeItsStartWasFrontLoaded) {
@@ -202,7 +206,7 @@ TEST(Algo, VwapFrontLoadsWhenTheVolumeBeforeItsStartWasFrontLoaded) {
   vwap->on_history(history, {});
   twap->on_start(flat_host, m.at(kStart));
   vwap->on_start(vwap_host, m.at(kStart));
-  EXPECT_GT(vwap_host.intents[0].intent.qty, 3 * flat_host.intents[0].intent.qty);
+  EXPECT_GT(vwap_host.intents[0].intent.qty.to_double(), 3 * flat_host.intents[0].intent.qty.to_double());
 }
 
 TEST(Algo, AnIcebergShowsOneRandomisedSliceAtATime) {
@@ -211,18 +215,18 @@ TEST(Algo, AnIcebergShowsOneRandomisedSliceAtATime) {
   auto algo = make(parent("iceberg", 50, {{"display", "5"}, {"seed", "3"}}));
   algo->on_start(host, m.at(kStart));
   for (int i = 0; i < 30 && !algo->done(); ++i) {
-    ASSERT_NEAR(host.open(), host.intents.back().intent.qty, 1e-9) << "seed 3: one slice open at a time";
-    const double left = 50 - host.executed_base;
-    if (host.intents.back().intent.qty < left - 1e-9) {  // all but the last, which is what is left
-      EXPECT_GE(host.intents.back().intent.qty, 5 * 0.8 - 1e-9);
+    ASSERT_EQ(host.open(), host.intents.back().intent.qty) << "seed 3: one slice open at a time";
+    const Qty left = Qty::from_units(50) - host.executed_base;
+    if (host.intents.back().intent.qty < left) {  // all but the last, which is what is left
+      EXPECT_GE(host.intents.back().intent.qty, Qty::from_units(4));
     }
-    EXPECT_LE(host.intents.back().intent.qty, 5 * 1.2 + 1e-9);
+    EXPECT_LE(host.intents.back().intent.qty, Qty::from_units(6));
     host.fill_all();
     algo->on_fill(host, m.at(kStart + (i + 1) * kNanosPerSecond));
   }
   EXPECT_TRUE(algo->completed());
-  EXPECT_NEAR(host.executed_base, 50, 1e-9);
-  std::set<double> sizes;
+  EXPECT_EQ(host.executed_base, Qty::from_units(50));
+  std::set<Qty> sizes;
   for (const auto& s : host.intents) sizes.insert(s.intent.qty);
   EXPECT_GT(sizes.size(), 3u);  // display sizes vary
 }
@@ -245,12 +249,12 @@ TEST(Algo, PauseCancelsItsIntentsAndResumeReplansOnTheSchedule) {
   algo->on_start(host, m.at(kStart));
   algo->pause(host, kStart + kNanosPerSecond);
   EXPECT_EQ(algo->phase(), AlgoPhase::Paused);
-  EXPECT_NEAR(host.open(), 0, 1e-9);
+  EXPECT_EQ(host.open(), Qty{});
   algo->on_timer(host, m.at(kStart + 30 * kNanosPerSecond));
-  EXPECT_NEAR(host.open(), 0, 1e-9);  // paused: wakes do nothing
+  EXPECT_EQ(host.open(), Qty{});  // paused: wakes do nothing
   algo->resume(host, m.at(kStart + 60 * kNanosPerSecond));
   EXPECT_EQ(algo->phase(), AlgoPhase::Working);
-  EXPECT_GE(host.open(), 60 - 120 * 0.02 - 1e-6);  // what fell due while paused is caught up
+  EXPECT_GE(host.open(), base(60 - 120 * 0.02));  // what fell due while paused is caught up
 }
 
 TEST(Algo, APausedAlgoAmendedToALaterEndStillEndsAtTheNewEnd) {
@@ -290,12 +294,14 @@ TEST(Algo, AmendRefusesAQuantityBelowWhatIsExecutedAndReplansOnNewTerms) {
   auto algo = make(parent("twap", 120, {{"randomize", "0"}}));
   algo->on_start(host, m.at(kStart));
   host.fill_all();
-  const double executed = host.executed_base;
-  EXPECT_FALSE(algo->amend(host, m.at(kStart + kNanosPerSecond), executed / 2, Price::unset(), 0).ok());
-  ASSERT_TRUE(
-      algo->amend(host, m.at(kStart + kNanosPerSecond), 240.0, Price::unset(), kStart + 4 * kTwoMinutes)
+  const Qty executed = host.executed_base;
+  EXPECT_FALSE(
+      algo->amend(host, m.at(kStart + kNanosPerSecond), base(executed.to_double() / 2), Price::unset(), 0)
           .ok());
-  EXPECT_DOUBLE_EQ(algo->qty(), 240);
+  ASSERT_TRUE(algo->amend(host, m.at(kStart + kNanosPerSecond), Qty::from_units(240), Price::unset(),
+                          kStart + 4 * kTwoMinutes)
+                  .ok());
+  EXPECT_EQ(algo->qty(), Qty::from_units(240));
   EXPECT_EQ(algo->params().end_ns, kStart + 4 * kTwoMinutes);
   ASSERT_TRUE(algo->amend(host, m.at(kStart + 2 * kNanosPerSecond), executed, Price::unset(), 0).ok());
   EXPECT_TRUE(algo->done());  // amended down to what it executed: complete
@@ -310,7 +316,7 @@ TEST(Algo, CancelEndsItAndSaysWhatIsLeft) {
   EXPECT_TRUE(algo->done());
   EXPECT_FALSE(algo->completed());
   EXPECT_NE(algo->done_text().find("120 left"), std::string::npos) << algo->done_text();
-  EXPECT_NEAR(host.open(), 0, 1e-9);
+  EXPECT_EQ(host.open(), Qty{});
 }
 
 TEST(Algo, AtItsEndItFinishesAggressivelyOrLeavesTheRestAsConfigured) {
@@ -319,12 +325,12 @@ TEST(Algo, AtItsEndItFinishesAggressivelyOrLeavesTheRestAsConfigured) {
     FakeHost host;
     auto algo = make(parent("twap", 120, {{"at_end", behaviour}}));
     algo->on_start(host, m.at(kStart));
-    host.fill_all(0.0);
+    host.fill_all(false);
     algo->on_timer(host, m.at(kStart + kTwoMinutes));
     if (std::string(behaviour) == "finish") {
       ASSERT_FALSE(algo->done());
       ASSERT_EQ(host.intents.back().intent.urgency, Urgency::Aggressive);
-      EXPECT_NEAR(host.intents.back().intent.qty, 120, 1e-9);
+      EXPECT_EQ(host.intents.back().intent.qty, Qty::from_units(120));
       host.fill_all();
       algo->on_fill(host, m.at(kStart + kTwoMinutes + kNanosPerMilli));
       EXPECT_TRUE(algo->completed());
@@ -345,7 +351,7 @@ TEST(Algo, ARemainderBelowEveryVenuesMinimumEndsTheOrderInsteadOfBeingRetried) {
     s.state.filled = s.state.qty;
     s.state.done = true;
   }
-  host.executed_base = 1 - 0.001;  // 0.001 ETH is under the 5 USDT minimum
+  host.executed_base = base(1 - 0.001);  // 0.001 ETH is under the 5 USDT minimum
   algo->on_timer(host, m.at(kStart + kTwoMinutes));
   EXPECT_TRUE(algo->done());
   EXPECT_NE(algo->done_text().find("below what any venue takes"), std::string::npos) << algo->done_text();
@@ -363,12 +369,12 @@ TEST(Algo, ItsSavedStateResumesTheSameScheduleAfterARestart) {
   ASSERT_TRUE(Algo::saved_state_in(a.notes.back()).has_value());
   EXPECT_FALSE(Algo::saved_state_in("place passive 0.5 at binance-spot").has_value());
   EXPECT_EQ(restarted->phase(), AlgoPhase::Working);
-  EXPECT_DOUBLE_EQ(restarted->others_volume(), 70);
+  EXPECT_EQ(restarted->others_volume(), Qty::from_units(70));
   const TimestampNs t = kStart + 15 * kNanosPerSecond;
   original->on_timer(a, m.at(t));
   restarted->on_timer(b, m.at(t));
   ASSERT_FALSE(b.intents.empty());
-  EXPECT_DOUBLE_EQ(a.intents.back().intent.qty, b.intents.back().intent.qty);
+  EXPECT_EQ(a.intents.back().intent.qty, b.intents.back().intent.qty);
   EXPECT_FALSE(restarted->restore("phase=banana").ok());
 }
 

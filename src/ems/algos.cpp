@@ -10,7 +10,6 @@
 namespace tranche::ems {
 namespace {
 
-constexpr double kEpsilon = 1e-9;
 constexpr int kProfileBuckets = 12;
 
 double seconds(DurationNs d) {
@@ -36,20 +35,19 @@ class MarketSweep final : public Algo {
   void work(AlgoHost& host, const AlgoMarket& market) override {
     if (waves_ == 0 && params_.end_ns != 0) host.wake_at(params_.end_ns);
     if (waves_ > 0 && !host.intent_state(wave_).done) return;
-    if (host.in_flight() > kEpsilon) return;  // the last wave's reports are still on their way
-    const double left = qty_ - host.executed();
-    if (left <= kEpsilon) return finish(host, market.now_ns, true, "filled");
+    if (host.in_flight().is_positive()) return;  // the last wave's reports are still on their way
+    const Qty left = qty_ - host.executed();
+    if (!left.is_positive()) return finish(host, market.now_ns, true, "filled");
     if (waves_ > 0) {
       const std::vector<VenueView> none;
       const std::vector<VenueView>& views = market.views != nullptr ? *market.views : none;
       if (std::none_of(views.begin(), views.end(), [](const VenueView& v) { return v.tradable; }))
         return finish(host, market.now_ns, false, "no venue it may go to can trade now");
       // A halted venue's lot still says what is too small to send.
-      const double smallest = smallest_sendable(views, side_, false);
+      const Qty smallest = smallest_sendable(views, side_, VenueScope::Listed);
       if (left < smallest) {
-        Text text(-1);
-        text << "filled but for " << left << ", below what any venue takes";
-        return finish(host, market.now_ns, true, text.str());
+        return finish(host, market.now_ns, true,
+                      "filled but for " + left.to_string() + ", below what any venue takes");
       }
       if (waves_ >= kMaxWaves || host.intent_state(wave_).children == 0) {
         const IntentState& last = host.intent_state(wave_);
@@ -126,11 +124,11 @@ class Vwap final : public Algo {
   }
 
  protected:
-  double target(TimestampNs t, const AlgoMarket& market) const override {
+  Qty target(TimestampNs t, const AlgoMarket& market) const override {
     if (params_.end_ns <= params_.start_ns || t >= params_.end_ns) return qty_;
     const double p_now = share_by(std::max(market.now_ns, params_.start_ns));
     const double p_t = std::max(p_now, share_by(t));
-    const double v = others_volume_;
+    const double v = others_volume_.to_double(), qty = qty_.to_double();
     // How the realised volume runs against the forecast, trusted more as more of the horizon is seen.
     double pace = 1;
     if (forecast_total_ > 0 && p_now > 0) {
@@ -139,12 +137,13 @@ class Vwap final : public Algo {
     }
     double rest = forecast_total_ * pace;
     if (forecast_total_ <= 0) {
-      if (p_now < 0.05 || v <= 0) return qty_ * p_t;  // nothing to scale by yet: the profile alone
+      if (p_now < 0.05 || v <= 0)
+        return base_from_model(qty * p_t);  // nothing to scale by yet: the profile alone
       rest = v / p_now;
     }
     const double to_t = v + rest * (p_t - p_now);
     const double to_end = v + rest * (1 - p_now);
-    return to_end > 0 ? qty_ * to_t / to_end : qty_ * p_t;
+    return base_from_model(to_end > 0 ? qty * to_t / to_end : qty * p_t);
   }
 
   void save_more(Text& out) const override {
@@ -204,16 +203,17 @@ class Pov final : public Algo {
   }
 
  protected:
-  double target(TimestampNs t, const AlgoMarket& market) const override {
+  Qty target(TimestampNs t, const AlgoMarket& market) const override {
     double rate = params_.pov_rate;
     if (params_.max_participation > 0) rate = std::min(rate, params_.max_participation);
     rate = std::max(rate, params_.min_participation);
-    return std::min(qty_, rate * expected_volume_by(t, market));
+    return std::min(qty_, base_from_model(rate * expected_volume_by(t, market)));
   }
   double expected_volume_by(TimestampNs t, const AlgoMarket& market) const override {
     const double elapsed = seconds(market.now_ns - params_.start_ns);
-    const double per_s = elapsed > 10 ? others_volume_ / elapsed : rate_per_s_;
-    return others_volume_ + (t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0);
+    const double others = others_volume_.to_double();
+    const double per_s = elapsed > 10 ? others / elapsed : rate_per_s_;
+    return others + (t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0);
   }
   DurationNs slice_ns() const override {
     return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
@@ -259,10 +259,11 @@ class ArrivalPrice final : public Algo {
   }
 
  protected:
-  double target(TimestampNs t, const AlgoMarket& market) const override {
+  Qty target(TimestampNs t, const AlgoMarket& market) const override {
     if (params_.end_ns <= params_.start_ns) return qty_;
     const double T = seconds(params_.end_ns - params_.start_ns);
-    return qty_ * (1 - ac_remaining_share(kappa_, T, seconds(t - params_.start_ns)));
+    return base_from_model(qty_.to_double() *
+                           (1 - ac_remaining_share(kappa_, T, seconds(t - params_.start_ns))));
     (void)market;
   }
 
@@ -293,9 +294,7 @@ class ArrivalPrice final : public Algo {
         if (!v.tradable) continue;
         for (const md::Level& l : side_ == Side::Buy ? v.asks : v.bids) {
           if (std::abs(l.price.to_double() - mid) > band) break;
-          base += v.listing.inverse
-                      ? l.qty.to_double() * v.listing.contract_size.to_double() / l.price.to_double()
-                      : l.qty.to_double();
+          base += base_from_units(v.listing, l.qty, l.price).to_double();
         }
       }
       if (base > 0) eta = 1.0 / (2 * base / band);
@@ -304,7 +303,7 @@ class ArrivalPrice final : public Algo {
     const double tau = std::max(1.0, seconds(slice_ns()));
     if (sigma > 0 && eta > 0 && params_.risk_aversion > 0) {
       AcInputs in;
-      in.X = qty_;
+      in.X = qty_.to_double();
       in.T = T;
       in.N = std::max(1, static_cast<int>(std::lround(T / tau)));
       in.sigma = sigma;
@@ -335,38 +334,38 @@ class Iceberg final : public Algo {
     const TimestampNs now = market.now_ns;
     next_wake_ns_ = params_.end_ns ? std::min(params_.end_ns, now + slice_ns()) : now + slice_ns();
     host.wake_at(next_wake_ns_);
-    if (display_ <= 0)
-      display_ =
-          params_.display > 0 ? params_.display : (side_ == Side::Buy ? market.bid_base : market.ask_base);
-    if (display_ <= 0) return;
-    const double smallest = std::max(min_slice(market), kEpsilon);
+    if (!display_.is_positive())
+      display_ = params_.display > 0 ? base_from_model(params_.display)
+                                     : (side_ == Side::Buy ? market.bid_base : market.ask_base);
+    if (!display_.is_positive()) return;
+    const Qty smallest = std::max(min_slice(market), kQtyStep);
     // A slice filled but for less than any venue takes (lots and contracts round it) is done: the next one
     // goes now rather than after the placer gives up on the dust.
-    const double open = open_intents(host);
+    const Qty open = open_intents(host);
     if (open >= smallest) return;
-    if (open > kEpsilon) cancel_open_intents(host, now);
-    const double left = qty_ - host.executed() - host.in_flight();
+    if (open.is_positive()) cancel_open_intents(host, now);
+    const Qty left = qty_ - host.executed() - host.in_flight();
     if (left < smallest) return;
-    double size = std::min(left, std::max(smallest, display_ * jitter()));
+    Qty size = std::min(left, std::max(smallest, base_from_model(display_.to_double() * jitter())));
     if (left - size < smallest) size = left;  // no remainder too small to send
     const Urgency urgency = params_.urgency == Urgency::Peg ? Urgency::Peg : Urgency::Passive;
     submit(host, market, size, urgency, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0,
            params_.limit);
     Text why(-1);
-    why << "shows " << size << " of " << left << " left";
+    why << "shows " << size.to_double() << " of " << left.to_double() << " left";
     note(host, "slice", why.str(), now);
   }
   DurationNs slice_ns() const override {
     return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
   }
   bool works_on_fills() const override { return true; }
-  void save_more(Text& out) const override { out << "display=" << display_ << ";"; }
+  void save_more(Text& out) const override { out << "display=" << display_.to_string() << ";"; }
   void restore_more(const std::map<std::string, double>& from) override {
-    if (auto it = from.find("display"); it != from.end()) display_ = it->second;
+    if (auto it = from.find("display"); it != from.end()) display_ = base_from_model(it->second);
   }
 
  private:
-  double display_ = 0;
+  Qty display_;
 };
 
 // Peg: rests at the touch (or improves it by offset_ticks) and follows it, within the limit.
@@ -379,13 +378,13 @@ class Peg final : public Algo {
     next_wake_ns_ =
         params_.end_ns ? std::min(params_.end_ns, market.now_ns + slice_ns()) : market.now_ns + slice_ns();
     host.wake_at(next_wake_ns_);
-    if (open_intents(host) > kEpsilon) return;
-    const double left = qty_ - host.executed();
-    if (left < std::max(min_slice(market), kEpsilon)) return;
+    if (open_intents(host).is_positive()) return;
+    const Qty left = qty_ - host.executed();
+    if (left < std::max(min_slice(market), kQtyStep)) return;
     submit(host, market, left, Urgency::Peg, params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0,
            params_.limit);
     Text why(-1);
-    why << "pegs " << left
+    why << "pegs " << left.to_double()
         << (params_.offset_ticks > 0
                 ? ", improving the touch by " + std::to_string(params_.offset_ticks) + " tick(s)"
                 : ", joining the touch");

@@ -511,14 +511,12 @@ void Kernel::maybe_end(Running& p) {
     return end(p, oms::ParentEvent::MarketClosed, text.str());
   }
   // What lots and contracts left over is no order any venue takes: the parent is done.
-  const double left = (record->order.qty - record->executed).to_double();
+  const Qty left = record->order.qty - record->executed;
   const InstrumentState& st = state_of(p.instrument);
-  const double smallest = smallest_sendable(st.views, record->order.side, false);
-  if (smallest > 0 && left < smallest) {
-    std::ostringstream text;
-    text << "filled but for " << left << ", below what any venue takes";
-    return end(p, oms::ParentEvent::RemainderUnsendable, text.str());
-  }
+  const Qty smallest = smallest_sendable(st.views, record->order.side, VenueScope::Listed);
+  if (smallest.is_positive() && left < smallest)
+    return end(p, oms::ParentEvent::RemainderUnsendable,
+               "filled but for " + left.to_string() + ", below what any venue takes");
   end(p, oms::ParentEvent::AlgoEnded, algo_text);
 }
 

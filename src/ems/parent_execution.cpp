@@ -13,7 +13,7 @@ void ParentExecution::resume(const AlgoMarket& market) {
 Status ParentExecution::amend(const AlgoMarket& market, Qty qty, Price limit, TimestampNs end_ns) {
   // The algo's checks first (nothing recorded), then the OMS and the risk gate (recorded), then the algo
   // re-plans.
-  const std::optional<double> base = qty.is_set() ? std::optional<double>(qty.to_double()) : std::nullopt;
+  const std::optional<Qty> base = qty.is_set() ? std::optional<Qty>(qty) : std::nullopt;
   if (auto s = algo_->can_amend(*this, market, base, limit, end_ns); !s) return s;
   if (auto s = manager_.amend_parent(parent_, qty, limit, end_ns, market.now_ns); !s) return s;
   return algo_->amend(*this, market, base, limit, end_ns);
@@ -53,14 +53,14 @@ const IntentState& ParentExecution::intent_state(std::size_t intent) const {
   return placer_.state(intent);
 }
 
-double ParentExecution::executed() const {
+Qty ParentExecution::executed() const {
   const oms::ParentRecord* p = manager_.oms().parent(parent_);
-  return p == nullptr ? 0 : p->executed.to_double();
+  return p == nullptr ? Qty{} : p->executed;
 }
 
-double ParentExecution::in_flight() const {
+Qty ParentExecution::in_flight() const {
   const oms::ParentRecord* p = manager_.oms().parent(parent_);
-  return p == nullptr ? 0 : p->in_flight.to_double();
+  return p == nullptr ? Qty{} : p->in_flight;
 }
 
 void ParentExecution::wake_at(TimestampNs at_ns) {

@@ -34,9 +34,9 @@ class ParentExecution final : public AlgoHost {
   std::size_t submit(const Intent& intent, const AlgoMarket& market) override;
   void cancel_intent(std::size_t intent, TimestampNs now_ns) override;
   const IntentState& intent_state(std::size_t intent) const override;
-  double intent_in_flight(std::size_t intent) const override { return placer_.in_flight(intent); }
-  double executed() const override;
-  double in_flight() const override;
+  Qty intent_in_flight(std::size_t intent) const override { return placer_.in_flight(intent); }
+  Qty executed() const override;
+  Qty in_flight() const override;
   void wake_at(TimestampNs at_ns) override;
   void journal(const std::string& state, const std::string& detail, TimestampNs now_ns) override;
   const Status& check_journal() const { return journal_error_; }

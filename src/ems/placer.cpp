@@ -31,22 +31,14 @@ Price rest_price(const VenueView& v, const Intent& in, Price touch_price) {
 
 }  // namespace
 
-// The least base some tradable venue takes now on `side`: its lot, its minimum notional, or one contract.
-double smallest_sendable(const std::vector<VenueView>& views, Side side, bool tradable_only) {
-  double smallest = 0;
+Qty smallest_sendable(const std::vector<VenueView>& views, Side side, VenueScope scope) {
+  Qty smallest;
   for (const VenueView& v : views) {
-    if (tradable_only && !v.tradable) continue;
+    if (scope == VenueScope::Tradable && !v.tradable) continue;
     const auto& levels = side == Side::Buy ? v.asks : v.bids;
     if (levels.empty()) continue;
-    const double price = levels.front().price.to_double();
-    // Whole lots: the least number of lots whose notional reaches the minimum.
-    const double lot = v.listing.lot_size.to_double();
-    const double unit =
-        v.listing.inverse
-            ? std::max(1.0, lot) * v.listing.contract_size.to_double() / price
-            : std::max(lot, lot > 0 ? std::ceil(v.listing.min_notional.to_double() / price / lot - 1e-9) * lot
-                                    : v.listing.min_notional.to_double() / price);
-    smallest = smallest == 0 ? unit : std::min(smallest, unit);
+    const Qty unit = smallest_sendable(v.listing, levels.front().price);
+    if (unit.is_positive() && (smallest.is_zero() || unit < smallest)) smallest = unit;
   }
   return smallest;
 }
@@ -66,41 +58,30 @@ const char* to_string(Urgency urgency) {
 Placer::Placer(const Config& config, oms::OrderManager& manager, PlacerParams params, const Scorecards* cards)
     : config_(config), manager_(manager), params_(params), cards_(cards) {}
 
-double Placer::to_base(const VenueListing& listing, Qty qty, Price price) const {
-  if (!listing.inverse) return qty.to_double();
-  return qty.to_double() * listing.contract_size.to_double() / price.to_double();
-}
-
-Qty Placer::to_units(const VenueListing& listing, double base, Price price) const {
-  const double units = listing.inverse ? base * price.to_double() / listing.contract_size.to_double() : base;
-  const double lot = listing.lot_size.to_double();
-  return Qty::from_raw(static_cast<std::int64_t>(std::llround(std::floor(units / lot + 1e-9) * lot * 1e8)));
-}
-
-double Placer::in_flight(std::size_t id) const {
+Qty Placer::in_flight(std::size_t id) const {
   // From the OMS, which has every report once: an open child's remainder, and what a closed child's venue
   // said it executed that has not reached us yet.
-  double total = 0;
+  Qty total;
   for (ClientOrderId child : children_[id]) {
     const oms::ChildOrder* c = manager_.oms().child(child);
     if (c == nullptr) continue;
     const Qty pending = c->open() ? c->leaves_qty() : c->venue_cum - c->cum_qty;
     if (!pending.is_positive()) continue;
     const VenueListing* listing = config_.venue(c->order.venue)->listing(intents_[id].instrument);
-    total += to_base(*listing, pending, c->order.price);
+    total += base_from_units(*listing, pending, c->order.price);
   }
   return total;
 }
 
 // What the OMS counts executed for each child: every fill once, however the reports came.
-double Placer::filled(std::size_t id) const {
-  double total = 0;
+Qty Placer::filled(std::size_t id) const {
+  Qty total;
   for (ClientOrderId child : children_[id])
-    if (const oms::ChildOrder* c = manager_.oms().child(child)) total += c->cum_base.to_double();
+    if (const oms::ChildOrder* c = manager_.oms().child(child)) total += c->cum_base;
   return total;
 }
 
-double Placer::remaining(std::size_t id) const {
+Qty Placer::remaining(std::size_t id) const {
   return intents_[id].qty - filled(id);
 }
 
@@ -146,7 +127,7 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
     st.retry_after_ns =
         now_ns + std::min<DurationNs>(params_.cancel_retry_ns << std::min<std::uint32_t>(st.refusals, 7),
                                       10 * kNanosPerSecond);
-    if (st.refusals >= kMaxRefusals && in_flight(id) <= 1e-12) {
+    if (st.refusals >= kMaxRefusals && !in_flight(id).is_positive()) {
       st.done = true;
       st.last_decision += " (refused " + std::to_string(st.refusals) + " times: given up)";
     }
@@ -182,7 +163,7 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
   return id;
 }
 
-void Placer::place_aggressive(std::size_t id, double qty, const std::vector<VenueView>& views,
+void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueView>& views,
                               TimestampNs now_ns) {
   const Intent& in = intents_[id];
   double mid = 0;
@@ -210,7 +191,7 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     }
     return;
   }
-  double room = qty;  // base
+  Qty room = qty;  // base
   for (const RoutePiece& piece : plan.pieces) {
     NewOrder order;
     order.venue = piece.venue;
@@ -222,12 +203,12 @@ void Placer::place_aggressive(std::size_t id, double qty, const std::vector<Venu
     if (v.listing.inverse && in.side == Side::Buy && !v.asks.empty()) {
       // Contracts bought below their limit are worth more base than counted at it: sized on the touch, they
       // cannot exceed the intent at any price they fill at.
-      const double per_base = v.asks.front().price.to_double() / v.listing.contract_size.to_double();
-      const Qty cap = to_units(v.listing, room, v.asks.front().price);
+      const Price touch_price = v.asks.front().price;
+      const Qty cap = units_from_base(v.listing, room, touch_price);
       if (cap < order.qty) order.qty = cap;
-      room -= order.qty.to_double() / per_base;
+      room -= base_from_units(v.listing, order.qty, touch_price);
     } else {
-      room -= to_base(v.listing, order.qty, order.price);
+      room -= base_from_units(v.listing, order.qty, order.price);
     }
     if (!order.qty.is_positive()) continue;
     send(id, order, false, now_ns, 0);
@@ -243,13 +224,11 @@ void Placer::send_within_parent_room(std::size_t id, NewOrder order, const std::
     if (v.venue == order.venue) view = &v;
   if (p != nullptr && view != nullptr) {
     const VenueListing& listing = view->listing;
-    const double room = (p->order.qty - p->executed - p->in_flight).to_double();
-    double per_base = order.price.to_double();
+    const Qty room = p->order.qty - p->executed - p->in_flight;
+    Price per_base = order.price;
     if (listing.inverse && in.side == Side::Buy && !view->asks.empty() && view->asks.front().price < order.price)
-      per_base = view->asks.front().price.to_double();
-    const double room_units = listing.inverse ? room * per_base / listing.contract_size.to_double() : room;
-    const double lot = listing.lot_size.to_double();
-    const Qty cap = Qty::from_raw(static_cast<std::int64_t>(std::floor(room_units / lot + 1e-9) * lot * kFixedScale));
+      per_base = view->asks.front().price;
+    const Qty cap = units_from_base(listing, room, per_base, Rounding::Down);
     if (cap < order.qty) order.qty = cap;
   }
   if (!order.qty.is_positive()) return;
@@ -279,14 +258,14 @@ void Placer::settle_aggressive(std::size_t id) {
       std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
   const bool holding =
       std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; });
-  if (intents_[id].urgency == Urgency::Aggressive && !working && !holding && in_flight(id) <= 1e-12)
+  if (intents_[id].urgency == Urgency::Aggressive && !working && !holding && !in_flight(id).is_positive())
     states_[id].done = true;
 }
 
 void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) {
   const Intent& in = intents_[id];
-  const double want = remaining(id) - in_flight(id);
-  if (want <= 1e-12) return;
+  const Qty want = remaining(id) - in_flight(id);
+  if (!want.is_positive()) return;
   struct Choice {
     const VenueView* view = nullptr;
     Price price;
@@ -296,25 +275,26 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   Choice best;
   double best_ahead = 0;
   Text why(2);
-  why << to_string(in.urgency) << " " << want << ":";
+  why << to_string(in.urgency) << " " << want.to_double() << ":";
   for (const VenueView& v : views) {
     if (!v.tradable) continue;
     const md::Level* t = touch(v, in.side);
     if (t == nullptr) continue;
     Price price = rest_price(v, in, t->price);
-    double ahead = price == t->price ? to_base(v.listing, t->qty, t->price) : 0.0;
+    double ahead = price == t->price ? base_from_units(v.listing, t->qty, t->price).to_double() : 0.0;
     if (in.limit.is_set() && (in.side == Side::Buy ? price > in.limit : price < in.limit)) {
       // Behind the touch, at our limit: everything displayed at our price or better is ahead of us.
       price = in.limit;
       ahead = 0;
       for (const md::Level& l : in.side == Side::Buy ? v.bids : v.asks)
         if (in.side == Side::Buy ? l.price >= price : l.price <= price)
-          ahead += to_base(v.listing, l.qty, l.price);
+          ahead += base_from_units(v.listing, l.qty, l.price).to_double();
     }
-    const Qty units = to_units(v.listing, want, price);
+    const Qty units = units_from_base(v.listing, want, price);
     if (!units.is_positive()) continue;
     if (!v.listing.inverse && v.listing.min_notional.is_positive() &&
-        units.to_double() * price.to_double() < v.listing.min_notional.to_double())
+        Notional::of(price, units) <
+            Notional::from_raw(Notional::Raw{v.listing.min_notional.raw()} * kFixedScale))
       continue;
     const VenueConfig* vc = config_.venue(v.venue);
     Choice c;
@@ -323,7 +303,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     c.units = units;
     c.fee = vc ? vc->fees.maker_bps.to_double() : 0;
     c.adverse = cards_ && cards_->venue(v.venue) ? cards_->venue(v.venue)->markout_bps("10s") : 0;
-    c.seconds = expected_fill_seconds(v.venue, in.side, ahead, want, now_ns);
+    c.seconds = expected_fill_seconds(v.venue, in.side, ahead, want.to_double(), now_ns);
     c.score = c.fee + c.adverse + params_.time_cost_bps_per_minute * std::min(c.seconds, 3600.0) / 60.0;
     why << " " << v.venue.view() << " fee " << c.fee << " adverse " << c.adverse << " fill in ~" << c.seconds
         << " s: " << c.score << " bps;";
@@ -339,9 +319,9 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     // here.
     bool any_tradable = false;
     for (const VenueView& v : views) any_tradable = any_tradable || v.tradable;
-    if (any_tradable && in_flight(id) <= 1e-12) {
+    if (any_tradable && !in_flight(id).is_positive()) {
       states_[id].done = true;
-      states_[id].last_decision += ": " + std::to_string(want) + " left, below what any venue takes";
+      states_[id].last_decision += ": " + want.to_string() + " left, below what any venue takes";
     }
     return;
   }
@@ -393,9 +373,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       double shown = 0;
       for (const md::Level& l : levels) {
         if (l.price == w.price) {
-          shown = view->listing.inverse
-                      ? l.qty.to_double() * view->listing.contract_size.to_double() / l.price.to_double()
-                      : l.qty.to_double();
+          shown = base_from_units(view->listing, l.qty, l.price).to_double();
           break;
         }
         if (in.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
@@ -447,13 +425,13 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     if (now_ns < st.retry_after_ns) continue;
     // Nothing working: place again, passively, or cross for the rest when the deadline requires. What a
     // closed child's venue said it executed, not yet reported, is still on its way: not sent twice.
-    const double left = remaining(id) - in_flight(id);
-    if (left <= 1e-9) continue;
-    const double smallest = smallest_sendable(views, in.side);
-    if (smallest > 0 && left < smallest && in_flight(id) <= 1e-12) {
+    const Qty left = remaining(id) - in_flight(id);
+    if (!left.is_positive()) continue;
+    const Qty smallest = smallest_sendable(views, in.side);
+    if (smallest.is_positive() && left < smallest && !in_flight(id).is_positive()) {
       // What lots and contracts rounded off a filled child: no venue takes it, so the intent is over.
       st.done = true;
-      st.last_decision = "done but for " + std::to_string(left) + ", below what any venue takes";
+      st.last_decision = "done but for " + left.to_string() + ", below what any venue takes";
       continue;
     }
     const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
@@ -503,7 +481,7 @@ void Placer::on_report(const ExecutionReport& report) {
   const bool working =
       std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
   (void)working;
-  if (remaining(id) <= 1e-9 && in_flight(id) <= 1e-12) st.done = true;
+  if (!remaining(id).is_positive() && !in_flight(id).is_positive()) st.done = true;
   settle_aggressive(id);
 }
 

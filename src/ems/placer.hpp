@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/quantity.hpp"
 #include "ems/router.hpp"
 #include "ems/scorecard.hpp"
 #include "oms/order_manager.hpp"
@@ -26,15 +27,18 @@ namespace tranche::ems {
 enum class Urgency : std::uint8_t { Aggressive, Passive, Peg };
 const char* to_string(Urgency urgency);
 
-// The least base some venue takes now on `side` (its lot, minimum notional or one contract): of the tradable
-// venues, or with `tradable_only` false of every venue shown; 0 when none shows a price.
-double smallest_sendable(const std::vector<VenueView>& views, Side side, bool tradable_only = true);
+// Which venues smallest_sendable asks: those tradable now (what an algo can send to), or every venue listed.
+enum class VenueScope : std::uint8_t { Tradable, Listed };
+// The least base some venue in `scope` takes now on `side` (core's smallest_sendable of its listing at its
+// touch: a lot, the lots reaching its minimum notional, or a contract); zero when none shows a price.
+Qty smallest_sendable(const std::vector<VenueView>& views, Side side,
+                      VenueScope scope = VenueScope::Tradable);
 
 struct Intent {
   ParentId parent;
   InstrumentId instrument;
   Side side = Side::Buy;
-  double qty = 0;                // base
+  Qty qty;                       // base
   Price limit = Price::unset();  // unset: none
   Urgency urgency = Urgency::Aggressive;
   TimestampNs deadline_ns = 0;  // passive and peg cross for what is left at the deadline; 0: none
@@ -46,8 +50,8 @@ struct Intent {
 };
 
 struct IntentState {
-  double qty = 0;     // base, as submitted
-  double filled = 0;  // base
+  Qty qty;     // base, as submitted
+  Qty filled;  // base
   bool done = false;
   std::uint64_t children = 0;
   std::uint64_t reprices = 0;
@@ -55,8 +59,8 @@ struct IntentState {
   std::uint32_t refusals = 0;      // children refused in a row (risk gate, no room)
   TimestampNs retry_after_ns = 0;  // after a refusal, no new child before then
   std::string last_decision;
-  double queue_ahead =
-      0;  // the resting child's estimated place: base displayed ahead of it (-1: none resting)
+  // The resting child's estimated place, a model's estimate: base displayed ahead of it (-1: none resting).
+  double queue_ahead = 0;
 };
 
 // How a passive child is placed and moved.
@@ -85,7 +89,7 @@ class Placer {
   // `changed`: the venue whose book moved (nullptr: any may have); children resting elsewhere are only
   // checked against their deadlines.
   void on_market(const std::vector<VenueView>& views, TimestampNs now_ns, const VenueId* changed = nullptr);
-  // A print of others on a venue (for the traded rate at each price).
+  // A print of others on a venue (for the traded rate at each price; `base` feeds estimates only).
   void on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns);
   // An execution report for one of our children (after the OrderManager has applied it).
   void on_report(const ExecutionReport& report);
@@ -126,18 +130,16 @@ class Placer {
     TimestampNs last_ns = 0;
   };
 
-  void place_aggressive(std::size_t id, double qty, const std::vector<VenueView>& views, TimestampNs now_ns);
+  void place_aggressive(std::size_t id, Qty qty, const std::vector<VenueView>& views, TimestampNs now_ns);
   void place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns);
-  double remaining(std::size_t id) const;
-  double filled(std::size_t id) const;  // from the OMS: every fill of the intent's children, once each
+  Qty remaining(std::size_t id) const;
+  Qty filled(std::size_t id) const;  // from the OMS: every fill of the intent's children, once each
 
  public:
   // Base the intent's children have at their venues and not yet reported filled.
-  double in_flight(std::size_t id) const;
+  Qty in_flight(std::size_t id) const;
 
  private:
-  double to_base(const VenueListing& listing, Qty qty, Price price) const;
-  Qty to_units(const VenueListing& listing, double base, Price price) const;
   void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead);
   double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
   bool already_canceling(Working& w) const;

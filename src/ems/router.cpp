@@ -1,5 +1,6 @@
 #include "ems/router.hpp"
 
+#include "core/quantity.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -17,19 +18,31 @@ struct Candidate {
   double per_unit;  // venue units per base at this price (1 on linear, price / contract size on inverse)
   DurationNs latency;
   bool crossed = false;  // where the combined book is crossed
+  Price level_price;     // the venue's price, exact
 };
 
 double base_of(const VenueView& v, const md::Level& level) {
-  const double qty = level.qty.to_double();
-  if (!v.listing.inverse) return qty;
-  return qty * v.listing.contract_size.to_double() / level.price.to_double();
+  return base_from_units(v.listing, level.qty, level.price).to_double();
+}
+
+// An expected base from the walk's arithmetic, as a quantity.
+Qty expected_base(double base) {
+  return qty_from_real(base, kQtyStep, Rounding::Nearest);
+}
+
+// The nearest price on the listing's tick.
+Price on_tick(Price price, Price tick) {
+  if (!tick.is_positive()) return price;
+  const std::int64_t ticks = price.raw() / tick.raw(), rest = price.raw() % tick.raw();
+  return Price::from_raw((ticks + (2 * rest >= tick.raw() ? 1 : 0)) * tick.raw());
 }
 
 }  // namespace
 
-RoutePlan route_marketable(Side side, double base_qty, Price limit, double reference_mid,
+RoutePlan route_marketable(Side side, Qty base_qty_in, Price limit, double reference_mid,
                            const std::vector<VenueView>& views, const RouterParams& params) {
   RoutePlan plan;
+  const double base_qty = base_qty_in.to_double();
   const bool buy = side == Side::Buy;
   const double s = buy ? 1.0 : -1.0;
   auto fee_of = [&](const VenueView& v) { return params.net_of_fees ? v.taker_fee_bps / 1e4 : 0.0; };
@@ -90,7 +103,8 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
         value = c.crossing;  // no better than the other venue's quote
       }
       const double per_unit = v.listing.inverse ? price / v.listing.contract_size.to_double() : 1.0;
-      out = {i, price, value * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns, crossed};
+      out = {i,       price,      value * (1.0 + s * c.fee), base * c.survival, per_unit, v.latency_ns,
+             crossed, level.price};
       return true;
     }
     return false;
@@ -99,7 +113,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
   // Walk the combined book, then round each venue's share to what it accepts.
   struct Share {
     double base = 0, units = 0, cost = 0;
-    double worst = 0;
+    Price worst;
   };
   // A venue whose share rounds to nothing it accepts (under a lot, a contract or its minimum notional) is
   // left out and the walk is done again without it, so that share goes to the next best venue instead of
@@ -110,7 +124,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
   for (std::size_t attempt = 0; attempt <= views.size(); ++attempt) {
     shares.assign(views.size(), Share{});
     for (std::size_t i = 0; i < views.size(); ++i) cursors[i].level = 0;
-    plan.crossed_base = 0;
+    double crossed_base = 0;
     double left = base_qty;
     while (left > 1e-12) {
       Candidate best{};
@@ -129,14 +143,15 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       if (!found) break;
       ++cursors[best.view].level;
       const double take = std::min(left, best.base);
-      if (best.crossed) plan.crossed_base += take;
+      if (best.crossed) crossed_base += take;
       Share& sh = shares[best.view];
       sh.base += take;
       sh.units += take * best.per_unit;
       sh.cost += take * best.all_in;
-      sh.worst = best.price;
+      sh.worst = best.level_price;
       left -= take;
     }
+    plan.crossed_base = expected_base(crossed_base);
     plan.pieces.clear();
     slowest = 0;
     // Of the shares their venues cannot take, the largest is left out and the walk done again, one venue at a
@@ -148,10 +163,12 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       const Share& sh = shares[i];
       if (sh.base <= 0) continue;
       const VenueView& v = views[i];
-      const double lot = v.listing.lot_size.to_double();
-      const double units = std::floor(sh.units / lot + 1e-9) * lot;
-      const bool too_small = units <= 0 || (!v.listing.inverse && v.listing.min_notional.is_positive() &&
-                                            units * sh.worst < v.listing.min_notional.to_double());
+      const Qty units = qty_from_real(sh.units, v.listing.lot_size, Rounding::Down);
+      const bool too_small =
+          !units.is_positive() ||
+          (!v.listing.inverse && v.listing.min_notional.is_positive() &&
+           Notional::of(sh.worst, units) <
+               Notional::from_raw(Notional::Raw{v.listing.min_notional.raw()} * kFixedScale));
       if (too_small) {
         if (drop == views.size() || sh.base > drop_base) {
           drop = i;
@@ -159,15 +176,13 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
         }
         continue;
       }
-      const double kept = units / sh.units;  // rounding down keeps this share of the venue's base
+      const double kept = units.to_double() / sh.units;  // rounding down keeps this share of the venue's base
       RoutePiece piece;
       piece.view = i;
       piece.venue = v.venue;
-      piece.qty = Qty::from_raw(static_cast<std::int64_t>(std::llround(units * 1e8)));
-      const double tick = v.listing.tick_size.to_double();
-      piece.limit =
-          Price::from_raw(static_cast<std::int64_t>(std::llround(std::round(sh.worst / tick) * tick * 1e8)));
-      piece.base = sh.base * kept;
+      piece.qty = units;
+      piece.limit = on_tick(sh.worst, v.listing.tick_size);
+      piece.base = expected_base(sh.base * kept);
       piece.cost_quote = sh.cost * kept;
       plan.pieces.push_back(piece);
       slowest = std::max(slowest, v.latency_ns);
@@ -181,8 +196,8 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
     plan.base += piece.base;
     cost += piece.cost_quote;
   }
-  if (plan.base > 0) {
-    plan.average_all_in = cost / plan.base;
+  if (plan.base.is_positive()) {
+    plan.average_all_in = cost / plan.base.to_double();
     if (reference_mid > 0) plan.cost_bps = 1e4 * s * (plan.average_all_in - reference_mid) / reference_mid;
   }
 
@@ -213,7 +228,7 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
       spent += take * value * (1.0 + s * fee_of(v));
       if (got >= base_qty - 1e-12) break;
     }
-    alt.base = got;
+    alt.base = expected_base(got);
     if (got > 0) {
       alt.average_all_in = spent / got;
       if (reference_mid > 0) alt.cost_bps = 1e4 * s * (alt.average_all_in - reference_mid) / reference_mid;
@@ -226,16 +241,18 @@ RoutePlan route_marketable(Side side, double base_qty, Price limit, double refer
 
 std::string RoutePlan::explain() const {
   Text out(2);
-  out << "route: " << base << " base at " << average_all_in << " all-in (" << cost_bps << " bps)";
+  out << "route: " << base.to_double() << " base at " << average_all_in << " all-in (" << cost_bps << " bps)";
   for (const auto& p : pieces)
     out << "; " << p.venue.view() << " " << p.qty.to_string() << " <= " << p.limit.to_string() << " (delay "
         << p.send_delay_ns / 1000 << " us)";
-  if (crossed_base > 0) out << "; at crossed levels (no phantom gain counted): " << crossed_base;
+  if (crossed_base.is_positive())
+    out << "; at crossed levels (no phantom gain counted): " << crossed_base.to_double();
   out << "\n";
   for (const auto& a : alternatives) {
     out << "  alone on " << a.venue.view() << ": ";
-    if (a.base > 0) out << a.base << " at " << a.average_all_in << " all-in (" << a.cost_bps << " bps)";
-    if (!a.note.empty()) out << (a.base > 0 ? ", " : "") << a.note;
+    if (a.base.is_positive())
+      out << a.base.to_double() << " at " << a.average_all_in << " all-in (" << a.cost_bps << " bps)";
+    if (!a.note.empty()) out << (a.base.is_positive() ? ", " : "") << a.note;
     out << "\n";
   }
   return out.take();

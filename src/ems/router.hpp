@@ -57,14 +57,14 @@ struct RoutePiece {
   VenueId venue;
   Qty qty;                       // venue units (whole contracts on inverse listings)
   Price limit;                   // the worst price taken there: the piece is an IOC at it
-  double base = 0;               // expected base quantity
-  double cost_quote = 0;         // expected price x base plus the taker fee
+  Qty base;                      // expected base quantity
+  double cost_quote = 0;         // expected price x base plus the taker fee (a model's estimate)
   DurationNs send_delay_ns = 0;  // hold it this long so the pieces arrive together
 };
 
 struct RouteAlternative {
   VenueId venue;
-  double base = 0;            // what that venue alone would fill (up to the quantity asked)
+  Qty base;                   // what that venue alone would fill (up to the quantity asked)
   double average_all_in = 0;  // price with fee
   double cost_bps = 0;        // all-in average against the reference mid, positive = worse
   std::string note;           // not tradable, or too shallow
@@ -72,16 +72,17 @@ struct RouteAlternative {
 
 struct RoutePlan {
   std::vector<RoutePiece> pieces;
-  double base = 0;            // expected, all pieces
+  Qty base;                   // expected, all pieces
   double average_all_in = 0;  // expected price with fees
   double cost_bps = 0;        // against the reference mid
-  double crossed_base = 0;    // base at crossed levels: left out, or valued without the phantom gain
+  Qty crossed_base;           // base at crossed levels: left out, or valued without the phantom gain
   std::vector<RouteAlternative> alternatives;
   std::string explain() const;  // the decision and what it weighed, one line per alternative
 };
 
-// Routes `base_qty` of `side` up to `limit` (unset: none). `reference_mid` values the alternatives.
-RoutePlan route_marketable(Side side, double base_qty, Price limit, double reference_mid,
+// Routes `base_qty` of `side` up to `limit` (unset: none). `reference_mid` values the alternatives. The walk
+// weighs expected costs in double; what comes out (pieces in whole lots, expected base) is Qty.
+RoutePlan route_marketable(Side side, Qty base_qty, Price limit, double reference_mid,
                            const std::vector<VenueView>& views, const RouterParams& params = {});
 
 }  // namespace tranche::ems

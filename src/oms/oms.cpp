@@ -513,7 +513,7 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
         ExecutionReport fill = report;
         fill.exec_type = ExecType::Trade;
         fill.last_qty = gap;
-        fill.last_price = Price::from_raw(static_cast<std::int64_t>(std::llround(gap_price * 1e8)));
+        fill.last_price = Price::from_raw(static_cast<std::int64_t>(std::llround(gap_price * kFixedScale)));
         fill.exec_id = ExecId("status-" + std::to_string(child.order.client_order_id.value()) + "-" +
                               report.cum_qty.to_string());
         if (!fill.last_price.is_positive() || !exec_ids_.insert({fill.venue, fill.exec_id}).second) {

@@ -134,8 +134,8 @@ class ExecutionRecorder final : public ems::KernelObserver {
     if (parent_.id.value() == 0) return;
     note_children();
     if (const ems::Algo* algo = kernel_.algo(parent_.id))
-      if (record_.schedule.empty() || record_.schedule.back().second != algo->scheduled())
-        record_.schedule.emplace_back(now_ns, algo->scheduled());
+      if (record_.schedule.empty() || record_.schedule.back().second != algo->scheduled().to_double())
+        record_.schedule.emplace_back(now_ns, algo->scheduled().to_double());
   }
 
   // The risk gate's denials of this parent and its children.
@@ -178,7 +178,7 @@ class ExecutionRecorder final : public ems::KernelObserver {
     err_ << "\r[" << std::string(static_cast<std::size_t>(bars), '#')
          << std::string(static_cast<std::size_t>(width - bars), '.') << "] " << std::fixed
          << std::setprecision(1) << 100 * share << "% filled, schedule "
-         << (algo != nullptr ? 100 * std::clamp(algo->scheduled() / parent_.qty.to_double(), 0.0, 1.0) : 100.0)
+         << (algo != nullptr ? 100 * std::clamp(algo->scheduled().to_double() / parent_.qty.to_double(), 0.0, 1.0) : 100.0)
          << "% (" << parent_.algo << "), shortfall so far " << std::setprecision(2) << shortfall_bps
          << " bps  " << format_time(now).substr(11, 12) << std::flush;
   }
