@@ -4,6 +4,7 @@
 #include <deque>
 #include <sstream>
 
+#include "core/quantity.hpp"
 #include "ems/algo.hpp"
 #include "ems/venue_views.hpp"
 
@@ -28,9 +29,10 @@ bool refused_cancel(const Status& s) {
   return !s.ok() && s.message().rfind("risk denied", 0) == 0;
 }
 
+// Base units of a listing's quantity at `price`, as a model's real number (the algos' volume counts).
 double to_base(const VenueListing& listing, Qty qty, Price price) {
-  if (!listing.inverse || !price.is_positive()) return qty.to_double();
-  return qty.to_double() * listing.contract_size.to_double() / price.to_double();
+  if (!price.is_positive()) return qty.to_double();
+  return base_from_units(listing, qty, price).to_double();
 }
 
 }  // namespace
@@ -186,6 +188,24 @@ Status Kernel::cancel(ParentId parent, const std::string& why) {
   return {};
 }
 
+Status Kernel::pause(ParentId parent) {
+  Running* p = find(parent);
+  if (p == nullptr) return make_error("no parent " + std::to_string(parent.value()));
+  if (p->exec == nullptr || p->ended || p->canceling || p->exec->algo().done())
+    return make_error("the parent is not working");
+  p->exec->pause(now());
+  return {};
+}
+
+Status Kernel::resume(ParentId parent) {
+  Running* p = find(parent);
+  if (p == nullptr) return make_error("no parent " + std::to_string(parent.value()));
+  if (p->exec == nullptr || p->ended || p->exec->algo().phase() != AlgoPhase::Paused)
+    return make_error("the parent is not paused");
+  p->exec->resume(market_now(p->instrument));
+  return {};
+}
+
 void Kernel::cancel_all(const std::string& why) {
   for (std::size_t slot : active_) {
     Running& p = *parents_[slot];
@@ -228,6 +248,10 @@ Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) 
 // --- the market, reports and timers ---
 
 Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
+  // Most events are about the instrument of the last one.
+  if (last_state_ != nullptr && last_state_->instrument == instrument) return *last_state_;
+  for (InstrumentState* st : instrument_slots_)
+    if (st->instrument == instrument) return *(last_state_ = st);
   auto& slot = instruments_[instrument.str()];
   if (!slot) {
     slot = std::make_unique<InstrumentState>();
@@ -240,7 +264,7 @@ Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
     const std::size_t index = slot->index;
     slot->placer->set_wake([this, index](TimestampNs at) { set_timer(at, kPlacer, index); });
   }
-  return *slot;
+  return *(last_state_ = slot.get());
 }
 
 std::size_t Kernel::depth_for(const InstrumentId& instrument) const {
@@ -288,20 +312,21 @@ AlgoMarket Kernel::market_now(const InstrumentId& instrument, int changed_venue)
   return algo_market(st.views, t);
 }
 
-void Kernel::record_history(InstrumentState& st, const md::MarketRef& ref, const md::Event& event,
-                            double base) {
+std::optional<double> Kernel::record_history(InstrumentState& st, const md::MarketRef& ref,
+                                             const md::Event& event, double base) {
   const TimestampNs t = now();
   if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
     st.prints.emplace_back(t, base);
     while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
   }
-  if (!consolidated_benchmark_ && static_cast<int>(ref.venue) != benchmark_venue_) return;
-  if (benchmark_venue_ < 0 && !consolidated_benchmark_) return;
-  if (auto mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
-                               consolidated_benchmark_)) {
+  if (!consolidated_benchmark_ && static_cast<int>(ref.venue) != benchmark_venue_) return std::nullopt;
+  auto mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
+                           consolidated_benchmark_);
+  if (mid) {
     st.mids.emplace_back(t, *mid);
     while (!st.mids.empty() && st.mids.front().first < t - kHistoryNs) st.mids.pop_front();
   }
+  return mid;
 }
 
 void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
@@ -311,7 +336,7 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   InstrumentState& st = state_of(ref.instrument);
   const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
   const double base = print && book != nullptr ? to_base(book->listing(), event.qty, event.price) : 0;
-  record_history(st, ref, event, base);
+  const std::optional<double> mid = record_history(st, ref, event, base);
   bool any = false, waiting = false;
   for (std::size_t slot : active_) {
     const Running& p = *parents_[slot];
@@ -319,7 +344,7 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
     waiting = waiting || (!p.started && !p.ended);
   }
   if (!any) {
-    if (observer_ != nullptr) observer_->on_market_event(ref, event);
+    if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
     if (waiting) after_event();  // a recovered parent starts on the first event after the reconciliation
     return;
   }
@@ -334,7 +359,7 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
     else
       p.exec->algo().on_market(*p.exec, m);
   }
-  if (observer_ != nullptr) observer_->on_market_event(ref, event);
+  if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
   after_event();
 }
 
@@ -486,13 +511,13 @@ void Kernel::sweep_cancels(Running& p) {
 // lifecycle table says what that makes it.
 void Kernel::maybe_end(Running& p) {
   if (p.ended || !p.started) return;
-  const bool algo_done = p.exec == nullptr || p.exec->algo().done();
+  // While its algo works the parent goes on (its children are looked at only once the algo is done).
+  if (p.exec != nullptr && !p.exec->algo().done()) return;
   for (const oms::ChildOrder* c : manager_.oms().children_of(p.id))
     if (c->open()) {
-      if (algo_done && !p.sweep) p.sweep = true;  // what the placer could not cancel is retried here
+      if (!p.sweep) p.sweep = true;  // what the placer could not cancel is retried here
       return;
     }
-  if (!algo_done) return;
   const oms::ParentRecord* record = manager_.oms().parent(p.id);
   if (record == nullptr) return;
   const std::string algo_text = p.exec != nullptr ? p.exec->algo().done_text() : std::string();

@@ -44,8 +44,10 @@ struct KernelOptions {
 // What a front end hears of the kernel's parents. Every call comes after the kernel acted on the event.
 class KernelObserver {
  public:
-  // A market-data event of an instrument some parent of ours may trade, after the parents have seen it.
-  virtual void on_market_event(const md::MarketRef& /*ref*/, const md::Event& /*event*/) {}
+  // A market-data event, after the parents have seen it; `benchmark_mid`: the benchmark mid it left (set on
+  // the benchmark venue's events, or every venue's with a consolidated benchmark, while there is one).
+  virtual void on_market_event(const md::MarketRef& /*ref*/, const md::Event& /*event*/,
+                               std::optional<double> /*benchmark_mid*/) {}
   // A report for a child of `parent` after the OMS applied it; `fresh_fill`: a fill not reported before
   // (a venue that repeats a fill is heard once), with its quantity in base units.
   virtual void on_child_report(ParentId /*parent*/, const ExecutionReport& /*report*/, bool /*fresh_fill*/,
@@ -71,6 +73,9 @@ class Kernel final : public md::MarketListener {
   void set_observer(KernelObserver* observer) { observer_ = observer; }
 
   // --- parents ---
+  // Requests from outside an event (a client's, a test's) take effect with the next settle(), which a
+  // front end calls once it has queued its own answers (so a client hears of its request before its end).
+  //
   // Accepts `parent` now (the OMS and the risk gate decide; its id is assigned) and starts its algo, which
   // waits for the parent's start time. Refused with the reason (the risk gate's denial is journaled).
   Result<ParentId> submit(oms::ParentOrder parent);
@@ -79,6 +84,10 @@ class Kernel final : public md::MarketListener {
   Status cancel(ParentId parent, const std::string& why);
   // Quantity (base), limit and end time; unset/0 keep. The algo's checks, then the OMS and the gate.
   Status amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns);
+  // Pauses a working parent (its children are canceled; nothing is sent until it resumes) and resumes it
+  // (what fell due meanwhile is caught up).
+  Status pause(ParentId parent);
+  Status resume(ParentId parent);
   // Every working parent is canceled (a server stopping).
   void cancel_all(const std::string& why);
 
@@ -134,7 +143,8 @@ class Kernel final : public md::MarketListener {
   AlgoMarket market_now(const InstrumentId& instrument, int changed_venue = -1);
   std::vector<VenueView> views(const InstrumentId& instrument, std::size_t depth, int only_venue = -1) const;
   std::size_t depth_for(const InstrumentId& instrument) const;
-  void record_history(InstrumentState& st, const md::MarketRef& ref, const md::Event& event, double base);
+  std::optional<double> record_history(InstrumentState& st, const md::MarketRef& ref, const md::Event& event,
+                                       double base);
   double fill_base(const ExecutionReport& report) const;
   void note_sent_children(Running& p);
   void set_timer(TimestampNs at_ns, std::uint64_t kind, std::uint64_t index);
@@ -154,6 +164,7 @@ class Kernel final : public md::MarketListener {
   std::map<std::uint64_t, std::size_t> by_parent_;    // parent id -> slot
   std::map<std::string, std::unique_ptr<InstrumentState>> instruments_;
   std::vector<InstrumentState*> instrument_slots_;    // by index (placer timers)
+  InstrumentState* last_state_ = nullptr;             // the last one looked up
   std::map<std::string, TimestampNs> avoid_until_;    // venues that rejected us, until then
   std::set<std::string> seen_exec_;                   // venue/exec id: a repeated fill is one fill
   std::set<std::uint64_t> answered_children_;         // children a venue has answered (scorecards)

@@ -17,6 +17,7 @@
 
 #include "core/config.hpp"
 #include "core/file_output.hpp"
+#include "core/quantity.hpp"
 #include "ems/algo.hpp"
 #include "service/execute_command.hpp"
 #include "service/sim_commands.hpp"
@@ -227,13 +228,9 @@ Result<double> touch_size(const std::string& scenario, const std::string& instru
   for (TimestampNs t = from; t < to; t += 100 * kNanosPerMilli) {
     sim.run_until(t);
     if (!market.valid()) continue;
-    double bid = market.best_qty(Side::Buy).to_double(), ask = market.best_qty(Side::Sell).to_double();
-    if (market.listing().inverse) {
-      const double c = market.listing().contract_size.to_double();
-      bid = bid * c / market.best(Side::Buy).to_double();
-      ask = ask * c / market.best(Side::Sell).to_double();
-    }
-    samples.push_back((bid + ask) / 2);
+    const Qty bid = base_from_units(market.listing(), market.best_qty(Side::Buy), market.best(Side::Buy));
+    const Qty ask = base_from_units(market.listing(), market.best_qty(Side::Sell), market.best(Side::Sell));
+    samples.push_back((bid.to_double() + ask.to_double()) / 2);
   }
   if (samples.empty()) return make_error("no valid book on " + loaded->primary_venue + " in the window");
   std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2),

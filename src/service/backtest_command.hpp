@@ -1,7 +1,8 @@
 #pragma once
 // `tranche backtest --grid FILE`: every combination of algos x sizes x horizons x start times x sides x
-// scenarios, each run through `tranche execute` (the whole product), on both cores; a comparison table on
-// the terminal, as JSON (--json) and as HTML (--html). Deterministic for a given seed: each run is.
+// scenarios, each run in process as `tranche execute` runs it (its own simulator, journal and kernel, the
+// whole product; results as typed values), on the worker threads; a comparison table on the terminal, as JSON
+// (--json) and as HTML (--html). Deterministic for a given seed: each run is.
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
@@ -42,7 +43,7 @@ struct GridRun {
   std::string scenario, algo, side, size_label, horizon_label;
   TimestampNs start_ns = 0;
   double qty = 0;
-  // The result (from the run's JSON).
+  // The result.
   bool ok = false;
   std::string error, state, done_text;
   double cost_bps = 0;          // implementation shortfall over the whole parent, fees included

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/config.hpp"
+#include "core/quantity.hpp"
 #include "ems/algo.hpp"
 #include "ems/scorecard.hpp"
 #include "oms/order_manager.hpp"
@@ -85,19 +86,22 @@ class ExecutionRecorder final : public ems::KernelObserver {
     }
   }
 
-  void on_market_event(const md::MarketRef& ref, const md::Event& event) override {
+  void on_market_event(const md::MarketRef& ref, const md::Event& event,
+                       std::optional<double> benchmark_mid) override {
     if (ref.instrument != instrument_) return;  // other instruments' prints are not this parent's market
     // What we see arrives now (after any market-data latency): it is stamped with our clock.
     const TimestampNs now = sim_.now();
     if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
       const md::BookView* book = sim_.book(ref.venue, ref.instrument);
-      const double price = event.price.to_double();
-      double qty = event.qty.to_double();
-      if (book != nullptr && book->listing().inverse && price > 0)
-        qty = qty * book->listing().contract_size.to_double() / price;
-      record_.trades.push_back({ref.venue_id, now, price, qty});
+      const Qty base = book == nullptr || !event.price.is_positive()
+                           ? event.qty
+                           : base_from_units(book->listing(), event.qty, event.price);
+      record_.trades.push_back({ref.venue_id, now, event.price.to_double(), base.to_double()});
     }
-    if (consolidated_ || ref.venue == primary_) record_benchmark(now);
+    if (benchmark_mid) {
+      record_.mids.add(now, *benchmark_mid);
+      record_.mids.observed_until(now);
+    }
   }
 
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,

@@ -12,6 +12,7 @@
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
+#include "service/runtime.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche::service {
@@ -238,9 +239,24 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
   sim::SimOptions opts = *sim_opts;
   opts.start_ns = 0;  // --at is when we send, not a new window
   opts.deliver_market_data = false;
-  auto created = sim::Simulator::create(*config, opts);
-  if (!created) return fail(created.error().message);
-  sim::Simulator& sim = *created.value();
+  // With --journal the order goes through the product (journal, risk gate, OMS, the venue's gateway), built
+  // in the one place that builds it; this command sends its one child itself and listens to the venue itself.
+  std::unique_ptr<Runtime> runtime;
+  std::unique_ptr<sim::Simulator> bare;
+  if (!options.journal.empty()) {
+    RuntimeOptions runtime_options;
+    runtime_options.journal = options.journal;
+    runtime_options.sim = opts;
+    runtime_options.refuse_open_children = true;
+    auto opened = Runtime::open(*config, runtime_options);
+    if (!opened) return fail(opened.error().message);
+    runtime = std::move(opened).value();
+  } else {
+    auto created = sim::Simulator::create(*config, opts);
+    if (!created) return fail(created.error().message);
+    bare = std::move(created).value();
+  }
+  sim::Simulator& sim = runtime ? runtime->sim() : *bare;
   const int v = sim.venue_index(order.venue);
   if (v < 0) return fail("venue '" + options.venue + "' is not simulated by " + config->source);
   OrderWatcher watcher;
@@ -259,26 +275,14 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
 
   // With --journal the order goes through the OMS: journaled as a parent and its one child, durable before
   // it leaves for the venue.
-  std::unique_ptr<oms::Journal> journal;
-  risk::RiskGate gate(*config);
-  std::unique_ptr<oms::OrderManager> manager;
-  std::vector<std::unique_ptr<gateway::SimGateway>> gateways;
+  oms::OrderManager* manager = runtime ? &runtime->manager() : nullptr;
   ParentId parent_id;
-  if (!options.journal.empty()) {
-    auto opened = oms::Journal::open(options.journal);
-    if (!opened) return fail(opened.error().message);
-    journal = std::move(opened).value();
-    auto om = oms::OrderManager::open(*config, *journal, gate);
-    if (!om) return fail(om.error().message);
-    manager = std::move(om).value();
-    if (!manager->oms().open_children().empty())
-      return fail(options.journal + " has orders still open from an earlier run; use a new journal");
-    gateways = gateway::make_sim_gateways(sim);
+  if (manager != nullptr) {
+    risk::RiskGate& gate = runtime->gate();
     for (std::size_t i = 0; i < sim.venue_count(); ++i)
       for (std::size_t m = 0; m < sim.venue(i).market_count(); ++m)
         gate.on_quote(sim.venue(i).config().id, sim.venue(i).market(m).listing().instrument,
                       sim.venue(i).market(m).best(Side::Buy), sim.venue(i).market(m).best(Side::Sell), at);
-    for (auto& g : gateways) manager->add_session(g.get());
     const VenueListing* listing = config->venue(order.venue)->listing(order.instrument);
     if (listing == nullptr) return fail(options.venue + " does not list " + options.instrument);
     oms::ParentOrder parent;
@@ -307,7 +311,7 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
     }
     order.client_order_id = *sent;
     if (auto s = manager->flush(); !s) return fail(s.message());
-    watcher.manager = manager.get();
+    watcher.manager = manager;
   } else {
     sim.send(static_cast<std::size_t>(v), order);
   }
@@ -339,7 +343,7 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
     if (auto s = manager->end_parent(parent_id, event, "the order ended", sim.now()); !s)
       return fail(s.message());
     if (auto s = manager->flush(); !s) return fail(s.message());
-    err << "journal: " << options.journal << " (" << journal->durable_seq() << " records)\n";
+    err << "journal: " << options.journal << " (" << runtime->journal().durable_seq() << " records)\n";
   }
 
   Qty filled;
