@@ -87,6 +87,32 @@ else()
   endif()
 endif()
 
+# Issue 15, item 8 (regression): the report's "schedule against actual" drew 100% two seconds into a two-minute
+# TWAP. It now draws the algo's own schedule: about a twelfth of the parent is due after 10 s, never all of it.
+file(REMOVE ${WORK}/twap.html)
+run(${TRANCHE} execute --side buy --qty 20 --algo twap --start 2024-08-08T23:55:00Z --html ${WORK}/twap.html)
+if(NOT rc EQUAL 0 OR NOT EXISTS ${WORK}/twap.html)
+  message(FATAL_ERROR "twap with --html failed (${rc}): ${err}")
+endif()
+if(NODE)
+  execute_process(COMMAND ${NODE} -e "
+    const html = require('fs').readFileSync('${WORK}/twap.html', 'utf8');
+    const json = html.split('<script id=\"report-data\" type=\"application/json\">')[1].split('</script>')[0];
+    const d = JSON.parse(json.replace(/<\\\//g, '</'));
+    const t0 = d.run.parent.arrival_ns, q = Number(d.run.parent.qty);
+    const due = (t) => d.schedule.filter((p) => p[0] <= t).reduce((v, p) => p[1], 0);
+    const at2 = due(t0 + 2e9), at10 = due(t0 + 10e9), end = due(t0 + 130e9);
+    if (!(d.schedule.length > 5 && at2 < 0.2 * q && at10 < 0.3 * q && end > 0.9 * q)) {
+      console.error('schedule: ' + d.schedule.length + ' points; due at 2 s ' + at2 + ', at 10 s ' + at10 +
+                    ', at the end ' + end + ' of ' + q);
+      process.exit(1);
+    }"
+    RESULT_VARIABLE schedule_rc ERROR_VARIABLE schedule_err)
+  if(NOT schedule_rc EQUAL 0)
+    message(FATAL_ERROR "the report's schedule is not the algo's own: ${schedule_err}")
+  endif()
+endif()
+
 # Bad input: a one-line error naming the problem, a non-zero exit, and no report written.
 file(WRITE ${WORK}/missing-data.toml "primary_venue = \"v\"\n[[instrument]]\nid = \"ETH-USDT\"\nbase = \"ETH\"\nquote = \"USDT\"\ntick_size = \"0.01\"\nlot_size = \"0.001\"\n[[venue]]\nid = \"v\"\n[[venue.listing]]\ninstrument = \"ETH-USDT\"\nsymbol = \"ETHUSDT\"\n[venue.sim]\nfiles = [\"nowhere/eth.gz\"]\n")
 foreach(case

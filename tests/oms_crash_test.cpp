@@ -166,7 +166,7 @@ std::unique_ptr<sim::Simulator> make_sim(const Config& config, std::uint64_t see
     std::fprintf(stderr, "%s\n", sim.error().message.c_str());
     std::_Exit(4);
   }
-  return std::move(const_cast<std::unique_ptr<sim::Simulator>&>(sim.value()));
+  return std::move(sim).value();
 }
 
 // Collects what the rebuilt venues say while the journal's requests are replayed into them.
@@ -285,8 +285,8 @@ class VenueHistory : public sim::SimListener {
   const bool done = driver.done();
   // A clean end closes the journal (a killed process leaves its WAL for the next open to recover).
   sim.reset();
-  std::move(const_cast<std::unique_ptr<oms::OrderManager>&>(opened.value())).reset();
-  std::move(const_cast<std::unique_ptr<oms::Journal>&>(journal.value())).reset();
+  opened.value().reset();
+  journal.value().reset();
   std::_Exit(done ? 0 : 12);
 }
 

@@ -12,7 +12,7 @@ namespace {
 std::unique_ptr<sim::Simulator> default_market(const Config& config) {
   auto sim = sim::Simulator::create(config, {});
   EXPECT_TRUE(sim.ok()) << (sim.ok() ? "" : sim.error().message);
-  return std::move(const_cast<std::unique_ptr<sim::Simulator>&>(sim.value()));
+  return std::move(sim).value();
 }
 
 Config default_config() {

@@ -123,6 +123,15 @@ class Algo {
   // Levels a side the algo's market shows of each venue: the top of each book is what a schedule weighs; a
   // sweep sees as deep as it may take.
   virtual std::size_t view_depth() const { return 40; }
+  // Whether it acts on market events (most do: a schedule watches its would-price, counts others' volume);
+  // a sweep acts only on its children's reports and its timers, so the kernel builds it no market per event.
+  virtual bool watches_market() const { return true; }
+  // Whether a report of its children may make it act now (the kernel builds its market only then): a sweep
+  // acts once its wave is over.
+  virtual bool acts_on_report(const AlgoHost& host) const {
+    (void)host;
+    return true;
+  }
   // Recent traded volume before the start, (time, base) pairs: what vwap's profile and is's estimates use.
   virtual void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
                           const std::vector<std::pair<TimestampNs, double>>& mids) {

@@ -28,6 +28,10 @@ class MarketSweep final : public Algo {
     params_.randomize = 0;
   }
   std::size_t view_depth() const override { return 200; }
+  bool watches_market() const override { return false; }
+  bool acts_on_report(const AlgoHost& host) const override {
+    return waves_ == 0 || (host.intent_state(wave_).done && !host.in_flight().is_positive());
+  }
 
  protected:
   bool works_on_fills() const override { return true; }

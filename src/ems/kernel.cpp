@@ -320,8 +320,14 @@ std::optional<double> Kernel::record_history(InstrumentState& st, const md::Mark
     while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
   }
   if (!consolidated_benchmark_ && static_cast<int>(ref.venue) != benchmark_venue_) return std::nullopt;
-  auto mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
-                           consolidated_benchmark_);
+  std::optional<double> mid;
+  if (!consolidated_benchmark_ && ref.book != nullptr) {
+    const Price b = ref.book->best(Side::Buy), a = ref.book->best(Side::Sell);
+    if (b.is_set() && a.is_set()) mid = (b.to_double() + a.to_double()) / 2;
+  } else {
+    mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
+                        consolidated_benchmark_);
+  }
   if (mid) {
     st.mids.emplace_back(t, *mid);
     while (!st.mids.empty() && st.mids.front().first < t - kHistoryNs) st.mids.pop_front();
@@ -330,19 +336,22 @@ std::optional<double> Kernel::record_history(InstrumentState& st, const md::Mark
 }
 
 void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
-  const md::BookView* book = market_->book(ref.venue, ref.instrument);
+  const md::BookView* book = ref.book != nullptr ? ref.book : market_->book(ref.venue, ref.instrument);
   const TimestampNs t = now();
   if (book != nullptr) gate_.on_quote(ref.venue_id, ref.instrument, book->best(Side::Buy), book->best(Side::Sell), t);
   InstrumentState& st = state_of(ref.instrument);
   const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
   const double base = print && book != nullptr ? to_base(book->listing(), event.qty, event.price) : 0;
   const std::optional<double> mid = record_history(st, ref, event, base);
+  // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
   bool any = false, waiting = false;
   for (std::size_t slot : active_) {
     const Running& p = *parents_[slot];
-    any = any || (p.started && !p.ended && p.instrument == ref.instrument);
+    any = any || (p.started && !p.ended && p.instrument == ref.instrument && p.exec != nullptr &&
+                  p.exec->algo().watches_market());
     waiting = waiting || (!p.started && !p.ended);
   }
+  any = any || st.placer->watches_market();
   if (!any) {
     if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
     if (waiting) after_event();  // a recovered parent starts on the first event after the reconciliation
@@ -353,7 +362,9 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
   for (std::size_t slot : active_) {
     Running& p = *parents_[slot];
-    if (!p.started || p.ended || p.instrument != ref.instrument || p.exec == nullptr) continue;
+    if (!p.started || p.ended || p.instrument != ref.instrument || p.exec == nullptr ||
+        !p.exec->algo().watches_market())
+      continue;
     if (print)
       p.exec->algo().on_trade(*p.exec, m, base);
     else
@@ -395,7 +406,7 @@ void Kernel::on_execution_report(const ExecutionReport& report) {
   InstrumentState& st = state_of(p->instrument);
   st.placer->on_report(report);
   if (observer_ != nullptr) observer_->on_child_report(p->id, report, fresh_fill, base);
-  if (p->exec != nullptr && !p->ended) {
+  if (p->exec != nullptr && !p->ended && p->exec->algo().acts_on_report(*p->exec)) {
     const AlgoMarket m = market_now(p->instrument);
     if (report.exec_type == ExecType::Trade)
       p->exec->algo().on_fill(*p->exec, m);

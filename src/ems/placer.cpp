@@ -252,6 +252,12 @@ void Placer::on_timer(const std::vector<VenueView>& views, TimestampNs now_ns) {
   if (sent_any && params_.flush) (void)manager_.flush();
 }
 
+bool Placer::watches_market() const {
+  return std::any_of(active_.begin(), active_.end(), [&](std::size_t id) {
+    return !states_[id].done && intents_[id].urgency != Urgency::Aggressive;
+  });
+}
+
 void Placer::settle_aggressive(std::size_t id) {
   // An aggressive intent is one sweep: when its pieces have all left and are all done, so is it.
   const bool working =

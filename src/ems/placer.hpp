@@ -94,6 +94,9 @@ class Placer {
   // An execution report for one of our children (after the OrderManager has applied it).
   void on_report(const ExecutionReport& report);
   void cancel(std::size_t intent, TimestampNs now_ns);
+  // Whether market events matter to it now: a passive or pegged intent is working (its children are kept,
+  // re-priced or crossed on them). Aggressive sweeps act on their reports alone.
+  bool watches_market() const;
   // Pieces held to arrive together ask the driver for a call to on_timer() at their time.
   void set_wake(std::function<void(TimestampNs at_ns)> wake) { wake_ = std::move(wake); }
   // Sends the held pieces whose time has come, against the views as they stand.

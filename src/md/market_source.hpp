@@ -42,6 +42,7 @@ struct MarketRef {
   std::size_t market = 0;
   VenueId venue_id;
   InstrumentId instrument;
+  const BookView* book = nullptr;  // the book the event is about, as it stands after it (never looked up)
 };
 
 // What the EMS side hears. Calls happen at the source's time; requests made from inside them leave from

@@ -92,7 +92,7 @@ class ExecutionRecorder final : public ems::KernelObserver {
     // What we see arrives now (after any market-data latency): it is stamped with our clock.
     const TimestampNs now = sim_.now();
     if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
-      const md::BookView* book = sim_.book(ref.venue, ref.instrument);
+      const md::BookView* book = ref.book != nullptr ? ref.book : sim_.book(ref.venue, ref.instrument);
       const Qty base = book == nullptr || !event.price.is_positive()
                            ? event.qty
                            : base_from_units(book->listing(), event.qty, event.price);

@@ -76,7 +76,8 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
     // Each venue draws from its own stream, so a fault on one venue does not move another's latencies.
     slot.rng.reseed(seed_ * 0x100000001B3ull + venues_.size() + 1);
     for (std::size_t m = 0; m < slot.venue->market_count(); ++m)
-      slot.refs.push_back({venues_.size(), m, vc.id, slot.venue->market(m).listing().instrument});
+      slot.refs.push_back(
+          {venues_.size(), m, vc.id, slot.venue->market(m).listing().instrument, &slot.venue->market(m)});
     slot.basis.resize(slot.venue->market_count());
     venues_.push_back(std::move(slot));
   }

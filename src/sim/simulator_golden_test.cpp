@@ -29,7 +29,7 @@ std::string venue_file(const Config& config, const std::string& venue) {
 std::unique_ptr<Simulator> make_sim(const Config& config, SimOptions options = {}) {
   auto sim = Simulator::create(config, options);
   EXPECT_TRUE(sim.ok()) << (sim.ok() ? "" : sim.error().message);
-  return std::move(const_cast<std::unique_ptr<Simulator>&>(sim.value()));
+  return std::move(sim).value();
 }
 
 class Recorder : public SimListener {
