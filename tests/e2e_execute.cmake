@@ -95,18 +95,20 @@ if(NOT rc EQUAL 0 OR NOT EXISTS ${WORK}/twap.html)
   message(FATAL_ERROR "twap with --html failed (${rc}): ${err}")
 endif()
 if(NODE)
-  execute_process(COMMAND ${NODE} -e "
-    const html = require('fs').readFileSync('${WORK}/twap.html', 'utf8');
-    const json = html.split('<script id=\"report-data\" type=\"application/json\">')[1].split('</script>')[0];
-    const d = JSON.parse(json.replace(/<\\\//g, '</'));
-    const t0 = d.run.parent.arrival_ns, q = Number(d.run.parent.qty);
-    const due = (t) => d.schedule.filter((p) => p[0] <= t).reduce((v, p) => p[1], 0);
-    const at2 = due(t0 + 2e9), at10 = due(t0 + 10e9), end = due(t0 + 130e9);
-    if (!(d.schedule.length > 5 && at2 < 0.2 * q && at10 < 0.3 * q && end > 0.9 * q)) {
-      console.error('schedule: ' + d.schedule.length + ' points; due at 2 s ' + at2 + ', at 10 s ' + at10 +
-                    ', at the end ' + end + ' of ' + q);
-      process.exit(1);
-    }"
+  file(WRITE ${WORK}/schedule_check.js [==[
+const html = require('fs').readFileSync(process.argv[2], 'utf8');
+const json = html.split('<script id="report-data" type="application/json">')[1].split('</script>')[0];
+const d = JSON.parse(json.split('<\\/').join('</'));
+const t0 = d.run.parent.arrival_ns, q = Number(d.run.parent.qty);
+const due = (t) => d.schedule.filter((p) => p[0] <= t).reduce((v, p) => p[1], 0);
+const at2 = due(t0 + 2e9), at10 = due(t0 + 10e9), end = due(t0 + 130e9);
+if (!(d.schedule.length > 5 && at2 < 0.2 * q && at10 < 0.3 * q && end > 0.9 * q)) {
+  console.error('schedule: ' + d.schedule.length + ' points; due at 2 s ' + at2 + ', at 10 s ' + at10 +
+                ', at the end ' + end + ' of ' + q);
+  process.exit(1);
+}
+]==])
+  execute_process(COMMAND ${NODE} ${WORK}/schedule_check.js ${WORK}/twap.html
     RESULT_VARIABLE schedule_rc ERROR_VARIABLE schedule_err)
   if(NOT schedule_rc EQUAL 0)
     message(FATAL_ERROR "the report's schedule is not the algo's own: ${schedule_err}")

@@ -174,14 +174,19 @@ void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueVi
     }
   const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, params_.router);
   states_[id].last_decision = plan.explain();
+  // Each piece an IOC at the worst level it takes on its venue.
+  auto ioc = [](const RoutePiece& piece) {
+    NewOrder order;
+    order.venue = piece.venue;
+    order.type = OrderType::Limit;
+    order.time_in_force = TimeInForce::ImmediateOrCancel;
+    order.price = piece.limit;
+    order.qty = piece.qty;
+    return order;
+  };
   if (in.arrive_together) {
     for (const RoutePiece& piece : plan.pieces) {
-      NewOrder order;
-      order.venue = piece.venue;
-      order.type = OrderType::Limit;
-      order.time_in_force = TimeInForce::ImmediateOrCancel;
-      order.price = piece.limit;
-      order.qty = piece.qty;
+      const NewOrder order = ioc(piece);
       if (piece.send_delay_ns > 0) {
         held_.push_back({id, order, now_ns + piece.send_delay_ns});
         if (wake_) wake_(now_ns + piece.send_delay_ns);
@@ -193,12 +198,7 @@ void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueVi
   }
   Qty room = qty;  // base
   for (const RoutePiece& piece : plan.pieces) {
-    NewOrder order;
-    order.venue = piece.venue;
-    order.type = OrderType::Limit;
-    order.time_in_force = TimeInForce::ImmediateOrCancel;
-    order.price = piece.limit;
-    order.qty = piece.qty;
+    NewOrder order = ioc(piece);
     const VenueView& v = views[piece.view];
     if (v.listing.inverse && in.side == Side::Buy && !v.asks.empty()) {
       // Contracts bought below their limit are worth more base than counted at it: sized on the touch, they
