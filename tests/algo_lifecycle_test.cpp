@@ -143,7 +143,8 @@ TEST(AlgoLifecycle, ATwapPausedResumedAndAmendedFinishesOnItsNewTerms) {
   EXPECT_EQ(h.algo().qty(), Qty::from_units(60));
 
   ASSERT_TRUE(
-      h.request(h.kernel().amend(h.id(), Qty::from_units(80), Price::unset(), at("2024-08-08T23:57:30Z"))).ok());
+      h.request(h.kernel().amend(h.id(), Qty::from_units(80), Price::unset(), at("2024-08-08T23:57:30Z")))
+          .ok());
   EXPECT_EQ(h.parent().order.qty, Qty::from_units(80));
   EXPECT_EQ(h.parent().order.end_ns, at("2024-08-08T23:57:30Z"));
   EXPECT_EQ(h.algo().params().end_ns, at("2024-08-08T23:57:30Z"));

@@ -17,10 +17,10 @@
 #include "ems/algo.hpp"
 #include "ems/parent_execution.hpp"
 #include "ems/placer.hpp"
+#include "ems/venue_views.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
-#include "ems/venue_views.hpp"
 #include "sim/rng.hpp"
 #include "sim/simulator.hpp"
 
@@ -134,7 +134,7 @@ class AlgoDriver : public sim::SimListener {
       if (c->open()) return;
     const oms::ParentRecord* p = manager_.oms().parent(parent_);
     check(manager_.end_parent(parent_,
-                              p->executed >= p->order.qty   ? oms::ParentEvent::ExecutedInFull
+                              p->executed >= p->order.qty ? oms::ParentEvent::ExecutedInFull
                               : exec_->algo().completed() ? oms::ParentEvent::RemainderUnsendable
                                                           : oms::ParentEvent::AlgoEnded,
                               exec_->algo().done_text(), now));

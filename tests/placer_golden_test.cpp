@@ -8,9 +8,9 @@
 #include <filesystem>
 
 #include "ems/placer.hpp"
+#include "ems/venue_views.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "risk/risk_gate.hpp"
-#include "ems/venue_views.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche {

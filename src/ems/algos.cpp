@@ -413,11 +413,11 @@ void register_builtin_algos() {
   static std::once_flag once;
   std::call_once(once, [] {
     // An algo registered under one of these names before they load keeps its place.
-    register_builtin_algo("market", [](const oms::ParentOrder& parent, AlgoParams params)
-                                        -> Result<std::unique_ptr<Algo>> {
-      if (!parent.params.empty()) return make_error("the market sweep takes no parameters");
-      return std::unique_ptr<Algo>(std::make_unique<MarketSweep>(parent, std::move(params)));
-    });
+    register_builtin_algo(
+        "market", [](const oms::ParentOrder& parent, AlgoParams params) -> Result<std::unique_ptr<Algo>> {
+          if (!parent.params.empty()) return make_error("the market sweep takes no parameters");
+          return std::unique_ptr<Algo>(std::make_unique<MarketSweep>(parent, std::move(params)));
+        });
     register_builtin_algo("twap", factory<Twap>());
     register_builtin_algo("vwap", factory<Vwap>());
     register_builtin_algo("pov", factory<Pov>());

@@ -277,7 +277,8 @@ std::size_t Kernel::depth_for(const InstrumentId& instrument) const {
   return depth;
 }
 
-std::vector<VenueView> Kernel::views(const InstrumentId& instrument, std::size_t depth, int only_venue) const {
+std::vector<VenueView> Kernel::views(const InstrumentId& instrument, std::size_t depth,
+                                     int only_venue) const {
   VenueViewOptions options;
   options.only_venue = only_venue;
   options.depth = depth;
@@ -338,7 +339,8 @@ std::optional<double> Kernel::record_history(InstrumentState& st, const md::Mark
 void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   const md::BookView* book = ref.book != nullptr ? ref.book : market_->book(ref.venue, ref.instrument);
   const TimestampNs t = now();
-  if (book != nullptr) gate_.on_quote(ref.venue_id, ref.instrument, book->best(Side::Buy), book->best(Side::Sell), t);
+  if (book != nullptr)
+    gate_.on_quote(ref.venue_id, ref.instrument, book->best(Side::Buy), book->best(Side::Sell), t);
   InstrumentState& st = state_of(ref.instrument);
   const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
   const double base = print && book != nullptr ? to_base(book->listing(), event.qty, event.price) : 0;
@@ -380,7 +382,8 @@ double Kernel::fill_base(const ExecutionReport& report) const {
   const VenueConfig* venue = config_.venue(report.venue);
   const VenueListing* listing =
       venue == nullptr || child == nullptr ? nullptr : venue->listing(child->order.instrument);
-  return listing == nullptr ? report.last_qty.to_double() : to_base(*listing, report.last_qty, report.last_price);
+  return listing == nullptr ? report.last_qty.to_double()
+                            : to_base(*listing, report.last_qty, report.last_price);
 }
 
 void Kernel::on_execution_report(const ExecutionReport& report) {
@@ -473,8 +476,9 @@ void Kernel::note_sent_children(Running& p) {
     if (c == nullptr) continue;
     const VenueConfig* venue = config_.venue(c->order.venue);
     const VenueListing* listing = venue == nullptr ? nullptr : venue->listing(c->order.instrument);
-    options_.cards->on_sent(c->order.venue, listing == nullptr ? c->order.qty.to_double()
-                                                               : to_base(*listing, c->order.qty, c->order.price));
+    options_.cards->on_sent(c->order.venue, listing == nullptr
+                                                ? c->order.qty.to_double()
+                                                : to_base(*listing, c->order.qty, c->order.price));
   }
 }
 
@@ -492,9 +496,9 @@ void Kernel::after_event() {
     maybe_end(p);
   }
   // Ended parents leave the list every event walks.
-  active_.erase(std::remove_if(active_.begin(), active_.end(),
-                               [&](std::size_t slot) { return parents_[slot]->ended; }),
-                active_.end());
+  active_.erase(
+      std::remove_if(active_.begin(), active_.end(), [&](std::size_t slot) { return parents_[slot]->ended; }),
+      active_.end());
   const Status committed = manager_.flush();
   check(committed);
   if (!committed.ok() || !error_.ok()) return;  // what could not be made durable is never told
@@ -543,7 +547,8 @@ void Kernel::maybe_end(Running& p) {
   }
   if (p.market_closed) {
     std::ostringstream text;
-    text << "the recorded data ended with " << record->executed.to_string() << " executed; the venues are closed";
+    text << "the recorded data ended with " << record->executed.to_string()
+         << " executed; the venues are closed";
     return end(p, oms::ParentEvent::MarketClosed, text.str());
   }
   // What lots and contracts left over is no order any venue takes: the parent is done.
@@ -572,7 +577,8 @@ void Kernel::data_ended() {
     if (p.ended) continue;
     p.market_closed = true;
     p.started = true;  // a parent still waiting for its recovery will not start now
-    if (p.exec != nullptr && !p.exec->algo().done()) p.exec->algo().cancel(*p.exec, now(), "the recorded data ended");
+    if (p.exec != nullptr && !p.exec->algo().done())
+      p.exec->algo().cancel(*p.exec, now(), "the recorded data ended");
     p.sweep = true;
     p.next_sweep_ns = 0;
     set_timer(now() + kForceEndNs, kForceEnd, slot);

@@ -226,7 +226,8 @@ void Placer::send_within_parent_room(std::size_t id, NewOrder order, const std::
     const VenueListing& listing = view->listing;
     const Qty room = p->order.qty - p->executed - p->in_flight;
     Price per_base = order.price;
-    if (listing.inverse && in.side == Side::Buy && !view->asks.empty() && view->asks.front().price < order.price)
+    if (listing.inverse && in.side == Side::Buy && !view->asks.empty() &&
+        view->asks.front().price < order.price)
       per_base = view->asks.front().price;
     const Qty cap = units_from_base(listing, room, per_base, Rounding::Down);
     if (cap < order.qty) order.qty = cap;
@@ -262,8 +263,7 @@ void Placer::settle_aggressive(std::size_t id) {
   // An aggressive intent is one sweep: when its pieces have all left and are all done, so is it.
   const bool working =
       std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
-  const bool holding =
-      std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; });
+  const bool holding = std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; });
   if (intents_[id].urgency == Urgency::Aggressive && !working && !holding && !in_flight(id).is_positive())
     states_[id].done = true;
 }

@@ -17,9 +17,9 @@ struct VenueViewOptions {
   std::vector<std::string> allowed;  // empty: every venue
   std::vector<std::string> avoid;    // venues that rejected us lately
   DurationNs max_data_age_ns = 5 * kNanosPerSecond;
-  risk::RiskGate* gate = nullptr;        // for the venues' order rate budgets
-  std::size_t depth = 200;               // levels a side
-  int only_venue = -1;                   // the source's venue index to build alone; -1: every venue
+  risk::RiskGate* gate = nullptr;  // for the venues' order rate budgets
+  std::size_t depth = 200;         // levels a side
+  int only_venue = -1;             // the source's venue index to build alone; -1: every venue
 };
 
 std::vector<VenueView> venue_views(const md::MarketSource& market, const InstrumentId& instrument,

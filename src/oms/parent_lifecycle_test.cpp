@@ -9,10 +9,10 @@
 namespace tranche::oms {
 namespace {
 
-constexpr ParentEvent kEvents[] = {ParentEvent::CancelRequested, ParentEvent::ExecutedInFull,
+constexpr ParentEvent kEvents[] = {ParentEvent::CancelRequested,     ParentEvent::ExecutedInFull,
                                    ParentEvent::RemainderUnsendable, ParentEvent::AlgoEnded,
-                                   ParentEvent::AlgoFailed, ParentEvent::MarketClosed,
-                                   ParentEvent::CancelCompleted, ParentEvent::OrderRefused};
+                                   ParentEvent::AlgoFailed,          ParentEvent::MarketClosed,
+                                   ParentEvent::CancelCompleted,     ParentEvent::OrderRefused};
 
 TEST(ParentLifecycle, EveryRowOfTheTableIsWhatNextParentStateAnswers) {
   std::set<std::pair<int, int>> seen;

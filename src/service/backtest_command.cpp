@@ -303,7 +303,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       o.start_ns = r.start_ns;
       o.end_ns = r.start_ns + horizon_of.at(r.horizon_label);
       o.scenario = r.scenario == "default" ? "" : r.scenario;
-      o.seed = spec.seed;  // unset: each scenario's own
+      o.seed = spec.seed;   // unset: each scenario's own
       o.scan_data = false;  // scanned once per scenario, above
       o.fill_band = fill_band;
       std::ostringstream run_err;

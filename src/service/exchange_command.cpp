@@ -353,8 +353,7 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   sim_options.seed = options.seed;
   auto created = sim::Simulator::create(config, sim_options);
   if (!created) return fail(created.error().message);
-  std::unique_ptr<sim::Simulator> sim =
-      std::move(created).value();
+  std::unique_ptr<sim::Simulator> sim = std::move(created).value();
   const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
   TimestampNs anchor = wall_now_ns();
   if (!options.anchor.empty()) {

@@ -16,14 +16,14 @@
 #include "core/config.hpp"
 #include "core/quantity.hpp"
 #include "ems/algo.hpp"
+#include "ems/kernel.hpp"
 #include "ems/scorecard.hpp"
+#include "ems/venue_views.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
 #include "service/report_html.hpp"
-#include "service/sim_commands.hpp"
-#include "ems/kernel.hpp"
-#include "ems/venue_views.hpp"
 #include "service/runtime.hpp"
+#include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
 #include "tca/tca.hpp"
 
@@ -50,7 +50,7 @@ struct RunRecord {
   tca::MidSeries mids;                                           // the benchmark (primary venue) mid
   std::vector<tca::MarketTrade> trades;                          // others' prints
   std::vector<std::pair<TimestampNs, double>> filled_over_time;  // cumulative base filled
-  std::vector<std::pair<TimestampNs, double>> schedule;          // the algo's own schedule: base wanted by then
+  std::vector<std::pair<TimestampNs, double>> schedule;  // the algo's own schedule: base wanted by then
 };
 
 // What one parent's run is, as the kernel tells it: the benchmark mid and others' prints of its
@@ -118,9 +118,11 @@ class ExecutionRecorder final : public ems::KernelObserver {
     const VenueListing* listing = nullptr;
     if (child != nullptr)
       if (const md::BookView* book = book_of(report.venue)) listing = &book->listing();
-    if (listing != nullptr && listing->inverse) fee = fee * price;  // charged in the coin: at the fill's price
+    if (listing != nullptr && listing->inverse)
+      fee = fee * price;  // charged in the coin: at the fill's price
     record_.fills.push_back({report.client_order_id, report.venue, parent_.algo, price, fill_base, fee,
-                             report.received_ns, child != nullptr ? child->order.sent_ns : 0, report.liquidity});
+                             report.received_ns, child != nullptr ? child->order.sent_ns : 0,
+                             report.liquidity});
     record_.raw_fees.push_back(report.fee);
     filled_ += fill_base;
     record_.filled_over_time.emplace_back(report.received_ns, filled_);
@@ -182,7 +184,9 @@ class ExecutionRecorder final : public ems::KernelObserver {
     err_ << "\r[" << std::string(static_cast<std::size_t>(bars), '#')
          << std::string(static_cast<std::size_t>(width - bars), '.') << "] " << std::fixed
          << std::setprecision(1) << 100 * share << "% filled, schedule "
-         << (algo != nullptr ? 100 * std::clamp(algo->scheduled().to_double() / parent_.qty.to_double(), 0.0, 1.0) : 100.0)
+         << (algo != nullptr
+                 ? 100 * std::clamp(algo->scheduled().to_double() / parent_.qty.to_double(), 0.0, 1.0)
+                 : 100.0)
          << "% (" << parent_.algo << "), shortfall so far " << std::setprecision(2) << shortfall_bps
          << " bps  " << format_time(now).substr(11, 12) << std::flush;
   }
@@ -268,7 +272,8 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
       if (v.sim) v.sim->cross_fill = *request.cross_fill;
   const Config& config = *loaded;
   const Instrument* instrument = config.instrument(InstrumentId(request.instrument));
-  if (instrument == nullptr) return fail("instrument '" + request.instrument + "' is not in " + config.source);
+  if (instrument == nullptr)
+    return fail("instrument '" + request.instrument + "' is not in " + config.source);
   if (auto sendable = config.check_parent_qty(instrument->id, qty); !sendable)
     return fail("--qty: " + sendable.message());
   const Price limit = request.limit;
@@ -333,8 +338,8 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   TimestampNs end = request.end_ns.value_or(start + 2 * 60 * kNanosPerSecond);
   if (!request.end_ns && scenario_end != 0) end = std::min(end, scenario_end);  // never past the data
   if (start < data_start || (scenario_end != 0 && start >= scenario_end))
-    return fail("--start " + format_time(start) + " is outside the data (" + format_time(data_start) + " to " +
-                (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
+    return fail("--start " + format_time(start) + " is outside the data (" + format_time(data_start) +
+                " to " + (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
   if (end <= start) return fail("--end must come after the start " + format_time(start));
   if (scenario_end != 0 && end > scenario_end)
     return fail("--end " + format_time(end) + " is past the end of the data " + format_time(scenario_end));
@@ -364,8 +369,8 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   RunRecord& record = result.record;
   const bool progress = request.progress && ::isatty(STDERR_FILENO);
   ems::Kernel& kernel = runtime.kernel();
-  ExecutionRecorder recorder(sim, runtime.manager(), kernel, instrument->id, static_cast<std::size_t>(primary),
-                             consolidated, record, err, progress);
+  ExecutionRecorder recorder(sim, runtime.manager(), kernel, instrument->id,
+                             static_cast<std::size_t>(primary), consolidated, record, err, progress);
   kernel.set_observer(&recorder);
   // At the arrival: the benchmark's first point, then the parent (nothing is sent without an arrival price:
   // nothing could be measured).
@@ -374,8 +379,9 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   kernel.call_at(start, [&](TimestampNs now) {
     recorder.record_benchmark(now);
     if (!record.mids.at(now)) {
-      refused = make_error("no benchmark mid (" + std::string(consolidated ? "consolidated" : benchmark_venue) +
-                           ") at the arrival " + format_time(now));
+      refused =
+          make_error("no benchmark mid (" + std::string(consolidated ? "consolidated" : benchmark_venue) +
+                     ") at the arrival " + format_time(now));
       return;
     }
     recorder.set_parent(parent);
@@ -440,8 +446,9 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
       }
     if (auto saved = cards.save(request.scorecard); !saved) return fail(saved.message());
   }
-  const std::string own_model = std::string(to_string(
-      config.venues.empty() || !config.venues.front().sim ? CrossFill::Prints : config.venues.front().sim->cross_fill));
+  const std::string own_model = std::string(to_string(config.venues.empty() || !config.venues.front().sim
+                                                          ? CrossFill::Prints
+                                                          : config.venues.front().sim->cross_fill));
   ExecutionSummary& summary = result.summary;
   summary.state = final_parent ? oms::to_string(final_parent->state) : "rejected";
   summary.done_text = final_parent ? final_parent->done_text : std::string();
@@ -680,12 +687,11 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     return o.str();
   };
   out << options.side << " " << request.qty.to_string() << " " << options.instrument << " (" << options.algo
-      << ") from " << format_time(start) << ": " << state << ", filled " << tca.filled
-      << " (" << bps(100 * tca.fill_ratio) << "%) at " << money(tca.average_price) << "\n";
+      << ") from " << format_time(start) << ": " << state << ", filled " << tca.filled << " ("
+      << bps(100 * tca.fill_ratio) << "%) at " << money(tca.average_price) << "\n";
   if (!done_text.empty()) out << "  " << done_text << "\n";
   for (const auto& d : record.denials) out << "  risk denied: " << d.reason_code << ": " << d.text << "\n";
-  out << "  arrival price " << money(tca.arrival_price) << " ("
-      << run.benchmark << " mid)\n\n";
+  out << "  arrival price " << money(tca.arrival_price) << " (" << run.benchmark << " mid)\n\n";
   out << "  " << std::left << std::setw(30) << "cost" << std::right << std::setw(12) << "bps" << std::setw(16)
       << "quote"
       << "\n";

@@ -77,7 +77,7 @@ struct BandCost {
 struct ExecutionSummary {
   std::string state = "rejected";  // the parent's final state
   std::string done_text;
-  std::string error;                // why the run failed or the parent was refused (empty: it ran)
+  std::string error;  // why the run failed or the parent was refused (empty: it ran)
   double implementation_shortfall_bps = 0, fees_bps = 0, fill_ratio = 0;
   std::size_t children = 0;
   std::vector<BandCost> band;  // with fill_band: none, prints and full

@@ -100,7 +100,6 @@ void ParentDesk::after_commit(TimestampNs now_ns) {
 
 // --- requests ---
 
-
 void ParentDesk::on_request(const ParentRequest& request) {
   switch (request.kind) {
     case ParentRequest::Kind::New:
@@ -121,7 +120,7 @@ void ParentDesk::on_request(const ParentRequest& request) {
 
 // An ExecutionReport about no parent of ours (one refused, or one never seen): the request's own fields.
 ParentAnswer ParentDesk::without_parent(const ParentRequest& r, char exec_type,
-                                         const std::string& text) const {
+                                        const std::string& text) const {
   ParentAnswer a;
   a.session = r.session;
   a.exec_type = exec_type;
@@ -248,7 +247,7 @@ void ParentDesk::on_new(const ParentRequest& r) {
 }
 
 void ParentDesk::cancel_reject(const ParentRequest& r, char response_to, int reason, const std::string& text,
-                                const Client* s) {
+                               const Client* s) {
   ParentAnswer a;
   if (s != nullptr) {
     a = answer_for(*s, '0');
@@ -523,6 +522,5 @@ Status ParentDesk::recover(const oms::Journal& journal) {
   }
   return {};
 }
-
 
 }  // namespace tranche::service

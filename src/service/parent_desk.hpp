@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "core/parent_messages.hpp"
 #include "ems/kernel.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
-#include "core/parent_messages.hpp"
 
 namespace tranche::service {
 

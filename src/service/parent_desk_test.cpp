@@ -1,5 +1,5 @@
-// `tranche serve`'s desk and the kernel without the wire: requests in, answers out, on the bundled market. What the
-// FIX tests see through jspurefix, checked here under the sanitizers too.
+// `tranche serve`'s desk and the kernel without the wire: requests in, answers out, on the bundled market.
+// What the FIX tests see through jspurefix, checked here under the sanitizers too.
 #include "service/parent_desk.hpp"
 #include "service/runtime.hpp"
 
@@ -29,8 +29,9 @@ class Server {
     sim::Simulator& sim = runtime_->sim();
     if (runtime_->journal_last_ns() > sim.now()) sim.run_until(runtime_->journal_last_ns());
     desk_ = std::make_unique<ParentDesk>(
-        config_, runtime_->kernel(), runtime_->manager(), [this](const ParentAnswer& a) { answers.push_back(a); },
-        fresh ? "A" : "B", [this] { return runtime_->sim().now(); });
+        config_, runtime_->kernel(), runtime_->manager(),
+        [this](const ParentAnswer& a) { answers.push_back(a); }, fresh ? "A" : "B",
+        [this] { return runtime_->sim().now(); });
     runtime_->kernel().set_observer(desk_.get());
     EXPECT_TRUE(runtime_->kernel().recover(runtime_->journal()).ok());
     EXPECT_TRUE(desk_->recover(runtime_->journal()).ok());

@@ -23,8 +23,8 @@
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
-#include "service/replay_clock.hpp"
 #include "service/parent_desk.hpp"
+#include "service/replay_clock.hpp"
 #include "service/runtime.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -175,7 +175,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
           err << "tranche serve: the answer for " << a.cl_ord_id << " could not be sent (session "
               << a.session << " is not logged on); an OrderStatusRequest will tell it\n";
       },
-      "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli), [&runtime] { return runtime.sim().now(); });
+      "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli),
+      [&runtime] { return runtime.sim().now(); });
   kernel.set_observer(&desk);
   if (auto s = kernel.recover(runtime.journal()); !s) return fail(s.message());
   if (auto s = desk.recover(runtime.journal()); !s) return fail(s.message());
@@ -242,8 +243,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       ++laps;
       closed_said = false;
       err << "tranche serve: the data plays again (lap " << laps + 1 << ") from "
-          << format_time(runtime.sim().now())
-          << "\n";
+          << format_time(runtime.sim().now()) << "\n";
     }
     if (!kernel.error().ok()) {
       err << "tranche serve: stopping: " << kernel.error().message() << "\n";

@@ -335,7 +335,8 @@ int sim_order(const SimOrderOptions& options, std::ostream& out, std::ostream& e
     if (parent->executed == parent->order.qty) {
       event = oms::ParentEvent::ExecutedInFull;
     } else if (watcher.done(order.client_order_id) && cancel_after >= 0) {
-      if (auto s = manager->cancel_parent(parent_id, "--cancel-after", sim.now()); !s) return fail(s.message());
+      if (auto s = manager->cancel_parent(parent_id, "--cancel-after", sim.now()); !s)
+        return fail(s.message());
       event = oms::ParentEvent::CancelCompleted;
     } else if (watcher.done(order.client_order_id)) {
       event = oms::ParentEvent::AlgoEnded;  // the venue ended it (an IOC's rest, a post-only refused)
