@@ -1,8 +1,8 @@
 #include "gateway/fix_exchange_acceptor.hpp"
 
-#include <map>
-#include <mutex>
+#include <utility>
 
+#include "gateway/fix_acceptor_core.hpp"
 #include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
 #include "gateway/quickfix.hpp"
@@ -10,69 +10,29 @@
 
 namespace tranche::gateway {
 
-namespace {
-
-std::string field(const FIX::FieldMap& m, int tag) {
-  return m.isSetField(tag) ? m.getField(tag) : std::string();
-}
-
-}  // namespace
-
-struct FixExchangeAcceptor::Impl final : public FIX::Application {
+struct FixExchangeAcceptor::Impl {
   Sink sink;
-  std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<FIX::MemoryStoreFactory> store;
-  std::unique_ptr<FIX::ScreenLogFactory> log;
-  std::unique_ptr<FIX::SocketAcceptor> acceptor;
-  std::mutex sessions_mutex;
-  std::map<std::string, FIX::SessionID> sessions;  // by SessionID::toString()
-  bool stopped = false;
+  // Last: its acceptor stops and goes before what its handler uses.
+  FixAcceptorCore core{[this](const FIX::Message& m, const FIX::SessionID& id) { from_app(m, id); }};
 
-  void onCreate(const FIX::SessionID& id) override {
-    std::lock_guard lock(sessions_mutex);
-    sessions[id.toString()] = id;
-  }
-  void onLogon(const FIX::SessionID&) override {}
-  void onLogout(const FIX::SessionID&) override {}
-  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) override {}
-  void fromAdmin(const FIX::Message&, const FIX::SessionID&) override {}
-
-  void fromApp(const FIX::Message& m, const FIX::SessionID& id) override {
-    const std::string type = field(m.getHeader(), FIX::FIELD::MsgType);
+  void from_app(const FIX::Message& m, const FIX::SessionID& id) {
     ExchangeRequest r;
-    if (type == "D")
-      r.kind = ExchangeRequest::Kind::New;
-    else if (type == "F")
-      r.kind = ExchangeRequest::Kind::Cancel;
-    else if (type == "G")
-      r.kind = ExchangeRequest::Kind::Replace;
-    else if (type == "H")
-      r.kind = ExchangeRequest::Kind::Status;
-    else
-      throw FIX::UnsupportedMessageType();  // a BusinessMessageReject; the session stays up
+    r.kind = fix_order_request_kind<ExchangeRequest::Kind>(m);
     r.session = id.toString();
     r.venue = id.getSenderCompID().getValue();
-    r.cl_ord_id = field(m, FIX::FIELD::ClOrdID);
-    r.orig_cl_ord_id = field(m, FIX::FIELD::OrigClOrdID);
-    r.symbol = field(m, FIX::FIELD::Symbol);
-    r.side = field(m, FIX::FIELD::Side);
-    r.ord_type = field(m, FIX::FIELD::OrdType);
-    r.qty = field(m, FIX::FIELD::OrderQty);
-    r.price = field(m, FIX::FIELD::Price);
-    r.time_in_force = field(m, FIX::FIELD::TimeInForce);
-    r.exec_inst = field(m, FIX::FIELD::ExecInst);
+    r.cl_ord_id = field_or_empty(m, FIX::FIELD::ClOrdID);
+    r.orig_cl_ord_id = field_or_empty(m, FIX::FIELD::OrigClOrdID);
+    r.symbol = field_or_empty(m, FIX::FIELD::Symbol);
+    r.side = field_or_empty(m, FIX::FIELD::Side);
+    r.ord_type = field_or_empty(m, FIX::FIELD::OrdType);
+    r.qty = field_or_empty(m, FIX::FIELD::OrderQty);
+    r.price = field_or_empty(m, FIX::FIELD::Price);
+    r.time_in_force = field_or_empty(m, FIX::FIELD::TimeInForce);
+    r.exec_inst = field_or_empty(m, FIX::FIELD::ExecInst);
     sink(std::move(r));
   }
 
   bool send(const ExchangeReport& a) {
-    FIX::SessionID id;
-    {
-      std::lock_guard lock(sessions_mutex);
-      auto it = sessions.find(a.session);
-      if (it == sessions.end()) return false;
-      id = it->second;
-    }
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::MsgType, a.cancel_reject ? "9" : "8");
     m.setField(FIX::FIELD::OrderID, a.order_id.empty() ? "NONE" : a.order_id);
@@ -106,11 +66,7 @@ struct FixExchangeAcceptor::Impl final : public FIX::Application {
       m.setField(FIX::FIELD::AvgPx, a.avg_px ? std::to_string(*a.avg_px) : "0");
       if (a.ord_rej_reason >= 0) m.setField(FIX::FIELD::OrdRejReason, std::to_string(a.ord_rej_reason));
     }
-    try {
-      return FIX::Session::sendToTarget(m, id);
-    } catch (const FIX::SessionNotFound&) {
-      return false;
-    }
+    return core.send(a.session, m);
   }
 };
 
@@ -127,21 +83,14 @@ Result<std::unique_ptr<FixExchangeAcceptor>> FixExchangeAcceptor::start(
     return make_error("[exchange] listen: '" + c.host + "' is not an IPv4 address");
   auto impl = std::make_unique<Impl>();
   impl->sink = std::move(sink);
-  try {
-    FixSessionOptions session;
-    session.end = FixAcceptorEnd{c.port};
-    session.dictionary = options.dictionary;
-    for (const auto& venue : options.venues)
-      for (const auto& client : c.clients) session.sessions.push_back({venue, client});
-    impl->settings = make_fix_session_settings(session);
-    // The venues keep nothing across a restart of the exchange: sequence numbers in memory, no message log.
-    impl->store = std::make_unique<FIX::MemoryStoreFactory>();
-    impl->log = std::make_unique<FIX::ScreenLogFactory>(false, false, false);
-    impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
-    impl->acceptor->start();
-  } catch (const std::exception& e) {
-    return make_error("FIX acceptor on " + c.host + ":" + std::to_string(c.port) + ": " + e.what());
-  }
+  // No store_dir: the venues keep nothing across a restart of the exchange (sequence numbers in memory, no
+  // message log).
+  FixSessionOptions session;
+  session.dictionary = options.dictionary;
+  for (const auto& venue : options.venues)
+    for (const auto& client : c.clients) session.sessions.push_back({venue, client});
+  if (Status started = impl->core.start(c.host, c.port, std::move(session)); !started)
+    return make_error(started.message());
   return std::unique_ptr<FixExchangeAcceptor>(new FixExchangeAcceptor(std::move(impl)));
 }
 
@@ -150,9 +99,7 @@ bool FixExchangeAcceptor::send(const ExchangeReport& report) {
 }
 
 void FixExchangeAcceptor::stop() {
-  if (!impl_ || impl_->stopped || !impl_->acceptor) return;
-  impl_->stopped = true;
-  impl_->acceptor->stop();
+  if (impl_) impl_->core.stop();
 }
 
 }  // namespace tranche::gateway

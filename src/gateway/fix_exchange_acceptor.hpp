@@ -4,7 +4,7 @@
 // OrderCancelRequest, OrderCancelReplaceRequest or OrderStatusRequest becomes an ExchangeRequest handed to
 // the exchange (on QuickFIX's thread: the sink must only queue it); the exchange's ExchangeReports go back as
 // ExecutionReports or OrderCancelRejects. Whether an order is good and what it did are the exchange's to say.
-// QuickFIX's own types stay inside fix_exchange_acceptor.cpp.
+// QuickFIX's own types stay inside the gateway (fix_exchange_acceptor.cpp, fix_acceptor_core.*).
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -1,12 +1,9 @@
 #include "gateway/fix_parent_acceptor.hpp"
 
-#include <atomic>
-#include <charconv>
-#include <ctime>
 #include <filesystem>
-#include <map>
-#include <mutex>
+#include <utility>
 
+#include "gateway/fix_acceptor_core.hpp"
 #include "gateway/fix_log.hpp"
 #include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
@@ -19,10 +16,6 @@ namespace {
 
 constexpr int kTrancheAlgo = 7001;
 
-std::string field_or_empty(const FIX::FieldMap& map, int tag) {
-  return map.isSetField(tag) ? map.getField(tag) : std::string();
-}
-
 char char_or_zero(const FIX::FieldMap& map, int tag) {
   const std::string v = field_or_empty(map, tag);
   return v.size() == 1 ? v[0] : (v.empty() ? 0 : '?');
@@ -30,29 +23,15 @@ char char_or_zero(const FIX::FieldMap& map, int tag) {
 
 }  // namespace
 
-struct FixParentAcceptor::Impl final : public FIX::Application {
+struct FixParentAcceptor::Impl {
   FixAcceptorOptions options;
   Sink sink;
-  std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<FIX::FileStoreFactory> store;
-  std::unique_ptr<FIX::LogFactory> log;
-  std::unique_ptr<FIX::SocketAcceptor> acceptor;
-  mutable std::mutex sessions_mutex;
-  std::map<std::string, FIX::SessionID> sessions;  // by SessionID::toString()
-  std::atomic<int> logged_on{0};
-  bool stopped = false;
-
-  void onCreate(const FIX::SessionID& id) override {
-    std::lock_guard lock(sessions_mutex);
-    sessions[id.toString()] = id;
-  }
-  void onLogon(const FIX::SessionID&) override { ++logged_on; }
-  void onLogout(const FIX::SessionID&) override { --logged_on; }
-  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) override {}
+  // Last: its acceptor stops and goes before what its handlers use.
+  FixAcceptorCore core{[this](const FIX::Message& m, const FIX::SessionID& id) { from_app(m, id); },
+                       [this](const FIX::Message& m, const FIX::SessionID& id) { from_admin(m, id); }};
 
   // A Logon must carry the configured username and password when there are any.
-  void fromAdmin(const FIX::Message& message, const FIX::SessionID&) override {
+  void from_admin(const FIX::Message& message, const FIX::SessionID&) {
     if (field_or_empty(message.getHeader(), FIX::FIELD::MsgType) != "A") return;
     const auto& c = options.config;
     if (c.username.empty() && c.password.empty()) return;
@@ -61,19 +40,9 @@ struct FixParentAcceptor::Impl final : public FIX::Application {
       throw FIX::RejectLogon("unknown username or wrong password");
   }
 
-  void fromApp(const FIX::Message& message, const FIX::SessionID& id) override {
-    const std::string type = field_or_empty(message.getHeader(), FIX::FIELD::MsgType);
+  void from_app(const FIX::Message& message, const FIX::SessionID& id) {
     ParentRequest r;
-    if (type == "D")
-      r.kind = ParentRequest::Kind::New;
-    else if (type == "F")
-      r.kind = ParentRequest::Kind::Cancel;
-    else if (type == "G")
-      r.kind = ParentRequest::Kind::Replace;
-    else if (type == "H")
-      r.kind = ParentRequest::Kind::Status;
-    else
-      throw FIX::UnsupportedMessageType();  // a BusinessMessageReject; the session stays up
+    r.kind = fix_order_request_kind<ParentRequest::Kind>(message);
     r.session = id.toString();
     r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
     r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
@@ -99,13 +68,6 @@ struct FixParentAcceptor::Impl final : public FIX::Application {
   }
 
   bool send(const ParentAnswer& a) {
-    FIX::SessionID id;
-    {
-      std::lock_guard lock(sessions_mutex);
-      auto it = sessions.find(a.session);
-      if (it == sessions.end()) return false;
-      id = it->second;
-    }
     FIX::Message m;
     m.getHeader().setField(FIX::FIELD::MsgType, a.cancel_reject ? "9" : "8");
     m.setField(FIX::FIELD::OrderID, a.order_id.empty() ? "NONE" : a.order_id);
@@ -133,11 +95,7 @@ struct FixParentAcceptor::Impl final : public FIX::Application {
       if (!a.last_mkt.empty()) m.setField(FIX::FIELD::LastMkt, a.last_mkt);
       if (a.ord_rej_reason >= 0) m.setField(FIX::FIELD::OrdRejReason, std::to_string(a.ord_rej_reason));
     }
-    try {
-      return FIX::Session::sendToTarget(m, id);
-    } catch (const FIX::SessionNotFound&) {
-      return false;
-    }
+    return core.send(a.session, m);
   }
 };
 
@@ -163,23 +121,13 @@ Result<std::unique_ptr<FixParentAcceptor>> FixParentAcceptor::start(const FixAcc
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->sink = std::move(sink);
-  try {
-    FixSessionOptions session;
-    session.end = FixAcceptorEnd{c.port};
-    session.dictionary = options.dictionary;
-    session.store_dir = options.store_dir;
-    session.reset_on_logon = options.reset_on_logon;
-    for (const auto& client : c.clients) session.sessions.push_back({c.comp_id, client});
-    impl->settings = make_fix_session_settings(session);
-    impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
-    impl->log = make_masked_file_log_factory(options.store_dir + "/log");
-    impl->acceptor = std::make_unique<FIX::SocketAcceptor>(*impl, *impl->store, *impl->settings, *impl->log);
-    impl->acceptor->start();
-    restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
-  } catch (const std::exception& e) {
-    return make_error(std::string("FIX acceptor on ") + c.host + ":" + std::to_string(c.port) + ": " +
-                      e.what());
-  }
+  FixSessionOptions session;
+  session.dictionary = options.dictionary;
+  session.store_dir = options.store_dir;
+  session.reset_on_logon = options.reset_on_logon;
+  for (const auto& client : c.clients) session.sessions.push_back({c.comp_id, client});
+  if (Status started = impl->core.start(c.host, c.port, std::move(session)); !started)
+    return make_error(started.message());
   return std::unique_ptr<FixParentAcceptor>(new FixParentAcceptor(std::move(impl)));
 }
 
@@ -188,13 +136,11 @@ bool FixParentAcceptor::send(const ParentAnswer& answer) {
 }
 
 void FixParentAcceptor::stop() {
-  if (!impl_ || impl_->stopped || !impl_->acceptor) return;
-  impl_->stopped = true;
-  impl_->acceptor->stop();
+  if (impl_) impl_->core.stop();
 }
 
 int FixParentAcceptor::logged_on() const {
-  return impl_->logged_on.load();
+  return impl_->core.logged_on();
 }
 
 }  // namespace tranche::gateway

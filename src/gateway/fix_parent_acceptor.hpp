@@ -4,8 +4,9 @@
 // OrderStatusRequest becomes a ParentRequest handed to the server's kernel (on QuickFIX's thread: the sink
 // must only queue it); the kernel's ParentAnswers go back as ExecutionReports or OrderCancelRejects. Nothing
 // here decides whether an order is good: a parent the kernel refuses is an ExecutionReport with ExecType 8,
-// never a session-level reject. QuickFIX's own types stay inside fix_parent_acceptor.cpp: the service and
-// its kernel see only the plain ParentRequest and ParentAnswer (core/parent_messages.hpp).
+// never a session-level reject. QuickFIX's own types stay inside the gateway (fix_parent_acceptor.cpp,
+// fix_acceptor_core.*): the service and its kernel see only the plain ParentRequest and ParentAnswer
+// (core/parent_messages.hpp).
 #include <functional>
 #include <memory>
 #include <string>
