@@ -31,6 +31,9 @@ class FakeHost final : public AlgoHost {
     s.intent = intent;
     s.state.qty = intent.qty;
     s.at_ns = market.now_ns;
+    // A venue with nothing to take: the placer ends such an intent at once, having sent nothing.
+    s.state.done = nothing_to_take;
+    s.state.children = nothing_to_take ? 0 : 1;
     intents.push_back(s);
     return intents.size() - 1;
   }
@@ -59,6 +62,17 @@ class FakeHost final : public AlgoHost {
       if (!s.state.done) o += s.state.qty - s.state.filled;
     return o;
   }
+  // Ends open intents having filled `share` of each (the rest of an IOC sweep expired).
+  void fill_part(double share) {
+    for (auto& s : intents) {
+      if (s.state.done) continue;
+      const Qty f = qty_from_real(s.state.qty.to_double() * share, Qty::from_raw(10'000), Rounding::Down);
+      s.state.filled += f;
+      executed_base += f;
+      s.state.done = true;
+    }
+  }
+  bool nothing_to_take = false;
   std::vector<Submitted> intents;
   std::vector<TimestampNs> wakes;
   std::vector<std::string> notes;
@@ -439,6 +453,70 @@ TEST(AlmgrenChriss, TheTrajectoryIsTheClosedFormAndMinimisesCostPlusRiskAversion
   const AcSchedule urgent = almgren_chriss(paper(2e-5));
   EXPECT_LT(urgent.variance, s.variance);
   EXPECT_GT(urgent.expected_cost, s.expected_cost);
+}
+
+
+TEST(MarketSweep, ASweepFilledInFullEndsCompletedAfterOneWave) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("market", 5));
+  algo->on_start(host, m.at(kStart));
+  ASSERT_EQ(host.intents.size(), 1u);
+  EXPECT_EQ(host.intents[0].intent.urgency, Urgency::Aggressive);
+  EXPECT_TRUE(host.intents[0].intent.arrive_together);
+  EXPECT_EQ(host.intents[0].intent.qty, base(5));
+  host.fill_all();
+  algo->on_fill(host, m.at(kStart + kNanosPerMilli));
+  EXPECT_TRUE(algo->done());
+  EXPECT_TRUE(algo->completed());
+}
+
+TEST(MarketSweep, WhatAWaveLeavesGoesInAnotherUpToThreeWaves) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("market", 10));
+  algo->on_start(host, m.at(kStart));
+  for (int wave = 1; wave <= 3; ++wave) {
+    ASSERT_EQ(host.intents.size(), static_cast<std::size_t>(wave));
+    host.fill_part(0.5);
+    algo->on_market(host, m.at(kStart + wave * kNanosPerMilli));
+  }
+  EXPECT_EQ(host.intents.size(), 3u) << "never a fourth wave";
+  ASSERT_TRUE(algo->done());
+  EXPECT_FALSE(algo->completed());
+  EXPECT_EQ(algo->done_text(), "nothing more could be sent");
+}
+
+TEST(MarketSweep, ARemainderBelowWhatAnyVenueTakesEndsItCompletedSayingWhatWasLeft) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("market", 1));
+  algo->on_start(host, m.at(kStart));
+  host.intents[0].state.filled = base(0.9995);
+  host.executed_base = base(0.9995);
+  host.intents[0].state.done = true;
+  algo->on_market(host, m.at(kStart + kNanosPerMilli));
+  ASSERT_TRUE(algo->done());
+  EXPECT_TRUE(algo->completed());  // the kernel ends the parent Filled: the parent lifecycle's remainder row
+  EXPECT_EQ(algo->done_text(), "filled but for 0.0005, below what any venue takes");
+}
+
+// Regression: a wave that found nothing to take sent nothing, so no report ever came, and the sweep waited for
+// its end time.
+TEST(MarketSweep, AWaveThatFindsNothingToTakeEndsTheSweepAtOnce) {
+  Market m;
+  FakeHost host;
+  host.nothing_to_take = true;
+  auto algo = make(parent("market", 5));
+  algo->on_start(host, m.at(kStart));
+  ASSERT_TRUE(algo->done());
+  EXPECT_FALSE(algo->completed());
+  EXPECT_EQ(host.intents.size(), 1u);
+  EXPECT_EQ(algo->done_text(), "nothing more could be sent");
+}
+
+TEST(MarketSweep, TakesNoParameters) {
+  EXPECT_FALSE(make_algo(parent("market", 5, {{"slice", "10s"}})).ok());
 }
 
 }  // namespace

@@ -68,6 +68,9 @@ class MarketSweep final : public Algo {
     wave_ = host.submit(in, market);
     intents_.push_back(wave_);
     ++waves_;
+    // A wave that found nothing to take (the limit is through every book, the gate refused it) is over at
+    // once: no report will come to say so.
+    if (host.intent_state(wave_).done) work(host, market);
   }
   void save_more(Text& out) const override { out << "waves=" << waves_ << ";"; }
   void restore_more(const std::map<std::string, double>& from) override {
