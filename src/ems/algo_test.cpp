@@ -455,7 +455,6 @@ TEST(AlmgrenChriss, TheTrajectoryIsTheClosedFormAndMinimisesCostPlusRiskAversion
   EXPECT_GT(urgent.expected_cost, s.expected_cost);
 }
 
-
 TEST(MarketSweep, ASweepFilledInFullEndsCompletedAfterOneWave) {
   Market m;
   FakeHost host;
@@ -501,8 +500,8 @@ TEST(MarketSweep, ARemainderBelowWhatAnyVenueTakesEndsItCompletedSayingWhatWasLe
   EXPECT_EQ(algo->done_text(), "filled but for 0.0005, below what any venue takes");
 }
 
-// Regression: a wave that found nothing to take sent nothing, so no report ever came, and the sweep waited for
-// its end time.
+// Regression: a wave that found nothing to take sent nothing, so no report ever came, and the sweep waited
+// for its end time.
 TEST(MarketSweep, AWaveThatFindsNothingToTakeEndsTheSweepAtOnce) {
   Market m;
   FakeHost host;
