@@ -290,7 +290,8 @@ void Algo::on_timer(AlgoHost& host, const AlgoMarket& market) {
 
 void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Ending) return check_done(host, market);
-  if (phase_ == AlgoPhase::Working && works_on_reports()) return work(host, market);
+  // An algo that does not watch the market hears on_market only for its children's reports: it works on each.
+  if (phase_ == AlgoPhase::Working && !watches_market()) return work(host, market);
   if (phase_ != AlgoPhase::Working || !params_.would_price.is_set() || !market.valid()) return;
   // The would-price: when the market comes to it, everything not yet working is taken at once.
   const bool there =

@@ -171,9 +171,6 @@ class Algo {
   virtual DurationNs slice_ns() const;
   virtual bool reacts_to_trades() const { return false; }
   virtual bool works_on_fills() const { return false; }
-  // Works on every report of its children and every market event, not only on fills and wakes (a sweep
-  // that goes on when its last wave is over).
-  virtual bool works_on_reports() const { return false; }
   // Others' volume expected by t (the participation cap of the next slice): what was seen, unless the algo
   // forecasts it. A forecast, so a real number.
   virtual double expected_volume_by(TimestampNs t, const AlgoMarket& market) const {

@@ -35,7 +35,6 @@ class MarketSweep final : public Algo {
 
  protected:
   bool works_on_fills() const override { return true; }
-  bool works_on_reports() const override { return true; }
   void work(AlgoHost& host, const AlgoMarket& market) override {
     if (waves_ == 0 && params_.end_ns != 0) host.wake_at(params_.end_ns);
     if (waves_ > 0 && !host.intent_state(wave_).done) return;

@@ -41,9 +41,10 @@ struct Kernel::Running {
   ParentId id;
   InstrumentId instrument;
   std::unique_ptr<ParentExecution> exec;
-  bool started = false;     // its algo has been started (or resumed after a restart)
-  std::string saved_state;  // after a restart: the algo's journaled state to resume from
-  bool canceling = false;   // a cancel is under way
+  std::unique_ptr<Algo> made;  // a new parent's algo, made at its acceptance, until it starts
+  bool started = false;        // its algo has been started (or resumed after a restart)
+  std::string saved_state;     // after a restart: the algo's journaled state to resume from
+  bool canceling = false;      // a cancel is under way
   std::string cancel_reason;
   bool market_closed = false;  // the market closed: it ends once its children are closed (or at a deadline)
   bool ended = false;
@@ -123,11 +124,13 @@ Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
     if (const md::BookView* book = market_->book(v, parent.instrument))
       gate_.on_quote(market_->venue_config(v).id, parent.instrument, book->best(Side::Buy),
                      book->best(Side::Sell), t);
-  if (auto made = make_algo(parent); !made) return make_error(made.error().message);
+  auto made = make_algo(parent);
+  if (!made) return make_error(made.error().message);
   auto accepted = manager_.accept_parent(parent, t);
   check(manager_.flush());
   if (!accepted) return make_error(accepted.error().message);
   auto p = std::make_unique<Running>();
+  p->made = std::move(made).value();
   p->id = *accepted;
   p->instrument = parent.instrument;
   const std::size_t slot = parents_.size();
@@ -141,14 +144,19 @@ void Kernel::start(Running& p) {
   p.started = true;
   const oms::ParentRecord* record = manager_.oms().parent(p.id);
   if (record == nullptr) return;
-  auto made = make_algo(record->order);
-  if (!made) {
-    begin_cancel(p, made.error().message);
-    return;
+  // A new parent's algo was made when it was accepted; a recovered one's is made from its journaled order.
+  std::unique_ptr<Algo> algo = std::move(p.made);
+  if (algo == nullptr) {
+    auto made = make_algo(record->order);
+    if (!made) {
+      begin_cancel(p, made.error().message);
+      return;
+    }
+    algo = std::move(made).value();
   }
   InstrumentState& st = state_of(p.instrument);
   const std::size_t slot = by_parent_[p.id.value()];
-  p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(made.value()), record->order,
+  p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), record->order,
                                              [this, slot](TimestampNs at) { set_timer(at, kWake, slot); });
   if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, slot);
   if (!p.saved_state.empty()) {
@@ -250,21 +258,18 @@ Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) 
 Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
   // Most events are about the instrument of the last one.
   if (last_state_ != nullptr && last_state_->instrument == instrument) return *last_state_;
-  for (InstrumentState* st : instrument_slots_)
-    if (st->instrument == instrument) return *(last_state_ = st);
-  auto& slot = instruments_[instrument.str()];
-  if (!slot) {
-    slot = std::make_unique<InstrumentState>();
-    slot->instrument = instrument;
-    slot->index = instrument_slots_.size();
-    instrument_slots_.push_back(slot.get());
-    PlacerParams params;
-    params.flush = false;  // one flush per event, after every parent has acted
-    slot->placer = std::make_unique<Placer>(config_, manager_, params, options_.cards);
-    const std::size_t index = slot->index;
-    slot->placer->set_wake([this, index](TimestampNs at) { set_timer(at, kPlacer, index); });
-  }
-  return *(last_state_ = slot.get());
+  for (const auto& st : instruments_)
+    if (st->instrument == instrument) return *(last_state_ = st.get());
+  auto st = std::make_unique<InstrumentState>();
+  st->instrument = instrument;
+  st->index = instruments_.size();
+  PlacerParams params;
+  params.flush = false;  // one flush per event, after every parent has acted
+  st->placer = std::make_unique<Placer>(config_, manager_, params, options_.cards);
+  const std::size_t index = st->index;
+  st->placer->set_wake([this, index](TimestampNs at) { set_timer(at, kPlacer, index); });
+  instruments_.push_back(std::move(st));
+  return *(last_state_ = instruments_.back().get());
 }
 
 std::size_t Kernel::depth_for(const InstrumentId& instrument) const {
@@ -436,8 +441,8 @@ void Kernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
     return after_event();
   }
   if (kind == kPlacer) {
-    if (index < instrument_slots_.size()) {
-      InstrumentState& st = *instrument_slots_[index];
+    if (index < instruments_.size()) {
+      InstrumentState& st = *instruments_[index];
       (void)market_now(st.instrument);
       st.placer->on_timer(st.views, now_ns);
     }
@@ -589,7 +594,7 @@ void Kernel::data_ended() {
 void Kernel::reopen(md::MarketSource& market) {
   market_ = &market;
   market_closed_ = false;
-  for (auto& [name, st] : instruments_) {
+  for (auto& st : instruments_) {
     st->views.clear();
     st->views_full_ns = 0;
   }

@@ -159,15 +159,14 @@ class Kernel final : public md::MarketListener {
   KernelObserver* observer_ = nullptr;
   int benchmark_venue_ = -1;
   bool consolidated_benchmark_ = false;
-  std::vector<std::unique_ptr<Running>> parents_;   // by slot, every parent run
-  std::vector<std::size_t> active_;                 // slots of parents not yet ended
-  std::map<std::uint64_t, std::size_t> by_parent_;  // parent id -> slot
-  std::map<std::string, std::unique_ptr<InstrumentState>> instruments_;
-  std::vector<InstrumentState*> instrument_slots_;  // by index (placer timers)
-  InstrumentState* last_state_ = nullptr;           // the last one looked up
-  std::map<std::string, TimestampNs> avoid_until_;  // venues that rejected us, until then
-  std::set<std::string> seen_exec_;                 // venue/exec id: a repeated fill is one fill
-  std::set<std::uint64_t> answered_children_;       // children a venue has answered (scorecards)
+  std::vector<std::unique_ptr<Running>> parents_;              // by slot, every parent run
+  std::vector<std::size_t> active_;                            // slots of parents not yet ended
+  std::map<std::uint64_t, std::size_t> by_parent_;             // parent id -> slot
+  std::vector<std::unique_ptr<InstrumentState>> instruments_;  // by index (placer timers)
+  InstrumentState* last_state_ = nullptr;                      // the last one looked up
+  std::map<std::string, TimestampNs> avoid_until_;             // venues that rejected us, until then
+  std::set<std::string> seen_exec_;                            // venue/exec id: a repeated fill is one fill
+  std::set<std::uint64_t> answered_children_;                  // children a venue has answered (scorecards)
   std::vector<std::function<void(TimestampNs)>> calls_;
   bool market_closed_ = false;
   Status error_;

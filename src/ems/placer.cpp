@@ -484,9 +484,6 @@ void Placer::on_report(const ExecutionReport& report) {
   if (id == intents_.size()) return;
   IntentState& st = states_[id];
   st.filled = filled(id);
-  const bool working =
-      std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
-  (void)working;
   if (!remaining(id).is_positive() && !in_flight(id).is_positive()) st.done = true;
   settle_aggressive(id);
 }

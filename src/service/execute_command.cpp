@@ -20,7 +20,6 @@
 #include "ems/scorecard.hpp"
 #include "ems/venue_views.hpp"
 #include "oms/order_manager.hpp"
-#include "risk/risk_gate.hpp"
 #include "service/report_html.hpp"
 #include "service/runtime.hpp"
 #include "service/sim_commands.hpp"

@@ -18,11 +18,7 @@
 
 #include "ems/algo.hpp"
 #include "gateway/fix_parent_acceptor.hpp"
-#include "gateway/fix_venue_session.hpp"
-#include "gateway/sim_gateway.hpp"
-#include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
-#include "risk/risk_gate.hpp"
 #include "service/parent_desk.hpp"
 #include "service/replay_clock.hpp"
 #include "service/runtime.hpp"

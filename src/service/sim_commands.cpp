@@ -9,7 +9,6 @@
 
 #include "core/config.hpp"
 #include "core/time.hpp"
-#include "gateway/sim_gateway.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
 #include "service/runtime.hpp"
