@@ -10,6 +10,7 @@ packages=(
   libsimdjson-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   zlib1g-dev libzstd-dev libsqlite3-dev
   libquickfix-dev  # FIX sessions (tranche serve); its FIX44.xml comes from jspurefix (npm, fix/)
+  libboost-dev libssl-dev openssl  # the crypto venues: HTTPS and WebSocket on Beast/Asio over OpenSSL
   chromium  # the HTML report's test opens it headless
 )
 # Node and npm: the machine's own when present (node 20 here), else Debian's.
