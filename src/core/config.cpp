@@ -816,13 +816,37 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto* table = node->as_table();
     if (table == nullptr) return make_error(file + ": [exchange] must be a table");
     TableReader r(*table, file + ": exchange");
-    r.only({"listen", "clients", "speed"});
+    r.only({"listen", "clients", "speed", "binance"});
     ExchangeConfig& ex = config.exchange;
     r.address("listen", ex.host, ex.port, "127.0.0.1:9879");
     r.comp_ids("clients", ex.clients);
     if (table->get("speed")) ex.speed = r.decimal<Amount>("speed");
     if (r.error().empty() && !ex.speed.is_positive()) r.fail("speed must be positive");
     if (!r.error().empty()) return make_error(r.error());
+    if (const auto* bnode = table->get("binance")) {
+      const auto* btable = bnode->as_table();
+      if (btable == nullptr) return make_error(file + ": [exchange.binance] must be a table");
+      TableReader b(*btable, file + ": exchange.binance");
+      b.only({"listen", "venue", "request_weight_per_minute", "raw_requests_per_5m", "orders_per_10s",
+              "orders_per_day", "refusals_before_ban", "first_ban", "max_body_bytes", "read_timeout"});
+      ExchangeBinanceConfig& bx = ex.binance;
+      b.address("listen", bx.host, bx.port, "127.0.0.1:9443");
+      bx.venue = b.string("venue", false);
+      bx.request_weight_per_minute =
+          b.integer_in("request_weight_per_minute", bx.request_weight_per_minute, 1, 100'000'000);
+      bx.raw_requests_per_5m = b.integer_in("raw_requests_per_5m", bx.raw_requests_per_5m, 1, 100'000'000);
+      bx.orders_per_10s = b.integer_in("orders_per_10s", bx.orders_per_10s, 1, 100'000'000);
+      bx.orders_per_day = b.integer_in("orders_per_day", bx.orders_per_day, 1, 1'000'000'000);
+      bx.refusals_before_ban = b.integer_in("refusals_before_ban", bx.refusals_before_ban, 1, 1'000'000);
+      bx.first_ban_ns = b.duration("first_ban", bx.first_ban_ns);
+      bx.max_body_bytes = b.integer_in("max_body_bytes", bx.max_body_bytes, 1024, 16 * 1024 * 1024);
+      bx.read_timeout_ns = b.duration("read_timeout", bx.read_timeout_ns);
+      if (b.error().empty() && bx.read_timeout_ns <= 0) b.fail("read_timeout must be positive");
+      if (b.error().empty() && bx.first_ban_ns <= 0) b.fail("first_ban must be positive");
+      if (!b.error().empty()) return make_error(b.error());
+      if (!bx.venue.empty() && config.venue(VenueId(bx.venue)) == nullptr && !config.venues.empty())
+        return make_error(file + ": exchange.binance: venue '" + bx.venue + "' is not a configured venue");
+    }
   }
 
   for (const auto& venue : config.venues)

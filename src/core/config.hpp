@@ -220,11 +220,29 @@ struct ServerConfig {
 
 // `tranche exchange`: the simulator's venues behind a FIX 4.4 acceptor (docs/exchange.md). Each venue is a
 // session whose CompID is the venue id; the symbols are the venues' own.
+// `tranche exchange --protocol binance`: one venue behind Binance spot's REST, WebSocket API and streams
+// over HTTPS/WSS ([exchange.binance], docs/exchange.md). The rate limits are the ones it publishes in
+// exchangeInfo and enforces; their defaults are Binance spot's.
+struct ExchangeBinanceConfig {
+  std::string host = "127.0.0.1";
+  int port = 9443;
+  std::string venue;  // the venue it plays; empty: the config's binance spot venue
+  int request_weight_per_minute = 6000;
+  int raw_requests_per_5m = 61000;
+  int orders_per_10s = 100;
+  int orders_per_day = 200000;
+  int refusals_before_ban = 5;  // 429s in a row before an IP is banned (418)
+  DurationNs first_ban_ns = 2 * 60 * kNanosPerSecond;
+  int max_body_bytes = 65536;
+  DurationNs read_timeout_ns = 10 * kNanosPerSecond;
+};
+
 struct ExchangeConfig {
   std::string host = "127.0.0.1";
   int port = 9879;
   std::vector<std::string> clients = {"TRANCHE"};  // the CompIDs that may trade on every venue
   Amount speed = Amount::from_units(1);
+  ExchangeBinanceConfig binance;
 };
 
 struct Config {

@@ -185,6 +185,20 @@ int run_cli(int argc, char** argv) {
   exchange_cmd->add_option("--seed", exchange.seed, "Seed (default: the scenario's)")->check(kSeed);
   exchange_cmd->add_flag("--quiet", exchange.quiet, "No line on stderr for each report");
   exchange_cmd->add_flag("--json", exchange.json, "At exit: what each venue executed, as JSON on stdout");
+  exchange_cmd
+      ->add_option("--protocol", exchange.protocol,
+                   "fix (default: every venue over FIX 4.4) or binance (one venue behind Binance spot's "
+                   "REST, WebSocket API and streams, HTTPS/WSS)")
+      ->check(CLI::IsMember({"fix", "binance"}));
+  exchange_cmd->add_option("--cert", exchange.cert, "binance: the server's TLS certificate (PEM)");
+  exchange_cmd->add_option("--key", exchange.key, "binance: the certificate's private key (PEM)");
+  exchange_cmd->add_option(
+      "--keys", exchange.keys,
+      "binance: the account's API key file (TOML api_key, api_secret; owner-only). Without "
+      "it every signed request is refused");
+  exchange_cmd->add_option(
+      "--venue", exchange.venue,
+      "binance: the venue it plays (default: [exchange.binance] venue, else the binance spot venue)");
   exchange_cmd->callback([&] { exit_code = exchange_command(exchange, std::cout, std::cerr); });
 
   ExecuteOptions execute;

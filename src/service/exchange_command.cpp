@@ -2,11 +2,15 @@
 
 #include <charconv>
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "gateway/api_key.hpp"
+#include "gateway/binance_venue.hpp"
+#include "gateway/binance_venue_server.hpp"
 #include "gateway/fix_exchange_acceptor.hpp"
 #include "service/replay_clock.hpp"
 #include "service/sim_commands.hpp"
@@ -329,6 +333,111 @@ class Exchange final : public sim::SimListener {
   std::uint64_t exec_seq_ = 0;
 };
 
+// `--protocol binance`: one venue behind Binance spot's API on one HTTPS/WSS port. The simulator, the venue
+// and the server share the main thread.
+int binance_exchange(const ExchangeOptions& options, const Config& config, std::ostream& out,
+                     std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche exchange: " << message << "\n";
+    return 2;
+  };
+  if (options.cert.empty() || options.key.empty())
+    return fail("--protocol binance serves HTTPS and WSS only: give --cert FILE and --key FILE (PEM)");
+  std::string venue_id = !options.venue.empty() ? options.venue : config.exchange.binance.venue;
+  if (venue_id.empty())
+    for (const auto& v : config.venues)
+      if (v.sim && v.exchange == "binance" && v.market == "spot") {
+        venue_id = v.id.str();
+        break;
+      }
+  if (venue_id.empty())
+    return fail("no venue to play: the config has no simulated binance spot venue (name one with --venue)");
+  const VenueConfig* venue_config = config.venue(VenueId(venue_id));
+  if (venue_config == nullptr) return fail("--venue " + venue_id + " is not in the config");
+  if (!venue_config->sim)
+    return fail("venue " + venue_id + " has no [venue.sim] section: the simulator cannot play it");
+  std::optional<gateway::ApiKey> key;
+  if (!options.keys.empty()) {
+    auto loaded = gateway::load_api_key_file(options.keys);
+    if (!loaded) return fail("--keys: " + loaded.error().message);
+    key = *loaded;
+  }
+  sim::SimOptions sim_options;
+  sim_options.seed = options.seed;
+  sim_options.venues = {venue_id};
+  // A venue re-centred on another plays it only with its reference mounted.
+  if (venue_config->sim->recentre && config.scenario && !config.scenario->recentre_reference.empty() &&
+      config.scenario->recentre_reference != venue_id)
+    sim_options.venues.push_back(config.scenario->recentre_reference);
+  auto created = sim::Simulator::create(config, sim_options);
+  if (!created) return fail(created.error().message);
+  std::unique_ptr<sim::Simulator> sim = std::move(created).value();
+  const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
+  TimestampNs anchor = wall_now_ns();
+  if (!options.anchor.empty()) {
+    auto t = parse_time(options.anchor);
+    if (!t) return fail("--anchor: " + t.error().message);
+    anchor = *t;
+  }
+  const ReplayClock clock{data_start, anchor, config.exchange.speed.to_double()};
+
+  const ExchangeBinanceConfig& bx = config.exchange.binance;
+  gateway::binance::VenueServerOptions server_options;
+  server_options.host = bx.host;
+  server_options.port = options.port ? *options.port : bx.port;
+  server_options.cert_file = options.cert;
+  server_options.key_file = options.key;
+  server_options.max_body_bytes = static_cast<std::size_t>(bx.max_body_bytes);
+  server_options.read_timeout_ns = bx.read_timeout_ns;
+  auto server = gateway::binance::BinanceVenueServer::start(server_options);
+  if (!server) return fail(server.error().message);
+
+  gateway::binance::VenueOptions venue_options;
+  venue_options.venue = static_cast<std::size_t>(sim->venue_index(VenueId(venue_id)));
+  venue_options.key = key;
+  venue_options.limits.request_weight_per_minute = bx.request_weight_per_minute;
+  venue_options.limits.raw_requests_per_5m = bx.raw_requests_per_5m;
+  venue_options.limits.orders_per_10s = bx.orders_per_10s;
+  venue_options.limits.orders_per_day = bx.orders_per_day;
+  venue_options.limits.refusals_before_ban = bx.refusals_before_ban;
+  venue_options.limits.first_ban_ns = bx.first_ban_ns;
+  venue_options.wall_at = [clock](TimestampNs replay_ns) { return clock.wall_at(replay_ns); };
+  venue_options.speed = clock.speed;
+  venue_options.instruments = config.instruments;
+  gateway::binance::BinanceVenue venue(*sim, venue_options, server.value()->output());
+  sim->set_listener(&venue);
+
+  const std::string base = "https://" + bx.host + ":" + std::to_string(server.value()->port());
+  const std::string ws = "wss://" + bx.host + ":" + std::to_string(server.value()->port());
+  std::string symbols;
+  for (std::size_t m = 0; m < sim->venue(venue_options.venue).market_count(); ++m)
+    symbols += (symbols.empty() ? "" : ", ") + venue.symbol(m);
+  err << "tranche exchange: Binance spot API for " << venue_id << " (" << symbols << "): REST " << base
+      << "/api/v3, WebSocket API " << ws << "/ws-api/v3, streams " << ws << "/ws and " << ws
+      << "/stream; control " << base << "/tranche/control (loopback only); account key "
+      << (key ? key->key_hint() : std::string("none: every signed request is refused (-2015)")) << "; "
+      << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " from "
+      << format_time(data_start) << " at " << config.exchange.speed.to_string() << "x, anchored at "
+      << format_time(anchor) << "\n";
+
+  install_stop_handlers();
+  bool ended_said = false;
+  const std::function<void()> step = [&] {
+    const TimestampNs now = wall_now_ns();
+    (void)sim->run_until(std::max(sim->now(), clock.replay_at(now)), 20000);
+    venue.after_run(now);
+    if (!ended_said && !sim->recording_left()) {
+      ended_said = true;
+      err << "tranche exchange: the recorded data ended at " << format_time(sim->now())
+          << "; the venue takes no more orders that could trade\n";
+    }
+  };
+  server.value()->run(venue, step, stop_signal());
+  err << "tranche exchange: stopping\n";
+  if (options.json) out << "{\"venues\": {\"" << venue_id << "\": " << venue.executed_json() << "}}\n";
+  return 0;
+}
+
 }  // namespace
 
 int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ostream& err) {
@@ -339,15 +448,22 @@ int exchange_command(const ExchangeOptions& options, std::ostream& out, std::ost
   auto loaded = load_config(options.scenario.empty() ? default_config_path() : options.scenario);
   if (!loaded) return fail(loaded.error().message);
   Config config = *loaded;
-  if (options.port) {
-    if (*options.port <= 0 || *options.port > 65535) return fail("--port must be 1 to 65535");
-    config.exchange.port = *options.port;
-  }
   if (!options.speed.empty()) {
     Amount speed;
     if (!Amount::parse(options.speed, speed) || !speed.is_positive())
       return fail("--speed '" + options.speed + "' is not a positive decimal");
     config.exchange.speed = speed;
+  }
+  if (options.protocol == "binance") {
+    if (options.port && (*options.port < 0 || *options.port > 65535))
+      return fail("--port must be 0 to 65535");
+    return binance_exchange(options, config, out, err);
+  }
+  if (options.protocol != "fix")
+    return fail("--protocol must be fix or binance, not '" + options.protocol + "'");
+  if (options.port) {
+    if (*options.port <= 0 || *options.port > 65535) return fail("--port must be 1 to 65535");
+    config.exchange.port = *options.port;
   }
   sim::SimOptions sim_options;
   sim_options.seed = options.seed;

@@ -262,8 +262,25 @@ bool Simulator::cancel(std::size_t v, CancelOrder cancel) {
     cancels_in_flight_[cancel.client_order_id.value()] = now_ + delay;
     slot.venue->note_cancel_sent(cancel.client_order_id, now_);
   }
+  if (slot.cancels_to_hold > 0) {
+    --slot.cancels_to_hold;
+    held_cancels_[cancel.client_order_id.value()] = {cancel, now_ + delay};
+    schedule(now_ + delay + slot.cancel_hold_ns, v, HeldCancel{cancel});
+    return true;
+  }
   schedule(now_ + delay, v, cancel);
   return true;
+}
+
+void Simulator::disconnect_for(std::size_t v, DurationNs duration_ns) {
+  schedule(now_, v, Control{Control::Kind::Disconnect, "session disconnected (on demand)"});
+  schedule(now_ + std::max<DurationNs>(duration_ns, 0), v,
+           Control{Control::Kind::Reconnect, "session reconnected"});
+}
+
+void Simulator::hold_next_cancels(std::size_t v, int count, DurationNs max_hold_ns) {
+  venues_[v].cancels_to_hold = std::max(count, 0);
+  venues_[v].cancel_hold_ns = std::max<DurationNs>(max_hold_ns, 0);
 }
 
 bool Simulator::amend(std::size_t v, AmendOrder amend) {
@@ -490,6 +507,12 @@ void Simulator::run_action(const Scheduled& item) {
           cancels_in_flight_.erase(p.client_order_id.value());
           venue.on_cancel(p, now_);
           drain(v);
+        } else if constexpr (std::is_same_v<T, HeldCancel>) {
+          // The hold ended without a fill: applied now, unless a fill already released it.
+          if (held_cancels_.erase(p.cancel.client_order_id.value()) == 0) return;
+          cancels_in_flight_.erase(p.cancel.client_order_id.value());
+          venue.on_cancel(p.cancel, now_);
+          drain(v);
         } else if constexpr (std::is_same_v<T, AmendOrder>) {
           venue.on_amend(p, now_);
           drain(v);
@@ -572,6 +595,17 @@ void Simulator::drain(std::size_t v) {
   SimVenue& venue = *venues_[v].venue;
   if (!venue.reports().empty()) {
     for (const auto& report : venue.reports()) deliver_report(v, report);
+    if (!held_cancels_.empty()) {
+      // A fill releases its order's held cancel: applied once it has arrived, after the fill, so the fill's
+      // report leaves first.
+      for (const auto& report : venue.reports()) {
+        if (report.exec_type != ExecType::Trade) continue;
+        auto held = held_cancels_.find(report.client_order_id.value());
+        if (held == held_cancels_.end()) continue;
+        schedule(std::max(now_, held->second.arrives_ns), v, held->second.cancel);
+        held_cancels_.erase(held);
+      }
+    }
     venue.reports().clear();
   }
   if (!venue.statuses().empty()) {

@@ -126,6 +126,18 @@ class Simulator final : public md::MarketSource {
   bool query(std::size_t venue, OrderStatusQuery query);
   void set_timer(TimestampNs at_ns, std::uint64_t id) override;
 
+  // Faults on demand (tranche exchange's control endpoint, chaos tests), from the simulation's now:
+  // - the session to `venue` goes down now and comes back `duration_ns` later, as a [venue.sim.faults]
+  //   disconnect window does (requests refused, reports in flight lost, a status report at each end);
+  void disconnect_for(std::size_t venue, DurationNs duration_ns);
+  // - the next `count` cancels sent to `venue` are held at the venue once they arrive, until the recorded
+  //   market fills their order or `max_hold_ns` has passed. A fill is reported first and the cancel is
+  //   applied right after it: it cancels what is left, or is refused ("unknown order") when nothing is.
+  //   Without a fill the cancel is applied at the end of the hold. The race is made by waiting, never by a
+  //   fill the recorded market does not make.
+  void hold_next_cancels(std::size_t venue, int count, DurationNs max_hold_ns);
+  std::size_t held_cancels() const { return held_cancels_.size(); }
+
   TimestampNs now() const override { return now_; }
   // Processes the next event or action; false when nothing is left.
   bool step();
@@ -170,6 +182,8 @@ class Simulator final : public md::MarketSource {
     std::vector<MarketDataRef> refs;
     std::vector<BasisRing> basis;  // per market, when recentred
     VenueRunStats stats;
+    int cancels_to_hold = 0;  // hold_next_cancels
+    DurationNs cancel_hold_ns = 0;
   };
   struct MarketDataDelivery {
     MarketDataRef ref;
@@ -183,13 +197,22 @@ class Simulator final : public md::MarketSource {
   struct Timer {
     std::uint64_t id;
   };
+  // The end of a held cancel's hold: applied then unless a fill released it earlier.
+  struct HeldCancel {
+    CancelOrder cancel;
+  };
+  struct Held {
+    CancelOrder cancel;
+    TimestampNs arrives_ns = 0;  // when it reached the venue: a release never applies it earlier
+  };
   // An answer the gateway gives itself (a request it could not hand over): it never travelled, so a session
   // that is down does not lose it.
   struct LocalReport {
     ExecutionReport report;
   };
-  using Payload = std::variant<NewOrder, CancelOrder, AmendOrder, OrderStatusQuery, ExecutionReport,
-                               VenueStatusReport, MarketDataDelivery, Control, Timer, LocalReport>;
+  using Payload =
+      std::variant<NewOrder, CancelOrder, AmendOrder, OrderStatusQuery, ExecutionReport, VenueStatusReport,
+                   MarketDataDelivery, Control, Timer, LocalReport, HeldCancel>;
   struct Scheduled {
     TimestampNs at_ns;
     std::uint64_t seq;
@@ -239,6 +262,8 @@ class Simulator final : public md::MarketSource {
   double crossed_bps_sum_ = 0;
   // Cancels on their way, for the fill-after-cancel fault: client order id -> arrival at the venue.
   std::unordered_map<std::uint64_t, TimestampNs> cancels_in_flight_;
+  // Cancels held by hold_next_cancels, by client order id.
+  std::unordered_map<std::uint64_t, Held> held_cancels_;
   std::vector<md::Level> scratch_bids_, scratch_asks_;
   std::vector<md::Level> snapshot_bids_, snapshot_asks_;
   std::vector<std::string> notes_;

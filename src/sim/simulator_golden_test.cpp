@@ -528,6 +528,90 @@ TEST_F(FaultTest, ADisconnectRefusesRequestsAndLosesReportsUntilTheReconnect) {
   EXPECT_TRUE(up);
 }
 
+TEST_F(FaultTest, ADisconnectOnDemandStartsNowAndEndsAfterItsDuration) {
+  Recorder recorder;
+  run_with([](VenueFaults&) {}, recorder,
+           [&](Simulator& sim) {
+             sim.run_until(t0);
+             sim.disconnect_for(0, kNanosPerSecond);
+             sim.run_until(t0 + kNanosPerMilli);
+             EXPECT_FALSE(sim.send(0, market_buy(1)));
+             sim.run_until(t0 + kNanosPerSecond + kNanosPerMilli);
+             EXPECT_TRUE(sim.send(0, market_buy(2)));
+             sim.run_until(t0 + 2 * kNanosPerSecond);
+           });
+  ASSERT_FALSE(recorder.reports.empty());
+  EXPECT_EQ(recorder.reports.front().client_order_id, ClientOrderId(1));
+  EXPECT_EQ(recorder.reports.front().reject_reason, RejectReason::VenueClosed);
+  EXPECT_FALSE(recorder.fills(ClientOrderId(2)).empty());
+  std::vector<VenueState> states;
+  for (const auto& s : recorder.statuses) states.push_back(s.state);
+  ASSERT_GE(states.size(), 2u);
+  EXPECT_EQ(states[states.size() - 2], VenueState::Disconnected);
+  EXPECT_EQ(states.back(), VenueState::Open);
+  EXPECT_GE(recorder.statuses.back().venue_ns, t0 + kNanosPerSecond);
+}
+
+// A resting buy at the best bid, canceled at once with the cancel held: the recorded market fills it during
+// the hold, the fill is reported first and the cancel is answered after it (canceling what is left, or
+// refused when nothing is). The fill is one the market made: it comes no earlier than the cancel reached the
+// venue.
+TEST_F(FaultTest, AHeldCancelIsAnsweredAfterTheFillTheRecordedMarketMakesMeanwhile) {
+  Recorder recorder;
+  TimestampNs cancel_sent = 0;
+  auto sim =
+      run_with([](VenueFaults&) {}, recorder,
+               [&](Simulator& sim) {
+                 sim.run_until(t0);
+                 NewOrder order = market_buy(1);
+                 order.type = OrderType::Limit;
+                 order.time_in_force = TimeInForce::GoodTillCancel;
+                 order.price = sim.venue(0).market(0).best(Side::Buy);
+                 order.qty = qty("1");
+                 sim.send(0, order);
+                 sim.run_until(t0 + 10 * kNanosPerMilli);
+                 sim.hold_next_cancels(0, 1, 120 * kNanosPerSecond);
+                 cancel_sent = sim.now();
+                 sim.cancel(0, {ClientOrderId(1), VenueId("binance-spot"), InstrumentId("ETH-USDT"), 0});
+                 sim.run_until(t0 + 150 * kNanosPerSecond);
+               });
+  std::vector<ExecType> types;
+  for (const auto& r : recorder.reports) types.push_back(r.exec_type);
+  ASSERT_GE(types.size(), 3u);
+  EXPECT_EQ(types[0], ExecType::New);
+  EXPECT_EQ(types[1], ExecType::Trade) << "the fill comes first";
+  EXPECT_GT(recorder.reports[1].venue_ns, cancel_sent);
+  EXPECT_TRUE(types.back() == ExecType::Canceled || types.back() == ExecType::CancelRejected);
+  if (types.back() == ExecType::CancelRejected) {
+    EXPECT_EQ(recorder.reports.back().reject_reason, RejectReason::UnknownOrder);
+    EXPECT_EQ(recorder.reports.back().status, OrderStatus::Filled);
+  }
+  EXPECT_EQ(sim->held_cancels(), 0u);
+}
+
+TEST_F(FaultTest, AHeldCancelOfAnOrderTheMarketNeverReachesIsAppliedAtTheEndOfTheHold) {
+  Recorder recorder;
+  TimestampNs cancel_sent = 0;
+  run_with([](VenueFaults&) {}, recorder,
+           [&](Simulator& sim) {
+             sim.run_until(t0);
+             NewOrder order = market_buy(1);
+             order.type = OrderType::Limit;
+             order.time_in_force = TimeInForce::GoodTillCancel;
+             order.price = px("2000.00");
+             order.qty = qty("1");
+             sim.send(0, order);
+             sim.run_until(t0 + 10 * kNanosPerMilli);
+             sim.hold_next_cancels(0, 1, 2 * kNanosPerSecond);
+             cancel_sent = sim.now();
+             sim.cancel(0, {ClientOrderId(1), VenueId("binance-spot"), InstrumentId("ETH-USDT"), 0});
+             sim.run_until(t0 + 5 * kNanosPerSecond);
+           });
+  ASSERT_EQ(recorder.reports.size(), 2u);
+  EXPECT_EQ(recorder.reports[1].exec_type, ExecType::Canceled);
+  EXPECT_GE(recorder.reports[1].venue_ns, cancel_sent + 2 * kNanosPerSecond);
+}
+
 TEST_F(FaultTest, AHaltedVenueRejectsNewOrders) {
   Recorder recorder;
   run_with(

@@ -1,0 +1,2136 @@
+#include "gateway/binance_venue.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace tranche::gateway::binance {
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON: written by hand (decimals as strings, never through a double), read with simdjson.
+
+namespace {
+
+void escape_into(std::string& o, std::string_view text) {
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          o += "\\u00";
+          o += kHex[(c >> 4) & 0xf];
+          o += kHex[c & 0xf];
+        } else {
+          o += c;
+        }
+    }
+  }
+}
+
+// A key in an object being written: a comma unless the object (or array) has just opened.
+void key(std::string& o, std::string_view k) {
+  if (!o.empty() && o.back() != '{' && o.back() != '[') o += ',';
+  o += '"';
+  o += k;
+  o += "\":";
+}
+void str(std::string& o, std::string_view k, std::string_view v) {
+  key(o, k);
+  o += '"';
+  escape_into(o, v);
+  o += '"';
+}
+void num(std::string& o, std::string_view k, std::int64_t v) {
+  key(o, k);
+  o += std::to_string(v);
+}
+void boolean(std::string& o, std::string_view k, bool v) {
+  key(o, k);
+  o += v ? "true" : "false";
+}
+void raw(std::string& o, std::string_view k, std::string_view json) {
+  key(o, k);
+  o += json;
+}
+void comma(std::string& o) {
+  if (!o.empty() && o.back() != '{' && o.back() != '[') o += ',';
+}
+template <class Tag>
+std::string dec(Fixed<Tag> v) {
+  return v.is_set() ? v.to_string(8) : std::string("0.00000000");
+}
+std::string error_json(int code, std::string_view msg) {
+  std::string o = "{";
+  num(o, "code", code);
+  str(o, "msg", msg);
+  o += '}';
+  return o;
+}
+// Price x quantity in the quote asset, rounded to Amount's 8 places.
+Amount quote_of(Notional n) {
+  const Int128 scale = static_cast<Int128>(kFixedScale);
+  const Int128 r = n.raw();
+  const Int128 q = r >= 0 ? (r + scale / 2) / scale : -((-r + scale / 2) / scale);
+  return Amount::from_raw(static_cast<std::int64_t>(q));
+}
+
+const std::string* get(const Params& params, std::string_view name) {
+  for (const auto& [k, v] : params)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+bool parse_int(std::string_view text, std::int64_t& out) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+std::string mandatory(std::string_view name) {
+  return "Mandatory parameter '" + std::string(name) + "' was not sent, was empty/null, or malformed.";
+}
+std::string not_required(std::string_view name) {
+  return "Parameter '" + std::string(name) + "' sent when not required.";
+}
+std::string illegal_decimal(std::string_view name) {
+  return "Illegal characters found in parameter '" + std::string(name) +
+         "'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.";
+}
+
+// The request's text without its signature pair, and the signature.
+void strip_signature(std::string_view text, std::string& out, std::string& signature) {
+  while (!text.empty()) {
+    const std::size_t amp = text.find('&');
+    const std::string_view pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+    if (pair.substr(0, 10) == "signature=") {
+      signature = std::string(pair.substr(10));
+      continue;
+    }
+    if (!out.empty() && out.back() != '\x01') out += '&';
+    out += pair;
+  }
+}
+
+bool loopback(std::string_view ip) {
+  return ip == "127.0.0.1" || ip == "::1" || ip.substr(0, 4) == "127." || ip == "::ffff:127.0.0.1";
+}
+
+constexpr std::size_t kMaxLevels = 5000;  // Binance's deepest snapshot
+constexpr std::size_t kRecentTrades = 1000;
+constexpr int kMaxParams = 64;
+constexpr std::int64_t kMaxRecvWindowMs = 60000;
+const Qty kMaxQty = Qty::from_units(9'000'000);
+const Price kMaxPrice = Price::from_units(1'000'000);
+const Amount kMaxNotional = Amount::from_units(9'000'000'000);
+
+// Market stream kinds, index into Market::subs.
+enum StreamKind : int { kDepth100 = 0, kDepth1000 = 1, kBookTicker = 2, kTrade = 3 };
+constexpr const char* kStreamSuffix[] = {"depth@100ms", "depth", "bookTicker", "trade"};
+
+}  // namespace
+
+bool decimal_syntax(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  if (whole.empty() || whole.size() > 20) return false;
+  if (!std::all_of(whole.begin(), whole.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  if (dot == std::string_view::npos) return true;
+  const std::string_view frac = text.substr(dot + 1);
+  return !frac.empty() && frac.size() <= 20 &&
+         std::all_of(frac.begin(), frac.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool parse_ws_request(std::string_view text, WsRequest& out, std::string& error) {
+  static thread_local simdjson::ondemand::parser parser;
+  static thread_local simdjson::dom::parser validator;
+  const simdjson::padded_string json(text);
+  // The whole text must be one JSON value (On Demand reads lazily and would not look past the object).
+  simdjson::dom::element whole;
+  if (validator.parse(json).get(whole) != simdjson::SUCCESS) {
+    error = "malformed JSON";
+    return false;
+  }
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object object;
+  if (parser.iterate(json).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(object) != simdjson::SUCCESS) {
+    error = "the message is not a JSON object";
+    return false;
+  }
+  auto trim = [](std::string_view t) {
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\r' || t.back() == '\t'))
+      t.remove_suffix(1);
+    return t;
+  };
+  // A parameter's value as written: strings unescaped, numbers and booleans as their text.
+  auto scalar = [&](simdjson::ondemand::value value, std::string& into) -> bool {
+    simdjson::ondemand::json_type type;
+    if (value.type().get(type) != simdjson::SUCCESS) return false;
+    switch (type) {
+      case simdjson::ondemand::json_type::string: {
+        std::string_view s;
+        if (value.get_string().get(s) != simdjson::SUCCESS) return false;
+        into = std::string(s);
+        return true;
+      }
+      case simdjson::ondemand::json_type::number: {
+        into = std::string(trim(value.raw_json_token()));
+        return true;
+      }
+      case simdjson::ondemand::json_type::boolean: {
+        bool b = false;
+        if (value.get_bool().get(b) != simdjson::SUCCESS) return false;
+        into = b ? "true" : "false";
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  for (auto field : object) {
+    std::string_view name;
+    if (field.unescaped_key().get(name) != simdjson::SUCCESS) {
+      error = "malformed JSON";
+      return false;
+    }
+    simdjson::ondemand::value value;
+    if (field.value().get(value) != simdjson::SUCCESS) {
+      error = "malformed JSON";
+      return false;
+    }
+    if (name == "id") {
+      simdjson::ondemand::json_type type;
+      if (value.type().get(type) != simdjson::SUCCESS) {
+        error = "malformed JSON";
+        return false;
+      }
+      if (type == simdjson::ondemand::json_type::string) {
+        std::string_view s;
+        if (value.get_string().get(s) != simdjson::SUCCESS) {
+          error = "malformed JSON";
+          return false;
+        }
+        out.id = "\"";
+        escape_into(out.id, s);
+        out.id += '"';
+      } else if (type == simdjson::ondemand::json_type::number) {
+        std::int64_t n = 0;
+        if (value.get_int64().get(n) != simdjson::SUCCESS) {
+          error = "the request id must be an integer or a string";
+          return false;
+        }
+        out.id = std::to_string(n);
+      } else if (type == simdjson::ondemand::json_type::null) {
+        out.id = "null";
+      } else {
+        error = "the request id must be an integer or a string";
+        return false;
+      }
+    } else if (name == "method") {
+      std::string_view s;
+      if (value.get_string().get(s) != simdjson::SUCCESS) {
+        error = "the method must be a string";
+        return false;
+      }
+      out.method = std::string(s);
+    } else if (name == "params") {
+      simdjson::ondemand::json_type type;
+      if (value.type().get(type) != simdjson::SUCCESS) {
+        error = "malformed JSON";
+        return false;
+      }
+      if (type == simdjson::ondemand::json_type::array) {
+        out.params_is_array = true;
+        simdjson::ondemand::array array;
+        if (value.get_array().get(array) != simdjson::SUCCESS) {
+          error = "malformed JSON";
+          return false;
+        }
+        for (auto element : array) {
+          std::string_view s;
+          if (element.get_string().get(s) != simdjson::SUCCESS) {
+            error = "every stream must be a string";
+            return false;
+          }
+          out.streams.emplace_back(s);
+        }
+      } else if (type == simdjson::ondemand::json_type::object) {
+        simdjson::ondemand::object params;
+        if (value.get_object().get(params) != simdjson::SUCCESS) {
+          error = "malformed JSON";
+          return false;
+        }
+        for (auto p : params) {
+          std::string_view k;
+          simdjson::ondemand::value v;
+          if (p.unescaped_key().get(k) != simdjson::SUCCESS || p.value().get(v) != simdjson::SUCCESS) {
+            error = "malformed JSON";
+            return false;
+          }
+          std::string text_value;
+          if (!scalar(v, text_value)) {
+            error = "parameter '" + std::string(k) + "' must be a string, a number or a boolean";
+            return false;
+          }
+          out.params.emplace_back(std::string(k), std::move(text_value));
+          if (out.params.size() > static_cast<std::size_t>(kMaxParams)) {
+            error = "too many parameters";
+            return false;
+          }
+        }
+      } else {
+        error = "params must be an object";
+        return false;
+      }
+    } else {
+      error = "unknown property '" + std::string(name) + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The venue's records
+
+enum class BinanceVenue::Call : std::uint8_t {
+  Ping,
+  Time,
+  ExchangeInfo,
+  Depth,
+  Trades,
+  BookTicker,
+  Place,
+  Cancel,
+  Status,
+  CancelReplace,
+  OpenOrders,
+  CancelAll,
+  Account,
+  MyTrades,
+  UserSubscribe,
+  UserUnsubscribe,
+};
+
+namespace {
+struct Route {
+  const char* method;  // REST method; nullptr: WebSocket API only
+  const char* path;
+  const char* ws;  // WebSocket API method; nullptr: REST only
+  BinanceVenue::Call call;
+};
+}  // namespace
+
+struct BinanceVenue::Order {
+  std::uint64_t id = 0;
+  std::size_t market = 0;
+  std::string client_id;
+  std::string cancel_client_id;  // the cancel request's own id, once one is sent
+  Side side = Side::Buy;
+  OrderType type = OrderType::Limit;
+  TimeInForce tif = TimeInForce::GoodTillCancel;
+  Price price = Price::unset();
+  Qty qty, executed;
+  Notional quote;
+  OrderStatus status = OrderStatus::PendingNew;
+  std::int64_t time_ms = 0, update_ms = 0, transact_ms = 0;
+  bool open = true;
+  bool acked = false;
+  std::vector<std::size_t> trades;  // indices into trades_
+};
+
+struct BinanceVenue::Trade {
+  std::uint64_t id = 0;
+  std::uint64_t order_id = 0;
+  std::size_t market = 0;
+  Price price;
+  Qty qty;
+  Amount quote;
+  Qty commission;
+  std::string commission_asset;
+  std::int64_t time_ms = 0;
+  bool buyer = false;
+  bool maker = false;
+};
+
+struct BinanceVenue::OrderSpec {
+  std::size_t market = 0;
+  Side side = Side::Buy;
+  OrderType type = OrderType::Limit;
+  TimeInForce tif = TimeInForce::GoodTillCancel;
+  Price price = Price::unset();
+  Qty qty;
+  std::string client_id;
+  std::string resp_type;
+};
+
+struct BinanceVenue::Group {
+  bool replace = false;
+  Origin origin;
+  // openOrders cancelAll: the cancels still waited for, and the answers so far.
+  int waiting = 0;
+  std::vector<std::string> results;
+  // cancelReplace
+  bool allow_failure = false;
+  OrderSpec spec;
+  bool cancel_ok = false, new_ok = false, new_tried = false;
+  std::string cancel_json, new_json;
+};
+
+BinanceVenue::BinanceVenue(sim::Simulator& sim, VenueOptions options, VenueOutput& out)
+    : sim_(sim),
+      options_(std::move(options)),
+      out_(out),
+      venue_config_(sim.venue(options_.venue).config()),
+      limiter_(options_.limits) {
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  for (std::size_t m = 0; m < venue.market_count(); ++m) {
+    Market market;
+    market.symbol = venue.market(m).listing().symbol;
+    market.stream_prefix = market.symbol;
+    std::transform(market.stream_prefix.begin(), market.stream_prefix.end(), market.stream_prefix.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    market.stream_prefix += '@';
+    for (const Instrument& instrument : options_.instruments)
+      if (instrument.id == venue.market(m).listing().instrument) {
+        market.base = instrument.base;
+        market.quote = instrument.quote;
+      }
+    markets_.push_back(std::move(market));
+  }
+}
+
+BinanceVenue::~BinanceVenue() = default;
+
+std::int64_t BinanceVenue::wall_ms(TimestampNs replay_ns) const {
+  return options_.wall_at(replay_ns) / kNanosPerMilli;
+}
+
+int BinanceVenue::market_of(std::string_view symbol) const {
+  for (std::size_t m = 0; m < markets_.size(); ++m)
+    if (markets_[m].symbol == symbol) return static_cast<int>(m);
+  return -1;
+}
+
+std::string BinanceVenue::new_client_id() {
+  // Binance makes a random id when none is sent; ours is a counter, so a seed replays to the same bytes.
+  std::string id = "tranche-";
+  const std::string n = std::to_string(++next_client_id_);
+  id.append(n.size() < 8 ? 8 - n.size() : 0, '0');
+  id += n;
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Answers
+
+std::string BinanceVenue::rate_limits_json(const std::string& ip, TimestampNs wall_ns) const {
+  std::string o = "[{";
+  str(o, "rateLimitType", "REQUEST_WEIGHT");
+  str(o, "interval", "MINUTE");
+  num(o, "intervalNum", 1);
+  num(o, "limit", limiter_.limits().request_weight_per_minute);
+  num(o, "count", limiter_.used_weight(ip, wall_ns));
+  o += "},{";
+  str(o, "rateLimitType", "ORDERS");
+  str(o, "interval", "SECOND");
+  num(o, "intervalNum", 10);
+  num(o, "limit", limiter_.limits().orders_per_10s);
+  num(o, "count", limiter_.orders_10s(wall_ns));
+  o += "},{";
+  str(o, "rateLimitType", "ORDERS");
+  str(o, "interval", "DAY");
+  num(o, "intervalNum", 1);
+  num(o, "limit", limiter_.limits().orders_per_day);
+  num(o, "count", limiter_.orders_1d(wall_ns));
+  o += "}]";
+  return o;
+}
+
+void BinanceVenue::add_limit_headers(HttpResponse& response, const std::string& ip, bool orders,
+                                     TimestampNs wall_ns) {
+  response.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(limiter_.used_weight(ip, wall_ns)));
+  if (orders) {
+    response.headers.emplace_back("X-MBX-ORDER-COUNT-10S", std::to_string(limiter_.orders_10s(wall_ns)));
+    response.headers.emplace_back("X-MBX-ORDER-COUNT-1D", std::to_string(limiter_.orders_1d(wall_ns)));
+  }
+}
+
+void BinanceVenue::reply(const Origin& origin, std::string result, int http_status) {
+  if (!origin.ws && origin.id == 0) return;  // already answered (an outage told it 503)
+  if (origin.ws) {
+    if (!conns_.count(origin.id)) return;  // the connection closed meanwhile
+    std::string o = "{";
+    raw(o, "id", origin.request_id);
+    num(o, "status", http_status);
+    raw(o, "result", result);
+    raw(o, "rateLimits", rate_limits_json(origin.ip, wall_now_ns_));
+    o += '}';
+    out_.send(origin.id, std::move(o));
+    return;
+  }
+  HttpResponse response;
+  response.status = http_status;
+  response.body = std::move(result);
+  add_limit_headers(response, origin.ip, origin.orders, wall_now_ns_);
+  out_.respond(origin.id, std::move(response));
+}
+
+void BinanceVenue::fail(const Origin& origin, int http_status, int code, std::string_view msg,
+                        std::string_view data) {
+  if (!origin.ws && origin.id == 0) return;
+  std::string body = "{";
+  num(body, "code", code);
+  str(body, "msg", msg);
+  if (!data.empty()) raw(body, "data", data);
+  body += '}';
+  if (origin.ws) {
+    if (!conns_.count(origin.id)) return;
+    std::string o = "{";
+    raw(o, "id", origin.request_id);
+    num(o, "status", http_status);
+    raw(o, "error", body);
+    raw(o, "rateLimits", rate_limits_json(origin.ip, wall_now_ns_));
+    o += '}';
+    out_.send(origin.id, std::move(o));
+    return;
+  }
+  HttpResponse response;
+  response.status = http_status;
+  response.body = std::move(body);
+  add_limit_headers(response, origin.ip, origin.orders, wall_now_ns_);
+  out_.respond(origin.id, std::move(response));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Requests in
+
+namespace {
+// Weights as Binance spot publishes them (REST and WebSocket API alike).
+int weight_of(BinanceVenue::Call call, const Params& params) {
+  using C = BinanceVenue::Call;
+  switch (call) {
+    case C::Ping:
+    case C::Time:
+      return 1;
+    case C::ExchangeInfo:
+      return 20;
+    case C::Depth: {
+      std::int64_t limit = 100;
+      if (const std::string* l = get(params, "limit")) (void)parse_int(*l, limit);
+      return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+    }
+    case C::Trades:
+      return 25;
+    case C::BookTicker:
+      return get(params, "symbol") ? 2 : 4;
+    case C::Place:
+    case C::Cancel:
+    case C::CancelReplace:
+    case C::CancelAll:
+      return 1;
+    case C::Status:
+      return 4;
+    case C::OpenOrders:
+      return get(params, "symbol") ? 6 : 80;
+    case C::Account:
+    case C::MyTrades:
+      return 20;
+    case C::UserSubscribe:
+    case C::UserUnsubscribe:
+      return 2;
+  }
+  return 1;
+}
+
+bool is_signed(BinanceVenue::Call call) {
+  using C = BinanceVenue::Call;
+  switch (call) {
+    case C::Ping:
+    case C::Time:
+    case C::ExchangeInfo:
+    case C::Depth:
+    case C::Trades:
+    case C::BookTicker:
+    case C::UserUnsubscribe:
+      return false;
+    default:
+      return true;
+  }
+}
+
+const Route kRoutes[] = {
+    {"GET", "/api/v3/ping", "ping", BinanceVenue::Call::Ping},
+    {"GET", "/api/v3/time", "time", BinanceVenue::Call::Time},
+    {"GET", "/api/v3/exchangeInfo", "exchangeInfo", BinanceVenue::Call::ExchangeInfo},
+    {"GET", "/api/v3/depth", "depth", BinanceVenue::Call::Depth},
+    {"GET", "/api/v3/trades", "trades.recent", BinanceVenue::Call::Trades},
+    {"GET", "/api/v3/ticker/bookTicker", "ticker.book", BinanceVenue::Call::BookTicker},
+    {"POST", "/api/v3/order", "order.place", BinanceVenue::Call::Place},
+    {"DELETE", "/api/v3/order", "order.cancel", BinanceVenue::Call::Cancel},
+    {"GET", "/api/v3/order", "order.status", BinanceVenue::Call::Status},
+    {"POST", "/api/v3/order/cancelReplace", "order.cancelReplace", BinanceVenue::Call::CancelReplace},
+    {"GET", "/api/v3/openOrders", "openOrders.status", BinanceVenue::Call::OpenOrders},
+    {"DELETE", "/api/v3/openOrders", "openOrders.cancelAll", BinanceVenue::Call::CancelAll},
+    {"GET", "/api/v3/account", "account.status", BinanceVenue::Call::Account},
+    {"GET", "/api/v3/myTrades", "myTrades", BinanceVenue::Call::MyTrades},
+    {nullptr, nullptr, "userDataStream.subscribe.signature", BinanceVenue::Call::UserSubscribe},
+    {nullptr, nullptr, "userDataStream.unsubscribe", BinanceVenue::Call::UserUnsubscribe},
+};
+
+bool places_orders(BinanceVenue::Call call) {
+  return call == BinanceVenue::Call::Place || call == BinanceVenue::Call::CancelReplace;
+}
+}  // namespace
+
+void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, TimestampNs wall_ns) {
+  wall_now_ns_ = wall_ns;
+  if (request.path.substr(0, 17) == "/tranche/control/" && options_.control && loopback(request.ip))
+    return control(request, token, wall_ns);
+  Origin origin;
+  origin.id = token;
+  origin.ip = std::string(request.ip);
+  if (down(wall_ns))
+    return fail(origin, 503, kDisconnected,
+                "Internal error; unable to process your request. Please try again.");
+  const Route* route = nullptr;
+  for (const Route& r : kRoutes)
+    if (r.method != nullptr && request.path == r.path && request.method == r.method) route = &r;
+  if (route == nullptr) {
+    // What api.binance.com's front end answers for a path it does not serve: 404 and no JSON.
+    HttpResponse response;
+    response.status = 404;
+    response.content_type = "text/html";
+    response.body = "<html><body><h2>404 Not found</h2></body></html>";
+    out_.respond(token, std::move(response));
+    return;
+  }
+  origin.orders = places_orders(route->call);
+  // Parameters: the query string, then the body's; one sent in both is the query string's.
+  auto query = parse_query(request.query);
+  std::optional<Params> body = request.body.empty() ? Params{} : parse_query(request.body);
+  if (!query || !body) return fail(origin, 400, kIllegalChars, "Illegal characters found in a parameter.");
+  Params params = std::move(*query);
+  for (auto& [k, v] : *body)
+    if (get(params, k) == nullptr) params.emplace_back(std::move(k), std::move(v));
+  if (params.size() > static_cast<std::size_t>(kMaxParams))
+    return fail(origin, 400, kTooManyParameters, "Too many parameters sent for this endpoint.");
+  for (std::size_t i = 0; i < params.size(); ++i)
+    for (std::size_t j = i + 1; j < params.size(); ++j)
+      if (params[i].first == params[j].first)
+        return fail(origin, 400, kTooManyParameters, "Duplicate values for a parameter detected.");
+
+  const auto limited =
+      limiter_.admit(origin.ip, weight_of(route->call, params), origin.orders ? 1 : 0, wall_ns);
+  if (limited.verdict != RateLimiter::Verdict::Admitted) {
+    HttpResponse response;
+    response.status = limited.http_status;
+    response.body = error_json(limited.code, limited.msg);
+    response.headers.emplace_back("Retry-After", std::to_string(limited.retry_after_s));
+    add_limit_headers(response, origin.ip, origin.orders, wall_ns);
+    out_.respond(token, std::move(response));
+    return;
+  }
+  if (is_signed(route->call)) {
+    // REST signs the query string and the body as sent, query first ("totalParams").
+    std::string payload, signature;
+    strip_signature(request.query, payload, signature);
+    std::string body_payload;
+    strip_signature(request.body, body_payload, signature);
+    payload += body_payload;
+    if (!authorize(params, request.api_key, payload, signature, origin, wall_ns)) return;
+  }
+  dispatch(route->call, params, origin, wall_ns);
+}
+
+bool BinanceVenue::authorize(const Params& params, std::string_view api_key, std::string_view payload,
+                             std::string_view signature, const Origin& origin, TimestampNs wall_ns) {
+  if (api_key.empty()) {
+    fail(origin, 401, kBadApiKeyFormat, "API-key format invalid.");
+    return false;
+  }
+  if (!options_.key || api_key != options_.key->key) {
+    fail(origin, 401, kRejectedApiKey, "Invalid API-key, IP, or permissions for action.");
+    return false;
+  }
+  const std::string* timestamp = get(params, "timestamp");
+  std::int64_t ts_ms = 0;
+  if (timestamp == nullptr || !parse_int(*timestamp, ts_ms)) {
+    fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("timestamp"));
+    return false;
+  }
+  if (signature.empty()) {
+    fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("signature"));
+    return false;
+  }
+  std::int64_t recv_window_ms = 5000;
+  if (const std::string* w = get(params, "recvWindow")) {
+    if (!parse_int(*w, recv_window_ms) || recv_window_ms <= 0) {
+      fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("recvWindow"));
+      return false;
+    }
+    if (recv_window_ms > kMaxRecvWindowMs) {
+      fail(origin, 400, -1131, "recvWindow must be less than 60000.");
+      return false;
+    }
+  }
+  // Constant time over the whole of what was sent: a mismatch is never told apart by where it starts.
+  const std::string expected = hmac_sha256_hex(options_.key->secret, payload);
+  unsigned diff = expected.size() == signature.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < std::min(expected.size(), signature.size()); ++i)
+    diff |= static_cast<unsigned>(
+        static_cast<unsigned char>(expected[i]) ^
+        static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(signature[i]))));
+  if (diff != 0) {
+    fail(origin, 400, kInvalidSignature, "Signature for this request is not valid.");
+    return false;
+  }
+  const std::int64_t server_ms = wall_ns / kNanosPerMilli;
+  if (ts_ms > server_ms + 1000) {
+    fail(origin, 400, kInvalidTimestamp, "Timestamp for this request was 1000ms ahead of the server's time.");
+    return false;
+  }
+  if (server_ms - ts_ms > recv_window_ms) {
+    fail(origin, 400, kInvalidTimestamp, "Timestamp for this request is outside of the recvWindow.");
+    return false;
+  }
+  return true;
+}
+
+void BinanceVenue::dispatch(Call call, const Params& params, const Origin& origin, TimestampNs wall_ns) {
+  switch (call) {
+    case Call::Ping:
+      return reply(origin, "{}");
+    case Call::Time: {
+      std::string o = "{";
+      num(o, "serverTime", wall_ns / kNanosPerMilli);
+      o += '}';
+      return reply(origin, std::move(o));
+    }
+    case Call::ExchangeInfo:
+      return exchange_info(params, origin);
+    case Call::Depth:
+      return depth(params, origin);
+    case Call::Trades:
+      return trades(params, origin);
+    case Call::BookTicker:
+      return book_ticker(params, origin);
+    case Call::Place: {
+      OrderSpec spec;
+      if (!parse_order(params, spec, origin)) return;
+      int code = 0;
+      std::string msg;
+      if (!place(spec, origin, 0, code, msg)) fail(origin, 400, code, msg);
+      return;
+    }
+    case Call::Cancel:
+      return cancel(params, origin);
+    case Call::Status:
+      return order_status(params, origin);
+    case Call::CancelReplace:
+      return cancel_replace(params, origin);
+    case Call::OpenOrders:
+      return open_orders(params, origin);
+    case Call::CancelAll:
+      return cancel_all(params, origin);
+    case Call::Account:
+      return account(params, origin);
+    case Call::MyTrades:
+      return my_trades(params, origin);
+    case Call::UserSubscribe:
+      return subscribe_user(origin);
+    case Call::UserUnsubscribe: {
+      auto it = conns_.find(origin.id);
+      if (it != conns_.end()) it->second.user_subscription = -1;
+      return reply(origin, "{}");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Market data calls
+
+void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
+  std::vector<std::size_t> wanted;
+  if (const std::string* s = get(params, "symbol")) {
+    const int m = market_of(*s);
+    if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+    wanted.push_back(static_cast<std::size_t>(m));
+  } else if (const std::string* list = get(params, "symbols")) {
+    // ["ETHUSDT","BTCUSDT"]
+    std::string_view t = *list;
+    if (t.size() < 2 || t.front() != '[' || t.back() != ']')
+      return fail(origin, 400, kIllegalChars, "Illegal characters found in parameter 'symbols'.");
+    t = t.substr(1, t.size() - 2);
+    while (!t.empty()) {
+      const std::size_t comma_at = t.find(',');
+      std::string_view item = t.substr(0, comma_at);
+      t = comma_at == std::string_view::npos ? std::string_view{} : t.substr(comma_at + 1);
+      if (item.size() < 2 || item.front() != '"' || item.back() != '"')
+        return fail(origin, 400, kIllegalChars, "Illegal characters found in parameter 'symbols'.");
+      const int m = market_of(item.substr(1, item.size() - 2));
+      if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+      wanted.push_back(static_cast<std::size_t>(m));
+    }
+  } else {
+    for (std::size_t m = 0; m < markets_.size(); ++m) wanted.push_back(m);
+  }
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  const char* status = venue.state() == VenueState::Open     ? "TRADING"
+                       : venue.state() == VenueState::Halted ? "HALT"
+                                                             : "BREAK";
+  std::string o = "{";
+  str(o, "timezone", "UTC");
+  num(o, "serverTime", wall_now_ns_ / kNanosPerMilli);
+  key(o, "rateLimits");
+  o += "[{";
+  str(o, "rateLimitType", "REQUEST_WEIGHT");
+  str(o, "interval", "MINUTE");
+  num(o, "intervalNum", 1);
+  num(o, "limit", limiter_.limits().request_weight_per_minute);
+  o += "},{";
+  str(o, "rateLimitType", "ORDERS");
+  str(o, "interval", "SECOND");
+  num(o, "intervalNum", 10);
+  num(o, "limit", limiter_.limits().orders_per_10s);
+  o += "},{";
+  str(o, "rateLimitType", "ORDERS");
+  str(o, "interval", "DAY");
+  num(o, "intervalNum", 1);
+  num(o, "limit", limiter_.limits().orders_per_day);
+  o += "},{";
+  str(o, "rateLimitType", "RAW_REQUESTS");
+  str(o, "interval", "MINUTE");
+  num(o, "intervalNum", 5);
+  num(o, "limit", limiter_.limits().raw_requests_per_5m);
+  o += "}]";
+  raw(o, "exchangeFilters", "[]");
+  key(o, "symbols");
+  o += '[';
+  for (const std::size_t m : wanted) {
+    const VenueListing& listing = venue.market(m).listing();
+    const Market& market = markets_[m];
+    comma(o);
+    o += '{';
+    str(o, "symbol", market.symbol);
+    str(o, "status", status);
+    str(o, "baseAsset", market.base);
+    num(o, "baseAssetPrecision", 8);
+    str(o, "quoteAsset", market.quote);
+    num(o, "quotePrecision", 8);
+    num(o, "quoteAssetPrecision", 8);
+    num(o, "baseCommissionPrecision", 8);
+    num(o, "quoteCommissionPrecision", 8);
+    raw(o, "orderTypes", "[\"LIMIT\",\"LIMIT_MAKER\",\"MARKET\"]");
+    boolean(o, "icebergAllowed", false);
+    boolean(o, "ocoAllowed", false);
+    boolean(o, "otoAllowed", false);
+    boolean(o, "quoteOrderQtyMarketAllowed", false);
+    boolean(o, "allowTrailingStop", false);
+    boolean(o, "cancelReplaceAllowed", true);
+    boolean(o, "amendAllowed", false);
+    boolean(o, "isSpotTradingAllowed", true);
+    boolean(o, "isMarginTradingAllowed", false);
+    key(o, "filters");
+    o += "[{";
+    str(o, "filterType", "PRICE_FILTER");
+    str(o, "minPrice", dec(listing.tick_size));
+    str(o, "maxPrice", dec(kMaxPrice));
+    str(o, "tickSize", dec(listing.tick_size));
+    o += "},{";
+    str(o, "filterType", "LOT_SIZE");
+    str(o, "minQty", dec(listing.lot_size));
+    str(o, "maxQty", dec(kMaxQty));
+    str(o, "stepSize", dec(listing.lot_size));
+    o += "},{";
+    str(o, "filterType", "NOTIONAL");
+    str(o, "minNotional", dec(listing.min_notional));
+    boolean(o, "applyMinToMarket", true);
+    str(o, "maxNotional", dec(kMaxNotional));
+    boolean(o, "applyMaxToMarket", false);
+    num(o, "avgPriceMins", 0);
+    o += "}]";
+    raw(o, "permissions", "[]");
+    raw(o, "permissionSets", "[[\"SPOT\"]]");
+    str(o, "defaultSelfTradePreventionMode", "NONE");
+    raw(o, "allowedSelfTradePreventionModes", "[\"NONE\"]");
+    o += '}';
+  }
+  o += "]}";
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::publish_depth(std::size_t m) {
+  const sim::SimMarket& market = sim_.venue(options_.venue).market(m);
+  scratch_bids_.clear();
+  scratch_asks_.clear();
+  market.for_each_level(Side::Buy, [&](Price price, Qty qty) {
+    scratch_bids_.push_back({price, qty});
+    return scratch_bids_.size() < kMaxLevels;
+  });
+  market.for_each_level(Side::Sell, [&](Price price, Qty qty) {
+    scratch_asks_.push_back({price, qty});
+    return scratch_asks_.size() < kMaxLevels;
+  });
+  markets_[m].depth.publish(scratch_bids_, scratch_asks_);
+}
+
+namespace {
+void levels_json(std::string& o, std::string_view k, const std::vector<md::Level>& levels,
+                 std::size_t limit) {
+  key(o, k);
+  o += '[';
+  for (std::size_t i = 0; i < levels.size() && i < limit; ++i) {
+    if (i) o += ',';
+    o += "[\"";
+    o += levels[i].price.to_string(8);
+    o += "\",\"";
+    o += levels[i].qty.to_string(8);
+    o += "\"]";
+  }
+  o += ']';
+}
+}  // namespace
+
+void BinanceVenue::depth(const Params& params, const Origin& origin) {
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr) return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+  const int m = market_of(*symbol);
+  if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  std::int64_t limit = 100;
+  if (const std::string* l = get(params, "limit"); l && (!parse_int(*l, limit) || limit <= 0))
+    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("limit"));
+  limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(kMaxLevels));
+  publish_depth(static_cast<std::size_t>(m));
+  const DepthBook& book = markets_[static_cast<std::size_t>(m)].depth;
+  std::string o = "{";
+  num(o, "lastUpdateId", static_cast<std::int64_t>(book.last_update_id()));
+  levels_json(o, "bids", book.bids(), static_cast<std::size_t>(limit));
+  levels_json(o, "asks", book.asks(), static_cast<std::size_t>(limit));
+  o += '}';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::trades(const Params& params, const Origin& origin) {
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr) return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+  const int m = market_of(*symbol);
+  if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  std::int64_t limit = 500;
+  if (const std::string* l = get(params, "limit"); l && (!parse_int(*l, limit) || limit <= 0))
+    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("limit"));
+  const auto& recent = markets_[static_cast<std::size_t>(m)].recent;
+  const std::size_t n =
+      std::min<std::size_t>(recent.size(), static_cast<std::size_t>(std::min<std::int64_t>(limit, 1000)));
+  std::string o = "[";
+  for (std::size_t i = recent.size() - n; i < recent.size(); ++i) {
+    const PublicTrade& t = recent[i];
+    comma(o);
+    o += '{';
+    num(o, "id", static_cast<std::int64_t>(t.id));
+    str(o, "price", dec(t.price));
+    str(o, "qty", dec(t.qty));
+    str(o, "quoteQty", dec(quote_of(Notional::of(t.price, t.qty))));
+    num(o, "time", t.time_ms);
+    boolean(o, "isBuyerMaker", t.buyer_maker);
+    boolean(o, "isBestMatch", true);
+    o += '}';
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::book_ticker(const Params& params, const Origin& origin) {
+  auto one = [&](std::size_t m) {
+    const sim::SimMarket& market = sim_.venue(options_.venue).market(m);
+    std::string o = "{";
+    str(o, "symbol", markets_[m].symbol);
+    str(o, "bidPrice", dec(market.best(Side::Buy)));
+    str(o, "bidQty", dec(market.best_qty(Side::Buy)));
+    str(o, "askPrice", dec(market.best(Side::Sell)));
+    str(o, "askQty", dec(market.best_qty(Side::Sell)));
+    o += '}';
+    return o;
+  };
+  if (const std::string* symbol = get(params, "symbol")) {
+    const int m = market_of(*symbol);
+    if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+    return reply(origin, one(static_cast<std::size_t>(m)));
+  }
+  std::string o = "[";
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    comma(o);
+    o += one(m);
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Orders
+
+bool BinanceVenue::parse_order(const Params& params, OrderSpec& spec, const Origin& origin) {
+  auto bad = [&](int code, const std::string& msg) {
+    fail(origin, 400, code, msg);
+    return false;
+  };
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr || symbol->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+  const int m = market_of(*symbol);
+  if (m < 0) return bad(kBadSymbol, "Invalid symbol.");
+  spec.market = static_cast<std::size_t>(m);
+  const std::string* side = get(params, "side");
+  if (side == nullptr || side->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("side"));
+  const auto parsed_side = parse_side(*side);
+  if (!parsed_side) return bad(kInvalidSide, "Invalid side.");
+  spec.side = *parsed_side;
+  const std::string* type = get(params, "type");
+  if (type == nullptr || type->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("type"));
+  if (*type != "LIMIT" && *type != "MARKET" && *type != "LIMIT_MAKER")
+    return bad(kInvalidOrderType, "Invalid orderType.");
+  const std::string* tif = get(params, "timeInForce");
+  if (*type == "LIMIT" && tif == nullptr)
+    return bad(kMandatoryParamEmptyOrMalformed, mandatory("timeInForce"));
+  if (*type != "LIMIT" && tif != nullptr) return bad(-1106, not_required("timeInForce"));
+  const auto kind = parse_order_kind(*type, tif ? std::string_view(*tif) : std::string_view{});
+  if (!kind) return bad(kInvalidTimeInForce, "Invalid timeInForce.");
+  spec.type = kind->type;
+  spec.tif = kind->tif;
+  const VenueListing& l = sim_.venue(options_.venue).market(spec.market).listing();
+  // Quantity: Binance's syntax, then our 8 places, then LOT_SIZE.
+  if (get(params, "quoteOrderQty") != nullptr) return bad(-1106, not_required("quoteOrderQty"));
+  const std::string* qty = get(params, "quantity");
+  if (qty == nullptr || qty->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("quantity"));
+  if (!decimal_syntax(*qty)) return bad(kIllegalChars, illegal_decimal("quantity"));
+  if (!Qty::parse(*qty, spec.qty)) {
+    const std::size_t dot = qty->find('.');
+    if (dot != std::string::npos && dot <= 11)
+      return bad(kBadPrecision, "Parameter 'quantity' has too much precision.");
+    return bad(kFilterFailure, "Filter failure: LOT_SIZE");
+  }
+  const std::string* price = get(params, "price");
+  if (spec.type == OrderType::Market) {
+    if (price != nullptr) return bad(-1106, not_required("price"));
+  } else {
+    if (price == nullptr || price->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("price"));
+    if (!decimal_syntax(*price)) return bad(kIllegalChars, illegal_decimal("price"));
+    if (!Price::parse(*price, spec.price)) {
+      const std::size_t dot = price->find('.');
+      if (dot != std::string::npos && dot <= 11)
+        return bad(kBadPrecision, "Parameter 'price' has too much precision.");
+      return bad(kFilterFailure, "Filter failure: PRICE_FILTER");
+    }
+  }
+  if (const std::string* id = get(params, "newClientOrderId")) {
+    if (!valid_client_order_id(*id))
+      return bad(kIllegalChars,
+                 "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+                 "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
+    spec.client_id = *id;
+  }
+  if (const std::string* r = get(params, "newOrderRespType")) {
+    if (*r != "ACK" && *r != "RESULT" && *r != "FULL")
+      return bad(kMandatoryParamEmptyOrMalformed, mandatory("newOrderRespType"));
+    spec.resp_type = *r;
+  } else {
+    spec.resp_type = spec.tif == TimeInForce::PostOnly ? "ACK" : "FULL";
+  }
+  // The symbol's filters, as exchangeInfo publishes them.
+  if (!spec.qty.is_positive() || spec.qty.raw() % l.lot_size.raw() != 0 || spec.qty > kMaxQty)
+    return bad(kFilterFailure, "Filter failure: LOT_SIZE");
+  if (spec.type == OrderType::Limit) {
+    if (!spec.price.is_positive() || spec.price.raw() % l.tick_size.raw() != 0 || spec.price > kMaxPrice)
+      return bad(kFilterFailure, "Filter failure: PRICE_FILTER");
+    const Amount notional = quote_of(Notional::of(spec.price, spec.qty));
+    if (notional < l.min_notional) return bad(kFilterFailure, "Filter failure: NOTIONAL");
+  }
+  return true;
+}
+
+bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint64_t group, int& code,
+                         std::string& msg) {
+  std::string client_id = spec.client_id.empty() ? new_client_id() : spec.client_id;
+  if (open_by_client_.count(client_id)) {
+    code = kNewOrderRejected;
+    msg = "Duplicate order sent.";
+    return false;
+  }
+  const std::uint64_t id = ++next_order_id_;
+  auto order = std::make_unique<Order>();
+  Order& o = *order;
+  o.id = id;
+  o.market = spec.market;
+  o.client_id = client_id;
+  o.side = spec.side;
+  o.type = spec.type;
+  o.tif = spec.tif;
+  o.price = spec.price;
+  o.qty = spec.qty;
+  o.time_ms = wall_now_ns_ / kNanosPerMilli;
+  o.update_ms = o.time_ms;
+  orders_[id] = std::move(order);
+  open_by_client_[client_id] = id;
+  last_by_client_[client_id] = id;
+  places_[id] = PlaceWait{origin, spec.resp_type, false, group};
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  NewOrder n;
+  n.client_order_id = ClientOrderId(id);
+  n.venue = venue.config().id;
+  n.instrument = venue.market(spec.market).listing().instrument;
+  n.side = spec.side;
+  n.type = spec.type;
+  n.time_in_force = spec.tif;
+  n.price = spec.type == OrderType::Market ? Price::unset() : spec.price;
+  n.qty = spec.qty;
+  (void)sim_.send(options_.venue, n);  // refused: the simulator's Rejected report answers it
+  return true;
+}
+
+BinanceVenue::Order* BinanceVenue::find_order(const Params& params, const Origin& origin, bool for_cancel) {
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr || symbol->empty()) {
+    fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+    return nullptr;
+  }
+  const int m = market_of(*symbol);
+  if (m < 0) {
+    fail(origin, 400, kBadSymbol, "Invalid symbol.");
+    return nullptr;
+  }
+  const std::string* order_id = get(params, "orderId");
+  const std::string* client_id = get(params, "origClientOrderId");
+  if (order_id == nullptr && client_id == nullptr) {
+    fail(origin, 400, kMandatoryParamEmptyOrMalformed,
+         "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+    return nullptr;
+  }
+  Order* found = nullptr;
+  if (order_id != nullptr) {
+    std::int64_t id = 0;
+    if (!parse_int(*order_id, id)) {
+      fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("orderId"));
+      return nullptr;
+    }
+    auto it = orders_.find(static_cast<std::uint64_t>(id));
+    if (it != orders_.end()) found = it->second.get();
+  } else {
+    auto it = last_by_client_.find(*client_id);
+    if (it != last_by_client_.end()) found = orders_.at(it->second).get();
+  }
+  if (found != nullptr && client_id != nullptr && found->client_id != *client_id) found = nullptr;
+  if (found != nullptr && found->market != static_cast<std::size_t>(m)) found = nullptr;
+  if (found == nullptr) {
+    if (for_cancel)
+      fail(origin, 400, kCancelRejected, "Unknown order sent.");
+    else
+      fail(origin, 400, kNoSuchOrder, "Order does not exist.");
+  }
+  return found;
+}
+
+void BinanceVenue::cancel(const Params& params, const Origin& origin) {
+  Order* o = find_order(params, origin, true);
+  if (o == nullptr) return;
+  if (!o->open || cancels_.count(o->id)) return fail(origin, 400, kCancelRejected, "Unknown order sent.");
+  const std::string* id = get(params, "newClientOrderId");
+  if (id != nullptr && !valid_client_order_id(*id))
+    return fail(origin, 400, kIllegalChars,
+                "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+                "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
+  o->cancel_client_id = id != nullptr ? *id : new_client_id();
+  cancels_[o->id] = CancelWait{origin, 0};
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(o->id), venue.config().id,
+                                                venue.market(o->market).listing().instrument, 0});
+}
+
+void BinanceVenue::cancel_all(const Params& params, const Origin& origin) {
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr || symbol->empty())
+    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+  const int m = market_of(*symbol);
+  if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  std::vector<Order*> open;
+  for (auto& [id, o] : orders_)
+    if (o->open && o->acked && o->market == static_cast<std::size_t>(m) && !cancels_.count(id))
+      open.push_back(o.get());
+  if (open.empty()) return fail(origin, 400, kCancelRejected, "Unknown order sent.");
+  const std::uint64_t g = ++next_group_;
+  auto group = std::make_unique<Group>();
+  group->origin = origin;
+  group->waiting = static_cast<int>(open.size());
+  groups_[g] = std::move(group);
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  for (Order* o : open) {
+    o->cancel_client_id = new_client_id();
+    cancels_[o->id] = CancelWait{origin, g};
+    (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(o->id), venue.config().id,
+                                                  venue.market(o->market).listing().instrument, 0});
+  }
+}
+
+void BinanceVenue::cancel_replace(const Params& params, const Origin& origin) {
+  const std::string* mode = get(params, "cancelReplaceMode");
+  if (mode == nullptr || mode->empty())
+    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("cancelReplaceMode"));
+  if (*mode != "STOP_ON_FAILURE" && *mode != "ALLOW_FAILURE")
+    return fail(origin, 400, kInvalidParameter, "Invalid data sent for a parameter.");
+  OrderSpec spec;
+  if (!parse_order(params, spec, origin)) return;
+  // The order to cancel: cancelOrderId or cancelOrigClientOrderId.
+  Params target;
+  target.emplace_back("symbol", markets_[spec.market].symbol);
+  if (const std::string* id = get(params, "cancelOrderId")) target.emplace_back("orderId", *id);
+  if (const std::string* id = get(params, "cancelOrigClientOrderId"))
+    target.emplace_back("origClientOrderId", *id);
+  if (target.size() == 1)
+    return fail(origin, 400, kMandatoryParamEmptyOrMalformed,
+                "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were empty/null!");
+  const std::uint64_t g = ++next_group_;
+  auto group = std::make_unique<Group>();
+  group->replace = true;
+  group->origin = origin;
+  group->allow_failure = *mode == "ALLOW_FAILURE";
+  group->spec = spec;
+  Group& gr = *group;
+  groups_[g] = std::move(group);
+  // Finding the order answers nobody: its failure is the cancel's part of this answer.
+  Order* o = nullptr;
+  if (const std::string* id = get(target, "orderId")) {
+    std::int64_t n = 0;
+    if (parse_int(*id, n))
+      if (auto it = orders_.find(static_cast<std::uint64_t>(n)); it != orders_.end()) o = it->second.get();
+  } else if (auto it = last_by_client_.find(*get(target, "origClientOrderId")); it != last_by_client_.end()) {
+    o = orders_.at(it->second).get();
+  }
+  if (o == nullptr || !o->open || o->market != spec.market || cancels_.count(o->id)) {
+    gr.cancel_ok = false;
+    gr.cancel_json = error_json(kCancelRejected, "Unknown order sent.");
+    return cancel_replace_step(g);
+  }
+  const std::string* cancel_id = get(params, "cancelNewClientOrderId");
+  o->cancel_client_id =
+      cancel_id != nullptr && valid_client_order_id(*cancel_id) ? *cancel_id : new_client_id();
+  cancels_[o->id] = CancelWait{origin, g};
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(o->id), venue.config().id,
+                                                venue.market(o->market).listing().instrument, 0});
+}
+
+// The cancel of a cancelReplace is decided: place the new order, or answer.
+void BinanceVenue::cancel_replace_step(std::uint64_t g) {
+  Group& gr = *groups_.at(g);
+  if (!gr.new_tried && (gr.cancel_ok || gr.allow_failure)) {
+    gr.new_tried = true;
+    int code = 0;
+    std::string msg;
+    if (place(gr.spec, gr.origin, g, code, msg)) return;  // answered when the new order is decided
+    gr.new_ok = false;
+    gr.new_json = error_json(code, msg);
+  }
+  std::string data = "{";
+  str(data, "cancelResult", gr.cancel_ok ? "SUCCESS" : "FAILURE");
+  str(data, "newOrderResult", !gr.new_tried ? "NOT_ATTEMPTED" : gr.new_ok ? "SUCCESS" : "FAILURE");
+  raw(data, "cancelResponse", gr.cancel_json);
+  raw(data, "newOrderResponse", gr.new_tried ? gr.new_json : std::string("null"));
+  data += '}';
+  const Origin origin = gr.origin;
+  const bool ok = gr.cancel_ok && gr.new_ok;
+  const bool partly = gr.cancel_ok != gr.new_ok && gr.new_tried;
+  groups_.erase(g);
+  if (ok) return reply(origin, std::move(data));
+  if (partly)
+    return fail(origin, 409, kCancelReplacePartiallyFailed, "Order cancel-replace partially failed.", data);
+  fail(origin, 400, kCancelReplaceFailed, "Order cancel-replace failed.", data);
+}
+
+void BinanceVenue::group_done(std::uint64_t g) {
+  auto it = groups_.find(g);
+  if (it == groups_.end()) return;
+  Group& gr = *it->second;
+  if (gr.replace) return cancel_replace_step(g);
+  if (--gr.waiting > 0) return;
+  std::string o = "[";
+  for (const std::string& r : gr.results) {
+    comma(o);
+    o += r;
+  }
+  o += ']';
+  const Origin origin = gr.origin;
+  groups_.erase(it);
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::order_status(const Params& params, const Origin& origin) {
+  const Order* o = find_order(params, origin, false);
+  if (o != nullptr) reply(origin, order_json(*o));
+}
+
+void BinanceVenue::open_orders(const Params& params, const Origin& origin) {
+  int m = -1;
+  if (const std::string* symbol = get(params, "symbol")) {
+    m = market_of(*symbol);
+    if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  }
+  std::string o = "[";
+  for (const auto& [id, order] : orders_)
+    if (order->open && order->acked && (m < 0 || order->market == static_cast<std::size_t>(m))) {
+      comma(o);
+      o += order_json(*order);
+    }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::account(const Params& params, const Origin& origin) {
+  const bool omit_zero = get(params, "omitZeroBalances") && *get(params, "omitZeroBalances") == "true";
+  const VenueFees& fees = venue_config_.fees;
+  std::string o = "{";
+  num(o, "makerCommission", fees.maker_bps.raw() / kFixedScale);
+  num(o, "takerCommission", fees.taker_bps.raw() / kFixedScale);
+  num(o, "buyerCommission", 0);
+  num(o, "sellerCommission", 0);
+  key(o, "commissionRates");
+  o += '{';
+  str(o, "maker", dec(Amount::from_raw(fees.maker_bps.raw() / 10'000)));
+  str(o, "taker", dec(Amount::from_raw(fees.taker_bps.raw() / 10'000)));
+  str(o, "buyer", "0.00000000");
+  str(o, "seller", "0.00000000");
+  o += '}';
+  boolean(o, "canTrade", true);
+  boolean(o, "canWithdraw", false);
+  boolean(o, "canDeposit", false);
+  boolean(o, "brokered", false);
+  boolean(o, "requireSelfTradePrevention", false);
+  boolean(o, "preventSor", false);
+  num(o, "updateTime", wall_now_ns_ / kNanosPerMilli);
+  str(o, "accountType", "SPOT");
+  key(o, "balances");
+  o += '[';
+  for (const sim::AssetBalance& b : sim_.venue(options_.venue).balances()) {
+    if (omit_zero && b.total.is_zero()) continue;
+    comma(o);
+    o += '{';
+    str(o, "asset", b.asset);
+    str(o, "free", dec(b.total - b.locked));
+    str(o, "locked", dec(b.locked));
+    o += '}';
+  }
+  o += ']';
+  raw(o, "permissions", "[\"SPOT\"]");
+  num(o, "uid", 1);
+  o += '}';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::my_trades(const Params& params, const Origin& origin) {
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr || symbol->empty())
+    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+  const int m = market_of(*symbol);
+  if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  std::int64_t order_id = -1, from_id = -1, start = -1, end = -1, limit = 500;
+  const std::pair<const char*, std::int64_t*> numbers[] = {{"orderId", &order_id},
+                                                           {"fromId", &from_id},
+                                                           {"startTime", &start},
+                                                           {"endTime", &end},
+                                                           {"limit", &limit}};
+  for (const auto& [name, into] : numbers)
+    if (const std::string* v = get(params, name); v && (!parse_int(*v, *into) || *into < 0))
+      return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory(name));
+  if (limit <= 0) return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("limit"));
+  limit = std::min<std::int64_t>(limit, 1000);
+  std::vector<const Trade*> found;
+  for (const Trade& t : trades_) {
+    if (t.market != static_cast<std::size_t>(m)) continue;
+    if (order_id >= 0 && t.order_id != static_cast<std::uint64_t>(order_id)) continue;
+    if (from_id >= 0 && t.id < static_cast<std::uint64_t>(from_id)) continue;
+    if (start >= 0 && t.time_ms < start) continue;
+    if (end >= 0 && t.time_ms > end) continue;
+    found.push_back(&t);
+  }
+  // From fromId or startTime: the first `limit`; otherwise the most recent `limit`, oldest first.
+  std::size_t first = 0, count = found.size();
+  if (found.size() > static_cast<std::size_t>(limit)) {
+    count = static_cast<std::size_t>(limit);
+    if (from_id < 0 && start < 0) first = found.size() - count;
+  }
+  std::string o = "[";
+  for (std::size_t i = first; i < first + count; ++i) {
+    const Trade& t = *found[i];
+    comma(o);
+    o += '{';
+    str(o, "symbol", markets_[t.market].symbol);
+    num(o, "id", static_cast<std::int64_t>(t.id));
+    num(o, "orderId", static_cast<std::int64_t>(t.order_id));
+    num(o, "orderListId", -1);
+    str(o, "price", dec(t.price));
+    str(o, "qty", dec(t.qty));
+    str(o, "quoteQty", dec(t.quote));
+    str(o, "commission", dec(t.commission));
+    str(o, "commissionAsset", t.commission_asset);
+    num(o, "time", t.time_ms);
+    boolean(o, "isBuyer", t.buyer);
+    boolean(o, "isMaker", t.maker);
+    boolean(o, "isBestMatch", true);
+    o += '}';
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Orders' JSON
+
+std::string BinanceVenue::order_json(const Order& order) const {
+  const std::string_view tif = time_in_force_name(order.type, order.tif);
+  std::string o = "{";
+  str(o, "symbol", markets_[order.market].symbol);
+  num(o, "orderId", static_cast<std::int64_t>(order.id));
+  num(o, "orderListId", -1);
+  str(o, "clientOrderId", order.client_id);
+  str(o, "price", order.type == OrderType::Market ? std::string("0.00000000") : dec(order.price));
+  str(o, "origQty", dec(order.qty));
+  str(o, "executedQty", dec(order.executed));
+  str(o, "cummulativeQuoteQty", dec(quote_of(order.quote)));
+  str(o, "status", order_status_name(order.status));
+  str(o, "timeInForce", tif.empty() ? "GTC" : tif);
+  str(o, "type", order_type_name(order.type, order.tif));
+  str(o, "side", side_name(order.side));
+  str(o, "stopPrice", "0.00000000");
+  str(o, "icebergQty", "0.00000000");
+  num(o, "time", order.time_ms);
+  num(o, "updateTime", order.update_ms);
+  boolean(o, "isWorking", order.acked);
+  num(o, "workingTime", order.acked ? order.transact_ms : -1);
+  str(o, "origQuoteOrderQty", "0.00000000");
+  str(o, "selfTradePreventionMode", "NONE");
+  o += '}';
+  return o;
+}
+
+std::string BinanceVenue::result_json(const Order& order, const std::string& resp_type) const {
+  std::string o = "{";
+  str(o, "symbol", markets_[order.market].symbol);
+  num(o, "orderId", static_cast<std::int64_t>(order.id));
+  num(o, "orderListId", -1);
+  str(o, "clientOrderId", order.client_id);
+  num(o, "transactTime", order.transact_ms);
+  if (resp_type != "ACK") {
+    const std::string_view tif = time_in_force_name(order.type, order.tif);
+    str(o, "price", order.type == OrderType::Market ? std::string("0.00000000") : dec(order.price));
+    str(o, "origQty", dec(order.qty));
+    str(o, "executedQty", dec(order.executed));
+    str(o, "origQuoteOrderQty", "0.00000000");
+    str(o, "cummulativeQuoteQty", dec(quote_of(order.quote)));
+    str(o, "status", order_status_name(order.status));
+    str(o, "timeInForce", tif.empty() ? "GTC" : tif);
+    str(o, "type", order_type_name(order.type, order.tif));
+    str(o, "side", side_name(order.side));
+    num(o, "workingTime", order.transact_ms);
+    str(o, "selfTradePreventionMode", "NONE");
+  }
+  if (resp_type == "FULL") {
+    key(o, "fills");
+    o += '[';
+    for (const std::size_t i : order.trades) {
+      const Trade& t = trades_[i];
+      comma(o);
+      o += '{';
+      str(o, "price", dec(t.price));
+      str(o, "qty", dec(t.qty));
+      str(o, "commission", dec(t.commission));
+      str(o, "commissionAsset", t.commission_asset);
+      num(o, "tradeId", static_cast<std::int64_t>(t.id));
+      o += '}';
+    }
+    o += ']';
+  }
+  o += '}';
+  return o;
+}
+
+std::string BinanceVenue::cancel_json(const Order& order) const {
+  const std::string_view tif = time_in_force_name(order.type, order.tif);
+  std::string o = "{";
+  str(o, "symbol", markets_[order.market].symbol);
+  str(o, "origClientOrderId", order.client_id);
+  num(o, "orderId", static_cast<std::int64_t>(order.id));
+  num(o, "orderListId", -1);
+  str(o, "clientOrderId", order.cancel_client_id);
+  num(o, "transactTime", order.update_ms);
+  str(o, "price", order.type == OrderType::Market ? std::string("0.00000000") : dec(order.price));
+  str(o, "origQty", dec(order.qty));
+  str(o, "executedQty", dec(order.executed));
+  str(o, "origQuoteOrderQty", "0.00000000");
+  str(o, "cummulativeQuoteQty", dec(quote_of(order.quote)));
+  str(o, "status", order_status_name(order.status));
+  str(o, "timeInForce", tif.empty() ? "GTC" : tif);
+  str(o, "type", order_type_name(order.type, order.tif));
+  str(o, "side", side_name(order.side));
+  str(o, "selfTradePreventionMode", "NONE");
+  o += '}';
+  return o;
+}
+
+std::string BinanceVenue::execution_report(const Order& order, std::string_view exec_type, const Trade* trade,
+                                           TimestampNs venue_ns) const {
+  const std::string_view tif = time_in_force_name(order.type, order.tif);
+  const bool canceled = exec_type == "CANCELED" && !order.cancel_client_id.empty();
+  std::string o = "{";
+  str(o, "e", "executionReport");
+  num(o, "E", wall_ms(sim_.now()));
+  str(o, "s", markets_[order.market].symbol);
+  str(o, "c", canceled ? order.cancel_client_id : order.client_id);
+  str(o, "S", side_name(order.side));
+  str(o, "o", order_type_name(order.type, order.tif));
+  str(o, "f", tif.empty() ? "GTC" : tif);
+  str(o, "q", dec(order.qty));
+  str(o, "p", order.type == OrderType::Market ? std::string("0.00000000") : dec(order.price));
+  str(o, "P", "0.00000000");
+  str(o, "F", "0.00000000");
+  num(o, "g", -1);
+  str(o, "C", canceled ? order.client_id : std::string());
+  str(o, "x", exec_type);
+  str(o, "X", order_status_name(order.status));
+  str(o, "r", "NONE");
+  num(o, "i", static_cast<std::int64_t>(order.id));
+  str(o, "l", trade ? dec(trade->qty) : std::string("0.00000000"));
+  str(o, "z", dec(order.executed));
+  str(o, "L", trade ? dec(trade->price) : std::string("0.00000000"));
+  str(o, "n", trade ? dec(trade->commission) : std::string("0"));
+  if (trade)
+    str(o, "N", trade->commission_asset);
+  else
+    raw(o, "N", "null");
+  num(o, "T", wall_ms(venue_ns));
+  num(o, "t", trade ? static_cast<std::int64_t>(trade->id) : -1);
+  num(o, "I", 0);
+  boolean(o, "w", order.open && order.acked);
+  boolean(o, "m", trade ? trade->maker : false);
+  boolean(o, "M", false);
+  num(o, "O", order.time_ms);
+  str(o, "Z", dec(quote_of(order.quote)));
+  str(o, "Y", trade ? dec(trade->quote) : std::string("0.00000000"));
+  str(o, "Q", "0.00000000");
+  num(o, "W", order.transact_ms);
+  str(o, "V", "NONE");
+  o += '}';
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the simulator says
+
+void BinanceVenue::close_order(Order& order) {
+  order.open = false;
+  auto it = open_by_client_.find(order.client_id);
+  if (it != open_by_client_.end() && it->second == order.id) open_by_client_.erase(it);
+}
+
+void BinanceVenue::user_event(const std::string& event) {
+  for (auto& [id, conn] : conns_) {
+    if (conn.user_subscription < 0) continue;
+    std::string o = "{";
+    num(o, "subscriptionId", conn.user_subscription);
+    raw(o, "event", event);
+    o += '}';
+    out_.send(id, std::move(o));
+  }
+}
+
+void BinanceVenue::account_position(const Order& order, TimestampNs venue_ns) {
+  const Market& market = markets_[order.market];
+  std::string o = "{";
+  str(o, "e", "outboundAccountPosition");
+  num(o, "E", wall_ms(sim_.now()));
+  num(o, "u", wall_ms(venue_ns));
+  key(o, "B");
+  o += '[';
+  for (const std::string* asset : {&market.base, &market.quote}) {
+    const sim::AssetBalance* b = sim_.venue(options_.venue).balance(*asset);
+    if (b == nullptr) continue;
+    comma(o);
+    o += '{';
+    str(o, "a", b->asset);
+    str(o, "f", dec(b->total - b->locked));
+    str(o, "l", dec(b->locked));
+    o += '}';
+  }
+  o += "]}";
+  user_event(o);
+}
+
+void BinanceVenue::on_execution_report(const ExecutionReport& r) {
+  auto it = orders_.find(r.client_order_id.value());
+  if (it == orders_.end()) return;
+  Order& o = *it->second;
+  const std::int64_t at_ms = wall_ms(r.venue_ns);
+  switch (r.exec_type) {
+    case ExecType::New:
+      o.status = OrderStatus::New;
+      o.acked = true;
+      o.transact_ms = at_ms;
+      o.update_ms = at_ms;
+      if (auto p = places_.find(o.id); p != places_.end()) p->second.decided = true;
+      user_event(execution_report(o, "NEW", nullptr, r.venue_ns));
+      account_position(o, r.venue_ns);
+      return;
+    case ExecType::Rejected: {
+      // Refused at the venue: the order never existed for the client, who gets the error.
+      int code = kNewOrderRejected;
+      std::string msg = std::string(r.text.view());
+      int http = 400;
+      switch (r.reject_reason) {
+        case RejectReason::PostOnlyWouldCross:
+          msg = "Order would immediately match and take.";
+          break;
+        case RejectReason::InsufficientBalance:
+          msg = "Account has insufficient balance for requested action.";
+          break;
+        case RejectReason::PriceOffTick:
+          code = kFilterFailure;
+          msg = "Filter failure: PRICE_FILTER";
+          break;
+        case RejectReason::QtyOffLot:
+          code = kFilterFailure;
+          msg = "Filter failure: LOT_SIZE";
+          break;
+        case RejectReason::BelowMinNotional:
+          code = kFilterFailure;
+          msg = "Filter failure: NOTIONAL";
+          break;
+        case RejectReason::RateLimited:
+          code = kTooManyOrders;
+          msg = "Too many new orders.";
+          http = 429;
+          break;
+        case RejectReason::VenueClosed:
+          msg = "Market is closed.";
+          break;
+        default:
+          break;
+      }
+      close_order(o);
+      if (last_by_client_[o.client_id] == o.id) last_by_client_.erase(o.client_id);
+      auto p = places_.find(o.id);
+      if (p != places_.end()) {
+        const PlaceWait wait = p->second;
+        places_.erase(p);
+        if (wait.group != 0 && groups_.count(wait.group)) {
+          Group& gr = *groups_.at(wait.group);
+          gr.new_ok = false;
+          gr.new_json = error_json(code, msg);
+          orders_.erase(it);
+          return cancel_replace_step(wait.group);
+        }
+        fail(wait.origin, http, code, msg);
+      }
+      orders_.erase(it);
+      return;
+    }
+    case ExecType::Trade: {
+      Market& market = markets_[o.market];
+      Trade t;
+      t.id = market.next_trade_id++;
+      t.order_id = o.id;
+      t.market = o.market;
+      t.price = r.last_price;
+      t.qty = r.last_qty;
+      t.quote = quote_of(Notional::of(r.last_price, r.last_qty));
+      t.commission = r.fee.amount;
+      t.commission_asset = std::string(r.fee.asset.view());
+      t.time_ms = at_ms;
+      t.buyer = o.side == Side::Buy;
+      t.maker = r.liquidity == Liquidity::Maker;
+      o.trades.push_back(trades_.size());
+      trades_.push_back(t);
+      o.executed = r.cum_qty;
+      o.quote += Notional::of(r.last_price, r.last_qty);
+      o.status = r.status == OrderStatus::Filled ? OrderStatus::Filled : OrderStatus::PartiallyFilled;
+      o.update_ms = at_ms;
+      ++fills_;
+      (o.side == Side::Buy ? bought_ : sold_) += r.last_qty;
+      if (o.status == OrderStatus::Filled) close_order(o);
+      // Our fill is a public trade too.
+      const bool buyer_maker = t.buyer == t.maker;
+      market.recent.push_back({t.id, t.price, t.qty, at_ms, buyer_maker});
+      if (market.recent.size() > kRecentTrades) market.recent.pop_front();
+      if (market.subs[kTrade] > 0) {
+        std::string e = "{";
+        str(e, "e", "trade");
+        num(e, "E", wall_ms(sim_.now()));
+        str(e, "s", market.symbol);
+        num(e, "t", static_cast<std::int64_t>(t.id));
+        str(e, "p", dec(t.price));
+        str(e, "q", dec(t.qty));
+        num(e, "T", at_ms);
+        boolean(e, "m", buyer_maker);
+        boolean(e, "M", true);
+        e += '}';
+        publish_to(o.market, kTrade, e);
+      }
+      user_event(execution_report(o, "TRADE", &trades_.back(), r.venue_ns));
+      account_position(o, r.venue_ns);
+      return;
+    }
+    case ExecType::Canceled:
+    case ExecType::Expired: {
+      o.status = r.exec_type == ExecType::Canceled ? OrderStatus::Canceled : OrderStatus::Expired;
+      o.update_ms = at_ms;
+      close_order(o);
+      user_event(execution_report(o, r.exec_type == ExecType::Canceled ? "CANCELED" : "EXPIRED", nullptr,
+                                  r.venue_ns));
+      account_position(o, r.venue_ns);
+      if (auto c = cancels_.find(o.id); c != cancels_.end()) {
+        const CancelWait wait = c->second;
+        cancels_.erase(c);
+        if (wait.group != 0) {
+          if (auto g = groups_.find(wait.group); g != groups_.end()) {
+            Group& gr = *g->second;
+            if (gr.replace) {
+              gr.cancel_ok = true;
+              gr.cancel_json = cancel_json(o);
+            } else {
+              gr.results.push_back(cancel_json(o));
+            }
+          }
+          return group_done(wait.group);
+        }
+        reply(wait.origin, cancel_json(o));
+      }
+      return;
+    }
+    case ExecType::CancelRejected: {
+      auto c = cancels_.find(o.id);
+      if (c == cancels_.end()) return;
+      const CancelWait wait = c->second;
+      cancels_.erase(c);
+      if (wait.group != 0) {
+        if (auto g = groups_.find(wait.group); g != groups_.end() && g->second->replace) {
+          g->second->cancel_ok = false;
+          g->second->cancel_json = error_json(kCancelRejected, "Unknown order sent.");
+        }
+        return group_done(wait.group);
+      }
+      return fail(wait.origin, 400, kCancelRejected, "Unknown order sent.");
+    }
+    default:
+      return;
+  }
+}
+
+void BinanceVenue::after_run(TimestampNs wall_ns) {
+  wall_now_ns_ = wall_ns;
+  for (auto it = places_.begin(); it != places_.end();) {
+    if (!it->second.decided) {
+      ++it;
+      continue;
+    }
+    const PlaceWait wait = it->second;
+    const Order& o = *orders_.at(it->first);
+    it = places_.erase(it);
+    if (wait.group != 0) {
+      if (auto g = groups_.find(wait.group); g != groups_.end()) {
+        g->second->new_ok = true;
+        g->second->new_json = result_json(o, "FULL");
+        cancel_replace_step(wait.group);
+      }
+      continue;
+    }
+    reply(wait.origin, result_json(o, wait.resp_type));
+  }
+}
+
+void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& event) {
+  if (ref.venue != options_.venue) return;
+  const std::size_t m = ref.market;
+  Market& market = markets_[m];
+  if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
+    // A recorded print (ours are published from their fills, with the ids of the account's trades).
+    const std::int64_t at_ms = wall_ms(sim_.now());
+    const PublicTrade t{market.next_trade_id++, event.price, event.qty, at_ms, event.side == Side::Sell};
+    market.recent.push_back(t);
+    if (market.recent.size() > kRecentTrades) market.recent.pop_front();
+    if (market.subs[kTrade] > 0) {
+      std::string e = "{";
+      str(e, "e", "trade");
+      num(e, "E", at_ms);
+      str(e, "s", market.symbol);
+      num(e, "t", static_cast<std::int64_t>(t.id));
+      str(e, "p", dec(t.price));
+      str(e, "q", dec(t.qty));
+      num(e, "T", at_ms);
+      boolean(e, "m", t.buyer_maker);
+      boolean(e, "M", true);
+      e += '}';
+      publish_to(m, kTrade, e);
+    }
+    return;
+  }
+  const sim::SimMarket& book = sim_.venue(options_.venue).market(m);
+  const Price bid = book.best(Side::Buy), ask = book.best(Side::Sell);
+  const Qty bid_qty = book.best_qty(Side::Buy), ask_qty = book.best_qty(Side::Sell);
+  if (bid == market.bid && ask == market.ask && bid_qty == market.bid_qty && ask_qty == market.ask_qty)
+    return;
+  market.bid = bid;
+  market.ask = ask;
+  market.bid_qty = bid_qty;
+  market.ask_qty = ask_qty;
+  market.depth.bump();
+  if (market.subs[kBookTicker] > 0) {
+    std::string e = "{";
+    num(e, "u", static_cast<std::int64_t>(market.depth.last_update_id()));
+    str(e, "s", market.symbol);
+    str(e, "b", dec(bid));
+    str(e, "B", dec(bid_qty));
+    str(e, "a", dec(ask));
+    str(e, "A", dec(ask_qty));
+    e += '}';
+    publish_to(m, kBookTicker, e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Streams
+
+void BinanceVenue::publish_to(std::size_t m, int kind, const std::string& data) {
+  const std::string name = markets_[m].stream_prefix + kStreamSuffix[kind];
+  for (auto& [id, conn] : conns_) {
+    if (conn.api || !conn.streams.count(name)) continue;
+    if (!conn.combined) {
+      out_.send(id, data);
+      continue;
+    }
+    std::string o = "{";
+    str(o, "stream", name);
+    raw(o, "data", data);
+    o += '}';
+    out_.send(id, std::move(o));
+  }
+}
+
+int BinanceVenue::parse_stream(const std::string& name, int& kind) const {
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    const std::string& prefix = markets_[m].stream_prefix;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string_view rest = std::string_view(name).substr(prefix.size());
+    for (int k = 0; k < 4; ++k)
+      if (rest == kStreamSuffix[k]) {
+        kind = k;
+        return static_cast<int>(m);
+      }
+    if (rest == "depth@1000ms") {
+      kind = kDepth1000;
+      return static_cast<int>(m);
+    }
+  }
+  return -1;
+}
+
+bool BinanceVenue::add_stream(Conn& conn, const std::string& requested) {
+  int kind = 0;
+  const int m = parse_stream(requested, kind);
+  if (m < 0) return false;
+  // One name per stream ("@depth@1000ms" is "@depth").
+  const std::string name = markets_[static_cast<std::size_t>(m)].stream_prefix + kStreamSuffix[kind];
+  if (!conn.streams.insert(name).second) return true;
+  Market& market = markets_[static_cast<std::size_t>(m)];
+  if (++market.subs[kind] == 1 && kind <= kDepth1000) {
+    publish_depth(static_cast<std::size_t>(m));  // the baseline the stream's diffs start from
+    market.depth.set_streaming(kind == kDepth100 ? 0 : 1, true);
+  }
+  return true;
+}
+
+void BinanceVenue::remove_stream(Conn& conn, const std::string& requested) {
+  int kind = 0;
+  const int m = parse_stream(requested, kind);
+  if (m < 0) return;
+  const std::string name = markets_[static_cast<std::size_t>(m)].stream_prefix + kStreamSuffix[kind];
+  if (conn.streams.erase(name) == 0) return;
+  Market& market = markets_[static_cast<std::size_t>(m)];
+  if (--market.subs[kind] == 0 && kind <= kDepth1000)
+    market.depth.set_streaming(kind == kDepth100 ? 0 : 1, false);
+}
+
+bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::string_view ip,
+                              TimestampNs wall_ns, HttpResponse& refusal) {
+  wall_now_ns_ = wall_ns;
+  if (down(wall_ns)) {
+    refusal.status = 503;
+    refusal.body =
+        error_json(kDisconnected, "Internal error; unable to process your request. Please try again.");
+    return false;
+  }
+  const std::size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  Conn conn;
+  conn.ip = std::string(ip);
+  std::vector<std::string> streams;
+  if (path == "/ws-api/v3") {
+    conn.api = true;
+  } else if (path == "/ws" || path == "/ws/") {
+  } else if (path.substr(0, 4) == "/ws/") {
+    std::string_view rest = path.substr(4);
+    while (!rest.empty()) {
+      const std::size_t slash = rest.find('/');
+      streams.emplace_back(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    }
+  } else if (path == "/stream") {
+    conn.combined = true;
+    auto params = parse_query(query);
+    if (params)
+      if (const std::string* list = get(*params, "streams")) {
+        std::string_view rest = *list;
+        while (!rest.empty()) {
+          const std::size_t slash = rest.find('/');
+          streams.emplace_back(rest.substr(0, slash));
+          rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+        }
+      }
+  } else {
+    refusal.status = 404;
+    refusal.content_type = "text/html";
+    refusal.body = "<html><body><h2>404 Not found</h2></body></html>";
+    return false;
+  }
+  for (const std::string& s : streams) {
+    int kind = 0;
+    if (parse_stream(s, kind) < 0) {
+      refusal.status = 400;
+      refusal.body = error_json(2, "Invalid request: unknown stream '" + s + "'");
+      return false;
+    }
+  }
+  Conn& stored = conns_[id] = std::move(conn);
+  for (const std::string& s : streams) add_stream(stored, s);
+  return true;
+}
+
+void BinanceVenue::on_ws_close(std::uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  const std::set<std::string> streams = it->second.streams;
+  for (const std::string& s : streams) remove_stream(it->second, s);
+  conns_.erase(it);
+}
+
+void BinanceVenue::on_ws_text(std::uint64_t id, std::string_view text, TimestampNs wall_ns) {
+  wall_now_ns_ = wall_ns;
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Conn& conn = it->second;
+  WsRequest request;
+  std::string error;
+  const bool parsed = parse_ws_request(text, request, error);
+  if (!conn.api) {
+    // Market streams: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS; errors as Binance's streams give them.
+    auto stream_error = [&](int code, const std::string& msg) {
+      std::string o = "{";
+      num(o, "code", code);
+      str(o, "msg", msg);
+      raw(o, "id", request.id);
+      o += '}';
+      out_.send(id, std::move(o));
+    };
+    if (!parsed) return stream_error(3, "Invalid JSON: " + error);
+    if (request.method == "SUBSCRIBE" || request.method == "UNSUBSCRIBE") {
+      for (const std::string& s : request.streams) {
+        int kind = 0;
+        if (parse_stream(s, kind) < 0) return stream_error(2, "Invalid request: unknown stream '" + s + "'");
+      }
+      for (const std::string& s : request.streams)
+        request.method == "SUBSCRIBE" ? (void)add_stream(conn, s) : remove_stream(conn, s);
+      std::string o = "{\"result\":null";
+      raw(o, "id", request.id);
+      o += '}';
+      return out_.send(id, std::move(o));
+    }
+    if (request.method == "LIST_SUBSCRIPTIONS") {
+      std::string o = "{\"result\":[";
+      for (const std::string& s : conn.streams) {
+        comma(o);
+        o += '"' + s + '"';
+      }
+      o += ']';
+      raw(o, "id", request.id);
+      o += '}';
+      return out_.send(id, std::move(o));
+    }
+    return stream_error(2, "Invalid request: unknown method '" + request.method + "'");
+  }
+  Origin origin;
+  origin.ws = true;
+  origin.id = id;
+  origin.request_id = request.id;
+  origin.ip = conn.ip;
+  if (!parsed) return fail(origin, 400, kUnknown, "Malformed request: " + error + ".");
+  const Route* route = nullptr;
+  for (const Route& r : kRoutes)
+    if (request.method == r.ws) route = &r;
+  if (route == nullptr) {
+    if (request.method.empty())
+      return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("method"));
+    return fail(origin, 400, -1020, "This operation is not supported.");
+  }
+  origin.orders = places_orders(route->call);
+  const auto limited =
+      limiter_.admit(origin.ip, weight_of(route->call, request.params), origin.orders ? 1 : 0, wall_ns);
+  if (limited.verdict != RateLimiter::Verdict::Admitted) {
+    std::string data = "{";
+    num(data, "retryAfter", wall_ns / kNanosPerMilli + limited.retry_after_s * 1000);
+    data += '}';
+    return fail(origin, limited.http_status, limited.code, limited.msg, data);
+  }
+  if (is_signed(route->call)) {
+    // The WebSocket API signs its parameters sorted by name, the signature left out.
+    const std::string* api_key = get(request.params, "apiKey");
+    const std::string* signature = get(request.params, "signature");
+    if (!authorize(request.params, api_key ? std::string_view(*api_key) : std::string_view{},
+                   ws_api_payload(request.params),
+                   signature ? std::string_view(*signature) : std::string_view{}, origin, wall_ns))
+      return;
+  }
+  dispatch(route->call, request.params, origin, wall_ns);
+}
+
+void BinanceVenue::subscribe_user(const Origin& origin) {
+  auto it = conns_.find(origin.id);
+  if (it == conns_.end()) return;
+  if (it->second.user_subscription < 0) it->second.user_subscription = next_subscription_++;
+  std::string o = "{";
+  num(o, "subscriptionId", it->second.user_subscription);
+  o += '}';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::on_tick(TimestampNs wall_ns) {
+  wall_now_ns_ = wall_ns;
+  ++ticks_;
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    Market& market = markets_[m];
+    const bool slow_due = ticks_ % 10 == 0;
+    if (market.subs[kDepth100] == 0 && !(market.subs[kDepth1000] > 0 && slow_due)) continue;
+    publish_depth(m);
+    for (int s = 0; s < 2; ++s) {
+      if (s == 1 && !slow_due) continue;
+      if (!market.depth.take_batch(s, batch_)) continue;
+      std::string e = "{";
+      str(e, "e", "depthUpdate");
+      num(e, "E", wall_ms(sim_.now()));
+      str(e, "s", market.symbol);
+      num(e, "U", static_cast<std::int64_t>(batch_.first_id));
+      num(e, "u", static_cast<std::int64_t>(batch_.last_id));
+      levels_json(e, "b", batch_.bids, batch_.bids.size());
+      levels_json(e, "a", batch_.asks, batch_.asks.size());
+      e += '}';
+      publish_to(m, s == 0 ? kDepth100 : kDepth1000, e);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Outages and the control endpoints
+
+void BinanceVenue::disconnect_for(DurationNs duration_ns, TimestampNs wall_ns) {
+  wall_now_ns_ = wall_ns;
+  down_until_ns_ = wall_ns + duration_ns;
+  // REST calls still waited for: their outcome is unknown to the client (a 5xx), though the venue decides
+  // them all the same.
+  for (auto& [order, wait] : places_)
+    if (!wait.origin.ws && wait.origin.id != 0) {
+      fail(wait.origin, 503, kDisconnected,
+           "Internal error; unable to process your request. Please try again.");
+      wait.origin.id = 0;
+    }
+  for (auto& [order, wait] : cancels_)
+    if (!wait.origin.ws && wait.origin.id != 0) {
+      fail(wait.origin, 503, kDisconnected,
+           "Internal error; unable to process your request. Please try again.");
+      wait.origin.id = 0;
+    }
+  for (auto& [g, group] : groups_)
+    if (!group->origin.ws && group->origin.id != 0) {
+      fail(group->origin, 503, kDisconnected,
+           "Internal error; unable to process your request. Please try again.");
+      group->origin.id = 0;
+    }
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, conn] : conns_) ids.push_back(id);
+  for (const std::uint64_t id : ids) {
+    on_ws_close(id);
+    out_.close(id);
+  }
+}
+
+void BinanceVenue::control(const HttpRequest& request, std::uint64_t token, TimestampNs wall_ns) {
+  HttpResponse response;
+  auto params = parse_query(request.query);
+  auto number = [&](std::string_view name, std::int64_t fallback) {
+    std::int64_t v = fallback;
+    if (params)
+      if (const std::string* s = get(*params, name); s && (!parse_int(*s, v) || v < 0))
+        return std::int64_t{-1};
+    return v;
+  };
+  if (request.path == "/tranche/control/disconnect" && request.method == "POST") {
+    const std::int64_t ms = number("ms", 1000);
+    if (ms < 0) {
+      response.status = 400;
+      response.body = error_json(kMandatoryParamEmptyOrMalformed, mandatory("ms"));
+    } else {
+      disconnect_for(ms * kNanosPerMilli, wall_ns);
+      response.body = "{\"down_until\":" + std::to_string(down_until_ns_ / kNanosPerMilli) + "}";
+    }
+  } else if (request.path == "/tranche/control/fill-after-cancel" && request.method == "POST") {
+    const std::int64_t count = number("count", 1);
+    const std::int64_t hold_ms = number("max_hold_ms", 30000);
+    if (count < 0 || hold_ms < 0) {
+      response.status = 400;
+      response.body =
+          error_json(kMandatoryParamEmptyOrMalformed, "count and max_hold_ms must be non-negative integers");
+    } else {
+      // The hold is in the replay's time: the wall's at the exchange's speed.
+      sim_.hold_next_cancels(
+          options_.venue, static_cast<int>(count),
+          static_cast<DurationNs>(static_cast<double>(hold_ms * kNanosPerMilli) * options_.speed));
+      response.body = "{\"held_cancels\":" + std::to_string(count) + "}";
+    }
+  } else if (request.path == "/tranche/control/status" && request.method == "GET") {
+    response.body = executed_json();
+  } else {
+    response.status = 404;
+    response.body = error_json(kUnknown, "no such control endpoint");
+  }
+  out_.respond(token, std::move(response));
+}
+
+std::string BinanceVenue::executed_json() const {
+  std::size_t open = 0;
+  for (const auto& [id, o] : orders_) open += o->open && o->acked;
+  std::string o = "{";
+  str(o, "venue", venue_config_.id.str());
+  num(o, "orders", static_cast<std::int64_t>(orders_.size()));
+  num(o, "fills", static_cast<std::int64_t>(fills_));
+  str(o, "bought", bought_.to_string());
+  str(o, "sold", sold_.to_string());
+  num(o, "open", static_cast<std::int64_t>(open));
+  o += '}';
+  return o;
+}
+
+}  // namespace tranche::gateway::binance
