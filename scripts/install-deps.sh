@@ -31,6 +31,10 @@ if [ ! -f "$root/report/node_modules/uplot/dist/uPlot.iife.min.js" ]; then
   echo "install-deps: npm ci in report/ (the report's charting library)" >&2
   (cd "$root/report" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
+if [ ! -f "$root/tests/ccxt/node_modules/ccxt/package.json" ]; then
+  echo "install-deps: npm ci in tests/ccxt/ (ccxt: the independent Binance client of the tests)" >&2
+  (cd "$root/tests/ccxt" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
 if [ ! -f "$root/fix/node_modules/jspurefix/data/FIX44.xml" ]; then
   echo "install-deps: npm ci in fix/ (jspurefix: the FIX dictionary and the FIX peer of the tests)" >&2
   (cd "$root/fix" && npm ci --silent --no-audit --no-fund >/dev/null)

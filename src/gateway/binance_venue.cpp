@@ -1908,14 +1908,8 @@ bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::st
     refusal.body = "<html><body><h2>404 Not found</h2></body></html>";
     return false;
   }
-  for (const std::string& s : streams) {
-    int kind = 0;
-    if (parse_stream(s, kind) < 0) {
-      refusal.status = 400;
-      refusal.body = error_json(2, "Invalid request: unknown stream '" + s + "'");
-      return false;
-    }
-  }
+  // A name in the path that is no stream subscribes nothing, and the connection stays open, as Binance's does
+  // (ccxt opens /ws/0, /ws/1, ... and subscribes by message).
   Conn& stored = conns_[id] = std::move(conn);
   for (const std::string& s : streams) add_stream(stored, s);
   return true;

@@ -279,7 +279,11 @@ void BinanceVenueServer::Impl::close(std::uint64_t conn) {
 
 void BinanceVenueServer::Impl::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (!ec) std::make_shared<HttpSession>(*this, std::move(socket))->start();
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);  // answers leave at once, not after a delayed ack
+      std::make_shared<HttpSession>(*this, std::move(socket))->start();
+    }
     if (acceptor.is_open()) accept();
   });
 }
