@@ -182,5 +182,256 @@ TEST(BinanceVenueParsing, QuantitiesFollowBinancesSyntax) {
     EXPECT_FALSE(decimal_syntax(bad)) << bad;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The venue on the bundled spot recording, with a recording output in place of the server
+
+class Recorded : public VenueOutput {
+ public:
+  void respond(std::uint64_t token, HttpResponse response) override {
+    responses[token] = std::move(response);
+  }
+  void send(std::uint64_t conn, std::string text) override { frames[conn].push_back(std::move(text)); }
+  void close(std::uint64_t conn) override { closed.push_back(conn); }
+  std::map<std::uint64_t, HttpResponse> responses;
+  std::map<std::uint64_t, std::vector<std::string>> frames;
+  std::vector<std::uint64_t> closed;
+};
+
+class VenueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { make(VenueLimits{}); }
+  void make(VenueLimits limits) {
+    auto config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
+    ASSERT_TRUE(config.ok());
+    sim::SimOptions options;
+    options.venues = {"binance-spot"};
+    sim_ = std::move(sim::Simulator::create(*config, options)).value();
+    VenueOptions vo;
+    vo.key = ApiKey{"the-key", "the-secret"};
+    vo.limits = limits;
+    vo.wall_at = [this](TimestampNs replay) { return replay + kWallOffset; };
+    vo.instruments = config->instruments;
+    venue_ = std::make_unique<BinanceVenue>(*sim_, vo, out_);
+    sim_->set_listener(venue_.get());
+    sim_->run_until(parse_time("2024-08-08T23:56:00Z").value());
+  }
+  TimestampNs wall() const { return sim_->now() + kWallOffset; }
+  std::string timestamp() const { return std::to_string(wall() / kNanosPerMilli); }
+  // A REST call, signed over the query string (and body) as sent unless `sign` is false; the simulator then
+  // runs a few milliseconds so that order calls are decided.
+  json call(std::string_view method, std::string_view path, std::string query, int* status = nullptr,
+            std::string_view key = "the-key", std::string_view secret = "the-secret") {
+    std::string body;
+    if (!secret.empty()) query += "&signature=" + hmac_sha256_hex(secret, query);
+    if (method == "POST") std::swap(body, query);
+    const std::uint64_t token = ++token_;
+    venue_->on_http(token, HttpRequest{method, path, query, body, key, "127.0.0.1"}, wall());
+    for (int i = 0; i < 20 && !out_.responses.count(token); ++i) {
+      sim_->run_until(sim_->now() + kNanosPerMilli);
+      venue_->after_run(wall());
+    }
+    EXPECT_TRUE(out_.responses.count(token)) << path;
+    const HttpResponse& r = out_.responses[token];
+    if (status) *status = r.status;
+    return r.content_type.find("json") != std::string::npos ? json::parse(r.body) : json(r.body);
+  }
+  json order(const std::string& rest, int* status = nullptr) {
+    return call("POST", "/api/v3/order", "symbol=ETHUSDT&" + rest + "&timestamp=" + timestamp(), status);
+  }
+  Price best(Side side) { return sim_->venue(0).market(0).best(side); }
+
+  static constexpr TimestampNs kWallOffset = 86400 * 365 * kNanosPerSecond;
+  std::unique_ptr<sim::Simulator> sim_;
+  Recorded out_;
+  std::unique_ptr<BinanceVenue> venue_;
+  std::uint64_t token_ = 0;
+};
+
+TEST_F(VenueTest, ASignedCallIsCheckedForItsKeySignatureAndTimestampInBinancesWords) {
+  int status = 0;
+  const std::string ts = "timestamp=" + timestamp();
+  EXPECT_EQ(call("GET", "/api/v3/account", ts, &status)["balances"].size(), 2u);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(call("GET", "/api/v3/account", ts, &status, "")["code"], -2014);
+  EXPECT_EQ(status, 401);
+  EXPECT_EQ(call("GET", "/api/v3/account", ts, &status, "another-key")["code"], -2015);
+  EXPECT_EQ(status, 401);
+  EXPECT_EQ(call("GET", "/api/v3/account", ts, &status, "the-key", "wrong-secret")["code"], -1022);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(call("GET", "/api/v3/account", ts, &status, "the-key", "")["code"], -1102);
+  EXPECT_EQ(call("GET", "/api/v3/account", "recvWindow=5000", &status)["code"], -1102);
+  const std::int64_t now_ms = wall() / kNanosPerMilli;
+  json ahead = call("GET", "/api/v3/account", "timestamp=" + std::to_string(now_ms + 1500), &status);
+  EXPECT_EQ(ahead["code"], -1021);
+  EXPECT_EQ(ahead["msg"], "Timestamp for this request was 1000ms ahead of the server's time.");
+  EXPECT_EQ(
+      call("GET", "/api/v3/account", "timestamp=" + std::to_string(now_ms + 900), &status)["balances"].size(),
+      2u);
+  json old = call("GET", "/api/v3/account", "timestamp=" + std::to_string(now_ms - 6000), &status);
+  EXPECT_EQ(old["msg"], "Timestamp for this request is outside of the recvWindow.");
+  EXPECT_EQ(call("GET", "/api/v3/account", "timestamp=" + std::to_string(now_ms - 6000) + "&recvWindow=10000",
+                 &status)["balances"]
+                .size(),
+            2u);
+  EXPECT_EQ(call("GET", "/api/v3/account", ts + "&recvWindow=70000", &status)["code"], -1131);
+}
+
+TEST_F(VenueTest, TheRestSignatureCoversTheQueryStringThenTheBodyAsSent) {
+  // Binance's mixed example: part of the parameters in the query string, the rest in the body, the signature
+  // over both run together.
+  const std::string query = "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC";
+  const std::string body = "quantity=0.01&price=" + (best(Side::Buy) - Price::from_units(50)).to_string(2) +
+                           "&recvWindow=5000&timestamp=" + timestamp();
+  const std::string signed_body = body + "&signature=" + hmac_sha256_hex("the-secret", query + body);
+  venue_->on_http(99, HttpRequest{"POST", "/api/v3/order", query, signed_body, "the-key", "127.0.0.1"},
+                  wall());
+  for (int i = 0; i < 20 && !out_.responses.count(99); ++i) {
+    sim_->run_until(sim_->now() + kNanosPerMilli);
+    venue_->after_run(wall());
+  }
+  ASSERT_TRUE(out_.responses.count(99));
+  EXPECT_EQ(out_.responses[99].status, 200) << out_.responses[99].body;
+  EXPECT_EQ(json::parse(out_.responses[99].body)["status"], "NEW");
+}
+
+TEST_F(VenueTest, BadOrderParametersAreRefusedWithBinancesCodes) {
+  const std::string bid = best(Side::Buy).to_string(2);
+  const std::pair<std::string, int> cases[] = {
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=-1&price=" + bid, -1100},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=1e5&price=" + bid, -1100},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=abc&price=" + bid, -1100},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.123456789&price=" + bid, -1111},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.00001&price=" + bid, -1013},  // off the lot
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=0&price=" + bid, -1013},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=2683.005", -1013},  // off the tick
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=" + bid, -1013},   // below 5 USDT
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=99999999999999&price=" + bid, -1013},
+      {"side=SIDEWAYS&type=LIMIT&timeInForce=GTC&quantity=1&price=" + bid, -1117},
+      {"side=BUY&type=STOP&quantity=1&price=" + bid, -1116},
+      {"side=BUY&type=LIMIT&timeInForce=GTD&quantity=1&price=" + bid, -1115},
+      {"side=BUY&type=LIMIT&quantity=1&price=" + bid, -1102},
+      {"side=BUY&type=MARKET&quantity=1&price=" + bid, -1106},
+      {"side=BUY&type=LIMIT_MAKER&timeInForce=GTC&quantity=1&price=" + bid, -1106},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=" + bid + "&newClientOrderId=no%20spaces",
+       -1100},
+  };
+  for (const auto& [params, code] : cases) {
+    int status = 0;
+    const json r = order(params, &status);
+    EXPECT_EQ(r["code"], code) << params << " -> " << r.dump();
+    EXPECT_EQ(status, 400) << params;
+  }
+  int status = 0;
+  EXPECT_EQ(call("POST", "/api/v3/order",
+                 "symbol=DOGEUSDT&side=BUY&type=MARKET&quantity=1&timestamp=" + timestamp(), &status)["code"],
+            -1121);
+  EXPECT_EQ(call("GET", "/api/v3/depth", "symbol=ETHUSDT&limit=%zz", &status, "the-key", "")["code"], -1100);
+  EXPECT_EQ(call("GET", "/api/v3/depth", "symbol=ETHUSDT&symbol=BTCUSDT", &status, "the-key", "")["code"],
+            -1101);
+  EXPECT_NE(venue_->executed_json().find("\"orders\":0"), std::string::npos)
+      << "a refused order never reached the venue";
+}
+
+TEST_F(VenueTest, AMarketOrderIsAnsweredFullWithItsFillsAndItsStatusAndTradesAgree) {
+  int status = 0;
+  const json r = order("side=BUY&type=MARKET&quantity=1.5", &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  EXPECT_EQ(r["status"], "FILLED");
+  EXPECT_EQ(r["executedQty"], "1.50000000");
+  ASSERT_FALSE(r["fills"].empty());
+  Qty filled;
+  for (const auto& f : r["fills"]) {
+    filled += qty(f["qty"].get<std::string>());
+    EXPECT_EQ(f["commissionAsset"], "USDT");
+  }
+  EXPECT_EQ(filled, qty("1.5"));
+  const std::string id = std::to_string(r["orderId"].get<std::int64_t>());
+  const json s =
+      call("GET", "/api/v3/order", "symbol=ETHUSDT&orderId=" + id + "&timestamp=" + timestamp(), &status);
+  EXPECT_EQ(s["status"], "FILLED");
+  EXPECT_EQ(s["cummulativeQuoteQty"], r["cummulativeQuoteQty"]);
+  const json trades =
+      call("GET", "/api/v3/myTrades", "symbol=ETHUSDT&orderId=" + id + "&timestamp=" + timestamp());
+  ASSERT_EQ(trades.size(), r["fills"].size());
+  for (std::size_t i = 0; i < trades.size(); ++i) EXPECT_EQ(trades[i]["id"], r["fills"][i]["tradeId"]);
+  // A filled order cannot be canceled; an order never seen does not exist.
+  EXPECT_EQ(call("DELETE", "/api/v3/order", "symbol=ETHUSDT&orderId=" + id + "&timestamp=" + timestamp(),
+                 &status)["code"],
+            -2011);
+  EXPECT_EQ(
+      call("GET", "/api/v3/order", "symbol=ETHUSDT&orderId=987654&timestamp=" + timestamp(), &status)["code"],
+      -2013);
+  EXPECT_EQ(call("GET", "/api/v3/order", "symbol=ETHUSDT&timestamp=" + timestamp(), &status)["code"], -1102);
+}
+
+TEST_F(VenueTest, TheVenueRefusesWhatItsBookAndAccountRefuse) {
+  const std::string far = (best(Side::Buy) - Price::from_units(100)).to_string(2);
+  int status = 0;
+  EXPECT_EQ(order("side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=" + far + "&newClientOrderId=mine",
+                  &status)["status"],
+            "NEW");
+  const json dup = order(
+      "side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=" + far + "&newClientOrderId=mine", &status);
+  EXPECT_EQ(dup["code"], -2010);
+  EXPECT_EQ(dup["msg"], "Duplicate order sent.");
+  const std::string crossing = (best(Side::Sell) + Price::from_units(1)).to_string(2);
+  const json maker = order("side=BUY&type=LIMIT_MAKER&quantity=0.01&price=" + crossing, &status);
+  EXPECT_EQ(maker["msg"], "Order would immediately match and take.");
+  const json broke = order("side=SELL&type=LIMIT&timeInForce=GTC&quantity=5000&price=" + crossing, &status);
+  EXPECT_EQ(broke["code"], -2010);
+  EXPECT_EQ(broke["msg"], "Account has insufficient balance for requested action.");
+  // Canceled by its client order id, then unknown to a second cancel.
+  const json canceled = call("DELETE", "/api/v3/order",
+                             "symbol=ETHUSDT&origClientOrderId=mine&timestamp=" + timestamp(), &status);
+  EXPECT_EQ(canceled["status"], "CANCELED");
+  EXPECT_EQ(canceled["origClientOrderId"], "mine");
+  EXPECT_EQ(call("DELETE", "/api/v3/order", "symbol=ETHUSDT&origClientOrderId=mine&timestamp=" + timestamp(),
+                 &status)["code"],
+            -2011);
+}
+
+TEST_F(VenueTest, UnknownPathsMalformedWebSocketRequestsAndOutagesGetClearAnswers) {
+  int status = 0;
+  call("GET", "/api/v3/nothing", "", &status, "", "");
+  EXPECT_EQ(status, 404);
+  call("GET", "/sapi/v1/system/status", "", &status, "", "");
+  EXPECT_EQ(status, 404);
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(7, "/ws-api/v3", "127.0.0.1", wall(), refusal));
+  for (const char* text : {"{", "not json", R"({"id":1,"method":"order.place","params":{"quantity":[1]}})",
+                           R"({"id":2,"method":"no.such.method"})"}) {
+    venue_->on_ws_text(7, text, wall());
+    const json answer = json::parse(out_.frames[7].back());
+    EXPECT_EQ(answer["status"], 400) << text;
+    EXPECT_TRUE(answer["error"]["code"].is_number()) << text;
+  }
+  venue_->on_ws_text(7, R"({"id":"p","method":"ping"})", wall());
+  EXPECT_EQ(json::parse(out_.frames[7].back())["status"], 200);
+  venue_->disconnect_for(2 * kNanosPerSecond, wall());
+  EXPECT_EQ(out_.closed, std::vector<std::uint64_t>{7});
+  const json down = call("GET", "/api/v3/time", "", &status, "", "");
+  EXPECT_EQ(status, 503);
+  EXPECT_EQ(down["code"], -1001);
+  EXPECT_FALSE(venue_->on_ws_open(8, "/ws", "127.0.0.1", wall(), refusal));
+  EXPECT_EQ(refusal.status, 503);
+}
+
+TEST_F(VenueTest, OverTheWeightLimitA429CarriesRetryAfterAndTheUsedWeight) {
+  VenueLimits limits;
+  limits.request_weight_per_minute = 30;
+  make(limits);
+  int status = 0;
+  call("GET", "/api/v3/exchangeInfo", "", &status, "", "");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(out_.responses[token_].headers.front().first, "X-MBX-USED-WEIGHT-1M");
+  EXPECT_EQ(out_.responses[token_].headers.front().second, "20");
+  const json refused = call("GET", "/api/v3/exchangeInfo", "", &status, "", "");
+  EXPECT_EQ(status, 429);
+  EXPECT_EQ(refused["code"], -1003);
+  bool retry_after = false;
+  for (const auto& [name, value] : out_.responses[token_].headers) retry_after |= name == "Retry-After";
+  EXPECT_TRUE(retry_after);
+}
+
 }  // namespace
 }  // namespace tranche::gateway::binance
