@@ -239,6 +239,37 @@ password = "p"
   EXPECT_EQ(config.server.fix.password, "p");
 }
 
+TEST(ParseConfig, ReadsTheBinanceExchangesTableWithBinancesLimitsAsDefaults) {
+  const Config defaults = must_parse(std::string(kInstrument));
+  EXPECT_EQ(defaults.exchange.binance.port, 9443);
+  EXPECT_EQ(defaults.exchange.binance.request_weight_per_minute, 6000);
+  EXPECT_EQ(defaults.exchange.binance.orders_per_10s, 100);
+  EXPECT_EQ(defaults.exchange.binance.first_ban_ns, 120 * kNanosPerSecond);
+  const Config config = must_parse(std::string(kInstrument) + R"(
+[[venue]]
+id = "spot"
+[exchange.binance]
+listen = "127.0.0.1:19443"
+venue = "spot"
+request_weight_per_minute = 100
+orders_per_10s = 5
+first_ban = "30s"
+read_timeout = "2s"
+)");
+  EXPECT_EQ(config.exchange.binance.port, 19443);
+  EXPECT_EQ(config.exchange.binance.venue, "spot");
+  EXPECT_EQ(config.exchange.binance.request_weight_per_minute, 100);
+  EXPECT_EQ(config.exchange.binance.orders_per_10s, 5);
+  EXPECT_EQ(config.exchange.binance.first_ban_ns, 30 * kNanosPerSecond);
+  EXPECT_EQ(config.exchange.binance.read_timeout_ns, 2 * kNanosPerSecond);
+  EXPECT_NE(error_of("[exchange.binance]\nweight = 1\n").find("unknown key 'weight'"), std::string::npos);
+  EXPECT_NE(
+      error_of(std::string(kInstrument) + "[[venue]]\nid = \"spot\"\n[exchange.binance]\nvenue = \"nope\"\n")
+          .find("'nope' is not a configured venue"),
+      std::string::npos);
+  EXPECT_FALSE(error_of("[exchange.binance]\norders_per_10s = 0\n").empty());
+}
+
 TEST(ParseConfig, ReadsAVenueReachedOverFixAndTheExchange) {
   const Config config = must_parse(std::string(kInstrument) + R"(
 [[venue]]
