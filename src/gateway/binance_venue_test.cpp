@@ -200,7 +200,8 @@ class Recorded : public VenueOutput {
 class VenueTest : public ::testing::Test {
  protected:
   void SetUp() override { make(VenueLimits{}); }
-  void make(VenueLimits limits) {
+  void make(VenueLimits limits, TimestampNs wall_offset_ns = kWallOffset) {
+    wall_offset_ = wall_offset_ns;
     auto config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
     ASSERT_TRUE(config.ok());
     sim::SimOptions options;
@@ -209,13 +210,13 @@ class VenueTest : public ::testing::Test {
     VenueOptions vo;
     vo.key = ApiKey{"the-key", "the-secret"};
     vo.limits = limits;
-    vo.wall_at = [this](TimestampNs replay) { return replay + kWallOffset; };
+    vo.wall_at = [this](TimestampNs replay) { return replay + wall_offset_; };
     vo.instruments = config->instruments;
     venue_ = std::make_unique<BinanceVenue>(*sim_, vo, out_);
     sim_->set_listener(venue_.get());
     sim_->run_until(parse_time("2024-08-08T23:56:00Z").value());
   }
-  TimestampNs wall() const { return sim_->now() + kWallOffset; }
+  TimestampNs wall() const { return sim_->now() + wall_offset_; }
   std::string timestamp() const { return std::to_string(wall() / kNanosPerMilli); }
   // A REST call, signed over the query string (and body) as sent unless `sign` is false; the simulator then
   // runs a few milliseconds so that order calls are decided.
@@ -241,6 +242,7 @@ class VenueTest : public ::testing::Test {
   Price best(Side side) { return sim_->venue(0).market(0).best(side); }
 
   static constexpr TimestampNs kWallOffset = 86400 * 365 * kNanosPerSecond;
+  TimestampNs wall_offset_ = kWallOffset;
   std::unique_ptr<sim::Simulator> sim_;
   Recorded out_;
   std::unique_ptr<BinanceVenue> venue_;
@@ -431,6 +433,243 @@ TEST_F(VenueTest, OverTheWeightLimitA429CarriesRetryAfterAndTheUsedWeight) {
   bool retry_after = false;
   for (const auto& [name, value] : out_.responses[token_].headers) retry_after |= name == "Retry-After";
   EXPECT_TRUE(retry_after);
+}
+
+// What ccxt 4.5.84 signs for each call, with key "the-key", secret "the-secret" and its clock fixed at
+// 2024-08-08T23:56:00Z (tests/ccxt/signature_vectors.js prints them). Our HMAC over each payload is ccxt's
+// signature, and the venue, its wall clock at that moment, accepts every one of them.
+TEST_F(VenueTest, CcxtsSignatureOverEveryRequestTypeIsOursAndTheVenueAcceptsIt) {
+  make(VenueLimits{}, 0);
+  ASSERT_EQ(wall() / kNanosPerMilli, 1723161360000);
+  struct Vector {
+    const char* method;
+    const char* path;
+    const char* query;
+    const char* body;
+  };
+  const Vector vectors[] = {
+      {"POST", "/api/v3/order", "",
+       "timestamp=1723161360000&symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=2600."
+       "00&newClientOrderId=x-ccxt-1&newOrderRespType=FULL&recvWindow=5000&signature="
+       "77be12632901fd19f591c37ceaec060e1ecd65673acd822f75cc0e38bb4d1b0b"},
+      {"POST", "/api/v3/order", "",
+       "timestamp=1723161360000&symbol=ETHUSDT&side=BUY&type=MARKET&quantity=0.5&newClientOrderId=x-ccxt-2&"
+       "newOrderRespType=FULL&recvWindow=5000&signature="
+       "4ab2fc44d5fd9647e038a032ef6383bde68fd02e98f76acb75473d06b88fc8ac"},
+      {"GET", "/api/v3/order",
+       "timestamp=1723161360000&symbol=ETHUSDT&orderId=1&recvWindow=5000&signature="
+       "a2466e163c2eed863ca8a50b55263783e815a32d42e78c30dac5154eb6eaacb6",
+       ""},
+      {"DELETE", "/api/v3/order",
+       "timestamp=1723161360000&symbol=ETHUSDT&orderId=1&recvWindow=5000&signature="
+       "a2466e163c2eed863ca8a50b55263783e815a32d42e78c30dac5154eb6eaacb6",
+       ""},
+      {"POST", "/api/v3/order/cancelReplace", "",
+       "timestamp=1723161360000&symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=2601."
+       "00&cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId=1&recvWindow=5000&signature="
+       "5c7c0df55b02b5d8a39ebbb608de041de030a9c280bcc5d1159b3fbbcd179e26"},
+      {"GET", "/api/v3/openOrders",
+       "timestamp=1723161360000&symbol=ETHUSDT&recvWindow=5000&signature="
+       "64c83d92637143b97b55093e3d61c84db5f55e7e995fd6afe7684652def50fab",
+       ""},
+      {"DELETE", "/api/v3/openOrders",
+       "timestamp=1723161360000&symbol=ETHUSDT&recvWindow=5000&signature="
+       "64c83d92637143b97b55093e3d61c84db5f55e7e995fd6afe7684652def50fab",
+       ""},
+      {"GET", "/api/v3/account",
+       "timestamp=1723161360000&recvWindow=5000&signature="
+       "4a519c0bf8a2b9f963bb62eebb2eaf8b8bf7f27d0494fd3568cc318507cbf09c",
+       ""},
+      {"GET", "/api/v3/myTrades",
+       "timestamp=1723161360000&symbol=ETHUSDT&fromId=1&recvWindow=5000&signature="
+       "3d7e3e5471ae626f5712b7fd4e459341f3a803c639fc59352df8c418f98f4738",
+       ""},
+  };
+  int answered = 0, refused = 0;
+  for (const Vector& v : vectors) {
+    std::string payload, signature;
+    for (std::string_view part : {std::string_view(v.query), std::string_view(v.body)}) {
+      const std::size_t at = part.find("&signature=");
+      if (at == std::string_view::npos) continue;
+      payload += part.substr(0, at);
+      signature = std::string(part.substr(at + 11));
+    }
+    EXPECT_EQ(hmac_sha256_hex("the-secret", payload), signature) << v.path;
+    const std::uint64_t token = ++token_;
+    venue_->on_http(token, HttpRequest{v.method, v.path, v.query, v.body, "the-key", "127.0.0.1"}, wall());
+    for (int i = 0; i < 20 && !out_.responses.count(token); ++i) {
+      sim_->run_until(sim_->now() + kNanosPerMilli);
+      venue_->after_run(wall());
+    }
+    ASSERT_TRUE(out_.responses.count(token)) << v.method << " " << v.path;
+    // Accepted: answered, or refused for what it asks (an order already canceled by an earlier vector), never
+    // for its key, signature or timestamp.
+    const json r = json::parse(out_.responses[token].body);
+    const int code = r.is_object() && r.contains("code") ? r["code"].get<int>() : 0;
+    for (const int auth : {-1021, -1022, -1102, -2014, -2015})
+      EXPECT_NE(code, auth) << v.path << " " << r.dump();
+    ++(out_.responses[token].status == 200 ? answered : refused);
+  }
+  EXPECT_EQ(answered,
+            7);  // the cancel-replace and the cancel-all find order 1 already canceled: -2022, -2011
+  EXPECT_EQ(refused, 2);
+  // The WebSocket API: the parameters sorted by name.
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(1, "/ws-api/v3", "127.0.0.1", wall(), refusal));
+  venue_->on_ws_text(
+      1,
+      R"({"id":1,"method":"userDataStream.subscribe.signature","params":{"apiKey":"the-key","recvWindow":5000,"timestamp":1723161360000,"signature":"f9b768e668f0d33782de5a62352cf2a682f0617c0f23e6e69ce609487f247e36"}})",
+      wall());
+  EXPECT_EQ(json::parse(out_.frames[1].back())["result"]["subscriptionId"], 0);
+  venue_->on_ws_text(
+      1,
+      R"({"id":1,"method":"order.place","params":{"apiKey":"the-key","price":"2800.00","quantity":"0.01","recvWindow":5000,"side":"SELL","symbol":"ETHUSDT","timeInForce":"GTC","timestamp":1723161360000,"type":"LIMIT","signature":"37cda66cf8000ad4249334f65b95523daf140abcc441fed88656865f1bb021e9"}})",
+      wall());
+  for (int i = 0; i < 20; ++i) {
+    sim_->run_until(sim_->now() + kNanosPerMilli);
+    venue_->after_run(wall());
+  }
+  bool placed = false;
+  for (const std::string& frame : out_.frames[1]) {
+    const json f = json::parse(frame);
+    if (f.contains("id") && f["id"] == 1 && f.contains("result") && f["result"].contains("orderId"))
+      placed = true;
+    EXPECT_FALSE(f.contains("error")) << frame;
+  }
+  EXPECT_TRUE(placed);
+}
+
+TEST_F(VenueTest, TheUserDataStreamTellsEveryFillWithItsCommissionMakerFlagTradeIdAndBalances) {
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(5, "/ws-api/v3", "127.0.0.1", wall(), refusal));
+  Params sub{{"apiKey", "the-key"}, {"timestamp", timestamp()}};
+  const std::string sig = hmac_sha256_hex("the-secret", ws_api_payload(sub));
+  venue_->on_ws_text(
+      5,
+      R"({"id":"s","method":"userDataStream.subscribe.signature","params":{"apiKey":"the-key","timestamp":)" +
+          timestamp() + R"(,"signature":")" + sig + "\"}}",
+      wall());
+  ASSERT_EQ(json::parse(out_.frames[5].back())["status"], 200);
+  int status = 0;
+  const json r = order("side=SELL&type=MARKET&quantity=2", &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  std::vector<json> reports, positions;
+  for (const std::string& frame : out_.frames[5]) {
+    const json f = json::parse(frame);
+    if (!f.contains("event")) continue;
+    EXPECT_EQ(f["subscriptionId"], 0);
+    (f["event"]["e"] == "executionReport" ? reports : positions).push_back(f["event"]);
+  }
+  ASSERT_GE(reports.size(), 2u);
+  EXPECT_EQ(reports.front()["x"], "NEW");
+  EXPECT_EQ(reports.front()["N"], nullptr);
+  std::size_t fill = 0;
+  for (const json& e : reports) {
+    if (e["x"] != "TRADE") continue;
+    const json& expected = r["fills"][fill++];
+    EXPECT_EQ(e["t"], expected["tradeId"]);
+    EXPECT_EQ(e["n"], expected["commission"]);
+    EXPECT_EQ(e["N"], "USDT");
+    EXPECT_EQ(e["L"], expected["price"]);
+    EXPECT_EQ(e["l"], expected["qty"]);
+    EXPECT_EQ(e["m"], false);
+    EXPECT_EQ(e["S"], "SELL");
+    EXPECT_EQ(e["i"], r["orderId"]);
+  }
+  EXPECT_EQ(fill, r["fills"].size());
+  EXPECT_EQ(reports.back()["X"], "FILLED");
+  EXPECT_EQ(reports.back()["z"], "2.00000000");
+  ASSERT_FALSE(positions.empty());
+  const json& last = positions.back()["B"];
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_EQ(last[0]["a"], "ETH");
+  EXPECT_EQ(last[0]["f"], "1998.00000000");
+}
+
+TEST_F(VenueTest, TheFirstDepthDiffAfterASnapshotBridgesItsLastUpdateIdAndLaterDiffsFollowOn) {
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(3, "/stream?streams=ethusdt@depth@100ms/ethusdt@bookTicker", "127.0.0.1",
+                                 wall(), refusal));
+  const json snapshot = call("GET", "/api/v3/depth", "symbol=ETHUSDT&limit=5000", nullptr, "", "");
+  const std::int64_t last_update_id = snapshot["lastUpdateId"];
+  // Our own market order moves the book too.
+  order("side=BUY&type=MARKET&quantity=3");
+  std::vector<json> diffs;
+  int tickers = 0;
+  for (int i = 0; i < 30; ++i) {
+    sim_->run_until(sim_->now() + 100 * kNanosPerMilli);
+    venue_->after_run(wall());
+    venue_->on_tick(wall());
+  }
+  for (const std::string& frame : out_.frames[3]) {
+    const json f = json::parse(frame);
+    ASSERT_TRUE(f.contains("stream")) << frame;
+    if (f["stream"] == "ethusdt@bookTicker") ++tickers;
+    if (f["stream"] == "ethusdt@depth@100ms") diffs.push_back(f["data"]);
+  }
+  EXPECT_GT(tickers, 0);
+  ASSERT_GE(diffs.size(), 2u);
+  // Apply the diffs onto the snapshot as a client does; the result is the venue's book.
+  std::map<std::int64_t, std::string> bids, asks;
+  for (const auto& l : snapshot["bids"]) bids[px(l[0].get<std::string>()).raw()] = l[1];
+  for (const auto& l : snapshot["asks"]) asks[px(l[0].get<std::string>()).raw()] = l[1];
+  std::int64_t previous = -1;
+  bool bridged = false;
+  for (const json& d : diffs) {
+    EXPECT_EQ(d["e"], "depthUpdate");
+    const std::int64_t first = d["U"], last = d["u"];
+    if (previous >= 0) EXPECT_EQ(first, previous + 1);
+    previous = last;
+    if (last <= last_update_id) continue;
+    if (!bridged) {
+      EXPECT_LE(first, last_update_id + 1);
+      bridged = true;
+    }
+    for (const auto& l : d["b"]) {
+      if (qty(l[1].get<std::string>()).is_zero())
+        bids.erase(px(l[0].get<std::string>()).raw());
+      else
+        bids[px(l[0].get<std::string>()).raw()] = l[1];
+    }
+    for (const auto& l : d["a"]) {
+      if (qty(l[1].get<std::string>()).is_zero())
+        asks.erase(px(l[0].get<std::string>()).raw());
+      else
+        asks[px(l[0].get<std::string>()).raw()] = l[1];
+    }
+  }
+  EXPECT_TRUE(bridged);
+  const json now = call("GET", "/api/v3/depth", "symbol=ETHUSDT&limit=5000", nullptr, "", "");
+  // Between the last tick and this snapshot nothing ran: the book a client rebuilt is the venue's.
+  ASSERT_EQ(now["lastUpdateId"].get<std::int64_t>(), previous);
+  ASSERT_EQ(bids.size(), now["bids"].size());
+  std::size_t i = 0;
+  for (auto it = bids.rbegin(); it != bids.rend(); ++it, ++i) {
+    EXPECT_EQ(it->first, px(now["bids"][i][0].get<std::string>()).raw());
+    EXPECT_EQ(it->second, now["bids"][i][1]);
+  }
+  ASSERT_EQ(asks.size(), now["asks"].size());
+  i = 0;
+  for (auto it = asks.begin(); it != asks.end(); ++it, ++i) EXPECT_EQ(it->second, now["asks"][i][1]);
+}
+
+TEST_F(VenueTest, StreamSubscriptionsAreAnsweredAndAnUnknownStreamIsAnError) {
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(4, "/ws/0", "127.0.0.1", wall(), refusal));
+  venue_->on_ws_text(4, R"({"method":"SUBSCRIBE","params":["ethusdt@trade"],"id":1})", wall());
+  EXPECT_EQ(json::parse(out_.frames[4].back()), json::parse(R"({"result":null,"id":1})"));
+  venue_->on_ws_text(4, R"({"method":"SUBSCRIBE","params":["dogeusdt@trade"],"id":2})", wall());
+  EXPECT_EQ(json::parse(out_.frames[4].back())["code"], 2);
+  venue_->on_ws_text(4, R"({"method":"SUBSCRIBE","params":["ethusdt@trade")", wall());
+  EXPECT_EQ(json::parse(out_.frames[4].back())["code"], 3);
+  venue_->on_ws_text(4, R"({"method":"LIST_SUBSCRIPTIONS","id":3})", wall());
+  EXPECT_EQ(json::parse(out_.frames[4].back())["result"], json::parse(R"(["ethusdt@trade"])"));
+  const std::size_t before = out_.frames[4].size();
+  sim_->run_until(sim_->now() + 5 * kNanosPerSecond);
+  ASSERT_GT(out_.frames[4].size(), before) << "recorded prints reach @trade";
+  const json trade = json::parse(out_.frames[4].back());
+  EXPECT_EQ(trade["e"], "trade");
+  EXPECT_EQ(trade["s"], "ETHUSDT");
 }
 
 }  // namespace
