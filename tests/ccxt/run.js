@@ -7,68 +7,30 @@
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
-const net = require('net');
-const os = require('os');
 const path = require('path');
-const { spawn, execFileSync } = require('child_process');
+const { spawn } = require('child_process');
+const f = require('../binance/fixture');
 
 const tranche = path.resolve(process.argv[2]);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tranche-ccxt-'));
-const file = (name) => path.join(dir, name);
-
-function openssl(args) {
-  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function makeCertificates() {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'),
-    '-days', '1', '-subj', '/CN=tranche test CA']);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'),
-    '-subj', '/CN=127.0.0.1']);
-  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
-    '-CAcreateserial', '-out', file('server.pem'), '-days', '1', '-extfile', file('san.ext')]);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 (async () => {
-  makeCertificates();
-  const apiKey = 'ccxtTestKey' + process.pid;
-  const secret = 'ccxtTestSecret' + Date.now();
-  fs.writeFileSync(file('keys.toml'), `api_key = "${apiKey}"\napi_secret = "${secret}"\n`, { mode: 0o600 });
-  const port = await freePort();
+  const dir = f.makeDir('ccxt');
+  const certs = f.makeCertificates(dir);
+  const keys = f.makeKeys(dir);
+  const port = await f.freePort();
   // A slow replay (0.01x): the book barely moves while ccxt's view of it is compared with the venue's, and an
   // order still takes the simulator's 1 ms each way (0.1 s of wall time).
-  const exchange = spawn(tranche, ['exchange', '--protocol', 'binance', '--cert', file('server.pem'), '--key',
-    file('server.key'), '--keys', file('keys.toml'), '--port', String(port), '--speed', '0.01', '--quiet', '--json'],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  exchange.stdout.on('data', (d) => { stdout += d; });
-  exchange.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => exchange.on('exit', resolve));
-  const started = Date.now();
-  while (!stderr.includes('Binance spot API for')) {
-    if (exchange.exitCode !== null || Date.now() - started > 20000) throw new Error(`tranche exchange did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: file('ca.pem'), TRANCHE_BINANCE_URL: `https://127.0.0.1:${port}`,
-    TRANCHE_API_KEY: apiKey, TRANCHE_API_SECRET: secret };
+  const exchange = await f.startExchange({ tranche, certs, keys, port, speed: '0.01' });
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: certs.ca, TRANCHE_BINANCE_URL: `https://127.0.0.1:${port}`,
+    TRANCHE_API_KEY: keys.apiKey, TRANCHE_API_SECRET: keys.secret };
   delete env.NODE_TLS_REJECT_UNAUTHORIZED;
   const check = spawn(process.execPath, [path.join(__dirname, 'check.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let report = '';
   check.stdout.on('data', (d) => { report += d; process.stdout.write(d); });
   const code = await new Promise((resolve) => check.on('exit', resolve));
-  exchange.kill('SIGTERM');
-  await exited;
+  const stdout = await exchange.stop();
   if (code !== 0) {
-    console.error(stderr);
+    console.error(exchange.stderr);
     process.exit(1);
   }
   const seen = JSON.parse(report.trim().split('\n').pop());

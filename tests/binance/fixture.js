@@ -1,0 +1,101 @@
+// What the tests of `tranche exchange --protocol binance` share: a test CA and a server certificate for
+// 127.0.0.1 made with the openssl CLI in a temporary directory, an owner-only API key file, a free port, the
+// exchange started there (and stopped), and signed requests over HTTPS trusting only the test CA.
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const https = require('https');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const { spawn, execFileSync } = require('child_process');
+
+function makeDir(name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tranche-${name}-`));
+}
+
+function makeCertificates(dir) {
+  const file = (n) => path.join(dir, n);
+  const openssl = (args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'),
+    '-days', '1', '-subj', '/CN=tranche test CA']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'),
+    '-subj', '/CN=127.0.0.1']);
+  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl(['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
+    '-CAcreateserial', '-out', file('server.pem'), '-days', '1', '-extfile', file('san.ext')]);
+  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+}
+
+function makeKeys(dir) {
+  const apiKey = `testKey${process.pid}`;
+  const secret = crypto.randomBytes(24).toString('hex');
+  const file = path.join(dir, 'keys.toml');
+  fs.writeFileSync(file, `api_key = "${apiKey}"\napi_secret = "${secret}"\n`, { mode: 0o600 });
+  return { apiKey, secret, file };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// Starts the exchange; resolves once it says what it serves.
+async function startExchange({ tranche, certs, keys, port, speed, extra = [] }) {
+  const child = spawn(tranche, ['exchange', '--protocol', 'binance', '--cert', certs.cert, '--key', certs.key,
+    '--keys', keys.file, '--port', String(port), '--speed', speed, '--quiet', '--json', ...extra],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ex = { child, stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => { ex.stdout += d; });
+  child.stderr.on('data', (d) => { ex.stderr += d; });
+  ex.exited = new Promise((resolve) => child.on('exit', resolve));
+  const started = Date.now();
+  while (!ex.stderr.includes('Binance spot API for')) {
+    if (child.exitCode !== null || Date.now() - started > 20000) throw new Error(`tranche exchange did not start: ${ex.stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  ex.stop = async () => { child.kill('SIGTERM'); await ex.exited; return ex.stdout; };
+  return ex;
+}
+
+// A REST client that trusts the test CA only, signing as Binance asks (query string, then body).
+function client({ port, ca, apiKey, secret }) {
+  const agent = new https.Agent({ ca: fs.readFileSync(ca), keepAlive: true });
+  function request(method, pathName, params = {}, { signed = false, body = null, timestampMs = null } = {}) {
+    let query = new URLSearchParams(params).toString();
+    if (signed) {
+      query += `${query ? '&' : ''}timestamp=${timestampMs ?? Date.now()}`;
+      query += `&signature=${crypto.createHmac('sha256', secret).update(query).digest('hex')}`;
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port, method, path: pathName + (query ? `?${query}` : ''), agent,
+        headers: signed ? { 'X-MBX-APIKEY': apiKey } : {} }, (res) => {
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => {
+          let json = null;
+          try { json = JSON.parse(text); } catch (e) { /* not JSON: an HTML 404 */ }
+          resolve({ status: res.statusCode, headers: res.headers, text, json });
+        });
+      });
+      req.on('error', reject);
+      if (body !== null) req.write(body);
+      req.end();
+    });
+  }
+  return { request, agent };
+}
+
+// The bundled config with its data paths made absolute and `extra` TOML appended: a config file anywhere.
+function configWith(dir, extra) {
+  const root = path.resolve(__dirname, '../..');
+  const text = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
+  const file = path.join(dir, 'config.toml');
+  fs.writeFileSync(file, `${text}\n${extra}\n`);
+  return file;
+}
+
+module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith };
