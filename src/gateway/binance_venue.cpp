@@ -129,6 +129,7 @@ bool loopback(std::string_view ip) {
 constexpr std::size_t kMaxLevels = 5000;  // Binance's deepest snapshot
 constexpr std::size_t kRecentTrades = 1000;
 constexpr int kMaxParams = 64;
+constexpr std::int64_t kStreamMessagesPerSecond = 5;
 constexpr std::int64_t kMaxRecvWindowMs = 60000;
 const Qty kMaxQty = Qty::from_units(9'000'000);
 const Price kMaxPrice = Price::from_units(1'000'000);
@@ -337,6 +338,8 @@ struct BinanceVenue::Order {
   std::size_t market = 0;
   std::string client_id;
   std::string cancel_client_id;  // the cancel request's own id, once one is sent
+  std::uint64_t previous_with_id =
+      0;  // the order its client id named before it (closed), found again if refused
   Side side = Side::Buy;
   OrderType type = OrderType::Limit;
   TimeInForce tif = TimeInForce::GoodTillCancel;
@@ -1081,6 +1084,8 @@ bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint6
   o.update_ms = o.time_ms;
   orders_[id] = std::move(order);
   open_by_client_[client_id] = id;
+  if (auto previous = last_by_client_.find(client_id); previous != last_by_client_.end())
+    o.previous_with_id = previous->second;
   last_by_client_[client_id] = id;
   places_[id] = PlaceWait{origin, spec.resp_type, false, group};
   const sim::SimVenue& venue = sim_.venue(options_.venue);
@@ -1623,7 +1628,13 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
           break;
       }
       close_order(o);
-      if (last_by_client_[o.client_id] == o.id) last_by_client_.erase(o.client_id);
+      if (auto last = last_by_client_.find(o.client_id);
+          last != last_by_client_.end() && last->second == o.id) {
+        if (o.previous_with_id != 0)
+          last->second = o.previous_with_id;
+        else
+          last_by_client_.erase(last);
+      }
       auto p = places_.find(o.id);
       if (p != places_.end()) {
         const PlaceWait wait = p->second;
@@ -1932,6 +1943,13 @@ void BinanceVenue::on_ws_text(std::uint64_t id, std::string_view text, Timestamp
   std::string error;
   const bool parsed = parse_ws_request(text, request, error);
   if (!conn.api) {
+    // A market stream connection may send 5 messages a second; Binance disconnects one that sends more.
+    conn.messages.add(1, wall_ns);
+    if (conn.messages.used(wall_ns) > kStreamMessagesPerSecond) {
+      on_ws_close(id);
+      out_.close(id);
+      return;
+    }
     // Market streams: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS; errors as Binance's streams give them.
     auto stream_error = [&](int code, const std::string& msg) {
       std::string o = "{";

@@ -143,6 +143,7 @@ class BinanceVenue final : public sim::SimListener {
     std::set<std::string> streams;
     int user_subscription = -1;
     std::string ip;
+    WindowCounter messages{kNanosPerSecond};  // market streams: 5 incoming messages a second at most
   };
   struct PlaceWait {
     Origin origin;

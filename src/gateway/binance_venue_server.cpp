@@ -76,6 +76,10 @@ class BinanceVenueServer::Impl::WsSession : public std::enable_shared_from_this<
     ws_.async_accept(request, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->gone();
       self->open_ = true;
+      if (self->closing_) {  // the venue gave up on it during the handshake
+        self->ws_.async_close(websocket::close_code::going_away, [self](beast::error_code) {});
+        return;
+      }
       // What the venue queued before the handshake completed goes now.
       if (!self->queue_.empty()) self->write_next();
       self->read();

@@ -618,7 +618,9 @@ TEST_F(VenueTest, TheFirstDepthDiffAfterASnapshotBridgesItsLastUpdateIdAndLaterD
   for (const json& d : diffs) {
     EXPECT_EQ(d["e"], "depthUpdate");
     const std::int64_t first = d["U"], last = d["u"];
-    if (previous >= 0) EXPECT_EQ(first, previous + 1);
+    if (previous >= 0) {
+      EXPECT_EQ(first, previous + 1);
+    }
     previous = last;
     if (last <= last_update_id) continue;
     if (!bridged) {
@@ -651,6 +653,18 @@ TEST_F(VenueTest, TheFirstDepthDiffAfterASnapshotBridgesItsLastUpdateIdAndLaterD
   ASSERT_EQ(asks.size(), now["asks"].size());
   i = 0;
   for (auto it = asks.begin(); it != asks.end(); ++it, ++i) EXPECT_EQ(it->second, now["asks"][i][1]);
+}
+
+TEST_F(VenueTest, AStreamConnectionThatSendsMoreThanFiveMessagesASecondIsDisconnected) {
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(9, "/ws", "127.0.0.1", wall(), refusal));
+  for (int i = 0; i < 5; ++i)
+    venue_->on_ws_text(9, R"({"method":"LIST_SUBSCRIPTIONS","id":1})", wall() + i * 100 * kNanosPerMilli);
+  EXPECT_TRUE(out_.closed.empty());
+  EXPECT_EQ(out_.frames[9].size(), 5u);
+  venue_->on_ws_text(9, R"({"method":"LIST_SUBSCRIPTIONS","id":1})", wall() + 500 * kNanosPerMilli);
+  EXPECT_EQ(out_.closed, std::vector<std::uint64_t>{9});
+  EXPECT_EQ(out_.frames[9].size(), 5u);
 }
 
 TEST_F(VenueTest, StreamSubscriptionsAreAnsweredAndAnUnknownStreamIsAnError) {
