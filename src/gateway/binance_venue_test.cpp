@@ -200,7 +200,8 @@ class Recorded : public VenueOutput {
 class VenueTest : public ::testing::Test {
  protected:
   void SetUp() override { make(VenueLimits{}); }
-  void make(VenueLimits limits, TimestampNs wall_offset_ns = kWallOffset) {
+  void make(VenueLimits limits, TimestampNs wall_offset_ns = kWallOffset,
+            ApiKey key = ApiKey{"the-key", "the-secret"}) {
     wall_offset_ = wall_offset_ns;
     auto config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
     ASSERT_TRUE(config.ok());
@@ -208,7 +209,7 @@ class VenueTest : public ::testing::Test {
     options.venues = {"binance-spot"};
     sim_ = std::move(sim::Simulator::create(*config, options)).value();
     VenueOptions vo;
-    vo.key = ApiKey{"the-key", "the-secret"};
+    vo.key = key;
     vo.limits = limits;
     vo.wall_at = [this](TimestampNs replay) { return replay + wall_offset_; };
     vo.instruments = config->instruments;
@@ -294,6 +295,39 @@ TEST_F(VenueTest, TheRestSignatureCoversTheQueryStringThenTheBodyAsSent) {
   ASSERT_TRUE(out_.responses.count(99));
   EXPECT_EQ(out_.responses[99].status, 200) << out_.responses[99].body;
   EXPECT_EQ(json::parse(out_.responses[99].body)["status"], "NEW");
+}
+
+// Binance's documented example of a signature over a query string and a body together ("Example 3: Mixed
+// query string and request body" of its REST API docs): the two run together, no '&' between. Its timestamp
+// is 2017's, so the venue's wall clock is put there; the symbol is not listed here, which it is told only
+// once signed.
+TEST_F(VenueTest, BinancesMixedQueryAndBodyExampleIsSignedOverBothRunTogether) {
+  const TimestampNs example_ms = 1499827319559;
+  make(VenueLimits{}, example_ms * kNanosPerMilli - sim_->now(),
+       ApiKey{"vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+              "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"});
+  const std::string query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC";
+  const std::string body = "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559";
+  EXPECT_EQ(hmac_sha256_hex("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j", query + body),
+            "0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77");
+  const std::string signed_body =
+      body + "&signature=0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77";
+  venue_->on_http(
+      1,
+      HttpRequest{"POST", "/api/v3/order", query, signed_body,
+                  "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A", "127.0.0.1"},
+      wall());
+  ASSERT_TRUE(out_.responses.count(1));
+  EXPECT_EQ(json::parse(out_.responses[1].body)["code"], -1121) << out_.responses[1].body;
+  // The same body with the '&' a naive signer would put between: not Binance's signature.
+  const std::string wrong =
+      hmac_sha256_hex("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j", query + "&" + body);
+  venue_->on_http(
+      2,
+      HttpRequest{"POST", "/api/v3/order", query, body + "&signature=" + wrong,
+                  "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A", "127.0.0.1"},
+      wall());
+  EXPECT_EQ(json::parse(out_.responses[2].body)["code"], -1022);
 }
 
 TEST_F(VenueTest, BadOrderParametersAreRefusedWithBinancesCodes) {
