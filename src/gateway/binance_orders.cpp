@@ -102,6 +102,7 @@ Applied OrderTracker::apply(const OrderFacts& facts, std::vector<ExecutionReport
     out.back().venue_ns = facts.venue_ns;
   }
 
+  if (facts.trade && t.trades.count(facts.trade->trade_id) != 0) applied.repeated = true;
   if (facts.trade && t.trades.insert(facts.trade->trade_id).second) {
     const TradeFact& trade = *facts.trade;
     if (!trade.qty.is_positive() || !trade.price.is_positive()) {

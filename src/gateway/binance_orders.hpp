@@ -49,6 +49,7 @@ struct OrderFacts {
 struct Applied {
   bool known = true;          // false: the order is not one of ours, or not one we know (nothing emitted)
   bool needs_trades = false;  // fetch this order's trades: the venue executed more than we were told
+  bool repeated = false;      // the fact's trade was told before (the same trade id): counted once
   std::int64_t order_id = 0;
   std::string problem;  // set when a fact was refused (an overfill): said by the session, never applied
 };

@@ -71,8 +71,8 @@ TEST_F(Tracker, AnAcknowledgementIsToldOnceWhicheverWayItCame) {
 }
 
 TEST_F(Tracker, ARepeatedTradeIdCountsOnce) {
-  tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.4", trade(9, "0.4")), out_);
-  tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.4", trade(9, "0.4")), out_);
+  EXPECT_FALSE(tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.4", trade(9, "0.4")), out_).repeated);
+  EXPECT_TRUE(tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.4", trade(9, "0.4")), out_).repeated);
   ASSERT_EQ(out_.size(), 2u);  // the acknowledgement, then one fill
   EXPECT_EQ(out_[1].exec_type, ExecType::Trade);
   EXPECT_EQ(out_[1].exec_id.view(), "ETHUSDT-9");

@@ -131,6 +131,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<std::int64_t> offset_ms{0};
   std::atomic<bool> subscribed{false};
   std::atomic<bool> stopped{false};
+  std::atomic<std::uint64_t> repeated_trades{0};  // trades heard again (the venue repeating, or two sources)
 
   // WebSocket API requests awaiting their answer.
   struct WsPending {
@@ -433,6 +434,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     if (!a.problem.empty()) note_unreadable(a.problem);
+    if (a.repeated) repeated_trades.fetch_add(1);
     if (a.order_id == -1) {
       // The new order of a cancel-replace could take the child past its quantity: canceled at once.
       if (const auto parsed = binance::parse_client_order_id(cfg.client_order_prefix, facts.client_order_id))
@@ -910,7 +912,11 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   void reconcile() {
     for (const ClientOrderId& child : tracker.open_children()) {
       const auto symbol = symbol_of_child(child);
-      if (!symbol.empty()) query_now(child, symbol, false);
+      if (symbol.empty()) continue;
+      if (cfg.on_reconnect == "cancel")
+        cancel_now(child, symbol, "");
+      else
+        query_now(child, symbol, false);
     }
   }
   std::string symbol_of_child(const ClientOrderId& child) const {
@@ -1113,6 +1119,10 @@ std::uint64_t BinanceSpotSession::unreadable() const {
 std::string BinanceSpotSession::last_unreadable() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->unreadable_last.empty() ? std::string() : impl_->unreadable_last.back();
+}
+
+std::uint64_t BinanceSpotSession::repeated_trades() const {
+  return impl_->repeated_trades.load();
 }
 
 std::int64_t BinanceSpotSession::clock_offset_ms() const {

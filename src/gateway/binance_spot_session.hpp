@@ -80,6 +80,9 @@ class BinanceSpotSession final : public VenueSession {
   // reason: counted and kept (the last 100), never dropped silently.
   std::uint64_t unreadable() const;
   std::string last_unreadable() const;
+  // Trades heard more than once (the venue repeating a report, or a trade both streamed and fetched): each
+  // counted once.
+  std::uint64_t repeated_trades() const;
   // The venue's clock minus ours, as last measured (ms).
   std::int64_t clock_offset_ms() const;
   // Drops the user-data connection as a network would (tests, chaos): it comes back and reconciles.
