@@ -850,8 +850,10 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
         std::string_view name, status;
         if (!text_of(s, "symbol", name) || name != l.symbol) continue;
         found = true;
+        // Not trading now (BREAK before the open, HALT): said, not refused; orders meanwhile are the venue's
+        // to refuse.
         if (text_of(s, "status", status) && status != "TRADING")
-          problems += " " + l.symbol + " is " + std::string(status) + ";";
+          note_unreadable(l.symbol + " is " + std::string(status) + " at start");
         dom::array filters;
         if (s["filters"].get(filters) != simdjson::SUCCESS) continue;
         for (dom::element f : filters) {
