@@ -356,7 +356,6 @@ DepthStatus BinanceDepthSync::parse_and_dispatch(std::string_view json, std::siz
   const bool was_synced = synced_;
   Message m;
   DepthStatus status = DepthStatus::Malformed;
-  bool read = false;
   if (json.size() > options_.max_message_bytes) {
     status = fail(DepthStatus::TooLarge, "message of %zu bytes, more than the %zu allowed", json.size(),
                   options_.max_message_bytes);
@@ -380,7 +379,6 @@ DepthStatus BinanceDepthSync::parse_and_dispatch(std::string_view json, std::siz
     } else if (auto error2 = doc.get_object().get(root)) {
       status = fail(DepthStatus::Malformed, "not a JSON object: %s", simdjson::error_message(error2));
     } else {
-      read = true;
       bool ok = true;
       bool done = false;
       for (auto field : root) {
@@ -446,7 +444,6 @@ DepthStatus BinanceDepthSync::parse_and_dispatch(std::string_view json, std::siz
       }
     }
   }
-  (void)read;
   // A depth diff we could not read is a diff missing from the book.
   // When the text could not be read far enough to tell, its words tell: a diff stream's name or event type.
   const bool depth_message =
@@ -602,12 +599,17 @@ DepthStatus BinanceDepthSync::on_snapshot_message(const Message& m, TimestampNs 
   snapshot.bids = parser_->bids;
   snapshot.asks = parser_->asks;
   const std::uint64_t off_tick = book_.off_tick_count();
-  synced_ = false;
   book_.apply(snapshot);
-  if (book_.off_tick_count() != off_tick)
-    return fail(DepthStatus::OffTick, "the snapshot has a price off the tick %s",
-                text_of(book_.tick_size()).text);
-  if (book_.crossed()) return fail(DepthStatus::Crossed, "the snapshot's book is crossed");
+  const bool off = book_.off_tick_count() != off_tick;
+  if (off || book_.crossed()) {
+    // The book it replaced is gone too.
+    if (synced_) invalidate(id, id, recv_ns);
+    synced_ = false;
+    if (off)
+      return fail(DepthStatus::OffTick, "the snapshot has a price off the tick %s",
+                  text_of(book_.tick_size()).text);
+    return fail(DepthStatus::Crossed, "the snapshot's book is crossed");
+  }
   synced_ = true;
   awaiting_bridge_ = true;
   update_id_ = id;

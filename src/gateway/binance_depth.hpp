@@ -106,7 +106,9 @@ inline constexpr std::size_t kDepthStatusCount = static_cast<std::size_t>(DepthS
 const char* to_string(DepthStatus status);
 // An input error (the message was refused).
 bool is_error(DepthStatus status);
-// The caller should fetch a snapshot now, even if one is already on its way (it may be too old).
+// The book was lost, or the snapshot was too old, or the buffer overflowed: fetch a snapshot now, even if
+// one is already on its way (it may be too old). A bad depth diff also loses a valid book (its status is the
+// error): needs_snapshot() is the state to look at after every message.
 bool requests_snapshot(DepthStatus status);
 
 struct BinanceDepthOptions {
@@ -175,7 +177,7 @@ class BinanceDepthSync final : public md::BookView {
   // The book as the diffs left it (without the bookTicker's touch).
   const md::L2Book& book() const { return book_; }
 
-  // --- md::BookView ---
+  // --- md::BookView --- (while !valid() it shows the last book it had)
   const VenueListing& listing() const override { return listing_; }
   bool valid() const override { return synced_; }
   TimestampNs last_event_ns() const override { return last_event_ns_; }

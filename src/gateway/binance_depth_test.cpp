@@ -600,6 +600,16 @@ TEST_F(DepthSyncTest, ACrossedBookIsInvalid) {
   EXPECT_TRUE(requests_snapshot(DepthStatus::Crossed));
 }
 
+TEST_F(DepthSyncTest, ABadSnapshotForAValidBookLosesItAndSaysSo) {
+  sync_at_100();
+  EXPECT_EQ(feed(snapshot(200, {{"100.05", "1"}}, {{"100.01", "1"}})), DepthStatus::Crossed);
+  EXPECT_FALSE(sync_.valid());
+  EXPECT_EQ(sync_.stats().invalidations, 1u);
+  ASSERT_NE(sync_.event(), nullptr);
+  EXPECT_EQ(sync_.event()->kind, md::EventKind::Gap);
+  EXPECT_EQ(feed(base_snapshot(201)), DepthStatus::Synced);
+}
+
 TEST(DepthSyncInput, AMessageOverTheSizeCapIsRefused) {
   BinanceDepthOptions options = small_options();
   options.max_message_bytes = 100;
