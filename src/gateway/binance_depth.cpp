@@ -571,6 +571,18 @@ DepthStatus BinanceDepthSync::buffer_diff(const Diff& diff) {
   return DepthStatus::Buffered;
 }
 
+void BinanceDepthSync::on_disconnect(TimestampNs now_ns) {
+  has_event_ = false;
+  error_len_ = 0;
+  if (synced_) {
+    invalidate(update_id_ + 1, 0, now_ns);
+    ++stats_.snapshot_requests;
+  }
+  clear_buffer();
+  ticker_head_ = 0;
+  ticker_count_ = 0;
+}
+
 void BinanceDepthSync::clear_buffer() {
   pending_.clear();
   arena_used_ = 0;

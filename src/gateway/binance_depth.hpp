@@ -162,6 +162,11 @@ class BinanceDepthSync final : public md::BookView {
   // The REST snapshot only (anything else is Malformed / MissingField).
   DepthStatus on_snapshot(std::string_view json, TimestampNs recv_ns);
 
+  // The streams' connection dropped (or is being replaced): what came meanwhile is lost, so a valid book is
+  // invalid now (a Gap event), and the buffer and the bookTickers waiting for their diffs are emptied. A
+  // snapshot is needed once the new connection's diffs flow (fetch it after subscribing, as at the start).
+  void on_disconnect(TimestampNs now_ns);
+
   // No valid book: a snapshot is needed (fetch one when none is on its way, or when a status said so).
   bool needs_snapshot() const { return !synced_; }
   // The book's update id (the snapshot's lastUpdateId, then each applied diff's u); 0 before any.

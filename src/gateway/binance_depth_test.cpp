@@ -305,6 +305,27 @@ TEST(DepthSyncBuffer, TheLevelCapCountsToo) {
   EXPECT_EQ(sync.buffered_diffs(), 0u);
 }
 
+TEST_F(DepthSyncTest, ADroppedConnectionInvalidatesTheBookAndEmptiesTheBuffer) {
+  sync_at_100();
+  EXPECT_EQ(feed(ticker(105, "100.00", "1", "100.01", "3")), DepthStatus::Quote);
+  sync_.on_disconnect(now_ + 1);
+  EXPECT_FALSE(sync_.valid());
+  EXPECT_TRUE(sync_.needs_snapshot());
+  ASSERT_NE(sync_.event(), nullptr);
+  EXPECT_EQ(sync_.event()->kind, md::EventKind::Gap);
+  EXPECT_EQ(sync_.stats().invalidations, 1u);
+  // The new connection's diffs are buffered afresh and bridged by a new snapshot.
+  EXPECT_EQ(feed(diff(150, 160, {{"99.99", "6"}}, {})), DepthStatus::Buffered);
+  EXPECT_EQ(sync_.buffered_diffs(), 1u);
+  EXPECT_EQ(feed(base_snapshot(155)), DepthStatus::Synced);
+  EXPECT_EQ(sync_.update_id(), 160u);
+  // Disconnected while waiting: the buffer goes, nothing else changes.
+  EXPECT_EQ(feed(diff(170, 171, {}, {})), DepthStatus::Gap);
+  sync_.on_disconnect(now_ + 1);
+  EXPECT_EQ(sync_.buffered_diffs(), 0u);
+  EXPECT_EQ(sync_.event(), nullptr);
+}
+
 // --- levels ---
 
 TEST_F(DepthSyncTest, AZeroQuantityRemovesTheLevel) {
