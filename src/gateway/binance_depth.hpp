@@ -44,9 +44,11 @@
 // Bad input (malformed or truncated JSON, a missing field, a price or quantity that is not a plain decimal,
 // negative, or a price not above zero, U > u, another symbol's message, a price off the listing's tick, a
 // message over the size cap) is an error status with a detail (last_error()) and a count; nothing of the
-// message is applied. When the message was a depth diff (or could not be read at all on a depth stream)
-// while the book was valid, the book is invalidated and re-synced: a diff we could not read is a diff
-// missing from the book. A crossed book after a diff is treated the same way. No exception leaves this class.
+// message is applied (a price off the tick is found while the diff is applied, and the book is then
+// invalidated). When the message was a depth diff (or could not be read at all on a depth stream) while the
+// book was valid, the book is invalidated and re-synced: a diff we could not read is a diff missing from the
+// book. A crossed book after a diff is treated the same way. No exception leaves this class (short of
+// std::bad_alloc, should a message hold more levels than the scratch was sized for and memory run out).
 //
 // No allocation per message once warmed up: the JSON parser, the padded input copy, the level scratch and
 // the pre-snapshot buffer are sized at construction; the L2 book's far-level table grows to the book's size
