@@ -114,6 +114,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
         cfg(*v.binance),
         io(i),
         key(std::move(k)),
+        signer(key.secret),
         options(o),
         tracker(venue, cfg.client_order_prefix) {}
 
@@ -121,6 +122,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   VenueBinanceConfig cfg;
   net::IoThread& io;
   ApiKey key;
+  binance::Signer signer;  // keyed once; I/O thread
   BinanceSpotOptions options;
   std::shared_ptr<net::asio::ssl::context> tls;
   std::shared_ptr<net::HttpsClient> rest;
@@ -214,9 +216,11 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
 
   void rest_call(const Endpoint& endpoint, const Params& params, std::function<void(Answer)> done) {
     std::string query = binance::query_string(params);
-    if (endpoint.signed_)
-      query += (query.empty() ? "" : "&") + std::string("signature=") +
-               binance::hmac_sha256_hex(key.secret, query);
+    if (endpoint.signed_) {
+      const std::size_t signed_length = query.size();
+      query += query.empty() ? "signature=" : "&signature=";
+      signer.sign(std::string_view(query).substr(0, signed_length), query);
+    }
     net::HttpRequest request;
     request.method = endpoint.verb;
     request.timeout = std::chrono::milliseconds(cfg.request_timeout_ns / kNanosPerMilli);
@@ -274,7 +278,9 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   void ws_call(const Endpoint& endpoint, Params params, std::function<void(Answer)> done) {
     if (endpoint.signed_) {
       params.emplace_back("apiKey", key.key);
-      params.emplace_back("signature", binance::hmac_sha256_hex(key.secret, binance::ws_api_payload(params)));
+      std::string signature;
+      signer.sign(binance::ws_api_payload(params), signature);
+      params.emplace_back("signature", std::move(signature));
     }
     const std::string id = "t" + std::to_string(++ws_sequence);
     std::string json = "{\"id\":\"" + id + "\",\"method\":\"" + endpoint.ws_method + "\"";
