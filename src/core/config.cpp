@@ -251,6 +251,83 @@ Status read_feeds(const toml::node* node, const std::filesystem::path& base, con
   return {};
 }
 
+// [venue.binance]: Binance spot's own API. The key is named (a file or two environment variables), never
+// held.
+Result<VenueBinanceConfig> read_venue_binance(const toml::node* node, const VenueConfig& venue,
+                                              const std::filesystem::path& base, const std::string& where) {
+  const auto* table = node->as_table();
+  if (table == nullptr) return make_error(where + " must be a table");
+  TableReader r(*table, where);
+  r.only({"network", "rest_url", "ws_api_url", "stream_url", "ca_file", "order_api", "key_file", "key_env",
+          "secret_env", "recv_window", "request_timeout", "reconnect_min", "reconnect_max",
+          "client_order_prefix", "on_reconnect", "api_key", "api_secret"});
+  if (table->get("api_key") || table->get("api_secret"))
+    return make_error(where +
+                      ": a key never goes in the config: name a key_file (owner-only) or key_env/secret_env");
+  VenueBinanceConfig b;
+  if (table->get("network")) b.network = r.string("network");
+  const bool testnet = b.network == "testnet";
+  if (!testnet && b.network != "production")
+    r.fail("network '" + b.network + "' is not production or testnet");
+  b.rest_url = testnet ? "https://testnet.binance.vision" : "https://api.binance.com";
+  b.ws_api_url =
+      testnet ? "wss://ws-api.testnet.binance.vision/ws-api/v3" : "wss://ws-api.binance.com:443/ws-api/v3";
+  b.stream_url = testnet ? "wss://stream.testnet.binance.vision" : "wss://stream.binance.com:9443";
+  for (auto [key, url] : {std::pair<const char*, std::string*>{"rest_url", &b.rest_url},
+                          {"ws_api_url", &b.ws_api_url},
+                          {"stream_url", &b.stream_url}}) {
+    if (!table->get(key)) continue;
+    *url = r.string(key);
+    const std::string_view scheme = std::string_view(key) == "rest_url" ? "https://" : "wss://";
+    if (url->rfind(scheme, 0) != 0)
+      r.fail(std::string(key) + " '" + *url + "' must start with " + std::string(scheme) +
+             " (certificates are always verified)");
+  }
+  if (table->get("ca_file")) {
+    b.ca_file = r.string("ca_file");
+    if (!b.ca_file.empty() && std::filesystem::path(b.ca_file).is_relative())
+      b.ca_file = (base / b.ca_file).string();
+  }
+  if (table->get("order_api")) b.order_api = r.string("order_api");
+  if (b.order_api != "rest" && b.order_api != "websocket")
+    r.fail("order_api '" + b.order_api + "' is not rest or websocket");
+  if (table->get("key_file")) {
+    b.key_file = r.string("key_file");
+    if (!b.key_file.empty() && std::filesystem::path(b.key_file).is_relative())
+      b.key_file = (base / b.key_file).string();
+  }
+  if (table->get("key_env")) b.key_env = r.string("key_env");
+  if (table->get("secret_env")) b.secret_env = r.string("secret_env");
+  b.recv_window_ns = r.duration("recv_window", b.recv_window_ns);
+  if (b.recv_window_ns <= 0 || b.recv_window_ns > 60 * kNanosPerSecond)
+    r.fail("recv_window must be above 0 and at most 60s (Binance's limit)");
+  b.request_timeout_ns = r.duration("request_timeout", b.request_timeout_ns);
+  if (b.request_timeout_ns < 100 * kNanosPerMilli || b.request_timeout_ns > 120 * kNanosPerSecond)
+    r.fail("request_timeout must be 100ms to 120s");
+  b.reconnect_min_ns = r.duration("reconnect_min", b.reconnect_min_ns);
+  b.reconnect_max_ns = r.duration("reconnect_max", b.reconnect_max_ns);
+  if (b.reconnect_min_ns < 10 * kNanosPerMilli || b.reconnect_max_ns < b.reconnect_min_ns ||
+      b.reconnect_max_ns > 600 * kNanosPerSecond)
+    r.fail("reconnect_min must be at least 10ms and reconnect_max between it and 600s");
+  if (table->get("client_order_prefix")) b.client_order_prefix = r.string("client_order_prefix");
+  {
+    const std::string& p = b.client_order_prefix;
+    const bool ok = !p.empty() && p.size() <= 8 && std::all_of(p.begin(), p.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0;
+    });
+    if (!ok) r.fail("client_order_prefix '" + p + "' must be 1 to 8 letters or digits");
+  }
+  if (table->get("on_reconnect")) b.on_reconnect = r.string("on_reconnect");
+  if (b.on_reconnect != "query" && b.on_reconnect != "cancel")
+    r.fail("on_reconnect '" + b.on_reconnect + "' is not query or cancel");
+  if (venue.exchange != "binance" || venue.market != "spot")
+    r.fail("only a binance spot venue speaks Binance spot's API (this one is " + venue.exchange + " " +
+           venue.market + ")");
+  if (venue.fix) r.fail("a venue is reached over FIX or over Binance's API, not both");
+  if (!r.error().empty()) return make_error(r.error());
+  return b;
+}
+
 Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::string& market,
                                       const std::filesystem::path& base, const std::string& where) {
   TableReader r(table, where);
@@ -563,7 +640,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       if (table == nullptr) return make_error(file + ": venue entries must be tables");
       TableReader r(*table, file + ": venue[" + std::to_string(i) + "]");
       r.only({"id", "exchange", "market", "maker_fee_bps", "taker_fee_bps", "orders_per_second",
-              "cancels_per_second", "listing", "balances", "sim", "fix"});
+              "cancels_per_second", "listing", "balances", "sim", "fix", "binance"});
       VenueConfig venue;
       const std::string id = r.string("id");
       if (!VenueId::fits(id)) r.fail("id '" + id + "' is longer than 31 characters");
@@ -649,6 +726,12 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
           fr.fail("on_reconnect '" + fix.on_reconnect + "' is not query or cancel");
         if (!fr.error().empty()) return make_error(fr.error());
         venue.fix = std::move(fix);
+      }
+      if (const auto* binance_node = table->get("binance")) {
+        auto parsed =
+            read_venue_binance(binance_node, venue, base_dir, file + ": venue '" + id + "'.binance");
+        if (!parsed) return parsed.error();
+        venue.binance = std::move(*parsed);
       }
       if (config.venue(venue.id) != nullptr)
         return make_error(file + ": venue '" + id + "' is defined twice");

@@ -135,6 +135,26 @@ struct VenueFixConfig {
   std::string on_reconnect = "query";
 };
 
+// A venue reached through Binance spot's own API (gateway::BinanceSpotSession): where it is, how orders go,
+// and where the key comes from (never the key itself: docs/gateways.md).
+struct VenueBinanceConfig {
+  std::string network = "production";       // "production" or "testnet": the URLs' defaults
+  std::string rest_url;                     // https://api.binance.com
+  std::string ws_api_url;                   // wss://ws-api.binance.com:443/ws-api/v3
+  std::string stream_url;                   // wss://stream.binance.com:9443
+  std::string ca_file;                      // the certificates to trust; empty: the system's store
+  std::string order_api = "rest";           // "rest" or "websocket": how orders are sent
+  std::string key_file;                     // an owner-only TOML file with api_key and api_secret
+  std::string key_env = "BINANCE_API_KEY";  // else these environment variables
+  std::string secret_env = "BINANCE_API_SECRET";
+  DurationNs recv_window_ns = 5 * kNanosPerSecond;
+  DurationNs request_timeout_ns = 10 * kNanosPerSecond;
+  DurationNs reconnect_min_ns = 250 * kNanosPerMilli;  // backoff after a drop, doubling, with jitter
+  DurationNs reconnect_max_ns = 30 * kNanosPerSecond;
+  std::string client_order_prefix = "tr";  // our newClientOrderIds: "tr-17"
+  std::string on_reconnect = "query";      // as [venue.fix]
+};
+
 struct VenueConfig {
   VenueId id;            // "binance-spot"
   std::string exchange;  // "binance"
@@ -142,9 +162,10 @@ struct VenueConfig {
   VenueFees fees;
   VenueLimits limits;
   std::vector<VenueListing> listings;
-  std::map<std::string, Amount> balances;  // asset -> starting balance (simulation)
-  std::optional<VenueSimConfig> sim;       // present when the simulator plays this venue
-  std::optional<VenueFixConfig> fix;       // present when orders go to it over FIX
+  std::map<std::string, Amount> balances;     // asset -> starting balance (simulation)
+  std::optional<VenueSimConfig> sim;          // present when the simulator plays this venue
+  std::optional<VenueFixConfig> fix;          // present when orders go to it over FIX
+  std::optional<VenueBinanceConfig> binance;  // present when orders go to it over Binance spot's API
 
   const VenueListing* listing(const InstrumentId& instrument) const;
   const VenueListing* listing_by_symbol(std::string_view symbol) const;

@@ -19,6 +19,8 @@ constexpr std::uint64_t kForceEnd = 3;  // the market closed: the parent ends no
 constexpr std::uint64_t kPlacer = 4;    // an instrument's placer holds pieces to send now
 constexpr std::uint64_t kCall = 5;      // a driver's call_at
 constexpr DurationNs kAvoidNs = 5 * kNanosPerSecond;  // a venue that rejected us is avoided this long
+constexpr DurationNs kPostOnlyRepeatNs =
+    kNanosPerSecond;  // two post-only refusals this close: avoided this long
 constexpr DurationNs kForceEndNs = 10 * kNanosPerSecond;
 constexpr DurationNs kSweepNs = 100 * kNanosPerMilli;
 constexpr DurationNs kViewsRefreshNs = 100 * kNanosPerMilli;
@@ -399,6 +401,15 @@ void Kernel::on_execution_report(const ExecutionReport& report) {
   if (report.exec_type == ExecType::Rejected && report.reject_reason != RejectReason::RiskDenied &&
       report.reject_reason != RejectReason::PostOnlyWouldCross)
     avoid_until_[report.venue.str()] = report.received_ns + kAvoidNs;
+  // One post-only order the market moved into is the market's doing; a second within a second says the
+  // venue's book is ahead of the one we see (a slow feed, our own impact): the venue waits a second rather
+  // than take a stream of refusals at the same price.
+  if (report.exec_type == ExecType::Rejected && report.reject_reason == RejectReason::PostOnlyWouldCross) {
+    TimestampNs& last = last_post_only_reject_[report.venue.str()];
+    if (last != 0 && report.received_ns - last < kPostOnlyRepeatNs)
+      avoid_until_[report.venue.str()] = report.received_ns + kPostOnlyRepeatNs;
+    last = report.received_ns;
+  }
   const oms::ChildOrder* child = manager_.oms().child(report.client_order_id);
   if (child == nullptr) return after_event();
   Running* p = find(child->order.parent_id);

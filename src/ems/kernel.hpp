@@ -165,8 +165,10 @@ class Kernel final : public md::MarketListener {
   std::vector<std::unique_ptr<InstrumentState>> instruments_;  // by index (placer timers)
   InstrumentState* last_state_ = nullptr;                      // the last one looked up
   std::map<std::string, TimestampNs> avoid_until_;             // venues that rejected us, until then
-  std::set<std::string> seen_exec_;                            // venue/exec id: a repeated fill is one fill
-  std::set<std::uint64_t> answered_children_;                  // children a venue has answered (scorecards)
+  std::map<std::string, TimestampNs>
+      last_post_only_reject_;                  // per venue: when a post-only order last crossed
+  std::set<std::string> seen_exec_;            // venue/exec id: a repeated fill is one fill
+  std::set<std::uint64_t> answered_children_;  // children a venue has answered (scorecards)
   std::vector<std::function<void(TimestampNs)>> calls_;
   bool market_closed_ = false;
   Status error_;

@@ -1,7 +1,9 @@
 #include "gateway/binance_protocol.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <algorithm>
 #include <charconv>
@@ -40,6 +42,45 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view payload) {
     hex[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return hex;
+}
+
+struct Signer::Mac {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  bool keyed = false;
+};
+
+Signer::Signer(std::string_view secret) : mac_(new Mac) {
+  mac_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac_->mac != nullptr) mac_->ctx = EVP_MAC_CTX_new(mac_->mac);
+  if (mac_->ctx == nullptr) return;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  mac_->keyed = EVP_MAC_init(mac_->ctx, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
+                             params) == 1;
+}
+
+Signer::~Signer() {
+  EVP_MAC_CTX_free(mac_->ctx);
+  EVP_MAC_free(mac_->mac);
+  delete mac_;
+}
+
+bool Signer::sign(std::string_view payload, std::string& out) {
+  // A null key re-initialises with the key already set: no allocation, no re-keying.
+  if (!mac_->keyed || EVP_MAC_init(mac_->ctx, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(mac_->ctx, reinterpret_cast<const unsigned char*>(payload.data()), payload.size()) != 1)
+    return false;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  std::size_t length = 0;
+  if (EVP_MAC_final(mac_->ctx, digest, &length, sizeof digest) != 1) return false;
+  const std::size_t at = out.size();
+  out.resize(at + length * 2);
+  for (std::size_t i = 0; i < length; ++i) {
+    out[at + 2 * i] = kHex[digest[i] >> 4];
+    out[at + 2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return true;
 }
 
 std::string url_encode(std::string_view text) {

@@ -22,6 +22,18 @@ TEST(BinanceSigning, MatchesBinancesDocumentedVector) {
             "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71");
 }
 
+TEST(BinanceSigning, TheKeyedSignerSignsAsTheOneShotDoesRequestAfterRequest) {
+  const std::string secret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+  Signer signer(secret);
+  for (const std::string payload : {"symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&"
+                                    "recvWindow=5000&timestamp=1499827319559",
+                                    "", "timestamp=1"}) {
+    std::string out = "signature=";
+    ASSERT_TRUE(signer.sign(payload, out));
+    EXPECT_EQ(out, "signature=" + hmac_sha256_hex(secret, payload));
+  }
+}
+
 TEST(BinanceSigning, TheQueryStringWeBuildIsTheOneTheVectorSigns) {
   const Params params = {
       {"symbol", "LTCBTC"}, {"side", "BUY"},  {"type", "LIMIT"},      {"timeInForce", "GTC"},

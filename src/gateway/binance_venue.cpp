@@ -365,6 +365,7 @@ struct BinanceVenue::Trade {
   std::int64_t time_ms = 0;
   bool buyer = false;
   bool maker = false;
+  std::string event;  // its executionReport, sent again when the simulator repeats the fill's report
 };
 
 struct BinanceVenue::OrderSpec {
@@ -446,6 +447,14 @@ std::string BinanceVenue::rate_limits_json(const std::string& ip, TimestampNs wa
   num(o, "limit", limiter_.limits().request_weight_per_minute);
   num(o, "count", limiter_.used_weight(ip, wall_ns));
   o += "},{";
+  if (limiter_.limits().orders_per_second > 0) {
+    str(o, "rateLimitType", "ORDERS");
+    str(o, "interval", "SECOND");
+    num(o, "intervalNum", 1);
+    num(o, "limit", limiter_.limits().orders_per_second);
+    num(o, "count", limiter_.orders_1s(wall_ns));
+    o += "},{";
+  }
   str(o, "rateLimitType", "ORDERS");
   str(o, "interval", "SECOND");
   num(o, "intervalNum", 10);
@@ -493,6 +502,9 @@ void BinanceVenue::reply(const Origin& origin, std::string result, int http_stat
 void BinanceVenue::fail(const Origin& origin, int http_status, int code, std::string_view msg,
                         std::string_view data) {
   if (!origin.ws && origin.id == 0) return;
+  if (options_.log)
+    options_.log(std::string(origin.ws ? "ws-api" : "rest") + " " + std::to_string(http_status) + " " +
+                 std::to_string(code) + " " + std::string(msg));
   std::string body = "{";
   num(body, "code", code);
   str(body, "msg", msg);
@@ -803,6 +815,13 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
   num(o, "intervalNum", 1);
   num(o, "limit", limiter_.limits().request_weight_per_minute);
   o += "},{";
+  if (limiter_.limits().orders_per_second > 0) {
+    str(o, "rateLimitType", "ORDERS");
+    str(o, "interval", "SECOND");
+    num(o, "intervalNum", 1);
+    num(o, "limit", limiter_.limits().orders_per_second);
+    o += "},{";
+  }
   str(o, "rateLimitType", "ORDERS");
   str(o, "interval", "SECOND");
   num(o, "intervalNum", 10);
@@ -1581,9 +1600,16 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
   auto it = orders_.find(r.client_order_id.value());
   if (it == orders_.end()) return;
   Order& o = *it->second;
+  if (options_.log)
+    options_.log(std::string(to_string(r.exec_type)) + " " + o.client_id + " (" + std::to_string(o.id) +
+                 ") " + std::string(side_name(o.side)) + " " + r.cum_qty.to_string() + "/" +
+                 o.qty.to_string() +
+                 (r.exec_type == ExecType::Trade ? " at " + r.last_price.to_string() : std::string()) +
+                 (r.text.empty() ? std::string() : ": " + r.text.str()));
   const std::int64_t at_ms = wall_ms(r.venue_ns);
   switch (r.exec_type) {
     case ExecType::New:
+      if (o.acked) return;  // a repeat (the simulator's duplicate fault): the order is known already
       o.status = OrderStatus::New;
       o.acked = true;
       o.transact_ms = at_ms;
@@ -1652,6 +1678,12 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       return;
     }
     case ExecType::Trade: {
+      if (!r.exec_id.empty()) {
+        // A fill's report repeated (the simulator's duplicate fault) is the same trade told twice: the same
+        // executionReport, with the same trade id, sent again; nothing is booked twice.
+        auto [seen, fresh] = trade_by_exec_.try_emplace(r.exec_id.str(), trades_.size());
+        if (!fresh) return user_event(trades_[seen->second].event);
+      }
       Market& market = markets_[o.market];
       Trade t;
       t.id = market.next_trade_id++;
@@ -1692,12 +1724,14 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
         e += '}';
         publish_to(o.market, kTrade, e);
       }
-      user_event(execution_report(o, "TRADE", &trades_.back(), r.venue_ns));
+      trades_.back().event = execution_report(o, "TRADE", &trades_.back(), r.venue_ns);
+      user_event(trades_.back().event);
       account_position(o, r.venue_ns);
       return;
     }
     case ExecType::Canceled:
     case ExecType::Expired: {
+      if (!o.open) return;  // a repeat: the order is closed already
       o.status = r.exec_type == ExecType::Canceled ? OrderStatus::Canceled : OrderStatus::Expired;
       o.update_ms = at_ms;
       close_order(o);

@@ -77,6 +77,8 @@ struct VenueOptions {
   std::vector<Instrument> instruments;  // the config's: each listing's base and quote assets
   // Answered only to loopback addresses: the control endpoints (/tranche/control/...).
   bool control = true;
+  // A line for each order event and refused order call (no secrets in it); empty: quiet.
+  std::function<void(const std::string&)> log;
 };
 
 class BinanceVenue final : public sim::SimListener {
@@ -218,6 +220,7 @@ class BinanceVenue final : public sim::SimListener {
   std::unordered_map<std::string, std::uint64_t> open_by_client_;  // clientOrderId of an open order
   std::unordered_map<std::string, std::uint64_t> last_by_client_;  // the latest order of each clientOrderId
   std::vector<Trade> trades_;
+  std::unordered_map<std::string, std::size_t> trade_by_exec_;  // the simulator's execution id -> trades_
   std::map<std::uint64_t, PlaceWait> places_;
   std::map<std::uint64_t, CancelWait> cancels_;
   std::map<std::uint64_t, std::unique_ptr<Group>> groups_;

@@ -66,6 +66,12 @@ RateLimiter::Decision RateLimiter::admit(std::string_view ip_name, int weight, i
                   "Too many requests; current limit is " + std::to_string(limits_.raw_requests_per_5m) +
                       " requests per 5 MINUTE.",
                   ip.raw.window_end_ns(now_ns), now_ns);
+  if (orders > 0 && limits_.orders_per_second > 0 &&
+      orders_1s_.used(now_ns) + orders > limits_.orders_per_second)
+    return refuse(ip, -1015,
+                  "Too many new orders; current limit is " + std::to_string(limits_.orders_per_second) +
+                      " orders per SECOND.",
+                  orders_1s_.window_end_ns(now_ns), now_ns);
   if (orders > 0 && orders_10s_.used(now_ns) + orders > limits_.orders_per_10s)
     return refuse(ip, -1015,
                   "Too many new orders; current limit is " + std::to_string(limits_.orders_per_10s) +
@@ -80,6 +86,7 @@ RateLimiter::Decision RateLimiter::admit(std::string_view ip_name, int weight, i
   ip.weight.add(weight, now_ns);
   ip.raw.add(1, now_ns);
   if (orders > 0) {
+    orders_1s_.add(orders, now_ns);
     orders_10s_.add(orders, now_ns);
     orders_1d_.add(orders, now_ns);
   }

@@ -16,6 +16,7 @@ namespace tranche::gateway::binance {
 struct VenueLimits {
   int request_weight_per_minute = 6000;
   int raw_requests_per_5m = 61000;
+  int orders_per_second = 0;  // 0: none (the venue's own [[venue]] orders_per_second, when it has one)
   int orders_per_10s = 100;
   int orders_per_day = 200000;
   // 429s answered to one IP in a row before it is banned: it kept going after being told to stop.
@@ -65,6 +66,7 @@ class RateLimiter {
   Decision admit(std::string_view ip, int weight, int orders, TimestampNs now_ns);
 
   std::int64_t used_weight(std::string_view ip, TimestampNs now_ns) const;
+  std::int64_t orders_1s(TimestampNs now_ns) const { return orders_1s_.used(now_ns); }
   std::int64_t orders_10s(TimestampNs now_ns) const { return orders_10s_.used(now_ns); }
   std::int64_t orders_1d(TimestampNs now_ns) const { return orders_1d_.used(now_ns); }
 
@@ -80,6 +82,7 @@ class RateLimiter {
 
   VenueLimits limits_;
   std::unordered_map<std::string, Ip> ips_;
+  WindowCounter orders_1s_{kNanosPerSecond};
   WindowCounter orders_10s_{10 * kNanosPerSecond};
   WindowCounter orders_1d_{24 * 3600 * kNanosPerSecond};
 };

@@ -7,12 +7,16 @@
 #include <deque>
 #include <map>
 
+#include "md/binance_json.hpp"
 #include "md/line_reader.hpp"
 
 namespace tranche::md {
 namespace {
 
 namespace od = simdjson::ondemand;
+using binance_json::read_decimal;
+using binance_json::read_levels;
+using binance_json::read_u64;
 
 constexpr std::size_t kMaxPendingDiffs = 200'000;
 
@@ -50,40 +54,6 @@ struct StreamState {
   std::deque<PendingDiff> pending;  // diffs waiting for a snapshot
   std::uint64_t dropped_pending = 0;
 };
-
-// Reads a decimal string value without copying: Binance sends every number as a JSON string of plain digits.
-template <class T>
-inline bool read_decimal(od::value value, T& out) {
-  std::string_view text;
-  if (value.get_string().get(text)) return false;
-  return T::parse(text, out);
-}
-
-inline bool read_u64(od::value value, std::uint64_t& out) {
-  return !value.get_uint64().get(out);
-}
-
-inline bool read_levels(od::value value, std::vector<Level>& out) {
-  out.clear();
-  od::array levels;
-  if (value.get_array().get(levels)) return false;
-  for (auto entry : levels) {
-    od::array pair;
-    if (entry.get_array().get(pair)) return false;
-    Level level;
-    int index = 0;
-    for (auto element : pair) {
-      od::value v;
-      if (element.get(v)) return false;
-      if (index == 0 && !read_decimal(v, level.price)) return false;
-      if (index == 1 && !read_decimal(v, level.qty)) return false;
-      ++index;
-    }
-    if (index != 2 || level.qty.is_negative() || !level.price.is_positive()) return false;
-    out.push_back(level);
-  }
-  return true;
-}
 
 class BinanceReader final : public EventReader {
  public:

@@ -369,7 +369,18 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   if (venue_config->sim->recentre && config.scenario && !config.scenario->recentre_reference.empty() &&
       config.scenario->recentre_reference != venue_id)
     sim_options.venues.push_back(config.scenario->recentre_reference);
-  auto created = sim::Simulator::create(config, sim_options);
+  // The venue's own order rate becomes a published limit, ORDERS per SECOND of wall time, enforced with the
+  // others at the API (429, Retry-After); the simulator's bucket, counted in replay time, is left out.
+  // Binance limits no cancels.
+  Config played = config;
+  int orders_per_second = 0;
+  for (auto& v : played.venues)
+    if (v.id.str() == venue_id) {
+      orders_per_second = v.limits.orders_per_second;
+      v.limits.orders_per_second = 0;
+      v.limits.cancels_per_second = 0;
+    }
+  auto created = sim::Simulator::create(played, sim_options);
   if (!created) return fail(created.error().message);
   std::unique_ptr<sim::Simulator> sim = std::move(created).value();
   const TimestampNs data_start = std::max(sim->now(), sim->start_ns());
@@ -397,6 +408,7 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   venue_options.key = key;
   venue_options.limits.request_weight_per_minute = bx.request_weight_per_minute;
   venue_options.limits.raw_requests_per_5m = bx.raw_requests_per_5m;
+  venue_options.limits.orders_per_second = orders_per_second;
   venue_options.limits.orders_per_10s = bx.orders_per_10s;
   venue_options.limits.orders_per_day = bx.orders_per_day;
   venue_options.limits.refusals_before_ban = bx.refusals_before_ban;
@@ -404,6 +416,10 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   venue_options.wall_at = [clock](TimestampNs replay_ns) { return clock.wall_at(replay_ns); };
   venue_options.speed = clock.speed;
   venue_options.instruments = config.instruments;
+  if (!options.quiet)
+    venue_options.log = [&err, &sim](const std::string& line) {
+      err << format_time(sim->now()).substr(11, 12) << " " << line << "\n";
+    };
   gateway::binance::BinanceVenue venue(*sim, venue_options, server.value()->output());
   sim->set_listener(&venue);
 

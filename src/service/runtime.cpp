@@ -48,7 +48,19 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
   rt->gateways_ = gateway::make_sim_gateways(*rt->sim_);
   for (auto& g : rt->gateways_) {
     const VenueConfig* v = rt->config_.venue(g->venue());
-    if (!o.fix_venues || v == nullptr || !v->fix) {
+    if (o.remote_venues && v != nullptr && v->binance) {
+      if (!rt->network_) rt->network_ = std::make_unique<gateway::NetworkThread>();
+      gateway::BinanceSpotOptions bo;
+      bo.reconcile_since_ns = rt->journal_last_ns_;
+      bo.seed = o.sim.seed.value_or(1);
+      auto started = gateway::BinanceSpotSession::start(*v, *rt->network_, bo);
+      if (!started) return make_error(started.error().message);
+      rt->binance_venues_.push_back(std::move(started).value());
+      rt->manager_->add_session(rt->binance_venues_.back().get());
+      rt->outliving_.insert(v->id.str());
+      continue;
+    }
+    if (!o.remote_venues || v == nullptr || !v->fix) {
       rt->manager_->add_session(g.get());
       continue;
     }
@@ -66,8 +78,9 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
   return rt;
 }
 
-void Runtime::poll_fix_venues() {
+void Runtime::poll_remote_venues() {
   for (auto& f : fix_venues_) f->poll(*kernel_, sim_->now());
+  for (auto& b : binance_venues_) b->poll(*kernel_, sim_->now());
 }
 
 Status Runtime::play_again() {
@@ -92,6 +105,8 @@ Status Runtime::play_again() {
 void Runtime::close() {
   kernel_.reset();
   fix_venues_.clear();
+  binance_venues_.clear();
+  network_.reset();
   manager_.reset();
   journal_.reset();
   if (temporary_)

@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/result.hpp"
 #include "ems/kernel.hpp"
+#include "gateway/binance_spot_session.hpp"
 #include "gateway/fix_venue_session.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/journal.hpp"
@@ -24,9 +25,10 @@ struct RuntimeOptions {
   std::string journal;  // empty: a temporary journal, removed with the runtime
   sim::SimOptions sim;
   ems::KernelOptions kernel;
-  // Venues with a [venue.fix] table are reached over FIX (they outlive this process); their QuickFIX
-  // stores go under `fix_store_dir`. Otherwise every venue is the simulator's own.
-  bool fix_venues = false;
+  // Venues with a [venue.fix] table are reached over FIX, those with a [venue.binance] table over Binance
+  // spot's API: they outlive this process. QuickFIX's stores go under `fix_store_dir`. Otherwise (and when
+  // false) every venue is the simulator's own.
+  bool remote_venues = false;
   std::string fix_store_dir;
   // A journal with children still open is refused (a one-shot run starts clean).
   bool refuse_open_children = false;
@@ -51,11 +53,14 @@ class Runtime {
   TimestampNs journal_last_ns() const { return journal_last_ns_; }
   // Where the data starts (the first lap's): the replay clock's origin.
   TimestampNs data_start_ns() const { return data_start_ns_; }
-  // Venues reached over FIX: reconciled with them after a restart, never closed as ours.
+  // Venues reached over the network (FIX, Binance): reconciled with them after a restart, never closed as
+  // ours.
   const std::set<std::string>& outliving_venues() const { return outliving_; }
   const std::vector<std::unique_ptr<gateway::FixVenueSession>>& fix_venues() const { return fix_venues_; }
-  // What the FIX venues said since the last call, handed to the kernel.
-  void poll_fix_venues();
+  const std::vector<std::unique_ptr<gateway::BinanceSpotSession>>& binance_venues() const { return binance_venues_; }
+  bool has_remote_venues() const { return !outliving_.empty(); }
+  // What the remote venues said since the last call, handed to the kernel.
+  void poll_remote_venues();
   // The data played again on a clock that keeps running (serve's on_data_end = "replay"): a new simulator,
   // its gateways in place of the old ones; what the closed venues never answered for is closed as theirs.
   Status play_again();
@@ -76,6 +81,8 @@ class Runtime {
   std::unique_ptr<sim::Simulator> sim_;
   std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
   std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues_;
+  std::unique_ptr<gateway::NetworkThread> network_;  // the crypto gateways' one I/O thread
+  std::vector<std::unique_ptr<gateway::BinanceSpotSession>> binance_venues_;
   std::set<std::string> outliving_;
   std::unique_ptr<ems::Kernel> kernel_;
 };

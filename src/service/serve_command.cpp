@@ -101,7 +101,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     if (!parse_host_port(options.exchange, host, port))
       return fail("--exchange '" + options.exchange + "' is not HOST:PORT");
     for (auto& v : config.venues) {
-      if (!v.sim) continue;
+      if (!v.sim || v.binance) continue;  // a venue reached over Binance's API stays so
       VenueFixConfig fix;
       fix.host = host;
       fix.port = port;
@@ -121,7 +121,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   // they outlive this process), and the kernel ---
   RuntimeOptions runtime_options;
   runtime_options.journal = journal_path;
-  runtime_options.fix_venues = true;
+  runtime_options.remote_venues = true;
   runtime_options.fix_store_dir = journal_path + ".fix";
   auto opened = Runtime::open(config, runtime_options);
   if (!opened) return fail(opened.error().message);
@@ -129,6 +129,11 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   ems::Kernel& kernel = runtime.kernel();
   for (const auto& name : runtime.outliving_venues()) {
     const VenueConfig* v = config.venue(VenueId(name));
+    if (v->binance) {
+      err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url << " (orders by "
+          << v->binance->order_api << ", user data at " << v->binance->ws_api_url << ")\n";
+      continue;
+    }
     err << "tranche serve: " << name << " over FIX at " << v->fix->host << ":" << v->fix->port << " as "
         << v->fix->sender_comp_id << " -> " << v->fix->target_comp_id << "\n";
   }
@@ -219,7 +224,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   };
   while (stop_signal().load() == 0) {
     take_requests(std::chrono::microseconds(1000));
-    runtime.poll_fix_venues();
+    runtime.poll_remote_venues();
     // In chunks: requests and cancels are answered between them, whatever a moment of the replay holds.
     sim::Simulator& sim = runtime.sim();
     (void)sim.run_until(std::max(sim.now(), clock.replay_at(wall_now_ns())), kStepsBetweenRequests);
@@ -259,9 +264,9 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     while (kernel.working() > 0 && runtime.sim().now() < until &&
            std::chrono::steady_clock::now() < wall_deadline) {
       take_requests(std::chrono::microseconds(0));
-      runtime.poll_fix_venues();
+      runtime.poll_remote_venues();
       (void)runtime.sim().run_until(runtime.sim().now() + 10 * kNanosPerMilli, kStepsBetweenRequests);
-      if (!runtime.fix_venues().empty())
+      if (runtime.has_remote_venues())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the venues answer in wall time
     }
   } else {

@@ -3,20 +3,59 @@
 // with SIGKILL mid-parent, twice, and restarted on its journal: it reconciles its children with the exchange
 // by OrderStatusRequest, resumes the algo, and at the end the exchange and the journal agree on every fill:
 // nothing lost, nothing doubled.
-// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY
+// With `binance` the exchange plays binance-spot behind Binance spot's own API (HTTPS and the WebSocket API,
+// with a CA this test makes) and `tranche serve` reaches it through its Binance spot gateway: after each
+// restart it queries the children it left in flight by clientOrderId and fetches their trades.
+// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY [fix|binance CONFIG]
 'use strict';
 const assert = require('assert');
+const fs = require('fs');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
 const lib = require('../../fix/lib');
 
-const [tranche, dictionary] = process.argv.slice(2).map((p) => path.resolve(p));
+const [tranche, dictionary] = process.argv.slice(2, 4).map((p) => path.resolve(p));
+const protocol = process.argv[4] || 'fix';
+const bundledConfig = process.argv[5] ? path.resolve(process.argv[5]) : null;
+const binance = protocol === 'binance';
 const processes = [];
 const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
 
-function startExchange(port, anchor) {
-  const child = spawn(tranche, ['exchange', '--port', String(port), '--speed', '5', '--anchor', anchor, '--quiet', '--json'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+// A CA and a certificate for 127.0.0.1 it signed, and the account's key file (owner-only), in `dir`.
+function binanceFiles(dir) {
+  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  fs.writeFileSync(`${dir}/san.ext`, 'subjectAltName=IP:127.0.0.1\n');
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
+    '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tranche-test-ca']);
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key',
+    '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out',
+    'server.pem', '-days', '2', '-extfile', 'san.ext']);
+  fs.writeFileSync(`${dir}/key.toml`, 'api_key = "crashTestKey0123456789"\napi_secret = "crashTestSecret"\n',
+    { mode: 0o600 });
+  return { ca: `${dir}/ca.pem`, cert: `${dir}/server.pem`, key: `${dir}/server.key`, keys: `${dir}/key.toml` };
+}
+
+// The bundled config with binance-spot alone, reached over Binance's API at the exchange.
+function binanceServeConfig(dir, port, files) {
+  let toml = fs.readFileSync(bundledConfig, 'utf8').replaceAll('"../data/', `"${path.dirname(bundledConfig)}/../data/`);
+  const second = toml.indexOf('[[venue]]', toml.indexOf('[[venue]]') + 1);
+  const server = toml.indexOf('\n# tranche serve');
+  toml = toml.slice(0, second) + `[venue.binance]
+rest_url = "https://127.0.0.1:${port}"
+ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
+stream_url = "wss://127.0.0.1:${port}"
+ca_file = "${files.ca}"
+key_file = "${files.keys}"
+` + toml.slice(server);
+  fs.writeFileSync(`${dir}/serve.toml`, toml);
+  return `${dir}/serve.toml`;
+}
+
+function startExchange(port, anchor, files) {
+  const args = ['exchange', '--port', String(port), '--speed', '5', '--anchor', anchor, '--quiet', '--json'];
+  if (binance) args.push('--protocol', 'binance', '--cert', files.cert, '--key', files.key, '--keys', files.keys);
+  const child = spawn(tranche, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const ex = { child, stdout: '', stderr: '', exited: null };
   child.stdout.on('data', (d) => { ex.stdout += d.toString(); });
   child.stderr.on('data', (d) => { ex.stderr += d.toString(); });
@@ -24,15 +63,15 @@ function startExchange(port, anchor) {
   processes.push(ex);
   return new Promise((resolve, reject) => {
     const look = setInterval(() => {
-      if (ex.stderr.includes('FIX 4.4 on')) { clearInterval(look); resolve(ex); }
+      if (ex.stderr.includes(binance ? 'Binance spot API for' : 'FIX 4.4 on')) { clearInterval(look); resolve(ex); }
       if (ex.exited) { clearInterval(look); reject(new Error(`tranche exchange exited: ${ex.stderr}`)); }
     }, 20);
   });
 }
 
-async function startServe(port, exchangePort, journal, anchor) {
-  const serve = await lib.startServe({ tranche, port, journal, speed: '5',
-    extra: ['--exchange', `127.0.0.1:${exchangePort}`, '--anchor', anchor] });
+async function startServe(port, exchangePort, journal, anchor, config) {
+  const serve = await lib.startServe({ tranche, port, journal, speed: '5', config,
+    extra: binance ? ['--anchor', anchor] : ['--exchange', `127.0.0.1:${exchangePort}`, '--anchor', anchor] });
   processes.push(serve);
   return serve;
 }
@@ -57,9 +96,11 @@ function journalFills(journal) {
   const journal = `${dir}/serve.journal`;
   const anchor = new Date(Date.now() + 1500).toISOString();
   const exchangePort = await lib.freePort();
-  const exchange = await startExchange(exchangePort, anchor);
+  const files = binance ? binanceFiles(dir) : null;
+  const config = binance ? binanceServeConfig(dir, exchangePort, files) : null;
+  const exchange = await startExchange(exchangePort, anchor, files);
   let port = await lib.freePort();
-  let serve = await startServe(port, exchangePort, journal, anchor);
+  let serve = await startServe(port, exchangePort, journal, anchor, config);
   await new Promise((r) => setTimeout(r, 1500));  // the sessions to the exchange log on
   let client = await lib.connect({ port, dictionary });
   client.send('D', { ClOrdID: 'crash-1', Side: '1', TransactTime: new Date(), OrdType: '1',
@@ -74,7 +115,7 @@ function journalFills(journal) {
     serve.child.kill('SIGKILL');
     await lib.stopServe(serve);
     port = await lib.freePort();
-    serve = await startServe(port, exchangePort, journal, anchor);
+    serve = await startServe(port, exchangePort, journal, anchor, config);
     assert.match(serve.stderr, /resuming 1 working parents/, serve.stderr);
     client = await lib.connect({ port, dictionary });
     client.send('H', { ClOrdID: 'crash-1', Side: '1', Instrument: { Symbol: 'ETH-USDT' } });
