@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 
 #include "gateway/binance_protocol.hpp"
@@ -201,18 +202,20 @@ class VenueTest : public ::testing::Test {
  protected:
   void SetUp() override { make(VenueLimits{}); }
   void make(VenueLimits limits, TimestampNs wall_offset_ns = kWallOffset,
-            ApiKey key = ApiKey{"the-key", "the-secret"}) {
+            ApiKey key = ApiKey{"the-key", "the-secret"}, const std::function<void(Config&)>& edit = {}) {
     wall_offset_ = wall_offset_ns;
-    auto config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
-    ASSERT_TRUE(config.ok());
+    auto loaded = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
+    ASSERT_TRUE(loaded.ok());
+    Config config = *loaded;
+    if (edit) edit(config);
     sim::SimOptions options;
     options.venues = {"binance-spot"};
-    sim_ = std::move(sim::Simulator::create(*config, options)).value();
+    sim_ = std::move(sim::Simulator::create(config, options)).value();
     VenueOptions vo;
     vo.key = key;
     vo.limits = limits;
     vo.wall_at = [this](TimestampNs replay) { return replay + wall_offset_; };
-    vo.instruments = config->instruments;
+    vo.instruments = config.instruments;
     venue_ = std::make_unique<BinanceVenue>(*sim_, vo, out_);
     sim_->set_listener(venue_.get());
     sim_->run_until(parse_time("2024-08-08T23:56:00Z").value());
@@ -699,6 +702,67 @@ TEST_F(VenueTest, AStreamConnectionThatSendsMoreThanFiveMessagesASecondIsDisconn
   venue_->on_ws_text(9, R"({"method":"LIST_SUBSCRIPTIONS","id":1})", wall() + 500 * kNanosPerMilli);
   EXPECT_EQ(out_.closed, std::vector<std::uint64_t>{9});
   EXPECT_EQ(out_.frames[9].size(), 5u);
+}
+
+// The simulator's duplicate fault repeats a fill's report: the venue tells the same trade twice (the same
+// executionReport, the same trade id) and books it once.
+TEST_F(VenueTest, ARepeatedFillIsTheSameTradeToldTwiceAndBookedOnce) {
+  make(VenueLimits{}, kWallOffset, ApiKey{"the-key", "the-secret"},
+       [](Config& c) { c.venues[0].sim->faults.duplicate = 1; });
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(5, "/ws-api/v3", "127.0.0.1", wall(), refusal));
+  const Params sub{{"apiKey", "the-key"}, {"timestamp", timestamp()}};
+  venue_->on_ws_text(
+      5,
+      R"({"id":1,"method":"userDataStream.subscribe.signature","params":{"apiKey":"the-key","timestamp":)" +
+          timestamp() + R"(,"signature":")" + hmac_sha256_hex("the-secret", ws_api_payload(sub)) + "\"}}",
+      wall());
+  int status = 0;
+  const json r = order("side=BUY&type=MARKET&quantity=1", &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  for (int i = 0; i < 10; ++i) sim_->run_until(sim_->now() + kNanosPerMilli);  // the repeats arrive
+  std::map<std::int64_t, int> told;
+  int news = 0;
+  for (const std::string& frame : out_.frames[5]) {
+    const json f = json::parse(frame);
+    if (!f.contains("event") || f["event"]["e"] != "executionReport") continue;
+    if (f["event"]["x"] == "TRADE") ++told[f["event"]["t"].get<std::int64_t>()];
+    if (f["event"]["x"] == "NEW") ++news;
+  }
+  ASSERT_EQ(told.size(), r["fills"].size());
+  for (const auto& [trade, times] : told) EXPECT_EQ(times, 2) << trade;
+  EXPECT_EQ(news, 1) << "a repeated acknowledgement is not told again";
+  const json trades = call("GET", "/api/v3/myTrades", "symbol=ETHUSDT&timestamp=" + timestamp());
+  EXPECT_EQ(trades.size(), r["fills"].size());
+  EXPECT_EQ(json::parse(venue_->executed_json())["fills"].get<std::size_t>(), r["fills"].size());
+  EXPECT_EQ(json::parse(venue_->executed_json())["bought"], "1");
+}
+
+TEST_F(VenueTest, ExchangeInfoPublishesTheLimitsTheVenueEnforces) {
+  VenueLimits limits;
+  limits.orders_per_second = 2;
+  limits.request_weight_per_minute = 1200;
+  make(limits);
+  const json info = call("GET", "/api/v3/exchangeInfo", "", nullptr, "", "");
+  std::map<std::string, std::int64_t> published;
+  for (const auto& l : info["rateLimits"])
+    published[l["rateLimitType"].get<std::string>() + "/" + l["interval"].get<std::string>() + "/" +
+              std::to_string(l["intervalNum"].get<int>())] = l["limit"];
+  EXPECT_EQ(published["REQUEST_WEIGHT/MINUTE/1"], 1200);
+  EXPECT_EQ(published["ORDERS/SECOND/1"], 2);
+  EXPECT_EQ(published["ORDERS/SECOND/10"], 100);
+  EXPECT_EQ(published["ORDERS/DAY/1"], 200000);
+  EXPECT_EQ(published["RAW_REQUESTS/MINUTE/5"], 61000);
+  const std::string far = (best(Side::Buy) - Price::from_units(100)).to_string(2);
+  int status = 0;
+  for (int i = 0; i < 2; ++i) {
+    order("side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=" + far, &status);
+    EXPECT_EQ(status, 200);
+  }
+  const json third = order("side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=" + far, &status);
+  EXPECT_EQ(status, 429);
+  EXPECT_EQ(third["code"], -1015);
+  EXPECT_EQ(third["msg"], "Too many new orders; current limit is 2 orders per SECOND.");
 }
 
 TEST_F(VenueTest, StreamSubscriptionsAreAnsweredAndAnUnknownStreamIsAnError) {
