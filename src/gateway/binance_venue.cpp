@@ -406,6 +406,7 @@ BinanceVenue::BinanceVenue(sim::Simulator& sim, VenueOptions options, VenueOutpu
     std::transform(market.stream_prefix.begin(), market.stream_prefix.end(), market.stream_prefix.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     market.stream_prefix += '@';
+    for (int k = 0; k < 4; ++k) market.stream_names[k] = market.stream_prefix + kStreamSuffix[k];
     for (const Instrument& instrument : options_.instruments)
       if (instrument.id == venue.market(m).listing().instrument) {
         market.base = instrument.base;
@@ -1851,7 +1852,7 @@ void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& eve
 // Streams
 
 void BinanceVenue::publish_to(std::size_t m, int kind, const std::string& data) {
-  const std::string name = markets_[m].stream_prefix + kStreamSuffix[kind];
+  const std::string& name = markets_[m].stream_names[kind];
   for (auto& [id, conn] : conns_) {
     if (conn.api || !conn.streams.count(name)) continue;
     if (!conn.combined) {
@@ -1889,7 +1890,7 @@ bool BinanceVenue::add_stream(Conn& conn, const std::string& requested) {
   const int m = parse_stream(requested, kind);
   if (m < 0) return false;
   // One name per stream ("@depth@1000ms" is "@depth").
-  const std::string name = markets_[static_cast<std::size_t>(m)].stream_prefix + kStreamSuffix[kind];
+  const std::string& name = markets_[static_cast<std::size_t>(m)].stream_names[kind];
   if (!conn.streams.insert(name).second) return true;
   Market& market = markets_[static_cast<std::size_t>(m)];
   if (++market.subs[kind] == 1 && kind <= kDepth1000) {
@@ -1903,7 +1904,7 @@ void BinanceVenue::remove_stream(Conn& conn, const std::string& requested) {
   int kind = 0;
   const int m = parse_stream(requested, kind);
   if (m < 0) return;
-  const std::string name = markets_[static_cast<std::size_t>(m)].stream_prefix + kStreamSuffix[kind];
+  const std::string& name = markets_[static_cast<std::size_t>(m)].stream_names[kind];
   if (conn.streams.erase(name) == 0) return;
   Market& market = markets_[static_cast<std::size_t>(m)];
   if (--market.subs[kind] == 0 && kind <= kDepth1000)

@@ -130,6 +130,7 @@ class BinanceVenue final : public sim::SimListener {
   };
   struct Market {
     std::string symbol, stream_prefix;  // "ETHUSDT", "ethusdt@"
+    std::string stream_names[4];        // "ethusdt@depth@100ms", "ethusdt@depth", "ethusdt@bookTicker", ...
     std::string base, quote;
     DepthBook depth;
     int subs[4] = {0, 0, 0, 0};  // depth@100ms, depth, bookTicker, trade
