@@ -1,0 +1,154 @@
+// `tranche serve` on a live market: [server] market = "live", binance-spot's [venue.binance] pointing at a
+// `tranche exchange --protocol binance` in its own process (HTTPS and WSS with a CA this test makes). The
+// kernel hears the venue's own market streams (depth diffs synced with REST snapshots, trades, bookTickers:
+// the venue's book net of our own impact), and sends its orders through the Binance spot gateway. A FIX
+// client sends a TWAP buy of a few ETH; it fills through the real gateway code, and the exchange's fills
+// (--json) equal the journal's, one for one.
+// Usage: node serve_live_market_test.js TRANCHE DICTIONARY CONFIG
+'use strict';
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { spawn, execFileSync } = require('child_process');
+const lib = require('../../fix/lib');
+
+const [tranche, dictionary, bundledConfig] = process.argv.slice(2, 5).map((p) => path.resolve(p));
+const processes = [];
+const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
+
+// A CA and a certificate for 127.0.0.1 it signed, and the account's key file (owner-only), in `dir`.
+function binanceFiles(dir) {
+  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  fs.writeFileSync(`${dir}/san.ext`, 'subjectAltName=IP:127.0.0.1\n');
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
+    '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tranche-test-ca']);
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key',
+    '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out',
+    'server.pem', '-days', '2', '-extfile', 'san.ext']);
+  fs.writeFileSync(`${dir}/key.toml`, 'api_key = "liveMarketKey0123456789"\napi_secret = "liveMarketSecret"\n',
+    { mode: 0o600 });
+  fs.chmodSync(`${dir}/key.toml`, 0o600);
+  return { ca: `${dir}/ca.pem`, cert: `${dir}/server.pem`, key: `${dir}/server.key`, keys: `${dir}/key.toml` };
+}
+
+// The bundled config with binance-spot alone, reached over Binance's API at the exchange, and the server
+// on its live market.
+function liveConfig(dir, port, files) {
+  let toml = fs.readFileSync(bundledConfig, 'utf8').replaceAll('"../data/', `"${path.dirname(bundledConfig)}/../data/`);
+  const second = toml.indexOf('[[venue]]', toml.indexOf('[[venue]]') + 1);
+  const server = toml.indexOf('\n# tranche serve');
+  toml = toml.slice(0, second) + `[venue.binance]
+rest_url = "https://127.0.0.1:${port}"
+ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
+stream_url = "wss://127.0.0.1:${port}"
+ca_file = "${files.ca}"
+key_file = "${files.keys}"
+` + toml.slice(server);
+  assert.ok(toml.includes('\n[server]\n'), 'the bundled config has no [server] table');
+  toml = toml.replace('\n[server]\n', '\n[server]\nmarket = "live"\n');
+  fs.writeFileSync(`${dir}/live.toml`, toml);
+  return `${dir}/live.toml`;
+}
+
+function startExchange(port, files) {
+  const args = ['exchange', '--port', String(port), '--quiet', '--json', '--protocol', 'binance',
+    '--cert', files.cert, '--key', files.key, '--keys', files.keys];
+  const child = spawn(tranche, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ex = { child, stdout: '', stderr: '', exited: null };
+  child.stdout.on('data', (d) => { ex.stdout += d.toString(); });
+  child.stderr.on('data', (d) => { ex.stderr += d.toString(); });
+  child.on('exit', (code, signal) => { ex.exited = { code, signal }; });
+  processes.push(ex);
+  return new Promise((resolve, reject) => {
+    const look = setInterval(() => {
+      if (ex.stderr.includes('Binance spot API for')) { clearInterval(look); resolve(ex); }
+      if (ex.exited) { clearInterval(look); reject(new Error(`tranche exchange exited: ${ex.stderr}`)); }
+    }, 20);
+  });
+}
+
+// Sum of the journal's fills per venue and side, in listing units (what the exchange counts).
+function journalFills(journal) {
+  const fills = JSON.parse(execFileSync(tranche, ['journal', journal, 'fills', '--json'], { encoding: 'utf8' })).fills;
+  const out = {};
+  for (const f of fills) {
+    const v = (out[f.venue] = out[f.venue] || { bought: 0, sold: 0, fills: 0 });
+    v[f.side === 'buy' ? 'bought' : 'sold'] += Number(f.qty);
+    v.fills += 1;
+  }
+  return out;
+}
+
+(async () => {
+  const dir = lib.tempDir('serve-live-market');
+  const journal = `${dir}/serve.journal`;
+  const exchangePort = await lib.freePort();
+  const files = binanceFiles(dir);
+  assert.strictEqual(fs.statSync(files.keys).mode & 0o777, 0o600);
+  const config = liveConfig(dir, exchangePort, files);
+  const exchange = await startExchange(exchangePort, files);
+
+  // A config that names a venue without [venue.binance] is refused, saying which.
+  const bad = fs.readFileSync(bundledConfig, 'utf8').replaceAll('"../data/', `"${path.dirname(bundledConfig)}/../data/`)
+    .replace('\n[server]\n', '\n[server]\nmarket = "live"\n');
+  fs.writeFileSync(`${dir}/bad.toml`, bad);
+  let refused = '';
+  try {
+    execFileSync(tranche, ['serve', '--config', `${dir}/bad.toml`, '--journal', `${dir}/bad.journal`, '--port', '1'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
+  } catch (e) {
+    refused = e.stderr;
+  }
+  assert.match(refused, /market = "live".*binance-spot, binance-usdm, binance-coinm have no \[venue\.binance\]/, refused);
+  console.log('ok   a live market with a venue that has no [venue.binance] is refused, naming it');
+
+  const port = await lib.freePort();
+  const serve = await lib.startServe({ tranche, port, journal, config, speed: null });
+  processes.push(serve);
+  assert.match(serve.stderr, /binance-spot market data: ETHUSDT book synced at update id \d+/, serve.stderr);
+  assert.match(serve.stderr, /market live from the venues' own market data/, serve.stderr);
+  console.log('ok   tranche serve on the live market: the book synced from the exchange\'s snapshot and streams');
+
+  const client = await lib.connect({ port, dictionary });
+  const qty = 3;
+  client.send('D', { ClOrdID: 'live-1', Side: '1', TransactTime: new Date(), OrdType: '1',
+    OrderQtyData: { OrderQty: qty }, Instrument: { Symbol: 'ETH-USDT' }, TrancheAlgo: 'twap',
+    TargetStrategyParameters: 'slice=2s', ExpireTime: new Date(Date.now() + 20000) });
+  const ack = await client.waitFor(er('live-1', (m) => m.ExecType === '0'), 'the ack');
+  console.log(`ok   the TWAP is acknowledged: ${ack.Text}`);
+  const end = await client.waitFor(er('live-1', (m) => ['2', '3', '4', 'C', '8'].includes(m.OrdStatus) && m.ExecType !== 'I'),
+    'the end of the parent', 60000);
+  const fills = client.received.filter(er('live-1', (m) => m.ExecType === 'F'));
+  assert.strictEqual(end.OrdStatus, '2', `the parent ended ${end.OrdStatus} at ${end.CumQty} of ${qty}: ${end.Text}`);
+  assert.ok(Math.abs(end.CumQty - qty) < 1e-9, `ended at ${end.CumQty} of ${qty}`);
+  for (const f of fills) assert.strictEqual(f.LastMkt, 'binance-spot');
+  console.log(`ok   the parent filled: ${fills.length} fills, ${end.CumQty} ETH at ${end.AvgPx} on binance-spot`);
+  client.logout();
+  assert.strictEqual((await lib.stopServe(serve)).code, 0, serve.stderr);
+  assert.doesNotMatch(serve.stderr, /bad message|stream dropped|dropped: the kernel/, serve.stderr);
+  for (const line of serve.stderr.split('\n')) if (/market data|refus|reject/i.test(line)) console.log(`     ${line}`);
+  const verified = execFileSync(tranche, ['journal', journal, 'verify'], { encoding: 'utf8' });
+  assert.match(verified, /every invariant holds/, verified);
+
+  // The venue's word against the journal's: every fill the exchange made is in the journal once.
+  exchange.child.kill('SIGTERM');
+  await new Promise((r) => exchange.child.on('exit', r));
+  const venues = JSON.parse(exchange.stdout).venues;
+  const journaled = journalFills(journal);
+  assert.deepStrictEqual(Object.keys(journaled).sort(), ['binance-spot']);
+  for (const [venue, v] of Object.entries(venues)) {
+    const j = journaled[venue] || { bought: 0, sold: 0, fills: 0 };
+    assert.ok(Math.abs(Number(v.bought) - j.bought) < 1e-8 && Math.abs(Number(v.sold) - j.sold) < 1e-8,
+      `${venue}: the exchange executed ${v.bought} bought / ${v.sold} sold, the journal has ${j.bought} / ${j.sold}`);
+    assert.strictEqual(j.fills, v.fills, `${venue}: ${v.fills} fills at the exchange, ${j.fills} in the journal`);
+    console.log(`ok   ${venue}: ${v.orders} orders, ${v.fills} fills, ${v.bought} bought at the exchange = the journal`);
+  }
+  console.log('all passed');
+  process.exit(0);
+})().catch(async (e) => {
+  console.log(`FAIL ${e.stack}`);
+  for (const p of processes) console.log(`--- stderr:\n${p.stderr.slice(-4000)}`);
+  for (const p of processes) if (!p.exited) p.child.kill('SIGKILL');
+  process.exit(1);
+});
