@@ -858,7 +858,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto* table = node->as_table();
     if (table == nullptr) return make_error(file + ": [server] must be a table");
     TableReader r(*table, file + ": server");
-    r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "market", "fix"});
+    r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "market",
+            "fix"});
     ServerConfig& server = config.server;
     if (table->get("speed")) server.speed = r.decimal<Amount>("speed");
     if (r.error().empty() && !server.speed.is_positive()) r.fail("speed must be positive");

@@ -97,7 +97,8 @@ struct BinanceSpotMarket::Network final : SnapshotFetcher {
 Result<std::unique_ptr<BinanceSpotMarket>> BinanceSpotMarket::start(const VenueConfig& venue,
                                                                     NetworkThread& network,
                                                                     const BinanceSpotMarketOptions& options) {
-  if (!venue.binance) return make_error(venue.id.str() + " has no [venue.binance]: its market cannot be heard");
+  if (!venue.binance)
+    return make_error(venue.id.str() + " has no [venue.binance]: its market cannot be heard");
   const VenueBinanceConfig& cfg = *venue.binance;
   if (venue.listings.empty()) return make_error(venue.id.str() + " lists nothing: no market to hear");
   for (const auto& l : venue.listings)
@@ -287,7 +288,8 @@ void BinanceSpotMarket::on_close(std::string_view why, TimestampNs recv_ns) {
 void BinanceSpotMarket::on_snapshot_answer(std::size_t listing, std::uint64_t ticket, int http_status,
                                            std::int64_t retry_after_s, std::string_view body,
                                            TimestampNs recv_ns) {
-  push(Kind::Snapshot, static_cast<std::uint32_t>(listing), body, recv_ns, http_status, retry_after_s, ticket);
+  push(Kind::Snapshot, static_cast<std::uint32_t>(listing), body, recv_ns, http_status, retry_after_s,
+       ticket);
 }
 
 std::size_t BinanceSpotMarket::poll(TimestampNs now_ns, MarketEventSink& sink) {
@@ -440,7 +442,8 @@ void BinanceSpotMarket::deliver(std::size_t listing, MarketEventSink& sink) {
   const bool valid = l.sync->valid();
   if (l.was_valid && !valid && connected_)
     note(l.symbol + " book invalid (" +
-         (l.sync->last_error().empty() ? std::string("a gap in its diffs") : std::string(l.sync->last_error())) +
+         (l.sync->last_error().empty() ? std::string("a gap in its diffs")
+                                       : std::string(l.sync->last_error())) +
          "): re-syncing");
   l.was_valid = valid;
 }
@@ -451,7 +454,8 @@ void BinanceSpotMarket::ask_snapshots(TimestampNs now_ns) {
     Listing& l = listings_[i];
     if (!l.sync->needs_snapshot() || l.in_flight || now_ns < l.not_before_ns) continue;
     if (l.last_request_ns != 0 && now_ns - l.last_request_ns < options_.snapshot_interval_ns) continue;
-    // Once the stream's diffs are buffered (the snapshot must bridge them), or a quiet market's after a while.
+    // Once the stream's diffs are buffered (the snapshot must bridge them), or a quiet market's after a
+    // while.
     if (l.sync->buffered_diffs() == 0 && now_ns - opened_ns_ < options_.quiet_snapshot_after_ns) continue;
     l.in_flight = true;
     l.ticket = ++next_ticket_;

@@ -66,8 +66,8 @@ class SnapshotFetcher {
 };
 
 struct BinanceSpotMarketOptions {
-  BinanceDepthOptions depth;                         // each listing's book (its `stream` is set per listing)
-  int snapshot_limit = 1000;                         // levels a side asked of /api/v3/depth
+  BinanceDepthOptions depth;                          // each listing's book (its `stream` is set per listing)
+  int snapshot_limit = 1000;                          // levels a side asked of /api/v3/depth
   DurationNs snapshot_interval_ns = kNanosPerSecond;  // at most one snapshot a second per symbol
   // A connection with no diff for a listing this long gets its snapshot anyway (a quiet market).
   DurationNs quiet_snapshot_after_ns = kNanosPerSecond;
@@ -78,14 +78,14 @@ struct BinanceSpotMarketOptions {
 };
 
 struct BinanceSpotMarketStats {
-  std::uint64_t messages = 0;           // stream messages taken
-  std::uint64_t events = 0;             // md::Events delivered
-  std::uint64_t bad_messages = 0;       // refused by a book (malformed, wrong symbol, ...): each said
-  std::uint64_t unrouted = 0;           // not one of our streams (no "stream", another stream's name)
-  std::uint64_t dropped = 0;            // the queue was full
-  std::uint64_t too_large = 0;          // longer than the book reads: cut, and refused by it
-  std::uint64_t connects = 0;           // the stream opened
-  std::uint64_t disconnects = 0;        // the stream dropped
+  std::uint64_t messages = 0;      // stream messages taken
+  std::uint64_t events = 0;        // md::Events delivered
+  std::uint64_t bad_messages = 0;  // refused by a book (malformed, wrong symbol, ...): each said
+  std::uint64_t unrouted = 0;      // not one of our streams (no "stream", another stream's name)
+  std::uint64_t dropped = 0;       // the queue was full
+  std::uint64_t too_large = 0;     // longer than the book reads: cut, and refused by it
+  std::uint64_t connects = 0;      // the stream opened
+  std::uint64_t disconnects = 0;   // the stream dropped
   std::uint64_t snapshots_requested = 0;
   std::uint64_t snapshots_applied = 0;  // a book synced from one
   std::uint64_t snapshots_failed = 0;   // no answer, an HTTP error, unreadable, too old, ...
@@ -158,9 +158,9 @@ class BinanceSpotMarket {
     std::string lower;   // "ethusdt"
     std::unique_ptr<BinanceDepthSync> sync;
     bool in_flight = false;
-    std::uint64_t ticket = 0;           // of the snapshot in flight
-    TimestampNs last_request_ns = 0;    // when the last snapshot was asked for
-    TimestampNs not_before_ns = 0;      // a 429/418's Retry-After
+    std::uint64_t ticket = 0;             // of the snapshot in flight
+    TimestampNs last_request_ns = 0;      // when the last snapshot was asked for
+    TimestampNs not_before_ns = 0;        // a 429/418's Retry-After
     std::uint64_t ticket_connection = 0;  // the connection it was asked under
     bool was_valid = false;               // for the notes
   };
@@ -197,8 +197,8 @@ class BinanceSpotMarket {
   // Shared with the network thread.
   std::mutex mutex_;
   std::vector<Slot> queue_;
-  std::size_t queued_ = 0;        // slots of queue_ in use
-  std::uint64_t dropped_ = 0;     // messages the full queue dropped (read by poll)
+  std::size_t queued_ = 0;     // slots of queue_ in use
+  std::uint64_t dropped_ = 0;  // messages the full queue dropped (read by poll)
   std::uint64_t too_large_ = 0;
 };
 

@@ -96,19 +96,22 @@ std::string lower(std::string s) {
 
 std::string diff(std::uint64_t first, std::uint64_t last, const Levels& bids, const Levels& asks,
                  const std::string& symbol = "ETHUSDT") {
-  return "{\"stream\":\"" + lower(symbol) + "@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1723161255308," +
-         "\"s\":\"" + symbol + "\",\"U\":" + std::to_string(first) + ",\"u\":" + std::to_string(last) +
+  return "{\"stream\":\"" + lower(symbol) +
+         "@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1723161255308," + "\"s\":\"" + symbol +
+         "\",\"U\":" + std::to_string(first) + ",\"u\":" + std::to_string(last) +
          ",\"b\":" + levels_json(bids) + ",\"a\":" + levels_json(asks) + "}}";
 }
 
 std::string snapshot(std::uint64_t id) {
-  return "{\"lastUpdateId\":" + std::to_string(id) + ",\"bids\":" + levels_json({{"100.00", "1"}, {"99.99", "2"}}) +
+  return "{\"lastUpdateId\":" + std::to_string(id) +
+         ",\"bids\":" + levels_json({{"100.00", "1"}, {"99.99", "2"}}) +
          ",\"asks\":" + levels_json({{"100.01", "3"}, {"100.02", "4"}}) + "}";
 }
 
 std::string trade(std::uint64_t id, const std::string& symbol = "ETHUSDT") {
-  return "{\"stream\":\"" + lower(symbol) + "@trade\",\"data\":{\"e\":\"trade\",\"E\":1723161255612,\"s\":\"" +
-         symbol + "\",\"t\":" + std::to_string(id) +
+  return "{\"stream\":\"" + lower(symbol) +
+         "@trade\",\"data\":{\"e\":\"trade\",\"E\":1723161255612,\"s\":\"" + symbol +
+         "\",\"t\":" + std::to_string(id) +
          ",\"p\":\"100.00\",\"q\":\"0.5\",\"T\":1723161255611,\"m\":true,\"M\":true}}";
 }
 
@@ -199,9 +202,9 @@ TEST_F(SpotMarketTest, IsDisconnectedUntilTheStreamOpensAndPreOpenUntilEveryBook
   market_.poll(kT0 + 6, sink_);
   ASSERT_EQ(fetcher_.asks.size(), 2u);
   EXPECT_EQ(fetcher_.asks[1].symbol, "BTCUSDT");
-  market_.on_snapshot_answer(1, fetcher_.asks[1].ticket, 200, 0,
-                             "{\"lastUpdateId\":500,\"bids\":[[\"49999.00\",\"1\"]],\"asks\":[[\"50001.00\",\"1\"]]}",
-                             kT0 + 7);
+  market_.on_snapshot_answer(
+      1, fetcher_.asks[1].ticket, 200, 0,
+      "{\"lastUpdateId\":500,\"bids\":[[\"49999.00\",\"1\"]],\"asks\":[[\"50001.00\",\"1\"]]}", kT0 + 7);
   market_.poll(kT0 + 8, sink_);
   EXPECT_EQ(market_.state(), VenueState::Open);
   EXPECT_EQ(market_.book(1).best(Side::Buy), px("50000.00"));
@@ -256,8 +259,8 @@ TEST_F(SpotMarketTest, NeverHasTwoSnapshotsInFlightNorAsksMoreThanOnceASecond) {
   ASSERT_EQ(fetcher_.count("ETHUSDT"), 2u);
   EXPECT_NE(market_.last_error().find("no answer in time"), std::string::npos);
   // An HTTP error: said, and the next one no sooner than a second after the last was asked for.
-  market_.on_snapshot_answer(0, fetcher_.last("ETHUSDT").ticket, 500, 0, "{\"code\":-1001,\"msg\":\"Internal error\"}",
-                             kT0 + 5 * kSec + 2);
+  market_.on_snapshot_answer(0, fetcher_.last("ETHUSDT").ticket, 500, 0,
+                             "{\"code\":-1001,\"msg\":\"Internal error\"}", kT0 + 5 * kSec + 2);
   market_.poll(kT0 + 5 * kSec + kSec / 2, sink_);
   EXPECT_EQ(fetcher_.count("ETHUSDT"), 2u);
   market_.poll(kT0 + 6 * kSec + 1, sink_);
@@ -270,15 +273,15 @@ TEST_F(SpotMarketTest, HonoursA429sRetryAfterAndWaitsTwoMinutesAfterA418WithoutO
   market_.on_open(kT0);
   market_.on_stream_message(diff(99, 101, {}, {}), kT0 + 1);
   market_.poll(kT0 + 2, sink_);
-  market_.on_snapshot_answer(0, fetcher_.asks[0].ticket, 429, 5, "{\"code\":-1003,\"msg\":\"Too many requests\"}",
-                             kT0 + 3);
+  market_.on_snapshot_answer(0, fetcher_.asks[0].ticket, 429, 5,
+                             "{\"code\":-1003,\"msg\":\"Too many requests\"}", kT0 + 3);
   market_.poll(kT0 + 4, sink_);
   market_.poll(kT0 + 4 * kSec, sink_);
   EXPECT_EQ(fetcher_.count("ETHUSDT"), 1u);
   market_.poll(kT0 + 5 * kSec + 4, sink_);
   ASSERT_EQ(fetcher_.count("ETHUSDT"), 2u);
-  market_.on_snapshot_answer(0, fetcher_.last("ETHUSDT").ticket, 418, 0, "{\"code\":-1003,\"msg\":\"banned\"}",
-                             kT0 + 6 * kSec);
+  market_.on_snapshot_answer(0, fetcher_.last("ETHUSDT").ticket, 418, 0,
+                             "{\"code\":-1003,\"msg\":\"banned\"}", kT0 + 6 * kSec);
   const TimestampNs t = kT0 + 6 * kSec + 1;
   market_.poll(t, sink_);
   market_.poll(t + 119 * kSec, sink_);
@@ -309,7 +312,8 @@ TEST_F(SpotMarketTest, ADropInvalidatesEveryBookAndTheReconnectResyncsThem) {
   EXPECT_EQ(market_.book(0).update_id(), 152u);
   EXPECT_EQ(market_.book(0).best_qty(Side::Buy), qty("9"));
   bool said_drop = false;
-  for (const auto& n : market_.take_notes()) said_drop = said_drop || n.find("stream dropped") != std::string::npos;
+  for (const auto& n : market_.take_notes())
+    said_drop = said_drop || n.find("stream dropped") != std::string::npos;
   EXPECT_TRUE(said_drop);
 }
 
@@ -329,12 +333,13 @@ TEST_F(SpotMarketTest, ASnapshotAskedForBeforeADropIsNotAppliedAfterIt) {
 TEST_F(SpotMarketTest, BadInputIsCountedAndSaidNeverApplied) {
   open_and_sync_eth();
   market_.on_stream_message("{\"stream\":\"ethusdt@depth@100ms\",\"data\":{\"e\":", kT0 + 10);  // truncated
-  market_.on_stream_message("{\"result\":null,\"id\":1}", kT0 + 11);                              // no stream
-  market_.on_stream_message("{\"stream\":\"solusdt@trade\",\"data\":{}}", kT0 + 12);              // not ours
+  market_.on_stream_message("{\"result\":null,\"id\":1}", kT0 + 11);                            // no stream
+  market_.on_stream_message("{\"stream\":\"solusdt@trade\",\"data\":{}}", kT0 + 12);            // not ours
   market_.on_stream_message(
-      "{\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1,\"s\":\"BTCUSDT\",\"t\":5,\"p\":\"1.00\","
+      "{\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1,\"s\":\"BTCUSDT\",\"t\":5,\"p\":\"1."
+      "00\","
       "\"q\":\"1\",\"T\":1,\"m\":true}}",
-      kT0 + 13);  // another symbol's data on our stream
+      kT0 + 13);                                                    // another symbol's data on our stream
   market_.on_snapshot_answer(1, 99, 200, 0, "not json", kT0 + 14);  // a ticket never asked for: ignored
   market_.poll(kT0 + 2 * kSec, sink_);
   EXPECT_EQ(market_.stats().bad_messages, 2u);
@@ -376,7 +381,8 @@ TEST(SpotMarketQueue, HandsMessagesFromAnotherThreadInOrder) {
   market.poll(kT0, sink);
   constexpr int kTrades = 5000;
   std::thread producer([&] {
-    for (int i = 1; i <= kTrades; ++i) market.on_stream_message(trade(static_cast<std::uint64_t>(i)), kT0 + i);
+    for (int i = 1; i <= kTrades; ++i)
+      market.on_stream_message(trade(static_cast<std::uint64_t>(i)), kT0 + i);
   });
   std::size_t taken = 0;
   while (taken < kTrades) taken += market.poll(kT0 + 1, sink);

@@ -70,7 +70,8 @@ class LiveMarketTest : public ::testing::Test {
   LiveMarketTest() {
     std::vector<std::unique_ptr<BinanceSpotMarket>> venues;
     venues.push_back(std::make_unique<BinanceSpotMarket>(venue("binance-spot"), small_options(), &fetch_a_));
-    venues.push_back(std::make_unique<BinanceSpotMarket>(venue("binance-spot-2"), small_options(), &fetch_b_));
+    venues.push_back(
+        std::make_unique<BinanceSpotMarket>(venue("binance-spot-2"), small_options(), &fetch_b_));
     spot_ = venues[0].get();
     second_ = venues[1].get();
     market_ = std::make_unique<LiveMarket>(std::move(venues), [this] { return clock_; });
@@ -94,7 +95,8 @@ TEST_F(LiveMarketTest, ItsClockIsTheWallsOutsideAPumpAndThePumpsMomentDuringIt) 
   EXPECT_EQ(market_->now(), kT0 + 5);
   spot_->on_open(kT0);
   spot_->on_stream_message(
-      "{\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1,\"s\":\"ETHUSDT\",\"t\":1,\"p\":\"100.00\","
+      "{\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1,\"s\":\"ETHUSDT\",\"t\":1,\"p\":\"100."
+      "00\","
       "\"q\":\"1\",\"T\":1,\"m\":true}}",
       kT0 + 3);
   clock_ = kT0 + 100;
@@ -135,7 +137,8 @@ TEST_F(LiveMarketTest, DeliversEachVenuesEventsWithTheRefTheKernelReads) {
   for (BinanceSpotMarket* m : {spot_, second_}) {
     m->on_open(kT0);
     m->on_stream_message(
-        "{\"stream\":\"ethusdt@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"ETHUSDT\",\"U\":10,"
+        "{\"stream\":\"ethusdt@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"ETHUSDT\",\"U\":"
+        "10,"
         "\"u\":11,\"b\":[[\"100.00\",\"2\"]],\"a\":[]}}",
         kT0 + 1);
   }
@@ -144,7 +147,8 @@ TEST_F(LiveMarketTest, DeliversEachVenuesEventsWithTheRefTheKernelReads) {
   ASSERT_EQ(fetch_b_.tickets.size(), 1u);
   EXPECT_EQ(market_->venue_state(0), VenueState::PreOpen);
   EXPECT_FALSE(market_->all_open());
-  const std::string snapshot = "{\"lastUpdateId\":10,\"bids\":[[\"99.99\",\"1\"]],\"asks\":[[\"100.01\",\"1\"]]}";
+  const std::string snapshot =
+      "{\"lastUpdateId\":10,\"bids\":[[\"99.99\",\"1\"]],\"asks\":[[\"100.01\",\"1\"]]}";
   second_->on_snapshot_answer(0, fetch_b_.tickets[0], 200, 0, snapshot, kT0 + 3);
   market_->pump(kT0 + 4);
   ASSERT_EQ(listener_.data.size(), 1u);

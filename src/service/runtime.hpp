@@ -3,8 +3,9 @@
 // the market with its gateways, and the kernel (ems/kernel.hpp) listening to that market. The market is the
 // simulator on recorded data (its venues' orders to its own gateways, or over FIX / Binance's API to venues
 // that outlive us), or, with `live_market`, the venues' own market data through their gateways
-// (gateway::LiveMarket) on the wall clock, every order to the venue itself. `execute`, `backtest`, `serve` and the tests build it here, so
-// no command wires the parts by hand, and each runs its parents through the same kernel.
+// (gateway::LiveMarket) on the wall clock, every order to the venue itself. `execute`, `backtest`, `serve`
+// and the tests build it here, so no command wires the parts by hand, and each runs its parents through the
+// same kernel.
 #include <memory>
 #include <set>
 #include <string>
@@ -69,7 +70,9 @@ class Runtime {
   // ours.
   const std::set<std::string>& outliving_venues() const { return outliving_; }
   const std::vector<std::unique_ptr<gateway::FixVenueSession>>& fix_venues() const { return fix_venues_; }
-  const std::vector<std::unique_ptr<gateway::BinanceSpotSession>>& binance_venues() const { return binance_venues_; }
+  const std::vector<std::unique_ptr<gateway::BinanceSpotSession>>& binance_venues() const {
+    return binance_venues_;
+  }
   bool has_remote_venues() const { return !outliving_.empty(); }
   // What the remote venues said since the last call, handed to the kernel.
   void poll_remote_venues();

@@ -147,11 +147,11 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   for (const auto& name : runtime.outliving_venues()) {
     const VenueConfig* v = config.venue(VenueId(name));
     if (v->binance) {
-      err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url << " (orders by "
-          << v->binance->order_api << ", user data at " << v->binance->ws_api_url << ")\n";
+      err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url
+          << " (orders by " << v->binance->order_api << ", user data at " << v->binance->ws_api_url << ")\n";
       if (live)
-        err << "tranche serve: " << name << " market data from " << v->binance->stream_url << " (snapshots from "
-            << v->binance->rest_url << ")\n";
+        err << "tranche serve: " << name << " market data from " << v->binance->stream_url
+            << " (snapshots from " << v->binance->rest_url << ")\n";
       continue;
     }
     err << "tranche serve: " << name << " over FIX at " << v->fix->host << ":" << v->fix->port << " as "
@@ -174,7 +174,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   // venue without a book by then is not traded until it has one).
   auto say_notes = [&] {
     if (live)
-      for (const std::string& note : runtime.live_market().take_notes()) err << "tranche serve: " << note << "\n";
+      for (const std::string& note : runtime.live_market().take_notes())
+        err << "tranche serve: " << note << "\n";
   };
   if (live) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -45,8 +45,8 @@ stream_url = "wss://127.0.0.1:${port}"
 ca_file = "${files.ca}"
 key_file = "${files.keys}"
 ` + toml.slice(server);
-  assert.ok(toml.includes('\n[server]\n'), 'the bundled config has no [server] table');
-  toml = toml.replace('\n[server]\n', '\n[server]\nmarket = "live"\n');
+  assert.match(toml, /\nmarket = "replay"/, 'the bundled config does not say its server\'s market');
+  toml = toml.replace(/\nmarket = "replay"/, '\nmarket = "live"');
   fs.writeFileSync(`${dir}/live.toml`, toml);
   return `${dir}/live.toml`;
 }
@@ -91,7 +91,7 @@ function journalFills(journal) {
 
   // A config that names a venue without [venue.binance] is refused, saying which.
   const bad = fs.readFileSync(bundledConfig, 'utf8').replaceAll('"../data/', `"${path.dirname(bundledConfig)}/../data/`)
-    .replace('\n[server]\n', '\n[server]\nmarket = "live"\n');
+    .replace(/\nmarket = "replay"/, '\nmarket = "live"');
   fs.writeFileSync(`${dir}/bad.toml`, bad);
   let refused = '';
   try {
