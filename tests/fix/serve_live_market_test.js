@@ -2,13 +2,15 @@
 // `tranche exchange --protocol binance` in its own process (HTTPS and WSS with a CA this test makes). The
 // kernel hears the venue's own market streams (depth diffs synced with REST snapshots, trades, bookTickers:
 // the venue's book net of our own impact), and sends its orders through the Binance spot gateway. A FIX
-// client sends a TWAP buy of a few ETH; it fills through the real gateway code, and the exchange's fills
-// (--json) equal the journal's, one for one.
+// client sends a TWAP buy of a few ETH; midway the exchange has an outage (every WebSocket closed, REST 503
+// for 1.5 s): the books are invalid at once and re-sync after the reconnect. The parent fills through the real
+// gateway code, and the exchange's fills (--json) equal the journal's, one for one.
 // Usage: node serve_live_market_test.js TRANCHE DICTIONARY CONFIG
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
+const https = require('https');
 const { spawn, execFileSync } = require('child_process');
 const lib = require('../../fix/lib');
 
@@ -68,6 +70,16 @@ function startExchange(port, files) {
   });
 }
 
+// POST to the exchange's control API (loopback only), trusting the test's CA.
+function control(port, files, pathAndQuery) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path: pathAndQuery, method: 'POST', ca: fs.readFileSync(files.ca) },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 // Sum of the journal's fills per venue and side, in listing units (what the exchange counts).
 function journalFills(journal) {
   const fills = JSON.parse(execFileSync(tranche, ['journal', journal, 'fills', '--json'], { encoding: 'utf8' })).fills;
@@ -117,6 +129,14 @@ function journalFills(journal) {
     TargetStrategyParameters: 'slice=2s', ExpireTime: new Date(Date.now() + 20000) });
   const ack = await client.waitFor(er('live-1', (m) => m.ExecType === '0'), 'the ack');
   console.log(`ok   the TWAP is acknowledged: ${ack.Text}`);
+  await client.waitFor(er('live-1', (m) => m.ExecType === 'F'), 'a first fill', 20000);
+  assert.strictEqual(await control(exchangePort, files, '/tranche/control/disconnect?ms=1500'), 200);
+  const dropped = Date.now();
+  while (!/market data: stream dropped/.test(serve.stderr) && Date.now() - dropped < 5000)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.match(serve.stderr, /binance-spot market data: stream dropped \(.*\): every book invalid until it re-syncs/,
+    serve.stderr);
+  console.log('ok   the exchange\'s outage drops the market stream: the book is invalid at once');
   const end = await client.waitFor(er('live-1', (m) => ['2', '3', '4', 'C', '8'].includes(m.OrdStatus) && m.ExecType !== 'I'),
     'the end of the parent', 60000);
   const fills = client.received.filter(er('live-1', (m) => m.ExecType === 'F'));
@@ -126,7 +146,10 @@ function journalFills(journal) {
   console.log(`ok   the parent filled: ${fills.length} fills, ${end.CumQty} ETH at ${end.AvgPx} on binance-spot`);
   client.logout();
   assert.strictEqual((await lib.stopServe(serve)).code, 0, serve.stderr);
-  assert.doesNotMatch(serve.stderr, /bad message|stream dropped|dropped: the kernel/, serve.stderr);
+  assert.doesNotMatch(serve.stderr, /bad message|dropped: the kernel/, serve.stderr);
+  const synced = serve.stderr.match(/ETHUSDT book synced/g) || [];
+  assert.ok(synced.length >= 2, `the book did not re-sync after the outage:\n${serve.stderr}`);
+  console.log(`ok   the book re-synced after the reconnect (${synced.length} syncs in all)`);
   for (const line of serve.stderr.split('\n')) if (/market data|refus|reject/i.test(line)) console.log(`     ${line}`);
   const verified = execFileSync(tranche, ['journal', journal, 'verify'], { encoding: 'utf8' });
   assert.match(verified, /every invariant holds/, verified);
