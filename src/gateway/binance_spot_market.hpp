@@ -20,7 +20,10 @@
 // A dropped connection invalidates every book at once (BinanceDepthSync::on_disconnect: a Gap event each);
 // the WebSocket reconnects with its backoff ([venue.binance] reconnect_min/max) and the books re-sync.
 // Bad input (malformed JSON, a message for a stream we did not ask for, another symbol's data, a bad
-// snapshot) is counted and kept with its reason (stats(), last_error()), never a crash.
+// snapshot) is counted and kept with its reason (stats(), last_error()) and said (take_notes(), at most once
+// a second), never a crash; a depth diff that cannot be read invalidates its book, which re-syncs. A message
+// longer than a book reads (BinanceDepthOptions::max_message_bytes) is refused by the WebSocket itself: the
+// connection drops and comes back, and the books re-sync.
 //
 // The venue's state, as the kernel reads it (md::MarketSource::venue_state): Disconnected while the stream
 // is down (and before it first opens), PreOpen while it is up and a book is still (re)syncing, Open when it

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/binance_spot_session.hpp"
 #include "md/test_data.hpp"
 
 namespace {
@@ -441,6 +442,51 @@ TEST(SpotMarketAllocation, NoAllocationPerMessageOnceWarm) {
   EXPECT_EQ(g_allocations.load(), 0u);
   EXPECT_EQ(sink.got.size(), fresh.size());
   EXPECT_TRUE(market.book(0).valid()) << market.last_error();
+}
+
+// --- start(): what stops the market from being heard is said ---
+
+VenueConfig unreachable_venue() {
+  VenueConfig v = venue();
+  v.binance->rest_url = "https://127.0.0.1:1";
+  v.binance->stream_url = "wss://127.0.0.1:1";  // nothing listens there
+  v.binance->request_timeout_ns = 300 * kNanosPerMilli;
+  v.binance->reconnect_min_ns = 50 * kNanosPerMilli;
+  v.binance->reconnect_max_ns = 100 * kNanosPerMilli;
+  return v;
+}
+
+TEST(SpotMarketStart, SaysWhyTheStreamDidNotOpen) {
+  NetworkThread network;
+  auto started = BinanceSpotMarket::start(unreachable_venue(), network);
+  ASSERT_FALSE(started);
+  EXPECT_NE(
+      started.error().message.find("the market streams at wss://127.0.0.1:1 did not open within 300 ms"),
+      std::string::npos)
+      << started.error().message;
+  EXPECT_NE(started.error().message.find("connecting"), std::string::npos) << started.error().message;
+}
+
+TEST(SpotMarketStart, RefusesABadUrlACaFileItCannotReadAndAVenueWithoutBinance) {
+  NetworkThread network;
+  VenueConfig v = unreachable_venue();
+  v.binance->stream_url = "ws://127.0.0.1:1";
+  auto plain = BinanceSpotMarket::start(v, network);
+  ASSERT_FALSE(plain);
+  EXPECT_NE(plain.error().message.find("stream_url"), std::string::npos) << plain.error().message;
+  EXPECT_NE(plain.error().message.find("only https:// and wss://"), std::string::npos)
+      << plain.error().message;
+  v = unreachable_venue();
+  v.binance->ca_file = "/nonexistent/ca.pem";
+  auto no_ca = BinanceSpotMarket::start(v, network);
+  ASSERT_FALSE(no_ca);
+  EXPECT_NE(no_ca.error().message.find("CA file /nonexistent/ca.pem"), std::string::npos)
+      << no_ca.error().message;
+  v = unreachable_venue();
+  v.binance.reset();
+  auto none = BinanceSpotMarket::start(v, network);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("has no [venue.binance]"), std::string::npos) << none.error().message;
 }
 
 }  // namespace
