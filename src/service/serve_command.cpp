@@ -171,7 +171,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   const TimestampNs replay_start =
       live ? runtime.market().now() : std::max({runtime.sim().now(), data_start, journal_last_ns});
   // The live market: its books sync from the venues' snapshots before the clients come (10 s at most; a
-  // venue without a book by then is not traded until it has one).
+  // venue without a book by then is not traded until it has one). The order sessions' reports wait in their
+  // queues until the kernel has recovered its parents.
   auto say_notes = [&] {
     if (live)
       for (const std::string& note : runtime.live_market().take_notes())
@@ -181,7 +182,6 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!runtime.live_market().all_open() && std::chrono::steady_clock::now() < deadline &&
            stop_signal().load() == 0) {
-      runtime.poll_remote_venues();
       runtime.live_market().pump(wall_now_ns());
       say_notes();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
