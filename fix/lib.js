@@ -30,7 +30,8 @@ function tempDir(name) {
 
 // `tranche serve` with its stderr kept; resolves once it listens.
 function startServe({ tranche, port, journal, speed = '1', config = null, extra = [] }) {
-  const args = ['serve', '--port', String(port), '--journal', journal, '--speed', speed, ...extra];
+  // speed null: no --speed (a live market plays on the wall clock and refuses one).
+  const args = ['serve', '--port', String(port), '--journal', journal, ...(speed ? ['--speed', speed] : []), ...extra];
   if (config) args.push('--config', config);
   const child = spawn(tranche, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const serve = { child, stderr: '', exited: null };

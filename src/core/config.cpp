@@ -858,7 +858,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto* table = node->as_table();
     if (table == nullptr) return make_error(file + ": [server] must be a table");
     TableReader r(*table, file + ": server");
-    r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "fix"});
+    r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "market",
+            "fix"});
     ServerConfig& server = config.server;
     if (table->get("speed")) server.speed = r.decimal<Amount>("speed");
     if (r.error().empty() && !server.speed.is_positive()) r.fail("speed must be positive");
@@ -871,6 +872,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (table->get("on_shutdown")) server.on_shutdown = r.string("on_shutdown");
     if (server.on_shutdown != "cancel" && server.on_shutdown != "keep")
       r.fail("on_shutdown '" + server.on_shutdown + "' is not cancel or keep");
+    if (table->get("market")) server.market = r.string("market");
+    if (server.market != "replay" && server.market != "live")
+      r.fail("market '" + server.market + "' is not replay or live");
     if (table->get("journal")) server.journal = r.string("journal");
     if (r.error().empty() && server.journal.empty()) r.fail("journal must not be empty");
     if (!r.error().empty()) return make_error(r.error());

@@ -236,6 +236,9 @@ struct ServerConfig {
       "stay";  // "stay": the venues close, the server stays up; "replay": from the start again
   std::string on_shutdown = "cancel";  // "cancel": parents canceled at SIGTERM; "keep": left for the restart
   std::string journal = "tranche-serve.journal";  // relative to the working directory
+  // "replay": the recorded market replayed on the wall clock (the simulator); "live": every venue's own
+  // market data, through its gateway ([venue.binance]), on the wall clock.
+  std::string market = "replay";
   FixAcceptorConfig fix;
 };
 

@@ -211,6 +211,14 @@ TEST(ParseConfig, TheServerDefaultsListenOnLoopbackForClient1) {
   EXPECT_EQ(config.server.default_horizon_ns, 5 * 60 * kNanosPerSecond);
   EXPECT_EQ(config.server.on_shutdown, "cancel");
   EXPECT_EQ(config.server.speed, Amount::from_units(1));
+  EXPECT_EQ(config.server.market, "replay");
+}
+
+TEST(ParseConfig, ReadsTheServersMarketAndRefusesAnyButReplayOrLive) {
+  EXPECT_EQ(must_parse("[server]\nmarket = \"live\"\n").server.market, "live");
+  EXPECT_EQ(must_parse("[server]\nmarket = \"replay\"\n").server.market, "replay");
+  EXPECT_NE(error_of("[server]\nmarket = \"paper\"\n").find("market 'paper' is not replay or live"),
+            std::string::npos);
 }
 
 TEST(ParseConfig, ReadsTheServerAndItsFixAcceptor) {

@@ -3,7 +3,7 @@
 // runs here and only here. Each parent is worked by its algo (market included) through one placer per
 // instrument and the router, every child passes the risk gate and the journaled OMS, and the venues are
 // reached through the OrderManager's sessions. The market comes in through md::MarketSource (books,
-// trades, venue states, reports, timers): the simulator implements it today, the live gateways next. One
+// trades, venue states, reports, timers): the simulator implements it, and so does gateway::LiveMarket. One
 // thread; every call carries the time or reads it from the source's clock, nothing here reads a wall clock.
 //
 // The kernel decides what happened to a parent (executed in full, its algo ended short, the market closed,

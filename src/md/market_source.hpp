@@ -1,8 +1,8 @@
 #pragma once
 // What the kernel (ems/kernel.hpp) reads of the venues and hears from them, whoever plays them: the
-// simulator implements it today (sim::Simulator, sim::SimMarket), the live gateways will next. Books,
-// trades, venue states, execution reports and timers reach the kernel through these interfaces only, so
-// the kernel that runs a backtest is the one that runs live.
+// simulator implements it (sim::Simulator, sim::SimMarket), and so do the live gateways
+// (gateway::LiveMarket). Books, trades, venue states, execution reports and timers reach the kernel through
+// these interfaces only, so the kernel that runs a backtest is the one that runs live.
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -220,7 +220,7 @@ void ParentDesk::on_new(const ParentRequest& r) {
   parent.end_ns = r.expire_ns ? *r.expire_ns : parent.start_ns + config_.server.default_horizon_ns;
   if (parent.end_ns <= parent.start_ns)
     return reject_new(r, kRejTooLate,
-                      "ExpireTime " + format_time(parent.end_ns) + " (replay clock) is not after the start " +
+                      "ExpireTime " + format_time(parent.end_ns) + clock_name() + " is not after the start " +
                           format_time(parent.start_ns));
   if (auto made = ems::make_algo(parent); !made) return reject_new(r, kRejUnsupported, made.error().message);
   auto accepted = kernel_.submit(parent);
@@ -242,7 +242,7 @@ void ParentDesk::on_new(const ParentRequest& r) {
   ParentAnswer accepted_answer = answer_for(served, '0');
   accepted_answer.text = algo + " " + (parent.side == Side::Buy ? "buy " : "sell ") + qty.to_string() + " " +
                          instrument->id.str() + " from " + format_time(parent.start_ns) + " to " +
-                         format_time(parent.end_ns) + " (replay clock)";
+                         format_time(parent.end_ns) + clock_name();
   answer(accepted_answer);
 }
 

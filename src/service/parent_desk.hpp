@@ -39,6 +39,10 @@ class ParentDesk final : public ems::KernelObserver {
   void after_commit(TimestampNs now_ns) override;
 
  private:
+  // The clock the desk's times are on, as its answers name it: the replay's, or the wall's for a live market.
+  const char* clock_name() const {
+    return config_.server.market == "live" ? " (wall clock)" : " (replay clock)";
+  }
   struct Client {
     std::string session;
     std::string cl_ord_id;         // the latest in its chain (a replace moves it on)

@@ -41,6 +41,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
       });
       !s)
     return make_error(s.message());
+  if (o.live_market) {
+    if (auto s = rt->open_live(); !s) return make_error(s.message());
+    return rt;
+  }
   auto sim = sim::Simulator::create(rt->config_, o.sim);
   if (!sim) return make_error(sim.error().message);
   rt->sim_ = std::move(sim).value();
@@ -73,17 +77,55 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
     rt->manager_->add_session(rt->fix_venues_.back().get());
     rt->outliving_.insert(v->id.str());
   }
+  rt->market_ = rt->sim_.get();
   rt->kernel_ = std::make_unique<ems::Kernel>(rt->config_, *rt->sim_, *rt->manager_, *rt->gate_, o.kernel);
   rt->sim_->set_listener(rt->kernel_.get());
   return rt;
 }
 
+// Every venue through its gateway, its orders and its market data alike: Binance spot's API for now.
+Status Runtime::open_live() {
+  std::string missing;
+  for (const VenueConfig& v : config_.venues)
+    if (!v.binance) missing += (missing.empty() ? "" : ", ") + v.id.str();
+  if (config_.venues.empty()) return make_error("market = \"live\" needs at least one venue");
+  if (!missing.empty())
+    return make_error("market = \"live\" hears every venue through its own gateway, and " + missing +
+                      (missing.find(',') == std::string::npos ? " has" : " have") +
+                      " no [venue.binance] (a live market has no simulated venue: remove it or give it one)");
+  network_ = std::make_unique<gateway::NetworkThread>();
+  std::vector<std::unique_ptr<gateway::BinanceSpotMarket>> markets;
+  for (const VenueConfig& v : config_.venues) {
+    gateway::BinanceSpotOptions bo;
+    bo.reconcile_since_ns = journal_last_ns_;
+    bo.seed = options_.sim.seed.value_or(1);
+    auto session = gateway::BinanceSpotSession::start(v, *network_, bo);
+    if (!session) return make_error(session.error().message);
+    binance_venues_.push_back(std::move(session).value());
+    manager_->add_session(binance_venues_.back().get());
+    outliving_.insert(v.id.str());
+    gateway::BinanceSpotMarketOptions mo;
+    mo.seed = bo.seed;
+    auto market = gateway::BinanceSpotMarket::start(v, *network_, mo);
+    if (!market) return make_error(market.error().message);
+    markets.push_back(std::move(market).value());
+  }
+  live_ = std::make_unique<gateway::LiveMarket>(std::move(markets));
+  market_ = live_.get();
+  data_start_ns_ = live_->now();
+  kernel_ = std::make_unique<ems::Kernel>(config_, *live_, *manager_, *gate_, options_.kernel);
+  live_->set_listener(kernel_.get());
+  return {};
+}
+
 void Runtime::poll_remote_venues() {
-  for (auto& f : fix_venues_) f->poll(*kernel_, sim_->now());
-  for (auto& b : binance_venues_) b->poll(*kernel_, sim_->now());
+  const TimestampNs now = market_->now();
+  for (auto& f : fix_venues_) f->poll(*kernel_, now);
+  for (auto& b : binance_venues_) b->poll(*kernel_, now);
 }
 
 Status Runtime::play_again() {
+  if (live_) return make_error("a live market is not replayed");
   sim::SimOptions lap = options_.sim;
   // The recording moved to start a second from now.
   lap.time_offset_ns = sim_->now() + kNanosPerSecond - data_start_ns_;
@@ -98,6 +140,7 @@ Status Runtime::play_again() {
   next->set_listener(kernel_.get());
   kernel_->reopen(*next);
   sim_ = std::move(next);
+  market_ = sim_.get();
   gateways_ = std::move(next_gateways);
   return {};
 }
@@ -106,6 +149,8 @@ void Runtime::close() {
   kernel_.reset();
   fix_venues_.clear();
   binance_venues_.clear();
+  live_.reset();  // its markets stop before the network thread they run on
+  market_ = nullptr;
   network_.reset();
   manager_.reset();
   journal_.reset();

@@ -1,8 +1,11 @@
 #pragma once
 // The one place the product is put together from a config: the journal, the risk gate, the OrderManager,
-// the simulated market with its gateways (or FIX sessions to venues that outlive us), and the kernel
-// (ems/kernel.hpp) listening to that market. `execute`, `backtest`, `serve` and the tests build it here, so
-// no command wires the parts by hand, and each runs its parents through the same kernel.
+// the market with its gateways, and the kernel (ems/kernel.hpp) listening to that market. The market is the
+// simulator on recorded data (its venues' orders to its own gateways, or over FIX / Binance's API to venues
+// that outlive us), or, with `live_market`, the venues' own market data through their gateways
+// (gateway::LiveMarket) on the wall clock, every order to the venue itself. `execute`, `backtest`, `serve`
+// and the tests build it here, so no command wires the parts by hand, and each runs its parents through the
+// same kernel.
 #include <memory>
 #include <set>
 #include <string>
@@ -13,6 +16,7 @@
 #include "ems/kernel.hpp"
 #include "gateway/binance_spot_session.hpp"
 #include "gateway/fix_venue_session.hpp"
+#include "gateway/live_market.hpp"
 #include "gateway/sim_gateway.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
@@ -32,6 +36,9 @@ struct RuntimeOptions {
   std::string fix_store_dir;
   // A journal with children still open is refused (a one-shot run starts clean).
   bool refuse_open_children = false;
+  // The kernel hears the venues' own market data (`tranche serve` with [server] market = "live"): every
+  // venue must have a [venue.binance] table; no simulator is built and no recording read; `sim` is unused.
+  bool live_market = false;
 };
 
 class Runtime {
@@ -45,19 +52,27 @@ class Runtime {
   oms::Journal& journal() { return *journal_; }
   risk::RiskGate& gate() { return *gate_; }
   oms::OrderManager& manager() { return *manager_; }
+  // The recorded market (not with live_market).
   sim::Simulator& sim() { return *sim_; }
+  // What the kernel hears the venues through: the simulator, or the live market.
+  md::MarketSource& market() { return *market_; }
+  bool live() const { return live_ != nullptr; }
+  // The live market (only with live_market).
+  gateway::LiveMarket& live_market() { return *live_; }
   ems::Kernel& kernel() { return *kernel_; }
   const std::string& journal_path() const { return journal_path_; }
   bool temporary_journal() const { return temporary_; }
   // The latest moment the journal holds (a restart's market goes on from there): 0 for a new journal.
   TimestampNs journal_last_ns() const { return journal_last_ns_; }
-  // Where the data starts (the first lap's): the replay clock's origin.
+  // Where the data starts (the first lap's): the replay clock's origin. Live: when the runtime opened.
   TimestampNs data_start_ns() const { return data_start_ns_; }
   // Venues reached over the network (FIX, Binance): reconciled with them after a restart, never closed as
   // ours.
   const std::set<std::string>& outliving_venues() const { return outliving_; }
   const std::vector<std::unique_ptr<gateway::FixVenueSession>>& fix_venues() const { return fix_venues_; }
-  const std::vector<std::unique_ptr<gateway::BinanceSpotSession>>& binance_venues() const { return binance_venues_; }
+  const std::vector<std::unique_ptr<gateway::BinanceSpotSession>>& binance_venues() const {
+    return binance_venues_;
+  }
   bool has_remote_venues() const { return !outliving_.empty(); }
   // What the remote venues said since the last call, handed to the kernel.
   void poll_remote_venues();
@@ -78,7 +93,10 @@ class Runtime {
   std::unique_ptr<oms::Journal> journal_;
   std::unique_ptr<risk::RiskGate> gate_;
   std::unique_ptr<oms::OrderManager> manager_;
+  Status open_live();
   std::unique_ptr<sim::Simulator> sim_;
+  std::unique_ptr<gateway::LiveMarket> live_;
+  md::MarketSource* market_ = nullptr;
   std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
   std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues_;
   std::unique_ptr<gateway::NetworkThread> network_;  // the crypto gateways' one I/O thread

@@ -88,6 +88,20 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       return fail("[server] default_algo '" + config.server.default_algo + "' is not an algo");
   }
   const std::string journal_path = options.journal.empty() ? config.server.journal : options.journal;
+  // A live market: every venue's own market data through its gateway, on the wall clock. What aligns or
+  // checks a replay has no meaning there.
+  const bool live = config.server.market == "live";
+  if (live) {
+    const char* replay_only = !options.exchange.empty() ? "--exchange"
+                              : !options.anchor.empty() ? "--anchor"
+                              : !options.speed.empty()  ? "--speed"
+                              : options.strict_data     ? "--strict-data"
+                                                        : nullptr;
+    if (replay_only != nullptr)
+      return fail(std::string(replay_only) +
+                  " is for the replayed market; with [server] market = \"live\" the venues' own market data "
+                  "plays on the wall clock");
+  }
   std::optional<TimestampNs> anchor_ns;
   if (!options.anchor.empty()) {
     auto t = parse_time(options.anchor);
@@ -112,10 +126,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
 
   // The recordings read through before the market opens: what ends early or has an unusable stretch is said
   // now, with the venue, the file and the time, and refused with --strict-data.
-  auto issues = sim::Simulator::scan_data(config);
-  if (!issues) return fail(issues.error().message);
-  if (options.strict_data && !issues->empty()) return fail("--strict-data: " + sim::summarize(*issues));
-  for (const auto& issue : *issues) err << "tranche serve: warning: data: " << issue.to_string() << "\n";
+  if (!live) {
+    auto issues = sim::Simulator::scan_data(config);
+    if (!issues) return fail(issues.error().message);
+    if (options.strict_data && !issues->empty()) return fail("--strict-data: " + sim::summarize(*issues));
+    for (const auto& issue : *issues) err << "tranche serve: warning: data: " << issue.to_string() << "\n";
+  }
 
   // --- the product: journal, risk gate, OMS, the market and its venues (over FIX where the config says so:
   // they outlive this process), and the kernel ---
@@ -123,6 +139,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   runtime_options.journal = journal_path;
   runtime_options.remote_venues = true;
   runtime_options.fix_store_dir = journal_path + ".fix";
+  runtime_options.live_market = live;
   auto opened = Runtime::open(config, runtime_options);
   if (!opened) return fail(opened.error().message);
   Runtime& runtime = *opened.value();
@@ -130,8 +147,11 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   for (const auto& name : runtime.outliving_venues()) {
     const VenueConfig* v = config.venue(VenueId(name));
     if (v->binance) {
-      err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url << " (orders by "
-          << v->binance->order_api << ", user data at " << v->binance->ws_api_url << ")\n";
+      err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url
+          << " (orders by " << v->binance->order_api << ", user data at " << v->binance->ws_api_url << ")\n";
+      if (live)
+        err << "tranche serve: " << name << " market data from " << v->binance->stream_url
+            << " (snapshots from " << v->binance->rest_url << ")\n";
       continue;
     }
     err << "tranche serve: " << name << " over FIX at " << v->fix->host << ":" << v->fix->port << " as "
@@ -147,21 +167,46 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   TimestampNs start_at = journal_last_ns;
   if (anchor_ns)
     start_at = std::max(start_at, ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()));
-  if (start_at > runtime.sim().now()) runtime.sim().run_until(start_at);
-  const TimestampNs replay_start = std::max({runtime.sim().now(), data_start, journal_last_ns});
+  if (!live && start_at > runtime.sim().now()) runtime.sim().run_until(start_at);
+  const TimestampNs replay_start =
+      live ? runtime.market().now() : std::max({runtime.sim().now(), data_start, journal_last_ns});
+  // The live market: its books sync from the venues' snapshots before the clients come (10 s at most; a
+  // venue without a book by then is not traded until it has one). The order sessions' reports wait in their
+  // queues until the kernel has recovered its parents.
+  auto say_notes = [&] {
+    if (live)
+      for (const std::string& note : runtime.live_market().take_notes())
+        err << "tranche serve: " << note << "\n";
+  };
+  if (live) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!runtime.live_market().all_open() && std::chrono::steady_clock::now() < deadline &&
+           stop_signal().load() == 0) {
+      runtime.live_market().pump(wall_now_ns());
+      say_notes();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (std::size_t v = 0; v < runtime.market().venue_count(); ++v)
+      if (runtime.market().venue_state(v) != VenueState::Open)
+        err << "tranche serve: warning: " << runtime.market().venue_config(v).id.str() << " market data is "
+            << to_string(runtime.market().venue_state(v)) << ": not traded until its books sync\n";
+  }
 
   // --- the front desk and the FIX acceptor ---
+  // The replay clock against the wall; live, both are the wall clock (the mapping is the identity).
   ReplayClock clock =
       anchor_ns && ReplayClock{data_start, *anchor_ns, speed}.replay_at(wall_now_ns()) >= replay_start
           ? ReplayClock{data_start, *anchor_ns, speed}
           : ReplayClock{replay_start, wall_now_ns(), speed};
+  auto to_wall = [&](TimestampNs t) { return live ? t : clock.wall_at(t); };
+  auto to_market = [&](TimestampNs t) { return live ? t : clock.replay_at(t); };
   gateway::FixParentAcceptor* acceptor_ptr = nullptr;
   const bool quiet = options.quiet;
   ParentDesk desk(
       config, kernel, runtime.manager(),
       [&](const ParentAnswer& answer) {
         ParentAnswer a = answer;
-        a.transact_ns = clock.wall_at(answer.transact_ns);
+        a.transact_ns = to_wall(answer.transact_ns);
         if (!quiet) {
           err << format_time(answer.transact_ns).substr(11, 12) << " " << exec_type_name(a) << " "
               << a.cl_ord_id;
@@ -177,7 +222,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
               << a.session << " is not logged on); an OrderStatusRequest will tell it\n";
       },
       "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli),
-      [&runtime] { return runtime.sim().now(); });
+      [&runtime] { return runtime.market().now(); });
   kernel.set_observer(&desk);
   if (auto s = kernel.recover(runtime.journal()); !s) return fail(s.message());
   if (auto s = desk.recover(runtime.journal()); !s) return fail(s.message());
@@ -206,10 +251,13 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   std::string clients;
   for (const auto& c : config.server.fix.clients) clients += (clients.empty() ? "" : ", ") + c;
   err << "tranche serve: FIX 4.4 on " << config.server.fix.host << ":" << config.server.fix.port << " as "
-      << config.server.fix.comp_id << " for " << clients << "; market "
-      << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " replayed from "
-      << format_time(replay_start) << " at " << config.server.speed.to_string() << "x; journal "
-      << journal_path << "\n";
+      << config.server.fix.comp_id << " for " << clients << "; market ";
+  if (live)
+    err << "live from the venues' own market data on the wall clock";
+  else
+    err << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " replayed from "
+        << format_time(replay_start) << " at " << config.server.speed.to_string() << "x";
+  err << "; journal " << journal_path << "\n";
 
   install_stop_handlers();
   bool closed_said = false;
@@ -217,12 +265,24 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
 
   auto take_requests = [&](std::chrono::microseconds wait) {
     for (ParentRequest& r : queue.take(wait)) {
-      if (r.expire_ns) r.expire_ns = clock.replay_at(*r.expire_ns);
-      if (r.effective_ns) r.effective_ns = clock.replay_at(*r.effective_ns);
+      if (r.expire_ns) r.expire_ns = to_market(*r.expire_ns);
+      if (r.effective_ns) r.effective_ns = to_market(*r.effective_ns);
       desk.on_request(r);
     }
   };
-  while (stop_signal().load() == 0) {
+  while (live && stop_signal().load() == 0) {
+    // Live: what the venues said (reports, then market data), then the timers due, all at the wall's now.
+    take_requests(std::chrono::microseconds(1000));
+    runtime.poll_remote_venues();
+    runtime.live_market().pump(wall_now_ns());
+    say_notes();
+    if (!kernel.error().ok()) {
+      err << "tranche serve: stopping: " << kernel.error().message() << "\n";
+      acceptor.value()->stop();
+      return 1;
+    }
+  }
+  while (!live && stop_signal().load() == 0) {
     take_requests(std::chrono::microseconds(1000));
     runtime.poll_remote_venues();
     // In chunks: requests and cancels are answered between them, whatever a moment of the replay holds.
@@ -259,13 +319,18 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     err << "canceling " << kernel.working() << " working parents\n";
     kernel.cancel_all("the server shut down");
     // The venues answer on the replay clock: it runs on, unpaced, until every parent has ended (or 10 s).
-    const TimestampNs until = runtime.sim().now() + 10 * kNanosPerSecond;
+    const TimestampNs until = runtime.market().now() + 10 * kNanosPerSecond;
     const auto wall_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (kernel.working() > 0 && runtime.sim().now() < until &&
+    while (kernel.working() > 0 && runtime.market().now() < until &&
            std::chrono::steady_clock::now() < wall_deadline) {
       take_requests(std::chrono::microseconds(0));
       runtime.poll_remote_venues();
-      (void)runtime.sim().run_until(runtime.sim().now() + 10 * kNanosPerMilli, kStepsBetweenRequests);
+      if (live) {
+        runtime.live_market().pump(wall_now_ns());
+        say_notes();
+      } else {
+        (void)runtime.sim().run_until(runtime.sim().now() + 10 * kNanosPerMilli, kStepsBetweenRequests);
+      }
       if (runtime.has_remote_venues())
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the venues answer in wall time
     }

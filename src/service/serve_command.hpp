@@ -1,7 +1,7 @@
 #pragma once
 // `tranche serve`: the daemon. The EMS kernel (algos, placer and router, risk gate, OMS with its journal)
 // behind a FIX 4.4 acceptor, trading on the venues the simulator plays, its replay clock mapped onto wall
-// time (docs/serve.md).
+// time, or with [server] market = "live" on the venues' own market data, on the wall clock (docs/serve.md).
 #include <iosfwd>
 #include <optional>
 #include <string>
