@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <deque>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -500,7 +501,8 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
       push_status(VenueState::Disconnected, "the venue ended the user data stream");
       return subscribe();
     }
-    if (type != "executionReport") return;  // balances (outboundAccountPosition) and others: nothing to tell
+    if (type == "outboundAccountPosition") return on_balances(event);
+    if (type != "executionReport") return;  // others (balanceUpdate, listStatus): nothing to tell
     std::string_view symbol, exec, cancel_of, text;
     binance::OrderFacts f;
     if (!text_of(event, "s", symbol) || !text_of(event, "x", exec) || !text_of(event, "c", text))
@@ -536,6 +538,21 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
       return;
     apply(f, false, std::string(symbol));
   }
+
+  // The account's balances as the venue last said them (free and locked per asset).
+  void on_balances(dom::element event) {
+    dom::array balances;
+    if (event["B"].get(balances) != simdjson::SUCCESS)
+      return note_unreadable("an outboundAccountPosition without B");
+    std::lock_guard lock(mutex);
+    for (dom::element b : balances) {
+      std::string_view asset;
+      Qty free, locked;
+      if (!text_of(b, "a", asset) || !decimal_of(b, "f", free) || !decimal_of(b, "l", locked)) continue;
+      account[std::string(asset)] = {free, locked};
+    }
+  }
+  std::map<std::string, BinanceSpotSession::Balance> account;  // guarded by `mutex`
 
   // --- the requests the EMS makes ---
   void new_order(const NewOrder& order) {
@@ -710,6 +727,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     o.time_in_force = kind->tif;
     if (!decimal_of(e, "price", o.price) || !o.price.is_positive()) o.price = Price::unset();
     tracker.adopt(child, o, facts.client_order_id, facts.order_id, Qty::from_raw(0), Qty::from_raw(0));
+    kinds[child.value()] = {std::string(side), std::string(type), std::string(tif)};
   }
 
   void amend_now(const AmendOrder& amend) {
@@ -906,6 +924,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
           self->subscribed = true;
           self->push_status(VenueState::Open, "user data subscribed");
           self->reconcile();
+          self->fetch_open_orders();
           if (self->on_started) {
             auto started = std::move(self->on_started);
             self->on_started = nullptr;
@@ -913,6 +932,43 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
           }
         },
         true);
+  }
+
+  // The venue's open orders of ours that this session does not know (after a restart: the journal's children
+  // reach us by the OMS's queries, but an order cancel-replaced is known at the venue by its newest id only):
+  // adopted, so that its queries and cancels name the order the venue has.
+  void fetch_open_orders() {
+    for (const VenueListing& l : venue.listings) {
+      call(
+          kOpenOrders, {{"symbol", l.symbol}},
+          [self = shared_from_this(), symbol = l.symbol](Answer a) {
+            if (!a.ok()) return self->note_unreadable("openOrders for " + symbol + ": " + a.message);
+            dom::array orders;
+            if (self->parser.parse(a.body).get(orders) != simdjson::SUCCESS)
+              return self->note_unreadable("openOrders answered what is not a JSON array");
+            std::vector<std::string> ours;
+            for (dom::element o : orders) {
+              std::string_view id;
+              if (text_of(o, "clientOrderId", id) &&
+                  binance::parse_client_order_id(self->cfg.client_order_prefix, id))
+                ours.push_back(simdjson::minify(o));
+            }
+            for (const std::string& json : ours) {
+              std::string why;
+              const auto facts = self->order_facts(json, "clientOrderId", why);
+              if (!facts) {
+                self->note_unreadable("an open order: " + why);
+                continue;
+              }
+              const auto parsed =
+                  binance::parse_client_order_id(self->cfg.client_order_prefix, facts->client_order_id);
+              if (self->tracker.knows(parsed->child)) continue;
+              self->adopt(parsed->child, json, *facts);
+              self->symbols[parsed->child.value()] = symbol;
+            }
+          },
+          orders_over_ws());
+    }
   }
 
   // After every (re)connection: every order still open here is asked for (fills missed meanwhile are told
@@ -1131,6 +1187,11 @@ std::string BinanceSpotSession::last_unreadable() const {
 
 std::uint64_t BinanceSpotSession::repeated_trades() const {
   return impl_->repeated_trades.load();
+}
+
+std::map<std::string, BinanceSpotSession::Balance> BinanceSpotSession::balances() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->account;
 }
 
 std::int64_t BinanceSpotSession::clock_offset_ms() const {

@@ -21,6 +21,7 @@
 // said is queued there and handed to the EMS by poll(), on its thread and stamped with its clock, as
 // FixVenueSession does.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -83,6 +84,12 @@ class BinanceSpotSession final : public VenueSession {
   // Trades heard more than once (the venue repeating a report, or a trade both streamed and fetched): each
   // counted once.
   std::uint64_t repeated_trades() const;
+  // The account's balances as the user data stream last said them (outboundAccountPosition), per asset.
+  struct Balance {
+    Qty free;
+    Qty locked;
+  };
+  std::map<std::string, Balance> balances() const;
   // The venue's clock minus ours, as last measured (ms).
   std::int64_t clock_offset_ms() const;
   // Drops the user-data connection as a network would (tests, chaos): it comes back and reconciles.

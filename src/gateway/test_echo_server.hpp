@@ -12,7 +12,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,6 +32,23 @@ using tcp = asio::ip::tcp;
 
 class EchoServer {
  public:
+  // A scripted answer instead of the echo (tests that play a venue): nullopt from the handler echoes.
+  struct Answer {
+    int status = 200;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    int delay_ms = 0;  // answered this late (a venue that does not answer in time)
+  };
+  using HttpHandler = std::function<std::optional<Answer>(
+      const std::string& method, const std::string& target, const std::string& body)>;
+  // The WebSocket's replies to one message (none: silence).
+  using WsHandler = std::function<std::vector<std::string>(const std::string& text)>;
+  void script(HttpHandler http, WsHandler ws) {
+    std::lock_guard lock(mutex_);
+    http_ = std::move(http);
+    ws_ = std::move(ws);
+  }
+
   EchoServer(const std::string& cert, const std::string& key)
       : acceptor_(context_, {asio::ip::make_address("127.0.0.1"), 0}) {
     tls_.use_certificate_chain_file(cert);
@@ -90,15 +110,38 @@ class EchoServer {
             return;
           }
           ws.text(true);
+          WsHandler handler;
+          {
+            std::lock_guard lock(mutex_);
+            handler = ws_;
+          }
+          if (handler) {
+            for (const auto& reply : handler(text)) ws.write(asio::buffer(reply), ec);
+            continue;
+          }
           ws.write(asio::buffer("echo:" + text), ec);
         }
         return;
       }
       const std::string target(request.target());
+      HttpHandler handler;
+      {
+        std::lock_guard lock(mutex_);
+        handler = http_;
+      }
+      const std::optional<Answer> scripted =
+          handler ? handler(std::string(request.method_string()), target, request.body()) : std::nullopt;
       if (target == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       http::response<http::string_body> response{http::status::ok, 11};
       response.set("X-MBX-USED-WEIGHT-1M", "7");
       response.body() = "echo:" + target + (request.body().empty() ? "" : "|" + request.body());
+      if (scripted) {
+        if (scripted->delay_ms > 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(scripted->delay_ms));
+        response.result(static_cast<unsigned>(scripted->status));
+        response.body() = scripted->body;
+        for (const auto& [name, value] : scripted->headers) response.set(name, value);
+      }
       response.keep_alive(target != "/close");
       response.prepare_payload();
       http::write(stream, response, ec);
@@ -116,6 +159,8 @@ class EchoServer {
   std::vector<std::thread> connections_;
   std::mutex mutex_;
   std::vector<int> fds_;
+  HttpHandler http_;
+  WsHandler ws_;
 };
 
 }  // namespace tranche::gateway::testing
