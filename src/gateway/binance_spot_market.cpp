@@ -388,6 +388,8 @@ void BinanceSpotMarket::take_message(const Slot& slot, MarketEventSink& sink) {
     ++stats_.bad_messages;
     ++errors_unsaid_;
     error(l.symbol + ": " + to_string(status) + ": " + std::string(l.sync->last_error()));
+  } else if (tap_ != nullptr) {
+    tap_->on_market_message(static_cast<std::size_t>(listing), text, slot.recv_ns);
   }
   deliver(static_cast<std::size_t>(listing), sink);
 }
@@ -425,6 +427,7 @@ void BinanceSpotMarket::take_snapshot(const Slot& slot, TimestampNs now_ns, Mark
   if (status == DepthStatus::Synced) {
     ++stats_.snapshots_applied;
     note(l.symbol + " book synced at update id " + std::to_string(l.sync->update_id()));
+    if (tap_ != nullptr) tap_->on_market_message(slot.listing, body, slot.recv_ns);
   } else {
     ++stats_.snapshots_failed;
     error(l.symbol + " snapshot: " + to_string(status) + ": " + std::string(l.sync->last_error()));

@@ -68,6 +68,18 @@ class SnapshotFetcher {
   virtual void fetch(std::size_t listing, const std::string& symbol, std::uint64_t ticket) = 0;
 };
 
+// What a venue's market heard, as the books took it (`tranche md record`): each message of a listing's
+// streams that its book read (refused ones are left out: the book re-syncs after them, as the reader will)
+// and each REST snapshot that synced the book, in the order taken, with the time the I/O thread received it.
+// Called on the kernel thread, from poll(). `text` is the message as received.
+class MarketTap {
+ public:
+  virtual void on_market_message(std::size_t listing, std::string_view text, TimestampNs recv_ns) = 0;
+
+ protected:
+  ~MarketTap() = default;
+};
+
 struct BinanceSpotMarketOptions {
   BinanceDepthOptions depth;                          // each listing's book (its `stream` is set per listing)
   int snapshot_limit = 1000;                          // levels a side asked of /api/v3/depth
@@ -124,6 +136,10 @@ class BinanceSpotMarket {
   // snapshots the books need. Returns how many messages it took.
   std::size_t poll(TimestampNs now_ns, MarketEventSink& sink);
   const BinanceSpotMarketStats& stats() const { return stats_; }
+  // Hears what the books take from now on (null: nobody).
+  void set_tap(MarketTap* tap) { tap_ = tap; }
+  // The listing's symbol as the venue names it ("ETHUSDT").
+  const std::string& symbol(std::size_t listing) const { return listings_[listing].symbol; }
   // The last bad message's or failure's reason; empty when none.
   const std::string& last_error() const { return last_error_; }
   // What happened worth saying since the last call (connections, drops, syncs, failures): one line each,
@@ -182,6 +198,7 @@ class BinanceSpotMarket {
   VenueConfig venue_;
   BinanceSpotMarketOptions options_;
   SnapshotFetcher* fetcher_ = nullptr;
+  MarketTap* tap_ = nullptr;
   std::unique_ptr<Network> network_;  // start(): the sockets; null without a network
   std::vector<Listing> listings_;
 

@@ -457,5 +457,49 @@ TEST(SpotMarketStart, RefusesABadUrlACaFileItCannotReadAndAVenueWithoutBinance) 
   EXPECT_NE(none.error().message.find("has no [venue.binance]"), std::string::npos) << none.error().message;
 }
 
+// What `tranche md record` writes: the tap hears every message a book read and every snapshot that synced
+// one, in the order taken and with the time received; a refused message and a refused snapshot are left out.
+struct Tap final : MarketTap {
+  struct Heard {
+    std::size_t listing;
+    std::string text;
+    TimestampNs recv_ns;
+  };
+  void on_market_message(std::size_t listing, std::string_view text, TimestampNs recv_ns) override {
+    heard.push_back({listing, std::string(text), recv_ns});
+  }
+  std::vector<Heard> heard;
+};
+
+TEST_F(SpotMarketTest, ATapHearsWhatTheBooksTookInOrderAndNotWhatTheyRefused) {
+  Tap tap;
+  market_.set_tap(&tap);
+  market_.on_open(kT0);
+  const std::string first = diff(99, 101, {{"99.98", "5"}}, {});
+  market_.on_stream_message(first, kT0 + 1);
+  market_.poll(kT0 + 2, sink_);
+  ASSERT_EQ(fetcher_.asks.size(), 1u);
+  // A snapshot too old for the buffered diff is refused: not heard. The next one syncs: heard.
+  market_.on_snapshot_answer(0, fetcher_.asks[0].ticket, 200, 0, snapshot(90), kT0 + 3);
+  market_.poll(kT0 + 2 * kSec, sink_);
+  ASSERT_EQ(fetcher_.count("ETHUSDT"), 2u);
+  market_.on_snapshot_answer(0, fetcher_.last("ETHUSDT").ticket, 200, 0, snapshot(100), kT0 + 2 * kSec + 1);
+  market_.on_stream_message("{\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\"", kT0 + 2 * kSec + 2);
+  market_.on_stream_message(trade(7, "BTCUSDT"), kT0 + 2 * kSec + 3);
+  market_.poll(kT0 + 2 * kSec + 4, sink_);
+  ASSERT_TRUE(market_.book(0).valid());
+  ASSERT_EQ(tap.heard.size(), 3u);
+  EXPECT_EQ(tap.heard[0].text, first);
+  EXPECT_EQ(tap.heard[0].recv_ns, kT0 + 1);
+  EXPECT_EQ(tap.heard[1].text, snapshot(100));
+  EXPECT_EQ(tap.heard[1].recv_ns, kT0 + 2 * kSec + 1);
+  EXPECT_EQ(tap.heard[2].listing, 1u);  // the malformed trade between them was not heard
+  EXPECT_EQ(tap.heard[2].text, trade(7, "BTCUSDT"));
+  market_.set_tap(nullptr);
+  market_.on_stream_message(trade(8), kT0 + 2 * kSec + 5);
+  market_.poll(kT0 + 2 * kSec + 6, sink_);
+  EXPECT_EQ(tap.heard.size(), 3u);
+}
+
 }  // namespace
 }  // namespace tranche::gateway

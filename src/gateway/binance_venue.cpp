@@ -1834,7 +1834,7 @@ void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& eve
   market.ask = ask;
   market.bid_qty = bid_qty;
   market.ask_qty = ask_qty;
-  market.depth.bump();
+  market.depth.bump({bid, bid_qty}, {ask, ask_qty});
   if (market.subs[kBookTicker] > 0) {
     std::string e = "{";
     num(e, "u", static_cast<std::int64_t>(market.depth.last_update_id()));

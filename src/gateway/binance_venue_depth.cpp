@@ -36,7 +36,13 @@ bool DepthBook::publish(std::span<const md::Level> bids, std::span<const md::Lev
   diff_side(false, asks_, asks);
   bids_.assign(bids.begin(), bids.end());
   asks_.assign(asks.begin(), asks.end());
-  if (changed_) ++last_id_;
+  if (changed_) {
+    const auto same = [](std::span<const md::Level> side, const md::Level& touch) {
+      return side.empty() ? touch.qty.is_zero() : side[0].price == touch.price && side[0].qty == touch.qty;
+    };
+    if (!(ticker_pending_ && same(bids, ticker_bid_) && same(asks, ticker_ask_))) ++last_id_;
+    ticker_pending_ = false;
+  }
   return changed_;
 }
 

@@ -7,7 +7,8 @@
 // The published book is a copy of the venue's (the simulator's book net of our impact), taken when a snapshot
 // is asked for and at every stream batch: the levels that differ from the previous copy are the changes, and
 // a copy that changed anything takes the next update id. A top-of-book change between copies (a bookTicker)
-// takes an id of its own (`bump`), which the next batch's range covers. Each stream speed (100 ms, 1000 ms)
+// takes an id of its own (`bump`), which the next batch's range covers (and ends on, when the copy shows the
+// bookTicker's touch). Each stream speed (100 ms, 1000 ms)
 // merges the changes since its own last batch, each level at its latest quantity (0: gone).
 #include <cstdint>
 #include <span>
@@ -32,7 +33,20 @@ class DepthBook {
   // then took the next update id.
   bool publish(std::span<const md::Level> bids, std::span<const md::Level> asks);
   // A change of the touch between publications: it takes an update id.
-  void bump() { ++last_id_; }
+  void bump() {
+    ++last_id_;
+    ticker_pending_ = false;
+  }
+  // A bookTicker showing this touch (quantity zero: no level on that side) takes an update id. When the next
+  // publication that changes the book shows the same touch, it keeps this id rather than taking another, as
+  // Binance's numbering does when the last update of a batch moved the touch: the diff's `u` then equals the
+  // bookTicker's, and a client can check the one against the other.
+  void bump(const md::Level& bid, const md::Level& ask) {
+    ++last_id_;
+    ticker_bid_ = bid;
+    ticker_ask_ = ask;
+    ticker_pending_ = true;
+  }
   std::uint64_t last_update_id() const { return last_id_; }
   const std::vector<md::Level>& bids() const { return bids_; }
   const std::vector<md::Level>& asks() const { return asks_; }
@@ -60,6 +74,8 @@ class DepthBook {
   std::uint64_t last_id_ = 0;
   Stream streams_[kStreams];
   bool changed_ = false;
+  bool ticker_pending_ = false;  // the last id was a bookTicker's that no publication has covered yet
+  md::Level ticker_bid_, ticker_ask_;
 };
 
 }  // namespace tranche::gateway::binance

@@ -132,6 +132,38 @@ TEST(BinanceVenueDepth, DiffsCarryTheLevelsThatChangedAndBridgeTheSnapshotsUpdat
   EXPECT_EQ(batch.last_id, last + 2);
 }
 
+TEST(BinanceVenueDepth, ADiffEndsOnTheBookTickersIdWhenItShowsItsTouchSoAClientCanCheckOneAgainstTheOther) {
+  DepthBook book;
+  std::vector<md::Level> bids{{px("10.00"), qty("1")}}, asks{{px("10.01"), qty("3")}};
+  book.publish(bids, asks);
+  book.set_streaming(0, true);
+  const std::uint64_t baseline = book.last_update_id();
+  // The touch moves (a bookTicker), then deeper levels change too: the batch ends on the ticker's id.
+  book.bump({px("10.00"), qty("2")}, {px("10.01"), qty("3")});
+  const std::uint64_t ticker = book.last_update_id();
+  bids = {{px("10.00"), qty("2")}, {px("9.98"), qty("5")}};
+  EXPECT_TRUE(book.publish(bids, asks));
+  EXPECT_EQ(book.last_update_id(), ticker);
+  DepthBook::Batch batch;
+  ASSERT_TRUE(book.take_batch(0, batch));
+  EXPECT_EQ(batch.first_id, baseline + 1);
+  EXPECT_EQ(batch.last_id, ticker);
+  // A copy whose touch is not the ticker's (the book moved again without one) takes an id of its own.
+  book.bump({px("10.00"), qty("3")}, {px("10.01"), qty("3")});
+  const std::uint64_t second = book.last_update_id();
+  bids = {{px("10.00"), qty("4")}};
+  EXPECT_TRUE(book.publish(bids, asks));
+  EXPECT_EQ(book.last_update_id(), second + 1);
+  // An empty side matches a ticker with no level on it.
+  book.bump({px("10.00"), qty("4")}, {Price::unset(), Qty{}});
+  asks.clear();
+  EXPECT_TRUE(book.publish(bids, asks));
+  EXPECT_EQ(book.last_update_id(), second + 2);
+  ASSERT_TRUE(book.take_batch(0, batch));
+  EXPECT_EQ(batch.first_id, ticker + 1);
+  EXPECT_EQ(batch.last_id, second + 2);
+}
+
 TEST(BinanceVenueDepth, AStreamThatIsNotOnCollectsNothing) {
   DepthBook book;
   std::vector<md::Level> bids{{px("10.00"), qty("1")}}, asks;

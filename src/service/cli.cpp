@@ -10,6 +10,7 @@
 #include "service/execute_command.hpp"
 #include "service/journal_commands.hpp"
 #include "service/md_commands.hpp"
+#include "service/md_record_command.hpp"
 #include "service/serve_command.hpp"
 #include "service/sim_commands.hpp"
 
@@ -83,6 +84,19 @@ int run_cli(int argc, char** argv) {
   convert_cmd->add_option("inputs", convert.inputs, "Recorded files")->required()->check(CLI::ExistingFile);
   convert_cmd->add_option("-o,--output", convert.output, "Output .trmd file")->required();
   convert_cmd->callback([&] { exit_code = md_convert(convert, std::cout, std::cerr); });
+
+  MdRecordOptions record;
+  auto* record_cmd = md->add_subcommand(
+      "record", "Record a live venue's market data through its gateway, in the format replays read");
+  record_cmd->add_option("--config", record.config, "Config file (default: the bundled one)");
+  record_cmd->add_option("--venue", record.venue, "A venue with [venue.binance], e.g. binance-spot")
+      ->required();
+  record_cmd->add_option("--out", record.out_dir, "Directory for the files (one per listing)")
+      ->default_val(".");
+  record_cmd->add_option("--duration", record.duration,
+                         "How long (e.g. 30s, 10m); default: until SIGINT/SIGTERM");
+  record_cmd->add_flag("--json", record.json, "Print JSON on stdout");
+  record_cmd->callback([&] { exit_code = md_record(record, std::cout, std::cerr); });
 
   auto* sim =
       app.add_subcommand("sim", "The multi-venue simulator: replay a scenario, try an order against it");
