@@ -251,8 +251,8 @@ Status read_feeds(const toml::node* node, const std::filesystem::path& base, con
   return {};
 }
 
-// [venue.binance]: Binance spot's own API. The key is named (a file or two environment variables), never
-// held.
+// [venue.binance]: Binance's own API (spot, or the futures markets' market data). The key is named (a file or
+// two environment variables), never held.
 Result<VenueBinanceConfig> read_venue_binance(const toml::node* node, const VenueConfig& venue,
                                               const std::filesystem::path& base, const std::string& where) {
   const auto* table = node->as_table();
@@ -269,10 +269,23 @@ Result<VenueBinanceConfig> read_venue_binance(const toml::node* node, const Venu
   const bool testnet = b.network == "testnet";
   if (!testnet && b.network != "production")
     r.fail("network '" + b.network + "' is not production or testnet");
-  b.rest_url = testnet ? "https://testnet.binance.vision" : "https://api.binance.com";
-  b.ws_api_url =
-      testnet ? "wss://ws-api.testnet.binance.vision/ws-api/v3" : "wss://ws-api.binance.com:443/ws-api/v3";
-  b.stream_url = testnet ? "wss://stream.testnet.binance.vision" : "wss://stream.binance.com:9443";
+  // Each market's own hosts (Binance's docs): spot, USD-M futures (/fapi), COIN-M futures (/dapi).
+  if (venue.market == "usdm") {
+    b.rest_url = testnet ? "https://testnet.binancefuture.com" : "https://fapi.binance.com";
+    b.ws_api_url =
+        testnet ? "wss://testnet.binancefuture.com/ws-fapi/v1" : "wss://ws-fapi.binance.com/ws-fapi/v1";
+    b.stream_url = testnet ? "wss://stream.binancefuture.com" : "wss://fstream.binance.com";
+  } else if (venue.market == "coinm") {
+    b.rest_url = testnet ? "https://testnet.binancefuture.com" : "https://dapi.binance.com";
+    b.ws_api_url =
+        testnet ? "wss://testnet.binancefuture.com/ws-dapi/v1" : "wss://ws-dapi.binance.com/ws-dapi/v1";
+    b.stream_url = testnet ? "wss://dstream.binancefuture.com" : "wss://dstream.binance.com";
+  } else {
+    b.rest_url = testnet ? "https://testnet.binance.vision" : "https://api.binance.com";
+    b.ws_api_url =
+        testnet ? "wss://ws-api.testnet.binance.vision/ws-api/v3" : "wss://ws-api.binance.com:443/ws-api/v3";
+    b.stream_url = testnet ? "wss://stream.testnet.binance.vision" : "wss://stream.binance.com:9443";
+  }
   for (auto [key, url] : {std::pair<const char*, std::string*>{"rest_url", &b.rest_url},
                           {"ws_api_url", &b.ws_api_url},
                           {"stream_url", &b.stream_url}}) {
@@ -320,9 +333,10 @@ Result<VenueBinanceConfig> read_venue_binance(const toml::node* node, const Venu
   if (table->get("on_reconnect")) b.on_reconnect = r.string("on_reconnect");
   if (b.on_reconnect != "query" && b.on_reconnect != "cancel")
     r.fail("on_reconnect '" + b.on_reconnect + "' is not query or cancel");
-  if (venue.exchange != "binance" || venue.market != "spot")
-    r.fail("only a binance spot venue speaks Binance spot's API (this one is " + venue.exchange + " " +
-           venue.market + ")");
+  if (venue.exchange != "binance" ||
+      (venue.market != "spot" && venue.market != "usdm" && venue.market != "coinm"))
+    r.fail("only a binance spot, usdm or coinm venue speaks Binance's API (this one is " + venue.exchange +
+           " " + venue.market + ")");
   if (venue.fix) r.fail("a venue is reached over FIX or over Binance's API, not both");
   if (!r.error().empty()) return make_error(r.error());
   return b;
@@ -334,8 +348,10 @@ Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::strin
   r.only({"files", "latency", "queue_model", "cross_fill", "resilience", "recentre", "stale_after", "account",
           "leverage", "faults"});
   VenueSimConfig sim;
-  if (auto status = read_feeds(table.get("files"), base, where, sim.feeds); !status)
-    return make_error(status.message());
+  // Without files the venue can only be played on a live feed (paper trading); a replay refuses it.
+  if (table.get("files") != nullptr)
+    if (auto status = read_feeds(table.get("files"), base, where, sim.feeds); !status)
+      return make_error(status.message());
   const std::string queue = r.string("queue_model", false);
   if (queue.empty() || queue == "risk-averse") {
     sim.queue_model = QueueModel::RiskAverse;
@@ -873,8 +889,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (server.on_shutdown != "cancel" && server.on_shutdown != "keep")
       r.fail("on_shutdown '" + server.on_shutdown + "' is not cancel or keep");
     if (table->get("market")) server.market = r.string("market");
-    if (server.market != "replay" && server.market != "live")
-      r.fail("market '" + server.market + "' is not replay or live");
+    if (server.market != "replay" && server.market != "live" && server.market != "paper")
+      r.fail("market '" + server.market + "' is not replay, live or paper");
     if (table->get("journal")) server.journal = r.string("journal");
     if (r.error().empty() && server.journal.empty()) r.fail("journal must not be empty");
     if (!r.error().empty()) return make_error(r.error());

@@ -84,23 +84,24 @@ struct BinanceDepthSync::Parser {
 struct detail::DepthMessage {
   enum Kind : std::uint8_t { Unknown, Depth, Ticker, Trade, Snapshot, Other };
   enum Has : std::uint32_t {
-    kEventType = 1u << 0,   // e
-    kEventTime = 1u << 1,   // E
-    kSymbol = 1u << 2,      // s
-    kFirstId = 1u << 3,     // U
-    kLastId = 1u << 4,      // u
-    kBidLevels = 1u << 5,   // b (diff) or bids (snapshot)
-    kAskLevels = 1u << 6,   // a or asks
-    kBidPrice = 1u << 7,    // b (bookTicker)
-    kAskPrice = 1u << 8,    // a (bookTicker)
-    kBidQty = 1u << 9,      // B
-    kAskQty = 1u << 10,     // A
-    kTradeId = 1u << 11,    // t
-    kPrice = 1u << 12,      // p
-    kQty = 1u << 13,        // q
-    kTradeTime = 1u << 14,  // T
-    kMaker = 1u << 15,      // m
-    kSnapshotId = 1u << 16  // lastUpdateId
+    kEventType = 1u << 0,    // e
+    kEventTime = 1u << 1,    // E
+    kSymbol = 1u << 2,       // s
+    kFirstId = 1u << 3,      // U
+    kLastId = 1u << 4,       // u
+    kBidLevels = 1u << 5,    // b (diff) or bids (snapshot)
+    kAskLevels = 1u << 6,    // a or asks
+    kBidPrice = 1u << 7,     // b (bookTicker)
+    kAskPrice = 1u << 8,     // a (bookTicker)
+    kBidQty = 1u << 9,       // B
+    kAskQty = 1u << 10,      // A
+    kTradeId = 1u << 11,     // t
+    kPrice = 1u << 12,       // p
+    kQty = 1u << 13,         // q
+    kTradeTime = 1u << 14,   // T
+    kMaker = 1u << 15,       // m
+    kSnapshotId = 1u << 16,  // lastUpdateId
+    kPrevId = 1u << 17       // pu (futures)
   };
   bool has(std::uint32_t bits) const { return (fields & bits) == bits; }
 
@@ -109,7 +110,7 @@ struct detail::DepthMessage {
   std::uint32_t fields = 0;
   std::string_view event_type, symbol;
   std::int64_t event_ms = 0, trade_ms = 0;
-  std::uint64_t first_id = 0, last_id = 0, trade_id = 0, snapshot_id = 0;
+  std::uint64_t first_id = 0, last_id = 0, prev_id = 0, trade_id = 0, snapshot_id = 0;
   Price bid, ask, price;
   Qty bid_qty, ask_qty, qty;
   bool maker_is_buyer = false;
@@ -281,6 +282,10 @@ bool read_field(Message& m, std::string_view key, od::value v, std::vector<md::L
   if (key == "lastUpdateId") {
     m.fields |= Message::kSnapshotId;
     return read_id(m, v, key, m.snapshot_id);
+  }
+  if (key == "pu") {
+    m.fields |= Message::kPrevId;
+    return read_id(m, v, key, m.prev_id);
   }
   if (key == "bids") {
     m.fields |= Message::kBidLevels;
@@ -462,9 +467,10 @@ DepthStatus BinanceDepthSync::dispatch(Message& m, TimestampNs recv_ns, bool sna
   // What the payload says it is.
   Message::Kind payload = Message::Unknown;
   if (m.has(Message::kEventType)) {
-    payload = m.event_type == "depthUpdate" ? Message::Depth
-              : m.event_type == "trade"     ? Message::Trade
-                                            : Message::Other;
+    payload = m.event_type == "depthUpdate"  ? Message::Depth
+              : m.event_type == "trade"      ? Message::Trade
+              : m.event_type == "bookTicker" ? Message::Ticker  // futures' bookTicker says what it is
+                                             : Message::Other;
   } else if (m.has(Message::kSnapshotId)) {
     payload = Message::Snapshot;
   } else if (m.has(Message::kLastId) &&
@@ -513,18 +519,31 @@ DepthStatus BinanceDepthSync::dispatch(Message& m, TimestampNs recv_ns, bool sna
 DepthStatus BinanceDepthSync::on_diff(const Message& m, TimestampNs recv_ns) {
   if (!m.has(Message::kFirstId | Message::kLastId | Message::kBidLevels | Message::kAskLevels))
     return fail(DepthStatus::MissingField, "a depth diff needs U, u, b and a");
+  if (options_.futures && !m.has(Message::kPrevId))
+    return fail(DepthStatus::MissingField, "a futures depth diff needs pu");
   if (m.first_id > m.last_id)
     return fail(DepthStatus::BadIds, "U %llu is after u %llu", static_cast<unsigned long long>(m.first_id),
                 static_cast<unsigned long long>(m.last_id));
-  const Diff diff{m.first_id, m.last_id, m.event_ms * kNanosPerMilli, parser_->bids, parser_->asks};
+  const std::uint64_t prev = options_.futures ? m.prev_id : m.first_id - 1;
+  const Diff diff{m.first_id, m.last_id, prev, m.event_ms * kNanosPerMilli, parser_->bids, parser_->asks};
   if (!synced_) return buffer_diff(diff);
-  if (diff.last <= update_id_) return DepthStatus::Stale;
-  const bool continues = awaiting_bridge_ ? diff.first <= update_id_ + 1 : diff.first == update_id_ + 1;
+  // Futures: the first diff after a snapshot may end at its lastUpdateId (U <= lastUpdateId <= u).
+  const bool bridging_futures = options_.futures && awaiting_bridge_;
+  if (bridging_futures ? diff.last < update_id_ : diff.last <= update_id_) return DepthStatus::Stale;
+  const bool continues = !awaiting_bridge_  ? follows(update_id_, diff)
+                         : options_.futures ? diff.first <= update_id_ || diff.prev == update_id_
+                                            : diff.first <= update_id_ + 1;
   if (!continues) {
-    fail(DepthStatus::Gap, "%s: expected U %s %llu, got %llu",
-         awaiting_bridge_ ? "the first diff does not bridge the snapshot" : "sequence gap",
-         awaiting_bridge_ ? "<=" : "=", static_cast<unsigned long long>(update_id_ + 1),
-         static_cast<unsigned long long>(diff.first));
+    if (options_.futures)
+      fail(DepthStatus::Gap, "%s: expected %s %llu, got U %llu pu %llu",
+           awaiting_bridge_ ? "the first diff does not bridge the snapshot" : "sequence gap",
+           awaiting_bridge_ ? "U <=" : "pu =", static_cast<unsigned long long>(update_id_),
+           static_cast<unsigned long long>(diff.first), static_cast<unsigned long long>(diff.prev));
+    else
+      fail(DepthStatus::Gap, "%s: expected U %s %llu, got %llu",
+           awaiting_bridge_ ? "the first diff does not bridge the snapshot" : "sequence gap",
+           awaiting_bridge_ ? "<=" : "=", static_cast<unsigned long long>(update_id_ + 1),
+           static_cast<unsigned long long>(diff.first));
     invalidate(update_id_ + 1, diff.first, recv_ns);
     // The diff that broke the run waits for the next snapshot with those after it.
     clear_buffer();
@@ -538,7 +557,7 @@ DepthStatus BinanceDepthSync::buffer_diff(const Diff& diff) {
   if (!pending_.empty()) {
     const Pending& last = pending_.back();
     if (diff.last <= last.last) return DepthStatus::Stale;
-    if (diff.first != last.last + 1) {
+    if (!follows(last.last, diff)) {
       // Nothing before a break can ever be bridged: the run starts again here.
       ++stats_.buffer_restarts;
       clear_buffer();
@@ -556,6 +575,7 @@ DepthStatus BinanceDepthSync::buffer_diff(const Diff& diff) {
   Pending p;
   p.first = diff.first;
   p.last = diff.last;
+  p.prev = diff.prev;
   p.exch_ns = diff.exch_ns;
   p.offset = static_cast<std::uint32_t>(arena_used_);
   p.bid_count = static_cast<std::uint32_t>(diff.bids.size());
@@ -593,11 +613,17 @@ DepthStatus BinanceDepthSync::on_snapshot_message(const Message& m, TimestampNs 
     return fail(DepthStatus::MissingField, "a snapshot needs lastUpdateId, bids and asks");
   const std::uint64_t id = m.snapshot_id;
   if (synced_ && id <= update_id_) return DepthStatus::Stale;
-  // Diffs the snapshot already holds go; the first one left must bridge it.
+  // Diffs the snapshot already holds go (futures keep one that ends at it); the first one left must bridge
+  // it.
+  const bool futures = options_.futures;
   std::size_t first = 0;
-  while (first < pending_.size() && pending_[first].last <= id) ++first;
+  while (first < pending_.size() && (futures ? pending_[first].last < id : pending_[first].last <= id))
+    ++first;
   stats_.diffs_dropped_by_snapshot += first;
-  if (first < pending_.size() && pending_[first].first > id + 1) {
+  const auto bridges = [&](const Pending& p) {
+    return futures ? p.first <= id || p.prev == id : p.first <= id + 1;
+  };
+  if (first < pending_.size() && !bridges(pending_[first])) {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(first));
     return fail(DepthStatus::SnapshotTooOld,
                 "snapshot lastUpdateId %llu ends before the buffered diffs begin (U %llu): fetch a newer one",
@@ -635,7 +661,8 @@ DepthStatus BinanceDepthSync::on_snapshot_message(const Message& m, TimestampNs 
   for (std::size_t i = first; i < pending_.size(); ++i) {
     const Pending& p = pending_[i];
     const md::Level* levels = arena_.data() + p.offset;
-    const Diff diff{p.first, p.last, p.exch_ns, {levels, p.bid_count}, {levels + p.bid_count, p.ask_count}};
+    const Diff diff{
+        p.first, p.last, p.prev, p.exch_ns, {levels, p.bid_count}, {levels + p.bid_count, p.ask_count}};
     ++stats_.diffs_replayed;
     const DepthStatus status = apply_diff(diff, recv_ns);
     if (status != DepthStatus::Applied) {

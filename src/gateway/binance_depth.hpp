@@ -28,6 +28,10 @@
 //    starts the buffer again. (Binance's newer update procedure would also apply a diff that overlaps the
 //    book, U <= id < u; in sequence that never happens on one connection, so it is treated as a gap here and
 //    the book re-synced, as md's recording reader does.)
+// Futures' rules (USD-M `/fapi/v1/depth`, COIN-M `/dapi/v1/depth`; BinanceDepthOptions::futures): each diff
+// also carries `pu`, the previous diff's `u`, and continues the run or the book when pu = the previous u (its
+// U need not be pu + 1: futures' update ids are not contiguous). A snapshot drops the buffered diffs with
+// u < lastUpdateId; the first one applied after it must have U <= lastUpdateId <= u (or pu = lastUpdateId).
 //  Asking for a snapshot is a return value and a state (needs_snapshot()), counted; the caller fetches it.
 //
 // bookTicker: Binance numbers it in the depth stream's update-id space (its `u` is the book's update id), and
@@ -124,6 +128,8 @@ struct BinanceDepthOptions {
   std::size_t reserve_levels_per_side = 5000;
   // Show a bookTicker ahead of the book as the touch (see above).
   bool touch_from_book_ticker = true;
+  // Binance futures' sequencing (USD-M, COIN-M; see above): diffs carry pu and continue by it.
+  bool futures = false;
   // md::Event::stream of the events made.
   std::uint16_t stream = 0;
 };
@@ -203,12 +209,12 @@ class BinanceDepthSync final : public md::BookView {
     TimestampNs recv_ns = 0;
   };
   struct Pending {
-    std::uint64_t first = 0, last = 0;
+    std::uint64_t first = 0, last = 0, prev = 0;
     TimestampNs exch_ns = 0;
     std::uint32_t offset = 0, bid_count = 0, ask_count = 0;
   };
   struct Diff {
-    std::uint64_t first = 0, last = 0;
+    std::uint64_t first = 0, last = 0, prev = 0;  // U, u, and pu (futures; spot: U - 1)
     TimestampNs exch_ns = 0;
     std::span<const md::Level> bids, asks;
   };
@@ -221,6 +227,10 @@ class BinanceDepthSync final : public md::BookView {
   DepthStatus on_ticker(const Message& m, TimestampNs recv_ns);
   DepthStatus on_trade(const Message& m, TimestampNs recv_ns);
   DepthStatus buffer_diff(const Diff& diff);
+  // `diff` comes right after the update `last` (spot: U = last + 1; futures: pu = last).
+  bool follows(std::uint64_t last, const Diff& diff) const {
+    return options_.futures ? diff.prev == last : diff.first == last + 1;
+  }
   // Applies a diff known to continue the book; Crossed / OffTick when the book is then wrong.
   DepthStatus apply_diff(const Diff& diff, TimestampNs stamp_ns);
   // The book reached update_id_: checks and retires the bookTickers up to it.

@@ -716,5 +716,87 @@ TEST(DepthStatusNames, EveryStatusHasAName) {
   EXPECT_FALSE(requests_snapshot(DepthStatus::Malformed));
 }
 
+// --- Binance futures (USD-M, COIN-M): pu continues the run, update ids need not be contiguous ---
+
+// A USD-M @depth@100ms diff as Binance futures sends it: E, T, U, u and pu.
+std::string futures_diff(std::uint64_t first, std::uint64_t last, std::uint64_t prev, const Levels& bids,
+                         const Levels& asks, const std::string& symbol = "ETHUSDT") {
+  std::string lower = symbol;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return "{\"stream\":\"" + lower + "@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1723161255308," +
+         "\"T\":1723161255306,\"s\":\"" + symbol + "\",\"U\":" + std::to_string(first) +
+         ",\"u\":" + std::to_string(last) + ",\"pu\":" + std::to_string(prev) +
+         ",\"b\":" + levels_json(bids) + ",\"a\":" + levels_json(asks) + "}}";
+}
+
+BinanceDepthOptions futures_options() {
+  BinanceDepthOptions o = small_options();
+  o.futures = true;
+  return o;
+}
+
+class FuturesDepthSyncTest : public ::testing::Test {
+ protected:
+  DepthStatus feed(const std::string& json) { return sync_.on_message(json, ++now_); }
+  BinanceDepthSync sync_{eth_listing(), futures_options()};
+  TimestampNs now_ = 1'000'000;
+};
+
+TEST_F(FuturesDepthSyncTest, ContinuesByPuAcrossIdsThatAreNotContiguous) {
+  // Buffered: ids jump (U is not the previous u + 1), pu chains them.
+  EXPECT_EQ(feed(futures_diff(90, 97, 80, {{"100.00", "5"}}, {})), DepthStatus::Buffered);
+  EXPECT_EQ(feed(futures_diff(105, 112, 97, {{"99.98", "7"}}, {})), DepthStatus::Buffered);
+  EXPECT_EQ(sync_.buffered_diffs(), 2u);
+  // A snapshot inside the second diff (U <= 108 <= u): the first is dropped, the second applied.
+  // A futures snapshot carries E and T too.
+  EXPECT_EQ(sync_.on_snapshot("{\"lastUpdateId\":108,\"E\":1723161255300,\"T\":1723161255299,\"bids\":"
+                              "[[\"100.00\",\"1\"]],\"asks\":[[\"100.01\",\"3\"]]}",
+                              ++now_),
+            DepthStatus::Synced);
+  EXPECT_EQ(sync_.update_id(), 112u);
+  EXPECT_EQ(sync_.book().qty_at(Side::Buy, px("99.98")), qty("7"));
+  EXPECT_EQ(sync_.book().qty_at(Side::Buy, px("100.00")), qty("1"));  // the dropped diff's 5 was older
+  // Next: pu = 112 continues, though U jumps to 130.
+  EXPECT_EQ(feed(futures_diff(130, 131, 112, {{"100.00", "2"}}, {})), DepthStatus::Applied);
+  EXPECT_EQ(sync_.book().qty_at(Side::Buy, px("100.00")), qty("2"));
+  // pu that is not the previous u is a gap, whatever U says.
+  EXPECT_EQ(feed(futures_diff(132, 133, 125, {}, {})), DepthStatus::Gap);
+  EXPECT_FALSE(sync_.valid());
+  EXPECT_NE(std::string(sync_.last_error()).find("pu = 131"), std::string::npos) << sync_.last_error();
+}
+
+TEST_F(FuturesDepthSyncTest, TheFirstDiffAfterASnapshotMayEndAtItsUpdateIdOrContinueIt) {
+  ASSERT_EQ(sync_.on_snapshot(base_snapshot(200), ++now_), DepthStatus::Synced);
+  // u = lastUpdateId: applied (U <= 200 <= u), not dropped as spot would.
+  EXPECT_EQ(feed(futures_diff(195, 200, 190, {{"99.99", "9"}}, {})), DepthStatus::Applied);
+  EXPECT_EQ(sync_.book().qty_at(Side::Buy, px("99.99")), qty("9"));
+  ASSERT_EQ(sync_.on_snapshot(base_snapshot(300), ++now_), DepthStatus::Synced);
+  // Older than the snapshot: stale. Then one whose pu is the snapshot's id bridges it though U > 300.
+  EXPECT_EQ(feed(futures_diff(280, 299, 270, {}, {})), DepthStatus::Stale);
+  EXPECT_EQ(feed(futures_diff(310, 320, 300, {}, {{"100.01", "1"}})), DepthStatus::Applied);
+  EXPECT_EQ(sync_.update_id(), 320u);
+  ASSERT_EQ(sync_.on_snapshot(base_snapshot(400), ++now_), DepthStatus::Synced);
+  // Neither U <= 400 nor pu = 400: the snapshot is not bridged.
+  EXPECT_EQ(feed(futures_diff(410, 420, 405, {}, {})), DepthStatus::Gap);
+}
+
+TEST_F(FuturesDepthSyncTest, ASnapshotOlderThanTheBufferedRunIsRefusedAndADiffWithoutPuIsMissingAField) {
+  EXPECT_EQ(feed(futures_diff(500, 510, 490, {}, {})), DepthStatus::Buffered);
+  EXPECT_EQ(sync_.on_snapshot(base_snapshot(480), ++now_), DepthStatus::SnapshotTooOld);
+  EXPECT_EQ(feed(diff(511, 512, {}, {})), DepthStatus::MissingField);  // a spot diff: no pu
+  EXPECT_EQ(sync_.on_snapshot(base_snapshot(505), ++now_), DepthStatus::Synced);
+  EXPECT_EQ(sync_.update_id(), 510u);
+}
+
+TEST_F(FuturesDepthSyncTest, ReadsFuturesBookTickersWhichNameTheirEventType) {
+  ASSERT_EQ(sync_.on_snapshot(base_snapshot(600), ++now_), DepthStatus::Synced);
+  const std::string ticker_600 =
+      "{\"stream\":\"ethusdt@bookTicker\",\"data\":{\"e\":\"bookTicker\",\"u\":600,\"s\":\"ETHUSDT\","
+      "\"b\":\"100.00\",\"B\":\"1\",\"a\":\"100.01\",\"A\":\"3\",\"T\":1723161255306,\"E\":1723161255308}}";
+  EXPECT_EQ(feed(ticker_600), DepthStatus::Quote);
+  EXPECT_EQ(sync_.stats().touch_checks, 1u);
+  EXPECT_EQ(sync_.stats().touch_mismatches, 0u);
+}
+
 }  // namespace
 }  // namespace tranche::gateway

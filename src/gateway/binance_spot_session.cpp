@@ -1005,6 +1005,10 @@ Result<std::unique_ptr<BinanceSpotSession>> BinanceSpotSession::start(const Venu
                                                                       NetworkThread& network,
                                                                       const BinanceSpotOptions& options) {
   if (!venue.binance) return make_error(venue.id.str() + " has no [venue.binance]");
+  if (venue.market != "spot")
+    return make_error(venue.id.str() + ": orders through Binance's " + venue.market +
+                      " futures API are not built yet (only its market data can be heard, e.g. by tranche md "
+                      "record); trade it simulated or over FIX");
   const VenueBinanceConfig& cfg = *venue.binance;
   auto key =
       !cfg.key_file.empty() ? load_api_key_file(cfg.key_file) : api_key_from_env(cfg.key_env, cfg.secret_env);

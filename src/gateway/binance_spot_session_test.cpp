@@ -20,7 +20,8 @@ namespace {
 using Answer = testing::EchoServer::Answer;
 
 std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -31,9 +32,11 @@ const char* kExchangeInfo =
     R"({"filterType":"LOT_SIZE","stepSize":"0.0001"},{"filterType":"NOTIONAL","minNotional":"5"}]}]})";
 
 std::string order_json(const char* status) {
-  return std::string(R"({"symbol":"ETHUSDT","orderId":7,"clientOrderId":"tr-1","price":"2000.00","origQty":"0.5",)") +
+  return std::string(
+             R"({"symbol":"ETHUSDT","orderId":7,"clientOrderId":"tr-1","price":"2000.00","origQty":"0.5",)") +
          R"("executedQty":"0","cummulativeQuoteQty":"0","status":")" + status +
-         R"(","timeInForce":"GTC","type":"LIMIT","side":"BUY","updateTime":)" + std::to_string(wall_ms()) + "}";
+         R"(","timeInForce":"GTC","type":"LIMIT","side":"BUY","updateTime":)" + std::to_string(wall_ms()) +
+         "}";
 }
 
 class Collect final : public ExecutionListener {
@@ -49,7 +52,8 @@ class BinanceSessionAgainstAScriptedVenue : public ::testing::Test {
     server_ = std::make_unique<testing::EchoServer>(certs_.cert_file, certs_.key_file);
     key_file_ = (certs_.dir / "key.toml").string();
     std::ofstream(key_file_) << "api_key = \"scriptedKey\"\napi_secret = \"scriptedSecret\"\n";
-    std::filesystem::permissions(key_file_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+    std::filesystem::permissions(key_file_,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::replace);
     server_->script(
         [this](const std::string& method, const std::string& target,
@@ -143,7 +147,9 @@ class BinanceSessionAgainstAScriptedVenue : public ::testing::Test {
 };
 
 TEST_F(BinanceSessionAgainstAScriptedVenue, ANewOrderAnswered5xxIsQueriedAndNeverSentAgain) {
-  new_order_ = [] { return Answer{503, R"({"code":-1001,"msg":"Internal error; unable to process your request."})"}; };
+  new_order_ = [] {
+    return Answer{503, R"({"code":-1001,"msg":"Internal error; unable to process your request."})"};
+  };
   start();
   ASSERT_TRUE(session_->send(order(1)));
   const ExecutionReport* ack = wait_for(1, {ExecType::New, ExecType::Rejected});
@@ -154,7 +160,8 @@ TEST_F(BinanceSessionAgainstAScriptedVenue, ANewOrderAnswered5xxIsQueriedAndNeve
   EXPECT_NE(last_post_body_.find("newClientOrderId=tr-1"), std::string::npos);
 }
 
-TEST_F(BinanceSessionAgainstAScriptedVenue, AnUnansweredOrderUnknownToTheVenueIsBelievedOnlyAfterItsRecvWindow) {
+TEST_F(BinanceSessionAgainstAScriptedVenue,
+       AnUnansweredOrderUnknownToTheVenueIsBelievedOnlyAfterItsRecvWindow) {
   new_order_ = [] { return Answer{200, order_json("NEW"), {}, 1500}; };  // far past the 400 ms timeout
   query_ = [] { return Answer{400, R"({"code":-2013,"msg":"Order does not exist."})"}; };
   start();
@@ -172,7 +179,8 @@ TEST_F(BinanceSessionAgainstAScriptedVenue, AnUnansweredOrderUnknownToTheVenueIs
 
 TEST_F(BinanceSessionAgainstAScriptedVenue, AClockAheadOfTheVenuesIsRefusedAndTheClockMeasuredAgain) {
   new_order_ = [] {
-    return Answer{400, R"({"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."})"};
+    return Answer{
+        400, R"({"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."})"};
   };
   start();
   const int measured = times_.load();
@@ -190,8 +198,10 @@ TEST_F(BinanceSessionAgainstAScriptedVenue, AClockAheadOfTheVenuesIsRefusedAndTh
 
 TEST_F(BinanceSessionAgainstAScriptedVenue, ARateLimitBanStopsEveryOrderUntilItsRetryAfter) {
   new_order_ = [] {
-    return Answer{429, R"({"code":-1003,"msg":"Too many requests; current limit is 6000 request weight per 1 MINUTE."})",
-                  {{"Retry-After", "30"}}};
+    return Answer{
+        429,
+        R"({"code":-1003,"msg":"Too many requests; current limit is 6000 request weight per 1 MINUTE."})",
+        {{"Retry-After", "30"}}};
   };
   start();
   ASSERT_TRUE(session_->send(order(1)));

@@ -399,6 +399,10 @@ BinanceVenue::BinanceVenue(sim::Simulator& sim, VenueOptions options, VenueOutpu
       venue_config_(sim.venue(options_.venue).config()),
       limiter_(options_.limits) {
   const sim::SimVenue& venue = sim_.venue(options_.venue);
+  if (venue_config_.market == "usdm" || venue_config_.market == "coinm") {
+    futures_ = true;
+    rest_prefix_ = venue_config_.market == "usdm" ? "/fapi/v1" : "/dapi/v1";
+  }
   for (std::size_t m = 0; m < venue.market_count(); ++m) {
     Market market;
     market.symbol = venue.market(m).listing().symbol;
@@ -621,8 +625,22 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
     return fail(origin, 503, kDisconnected,
                 "Internal error; unable to process your request. Please try again.");
   const Route* route = nullptr;
+  // A futures venue answers its market-data calls under its own prefix; the rest of its API is not served.
+  std::string_view path = request.path;
+  std::string spot_path;
+  if (futures_) {
+    if (path.substr(0, rest_prefix_.size()) == rest_prefix_) {
+      spot_path = "/api/v3" + std::string(path.substr(rest_prefix_.size()));
+      path = spot_path;
+    } else {
+      path = {};
+    }
+  }
   for (const Route& r : kRoutes)
-    if (r.method != nullptr && request.path == r.path && request.method == r.method) route = &r;
+    if (r.method != nullptr && path == r.path && request.method == r.method) route = &r;
+  if (route != nullptr && futures_ && route->call != Call::Ping && route->call != Call::Time &&
+      route->call != Call::Depth)
+    route = nullptr;
   if (route == nullptr) {
     // What api.binance.com's front end answers for a path it does not serve: 404 and no JSON.
     HttpResponse response;
@@ -939,6 +957,10 @@ void BinanceVenue::depth(const Params& params, const Origin& origin) {
   const DepthBook& book = markets_[static_cast<std::size_t>(m)].depth;
   std::string o = "{";
   num(o, "lastUpdateId", static_cast<std::int64_t>(book.last_update_id()));
+  if (futures_) {
+    num(o, "E", wall_ms(sim_.now()));
+    num(o, "T", wall_ms(sim_.now()));
+  }
   levels_json(o, "bids", book.bids(), static_cast<std::size_t>(limit));
   levels_json(o, "asks", book.asks(), static_cast<std::size_t>(limit));
   o += '}';
@@ -1818,8 +1840,9 @@ void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& eve
       str(e, "p", dec(t.price));
       str(e, "q", dec(t.qty));
       num(e, "T", at_ms);
+      if (futures_) str(e, "X", "MARKET");
       boolean(e, "m", t.buyer_maker);
-      boolean(e, "M", true);
+      if (!futures_) boolean(e, "M", true);
       e += '}';
       publish_to(m, kTrade, e);
     }
@@ -1837,12 +1860,17 @@ void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& eve
   market.depth.bump({bid, bid_qty}, {ask, ask_qty});
   if (market.subs[kBookTicker] > 0) {
     std::string e = "{";
+    if (futures_) str(e, "e", "bookTicker");
     num(e, "u", static_cast<std::int64_t>(market.depth.last_update_id()));
     str(e, "s", market.symbol);
     str(e, "b", dec(bid));
     str(e, "B", dec(bid_qty));
     str(e, "a", dec(ask));
     str(e, "A", dec(ask_qty));
+    if (futures_) {
+      num(e, "T", wall_ms(sim_.now()));
+      num(e, "E", wall_ms(sim_.now()));
+    }
     e += '}';
     publish_to(m, kBookTicker, e);
   }
@@ -1926,7 +1954,7 @@ bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::st
   Conn conn;
   conn.ip = std::string(ip);
   std::vector<std::string> streams;
-  if (path == "/ws-api/v3") {
+  if (path == "/ws-api/v3" && !futures_) {
     conn.api = true;
   } else if (path == "/ws" || path == "/ws/") {
   } else if (path.substr(0, 4) == "/ws/") {
@@ -2079,9 +2107,12 @@ void BinanceVenue::on_tick(TimestampNs wall_ns) {
       std::string e = "{";
       str(e, "e", "depthUpdate");
       num(e, "E", wall_ms(sim_.now()));
+      if (futures_) num(e, "T", wall_ms(sim_.now()));
       str(e, "s", market.symbol);
       num(e, "U", static_cast<std::int64_t>(batch_.first_id));
       num(e, "u", static_cast<std::int64_t>(batch_.last_id));
+      // Futures: the previous diff's u on this stream (our ids are contiguous, so U - 1).
+      if (futures_) num(e, "pu", static_cast<std::int64_t>(batch_.first_id - 1));
       levels_json(e, "b", batch_.bids, batch_.bids.size());
       levels_json(e, "a", batch_.asks, batch_.asks.size());
       e += '}';

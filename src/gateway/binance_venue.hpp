@@ -1,7 +1,8 @@
 #pragma once
-// `tranche exchange --protocol binance`: one simulated venue behind Binance spot's own API, without the
-// sockets (binance_venue_server.hpp serves it over HTTPS and WSS). Requests come in as plain values and every
-// answer leaves through a VenueOutput, so the whole venue is tested without a network.
+// `tranche exchange --protocol binance`: one simulated venue behind Binance spot's own API (or, for a
+// futures venue, the market data of Binance USD-M's or COIN-M's: see futures()), without the sockets
+// (binance_venue_server.hpp serves it over HTTPS and WSS). Requests come in as plain values and every answer
+// leaves through a VenueOutput, so the whole venue is tested without a network.
 //
 // - REST (`/api/v3/...`) and the WebSocket API (`/ws-api/v3`) share one set of calls: ping, time,
 //   exchangeInfo, depth, trades, bookTicker, and the SIGNED order.place / cancel / status / cancelReplace,
@@ -110,6 +111,11 @@ class BinanceVenue final : public sim::SimListener {
   // What the venue executed: {"orders":..,"fills":..,"bought":..,"sold":..,"open":..}.
   std::string executed_json() const;
   const std::string& symbol(std::size_t market) const { return markets_[market].symbol; }
+  // The market it plays: "spot", or Binance's futures ("usdm": /fapi/v1, "coinm": /dapi/v1). A futures venue
+  // serves its market data in futures' words (REST ping, time and depth with E and T; diffs with pu;
+  // bookTicker and trade events as futures sends them); its order and account calls are not served yet (404).
+  bool futures() const { return futures_; }
+  const std::string& rest_prefix() const { return rest_prefix_; }
 
  private:
   struct Origin {
@@ -213,6 +219,8 @@ class BinanceVenue final : public sim::SimListener {
 
   sim::Simulator& sim_;
   VenueOptions options_;
+  bool futures_ = false;
+  std::string rest_prefix_ = "/api/v3";
   VenueOutput& out_;
   const VenueConfig& venue_config_;
   RateLimiter limiter_;

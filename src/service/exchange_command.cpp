@@ -333,7 +333,8 @@ class Exchange final : public sim::SimListener {
   std::uint64_t exec_seq_ = 0;
 };
 
-// `--protocol binance`: one venue behind Binance spot's API on one HTTPS/WSS port. The simulator, the venue
+// `--protocol binance`: one venue behind Binance spot's API (a futures venue: its market data in futures'
+// words) on one HTTPS/WSS port. The simulator, the venue
 // and the server share the main thread.
 int binance_exchange(const ExchangeOptions& options, const Config& config, std::ostream& out,
                      std::ostream& err) {
@@ -356,6 +357,11 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   if (venue_config == nullptr) return fail("--venue " + venue_id + " is not in the config");
   if (!venue_config->sim)
     return fail("venue " + venue_id + " has no [venue.sim] section: the simulator cannot play it");
+  if (venue_config->exchange != "binance" ||
+      (venue_config->market != "spot" && venue_config->market != "usdm" && venue_config->market != "coinm"))
+    return fail("venue " + venue_id +
+                " is not a Binance spot, USD-M or COIN-M market: --protocol binance "
+                "cannot play it");
   std::optional<gateway::ApiKey> key;
   if (!options.keys.empty()) {
     auto loaded = gateway::load_api_key_file(options.keys);
@@ -428,11 +434,18 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   std::string symbols;
   for (std::size_t m = 0; m < sim->venue(venue_options.venue).market_count(); ++m)
     symbols += (symbols.empty() ? "" : ", ") + venue.symbol(m);
-  err << "tranche exchange: Binance spot API for " << venue_id << " (" << symbols << "): REST " << base
-      << "/api/v3, WebSocket API " << ws << "/ws-api/v3, streams " << ws << "/ws and " << ws
-      << "/stream; control " << base << "/tranche/control (loopback only); account key "
-      << (key ? key->key_hint() : std::string("none: every signed request is refused (-2015)")) << "; "
-      << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " from "
+  if (venue.futures())
+    err << "tranche exchange: Binance " << (venue_config->market == "usdm" ? "USD-M" : "COIN-M")
+        << " futures market data for " << venue_id << " (" << symbols << "): REST " << base
+        << venue.rest_prefix() << " (ping, time, depth), streams " << ws << "/ws and " << ws
+        << "/stream; orders over the futures API are not served yet; control " << base
+        << "/tranche/control (loopback only); ";
+  else
+    err << "tranche exchange: Binance spot API for " << venue_id << " (" << symbols << "): REST " << base
+        << "/api/v3, WebSocket API " << ws << "/ws-api/v3, streams " << ws << "/ws and " << ws
+        << "/stream; control " << base << "/tranche/control (loopback only); account key "
+        << (key ? key->key_hint() : std::string("none: every signed request is refused (-2015)")) << "; ";
+  err << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " from "
       << format_time(data_start) << " at " << config.exchange.speed.to_string() << "x, anchored at "
       << format_time(anchor) << "\n";
 

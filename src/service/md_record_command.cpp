@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "gateway/binance_spot_market.hpp"
+#include "gateway/binance_market.hpp"
 #include "gateway/binance_spot_session.hpp"
 #include "gateway/live_market.hpp"
 #include "md/recording_writer.hpp"
@@ -117,9 +117,6 @@ int md_record(const MdRecordOptions& options, std::ostream& out, std::ostream& e
     return fail(2, venue->id.str() +
                        " has no [venue.binance]: a recording hears a live venue through its own "
                        "gateway (docs/config.md)");
-  if (venue->market != "spot")
-    return fail(2, venue->id.str() + ": only Binance spot's market can be heard live so far (market = \"" +
-                       venue->market + "\")");
   DurationNs duration_ns = 0;
   if (!options.duration.empty()) {
     auto d = parse_duration(options.duration);
@@ -146,12 +143,12 @@ int md_record(const MdRecordOptions& options, std::ostream& out, std::ostream& e
 
   install_stop_handlers();
   gateway::NetworkThread network;
-  auto market = gateway::BinanceSpotMarket::start(*venue, network);
+  auto market = gateway::BinanceMarket::start(*venue, network);
   if (!market) {
     (void)recorder.close();
     return fail(1, market.error().message);
   }
-  gateway::BinanceSpotMarket& m = *market.value();
+  gateway::BinanceMarket& m = *market.value();
   m.set_tap(&recorder);
   err << "tranche md record: " << venue->id.str() << " from " << venue->binance->stream_url << " into "
       << options.out_dir
@@ -174,7 +171,7 @@ int md_record(const MdRecordOptions& options, std::ostream& out, std::ostream& e
   if (signal != 0)
     err << "tranche md record: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopped\n";
 
-  const gateway::BinanceSpotMarketStats& stats = m.stats();
+  const gateway::BinanceMarketStats& stats = m.stats();
   ordered_json j;
   j["venue"] = venue->id.str();
   j["seconds"] = seconds;

@@ -44,7 +44,8 @@ function freePort() {
 }
 
 // Starts the exchange; resolves once it says what it serves.
-async function startExchange({ tranche, certs, keys, port, speed, extra = [] }) {
+// `ready`: what its first line says once it serves (a futures venue says it serves its market data).
+async function startExchange({ tranche, certs, keys, port, speed, extra = [], ready = 'Binance spot API for' }) {
   const child = spawn(tranche, ['exchange', '--protocol', 'binance', '--cert', certs.cert, '--key', certs.key,
     '--keys', keys.file, '--port', String(port), '--speed', speed, '--quiet', '--json', ...extra],
   { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -53,7 +54,7 @@ async function startExchange({ tranche, certs, keys, port, speed, extra = [] }) 
   child.stderr.on('data', (d) => { ex.stderr += d; });
   ex.exited = new Promise((resolve) => child.on('exit', resolve));
   const started = Date.now();
-  while (!ex.stderr.includes('Binance spot API for')) {
+  while (!ex.stderr.includes(ready)) {
     if (child.exitCode !== null || Date.now() - started > 20000) throw new Error(`tranche exchange did not start: ${ex.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }

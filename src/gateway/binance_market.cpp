@@ -1,4 +1,4 @@
-#include "gateway/binance_spot_market.hpp"
+#include "gateway/binance_market.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -42,12 +42,12 @@ constexpr const char* kStreams[] = {"@depth@100ms", "@trade", "@bookTicker"};
 
 // --- the network side: the stream's WebSocket and the snapshots' HTTPS, on the I/O thread ---
 
-struct BinanceSpotMarket::Network final : SnapshotFetcher {
+struct BinanceMarket::Network final : SnapshotFetcher {
   // What the I/O thread's callbacks reach: the market, until stop() lets go of it (under the mutex, so
   // no callback runs while the market is being destroyed).
   struct Link {
     std::mutex mutex;
-    BinanceSpotMarket* market = nullptr;
+    BinanceMarket* market = nullptr;
     std::condition_variable changed;
     bool opened = false;
     std::string last_why;
@@ -61,7 +61,7 @@ struct BinanceSpotMarket::Network final : SnapshotFetcher {
 
   void fetch(std::size_t listing, const std::string& symbol, std::uint64_t ticket) override {
     net::HttpRequest request;
-    request.target = "/api/v3/depth?symbol=" + symbol + "&limit=" + std::to_string(snapshot_limit);
+    request.target = depth_path + "?symbol=" + symbol + "&limit=" + std::to_string(snapshot_limit);
     request.timeout = request_timeout;
     io.post([rest = rest, link = link, request = std::move(request), listing, ticket]() mutable {
       rest->request(std::move(request), [link, listing, ticket](net::HttpResponse r) {
@@ -90,20 +90,25 @@ struct BinanceSpotMarket::Network final : SnapshotFetcher {
   std::shared_ptr<Link> link;
   std::chrono::milliseconds request_timeout;
   int snapshot_limit = 1000;
+  std::string depth_path = "/api/v3/depth";  // futures: /fapi/v1/depth (USD-M), /dapi/v1/depth (COIN-M)
   std::shared_ptr<net::HttpsClient> rest;
   std::shared_ptr<net::WsClient> ws;
 };
 
-Result<std::unique_ptr<BinanceSpotMarket>> BinanceSpotMarket::start(const VenueConfig& venue,
-                                                                    NetworkThread& network,
-                                                                    const BinanceSpotMarketOptions& options) {
+Result<std::unique_ptr<BinanceMarket>> BinanceMarket::start(const VenueConfig& venue, NetworkThread& network,
+                                                            const BinanceMarketOptions& options) {
   if (!venue.binance)
     return make_error(venue.id.str() + " has no [venue.binance]: its market cannot be heard");
   const VenueBinanceConfig& cfg = *venue.binance;
   if (venue.listings.empty()) return make_error(venue.id.str() + " lists nothing: no market to hear");
+  if (venue.market != "spot" && venue.market != "usdm" && venue.market != "coinm")
+    return make_error(venue.id.str() + ": market \"" + venue.market +
+                      "\" is not one of Binance's (spot, usdm, coinm)");
   for (const auto& l : venue.listings)
-    if (l.inverse)
-      return make_error(venue.id.str() + ": Binance spot lists no inverse contract (" + l.symbol + ")");
+    if (l.inverse != (venue.market == "coinm"))
+      return make_error(venue.id.str() + ": " + l.symbol +
+                        (l.inverse ? " is an inverse contract, which only COIN-M lists"
+                                   : " is not an inverse contract, and COIN-M lists only those"));
   auto tls = net::make_client_tls(cfg.ca_file);
   if (!tls) return make_error(venue.id.str() + ": " + tls.error().message);
   auto rest_url = net::parse_url(cfg.rest_url);
@@ -111,10 +116,11 @@ Result<std::unique_ptr<BinanceSpotMarket>> BinanceSpotMarket::start(const VenueC
   auto stream_url = net::parse_url(cfg.stream_url);
   if (!stream_url) return make_error(venue.id.str() + ": stream_url: " + stream_url.error().message);
 
-  std::unique_ptr<BinanceSpotMarket> market(new BinanceSpotMarket(venue, options, nullptr));
+  std::unique_ptr<BinanceMarket> market(new BinanceMarket(venue, options, nullptr));
   const auto timeout = std::chrono::milliseconds(cfg.request_timeout_ns / kNanosPerMilli);
   auto net = std::make_unique<Network>(network.io(), std::move(tls).value(), *rest_url, timeout);
   net->snapshot_limit = options.snapshot_limit;
+  if (venue.market != "spot") net->depth_path = venue.market == "usdm" ? "/fapi/v1/depth" : "/dapi/v1/depth";
   net->link->market = market.get();
   // The combined stream of every listing, under the URL's own path ("wss://host:9443" -> "/stream?...").
   net::Url url = *stream_url;
@@ -171,14 +177,15 @@ Result<std::unique_ptr<BinanceSpotMarket>> BinanceSpotMarket::start(const VenueC
 
 // --- the market ---
 
-BinanceSpotMarket::BinanceSpotMarket(const VenueConfig& venue, const BinanceSpotMarketOptions& options,
-                                     SnapshotFetcher* fetcher)
+BinanceMarket::BinanceMarket(const VenueConfig& venue, const BinanceMarketOptions& options,
+                             SnapshotFetcher* fetcher)
     : venue_(venue), options_(options), fetcher_(fetcher) {
   listings_.reserve(venue_.listings.size());
   for (std::size_t i = 0; i < venue_.listings.size(); ++i) {
     const VenueListing& l = venue_.listings[i];
     BinanceDepthOptions depth = options_.depth;
     depth.stream = static_cast<std::uint16_t>(i);
+    depth.futures = venue_.market == "usdm" || venue_.market == "coinm";
     Listing listing;
     listing.symbol = l.symbol;
     listing.lower = lower(l.symbol);
@@ -192,25 +199,25 @@ BinanceSpotMarket::BinanceSpotMarket(const VenueConfig& venue, const BinanceSpot
     for (Slot& s : *slots) s.text.reserve(4096);
 }
 
-BinanceSpotMarket::~BinanceSpotMarket() {
+BinanceMarket::~BinanceMarket() {
   stop();
 }
 
-void BinanceSpotMarket::stop() {
+void BinanceMarket::stop() {
   if (network_) network_->stop();
 }
 
-void BinanceSpotMarket::drop_connection() {
+void BinanceMarket::drop_connection() {
   if (network_ && network_->ws) network_->ws->drop("dropped on request");
 }
 
-int BinanceSpotMarket::listing_index(const InstrumentId& instrument) const {
+int BinanceMarket::listing_index(const InstrumentId& instrument) const {
   for (std::size_t i = 0; i < venue_.listings.size(); ++i)
     if (venue_.listings[i].instrument == instrument) return static_cast<int>(i);
   return -1;
 }
 
-std::string BinanceSpotMarket::stream_target() const {
+std::string BinanceMarket::stream_target() const {
   std::string target = "/stream?streams=";
   bool first = true;
   for (const Listing& l : listings_)
@@ -223,31 +230,31 @@ std::string BinanceSpotMarket::stream_target() const {
   return target;
 }
 
-VenueState BinanceSpotMarket::state() const {
+VenueState BinanceMarket::state() const {
   if (!connected_) return VenueState::Disconnected;
   for (const Listing& l : listings_)
     if (!l.sync->valid()) return VenueState::PreOpen;
   return VenueState::Open;
 }
 
-std::vector<std::string> BinanceSpotMarket::take_notes() {
+std::vector<std::string> BinanceMarket::take_notes() {
   std::vector<std::string> out;
   out.swap(notes_);
   return out;
 }
 
-void BinanceSpotMarket::note(std::string text) {
+void BinanceMarket::note(std::string text) {
   if (notes_.size() < kMaxNotes) notes_.push_back(venue_.id.str() + " market data: " + std::move(text));
 }
 
-void BinanceSpotMarket::error(std::string text) {
+void BinanceMarket::error(std::string text) {
   last_error_ = std::move(text);
 }
 
 // --- the queue (any thread in, the kernel thread out) ---
 
-void BinanceSpotMarket::push(Kind kind, std::uint32_t listing, std::string_view text, TimestampNs recv_ns,
-                             int http_status, std::int64_t retry_after_s, std::uint64_t ticket) {
+void BinanceMarket::push(Kind kind, std::uint32_t listing, std::string_view text, TimestampNs recv_ns,
+                         int http_status, std::int64_t retry_after_s, std::uint64_t ticket) {
   std::lock_guard lock(mutex_);
   // Only stream messages are ever dropped: connection changes and snapshot answers are few.
   if (kind == Kind::Message && queued_ >= options_.max_queued) {
@@ -273,26 +280,26 @@ void BinanceSpotMarket::push(Kind kind, std::uint32_t listing, std::string_view 
   if (!text.empty()) std::memcpy(s.text.data(), text.data(), text.size());
 }
 
-void BinanceSpotMarket::on_open(TimestampNs recv_ns) {
+void BinanceMarket::on_open(TimestampNs recv_ns) {
   push(Kind::Open, 0, {}, recv_ns);
 }
 
-void BinanceSpotMarket::on_stream_message(std::string_view text, TimestampNs recv_ns) {
+void BinanceMarket::on_stream_message(std::string_view text, TimestampNs recv_ns) {
   push(Kind::Message, 0, text, recv_ns);
 }
 
-void BinanceSpotMarket::on_close(std::string_view why, TimestampNs recv_ns) {
+void BinanceMarket::on_close(std::string_view why, TimestampNs recv_ns) {
   push(Kind::Close, 0, why, recv_ns);
 }
 
-void BinanceSpotMarket::on_snapshot_answer(std::size_t listing, std::uint64_t ticket, int http_status,
-                                           std::int64_t retry_after_s, std::string_view body,
-                                           TimestampNs recv_ns) {
+void BinanceMarket::on_snapshot_answer(std::size_t listing, std::uint64_t ticket, int http_status,
+                                       std::int64_t retry_after_s, std::string_view body,
+                                       TimestampNs recv_ns) {
   push(Kind::Snapshot, static_cast<std::uint32_t>(listing), body, recv_ns, http_status, retry_after_s,
        ticket);
 }
 
-std::size_t BinanceSpotMarket::poll(TimestampNs now_ns, MarketEventSink& sink) {
+std::size_t BinanceMarket::poll(TimestampNs now_ns, MarketEventSink& sink) {
   std::size_t n = 0;
   std::uint64_t dropped = 0, too_large = 0;
   {
@@ -322,7 +329,7 @@ std::size_t BinanceSpotMarket::poll(TimestampNs now_ns, MarketEventSink& sink) {
   return n;
 }
 
-void BinanceSpotMarket::take(const Slot& slot, TimestampNs now_ns, MarketEventSink& sink) {
+void BinanceMarket::take(const Slot& slot, TimestampNs now_ns, MarketEventSink& sink) {
   const std::string_view text(slot.text.data(), slot.size);
   switch (slot.kind) {
     case Kind::Open:
@@ -356,7 +363,7 @@ void BinanceSpotMarket::take(const Slot& slot, TimestampNs now_ns, MarketEventSi
 }
 
 // The listing a combined-stream message is for: {"stream":"ethusdt@depth@100ms","data":{...}}.
-int BinanceSpotMarket::route(std::string_view text) const {
+int BinanceMarket::route(std::string_view text) const {
   constexpr std::string_view kKey = "\"stream\"";
   const std::size_t key = text.find(kKey);
   if (key == std::string_view::npos) return -1;
@@ -372,7 +379,7 @@ int BinanceSpotMarket::route(std::string_view text) const {
   return -1;
 }
 
-void BinanceSpotMarket::take_message(const Slot& slot, MarketEventSink& sink) {
+void BinanceMarket::take_message(const Slot& slot, MarketEventSink& sink) {
   const std::string_view text(slot.text.data(), slot.size);
   ++stats_.messages;
   const int listing = route(text);
@@ -394,7 +401,7 @@ void BinanceSpotMarket::take_message(const Slot& slot, MarketEventSink& sink) {
   deliver(static_cast<std::size_t>(listing), sink);
 }
 
-void BinanceSpotMarket::take_snapshot(const Slot& slot, TimestampNs now_ns, MarketEventSink& sink) {
+void BinanceMarket::take_snapshot(const Slot& slot, TimestampNs now_ns, MarketEventSink& sink) {
   if (slot.listing >= listings_.size()) return;
   Listing& l = listings_[slot.listing];
   if (slot.ticket != l.ticket) return;  // not the one asked for last
@@ -436,7 +443,7 @@ void BinanceSpotMarket::take_snapshot(const Slot& slot, TimestampNs now_ns, Mark
   deliver(slot.listing, sink);
 }
 
-void BinanceSpotMarket::deliver(std::size_t listing, MarketEventSink& sink) {
+void BinanceMarket::deliver(std::size_t listing, MarketEventSink& sink) {
   Listing& l = listings_[listing];
   if (const md::Event* e = l.sync->event()) {
     ++stats_.events;
@@ -451,7 +458,7 @@ void BinanceSpotMarket::deliver(std::size_t listing, MarketEventSink& sink) {
   l.was_valid = valid;
 }
 
-void BinanceSpotMarket::ask_snapshots(TimestampNs now_ns) {
+void BinanceMarket::ask_snapshots(TimestampNs now_ns) {
   if (!connected_ || fetcher_ == nullptr) return;
   for (std::size_t i = 0; i < listings_.size(); ++i) {
     Listing& l = listings_[i];

@@ -1,8 +1,8 @@
-// BinanceSpotMarket without sockets: messages come in as the network thread hands them over, snapshots go
+// BinanceMarket without sockets: messages come in as the network thread hands them over, snapshots go
 // to a fake fetcher. Routing by stream, the snapshot rules (after the first diff, one in flight, one a
 // second, 429/418 honoured, stale after a drop), drops and re-syncs, the venue's state, bad input counted
 // and said, the queue's bound, and no allocation per message once warm.
-#include "gateway/binance_spot_market.hpp"
+#include "gateway/binance_market.hpp"
 
 #include <gtest/gtest.h>
 
@@ -127,8 +127,8 @@ struct Sink final : MarketEventSink {
   std::vector<Got> got;
 };
 
-BinanceSpotMarketOptions small_options() {
-  BinanceSpotMarketOptions o;
+BinanceMarketOptions small_options() {
+  BinanceMarketOptions o;
   o.depth.max_buffered_diffs = 64;
   o.depth.max_buffered_levels = 1024;
   o.depth.max_message_bytes = 1u << 16;
@@ -136,9 +136,9 @@ BinanceSpotMarketOptions small_options() {
   return o;
 }
 
-class SpotMarketTest : public ::testing::Test {
+class BinanceMarketTest : public ::testing::Test {
  protected:
-  SpotMarketTest() : market_(venue(), small_options(), &fetcher_) {}
+  BinanceMarketTest() : market_(venue(), small_options(), &fetcher_) {}
   // The stream opens at kT0 and the ETH book syncs at update id 100 (BTC's stays unsynced).
   void open_and_sync_eth() {
     market_.on_open(kT0);
@@ -151,11 +151,11 @@ class SpotMarketTest : public ::testing::Test {
   }
 
   FakeFetcher fetcher_;
-  BinanceSpotMarket market_;
+  BinanceMarket market_;
   Sink sink_;
 };
 
-TEST_F(SpotMarketTest, AsksForEveryListingsDepthTradeAndBookTickerOnOneCombinedStream) {
+TEST_F(BinanceMarketTest, AsksForEveryListingsDepthTradeAndBookTickerOnOneCombinedStream) {
   EXPECT_EQ(market_.stream_target(),
             "/stream?streams=ethusdt@depth@100ms/ethusdt@trade/ethusdt@bookTicker/"
             "btcusdt@depth@100ms/btcusdt@trade/btcusdt@bookTicker");
@@ -163,7 +163,7 @@ TEST_F(SpotMarketTest, AsksForEveryListingsDepthTradeAndBookTickerOnOneCombinedS
   EXPECT_EQ(market_.listing_index(InstrumentId("SOL-USDT")), -1);
 }
 
-TEST_F(SpotMarketTest, IsDisconnectedUntilTheStreamOpensAndPreOpenUntilEveryBookSyncs) {
+TEST_F(BinanceMarketTest, IsDisconnectedUntilTheStreamOpensAndPreOpenUntilEveryBookSyncs) {
   EXPECT_EQ(market_.state(), VenueState::Disconnected);
   open_and_sync_eth();
   EXPECT_EQ(market_.state(), VenueState::PreOpen);  // BTC has no book yet
@@ -179,7 +179,7 @@ TEST_F(SpotMarketTest, IsDisconnectedUntilTheStreamOpensAndPreOpenUntilEveryBook
   EXPECT_EQ(market_.book(1).best(Side::Buy), px("50000.00"));
 }
 
-TEST_F(SpotMarketTest, RoutesEachMessageToItsListingsBookAndDeliversItsEvent) {
+TEST_F(BinanceMarketTest, RoutesEachMessageToItsListingsBookAndDeliversItsEvent) {
   open_and_sync_eth();
   EXPECT_EQ(sink_.count(md::EventKind::BookSnapshot), 1u);
   // The buffered diff 99..101 bridged the snapshot at 100.
@@ -201,7 +201,7 @@ TEST_F(SpotMarketTest, RoutesEachMessageToItsListingsBookAndDeliversItsEvent) {
   EXPECT_EQ(market_.book(0).best_qty(Side::Buy), qty("1"));
 }
 
-TEST_F(SpotMarketTest, AsksForASnapshotOnceTheFirstDiffIsBufferedOrAfterAQuietSecond) {
+TEST_F(BinanceMarketTest, AsksForASnapshotOnceTheFirstDiffIsBufferedOrAfterAQuietSecond) {
   market_.on_open(kT0);
   market_.poll(kT0 + kSec / 2, sink_);
   EXPECT_TRUE(fetcher_.asks.empty());  // no diff yet: a snapshot now could predate them
@@ -214,7 +214,7 @@ TEST_F(SpotMarketTest, AsksForASnapshotOnceTheFirstDiffIsBufferedOrAfterAQuietSe
   EXPECT_TRUE(market_.book(0).valid());
 }
 
-TEST_F(SpotMarketTest, NeverHasTwoSnapshotsInFlightNorAsksMoreThanOnceASecond) {
+TEST_F(BinanceMarketTest, NeverHasTwoSnapshotsInFlightNorAsksMoreThanOnceASecond) {
   market_.on_open(kT0);
   market_.on_stream_message(diff(99, 101, {}, {}), kT0 + 1);
   market_.poll(kT0 + 2, sink_);
@@ -238,7 +238,7 @@ TEST_F(SpotMarketTest, NeverHasTwoSnapshotsInFlightNorAsksMoreThanOnceASecond) {
   EXPECT_EQ(market_.stats().snapshots_requested, 4u);  // and one for BTC, a quiet second after the open
 }
 
-TEST_F(SpotMarketTest, HonoursA429sRetryAfterAndWaitsTwoMinutesAfterA418WithoutOne) {
+TEST_F(BinanceMarketTest, HonoursA429sRetryAfterAndWaitsTwoMinutesAfterA418WithoutOne) {
   market_.on_open(kT0);
   market_.on_stream_message(diff(99, 101, {}, {}), kT0 + 1);
   market_.poll(kT0 + 2, sink_);
@@ -260,7 +260,7 @@ TEST_F(SpotMarketTest, HonoursA429sRetryAfterAndWaitsTwoMinutesAfterA418WithoutO
   EXPECT_EQ(market_.stats().rate_limited, 2u);
 }
 
-TEST_F(SpotMarketTest, ADropInvalidatesEveryBookAndTheReconnectResyncsThem) {
+TEST_F(BinanceMarketTest, ADropInvalidatesEveryBookAndTheReconnectResyncsThem) {
   open_and_sync_eth();
   market_.on_close("reading: end of stream", kT0 + kSec);
   market_.poll(kT0 + kSec + 1, sink_);
@@ -286,7 +286,7 @@ TEST_F(SpotMarketTest, ADropInvalidatesEveryBookAndTheReconnectResyncsThem) {
   EXPECT_TRUE(said_drop);
 }
 
-TEST_F(SpotMarketTest, ASnapshotAskedForBeforeADropIsNotAppliedAfterIt) {
+TEST_F(BinanceMarketTest, ASnapshotAskedForBeforeADropIsNotAppliedAfterIt) {
   market_.on_open(kT0);
   market_.on_stream_message(diff(99, 101, {}, {}), kT0 + 1);
   market_.poll(kT0 + 2, sink_);
@@ -299,7 +299,7 @@ TEST_F(SpotMarketTest, ASnapshotAskedForBeforeADropIsNotAppliedAfterIt) {
   EXPECT_EQ(market_.stats().snapshots_stale, 1u);
 }
 
-TEST_F(SpotMarketTest, BadInputIsCountedAndSaidNeverApplied) {
+TEST_F(BinanceMarketTest, BadInputIsCountedAndSaidNeverApplied) {
   open_and_sync_eth();
   market_.on_stream_message("{\"stream\":\"ethusdt@depth@100ms\",\"data\":{\"e\":", kT0 + 10);  // truncated
   market_.on_stream_message("{\"result\":null,\"id\":1}", kT0 + 11);                            // no stream
@@ -331,9 +331,9 @@ TEST_F(SpotMarketTest, BadInputIsCountedAndSaidNeverApplied) {
 
 TEST(SpotMarketQueue, DropsStreamMessagesPastItsBoundAndSaysSo) {
   FakeFetcher fetcher;
-  BinanceSpotMarketOptions options = small_options();
+  BinanceMarketOptions options = small_options();
   options.max_queued = 4;
-  BinanceSpotMarket market(venue(), options, &fetcher);
+  BinanceMarket market(venue(), options, &fetcher);
   Sink sink;
   market.on_open(kT0);
   for (int i = 0; i < 10; ++i) market.on_stream_message(trade(static_cast<std::uint64_t>(i + 1)), kT0 + i);
@@ -344,7 +344,7 @@ TEST(SpotMarketQueue, DropsStreamMessagesPastItsBoundAndSaysSo) {
 
 TEST(SpotMarketQueue, HandsMessagesFromAnotherThreadInOrder) {
   FakeFetcher fetcher;
-  BinanceSpotMarket market(venue(), small_options(), &fetcher);
+  BinanceMarket market(venue(), small_options(), &fetcher);
   Sink sink;
   market.on_open(kT0);
   market.poll(kT0, sink);
@@ -364,7 +364,7 @@ TEST(SpotMarketQueue, HandsMessagesFromAnotherThreadInOrder) {
 TEST(SpotMarketAllocation, NoAllocationPerMessageOnceWarm) {
   if (!kCountingAllocations) GTEST_SKIP() << "allocations are not counted under AddressSanitizer";
   FakeFetcher fetcher;
-  BinanceSpotMarket market(venue(), BinanceSpotMarketOptions{}, &fetcher);
+  BinanceMarket market(venue(), BinanceMarketOptions{}, &fetcher);
   Sink sink;
   sink.got.reserve(10'000);
   fetcher.asks.reserve(16);
@@ -426,7 +426,7 @@ VenueConfig unreachable_venue() {
 
 TEST(SpotMarketStart, SaysWhyTheStreamDidNotOpen) {
   NetworkThread network;
-  auto started = BinanceSpotMarket::start(unreachable_venue(), network);
+  auto started = BinanceMarket::start(unreachable_venue(), network);
   ASSERT_FALSE(started);
   EXPECT_NE(
       started.error().message.find("the market streams at wss://127.0.0.1:1 did not open within 300 ms"),
@@ -439,20 +439,20 @@ TEST(SpotMarketStart, RefusesABadUrlACaFileItCannotReadAndAVenueWithoutBinance) 
   NetworkThread network;
   VenueConfig v = unreachable_venue();
   v.binance->stream_url = "ws://127.0.0.1:1";
-  auto plain = BinanceSpotMarket::start(v, network);
+  auto plain = BinanceMarket::start(v, network);
   ASSERT_FALSE(plain);
   EXPECT_NE(plain.error().message.find("stream_url"), std::string::npos) << plain.error().message;
   EXPECT_NE(plain.error().message.find("only https:// and wss://"), std::string::npos)
       << plain.error().message;
   v = unreachable_venue();
   v.binance->ca_file = "/nonexistent/ca.pem";
-  auto no_ca = BinanceSpotMarket::start(v, network);
+  auto no_ca = BinanceMarket::start(v, network);
   ASSERT_FALSE(no_ca);
   EXPECT_NE(no_ca.error().message.find("CA file /nonexistent/ca.pem"), std::string::npos)
       << no_ca.error().message;
   v = unreachable_venue();
   v.binance.reset();
-  auto none = BinanceSpotMarket::start(v, network);
+  auto none = BinanceMarket::start(v, network);
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().message.find("has no [venue.binance]"), std::string::npos) << none.error().message;
 }
@@ -471,7 +471,7 @@ struct Tap final : MarketTap {
   std::vector<Heard> heard;
 };
 
-TEST_F(SpotMarketTest, ATapHearsWhatTheBooksTookInOrderAndNotWhatTheyRefused) {
+TEST_F(BinanceMarketTest, ATapHearsWhatTheBooksTookInOrderAndNotWhatTheyRefused) {
   Tap tap;
   market_.set_tap(&tap);
   market_.on_open(kT0);

@@ -1,8 +1,10 @@
 #pragma once
-// The market-data side of one Binance spot venue (docs/gateways.md): one combined-stream WebSocket for all
-// its listings (`/stream?streams=<s>@depth@100ms/<s>@trade/<s>@bookTicker/...`), each listing's book kept by
-// a BinanceDepthSync from those streams and the REST snapshots (`GET /api/v3/depth?symbol=..&limit=1000`) it
-// asks for, and what each message made (md::Event) handed to the kernel thread.
+// The market-data side of one Binance venue, spot or futures (docs/gateways.md): one combined-stream
+// WebSocket for all its listings (`/stream?streams=<s>@depth@100ms/<s>@trade/<s>@bookTicker/...`), each
+// listing's book kept by a BinanceDepthSync from those streams and the REST snapshots it asks for (`GET
+// /api/v3/depth`; USD-M
+// `/fapi/v1/depth`, COIN-M `/dapi/v1/depth`, whose diffs are sequenced by futures' rules), and what each
+// message made (md::Event) handed to the kernel thread.
 //
 // Threads: the WebSocket and the REST snapshots run on the one I/O thread every crypto gateway shares
 // (NetworkThread). The I/O thread only copies what it received into a queue (with its receive time); the
@@ -29,7 +31,7 @@
 // is down (and before it first opens), PreOpen while it is up and a book is still (re)syncing, Open when it
 // is up and every book is valid.
 //
-// No Beast type in this header: the network side lives in binance_spot_market.cpp.
+// No Beast type in this header: the network side lives in binance_market.cpp.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -59,8 +61,8 @@ class MarketEventSink {
   ~MarketEventSink() = default;
 };
 
-// What fetches a REST snapshot: the network (binance_spot_market.cpp), or a test. fetch() is called on the
-// kernel thread; the answer comes back through BinanceSpotMarket::on_snapshot_answer, from any thread.
+// What fetches a REST snapshot: the network (binance_market.cpp), or a test. fetch() is called on the
+// kernel thread; the answer comes back through BinanceMarket::on_snapshot_answer, from any thread.
 class SnapshotFetcher {
  public:
   virtual ~SnapshotFetcher() = default;
@@ -80,7 +82,7 @@ class MarketTap {
   ~MarketTap() = default;
 };
 
-struct BinanceSpotMarketOptions {
+struct BinanceMarketOptions {
   BinanceDepthOptions depth;                          // each listing's book (its `stream` is set per listing)
   int snapshot_limit = 1000;                          // levels a side asked of /api/v3/depth
   DurationNs snapshot_interval_ns = kNanosPerSecond;  // at most one snapshot a second per symbol
@@ -92,7 +94,7 @@ struct BinanceSpotMarketOptions {
   std::uint64_t seed = 1;  // the reconnect backoff's jitter
 };
 
-struct BinanceSpotMarketStats {
+struct BinanceMarketStats {
   std::uint64_t messages = 0;      // stream messages taken
   std::uint64_t events = 0;        // md::Events delivered
   std::uint64_t bad_messages = 0;  // refused by a book (malformed, wrong symbol, ...): each said
@@ -108,19 +110,18 @@ struct BinanceSpotMarketStats {
   std::uint64_t rate_limited = 0;       // 429 / 418 answers
 };
 
-class BinanceSpotMarket {
+class BinanceMarket {
  public:
   // Connects the venue's market streams ([venue.binance] stream_url, rest_url, ca_file) on the network
   // thread and waits up to its request_timeout for the stream to open; an error says why it did not (a
   // certificate not trusted, a refused connection, a bad URL).
-  static Result<std::unique_ptr<BinanceSpotMarket>> start(const VenueConfig& venue, NetworkThread& network,
-                                                          const BinanceSpotMarketOptions& options = {});
+  static Result<std::unique_ptr<BinanceMarket>> start(const VenueConfig& venue, NetworkThread& network,
+                                                      const BinanceMarketOptions& options = {});
   // Without a network (tests): snapshots go to `fetcher`, stream messages come in by the on_* calls below.
-  BinanceSpotMarket(const VenueConfig& venue, const BinanceSpotMarketOptions& options,
-                    SnapshotFetcher* fetcher);
-  ~BinanceSpotMarket();
-  BinanceSpotMarket(const BinanceSpotMarket&) = delete;
-  BinanceSpotMarket& operator=(const BinanceSpotMarket&) = delete;
+  BinanceMarket(const VenueConfig& venue, const BinanceMarketOptions& options, SnapshotFetcher* fetcher);
+  ~BinanceMarket();
+  BinanceMarket(const BinanceMarket&) = delete;
+  BinanceMarket& operator=(const BinanceMarket&) = delete;
 
   const VenueConfig& venue() const { return venue_; }
   std::size_t listing_count() const { return listings_.size(); }
@@ -135,7 +136,7 @@ class BinanceSpotMarket {
   // Applies what arrived since the last call, in order, delivering each event to `sink`; asks for the
   // snapshots the books need. Returns how many messages it took.
   std::size_t poll(TimestampNs now_ns, MarketEventSink& sink);
-  const BinanceSpotMarketStats& stats() const { return stats_; }
+  const BinanceMarketStats& stats() const { return stats_; }
   // Hears what the books take from now on (null: nobody).
   void set_tap(MarketTap* tap) { tap_ = tap; }
   // The listing's symbol as the venue names it ("ETHUSDT").
@@ -196,7 +197,7 @@ class BinanceSpotMarket {
   void error(std::string text);
 
   VenueConfig venue_;
-  BinanceSpotMarketOptions options_;
+  BinanceMarketOptions options_;
   SnapshotFetcher* fetcher_ = nullptr;
   MarketTap* tap_ = nullptr;
   std::unique_ptr<Network> network_;  // start(): the sockets; null without a network
@@ -210,7 +211,7 @@ class BinanceSpotMarket {
   std::vector<Slot> taken_;  // the slots being applied (swapped with the queue's)
   TimestampNs last_error_note_ns_ = 0;
   std::uint64_t errors_unsaid_ = 0;  // bad messages since the last one said
-  BinanceSpotMarketStats stats_;
+  BinanceMarketStats stats_;
   std::string last_error_;
   std::vector<std::string> notes_;
 
