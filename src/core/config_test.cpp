@@ -214,10 +214,11 @@ TEST(ParseConfig, TheServerDefaultsListenOnLoopbackForClient1) {
   EXPECT_EQ(config.server.market, "replay");
 }
 
-TEST(ParseConfig, ReadsTheServersMarketAndRefusesAnyButReplayOrLive) {
+TEST(ParseConfig, ReadsTheServersMarketAndRefusesAnyButReplayLiveOrPaper) {
   EXPECT_EQ(must_parse("[server]\nmarket = \"live\"\n").server.market, "live");
   EXPECT_EQ(must_parse("[server]\nmarket = \"replay\"\n").server.market, "replay");
-  EXPECT_NE(error_of("[server]\nmarket = \"paper\"\n").find("market 'paper' is not replay or live"),
+  EXPECT_EQ(must_parse("[server]\nmarket = \"paper\"\n").server.market, "paper");
+  EXPECT_NE(error_of("[server]\nmarket = \"dream\"\n").find("market 'dream' is not replay, live or paper"),
             std::string::npos);
 }
 
@@ -402,7 +403,7 @@ TEST(ParseLatency, ReadsEveryKindAndRefusesTheRest) {
 
 TEST(ParseConfig, RejectsASimulatorSectionItCannotRun) {
   const std::string venue = std::string(kInstrument) + "[[venue]]\nid = \"a\"\n[venue.sim]\n";
-  EXPECT_TRUE(contains(error_of(venue), "files must list"));
+  EXPECT_TRUE(contains(error_of(venue + "files = []\n"), "files must list"));
   EXPECT_TRUE(
       contains(error_of(venue + "files = [\"a.gz\"]\nqueue_model = \"fifo\"\n"), "queue_model 'fifo'"));
   EXPECT_TRUE(contains(error_of(venue + "files = [\"a.gz\"]\nresilience = \"1.5\"\n"), "between 0 and 1"));

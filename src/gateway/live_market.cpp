@@ -11,7 +11,7 @@ TimestampNs LiveMarket::wall_clock() {
       .count();
 }
 
-LiveMarket::LiveMarket(std::vector<std::unique_ptr<BinanceSpotMarket>> venues, Clock clock)
+LiveMarket::LiveMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, Clock clock)
     : venues_(std::move(venues)), clock_(std::move(clock)) {
   std::vector<Timer> storage;
   storage.reserve(1024);
@@ -76,7 +76,7 @@ std::size_t LiveMarket::pump(TimestampNs now_ns, std::size_t max_timers) {
 void LiveMarket::on_market_event(std::size_t listing, const md::Event& event) {
   ++delivered_;
   if (listener_ == nullptr) return;
-  const BinanceSpotMarket& venue = *venues_[pumping_venue_];
+  const BinanceMarket& venue = *venues_[pumping_venue_];
   md::MarketRef ref;
   ref.venue = pumping_venue_;
   ref.market = listing;
@@ -84,6 +84,82 @@ void LiveMarket::on_market_event(std::size_t listing, const md::Event& event) {
   ref.instrument = venue.venue().listings[listing].instrument;
   ref.book = &venue.book(listing);
   listener_->on_market_data(ref, event);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PaperMarket
+
+Result<std::unique_ptr<PaperMarket>> PaperMarket::create(std::vector<std::unique_ptr<BinanceMarket>> venues,
+                                                         sim::Simulator& sim) {
+  if (!sim.live_feed()) return make_error("paper trading needs a simulator made for a live feed");
+  for (const auto& v : venues) {
+    const int s = sim.venue_index(v->venue().id);
+    if (s < 0)
+      return make_error(v->venue().id.str() +
+                        " is not simulated: paper trading fills its orders in the simulator, " +
+                        "which needs its [venue.sim]");
+    for (std::size_t l = 0; l < v->listing_count(); ++l)
+      if (sim.venue(static_cast<std::size_t>(s)).market_of(v->venue().listings[l].instrument) < 0)
+        return make_error(v->venue().id.str() + ": the simulator does not list " +
+                          v->venue().listings[l].instrument.str());
+  }
+  return std::unique_ptr<PaperMarket>(new PaperMarket(std::move(venues), sim));
+}
+
+PaperMarket::PaperMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, sim::Simulator& sim)
+    : venues_(std::move(venues)), sim_(sim) {
+  scratch_bids_.reserve(kMaxLevels);
+  scratch_asks_.reserve(kMaxLevels);
+  scratch_levels_.reserve(kMaxLevels);
+  for (const auto& v : venues_) {
+    const auto s = static_cast<std::size_t>(sim_.venue_index(v->venue().id));
+    sim_venue_.push_back(s);
+    std::vector<std::size_t> markets;
+    for (std::size_t l = 0; l < v->listing_count(); ++l)
+      markets.push_back(static_cast<std::size_t>(sim_.venue(s).market_of(v->venue().listings[l].instrument)));
+    sim_market_.push_back(std::move(markets));
+  }
+}
+
+std::size_t PaperMarket::pump(TimestampNs now_ns) {
+  std::size_t taken = 0;
+  for (pumping_ = 0; pumping_ < venues_.size(); ++pumping_) taken += venues_[pumping_]->poll(now_ns, *this);
+  if (now_ns > sim_.now()) sim_.run_until(now_ns);
+  return taken;
+}
+
+void PaperMarket::on_market_event(std::size_t listing, const md::Event& event) {
+  if (event.kind != md::EventKind::BookSnapshot) {
+    (void)sim_.inject(sim_venue_[pumping_], sim_market_[pumping_][listing], event);
+    return;
+  }
+  // A sync's event is the REST snapshot alone, while its book also took the buffered diffs that followed it:
+  // the simulator gets the whole book as it now stands.
+  // (The book as the diffs left it, without a bookTicker's fresher touch: the simulator takes those itself.)
+  const BinanceDepthSync& sync = venues_[pumping_]->book(listing);
+  auto side = [&](Side s, std::vector<md::Level>& out) {
+    sync.book().levels(s, kMaxLevels, scratch_levels_);
+    out.clear();
+    for (const md::BookLevel& l : scratch_levels_) out.push_back({l.price, l.qty});
+    return std::span<const md::Level>(out.data(), out.size());
+  };
+  md::Event whole = event;
+  whole.bids = side(Side::Buy, scratch_bids_);
+  whole.asks = side(Side::Sell, scratch_asks_);
+  whole.last_seq = sync.update_id();
+  (void)sim_.inject(sim_venue_[pumping_], sim_market_[pumping_][listing], whole);
+}
+
+std::vector<std::string> PaperMarket::take_notes() {
+  std::vector<std::string> out;
+  for (auto& v : venues_)
+    for (auto& n : v->take_notes()) out.push_back(std::move(n));
+  return out;
+}
+
+bool PaperMarket::all_open() const {
+  return std::all_of(venues_.begin(), venues_.end(),
+                     [](const auto& v) { return v->state() == VenueState::Open; });
 }
 
 }  // namespace tranche::gateway

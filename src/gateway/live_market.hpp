@@ -1,6 +1,6 @@
 #pragma once
 // The live venues as the kernel reads them: an md::MarketSource beside sim::Simulator (ARCHITECTURE.md,
-// "One kernel"). Each venue's market data comes from its gateway's market side (a BinanceSpotMarket for
+// "One kernel"). Each venue's market data comes from its gateway's market side (a BinanceMarket for
 // now); the clock is the wall clock; timers are a heap fired from pump().
 //
 // One thread, the kernel's: pump(now) takes what each venue's market received (its books updated, each
@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/result.hpp"
 #include "core/time.hpp"
-#include "gateway/binance_spot_market.hpp"
+#include "gateway/binance_market.hpp"
 #include "md/market_source.hpp"
+#include "sim/simulator.hpp"
 
 namespace tranche::gateway {
 
@@ -28,7 +30,7 @@ class LiveMarket final : public md::MarketSource, private MarketEventSink {
   // The system's wall clock (ns since the epoch).
   static TimestampNs wall_clock();
 
-  explicit LiveMarket(std::vector<std::unique_ptr<BinanceSpotMarket>> venues, Clock clock = &wall_clock);
+  explicit LiveMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, Clock clock = &wall_clock);
   ~LiveMarket();
   LiveMarket(const LiveMarket&) = delete;
   LiveMarket& operator=(const LiveMarket&) = delete;
@@ -38,8 +40,8 @@ class LiveMarket final : public md::MarketSource, private MarketEventSink {
   std::size_t pump(TimestampNs now_ns, std::size_t max_timers = 10'000);
   // What the venues' markets had to say since the last call (connections, drops, syncs, bad input).
   std::vector<std::string> take_notes();
-  BinanceSpotMarket& venue(std::size_t v) { return *venues_[v]; }
-  const BinanceSpotMarket& venue(std::size_t v) const { return *venues_[v]; }
+  BinanceMarket& venue(std::size_t v) { return *venues_[v]; }
+  const BinanceMarket& venue(std::size_t v) const { return *venues_[v]; }
   std::size_t timers_pending() const { return timers_.size(); }
   // Every venue Open (connected, every book valid).
   bool all_open() const;
@@ -63,7 +65,7 @@ class LiveMarket final : public md::MarketSource, private MarketEventSink {
   };
   void on_market_event(std::size_t listing, const md::Event& event) override;
 
-  std::vector<std::unique_ptr<BinanceSpotMarket>> venues_;
+  std::vector<std::unique_ptr<BinanceMarket>> venues_;
   Clock clock_;
   md::MarketListener* listener_ = nullptr;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
@@ -72,6 +74,41 @@ class LiveMarket final : public md::MarketSource, private MarketEventSink {
   bool pumping_ = false;
   std::size_t pumping_venue_ = 0;  // the venue whose events are being delivered
   std::size_t delivered_ = 0;
+};
+
+// Paper trading (`tranche serve --paper`): the venues' live market data, heard through their gateways'
+// market sides as LiveMarket hears it, is fed into a simulator made with SimOptions::live_feed, which plays
+// the venues: the kernel reads the simulator's books (the live ones, net of what our paper orders took) and
+// its orders fill there, by the simulator's latency, queue and fee models. No order reaches a venue.
+//
+// One thread, the kernel's: pump(now) takes what each venue's market received, in order, and injects each
+// event into the simulator at its receive time; then the simulator runs to `now` (latencies, timers).
+class PaperMarket final : private MarketEventSink {
+ public:
+  // Every market's venue must be one of the simulator's, listing the same instruments.
+  static Result<std::unique_ptr<PaperMarket>> create(std::vector<std::unique_ptr<BinanceMarket>> venues,
+                                                     sim::Simulator& sim);
+  // Returns how many market messages it took.
+  std::size_t pump(TimestampNs now_ns);
+  std::vector<std::string> take_notes();
+  // Every venue's market data Open (connected, every book synced).
+  bool all_open() const;
+  BinanceMarket& venue(std::size_t v) { return *venues_[v]; }
+  std::size_t venue_count() const { return venues_.size(); }
+
+ private:
+  PaperMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, sim::Simulator& sim);
+  void on_market_event(std::size_t listing, const md::Event& event) override;
+
+  std::vector<std::unique_ptr<BinanceMarket>> venues_;
+  sim::Simulator& sim_;
+  std::vector<std::size_t> sim_venue_;                // per venue: the simulator's index
+  std::vector<std::vector<std::size_t>> sim_market_;  // per venue and listing: the simulator's market
+  std::size_t pumping_ = 0;                           // the venue whose events are being taken
+  // A synced book handed over whole: as many levels a side as a snapshot holds.
+  static constexpr std::size_t kMaxLevels = 5000;
+  std::vector<md::Level> scratch_bids_, scratch_asks_;
+  std::vector<md::BookLevel> scratch_levels_;
 };
 
 }  // namespace tranche::gateway

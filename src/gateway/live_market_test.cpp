@@ -1,4 +1,4 @@
-// LiveMarket without sockets: its venues are BinanceSpotMarkets fed by hand. Its clock, its timers, the
+// LiveMarket without sockets: its venues are BinanceMarkets fed by hand. Its clock, its timers, the
 // events it delivers (with the MarketRef the kernel reads) and the books and states it offers.
 #include "gateway/live_market.hpp"
 
@@ -56,8 +56,8 @@ struct Listener final : md::MarketListener {
   std::vector<std::pair<std::uint64_t, TimestampNs>> timers;
 };
 
-BinanceSpotMarketOptions small_options() {
-  BinanceSpotMarketOptions o;
+BinanceMarketOptions small_options() {
+  BinanceMarketOptions o;
   o.depth.max_buffered_diffs = 64;
   o.depth.max_buffered_levels = 1024;
   o.depth.max_message_bytes = 1u << 16;
@@ -68,10 +68,9 @@ BinanceSpotMarketOptions small_options() {
 class LiveMarketTest : public ::testing::Test {
  protected:
   LiveMarketTest() {
-    std::vector<std::unique_ptr<BinanceSpotMarket>> venues;
-    venues.push_back(std::make_unique<BinanceSpotMarket>(venue("binance-spot"), small_options(), &fetch_a_));
-    venues.push_back(
-        std::make_unique<BinanceSpotMarket>(venue("binance-spot-2"), small_options(), &fetch_b_));
+    std::vector<std::unique_ptr<BinanceMarket>> venues;
+    venues.push_back(std::make_unique<BinanceMarket>(venue("binance-spot"), small_options(), &fetch_a_));
+    venues.push_back(std::make_unique<BinanceMarket>(venue("binance-spot-2"), small_options(), &fetch_b_));
     spot_ = venues[0].get();
     second_ = venues[1].get();
     market_ = std::make_unique<LiveMarket>(std::move(venues), [this] { return clock_; });
@@ -81,8 +80,8 @@ class LiveMarketTest : public ::testing::Test {
 
   TimestampNs clock_ = kT0;
   NoFetch fetch_a_, fetch_b_;
-  BinanceSpotMarket* spot_ = nullptr;
-  BinanceSpotMarket* second_ = nullptr;
+  BinanceMarket* spot_ = nullptr;
+  BinanceMarket* second_ = nullptr;
   std::unique_ptr<LiveMarket> market_;
   Listener listener_;
 };
@@ -134,7 +133,7 @@ TEST_F(LiveMarketTest, FiresAtMostTheBoundOfTimersInOnePump) {
 }
 
 TEST_F(LiveMarketTest, DeliversEachVenuesEventsWithTheRefTheKernelReads) {
-  for (BinanceSpotMarket* m : {spot_, second_}) {
+  for (BinanceMarket* m : {spot_, second_}) {
     m->on_open(kT0);
     m->on_stream_message(
         "{\"stream\":\"ethusdt@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1,\"s\":\"ETHUSDT\",\"U\":"
@@ -167,6 +166,133 @@ TEST_F(LiveMarketTest, DeliversEachVenuesEventsWithTheRefTheKernelReads) {
   EXPECT_EQ(market_->venue_index(VenueId("okx-spot")), -1);
   EXPECT_EQ(market_->venue_config(0).id, VenueId("binance-spot"));
   EXPECT_FALSE(market_->take_notes().empty());
+}
+
+// --- PaperMarket: the live market fed to a simulator that fills the orders ---
+
+struct Reports final : md::MarketListener {
+  void on_market_data(const md::MarketRef&, const md::Event& event) override { kinds.push_back(event.kind); }
+  void on_execution_report(const ExecutionReport& report) override { reports.push_back(report); }
+  std::vector<md::EventKind> kinds;
+  std::vector<ExecutionReport> reports;
+};
+
+TEST(PaperMarket, FeedsTheWholeSyncedBookToTheSimulatorWhichFillsAnOrderAgainstIt) {
+  auto config = parse_config(R"(
+primary_venue = "binance-spot"
+[[instrument]]
+id = "ETH-USDT"
+base = "ETH"
+quote = "USDT"
+tick_size = "0.01"
+lot_size = "0.0001"
+min_notional = "5"
+[[venue]]
+id = "binance-spot"
+exchange = "binance"
+market = "spot"
+maker_fee_bps = "10"
+taker_fee_bps = "10"
+[venue.balances]
+ETH = "100"
+USDT = "1000000"
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSDT"
+[venue.sim]
+files = ["never-read.gz"]
+[venue.sim.latency]
+market_data = "0"
+order = "1ms"
+response = "1ms"
+cancel = "1ms"
+)",
+                             "paper.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  sim::SimOptions options;
+  options.live_feed = true;
+  options.start_ns = kT0;
+  auto sim = sim::Simulator::create(*config, options);
+  ASSERT_TRUE(sim) << sim.error().message;
+  Reports reports;
+  sim.value()->set_listener(&reports);
+
+  NoFetch fetch;
+  std::vector<std::unique_ptr<BinanceMarket>> venues;
+  venues.push_back(std::make_unique<BinanceMarket>(config->venues[0], small_options(), &fetch));
+  BinanceMarket* spot = venues[0].get();
+  auto paper = PaperMarket::create(std::move(venues), *sim.value());
+  ASSERT_TRUE(paper) << paper.error().message;
+
+  // A diff buffered before the snapshot, which it bridges: the book is the snapshot and that diff.
+  spot->on_open(kT0);
+  spot->on_stream_message(
+      R"({"stream":"ethusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"ETHUSDT","U":10,"u":11,)"
+      R"("b":[["100.00","2"]],"a":[]}})",
+      kT0 + 1);
+  paper.value()->pump(kT0 + 2);
+  ASSERT_EQ(fetch.tickets.size(), 1u);
+  spot->on_snapshot_answer(0, fetch.tickets[0], 200, 0,
+                           R"({"lastUpdateId":10,"bids":[["99.99","1"]],"asks":[["100.01","1.5"]]})",
+                           kT0 + 3);
+  paper.value()->pump(kT0 + 4);
+  EXPECT_TRUE(paper.value()->all_open());
+  const md::BookView* book = sim.value()->book(0, InstrumentId("ETH-USDT"));
+  ASSERT_NE(book, nullptr);
+  ASSERT_TRUE(book->valid());
+  EXPECT_EQ(book->best(Side::Buy), px("100.00")) << "the buffered diff applied after the snapshot is in it";
+  EXPECT_EQ(book->best(Side::Sell), px("100.01"));
+  EXPECT_EQ(sim.value()->now(), kT0 + 4);
+
+  // A marketable order fills at the live ask, after the venue's latency, on the simulator's clock.
+  NewOrder order;
+  order.client_order_id = ClientOrderId(1);
+  order.venue = VenueId("binance-spot");
+  order.instrument = InstrumentId("ETH-USDT");
+  order.side = Side::Buy;
+  order.type = OrderType::Limit;
+  order.time_in_force = TimeInForce::ImmediateOrCancel;
+  order.price = px("100.01");
+  order.qty = qty("1");
+  ASSERT_TRUE(sim.value()->send(0, order));
+  paper.value()->pump(kT0 + 10 * kNanosPerMilli);
+  Qty filled;
+  for (const auto& r : reports.reports)
+    if (r.exec_type == ExecType::Trade) {
+      filled += r.last_qty;
+      EXPECT_EQ(r.last_price, px("100.01"));
+    }
+  EXPECT_EQ(filled, qty("1"));
+  EXPECT_FALSE(sim.value()->inject(1, 0, md::Event{})) << "no such venue";
+}
+
+TEST(PaperMarket, ALiveFeedNeedsItsStartAndEveryVenueItPlaysNeedsItsSimSection) {
+  auto config = parse_config(R"(
+primary_venue = "v"
+[[instrument]]
+id = "ETH-USDT"
+base = "ETH"
+quote = "USDT"
+tick_size = "0.01"
+lot_size = "0.0001"
+[[venue]]
+id = "v"
+exchange = "binance"
+market = "spot"
+[[venue.listing]]
+instrument = "ETH-USDT"
+symbol = "ETHUSDT"
+)",
+                             "v.toml");
+  ASSERT_TRUE(config) << config.error().message;
+  sim::SimOptions options;
+  options.live_feed = true;
+  auto no_start = sim::Simulator::create(*config, options);
+  ASSERT_FALSE(no_start);
+  EXPECT_NE(no_start.error().message.find("needs its start"), std::string::npos) << no_start.error().message;
+  options.start_ns = kT0;
+  auto sim = sim::Simulator::create(*config, options);
+  ASSERT_FALSE(sim) << "a venue without [venue.sim] cannot be simulated";
 }
 
 }  // namespace

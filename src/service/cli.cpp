@@ -184,6 +184,10 @@ int run_cli(int argc, char** argv) {
       "The wall time the data's start plays at (ISO-8601 UTC), shared with a tranche exchange");
   serve_cmd->add_option("--exchange", serve.exchange,
                         "HOST:PORT of a tranche exchange: every simulated venue is reached over FIX there");
+  serve_cmd->add_flag(
+      "--paper", serve.paper,
+      "Paper trading: the venues' live market data through their gateways, every order filled "
+      "by the simulator against it; no order reaches a venue ([server] market = \"paper\")");
   serve_cmd->callback([&] { exit_code = serve_command(serve, std::cout, std::cerr); });
 
   ExchangeOptions exchange;

@@ -41,7 +41,8 @@ class ParentDesk final : public ems::KernelObserver {
  private:
   // The clock the desk's times are on, as its answers name it: the replay's, or the wall's for a live market.
   const char* clock_name() const {
-    return config_.server.market == "live" ? " (wall clock)" : " (replay clock)";
+    return config_.server.market == "replay" ? " (replay clock)"
+                                             : " (wall clock)";  // live and paper: the wall
   }
   struct Client {
     std::string session;

@@ -41,8 +41,13 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
       });
       !s)
     return make_error(s.message());
+  if (o.live_market && o.paper) return make_error("a market is live or paper, not both");
   if (o.live_market) {
     if (auto s = rt->open_live(); !s) return make_error(s.message());
+    return rt;
+  }
+  if (o.paper) {
+    if (auto s = rt->open_paper(); !s) return make_error(s.message());
     return rt;
   }
   auto sim = sim::Simulator::create(rt->config_, o.sim);
@@ -83,18 +88,63 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
   return rt;
 }
 
-// Every venue through its gateway, its orders and its market data alike: Binance spot's API for now.
-Status Runtime::open_live() {
+Status Runtime::open_markets(std::vector<std::unique_ptr<gateway::BinanceMarket>>& markets,
+                             const char* mode) {
   std::string missing;
   for (const VenueConfig& v : config_.venues)
     if (!v.binance) missing += (missing.empty() ? "" : ", ") + v.id.str();
-  if (config_.venues.empty()) return make_error("market = \"live\" needs at least one venue");
+  if (config_.venues.empty())
+    return make_error(std::string("market = \"") + mode + "\" needs at least one venue");
   if (!missing.empty())
-    return make_error("market = \"live\" hears every venue through its own gateway, and " + missing +
+    return make_error(std::string("market = \"") + mode +
+                      "\" hears every venue through its own gateway, and " + missing +
                       (missing.find(',') == std::string::npos ? " has" : " have") +
-                      " no [venue.binance] (a live market has no simulated venue: remove it or give it one)");
-  network_ = std::make_unique<gateway::NetworkThread>();
-  std::vector<std::unique_ptr<gateway::BinanceSpotMarket>> markets;
+                      " no [venue.binance] (remove it or give it one)");
+  if (!network_) network_ = std::make_unique<gateway::NetworkThread>();
+  for (const VenueConfig& v : config_.venues) {
+    gateway::BinanceMarketOptions mo;
+    mo.seed = options_.sim.seed.value_or(1);
+    auto market = gateway::BinanceMarket::start(v, *network_, mo);
+    if (!market) return make_error(market.error().message);
+    markets.push_back(std::move(market).value());
+  }
+  return {};
+}
+
+// Live market data, paper fills: the simulator plays every venue on the live books; no order session opens.
+Status Runtime::open_paper() {
+  std::string unsimulated;
+  for (const VenueConfig& v : config_.venues)
+    if (!v.sim) unsimulated += (unsimulated.empty() ? "" : ", ") + v.id.str();
+  if (!unsimulated.empty())
+    return make_error("market = \"paper\" fills every order in the simulator, and " + unsimulated +
+                      (unsimulated.find(',') == std::string::npos ? " has" : " have") +
+                      " no [venue.sim] (its latencies, queue model and fees)");
+  std::vector<std::unique_ptr<gateway::BinanceMarket>> markets;
+  if (auto s = open_markets(markets, "paper"); !s) return s;
+  sim::SimOptions so = options_.sim;
+  so.live_feed = true;
+  so.start_ns = std::max(gateway::LiveMarket::wall_clock(), journal_last_ns_);
+  so.end_ns = 0;
+  auto sim = sim::Simulator::create(config_, so);
+  if (!sim) return make_error(sim.error().message);
+  sim_ = std::move(sim).value();
+  data_start_ns_ = sim_->now();
+  gateways_ = gateway::make_sim_gateways(*sim_);
+  for (auto& g : gateways_) manager_->add_session(g.get());
+  auto paper = gateway::PaperMarket::create(std::move(markets), *sim_);
+  if (!paper) return make_error(paper.error().message);
+  paper_ = std::move(paper).value();
+  market_ = sim_.get();
+  kernel_ = std::make_unique<ems::Kernel>(config_, *sim_, *manager_, *gate_, options_.kernel);
+  sim_->set_listener(kernel_.get());
+  return {};
+}
+
+// Every venue through its gateway, its orders and its market data alike: Binance spot's API for now.
+Status Runtime::open_live() {
+  std::vector<std::unique_ptr<gateway::BinanceMarket>> markets;
+  if (auto s = open_markets(markets, "live"); !s) return s;
   for (const VenueConfig& v : config_.venues) {
     gateway::BinanceSpotOptions bo;
     bo.reconcile_since_ns = journal_last_ns_;
@@ -104,11 +154,6 @@ Status Runtime::open_live() {
     binance_venues_.push_back(std::move(session).value());
     manager_->add_session(binance_venues_.back().get());
     outliving_.insert(v.id.str());
-    gateway::BinanceSpotMarketOptions mo;
-    mo.seed = bo.seed;
-    auto market = gateway::BinanceSpotMarket::start(v, *network_, mo);
-    if (!market) return make_error(market.error().message);
-    markets.push_back(std::move(market).value());
   }
   live_ = std::make_unique<gateway::LiveMarket>(std::move(markets));
   market_ = live_.get();
@@ -149,7 +194,8 @@ void Runtime::close() {
   kernel_.reset();
   fix_venues_.clear();
   binance_venues_.clear();
-  live_.reset();  // its markets stop before the network thread they run on
+  live_.reset();   // its markets stop before the network thread they run on
+  paper_.reset();  // the same, and before the simulator it feeds
   market_ = nullptr;
   network_.reset();
   manager_.reset();

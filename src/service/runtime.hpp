@@ -39,6 +39,11 @@ struct RuntimeOptions {
   // The kernel hears the venues' own market data (`tranche serve` with [server] market = "live"): every
   // venue must have a [venue.binance] table; no simulator is built and no recording read; `sim` is unused.
   bool live_market = false;
+  // Paper trading (`tranche serve --paper`, [server] market = "paper"): the venues' live market data through
+  // their gateways' market sides ([venue.binance]), fed into a simulator made for a live feed
+  // (SimOptions::live_feed; each venue needs its [venue.sim] too), whose venues fill every order. No order
+  // session to any venue is opened.
+  bool paper = false;
 };
 
 class Runtime {
@@ -57,6 +62,9 @@ class Runtime {
   // What the kernel hears the venues through: the simulator, or the live market.
   md::MarketSource& market() { return *market_; }
   bool live() const { return live_ != nullptr; }
+  bool paper() const { return paper_ != nullptr; }
+  // The live market fed to the simulator (only with paper).
+  gateway::PaperMarket& paper_market() { return *paper_; }
   // The live market (only with live_market).
   gateway::LiveMarket& live_market() { return *live_; }
   ems::Kernel& kernel() { return *kernel_; }
@@ -94,8 +102,12 @@ class Runtime {
   std::unique_ptr<risk::RiskGate> gate_;
   std::unique_ptr<oms::OrderManager> manager_;
   Status open_live();
+  Status open_paper();
+  // Each venue's market side ([venue.binance]), for live and paper.
+  Status open_markets(std::vector<std::unique_ptr<gateway::BinanceMarket>>& markets, const char* mode);
   std::unique_ptr<sim::Simulator> sim_;
   std::unique_ptr<gateway::LiveMarket> live_;
+  std::unique_ptr<gateway::PaperMarket> paper_;
   md::MarketSource* market_ = nullptr;
   std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
   std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues_;

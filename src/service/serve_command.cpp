@@ -88,9 +88,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       return fail("[server] default_algo '" + config.server.default_algo + "' is not an algo");
   }
   const std::string journal_path = options.journal.empty() ? config.server.journal : options.journal;
+  if (options.paper) config.server.market = "paper";
   // A live market: every venue's own market data through its gateway, on the wall clock. What aligns or
-  // checks a replay has no meaning there.
-  const bool live = config.server.market == "live";
+  // checks a replay has no meaning there. Paper trading hears the same live market data, and the simulator
+  // fills every order against it.
+  const bool paper = config.server.market == "paper";
+  const bool live = config.server.market == "live" || paper;
   if (live) {
     const char* replay_only = !options.exchange.empty() ? "--exchange"
                               : !options.anchor.empty() ? "--anchor"
@@ -98,9 +101,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
                               : options.strict_data     ? "--strict-data"
                                                         : nullptr;
     if (replay_only != nullptr)
-      return fail(std::string(replay_only) +
-                  " is for the replayed market; with [server] market = \"live\" the venues' own market data "
-                  "plays on the wall clock");
+      return fail(std::string(replay_only) + " is for the replayed market; with [server] market = \"" +
+                  config.server.market + "\" the venues' own market data plays on the wall clock");
   }
   std::optional<TimestampNs> anchor_ns;
   if (!options.anchor.empty()) {
@@ -139,11 +141,16 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   runtime_options.journal = journal_path;
   runtime_options.remote_venues = true;
   runtime_options.fix_store_dir = journal_path + ".fix";
-  runtime_options.live_market = live;
+  runtime_options.live_market = live && !paper;
+  runtime_options.paper = paper;
   auto opened = Runtime::open(config, runtime_options);
   if (!opened) return fail(opened.error().message);
   Runtime& runtime = *opened.value();
   ems::Kernel& kernel = runtime.kernel();
+  if (paper)
+    for (const VenueConfig& v : config.venues)
+      err << "tranche serve: " << v.id.str() << " market data from " << v.binance->stream_url
+          << " (snapshots from " << v.binance->rest_url << "); its orders filled by the simulator (paper)\n";
   for (const auto& name : runtime.outliving_venues()) {
     const VenueConfig* v = config.venue(VenueId(name));
     if (v->binance) {
@@ -173,16 +180,21 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   // The live market: its books sync from the venues' snapshots before the clients come (10 s at most; a
   // venue without a book by then is not traded until it has one). The order sessions' reports wait in their
   // queues until the kernel has recovered its parents.
+  // The live market's pump: the kernel's own (live), or the simulator's feed (paper).
+  auto pump_live = [&](TimestampNs now) {
+    return paper ? runtime.paper_market().pump(now) : runtime.live_market().pump(now);
+  };
   auto say_notes = [&] {
     if (live)
-      for (const std::string& note : runtime.live_market().take_notes())
+      for (const std::string& note :
+           paper ? runtime.paper_market().take_notes() : runtime.live_market().take_notes())
         err << "tranche serve: " << note << "\n";
   };
   if (live) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!runtime.live_market().all_open() && std::chrono::steady_clock::now() < deadline &&
-           stop_signal().load() == 0) {
-      runtime.live_market().pump(wall_now_ns());
+    while (!(paper ? runtime.paper_market().all_open() : runtime.live_market().all_open()) &&
+           std::chrono::steady_clock::now() < deadline && stop_signal().load() == 0) {
+      pump_live(wall_now_ns());
       say_notes();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -252,7 +264,10 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   for (const auto& c : config.server.fix.clients) clients += (clients.empty() ? "" : ", ") + c;
   err << "tranche serve: FIX 4.4 on " << config.server.fix.host << ":" << config.server.fix.port << " as "
       << config.server.fix.comp_id << " for " << clients << "; market ";
-  if (live)
+  if (paper)
+    err << "paper: the venues' own market data on the wall clock, every order filled by the simulator (none "
+           "reaches a venue)";
+  else if (live)
     err << "live from the venues' own market data on the wall clock";
   else
     err << (config.scenario ? config.scenario->name : std::string("(no scenario)")) << " replayed from "
@@ -274,7 +289,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     // Live: what the venues said (reports, then market data), then the timers due, all at the wall's now.
     take_requests(std::chrono::microseconds(1000));
     runtime.poll_remote_venues();
-    runtime.live_market().pump(wall_now_ns());
+    pump_live(wall_now_ns());
     say_notes();
     if (!kernel.error().ok()) {
       err << "tranche serve: stopping: " << kernel.error().message() << "\n";
@@ -326,7 +341,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       take_requests(std::chrono::microseconds(0));
       runtime.poll_remote_venues();
       if (live) {
-        runtime.live_market().pump(wall_now_ns());
+        pump_live(wall_now_ns());
         say_notes();
       } else {
         (void)runtime.sim().run_until(runtime.sim().now() + 10 * kNanosPerMilli, kStepsBetweenRequests);

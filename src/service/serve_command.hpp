@@ -17,6 +17,7 @@ struct ServeOptions {
   bool strict_data = false;  // a data issue (recording ends early, unusable stretch) stops the server
   std::string anchor;        // the wall time the data's start plays at (shared with a tranche exchange)
   std::string exchange;      // HOST:PORT of a tranche exchange: every simulated venue over FIX there
+  bool paper = false;        // [server] market = "paper": live market data, orders filled by the simulator
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);

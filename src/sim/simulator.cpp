@@ -52,6 +52,14 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
   end_ns_ = options.end_ns != 0 ? options.end_ns : scenario.end_ns;
   if (start_ns_ != 0) start_ns_ += offset_ns_;
   if (end_ns_ != 0) end_ns_ += offset_ns_;
+  live_feed_ = options.live_feed;
+  if (live_feed_ && options.start_ns <= 0)
+    return make_error("a live feed needs its start (the wall clock's now)");
+  if (live_feed_) {
+    // No recorded window: the venues trade from now until the process ends.
+    start_ns_ = options.start_ns;
+    end_ns_ = 0;
+  }
   if (end_ns_ != 0 && end_ns_ <= start_ns_) return make_error("the run's end must come after its start");
   sample_ns_ = scenario.recentre_sample_ns;
   deliver_market_data_ = options.deliver_market_data;
@@ -83,13 +91,13 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
   }
   if (venues_.empty()) return make_error(config.source + ": no venue has a [venue.sim] section to simulate");
 
-  if (config.scenario && !config.scenario->recentre_reference.empty())
+  if (config.scenario && !config.scenario->recentre_reference.empty() && !live_feed_)
     reference_venue_ = venue_index(VenueId(config.scenario->recentre_reference));
   const std::size_t window =
       static_cast<std::size_t>(scenario.recentre_window_ns / scenario.recentre_sample_ns);
   for (std::size_t v = 0; v < venues_.size(); ++v) {
     VenueSlot& slot = venues_[v];
-    if (!slot.venue->sim().recentre) continue;
+    if (!slot.venue->sim().recentre || live_feed_) continue;
     if (reference_venue_ < 0) {
       slot.stats.notes.push_back("not re-centred: its reference '" + scenario.recentre_reference +
                                  "' is not mounted in this run, so it quotes its own prices");
@@ -109,9 +117,14 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
   }
   sampling_ = venues_.size() > 1 || reference_venue_ >= 0;
 
-  // Feeds: each opens its own reader and primes its first event.
-  for (std::size_t v = 0; v < venues_.size(); ++v) {
+  // Feeds: each opens its own reader and primes its first event (none with a live feed).
+  for (std::size_t v = 0; v < venues_.size() && !live_feed_; ++v) {
     const VenueSimConfig& sc = venues_[v].venue->sim();
+    if (sc.feeds.empty())
+      return make_error(
+          venues_[v].venue->config().id.str() +
+          ": [venue.sim] has no files: a replay needs its recording (only paper trading, on the "
+          "venue's live market, plays a venue without one)");
     const bool data_latency = sc.market_data_latency.kind == LatencySpec::Kind::FromData ||
                               sc.order_latency.kind == LatencySpec::Kind::FromData ||
                               sc.response_latency.kind == LatencySpec::Kind::FromData ||
@@ -156,7 +169,7 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
     }
   }
 
-  TimestampNs first = kNever;
+  TimestampNs first = live_feed_ ? start_ns_ : kNever;
   for (const auto& feed : feeds_) first = std::min(first, feed.current.recv_ns);
   now_ = first;
   next_sample_ns_ = first;
@@ -450,6 +463,7 @@ std::string DataIssue::to_string() const {
 }
 
 bool Simulator::recording_left() const {
+  if (live_feed_) return true;  // a live market does not end
   for (const auto& f : feeds_)
     if (f.has && (end_ns_ == 0 || f.current.recv_ns <= end_ns_)) return true;
   return false;
@@ -489,6 +503,29 @@ void Simulator::run_recorded(Feed& feed) {
                                  feed.files);
     if (--slot.feeds_left == 0) close_venue(feed.venue, "its recorded data ended", true);
   }
+}
+
+bool Simulator::inject(std::size_t v, std::size_t m, const md::Event& event) {
+  if (!live_feed_ || v >= venues_.size() || m >= venues_[v].venue->market_count()) return false;
+  run_until(event.recv_ns);
+  md::Event at = event;
+  if (at.recv_ns < now_) at.recv_ns = now_;
+  now_ = at.recv_ns;
+  VenueSlot& slot = venues_[v];
+  ++recorded_events_;
+  ++slot.stats.events;
+  if (slot.stats.first_event_ns == 0) slot.stats.first_event_ns = at.recv_ns;
+  slot.stats.last_event_ns = at.recv_ns;
+  // As a recorded event is applied (run_recorded): the venue's book, a venue closed for stale data
+  // reopened, the listener told (after the market-data latency), what the event made possible done.
+  slot.venue->on_market_event(m, at);
+  if (slot.closed_for_staleness && slot.venue->market(m).valid()) {
+    slot.closed_for_staleness = false;
+    slot.venue->set_state(VenueState::Open, "market data resumed", now_);
+  }
+  if (listener_ != nullptr && deliver_market_data_) deliver_market_data(v, m, at);
+  drain(v);
+  return true;
 }
 
 void Simulator::run_action(const Scheduled& item) {

@@ -44,6 +44,11 @@ struct SimOptions {
   // Every recorded time (receive and exchange clocks, the window, the fault windows) moved by this much: a
   // second lap of the same data on a clock that keeps running forward (tranche serve's on_data_end = replay).
   DurationNs time_offset_ns = 0;
+  // Paper trading (`tranche serve --paper`): no recording is read. The venues open at `start_ns` (the wall
+  // clock's now, required) and hear their live market through inject(); they never close for an end of data
+  // and are not re-centred (each hears its own market). Orders fill against that book as against a recorded
+  // one: the same latencies, queue model, fees and our own impact.
+  bool live_feed = false;
 };
 
 // How often and by how much the venues' combined book was crossed (one venue's bid above another's ask),
@@ -149,6 +154,11 @@ class Simulator final : public md::MarketSource {
   DurationNs time_offset_ns() const { return offset_ns_; }
   // Whether recorded events are left to replay within the window.
   bool recording_left() const;
+  // A live market event of `venue`'s listing `market` (SimOptions::live_feed), applied now: at its receive
+  // time, or at now() when that is earlier (the clock never runs back). What is scheduled before it runs
+  // first. False when the venue or market does not exist, or the simulator does not take a live feed.
+  bool inject(std::size_t venue, std::size_t market, const md::Event& event);
+  bool live_feed() const { return live_feed_; }
   void run();
   std::uint64_t recorded_events() const { return recorded_events_; }
 
@@ -248,6 +258,7 @@ class Simulator final : public md::MarketSource {
   std::uint64_t next_seq_ = 0;
   SimListener* listener_ = nullptr;
   bool deliver_market_data_ = true;
+  bool live_feed_ = false;
   std::uint64_t seed_ = 1;
   TimestampNs start_ns_ = 0;
   TimestampNs end_ns_ = 0;
