@@ -177,8 +177,10 @@ struct Reports final : md::MarketListener {
   std::vector<ExecutionReport> reports;
 };
 
-TEST(PaperMarket, FeedsTheWholeSyncedBookToTheSimulatorWhichFillsAnOrderAgainstIt) {
-  auto config = parse_config(R"(
+// One Binance spot venue, with or without the [venue.sim] that says how its orders fill on paper (no files:
+// it is only ever played on a live feed).
+Result<Config> paper_config(bool with_sim) {
+  std::string toml = R"(
 primary_venue = "binance-spot"
 [[instrument]]
 id = "ETH-USDT"
@@ -199,15 +201,14 @@ USDT = "1000000"
 [[venue.listing]]
 instrument = "ETH-USDT"
 symbol = "ETHUSDT"
-[venue.sim]
-files = ["never-read.gz"]
-[venue.sim.latency]
-market_data = "0"
-order = "1ms"
-response = "1ms"
-cancel = "1ms"
-)",
-                             "paper.toml");
+)";
+  if (with_sim)
+    toml += "[venue.sim]\n[venue.sim.latency]\norder = \"1ms\"\nresponse = \"1ms\"\ncancel = \"1ms\"\n";
+  return parse_config(toml, "paper.toml");
+}
+
+TEST(PaperMarket, FeedsTheWholeSyncedBookToTheSimulatorWhichFillsAnOrderAgainstIt) {
+  auto config = paper_config(true);
   ASSERT_TRUE(config) << config.error().message;
   sim::SimOptions options;
   options.live_feed = true;
@@ -267,23 +268,7 @@ cancel = "1ms"
 }
 
 TEST(PaperMarket, ALiveFeedNeedsItsStartAndEveryVenueItPlaysNeedsItsSimSection) {
-  auto config = parse_config(R"(
-primary_venue = "v"
-[[instrument]]
-id = "ETH-USDT"
-base = "ETH"
-quote = "USDT"
-tick_size = "0.01"
-lot_size = "0.0001"
-[[venue]]
-id = "v"
-exchange = "binance"
-market = "spot"
-[[venue.listing]]
-instrument = "ETH-USDT"
-symbol = "ETHUSDT"
-)",
-                             "v.toml");
+  auto config = paper_config(false);
   ASSERT_TRUE(config) << config.error().message;
   sim::SimOptions options;
   options.live_feed = true;

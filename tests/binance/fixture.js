@@ -99,4 +99,32 @@ function configWith(dir, extra) {
   return file;
 }
 
-module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith };
+// The bundled config with `venue` reached over Binance's API at the exchange on `port` (its [venue.binance]:
+// the exchange's URLs, `ca` trusted, `keyFile` when given). `alone`: the other venues left out (binance-spot
+// only, the first). `market`: [server] market ("live", "paper"). `edit`: any last change to the text.
+function venueConfig({ dir, name, port, ca, keyFile = null, venue = 'binance-spot', alone = true, market = null,
+  edit = (text) => text }) {
+  const root = path.resolve(__dirname, '../..');
+  let toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
+  const at = toml.indexOf(`id = "${venue}"`);
+  if (at < 0) throw new Error(`no ${venue} in the bundled config`);
+  const server = toml.indexOf('\n# tranche serve');
+  let end = toml.indexOf('[[venue]]', at);
+  if (end < 0 || end > server) end = server;
+  const binance = `[venue.binance]
+rest_url = "https://127.0.0.1:${port}"
+ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
+stream_url = "wss://127.0.0.1:${port}"
+ca_file = "${ca}"
+${keyFile ? `key_file = "${keyFile}"\n` : ''}`;
+  toml = toml.slice(0, end) + binance + (alone ? toml.slice(server) : `\n${toml.slice(end)}`);
+  if (market) {
+    if (!/\nmarket = "replay"/.test(toml)) throw new Error('the bundled config does not say its server\'s market');
+    toml = toml.replace(/\nmarket = "replay"/, `\nmarket = "${market}"`);
+  }
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, edit(toml));
+  return file;
+}
+
+module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith, venueConfig };

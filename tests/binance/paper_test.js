@@ -13,26 +13,14 @@ const f = require('./fixture');
 const lib = require('../../fix/lib');
 
 const [tranche, dictionary] = process.argv.slice(2, 4).map((p) => path.resolve(p));
-const root = path.resolve(__dirname, '../..');
 const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
 const running = [];
 
-// The bundled config with binance-spot alone, its market heard at the exchange, paper trading.
+// binance-spot alone, its market heard at the exchange, paper trading; `withSim` false: its [venue.sim] gone.
 function paperConfig(dir, port, certs, { withSim = true } = {}) {
-  let toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
-  const second = toml.indexOf('[[venue]]', toml.indexOf('[[venue]]') + 1);
-  const server = toml.indexOf('\n# tranche serve');
-  toml = toml.slice(0, second) + `[venue.binance]
-rest_url = "https://127.0.0.1:${port}"
-stream_url = "wss://127.0.0.1:${port}"
-ca_file = "${certs.ca}"
-` + toml.slice(server);
-  assert.match(toml, /\nmarket = "replay"/);
-  toml = toml.replace(/\nmarket = "replay"/, '\nmarket = "paper"');
-  if (!withSim) toml = toml.slice(0, toml.indexOf('\n[venue.sim]\n') + 1) + toml.slice(toml.indexOf('[venue.binance]'));
-  const file = path.join(dir, withSim ? 'paper.toml' : 'nosim.toml');
-  fs.writeFileSync(file, toml);
-  return file;
+  return f.venueConfig({ dir, name: withSim ? 'paper.toml' : 'nosim.toml', port, ca: certs.ca, market: 'paper',
+    edit: (toml) => (withSim ? toml
+      : toml.slice(0, toml.indexOf('\n[venue.sim]\n') + 1) + toml.slice(toml.indexOf('[venue.binance]'))) });
 }
 
 const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTime: new Date(), OrdType: '1',

@@ -18,44 +18,17 @@ const tranche = path.resolve(process.argv[2]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const root = path.resolve(__dirname, '../..');
 
-// The bundled config with binance-spot alone, its market heard at the exchange on `port`; `files` replaces its
-// recording (a replay of what was recorded) when given.
-function spotConfig(dir, name, port, certs, keys, files = null) {
-  let toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
-  const second = toml.indexOf('[[venue]]', toml.indexOf('[[venue]]') + 1);
-  const server = toml.indexOf('\n# tranche serve');
-  toml = toml.slice(0, second) + `[venue.binance]
-rest_url = "https://127.0.0.1:${port}"
-ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
-stream_url = "wss://127.0.0.1:${port}"
-ca_file = "${certs.ca}"
-key_file = "${keys.file}"
-` + toml.slice(server);
-  if (files) {
-    toml = toml.replace(/\nfiles = \["[^"]*ethusdt_20240808\.gz"\]/, `\nfiles = ${JSON.stringify(files)}`);
-    // The recording's own span: the scenario's window of the bundled data does not cover it.
-    toml = toml.replace(/\nstart = "[^"]*"\nend = "[^"]*"/, '');
-  }
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, toml);
-  return file;
+// binance-spot alone, heard at the exchange on `port`; `files` replaces its recording (a replay of what was
+// recorded) when given, with the scenario's window left out (the bundled data's does not cover it).
+function spotConfig(dir, name, port, certs, files = null) {
+  return f.venueConfig({ dir, name, port, ca: certs.ca, edit: (toml) => (files === null ? toml
+    : toml.replace(/\nfiles = \["[^"]*ethusdt_20240808\.gz"\]/, `\nfiles = ${JSON.stringify(files)}`)
+      .replace(/\nstart = "[^"]*"\nend = "[^"]*"/, '')) });
 }
 
 // The bundled config whole, with `venue` (a futures venue) heard at the exchange on `port`.
 function futuresConfig(dir, venue, port, certs) {
-  const toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
-  const at = toml.indexOf(`id = "${venue}"`);
-  assert.ok(at > 0, `no ${venue} in the bundled config`);
-  let end = toml.indexOf('[[venue]]', at);
-  if (end < 0) end = toml.indexOf('\n# tranche serve', at);
-  const file = path.join(dir, `${venue}.toml`);
-  fs.writeFileSync(file, toml.slice(0, end) + `[venue.binance]
-rest_url = "https://127.0.0.1:${port}"
-stream_url = "wss://127.0.0.1:${port}"
-ca_file = "${certs.ca}"
-
-` + toml.slice(end));
-  return file;
+  return f.venueConfig({ dir, name: `${venue}.toml`, port, ca: certs.ca, venue, alone: false });
 }
 
 function control(port, ca, pathAndQuery) {
@@ -93,7 +66,7 @@ async function step(name, fn) {
   const keys = f.makeKeys(dir);
   const port = await f.freePort();
   const ex = await f.startExchange({ tranche, certs, keys, port, speed: '10' });
-  const config = spotConfig(dir, 'record.toml', port, certs, keys);
+  const config = spotConfig(dir, 'record.toml', port, certs);
   try {
     let recorded;
     await step('a recording of 5 s through an outage holds the gap and the snapshot that re-synced it', async () => {
@@ -132,7 +105,7 @@ async function step(name, fn) {
     });
 
     await step('sim run replays the recording as binance-spot', async () => {
-      const replay = spotConfig(dir, 'replay.toml', port, certs, keys, [recorded.path]);
+      const replay = spotConfig(dir, 'replay.toml', port, certs, [recorded.path]);
       const s = run(['sim', 'run', '--config', replay, '--json']);
       assert.strictEqual(s.code, 0, s.stderr);
       const j = JSON.parse(s.stdout);

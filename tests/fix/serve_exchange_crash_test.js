@@ -6,17 +6,17 @@
 // With `binance` the exchange plays binance-spot behind Binance spot's own API (HTTPS and the WebSocket API,
 // with a CA this test makes) and `tranche serve` reaches it through its Binance spot gateway: after each
 // restart it queries the children it left in flight by clientOrderId and fetches their trades.
-// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY [fix|binance CONFIG]
+// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY [fix|binance]
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
 const lib = require('../../fix/lib');
+const fixture = require('../binance/fixture');
 
 const [tranche, dictionary] = process.argv.slice(2, 4).map((p) => path.resolve(p));
 const protocol = process.argv[4] || 'fix';
-const bundledConfig = process.argv[5] ? path.resolve(process.argv[5]) : null;
 const binance = protocol === 'binance';
 const processes = [];
 const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
@@ -38,18 +38,7 @@ function binanceFiles(dir) {
 
 // The bundled config with binance-spot alone, reached over Binance's API at the exchange.
 function binanceServeConfig(dir, port, files) {
-  let toml = fs.readFileSync(bundledConfig, 'utf8').replaceAll('"../data/', `"${path.dirname(bundledConfig)}/../data/`);
-  const second = toml.indexOf('[[venue]]', toml.indexOf('[[venue]]') + 1);
-  const server = toml.indexOf('\n# tranche serve');
-  toml = toml.slice(0, second) + `[venue.binance]
-rest_url = "https://127.0.0.1:${port}"
-ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
-stream_url = "wss://127.0.0.1:${port}"
-ca_file = "${files.ca}"
-key_file = "${files.keys}"
-` + toml.slice(server);
-  fs.writeFileSync(`${dir}/serve.toml`, toml);
-  return `${dir}/serve.toml`;
+  return fixture.venueConfig({ dir, name: 'serve.toml', port, ca: files.ca, keyFile: files.keys });
 }
 
 function startExchange(port, anchor, files) {

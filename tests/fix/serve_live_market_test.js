@@ -15,6 +15,7 @@ const path = require('path');
 const https = require('https');
 const { spawn, execFileSync } = require('child_process');
 const lib = require('../../fix/lib');
+const fixture = require('../binance/fixture');
 
 const [tranche, dictionary, bundledConfig] = process.argv.slice(2, 5).map((p) => path.resolve(p));
 const processes = [];
@@ -39,20 +40,7 @@ function binanceFiles(dir) {
 // The bundled config with binance-spot alone, reached over Binance's API at the exchange, and the server
 // on its live market.
 function liveConfig(dir, port, files) {
-  let toml = fs.readFileSync(bundledConfig, 'utf8').replaceAll('"../data/', `"${path.dirname(bundledConfig)}/../data/`);
-  const second = toml.indexOf('[[venue]]', toml.indexOf('[[venue]]') + 1);
-  const server = toml.indexOf('\n# tranche serve');
-  toml = toml.slice(0, second) + `[venue.binance]
-rest_url = "https://127.0.0.1:${port}"
-ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
-stream_url = "wss://127.0.0.1:${port}"
-ca_file = "${files.ca}"
-key_file = "${files.keys}"
-` + toml.slice(server);
-  assert.match(toml, /\nmarket = "replay"/, 'the bundled config does not say its server\'s market');
-  toml = toml.replace(/\nmarket = "replay"/, '\nmarket = "live"');
-  fs.writeFileSync(`${dir}/live.toml`, toml);
-  return `${dir}/live.toml`;
+  return fixture.venueConfig({ dir, name: 'live.toml', port, ca: files.ca, keyFile: files.keys, market: 'live' });
 }
 
 function startExchange(port, files) {
