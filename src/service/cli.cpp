@@ -85,6 +85,20 @@ int run_cli(int argc, char** argv) {
   convert_cmd->add_option("-o,--output", convert.output, "Output .trmd file")->required();
   convert_cmd->callback([&] { exit_code = md_convert(convert, std::cout, std::cerr); });
 
+  MdSignalsOptions signals;
+  auto* signals_cmd = md->add_subcommand(
+      "signals",
+      "Stoikov's micro-price fitted on each stream's first half, its mid forecast judged on the second");
+  signals_cmd->add_option("files", signals.files, "Recorded files, read in order")
+      ->required()
+      ->check(CLI::ExistingFile);
+  signals_cmd->add_option("--horizon", signals.horizon, "How far ahead the mid is forecast")
+      ->default_val("1s");
+  signals_cmd->add_option("--every", signals.every, "How often the second half is sampled")
+      ->default_val("100ms");
+  signals_cmd->add_flag("--json", signals.json, "Print JSON on stdout");
+  signals_cmd->callback([&] { exit_code = md_signals(signals, std::cout, std::cerr); });
+
   MdRecordOptions record;
   auto* record_cmd = md->add_subcommand(
       "record", "Record a live venue's market data through its gateway, in the format replays read");

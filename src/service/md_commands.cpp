@@ -9,10 +9,12 @@
 #include <optional>
 #include <ostream>
 
+#include "core/config.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "md/binary_format.hpp"
 #include "md/book_replay.hpp"
+#include "md/book_signals.hpp"
 #include "md/reader.hpp"
 
 namespace tranche::service {
@@ -394,6 +396,107 @@ int md_profile(const MdProfileOptions& options, std::ostream& out, std::ostream&
     out << b["from"].get<std::string>() << "  " << std::fixed << std::setprecision(1) << std::setw(8)
         << 100 * b["share"].get<double>() << "%\n";
   out << "profile=" << list.str() << "\n";
+  return 0;
+}
+
+int md_signals(const MdSignalsOptions& options, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message) {
+    err << "tranche md signals: " << message << "\n";
+    return 2;
+  };
+  auto horizon = parse_duration(options.horizon);
+  if (!horizon || *horizon <= 0) return fail("--horizon must be a positive duration: " + options.horizon);
+  auto every = parse_duration(options.every);
+  if (!every || *every <= 0) return fail("--every must be a positive duration: " + options.every);
+  auto opened = open_reader(options.files);
+  if (!opened.ok()) return fail(opened.error().message);
+  EventReader& reader = **opened;
+  // Each stream's touch as it changed: from its bookTickers where it has them (they move in real time), else
+  // from its book after each depth event.
+  struct Touches {
+    std::vector<TimedSample> quotes, book;
+  };
+  std::vector<Touches> touches;
+  BookReplay replay;
+  Event event;
+  while (reader.next(event)) {
+    if (touches.size() <= event.stream) touches.resize(event.stream + 1u);
+    auto& sb = replay.apply(event);
+    if (event.kind == EventKind::Quote && event.price.is_set() && event.price2.is_set()) {
+      touches[event.stream].quotes.push_back(
+          {event.recv_ns, {event.price, event.price2, event.qty, event.qty2}});
+    } else if ((event.kind == EventKind::BookDelta || event.kind == EventKind::BookSnapshot) && sb.valid) {
+      const L2Book& b = sb.book;
+      touches[event.stream].book.push_back(
+          {event.recv_ns, {b.best_bid(), b.best_ask(), b.best_bid_qty(), b.best_ask_qty()}});
+    }
+  }
+  report_reader_problems(reader, err);
+  ordered_json streams = ordered_json::array();
+  for (std::size_t i = 0; i < touches.size() && i < reader.streams().size(); ++i) {
+    const bool from_quotes = !touches[i].quotes.empty();
+    const std::vector<TimedSample>& states = from_quotes ? touches[i].quotes : touches[i].book;
+    auto* sb = replay.stream(static_cast<std::uint16_t>(i));
+    if (sb == nullptr || states.empty()) continue;
+    ordered_json st;
+    st["stream"] = reader.streams()[i].name();
+    st["touch_from"] = from_quotes ? "bookTicker" : "book";
+    st["tick"] = sb->book.tick_size().to_string();
+    st["states"] = states.size();
+    MicroPriceModel model;
+    auto score = score_micro_price(states, sb->book.tick_size(), *horizon, *every, &model);
+    if (!score) {
+      st["error"] = score.error().message;
+      err << "tranche md signals: " << reader.streams()[i].name() << ": " << score.error().message << "\n";
+      streams.push_back(st);
+      continue;
+    }
+    st["fit_states"] = score->fit_states;
+    st["fit_transitions"] = score->fit_transitions;
+    st["horizon_s"] = static_cast<double>(*horizon) / 1e9;
+    st["samples"] = score->samples;
+    st["rmse_ticks"] = {{"mid", score->rmse_mid_ticks},
+                        {"weighted_mid", score->rmse_weighted_ticks},
+                        {"micro_price", score->rmse_micro_ticks}};
+    st["micro_vs_mid"] = score->rmse_micro_ticks / score->rmse_mid_ticks;
+    st["micro_vs_weighted_mid"] = score->rmse_micro_ticks / score->rmse_weighted_ticks;
+    ordered_json table = ordered_json::object();
+    for (int s = 0; s < MicroPriceModel::kSpreadStates; ++s) {
+      ordered_json row = ordered_json::array();
+      for (int b = 0; b < MicroPriceModel::kImbalanceBuckets; ++b)
+        row.push_back(std::round(model.table()[s * MicroPriceModel::kImbalanceBuckets + b] * 1e4) / 1e4);
+      table[s + 1 < MicroPriceModel::kSpreadStates ? std::to_string(s + 1) : std::to_string(s + 1) + "+"] =
+          row;
+    }
+    st["adjustment_ticks_by_spread"] = table;
+    streams.push_back(st);
+  }
+  ordered_json j;
+  j["files"] = options.files;
+  j["streams"] = streams;
+  if (options.json) {
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& st : streams) {
+    out << st["stream"].get<std::string>() << " (touch from " << st["touch_from"].get<std::string>()
+        << ", tick " << st["tick"].get<std::string>() << ")\n";
+    if (st.contains("error")) {
+      out << "  " << st["error"].get<std::string>() << "\n";
+      continue;
+    }
+    out << "  fitted on the first half: " << st["fit_transitions"] << " transitions of the touch\n";
+    out << "  forecast of the mid " << st["horizon_s"] << " s ahead over the second half (" << st["samples"]
+        << " samples), RMSE in ticks: mid " << std::setprecision(4) << st["rmse_ticks"]["mid"].get<double>()
+        << ", weighted mid " << st["rmse_ticks"]["weighted_mid"].get<double>() << ", micro-price "
+        << st["rmse_ticks"]["micro_price"].get<double>() << " (" << st["micro_vs_mid"].get<double>()
+        << "x the mid's)\n";
+    for (const auto& [spread, row] : st["adjustment_ticks_by_spread"].items()) {
+      out << "  G at spread " << spread << " tick(s), by bid share 0-10% .. 90-100%:";
+      for (const auto& g : row) out << " " << std::setprecision(3) << g.get<double>();
+      out << "\n";
+    }
+  }
   return 0;
 }
 

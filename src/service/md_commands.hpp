@@ -34,10 +34,20 @@ struct MdProfileOptions {
   bool json = false;
 };
 
+// Stoikov's micro-price fitted on each stream's first half and judged on its second: how well it forecasts
+// the mid `horizon` later, against the mid itself and the imbalance-weighted mid (md/book_signals.hpp).
+struct MdSignalsOptions {
+  std::vector<std::string> files;
+  std::string horizon = "1s";
+  std::string every = "100ms";  // how often the second half is sampled
+  bool json = false;
+};
+
 // Each returns the process exit code; results go to `out`, messages to `err`.
 int md_stats(const MdStatsOptions& options, std::ostream& out, std::ostream& err);
 int md_book(const MdBookOptions& options, std::ostream& out, std::ostream& err);
 int md_convert(const MdConvertOptions& options, std::ostream& out, std::ostream& err);
 int md_profile(const MdProfileOptions& options, std::ostream& out, std::ostream& err);
+int md_signals(const MdSignalsOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tranche::service
