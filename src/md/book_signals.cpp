@@ -142,7 +142,8 @@ Result<MicroPriceModel> MicroPriceModel::fit(std::span<const Sample> states, Pri
     }
   }
   Matrix inv{};
-  if (!invert(a, inv)) return make_error("the touch's transitions could not be inverted (a state never moves)");
+  if (!invert(a, inv))
+    return make_error("the touch's transitions could not be inverted (a state never moves)");
   const Vector g1 = times(inv, r);
   Matrix b{};
   for (int i = 0; i < kN; ++i)
@@ -217,10 +218,12 @@ double queue_clear_seconds(Qty ahead, double rate_per_second) {
 // ---------------------------------------------------------------------------------------------------------
 // The forecast score
 
-Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Price tick, DurationNs horizon_ns,
-                                        DurationNs every_ns, MicroPriceModel* fitted_out) {
+Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Price tick,
+                                        DurationNs horizon_ns, DurationNs every_ns,
+                                        MicroPriceModel* fitted_out) {
   if (states.size() < 2) return make_error("no touch to score");
-  if (horizon_ns <= 0 || every_ns <= 0) return make_error("the horizon and the sampling step must be positive");
+  if (horizon_ns <= 0 || every_ns <= 0)
+    return make_error("the horizon and the sampling step must be positive");
   const TimestampNs first = states.front().at_ns, last = states.back().at_ns;
   const TimestampNs split = first + (last - first) / 2;
   std::size_t half = 0;
@@ -251,7 +254,8 @@ Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Pri
     se_micro += std::pow((future - static_cast<double>(micro.raw())) / t, 2);
     ++score.samples;
   }
-  if (score.samples == 0) return make_error("no moment of the second half has a touch and one a horizon later");
+  if (score.samples == 0)
+    return make_error("no moment of the second half has a touch and one a horizon later");
   const double n = static_cast<double>(score.samples);
   score.rmse_mid_ticks = std::sqrt(se_mid / n);
   score.rmse_weighted_ticks = std::sqrt(se_weighted / n);

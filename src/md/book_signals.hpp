@@ -69,7 +69,8 @@ class MicroPriceModel {
 };
 
 // The recent trade flow, decayed with a half-life: how much traded on each side (by the taker's side) and
-// the imbalance (buy - sell) / (buy + sell) in [-1, 1]. Times must not run back (an earlier one counts as now).
+// the imbalance (buy - sell) / (buy + sell) in [-1, 1]. Times must not run back (an earlier one counts as
+// now).
 class TradeFlow {
  public:
   explicit TradeFlow(DurationNs half_life_ns = kNanosPerSecond);
@@ -89,9 +90,9 @@ class TradeFlow {
 // Expected seconds for `ahead` to be traded away at `rate` per second; infinity when nothing trades.
 double queue_clear_seconds(Qty ahead, double rate_per_second);
 
-// How well a price forecasts the mid `horizon` later, over a recording's second half, with the model fitted on
-// its first half (`tranche md signals`, the golden test): root mean square errors in ticks of the mid itself,
-// the imbalance-weighted mid and the micro-price, sampled every `every_ns` of the evaluation half.
+// How well a price forecasts the mid `horizon` later, over a recording's second half, with the model fitted
+// on its first half (`tranche md signals`, the golden test): root mean square errors in ticks of the mid
+// itself, the imbalance-weighted mid and the micro-price, sampled every `every_ns` of the evaluation half.
 struct ForecastScore {
   std::uint64_t fit_states = 0, fit_transitions = 0, samples = 0;
   double rmse_mid_ticks = 0, rmse_weighted_ticks = 0, rmse_micro_ticks = 0;
@@ -101,7 +102,8 @@ struct TimedSample {
   TimestampNs at_ns;
   MicroPriceModel::Sample state;
 };
-Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Price tick, DurationNs horizon_ns,
-                                        DurationNs every_ns, MicroPriceModel* fitted_out = nullptr);
+Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Price tick,
+                                        DurationNs horizon_ns, DurationNs every_ns,
+                                        MicroPriceModel* fitted_out = nullptr);
 
 }  // namespace tranche::md

@@ -32,11 +32,12 @@ TEST_P(MicroPriceGolden, ForecastsTheMidOneSecondAheadBetterThanTheMidOnTheUnsee
   MicroPriceModel model;
   auto score = score_micro_price(touches, tick, kNanosPerSecond, 100 * kNanosPerMilli, &model);
   ASSERT_TRUE(score) << score.error().message;
-  std::printf("%s: %llu transitions fitted; mid 1 s ahead over %llu samples, RMSE in ticks: mid %.3f, weighted mid "
-              "%.3f, micro-price %.3f (%.4fx the mid's)\n",
-              GetParam(), static_cast<unsigned long long>(score->fit_transitions),
-              static_cast<unsigned long long>(score->samples), score->rmse_mid_ticks, score->rmse_weighted_ticks,
-              score->rmse_micro_ticks, score->rmse_micro_ticks / score->rmse_mid_ticks);
+  std::printf(
+      "%s: %llu transitions fitted; mid 1 s ahead over %llu samples, RMSE in ticks: mid %.3f, weighted mid "
+      "%.3f, micro-price %.3f (%.4fx the mid's)\n",
+      GetParam(), static_cast<unsigned long long>(score->fit_transitions),
+      static_cast<unsigned long long>(score->samples), score->rmse_mid_ticks, score->rmse_weighted_ticks,
+      score->rmse_micro_ticks, score->rmse_micro_ticks / score->rmse_mid_ticks);
   EXPECT_GT(score->samples, 1000u);
   EXPECT_LT(score->rmse_micro_ticks, score->rmse_mid_ticks);
   // A heavy bid lifts the forecast, a heavy ask lowers it.
@@ -45,7 +46,8 @@ TEST_P(MicroPriceGolden, ForecastsTheMidOneSecondAheadBetterThanTheMidOnTheUnsee
 }
 
 INSTANTIATE_TEST_SUITE_P(BundledRecordings, MicroPriceGolden,
-                         ::testing::Values("binance/spot/ethusdt_20240808.gz", "binance/usdm/ethusdt_20240808.gz",
+                         ::testing::Values("binance/spot/ethusdt_20240808.gz",
+                                           "binance/usdm/ethusdt_20240808.gz",
                                            "binance/cm/ethusd_perp_20240808.gz"));
 
 }  // namespace

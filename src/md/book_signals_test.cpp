@@ -52,11 +52,15 @@ std::vector<MicroPriceModel::Sample> predictive_chain(std::size_t n, std::uint64
     const double share = u(rng);
     const auto bid_qty = Qty::from_raw(static_cast<std::int64_t>(share * 1e8) + 1);
     const auto ask_qty = Qty::from_raw(static_cast<std::int64_t>((1 - share) * 1e8) + 1);
-    out.push_back({Price::from_raw(bid * 1'000'000), Price::from_raw((bid + 1) * 1'000'000), bid_qty, ask_qty});
+    out.push_back(
+        {Price::from_raw(bid * 1'000'000), Price::from_raw((bid + 1) * 1'000'000), bid_qty, ask_qty});
     const double p = u(rng);
-    if (share > 0.6) bid += p < 0.7 ? 1 : (p < 0.8 ? -1 : 0);
-    else if (share < 0.4) bid += p < 0.7 ? -1 : (p < 0.8 ? 1 : 0);
-    else bid += p < 0.2 ? 1 : (p < 0.4 ? -1 : 0);
+    if (share > 0.6)
+      bid += p < 0.7 ? 1 : (p < 0.8 ? -1 : 0);
+    else if (share < 0.4)
+      bid += p < 0.7 ? -1 : (p < 0.8 ? 1 : 0);
+    else
+      bid += p < 0.2 ? 1 : (p < 0.4 ? -1 : 0);
   }
   return out;
 }

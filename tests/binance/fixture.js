@@ -127,4 +127,28 @@ ${keyFile ? `key_file = "${keyFile}"\n` : ''}`;
   return file;
 }
 
-module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith, venueConfig };
+// The bundled config whole, each venue of `ports` ({"binance-usdm": 9444, ...}) heard at its own exchange.
+function venuesConfig({ dir, name, ports, ca, market = null }) {
+  const root = path.resolve(__dirname, '../..');
+  let toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
+  for (const [venue, port] of Object.entries(ports)) {
+    const at = toml.indexOf(`id = "${venue}"`);
+    if (at < 0) throw new Error(`no ${venue} in the bundled config`);
+    let end = toml.indexOf('[[venue]]', at);
+    const server = toml.indexOf('\n# tranche serve');
+    if (end < 0 || end > server) end = server;
+    toml = `${toml.slice(0, end)}[venue.binance]
+rest_url = "https://127.0.0.1:${port}"
+stream_url = "wss://127.0.0.1:${port}"
+ca_file = "${ca}"
+
+${toml.slice(end)}`;
+  }
+  if (market) toml = toml.replace(/\nmarket = "replay"/, `\nmarket = "${market}"`);
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, toml);
+  return file;
+}
+
+module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith, venueConfig,
+  venuesConfig };

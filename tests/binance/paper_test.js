@@ -2,7 +2,8 @@
 // snapshots, heard through the Binance gateway's market side) fed into the simulator, which fills every order
 // against it. A FIX client sends a TWAP: it fills, the journal verifies, and the exchange received no order
 // at all. Killed with SIGKILL mid-parent and restarted on its journal, it resumes on the live market. A venue
-// without [venue.sim] is refused, naming it.
+// without [venue.sim] is refused, naming it. Then spot, USD-M and COIN-M, each from its own exchange: one parent
+// is routed across their live markets on paper.
 // Usage: node paper_test.js TRANCHE DICTIONARY
 'use strict';
 const assert = require('assert');
@@ -93,6 +94,36 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
     assert.strictEqual(executed.orders, 0, JSON.stringify(executed));
     assert.strictEqual(executed.fills, 0, JSON.stringify(executed));
     console.log('ok - the exchange received no order');
+
+    // Spot, USD-M and COIN-M, each from its own exchange on one replay clock (the futures in their own words),
+    // one parent routed across them.
+    const anchor = new Date(Date.now() + 2000).toISOString();
+    const ports = {};
+    for (const venue of ['binance-spot', 'binance-usdm', 'binance-coinm']) {
+      ports[venue] = await f.freePort();
+      running.push(await f.startExchange({ tranche, certs, keys, port: ports[venue], speed: '5',
+        extra: ['--venue', venue, '--anchor', anchor],
+        ready: venue === 'binance-spot' ? 'Binance spot API for' : 'futures market data for' }));
+    }
+    const three = f.venuesConfig({ dir, name: 'three.toml', ports, ca: certs.ca, market: 'paper' });
+    const port3 = await lib.freePort();
+    const serve3 = await lib.startServe({ tranche, port: port3, journal: `${dir}/three.journal`, config: three, speed: null });
+    running.push(serve3);
+    for (const synced of [/binance-usdm market data: ETHUSDT book synced/, /binance-coinm market data: ETHUSD_PERP book synced/])
+      assert.match(serve3.stderr, synced, serve3.stderr);
+    const client3 = await lib.connect({ port: port3, dictionary });
+    client3.send('D', twap('three-1', '1', 20, 16));
+    const end3 = await client3.waitFor(er('three-1', (m) => ['2', '3', '4', 'C', '8'].includes(m.OrdStatus) && m.ExecType !== 'I'),
+      'the end of the parent across three venues', 60000);
+    assert.ok(['2', '3'].includes(end3.OrdStatus) && end3.CumQty > 19.99, `ended ${end3.OrdStatus} at ${end3.CumQty}: ${end3.Text}`);
+    const byVenue = {};
+    for (const m of client3.received.filter(er('three-1', (x) => x.ExecType === 'F')))
+      byVenue[m.LastMkt] = (byVenue[m.LastMkt] || 0) + m.LastQty;
+    assert.ok(Object.keys(byVenue).length >= 2, `filled on one venue only: ${JSON.stringify(byVenue)}`);
+    console.log(`ok - one parent of 20 ETH routed across the three live markets on paper: ${JSON.stringify(byVenue)}`);
+    client3.logout();
+    assert.strictEqual((await lib.stopServe(serve3)).code, 0, serve3.stderr);
+    for (const r of running) if (r.stop && r.child.exitCode === null) await r.stop();
     process.exit(0);
   } catch (e) {
     console.error(`FAIL ${e.stack}`);
