@@ -3,7 +3,8 @@
 //  level
 //      change, median and p99, against a plain std::map book fed the same pre-parsed diffs in the same run;
 //  (b) decoding Binance JSON lines to events, with and without gzip decompression;
-//  (c) replaying the binary event format.
+//  (c) replaying the binary event format;
+//  (d) the book signals on every diff, against the book alone.
 // Data: the recordings bundled in data/binance (the ETH window of 2024-08-08), so `make bench` needs no
 // ../shared.
 #include <benchmark/benchmark.h>
@@ -19,6 +20,7 @@
 
 #include "md/binance_reader.hpp"
 #include "md/binary_format.hpp"
+#include "md/book_signals.hpp"
 #include "md/l2_book.hpp"
 #include "md/reader.hpp"
 
@@ -201,6 +203,43 @@ BENCHMARK_CAPTURE(BM_DepthTape_FlatBook, spot_eth, kFiles[0])->Unit(benchmark::k
 BENCHMARK_CAPTURE(BM_DepthTape_MapBook, spot_eth, kFiles[0])->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_DepthTape_FlatBook, usdm_eth, kFiles[1])->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_DepthTape_MapBook, usdm_eth, kFiles[1])->Unit(benchmark::kMillisecond);
+
+// The book signals on every depth diff (md/book_signals.hpp): the touch and 5-level imbalances and the
+// micro-price after each diff, against the same tape with the book alone (BM_DepthTape_FlatBook, same run).
+void BM_DepthTape_FlatBookWithSignals(benchmark::State& state, const std::string& file) {
+  const DepthTape& t = tape(file);
+  const MicroPriceModel model;  // the weighted mid: the same arithmetic a fitted table costs
+  std::vector<BookLevel> bid_levels, ask_levels;
+  std::vector<Level> bids, asks;
+  bid_levels.reserve(8);
+  ask_levels.reserve(8);
+  bids.reserve(8);
+  asks.reserve(8);
+  for (auto _ : state) {
+    L2Book book;
+    book.apply(t.snapshot.event);
+    for (const OwnedEvent& d : t.diffs) {
+      book.apply(d.event);
+      const Price bid = book.best_bid(), ask = book.best_ask();
+      const Qty bid_qty = book.best_bid_qty(), ask_qty = book.best_ask_qty();
+      benchmark::DoNotOptimize(touch_imbalance(bid_qty, ask_qty));
+      book.levels(Side::Buy, 5, bid_levels);
+      book.levels(Side::Sell, 5, ask_levels);
+      bids.clear();
+      asks.clear();
+      for (const BookLevel& l : bid_levels) bids.push_back({l.price, l.qty});
+      for (const BookLevel& l : ask_levels) asks.push_back({l.price, l.qty});
+      benchmark::DoNotOptimize(depth_imbalance(bids, asks, 5));
+      benchmark::DoNotOptimize(model.micro_price(bid, bid_qty, ask, ask_qty));
+    }
+  }
+  state.counters["level_changes_per_s"] = benchmark::Counter(
+      static_cast<double>(t.level_changes * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["diffs_per_s"] = benchmark::Counter(static_cast<double>(t.diffs.size() * state.iterations()),
+                                                     benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_DepthTape_FlatBookWithSignals, spot_eth, kFiles[0])->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_FlatBookWithSignals, usdm_eth, kFiles[1])->Unit(benchmark::kMillisecond);
 
 // Decompressed copies of the recordings, to time JSON decoding alone.
 const std::vector<std::string>& plain_files() {

@@ -361,7 +361,7 @@ TEST(SpotMarketQueue, HandsMessagesFromAnotherThreadInOrder) {
   EXPECT_EQ(market.book(0).stats().trade_id_gaps, 0u);
 }
 
-TEST(SpotMarketAllocation, NoAllocationPerMessageOnceWarm) {
+TEST(BinanceMarketAllocation, NoAllocationPerMessageOnceWarm) {
   if (!kCountingAllocations) GTEST_SKIP() << "allocations are not counted under AddressSanitizer";
   FakeFetcher fetcher;
   BinanceMarket market(venue(), BinanceMarketOptions{}, &fetcher);
