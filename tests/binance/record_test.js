@@ -69,9 +69,9 @@ async function step(name, fn) {
   const config = spotConfig(dir, 'record.toml', port, certs);
   try {
     let recorded;
-    await step('a recording of 5 s through an outage holds the gap and the snapshot that re-synced it', async () => {
+    await step('a recording of 8 s through an outage holds the gap and the snapshot that re-synced it', async () => {
       const out = fs.mkdtempSync(path.join(dir, 'out-'));
-      const r = record(['--config', config, '--venue', 'binance-spot', '--out', out, '--duration', '5s', '--json']);
+      const r = record(['--config', config, '--venue', 'binance-spot', '--out', out, '--duration', '8s', '--json']);
       await sleep(2000);
       assert.strictEqual(await control(port, certs.ca, '/tranche/control/disconnect?ms=1000'), 200);
       const exit = await r.exited;
@@ -146,7 +146,7 @@ async function step(name, fn) {
         try {
           const out = fs.mkdtempSync(path.join(dir, `${venue}-`));
           const r = record(['--config', futuresConfig(dir, venue, futuresPort, certs), '--venue', venue, '--out', out,
-            '--duration', '3s', '--json']);
+            '--duration', '4s', '--json']);
           const exit = await r.exited;
           assert.strictEqual(exit.code, 0, r.stderr);
           const file = JSON.parse(r.stdout).files[0];
