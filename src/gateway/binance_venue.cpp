@@ -639,7 +639,7 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
   for (const Route& r : kRoutes)
     if (r.method != nullptr && path == r.path && request.method == r.method) route = &r;
   if (route != nullptr && futures_ && route->call != Call::Ping && route->call != Call::Time &&
-      route->call != Call::Depth)
+      route->call != Call::Depth && route->call != Call::ExchangeInfo)
     route = nullptr;
   if (route == nullptr) {
     // What api.binance.com's front end answers for a path it does not serve: 404 and no JSON.
@@ -827,6 +827,7 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
   std::string o = "{";
   str(o, "timezone", "UTC");
   num(o, "serverTime", wall_now_ns_ / kNanosPerMilli);
+  if (futures_) str(o, "futuresType", venue_config_.market == "usdm" ? "U_MARGINED" : "COIN_MARGINED");
   key(o, "rateLimits");
   o += "[{";
   str(o, "rateLimitType", "REQUEST_WEIGHT");
@@ -863,6 +864,10 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
     const VenueListing& listing = venue.market(m).listing();
     const Market& market = markets_[m];
     comma(o);
+    if (futures_) {
+      futures_symbol_json(o, listing, market, status);
+      continue;
+    }
     o += '{';
     str(o, "symbol", market.symbol);
     str(o, "status", status);
@@ -910,6 +915,55 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
   }
   o += "]}";
   reply(origin, std::move(o));
+}
+
+// A perpetual as Binance futures' exchangeInfo lists it: USD-M's linear contracts (base / quote, margined in
+// the quote), COIN-M's inverse ones (base / USD, margined in the base, whole contracts of contractSize USD).
+void BinanceVenue::futures_symbol_json(std::string& o, const VenueListing& listing, const Market& market,
+                                       const char* status) const {
+  const bool inverse = venue_config_.market == "coinm";
+  const std::string quote = inverse ? "USD" : market.quote;
+  o += '{';
+  str(o, "symbol", market.symbol);
+  str(o, "pair", market.base + quote);
+  str(o, "contractType", "PERPETUAL");
+  num(o, "deliveryDate", 4133404800000);  // Binance's date for a perpetual: 2100-12-25
+  num(o, "onboardDate", 1569398400000);
+  str(o, inverse ? "contractStatus" : "status", status);
+  str(o, "baseAsset", market.base);
+  str(o, "quoteAsset", quote);
+  str(o, "marginAsset", inverse ? market.base : market.quote);
+  num(o, "pricePrecision", std::max(listing.tick_size.decimals(), 0));
+  num(o, "quantityPrecision", std::max(listing.lot_size.decimals(), 0));
+  num(o, "baseAssetPrecision", 8);
+  num(o, "quotePrecision", 8);
+  if (inverse) raw(o, "contractSize", listing.contract_size.to_string());
+  str(o, "underlyingType", "COIN");
+  key(o, "filters");
+  o += "[{";
+  str(o, "filterType", "PRICE_FILTER");
+  str(o, "minPrice", dec(listing.tick_size));
+  str(o, "maxPrice", dec(kMaxPrice));
+  str(o, "tickSize", dec(listing.tick_size));
+  o += "},{";
+  str(o, "filterType", "LOT_SIZE");
+  str(o, "minQty", dec(listing.lot_size));
+  str(o, "maxQty", dec(kMaxQty));
+  str(o, "stepSize", dec(listing.lot_size));
+  o += "},{";
+  str(o, "filterType", "MARKET_LOT_SIZE");
+  str(o, "minQty", dec(listing.lot_size));
+  str(o, "maxQty", dec(kMaxQty));
+  str(o, "stepSize", dec(listing.lot_size));
+  if (!inverse) {
+    o += "},{";
+    str(o, "filterType", "MIN_NOTIONAL");
+    str(o, "notional", listing.min_notional.to_string());
+  }
+  o += "}]";
+  raw(o, "orderTypes", "[\"LIMIT\",\"MARKET\"]");
+  raw(o, "timeInForce", "[\"GTC\",\"IOC\",\"FOK\",\"GTX\"]");
+  o += '}';
 }
 
 void BinanceVenue::publish_depth(std::size_t m) {
@@ -1949,7 +2003,14 @@ bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::st
     return false;
   }
   const std::size_t q = target.find('?');
-  const std::string_view path = target.substr(0, q);
+  std::string_view path = target.substr(0, q);
+  // Binance futures also route their streams by category (`/public/ws`, `/market/ws`): the same streams here.
+  if (futures_)
+    for (std::string_view category : {std::string_view("/public"), std::string_view("/market")})
+      if (path.substr(0, category.size()) == category &&
+          (path.substr(category.size(), 4) == "/ws/" || path.substr(category.size()) == "/ws" ||
+           path.substr(category.size()) == "/stream"))
+        path = path.substr(category.size());
   const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   Conn conn;
   conn.ip = std::string(ip);

@@ -112,8 +112,9 @@ class BinanceVenue final : public sim::SimListener {
   std::string executed_json() const;
   const std::string& symbol(std::size_t market) const { return markets_[market].symbol; }
   // The market it plays: "spot", or Binance's futures ("usdm": /fapi/v1, "coinm": /dapi/v1). A futures venue
-  // serves its market data in futures' words (REST ping, time and depth with E and T; diffs with pu;
-  // bookTicker and trade events as futures sends them); its order and account calls are not served yet (404).
+  // serves its market data in futures' words (REST ping, time, exchangeInfo and depth with E and T; diffs
+  // with pu; bookTicker and trade events as futures sends them); its order and account calls are not served
+  // yet (404).
   bool futures() const { return futures_; }
   const std::string& rest_prefix() const { return rest_prefix_; }
 
@@ -187,6 +188,8 @@ class BinanceVenue final : public sim::SimListener {
   void account(const Params& params, const Origin& origin);
   void my_trades(const Params& params, const Origin& origin);
   void exchange_info(const Params& params, const Origin& origin);
+  void futures_symbol_json(std::string& o, const VenueListing& listing, const Market& market,
+                           const char* status) const;
   void depth(const Params& params, const Origin& origin);
   void trades(const Params& params, const Origin& origin);
   void book_ticker(const Params& params, const Origin& origin);

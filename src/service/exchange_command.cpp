@@ -437,7 +437,7 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   if (venue.futures())
     err << "tranche exchange: Binance " << (venue_config->market == "usdm" ? "USD-M" : "COIN-M")
         << " futures market data for " << venue_id << " (" << symbols << "): REST " << base
-        << venue.rest_prefix() << " (ping, time, depth), streams " << ws << "/ws and " << ws
+        << venue.rest_prefix() << " (ping, time, exchangeInfo, depth), streams " << ws << "/ws and " << ws
         << "/stream; orders over the futures API are not served yet; control " << base
         << "/tranche/control (loopback only); ";
   else

@@ -2,7 +2,8 @@
 // in a temporary directory, an owner-only API key file, picks a free port, starts
 // `tranche exchange --protocol binance` there, and runs check.js in a node whose only trust of the test CA is
 // NODE_EXTRA_CA_CERTS (certificates stay verified; NODE_TLS_REJECT_UNAUTHORIZED is never touched). At the end
-// it stops the exchange and checks that the venue's own count of fills (--json) equals what ccxt saw.
+// it stops the exchange and checks that the venue's own count of fills (--json) equals what ccxt saw. Then a USD-M and
+// a COIN-M venue each in its own exchange, checked by check_futures.js (their market data).
 // Usage: node run.js TRANCHE
 'use strict';
 const assert = require('assert');
@@ -38,6 +39,21 @@ const tranche = path.resolve(process.argv[2]);
   assert.strictEqual(venue.fills, seen.fills, `the venue made ${venue.fills} fills, ccxt saw ${seen.fills}`);
   assert.strictEqual(Number(venue.bought), Number(seen.bought));
   assert.strictEqual(Number(venue.sold), Number(seen.sold));
+  // Each futures venue's market data, in futures' words, with ccxt's futures clients.
+  for (const [venue, kind] of [['binance-usdm', 'usdm'], ['binance-coinm', 'coinm']]) {
+    const futuresPort = await f.freePort();
+    const futures = await f.startExchange({ tranche, certs, keys, port: futuresPort, speed: '1',
+      extra: ['--venue', venue], ready: 'futures market data for' });
+    const futuresEnv = { ...env, TRANCHE_BINANCE_URL: `https://127.0.0.1:${futuresPort}`, TRANCHE_FUTURES: kind };
+    const child = spawn(process.execPath, [path.join(__dirname, 'check_futures.js')],
+      { env: futuresEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+    const futuresCode = await new Promise((resolve) => child.on('exit', resolve));
+    await futures.stop();
+    if (futuresCode !== 0) {
+      console.error(futures.stderr);
+      process.exit(1);
+    }
+  }
   fs.rmSync(dir, { recursive: true, force: true });
   console.log('ccxt check: passed');
 })().catch((e) => { console.error(e); process.exit(1); });
