@@ -28,6 +28,7 @@
 #include "gateway/binance_spot_session.hpp"
 #include "gateway/net.hpp"
 #include "gateway/test_echo_server.hpp"
+#include "gateway/test_free_port.hpp"
 #include "gateway/test_tls.hpp"
 
 namespace {
@@ -45,18 +46,7 @@ double since_us(Clock::time_point start) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using tranche::gateway::testing::free_port;
 
 gateway::binance::Params order_params() {
   return {{"symbol", "ETHUSDT"},          {"side", "BUY"},

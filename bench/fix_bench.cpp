@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "gateway/quickfix.hpp"
+#include "gateway/test_free_port.hpp"
 
 namespace {
 
@@ -38,18 +39,7 @@ std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using tranche::gateway::testing::free_port;
 
 std::string field(const FIX::FieldMap& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string();

@@ -29,6 +29,7 @@
 #include "gateway/fix_venue_session.hpp"
 #include "gateway/net.hpp"
 #include "gateway/sim_gateway.hpp"
+#include "gateway/test_free_port.hpp"
 #include "gateway/test_tls.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
@@ -105,18 +106,7 @@ class Child {
   std::string ready_, text_;
 };
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using tranche::gateway::testing::free_port;
 
 // What a case needs of a venue.
 class Backend {

@@ -14,6 +14,7 @@
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <charconv>
+#include <future>
 #include <iostream>
 
 namespace tranche::gateway::net {
@@ -79,6 +80,15 @@ void IoThread::post(std::function<void()> work) {
 }
 
 void IoThread::stop() {
+  // What was posted before runs first (post is first in, first out): a gateway's stop posts the close that
+  // fails its queued requests, and those requests' callbacks hold their gateway. Stopping before they ran
+  // would leave that cycle alive past the thread. Bounded: a thread stuck in a handler does not hold us.
+  if (thread_.joinable() && !on_this_thread() && !context_.stopped()) {
+    auto ran = std::make_shared<std::promise<void>>();
+    std::future<void> barrier = ran->get_future();
+    asio::post(context_, [ran] { ran->set_value(); });
+    (void)barrier.wait_for(std::chrono::seconds(2));
+  }
   guard_.reset();
   context_.stop();
   if (thread_.joinable() && !on_this_thread()) thread_.join();
