@@ -795,6 +795,26 @@ void BinanceVenue::dispatch(Call call, const Params& params, const Origin& origi
 // ---------------------------------------------------------------------------------------------------------
 // Market data calls
 
+namespace {
+// A lot filter (LOT_SIZE, MARKET_LOT_SIZE) of a listing, its fields without the braces.
+void lot_filter(std::string& o, const VenueListing& listing, const char* type) {
+  str(o, "filterType", type);
+  str(o, "minQty", dec(listing.lot_size));
+  str(o, "maxQty", dec(kMaxQty));
+  str(o, "stepSize", dec(listing.lot_size));
+}
+
+// PRICE_FILTER, then the lot filter: what spot and futures list alike.
+void price_and_lot_filters(std::string& o, const VenueListing& listing, const char* lot_type) {
+  str(o, "filterType", "PRICE_FILTER");
+  str(o, "minPrice", dec(listing.tick_size));
+  str(o, "maxPrice", dec(kMaxPrice));
+  str(o, "tickSize", dec(listing.tick_size));
+  o += "},{";
+  lot_filter(o, listing, lot_type);
+}
+}  // namespace
+
 void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
   std::vector<std::size_t> wanted;
   if (const std::string* s = get(params, "symbol")) {
@@ -890,15 +910,7 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
     boolean(o, "isMarginTradingAllowed", false);
     key(o, "filters");
     o += "[{";
-    str(o, "filterType", "PRICE_FILTER");
-    str(o, "minPrice", dec(listing.tick_size));
-    str(o, "maxPrice", dec(kMaxPrice));
-    str(o, "tickSize", dec(listing.tick_size));
-    o += "},{";
-    str(o, "filterType", "LOT_SIZE");
-    str(o, "minQty", dec(listing.lot_size));
-    str(o, "maxQty", dec(kMaxQty));
-    str(o, "stepSize", dec(listing.lot_size));
+    price_and_lot_filters(o, listing, "LOT_SIZE");
     o += "},{";
     str(o, "filterType", "NOTIONAL");
     str(o, "minNotional", dec(listing.min_notional));
@@ -941,20 +953,9 @@ void BinanceVenue::futures_symbol_json(std::string& o, const VenueListing& listi
   str(o, "underlyingType", "COIN");
   key(o, "filters");
   o += "[{";
-  str(o, "filterType", "PRICE_FILTER");
-  str(o, "minPrice", dec(listing.tick_size));
-  str(o, "maxPrice", dec(kMaxPrice));
-  str(o, "tickSize", dec(listing.tick_size));
+  price_and_lot_filters(o, listing, "LOT_SIZE");
   o += "},{";
-  str(o, "filterType", "LOT_SIZE");
-  str(o, "minQty", dec(listing.lot_size));
-  str(o, "maxQty", dec(kMaxQty));
-  str(o, "stepSize", dec(listing.lot_size));
-  o += "},{";
-  str(o, "filterType", "MARKET_LOT_SIZE");
-  str(o, "minQty", dec(listing.lot_size));
-  str(o, "maxQty", dec(kMaxQty));
-  str(o, "stepSize", dec(listing.lot_size));
+  lot_filter(o, listing, "MARKET_LOT_SIZE");
   if (!inverse) {
     o += "},{";
     str(o, "filterType", "MIN_NOTIONAL");

@@ -5,7 +5,6 @@
 // ccxt's call (404) and so the test. Its last line on stdout is what it saw executed, for run.js.
 'use strict';
 const assert = require('assert');
-const https = require('https');
 const ccxt = require('ccxt');
 
 const base = process.env.TRANCHE_BINANCE_URL;
@@ -16,22 +15,9 @@ const served = new Set(['GET /api/v3/ping', 'GET /api/v3/time', 'GET /api/v3/exc
   'GET /api/v3/account', 'GET /api/v3/myTrades']);
 const requested = [];
 
-// Decimal strings as integers of 1e-8 (never through a double).
-function units(text) {
-  const [whole, frac = ''] = String(text).split('.');
-  const sign = whole.startsWith('-') ? -1n : 1n;
-  return sign * (BigInt(whole.replace('-', '') || '0') * 100000000n + BigInt((frac + '00000000').slice(0, 8)));
-}
+const { units, getter } = require('./common');
 
-function get(pathAndQuery) {
-  return new Promise((resolve, reject) => {
-    https.get(base + pathAndQuery, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${res.statusCode} ${body}`))));
-    }).on('error', reject);
-  });
-}
+const get = getter(base);
 
 function makeExchange() {
   const ex = new ccxt.pro.binance({

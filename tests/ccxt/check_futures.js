@@ -6,7 +6,6 @@
 // Environment: TRANCHE_BINANCE_URL, TRANCHE_FUTURES (usdm or coinm); the test CA only through NODE_EXTRA_CA_CERTS.
 'use strict';
 const assert = require('assert');
-const https = require('https');
 const ccxt = require('ccxt');
 
 const base = process.env.TRANCHE_BINANCE_URL;
@@ -16,21 +15,9 @@ const prefix = usdm ? '/fapi/v1' : '/dapi/v1';
 const served = new Set(['ping', 'time', 'exchangeInfo', 'depth'].map((p) => `GET ${prefix}/${p}`));
 const requested = [];
 
-function units(text) {
-  const [whole, frac = ''] = String(text).split('.');
-  const sign = whole.startsWith('-') ? -1n : 1n;
-  return sign * (BigInt(whole.replace('-', '') || '0') * 100000000n + BigInt((frac + '00000000').slice(0, 8)));
-}
+const { units, getter } = require('./common');
 
-function get(pathAndQuery) {
-  return new Promise((resolve, reject) => {
-    https.get(base + pathAndQuery, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${res.statusCode} ${body}`))));
-    }).on('error', reject);
-  });
-}
+const get = getter(base);
 
 function makeExchange() {
   const ex = new ccxt.pro.binance({
