@@ -43,7 +43,7 @@ function freePort() {
   });
 }
 
-// Starts the exchange; resolves once it says what it serves.
+// Starts the exchange; resolves once it says what it serves. `port` 0 lets it pick one: `ex.port` says which.
 // `ready`: what its first line says once it serves (a futures venue says it serves its market data).
 async function startExchange({ tranche, certs, keys, port, speed, extra = [], ready = 'Binance spot API for' }) {
   const child = spawn(tranche, ['exchange', '--protocol', 'binance', '--cert', certs.cert, '--key', certs.key,
@@ -59,6 +59,9 @@ async function startExchange({ tranche, certs, keys, port, speed, extra = [], re
     await new Promise((r) => setTimeout(r, 20));
   }
   ex.stop = async () => { child.kill('SIGTERM'); await ex.exited; return ex.stdout; };
+  // Port 0: the exchange binds a free one itself (no race with another test for it) and says which.
+  const bound = ex.stderr.match(/REST https:\/\/[^:/]+:(\d+)\//);
+  ex.port = bound ? Number(bound[1]) : port;
   return ex;
 }
 

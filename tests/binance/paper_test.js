@@ -32,8 +32,8 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
   const dir = f.makeDir('serve-paper');
   const certs = f.makeCertificates(dir);
   const keys = f.makeKeys(dir);
-  const exchangePort = await f.freePort();
-  const ex = await f.startExchange({ tranche, certs, keys, port: exchangePort, speed: '5' });
+  const ex = await f.startExchange({ tranche, certs, keys, port: 0, speed: '5' });
+  const exchangePort = ex.port;
   running.push(ex);
   try {
     const bad = paperConfig(dir, exchangePort, certs, { withSim: false });
@@ -100,10 +100,11 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
     const anchor = new Date(Date.now() + 2000).toISOString();
     const ports = {};
     for (const venue of ['binance-spot', 'binance-usdm', 'binance-coinm']) {
-      ports[venue] = await f.freePort();
-      running.push(await f.startExchange({ tranche, certs, keys, port: ports[venue], speed: '5',
+      const started = await f.startExchange({ tranche, certs, keys, port: 0, speed: '5',
         extra: ['--venue', venue, '--anchor', anchor],
-        ready: venue === 'binance-spot' ? 'Binance spot API for' : 'futures market data for' }));
+        ready: venue === 'binance-spot' ? 'Binance spot API for' : 'futures market data for' });
+      running.push(started);
+      ports[venue] = started.port;
     }
     const three = f.venuesConfig({ dir, name: 'three.toml', ports, ca: certs.ca, market: 'paper' });
     const port3 = await lib.freePort();

@@ -64,8 +64,8 @@ async function step(name, fn) {
   const dir = f.makeDir('md-record');
   const certs = f.makeCertificates(dir);
   const keys = f.makeKeys(dir);
-  const port = await f.freePort();
-  const ex = await f.startExchange({ tranche, certs, keys, port, speed: '10' });
+  const ex = await f.startExchange({ tranche, certs, keys, port: 0, speed: '10' });
+  const { port } = ex;
   const config = spotConfig(dir, 'record.toml', port, certs);
   try {
     let recorded;
@@ -140,9 +140,9 @@ async function step(name, fn) {
 
     for (const [venue, symbol] of [['binance-usdm', 'ETHUSDT'], ['binance-coinm', 'ETHUSD_PERP']]) {
       await step(`${venue}: its futures market data (diffs chained by pu) recorded and read back`, async () => {
-        const futuresPort = await f.freePort();
-        const fx = await f.startExchange({ tranche, certs, keys, port: futuresPort, speed: '10',
+        const fx = await f.startExchange({ tranche, certs, keys, port: 0, speed: '10',
           extra: ['--venue', venue], ready: 'futures market data for' });
+        const futuresPort = fx.port;
         try {
           const out = fs.mkdtempSync(path.join(dir, `${venue}-`));
           const r = record(['--config', futuresConfig(dir, venue, futuresPort, certs), '--venue', venue, '--out', out,

@@ -41,9 +41,9 @@ const tranche = path.resolve(process.argv[2]);
   assert.strictEqual(Number(venue.sold), Number(seen.sold));
   // Each futures venue's market data, in futures' words, with ccxt's futures clients.
   for (const [venue, kind] of [['binance-usdm', 'usdm'], ['binance-coinm', 'coinm']]) {
-    const futuresPort = await f.freePort();
-    const futures = await f.startExchange({ tranche, certs, keys, port: futuresPort, speed: '1',
+    const futures = await f.startExchange({ tranche, certs, keys, port: 0, speed: '1',
       extra: ['--venue', venue], ready: 'futures market data for' });
+    const futuresPort = futures.port;
     const futuresEnv = { ...env, TRANCHE_BINANCE_URL: `https://127.0.0.1:${futuresPort}`, TRANCHE_FUTURES: kind };
     const child = spawn(process.execPath, [path.join(__dirname, 'check_futures.js')],
       { env: futuresEnv, stdio: ['ignore', 'inherit', 'inherit'] });
