@@ -28,13 +28,25 @@ function tempDir(name) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tranche-${name}-`));
 }
 
-// `tranche serve` with its stderr kept; resolves once it listens.
-function startServe({ tranche, port, journal, speed = '1', config = null, extra = [] }) {
+// `tranche serve` with its stderr kept; resolves once it listens. `port` null: a free one, picked again when
+// another process took it before the server bound it (`serve.port` says which).
+async function startServe({ tranche, port, journal, speed = '1', config = null, extra = [] }) {
+  if (port !== null && port !== undefined) return startServeOn({ tranche, port, journal, speed, config, extra });
+  for (let attempt = 1; ; ++attempt) {
+    try {
+      return await startServeOn({ tranche, port: await freePort(), journal, speed, config, extra });
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test(e.message)) throw e;
+    }
+  }
+}
+
+function startServeOn({ tranche, port, journal, speed = '1', config = null, extra = [] }) {
   // speed null: no --speed (a live market plays on the wall clock and refuses one).
   const args = ['serve', '--port', String(port), '--journal', journal, ...(speed ? ['--speed', speed] : []), ...extra];
   if (config) args.push('--config', config);
   const child = spawn(tranche, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const serve = { child, stderr: '', exited: null };
+  const serve = { child, stderr: '', exited: null, port };
   child.stderr.on('data', (d) => { serve.stderr += d.toString(); });
   child.on('exit', (code, signal) => { serve.exited = { code, signal }; });
   return new Promise((resolve, reject) => {

@@ -37,7 +37,7 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
   running.push(ex);
   try {
     const bad = paperConfig(dir, exchangePort, certs, { withSim: false });
-    const refused = await lib.startServe({ tranche, port: await lib.freePort(), journal: `${dir}/bad.journal`,
+    const refused = await lib.startServe({ tranche, port: null, journal: `${dir}/bad.journal`,
       config: bad, speed: null }).then((s) => { running.push(s); return null; }, (e) => e);
     assert.ok(refused, 'paper trading started with a venue the simulator cannot play');
     assert.match(refused.message, /market = "paper" fills every order in the simulator, and binance-spot has no \[venue\.sim\]/);
@@ -45,8 +45,8 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
 
     const journal = `${dir}/paper.journal`;
     const config = paperConfig(dir, exchangePort, certs);
-    const port = await lib.freePort();
-    const serve = await lib.startServe({ tranche, port, journal, config, speed: null });
+    const serve = await lib.startServe({ tranche, port: null, journal, config, speed: null });
+    const { port } = serve;
     running.push(serve);
     assert.match(serve.stderr, /market paper: the venues' own market data/, serve.stderr);
     assert.match(serve.stderr, /binance-spot market data: ETHUSDT book synced at update id \d+/, serve.stderr);
@@ -70,8 +70,8 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
     await client.waitFor(er('paper-2', (m) => m.ExecType === 'F'), 'a first fill of the second parent', 20000);
     serve.child.kill('SIGKILL');
     await lib.stopServe(serve);
-    const port2 = await lib.freePort();
-    const again = await lib.startServe({ tranche, port: port2, journal, config, speed: null });
+    const again = await lib.startServe({ tranche, port: null, journal, config, speed: null });
+    const port2 = again.port;
     running.push(again);
     assert.match(again.stderr, /resuming 1 working parents/, again.stderr);
     const client2 = await lib.connect({ port: port2, dictionary });
@@ -107,8 +107,8 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
       ports[venue] = started.port;
     }
     const three = f.venuesConfig({ dir, name: 'three.toml', ports, ca: certs.ca, market: 'paper' });
-    const port3 = await lib.freePort();
-    const serve3 = await lib.startServe({ tranche, port: port3, journal: `${dir}/three.journal`, config: three, speed: null });
+    const serve3 = await lib.startServe({ tranche, port: null, journal: `${dir}/three.journal`, config: three, speed: null });
+    const port3 = serve3.port;
     running.push(serve3);
     for (const synced of [/binance-usdm market data: ETHUSDT book synced/, /binance-coinm market data: ETHUSD_PERP book synced/])
       assert.match(serve3.stderr, synced, serve3.stderr);

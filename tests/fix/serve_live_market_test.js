@@ -107,8 +107,8 @@ function journalFills(journal) {
   assert.match(refused, /market = "live".*binance-spot, binance-usdm, binance-coinm have no \[venue\.binance\]/, refused);
   console.log('ok   a live market with a venue that has no [venue.binance] is refused, naming it');
 
-  const port = await lib.freePort();
-  const serve = await lib.startServe({ tranche, port, journal, config, speed: null });
+  const serve = await lib.startServe({ tranche, port: null, journal, config, speed: null });
+  const { port } = serve;
   processes.push(serve);
   assert.match(serve.stderr, /binance-spot market data: ETHUSDT book synced at update id \d+/, serve.stderr);
   assert.match(serve.stderr, /market live from the venues' own market data/, serve.stderr);
@@ -149,8 +149,8 @@ function journalFills(journal) {
   await client.waitFor(er('live-2', (m) => m.ExecType === 'F'), 'a first fill of the second parent', 20000);
   serve.child.kill('SIGKILL');
   await lib.stopServe(serve);
-  const port2 = await lib.freePort();
-  const again = await lib.startServe({ tranche, port: port2, journal, config, speed: null });
+  const again = await lib.startServe({ tranche, port: null, journal, config, speed: null });
+  const port2 = again.port;
   processes.push(again);
   assert.match(again.stderr, /resuming 1 working parents/, again.stderr);
   assert.match(again.stderr, /ETHUSDT book synced/, again.stderr);
