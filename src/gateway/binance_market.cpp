@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstring>
 
+#include "gateway/binance_protocol.hpp"
 #include "gateway/binance_spot_session.hpp"
 #include "gateway/net.hpp"
 
@@ -17,12 +18,6 @@ TimestampNs wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // A bad message's text, shortened for a log line.
@@ -188,7 +183,7 @@ BinanceMarket::BinanceMarket(const VenueConfig& venue, const BinanceMarketOption
     depth.futures = venue_.market == "usdm" || venue_.market == "coinm";
     Listing listing;
     listing.symbol = l.symbol;
-    listing.lower = lower(l.symbol);
+    listing.lower = binance::stream_symbol(l.symbol);
     listing.sync = std::make_unique<BinanceDepthSync>(l, depth);
     listings_.push_back(std::move(listing));
   }

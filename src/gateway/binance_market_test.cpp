@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/binance_protocol.hpp"
 #include "gateway/binance_spot_session.hpp"
 #include "md/test_data.hpp"
 
@@ -58,14 +59,9 @@ std::string levels_json(const Levels& levels) {
   return out + "]";
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string diff(std::uint64_t first, std::uint64_t last, const Levels& bids, const Levels& asks,
                  const std::string& symbol = "ETHUSDT") {
-  return "{\"stream\":\"" + lower(symbol) +
+  return "{\"stream\":\"" + binance::stream_symbol(symbol) +
          "@depth@100ms\",\"data\":{\"e\":\"depthUpdate\",\"E\":1723161255308," + "\"s\":\"" + symbol +
          "\",\"U\":" + std::to_string(first) + ",\"u\":" + std::to_string(last) +
          ",\"b\":" + levels_json(bids) + ",\"a\":" + levels_json(asks) + "}}";
@@ -78,7 +74,7 @@ std::string snapshot(std::uint64_t id) {
 }
 
 std::string trade(std::uint64_t id, const std::string& symbol = "ETHUSDT") {
-  return "{\"stream\":\"" + lower(symbol) +
+  return "{\"stream\":\"" + binance::stream_symbol(symbol) +
          "@trade\",\"data\":{\"e\":\"trade\",\"E\":1723161255612,\"s\":\"" + symbol +
          "\",\"t\":" + std::to_string(id) +
          ",\"p\":\"100.00\",\"q\":\"0.5\",\"T\":1723161255611,\"m\":true,\"M\":true}}";

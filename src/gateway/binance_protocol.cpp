@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace tranche::gateway::binance {
@@ -159,6 +160,12 @@ std::string ws_api_payload(Params params) {
     out += '=';
     out += value;
   }
+  return out;
+}
+
+std::string stream_symbol(std::string_view symbol) {
+  std::string out(symbol);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 

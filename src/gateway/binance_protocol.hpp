@@ -58,6 +58,9 @@ std::optional<Params> parse_query(std::string_view query);
 // The WebSocket API's signature payload: the parameters sorted by name, "k=v" joined by '&', not encoded.
 std::string ws_api_payload(Params params);
 
+// A symbol as Binance's stream names spell it: "ETHUSDT" -> "ethusdt" ("ethusdt@depth@100ms").
+std::string stream_symbol(std::string_view symbol);
+
 // Binance's symbols ("ETHUSDT"); the config names each listing's symbol, this is only for messages.
 std::string_view side_name(Side side);  // "BUY" / "SELL"
 std::optional<Side> parse_side(std::string_view text);

@@ -159,5 +159,10 @@ TEST(KeyEnvironment, BothVariablesAreNeeded) {
   EXPECT_EQ(key->secret, "s");
 }
 
+TEST(BinanceNames, AStreamSpellsTheSymbolInLowerCase) {
+  EXPECT_EQ(stream_symbol("ETHUSDT"), "ethusdt");
+  EXPECT_EQ(stream_symbol("ETHUSD_PERP"), "ethusd_perp");
+}
+
 }  // namespace
 }  // namespace tranche::gateway::binance

@@ -406,10 +406,7 @@ BinanceVenue::BinanceVenue(sim::Simulator& sim, VenueOptions options, VenueOutpu
   for (std::size_t m = 0; m < venue.market_count(); ++m) {
     Market market;
     market.symbol = venue.market(m).listing().symbol;
-    market.stream_prefix = market.symbol;
-    std::transform(market.stream_prefix.begin(), market.stream_prefix.end(), market.stream_prefix.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    market.stream_prefix += '@';
+    market.stream_prefix = stream_symbol(market.symbol) + '@';
     for (int k = 0; k < 4; ++k) market.stream_names[k] = market.stream_prefix + kStreamSuffix[k];
     for (const Instrument& instrument : options_.instruments)
       if (instrument.id == venue.market(m).listing().instrument) {

@@ -1,6 +1,5 @@
 #include "service/md_record_command.hpp"
 
-#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -12,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "gateway/binance_market.hpp"
+#include "gateway/binance_protocol.hpp"
 #include "gateway/binance_spot_session.hpp"
 #include "gateway/live_market.hpp"
 #include "md/recording_writer.hpp"
@@ -81,11 +81,6 @@ class Recorder final : public gateway::MarketTap, public gateway::MarketEventSin
   std::string failed_;
 };
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // "20261205T181502Z": the recording's start, in its files' names.
 std::string file_stamp(TimestampNs now_ns) {
   std::string iso = format_time(now_ns);  // 2026-12-05T18:15:02.123456789Z
@@ -131,10 +126,10 @@ int md_record(const MdRecordOptions& options, std::ostream& out, std::ostream& e
   const TimestampNs started_ns = gateway::LiveMarket::wall_clock();
   std::vector<std::unique_ptr<md::RecordingWriter>> files;
   for (const VenueListing& l : venue->listings) {
-    const std::string path =
-        (std::filesystem::path(options.out_dir) /
-         (venue->id.str() + "-" + lower(l.symbol) + "-" + file_stamp(started_ns) + ".gz"))
-            .string();
+    const std::string path = (std::filesystem::path(options.out_dir) /
+                              (venue->id.str() + "-" + gateway::binance::stream_symbol(l.symbol) + "-" +
+                               file_stamp(started_ns) + ".gz"))
+                                 .string();
     auto w = md::RecordingWriter::create(path);
     if (!w) return fail(1, w.error().message);
     files.push_back(std::move(w).value());
