@@ -474,26 +474,35 @@ void Simulator::run() {
   }
 }
 
+void Simulator::count_event(std::size_t v, TimestampNs recv_ns) {
+  VenueRunStats& stats = venues_[v].stats;
+  ++recorded_events_;
+  ++stats.events;
+  if (stats.first_event_ns == 0) stats.first_event_ns = recv_ns;
+  stats.last_event_ns = recv_ns;
+}
+
+void Simulator::apply_market_event(std::size_t v, std::size_t m, const md::Event& event) {
+  VenueSlot& slot = venues_[v];
+  slot.venue->on_market_event(m, event);
+  if (slot.closed_for_staleness && slot.venue->market(m).valid()) {
+    slot.closed_for_staleness = false;
+    slot.venue->set_state(VenueState::Open, "market data resumed", now_);
+  }
+  if (listener_ != nullptr && deliver_market_data_ && event.recv_ns >= start_ns_)
+    deliver_market_data(v, m, event);
+  drain(v);
+}
+
 void Simulator::run_recorded(Feed& feed) {
   const md::Event& event = feed.current;
   VenueSlot& slot = venues_[feed.venue];
-  ++recorded_events_;
-  ++slot.stats.events;
-  if (slot.stats.first_event_ns == 0) slot.stats.first_event_ns = event.recv_ns;
-  slot.stats.last_event_ns = event.recv_ns;
+  count_event(feed.venue, event.recv_ns);
   const int m = market_for(feed, event);
-  if (m < 0) {
+  if (m < 0)
     ++slot.stats.unmapped_events;
-  } else {
-    slot.venue->on_market_event(static_cast<std::size_t>(m), event);
-    if (slot.closed_for_staleness && slot.venue->market(static_cast<std::size_t>(m)).valid()) {
-      slot.closed_for_staleness = false;
-      slot.venue->set_state(VenueState::Open, "market data resumed", now_);
-    }
-    if (listener_ != nullptr && deliver_market_data_ && event.recv_ns >= start_ns_)
-      deliver_market_data(feed.venue, static_cast<std::size_t>(m), event);
-    drain(feed.venue);
-  }
+  else
+    apply_market_event(feed.venue, static_cast<std::size_t>(m), event);
   feed.has = next_event(feed);
   if (!feed.has) {
     for (const auto& e : feed.reader->errors())
@@ -511,20 +520,8 @@ bool Simulator::inject(std::size_t v, std::size_t m, const md::Event& event) {
   md::Event at = event;
   if (at.recv_ns < now_) at.recv_ns = now_;
   now_ = at.recv_ns;
-  VenueSlot& slot = venues_[v];
-  ++recorded_events_;
-  ++slot.stats.events;
-  if (slot.stats.first_event_ns == 0) slot.stats.first_event_ns = at.recv_ns;
-  slot.stats.last_event_ns = at.recv_ns;
-  // As a recorded event is applied (run_recorded): the venue's book, a venue closed for stale data
-  // reopened, the listener told (after the market-data latency), what the event made possible done.
-  slot.venue->on_market_event(m, at);
-  if (slot.closed_for_staleness && slot.venue->market(m).valid()) {
-    slot.closed_for_staleness = false;
-    slot.venue->set_state(VenueState::Open, "market data resumed", now_);
-  }
-  if (listener_ != nullptr && deliver_market_data_) deliver_market_data(v, m, at);
-  drain(v);
+  count_event(v, at.recv_ns);
+  apply_market_event(v, m, at);  // as a recorded event is applied
   return true;
 }
 

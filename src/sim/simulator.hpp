@@ -235,6 +235,11 @@ class Simulator final : public md::MarketSource {
   void schedule(TimestampNs at_ns, std::size_t venue, Payload payload);
   void run_action(const Scheduled& item);
   void run_recorded(Feed& feed);
+  // A market event of venue `v`, recorded or live: counted, then applied to the venue's market `m` (a venue
+  // closed for stale data reopens), told to the listener after the market-data latency, and what it made
+  // possible done.
+  void count_event(std::size_t v, TimestampNs recv_ns);
+  void apply_market_event(std::size_t v, std::size_t m, const md::Event& event);
   bool next_event(Feed& feed);              // the feed's next recorded event, moved by the time offset
   void check_feed(Feed& feed, bool ended);  // data issues the last read showed
   bool add_issue(DataIssue issue);          // false past kMaxDataIssues
