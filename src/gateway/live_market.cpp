@@ -5,6 +5,23 @@
 
 namespace tranche::gateway {
 
+namespace {
+using Venues = std::vector<std::unique_ptr<BinanceMarket>>;
+
+// What the venues' markets had to say, LiveMarket's and PaperMarket's alike.
+std::vector<std::string> take_venue_notes(Venues& venues) {
+  std::vector<std::string> out;
+  for (auto& v : venues)
+    for (auto& n : v->take_notes()) out.push_back(std::move(n));
+  return out;
+}
+
+bool every_venue_open(const Venues& venues) {
+  return std::all_of(venues.begin(), venues.end(),
+                     [](const auto& v) { return v->state() == VenueState::Open; });
+}
+}  // namespace
+
 TimestampNs LiveMarket::wall_clock() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -44,15 +61,11 @@ const md::BookView* LiveMarket::book(std::size_t v, const InstrumentId& instrume
 }
 
 bool LiveMarket::all_open() const {
-  return std::all_of(venues_.begin(), venues_.end(),
-                     [](const auto& v) { return v->state() == VenueState::Open; });
+  return every_venue_open(venues_);
 }
 
 std::vector<std::string> LiveMarket::take_notes() {
-  std::vector<std::string> out;
-  for (auto& v : venues_)
-    for (auto& n : v->take_notes()) out.push_back(std::move(n));
-  return out;
+  return take_venue_notes(venues_);
 }
 
 std::size_t LiveMarket::pump(TimestampNs now_ns, std::size_t max_timers) {
@@ -92,33 +105,39 @@ void LiveMarket::on_market_event(std::size_t listing, const md::Event& event) {
 Result<std::unique_ptr<PaperMarket>> PaperMarket::create(std::vector<std::unique_ptr<BinanceMarket>> venues,
                                                          sim::Simulator& sim) {
   if (!sim.live_feed()) return make_error("paper trading needs a simulator made for a live feed");
+  // Each venue's and listing's place in the simulator, found once.
+  std::vector<std::size_t> sim_venue;
+  std::vector<std::vector<std::size_t>> sim_market;
   for (const auto& v : venues) {
     const int s = sim.venue_index(v->venue().id);
     if (s < 0)
       return make_error(v->venue().id.str() +
                         " is not simulated: paper trading fills its orders in the simulator, " +
                         "which needs its [venue.sim]");
-    for (std::size_t l = 0; l < v->listing_count(); ++l)
-      if (sim.venue(static_cast<std::size_t>(s)).market_of(v->venue().listings[l].instrument) < 0)
+    std::vector<std::size_t> markets;
+    for (std::size_t l = 0; l < v->listing_count(); ++l) {
+      const int m = sim.venue(static_cast<std::size_t>(s)).market_of(v->venue().listings[l].instrument);
+      if (m < 0)
         return make_error(v->venue().id.str() + ": the simulator does not list " +
                           v->venue().listings[l].instrument.str());
+      markets.push_back(static_cast<std::size_t>(m));
+    }
+    sim_venue.push_back(static_cast<std::size_t>(s));
+    sim_market.push_back(std::move(markets));
   }
-  return std::unique_ptr<PaperMarket>(new PaperMarket(std::move(venues), sim));
+  return std::unique_ptr<PaperMarket>(
+      new PaperMarket(std::move(venues), sim, std::move(sim_venue), std::move(sim_market)));
 }
 
-PaperMarket::PaperMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, sim::Simulator& sim)
-    : venues_(std::move(venues)), sim_(sim) {
+PaperMarket::PaperMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, sim::Simulator& sim,
+                         std::vector<std::size_t> sim_venue, std::vector<std::vector<std::size_t>> sim_market)
+    : venues_(std::move(venues)),
+      sim_(sim),
+      sim_venue_(std::move(sim_venue)),
+      sim_market_(std::move(sim_market)) {
   scratch_bids_.reserve(kMaxLevels);
   scratch_asks_.reserve(kMaxLevels);
   scratch_levels_.reserve(kMaxLevels);
-  for (const auto& v : venues_) {
-    const auto s = static_cast<std::size_t>(sim_.venue_index(v->venue().id));
-    sim_venue_.push_back(s);
-    std::vector<std::size_t> markets;
-    for (std::size_t l = 0; l < v->listing_count(); ++l)
-      markets.push_back(static_cast<std::size_t>(sim_.venue(s).market_of(v->venue().listings[l].instrument)));
-    sim_market_.push_back(std::move(markets));
-  }
 }
 
 std::size_t PaperMarket::pump(TimestampNs now_ns) {
@@ -151,15 +170,11 @@ void PaperMarket::on_market_event(std::size_t listing, const md::Event& event) {
 }
 
 std::vector<std::string> PaperMarket::take_notes() {
-  std::vector<std::string> out;
-  for (auto& v : venues_)
-    for (auto& n : v->take_notes()) out.push_back(std::move(n));
-  return out;
+  return take_venue_notes(venues_);
 }
 
 bool PaperMarket::all_open() const {
-  return std::all_of(venues_.begin(), venues_.end(),
-                     [](const auto& v) { return v->state() == VenueState::Open; });
+  return every_venue_open(venues_);
 }
 
 }  // namespace tranche::gateway

@@ -97,7 +97,8 @@ class PaperMarket final : private MarketEventSink {
   std::size_t venue_count() const { return venues_.size(); }
 
  private:
-  PaperMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, sim::Simulator& sim);
+  PaperMarket(std::vector<std::unique_ptr<BinanceMarket>> venues, sim::Simulator& sim,
+              std::vector<std::size_t> sim_venue, std::vector<std::vector<std::size_t>> sim_market);
   void on_market_event(std::size_t listing, const md::Event& event) override;
 
   std::vector<std::unique_ptr<BinanceMarket>> venues_;
