@@ -1,5 +1,7 @@
 #include "md/book_signals.hpp"
 
+#include "md/book_replay.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -217,6 +219,33 @@ double queue_clear_seconds(Qty ahead, double rate_per_second) {
 
 // ---------------------------------------------------------------------------------------------------------
 // The forecast score
+
+std::vector<StreamTouches> read_touches(EventReader& reader) {
+  std::vector<StreamTouches> quotes, books;
+  BookReplay replay;
+  Event event;
+  while (reader.next(event)) {
+    if (quotes.size() <= event.stream) {
+      quotes.resize(event.stream + 1u);
+      books.resize(event.stream + 1u);
+    }
+    auto& sb = replay.apply(event);
+    if (event.kind == EventKind::Quote && event.price.is_set() && event.price2.is_set()) {
+      quotes[event.stream].states.push_back(
+          {event.recv_ns, {event.price, event.price2, event.qty, event.qty2}});
+    } else if ((event.kind == EventKind::BookDelta || event.kind == EventKind::BookSnapshot) && sb.valid) {
+      const L2Book& b = sb.book;
+      books[event.stream].states.push_back(
+          {event.recv_ns, {b.best_bid(), b.best_ask(), b.best_bid_qty(), b.best_ask_qty()}});
+    }
+  }
+  for (std::size_t i = 0; i < quotes.size(); ++i) {
+    quotes[i].from_quotes = !quotes[i].states.empty();
+    if (!quotes[i].from_quotes) quotes[i].states = std::move(books[i].states);
+    if (const auto* sb = replay.stream(static_cast<std::uint16_t>(i))) quotes[i].tick = sb->book.tick_size();
+  }
+  return quotes;
+}
 
 Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Price tick,
                                         DurationNs horizon_ns, DurationNs every_ns,

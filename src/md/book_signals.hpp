@@ -16,6 +16,7 @@
 #include "core/side.hpp"
 #include "core/time.hpp"
 #include "md/event.hpp"
+#include "md/reader.hpp"
 
 namespace tranche::md {
 
@@ -105,5 +106,14 @@ struct TimedSample {
 Result<ForecastScore> score_micro_price(std::span<const TimedSample> states, Price tick,
                                         DurationNs horizon_ns, DurationNs every_ns,
                                         MicroPriceModel* fitted_out = nullptr);
+
+// Each stream's touch as it changed, read to the end of `reader`: from its bookTickers where it has them
+// (they move in real time), else from its book after each depth event; `tick` is the book's (inferred) tick.
+struct StreamTouches {
+  std::vector<TimedSample> states;
+  bool from_quotes = false;
+  Price tick;
+};
+std::vector<StreamTouches> read_touches(EventReader& reader);
 
 }  // namespace tranche::md

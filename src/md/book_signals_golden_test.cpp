@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <vector>
 
-#include "md/book_replay.hpp"
 #include "md/book_signals.hpp"
 #include "md/reader.hpp"
 #include "md/test_data.hpp"
@@ -19,16 +18,12 @@ class MicroPriceGolden : public ::testing::TestWithParam<const char*> {};
 TEST_P(MicroPriceGolden, ForecastsTheMidOneSecondAheadBetterThanTheMidOnTheUnseenHalf) {
   auto reader = open_reader({testing::bundled_data(GetParam())});
   ASSERT_TRUE(reader.ok()) << reader.error().message;
-  std::vector<TimedSample> touches;
-  BookReplay replay;
-  Event event;
-  while ((*reader)->next(event)) {
-    replay.apply(event);
-    if (event.kind == EventKind::Quote && event.price.is_set() && event.price2.is_set())
-      touches.push_back({event.recv_ns, {event.price, event.price2, event.qty, event.qty2}});
-  }
+  const std::vector<StreamTouches> streams = read_touches(**reader);
+  ASSERT_EQ(streams.size(), 1u);
+  ASSERT_TRUE(streams[0].from_quotes);
+  const std::vector<TimedSample>& touches = streams[0].states;
   ASSERT_GT(touches.size(), 1000u);
-  const Price tick = replay.stream(0)->book.tick_size();
+  const Price tick = streams[0].tick;
   MicroPriceModel model;
   auto score = score_micro_price(touches, tick, kNanosPerSecond, 100 * kNanosPerMilli, &model);
   ASSERT_TRUE(score) << score.error().message;

@@ -411,40 +411,19 @@ int md_signals(const MdSignalsOptions& options, std::ostream& out, std::ostream&
   auto opened = open_reader(options.files);
   if (!opened.ok()) return fail(opened.error().message);
   EventReader& reader = **opened;
-  // Each stream's touch as it changed: from its bookTickers where it has them (they move in real time), else
-  // from its book after each depth event.
-  struct Touches {
-    std::vector<TimedSample> quotes, book;
-  };
-  std::vector<Touches> touches;
-  BookReplay replay;
-  Event event;
-  while (reader.next(event)) {
-    if (touches.size() <= event.stream) touches.resize(event.stream + 1u);
-    auto& sb = replay.apply(event);
-    if (event.kind == EventKind::Quote && event.price.is_set() && event.price2.is_set()) {
-      touches[event.stream].quotes.push_back(
-          {event.recv_ns, {event.price, event.price2, event.qty, event.qty2}});
-    } else if ((event.kind == EventKind::BookDelta || event.kind == EventKind::BookSnapshot) && sb.valid) {
-      const L2Book& b = sb.book;
-      touches[event.stream].book.push_back(
-          {event.recv_ns, {b.best_bid(), b.best_ask(), b.best_bid_qty(), b.best_ask_qty()}});
-    }
-  }
+  const std::vector<StreamTouches> touches = read_touches(reader);
   report_reader_problems(reader, err);
   ordered_json streams = ordered_json::array();
   for (std::size_t i = 0; i < touches.size() && i < reader.streams().size(); ++i) {
-    const bool from_quotes = !touches[i].quotes.empty();
-    const std::vector<TimedSample>& states = from_quotes ? touches[i].quotes : touches[i].book;
-    auto* sb = replay.stream(static_cast<std::uint16_t>(i));
-    if (sb == nullptr || states.empty()) continue;
+    const std::vector<TimedSample>& states = touches[i].states;
+    if (states.empty()) continue;
     ordered_json st;
     st["stream"] = reader.streams()[i].name();
-    st["touch_from"] = from_quotes ? "bookTicker" : "book";
-    st["tick"] = sb->book.tick_size().to_string();
+    st["touch_from"] = touches[i].from_quotes ? "bookTicker" : "book";
+    st["tick"] = touches[i].tick.to_string();
     st["states"] = states.size();
     MicroPriceModel model;
-    auto score = score_micro_price(states, sb->book.tick_size(), *horizon, *every, &model);
+    auto score = score_micro_price(states, touches[i].tick, *horizon, *every, &model);
     if (!score) {
       st["error"] = score.error().message;
       err << "tranche md signals: " << reader.streams()[i].name() << ": " << score.error().message << "\n";
