@@ -102,25 +102,27 @@ function configWith(dir, extra) {
   return file;
 }
 
-// The bundled config with `venue` reached over Binance's API at the exchange on `port` (its [venue.binance]:
-// the exchange's URLs, `ca` trusted, `keyFile` when given). `alone`: the other venues left out (binance-spot
-// only, the first). `market`: [server] market ("live", "paper"). `edit`: any last change to the text.
-function venueConfig({ dir, name, port, ca, keyFile = null, venue = 'binance-spot', alone = true, market = null,
-  edit = (text) => text }) {
+// The bundled config with each venue of `ports` ({"binance-usdm": 9444, ...}) reached over Binance's API at the
+// exchange on its port (its [venue.binance]: the exchange's URLs, `ca` trusted, `keyFile` when given).
+// `alone`: the venues after the last one named left out. `market`: [server] market ("live", "paper"). `edit`:
+// any last change to the text.
+function venuesConfig({ dir, name, ports, ca, keyFile = null, alone = false, market = null, edit = (text) => text }) {
   const root = path.resolve(__dirname, '../..');
   let toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
-  const at = toml.indexOf(`id = "${venue}"`);
-  if (at < 0) throw new Error(`no ${venue} in the bundled config`);
-  const server = toml.indexOf('\n# tranche serve');
-  let end = toml.indexOf('[[venue]]', at);
-  if (end < 0 || end > server) end = server;
-  const binance = `[venue.binance]
+  for (const [venue, port] of Object.entries(ports)) {
+    const at = toml.indexOf(`id = "${venue}"`);
+    if (at < 0) throw new Error(`no ${venue} in the bundled config`);
+    const server = toml.indexOf('\n# tranche serve');
+    let end = toml.indexOf('[[venue]]', at);
+    if (end < 0 || end > server) end = server;
+    const binance = `[venue.binance]
 rest_url = "https://127.0.0.1:${port}"
 ws_api_url = "wss://127.0.0.1:${port}/ws-api/v3"
 stream_url = "wss://127.0.0.1:${port}"
 ca_file = "${ca}"
 ${keyFile ? `key_file = "${keyFile}"\n` : ''}`;
-  toml = toml.slice(0, end) + binance + (alone ? toml.slice(server) : `\n${toml.slice(end)}`);
+    toml = toml.slice(0, end) + binance + (alone ? toml.slice(server) : `\n${toml.slice(end)}`);
+  }
   if (market) {
     if (!/\nmarket = "replay"/.test(toml)) throw new Error('the bundled config does not say its server\'s market');
     toml = toml.replace(/\nmarket = "replay"/, `\nmarket = "${market}"`);
@@ -130,27 +132,9 @@ ${keyFile ? `key_file = "${keyFile}"\n` : ''}`;
   return file;
 }
 
-// The bundled config whole, each venue of `ports` ({"binance-usdm": 9444, ...}) heard at its own exchange.
-function venuesConfig({ dir, name, ports, ca, market = null }) {
-  const root = path.resolve(__dirname, '../..');
-  let toml = fs.readFileSync(path.join(root, 'config/default.toml'), 'utf8').replaceAll('"../data/', `"${root}/data/`);
-  for (const [venue, port] of Object.entries(ports)) {
-    const at = toml.indexOf(`id = "${venue}"`);
-    if (at < 0) throw new Error(`no ${venue} in the bundled config`);
-    let end = toml.indexOf('[[venue]]', at);
-    const server = toml.indexOf('\n# tranche serve');
-    if (end < 0 || end > server) end = server;
-    toml = `${toml.slice(0, end)}[venue.binance]
-rest_url = "https://127.0.0.1:${port}"
-stream_url = "wss://127.0.0.1:${port}"
-ca_file = "${ca}"
-
-${toml.slice(end)}`;
-  }
-  if (market) toml = toml.replace(/\nmarket = "replay"/, `\nmarket = "${market}"`);
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, toml);
-  return file;
+// One venue of the bundled config reached over Binance's API (binance-spot, alone, unless said otherwise).
+function venueConfig({ venue = 'binance-spot', port, alone = true, ...rest }) {
+  return venuesConfig({ ...rest, ports: { [venue]: port }, alone });
 }
 
 module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith, venueConfig,
