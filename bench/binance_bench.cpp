@@ -3,7 +3,7 @@
 //     parameters sorted by name), per request.
 //   - EchoRoundTrip*: our HTTPS client and WebSocket client against a bare Beast echo server on loopback:
 //     the network and TLS floor.
-//   - OrderRoundTrip*: a post-only order through gateway::BinanceSpotSession to `tranche exchange --protocol
+//   - OrderRoundTrip*: a post-only order through gateway::BinanceSession to `tranche exchange --protocol
 //     binance` (a child process) until its acknowledgement is polled on this thread, over REST and over the
 //     WebSocket API; each order canceled after (not measured).
 // Latencies are p50/p99 counters in microseconds.
@@ -25,7 +25,7 @@
 #include <netinet/in.h>
 
 #include "gateway/binance_protocol.hpp"
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 #include "gateway/net.hpp"
 #include "gateway/test_echo_server.hpp"
 #include "gateway/test_free_port.hpp"
@@ -228,7 +228,7 @@ void OrderRoundTrip(benchmark::State& state, const char* order_api) {
   b.order_api = order_api;
   venue.binance = b;
   gateway::NetworkThread network;
-  auto started = gateway::BinanceSpotSession::start(venue, network, {});
+  auto started = gateway::BinanceSession::start(venue, network, {});
   if (!started) return state.SkipWithError(started.error().message.c_str());
   auto& session = *started.value();
   Collect heard;

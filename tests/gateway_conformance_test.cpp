@@ -4,7 +4,9 @@
 //   exchange   `tranche exchange` in its own process, over FIX through gateway::FixVenueSession;
 //   jspurefix  a scripted venue on jspurefix, an independent FIX engine (tests/fix/venue.js), over FIX;
 //   binance    `tranche exchange --protocol binance` in its own process, over Binance spot's API (HTTPS, the
-//              WebSocket API) through gateway::BinanceSpotSession.
+//              WebSocket API) through gateway::BinanceSession; binance_ws the same with orders over the
+//              WebSocket API; binance_usdm and binance_coinm the exchange playing the bundled futures venues
+//              behind Binance USD-M's and COIN-M's own APIs (REST, listen-key user streams, modify in place).
 // A case a venue cannot be made to show is skipped with the reason (the matrix says which and why).
 // Usage: gateway_conformance_test --gtest_filter='*/jspurefix' TRANCHE NODE VENUE_JS DICTIONARY
 #include <gtest/gtest.h>
@@ -25,7 +27,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 #include "gateway/fix_venue_session.hpp"
 #include "gateway/net.hpp"
 #include "gateway/sim_gateway.hpp"
@@ -126,6 +128,8 @@ class Backend {
   virtual VenueSession& duplicating_session() { return session(); }
   virtual VenueId venue() const = 0;
   virtual InstrumentId instrument() const { return InstrumentId("ETH-USDT"); }
+  // Quantities count whole contracts (COIN-M): a case's fractional quantity is rounded up to one.
+  virtual bool whole_contracts() const { return false; }
   Config config;
 };
 
@@ -276,13 +280,16 @@ class FixBackend final : public Backend {
   TimestampNs anchor_ = 0, start_ = 0;
 };
 
-// `tranche exchange --protocol binance` in its own process, reached through the Binance spot gateway over
-// HTTPS and the WebSocket API with a test CA; the touch from a local replay on the same anchor, as for FIX.
-// Its spot venue repeats every report (case 8: the gateway tells each trade once). Faults on demand through
-// the exchange's control endpoints: a fill that races a cancel (case 7), a disconnect (case 9).
+// `tranche exchange --protocol binance` in its own process, reached through the Binance gateway over HTTPS
+// and (spot) the WebSocket API or (futures) a listen key's user stream, with a test CA; the touch from a
+// local replay on the same anchor, as for FIX. It plays one of the bundled venues: binance-spot (orders over
+// REST or the WebSocket API), binance-usdm or binance-coinm (REST, whole contracts on COIN-M). The venue
+// played repeats every report (case 8: the gateway tells each trade once). Faults on demand through the
+// exchange's control endpoints: a fill that races a cancel (case 7), a disconnect (case 9).
 class BinanceBackend final : public Backend {
  public:
-  explicit BinanceBackend(std::string order_api) : order_api_(std::move(order_api)) {
+  BinanceBackend(std::string venue_id, std::string order_api)
+      : venue_id_(std::move(venue_id)), order_api_(std::move(order_api)) {
     dir_ = std::filesystem::temp_directory_path() / ("tranche_conformance_bx_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     if (!certs_.error.empty()) {
@@ -303,21 +310,30 @@ class BinanceBackend final : public Backend {
     const std::string repo = std::string(TRANCHE_SOURCE_DIR);
     for (std::size_t at; (at = toml.find("\"../data/")) != std::string::npos;)
       toml.replace(at, 9, "\"" + repo + "/data/");
-    // binance-spot's [venue.sim] ends where its [venue.sim.latency] begins: the repeat fault goes there.
-    const std::size_t spot_latency = toml.find("[venue.sim.latency]");
-    toml.insert(spot_latency, "[venue.sim.faults]\nduplicate = \"1\"\n\n");
+    // The played venue's [venue.sim] ends where its [venue.sim.latency] begins: the repeat fault goes there.
+    std::size_t index = 0;
+    while (index < config.venues.size() && config.venues[index].id.str() != venue_id_) ++index;
+    if (index == config.venues.size()) {
+      error_ = venue_id_ + " is not in the bundled config";
+      return;
+    }
+    std::size_t latency = toml.find("[venue.sim.latency]");
+    for (std::size_t i = 0; i < index; ++i) latency = toml.find("[venue.sim.latency]", latency + 1);
+    toml.insert(latency, "[venue.sim.faults]\nduplicate = \"1\"\n\n");
     const std::string scenario = (dir_ / "exchange.toml").string();
     std::ofstream(scenario) << toml;
     port_ = free_port();
     anchor_ = wall_ns();
     child_ = std::make_unique<Child>(
         std::vector<std::string>{g_tranche, "exchange", "--protocol", "binance", "--scenario", scenario,
-                                 "--port", std::to_string(port_), "--anchor", format_time(anchor_), "--cert",
-                                 certs_.cert_file, "--key", certs_.key_file, "--keys", key_file_, "--quiet"},
-        "Binance spot API for", 1);
+                                 "--venue", venue_id_, "--port", std::to_string(port_), "--anchor",
+                                 format_time(anchor_), "--cert", certs_.cert_file, "--key", certs_.key_file,
+                                 "--keys", key_file_, "--quiet"},
+        "anchored at", 1);
     local_ = sim::Simulator::create(config, sim::SimOptions{}).value();
     start_ = std::max(local_->now(), local_->start_ns());
-    venue_ = config.venues[0];
+    local_index_ = index;
+    venue_ = config.venues[index];
     VenueBinanceConfig b;
     const std::string base = "127.0.0.1:" + std::to_string(port_);
     b.rest_url = "https://" + base;
@@ -349,12 +365,12 @@ class BinanceBackend final : public Backend {
   TimestampNs now() const override { return wall_ns(); }
   Price best(Side side) override {
     local_->run_until(std::max(local_->now(), start_ + (wall_ns() - anchor_)));
-    return local_->venue(0).market(0).best(side);
+    return local_->venue(local_index_).market(0).best(side);
   }
   void restart_session() override {
     session_.reset();
     network_ = std::make_unique<gateway::NetworkThread>();
-    auto started = gateway::BinanceSpotSession::start(venue_, *network_, gateway::BinanceSpotOptions{});
+    auto started = gateway::BinanceSession::start(venue_, *network_, gateway::BinanceSessionOptions{});
     if (!started) {
       error_ = started.error().message;
       ADD_FAILURE() << "the Binance session did not start: " << error_;
@@ -362,7 +378,9 @@ class BinanceBackend final : public Backend {
     }
     session_ = std::move(started).value();
   }
-  gateway::BinanceSpotSession& binance_session() { return *session_; }
+  gateway::BinanceSession& binance_session() { return *session_; }
+  bool whole_contracts() const override { return venue_.market == "coinm"; }
+  bool futures() const { return venue_.market != "spot"; }
   // POST to the exchange's control endpoint (loopback only), over HTTPS with the test CA.
   bool control(const std::string& target) {
     auto tls = gateway::net::make_client_tls(certs_.ca_file);
@@ -383,7 +401,9 @@ class BinanceBackend final : public Backend {
   }
 
  private:
+  std::string venue_id_;
   std::string order_api_;
+  std::size_t local_index_ = 0;
   gateway::testing::TestCertificates certs_;
   std::string error_;
   std::filesystem::path dir_;
@@ -392,7 +412,7 @@ class BinanceBackend final : public Backend {
   int port_ = 0;
   VenueConfig venue_;
   std::unique_ptr<gateway::NetworkThread> network_;
-  std::unique_ptr<gateway::BinanceSpotSession> session_;
+  std::unique_ptr<gateway::BinanceSession> session_;
   std::unique_ptr<sim::Simulator> local_;
   TimestampNs anchor_ = 0, start_ = 0;
 };
@@ -404,8 +424,11 @@ class Conformance : public ::testing::TestWithParam<std::string>, public Executi
     const std::string name = GetParam();
     if (name == "sim") {
       backend_ = std::make_unique<SimBackend>();
-    } else if (name == "binance" || name == "binance_ws") {
-      auto b = std::make_unique<BinanceBackend>(name == "binance" ? "rest" : "websocket");
+    } else if (name.rfind("binance", 0) == 0) {
+      const std::string venue = name == "binance_usdm"    ? "binance-usdm"
+                                : name == "binance_coinm" ? "binance-coinm"
+                                                          : "binance-spot";
+      auto b = std::make_unique<BinanceBackend>(venue, name == "binance_ws" ? "websocket" : "rest");
       ASSERT_TRUE(b->ready()) << name << " did not start: " << b->child_text();
       backend_ = std::move(b);
     } else {
@@ -447,6 +470,12 @@ class Conformance : public ::testing::TestWithParam<std::string>, public Executi
     manager_->on_venue_status(s);
   }
 
+  // A case's quantity in the venue's units: whole contracts where it counts them.
+  Qty sized(Qty qty) const {
+    if (!backend_->whole_contracts()) return qty;
+    const std::int64_t unit = Qty::from_units(1).raw();
+    return Qty::from_units(std::max<std::int64_t>(1, (qty.raw() + unit - 1) / unit));
+  }
   ClientOrderId send(Side side, Qty qty, Price price, VenueId venue = VenueId()) {
     NewOrder o;
     o.parent_id = parent_;
@@ -560,7 +589,7 @@ TEST_P(Conformance, Case02_PartialFillsAddUpAndTheRemainderEnds) {
 
 // 3. Full fill: one marketable order, filled.
 TEST_P(Conformance, Case03_AMarketableOrderFills) {
-  const Qty qty = backend_->scripted() ? Qty::from_units(2) : Qty::from_raw(50'000'000);
+  const Qty qty = backend_->scripted() ? Qty::from_units(2) : sized(Qty::from_raw(50'000'000));
   const auto id = send(Side::Buy, qty, backend_->scripted() ? Price::from_units(100) : crossing(Side::Buy));
   ASSERT_TRUE(until([&] { return !child(id).open(); }));
   EXPECT_EQ(child(id).status, OrderStatus::Filled);
@@ -623,14 +652,15 @@ TEST_P(Conformance, Case07_AFillAfterTheCancelCounts) {
     // waits. Whatever the market did, each fill is counted once and the order ends with it.
     ASSERT_TRUE(binance->control("/tranche/control/fill-after-cancel?count=1&max_hold_ms=10000"));
     const Price bid = backend_->best(Side::Buy);
-    const auto id = send(Side::Buy, Qty::from_raw(100'000'000), Price::from_raw(bid.raw() + 1'000'000));
+    const Qty qty = sized(Qty::from_raw(100'000'000));
+    const auto id = send(Side::Buy, qty, Price::from_raw(bid.raw() + 1'000'000));
     ASSERT_TRUE(until([&] { return count(id, ExecType::New) > 0 || !child(id).open(); }));
     ASSERT_TRUE(manager_->cancel_child(id, backend_->now()).ok());
     ASSERT_TRUE(manager_->flush().ok());
     ASSERT_TRUE(until([&] { return !child(id).open(); }));
     EXPECT_TRUE(child(id).status == OrderStatus::Canceled || child(id).status == OrderStatus::Filled);
     EXPECT_EQ(fills_of(id), child(id).cum_qty);
-    if (child(id).status == OrderStatus::Filled) EXPECT_EQ(child(id).cum_qty, Qty::from_raw(100'000'000));
+    if (child(id).status == OrderStatus::Filled) EXPECT_EQ(child(id).cum_qty, qty);
     expect_oms_clean();
     return;
   }
@@ -709,7 +739,7 @@ TEST_P(Conformance, Case09_ADroppedSessionReconnectsAndResyncs) {
           reopened || (statuses_[i].state == VenueState::Open && statuses_[i - 1].state != VenueState::Open);
     EXPECT_TRUE(reopened);
     EXPECT_EQ(child(id).status, OrderStatus::New);
-    const auto after = send(Side::Buy, Qty::from_raw(50'000'000), crossing(Side::Buy));
+    const auto after = send(Side::Buy, sized(Qty::from_raw(50'000'000)), crossing(Side::Buy));
     ASSERT_TRUE(until([&] { return !child(after).open(); }));
     EXPECT_EQ(child(after).status, OrderStatus::Filled);
     expect_oms_clean();
@@ -772,8 +802,36 @@ TEST_P(Conformance, Case10_AfterARestartTheVenueSaysWhereAnOrderStands) {
     }
 }
 
+// 11. Futures user data: the venue expires the listen key; the gateway asks for a new one, reconnects its
+// stream to it, re-syncs the resting order, and a fill made after that reaches the OMS.
+TEST_P(Conformance, Case11_AnExpiredListenKeyIsReplacedAndFillsStillArrive) {
+  auto* binance = dynamic_cast<BinanceBackend*>(backend_.get());
+  if (binance == nullptr || !binance->futures())
+    GTEST_SKIP()
+        << "listen keys are Binance futures' way to user data (spot subscribes over the WebSocket API)";
+  const auto id = send(Side::Buy, sized(Qty::from_units(1)), resting(Side::Buy));
+  ASSERT_TRUE(until([&] { return count(id, ExecType::New) > 0; }));
+  const std::size_t statuses_before = statuses_.size();
+  ASSERT_TRUE(binance->control("/tranche/control/expire-listen-keys"));
+  ASSERT_TRUE(until([&] {
+    for (std::size_t i = statuses_before; i + 1 < statuses_.size(); ++i)
+      if (statuses_[i].state == VenueState::Disconnected && statuses_[i + 1].state == VenueState::Open)
+        return true;
+    return false;
+  })) << "the stream did not come back on a new key";
+  ASSERT_TRUE(until([&] { return count(id, ExecType::OrderStatus) > 0; })) << "no re-sync on the new key";
+  EXPECT_TRUE(child(id).open());
+  const Qty qty = sized(Qty::from_raw(50'000'000));
+  const auto after = send(Side::Buy, qty, crossing(Side::Buy));
+  ASSERT_TRUE(until([&] { return !child(after).open(); }));
+  EXPECT_EQ(child(after).status, OrderStatus::Filled);
+  EXPECT_EQ(fills_of(after), qty);
+  expect_oms_clean();
+}
+
 INSTANTIATE_TEST_SUITE_P(Venues, Conformance,
-                         ::testing::Values("sim", "exchange", "jspurefix", "binance", "binance_ws"),
+                         ::testing::Values("sim", "exchange", "jspurefix", "binance", "binance_ws",
+                                           "binance_usdm", "binance_coinm"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

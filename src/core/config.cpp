@@ -251,7 +251,7 @@ Status read_feeds(const toml::node* node, const std::filesystem::path& base, con
   return {};
 }
 
-// [venue.binance]: Binance's own API (spot, or the futures markets' market data). The key is named (a file or
+// [venue.binance]: Binance's own API (spot, USD-M or COIN-M futures). The key is named (a file or
 // two environment variables), never held.
 Result<VenueBinanceConfig> read_venue_binance(const toml::node* node, const VenueConfig& venue,
                                               const std::filesystem::path& base, const std::string& where) {
@@ -304,6 +304,8 @@ Result<VenueBinanceConfig> read_venue_binance(const toml::node* node, const Venu
   if (table->get("order_api")) b.order_api = r.string("order_api");
   if (b.order_api != "rest" && b.order_api != "websocket")
     r.fail("order_api '" + b.order_api + "' is not rest or websocket");
+  if (b.order_api == "websocket" && venue.market != "spot")
+    r.fail("order_api 'websocket' is spot's WebSocket API; orders to Binance futures go over REST here");
   if (table->get("key_file")) {
     b.key_file = r.string("key_file");
     if (!b.key_file.empty() && std::filesystem::path(b.key_file).is_relative())

@@ -135,7 +135,7 @@ struct VenueFixConfig {
   std::string on_reconnect = "query";
 };
 
-// A venue reached through Binance spot's own API (gateway::BinanceSpotSession): where it is, how orders go,
+// A venue reached through Binance spot's own API (gateway::BinanceSession): where it is, how orders go,
 // and where the key comes from (never the key itself: docs/gateways.md).
 struct VenueBinanceConfig {
   std::string network = "production";       // "production" or "testnet": the URLs' defaults

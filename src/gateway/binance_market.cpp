@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "gateway/binance_protocol.hpp"
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 #include "gateway/net.hpp"
 
 namespace tranche::gateway {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "gateway/binance_protocol.hpp"
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 #include "md/test_data.hpp"
 
 #include "gateway/test_allocation_counter.hpp"

@@ -44,6 +44,33 @@ std::optional<OrderTracker::Replace> OrderTracker::on_amend(const AmendOrder& am
   return t.replacing;
 }
 
+std::optional<OrderTracker::Modify> OrderTracker::on_modify(const AmendOrder& amend) {
+  const auto it = orders_.find(amend.client_order_id.value());
+  if (it == orders_.end()) return std::nullopt;
+  Tracked& t = it->second;
+  if (t.done || t.replacing || t.modifying || !t.acked) return std::nullopt;
+  const Qty total = amend.new_qty.is_set() ? amend.new_qty : t.order.qty;
+  const Price price = amend.new_price.is_set() ? amend.new_price : t.order.price;
+  if (total <= t.told || !price.is_set()) return std::nullopt;
+  t.modifying = true;
+  t.replacing_price = price;
+  t.replacing_total = total;
+  return Modify{t.current_id, t.order_id, total - t.executed_before_current, price};
+}
+
+bool OrderTracker::modified(const OrderFacts& facts, std::vector<ExecutionReport>& out) {
+  Tracked* t = find(facts);
+  if (t == nullptr || !t->modifying || t->done) return false;
+  t->modifying = false;
+  t->order.price = t->replacing_price;
+  t->order.qty = t->replacing_total;
+  ExecutionReport r =
+      base(*t, ExecType::Replaced, t->told.is_zero() ? OrderStatus::New : OrderStatus::PartiallyFilled);
+  r.venue_ns = facts.venue_ns;
+  out.push_back(r);
+  return true;
+}
+
 std::optional<std::string> OrderTracker::current_id(const ClientOrderId& child) const {
   const auto it = orders_.find(child.value());
   if (it == orders_.end()) return std::nullopt;
@@ -253,6 +280,7 @@ void OrderTracker::replace_refused(const ClientOrderId& child, RejectReason reas
   Tracked& t = it->second;
   if (t.replacing) by_id_.erase(t.replacing->new_id);
   t.replacing.reset();
+  t.modifying = false;
   ExecutionReport r =
       base(t, ExecType::ReplaceRejected, t.told.is_zero() ? OrderStatus::New : OrderStatus::PartiallyFilled);
   r.reject_reason = reason;

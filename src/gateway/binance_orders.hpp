@@ -70,6 +70,18 @@ class OrderTracker {
     Price price;
   };
   std::optional<Replace> on_amend(const AmendOrder& amend);
+  // An amend in place (Binance futures' modify, PUT /fapi/v1/order): the order keeps its ids, its new total
+  // and price are sent. nullopt as for on_amend.
+  struct Modify {
+    std::string id;  // the order's clientOrderId (unchanged)
+    std::int64_t order_id = 0;
+    Qty new_order_qty;  // the order's new total (what the venue's order executed stays counted)
+    Price price;
+  };
+  std::optional<Modify> on_modify(const AmendOrder& amend);
+  // The venue took a modify (its answer, or the user stream's AMENDMENT): told once as Replaced, the child's
+  // price and total now the new ones. False when no modify was pending for that order.
+  bool modified(const OrderFacts& facts, std::vector<ExecutionReport>& out);
   // The current clientOrderId of a child (for a cancel or a query); nullopt when not known here.
   std::optional<std::string> current_id(const ClientOrderId& child) const;
   bool knows(const ClientOrderId& child) const { return orders_.count(child.value()) != 0; }
@@ -81,6 +93,7 @@ class OrderTracker {
   // A cancel or a cancel-replace was refused; the order goes on as it was.
   void cancel_refused(const ClientOrderId& child, RejectReason reason, const std::string& text,
                       std::vector<ExecutionReport>& out);
+  // (a refused modify too)
   void replace_refused(const ClientOrderId& child, RejectReason reason, const std::string& text,
                        std::vector<ExecutionReport>& out);
   // The answer to a status query: the venue's word, after every trade it counted has been told.
@@ -108,6 +121,7 @@ class OrderTracker {
     bool acked = false;
     bool done = false;
     std::optional<Replace> replacing;
+    bool modifying = false;  // a modify in place sent, not yet answered
     Price replacing_price = Price::unset();
     Qty replacing_total = Qty::unset();
     std::optional<OrderFacts> end_waiting;  // an end that came before all its trades

@@ -151,6 +151,55 @@ TEST_F(Tracker, ACancelReplaceIsOneReplacedWithTheNewOrderCarryingWhatIsLeft) {
   EXPECT_TRUE(tracker_.open_children().empty());
 }
 
+TEST_F(Tracker, AFuturesModifyKeepsTheIdsAndIsOneReplacedHoweverManyTimesTheVenueSaysIt) {
+  tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.25", trade(1, "0.25")), out_);
+  AmendOrder amend;
+  amend.client_order_id = ClientOrderId(17);
+  amend.instrument = order_.instrument;
+  amend.new_price = p("1999");
+  amend.new_qty = q("0.8");
+  const auto modify = tracker_.on_modify(amend);
+  ASSERT_TRUE(modify);
+  EXPECT_EQ(modify->id, "tr-17");
+  EXPECT_EQ(modify->new_order_qty, q("0.8"));  // the order's new total: what it executed stays counted
+  EXPECT_EQ(modify->price, p("1999"));
+  EXPECT_FALSE(tracker_.on_modify(amend)) << "a second amend while one is pending";
+  out_.clear();
+  // The answer and the stream's AMENDMENT both say it: told once.
+  EXPECT_TRUE(tracker_.modified(facts(OrderStatus::PartiallyFilled, "0.25"), out_));
+  EXPECT_FALSE(tracker_.modified(facts(OrderStatus::PartiallyFilled, "0.25"), out_));
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].exec_type, ExecType::Replaced);
+  EXPECT_EQ(out_[0].order_price, p("1999"));
+  EXPECT_EQ(out_[0].order_qty, q("0.8"));
+  EXPECT_EQ(out_[0].leaves_qty, q("0.55"));
+  EXPECT_EQ(tracker_.current_id(ClientOrderId(17)), "tr-17");
+  // The rest fills under the same ids: the child is filled at its new total, never past it.
+  tracker_.apply(facts(OrderStatus::Filled, "0.8", trade(2, "0.55")), out_);
+  ASSERT_EQ(out_.size(), 2u);
+  EXPECT_EQ(out_[1].status, OrderStatus::Filled);
+  EXPECT_EQ(out_[1].cum_qty, q("0.8"));
+}
+
+TEST_F(Tracker, AFuturesModifyBelowWhatIsFilledIsNeverSentAndARefusedOneFreesTheOrder) {
+  tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.5", trade(1, "0.5")), out_);
+  AmendOrder amend;
+  amend.client_order_id = ClientOrderId(17);
+  amend.instrument = order_.instrument;
+  amend.new_qty = q("0.5");
+  EXPECT_FALSE(tracker_.on_modify(amend));
+  amend.new_qty = q("0.6");
+  ASSERT_TRUE(tracker_.on_modify(amend));
+  out_.clear();
+  tracker_.replace_refused(ClientOrderId(17), RejectReason::InvalidOrder, "No need to modify the order.",
+                           out_);
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].exec_type, ExecType::ReplaceRejected);
+  EXPECT_EQ(out_[0].order_qty, q("1"));
+  EXPECT_FALSE(tracker_.modified(facts(OrderStatus::PartiallyFilled, "0.5"), out_));
+  EXPECT_TRUE(tracker_.on_modify(amend)) << "the refused modify no longer blocks the next";
+}
+
 TEST_F(Tracker, AStatusIsToldOnlyOnceEveryTradeTheVenueCountedIsIn) {
   tracker_.apply(facts(OrderStatus::New, "0"), out_);
   out_.clear();

@@ -245,11 +245,25 @@ std::optional<OrderStatus> parse_order_status(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view futures_order_type_name(OrderType type) {
+  return type == OrderType::Market ? "MARKET" : "LIMIT";
+}
+std::string_view futures_time_in_force_name(OrderType type, TimeInForce tif) {
+  if (type == OrderType::Market) return "";
+  return tif == TimeInForce::PostOnly ? "GTX" : time_in_force_name(type, tif);
+}
+std::optional<OrderKind> parse_futures_order_kind(std::string_view type, std::string_view time_in_force) {
+  if (type == "MARKET") return OrderKind{OrderType::Market, TimeInForce::ImmediateOrCancel};
+  if (type != "LIMIT") return std::nullopt;
+  if (time_in_force == "GTX") return OrderKind{OrderType::Limit, TimeInForce::PostOnly};
+  return parse_order_kind(type, time_in_force);
+}
 std::optional<ExecType> parse_execution_type(std::string_view text) {
   if (text == "NEW") return ExecType::New;
   if (text == "TRADE") return ExecType::Trade;
   if (text == "CANCELED") return ExecType::Canceled;
-  if (text == "REPLACED") return ExecType::Replaced;
+  // Spot's cancel-replace says REPLACED; futures' modify in place says AMENDMENT.
+  if (text == "REPLACED" || text == "AMENDMENT") return ExecType::Replaced;
   if (text == "REJECTED") return ExecType::Rejected;
   if (text == "EXPIRED" || text == "TRADE_PREVENTION") return ExecType::Expired;
   return std::nullopt;
@@ -315,6 +329,26 @@ RejectReason reject_reason(int code, std::string_view message) {
       return RejectReason::InvalidOrder;
     default:
       return RejectReason::Other;
+  }
+}
+
+RejectReason futures_reject_reason(int code, std::string_view message) {
+  switch (code) {
+    case kFuturesMarginInsufficient:
+      return RejectReason::InsufficientBalance;
+    case kFuturesPostOnlyRejected:
+      return RejectReason::PostOnlyWouldCross;
+    case kFuturesPriceOffTick:
+      return RejectReason::PriceOffTick;
+    case kFuturesQtyOffStep:
+      return RejectReason::QtyOffLot;
+    case kFuturesMinNotional:
+      return RejectReason::BelowMinNotional;
+    case kFuturesReduceOnlyRejected:
+    case kFuturesNoNeedToModify:
+      return RejectReason::InvalidOrder;
+    default:
+      return reject_reason(code, message);
   }
 }
 

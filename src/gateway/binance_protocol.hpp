@@ -77,6 +77,14 @@ struct OrderKind {
 };
 std::optional<OrderKind> parse_order_kind(std::string_view type, std::string_view time_in_force);
 
+// Binance futures (USD-M /fapi, COIN-M /dapi) have no LIMIT_MAKER: post-only is LIMIT with timeInForce GTX
+// ("good till crossing"), which the venue refuses (-5022) rather than let it take. MARKET sends no
+// timeInForce.
+std::string_view futures_order_type_name(OrderType type);
+// "" for MARKET.
+std::string_view futures_time_in_force_name(OrderType type, TimeInForce tif);
+std::optional<OrderKind> parse_futures_order_kind(std::string_view type, std::string_view time_in_force);
+
 // Order states: NEW, PARTIALLY_FILLED, FILLED, CANCELED, PENDING_CANCEL, REJECTED, EXPIRED,
 // EXPIRED_IN_MATCH (self-trade prevention), PENDING_NEW.
 std::string_view order_status_name(OrderStatus status);
@@ -118,9 +126,22 @@ enum ErrorCode : int {
   kCancelReplaceFailed = -2022,
 };
 
+// Futures' own codes (the same numbers can mean other things on spot: -2022 is a refused reduce-only order
+// there, a failed cancel-replace here).
+enum FuturesErrorCode : int {
+  kFuturesMarginInsufficient = -2019,
+  kFuturesReduceOnlyRejected = -2022,
+  kFuturesPriceOffTick = -4014,
+  kFuturesQtyOffStep = -4023,
+  kFuturesMinNotional = -4164,
+  kFuturesPostOnlyRejected = -5022,  // GTX that would have taken: refused, never placed
+  kFuturesNoNeedToModify = -5027,    // a modify to the price and quantity the order already has
+};
+
 // What an error means to the OMS: the reject reason it closes the order with. The message matters for
 // -2010 and -1013, whose causes (balance, post-only crossing, which filter) are told only there.
 RejectReason reject_reason(int code, std::string_view message);
+RejectReason futures_reject_reason(int code, std::string_view message);
 // Errors after which the order's fate is unknown: it may or may not be at the venue, so it is queried by
 // origClientOrderId before anything is sent again (-1007, -1006, -1001 and any 5xx).
 bool outcome_unknown(int code, int http_status);

@@ -83,6 +83,36 @@ TEST(BinanceNames, OrderKindsRoundTrip) {
   EXPECT_FALSE(parse_order_status("new"));
 }
 
+TEST(BinanceNames, FuturesPostOnlyIsGtxAndTheirKindsRoundTrip) {
+  EXPECT_EQ(futures_time_in_force_name(OrderType::Limit, TimeInForce::PostOnly), "GTX");
+  EXPECT_EQ(futures_order_type_name(OrderType::Limit), "LIMIT");
+  EXPECT_EQ(futures_time_in_force_name(OrderType::Market, TimeInForce::ImmediateOrCancel), "");
+  for (const TimeInForce tif : {TimeInForce::GoodTillCancel, TimeInForce::ImmediateOrCancel,
+                                TimeInForce::FillOrKill, TimeInForce::PostOnly}) {
+    const auto kind = parse_futures_order_kind(futures_order_type_name(OrderType::Limit),
+                                               futures_time_in_force_name(OrderType::Limit, tif));
+    ASSERT_TRUE(kind);
+    EXPECT_EQ(kind->tif, tif);
+  }
+  EXPECT_FALSE(parse_futures_order_kind("LIMIT_MAKER", "")) << "spot's post-only is not a futures type";
+  EXPECT_EQ(parse_execution_type("AMENDMENT"), ExecType::Replaced);
+}
+
+TEST(BinanceErrors, FuturesCodesMapByTheirOwnMeaning) {
+  EXPECT_EQ(
+      futures_reject_reason(kFuturesPostOnlyRejected, "Due to the order could not be executed as maker"),
+      RejectReason::PostOnlyWouldCross);
+  EXPECT_EQ(futures_reject_reason(kFuturesMarginInsufficient, "Margin is insufficient."),
+            RejectReason::InsufficientBalance);
+  EXPECT_EQ(futures_reject_reason(kFuturesMinNotional, ""), RejectReason::BelowMinNotional);
+  EXPECT_EQ(futures_reject_reason(kFuturesPriceOffTick, ""), RejectReason::PriceOffTick);
+  EXPECT_EQ(futures_reject_reason(kFuturesQtyOffStep, ""), RejectReason::QtyOffLot);
+  // -2022 is a refused reduce-only order on futures, not spot's failed cancel-replace.
+  EXPECT_EQ(futures_reject_reason(kFuturesReduceOnlyRejected, "ReduceOnly Order is rejected."),
+            RejectReason::InvalidOrder);
+  EXPECT_EQ(futures_reject_reason(kNoSuchOrder, "Order does not exist."), RejectReason::UnknownOrder);
+}
+
 TEST(BinanceErrors, MapToTheRejectReasonsTheOmsActsOn) {
   EXPECT_EQ(reject_reason(kNewOrderRejected, "Order would immediately match and take."),
             RejectReason::PostOnlyWouldCross);

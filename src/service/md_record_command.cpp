@@ -12,7 +12,7 @@
 #include "core/config.hpp"
 #include "gateway/binance_market.hpp"
 #include "gateway/binance_protocol.hpp"
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 #include "gateway/live_market.hpp"
 #include "md/recording_writer.hpp"
 #include "service/replay_clock.hpp"

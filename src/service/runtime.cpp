@@ -59,10 +59,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
     const VenueConfig* v = rt->config_.venue(g->venue());
     if (o.remote_venues && v != nullptr && v->binance) {
       if (!rt->network_) rt->network_ = std::make_unique<gateway::NetworkThread>();
-      gateway::BinanceSpotOptions bo;
+      gateway::BinanceSessionOptions bo;
       bo.reconcile_since_ns = rt->journal_last_ns_;
       bo.seed = o.sim.seed.value_or(1);
-      auto started = gateway::BinanceSpotSession::start(*v, *rt->network_, bo);
+      auto started = gateway::BinanceSession::start(*v, *rt->network_, bo);
       if (!started) return make_error(started.error().message);
       rt->binance_venues_.push_back(std::move(started).value());
       rt->manager_->add_session(rt->binance_venues_.back().get());
@@ -146,10 +146,10 @@ Status Runtime::open_live() {
   std::vector<std::unique_ptr<gateway::BinanceMarket>> markets;
   if (auto s = open_markets(markets, "live"); !s) return s;
   for (const VenueConfig& v : config_.venues) {
-    gateway::BinanceSpotOptions bo;
+    gateway::BinanceSessionOptions bo;
     bo.reconcile_since_ns = journal_last_ns_;
     bo.seed = options_.sim.seed.value_or(1);
-    auto session = gateway::BinanceSpotSession::start(v, *network_, bo);
+    auto session = gateway::BinanceSession::start(v, *network_, bo);
     if (!session) return make_error(session.error().message);
     binance_venues_.push_back(std::move(session).value());
     manager_->add_session(binance_venues_.back().get());

@@ -14,7 +14,7 @@
 #include "core/config.hpp"
 #include "core/result.hpp"
 #include "ems/kernel.hpp"
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 #include "gateway/fix_venue_session.hpp"
 #include "gateway/live_market.hpp"
 #include "gateway/sim_gateway.hpp"
@@ -78,7 +78,7 @@ class Runtime {
   // ours.
   const std::set<std::string>& outliving_venues() const { return outliving_; }
   const std::vector<std::unique_ptr<gateway::FixVenueSession>>& fix_venues() const { return fix_venues_; }
-  const std::vector<std::unique_ptr<gateway::BinanceSpotSession>>& binance_venues() const {
+  const std::vector<std::unique_ptr<gateway::BinanceSession>>& binance_venues() const {
     return binance_venues_;
   }
   bool has_remote_venues() const { return !outliving_.empty(); }
@@ -112,7 +112,7 @@ class Runtime {
   std::vector<std::unique_ptr<gateway::SimGateway>> gateways_;
   std::vector<std::unique_ptr<gateway::FixVenueSession>> fix_venues_;
   std::unique_ptr<gateway::NetworkThread> network_;  // the crypto gateways' one I/O thread
-  std::vector<std::unique_ptr<gateway::BinanceSpotSession>> binance_venues_;
+  std::vector<std::unique_ptr<gateway::BinanceSession>> binance_venues_;
   std::set<std::string> outliving_;
   std::unique_ptr<ems::Kernel> kernel_;
 };

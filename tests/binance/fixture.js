@@ -44,8 +44,8 @@ function freePort() {
 }
 
 // Starts the exchange; resolves once it says what it serves. `port` 0 lets it pick one: `ex.port` says which.
-// `ready`: what its first line says once it serves (a futures venue says it serves its market data).
-async function startExchange({ tranche, certs, keys, port, speed, extra = [], ready = 'Binance spot API for' }) {
+// `ready`: what its first line says once it serves (every venue's line ends with the anchor).
+async function startExchange({ tranche, certs, keys, port, speed, extra = [], ready = 'anchored at' }) {
   const child = spawn(tranche, ['exchange', '--protocol', 'binance', '--cert', certs.cert, '--key', certs.key,
     '--keys', keys.file, '--port', String(port), '--speed', speed, '--quiet', '--json', ...extra],
   { stdio: ['ignore', 'pipe', 'pipe'] });

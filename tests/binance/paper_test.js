@@ -101,8 +101,7 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
     const ports = {};
     for (const venue of ['binance-spot', 'binance-usdm', 'binance-coinm']) {
       const started = await f.startExchange({ tranche, certs, keys, port: 0, speed: '5',
-        extra: ['--venue', venue, '--anchor', anchor],
-        ready: venue === 'binance-spot' ? 'Binance spot API for' : 'futures market data for' });
+        extra: ['--venue', venue, '--anchor', anchor] });
       running.push(started);
       ports[venue] = started.port;
     }

@@ -141,7 +141,7 @@ async function step(name, fn) {
     for (const [venue, symbol] of [['binance-usdm', 'ETHUSDT'], ['binance-coinm', 'ETHUSD_PERP']]) {
       await step(`${venue}: its futures market data (diffs chained by pu) recorded and read back`, async () => {
         const fx = await f.startExchange({ tranche, certs, keys, port: 0, speed: '10',
-          extra: ['--venue', venue], ready: 'futures market data for' });
+          extra: ['--venue', venue] });
         const futuresPort = fx.port;
         try {
           const out = fs.mkdtempSync(path.join(dir, `${venue}-`));

@@ -4,9 +4,12 @@
 // by OrderStatusRequest, resumes the algo, and at the end the exchange and the journal agree on every fill:
 // nothing lost, nothing doubled.
 // With `binance` the exchange plays binance-spot behind Binance spot's own API (HTTPS and the WebSocket API,
-// with a CA this test makes) and `tranche serve` reaches it through its Binance spot gateway: after each
-// restart it queries the children it left in flight by clientOrderId and fetches their trades.
-// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY [fix|binance]
+// with a CA this test makes) and `tranche serve` reaches it through its Binance gateway: after each restart
+// it queries the children it left in flight by clientOrderId and fetches their trades.
+// With `binance-three` three exchanges play the bundled market's three venues behind Binance's own APIs
+// (spot, USD-M, COIN-M: REST, listen-key user streams) and `tranche serve` routes the parent across them
+// through three Binance gateways; each exchange's fills are checked against the journal.
+// Usage: node serve_exchange_crash_test.js TRANCHE DICTIONARY [fix|binance|binance-three]
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
@@ -17,7 +20,8 @@ const fixture = require('../binance/fixture');
 
 const [tranche, dictionary] = process.argv.slice(2, 4).map((p) => path.resolve(p));
 const protocol = process.argv[4] || 'fix';
-const binance = protocol === 'binance';
+const binance = protocol === 'binance' || protocol === 'binance-three';
+const venuesPlayed = protocol === 'binance-three' ? ['binance-spot', 'binance-usdm', 'binance-coinm'] : ['binance-spot'];
 const processes = [];
 const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
 
@@ -36,14 +40,17 @@ function binanceFiles(dir) {
   return { ca: `${dir}/ca.pem`, cert: `${dir}/server.pem`, key: `${dir}/server.key`, keys: `${dir}/key.toml` };
 }
 
-// The bundled config with binance-spot alone, reached over Binance's API at the exchange.
-function binanceServeConfig(dir, port, files) {
-  return fixture.venueConfig({ dir, name: 'serve.toml', port, ca: files.ca, keyFile: files.keys });
+// The bundled config with the venues played (binance-spot alone, or all three), each reached over Binance's
+// API at its exchange.
+function binanceServeConfig(dir, ports, files) {
+  if (ports.length === 1) return fixture.venueConfig({ dir, name: 'serve.toml', port: ports[0], ca: files.ca, keyFile: files.keys });
+  return fixture.venuesConfig({ dir, name: 'serve.toml', ca: files.ca, keyFile: files.keys,
+    ports: Object.fromEntries(venuesPlayed.map((v, i) => [v, ports[i]])) });
 }
 
-function startExchange(port, anchor, files) {
+function startExchange(port, anchor, files, venue) {
   const args = ['exchange', '--port', String(port), '--speed', '5', '--anchor', anchor, '--quiet', '--json'];
-  if (binance) args.push('--protocol', 'binance', '--cert', files.cert, '--key', files.key, '--keys', files.keys);
+  if (binance) args.push('--protocol', 'binance', '--venue', venue, '--cert', files.cert, '--key', files.key, '--keys', files.keys);
   const child = spawn(tranche, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const ex = { child, stdout: '', stderr: '', exited: null };
   child.stdout.on('data', (d) => { ex.stdout += d.toString(); });
@@ -52,7 +59,7 @@ function startExchange(port, anchor, files) {
   processes.push(ex);
   return new Promise((resolve, reject) => {
     const look = setInterval(() => {
-      if (ex.stderr.includes(binance ? 'Binance spot API for' : 'FIX 4.4 on')) { clearInterval(look); resolve(ex); }
+      if (ex.stderr.includes(binance ? 'anchored at' : 'FIX 4.4 on')) { clearInterval(look); resolve(ex); }
       if (ex.exited) { clearInterval(look); reject(new Error(`tranche exchange exited: ${ex.stderr}`)); }
     }, 20);
   });
@@ -84,10 +91,14 @@ function journalFills(journal) {
   const dir = lib.tempDir('serve-exchange-crash');
   const journal = `${dir}/serve.journal`;
   const anchor = new Date(Date.now() + 1500).toISOString();
-  const exchangePort = await lib.freePort();
+  const exchangePorts = [];
+  for (const _ of venuesPlayed) exchangePorts.push(await lib.freePort());
+  const exchangePort = exchangePorts[0];
   const files = binance ? binanceFiles(dir) : null;
-  const config = binance ? binanceServeConfig(dir, exchangePort, files) : null;
-  const exchange = await startExchange(exchangePort, anchor, files);
+  const config = binance ? binanceServeConfig(dir, exchangePorts, files) : null;
+  const exchanges = [];
+  for (let i = 0; i < (binance ? venuesPlayed.length : 1); ++i)
+    exchanges.push(await startExchange(exchangePorts[i], anchor, files, venuesPlayed[i]));
   let port = await lib.freePort();
   let serve = await startServe(port, exchangePort, journal, anchor, config);
   await new Promise((r) => setTimeout(r, 1500));  // the sessions to the exchange log on
@@ -125,9 +136,12 @@ function journalFills(journal) {
   assert.match(verified, /every invariant holds/, verified);
 
   // The venue's word against the journal's: every fill the exchange made is in the journal once.
-  exchange.child.kill('SIGTERM');
-  await new Promise((r) => exchange.child.on('exit', r));
-  const venues = JSON.parse(exchange.stdout).venues;
+  const venues = {};
+  for (const exchange of exchanges) {
+    exchange.child.kill('SIGTERM');
+    await new Promise((r) => (exchange.exited ? r() : exchange.child.on('exit', r)));
+    Object.assign(venues, JSON.parse(exchange.stdout).venues);
+  }
   const journaled = journalFills(journal);
   assert.deepStrictEqual(Object.keys(journaled).sort(), Object.keys(venues).filter((v) => venues[v].fills > 0).sort(),
     'the venues with fills differ between the exchange and the journal');

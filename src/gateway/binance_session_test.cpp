@@ -1,7 +1,7 @@
 // The Binance spot session against a venue scripted to misbehave (a TLS server on loopback with a test CA):
 // a 5xx, a new order left unanswered, a clock ahead of the venue's (-1021), a rate-limit ban, an answer that
 // is not JSON. Each: a clear report, no duplicate order, nothing lost.
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 
 #include <gtest/gtest.h>
 
@@ -106,7 +106,7 @@ class BinanceSessionAgainstAScriptedVenue : public ::testing::Test {
     b.request_timeout_ns = 400 * kNanosPerMilli;
     b.recv_window_ns = kNanosPerSecond;
     venue_.binance = b;
-    auto started = BinanceSpotSession::start(venue_, network_, {});
+    auto started = BinanceSession::start(venue_, network_, {});
     ASSERT_TRUE(started) << started.error().message;
     session_ = std::move(started).value();
   }
@@ -138,7 +138,7 @@ class BinanceSessionAgainstAScriptedVenue : public ::testing::Test {
   std::string key_file_;
   VenueConfig venue_;
   NetworkThread network_;
-  std::unique_ptr<BinanceSpotSession> session_;
+  std::unique_ptr<BinanceSession> session_;
   Collect heard_;
   std::atomic<int> posts_{0}, queries_{0}, times_{0};
   std::string last_post_body_;

@@ -1,4 +1,4 @@
-#include "gateway/binance_spot_session.hpp"
+#include "gateway/binance_session.hpp"
 
 #include <simdjson.h>
 
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 
 #include "gateway/api_key.hpp"
@@ -39,21 +40,56 @@ std::int64_t wall_ms() {
 // One of Binance's endpoints: its REST path, its WebSocket API method, and what it costs.
 struct Endpoint {
   net::http::verb verb;
-  const char* path;
+  std::string path;
   const char* ws_method;
   std::int64_t weight;
   bool order;    // counts against the ORDERS limits
   bool signed_;  // SIGNED: timestamp, recvWindow, signature
 };
-const Endpoint kTime{net::http::verb::get, "/api/v3/time", "time", 1, false, false};
-const Endpoint kExchangeInfo{net::http::verb::get, "/api/v3/exchangeInfo", "exchangeInfo", 20, false, false};
-const Endpoint kNewOrder{net::http::verb::post, "/api/v3/order", "order.place", 1, true, true};
-const Endpoint kCancelOrder{net::http::verb::delete_, "/api/v3/order", "order.cancel", 1, false, true};
-const Endpoint kQueryOrder{net::http::verb::get, "/api/v3/order", "order.status", 4, false, true};
-const Endpoint kCancelReplace{
-    net::http::verb::post, "/api/v3/order/cancelReplace", "order.cancelReplace", 1, true, true};
-const Endpoint kOpenOrders{net::http::verb::get, "/api/v3/openOrders", "openOrders.status", 6, false, true};
-const Endpoint kMyTradesOfOrder{net::http::verb::get, "/api/v3/myTrades", "myTrades", 5, false, true};
+
+// A market's endpoints. Spot (/api/v3) amends by cancel-replace and hears user data over the WebSocket API;
+// USD-M (/fapi) and COIN-M (/dapi) amend in place (PUT order: the ids stay) and hear user data on a stream
+// opened with a listen key. Weights as each market's documentation gives them.
+struct Api {
+  Endpoint time, exchange_info, new_order, cancel, query, amend, open_orders, trades;
+  Endpoint listen_key_new, listen_key_keep, positions, balances;  // futures only
+};
+Api spot_api() {
+  using V = net::http::verb;
+  return Api{{V::get, "/api/v3/time", "time", 1, false, false},
+             {V::get, "/api/v3/exchangeInfo", "exchangeInfo", 20, false, false},
+             {V::post, "/api/v3/order", "order.place", 1, true, true},
+             {V::delete_, "/api/v3/order", "order.cancel", 1, false, true},
+             {V::get, "/api/v3/order", "order.status", 4, false, true},
+             {V::post, "/api/v3/order/cancelReplace", "order.cancelReplace", 1, true, true},
+             {V::get, "/api/v3/openOrders", "openOrders.status", 6, false, true},
+             {V::get, "/api/v3/myTrades", "myTrades", 5, false, true},
+             {},
+             {},
+             {},
+             {}};
+}
+Api futures_api(bool usdm) {
+  using V = net::http::verb;
+  const std::string p = usdm ? "/fapi/v1" : "/dapi/v1";
+  // USD-M's positions and balances moved to v2; COIN-M's stayed at v1.
+  const std::string account = usdm ? "/fapi/v2" : "/dapi/v1";
+  return Api{{V::get, p + "/time", "", 1, false, false},
+             {V::get, p + "/exchangeInfo", "", 1, false, false},
+             {V::post, p + "/order", "", 1, true, true},
+             {V::delete_, p + "/order", "", 1, false, true},
+             {V::get, p + "/order", "", 1, false, true},
+             {V::put, p + "/order", "", 1, true, true},
+             {V::get, p + "/openOrders", "", 1, false, true},
+             {V::get, p + "/userTrades", "", 5, false, true},
+             {V::post, p + "/listenKey", "", 1, false, false},
+             {V::put, p + "/listenKey", "", 1, false, false},
+             {V::get, account + "/positionRisk", "", 5, false, true},
+             {V::get, account + "/balance", "", 5, false, true}};
+}
+// A listen key lives 60 minutes from its last keep-alive; Binance asks for one every 30 at most.
+constexpr auto kListenKeyKeepAlive = std::chrono::minutes(30);
+constexpr int kListenKeyUnknown = -1125;
 
 // A parameter the WebSocket API wants as a JSON number rather than a string.
 bool numeric_param(std::string_view key) {
@@ -90,6 +126,14 @@ bool decimal_of(dom::element e, const char* key, Fixed& out) {
   return text_of(e, key, text) && Fixed::parse(text, out);
 }
 
+// COIN-M's exchangeInfo writes contractSize as a JSON number (10), not a string.
+bool int_contract_size(dom::element e, Amount& out) {
+  std::int64_t n = 0;
+  if (e["contractSize"].get_int64().get(n) != simdjson::SUCCESS) return false;
+  out = Amount::from_units(n);
+  return true;
+}
+
 // What an answer to a request says, whichever way it came (REST or the WebSocket API).
 struct Answer {
   int http_status = 0;  // 0: no answer
@@ -107,16 +151,18 @@ struct Answer {
 
 }  // namespace
 
-struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
+struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
   using Item = std::variant<ExecutionReport, VenueStatusReport>;
 
-  Impl(const VenueConfig& v, net::IoThread& i, ApiKey k, const BinanceSpotOptions& o)
+  Impl(const VenueConfig& v, net::IoThread& i, ApiKey k, const BinanceSessionOptions& o)
       : venue(v),
         cfg(*v.binance),
         io(i),
         key(std::move(k)),
         signer(key.secret),
         options(o),
+        futures(v.market == "usdm" || v.market == "coinm"),
+        api(futures ? futures_api(v.market == "usdm") : spot_api()),
         tracker(venue, cfg.client_order_prefix) {}
 
   VenueConfig venue;
@@ -124,9 +170,14 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   net::IoThread& io;
   ApiKey key;
   binance::Signer signer;  // keyed once; I/O thread
-  BinanceSpotOptions options;
+  BinanceSessionOptions options;
+  const bool futures;  // USD-M or COIN-M: listen keys, modify in place, futures' words
+  const Api api;
+  std::string listen_key;  // futures: the user data stream's; I/O thread
   std::shared_ptr<net::asio::ssl::context> tls;
   std::shared_ptr<net::HttpsClient> rest;
+  // Spot: the WebSocket API (orders if order_api = "websocket", and user data). Futures: the user data
+  // stream (stream_url/ws/<listen key>).
   std::shared_ptr<net::WsClient> ws_api;
   binance::OrderTracker tracker;  // I/O thread
   RateLimits limits;              // I/O thread
@@ -213,7 +264,12 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     else
       rest_call(endpoint, std::move(params), std::move(done));
   }
-  bool orders_over_ws() const { return cfg.order_api == "websocket"; }
+  bool orders_over_ws() const { return !futures && cfg.order_api == "websocket"; }
+  RejectReason reason_of(const Answer& a) const {
+    if (a.not_sent) return RejectReason::RateLimited;
+    return futures ? binance::futures_reject_reason(a.code, a.message)
+                   : binance::reject_reason(a.code, a.message);
+  }
 
   void rest_call(const Endpoint& endpoint, const Params& params, std::function<void(Answer)> done) {
     std::string query = binance::query_string(params);
@@ -335,6 +391,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     if (parser.parse(text.data(), text.size()).get(e) != simdjson::SUCCESS || !e.is_object())
       return note_unreadable("the WebSocket API sent what is not a JSON object: " +
                              std::string(text.substr(0, 120)));
+    if (futures) return on_futures_event(e);
     dom::element event;
     if (e["event"].get(event) == simdjson::SUCCESS) return on_user_event(event);
     std::string_view id;
@@ -453,7 +510,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   void fetch_trades(const std::string& symbol, std::int64_t order_id, const std::string& client_id) {
     Params p{{"symbol", symbol}, {"orderId", std::to_string(order_id)}};
     call(
-        kMyTradesOfOrder, std::move(p),
+        api.trades, std::move(p),
         [self = shared_from_this(), symbol, client_id](Answer a) {
           if (!a.ok()) {
             self->note_unreadable("myTrades for " + client_id + " failed: " + a.message);
@@ -475,7 +532,9 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
               continue;
             }
             if (text_of(t, "commissionAsset", asset)) trade.commission_asset = std::string(asset);
-            if (t["isMaker"].get(maker) == simdjson::SUCCESS) trade.maker = maker;
+            // Spot says isMaker, futures maker.
+            if (t["isMaker"].get(maker) == simdjson::SUCCESS || t["maker"].get(maker) == simdjson::SUCCESS)
+              trade.maker = maker;
             std::int64_t time = 0;
             if (int_of(t, "time", time)) f.venue_ns = time * kNanosPerMilli;
             f.trade = trade;
@@ -552,24 +611,22 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
       account[std::string(asset)] = {free, locked};
     }
   }
-  std::map<std::string, BinanceSpotSession::Balance> account;  // guarded by `mutex`
+  std::map<std::string, BinanceSession::Balance> account;  // guarded by `mutex`
 
   // --- the requests the EMS makes ---
   void new_order(const NewOrder& order) {
     const VenueListing* l = listing_of(order.instrument);
     const std::string id = tracker.on_new(order);
-    Params p{{"symbol", l->symbol},
-             {"side", std::string(binance::side_name(order.side))},
-             {"type", std::string(binance::order_type_name(order.type, order.time_in_force))}};
-    const std::string_view tif = binance::time_in_force_name(order.type, order.time_in_force);
-    if (!tif.empty()) p.emplace_back("timeInForce", std::string(tif));
+    const auto& [side, type, tif] = order_kind_of(order.client_order_id);
+    Params p{{"symbol", l->symbol}, {"side", side}, {"type", type}};
+    if (!tif.empty()) p.emplace_back("timeInForce", tif);
     p.emplace_back("quantity", order.qty.to_string());
     if (order.type == OrderType::Limit) p.emplace_back("price", order.price.to_string());
     p.emplace_back("newClientOrderId", id);
     p.emplace_back("newOrderRespType", "RESULT");
     const std::int64_t sent_ms = venue_now_ms();
     call(
-        kNewOrder, std::move(p),
+        api.new_order, std::move(p),
         [self = shared_from_this(), child = order.client_order_id, symbol = l->symbol, sent_ms](Answer a) {
           self->on_new_answer(child, symbol, sent_ms, std::move(a));
         },
@@ -591,9 +648,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     }
     if (a.code == binance::kInvalidTimestamp) measure_clock([](Status) {});
     std::vector<ExecutionReport> out;
-    tracker.rejected(child,
-                     a.not_sent ? RejectReason::RateLimited : binance::reject_reason(a.code, a.message),
-                     a.message, out);
+    tracker.rejected(child, reason_of(a), a.message, out);
     push_all(out);
   }
 
@@ -604,7 +659,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     if (!id) return;
     Params p{{"symbol", symbol}, {"origClientOrderId", *id}};
     call(
-        kQueryOrder, std::move(p),
+        api.query, std::move(p),
         [self = shared_from_this(), child, symbol](Answer a) {
           const auto it = self->uncertain.find(child.value());
           if (it == self->uncertain.end()) return;
@@ -654,11 +709,14 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     }
     Params p{{"symbol", symbol}, {"origClientOrderId", *id}};
     call(
-        kCancelOrder, std::move(p),
+        api.cancel, std::move(p),
         [self = shared_from_this(), child, symbol](Answer a) {
           if (a.ok()) {
             std::string why;
-            if (auto facts = self->order_facts(a.body, "origClientOrderId", why))
+            // Spot's answer names the canceled order origClientOrderId (its clientOrderId is the cancel's
+            // own); futures' is the order itself.
+            if (auto facts =
+                    self->order_facts(a.body, self->futures ? "clientOrderId" : "origClientOrderId", why))
               return self->apply(*facts, false, symbol);
             self->note_unreadable("the answer to a cancel: " + why);
             return self->query_now(child, symbol, false);
@@ -666,10 +724,9 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
           if (a.outcome_unknown()) return self->query_now(child, symbol, false);
           std::vector<ExecutionReport> out;
           const RejectReason reason =
-              a.not_sent ? RejectReason::RateLimited
-              : (a.code == binance::kCancelRejected || a.code == binance::kNoSuchOrder)
+              !a.not_sent && (a.code == binance::kCancelRejected || a.code == binance::kNoSuchOrder)
                   ? RejectReason::UnknownOrder
-                  : binance::reject_reason(a.code, a.message);
+                  : self->reason_of(a);
           self->tracker.cancel_refused(child, reason, a.message, out);
           self->push_all(out);
         },
@@ -682,7 +739,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     if (!after_trades) status_after_trades.erase(child.value());
     Params p{{"symbol", symbol}, {"origClientOrderId", id}};
     call(
-        kQueryOrder, std::move(p),
+        api.query, std::move(p),
         [self = shared_from_this(), child, symbol](Answer a) {
           std::vector<ExecutionReport> out;
           if (a.ok()) {
@@ -719,7 +776,8 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     text_of(e, "timeInForce", tif);
     const VenueListing* l = venue.listing_by_symbol(symbol);
     const auto s = binance::parse_side(side);
-    const auto kind = binance::parse_order_kind(type, tif);
+    const auto kind =
+        futures ? binance::parse_futures_order_kind(type, tif) : binance::parse_order_kind(type, tif);
     if (l == nullptr || !s || !kind || !decimal_of(e, "origQty", o.qty)) return;
     o.instrument = l->instrument;
     o.side = *s;
@@ -731,6 +789,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void amend_now(const AmendOrder& amend) {
+    if (futures) return modify_now(amend);
     const VenueListing* l = listing_of(amend.instrument);
     const auto replace = tracker.on_amend(amend);
     if (!replace) {
@@ -756,7 +815,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
     p.emplace_back("price", replace->price.to_string());
     p.emplace_back("newOrderRespType", "RESULT");
     call(
-        kCancelReplace, std::move(p),
+        api.amend, std::move(p),
         [self = shared_from_this(), child = amend.client_order_id, symbol = l->symbol](Answer a) {
           self->on_replace_answer(child, symbol, std::move(a));
         },
@@ -796,7 +855,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
       }
       if (!placed) {
         // The old order is canceled and the new one was refused: the child has nothing working.
-        tracker.replace_refused(child, binance::reject_reason(a.code, a.message),
+        tracker.replace_refused(child, reason_of(a),
                                 "cancel-replace: canceled, but the new order was refused: " + a.message, out);
         push_all(out);
         binance::OrderFacts ended = *canceled;
@@ -806,17 +865,269 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
       return apply(*placed, false, symbol);
     }
     if (a.outcome_unknown()) return query_now(child, symbol, false);
-    tracker.replace_refused(
-        child, a.not_sent ? RejectReason::RateLimited : binance::reject_reason(a.code, a.message), a.message,
-        out);
+    tracker.replace_refused(child, reason_of(a), a.message, out);
     push_all(out);
   }
+
+  // --- Binance futures: modify in place, user data on a listen key, positions and margin ---
+
+  // The order keeps its ids; the venue takes the new total quantity and price (both sent, as Binance asks).
+  void modify_now(const AmendOrder& amend) {
+    const VenueListing* l = listing_of(amend.instrument);
+    const auto& [side, type, tif] = order_kind_of(amend.client_order_id);
+    const auto modify = type == "LIMIT" ? tracker.on_modify(amend) : std::nullopt;
+    if (!modify) {
+      std::vector<ExecutionReport> out;
+      tracker.replace_refused(amend.client_order_id, RejectReason::InvalidOrder,
+                              type != "LIMIT" ? "only a limit order can be modified"
+                                              : "cannot be amended now (unknown, done, not yet acknowledged, "
+                                                "or an amend pending)",
+                              out);
+      if (out.empty())
+        refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected, RejectReason::UnknownOrder,
+               "not an order of this session");
+      return push_all(out);
+    }
+    Params p{{"symbol", l->symbol},
+             {"origClientOrderId", modify->id},
+             {"side", side},
+             {"quantity", modify->new_order_qty.to_string()},
+             {"price", modify->price.to_string()}};
+    call(
+        api.amend, std::move(p),
+        [self = shared_from_this(), child = amend.client_order_id, symbol = l->symbol,
+         want = *modify](Answer a) { self->on_modify_answer(child, symbol, want, std::move(a)); },
+        false);
+  }
+
+  void on_modify_answer(const ClientOrderId& child, const std::string& symbol,
+                        const binance::OrderTracker::Modify& want, Answer a) {
+    std::vector<ExecutionReport> out;
+    if (a.ok()) {
+      std::string why;
+      if (auto facts = order_facts(a.body, "clientOrderId", why)) {
+        tracker.modified(*facts, out);
+        push_all(out);
+        return apply(*facts, false, symbol);
+      }
+      note_unreadable("the answer to a modify: " + why);
+    } else if (!a.outcome_unknown()) {
+      tracker.replace_refused(child, reason_of(a), a.message, out);
+      return push_all(out);
+    }
+    settle_modify(child, symbol, want, 0);
+  }
+
+  // A modify whose answer was lost: the order as the venue has it says whether it was taken (its price and
+  // quantity the new ones) or not; until then no other amend is sent for it.
+  void settle_modify(const ClientOrderId& child, const std::string& symbol,
+                     const binance::OrderTracker::Modify& want, int attempt) {
+    call(
+        api.query, {{"symbol", symbol}, {"origClientOrderId", want.id}},
+        [self = shared_from_this(), child, symbol, want, attempt](Answer a) {
+          std::vector<ExecutionReport> out;
+          dom::element e;
+          Price price;
+          Qty qty;
+          std::string why;
+          const auto facts = a.ok() ? self->order_facts(a.body, "clientOrderId", why) : std::nullopt;
+          if (facts && self->parser.parse(a.body).get(e) == simdjson::SUCCESS &&
+              decimal_of(e, "price", price) && decimal_of(e, "origQty", qty)) {
+            if (price == want.price && qty == want.new_order_qty)
+              self->tracker.modified(*facts, out);
+            else
+              self->tracker.replace_refused(child, RejectReason::Other,
+                                            "the modify's answer was lost; the venue has the order as it was",
+                                            out);
+            self->push_all(out);
+            return self->apply(*facts, false, symbol);
+          }
+          if (!a.outcome_unknown() && !a.ok()) {
+            self->tracker.replace_refused(child, self->reason_of(a), a.message, out);
+            return self->push_all(out);
+          }
+          if (attempt < 10)
+            self->after(std::chrono::milliseconds(1000), [self, child, symbol, want, attempt] {
+              self->settle_modify(child, symbol, want, attempt + 1);
+            });
+        },
+        false);
+  }
+
+  // A listen key (the same one while it lives); the stream is pointed at it. Then every 30 minutes it is kept
+  // alive; a key the venue no longer knows (expired, -1125) is replaced and the stream reconnected to it.
+  void open_listen_key(std::function<void(Status)> done) {
+    call(
+        api.listen_key_new, {},
+        [self = shared_from_this(), done = std::move(done)](Answer a) {
+          dom::element e;
+          std::string_view key;
+          if (!a.ok() || self->parser.parse(a.body).get(e) != simdjson::SUCCESS ||
+              !text_of(e, "listenKey", key) || key.empty())
+            return done(make_error("no listen key for user data: " +
+                                   (a.message.empty() ? a.body.substr(0, 80) : a.message)));
+          self->listen_key = std::string(key);
+          self->ws_api->set_target("/ws/" + self->listen_key);
+          done({});
+        },
+        false);
+  }
+  // One renewal at a time: a stream that keeps failing to reconnect (an outage) asks again every 2 s, not
+  // once per failed attempt. `reconnect`: the stream is dropped once the new key is in, to reconnect on it.
+  void renew_listen_key(bool reconnect) {
+    reconnect_after_renewal = reconnect_after_renewal || reconnect;
+    if (renewing) return;
+    renewing = true;
+    open_listen_key([self = shared_from_this()](Status s) {
+      if (!s) {
+        self->note_unreadable(s.message());
+        return self->after(std::chrono::milliseconds(2000), [self] {
+          self->renewing = false;
+          self->renew_listen_key(false);
+        });
+      }
+      self->renewing = false;
+      if (std::exchange(self->reconnect_after_renewal, false)) self->ws_api->drop("a new listen key");
+    });
+  }
+  bool renewing = false;                 // I/O thread
+  bool reconnect_after_renewal = false;  // I/O thread
+  void keep_listen_key_alive() {
+    after(std::chrono::duration_cast<std::chrono::milliseconds>(kListenKeyKeepAlive),
+          [self = shared_from_this()] {
+            self->call(
+                self->api.listen_key_keep, {},
+                [self](Answer a) {
+                  if (!a.ok()) {
+                    self->note_unreadable("listen key keep-alive: " + a.message);
+                    if (a.code == kListenKeyUnknown) self->renew_listen_key(true);
+                  }
+                },
+                false);
+            self->keep_listen_key_alive();
+          });
+  }
+
+  void on_futures_event(dom::element event) {
+    std::string_view type;
+    if (!text_of(event, "e", type)) return note_unreadable("a user data event without a type");
+    if (type == "listenKeyExpired") {
+      note_unreadable("the venue expired the listen key: a new one is asked for");
+      return renew_listen_key(true);
+    }
+    if (type == "ACCOUNT_UPDATE") return on_account_update(event);
+    if (type == "MARGIN_CALL") return note_unreadable("a margin call from " + venue.id.str());
+    if (type != "ORDER_TRADE_UPDATE") return;  // TRADE_LITE repeats ORDER_TRADE_UPDATE; config updates
+    dom::element o;
+    std::string_view symbol, exec, text;
+    if (event["o"].get(o) != simdjson::SUCCESS || !text_of(o, "s", symbol) || !text_of(o, "x", exec) ||
+        !text_of(o, "c", text))
+      return note_unreadable("an ORDER_TRADE_UPDATE without o.s, o.x or o.c");
+    binance::OrderFacts f;
+    f.client_order_id = std::string(text);
+    const auto exec_type = binance::parse_execution_type(exec);
+    if (!exec_type)
+      return note_unreadable("an ORDER_TRADE_UPDATE of type " + std::string(exec) + " we do not know");
+    int_of(o, "i", f.order_id);
+    if (!text_of(o, "X", text) || !(f.status = binance::parse_order_status(text)))
+      return note_unreadable("an ORDER_TRADE_UPDATE for " + f.client_order_id + " with no status we know");
+    if (!decimal_of(o, "z", f.executed)) return note_unreadable("an ORDER_TRADE_UPDATE without z");
+    std::int64_t t = 0;
+    if (int_of(o, "T", t) || int_of(event, "T", t) || int_of(event, "E", t)) f.venue_ns = t * kNanosPerMilli;
+    if (*exec_type == ExecType::Trade) {
+      binance::TradeFact trade;
+      std::string_view asset;
+      bool maker = false;
+      if (!int_of(o, "t", trade.trade_id) || !decimal_of(o, "l", trade.qty) ||
+          !decimal_of(o, "L", trade.price))
+        return note_unreadable("a TRADE ORDER_TRADE_UPDATE for " + f.client_order_id + " without t, l or L");
+      if (!decimal_of(o, "n", trade.commission)) trade.commission = Qty::from_raw(0);
+      if (text_of(o, "N", asset)) trade.commission_asset = std::string(asset);
+      if (o["m"].get(maker) == simdjson::SUCCESS) trade.maker = maker;
+      f.trade = trade;
+    }
+    if (!binance::parse_client_order_id(cfg.client_order_prefix, f.client_order_id) && f.order_id == 0)
+      return;
+    if (*exec_type == ExecType::Replaced) {
+      std::vector<ExecutionReport> out;
+      tracker.modified(f, out);
+      push_all(out);
+    }
+    apply(f, false, std::string(symbol));
+  }
+
+  // ACCOUNT_UPDATE: the margin assets' wallet balances and the positions that changed.
+  void on_account_update(dom::element event) {
+    dom::element a;
+    if (event["a"].get(a) != simdjson::SUCCESS) return note_unreadable("an ACCOUNT_UPDATE without a");
+    dom::array balances, changed;
+    std::lock_guard lock(mutex);
+    if (a["B"].get(balances) == simdjson::SUCCESS)
+      for (dom::element b : balances) {
+        std::string_view asset;
+        Qty wallet;
+        if (text_of(b, "a", asset) && decimal_of(b, "wb", wallet))
+          account[std::string(asset)] = {wallet, Qty::from_raw(0)};
+      }
+    if (a["P"].get(changed) == simdjson::SUCCESS)
+      for (dom::element p : changed) {
+        std::string_view symbol, side;
+        BinanceSession::Position position;
+        if (!text_of(p, "s", symbol) || !decimal_of(p, "pa", position.amount)) continue;
+        if (text_of(p, "ps", side) && side != "BOTH") continue;  // hedge mode's legs: not how we trade
+        if (!decimal_of(p, "ep", position.entry_price)) position.entry_price = Price::unset();
+        if (!decimal_of(p, "up", position.unrealized_pnl)) position.unrealized_pnl = Amount::from_raw(0);
+        positions[std::string(symbol)] = position;
+      }
+  }
+
+  // At start and after every reconnection: positions and margin balances as the venue counts them.
+  void fetch_account() {
+    call(
+        api.positions, {},
+        [self = shared_from_this()](Answer a) {
+          dom::array list;
+          if (!a.ok() || self->parser.parse(a.body).get(list) != simdjson::SUCCESS)
+            return self->note_unreadable("positionRisk: " +
+                                         (a.message.empty() ? a.body.substr(0, 80) : a.message));
+          std::lock_guard lock(self->mutex);
+          for (dom::element p : list) {
+            std::string_view symbol, side;
+            BinanceSession::Position position;
+            if (!text_of(p, "symbol", symbol) || !decimal_of(p, "positionAmt", position.amount)) continue;
+            if (text_of(p, "positionSide", side) && side != "BOTH") continue;
+            if (!self->venue.listing_by_symbol(symbol)) continue;
+            if (!decimal_of(p, "entryPrice", position.entry_price)) position.entry_price = Price::unset();
+            if (!decimal_of(p, "unRealizedProfit", position.unrealized_pnl))
+              position.unrealized_pnl = Amount::from_raw(0);
+            self->positions[std::string(symbol)] = position;
+          }
+        },
+        false);
+    call(
+        api.balances, {},
+        [self = shared_from_this()](Answer a) {
+          dom::array list;
+          if (!a.ok() || self->parser.parse(a.body).get(list) != simdjson::SUCCESS)
+            return self->note_unreadable("balance: " +
+                                         (a.message.empty() ? a.body.substr(0, 80) : a.message));
+          std::lock_guard lock(self->mutex);
+          for (dom::element b : list) {
+            std::string_view asset;
+            Qty wallet;
+            if (text_of(b, "asset", asset) && decimal_of(b, "balance", wallet))
+              self->account[std::string(asset)] = {wallet, Qty::from_raw(0)};
+          }
+        },
+        false);
+  }
+  std::map<std::string, BinanceSession::Position> positions;  // guarded by `mutex`
 
   // --- connection life ---
   void measure_clock(std::function<void(Status)> done) {
     const std::int64_t before = wall_ms();
     call(
-        kTime, {},
+        api.time, {},
         [self = shared_from_this(), before, done = std::move(done)](Answer a) {
           const std::int64_t after = wall_ms();
           dom::element e;
@@ -832,11 +1143,16 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void load_exchange_info(std::function<void(Status)> done) {
-    std::string symbols = "[";
-    for (const auto& l : venue.listings) symbols += (symbols.size() > 1 ? ",\"" : "\"") + l.symbol + "\"";
-    symbols += "]";
+    // Spot lists the symbols asked for; futures' exchangeInfo takes no parameter and lists all.
+    Params params;
+    if (!futures) {
+      std::string symbols = "[";
+      for (const auto& l : venue.listings) symbols += (symbols.size() > 1 ? ",\"" : "\"") + l.symbol + "\"";
+      symbols += "]";
+      params.emplace_back("symbols", std::move(symbols));
+    }
     call(
-        kExchangeInfo, {{"symbols", symbols}},
+        api.exchange_info, std::move(params),
         [self = shared_from_this(), done = std::move(done)](Answer a) {
           if (!a.ok()) return done(make_error("exchangeInfo: " + a.message));
           done(self->check_exchange_info(a.body));
@@ -876,8 +1192,16 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
         found = true;
         // Not trading now (BREAK before the open, HALT): said, not refused; orders meanwhile are the venue's
         // to refuse.
-        if (text_of(s, "status", status) && status != "TRADING")
+        if ((text_of(s, "status", status) || text_of(s, "contractStatus", status)) && status != "TRADING")
           note_unreadable(l.symbol + " is " + std::string(status) + " at start");
+        // COIN-M: a contract's worth in the quote currency, which every quantity is counted in.
+        Amount contract_size;
+        if (l.inverse &&
+            (!decimal_of(s, "contractSize", contract_size) && !int_contract_size(s, contract_size)))
+          problems += " " + l.symbol + " has no contractSize;";
+        else if (l.inverse && contract_size != l.contract_size)
+          problems += " " + l.symbol + " contract size " + contract_size.to_string() + " (config " +
+                      l.contract_size.to_string() + ");";
         dom::array filters;
         if (s["filters"].get(filters) != simdjson::SUCCESS) continue;
         for (dom::element f : filters) {
@@ -892,7 +1216,9 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
           if (type == "LOT_SIZE" && decimal_of(f, "stepSize", step) && step != l.lot_size)
             problems +=
                 " " + l.symbol + " lot " + step.to_string() + " (config " + l.lot_size.to_string() + ");";
-          if ((type == "NOTIONAL" || type == "MIN_NOTIONAL") && decimal_of(f, "minNotional", min_notional) &&
+          // Spot's NOTIONAL says minNotional, USD-M's MIN_NOTIONAL says notional.
+          if ((type == "NOTIONAL" || type == "MIN_NOTIONAL") &&
+              (decimal_of(f, "minNotional", min_notional) || decimal_of(f, "notional", min_notional)) &&
               min_notional > l.min_notional)
             problems += " " + l.symbol + " min notional " + min_notional.to_string() + " (config " +
                         l.min_notional.to_string() + ");";
@@ -921,15 +1247,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
             }
             return self->after(std::chrono::milliseconds(2000), [self] { self->subscribe(); });
           }
-          self->subscribed = true;
-          self->push_status(VenueState::Open, "user data subscribed");
-          self->reconcile();
-          self->fetch_open_orders();
-          if (self->on_started) {
-            auto started = std::move(self->on_started);
-            self->on_started = nullptr;
-            started({});
-          }
+          self->on_user_data_open("user data subscribed");
         },
         true);
   }
@@ -940,7 +1258,7 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   void fetch_open_orders() {
     for (const VenueListing& l : venue.listings) {
       call(
-          kOpenOrders, {{"symbol", l.symbol}},
+          api.open_orders, {{"symbol", l.symbol}},
           [self = shared_from_this(), symbol = l.symbol](Answer a) {
             if (!a.ok()) return self->note_unreadable("openOrders for " + symbol + ": " + a.message);
             dom::array orders;
@@ -989,8 +1307,28 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   }
   std::unordered_map<std::uint64_t, std::string> symbols;  // child -> symbol, I/O thread
 
-  void on_ws_open() { subscribe(); }
+  void on_ws_open() {
+    if (!futures) return subscribe();
+    on_user_data_open("user data stream open");
+  }
+  // User data flows (spot: subscribed; futures: the listen key's stream open): the venue is open to us, and
+  // what was missed while it was not is asked for.
+  void on_user_data_open(const char* what) {
+    subscribed = true;
+    push_status(VenueState::Open, what);
+    reconcile();
+    fetch_open_orders();
+    if (futures) fetch_account();
+    if (on_started) {
+      auto started = std::move(on_started);
+      on_started = nullptr;
+      started({});
+    }
+  }
   void on_ws_close(const std::string& why) {
+    // Futures: the stream reconnects by itself; the key is asked for again first (the same one while it
+    // lives, a new one if it expired meanwhile), so the reconnection names a key the venue knows.
+    if (futures && !stopped) renew_listen_key(false);
     const bool was = subscribed.exchange(false);
     // Requests in flight on it have lost their answers: each learns so (outcome unknown: queried later).
     std::vector<std::string> ids;
@@ -1001,27 +1339,35 @@ struct BinanceSpotSession::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Result<std::unique_ptr<BinanceSpotSession>> BinanceSpotSession::start(const VenueConfig& venue,
-                                                                      NetworkThread& network,
-                                                                      const BinanceSpotOptions& options) {
+Result<std::unique_ptr<BinanceSession>> BinanceSession::start(const VenueConfig& venue,
+                                                              NetworkThread& network,
+                                                              const BinanceSessionOptions& options) {
   if (!venue.binance) return make_error(venue.id.str() + " has no [venue.binance]");
-  if (venue.market != "spot")
-    return make_error(venue.id.str() + ": orders through Binance's " + venue.market +
-                      " futures API are not built yet (only its market data can be heard, e.g. by tranche md "
-                      "record); trade it simulated or over FIX");
   const VenueBinanceConfig& cfg = *venue.binance;
+  const bool futures = venue.market == "usdm" || venue.market == "coinm";
+  if (!futures && venue.market != "spot")
+    return make_error(venue.id.str() + ": Binance has no market \"" + venue.market +
+                      "\" (spot, usdm, coinm)");
+  if (futures && cfg.order_api != "rest")
+    return make_error(venue.id.str() +
+                      ": orders to Binance futures go over REST here (order_api = \"rest\")");
   auto key =
       !cfg.key_file.empty() ? load_api_key_file(cfg.key_file) : api_key_from_env(cfg.key_env, cfg.secret_env);
   if (!key) return make_error(venue.id.str() + ": " + key.error().message);
   auto tls = net::make_client_tls(cfg.ca_file);
   if (!tls) return make_error(venue.id.str() + ": " + tls.error().message);
   auto rest_url = net::parse_url(cfg.rest_url);
-  auto ws_url = net::parse_url(cfg.ws_api_url);
+  // Spot: the WebSocket API. Futures: the market stream host, on which a listen key names the user's stream.
+  auto ws_url = net::parse_url(futures ? cfg.stream_url : cfg.ws_api_url);
   if (!rest_url) return make_error(venue.id.str() + ": rest_url: " + rest_url.error().message);
-  if (!ws_url) return make_error(venue.id.str() + ": ws_api_url: " + ws_url.error().message);
+  if (!ws_url)
+    return make_error(venue.id.str() + (futures ? ": stream_url: " : ": ws_api_url: ") +
+                      ws_url.error().message);
   for (const auto& l : venue.listings)
-    if (l.inverse)
-      return make_error(venue.id.str() + ": Binance spot lists no inverse contract (" + l.symbol + ")");
+    if (l.inverse != (venue.market == "coinm"))
+      return make_error(venue.id.str() + ": " + l.symbol +
+                        (l.inverse ? " is an inverse contract, which only COIN-M lists"
+                                   : " is not an inverse contract, and COIN-M lists only those"));
 
   auto impl = std::make_shared<Impl>(venue, network.io(), std::move(key).value(), options);
   impl->tls = std::move(tls).value();
@@ -1060,7 +1406,16 @@ Result<std::unique_ptr<BinanceSpotSession>> BinanceSpotSession::start(const Venu
           impl->on_started = nullptr;
           return done(info);
         }
-        impl->ws_api->start();
+        if (!impl->futures) return impl->ws_api->start();
+        impl->open_listen_key([impl](Status key) {
+          if (!key) {
+            auto done = std::move(impl->on_started);
+            impl->on_started = nullptr;
+            return done(make_error(impl->venue.id.str() + ": " + key.message()));
+          }
+          impl->keep_listen_key_alive();
+          impl->ws_api->start();
+        });
       });
     });
   });
@@ -1076,20 +1431,20 @@ Result<std::unique_ptr<BinanceSpotSession>> BinanceSpotSession::start(const Venu
     impl->ws_api->stop();
     return make_error(s.message());
   }
-  return std::unique_ptr<BinanceSpotSession>(new BinanceSpotSession(std::move(impl)));
+  return std::unique_ptr<BinanceSession>(new BinanceSession(std::move(impl)));
 }
 
-BinanceSpotSession::BinanceSpotSession(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BinanceSession::BinanceSession(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-BinanceSpotSession::~BinanceSpotSession() {
+BinanceSession::~BinanceSession() {
   stop();
 }
 
-VenueId BinanceSpotSession::venue() const {
+VenueId BinanceSession::venue() const {
   return impl_->venue.id;
 }
 
-bool BinanceSpotSession::send(const NewOrder& order) {
+bool BinanceSession::send(const NewOrder& order) {
   const VenueListing* l = impl_->listing_of(order.instrument);
   if (l == nullptr) {
     impl_->refuse(order.client_order_id, order.instrument, ExecType::Rejected, RejectReason::InvalidOrder,
@@ -1110,14 +1465,16 @@ bool BinanceSpotSession::send(const NewOrder& order) {
     impl->symbols[order.client_order_id.value()] = symbol;
     impl->kinds[order.client_order_id.value()] = {
         std::string(binance::side_name(order.side)),
-        std::string(binance::order_type_name(order.type, order.time_in_force)),
-        std::string(binance::time_in_force_name(order.type, order.time_in_force))};
+        std::string(impl->futures ? binance::futures_order_type_name(order.type)
+                                  : binance::order_type_name(order.type, order.time_in_force)),
+        std::string(impl->futures ? binance::futures_time_in_force_name(order.type, order.time_in_force)
+                                  : binance::time_in_force_name(order.type, order.time_in_force))};
     impl->new_order(order);
   });
   return true;
 }
 
-bool BinanceSpotSession::cancel(const CancelOrder& cancel) {
+bool BinanceSession::cancel(const CancelOrder& cancel) {
   const VenueListing* l = impl_->listing_of(cancel.instrument);
   if (l == nullptr || !impl_->subscribed.load()) {
     impl_->refuse(
@@ -1130,7 +1487,7 @@ bool BinanceSpotSession::cancel(const CancelOrder& cancel) {
   return true;
 }
 
-bool BinanceSpotSession::amend(const AmendOrder& amend) {
+bool BinanceSession::amend(const AmendOrder& amend) {
   const VenueListing* l = impl_->listing_of(amend.instrument);
   if (l == nullptr || !impl_->subscribed.load()) {
     impl_->refuse(
@@ -1142,7 +1499,7 @@ bool BinanceSpotSession::amend(const AmendOrder& amend) {
   return true;
 }
 
-bool BinanceSpotSession::query(const OrderStatusQuery& query) {
+bool BinanceSession::query(const OrderStatusQuery& query) {
   const VenueListing* l = impl_->listing_of(query.instrument);
   if (l == nullptr) {
     impl_->refuse(query.client_order_id, query.instrument, ExecType::OrderStatus, RejectReason::UnknownOrder,
@@ -1156,7 +1513,7 @@ bool BinanceSpotSession::query(const OrderStatusQuery& query) {
   return true;
 }
 
-std::size_t BinanceSpotSession::poll(ExecutionListener& listener, TimestampNs now_ns) {
+std::size_t BinanceSession::poll(ExecutionListener& listener, TimestampNs now_ns) {
   std::vector<Impl::Item> items;
   {
     std::lock_guard lock(impl_->mutex);
@@ -1175,38 +1532,43 @@ std::size_t BinanceSpotSession::poll(ExecutionListener& listener, TimestampNs no
   return items.size();
 }
 
-bool BinanceSpotSession::ready() const {
+bool BinanceSession::ready() const {
   return impl_->subscribed.load();
 }
 
-std::uint64_t BinanceSpotSession::unreadable() const {
+std::uint64_t BinanceSession::unreadable() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->unreadable_count;
 }
 
-std::string BinanceSpotSession::last_unreadable() const {
+std::string BinanceSession::last_unreadable() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->unreadable_last.empty() ? std::string() : impl_->unreadable_last.back();
 }
 
-std::uint64_t BinanceSpotSession::repeated_trades() const {
+std::uint64_t BinanceSession::repeated_trades() const {
   return impl_->repeated_trades.load();
 }
 
-std::map<std::string, BinanceSpotSession::Balance> BinanceSpotSession::balances() const {
+std::map<std::string, BinanceSession::Balance> BinanceSession::balances() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->account;
 }
 
-std::int64_t BinanceSpotSession::clock_offset_ms() const {
+std::map<std::string, BinanceSession::Position> BinanceSession::positions() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->positions;
+}
+
+std::int64_t BinanceSession::clock_offset_ms() const {
   return impl_->offset_ms.load();
 }
 
-void BinanceSpotSession::drop_connection() {
+void BinanceSession::drop_connection() {
   impl_->ws_api->drop("dropped on request");
 }
 
-void BinanceSpotSession::stop() {
+void BinanceSession::stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->ws_api->stop();
   impl_->io.post([impl = impl_] { impl->rest->close(); });

@@ -1,7 +1,14 @@
 #pragma once
-// The gateway to Binance spot through its own API (docs/gateways.md): child orders out as Binance orders
-// over REST or over the WebSocket API ([venue.binance] order_api), what Binance says back (answers, the user
-// data stream's executionReports, queries, myTrades) as the core's ExecutionReports.
+// The gateway to Binance through its own API (docs/gateways.md), for each of its markets: spot (/api/v3),
+// USD-M futures (/fapi) and COIN-M futures (/dapi, quantities in contracts). Child orders out as Binance
+// orders (spot: over REST or the WebSocket API, [venue.binance] order_api; futures: REST), what Binance says
+// back (answers, the user data's executionReports or ORDER_TRADE_UPDATEs, queries, trades) as the core's
+// ExecutionReports.
+//  - Amends: spot cancel-replaces (a new clientOrderId, told as one Replaced); futures modify in place (PUT
+//    order, the ids kept). Post-only is spot's LIMIT_MAKER, futures' GTX.
+//  - User data: spot over the WebSocket API; futures on the stream of a listen key, created at start, kept
+//    alive every 30 minutes and replaced when the venue expires it (the stream reconnected to the new one).
+//    Futures' positions and margin balances are read at start and kept from ACCOUNT_UPDATE.
 //
 //  - Keys from an owner-only key file or the environment, never the config; requests signed with
 //    HMAC-SHA256, timestamps on the venue's clock (its offset measured from its server time).
@@ -48,23 +55,23 @@ class NetworkThread {
   std::unique_ptr<net::IoThread> io_;
 };
 
-struct BinanceSpotOptions {
+struct BinanceSessionOptions {
   // At start, trades since this moment (the journal's last) are fetched and told once: fills made while we
   // were away. 0: none fetched.
   TimestampNs reconcile_since_ns = 0;
   std::uint64_t seed = 1;  // the reconnect backoff's jitter
 };
 
-class BinanceSpotSession final : public VenueSession {
+class BinanceSession final : public VenueSession {
  public:
   // Connects, measures the clock offset, loads and checks exchangeInfo, subscribes to user data and reads
   // the open orders; waits up to the request timeout for all of it. An error says what failed (a
   // certificate not trusted, a key refused, a filter that differs from the config).
-  static Result<std::unique_ptr<BinanceSpotSession>> start(const VenueConfig& venue, NetworkThread& network,
-                                                           const BinanceSpotOptions& options);
-  ~BinanceSpotSession() override;
-  BinanceSpotSession(const BinanceSpotSession&) = delete;
-  BinanceSpotSession& operator=(const BinanceSpotSession&) = delete;
+  static Result<std::unique_ptr<BinanceSession>> start(const VenueConfig& venue, NetworkThread& network,
+                                                       const BinanceSessionOptions& options);
+  ~BinanceSession() override;
+  BinanceSession(const BinanceSession&) = delete;
+  BinanceSession& operator=(const BinanceSession&) = delete;
 
   VenueId venue() const override;
   // False (and a reject at the next poll) when the session is down or rate limited.
@@ -89,7 +96,18 @@ class BinanceSpotSession final : public VenueSession {
     Qty free;
     Qty locked;
   };
+  // Futures: each margin asset's wallet balance (in free; locked zero), from the balance endpoint at start
+  // and ACCOUNT_UPDATE since.
   std::map<std::string, Balance> balances() const;
+  // Futures: the position per symbol (one-way mode: positionSide BOTH), signed (short below zero), in the
+  // listing's units (contracts on COIN-M), from positionRisk at start and each reconnection and
+  // ACCOUNT_UPDATE since. Empty on spot.
+  struct Position {
+    Qty amount;
+    Price entry_price = Price::unset();
+    Amount unrealized_pnl;
+  };
+  std::map<std::string, Position> positions() const;
   // The venue's clock minus ours, as last measured (ms).
   std::int64_t clock_offset_ms() const;
   // Drops the user-data connection as a network would (tests, chaos): it comes back and reconciles.
@@ -98,7 +116,7 @@ class BinanceSpotSession final : public VenueSession {
 
  private:
   struct Impl;
-  explicit BinanceSpotSession(std::shared_ptr<Impl> impl);
+  explicit BinanceSession(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
 
