@@ -158,7 +158,8 @@ BENCHMARK(EchoRoundTripWebSocket)->Iterations(500)->UseRealTime()->Unit(benchmar
 // `tranche exchange --protocol binance` in a child process, ready when it says where it serves.
 class Exchange {
  public:
-  Exchange(const gateway::testing::TestCertificates& certs, const std::string& keys, int port) {
+  Exchange(const gateway::testing::TestCertificates& certs, const std::string& keys, int port,
+           const std::string& venue) {
     int fds[2];
     if (::pipe(fds) != 0) return;
     pid_ = ::fork();
@@ -166,10 +167,10 @@ class Exchange {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::dup2(fds[1], 2);
       ::close(fds[0]);
-      std::vector<std::string> argv = {TRANCHE_BINARY, "exchange",           "--protocol", "binance",
-                                       "--port",       std::to_string(port), "--cert",     certs.cert_file,
-                                       "--key",        certs.key_file,       "--keys",     keys,
-                                       "--quiet"};
+      std::vector<std::string> argv = {
+          TRANCHE_BINARY, "exchange",      "--protocol", "binance",      "--port", std::to_string(port),
+          "--cert",       certs.cert_file, "--key",      certs.key_file, "--keys", keys,
+          "--venue",      venue,           "--quiet"};
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
@@ -180,7 +181,7 @@ class Exchange {
     out_ = ::fdopen(fds[0], "r");
     char line[2048];
     while (out_ != nullptr && std::fgets(line, sizeof(line), out_) != nullptr)
-      if (std::string(line).find("Binance spot API for") != std::string::npos) {
+      if (std::string(line).find("anchored at") != std::string::npos) {
         ready_ = true;
         break;
       }
@@ -206,19 +207,21 @@ struct Collect final : ExecutionListener {
   void on_execution_report(const ExecutionReport& r) override { reports.push_back(r); }
 };
 
-void OrderRoundTrip(benchmark::State& state, const char* order_api) {
+// One post-only order far below the market on `venue_index` of the bundled config (spot, USD-M, COIN-M), from
+// send() to its acknowledgement heard through poll(); its cancel untimed.
+void OrderRoundTrip(benchmark::State& state, const char* order_api, int venue_index) {
   gateway::testing::TestCertificates certs;
   if (!certs.error.empty()) return state.SkipWithError(certs.error.c_str());
   const std::string keys = (certs.dir / "key.toml").string();
   std::ofstream(keys) << "api_key = \"benchKey0123456789\"\napi_secret = \"benchSecret\"\n";
   std::filesystem::permissions(keys, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                std::filesystem::perm_options::replace);
-  const int port = free_port();
-  Exchange exchange(certs, keys, port);
-  if (!exchange.ready()) return state.SkipWithError("tranche exchange --protocol binance did not start");
   auto config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml");
   if (!config) return state.SkipWithError(config.error().message.c_str());
-  VenueConfig venue = config->venues[0];
+  VenueConfig venue = config->venues[static_cast<std::size_t>(venue_index)];
+  const int port = free_port();
+  Exchange exchange(certs, keys, port, venue.id.str());
+  if (!exchange.ready()) return state.SkipWithError("tranche exchange --protocol binance did not start");
   VenueBinanceConfig b;
   b.rest_url = "https://127.0.0.1:" + std::to_string(port);
   b.ws_api_url = "wss://127.0.0.1:" + std::to_string(port) + "/ws-api/v3";
@@ -252,7 +255,8 @@ void OrderRoundTrip(benchmark::State& state, const char* order_api) {
     o.side = Side::Buy;
     o.time_in_force = TimeInForce::PostOnly;
     o.price = Price::from_units(1000);  // far below the market: it rests
-    o.qty = Qty::from_raw(1'000'000);
+    // 0.01 ETH (10 USDT at 1000: above USD-M's minimum notional), or one COIN-M contract.
+    o.qty = venue.market == "coinm" ? Qty::from_units(1) : Qty::from_raw(1'000'000);
     heard.reports.clear();
     const auto start = Clock::now();
     session.send(o);
@@ -268,14 +272,22 @@ void OrderRoundTrip(benchmark::State& state, const char* order_api) {
 }
 
 void OrderRoundTripRest(benchmark::State& state) {
-  OrderRoundTrip(state, "rest");
+  OrderRoundTrip(state, "rest", 0);
 }
 void OrderRoundTripWebSocketApi(benchmark::State& state) {
-  OrderRoundTrip(state, "websocket");
+  OrderRoundTrip(state, "websocket", 0);
+}
+void OrderRoundTripUsdmRest(benchmark::State& state) {
+  OrderRoundTrip(state, "rest", 1);
+}
+void OrderRoundTripCoinmRest(benchmark::State& state) {
+  OrderRoundTrip(state, "rest", 2);
 }
 // 40 orders: under the exchange's 100 orders per 10 s with their cancels' weight.
 BENCHMARK(OrderRoundTripRest)->Iterations(40)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(OrderRoundTripWebSocketApi)->Iterations(40)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(OrderRoundTripUsdmRest)->Iterations(40)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(OrderRoundTripCoinmRest)->Iterations(40)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

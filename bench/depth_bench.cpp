@@ -1,6 +1,7 @@
-// Binance spot depth message to updated book (issue 16): the live gateway's book sync (gateway's
+// Binance depth message to updated book (issues 16 and 17): the live gateway's book sync (gateway's
 // BinanceDepthSync) against the recorded reader (md's Binance reader feeding an md::L2Book), on the same
-// payloads: every message of the bundled spot ETH recording (data/binance/spot, 2024-08-08 23:54-00:00).
+// payloads: every message of each bundled ETH recording (data/binance/spot, usdm and cm, 2024-08-08
+// 23:54-00:00), futures' diffs kept by their own rules (chained by pu). One benchmark per market.
 //
 // Each depth diff is timed on its own, from its JSON text to the book updated and its best bid and offer
 // read:
@@ -31,15 +32,34 @@
 namespace tranche::gateway {
 namespace {
 
-const std::string kFile = std::string(TRANCHE_SOURCE_DIR) + "/data/binance/spot/ethusdt_20240808.gz";
-
-VenueListing eth_spot() {
-  VenueListing l;
-  l.instrument = InstrumentId("ETH-USDT");
-  l.symbol = "ETHUSDT";
-  l.tick_size = Price::parse("0.01").value();
-  l.lot_size = Qty::parse("0.0001").value();
-  return l;
+// A market's recording, its listing and its sync's rules.
+struct Market {
+  const char* name;
+  std::string file;
+  VenueListing listing;
+  BinanceDepthOptions options;
+};
+const Market& market(int which) {
+  static const std::vector<Market> markets = [] {
+    const std::string data = std::string(TRANCHE_SOURCE_DIR) + "/data/binance/";
+    auto listing = [](const char* symbol, const char* lot, bool inverse) {
+      VenueListing l;
+      l.instrument = InstrumentId("ETH-USDT");
+      l.symbol = symbol;
+      l.tick_size = Price::parse("0.01").value();
+      l.lot_size = Qty::parse(lot).value();
+      l.inverse = inverse;
+      if (inverse) l.contract_size = Amount::from_units(10);
+      return l;
+    };
+    BinanceDepthOptions futures;
+    futures.futures = true;
+    return std::vector<Market>{
+        {"spot", data + "spot/ethusdt_20240808.gz", listing("ETHUSDT", "0.0001", false), {}},
+        {"usdm", data + "usdm/ethusdt_20240808.gz", listing("ETHUSDT", "0.001", false), futures},
+        {"coinm", data + "cm/ethusd_perp_20240808.gz", listing("ETHUSD_PERP", "1", true), futures}};
+  }();
+  return markets[static_cast<std::size_t>(which)];
 }
 
 // Every line's JSON, each followed by padding in one arena, and a plain copy of the file for the reader.
@@ -56,12 +76,15 @@ struct Tape {
   std::string_view json(const Message& m) const { return {arena.data() + m.offset, m.size}; }
 };
 
-const Tape& tape() {
-  static Tape t;
+const Tape& tape(int which) {
+  static Tape tapes[3];
+  Tape& t = tapes[which];
   if (!t.messages.empty()) return t;
   md::LineReader lines;
-  if (!lines.open(kFile).ok()) std::abort();
-  t.plain_path = (std::filesystem::temp_directory_path() / "tranche_depth_bench_spot.txt").string();
+  if (!lines.open(market(which).file).ok()) std::abort();
+  t.plain_path = (std::filesystem::temp_directory_path() /
+                  (std::string("tranche_depth_bench_") + market(which).name + ".txt"))
+                     .string();
   std::ofstream plain(t.plain_path, std::ios::binary);
   std::string_view line;
   while (lines.next(line)) {
@@ -109,8 +132,8 @@ struct Timings {
 };
 
 // The sync fed every message in order; each applied diff timed.
-void time_sync(const Tape& t, bool in_place, std::int64_t overhead, Timings& out) {
-  BinanceDepthSync sync(eth_spot());
+void time_sync(const Market& market, const Tape& t, bool in_place, std::int64_t overhead, Timings& out) {
+  BinanceDepthSync sync(market.listing, market.options);
   for (const Tape::Message& m : t.messages) {
     const std::string_view json = t.json(m);
     const std::size_t readable = in_place ? json.size() + BinanceDepthSync::kJsonPadding : 0;
@@ -130,9 +153,9 @@ void time_sync(const Tape& t, bool in_place, std::int64_t overhead, Timings& out
 }
 
 // md's reader over the plain file, feeding an L2Book; each diff it gives timed (read + decode + apply).
-void time_reader(const Tape& t, std::int64_t overhead, Timings& out) {
+void time_reader(const Market& market, const Tape& t, std::int64_t overhead, Timings& out) {
   auto reader = md::make_binance_reader({t.plain_path});
-  md::L2Book book(eth_spot().tick_size);
+  md::L2Book book(market.listing.tick_size);
   md::Event e;
   for (;;) {
     const std::int64_t start = now_ns();
@@ -151,15 +174,16 @@ void time_reader(const Tape& t, std::int64_t overhead, Timings& out) {
   out.ask = book.best_ask();
 }
 
-void BM_DepthMessageToBook_SyncVsReader(benchmark::State& state) {
-  const Tape& t = tape();
+void BM_DepthMessageToBook_SyncVsReader(benchmark::State& state, int which) {
+  const Market& m = market(which);
+  const Tape& t = tape(which);
   const std::int64_t overhead = timer_overhead_ns();
   Timings copied, in_place, reader;
   for (auto _ : state) {
     for (int pass = 0; pass < 3; ++pass) {
-      time_sync(t, false, overhead, copied);
-      time_sync(t, true, overhead, in_place);
-      time_reader(t, overhead, reader);
+      time_sync(m, t, false, overhead, copied);
+      time_sync(m, t, true, overhead, in_place);
+      time_reader(m, t, overhead, reader);
     }
   }
   if (copied.bid != reader.bid || copied.ask != reader.ask || in_place.bid != reader.bid) {
@@ -182,13 +206,15 @@ void BM_DepthMessageToBook_SyncVsReader(benchmark::State& state) {
   state.counters["ratio_inplace_p99"] = i99 / std::max(r99, 1e-9);
   state.counters["timer_overhead_ns"] = static_cast<double>(overhead);
 }
-BENCHMARK(BM_DepthMessageToBook_SyncVsReader)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthMessageToBook_SyncVsReader, spot, 0)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthMessageToBook_SyncVsReader, usdm, 1)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthMessageToBook_SyncVsReader, coinm, 2)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // The whole tape without per-message timers: every message through the sync (diffs, bookTickers, trades).
-void BM_DepthTape_Sync(benchmark::State& state) {
-  const Tape& t = tape();
+void BM_DepthTape_Sync(benchmark::State& state, int which) {
+  const Tape& t = tape(which);
   for (auto _ : state) {
-    BinanceDepthSync sync(eth_spot());
+    BinanceDepthSync sync(market(which).listing, market(which).options);
     for (const Tape::Message& m : t.messages) {
       const std::string_view json = t.json(m);
       benchmark::DoNotOptimize(
@@ -199,14 +225,16 @@ void BM_DepthTape_Sync(benchmark::State& state) {
   state.counters["messages_per_s"] = benchmark::Counter(
       static_cast<double>(t.messages.size() * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_DepthTape_Sync)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_Sync, spot, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_Sync, usdm, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_Sync, coinm, 2)->Unit(benchmark::kMillisecond);
 
 // The same tape through md's reader and an L2Book.
-void BM_DepthTape_Reader(benchmark::State& state) {
-  const Tape& t = tape();
+void BM_DepthTape_Reader(benchmark::State& state, int which) {
+  const Tape& t = tape(which);
   for (auto _ : state) {
     auto reader = md::make_binance_reader({t.plain_path});
-    md::L2Book book(eth_spot().tick_size);
+    md::L2Book book(market(which).listing.tick_size);
     md::Event e;
     while (reader->next(e))
       if (e.kind == md::EventKind::BookDelta || e.kind == md::EventKind::BookSnapshot) book.apply(e);
@@ -215,7 +243,9 @@ void BM_DepthTape_Reader(benchmark::State& state) {
   state.counters["messages_per_s"] = benchmark::Counter(
       static_cast<double>(t.messages.size() * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_DepthTape_Reader)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_Reader, spot, 0)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_Reader, usdm, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_Reader, coinm, 2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tranche::gateway

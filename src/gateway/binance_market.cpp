@@ -32,6 +32,19 @@ std::string excerpt(std::string_view text) {
 
 constexpr std::size_t kMaxNotes = 64;
 constexpr const char* kStreams[] = {"@depth@100ms", "@trade", "@bookTicker"};
+constexpr std::string_view kMarkPriceStream = "@markPrice@1s";
+
+// A markPriceUpdate's mark price ("p", a decimal string):
+// {"stream":"ethusdt@markPrice@1s","data":{...,"p":"2600.10",..}}.
+bool read_mark_price(std::string_view text, Price& out) {
+  constexpr std::string_view kKey = "\"p\":\"";
+  const std::size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return false;
+  const std::size_t start = at + kKey.size();
+  const std::size_t end = text.find('"', start);
+  return end != std::string_view::npos && Price::parse(text.substr(start, end - start), out) &&
+         out.is_positive();
+}
 
 }  // namespace
 
@@ -215,13 +228,19 @@ int BinanceMarket::listing_index(const InstrumentId& instrument) const {
 std::string BinanceMarket::stream_target() const {
   std::string target = "/stream?streams=";
   bool first = true;
-  for (const Listing& l : listings_)
+  for (const Listing& l : listings_) {
     for (const char* suffix : kStreams) {
       if (!first) target += '/';
       first = false;
       target += l.lower;
       target += suffix;
     }
+    if (venue_.market != "spot") {  // futures: the mark price too, every second
+      target += '/';
+      target += l.lower;
+      target += kMarkPriceStream;
+    }
+  }
   return target;
 }
 
@@ -385,6 +404,20 @@ void BinanceMarket::take_message(const Slot& slot, MarketEventSink& sink) {
     return;
   }
   Listing& l = listings_[static_cast<std::size_t>(listing)];
+  // The stream name leads a combined message: only its start is looked at.
+  if (text.substr(0, 96).find(kMarkPriceStream) != std::string_view::npos) {
+    Price mark;
+    if (!read_mark_price(text, mark)) {
+      ++stats_.bad_messages;
+      ++errors_unsaid_;
+      error(l.symbol + ": a mark price that cannot be read: " + excerpt(text));
+      return;
+    }
+    l.mark = mark;
+    l.mark_ns = slot.recv_ns;
+    ++stats_.mark_prices;
+    return;
+  }
   const DepthStatus status = l.sync->on_message(text, slot.text.size(), slot.recv_ns);
   if (is_error(status)) {
     ++stats_.bad_messages;

@@ -108,6 +108,7 @@ struct BinanceMarketStats {
   std::uint64_t snapshots_failed = 0;   // no answer, an HTTP error, unreadable, too old, ...
   std::uint64_t snapshots_stale = 0;    // asked for before a drop, answered after it: not applied
   std::uint64_t rate_limited = 0;       // 429 / 418 answers
+  std::uint64_t mark_prices = 0;        // futures' markPriceUpdate events heard
 };
 
 class BinanceMarket {
@@ -139,6 +140,10 @@ class BinanceMarket {
   const BinanceMarketStats& stats() const { return stats_; }
   // Hears what the books take from now on (null: nobody).
   void set_tap(MarketTap* tap) { tap_ = tap; }
+  // Futures: the listing's mark price as the venue last said it (<symbol>@markPrice@1s), and when it was
+  // received; unset until the first. Kept for the operator and margin checks; the books do not use it.
+  Price mark_price(std::size_t listing) const { return listings_[listing].mark; }
+  TimestampNs mark_price_ns(std::size_t listing) const { return listings_[listing].mark_ns; }
   // The listing's symbol as the venue names it ("ETHUSDT").
   const std::string& symbol(std::size_t listing) const { return listings_[listing].symbol; }
   // The last bad message's or failure's reason; empty when none.
@@ -183,6 +188,8 @@ class BinanceMarket {
     TimestampNs not_before_ns = 0;        // a 429/418's Retry-After
     std::uint64_t ticket_connection = 0;  // the connection it was asked under
     bool was_valid = false;               // for the notes
+    Price mark = Price::unset();          // futures: the last markPriceUpdate's p
+    TimestampNs mark_ns = 0;              // ... received then
   };
 
   void push(Kind kind, std::uint32_t listing, std::string_view text, TimestampNs recv_ns, int http_status = 0,

@@ -499,3 +499,39 @@ TEST_F(BinanceMarketTest, ATapHearsWhatTheBooksTookInOrderAndNotWhatTheyRefused)
 
 }  // namespace
 }  // namespace tranche::gateway
+
+namespace tranche::gateway {
+namespace {
+
+TEST(BinanceFuturesMarket, HearsEachListingsMarkPriceBesideItsBookAndSaysOneItCannotRead) {
+  VenueConfig usdm = venue();
+  usdm.id = VenueId("binance-usdm");
+  usdm.market = "usdm";
+  usdm.listings.resize(1);
+  FakeFetcher fetcher;
+  BinanceMarket market(usdm, small_options(), &fetcher);
+  EXPECT_EQ(market.stream_target(),
+            "/stream?streams=ethusdt@depth@100ms/ethusdt@trade/ethusdt@bookTicker/ethusdt@markPrice@1s");
+  EXPECT_FALSE(market.mark_price(0).is_set());
+  Sink sink;
+  market.on_open(kT0);
+  market.on_stream_message(
+      R"({"stream":"ethusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1723161255000,"s":"ETHUSDT",)"
+      R"("p":"2601.37","P":"2600.90","i":"2601.02","r":"0.00010000","T":1723190400000}})",
+      kT0 + 1);
+  market.poll(kT0 + 2, sink);
+  EXPECT_EQ(market.mark_price(0), px("2601.37"));
+  EXPECT_EQ(market.mark_price_ns(0), kT0 + 1);
+  EXPECT_EQ(market.stats().mark_prices, 1u);
+  EXPECT_TRUE(sink.got.empty()) << "a mark price is no book event";
+  EXPECT_EQ(market.stats().bad_messages, 0u);
+  market.on_stream_message(R"({"stream":"ethusdt@markPrice@1s","data":{"e":"markPriceUpdate","p":"-1"}})",
+                           kT0 + 3);
+  market.poll(kT0 + 4, sink);
+  EXPECT_EQ(market.mark_price(0), px("2601.37")) << "the unreadable one is not taken";
+  EXPECT_EQ(market.stats().bad_messages, 1u);
+  EXPECT_NE(market.last_error().find("mark price"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tranche::gateway
