@@ -135,9 +135,19 @@ const Qty kMaxQty = Qty::from_units(9'000'000);
 const Price kMaxPrice = Price::from_units(1'000'000);
 const Amount kMaxNotional = Amount::from_units(9'000'000'000);
 
-// Market stream kinds, index into Market::subs.
-enum StreamKind : int { kDepth100 = 0, kDepth1000 = 1, kBookTicker = 2, kTrade = 3 };
-constexpr const char* kStreamSuffix[] = {"depth@100ms", "depth", "bookTicker", "trade"};
+// Market stream kinds, index into Market::subs; the mark price streams are futures' alone.
+enum StreamKind : int {
+  kDepth100 = 0,
+  kDepth1000 = 1,
+  kBookTicker = 2,
+  kTrade = 3,
+  kMark1s = 4,
+  kMark3s = 5
+};
+constexpr int kStreamKinds = 6;
+constexpr const char* kStreamSuffix[] = {"depth@100ms", "depth",        "bookTicker",
+                                         "trade",       "markPrice@1s", "markPrice"};
+constexpr DurationNs kListenKeyLife = 60 * 60 * kNanosPerSecond;
 
 }  // namespace
 
@@ -322,6 +332,14 @@ enum class BinanceVenue::Call : std::uint8_t {
   MyTrades,
   UserSubscribe,
   UserUnsubscribe,
+  // Futures' own
+  Modify,
+  ListenKeyNew,
+  ListenKeyKeep,
+  ListenKeyClose,
+  Positions,
+  Balance,
+  LeverageBracket,
 };
 
 namespace {
@@ -350,6 +368,8 @@ struct BinanceVenue::Order {
   std::int64_t time_ms = 0, update_ms = 0, transact_ms = 0;
   bool open = true;
   bool acked = false;
+  bool reduce_only = false;
+  Amount cum_value;  // futures: what was executed in the margin asset's terms on COIN-M (cumBase)
   std::vector<std::size_t> trades;  // indices into trades_
 };
 
@@ -365,7 +385,8 @@ struct BinanceVenue::Trade {
   std::int64_t time_ms = 0;
   bool buyer = false;
   bool maker = false;
-  std::string event;  // its executionReport, sent again when the simulator repeats the fill's report
+  Amount realized_pnl;  // futures: what this fill closed of the position realized
+  std::string event;    // its executionReport, sent again when the simulator repeats the fill's report
 };
 
 struct BinanceVenue::OrderSpec {
@@ -377,6 +398,7 @@ struct BinanceVenue::OrderSpec {
   Qty qty;
   std::string client_id;
   std::string resp_type;
+  bool reduce_only = false;
 };
 
 struct BinanceVenue::Group {
@@ -407,7 +429,7 @@ BinanceVenue::BinanceVenue(sim::Simulator& sim, VenueOptions options, VenueOutpu
     Market market;
     market.symbol = venue.market(m).listing().symbol;
     market.stream_prefix = stream_symbol(market.symbol) + '@';
-    for (int k = 0; k < 4; ++k) market.stream_names[k] = market.stream_prefix + kStreamSuffix[k];
+    for (int k = 0; k < kStreamKinds; ++k) market.stream_names[k] = market.stream_prefix + kStreamSuffix[k];
     for (const Instrument& instrument : options_.instruments)
       if (instrument.id == venue.market(m).listing().instrument) {
         market.base = instrument.base;
@@ -442,6 +464,7 @@ std::string BinanceVenue::new_client_id() {
 // Answers
 
 std::string BinanceVenue::rate_limits_json(const std::string& ip, TimestampNs wall_ns) const {
+  if (futures_) return "[]";  // futures' REST carries its counts in headers only
   std::string o = "[{";
   str(o, "rateLimitType", "REQUEST_WEIGHT");
   str(o, "interval", "MINUTE");
@@ -475,7 +498,12 @@ std::string BinanceVenue::rate_limits_json(const std::string& ip, TimestampNs wa
 void BinanceVenue::add_limit_headers(HttpResponse& response, const std::string& ip, bool orders,
                                      TimestampNs wall_ns) {
   response.headers.emplace_back("X-MBX-USED-WEIGHT-1M", std::to_string(limiter_.used_weight(ip, wall_ns)));
-  if (orders) {
+  if (orders && futures_) {
+    // Futures: ORDERS per MINUTE, and on USD-M per 10 SECOND too.
+    if (limiter_.limits().orders_per_10s > 0)
+      response.headers.emplace_back("X-MBX-ORDER-COUNT-10S", std::to_string(limiter_.orders_10s(wall_ns)));
+    response.headers.emplace_back("X-MBX-ORDER-COUNT-1M", std::to_string(limiter_.orders_1m(wall_ns)));
+  } else if (orders) {
     response.headers.emplace_back("X-MBX-ORDER-COUNT-10S", std::to_string(limiter_.orders_10s(wall_ns)));
     response.headers.emplace_back("X-MBX-ORDER-COUNT-1D", std::to_string(limiter_.orders_1d(wall_ns)));
   }
@@ -567,8 +595,30 @@ int weight_of(BinanceVenue::Call call, const Params& params) {
     case C::UserSubscribe:
     case C::UserUnsubscribe:
       return 2;
+    default:
+      return 1;
   }
-  return 1;
+}
+
+// Weights as Binance futures publish them (USD-M's; COIN-M's differ little).
+int futures_weight_of(BinanceVenue::Call call, const Params& params) {
+  using C = BinanceVenue::Call;
+  switch (call) {
+    case C::Depth: {
+      std::int64_t limit = 500;
+      if (const std::string* l = get(params, "limit")) (void)parse_int(*l, limit);
+      return limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20;
+    }
+    case C::OpenOrders:
+      return get(params, "symbol") ? 1 : 40;
+    case C::MyTrades:
+    case C::Positions:
+    case C::Balance:
+    case C::Account:
+      return 5;
+    default:
+      return 1;
+  }
 }
 
 bool is_signed(BinanceVenue::Call call) {
@@ -581,11 +631,49 @@ bool is_signed(BinanceVenue::Call call) {
     case C::Trades:
     case C::BookTicker:
     case C::UserUnsubscribe:
+    case C::ListenKeyNew:  // the listen key calls take the API key, unsigned
+    case C::ListenKeyKeep:
+    case C::ListenKeyClose:
       return false;
     default:
       return true;
   }
 }
+
+// Binance futures' REST paths, after "/fapi" or "/dapi"; `market` 'u' for USD-M only, 'c' COIN-M only.
+struct FuturesRoute {
+  const char* method;
+  const char* path;
+  char market;
+  BinanceVenue::Call call;
+};
+const FuturesRoute kFuturesRoutes[] = {
+    {"GET", "/v1/ping", 0, BinanceVenue::Call::Ping},
+    {"GET", "/v1/time", 0, BinanceVenue::Call::Time},
+    {"GET", "/v1/exchangeInfo", 0, BinanceVenue::Call::ExchangeInfo},
+    {"GET", "/v1/depth", 0, BinanceVenue::Call::Depth},
+    {"POST", "/v1/order", 0, BinanceVenue::Call::Place},
+    {"PUT", "/v1/order", 0, BinanceVenue::Call::Modify},
+    {"DELETE", "/v1/order", 0, BinanceVenue::Call::Cancel},
+    {"GET", "/v1/order", 0, BinanceVenue::Call::Status},
+    {"GET", "/v1/openOrders", 0, BinanceVenue::Call::OpenOrders},
+    {"DELETE", "/v1/allOpenOrders", 0, BinanceVenue::Call::CancelAll},
+    {"GET", "/v1/userTrades", 0, BinanceVenue::Call::MyTrades},
+    {"POST", "/v1/listenKey", 0, BinanceVenue::Call::ListenKeyNew},
+    {"PUT", "/v1/listenKey", 0, BinanceVenue::Call::ListenKeyKeep},
+    {"DELETE", "/v1/listenKey", 0, BinanceVenue::Call::ListenKeyClose},
+    {"GET", "/v2/positionRisk", 'u', BinanceVenue::Call::Positions},
+    {"GET", "/v3/positionRisk", 'u', BinanceVenue::Call::Positions},
+    {"GET", "/v2/balance", 'u', BinanceVenue::Call::Balance},
+    {"GET", "/v3/balance", 'u', BinanceVenue::Call::Balance},
+    {"GET", "/v2/account", 'u', BinanceVenue::Call::Account},
+    {"GET", "/v3/account", 'u', BinanceVenue::Call::Account},
+    {"GET", "/v1/leverageBracket", 'u', BinanceVenue::Call::LeverageBracket},
+    {"GET", "/v1/positionRisk", 'c', BinanceVenue::Call::Positions},
+    {"GET", "/v1/balance", 'c', BinanceVenue::Call::Balance},
+    {"GET", "/v1/account", 'c', BinanceVenue::Call::Account},
+    {"GET", "/v2/leverageBracket", 'c', BinanceVenue::Call::LeverageBracket},
+};
 
 const Route kRoutes[] = {
     {"GET", "/api/v3/ping", "ping", BinanceVenue::Call::Ping},
@@ -607,7 +695,8 @@ const Route kRoutes[] = {
 };
 
 bool places_orders(BinanceVenue::Call call) {
-  return call == BinanceVenue::Call::Place || call == BinanceVenue::Call::CancelReplace;
+  return call == BinanceVenue::Call::Place || call == BinanceVenue::Call::CancelReplace ||
+         call == BinanceVenue::Call::Modify;
 }
 }  // namespace
 
@@ -621,24 +710,22 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
   if (down(wall_ns))
     return fail(origin, 503, kDisconnected,
                 "Internal error; unable to process your request. Please try again.");
-  const Route* route = nullptr;
-  // A futures venue answers its market-data calls under its own prefix; the rest of its API is not served.
-  std::string_view path = request.path;
-  std::string spot_path;
+  std::optional<Call> call;
   if (futures_) {
-    if (path.substr(0, rest_prefix_.size()) == rest_prefix_) {
-      spot_path = "/api/v3" + std::string(path.substr(rest_prefix_.size()));
-      path = spot_path;
-    } else {
-      path = {};
+    // A futures venue answers under its own prefix ("/fapi" or "/dapi", then the version).
+    const std::string_view root = std::string_view(rest_prefix_).substr(0, 5);
+    if (request.path.substr(0, root.size()) == root) {
+      const std::string_view rest = request.path.substr(root.size());
+      const char market = inverse() ? 'c' : 'u';
+      for (const FuturesRoute& r : kFuturesRoutes)
+        if ((r.market == 0 || r.market == market) && rest == r.path && request.method == r.method)
+          call = r.call;
     }
+  } else {
+    for (const Route& r : kRoutes)
+      if (r.method != nullptr && request.path == r.path && request.method == r.method) call = r.call;
   }
-  for (const Route& r : kRoutes)
-    if (r.method != nullptr && path == r.path && request.method == r.method) route = &r;
-  if (route != nullptr && futures_ && route->call != Call::Ping && route->call != Call::Time &&
-      route->call != Call::Depth && route->call != Call::ExchangeInfo)
-    route = nullptr;
-  if (route == nullptr) {
+  if (!call) {
     // What api.binance.com's front end answers for a path it does not serve: 404 and no JSON.
     HttpResponse response;
     response.status = 404;
@@ -647,7 +734,7 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
     out_.respond(token, std::move(response));
     return;
   }
-  origin.orders = places_orders(route->call);
+  origin.orders = places_orders(*call);
   // Parameters: the query string, then the body's; one sent in both is the query string's.
   auto query = parse_query(request.query);
   std::optional<Params> body = request.body.empty() ? Params{} : parse_query(request.body);
@@ -662,8 +749,8 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
       if (params[i].first == params[j].first)
         return fail(origin, 400, kTooManyParameters, "Duplicate values for a parameter detected.");
 
-  const auto limited =
-      limiter_.admit(origin.ip, weight_of(route->call, params), origin.orders ? 1 : 0, wall_ns);
+  const int weight = futures_ ? futures_weight_of(*call, params) : weight_of(*call, params);
+  const auto limited = limiter_.admit(origin.ip, weight, origin.orders ? 1 : 0, wall_ns);
   if (limited.verdict != RateLimiter::Verdict::Admitted) {
     HttpResponse response;
     response.status = limited.http_status;
@@ -673,7 +760,9 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
     out_.respond(token, std::move(response));
     return;
   }
-  if (is_signed(route->call)) {
+  if (*call == Call::ListenKeyNew || *call == Call::ListenKeyKeep || *call == Call::ListenKeyClose)
+    return listen_key(*call, params, request.api_key, origin);
+  if (is_signed(*call)) {
     // REST signs the query string and the body as sent, query first ("totalParams").
     std::string payload, signature;
     strip_signature(request.query, payload, signature);
@@ -682,7 +771,7 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
     payload += body_payload;
     if (!authorize(params, request.api_key, payload, signature, origin, wall_ns)) return;
   }
-  dispatch(route->call, params, origin, wall_ns);
+  dispatch(*call, params, origin, wall_ns);
 }
 
 bool BinanceVenue::authorize(const Params& params, std::string_view api_key, std::string_view payload,
@@ -759,7 +848,7 @@ void BinanceVenue::dispatch(Call call, const Params& params, const Origin& origi
       return book_ticker(params, origin);
     case Call::Place: {
       OrderSpec spec;
-      if (!parse_order(params, spec, origin)) return;
+      if (!(futures_ ? parse_futures_order(params, spec, origin) : parse_order(params, spec, origin))) return;
       int code = 0;
       std::string msg;
       if (!place(spec, origin, 0, code, msg)) fail(origin, 400, code, msg);
@@ -776,9 +865,21 @@ void BinanceVenue::dispatch(Call call, const Params& params, const Origin& origi
     case Call::CancelAll:
       return cancel_all(params, origin);
     case Call::Account:
-      return account(params, origin);
+      return futures_ ? futures_account(origin) : account(params, origin);
     case Call::MyTrades:
       return my_trades(params, origin);
+    case Call::Modify:
+      return modify(params, origin);
+    case Call::Positions:
+      return positions(params, origin);
+    case Call::Balance:
+      return futures_balance(origin);
+    case Call::LeverageBracket:
+      return leverage_bracket(params, origin);
+    case Call::ListenKeyNew:
+    case Call::ListenKeyKeep:
+    case Call::ListenKeyClose:
+      return;  // answered in on_http, with the API key
     case Call::UserSubscribe:
       return subscribe_user(origin);
     case Call::UserUnsubscribe: {
@@ -847,33 +948,54 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
   if (futures_) str(o, "futuresType", venue_config_.market == "usdm" ? "U_MARGINED" : "COIN_MARGINED");
   key(o, "rateLimits");
   o += "[{";
-  str(o, "rateLimitType", "REQUEST_WEIGHT");
-  str(o, "interval", "MINUTE");
-  num(o, "intervalNum", 1);
-  num(o, "limit", limiter_.limits().request_weight_per_minute);
-  o += "},{";
-  if (limiter_.limits().orders_per_second > 0) {
+  if (futures_) {
+    // Futures publish REQUEST_WEIGHT and ORDERS per MINUTE, and USD-M ORDERS per 10 SECOND.
+    str(o, "rateLimitType", "REQUEST_WEIGHT");
+    str(o, "interval", "MINUTE");
+    num(o, "intervalNum", 1);
+    num(o, "limit", limiter_.limits().request_weight_per_minute);
+    o += "},{";
+    str(o, "rateLimitType", "ORDERS");
+    str(o, "interval", "MINUTE");
+    num(o, "intervalNum", 1);
+    num(o, "limit", limiter_.limits().orders_per_minute);
+    if (limiter_.limits().orders_per_10s > 0) {
+      o += "},{";
+      str(o, "rateLimitType", "ORDERS");
+      str(o, "interval", "SECOND");
+      num(o, "intervalNum", 10);
+      num(o, "limit", limiter_.limits().orders_per_10s);
+    }
+    o += "}]";
+  } else {
+    str(o, "rateLimitType", "REQUEST_WEIGHT");
+    str(o, "interval", "MINUTE");
+    num(o, "intervalNum", 1);
+    num(o, "limit", limiter_.limits().request_weight_per_minute);
+    o += "},{";
+    if (limiter_.limits().orders_per_second > 0) {
+      str(o, "rateLimitType", "ORDERS");
+      str(o, "interval", "SECOND");
+      num(o, "intervalNum", 1);
+      num(o, "limit", limiter_.limits().orders_per_second);
+      o += "},{";
+    }
     str(o, "rateLimitType", "ORDERS");
     str(o, "interval", "SECOND");
-    num(o, "intervalNum", 1);
-    num(o, "limit", limiter_.limits().orders_per_second);
+    num(o, "intervalNum", 10);
+    num(o, "limit", limiter_.limits().orders_per_10s);
     o += "},{";
+    str(o, "rateLimitType", "ORDERS");
+    str(o, "interval", "DAY");
+    num(o, "intervalNum", 1);
+    num(o, "limit", limiter_.limits().orders_per_day);
+    o += "},{";
+    str(o, "rateLimitType", "RAW_REQUESTS");
+    str(o, "interval", "MINUTE");
+    num(o, "intervalNum", 5);
+    num(o, "limit", limiter_.limits().raw_requests_per_5m);
+    o += "}]";
   }
-  str(o, "rateLimitType", "ORDERS");
-  str(o, "interval", "SECOND");
-  num(o, "intervalNum", 10);
-  num(o, "limit", limiter_.limits().orders_per_10s);
-  o += "},{";
-  str(o, "rateLimitType", "ORDERS");
-  str(o, "interval", "DAY");
-  num(o, "intervalNum", 1);
-  num(o, "limit", limiter_.limits().orders_per_day);
-  o += "},{";
-  str(o, "rateLimitType", "RAW_REQUESTS");
-  str(o, "interval", "MINUTE");
-  num(o, "intervalNum", 5);
-  num(o, "limit", limiter_.limits().raw_requests_per_5m);
-  o += "}]";
   raw(o, "exchangeFilters", "[]");
   key(o, "symbols");
   o += '[';
@@ -1159,8 +1281,8 @@ bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint6
                          std::string& msg) {
   std::string client_id = spec.client_id.empty() ? new_client_id() : spec.client_id;
   if (open_by_client_.count(client_id)) {
-    code = kNewOrderRejected;
-    msg = "Duplicate order sent.";
+    code = futures_ ? -4116 : kNewOrderRejected;
+    msg = futures_ ? "ClientOrderId is duplicated." : "Duplicate order sent.";
     return false;
   }
   const std::uint64_t id = ++next_order_id_;
@@ -1174,6 +1296,7 @@ bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint6
   o.tif = spec.tif;
   o.price = spec.price;
   o.qty = spec.qty;
+  o.reduce_only = spec.reduce_only;
   o.time_ms = wall_now_ns_ / kNanosPerMilli;
   o.update_ms = o.time_ms;
   orders_[id] = std::move(order);
@@ -1181,7 +1304,7 @@ bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint6
   if (auto previous = last_by_client_.find(client_id); previous != last_by_client_.end())
     o.previous_with_id = previous->second;
   last_by_client_[client_id] = id;
-  places_[id] = PlaceWait{origin, spec.resp_type, false, group};
+  places_[id] = PlaceWait{origin, spec.resp_type, false, group, {}};
   const sim::SimVenue& venue = sim_.venue(options_.venue);
   NewOrder n;
   n.client_order_id = ClientOrderId(id);
@@ -1264,6 +1387,9 @@ void BinanceVenue::cancel_all(const Params& params, const Origin& origin) {
   for (auto& [id, o] : orders_)
     if (o->open && o->acked && o->market == static_cast<std::size_t>(m) && !cancels_.count(id))
       open.push_back(o.get());
+  // Futures answer that it is done even when nothing was open.
+  if (open.empty() && futures_)
+    return reply(origin, R"({"code":200,"msg":"The operation of cancel all open order is done."})");
   if (open.empty()) return fail(origin, 400, kCancelRejected, "Unknown order sent.");
   const std::uint64_t g = ++next_group_;
   auto group = std::make_unique<Group>();
@@ -1360,6 +1486,11 @@ void BinanceVenue::group_done(std::uint64_t g) {
   Group& gr = *it->second;
   if (gr.replace) return cancel_replace_step(g);
   if (--gr.waiting > 0) return;
+  if (futures_) {
+    const Origin origin = gr.origin;
+    groups_.erase(it);
+    return reply(origin, R"({"code":200,"msg":"The operation of cancel all open order is done."})");
+  }
   std::string o = "[";
   for (const std::string& r : gr.results) {
     comma(o);
@@ -1373,7 +1504,7 @@ void BinanceVenue::group_done(std::uint64_t g) {
 
 void BinanceVenue::order_status(const Params& params, const Origin& origin) {
   const Order* o = find_order(params, origin, false);
-  if (o != nullptr) reply(origin, order_json(*o));
+  if (o != nullptr) reply(origin, futures_ ? futures_order_json(*o) : order_json(*o));
 }
 
 void BinanceVenue::open_orders(const Params& params, const Origin& origin) {
@@ -1386,7 +1517,7 @@ void BinanceVenue::open_orders(const Params& params, const Origin& origin) {
   for (const auto& [id, order] : orders_)
     if (order->open && order->acked && (m < 0 || order->market == static_cast<std::size_t>(m))) {
       comma(o);
-      o += order_json(*order);
+      o += futures_ ? futures_order_json(*order) : order_json(*order);
     }
   o += ']';
   reply(origin, std::move(o));
@@ -1470,6 +1601,29 @@ void BinanceVenue::my_trades(const Params& params, const Origin& origin) {
     const Trade& t = *found[i];
     comma(o);
     o += '{';
+    if (futures_) {
+      // Futures' userTrades: quoteQty on USD-M; on COIN-M baseQty (the coin), its pair and margin asset.
+      boolean(o, "buyer", t.buyer);
+      str(o, "commission", dec(t.commission));
+      str(o, "commissionAsset", t.commission_asset);
+      num(o, "id", static_cast<std::int64_t>(t.id));
+      boolean(o, "maker", t.maker);
+      num(o, "orderId", static_cast<std::int64_t>(t.order_id));
+      str(o, "price", dec(t.price));
+      str(o, "qty", dec(t.qty));
+      str(o, inverse() ? "baseQty" : "quoteQty", dec(t.quote));
+      str(o, "realizedPnl", dec(t.realized_pnl));
+      str(o, "side", t.buyer ? "BUY" : "SELL");
+      str(o, "positionSide", "BOTH");
+      str(o, "symbol", markets_[t.market].symbol);
+      if (inverse()) {
+        str(o, "pair", markets_[t.market].base + "USD");
+        str(o, "marginAsset", margin_asset(t.market));
+      }
+      num(o, "time", t.time_ms);
+      o += '}';
+      continue;
+    }
     str(o, "symbol", markets_[t.market].symbol);
     num(o, "id", static_cast<std::int64_t>(t.id));
     num(o, "orderId", static_cast<std::int64_t>(t.order_id));
@@ -1639,6 +1793,22 @@ void BinanceVenue::close_order(Order& order) {
 }
 
 void BinanceVenue::user_event(const std::string& event) {
+  if (futures_) {
+    // Futures: every connection on the live listen key, its events as they are (or in /stream's envelope).
+    for (auto& [id, conn] : conns_) {
+      if (!conn.user_stream) continue;
+      if (!conn.combined) {
+        out_.send(id, event);
+        continue;
+      }
+      std::string o = "{";
+      str(o, "stream", listen_key_);
+      raw(o, "data", event);
+      o += '}';
+      out_.send(id, std::move(o));
+    }
+    return;
+  }
   for (auto& [id, conn] : conns_) {
     if (conn.user_subscription < 0) continue;
     std::string o = "{";
@@ -1689,7 +1859,11 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       o.acked = true;
       o.transact_ms = at_ms;
       o.update_ms = at_ms;
-      if (auto p = places_.find(o.id); p != places_.end()) p->second.decided = true;
+      if (auto p = places_.find(o.id); p != places_.end()) {
+        p->second.decided = true;
+        if (futures_) p->second.ack_json = futures_order_json(o);
+      }
+      if (futures_) return user_event(order_trade_update(o, "NEW", nullptr, r.venue_ns));
       user_event(execution_report(o, "NEW", nullptr, r.venue_ns));
       account_position(o, r.venue_ns);
       return;
@@ -1727,6 +1901,33 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
           break;
         default:
           break;
+      }
+      if (futures_) {
+        // Futures' words for the same refusals.
+        code = -2010;
+        if (r.reject_reason == RejectReason::PostOnlyWouldCross) {
+          code = kFuturesPostOnlyRejected;
+          msg =
+              "Due to the order could not be executed as maker, the Post Only order will be rejected. The "
+              "order "
+              "will not be recorded in the order history";
+        } else if (r.reject_reason == RejectReason::InsufficientBalance) {
+          code = kFuturesMarginInsufficient;
+          msg = "Margin is insufficient.";
+        } else if (r.reject_reason == RejectReason::PriceOffTick) {
+          code = kFuturesPriceOffTick;
+          msg = "Price not increased by tick size.";
+        } else if (r.reject_reason == RejectReason::QtyOffLot) {
+          code = kFuturesQtyOffStep;
+          msg = "Quantity not increased by step size.";
+        } else if (r.reject_reason == RejectReason::BelowMinNotional) {
+          code = kFuturesMinNotional;
+          msg = "Order's notional must be no smaller than " +
+                sim_.venue(options_.venue).market(o.market).listing().min_notional.to_string() +
+                " (unless you choose reduce only).";
+        } else if (r.reject_reason == RejectReason::RateLimited) {
+          code = kTooManyOrders;
+        }
       }
       close_order(o);
       if (auto last = last_by_client_.find(o.client_id);
@@ -1766,7 +1967,8 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       t.market = o.market;
       t.price = r.last_price;
       t.qty = r.last_qty;
-      t.quote = quote_of(Notional::of(r.last_price, r.last_qty));
+      t.quote = futures_ ? position_value(o.market, r.last_price, r.last_qty)
+                         : quote_of(Notional::of(r.last_price, r.last_qty));
       t.commission = r.fee.amount;
       t.commission_asset = std::string(r.fee.asset.view());
       t.time_ms = at_ms;
@@ -1776,6 +1978,7 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       trades_.push_back(t);
       o.executed = r.cum_qty;
       o.quote += Notional::of(r.last_price, r.last_qty);
+      o.cum_value += t.quote;
       o.status = r.status == OrderStatus::Filled ? OrderStatus::Filled : OrderStatus::PartiallyFilled;
       o.update_ms = at_ms;
       ++fills_;
@@ -1799,6 +2002,13 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
         e += '}';
         publish_to(o.market, kTrade, e);
       }
+      if (futures_) {
+        book_position(market, o, trades_.back());
+        trades_.back().event = order_trade_update(o, "TRADE", &trades_.back(), r.venue_ns);
+        user_event(trades_.back().event);
+        account_update(o, r.venue_ns);
+        return;
+      }
       trades_.back().event = execution_report(o, "TRADE", &trades_.back(), r.venue_ns);
       user_event(trades_.back().event);
       account_position(o, r.venue_ns);
@@ -1810,9 +2020,26 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       o.status = r.exec_type == ExecType::Canceled ? OrderStatus::Canceled : OrderStatus::Expired;
       o.update_ms = at_ms;
       close_order(o);
-      user_event(execution_report(o, r.exec_type == ExecType::Canceled ? "CANCELED" : "EXPIRED", nullptr,
-                                  r.venue_ns));
-      account_position(o, r.venue_ns);
+      if (futures_) {
+        user_event(order_trade_update(o, r.exec_type == ExecType::Canceled ? "CANCELED" : "EXPIRED", nullptr,
+                                      r.venue_ns));
+        // A modify still waited for finds the order gone.
+        if (auto mw = modifies_.find(o.id); mw != modifies_.end()) {
+          std::deque<ModifyWait>& waits = mw->second;
+          for (auto w = waits.begin(); w != waits.end();)
+            if (w->decided) {
+              ++w;
+            } else {
+              fail(w->origin, 400, kNoSuchOrder, "Order does not exist.");
+              w = waits.erase(w);
+            }
+          if (waits.empty()) modifies_.erase(mw);
+        }
+      } else {
+        user_event(execution_report(o, r.exec_type == ExecType::Canceled ? "CANCELED" : "EXPIRED", nullptr,
+                                    r.venue_ns));
+        account_position(o, r.venue_ns);
+      }
       if (auto c = cancels_.find(o.id); c != cancels_.end()) {
         const CancelWait wait = c->second;
         cancels_.erase(c);
@@ -1828,9 +2055,50 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
           }
           return group_done(wait.group);
         }
-        reply(wait.origin, cancel_json(o));
+        reply(wait.origin, futures_ ? futures_order_json(o) : cancel_json(o));
       }
       return;
+    }
+    case ExecType::Replaced: {
+      // Futures' modify in place: the same order, its new price and quantity, its queue place as the
+      // simulator decided (kept when only the quantity went down).
+      if (!o.open) return;
+      o.price = r.order_price.is_set() ? r.order_price : o.price;
+      if (r.order_qty.is_positive()) o.qty = r.order_qty;
+      o.update_ms = at_ms;
+      if (auto mw = modifies_.find(o.id); mw != modifies_.end())
+        for (ModifyWait& w : mw->second)
+          if (!w.decided) {
+            w.decided = true;
+            break;
+          }
+      user_event(order_trade_update(o, "AMENDMENT", nullptr, r.venue_ns));
+      return;
+    }
+    case ExecType::ReplaceRejected: {
+      auto mw = modifies_.find(o.id);
+      if (mw == modifies_.end()) return;
+      std::deque<ModifyWait>& waits = mw->second;
+      auto w = std::find_if(waits.begin(), waits.end(), [](const ModifyWait& x) { return !x.decided; });
+      if (w == waits.end()) return;
+      const Origin origin = w->origin;
+      waits.erase(w);
+      if (waits.empty()) modifies_.erase(mw);
+      switch (r.reject_reason) {
+        case RejectReason::PostOnlyWouldCross:
+          return fail(
+              origin, 400, kFuturesPostOnlyRejected,
+              "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+              "The order will not be recorded in the order history");
+        case RejectReason::InsufficientBalance:
+          return fail(origin, 400, kFuturesMarginInsufficient, "Margin is insufficient.");
+        case RejectReason::UnknownOrder:
+          return fail(origin, 400, kNoSuchOrder, "Order does not exist.");
+        case RejectReason::RateLimited:
+          return fail(origin, 429, kTooManyOrders, "Too many new orders.");
+        default:
+          return fail(origin, 400, -2010, std::string(r.text.view()));
+      }
     }
     case ExecType::CancelRejected: {
       auto c = cancels_.find(o.id);
@@ -1869,7 +2137,20 @@ void BinanceVenue::after_run(TimestampNs wall_ns) {
       }
       continue;
     }
+    if (futures_) {
+      reply(wait.origin, wait.resp_type == "RESULT" ? futures_order_json(o) : wait.ack_json);
+      continue;
+    }
     reply(wait.origin, result_json(o, wait.resp_type));
+  }
+  for (auto it = modifies_.begin(); it != modifies_.end();) {
+    std::deque<ModifyWait>& waits = it->second;
+    while (!waits.empty() && waits.front().decided) {
+      const Origin origin = waits.front().origin;
+      waits.pop_front();
+      reply(origin, futures_order_json(*orders_.at(it->first)));
+    }
+    it = waits.empty() ? modifies_.erase(it) : std::next(it);
   }
 }
 
@@ -1952,7 +2233,7 @@ int BinanceVenue::parse_stream(const std::string& name, int& kind) const {
     const std::string& prefix = markets_[m].stream_prefix;
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     const std::string_view rest = std::string_view(name).substr(prefix.size());
-    for (int k = 0; k < 4; ++k)
+    for (int k = 0; k < (futures_ ? kStreamKinds : 4); ++k)
       if (rest == kStreamSuffix[k]) {
         kind = k;
         return static_cast<int>(m);
@@ -1966,6 +2247,11 @@ int BinanceVenue::parse_stream(const std::string& name, int& kind) const {
 }
 
 bool BinanceVenue::add_stream(Conn& conn, const std::string& requested) {
+  // Futures: a live listen key names the account's user data stream.
+  if (futures_ && !listen_key_.empty() && requested == listen_key_ && wall_now_ns_ < listen_key_expires_ns_) {
+    conn.user_stream = true;
+    return true;
+  }
   int kind = 0;
   const int m = parse_stream(requested, kind);
   if (m < 0) return false;
@@ -2004,7 +2290,8 @@ bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::st
   std::string_view path = target.substr(0, q);
   // Binance futures also route their streams by category (`/public/ws`, `/market/ws`): the same streams here.
   if (futures_)
-    for (std::string_view category : {std::string_view("/public"), std::string_view("/market")})
+    for (std::string_view category :
+         {std::string_view("/public"), std::string_view("/market"), std::string_view("/private")})
       if (path.substr(0, category.size()) == category &&
           (path.substr(category.size(), 4) == "/ws/" || path.substr(category.size()) == "/ws" ||
            path.substr(category.size()) == "/stream"))
@@ -2043,6 +2330,10 @@ bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::st
   }
   // A name in the path that is no stream subscribes nothing, and the connection stays open, as Binance's does
   // (ccxt opens /ws/0, /ws/1, ... and subscribes by message).
+  // Futures' private category names the listen key in the query: /private/ws?listenKey=<key>.
+  if (futures_)
+    if (auto params = parse_query(query))
+      if (const std::string* key = get(*params, "listenKey")) streams.push_back(*key);
   Conn& stored = conns_[id] = std::move(conn);
   for (const std::string& s : streams) add_stream(stored, s);
   return true;
@@ -2155,6 +2446,11 @@ void BinanceVenue::subscribe_user(const Origin& origin) {
 void BinanceVenue::on_tick(TimestampNs wall_ns) {
   wall_now_ns_ = wall_ns;
   ++ticks_;
+  if (futures_) {
+    if (!listen_key_.empty() && wall_ns >= listen_key_expires_ns_) expire_listen_keys(wall_ns);
+    if (ticks_ % 10 == 0) publish_mark_prices(kMark1s);
+    if (ticks_ % 30 == 0) publish_mark_prices(kMark3s);
+  }
   for (std::size_t m = 0; m < markets_.size(); ++m) {
     Market& market = markets_[m];
     const bool slow_due = ticks_ % 10 == 0;
@@ -2177,6 +2473,692 @@ void BinanceVenue::on_tick(TimestampNs wall_ns) {
       e += '}';
       publish_to(m, s == 0 ? kDepth100 : kDepth1000, e);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Binance futures (USD-M /fapi, COIN-M /dapi): orders, modify in place, positions and balances, listen keys
+// and the user data stream, mark prices. The same simulated matching as spot's, behind futures' words.
+
+namespace {
+// num / den rounded to the nearest, half away from zero.
+std::int64_t div_round(Int128 num, Int128 den) {
+  if (den < 0) {
+    num = -num;
+    den = -den;
+  }
+  const Int128 q = num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
+  return static_cast<std::int64_t>(q);
+}
+constexpr const char* kMaintMarginRatio = "0.004";  // our one leverage bracket's, a stated guess
+constexpr std::int64_t kFundingIntervalMs = 8 * 3600 * 1000;
+const Amount kMaxPositionValue = Amount::from_units(9'000'000'000);
+Qty abs_qty(Qty q) {
+  return q.is_negative() ? -q : q;
+}
+}  // namespace
+
+const std::string& BinanceVenue::margin_asset(std::size_t m) const {
+  return inverse() ? markets_[m].base : markets_[m].quote;
+}
+
+Amount BinanceVenue::position_value(std::size_t m, Price price, Qty q) const {
+  const VenueListing& l = sim_.venue(options_.venue).market(m).listing();
+  if (l.inverse) {
+    // Contracts x contract size (USD) / price = coin.
+    if (!price.is_positive()) return Amount{};
+    return Amount::from_raw(div_round(static_cast<Int128>(q.raw()) * l.contract_size.raw(), price.raw()));
+  }
+  return Amount::from_raw(div_round(static_cast<Int128>(price.raw()) * q.raw(), kFixedScale));
+}
+
+// The mark price: the venue book's mid rounded to the tick (Binance's own mixes index and funding basis; ours
+// is a stated guess, docs/exchange.md).
+Price BinanceVenue::mark_price(std::size_t m) const {
+  const sim::SimMarket& book = sim_.venue(options_.venue).market(m);
+  const Price bid = book.best(Side::Buy), ask = book.best(Side::Sell);
+  Price mid = Price::unset();
+  if (bid.is_set() && ask.is_set())
+    mid = Price::from_raw(div_round(static_cast<Int128>(bid.raw()) + ask.raw(), 2));
+  else if (bid.is_set())
+    mid = bid;
+  else if (ask.is_set())
+    mid = ask;
+  else
+    return mid;
+  const std::int64_t tick = book.listing().tick_size.raw();
+  if (tick > 0) mid = Price::from_raw(div_round(mid.raw(), tick) * tick);
+  return mid;
+}
+
+Amount BinanceVenue::unrealized_pnl(std::size_t m) const {
+  const Market& market = markets_[m];
+  const Price mark = mark_price(m);
+  if (market.position.is_zero() || !mark.is_set()) return Amount{};
+  const Amount now = position_value(m, mark, abs_qty(market.position));
+  const bool long_position = market.position.is_positive();
+  // Linear: a long gains when the position is worth more quote; inverse: when it is worth less coin.
+  if (inverse()) return long_position ? market.entry_value - now : now - market.entry_value;
+  return long_position ? now - market.entry_value : market.entry_value - now;
+}
+
+Amount BinanceVenue::position_margin(const std::string& asset) const {
+  const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  Amount total;
+  for (std::size_t m = 0; m < markets_.size(); ++m)
+    if (margin_asset(m) == asset && leverage.is_positive())
+      total += Amount::from_raw(
+          div_round(static_cast<Int128>(markets_[m].entry_value.raw()) * kFixedScale, leverage.raw()));
+  return total;
+}
+
+// A fill told moves our position as Binance's one-way mode does: the part that closes realizes its profit,
+// the rest opens at the fill's price.
+void BinanceVenue::book_position(Market& market, const Order& order, Trade& t) {
+  const Qty signed_qty = order.side == Side::Buy ? t.qty : -t.qty;
+  const Amount value = t.quote;
+  if (market.position.is_zero() || market.position.is_negative() == signed_qty.is_negative()) {
+    market.entry_value += value;
+    market.position += signed_qty;
+  } else {
+    const Qty open = abs_qty(market.position);
+    const Qty closing = std::min(t.qty, open);
+    const Amount entry_part = Amount::from_raw(
+        div_round(static_cast<Int128>(market.entry_value.raw()) * closing.raw(), open.raw()));
+    const Amount exit_part =
+        Amount::from_raw(div_round(static_cast<Int128>(value.raw()) * closing.raw(), t.qty.raw()));
+    const bool long_position = market.position.is_positive();
+    Amount pnl;
+    if (inverse())
+      pnl = long_position ? entry_part - exit_part : exit_part - entry_part;
+    else
+      pnl = long_position ? exit_part - entry_part : entry_part - exit_part;
+    market.entry_value -= entry_part;
+    market.position += order.side == Side::Buy ? closing : -closing;
+    const Qty opening = t.qty - closing;
+    if (opening.is_positive()) {
+      market.position = order.side == Side::Buy ? opening : -opening;
+      market.entry_value = value - exit_part;
+    }
+    if (market.position.is_zero()) market.entry_value = Amount{};
+    t.realized_pnl = pnl;
+    market.realized_pnl += pnl;
+  }
+  market.position_ms = t.time_ms;
+}
+
+bool BinanceVenue::parse_futures_order(const Params& params, OrderSpec& spec, const Origin& origin) {
+  auto bad = [&](int code, const std::string& msg) {
+    fail(origin, 400, code, msg);
+    return false;
+  };
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr || symbol->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+  const int m = market_of(*symbol);
+  if (m < 0) return bad(kBadSymbol, "Invalid symbol.");
+  spec.market = static_cast<std::size_t>(m);
+  const std::string* side = get(params, "side");
+  if (side == nullptr || side->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("side"));
+  const auto parsed_side = parse_side(*side);
+  if (!parsed_side) return bad(kInvalidSide, "Invalid side.");
+  spec.side = *parsed_side;
+  // One-way mode only: BOTH, or nothing.
+  if (const std::string* ps = get(params, "positionSide"); ps != nullptr && *ps != "BOTH")
+    return bad(-4061, "Order's position side does not match user's setting.");
+  const std::string* type = get(params, "type");
+  if (type == nullptr || type->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("type"));
+  if (*type != "LIMIT" && *type != "MARKET") return bad(kInvalidOrderType, "Invalid orderType.");
+  const std::string* tif = get(params, "timeInForce");
+  if (*type == "LIMIT" && (tif == nullptr || tif->empty()))
+    return bad(kMandatoryParamEmptyOrMalformed, mandatory("timeInForce"));
+  const auto kind =
+      parse_futures_order_kind(*type, *type == "LIMIT" ? std::string_view(*tif) : std::string_view{});
+  if (!kind) return bad(kInvalidTimeInForce, "Invalid timeInForce.");
+  spec.type = kind->type;
+  spec.tif = kind->tif;
+  const VenueListing& l = sim_.venue(options_.venue).market(spec.market).listing();
+  const std::string* q = get(params, "quantity");
+  if (q == nullptr || q->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("quantity"));
+  if (!decimal_syntax(*q)) return bad(kIllegalChars, illegal_decimal("quantity"));
+  if (!Qty::parse(*q, spec.qty)) {
+    const std::size_t dot = q->find('.');
+    if (dot != std::string::npos && dot <= 11)
+      return bad(kBadPrecision, "Parameter 'quantity' has too much precision.");
+    return bad(-4005, "Quantity greater than max quantity.");
+  }
+  const std::string* price = get(params, "price");
+  if (spec.type == OrderType::Market) {
+    if (price != nullptr) return bad(-1106, not_required("price"));
+  } else {
+    if (price == nullptr || price->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("price"));
+    if (!decimal_syntax(*price)) return bad(kIllegalChars, illegal_decimal("price"));
+    if (!Price::parse(*price, spec.price)) {
+      const std::size_t dot = price->find('.');
+      if (dot != std::string::npos && dot <= 11)
+        return bad(kBadPrecision, "Parameter 'price' has too much precision.");
+      return bad(-4002, "Price greater than max price.");
+    }
+  }
+  if (const std::string* r = get(params, "reduceOnly")) {
+    if (*r != "true" && *r != "false")
+      return bad(kInvalidParameter, "Data sent for parameter 'reduceOnly' is not valid.");
+    spec.reduce_only = *r == "true";
+  }
+  if (const std::string* c = get(params, "closePosition"); c != nullptr && *c != "false")
+    return bad(kInvalidParameter, "Data sent for parameter 'closePosition' is not valid.");
+  if (const std::string* id = get(params, "newClientOrderId")) {
+    if (!valid_client_order_id(*id))
+      return bad(kIllegalChars,
+                 "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+                 "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
+    spec.client_id = *id;
+  }
+  spec.resp_type = "ACK";
+  if (const std::string* r = get(params, "newOrderRespType")) {
+    if (*r != "ACK" && *r != "RESULT")
+      return bad(kInvalidParameter, "Data sent for parameter 'newOrderRespType' is not valid.");
+    spec.resp_type = *r;
+  }
+  // The symbol's filters, in futures' words.
+  if (!spec.qty.is_positive()) return bad(-4003, "Quantity less than or equal to zero.");
+  if (spec.qty > kMaxQty) return bad(-4005, "Quantity greater than max quantity.");
+  if (spec.qty.raw() % l.lot_size.raw() != 0)
+    return bad(kFuturesQtyOffStep, "Quantity not increased by step size.");
+  if (spec.type == OrderType::Limit) {
+    if (!spec.price.is_positive()) return bad(-4001, "Price less than 0.");
+    if (spec.price > kMaxPrice) return bad(-4002, "Price greater than max price.");
+    if (spec.price.raw() % l.tick_size.raw() != 0)
+      return bad(kFuturesPriceOffTick, "Price not increased by tick size.");
+  }
+  // USD-M's minimum notional (COIN-M has none: its quantities are whole contracts): a market order is valued
+  // at the touch it would take.
+  if (!inverse() && !spec.reduce_only && l.min_notional.is_positive()) {
+    const Price at = spec.type == OrderType::Limit
+                         ? spec.price
+                         : sim_.venue(options_.venue).market(spec.market).best(opposite(spec.side));
+    if (at.is_set() && quote_of(Notional::of(at, spec.qty)) < l.min_notional)
+      return bad(kFuturesMinNotional, "Order's notional must be no smaller than " +
+                                          l.min_notional.to_string() + " (unless you choose reduce only).");
+  }
+  // A reduce-only order may only reduce the position (as told by its fills), never increase or flip it.
+  if (spec.reduce_only) {
+    const Qty position = markets_[spec.market].position;
+    const bool reduces = spec.side == Side::Buy ? position.is_negative() && spec.qty <= -position
+                                                : position.is_positive() && spec.qty <= position;
+    if (!reduces) return bad(kFuturesReduceOnlyRejected, "ReduceOnly Order is rejected.");
+  }
+  return true;
+}
+
+void BinanceVenue::modify(const Params& params, const Origin& origin) {
+  auto bad = [&](int code, const std::string& msg) { fail(origin, 400, code, msg); };
+  const std::string* side = get(params, "side");
+  if (side == nullptr || side->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("side"));
+  const auto parsed_side = parse_side(*side);
+  if (!parsed_side) return bad(kInvalidSide, "Invalid side.");
+  const std::string* q = get(params, "quantity");
+  if (q == nullptr || q->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("quantity"));
+  const std::string* p = get(params, "price");
+  if (p == nullptr || p->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("price"));
+  if (!decimal_syntax(*q)) return bad(kIllegalChars, illegal_decimal("quantity"));
+  if (!decimal_syntax(*p)) return bad(kIllegalChars, illegal_decimal("price"));
+  Qty new_qty;
+  Price new_price;
+  if (!Qty::parse(*q, new_qty)) return bad(kBadPrecision, "Parameter 'quantity' has too much precision.");
+  if (!Price::parse(*p, new_price)) return bad(kBadPrecision, "Parameter 'price' has too much precision.");
+  Order* o = find_order(params, origin, false);
+  if (o == nullptr) return;
+  if (!o->open || !o->acked || o->type != OrderType::Limit || cancels_.count(o->id))
+    return bad(kNoSuchOrder, "Order does not exist.");
+  if (*parsed_side != o->side) return bad(kInvalidParameter, "Data sent for parameter 'side' is not valid.");
+  const VenueListing& l = sim_.venue(options_.venue).market(o->market).listing();
+  if (!new_qty.is_positive()) return bad(-4003, "Quantity less than or equal to zero.");
+  if (new_qty > kMaxQty) return bad(-4005, "Quantity greater than max quantity.");
+  if (new_qty.raw() % l.lot_size.raw() != 0)
+    return bad(kFuturesQtyOffStep, "Quantity not increased by step size.");
+  if (!new_price.is_positive()) return bad(-4001, "Price less than 0.");
+  if (new_price > kMaxPrice) return bad(-4002, "Price greater than max price.");
+  if (new_price.raw() % l.tick_size.raw() != 0)
+    return bad(kFuturesPriceOffTick, "Price not increased by tick size.");
+  // The last modify waited for is what the order will be: the same again needs no modify.
+  if (new_price == o->price && new_qty == o->qty && !modifies_.count(o->id))
+    return bad(kFuturesNoNeedToModify, "No need to modify the order.");
+  if (new_qty <= o->executed)
+    return bad(-4000, "Invalid order status: the new quantity must exceed the executed quantity.");
+  if (!inverse() && !o->reduce_only && l.min_notional.is_positive() &&
+      quote_of(Notional::of(new_price, new_qty)) < l.min_notional)
+    return bad(kFuturesMinNotional, "Order's notional must be no smaller than " + l.min_notional.to_string() +
+                                        " (unless you choose reduce only).");
+  modifies_[o->id].push_back(ModifyWait{origin, false});
+  const sim::SimVenue& venue = sim_.venue(options_.venue);
+  AmendOrder amend;
+  amend.client_order_id = ClientOrderId(o->id);
+  amend.venue = venue.config().id;
+  amend.instrument = l.instrument;
+  amend.new_price = new_price;
+  amend.new_qty = new_qty;
+  (void)sim_.amend(options_.venue, amend);  // refused: the simulator's ReplaceRejected report answers it
+}
+
+void BinanceVenue::listen_key(Call call, const Params& params, std::string_view api_key,
+                              const Origin& origin) {
+  if (api_key.empty()) return fail(origin, 401, kBadApiKeyFormat, "API-key format invalid.");
+  if (!options_.key || api_key != options_.key->key)
+    return fail(origin, 401, kRejectedApiKey, "Invalid API-key, IP, or permissions for action.");
+  const bool alive = !listen_key_.empty() && wall_now_ns_ < listen_key_expires_ns_;
+  auto answer = [&] {
+    std::string o = "{";
+    str(o, "listenKey", listen_key_);
+    o += '}';
+    reply(origin, std::move(o));
+  };
+  if (call == Call::ListenKeyNew) {
+    // The same key again while it is alive, its life renewed; else a new one (64 characters, as Binance's).
+    if (!alive) {
+      expire_listen_keys(wall_now_ns_);
+      listen_key_ = hmac_sha256_hex("tranche listen key " + venue_config_.id.str(),
+                                    std::to_string(++listen_keys_made_) + "@" + std::to_string(wall_now_ns_));
+    }
+    listen_key_expires_ns_ = wall_now_ns_ + kListenKeyLife;
+    return answer();
+  }
+  const std::string* given = get(params, "listenKey");
+  if (!alive || (given != nullptr && *given != listen_key_))
+    return fail(origin, 400, -1125, "This listenKey does not exist.");
+  if (call == Call::ListenKeyKeep) {
+    listen_key_expires_ns_ = wall_now_ns_ + kListenKeyLife;
+    return answer();
+  }
+  // Closed: its streams end.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, conn] : conns_)
+    if (conn.user_stream) ids.push_back(id);
+  for (const std::uint64_t id : ids) {
+    on_ws_close(id);
+    out_.close(id);
+  }
+  listen_key_.clear();
+  listen_key_expires_ns_ = 0;
+  reply(origin, "{}");
+}
+
+void BinanceVenue::expire_listen_keys(TimestampNs wall_ns) {
+  wall_now_ns_ = std::max(wall_now_ns_, wall_ns);
+  if (listen_key_.empty()) return;
+  std::string e = "{";
+  str(e, "e", "listenKeyExpired");
+  num(e, "E", wall_ns / kNanosPerMilli);
+  str(e, "listenKey", listen_key_);
+  e += '}';
+  user_event(e);
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, conn] : conns_)
+    if (conn.user_stream) ids.push_back(id);
+  for (const std::uint64_t id : ids) {
+    on_ws_close(id);
+    out_.close(id);
+  }
+  listen_key_.clear();
+  listen_key_expires_ns_ = 0;
+}
+
+std::string BinanceVenue::futures_order_json(const Order& order) const {
+  const std::string_view tif = futures_time_in_force_name(order.type, order.tif);
+  const std::string_view type = futures_order_type_name(order.type);
+  std::string o = "{";
+  num(o, "orderId", static_cast<std::int64_t>(order.id));
+  str(o, "symbol", markets_[order.market].symbol);
+  if (inverse()) str(o, "pair", markets_[order.market].base + "USD");
+  str(o, "status", order_status_name(order.status));
+  str(o, "clientOrderId", order.client_id);
+  str(o, "price", order.type == OrderType::Market ? std::string("0") : dec(order.price));
+  str(o, "avgPrice",
+      order.executed.is_positive() ? dec(order.quote.average_price(order.executed))
+                                   : std::string("0.00000000"));
+  str(o, "origQty", dec(order.qty));
+  str(o, "executedQty", dec(order.executed));
+  str(o, "cumQty", dec(order.executed));
+  if (inverse())
+    str(o, "cumBase", dec(order.cum_value));
+  else
+    str(o, "cumQuote", dec(quote_of(order.quote)));
+  str(o, "timeInForce", tif.empty() ? "GTC" : tif);
+  str(o, "type", type);
+  boolean(o, "reduceOnly", order.reduce_only);
+  boolean(o, "closePosition", false);
+  str(o, "side", side_name(order.side));
+  str(o, "positionSide", "BOTH");
+  str(o, "stopPrice", "0");
+  str(o, "workingType", "CONTRACT_PRICE");
+  boolean(o, "priceProtect", false);
+  str(o, "origType", type);
+  str(o, "priceMatch", "NONE");
+  str(o, "selfTradePreventionMode", "NONE");
+  num(o, "goodTillDate", 0);
+  num(o, "time", order.time_ms);
+  num(o, "updateTime", order.update_ms);
+  o += '}';
+  return o;
+}
+
+std::string BinanceVenue::order_trade_update(const Order& order, std::string_view exec_type,
+                                             const Trade* trade, TimestampNs venue_ns) const {
+  const std::string_view tif = futures_time_in_force_name(order.type, order.tif);
+  const std::string_view type = futures_order_type_name(order.type);
+  std::string o = "{";
+  str(o, "e", "ORDER_TRADE_UPDATE");
+  num(o, "E", wall_ms(sim_.now()));
+  num(o, "T", wall_ms(venue_ns));
+  key(o, "o");
+  o += '{';
+  str(o, "s", markets_[order.market].symbol);
+  str(o, "c", order.client_id);
+  str(o, "S", side_name(order.side));
+  str(o, "o", type);
+  str(o, "f", tif.empty() ? "GTC" : tif);
+  str(o, "q", dec(order.qty));
+  str(o, "p", order.type == OrderType::Market ? std::string("0") : dec(order.price));
+  str(o, "ap",
+      order.executed.is_positive() ? dec(order.quote.average_price(order.executed)) : std::string("0"));
+  str(o, "sp", "0");
+  str(o, "x", exec_type);
+  str(o, "X", order_status_name(order.status));
+  num(o, "i", static_cast<std::int64_t>(order.id));
+  str(o, "l", trade ? dec(trade->qty) : std::string("0"));
+  str(o, "z", dec(order.executed));
+  str(o, "L", trade ? dec(trade->price) : std::string("0"));
+  if (trade) {
+    str(o, "N", trade->commission_asset);
+    str(o, "n", dec(trade->commission));
+  }
+  num(o, "T", wall_ms(venue_ns));
+  num(o, "t", trade ? static_cast<std::int64_t>(trade->id) : 0);
+  str(o, "b", "0");
+  str(o, "a", "0");
+  boolean(o, "m", trade ? trade->maker : false);
+  boolean(o, "R", order.reduce_only);
+  str(o, "wt", "CONTRACT_PRICE");
+  str(o, "ot", type);
+  str(o, "ps", "BOTH");
+  boolean(o, "cp", false);
+  str(o, "rp", trade ? dec(trade->realized_pnl) : std::string("0"));
+  boolean(o, "pP", false);
+  num(o, "si", 0);
+  num(o, "ss", 0);
+  str(o, "V", "NONE");
+  str(o, "pm", "NONE");
+  num(o, "gtd", 0);
+  o += "}}";
+  return o;
+}
+
+void BinanceVenue::account_update(const Order& order, TimestampNs venue_ns) {
+  const Market& market = markets_[order.market];
+  const std::string& asset = margin_asset(order.market);
+  const sim::AssetBalance* b = sim_.venue(options_.venue).balance(asset);
+  const Amount wallet = b ? b->total : Amount{};
+  std::string o = "{";
+  str(o, "e", "ACCOUNT_UPDATE");
+  num(o, "E", wall_ms(sim_.now()));
+  num(o, "T", wall_ms(venue_ns));
+  key(o, "a");
+  o += '{';
+  str(o, "m", "ORDER");
+  key(o, "B");
+  o += "[{";
+  str(o, "a", asset);
+  str(o, "wb", dec(wallet));
+  str(o, "cw", dec(wallet));
+  str(o, "bc", "0");
+  o += "}]";
+  key(o, "P");
+  o += "[{";
+  str(o, "s", market.symbol);
+  str(o, "pa", dec(market.position));
+  Price entry = Price::from_raw(0);
+  const Qty size = abs_qty(market.position);
+  if (size.is_positive() && market.entry_value.is_positive())
+    entry = Price::from_raw(
+        inverse()
+            ? div_round(static_cast<Int128>(size.raw()) *
+                            sim_.venue(options_.venue).market(order.market).listing().contract_size.raw(),
+                        market.entry_value.raw())
+            : div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, size.raw()));
+  str(o, "ep", dec(entry));
+  str(o, "bep", dec(entry));
+  str(o, "cr", dec(market.realized_pnl));
+  str(o, "up", dec(unrealized_pnl(order.market)));
+  str(o, "mt", "cross");
+  str(o, "iw", "0");
+  str(o, "ps", "BOTH");
+  if (inverse()) str(o, "ma", asset);
+  o += "}]}}";
+  user_event(o);
+}
+
+void BinanceVenue::positions(const Params& params, const Origin& origin) {
+  int only = -1;
+  if (const std::string* symbol = get(params, "symbol")) {
+    only = market_of(*symbol);
+    if (only < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  }
+  const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  std::string o = "[";
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    if (only >= 0 && m != static_cast<std::size_t>(only)) continue;
+    const Market& market = markets_[m];
+    const VenueListing& l = sim_.venue(options_.venue).market(m).listing();
+    const Qty size = abs_qty(market.position);
+    Price entry = Price::from_raw(0);
+    if (size.is_positive() && market.entry_value.is_positive())
+      entry = Price::from_raw(
+          inverse()
+              ? div_round(static_cast<Int128>(size.raw()) * l.contract_size.raw(), market.entry_value.raw())
+              : div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, size.raw()));
+    const Price mark = mark_price(m);
+    const Amount value = mark.is_set() ? position_value(m, mark, size) : Amount{};
+    const Amount notional = market.position.is_negative() ? -value : value;
+    const Amount margin =
+        leverage.is_positive()
+            ? Amount::from_raw(
+                  div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, leverage.raw()))
+            : Amount{};
+    comma(o);
+    o += '{';
+    str(o, "symbol", market.symbol);
+    str(o, "positionSide", "BOTH");
+    str(o, "positionAmt", dec(market.position));
+    str(o, "entryPrice", dec(entry));
+    str(o, "breakEvenPrice", dec(entry));
+    str(o, "markPrice", mark.is_set() ? dec(mark) : std::string("0"));
+    str(o, "unRealizedProfit", dec(unrealized_pnl(m)));
+    str(o, "liquidationPrice", "0");
+    str(o, "leverage", leverage.to_string());
+    str(o, "marginType", "cross");
+    str(o, "isolatedMargin", "0");
+    str(o, "isAutoAddMargin", "false");
+    str(o, "isolatedWallet", "0");
+    if (inverse()) {
+      str(o, "notionalValue", dec(notional));
+      str(o, "maxQty", dec(kMaxQty));
+    } else {
+      str(o, "notional", dec(notional));
+      str(o, "maxNotionalValue", dec(kMaxPositionValue));
+    }
+    str(o, "marginAsset", margin_asset(m));
+    str(o, "initialMargin", dec(margin));
+    str(o, "maintMargin", dec(Amount::from_raw(div_round(static_cast<Int128>(value.raw()) * 4, 1000))));
+    str(o, "positionInitialMargin", dec(margin));
+    str(o, "openOrderInitialMargin", "0");
+    num(o, "adl", 0);
+    str(o, "bidNotional", "0");
+    str(o, "askNotional", "0");
+    num(o, "updateTime", market.position_ms);
+    o += '}';
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::futures_balance(const Origin& origin) {
+  std::string o = "[";
+  for (const sim::AssetBalance& b : sim_.venue(options_.venue).balances()) {
+    Amount unrealized;
+    for (std::size_t m = 0; m < markets_.size(); ++m)
+      if (margin_asset(m) == b.asset) unrealized += unrealized_pnl(m);
+    const Amount initial = b.locked + position_margin(b.asset);
+    const Amount available = b.total + unrealized - initial;
+    comma(o);
+    o += '{';
+    str(o, "accountAlias", "tranche");
+    str(o, "asset", b.asset);
+    str(o, "balance", dec(b.total));
+    str(o, "crossWalletBalance", dec(b.total));
+    str(o, "crossUnPnl", dec(unrealized));
+    str(o, "availableBalance", dec(available));
+    str(o, "maxWithdrawAmount", dec(available));
+    if (inverse()) str(o, "withdrawAvailable", dec(available));
+    boolean(o, "marginAvailable", true);
+    num(o, "updateTime", wall_now_ns_ / kNanosPerMilli);
+    o += '}';
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::futures_account(const Origin& origin) {
+  const std::int64_t now_ms = wall_now_ns_ / kNanosPerMilli;
+  std::string assets = "[";
+  Amount total_wallet, total_unrealized, total_initial, total_orders, total_positions, total_available;
+  const std::string& main = margin_asset(0);
+  for (const sim::AssetBalance& b : sim_.venue(options_.venue).balances()) {
+    Amount unrealized;
+    for (std::size_t m = 0; m < markets_.size(); ++m)
+      if (margin_asset(m) == b.asset) unrealized += unrealized_pnl(m);
+    const Amount positions = position_margin(b.asset);
+    const Amount initial = b.locked + positions;
+    const Amount available = b.total + unrealized - initial;
+    if (b.asset == main) {
+      total_wallet = b.total;
+      total_unrealized = unrealized;
+      total_initial = initial;
+      total_orders = b.locked;
+      total_positions = positions;
+      total_available = available;
+    }
+    comma(assets);
+    assets += '{';
+    str(assets, "asset", b.asset);
+    str(assets, "walletBalance", dec(b.total));
+    str(assets, "unrealizedProfit", dec(unrealized));
+    str(assets, "marginBalance", dec(b.total + unrealized));
+    str(assets, "maintMargin", "0.00000000");
+    str(assets, "initialMargin", dec(initial));
+    str(assets, "positionInitialMargin", dec(positions));
+    str(assets, "openOrderInitialMargin", dec(b.locked));
+    str(assets, "crossWalletBalance", dec(b.total));
+    str(assets, "crossUnPnl", dec(unrealized));
+    str(assets, "availableBalance", dec(available));
+    str(assets, "maxWithdrawAmount", dec(available));
+    if (inverse()) str(assets, "withdrawAvailable", dec(available));
+    boolean(assets, "marginAvailable", true);
+    num(assets, "updateTime", now_ms);
+    assets += '}';
+  }
+  assets += ']';
+  const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  std::string positions = "[";
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    const Market& market = markets_[m];
+    const Price mark = mark_price(m);
+    const Qty size = abs_qty(market.position);
+    const Amount value = mark.is_set() ? position_value(m, mark, size) : Amount{};
+    comma(positions);
+    positions += '{';
+    str(positions, "symbol", market.symbol);
+    str(positions, "positionSide", "BOTH");
+    str(positions, "positionAmt", dec(market.position));
+    str(positions, "unrealizedProfit", dec(unrealized_pnl(m)));
+    str(positions, "isolatedMargin", "0");
+    str(positions, inverse() ? "notionalValue" : "notional",
+        dec(market.position.is_negative() ? -value : value));
+    str(positions, "isolatedWallet", "0");
+    str(positions, "leverage", leverage.to_string());
+    boolean(positions, "isolated", false);
+    num(positions, "updateTime", market.position_ms);
+    positions += '}';
+  }
+  positions += ']';
+  std::string o = "{";
+  if (!inverse()) {
+    str(o, "totalInitialMargin", dec(total_initial));
+    str(o, "totalMaintMargin", "0.00000000");
+    str(o, "totalWalletBalance", dec(total_wallet));
+    str(o, "totalUnrealizedProfit", dec(total_unrealized));
+    str(o, "totalMarginBalance", dec(total_wallet + total_unrealized));
+    str(o, "totalPositionInitialMargin", dec(total_positions));
+    str(o, "totalOpenOrderInitialMargin", dec(total_orders));
+    str(o, "totalCrossWalletBalance", dec(total_wallet));
+    str(o, "totalCrossUnPnl", dec(total_unrealized));
+    str(o, "availableBalance", dec(total_available));
+    str(o, "maxWithdrawAmount", dec(total_available));
+  }
+  num(o, "feeTier", 0);
+  boolean(o, "canTrade", true);
+  boolean(o, "canDeposit", false);
+  boolean(o, "canWithdraw", false);
+  num(o, "updateTime", now_ms);
+  raw(o, "assets", assets);
+  raw(o, "positions", positions);
+  o += '}';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::leverage_bracket(const Params& params, const Origin& origin) {
+  int only = -1;
+  if (const std::string* symbol = get(params, "symbol")) {
+    only = market_of(*symbol);
+    if (only < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  }
+  const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  std::string o = "[";
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    if (only >= 0 && m != static_cast<std::size_t>(only)) continue;
+    comma(o);
+    o += '{';
+    str(o, "symbol", markets_[m].symbol);
+    raw(o, "notionalCoef", "1.0");
+    key(o, "brackets");
+    o += "[{";
+    num(o, "bracket", 1);
+    num(o, "initialLeverage", std::max<std::int64_t>(1, leverage.raw() / kFixedScale));
+    raw(o, inverse() ? "qtyCap" : "notionalCap", "9000000000");
+    raw(o, inverse() ? "qtyFloor" : "notionalFloor", "0");
+    raw(o, "maintMarginRatio", kMaintMarginRatio);
+    raw(o, "cum", "0.0");
+    o += "}]}";
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::publish_mark_prices(int kind) {
+  const std::int64_t now_ms = wall_ms(sim_.now());
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    if (markets_[m].subs[kind] == 0) continue;
+    const Price mark = mark_price(m);
+    if (!mark.is_set()) continue;
+    std::string e = "{";
+    str(e, "e", "markPriceUpdate");
+    num(e, "E", now_ms);
+    str(e, "s", markets_[m].symbol);
+    str(e, "p", dec(mark));
+    str(e, "i", dec(mark));
+    str(e, "P", dec(mark));
+    str(e, "r", "0.00010000");
+    num(e, "T", (now_ms / kFundingIntervalMs + 1) * kFundingIntervalMs);
+    e += '}';
+    publish_to(m, kind, e);
   }
 }
 
@@ -2247,6 +3229,10 @@ void BinanceVenue::control(const HttpRequest& request, std::uint64_t token, Time
           static_cast<DurationNs>(static_cast<double>(hold_ms * kNanosPerMilli) * options_.speed));
       response.body = "{\"held_cancels\":" + std::to_string(count) + "}";
     }
+  } else if (request.path == "/tranche/control/expire-listen-keys" && request.method == "POST") {
+    const bool had = !listen_key_.empty();
+    expire_listen_keys(wall_ns);
+    response.body = std::string("{\"expired\":") + (had ? "1" : "0") + "}";
   } else if (request.path == "/tranche/control/status" && request.method == "GET") {
     response.body = executed_json();
   } else {

@@ -1,6 +1,6 @@
 #pragma once
 // `tranche exchange --protocol binance`: one simulated venue behind Binance spot's own API (or, for a
-// futures venue, the market data of Binance USD-M's or COIN-M's: see futures()), without the sockets
+// futures venue, Binance USD-M's or COIN-M's REST API and streams: see futures()), without the sockets
 // (binance_venue_server.hpp serves it over HTTPS and WSS). Requests come in as plain values and every answer
 // leaves through a VenueOutput, so the whole venue is tested without a network.
 //
@@ -16,6 +16,9 @@
 //   from the venue's book net of our impact.
 // - User data over the WebSocket API (userDataStream.subscribe.signature): executionReport and
 //   outboundAccountPosition.
+// - Futures (USD-M /fapi, COIN-M /dapi): orders (POST, PUT to modify in place, DELETE, GET), openOrders,
+//   allOpenOrders, userTrades, positionRisk, balance, account, leverageBracket, listen keys and the user data
+//   stream at /ws/<listenKey> (ORDER_TRADE_UPDATE, ACCOUNT_UPDATE, listenKeyExpired), and <symbol>@markPrice.
 // - Rate limits (binance_venue_limits.hpp) and an outage on demand (REST 503 / -1001, WebSockets closed);
 //   the matching engine keeps running through it, as Binance's does.
 // Every call happens on one thread: the one that runs the simulator.
@@ -103,6 +106,8 @@ class BinanceVenue final : public sim::SimListener {
   // An outage from now: REST answered 503 (-1001), WebSockets closed and refused, until it ends.
   void disconnect_for(DurationNs duration_ns, TimestampNs wall_ns);
   bool down(TimestampNs wall_ns) const { return wall_ns < down_until_ns_; }
+  // Futures: the listen key expires now (its streams are told listenKeyExpired and closed).
+  void expire_listen_keys(TimestampNs wall_ns);
 
   // --- sim::SimListener ---
   void on_execution_report(const ExecutionReport& report) override;
@@ -113,8 +118,8 @@ class BinanceVenue final : public sim::SimListener {
   const std::string& symbol(std::size_t market) const { return markets_[market].symbol; }
   // The market it plays: "spot", or Binance's futures ("usdm": /fapi/v1, "coinm": /dapi/v1). A futures venue
   // serves its market data in futures' words (REST ping, time, exchangeInfo and depth with E and T; diffs
-  // with pu; bookTicker and trade events as futures sends them); its order and account calls are not served
-  // yet (404).
+  // with pu; bookTicker and trade events as futures sends them) and its order and account calls in futures'
+  // words (REST only: futures' WebSocket API is not served).
   bool futures() const { return futures_; }
   const std::string& rest_prefix() const { return rest_prefix_; }
 
@@ -137,10 +142,15 @@ class BinanceVenue final : public sim::SimListener {
   };
   struct Market {
     std::string symbol, stream_prefix;  // "ETHUSDT", "ethusdt@"
-    std::string stream_names[4];        // "ethusdt@depth@100ms", "ethusdt@depth", "ethusdt@bookTicker", ...
+    std::string stream_names[6];        // "ethusdt@depth@100ms", "ethusdt@depth", "ethusdt@bookTicker", ...
     std::string base, quote;
     DepthBook depth;
-    int subs[4] = {0, 0, 0, 0};  // depth@100ms, depth, bookTicker, trade
+    int subs[6] = {0, 0, 0, 0, 0, 0};  // depth@100ms, depth, bookTicker, trade, markPrice@1s, markPrice
+    // Futures: our position, the signed sum of the fills told (base on USD-M, contracts on COIN-M), what it
+    // cost in the margin asset, and the profit its closing fills realized.
+    Qty position;
+    Amount entry_value, realized_pnl;
+    std::int64_t position_ms = 0;
     Price bid = Price::unset(), ask = Price::unset();
     Qty bid_qty, ask_qty;
     std::uint64_t next_trade_id = 1;
@@ -152,6 +162,7 @@ class BinanceVenue final : public sim::SimListener {
     bool combined = false;  // /stream: {"stream":..,"data":..}
     std::set<std::string> streams;
     int user_subscription = -1;
+    bool user_stream = false;  // futures: connected to /ws/<listenKey>
     std::string ip;
     WindowCounter messages{kNanosPerSecond};  // market streams: 5 incoming messages a second at most
   };
@@ -160,6 +171,11 @@ class BinanceVenue final : public sim::SimListener {
     std::string resp_type;  // ACK, RESULT, FULL
     bool decided = false;   // the New arrived: answered after this stretch, with the fills made at once
     std::uint64_t group = 0;
+    std::string ack_json;  // futures' ACK: the order as it was accepted
+  };
+  struct ModifyWait {
+    Origin origin;
+    bool decided = false;  // the amendment arrived: answered after this stretch
   };
   struct CancelWait {
     Origin origin;
@@ -196,6 +212,27 @@ class BinanceVenue final : public sim::SimListener {
   void subscribe_user(const Origin& origin);
   void control(const HttpRequest& request, std::uint64_t token, TimestampNs wall_ns);
   void group_done(std::uint64_t group_id);
+
+  // Futures (binance_venue.cpp's "Binance futures" part)
+  bool parse_futures_order(const Params& params, OrderSpec& spec, const Origin& origin);
+  void modify(const Params& params, const Origin& origin);
+  void listen_key(Call call, const Params& params, std::string_view api_key, const Origin& origin);
+  void positions(const Params& params, const Origin& origin);
+  void futures_balance(const Origin& origin);
+  void futures_account(const Origin& origin);
+  void leverage_bracket(const Params& params, const Origin& origin);
+  std::string futures_order_json(const Order& order) const;
+  std::string order_trade_update(const Order& order, std::string_view exec_type, const Trade* trade,
+                                 TimestampNs venue_ns) const;
+  void account_update(const Order& order, TimestampNs venue_ns);
+  void book_position(Market& market, const Order& order, Trade& trade);
+  Price mark_price(std::size_t market) const;
+  Amount position_value(std::size_t market, Price price, Qty qty) const;  // in the margin asset
+  Amount unrealized_pnl(std::size_t market) const;
+  Amount position_margin(const std::string& asset) const;
+  const std::string& margin_asset(std::size_t market) const;
+  void publish_mark_prices(int kind);
+  bool inverse() const { return venue_config_.market == "coinm"; }
   void cancel_replace_step(std::uint64_t group_id);
 
   // Streams
@@ -235,6 +272,7 @@ class BinanceVenue final : public sim::SimListener {
   std::unordered_map<std::string, std::size_t> trade_by_exec_;  // the simulator's execution id -> trades_
   std::map<std::uint64_t, PlaceWait> places_;
   std::map<std::uint64_t, CancelWait> cancels_;
+  std::map<std::uint64_t, std::deque<ModifyWait>> modifies_;  // futures' modify in place, in the order sent
   std::map<std::uint64_t, std::unique_ptr<Group>> groups_;
   std::map<std::uint64_t, Conn> conns_;
   std::uint64_t next_order_id_ = 0;
@@ -242,6 +280,10 @@ class BinanceVenue final : public sim::SimListener {
   std::uint64_t next_client_id_ = 0;
   int next_subscription_ = 0;
   TimestampNs down_until_ns_ = 0;
+  // Futures: the account's one listen key while it is alive (Binance hands the same key out again).
+  std::string listen_key_;
+  TimestampNs listen_key_expires_ns_ = 0;
+  std::uint64_t listen_keys_made_ = 0;
   TimestampNs wall_now_ns_ = 0;
   std::uint64_t ticks_ = 0;
   std::uint64_t fills_ = 0;

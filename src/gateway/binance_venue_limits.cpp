@@ -61,7 +61,7 @@ RateLimiter::Decision RateLimiter::admit(std::string_view ip_name, int weight, i
                       " request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid "
                       "polling the API.",
                   ip.weight.window_end_ns(now_ns), now_ns);
-  if (ip.raw.used(now_ns) + 1 > limits_.raw_requests_per_5m)
+  if (limits_.raw_requests_per_5m > 0 && ip.raw.used(now_ns) + 1 > limits_.raw_requests_per_5m)
     return refuse(ip, -1003,
                   "Too many requests; current limit is " + std::to_string(limits_.raw_requests_per_5m) +
                       " requests per 5 MINUTE.",
@@ -72,12 +72,18 @@ RateLimiter::Decision RateLimiter::admit(std::string_view ip_name, int weight, i
                   "Too many new orders; current limit is " + std::to_string(limits_.orders_per_second) +
                       " orders per SECOND.",
                   orders_1s_.window_end_ns(now_ns), now_ns);
-  if (orders > 0 && orders_10s_.used(now_ns) + orders > limits_.orders_per_10s)
+  if (orders > 0 && limits_.orders_per_10s > 0 && orders_10s_.used(now_ns) + orders > limits_.orders_per_10s)
     return refuse(ip, -1015,
                   "Too many new orders; current limit is " + std::to_string(limits_.orders_per_10s) +
                       " orders per 10 SECOND.",
                   orders_10s_.window_end_ns(now_ns), now_ns);
-  if (orders > 0 && orders_1d_.used(now_ns) + orders > limits_.orders_per_day)
+  if (orders > 0 && limits_.orders_per_minute > 0 &&
+      orders_1m_.used(now_ns) + orders > limits_.orders_per_minute)
+    return refuse(ip, -1015,
+                  "Too many new orders; current limit is " + std::to_string(limits_.orders_per_minute) +
+                      " orders per MINUTE.",
+                  orders_1m_.window_end_ns(now_ns), now_ns);
+  if (orders > 0 && limits_.orders_per_day > 0 && orders_1d_.used(now_ns) + orders > limits_.orders_per_day)
     return refuse(ip, -1015,
                   "Too many new orders; current limit is " + std::to_string(limits_.orders_per_day) +
                       " orders per 1 DAY.",
@@ -88,6 +94,7 @@ RateLimiter::Decision RateLimiter::admit(std::string_view ip_name, int weight, i
   if (orders > 0) {
     orders_1s_.add(orders, now_ns);
     orders_10s_.add(orders, now_ns);
+    orders_1m_.add(orders, now_ns);
     orders_1d_.add(orders, now_ns);
   }
   return {};

@@ -1,6 +1,7 @@
 #pragma once
 // The rate limits `tranche exchange --protocol binance` publishes in exchangeInfo and enforces, counted as
-// Binance spot counts them: request weight and raw requests per IP, new orders per account, each in fixed
+// Binance counts them: request weight and raw requests per IP, new orders per account (spot: per second,
+// 10 s and day; futures: per minute and, on USD-M, per 10 s; a limit of 0 is none), each in fixed
 // windows aligned to the clock (a minute's window starts on the minute). A request over a limit is refused
 // with HTTP 429 and Retry-After (the seconds until its window ends); an IP that keeps sending while refused
 // is banned with HTTP 418, two minutes for a first ban, doubling for each ban after it, at most three days.
@@ -18,6 +19,7 @@ struct VenueLimits {
   int raw_requests_per_5m = 61000;
   int orders_per_second = 0;  // 0: none (the venue's own [[venue]] orders_per_second, when it has one)
   int orders_per_10s = 100;
+  int orders_per_minute = 0;  // futures' ORDERS per MINUTE (0: none)
   int orders_per_day = 200000;
   // 429s answered to one IP in a row before it is banned: it kept going after being told to stop.
   int refusals_before_ban = 5;
@@ -68,6 +70,7 @@ class RateLimiter {
   std::int64_t used_weight(std::string_view ip, TimestampNs now_ns) const;
   std::int64_t orders_1s(TimestampNs now_ns) const { return orders_1s_.used(now_ns); }
   std::int64_t orders_10s(TimestampNs now_ns) const { return orders_10s_.used(now_ns); }
+  std::int64_t orders_1m(TimestampNs now_ns) const { return orders_1m_.used(now_ns); }
   std::int64_t orders_1d(TimestampNs now_ns) const { return orders_1d_.used(now_ns); }
 
  private:
@@ -84,6 +87,7 @@ class RateLimiter {
   std::unordered_map<std::string, Ip> ips_;
   WindowCounter orders_1s_{kNanosPerSecond};
   WindowCounter orders_10s_{10 * kNanosPerSecond};
+  WindowCounter orders_1m_{60 * kNanosPerSecond};
   WindowCounter orders_1d_{24 * 3600 * kNanosPerSecond};
 };
 

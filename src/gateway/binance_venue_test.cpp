@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <functional>
 #include <map>
 
@@ -241,9 +244,11 @@ class VenueTest : public ::testing::Test {
     Config config = *loaded;
     if (edit) edit(config);
     sim::SimOptions options;
-    options.venues = {"binance-spot"};
+    options.venues = {venue_id_};
+    if (venue_id_ != "binance-spot") options.venues.push_back("binance-spot");  // the re-centring reference
     sim_ = std::move(sim::Simulator::create(config, options)).value();
     VenueOptions vo;
+    vo.venue = static_cast<std::size_t>(sim_->venue_index(VenueId(venue_id_)));
     vo.key = key;
     vo.limits = limits;
     vo.wall_at = [this](TimestampNs replay) { return replay + wall_offset_; };
@@ -278,6 +283,7 @@ class VenueTest : public ::testing::Test {
   Price best(Side side) { return sim_->venue(0).market(0).best(side); }
 
   static constexpr TimestampNs kWallOffset = 86400 * 365 * kNanosPerSecond;
+  std::string venue_id_ = "binance-spot";
   TimestampNs wall_offset_ = kWallOffset;
   std::unique_ptr<sim::Simulator> sim_;
   Recorded out_;
@@ -815,6 +821,417 @@ TEST_F(VenueTest, StreamSubscriptionsAreAnsweredAndAnUnknownStreamIsAnError) {
   EXPECT_EQ(trade["e"], "trade");
   EXPECT_EQ(trade["s"], "ETHUSDT");
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Binance futures: every test on USD-M (/fapi) and on COIN-M (/dapi), the bundled ETH perpetuals.
+
+class FuturesVenueTest : public VenueTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    venue_id_ = "binance-" + GetParam();
+    make(limits());
+  }
+  // Futures' shapes, as `tranche exchange` sets them.
+  VenueLimits limits() const {
+    VenueLimits l;
+    l.request_weight_per_minute = 2400;
+    l.raw_requests_per_5m = 0;
+    l.orders_per_minute = 1200;
+    l.orders_per_10s = usdm() ? 300 : 0;
+    l.orders_per_second = 0;
+    l.orders_per_day = 0;
+    return l;
+  }
+  bool usdm() const { return GetParam() == "usdm"; }
+  std::string prefix() const { return usdm() ? "/fapi/v1" : "/dapi/v1"; }
+  std::string symbol() const { return usdm() ? "ETHUSDT" : "ETHUSD_PERP"; }
+  std::string lot() const { return usdm() ? "0.01" : "1"; }  // a small order: 26 USDT, or one 10 USD contract
+  std::string margin_asset() const { return usdm() ? "USDT" : "ETH"; }
+  const sim::SimMarket& book() const {
+    return sim_->venue(static_cast<std::size_t>(sim_->venue_index(VenueId(venue_id_)))).market(0);
+  }
+  // A price `ticks` from the touch of `side` (positive: away from the other side), as a decimal string.
+  std::string price_from(Side side, std::int64_t ticks) const {
+    const std::int64_t tick = book().listing().tick_size.raw();
+    const Price touch = book().best(side);
+    return Price::from_raw(touch.raw() + (side == Side::Buy ? -ticks : ticks) * tick).to_string();
+  }
+  // `path` after the prefix ("/order"), or after "/fapi" or "/dapi" when it starts "/../" ("/../v2/balance").
+  json fcall(std::string_view method, const std::string& path, const std::string& rest,
+             int* status = nullptr) {
+    const std::string full =
+        path.rfind("/../", 0) == 0 ? prefix().substr(0, 5) + path.substr(3) : prefix() + path;
+    return call(method, full,
+                "symbol=" + symbol() + (rest.empty() ? "" : "&" + rest) + "&timestamp=" + timestamp(),
+                status);
+  }
+  json place(const std::string& rest, int* status = nullptr) { return fcall("POST", "/order", rest, status); }
+  std::string header(const std::string& name) {
+    for (const auto& [k, v] : out_.responses[token_].headers)
+      if (k == name) return v;
+    return "";
+  }
+  void settle(int ms = 50) {
+    for (int i = 0; i < ms; ++i) {
+      sim_->run_until(sim_->now() + kNanosPerMilli);
+      venue_->after_run(wall());
+    }
+  }
+  // A listen key, and the user data stream on connection `conn` at /ws/<listenKey>.
+  std::string open_user_stream(std::uint64_t conn) {
+    const json k = call("POST", prefix() + "/listenKey", "", nullptr, "the-key", "");
+    const std::string key = k["listenKey"];
+    HttpResponse refusal;
+    EXPECT_TRUE(venue_->on_ws_open(conn, "/ws/" + key, "127.0.0.1", wall(), refusal));
+    return key;
+  }
+  std::vector<json> events(std::uint64_t conn, std::string_view type) {
+    std::vector<json> found;
+    for (const std::string& f : out_.frames[conn]) {
+      json e = json::parse(f);
+      if (e.value("e", "") == type) found.push_back(std::move(e));
+    }
+    return found;
+  }
+};
+
+TEST_P(FuturesVenueTest, ALimitOrderRestsAndIsAnsweredWithFuturesOrderFields) {
+  int status = 0;
+  const std::string price = price_from(Side::Buy, 500);
+  const json r = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price +
+                           "&newClientOrderId=rest-1&newOrderRespType=RESULT",
+                       &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  EXPECT_EQ(r["status"], "NEW");
+  EXPECT_EQ(r["clientOrderId"], "rest-1");
+  EXPECT_EQ(r["positionSide"], "BOTH");
+  EXPECT_EQ(r["timeInForce"], "GTC");
+  EXPECT_EQ(r["type"], "LIMIT");
+  EXPECT_EQ(r["origType"], "LIMIT");
+  EXPECT_EQ(r["reduceOnly"], false);
+  EXPECT_EQ(qty(r["origQty"].get<std::string>()), qty(lot()));
+  EXPECT_EQ(px(r["price"].get<std::string>()), px(price));
+  EXPECT_EQ(r.contains("cumQuote"), usdm());
+  EXPECT_EQ(r.contains("cumBase"), !usdm());
+  if (!usdm()) {
+    EXPECT_EQ(r["pair"], "ETHUSD");
+  }
+  EXPECT_EQ(header("X-MBX-ORDER-COUNT-1M"), "1");
+  EXPECT_EQ(header("X-MBX-ORDER-COUNT-10S"), usdm() ? "1" : "");
+  EXPECT_FALSE(header("X-MBX-USED-WEIGHT-1M").empty());
+  const std::string id = std::to_string(r["orderId"].get<std::int64_t>());
+  const json s = fcall("GET", "/order", "orderId=" + id);
+  EXPECT_EQ(s["status"], "NEW");
+  EXPECT_EQ(s["clientOrderId"], "rest-1");
+  const json open = fcall("GET", "/openOrders", "");
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0]["orderId"], r["orderId"]);
+  // ACK is the default: the order as it was accepted.
+  const json ack = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price +
+                         "&newClientOrderId=rest-2");
+  EXPECT_EQ(ack["status"], "NEW");
+  EXPECT_EQ(ack["clientOrderId"], "rest-2");
+  const json dup = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price +
+                             "&newClientOrderId=rest-2",
+                         &status);
+  EXPECT_EQ(dup["code"], -4116);
+}
+
+TEST_P(FuturesVenueTest, APostOnlyOrderThatWouldCrossIsRefusedWith5022AndNeverRecorded) {
+  int status = 0;
+  const json r = place("side=BUY&type=LIMIT&timeInForce=GTX&quantity=" + lot() +
+                           "&price=" + price_from(Side::Sell, 2) + "&newClientOrderId=gtx-1",
+                       &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(r["code"], -5022);
+  EXPECT_EQ(
+      r["msg"],
+      "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will "
+      "not be recorded in the order history");
+  EXPECT_EQ(fcall("GET", "/order", "origClientOrderId=gtx-1", &status)["code"], -2013);
+  EXPECT_TRUE(fcall("GET", "/openOrders", "").empty());
+  EXPECT_NE(venue_->executed_json().find("\"orders\":0"), std::string::npos);
+  // One that rests is taken as GTX.
+  const json maker = place("side=BUY&type=LIMIT&timeInForce=GTX&quantity=" + lot() +
+                           "&price=" + price_from(Side::Buy, 5) + "&newOrderRespType=RESULT");
+  EXPECT_EQ(maker["status"], "NEW");
+  EXPECT_EQ(maker["timeInForce"], "GTX");
+}
+
+TEST_P(FuturesVenueTest, AModifyChangesPriceAndQuantityInPlaceAndIsToldAsAnAmendment) {
+  open_user_stream(7);
+  const json r = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() +
+                       "&price=" + price_from(Side::Buy, 500) + "&newClientOrderId=mod-1");
+  const std::string id = std::to_string(r["orderId"].get<std::int64_t>());
+  const std::string new_price = price_from(Side::Buy, 600);
+  const std::string new_qty = usdm() ? "0.02" : "2";
+  int status = 0;
+  const json m = fcall("PUT", "/order",
+                       "orderId=" + id + "&side=BUY&quantity=" + new_qty + "&price=" + new_price, &status);
+  ASSERT_EQ(status, 200) << m.dump();
+  EXPECT_EQ(m["orderId"], r["orderId"]);
+  EXPECT_EQ(m["clientOrderId"], "mod-1");
+  EXPECT_EQ(m["status"], "NEW");
+  EXPECT_EQ(px(m["price"].get<std::string>()), px(new_price));
+  EXPECT_EQ(qty(m["origQty"].get<std::string>()), qty(new_qty));
+  bool amended = false;
+  for (const json& e : events(7, "ORDER_TRADE_UPDATE"))
+    if (e["o"]["x"] == "AMENDMENT") {
+      amended = true;
+      EXPECT_EQ(e["o"]["i"], r["orderId"]);
+      EXPECT_EQ(e["o"]["c"], "mod-1");
+      EXPECT_EQ(qty(e["o"]["q"].get<std::string>()), qty(new_qty));
+      EXPECT_EQ(e["o"]["X"], "NEW");
+    }
+  EXPECT_TRUE(amended) << "ORDER_TRADE_UPDATE with x AMENDMENT";
+  // By its client id too; the same price and quantity again need no modify.
+  const json same =
+      fcall("PUT", "/order", "origClientOrderId=mod-1&side=BUY&quantity=" + new_qty + "&price=" + new_price,
+            &status);
+  EXPECT_EQ(same["code"], -5027);
+  EXPECT_EQ(same["msg"], "No need to modify the order.");
+  EXPECT_EQ(fcall("PUT", "/order", "orderId=987654&side=BUY&quantity=" + new_qty + "&price=" + new_price,
+                  &status)["code"],
+            -2013);
+  EXPECT_EQ(fcall("PUT", "/order", "orderId=" + id + "&side=BUY&quantity=" + new_qty, &status)["code"],
+            -1102);
+  // Canceled, it no longer exists to be modified.
+  EXPECT_EQ(fcall("DELETE", "/order", "orderId=" + id)["status"], "CANCELED");
+  EXPECT_EQ(fcall("PUT", "/order", "orderId=" + id + "&side=BUY&quantity=" + lot() + "&price=" + new_price,
+                  &status)["code"],
+            -2013);
+}
+
+TEST_P(FuturesVenueTest, ACancelAnswersTheOrderCanceledAndAnUnknownOneIsRefusedWith2011) {
+  const std::string price = price_from(Side::Buy, 500);
+  const json r = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price);
+  const std::string id = std::to_string(r["orderId"].get<std::int64_t>());
+  int status = 0;
+  const json c = fcall("DELETE", "/order", "orderId=" + id, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(c["status"], "CANCELED");
+  EXPECT_EQ(c["orderId"], r["orderId"]);
+  const json again = fcall("DELETE", "/order", "orderId=" + id, &status);
+  EXPECT_EQ(again["code"], -2011);
+  EXPECT_EQ(again["msg"], "Unknown order sent.");
+  EXPECT_EQ(fcall("GET", "/order", "orderId=" + id)["status"], "CANCELED");
+  for (int i = 0; i < 2; ++i)
+    place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price);
+  EXPECT_EQ(fcall("GET", "/openOrders", "").size(), 2u);
+  const json all = fcall("DELETE", "/allOpenOrders", "", &status);
+  EXPECT_EQ(all, json::parse(R"({"code":200,"msg":"The operation of cancel all open order is done."})"));
+  EXPECT_TRUE(fcall("GET", "/openOrders", "").empty());
+}
+
+TEST_P(FuturesVenueTest, AMarketOrderFillsMovesThePositionAndIsToldAsTradeThenAccountUpdate) {
+  open_user_stream(8);
+  const std::string size = usdm() ? "0.5" : "5";
+  int status = 0;
+  const json r = place("side=BUY&type=MARKET&quantity=" + size, &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  settle();
+  const std::string id = std::to_string(r["orderId"].get<std::int64_t>());
+  const json s = fcall("GET", "/order", "orderId=" + id);
+  EXPECT_EQ(s["status"], "FILLED");
+  EXPECT_EQ(qty(s["executedQty"].get<std::string>()), qty(size));
+  EXPECT_GT(px(s["avgPrice"].get<std::string>()), Price{});
+  const json trades = fcall("GET", "/userTrades", "orderId=" + id);
+  ASSERT_FALSE(trades.empty());
+  Qty filled;
+  for (const json& t : trades) {
+    filled += qty(t["qty"].get<std::string>());
+    EXPECT_EQ(t["side"], "BUY");
+    EXPECT_EQ(t["buyer"], true);
+    EXPECT_EQ(t["positionSide"], "BOTH");
+    EXPECT_EQ(t["commissionAsset"], margin_asset());
+    EXPECT_EQ(t.contains("quoteQty"), usdm());
+    EXPECT_EQ(t.contains("baseQty"), !usdm());
+    if (!usdm()) {
+      EXPECT_EQ(t["marginAsset"], "ETH");
+    }
+  }
+  EXPECT_EQ(filled, qty(size));
+  // Told on the user data stream: each fill, then the account it moved.
+  const auto updates = events(8, "ORDER_TRADE_UPDATE");
+  std::size_t told = 0;
+  for (const json& e : updates)
+    if (e["o"]["x"] == "TRADE") {
+      EXPECT_EQ(e["o"]["i"], r["orderId"]);
+      EXPECT_EQ(e["o"]["t"], trades[told]["id"]);
+      ++told;
+    }
+  EXPECT_EQ(told, trades.size());
+  const auto accounts = events(8, "ACCOUNT_UPDATE");
+  ASSERT_EQ(accounts.size(), trades.size());
+  const json& last = accounts.back()["a"];
+  EXPECT_EQ(last["m"], "ORDER");
+  EXPECT_EQ(last["B"][0]["a"], margin_asset());
+  EXPECT_EQ(last["P"][0]["s"], symbol());
+  EXPECT_EQ(qty(last["P"][0]["pa"].get<std::string>()), qty(size));
+  EXPECT_EQ(last["P"][0]["ps"], "BOTH");
+  // The position and the account.
+  const json positions = fcall("GET", usdm() ? "/../v2/positionRisk" : "/positionRisk", "");
+  ASSERT_EQ(positions.size(), 1u);
+  EXPECT_EQ(qty(positions[0]["positionAmt"].get<std::string>()), qty(size));
+  EXPECT_GT(px(positions[0]["entryPrice"].get<std::string>()), Price{});
+  EXPECT_GT(px(positions[0]["markPrice"].get<std::string>()), Price{});
+  const json balances = fcall("GET", usdm() ? "/../v2/balance" : "/balance", "");
+  bool margin_listed = false;
+  for (const json& b : balances) margin_listed |= b["asset"] == margin_asset();
+  EXPECT_TRUE(margin_listed);
+  const json account = fcall("GET", usdm() ? "/../v3/account" : "/account", "");
+  EXPECT_FALSE(account["assets"].empty());
+  EXPECT_EQ(qty(account["positions"][0]["positionAmt"].get<std::string>()), qty(size));
+  // Selling it back closes the position, its profit realized.
+  place("side=SELL&type=MARKET&quantity=" + size);
+  settle();
+  EXPECT_TRUE(qty(fcall("GET", usdm() ? "/../v3/positionRisk" : "/positionRisk", "")[0]["positionAmt"]
+                      .get<std::string>())
+                  .is_zero());
+}
+
+TEST_P(FuturesVenueTest, AReduceOnlyOrderThatWouldIncreaseOrFlipThePositionIsRefused) {
+  int status = 0;
+  const json flat = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() +
+                              "&price=" + price_from(Side::Buy, 500) + "&reduceOnly=true",
+                          &status);
+  EXPECT_EQ(flat["code"], -2022);
+  EXPECT_EQ(flat["msg"], "ReduceOnly Order is rejected.");
+  const std::string size = usdm() ? "0.5" : "5";
+  place("side=BUY&type=MARKET&quantity=" + size);
+  settle();
+  const std::string twice = usdm() ? "1" : "10";
+  EXPECT_EQ(place("side=SELL&type=MARKET&quantity=" + twice + "&reduceOnly=true", &status)["code"], -2022);
+  EXPECT_EQ(place("side=BUY&type=MARKET&quantity=" + lot() + "&reduceOnly=true", &status)["code"], -2022);
+  EXPECT_EQ(place("side=SELL&type=MARKET&quantity=" + lot() + "&reduceOnly=maybe", &status)["code"], -1130);
+  const json ok = place("side=SELL&type=MARKET&quantity=" + size + "&reduceOnly=true", &status);
+  EXPECT_EQ(status, 200) << ok.dump();
+  EXPECT_EQ(ok["reduceOnly"], true);
+  settle();
+  EXPECT_TRUE(qty(fcall("GET", usdm() ? "/../v2/positionRisk" : "/positionRisk", "")[0]["positionAmt"]
+                      .get<std::string>())
+                  .is_zero());
+}
+
+TEST_P(FuturesVenueTest, AListenKeyIsHandedOutAgainWhileAliveKeptAliveAndToldWhenItExpires) {
+  int status = 0;
+  const std::string key = call("POST", prefix() + "/listenKey", "", &status, "the-key", "")["listenKey"];
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(key.size(), 64u);
+  EXPECT_EQ(call("POST", prefix() + "/listenKey", "", &status, "the-key", "")["listenKey"], key);
+  EXPECT_EQ(call("POST", prefix() + "/listenKey", "", &status, "", "")["code"], -2014);
+  EXPECT_EQ(status, 401);
+  call("PUT", prefix() + "/listenKey", "listenKey=" + key, &status, "the-key", "");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(call("PUT", prefix() + "/listenKey", "listenKey=nope", &status, "the-key", "")["code"], -1125);
+  HttpResponse refusal;
+  ASSERT_TRUE(venue_->on_ws_open(9, "/ws/" + key, "127.0.0.1", wall(), refusal));
+  // An hour without a keepalive: expired, said on the stream, which closes.
+  wall_offset_ += 61 * 60 * kNanosPerSecond;
+  venue_->on_tick(wall());
+  ASSERT_FALSE(out_.frames[9].empty());
+  const json expired = json::parse(out_.frames[9].back());
+  EXPECT_EQ(expired["e"], "listenKeyExpired");
+  EXPECT_EQ(expired["listenKey"], key);
+  EXPECT_NE(std::find(out_.closed.begin(), out_.closed.end(), 9u), out_.closed.end());
+  EXPECT_EQ(call("PUT", prefix() + "/listenKey", "", &status, "the-key", "")["code"], -1125);
+  const std::string second = call("POST", prefix() + "/listenKey", "", &status, "the-key", "")["listenKey"];
+  EXPECT_NE(second, key);
+  // The control endpoint expires it at once (a client must make a new one).
+  ASSERT_TRUE(venue_->on_ws_open(10, "/private/ws?listenKey=" + second, "127.0.0.1", wall(), refusal));
+  venue_->on_http(500, HttpRequest{"POST", "/tranche/control/expire-listen-keys", "", "", "", "127.0.0.1"},
+                  wall());
+  EXPECT_EQ(out_.responses[500].status, 200);
+  EXPECT_EQ(json::parse(out_.frames[10].back())["e"], "listenKeyExpired");
+  EXPECT_EQ(call("DELETE", prefix() + "/listenKey", "", &status, "the-key", "")["code"], -1125);
+}
+
+TEST_P(FuturesVenueTest, ExchangeInfoPublishesFuturesRateLimitsAndOrdersOverThemAreRefusedWith429) {
+  VenueLimits l = limits();
+  l.orders_per_minute = 2;
+  make(l);
+  const json info = call("GET", prefix() + "/exchangeInfo", "", nullptr, "", "");
+  std::map<std::string, std::int64_t> published;
+  for (const auto& x : info["rateLimits"])
+    published[x["rateLimitType"].get<std::string>() + "/" + x["interval"].get<std::string>() + "/" +
+              std::to_string(x["intervalNum"].get<int>())] = x["limit"];
+  std::map<std::string, std::int64_t> expected{{"REQUEST_WEIGHT/MINUTE/1", 2400}, {"ORDERS/MINUTE/1", 2}};
+  if (usdm()) expected["ORDERS/SECOND/10"] = 300;
+  EXPECT_EQ(published, expected);
+  int status = 0;
+  const std::string price = price_from(Side::Buy, 500);
+  for (int i = 0; i < 2; ++i) {
+    place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price, &status);
+    EXPECT_EQ(status, 200);
+  }
+  const json third =
+      place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price, &status);
+  EXPECT_EQ(status, 429);
+  EXPECT_EQ(third["code"], -1015);
+  EXPECT_FALSE(header("Retry-After").empty());
+  EXPECT_EQ(header("X-MBX-ORDER-COUNT-1M"), "2");
+  EXPECT_EQ(fcall("GET", "/openOrders", "").size(), 2u);
+}
+
+TEST_P(FuturesVenueTest, BadOrdersAreRefusedWithFuturesCodesAndNeverReachTheVenue) {
+  const std::string bid = price_from(Side::Buy, 5);
+  const std::int64_t tick = book().listing().tick_size.raw();
+  const std::string off_tick = Price::from_raw(px(bid).raw() + tick / 2).to_string();
+  std::vector<std::pair<std::string, int>> cases = {
+      {"side=BUY&type=LIMIT&timeInForce=GTC&positionSide=LONG&quantity=" + lot() + "&price=" + bid, -4061},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + off_tick, -4014},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + std::string(usdm() ? "0.0101" : "1.5") +
+           "&price=" + bid,
+       -4023},
+      {"side=BUY&type=LIMIT&quantity=" + lot() + "&price=" + bid, -1102},
+      {"side=BUY&type=STOP&quantity=" + lot() + "&price=" + bid, -1116},
+      {"side=BUY&type=LIMIT&timeInForce=GTD&quantity=" + lot() + "&price=" + bid, -1115},
+      {"side=BUY&type=MARKET&quantity=" + lot() + "&price=" + bid, -1106},
+      {"side=BUY&type=LIMIT&timeInForce=GTC&quantity=0&price=" + bid, -4003},
+      {"side=SIDEWAYS&type=MARKET&quantity=" + lot(), -1117},
+  };
+  if (usdm()) cases.emplace_back("side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=" + bid, -4164);
+  for (const auto& [params, code] : cases) {
+    int status = 0;
+    const json r = place(params, &status);
+    EXPECT_EQ(r["code"], code) << params << " -> " << r.dump();
+    EXPECT_EQ(status, 400) << params;
+  }
+  if (usdm()) {
+    EXPECT_EQ(place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=" + bid)["msg"],
+              "Order's notional must be no smaller than 5 (unless you choose reduce only).");
+  }
+  int status = 0;
+  call("GET", "/api/v3/order", "symbol=ETHUSDT&orderId=1&timestamp=" + timestamp(), &status);
+  EXPECT_EQ(status, 404) << "a futures venue serves no spot paths";
+  EXPECT_NE(venue_->executed_json().find("\"orders\":0"), std::string::npos)
+      << "a refused order never reached the venue";
+}
+
+TEST_P(FuturesVenueTest, TheMarkPriceStreamSaysTheBooksMidRoundedToTheTickEverySecond) {
+  HttpResponse refusal;
+  std::string stream = symbol();
+  std::transform(stream.begin(), stream.end(), stream.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  ASSERT_TRUE(venue_->on_ws_open(5, "/ws/" + stream + "@markPrice@1s", "127.0.0.1", wall(), refusal));
+  for (int i = 0; i < 10; ++i) venue_->on_tick(wall());
+  ASSERT_FALSE(out_.frames[5].empty());
+  const json e = json::parse(out_.frames[5].back());
+  EXPECT_EQ(e["e"], "markPriceUpdate");
+  EXPECT_EQ(e["s"], symbol());
+  EXPECT_EQ(e["r"], "0.00010000");
+  const std::int64_t tick = book().listing().tick_size.raw();
+  const Price mid = Price::from_raw((book().best(Side::Buy).raw() + book().best(Side::Sell).raw()) / 2);
+  const Price mark = px(e["p"].get<std::string>());
+  EXPECT_EQ(mark.raw() % tick, 0);
+  EXPECT_LE(std::abs(mark.raw() - mid.raw()), tick);
+  EXPECT_GT(e["T"].get<std::int64_t>(), e["E"].get<std::int64_t>());
+  // Spot's venue has no such stream.
+  EXPECT_EQ(events(5, "markPriceUpdate").size(), out_.frames[5].size());
+}
+
+INSTANTIATE_TEST_SUITE_P(BinanceFutures, FuturesVenueTest, ::testing::Values("usdm", "coinm"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace tranche::gateway::binance

@@ -1,5 +1,6 @@
 #include "service/exchange_command.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <functional>
@@ -333,8 +334,8 @@ class Exchange final : public sim::SimListener {
   std::uint64_t exec_seq_ = 0;
 };
 
-// `--protocol binance`: one venue behind Binance spot's API (a futures venue: its market data in futures'
-// words) on one HTTPS/WSS port. The simulator, the venue
+// `--protocol binance`: one venue behind Binance spot's API (a futures venue: Binance USD-M's or COIN-M's
+// REST API and streams) on one HTTPS/WSS port. The simulator, the venue
 // and the server share the main thread.
 int binance_exchange(const ExchangeOptions& options, const Config& config, std::ostream& out,
                      std::ostream& err) {
@@ -418,6 +419,16 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
   venue_options.limits.orders_per_10s = bx.orders_per_10s;
   venue_options.limits.orders_per_day = bx.orders_per_day;
   venue_options.limits.refusals_before_ban = bx.refusals_before_ban;
+  if (venue_config->market != "spot") {
+    // Binance futures' shapes: REQUEST_WEIGHT 2400 a minute (or the config's, when lower), ORDERS 1200 a
+    // minute, and on USD-M the venue's own order rate as ORDERS per 10 SECOND; no raw-request or daily limit.
+    venue_options.limits.request_weight_per_minute = std::min(bx.request_weight_per_minute, 2400);
+    venue_options.limits.raw_requests_per_5m = 0;
+    venue_options.limits.orders_per_minute = 1200;
+    venue_options.limits.orders_per_10s = venue_config->market == "usdm" ? 10 * orders_per_second : 0;
+    venue_options.limits.orders_per_second = 0;
+    venue_options.limits.orders_per_day = 0;
+  }
   venue_options.limits.first_ban_ns = bx.first_ban_ns;
   venue_options.wall_at = [clock](TimestampNs replay_ns) { return clock.wall_at(replay_ns); };
   venue_options.speed = clock.speed;
@@ -436,10 +447,13 @@ int binance_exchange(const ExchangeOptions& options, const Config& config, std::
     symbols += (symbols.empty() ? "" : ", ") + venue.symbol(m);
   if (venue.futures())
     err << "tranche exchange: Binance " << (venue_config->market == "usdm" ? "USD-M" : "COIN-M")
-        << " futures market data for " << venue_id << " (" << symbols << "): REST " << base
-        << venue.rest_prefix() << " (ping, time, exchangeInfo, depth), streams " << ws << "/ws and " << ws
-        << "/stream; orders over the futures API are not served yet; control " << base
-        << "/tranche/control (loopback only); ";
+        << " futures API for " << venue_id << " (" << symbols << "): REST " << base << venue.rest_prefix()
+        << " (market data, orders, modify, userTrades, positionRisk, balance, account, listenKey), streams "
+           "and "
+           "user data "
+        << ws << "/ws and " << ws << "/stream; control " << base
+        << "/tranche/control (loopback only); account key "
+        << (key ? key->key_hint() : std::string("none: every signed request is refused (-2015)")) << "; ";
   else
     err << "tranche exchange: Binance spot API for " << venue_id << " (" << symbols << "): REST " << base
         << "/api/v3, WebSocket API " << ws << "/ws-api/v3, streams " << ws << "/ws and " << ws

@@ -42,7 +42,7 @@ const tranche = path.resolve(process.argv[2]);
   // Each futures venue's market data, in futures' words, with ccxt's futures clients.
   for (const [venue, kind] of [['binance-usdm', 'usdm'], ['binance-coinm', 'coinm']]) {
     const futures = await f.startExchange({ tranche, certs, keys, port: 0, speed: '1',
-      extra: ['--venue', venue], ready: 'futures market data for' });
+      extra: ['--venue', venue], ready: 'futures API for' });
     const futuresPort = futures.port;
     const futuresEnv = { ...env, TRANCHE_BINANCE_URL: `https://127.0.0.1:${futuresPort}`, TRANCHE_FUTURES: kind };
     const child = spawn(process.execPath, [path.join(__dirname, 'check_futures.js')],
