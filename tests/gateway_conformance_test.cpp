@@ -557,7 +557,10 @@ TEST_P(Conformance, Case01_AnOrderThatRestsIsAcknowledged) {
 // left; the order ends filled, or canceled with its remainder (an IOC larger than the touch).
 TEST_P(Conformance, Case02_PartialFillsAddUpAndTheRemainderEnds) {
   const bool scripted = backend_->scripted();
-  const Qty qty = scripted ? Qty::from_units(3) : Qty::from_units(500);
+  // COIN-M's book counts 10 USD contracts: 500 of them fit within two ticks; 20,000 (200,000 USD) do not.
+  const Qty qty = scripted                      ? Qty::from_units(3)
+                  : backend_->whole_contracts() ? Qty::from_units(20000)
+                                                : Qty::from_units(500);
   NewOrder o;
   o.parent_id = parent_;
   o.venue = backend_->venue();
