@@ -160,14 +160,19 @@ async function step(name, fn) {
           assert.ok(j.bbo_checks > 0, 'no bookTicker was checked against the book');
           assert.strictEqual(j.bbo_mismatches, 0, s.stderr);
           console.log(`  ${venue}: ${j.lines} lines, ${j.bbo_checks} bookTickers checked against the rebuilt book`);
-          // Its orders are not served yet: the venue answers 404, as for any path it does not serve.
+          // Its orders are served too: one without an API key is refused as Binance refuses it (401, -2014).
           const order = await new Promise((resolve, reject) => {
             const req = https.request({ host: '127.0.0.1', port: futuresPort, path: venue === 'binance-usdm' ? '/fapi/v1/order' : '/dapi/v1/order',
-              method: 'POST', ca: fs.readFileSync(certs.ca) }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+              method: 'POST', ca: fs.readFileSync(certs.ca) }, (res) => {
+              let body = '';
+              res.on('data', (d) => { body += d; });
+              res.on('end', () => resolve({ status: res.statusCode, body }));
+            });
             req.on('error', reject);
             req.end();
           });
-          assert.strictEqual(order, 404);
+          assert.strictEqual(order.status, 401, order.body);
+          assert.strictEqual(JSON.parse(order.body).code, -2014, order.body);
         } finally {
           await fx.stop();
         }
