@@ -3182,6 +3182,13 @@ void BinanceVenue::disconnect_for(DurationNs duration_ns, TimestampNs wall_ns) {
            "Internal error; unable to process your request. Please try again.");
       wait.origin.id = 0;
     }
+  for (auto& [order, waits] : modifies_)
+    for (ModifyWait& wait : waits)
+      if (!wait.origin.ws && wait.origin.id != 0) {
+        fail(wait.origin, 503, kDisconnected,
+             "Internal error; unable to process your request. Please try again.");
+        wait.origin.id = 0;
+      }
   for (auto& [g, group] : groups_)
     if (!group->origin.ws && group->origin.id != 0) {
       fail(group->origin, 503, kDisconnected,
