@@ -1997,8 +1997,9 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
         str(e, "p", dec(t.price));
         str(e, "q", dec(t.qty));
         num(e, "T", at_ms);
+        if (futures_) str(e, "X", "MARKET");
         boolean(e, "m", buyer_maker);
-        boolean(e, "M", true);
+        if (!futures_) boolean(e, "M", true);
         e += '}';
         publish_to(o.market, kTrade, e);
       }

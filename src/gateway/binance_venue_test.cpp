@@ -1230,6 +1230,52 @@ TEST_P(FuturesVenueTest, TheMarkPriceStreamSaysTheBooksMidRoundedToTheTickEveryS
   EXPECT_EQ(events(5, "markPriceUpdate").size(), out_.frames[5].size());
 }
 
+// The simulator's amend decides the queue: a smaller quantity at the same price keeps the order's place, a
+// new price (or a larger quantity) sends it behind the orders that came after it.
+TEST_P(FuturesVenueTest, AModifyKeepsTheQueuePlaceWhenOnlyTheQuantityGoesDownAndLosesItOtherwise) {
+  const std::string price = price_from(Side::Buy, 500);
+  const std::string two = usdm() ? "0.02" : "2";
+  const json first = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + two + "&price=" + price);
+  const json second = place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + two + "&price=" + price);
+  auto priority = [&](const json& order) {
+    for (const sim::OwnOrder& o : book().orders())
+      if (o.client_order_id.value() == order["orderId"].get<std::uint64_t>()) return o.priority;
+    return std::uint64_t{0};
+  };
+  ASSERT_LT(priority(first), priority(second));
+  const std::string id = std::to_string(first["orderId"].get<std::int64_t>());
+  int status = 0;
+  fcall("PUT", "/order", "orderId=" + id + "&side=BUY&quantity=" + lot() + "&price=" + price, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_LT(priority(first), priority(second)) << "a smaller quantity keeps its place";
+  fcall("PUT", "/order", "orderId=" + id + "&side=BUY&quantity=" + two + "&price=" + price, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_GT(priority(first), priority(second)) << "a larger one goes to the back";
+}
+
+// An outage while a modify is waited for: the client is told 503 (its outcome unknown), the venue decides it
+// all the same, and a query afterwards tells which.
+TEST_P(FuturesVenueTest, AModifyCaughtByAnOutageIsAnswered503AndDecidedAllTheSame) {
+  const json r =
+      place("side=BUY&type=LIMIT&timeInForce=GTC&quantity=" + lot() + "&price=" + price_from(Side::Buy, 500));
+  const std::string id = std::to_string(r["orderId"].get<std::int64_t>());
+  const std::string new_price = price_from(Side::Buy, 520);
+  const std::string query = "symbol=" + symbol() + "&orderId=" + id + "&side=BUY&quantity=" + lot() +
+                            "&price=" + new_price + "&timestamp=" + timestamp();
+  venue_->on_http(
+      777,
+      HttpRequest{"PUT", prefix() + "/order", query + "&signature=" + hmac_sha256_hex("the-secret", query),
+                  "", "the-key", "127.0.0.1"},
+      wall());
+  venue_->disconnect_for(kNanosPerMilli, wall());
+  ASSERT_TRUE(out_.responses.count(777));
+  EXPECT_EQ(out_.responses[777].status, 503);
+  sim_->run_until(sim_->now() + 50 * kNanosPerMilli);
+  venue_->after_run(wall());
+  venue_->on_tick(wall());
+  EXPECT_EQ(px(fcall("GET", "/order", "orderId=" + id)["price"].get<std::string>()), px(new_price));
+}
+
 INSTANTIATE_TEST_SUITE_P(BinanceFutures, FuturesVenueTest, ::testing::Values("usdm", "coinm"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
