@@ -154,8 +154,14 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   for (const auto& name : runtime.outliving_venues()) {
     const VenueConfig* v = config.venue(VenueId(name));
     if (v->binance) {
-      err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url
-          << " (orders by " << v->binance->order_api << ", user data at " << v->binance->ws_api_url << ")\n";
+      if (v->market == "spot")
+        err << "tranche serve: " << name << " over Binance spot's API at " << v->binance->rest_url
+            << " (orders by " << v->binance->order_api << ", user data at " << v->binance->ws_api_url
+            << ")\n";
+      else
+        err << "tranche serve: " << name << " over Binance " << (v->market == "usdm" ? "USD-M" : "COIN-M")
+            << " futures' API at " << v->binance->rest_url
+            << " (orders by rest, user data on a listen key at " << v->binance->stream_url << "/ws/...)\n";
       if (live)
         err << "tranche serve: " << name << " market data from " << v->binance->stream_url
             << " (snapshots from " << v->binance->rest_url << ")\n";

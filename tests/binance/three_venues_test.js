@@ -52,6 +52,8 @@ function readmeConfig(dir, ports, certs, keys) {
     for (const synced of [/binance-spot market data: ETHUSDT book synced/, /binance-usdm market data: ETHUSDT book synced/,
       /binance-coinm market data: ETHUSD_PERP book synced/])
       assert.match(serve.stderr, synced, serve.stderr);
+    assert.match(serve.stderr, /binance-usdm over Binance USD-M futures' API at https:\/\/127\.0\.0\.1:\d+ \(orders by rest, user data on a listen key/);
+    assert.match(serve.stderr, /binance-coinm over Binance COIN-M futures' API at /);
     console.log('ok - tranche serve hears the three exchanges\' markets through the real gateways');
 
     const client = await lib.connect({ port: serve.port, dictionary });
