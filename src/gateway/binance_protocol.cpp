@@ -346,6 +346,13 @@ RejectReason futures_reject_reason(int code, std::string_view message) {
       return RejectReason::BelowMinNotional;
     case kFuturesReduceOnlyRejected:
     case kFuturesNoNeedToModify:
+    case -4000:  // a modify's quantity not above what is executed
+    case -4001:  // price less than 0
+    case -4002:  // price greater than max price
+    case -4003:  // quantity less than or equal to 0
+    case -4005:  // quantity greater than max quantity
+    case -4116:  // a clientOrderId the venue already has
+    case -4061:  // positionSide does not match the account's mode
       return RejectReason::InvalidOrder;
     default:
       return reject_reason(code, message);

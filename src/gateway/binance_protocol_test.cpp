@@ -111,6 +111,8 @@ TEST(BinanceErrors, FuturesCodesMapByTheirOwnMeaning) {
   EXPECT_EQ(futures_reject_reason(kFuturesReduceOnlyRejected, "ReduceOnly Order is rejected."),
             RejectReason::InvalidOrder);
   EXPECT_EQ(futures_reject_reason(kNoSuchOrder, "Order does not exist."), RejectReason::UnknownOrder);
+  EXPECT_EQ(futures_reject_reason(-4116, "ClientOrderId is duplicated."), RejectReason::InvalidOrder);
+  EXPECT_EQ(futures_reject_reason(-4003, "Quantity less than or equal to zero."), RejectReason::InvalidOrder);
 }
 
 TEST(BinanceErrors, MapToTheRejectReasonsTheOmsActsOn) {
