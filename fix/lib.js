@@ -52,7 +52,9 @@ function startServeOn({ tranche, port, journal, speed = '1', config = null, extr
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const look = setInterval(() => {
-      if (serve.stderr.includes('FIX 4.4 on')) {
+      // The whole line: stderr can arrive cut mid-line, and a test that reads the line's end (its market, its
+      // journal) right after must find it (the paper test's intermittent "market paper" failure).
+      if (/FIX 4\.4 on [^\n]*\n/.test(serve.stderr)) {
         clearInterval(look);
         resolve(serve);
       } else if (serve.exited || Date.now() - started > 30000) {
