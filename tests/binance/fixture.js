@@ -137,5 +137,40 @@ function venueConfig({ venue = 'binance-spot', port, alone = true, ...rest }) {
   return venuesConfig({ ...rest, ports: { [venue]: port }, alone });
 }
 
+const THREE_VENUES = ['binance-spot', 'binance-usdm', 'binance-coinm'];
+
+// The bundled market's three venues, each its own exchange on one replay clock (an anchor 2 s ahead), each
+// pushed onto `running` as it starts. Resolves to { exchanges, ports } by venue id.
+async function startThreeExchanges({ tranche, certs, keys, running }) {
+  const anchor = new Date(Date.now() + 2000).toISOString();
+  const exchanges = {};
+  const ports = {};
+  for (const venue of THREE_VENUES) {
+    const ex = await startExchange({ tranche, certs, keys, port: 0, speed: '5', extra: ['--venue', venue, '--anchor', anchor] });
+    running.push(ex);
+    exchanges[venue] = ex;
+    ports[venue] = ex.port;
+  }
+  return { exchanges, ports };
+}
+
+// A TWAP of `qty` ETH over 16 s sent by a FIX `client` of tranche serve, waited for to its end: it must fill
+// (>= 99.95%) across at least two venues. Resolves to { end, byVenue } (what each venue filled, by LastMkt).
+async function routeOneParent(client, id, qty) {
+  const er = (test) => (m) => m.msgType === '8' && m.ClOrdID === id && test(m);
+  client.send('D', { ClOrdID: id, Side: '1', TransactTime: new Date(), OrdType: '1',
+    OrderQtyData: { OrderQty: qty }, Instrument: { Symbol: 'ETH-USDT' }, TrancheAlgo: 'twap',
+    TargetStrategyParameters: 'slice=2s', ExpireTime: new Date(Date.now() + 16000) });
+  const end = await client.waitFor(er((m) => ['2', '3', '4', 'C', '8'].includes(m.OrdStatus) && m.ExecType !== 'I'),
+    'the end of the parent across three venues', 60000);
+  if (!(['2', '3'].includes(end.OrdStatus) && end.CumQty > qty * 0.9995))
+    throw new Error(`ended ${end.OrdStatus} at ${end.CumQty}: ${end.Text}`);
+  const byVenue = {};
+  for (const m of client.received.filter(er((x) => x.ExecType === 'F')))
+    byVenue[m.LastMkt] = (byVenue[m.LastMkt] || 0) + m.LastQty;
+  if (Object.keys(byVenue).length < 2) throw new Error(`filled on one venue only: ${JSON.stringify(byVenue)}`);
+  return { end, byVenue };
+}
+
 module.exports = { makeDir, makeCertificates, makeKeys, freePort, startExchange, client, configWith, venueConfig,
-  venuesConfig };
+  venuesConfig, THREE_VENUES, startThreeExchanges, routeOneParent };

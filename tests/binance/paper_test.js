@@ -97,29 +97,14 @@ const twap = (id, side, qty, seconds) => ({ ClOrdID: id, Side: side, TransactTim
 
     // Spot, USD-M and COIN-M, each from its own exchange on one replay clock (the futures in their own words),
     // one parent routed across them.
-    const anchor = new Date(Date.now() + 2000).toISOString();
-    const ports = {};
-    for (const venue of ['binance-spot', 'binance-usdm', 'binance-coinm']) {
-      const started = await f.startExchange({ tranche, certs, keys, port: 0, speed: '5',
-        extra: ['--venue', venue, '--anchor', anchor] });
-      running.push(started);
-      ports[venue] = started.port;
-    }
+    const { ports } = await f.startThreeExchanges({ tranche, certs, keys, running });
     const three = f.venuesConfig({ dir, name: 'three.toml', ports, ca: certs.ca, market: 'paper' });
     const serve3 = await lib.startServe({ tranche, port: null, journal: `${dir}/three.journal`, config: three, speed: null });
-    const port3 = serve3.port;
     running.push(serve3);
     for (const synced of [/binance-usdm market data: ETHUSDT book synced/, /binance-coinm market data: ETHUSD_PERP book synced/])
       assert.match(serve3.stderr, synced, serve3.stderr);
-    const client3 = await lib.connect({ port: port3, dictionary });
-    client3.send('D', twap('three-1', '1', 20, 16));
-    const end3 = await client3.waitFor(er('three-1', (m) => ['2', '3', '4', 'C', '8'].includes(m.OrdStatus) && m.ExecType !== 'I'),
-      'the end of the parent across three venues', 60000);
-    assert.ok(['2', '3'].includes(end3.OrdStatus) && end3.CumQty > 19.99, `ended ${end3.OrdStatus} at ${end3.CumQty}: ${end3.Text}`);
-    const byVenue = {};
-    for (const m of client3.received.filter(er('three-1', (x) => x.ExecType === 'F')))
-      byVenue[m.LastMkt] = (byVenue[m.LastMkt] || 0) + m.LastQty;
-    assert.ok(Object.keys(byVenue).length >= 2, `filled on one venue only: ${JSON.stringify(byVenue)}`);
+    const client3 = await lib.connect({ port: serve3.port, dictionary });
+    const { byVenue } = await f.routeOneParent(client3, 'three-1', 20);
     console.log(`ok - one parent of 20 ETH routed across the three live markets on paper: ${JSON.stringify(byVenue)}`);
     client3.logout();
     assert.strictEqual((await lib.stopServe(serve3)).code, 0, serve3.stderr);

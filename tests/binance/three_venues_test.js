@@ -14,9 +14,8 @@ const f = require('./fixture');
 const lib = require('../../fix/lib');
 
 const [tranche, dictionary] = process.argv.slice(2, 4).map((p) => path.resolve(p));
-const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
 const running = [];
-const venues = ['binance-spot', 'binance-usdm', 'binance-coinm'];
+const venues = f.THREE_VENUES;
 
 // The README's config with this test's ports, CA and key file.
 function readmeConfig(dir, ports, certs, keys) {
@@ -36,15 +35,7 @@ function readmeConfig(dir, ports, certs, keys) {
   const certs = f.makeCertificates(dir);
   const keys = f.makeKeys(dir);
   try {
-    const anchor = new Date(Date.now() + 2000).toISOString();
-    const exchanges = {};
-    const ports = {};
-    for (const venue of venues) {
-      const ex = await f.startExchange({ tranche, certs, keys, port: 0, speed: '5', extra: ['--venue', venue, '--anchor', anchor] });
-      running.push(ex);
-      exchanges[venue] = ex;
-      ports[venue] = ex.port;
-    }
+    const { exchanges, ports } = await f.startThreeExchanges({ tranche, certs, keys, running });
     const journal = `${dir}/three.journal`;
     const config = readmeConfig(dir, ports, certs, keys);
     const serve = await lib.startServe({ tranche, port: null, journal, config, speed: null });
@@ -57,17 +48,7 @@ function readmeConfig(dir, ports, certs, keys) {
     console.log('ok - tranche serve hears the three exchanges\' markets through the real gateways');
 
     const client = await lib.connect({ port: serve.port, dictionary });
-    client.send('D', { ClOrdID: 'three-1', Side: '1', TransactTime: new Date(), OrdType: '1',
-      OrderQtyData: { OrderQty: 20 }, Instrument: { Symbol: 'ETH-USDT' }, TrancheAlgo: 'twap',
-      TargetStrategyParameters: 'slice=2s', ExpireTime: new Date(Date.now() + 16000) });
-    await client.waitFor(er('three-1', (m) => m.ExecType === '0'), 'the ack');
-    const end = await client.waitFor(er('three-1', (m) => ['2', '3', '4', 'C', '8'].includes(m.OrdStatus) && m.ExecType !== 'I'),
-      'the end of the parent across three venues', 60000);
-    assert.ok(['2', '3'].includes(end.OrdStatus) && end.CumQty > 19.99, `ended ${end.OrdStatus} at ${end.CumQty}: ${end.Text}`);
-    const byVenue = {};
-    for (const m of client.received.filter(er('three-1', (x) => x.ExecType === 'F')))
-      byVenue[m.LastMkt] = (byVenue[m.LastMkt] || 0) + m.LastQty;
-    assert.ok(Object.keys(byVenue).length >= 2, `filled on one venue only: ${JSON.stringify(byVenue)}`);
+    const { byVenue } = await f.routeOneParent(client, 'three-1', 20);
     console.log(`ok - one parent of 20 ETH routed across the three exchanges through their gateways: ${JSON.stringify(byVenue)}`);
     client.logout();
     assert.strictEqual((await lib.stopServe(serve)).code, 0, serve.stderr);
