@@ -562,40 +562,68 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
     }
     if (type == "outboundAccountPosition") return on_balances(event);
     if (type != "executionReport") return;  // others (balanceUpdate, listStatus): nothing to tell
+    if (auto update = read_order_update(event, event, "executionReport")) apply_order_update(*update);
+  }
+
+  // What spot's executionReport and futures' ORDER_TRADE_UPDATE ("o") say of an order: the two name their
+  // fields alike. nullopt, said, when it cannot be read. `event` is the envelope (futures' T and E).
+  struct OrderUpdate {
+    binance::OrderFacts facts;
+    ExecType type = ExecType::New;
+    std::string symbol;
+  };
+  std::optional<OrderUpdate> read_order_update(dom::element o, dom::element event, const char* what) {
     std::string_view symbol, exec, cancel_of, text;
-    binance::OrderFacts f;
-    if (!text_of(event, "s", symbol) || !text_of(event, "x", exec) || !text_of(event, "c", text))
-      return note_unreadable("an executionReport without s, x or c");
+    OrderUpdate u;
+    binance::OrderFacts& f = u.facts;
+    auto unreadable = [&](const std::string& why) {
+      note_unreadable(std::string("an ") + what + why);
+      return std::nullopt;
+    };
+    if (!text_of(o, "s", symbol) || !text_of(o, "x", exec) || !text_of(o, "c", text))
+      return unreadable(" without s, x or c");
     f.client_order_id = std::string(text);
     const auto exec_type = binance::parse_execution_type(exec);
-    if (!exec_type)
-      return note_unreadable("an executionReport of type " + std::string(exec) + " we do not know");
-    if (*exec_type == ExecType::Canceled && text_of(event, "C", cancel_of) && !cancel_of.empty())
+    if (!exec_type) return unreadable(" of type " + std::string(exec) + " we do not know");
+    u.type = *exec_type;
+    // Spot names a canceled order in C (c is the cancel's own id); futures has no C.
+    if (u.type == ExecType::Canceled && text_of(o, "C", cancel_of) && !cancel_of.empty())
       f.client_order_id = std::string(cancel_of);
-    int_of(event, "i", f.order_id);
-    if (!text_of(event, "X", text) || !(f.status = binance::parse_order_status(text)))
-      return note_unreadable("an executionReport for " + f.client_order_id + " with no status we know");
-    if (!decimal_of(event, "z", f.executed)) return note_unreadable("an executionReport without z");
-    decimal_of(event, "Z", f.quote_executed);
+    int_of(o, "i", f.order_id);
+    if (!text_of(o, "X", text) || !(f.status = binance::parse_order_status(text)))
+      return unreadable(" for " + f.client_order_id + " with no status we know");
+    if (!decimal_of(o, "z", f.executed)) return unreadable(" without z");
+    decimal_of(o, "Z", f.quote_executed);  // spot's cumulative quote
     std::int64_t t = 0;
-    if (int_of(event, "T", t) || int_of(event, "E", t)) f.venue_ns = t * kNanosPerMilli;
-    if (*exec_type == ExecType::Trade) {
+    if (int_of(o, "T", t) || int_of(event, "T", t) || int_of(event, "E", t)) f.venue_ns = t * kNanosPerMilli;
+    if (u.type == ExecType::Trade) {
       binance::TradeFact trade;
       std::string_view asset;
       bool maker = false;
-      if (!int_of(event, "t", trade.trade_id) || !decimal_of(event, "l", trade.qty) ||
-          !decimal_of(event, "L", trade.price))
-        return note_unreadable("a TRADE executionReport for " + f.client_order_id + " without t, l or L");
-      if (!decimal_of(event, "n", trade.commission)) trade.commission = Qty::from_raw(0);
-      if (text_of(event, "N", asset)) trade.commission_asset = std::string(asset);
-      if (event["m"].get(maker) == simdjson::SUCCESS) trade.maker = maker;
+      if (!int_of(o, "t", trade.trade_id) || !decimal_of(o, "l", trade.qty) ||
+          !decimal_of(o, "L", trade.price))
+        return unreadable(" (TRADE) for " + f.client_order_id + " without t, l or L");
+      if (!decimal_of(o, "n", trade.commission)) trade.commission = Qty::from_raw(0);
+      if (text_of(o, "N", asset)) trade.commission_asset = std::string(asset);
+      if (o["m"].get(maker) == simdjson::SUCCESS) trade.maker = maker;
       f.trade = trade;
     }
-    if (*exec_type == ExecType::Rejected && text_of(event, "r", text)) f.text = std::string(text);
+    if (u.type == ExecType::Rejected && text_of(o, "r", text)) f.text = std::string(text);
+    u.symbol = std::string(symbol);
+    return u;
+  }
+  void apply_order_update(const OrderUpdate& u) {
     // Not ours (another prefix: the account's other users): not a problem, not told.
-    if (!binance::parse_client_order_id(cfg.client_order_prefix, f.client_order_id) && f.order_id == 0)
+    if (!binance::parse_client_order_id(cfg.client_order_prefix, u.facts.client_order_id) &&
+        u.facts.order_id == 0)
       return;
-    apply(f, false, std::string(symbol));
+    // A futures modify taken (AMENDMENT): told once, whether its answer or this came first.
+    if (u.type == ExecType::Replaced && futures) {
+      std::vector<ExecutionReport> out;
+      tracker.modified(u.facts, out);
+      push_all(out);
+    }
+    apply(u.facts, false, u.symbol);
   }
 
   // The account's balances as the venue last said them (free and locked per asset).
@@ -1019,41 +1047,8 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
     if (type == "MARGIN_CALL") return note_unreadable("a margin call from " + venue.id.str());
     if (type != "ORDER_TRADE_UPDATE") return;  // TRADE_LITE repeats ORDER_TRADE_UPDATE; config updates
     dom::element o;
-    std::string_view symbol, exec, text;
-    if (event["o"].get(o) != simdjson::SUCCESS || !text_of(o, "s", symbol) || !text_of(o, "x", exec) ||
-        !text_of(o, "c", text))
-      return note_unreadable("an ORDER_TRADE_UPDATE without o.s, o.x or o.c");
-    binance::OrderFacts f;
-    f.client_order_id = std::string(text);
-    const auto exec_type = binance::parse_execution_type(exec);
-    if (!exec_type)
-      return note_unreadable("an ORDER_TRADE_UPDATE of type " + std::string(exec) + " we do not know");
-    int_of(o, "i", f.order_id);
-    if (!text_of(o, "X", text) || !(f.status = binance::parse_order_status(text)))
-      return note_unreadable("an ORDER_TRADE_UPDATE for " + f.client_order_id + " with no status we know");
-    if (!decimal_of(o, "z", f.executed)) return note_unreadable("an ORDER_TRADE_UPDATE without z");
-    std::int64_t t = 0;
-    if (int_of(o, "T", t) || int_of(event, "T", t) || int_of(event, "E", t)) f.venue_ns = t * kNanosPerMilli;
-    if (*exec_type == ExecType::Trade) {
-      binance::TradeFact trade;
-      std::string_view asset;
-      bool maker = false;
-      if (!int_of(o, "t", trade.trade_id) || !decimal_of(o, "l", trade.qty) ||
-          !decimal_of(o, "L", trade.price))
-        return note_unreadable("a TRADE ORDER_TRADE_UPDATE for " + f.client_order_id + " without t, l or L");
-      if (!decimal_of(o, "n", trade.commission)) trade.commission = Qty::from_raw(0);
-      if (text_of(o, "N", asset)) trade.commission_asset = std::string(asset);
-      if (o["m"].get(maker) == simdjson::SUCCESS) trade.maker = maker;
-      f.trade = trade;
-    }
-    if (!binance::parse_client_order_id(cfg.client_order_prefix, f.client_order_id) && f.order_id == 0)
-      return;
-    if (*exec_type == ExecType::Replaced) {
-      std::vector<ExecutionReport> out;
-      tracker.modified(f, out);
-      push_all(out);
-    }
-    apply(f, false, std::string(symbol));
+    if (event["o"].get(o) != simdjson::SUCCESS) return note_unreadable("an ORDER_TRADE_UPDATE without o");
+    if (auto update = read_order_update(o, event, "ORDER_TRADE_UPDATE")) apply_order_update(*update);
   }
 
   // ACCOUNT_UPDATE: the margin assets' wallet balances and the positions that changed.
