@@ -106,6 +106,29 @@ std::string illegal_decimal(std::string_view name) {
   return "Illegal characters found in parameter '" + std::string(name) +
          "'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.";
 }
+constexpr const char* kIllegalClientId =
+    "Illegal characters found in parameter 'newClientOrderId'; legal range is "
+    "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.";
+constexpr const char* kDisconnectedMsg = "Internal error; unable to process your request. Please try again.";
+constexpr const char* kCancelAllDone =
+    R"({"code":200,"msg":"The operation of cancel all open order is done."})";
+constexpr const char* kFuturesPostOnlyMsg =
+    "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will "
+    "not be recorded in the order history";
+std::string futures_min_notional_msg(const VenueListing& listing) {
+  return "Order's notional must be no smaller than " + listing.min_notional.to_string() +
+         " (unless you choose reduce only).";
+}
+
+// One rate limit as exchangeInfo and the WebSocket API list it, its fields without the braces (the WebSocket
+// API's add its count).
+void rate_limit(std::string& o, const char* type, const char* interval, int interval_num,
+                std::int64_t limit) {
+  str(o, "rateLimitType", type);
+  str(o, "interval", interval);
+  num(o, "intervalNum", interval_num);
+  num(o, "limit", limit);
+}
 
 // The request's text without its signature pair, and the signature.
 void strip_signature(std::string_view text, std::string& out, std::string& signature) {
@@ -465,31 +488,20 @@ std::string BinanceVenue::new_client_id() {
 
 std::string BinanceVenue::rate_limits_json(const std::string& ip, TimestampNs wall_ns) const {
   if (futures_) return "[]";  // futures' REST carries its counts in headers only
+  const VenueLimits& limits = limiter_.limits();
   std::string o = "[{";
-  str(o, "rateLimitType", "REQUEST_WEIGHT");
-  str(o, "interval", "MINUTE");
-  num(o, "intervalNum", 1);
-  num(o, "limit", limiter_.limits().request_weight_per_minute);
+  rate_limit(o, "REQUEST_WEIGHT", "MINUTE", 1, limits.request_weight_per_minute);
   num(o, "count", limiter_.used_weight(ip, wall_ns));
   o += "},{";
-  if (limiter_.limits().orders_per_second > 0) {
-    str(o, "rateLimitType", "ORDERS");
-    str(o, "interval", "SECOND");
-    num(o, "intervalNum", 1);
-    num(o, "limit", limiter_.limits().orders_per_second);
+  if (limits.orders_per_second > 0) {
+    rate_limit(o, "ORDERS", "SECOND", 1, limits.orders_per_second);
     num(o, "count", limiter_.orders_1s(wall_ns));
     o += "},{";
   }
-  str(o, "rateLimitType", "ORDERS");
-  str(o, "interval", "SECOND");
-  num(o, "intervalNum", 10);
-  num(o, "limit", limiter_.limits().orders_per_10s);
+  rate_limit(o, "ORDERS", "SECOND", 10, limits.orders_per_10s);
   num(o, "count", limiter_.orders_10s(wall_ns));
   o += "},{";
-  str(o, "rateLimitType", "ORDERS");
-  str(o, "interval", "DAY");
-  num(o, "intervalNum", 1);
-  num(o, "limit", limiter_.limits().orders_per_day);
+  rate_limit(o, "ORDERS", "DAY", 1, limits.orders_per_day);
   num(o, "count", limiter_.orders_1d(wall_ns));
   o += "}]";
   return o;
@@ -707,9 +719,7 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
   Origin origin;
   origin.id = token;
   origin.ip = std::string(request.ip);
-  if (down(wall_ns))
-    return fail(origin, 503, kDisconnected,
-                "Internal error; unable to process your request. Please try again.");
+  if (down(wall_ns)) return fail(origin, 503, kDisconnected, kDisconnectedMsg);
   std::optional<Call> call;
   if (futures_) {
     // A futures venue answers under its own prefix ("/fapi" or "/dapi", then the version).
@@ -948,54 +958,28 @@ void BinanceVenue::exchange_info(const Params& params, const Origin& origin) {
   if (futures_) str(o, "futuresType", venue_config_.market == "usdm" ? "U_MARGINED" : "COIN_MARGINED");
   key(o, "rateLimits");
   o += "[{";
+  const VenueLimits& limits = limiter_.limits();
+  rate_limit(o, "REQUEST_WEIGHT", "MINUTE", 1, limits.request_weight_per_minute);
+  o += "},{";
   if (futures_) {
     // Futures publish REQUEST_WEIGHT and ORDERS per MINUTE, and USD-M ORDERS per 10 SECOND.
-    str(o, "rateLimitType", "REQUEST_WEIGHT");
-    str(o, "interval", "MINUTE");
-    num(o, "intervalNum", 1);
-    num(o, "limit", limiter_.limits().request_weight_per_minute);
-    o += "},{";
-    str(o, "rateLimitType", "ORDERS");
-    str(o, "interval", "MINUTE");
-    num(o, "intervalNum", 1);
-    num(o, "limit", limiter_.limits().orders_per_minute);
-    if (limiter_.limits().orders_per_10s > 0) {
+    rate_limit(o, "ORDERS", "MINUTE", 1, limits.orders_per_minute);
+    if (limits.orders_per_10s > 0) {
       o += "},{";
-      str(o, "rateLimitType", "ORDERS");
-      str(o, "interval", "SECOND");
-      num(o, "intervalNum", 10);
-      num(o, "limit", limiter_.limits().orders_per_10s);
+      rate_limit(o, "ORDERS", "SECOND", 10, limits.orders_per_10s);
     }
-    o += "}]";
   } else {
-    str(o, "rateLimitType", "REQUEST_WEIGHT");
-    str(o, "interval", "MINUTE");
-    num(o, "intervalNum", 1);
-    num(o, "limit", limiter_.limits().request_weight_per_minute);
-    o += "},{";
-    if (limiter_.limits().orders_per_second > 0) {
-      str(o, "rateLimitType", "ORDERS");
-      str(o, "interval", "SECOND");
-      num(o, "intervalNum", 1);
-      num(o, "limit", limiter_.limits().orders_per_second);
+    if (limits.orders_per_second > 0) {
+      rate_limit(o, "ORDERS", "SECOND", 1, limits.orders_per_second);
       o += "},{";
     }
-    str(o, "rateLimitType", "ORDERS");
-    str(o, "interval", "SECOND");
-    num(o, "intervalNum", 10);
-    num(o, "limit", limiter_.limits().orders_per_10s);
+    rate_limit(o, "ORDERS", "SECOND", 10, limits.orders_per_10s);
     o += "},{";
-    str(o, "rateLimitType", "ORDERS");
-    str(o, "interval", "DAY");
-    num(o, "intervalNum", 1);
-    num(o, "limit", limiter_.limits().orders_per_day);
+    rate_limit(o, "ORDERS", "DAY", 1, limits.orders_per_day);
     o += "},{";
-    str(o, "rateLimitType", "RAW_REQUESTS");
-    str(o, "interval", "MINUTE");
-    num(o, "intervalNum", 5);
-    num(o, "limit", limiter_.limits().raw_requests_per_5m);
-    o += "}]";
+    rate_limit(o, "RAW_REQUESTS", "MINUTE", 5, limits.raw_requests_per_5m);
   }
+  o += "}]";
   raw(o, "exchangeFilters", "[]");
   key(o, "symbols");
   o += '[';
@@ -1199,21 +1183,99 @@ void BinanceVenue::book_ticker(const Params& params, const Origin& origin) {
 // ---------------------------------------------------------------------------------------------------------
 // Orders
 
+// The checks spot's and futures' orders share. Each answers its refusal itself and returns false (or -1).
+
+// "symbol", which must be sent: its market.
+int BinanceVenue::required_market(const Params& params, const Origin& origin) {
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr || symbol->empty()) {
+    fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
+    return -1;
+  }
+  const int m = market_of(*symbol);
+  if (m < 0) fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  return m;
+}
+
+// "symbol" when sent: its market in `market`; else -1 (all of them).
+bool BinanceVenue::optional_market(const Params& params, const Origin& origin, int& market) {
+  market = -1;
+  const std::string* symbol = get(params, "symbol");
+  if (symbol == nullptr) return true;
+  market = market_of(*symbol);
+  if (market < 0) fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  return market >= 0;
+}
+
+bool BinanceVenue::parse_side_param(const Params& params, const Origin& origin, Side& side) {
+  const std::string* text = get(params, "side");
+  if (text == nullptr || text->empty()) {
+    fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("side"));
+    return false;
+  }
+  const auto parsed = parse_side(*text);
+  if (!parsed) {
+    fail(origin, 400, kInvalidSide, "Invalid side.");
+    return false;
+  }
+  side = *parsed;
+  return true;
+}
+
+// "quantity", then "price" (refused on a market order): Binance's syntax, then our 8 places. What does not
+// fit them is refused as too large: spot's filter failure, futures' "greater than max".
+bool BinanceVenue::parse_qty_and_price(const Params& params, const Origin& origin, OrderSpec& spec) {
+  auto bad = [&](int code, const std::string& msg) {
+    fail(origin, 400, code, msg);
+    return false;
+  };
+  auto decimal = [&](std::string_view name, const std::string* text, auto& out, int unfit_code,
+                     const char* unfit_msg) {
+    if (text == nullptr || text->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory(name));
+    if (!decimal_syntax(*text)) return bad(kIllegalChars, illegal_decimal(name));
+    if (!std::remove_reference_t<decltype(out)>::parse(*text, out)) {
+      const std::size_t dot = text->find('.');
+      if (dot != std::string::npos && dot <= 11)
+        return bad(kBadPrecision, "Parameter '" + std::string(name) + "' has too much precision.");
+      return bad(unfit_code, unfit_msg);
+    }
+    return true;
+  };
+  if (!decimal("quantity", get(params, "quantity"), spec.qty, futures_ ? -4005 : kFilterFailure,
+               futures_ ? "Quantity greater than max quantity." : "Filter failure: LOT_SIZE"))
+    return false;
+  const std::string* price = get(params, "price");
+  if (spec.type == OrderType::Market) return price == nullptr || bad(-1106, not_required("price"));
+  return decimal("price", price, spec.price, futures_ ? -4002 : kFilterFailure,
+                 futures_ ? "Price greater than max price." : "Filter failure: PRICE_FILTER");
+}
+
+// "newClientOrderId" when sent, into `client_id`.
+bool BinanceVenue::parse_client_id(const Params& params, const Origin& origin, std::string& client_id) {
+  const std::string* id = get(params, "newClientOrderId");
+  if (id == nullptr) return true;
+  if (!valid_client_order_id(*id)) {
+    fail(origin, 400, kIllegalChars, kIllegalClientId);
+    return false;
+  }
+  client_id = *id;
+  return true;
+}
+
+// "symbol" and "side", which every order names.
+bool BinanceVenue::parse_market_and_side(const Params& params, const Origin& origin, OrderSpec& spec) {
+  const int m = required_market(params, origin);
+  if (m < 0) return false;
+  spec.market = static_cast<std::size_t>(m);
+  return parse_side_param(params, origin, spec.side);
+}
+
 bool BinanceVenue::parse_order(const Params& params, OrderSpec& spec, const Origin& origin) {
   auto bad = [&](int code, const std::string& msg) {
     fail(origin, 400, code, msg);
     return false;
   };
-  const std::string* symbol = get(params, "symbol");
-  if (symbol == nullptr || symbol->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
-  const int m = market_of(*symbol);
-  if (m < 0) return bad(kBadSymbol, "Invalid symbol.");
-  spec.market = static_cast<std::size_t>(m);
-  const std::string* side = get(params, "side");
-  if (side == nullptr || side->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("side"));
-  const auto parsed_side = parse_side(*side);
-  if (!parsed_side) return bad(kInvalidSide, "Invalid side.");
-  spec.side = *parsed_side;
+  if (!parse_market_and_side(params, origin, spec)) return false;
   const std::string* type = get(params, "type");
   if (type == nullptr || type->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("type"));
   if (*type != "LIMIT" && *type != "MARKET" && *type != "LIMIT_MAKER")
@@ -1229,35 +1291,8 @@ bool BinanceVenue::parse_order(const Params& params, OrderSpec& spec, const Orig
   const VenueListing& l = sim_.venue(options_.venue).market(spec.market).listing();
   // Quantity: Binance's syntax, then our 8 places, then LOT_SIZE.
   if (get(params, "quoteOrderQty") != nullptr) return bad(-1106, not_required("quoteOrderQty"));
-  const std::string* qty = get(params, "quantity");
-  if (qty == nullptr || qty->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("quantity"));
-  if (!decimal_syntax(*qty)) return bad(kIllegalChars, illegal_decimal("quantity"));
-  if (!Qty::parse(*qty, spec.qty)) {
-    const std::size_t dot = qty->find('.');
-    if (dot != std::string::npos && dot <= 11)
-      return bad(kBadPrecision, "Parameter 'quantity' has too much precision.");
-    return bad(kFilterFailure, "Filter failure: LOT_SIZE");
-  }
-  const std::string* price = get(params, "price");
-  if (spec.type == OrderType::Market) {
-    if (price != nullptr) return bad(-1106, not_required("price"));
-  } else {
-    if (price == nullptr || price->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("price"));
-    if (!decimal_syntax(*price)) return bad(kIllegalChars, illegal_decimal("price"));
-    if (!Price::parse(*price, spec.price)) {
-      const std::size_t dot = price->find('.');
-      if (dot != std::string::npos && dot <= 11)
-        return bad(kBadPrecision, "Parameter 'price' has too much precision.");
-      return bad(kFilterFailure, "Filter failure: PRICE_FILTER");
-    }
-  }
-  if (const std::string* id = get(params, "newClientOrderId")) {
-    if (!valid_client_order_id(*id))
-      return bad(kIllegalChars,
-                 "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-                 "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
-    spec.client_id = *id;
-  }
+  if (!parse_qty_and_price(params, origin, spec) || !parse_client_id(params, origin, spec.client_id))
+    return false;
   if (const std::string* r = get(params, "newOrderRespType")) {
     if (*r != "ACK" && *r != "RESULT" && *r != "FULL")
       return bad(kMandatoryParamEmptyOrMalformed, mandatory("newOrderRespType"));
@@ -1320,16 +1355,8 @@ bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint6
 }
 
 BinanceVenue::Order* BinanceVenue::find_order(const Params& params, const Origin& origin, bool for_cancel) {
-  const std::string* symbol = get(params, "symbol");
-  if (symbol == nullptr || symbol->empty()) {
-    fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
-    return nullptr;
-  }
-  const int m = market_of(*symbol);
-  if (m < 0) {
-    fail(origin, 400, kBadSymbol, "Invalid symbol.");
-    return nullptr;
-  }
+  const int m = required_market(params, origin);
+  if (m < 0) return nullptr;
   const std::string* order_id = get(params, "orderId");
   const std::string* client_id = get(params, "origClientOrderId");
   if (order_id == nullptr && client_id == nullptr) {
@@ -1365,43 +1392,38 @@ void BinanceVenue::cancel(const Params& params, const Origin& origin) {
   Order* o = find_order(params, origin, true);
   if (o == nullptr) return;
   if (!o->open || cancels_.count(o->id)) return fail(origin, 400, kCancelRejected, "Unknown order sent.");
-  const std::string* id = get(params, "newClientOrderId");
-  if (id != nullptr && !valid_client_order_id(*id))
-    return fail(origin, 400, kIllegalChars,
-                "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-                "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
-  o->cancel_client_id = id != nullptr ? *id : new_client_id();
-  cancels_[o->id] = CancelWait{origin, 0};
+  std::string cancel_id;  // a valid one is never empty
+  if (!parse_client_id(params, origin, cancel_id)) return;
+  o->cancel_client_id = cancel_id.empty() ? new_client_id() : cancel_id;
+  send_cancel(*o, origin, 0);
+}
+
+// The cancel of an open order goes to the simulator; its report answers `origin` (or `group`'s).
+void BinanceVenue::send_cancel(const Order& order, const Origin& origin, std::uint64_t group) {
+  cancels_[order.id] = CancelWait{origin, group};
   const sim::SimVenue& venue = sim_.venue(options_.venue);
-  (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(o->id), venue.config().id,
-                                                venue.market(o->market).listing().instrument, 0});
+  (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(order.id), venue.config().id,
+                                                venue.market(order.market).listing().instrument, 0});
 }
 
 void BinanceVenue::cancel_all(const Params& params, const Origin& origin) {
-  const std::string* symbol = get(params, "symbol");
-  if (symbol == nullptr || symbol->empty())
-    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
-  const int m = market_of(*symbol);
-  if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  const int m = required_market(params, origin);
+  if (m < 0) return;
   std::vector<Order*> open;
   for (auto& [id, o] : orders_)
     if (o->open && o->acked && o->market == static_cast<std::size_t>(m) && !cancels_.count(id))
       open.push_back(o.get());
   // Futures answer that it is done even when nothing was open.
-  if (open.empty() && futures_)
-    return reply(origin, R"({"code":200,"msg":"The operation of cancel all open order is done."})");
+  if (open.empty() && futures_) return reply(origin, kCancelAllDone);
   if (open.empty()) return fail(origin, 400, kCancelRejected, "Unknown order sent.");
   const std::uint64_t g = ++next_group_;
   auto group = std::make_unique<Group>();
   group->origin = origin;
   group->waiting = static_cast<int>(open.size());
   groups_[g] = std::move(group);
-  const sim::SimVenue& venue = sim_.venue(options_.venue);
   for (Order* o : open) {
     o->cancel_client_id = new_client_id();
-    cancels_[o->id] = CancelWait{origin, g};
-    (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(o->id), venue.config().id,
-                                                  venue.market(o->market).listing().instrument, 0});
+    send_cancel(*o, origin, g);
   }
 }
 
@@ -1447,10 +1469,7 @@ void BinanceVenue::cancel_replace(const Params& params, const Origin& origin) {
   const std::string* cancel_id = get(params, "cancelNewClientOrderId");
   o->cancel_client_id =
       cancel_id != nullptr && valid_client_order_id(*cancel_id) ? *cancel_id : new_client_id();
-  cancels_[o->id] = CancelWait{origin, g};
-  const sim::SimVenue& venue = sim_.venue(options_.venue);
-  (void)sim_.cancel(options_.venue, CancelOrder{ClientOrderId(o->id), venue.config().id,
-                                                venue.market(o->market).listing().instrument, 0});
+  send_cancel(*o, origin, g);
 }
 
 // The cancel of a cancelReplace is decided: place the new order, or answer.
@@ -1489,7 +1508,7 @@ void BinanceVenue::group_done(std::uint64_t g) {
   if (futures_) {
     const Origin origin = gr.origin;
     groups_.erase(it);
-    return reply(origin, R"({"code":200,"msg":"The operation of cancel all open order is done."})");
+    return reply(origin, kCancelAllDone);
   }
   std::string o = "[";
   for (const std::string& r : gr.results) {
@@ -1509,10 +1528,7 @@ void BinanceVenue::order_status(const Params& params, const Origin& origin) {
 
 void BinanceVenue::open_orders(const Params& params, const Origin& origin) {
   int m = -1;
-  if (const std::string* symbol = get(params, "symbol")) {
-    m = market_of(*symbol);
-    if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
-  }
+  if (!optional_market(params, origin, m)) return;
   std::string o = "[";
   for (const auto& [id, order] : orders_)
     if (order->open && order->acked && (m < 0 || order->market == static_cast<std::size_t>(m))) {
@@ -1565,11 +1581,8 @@ void BinanceVenue::account(const Params& params, const Origin& origin) {
 }
 
 void BinanceVenue::my_trades(const Params& params, const Origin& origin) {
-  const std::string* symbol = get(params, "symbol");
-  if (symbol == nullptr || symbol->empty())
-    return fail(origin, 400, kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
-  const int m = market_of(*symbol);
-  if (m < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
+  const int m = required_market(params, origin);
+  if (m < 0) return;
   std::int64_t order_id = -1, from_id = -1, start = -1, end = -1, limit = 500;
   const std::pair<const char*, std::int64_t*> numbers[] = {{"orderId", &order_id},
                                                            {"fromId", &from_id},
@@ -1795,18 +1808,8 @@ void BinanceVenue::close_order(Order& order) {
 void BinanceVenue::user_event(const std::string& event) {
   if (futures_) {
     // Futures: every connection on the live listen key, its events as they are (or in /stream's envelope).
-    for (auto& [id, conn] : conns_) {
-      if (!conn.user_stream) continue;
-      if (!conn.combined) {
-        out_.send(id, event);
-        continue;
-      }
-      std::string o = "{";
-      str(o, "stream", listen_key_);
-      raw(o, "data", event);
-      o += '}';
-      out_.send(id, std::move(o));
-    }
+    for (auto& [id, conn] : conns_)
+      if (conn.user_stream) send_stream(id, conn, listen_key_, event);
     return;
   }
   for (auto& [id, conn] : conns_) {
@@ -1907,10 +1910,7 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
         code = -2010;
         if (r.reject_reason == RejectReason::PostOnlyWouldCross) {
           code = kFuturesPostOnlyRejected;
-          msg =
-              "Due to the order could not be executed as maker, the Post Only order will be rejected. The "
-              "order "
-              "will not be recorded in the order history";
+          msg = kFuturesPostOnlyMsg;
         } else if (r.reject_reason == RejectReason::InsufficientBalance) {
           code = kFuturesMarginInsufficient;
           msg = "Margin is insufficient.";
@@ -1922,9 +1922,7 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
           msg = "Quantity not increased by step size.";
         } else if (r.reject_reason == RejectReason::BelowMinNotional) {
           code = kFuturesMinNotional;
-          msg = "Order's notional must be no smaller than " +
-                sim_.venue(options_.venue).market(o.market).listing().min_notional.to_string() +
-                " (unless you choose reduce only).";
+          msg = futures_min_notional_msg(sim_.venue(options_.venue).market(o.market).listing());
         } else if (r.reject_reason == RejectReason::RateLimited) {
           code = kTooManyOrders;
         }
@@ -1985,24 +1983,7 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       (o.side == Side::Buy ? bought_ : sold_) += r.last_qty;
       if (o.status == OrderStatus::Filled) close_order(o);
       // Our fill is a public trade too.
-      const bool buyer_maker = t.buyer == t.maker;
-      market.recent.push_back({t.id, t.price, t.qty, at_ms, buyer_maker});
-      if (market.recent.size() > kRecentTrades) market.recent.pop_front();
-      if (market.subs[kTrade] > 0) {
-        std::string e = "{";
-        str(e, "e", "trade");
-        num(e, "E", wall_ms(sim_.now()));
-        str(e, "s", market.symbol);
-        num(e, "t", static_cast<std::int64_t>(t.id));
-        str(e, "p", dec(t.price));
-        str(e, "q", dec(t.qty));
-        num(e, "T", at_ms);
-        if (futures_) str(e, "X", "MARKET");
-        boolean(e, "m", buyer_maker);
-        if (!futures_) boolean(e, "M", true);
-        e += '}';
-        publish_to(o.market, kTrade, e);
-      }
+      public_trade(o.market, {t.id, t.price, t.qty, at_ms, t.buyer == t.maker});
       if (futures_) {
         book_position(market, o, trades_.back());
         trades_.back().event = order_trade_update(o, "TRADE", &trades_.back(), r.venue_ns);
@@ -2087,10 +2068,7 @@ void BinanceVenue::on_execution_report(const ExecutionReport& r) {
       if (waits.empty()) modifies_.erase(mw);
       switch (r.reject_reason) {
         case RejectReason::PostOnlyWouldCross:
-          return fail(
-              origin, 400, kFuturesPostOnlyRejected,
-              "Due to the order could not be executed as maker, the Post Only order will be rejected. "
-              "The order will not be recorded in the order history");
+          return fail(origin, 400, kFuturesPostOnlyRejected, kFuturesPostOnlyMsg);
         case RejectReason::InsufficientBalance:
           return fail(origin, 400, kFuturesMarginInsufficient, "Margin is insufficient.");
         case RejectReason::UnknownOrder:
@@ -2155,31 +2133,35 @@ void BinanceVenue::after_run(TimestampNs wall_ns) {
   }
 }
 
+// A trade on the market (a recorded print or our fill): kept for the trades call, and on its @trade stream.
+void BinanceVenue::public_trade(std::size_t m, const PublicTrade& t) {
+  Market& market = markets_[m];
+  market.recent.push_back(t);
+  if (market.recent.size() > kRecentTrades) market.recent.pop_front();
+  if (market.subs[kTrade] == 0) return;
+  std::string e = "{";
+  str(e, "e", "trade");
+  num(e, "E", wall_ms(sim_.now()));
+  str(e, "s", market.symbol);
+  num(e, "t", static_cast<std::int64_t>(t.id));
+  str(e, "p", dec(t.price));
+  str(e, "q", dec(t.qty));
+  num(e, "T", t.time_ms);
+  if (futures_) str(e, "X", "MARKET");
+  boolean(e, "m", t.buyer_maker);
+  if (!futures_) boolean(e, "M", true);
+  e += '}';
+  publish_to(m, kTrade, e);
+}
+
 void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   if (ref.venue != options_.venue) return;
   const std::size_t m = ref.market;
   Market& market = markets_[m];
   if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
     // A recorded print (ours are published from their fills, with the ids of the account's trades).
-    const std::int64_t at_ms = wall_ms(sim_.now());
-    const PublicTrade t{market.next_trade_id++, event.price, event.qty, at_ms, event.side == Side::Sell};
-    market.recent.push_back(t);
-    if (market.recent.size() > kRecentTrades) market.recent.pop_front();
-    if (market.subs[kTrade] > 0) {
-      std::string e = "{";
-      str(e, "e", "trade");
-      num(e, "E", at_ms);
-      str(e, "s", market.symbol);
-      num(e, "t", static_cast<std::int64_t>(t.id));
-      str(e, "p", dec(t.price));
-      str(e, "q", dec(t.qty));
-      num(e, "T", at_ms);
-      if (futures_) str(e, "X", "MARKET");
-      boolean(e, "m", t.buyer_maker);
-      if (!futures_) boolean(e, "M", true);
-      e += '}';
-      publish_to(m, kTrade, e);
-    }
+    public_trade(
+        m, {market.next_trade_id++, event.price, event.qty, wall_ms(sim_.now()), event.side == Side::Sell});
     return;
   }
   const sim::SimMarket& book = sim_.venue(options_.venue).market(m);
@@ -2215,18 +2197,19 @@ void BinanceVenue::on_market_data(const md::MarketRef& ref, const md::Event& eve
 
 void BinanceVenue::publish_to(std::size_t m, int kind, const std::string& data) {
   const std::string& name = markets_[m].stream_names[kind];
-  for (auto& [id, conn] : conns_) {
-    if (conn.api || !conn.streams.count(name)) continue;
-    if (!conn.combined) {
-      out_.send(id, data);
-      continue;
-    }
-    std::string o = "{";
-    str(o, "stream", name);
-    raw(o, "data", data);
-    o += '}';
-    out_.send(id, std::move(o));
-  }
+  for (auto& [id, conn] : conns_)
+    if (!conn.api && conn.streams.count(name)) send_stream(id, conn, name, data);
+}
+
+// A stream's event on a connection: as it is, or in /stream's envelope.
+void BinanceVenue::send_stream(std::uint64_t id, const Conn& conn, const std::string& stream,
+                               const std::string& data) {
+  if (!conn.combined) return out_.send(id, data);
+  std::string o = "{";
+  str(o, "stream", stream);
+  raw(o, "data", data);
+  o += '}';
+  out_.send(id, std::move(o));
 }
 
 int BinanceVenue::parse_stream(const std::string& name, int& kind) const {
@@ -2283,8 +2266,7 @@ bool BinanceVenue::on_ws_open(std::uint64_t id, std::string_view target, std::st
   wall_now_ns_ = wall_ns;
   if (down(wall_ns)) {
     refusal.status = 503;
-    refusal.body =
-        error_json(kDisconnected, "Internal error; unable to process your request. Please try again.");
+    refusal.body = error_json(kDisconnected, kDisconnectedMsg);
     return false;
   }
   const std::size_t q = target.find('?');
@@ -2543,14 +2525,49 @@ Amount BinanceVenue::unrealized_pnl(std::size_t m) const {
   return long_position ? now - market.entry_value : market.entry_value - now;
 }
 
-Amount BinanceVenue::position_margin(const std::string& asset) const {
+// The margin a market's position holds: its entry value over the leverage.
+Amount BinanceVenue::initial_margin(std::size_t m) const {
   const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  if (!leverage.is_positive()) return Amount{};
+  return Amount::from_raw(
+      div_round(static_cast<Int128>(markets_[m].entry_value.raw()) * kFixedScale, leverage.raw()));
+}
+
+Amount BinanceVenue::position_margin(const std::string& asset) const {
   Amount total;
   for (std::size_t m = 0; m < markets_.size(); ++m)
-    if (margin_asset(m) == asset && leverage.is_positive())
-      total += Amount::from_raw(
-          div_round(static_cast<Int128>(markets_[m].entry_value.raw()) * kFixedScale, leverage.raw()));
+    if (margin_asset(m) == asset) total += initial_margin(m);
   return total;
+}
+
+// The average price of a market's position (0 without one).
+Price BinanceVenue::entry_price(std::size_t m) const {
+  const Market& market = markets_[m];
+  const Qty size = abs_qty(market.position);
+  if (!size.is_positive() || !market.entry_value.is_positive()) return Price::from_raw(0);
+  if (inverse())
+    return Price::from_raw(div_round(
+        static_cast<Int128>(size.raw()) * sim_.venue(options_.venue).market(m).listing().contract_size.raw(),
+        market.entry_value.raw()));
+  return Price::from_raw(div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, size.raw()));
+}
+
+// A market's position valued at the mark price, unsigned (0 without a mark).
+Amount BinanceVenue::marked_value(std::size_t m) const {
+  const Price mark = mark_price(m);
+  return mark.is_set() ? position_value(m, mark, abs_qty(markets_[m].position)) : Amount{};
+}
+
+// An asset's margin account: its wallet with the profit its positions have not realized, and the margin its
+// open orders and positions hold.
+BinanceVenue::AssetMargin BinanceVenue::asset_margin(const sim::AssetBalance& b) const {
+  AssetMargin a;
+  for (std::size_t m = 0; m < markets_.size(); ++m)
+    if (margin_asset(m) == b.asset) a.unrealized += unrealized_pnl(m);
+  a.positions = position_margin(b.asset);
+  a.initial = b.locked + a.positions;
+  a.available = b.total + a.unrealized - a.initial;
+  return a;
 }
 
 // A fill told moves our position as Binance's one-way mode does: the part that closes realizes its profit,
@@ -2593,16 +2610,7 @@ bool BinanceVenue::parse_futures_order(const Params& params, OrderSpec& spec, co
     fail(origin, 400, code, msg);
     return false;
   };
-  const std::string* symbol = get(params, "symbol");
-  if (symbol == nullptr || symbol->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("symbol"));
-  const int m = market_of(*symbol);
-  if (m < 0) return bad(kBadSymbol, "Invalid symbol.");
-  spec.market = static_cast<std::size_t>(m);
-  const std::string* side = get(params, "side");
-  if (side == nullptr || side->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("side"));
-  const auto parsed_side = parse_side(*side);
-  if (!parsed_side) return bad(kInvalidSide, "Invalid side.");
-  spec.side = *parsed_side;
+  if (!parse_market_and_side(params, origin, spec)) return false;
   // One-way mode only: BOTH, or nothing.
   if (const std::string* ps = get(params, "positionSide"); ps != nullptr && *ps != "BOTH")
     return bad(-4061, "Order's position side does not match user's setting.");
@@ -2618,28 +2626,7 @@ bool BinanceVenue::parse_futures_order(const Params& params, OrderSpec& spec, co
   spec.type = kind->type;
   spec.tif = kind->tif;
   const VenueListing& l = sim_.venue(options_.venue).market(spec.market).listing();
-  const std::string* q = get(params, "quantity");
-  if (q == nullptr || q->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("quantity"));
-  if (!decimal_syntax(*q)) return bad(kIllegalChars, illegal_decimal("quantity"));
-  if (!Qty::parse(*q, spec.qty)) {
-    const std::size_t dot = q->find('.');
-    if (dot != std::string::npos && dot <= 11)
-      return bad(kBadPrecision, "Parameter 'quantity' has too much precision.");
-    return bad(-4005, "Quantity greater than max quantity.");
-  }
-  const std::string* price = get(params, "price");
-  if (spec.type == OrderType::Market) {
-    if (price != nullptr) return bad(-1106, not_required("price"));
-  } else {
-    if (price == nullptr || price->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("price"));
-    if (!decimal_syntax(*price)) return bad(kIllegalChars, illegal_decimal("price"));
-    if (!Price::parse(*price, spec.price)) {
-      const std::size_t dot = price->find('.');
-      if (dot != std::string::npos && dot <= 11)
-        return bad(kBadPrecision, "Parameter 'price' has too much precision.");
-      return bad(-4002, "Price greater than max price.");
-    }
-  }
+  if (!parse_qty_and_price(params, origin, spec)) return false;
   if (const std::string* r = get(params, "reduceOnly")) {
     if (*r != "true" && *r != "false")
       return bad(kInvalidParameter, "Data sent for parameter 'reduceOnly' is not valid.");
@@ -2647,40 +2634,21 @@ bool BinanceVenue::parse_futures_order(const Params& params, OrderSpec& spec, co
   }
   if (const std::string* c = get(params, "closePosition"); c != nullptr && *c != "false")
     return bad(kInvalidParameter, "Data sent for parameter 'closePosition' is not valid.");
-  if (const std::string* id = get(params, "newClientOrderId")) {
-    if (!valid_client_order_id(*id))
-      return bad(kIllegalChars,
-                 "Illegal characters found in parameter 'newClientOrderId'; legal range is "
-                 "'^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.");
-    spec.client_id = *id;
-  }
+  if (!parse_client_id(params, origin, spec.client_id)) return false;
   spec.resp_type = "ACK";
   if (const std::string* r = get(params, "newOrderRespType")) {
     if (*r != "ACK" && *r != "RESULT")
       return bad(kInvalidParameter, "Data sent for parameter 'newOrderRespType' is not valid.");
     spec.resp_type = *r;
   }
-  // The symbol's filters, in futures' words.
-  if (!spec.qty.is_positive()) return bad(-4003, "Quantity less than or equal to zero.");
-  if (spec.qty > kMaxQty) return bad(-4005, "Quantity greater than max quantity.");
-  if (spec.qty.raw() % l.lot_size.raw() != 0)
-    return bad(kFuturesQtyOffStep, "Quantity not increased by step size.");
-  if (spec.type == OrderType::Limit) {
-    if (!spec.price.is_positive()) return bad(-4001, "Price less than 0.");
-    if (spec.price > kMaxPrice) return bad(-4002, "Price greater than max price.");
-    if (spec.price.raw() % l.tick_size.raw() != 0)
-      return bad(kFuturesPriceOffTick, "Price not increased by tick size.");
-  }
-  // USD-M's minimum notional (COIN-M has none: its quantities are whole contracts): a market order is valued
-  // at the touch it would take.
-  if (!inverse() && !spec.reduce_only && l.min_notional.is_positive()) {
-    const Price at = spec.type == OrderType::Limit
-                         ? spec.price
-                         : sim_.venue(options_.venue).market(spec.market).best(opposite(spec.side));
-    if (at.is_set() && quote_of(Notional::of(at, spec.qty)) < l.min_notional)
-      return bad(kFuturesMinNotional, "Order's notional must be no smaller than " +
-                                          l.min_notional.to_string() + " (unless you choose reduce only).");
-  }
+  if (!futures_filters(l, spec.qty, spec.type == OrderType::Limit ? spec.price : Price::unset(), origin))
+    return false;
+  // A market order is valued at the touch it would take.
+  const Price at = spec.type == OrderType::Limit
+                       ? spec.price
+                       : sim_.venue(options_.venue).market(spec.market).best(opposite(spec.side));
+  if (below_min_notional(l, spec.reduce_only, at, spec.qty))
+    return bad(kFuturesMinNotional, futures_min_notional_msg(l));
   // A reduce-only order may only reduce the position (as told by its fills), never increase or flip it.
   if (spec.reduce_only) {
     const Qty position = markets_[spec.market].position;
@@ -2691,12 +2659,36 @@ bool BinanceVenue::parse_futures_order(const Params& params, OrderSpec& spec, co
   return true;
 }
 
+// The symbol's filters in futures' words: the quantity's, then the price's unless it is unset (a market
+// order's).
+bool BinanceVenue::futures_filters(const VenueListing& l, Qty qty, Price price, const Origin& origin) {
+  auto bad = [&](int code, const std::string& msg) {
+    fail(origin, 400, code, msg);
+    return false;
+  };
+  if (!qty.is_positive()) return bad(-4003, "Quantity less than or equal to zero.");
+  if (qty > kMaxQty) return bad(-4005, "Quantity greater than max quantity.");
+  if (qty.raw() % l.lot_size.raw() != 0)
+    return bad(kFuturesQtyOffStep, "Quantity not increased by step size.");
+  if (!price.is_set()) return true;
+  if (!price.is_positive()) return bad(-4001, "Price less than 0.");
+  if (price > kMaxPrice) return bad(-4002, "Price greater than max price.");
+  if (price.raw() % l.tick_size.raw() != 0)
+    return bad(kFuturesPriceOffTick, "Price not increased by tick size.");
+  return true;
+}
+
+// USD-M's minimum notional, at price `at` when it is set (COIN-M has none: its quantities are whole
+// contracts; a reduce-only order is spared).
+bool BinanceVenue::below_min_notional(const VenueListing& l, bool reduce_only, Price at, Qty qty) const {
+  return !inverse() && !reduce_only && l.min_notional.is_positive() && at.is_set() &&
+         quote_of(Notional::of(at, qty)) < l.min_notional;
+}
+
 void BinanceVenue::modify(const Params& params, const Origin& origin) {
   auto bad = [&](int code, const std::string& msg) { fail(origin, 400, code, msg); };
-  const std::string* side = get(params, "side");
-  if (side == nullptr || side->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("side"));
-  const auto parsed_side = parse_side(*side);
-  if (!parsed_side) return bad(kInvalidSide, "Invalid side.");
+  Side side = Side::Buy;
+  if (!parse_side_param(params, origin, side)) return;
   const std::string* q = get(params, "quantity");
   if (q == nullptr || q->empty()) return bad(kMandatoryParamEmptyOrMalformed, mandatory("quantity"));
   const std::string* p = get(params, "price");
@@ -2711,25 +2703,16 @@ void BinanceVenue::modify(const Params& params, const Origin& origin) {
   if (o == nullptr) return;
   if (!o->open || !o->acked || o->type != OrderType::Limit || cancels_.count(o->id))
     return bad(kNoSuchOrder, "Order does not exist.");
-  if (*parsed_side != o->side) return bad(kInvalidParameter, "Data sent for parameter 'side' is not valid.");
+  if (side != o->side) return bad(kInvalidParameter, "Data sent for parameter 'side' is not valid.");
   const VenueListing& l = sim_.venue(options_.venue).market(o->market).listing();
-  if (!new_qty.is_positive()) return bad(-4003, "Quantity less than or equal to zero.");
-  if (new_qty > kMaxQty) return bad(-4005, "Quantity greater than max quantity.");
-  if (new_qty.raw() % l.lot_size.raw() != 0)
-    return bad(kFuturesQtyOffStep, "Quantity not increased by step size.");
-  if (!new_price.is_positive()) return bad(-4001, "Price less than 0.");
-  if (new_price > kMaxPrice) return bad(-4002, "Price greater than max price.");
-  if (new_price.raw() % l.tick_size.raw() != 0)
-    return bad(kFuturesPriceOffTick, "Price not increased by tick size.");
+  if (!futures_filters(l, new_qty, new_price, origin)) return;
   // The last modify waited for is what the order will be: the same again needs no modify.
   if (new_price == o->price && new_qty == o->qty && !modifies_.count(o->id))
     return bad(kFuturesNoNeedToModify, "No need to modify the order.");
   if (new_qty <= o->executed)
     return bad(-4000, "Invalid order status: the new quantity must exceed the executed quantity.");
-  if (!inverse() && !o->reduce_only && l.min_notional.is_positive() &&
-      quote_of(Notional::of(new_price, new_qty)) < l.min_notional)
-    return bad(kFuturesMinNotional, "Order's notional must be no smaller than " + l.min_notional.to_string() +
-                                        " (unless you choose reduce only).");
+  if (below_min_notional(l, o->reduce_only, new_price, new_qty))
+    return bad(kFuturesMinNotional, futures_min_notional_msg(l));
   modifies_[o->id].push_back(ModifyWait{origin, false});
   const sim::SimVenue& venue = sim_.venue(options_.venue);
   AmendOrder amend;
@@ -2770,17 +2753,26 @@ void BinanceVenue::listen_key(Call call, const Params& params, std::string_view 
     listen_key_expires_ns_ = wall_now_ns_ + kListenKeyLife;
     return answer();
   }
-  // Closed: its streams end.
+  end_listen_key();  // closed: its streams end
+  reply(origin, "{}");
+}
+
+// The listen key is gone: the connections on its user data stream are closed.
+void BinanceVenue::end_listen_key() {
+  close_connections(true);
+  listen_key_.clear();
+  listen_key_expires_ns_ = 0;
+}
+
+// Closes the WebSocket connections (only those on the user data stream, or all of them).
+void BinanceVenue::close_connections(bool user_streams_only) {
   std::vector<std::uint64_t> ids;
   for (const auto& [id, conn] : conns_)
-    if (conn.user_stream) ids.push_back(id);
+    if (conn.user_stream || !user_streams_only) ids.push_back(id);
   for (const std::uint64_t id : ids) {
     on_ws_close(id);
     out_.close(id);
   }
-  listen_key_.clear();
-  listen_key_expires_ns_ = 0;
-  reply(origin, "{}");
 }
 
 void BinanceVenue::expire_listen_keys(TimestampNs wall_ns) {
@@ -2792,15 +2784,7 @@ void BinanceVenue::expire_listen_keys(TimestampNs wall_ns) {
   str(e, "listenKey", listen_key_);
   e += '}';
   user_event(e);
-  std::vector<std::uint64_t> ids;
-  for (const auto& [id, conn] : conns_)
-    if (conn.user_stream) ids.push_back(id);
-  for (const std::uint64_t id : ids) {
-    on_ws_close(id);
-    out_.close(id);
-  }
-  listen_key_.clear();
-  listen_key_expires_ns_ = 0;
+  end_listen_key();
 }
 
 std::string BinanceVenue::futures_order_json(const Order& order) const {
@@ -2916,15 +2900,7 @@ void BinanceVenue::account_update(const Order& order, TimestampNs venue_ns) {
   o += "[{";
   str(o, "s", market.symbol);
   str(o, "pa", dec(market.position));
-  Price entry = Price::from_raw(0);
-  const Qty size = abs_qty(market.position);
-  if (size.is_positive() && market.entry_value.is_positive())
-    entry = Price::from_raw(
-        inverse()
-            ? div_round(static_cast<Int128>(size.raw()) *
-                            sim_.venue(options_.venue).market(order.market).listing().contract_size.raw(),
-                        market.entry_value.raw())
-            : div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, size.raw()));
+  const Price entry = entry_price(order.market);
   str(o, "ep", dec(entry));
   str(o, "bep", dec(entry));
   str(o, "cr", dec(market.realized_pnl));
@@ -2937,34 +2913,30 @@ void BinanceVenue::account_update(const Order& order, TimestampNs venue_ns) {
   user_event(o);
 }
 
-void BinanceVenue::positions(const Params& params, const Origin& origin) {
+// An array of one object per market: the market "symbol" names, else every market.
+void BinanceVenue::reply_per_market(const Params& params, const Origin& origin,
+                                    const std::function<void(std::string&, std::size_t)>& item) {
   int only = -1;
-  if (const std::string* symbol = get(params, "symbol")) {
-    only = market_of(*symbol);
-    if (only < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
-  }
-  const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  if (!optional_market(params, origin, only)) return;
   std::string o = "[";
   for (std::size_t m = 0; m < markets_.size(); ++m) {
     if (only >= 0 && m != static_cast<std::size_t>(only)) continue;
-    const Market& market = markets_[m];
-    const VenueListing& l = sim_.venue(options_.venue).market(m).listing();
-    const Qty size = abs_qty(market.position);
-    Price entry = Price::from_raw(0);
-    if (size.is_positive() && market.entry_value.is_positive())
-      entry = Price::from_raw(
-          inverse()
-              ? div_round(static_cast<Int128>(size.raw()) * l.contract_size.raw(), market.entry_value.raw())
-              : div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, size.raw()));
-    const Price mark = mark_price(m);
-    const Amount value = mark.is_set() ? position_value(m, mark, size) : Amount{};
-    const Amount notional = market.position.is_negative() ? -value : value;
-    const Amount margin =
-        leverage.is_positive()
-            ? Amount::from_raw(
-                  div_round(static_cast<Int128>(market.entry_value.raw()) * kFixedScale, leverage.raw()))
-            : Amount{};
     comma(o);
+    item(o, m);
+  }
+  o += ']';
+  reply(origin, std::move(o));
+}
+
+void BinanceVenue::positions(const Params& params, const Origin& origin) {
+  const Amount leverage = sim_.venue(options_.venue).sim().leverage;
+  reply_per_market(params, origin, [&](std::string& o, std::size_t m) {
+    const Market& market = markets_[m];
+    const Price entry = entry_price(m);
+    const Price mark = mark_price(m);
+    const Amount value = marked_value(m);
+    const Amount notional = market.position.is_negative() ? -value : value;
+    const Amount margin = initial_margin(m);
     o += '{';
     str(o, "symbol", market.symbol);
     str(o, "positionSide", "BOTH");
@@ -2996,31 +2968,30 @@ void BinanceVenue::positions(const Params& params, const Origin& origin) {
     str(o, "askNotional", "0");
     num(o, "updateTime", market.position_ms);
     o += '}';
-  }
-  o += ']';
-  reply(origin, std::move(o));
+  });
+}
+
+// An asset's cross margin fields, as balance and account end each asset with them.
+void BinanceVenue::cross_margin_json(std::string& o, const sim::AssetBalance& b, const AssetMargin& a) const {
+  str(o, "crossWalletBalance", dec(b.total));
+  str(o, "crossUnPnl", dec(a.unrealized));
+  str(o, "availableBalance", dec(a.available));
+  str(o, "maxWithdrawAmount", dec(a.available));
+  if (inverse()) str(o, "withdrawAvailable", dec(a.available));
+  boolean(o, "marginAvailable", true);
+  num(o, "updateTime", wall_now_ns_ / kNanosPerMilli);
 }
 
 void BinanceVenue::futures_balance(const Origin& origin) {
   std::string o = "[";
   for (const sim::AssetBalance& b : sim_.venue(options_.venue).balances()) {
-    Amount unrealized;
-    for (std::size_t m = 0; m < markets_.size(); ++m)
-      if (margin_asset(m) == b.asset) unrealized += unrealized_pnl(m);
-    const Amount initial = b.locked + position_margin(b.asset);
-    const Amount available = b.total + unrealized - initial;
+    const AssetMargin a = asset_margin(b);
     comma(o);
     o += '{';
     str(o, "accountAlias", "tranche");
     str(o, "asset", b.asset);
     str(o, "balance", dec(b.total));
-    str(o, "crossWalletBalance", dec(b.total));
-    str(o, "crossUnPnl", dec(unrealized));
-    str(o, "availableBalance", dec(available));
-    str(o, "maxWithdrawAmount", dec(available));
-    if (inverse()) str(o, "withdrawAvailable", dec(available));
-    boolean(o, "marginAvailable", true);
-    num(o, "updateTime", wall_now_ns_ / kNanosPerMilli);
+    cross_margin_json(o, b, a);
     o += '}';
   }
   o += ']';
@@ -3033,37 +3004,26 @@ void BinanceVenue::futures_account(const Origin& origin) {
   Amount total_wallet, total_unrealized, total_initial, total_orders, total_positions, total_available;
   const std::string& main = margin_asset(0);
   for (const sim::AssetBalance& b : sim_.venue(options_.venue).balances()) {
-    Amount unrealized;
-    for (std::size_t m = 0; m < markets_.size(); ++m)
-      if (margin_asset(m) == b.asset) unrealized += unrealized_pnl(m);
-    const Amount positions = position_margin(b.asset);
-    const Amount initial = b.locked + positions;
-    const Amount available = b.total + unrealized - initial;
+    const AssetMargin a = asset_margin(b);
     if (b.asset == main) {
       total_wallet = b.total;
-      total_unrealized = unrealized;
-      total_initial = initial;
+      total_unrealized = a.unrealized;
+      total_initial = a.initial;
       total_orders = b.locked;
-      total_positions = positions;
-      total_available = available;
+      total_positions = a.positions;
+      total_available = a.available;
     }
     comma(assets);
     assets += '{';
     str(assets, "asset", b.asset);
     str(assets, "walletBalance", dec(b.total));
-    str(assets, "unrealizedProfit", dec(unrealized));
-    str(assets, "marginBalance", dec(b.total + unrealized));
+    str(assets, "unrealizedProfit", dec(a.unrealized));
+    str(assets, "marginBalance", dec(b.total + a.unrealized));
     str(assets, "maintMargin", "0.00000000");
-    str(assets, "initialMargin", dec(initial));
-    str(assets, "positionInitialMargin", dec(positions));
+    str(assets, "initialMargin", dec(a.initial));
+    str(assets, "positionInitialMargin", dec(a.positions));
     str(assets, "openOrderInitialMargin", dec(b.locked));
-    str(assets, "crossWalletBalance", dec(b.total));
-    str(assets, "crossUnPnl", dec(unrealized));
-    str(assets, "availableBalance", dec(available));
-    str(assets, "maxWithdrawAmount", dec(available));
-    if (inverse()) str(assets, "withdrawAvailable", dec(available));
-    boolean(assets, "marginAvailable", true);
-    num(assets, "updateTime", now_ms);
+    cross_margin_json(assets, b, a);
     assets += '}';
   }
   assets += ']';
@@ -3071,9 +3031,7 @@ void BinanceVenue::futures_account(const Origin& origin) {
   std::string positions = "[";
   for (std::size_t m = 0; m < markets_.size(); ++m) {
     const Market& market = markets_[m];
-    const Price mark = mark_price(m);
-    const Qty size = abs_qty(market.position);
-    const Amount value = mark.is_set() ? position_value(m, mark, size) : Amount{};
+    const Amount value = marked_value(m);
     comma(positions);
     positions += '{';
     str(positions, "symbol", market.symbol);
@@ -3116,16 +3074,8 @@ void BinanceVenue::futures_account(const Origin& origin) {
 }
 
 void BinanceVenue::leverage_bracket(const Params& params, const Origin& origin) {
-  int only = -1;
-  if (const std::string* symbol = get(params, "symbol")) {
-    only = market_of(*symbol);
-    if (only < 0) return fail(origin, 400, kBadSymbol, "Invalid symbol.");
-  }
   const Amount leverage = sim_.venue(options_.venue).sim().leverage;
-  std::string o = "[";
-  for (std::size_t m = 0; m < markets_.size(); ++m) {
-    if (only >= 0 && m != static_cast<std::size_t>(only)) continue;
-    comma(o);
+  reply_per_market(params, origin, [&](std::string& o, std::size_t m) {
     o += '{';
     str(o, "symbol", markets_[m].symbol);
     raw(o, "notionalCoef", "1.0");
@@ -3138,9 +3088,7 @@ void BinanceVenue::leverage_bracket(const Params& params, const Origin& origin) 
     raw(o, "maintMarginRatio", kMaintMarginRatio);
     raw(o, "cum", "0.0");
     o += "}]}";
-  }
-  o += ']';
-  reply(origin, std::move(o));
+  });
 }
 
 void BinanceVenue::publish_mark_prices(int kind) {
@@ -3171,37 +3119,17 @@ void BinanceVenue::disconnect_for(DurationNs duration_ns, TimestampNs wall_ns) {
   down_until_ns_ = wall_ns + duration_ns;
   // REST calls still waited for: their outcome is unknown to the client (a 5xx), though the venue decides
   // them all the same.
-  for (auto& [order, wait] : places_)
-    if (!wait.origin.ws && wait.origin.id != 0) {
-      fail(wait.origin, 503, kDisconnected,
-           "Internal error; unable to process your request. Please try again.");
-      wait.origin.id = 0;
-    }
-  for (auto& [order, wait] : cancels_)
-    if (!wait.origin.ws && wait.origin.id != 0) {
-      fail(wait.origin, 503, kDisconnected,
-           "Internal error; unable to process your request. Please try again.");
-      wait.origin.id = 0;
-    }
+  auto cut = [&](Origin& origin) {
+    if (origin.ws || origin.id == 0) return;
+    fail(origin, 503, kDisconnected, kDisconnectedMsg);
+    origin.id = 0;
+  };
+  for (auto& [order, wait] : places_) cut(wait.origin);
+  for (auto& [order, wait] : cancels_) cut(wait.origin);
   for (auto& [order, waits] : modifies_)
-    for (ModifyWait& wait : waits)
-      if (!wait.origin.ws && wait.origin.id != 0) {
-        fail(wait.origin, 503, kDisconnected,
-             "Internal error; unable to process your request. Please try again.");
-        wait.origin.id = 0;
-      }
-  for (auto& [g, group] : groups_)
-    if (!group->origin.ws && group->origin.id != 0) {
-      fail(group->origin, 503, kDisconnected,
-           "Internal error; unable to process your request. Please try again.");
-      group->origin.id = 0;
-    }
-  std::vector<std::uint64_t> ids;
-  for (const auto& [id, conn] : conns_) ids.push_back(id);
-  for (const std::uint64_t id : ids) {
-    on_ws_close(id);
-    out_.close(id);
-  }
+    for (ModifyWait& wait : waits) cut(wait.origin);
+  for (auto& [g, group] : groups_) cut(group->origin);
+  close_connections(false);
 }
 
 void BinanceVenue::control(const HttpRequest& request, std::uint64_t token, TimestampNs wall_ns) {

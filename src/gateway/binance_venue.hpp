@@ -196,6 +196,14 @@ class BinanceVenue final : public sim::SimListener {
   // False with Binance's error when refused before reaching the simulator.
   bool place(const OrderSpec& spec, const Origin& origin, std::uint64_t group, int& code, std::string& msg);
   bool parse_order(const Params& params, OrderSpec& spec, const Origin& origin);
+  // The parameter checks spot and futures share; each answers its refusal itself (false, or -1).
+  int required_market(const Params& params, const Origin& origin);
+  bool parse_market_and_side(const Params& params, const Origin& origin, OrderSpec& spec);
+  bool optional_market(const Params& params, const Origin& origin, int& market);  // -1: none named
+  bool parse_side_param(const Params& params, const Origin& origin, Side& side);
+  bool parse_qty_and_price(const Params& params, const Origin& origin, OrderSpec& spec);
+  bool parse_client_id(const Params& params, const Origin& origin, std::string& client_id);
+  void send_cancel(const Order& order, const Origin& origin, std::uint64_t group);
   void cancel(const Params& params, const Origin& origin);
   void cancel_replace(const Params& params, const Origin& origin);
   void cancel_all(const Params& params, const Origin& origin);
@@ -215,8 +223,13 @@ class BinanceVenue final : public sim::SimListener {
 
   // Futures (binance_venue.cpp's "Binance futures" part)
   bool parse_futures_order(const Params& params, OrderSpec& spec, const Origin& origin);
+  bool futures_filters(const VenueListing& listing, Qty qty, Price price, const Origin& origin);
+  bool below_min_notional(const VenueListing& listing, bool reduce_only, Price at, Qty qty) const;
   void modify(const Params& params, const Origin& origin);
   void listen_key(Call call, const Params& params, std::string_view api_key, const Origin& origin);
+  void end_listen_key();
+  void reply_per_market(const Params& params, const Origin& origin,
+                        const std::function<void(std::string&, std::size_t)>& item);
   void positions(const Params& params, const Origin& origin);
   void futures_balance(const Origin& origin);
   void futures_account(const Origin& origin);
@@ -230,6 +243,14 @@ class BinanceVenue final : public sim::SimListener {
   Amount position_value(std::size_t market, Price price, Qty qty) const;  // in the margin asset
   Amount unrealized_pnl(std::size_t market) const;
   Amount position_margin(const std::string& asset) const;
+  Amount initial_margin(std::size_t market) const;
+  Price entry_price(std::size_t market) const;
+  Amount marked_value(std::size_t market) const;
+  struct AssetMargin {
+    Amount unrealized, positions, initial, available;
+  };
+  AssetMargin asset_margin(const sim::AssetBalance& balance) const;
+  void cross_margin_json(std::string& o, const sim::AssetBalance& balance, const AssetMargin& margin) const;
   const std::string& margin_asset(std::size_t market) const;
   void publish_mark_prices(int kind);
   bool inverse() const { return venue_config_.market == "coinm"; }
@@ -241,6 +262,10 @@ class BinanceVenue final : public sim::SimListener {
   void remove_stream(Conn& conn, const std::string& name);
   int parse_stream(const std::string& name, int& kind) const;
   void publish_to(std::size_t market, int kind, const std::string& data);
+  void public_trade(std::size_t market, const PublicTrade& trade);
+  void close_connections(bool user_streams_only);
+  void send_stream(std::uint64_t conn_id, const Conn& conn, const std::string& stream,
+                   const std::string& data);
   void publish_depth(std::size_t market);
   void user_event(const std::string& event);
   void account_position(const Order& order, TimestampNs venue_ns);
