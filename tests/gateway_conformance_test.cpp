@@ -663,7 +663,9 @@ TEST_P(Conformance, Case07_AFillAfterTheCancelCounts) {
     ASSERT_TRUE(until([&] { return !child(id).open(); }));
     EXPECT_TRUE(child(id).status == OrderStatus::Canceled || child(id).status == OrderStatus::Filled);
     EXPECT_EQ(fills_of(id), child(id).cum_qty);
-    if (child(id).status == OrderStatus::Filled) EXPECT_EQ(child(id).cum_qty, qty);
+    if (child(id).status == OrderStatus::Filled) {
+      EXPECT_EQ(child(id).cum_qty, qty);
+    }
     expect_oms_clean();
     return;
   }

@@ -975,9 +975,15 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
             return self->push_all(out);
           }
           if (attempt < 10)
-            self->after(std::chrono::milliseconds(1000), [self, child, symbol, want, attempt] {
+            return self->after(std::chrono::milliseconds(1000), [self, child, symbol, want, attempt] {
               self->settle_modify(child, symbol, want, attempt + 1);
             });
+          // Ten seconds without an answer: said, and the order freed for the next amend (which names the
+          // venue's order by its unchanged id either way), rather than held forever.
+          self->note_unreadable("child " + std::to_string(child.value()) +
+                                ": a modify's fate could not be learned in 10 queries");
+          self->tracker.replace_refused(child, RejectReason::Other, "the modify's fate is unknown", out);
+          self->push_all(out);
         },
         false);
   }
