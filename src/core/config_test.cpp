@@ -279,6 +279,42 @@ read_timeout = "2s"
   EXPECT_FALSE(error_of("[exchange.binance]\norders_per_10s = 0\n").empty());
 }
 
+TEST(ParseConfig, ReadsAVenueReachedThroughBinancesOwnApiOnEachMarket) {
+  const Config config = must_parse(std::string(kInstrument) + R"(
+[[venue]]
+id = "spot"
+exchange = "binance"
+market = "spot"
+[venue.binance]
+order_api = "websocket"
+[[venue]]
+id = "perp"
+exchange = "binance"
+market = "usdm"
+[venue.binance]
+network = "testnet"
+client_order_prefix = "ems1"
+)");
+  const VenueBinanceConfig& spot = *config.venues.at(0).binance;
+  EXPECT_EQ(spot.rest_url, "https://api.binance.com");
+  EXPECT_EQ(spot.order_api, "websocket");
+  const VenueBinanceConfig& perp = *config.venues.at(1).binance;
+  EXPECT_EQ(perp.rest_url, "https://testnet.binancefuture.com");  // each market's own hosts
+  EXPECT_EQ(perp.stream_url, "wss://stream.binancefuture.com");
+  EXPECT_EQ(perp.order_api, "rest");
+  EXPECT_EQ(perp.client_order_prefix, "ems1");
+  const std::string venue = std::string(kInstrument) + "[[venue]]\nid = \"perp\"\nexchange = \"binance\"\n";
+  EXPECT_NE(error_of(venue + "market = \"usdm\"\n[venue.binance]\norder_api = \"websocket\"\n")
+                .find("orders to Binance futures go over REST"),
+            std::string::npos);
+  EXPECT_NE(error_of(venue + "market = \"coinm\"\n[venue.binance]\napi_key = \"k\"\n")
+                .find("never goes in the config"),
+            std::string::npos);
+  EXPECT_NE(error_of(venue + "market = \"coinm\"\n[venue.binance]\nstream_url = \"ws://x\"\n")
+                .find("must start with wss://"),
+            std::string::npos);
+}
+
 TEST(ParseConfig, ReadsAVenueReachedOverFixAndTheExchange) {
   const Config config = must_parse(std::string(kInstrument) + R"(
 [[venue]]
