@@ -545,8 +545,8 @@ void BinanceVenue::fail(const Origin& origin, int http_status, int code, std::st
                         std::string_view data) {
   if (!origin.ws && origin.id == 0) return;
   if (options_.log)
-    options_.log(std::string(origin.ws ? "ws-api" : "rest") + " " + std::to_string(http_status) + " " +
-                 std::to_string(code) + " " + std::string(msg));
+    options_.log(std::string(origin.ws ? "ws-api" : "rest") + (origin.call.empty() ? "" : " " + origin.call) +
+                 " " + std::to_string(http_status) + " " + std::to_string(code) + " " + std::string(msg));
   std::string body = "{";
   num(body, "code", code);
   str(body, "msg", msg);
@@ -719,6 +719,7 @@ void BinanceVenue::on_http(std::uint64_t token, const HttpRequest& request, Time
   Origin origin;
   origin.id = token;
   origin.ip = std::string(request.ip);
+  origin.call = std::string(request.method) + " " + std::string(request.path);
   if (down(wall_ns)) return fail(origin, 503, kDisconnected, kDisconnectedMsg);
   std::optional<Call> call;
   if (futures_) {

@@ -130,6 +130,7 @@ class BinanceVenue final : public sim::SimListener {
     std::string request_id;  // WebSocket API: the request's id, as raw JSON
     std::string ip;
     bool orders = false;  // an order call: its answer carries the order counts
+    std::string call;     // REST: "PUT /fapi/v1/order", for the log; WebSocket API: the method
   };
   struct Order;
   struct Trade;

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cerrno>
 #include <charconv>
 #include <future>
 #include <iostream>
@@ -187,9 +189,25 @@ void HttpsClient::close() {
   busy_ = false;
 }
 
+namespace {
+// Whether the venue has closed a kept-alive connection while it sat idle (its idle timeout): the socket then
+// reads end-of-stream, or holds the TLS close_notify, and an HTTP/1.1 server sends nothing unasked. One
+// non-blocking peek, before a request is written, so that a request is never written into a dead connection,
+// whose failure would leave an order's fate unknown. (A close racing the write itself is still possible;
+// the gateways treat that answer as unknown and query.)
+bool closed_by_peer(beast::ssl_stream<beast::tcp_stream>& stream) {
+  char byte = 0;
+  const ssize_t n =
+      ::recv(beast::get_lowest_layer(stream).socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n >= 0) return true;  // end of stream, or bytes nobody asked for
+  return errno != EAGAIN && errno != EWOULDBLOCK;
+}
+}  // namespace
+
 void HttpsClient::next() {
   if (busy_ || queue_.empty() || closed_) return;
   busy_ = true;
+  if (connected_ && stream_ && closed_by_peer(*stream_)) drop_connection();
   if (connected_)
     write();
   else

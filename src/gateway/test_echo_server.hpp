@@ -146,6 +146,11 @@ class EchoServer {
       response.prepare_payload();
       http::write(stream, response, ec);
       if (ec || target == "/close") return;
+      // Keep-alive said, then the connection closed a moment later without a word: a venue's idle timeout.
+      if (target == "/idle-close") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return;
+      }
     }
   }
 
