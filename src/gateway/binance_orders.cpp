@@ -27,35 +27,40 @@ std::string OrderTracker::on_new(const NewOrder& order) {
   return id;
 }
 
-std::optional<OrderTracker::Replace> OrderTracker::on_amend(const AmendOrder& amend) {
+OrderTracker::Tracked* OrderTracker::amendable(const AmendOrder& amend, Qty& total, Price& price) {
   const auto it = orders_.find(amend.client_order_id.value());
-  if (it == orders_.end()) return std::nullopt;
+  if (it == orders_.end()) return nullptr;
   Tracked& t = it->second;
-  if (t.done || t.replacing || !t.acked) return std::nullopt;
-  const Qty total = amend.new_qty.is_set() ? amend.new_qty : t.order.qty;
-  const Price price = amend.new_price.is_set() ? amend.new_price : t.order.price;
-  if (total <= t.told || !price.is_set()) return std::nullopt;
-  const auto new_id = client_order_id(prefix_, amend.client_order_id, t.replace_count + 1);
+  if (t.done || t.replacing || t.modifying || !t.acked) return nullptr;
+  total = amend.new_qty.is_set() ? amend.new_qty : t.order.qty;
+  price = amend.new_price.is_set() ? amend.new_price : t.order.price;
+  if (total <= t.told || !price.is_set()) return nullptr;
+  return &t;
+}
+
+std::optional<OrderTracker::Replace> OrderTracker::on_amend(const AmendOrder& amend) {
+  Qty total;
+  Price price;
+  Tracked* t = amendable(amend, total, price);
+  if (t == nullptr) return std::nullopt;
+  const auto new_id = client_order_id(prefix_, amend.client_order_id, t->replace_count + 1);
   if (!new_id) return std::nullopt;
-  t.replacing = Replace{t.current_id, *new_id, total - t.told, price};
-  t.replacing_price = price;
-  t.replacing_total = total;
+  t->replacing = Replace{t->current_id, *new_id, total - t->told, price};
+  t->replacing_price = price;
+  t->replacing_total = total;
   by_id_[*new_id] = amend.client_order_id.value();
-  return t.replacing;
+  return t->replacing;
 }
 
 std::optional<OrderTracker::Modify> OrderTracker::on_modify(const AmendOrder& amend) {
-  const auto it = orders_.find(amend.client_order_id.value());
-  if (it == orders_.end()) return std::nullopt;
-  Tracked& t = it->second;
-  if (t.done || t.replacing || t.modifying || !t.acked) return std::nullopt;
-  const Qty total = amend.new_qty.is_set() ? amend.new_qty : t.order.qty;
-  const Price price = amend.new_price.is_set() ? amend.new_price : t.order.price;
-  if (total <= t.told || !price.is_set()) return std::nullopt;
-  t.modifying = true;
-  t.replacing_price = price;
-  t.replacing_total = total;
-  return Modify{t.current_id, t.order_id, total - t.executed_before_current, price};
+  Qty total;
+  Price price;
+  Tracked* t = amendable(amend, total, price);
+  if (t == nullptr) return std::nullopt;
+  t->modifying = true;
+  t->replacing_price = price;
+  t->replacing_total = total;
+  return Modify{t->current_id, t->order_id, total - t->executed_before_current, price};
 }
 
 bool OrderTracker::modified(const OrderFacts& facts, std::vector<ExecutionReport>& out) {

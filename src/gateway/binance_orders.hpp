@@ -127,6 +127,9 @@ class OrderTracker {
     std::optional<OrderFacts> end_waiting;  // an end that came before all its trades
     std::unordered_set<std::int64_t> trades;
   };
+  // The child `amend` names, when it can take an amend now (known, acknowledged, not done, none pending, its
+  // new total above what is filled), with that total and price; null otherwise.
+  Tracked* amendable(const AmendOrder& amend, Qty& total, Price& price);
   ExecutionReport base(const Tracked& t, ExecType type, OrderStatus status) const;
   void finish(Tracked& t, const OrderFacts& end, std::vector<ExecutionReport>& out);
   Tracked* find(const OrderFacts& facts);
