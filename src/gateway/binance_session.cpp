@@ -143,6 +143,8 @@ struct Answer {
   std::string message;    // its msg, or the transport's failure
   std::string body;       // the result's JSON on success; the error's on failure
   bool ok() const { return http_status == 200; }
+  // For a message: what went wrong, or the start of what came instead.
+  std::string what() const { return message.empty() ? body.substr(0, 80) : message; }
   // Whether the request's fate at the venue is unknown: it may have been acted on.
   bool outcome_unknown() const {
     return !not_sent && (timed_out || http_status == 0 || binance::outcome_unknown(code, http_status));
@@ -816,20 +818,23 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
     kinds[child.value()] = {std::string(side), std::string(type), std::string(tif)};
   }
 
+  // An amend the tracker would not let go: refused to the OMS at once (as unknown if the child is not ours).
+  void amend_refused(const AmendOrder& amend, const char* why) {
+    std::vector<ExecutionReport> out;
+    tracker.replace_refused(amend.client_order_id, RejectReason::InvalidOrder, why, out);
+    if (out.empty())
+      refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected, RejectReason::UnknownOrder,
+             "not an order of this session");
+    push_all(out);
+  }
+
   void amend_now(const AmendOrder& amend) {
     if (futures) return modify_now(amend);
     const VenueListing* l = listing_of(amend.instrument);
     const auto replace = tracker.on_amend(amend);
-    if (!replace) {
-      std::vector<ExecutionReport> out;
-      tracker.replace_refused(
-          amend.client_order_id, RejectReason::InvalidOrder,
-          "cannot be amended now (unknown, done, not yet acknowledged, or a replace pending)", out);
-      if (out.empty())
-        refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected, RejectReason::UnknownOrder,
-               "not an order of this session");
-      return push_all(out);
-    }
+    if (!replace)
+      return amend_refused(
+          amend, "cannot be amended now (unknown, done, not yet acknowledged, or a replace pending)");
     Params p{{"symbol", l->symbol}};
     // The child's side and kind stay; Binance's cancel-replace sends them again.
     const auto& [side, type, tif] = order_kind_of(amend.client_order_id);
@@ -904,18 +909,10 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
     const VenueListing* l = listing_of(amend.instrument);
     const auto& [side, type, tif] = order_kind_of(amend.client_order_id);
     const auto modify = type == "LIMIT" ? tracker.on_modify(amend) : std::nullopt;
-    if (!modify) {
-      std::vector<ExecutionReport> out;
-      tracker.replace_refused(amend.client_order_id, RejectReason::InvalidOrder,
-                              type != "LIMIT" ? "only a limit order can be modified"
-                                              : "cannot be amended now (unknown, done, not yet acknowledged, "
-                                                "or an amend pending)",
-                              out);
-      if (out.empty())
-        refuse(amend.client_order_id, amend.instrument, ExecType::ReplaceRejected, RejectReason::UnknownOrder,
-               "not an order of this session");
-      return push_all(out);
-    }
+    if (!modify)
+      return amend_refused(amend, type != "LIMIT" ? "only a limit order can be modified"
+                                                  : "cannot be amended now (unknown, done, not yet "
+                                                    "acknowledged, or an amend pending)");
     Params p{{"symbol", l->symbol},
              {"origClientOrderId", modify->id},
              {"side", side},
@@ -958,9 +955,9 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
           Price price;
           Qty qty;
           std::string why;
-          const auto facts = a.ok() ? self->order_facts(a.body, "clientOrderId", why) : std::nullopt;
-          if (facts && self->parser.parse(a.body).get(e) == simdjson::SUCCESS &&
-              decimal_of(e, "price", price) && decimal_of(e, "origQty", qty)) {
+          const bool read = a.ok() && self->parser.parse(a.body).get(e) == simdjson::SUCCESS && e.is_object();
+          const auto facts = read ? self->order_facts(e, "clientOrderId", why) : std::nullopt;
+          if (facts && decimal_of(e, "price", price) && decimal_of(e, "origQty", qty)) {
             if (price == want.price && qty == want.new_order_qty)
               self->tracker.modified(*facts, out);
             else
@@ -998,8 +995,7 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
           std::string_view key;
           if (!a.ok() || self->parser.parse(a.body).get(e) != simdjson::SUCCESS ||
               !text_of(e, "listenKey", key) || key.empty())
-            return done(make_error("no listen key for user data: " +
-                                   (a.message.empty() ? a.body.substr(0, 80) : a.message)));
+            return done(make_error("no listen key for user data: " + a.what()));
           self->listen_key = std::string(key);
           self->ws_api->set_target("/ws/" + self->listen_key);
           done({});
@@ -1071,15 +1067,27 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
           account[std::string(asset)] = {wallet, Qty::from_raw(0)};
       }
     if (a["P"].get(changed) == simdjson::SUCCESS)
-      for (dom::element p : changed) {
-        std::string_view symbol, side;
-        BinanceSession::Position position;
-        if (!text_of(p, "s", symbol) || !decimal_of(p, "pa", position.amount)) continue;
-        if (text_of(p, "ps", side) && side != "BOTH") continue;  // hedge mode's legs: not how we trade
-        if (!decimal_of(p, "ep", position.entry_price)) position.entry_price = Price::unset();
-        if (!decimal_of(p, "up", position.unrealized_pnl)) position.unrealized_pnl = Amount::from_raw(0);
-        positions[std::string(symbol)] = position;
-      }
+      for (dom::element p : changed) keep_position(p, kStreamPosition);
+  }
+
+  // A position as ACCOUNT_UPDATE's P and positionRisk write it: the same fields under other names.
+  struct PositionFields {
+    const char *symbol, *amount, *entry_price, *unrealized_pnl, *side;
+  };
+  static constexpr PositionFields kStreamPosition{"s", "pa", "ep", "up", "ps"};
+  static constexpr PositionFields kRestPosition{"symbol", "positionAmt", "entryPrice", "unRealizedProfit",
+                                                "positionSide"};
+  // Kept by its symbol (`mutex` held); nothing when it cannot be read, or is a hedge-mode leg (not how we
+  // trade).
+  void keep_position(dom::element p, const PositionFields& names) {
+    std::string_view symbol, side;
+    BinanceSession::Position position;
+    if (!text_of(p, names.symbol, symbol) || !decimal_of(p, names.amount, position.amount)) return;
+    if (text_of(p, names.side, side) && side != "BOTH") return;
+    if (!decimal_of(p, names.entry_price, position.entry_price)) position.entry_price = Price::unset();
+    if (!decimal_of(p, names.unrealized_pnl, position.unrealized_pnl))
+      position.unrealized_pnl = Amount::from_raw(0);
+    positions[std::string(symbol)] = position;
   }
 
   // At start and after every reconnection: positions and margin balances as the venue counts them.
@@ -1089,19 +1097,13 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
         [self = shared_from_this()](Answer a) {
           dom::array list;
           if (!a.ok() || self->parser.parse(a.body).get(list) != simdjson::SUCCESS)
-            return self->note_unreadable("positionRisk: " +
-                                         (a.message.empty() ? a.body.substr(0, 80) : a.message));
+            return self->note_unreadable("positionRisk: " + a.what());
           std::lock_guard lock(self->mutex);
           for (dom::element p : list) {
-            std::string_view symbol, side;
-            BinanceSession::Position position;
-            if (!text_of(p, "symbol", symbol) || !decimal_of(p, "positionAmt", position.amount)) continue;
-            if (text_of(p, "positionSide", side) && side != "BOTH") continue;
-            if (!self->venue.listing_by_symbol(symbol)) continue;
-            if (!decimal_of(p, "entryPrice", position.entry_price)) position.entry_price = Price::unset();
-            if (!decimal_of(p, "unRealizedProfit", position.unrealized_pnl))
-              position.unrealized_pnl = Amount::from_raw(0);
-            self->positions[std::string(symbol)] = position;
+            // positionRisk lists every symbol of the market; ours are kept.
+            std::string_view symbol;
+            if (text_of(p, "symbol", symbol) && self->venue.listing_by_symbol(symbol))
+              self->keep_position(p, kRestPosition);
           }
         },
         false);
@@ -1110,8 +1112,7 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
         [self = shared_from_this()](Answer a) {
           dom::array list;
           if (!a.ok() || self->parser.parse(a.body).get(list) != simdjson::SUCCESS)
-            return self->note_unreadable("balance: " +
-                                         (a.message.empty() ? a.body.substr(0, 80) : a.message));
+            return self->note_unreadable("balance: " + a.what());
           std::lock_guard lock(self->mutex);
           for (dom::element b : list) {
             std::string_view asset;
@@ -1135,8 +1136,7 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
           std::int64_t server = 0;
           if (!a.ok() || self->parser.parse(a.body).get(e) != simdjson::SUCCESS ||
               !int_of(e, "serverTime", server))
-            return done(make_error("the venue's time could not be read: " +
-                                   (a.message.empty() ? a.body.substr(0, 80) : a.message)));
+            return done(make_error("the venue's time could not be read: " + a.what()));
           self->offset_ms = server - (before + after) / 2;
           done({});
         },
