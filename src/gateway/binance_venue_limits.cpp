@@ -66,28 +66,23 @@ RateLimiter::Decision RateLimiter::admit(std::string_view ip_name, int weight, i
                   "Too many requests; current limit is " + std::to_string(limits_.raw_requests_per_5m) +
                       " requests per 5 MINUTE.",
                   ip.raw.window_end_ns(now_ns), now_ns);
-  if (orders > 0 && limits_.orders_per_second > 0 &&
-      orders_1s_.used(now_ns) + orders > limits_.orders_per_second)
-    return refuse(ip, -1015,
-                  "Too many new orders; current limit is " + std::to_string(limits_.orders_per_second) +
-                      " orders per SECOND.",
-                  orders_1s_.window_end_ns(now_ns), now_ns);
-  if (orders > 0 && limits_.orders_per_10s > 0 && orders_10s_.used(now_ns) + orders > limits_.orders_per_10s)
-    return refuse(ip, -1015,
-                  "Too many new orders; current limit is " + std::to_string(limits_.orders_per_10s) +
-                      " orders per 10 SECOND.",
-                  orders_10s_.window_end_ns(now_ns), now_ns);
-  if (orders > 0 && limits_.orders_per_minute > 0 &&
-      orders_1m_.used(now_ns) + orders > limits_.orders_per_minute)
-    return refuse(ip, -1015,
-                  "Too many new orders; current limit is " + std::to_string(limits_.orders_per_minute) +
-                      " orders per MINUTE.",
-                  orders_1m_.window_end_ns(now_ns), now_ns);
-  if (orders > 0 && limits_.orders_per_day > 0 && orders_1d_.used(now_ns) + orders > limits_.orders_per_day)
-    return refuse(ip, -1015,
-                  "Too many new orders; current limit is " + std::to_string(limits_.orders_per_day) +
-                      " orders per 1 DAY.",
-                  orders_1d_.window_end_ns(now_ns), now_ns);
+  if (orders > 0) {
+    // Each ORDERS window, tightest first: the first one full refuses, naming itself as Binance does.
+    const struct {
+      int limit;
+      const WindowCounter& window;
+      const char* per;
+    } windows[] = {{limits_.orders_per_second, orders_1s_, "SECOND"},
+                   {limits_.orders_per_10s, orders_10s_, "10 SECOND"},
+                   {limits_.orders_per_minute, orders_1m_, "MINUTE"},
+                   {limits_.orders_per_day, orders_1d_, "1 DAY"}};
+    for (const auto& w : windows)
+      if (w.limit > 0 && w.window.used(now_ns) + orders > w.limit)
+        return refuse(
+            ip, -1015,
+            "Too many new orders; current limit is " + std::to_string(w.limit) + " orders per " + w.per + ".",
+            w.window.window_end_ns(now_ns), now_ns);
+  }
   ip.refusals = 0;
   ip.weight.add(weight, now_ns);
   ip.raw.add(1, now_ns);
