@@ -15,7 +15,7 @@ const served = new Set(['GET /api/v3/ping', 'GET /api/v3/time', 'GET /api/v3/exc
   'GET /api/v3/account', 'GET /api/v3/myTrades']);
 const requested = [];
 
-const { units, getter } = require('./common');
+const { units, getter, fence, stepper } = require('./common');
 
 const get = getter(base);
 
@@ -27,18 +27,11 @@ function makeExchange() {
       recvWindow: 60000 },
   });
   // Every API ccxt knows points at a path the venue does not serve, but spot's /api/v3 and its WebSockets.
-  const api = ex.urls.api;
-  for (const k of Object.keys(api)) if (typeof api[k] === 'string') api[k] = `${base}/unserved/${k}`;
+  const api = fence(ex, base, requested);
   api.public = `${base}/api/v3`;
   api.private = `${base}/api/v3`;
-  for (const k of Object.keys(api.ws)) if (typeof api.ws[k] === 'string') api.ws[k] = `${wsBase}/unserved/${k}`;
   api.ws.spot = `${wsBase}/ws`;
   api.ws['ws-api'] = { spot: `${wsBase}/ws-api/v3` };
-  const fetch = ex.fetch.bind(ex);
-  ex.fetch = (url, method = 'GET', headers = undefined, body = undefined) => {
-    requested.push(`${method} ${new URL(url).pathname}`);
-    return fetch(url, method, headers, body);
-  };
   // One timestamp for the whole run: every signature ccxt makes is reproducible, and the venue accepting each
   // (recvWindow 60 s) is its equality with ours.
   const now = Date.now();
@@ -46,11 +39,7 @@ function makeExchange() {
   return ex;
 }
 
-async function step(name, fn) {
-  const t = Date.now();
-  await fn();
-  console.log(`ok - ${name} (${Date.now() - t} ms)`);
-}
+const step = stepper();
 
 (async () => {
   const ex = makeExchange();

@@ -26,7 +26,7 @@ const served = new Set([
 ]);
 const requested = [];
 
-const { units, getter } = require('./common');
+const { units, getter, fence, stepper } = require('./common');
 
 const get = getter(base);
 
@@ -40,25 +40,14 @@ function makeExchange() {
       defaultSubType: usdm ? 'linear' : 'inverse' },
   });
   // Every API ccxt knows points at a path the venue does not serve, but this market's public REST and streams.
-  const api = ex.urls.api;
-  for (const k of Object.keys(api)) if (typeof api[k] === 'string') api[k] = `${base}/unserved/${k}`;
+  const api = fence(ex, base, requested);
   api[usdm ? 'fapiPublic' : 'dapiPublic'] = `${base}${prefix}`;
   for (const v of ['', 'V2', 'V3']) api[`${usdm ? 'fapi' : 'dapi'}Private${v}`] = `${base}${root}/v${v ? v[1] : '1'}`;
-  for (const k of Object.keys(api.ws)) if (typeof api.ws[k] === 'string') api.ws[k] = `${wsBase}/unserved/${k}`;
   api.ws[usdm ? 'future' : 'delivery'] = `${wsBase}/ws`;
-  const fetch = ex.fetch.bind(ex);
-  ex.fetch = (url, method = 'GET', headers = undefined, body = undefined) => {
-    requested.push(`${method} ${new URL(url).pathname}`);
-    return fetch(url, method, headers, body);
-  };
   return ex;
 }
 
-async function step(name, fn) {
-  const t = Date.now();
-  await fn();
-  console.log(`ok - ${usdm ? 'USD-M' : 'COIN-M'}: ${name} (${Date.now() - t} ms)`);
-}
+const step = stepper(usdm ? 'USD-M: ' : 'COIN-M: ');
 
 (async () => {
   const ex = makeExchange();
