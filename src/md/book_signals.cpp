@@ -91,51 +91,67 @@ int MicroPriceModel::bucket(double imbalance) {
 
 MicroPriceModel::MicroPriceModel() = default;
 
-Result<MicroPriceModel> MicroPriceModel::fit(std::span<const Sample> states, Price tick) {
-  if (!tick.is_positive()) return make_error("the micro-price needs a positive tick");
-  auto index = [&](const Sample& s) {
-    return spread_state(spread_ticks(s, tick)) * kImbalanceBuckets + bucket(share_of_bid(s));
-  };
-  auto mirror = [](int x) {
-    const int s = x / kImbalanceBuckets, b = x % kImbalanceBuckets;
+MicroPriceFit::MicroPriceFit(Price tick) : tick_(tick) {}
+
+void MicroPriceFit::clear() {
+  *this = MicroPriceFit(tick_);
+}
+
+int MicroPriceFit::state(const MicroPriceModel::Sample& s) const {
+  return spread_state(spread_ticks(s, tick_)) * kImbalanceBuckets + MicroPriceModel::bucket(share_of_bid(s));
+}
+
+void MicroPriceFit::add(const MicroPriceModel::Sample& from, const MicroPriceModel::Sample& to) {
+  if (!tick_.is_positive() || !usable(from) || !usable(to)) return;
+  const int x = state(from), y = state(to);
+  auto mirror = [](int i) {
+    const int s = i / kImbalanceBuckets, b = i % kImbalanceBuckets;
     return s * kImbalanceBuckets + (kImbalanceBuckets - 1 - b);
   };
-  Matrix q{}, t{};
-  Vector r{}, seen{};
-  std::uint64_t transitions = 0;
-  for (std::size_t k = 1; k < states.size(); ++k) {
-    const Sample& a = states[k - 1];
-    const Sample& b = states[k];
-    if (!usable(a) || !usable(b)) continue;
-    const int x = index(a), y = index(b);
-    // The mid's move in ticks: (bid + ask) / 2, both sums exact in raw units.
-    const double move = static_cast<double>((b.bid + b.ask).raw() - (a.bid + a.ask).raw()) /
-                        (2.0 * static_cast<double>(tick.raw()));
-    for (const auto& [from, to, dm] : {std::tuple{x, y, move}, std::tuple{mirror(x), mirror(y), -move}}) {
-      seen[from] += 1;
-      if (dm == 0) {
-        q[from][to] += 1;
-      } else {
-        t[from][to] += 1;
-        r[from] += dm;
-      }
+  // The mid's move in ticks: (bid + ask) / 2, both sums exact in raw units.
+  const double move = static_cast<double>((to.bid + to.ask).raw() - (from.bid + from.ask).raw()) /
+                      (2.0 * static_cast<double>(tick_.raw()));
+  for (const auto& [a, b, dm] : {std::tuple{x, y, move}, std::tuple{mirror(x), mirror(y), -move}}) {
+    seen_[a] += 1;
+    if (dm == 0) {
+      stay_[a][b] += 1;
+    } else {
+      move_[a][b] += 1;
+      moved_[a] += dm;
     }
-    ++transitions;
   }
-  if (transitions < 100)
-    return make_error("only " + std::to_string(transitions) + " transitions of the touch: too few to fit");
+  ++transitions_;
+}
+
+void MicroPriceFit::decay(double keep) {
+  for (int i = 0; i < kN; ++i) {
+    seen_[i] *= keep;
+    moved_[i] *= keep;
+    for (int j = 0; j < kN; ++j) {
+      stay_[i][j] *= keep;
+      move_[i][j] *= keep;
+    }
+  }
+}
+
+Result<MicroPriceModel> MicroPriceFit::solve() const {
+  if (!tick_.is_positive()) return make_error("the micro-price needs a positive tick");
+  if (transitions_ < kMinTransitions)
+    return make_error("only " + std::to_string(transitions_) + " transitions of the touch: too few to fit");
+  Matrix q = stay_, t = move_;
+  Vector r = moved_;
   Matrix a{};
   for (int i = 0; i < kN; ++i) {
     for (int j = 0; j < kN; ++j) {
-      if (seen[i] > 0) {
-        q[i][j] /= seen[i];
-        t[i][j] /= seen[i];
+      if (seen_[i] > 0) {
+        q[i][j] /= seen_[i];
+        t[i][j] /= seen_[i];
       }
       a[i][j] = (i == j ? 1.0 : 0.0) - q[i][j];
     }
-    if (seen[i] > 0) r[i] /= seen[i];
+    if (seen_[i] > 0) r[i] /= seen_[i];
     // A state never left without a mid move (or never seen): no adjustment there.
-    if (seen[i] == 0 || a[i][i] < 1e-12) {
+    if (seen_[i] == 0 || a[i][i] < 1e-12) {
       for (int j = 0; j < kN; ++j) {
         a[i][j] = i == j ? 1.0 : 0.0;
         t[i][j] = 0;
@@ -149,9 +165,10 @@ Result<MicroPriceModel> MicroPriceModel::fit(std::span<const Sample> states, Pri
   const Vector g1 = times(inv, r);
   Matrix b{};
   for (int i = 0; i < kN; ++i)
-    for (int j = 0; j < kN; ++j)
-      for (int k = 0; k < kN; ++k) b[i][j] += inv[i][k] * t[k][j];
-  MicroPriceModel model;
+    for (int k = 0; k < kN; ++k) {
+      if (inv[i][k] == 0) continue;
+      for (int j = 0; j < kN; ++j) b[i][j] += inv[i][k] * t[k][j];
+    }
   Vector term = g1;
   Vector g = g1;
   for (int n = 0; n < 500; ++n) {
@@ -163,11 +180,17 @@ Result<MicroPriceModel> MicroPriceModel::fit(std::span<const Sample> states, Pri
     }
     if (largest < 1e-10) break;
   }
-  model.g_ = g;
-  model.tick_ = tick;
-  model.fitted_ = true;
-  model.transitions_ = transitions;
-  return model;
+  return MicroPriceModel(g, tick_, transitions_);
+}
+
+MicroPriceModel::MicroPriceModel(const std::array<double, kStates>& g, Price tick, std::uint64_t transitions)
+    : g_(g), tick_(tick), fitted_(true), transitions_(transitions) {}
+
+Result<MicroPriceModel> MicroPriceModel::fit(std::span<const Sample> states, Price tick) {
+  if (!tick.is_positive()) return make_error("the micro-price needs a positive tick");
+  MicroPriceFit fit(tick);
+  for (std::size_t k = 1; k < states.size(); ++k) fit.add(states[k - 1], states[k]);
+  return fit.solve();
 }
 
 double MicroPriceModel::adjustment_ticks(double imbalance, std::int64_t spread_ticks_) const {
@@ -209,6 +232,31 @@ double TradeFlow::imbalance(TimestampNs now_ns) const {
 double TradeFlow::rate_per_second(Side taker, TimestampNs now_ns) const {
   // An exponential kernel's decayed sum is rate / lambda: the rate is the sum times lambda.
   return decayed(taker == Side::Buy ? buy_ : sell_, now_ns) * lambda_ * static_cast<double>(kNanosPerSecond);
+}
+
+BookSignalTracker::BookSignalTracker(DurationNs flow_half_life_ns) : flow_(flow_half_life_ns) {}
+
+void BookSignalTracker::on_touch(Price bid, Qty bid_qty, Price ask, Qty ask_qty, Price tick) {
+  if (tick != fit_.tick()) {
+    fit_ = MicroPriceFit(tick);
+    model_ = MicroPriceModel();
+    have_last_ = false;
+    next_fit_ = kFirstFit;
+  }
+  const MicroPriceModel::Sample now{bid, ask, bid_qty, ask_qty};
+  if (have_last_ && now.bid == last_.bid && now.ask == last_.ask && now.bid_qty == last_.bid_qty &&
+      now.ask_qty == last_.ask_qty)
+    return;
+  if (have_last_) fit_.add(last_, now);
+  last_ = now;
+  have_last_ = true;
+  if (fit_.transitions() < next_fit_) return;
+  next_fit_ = fit_.transitions() + kRefitEvery;
+  if (auto solved = fit_.solve()) {
+    model_ = *solved;
+    ++refits_;
+  }
+  if (fit_.transitions() > kMemory) fit_.decay(0.9);
 }
 
 double queue_clear_seconds(Qty ahead, double rate_per_second) {

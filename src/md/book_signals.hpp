@@ -47,6 +47,8 @@ class MicroPriceModel {
 
   // The weighted mid's model (G = (I - 1/2) x spread): what the micro-price is before any fit.
   MicroPriceModel();
+  // A fitted model: G per state (MicroPriceFit::solve makes it).
+  MicroPriceModel(const std::array<double, kStates>& g, Price tick, std::uint64_t transitions);
   // Fits G from `states`, consecutive in time (a sample where the touch is missing or crossed breaks the
   // chain). Refused when too few transitions were seen to estimate each spread state it saw.
   static Result<MicroPriceModel> fit(std::span<const Sample> states, Price tick);
@@ -69,6 +71,36 @@ class MicroPriceModel {
   std::uint64_t transitions_ = 0;
 };
 
+// The counts a micro-price fit is made of, kept one transition at a time (no allocation): which states the
+// touch left to (Q when the mid stayed, T when it moved) and how far the mid moved from each. solve() turns
+// them into a model; decay() makes older transitions count less, so a live fit follows the market.
+class MicroPriceFit {
+ public:
+  static constexpr int kImbalanceBuckets = MicroPriceModel::kImbalanceBuckets;
+  static constexpr int kStates = MicroPriceModel::kStates;
+  static constexpr std::uint64_t kMinTransitions = 100;
+
+  explicit MicroPriceFit(Price tick = Price::from_raw(1));
+  // One transition of the touch (and its mirror image). A missing or crossed side on either end is skipped.
+  void add(const MicroPriceModel::Sample& from, const MicroPriceModel::Sample& to);
+  // Every count times `keep` (in (0, 1]).
+  void decay(double keep);
+  void clear();
+  // Refused below kMinTransitions transitions, or when the counts cannot be inverted.
+  Result<MicroPriceModel> solve() const;
+  std::uint64_t transitions() const { return transitions_; }
+  Price tick() const { return tick_; }
+
+ private:
+  using Row = std::array<double, kStates>;
+  int state(const MicroPriceModel::Sample& s) const;
+
+  std::array<Row, kStates> stay_{}, move_{};
+  Row seen_{}, moved_{};
+  Price tick_;
+  std::uint64_t transitions_ = 0;
+};
+
 // The recent trade flow, decayed with a half-life: how much traded on each side (by the taker's side) and
 // the imbalance (buy - sell) / (buy + sell) in [-1, 1]. Times must not run back (an earlier one counts as
 // now).
@@ -86,6 +118,35 @@ class TradeFlow {
   DurationNs half_life_ns_;
   double buy_ = 0, sell_ = 0;
   TimestampNs at_ns_ = 0;
+};
+
+// One venue's signals kept live as its book and trades arrive (the kernel keeps one per venue and
+// instrument, so execute, backtest and serve read the same): each change of the touch feeds a micro-price
+// fit, solved first after kFirstFit transitions and again every kRefitEvery; past kMemory transitions the
+// older counts are discounted at each refit (by 0.9: about the last 20,000 transitions weigh). Trades feed
+// the flow. Nothing allocates; a refit is a 30-state solve (about a millisecond at worst).
+class BookSignalTracker {
+ public:
+  static constexpr std::uint64_t kFirstFit = 500, kRefitEvery = 2000, kMemory = 20000;
+
+  explicit BookSignalTracker(DurationNs flow_half_life_ns = kNanosPerSecond);
+  // The touch after a book event (`tick` the listing's); an unchanged touch is not a transition. A new tick
+  // starts the fit again.
+  void on_touch(Price bid, Qty bid_qty, Price ask, Qty ask_qty, Price tick);
+  void on_trade(Side taker, Qty qty, TimestampNs at_ns) { flow_.on_trade(taker, qty, at_ns); }
+  const MicroPriceModel& model() const { return model_; }
+  const TradeFlow& flow() const { return flow_; }
+  std::uint64_t transitions() const { return fit_.transitions(); }
+  std::uint64_t refits() const { return refits_; }
+
+ private:
+  MicroPriceFit fit_;
+  MicroPriceModel model_;
+  TradeFlow flow_;
+  MicroPriceModel::Sample last_{};
+  bool have_last_ = false;
+  std::uint64_t next_fit_ = kFirstFit;
+  std::uint64_t refits_ = 0;
 };
 
 // Expected seconds for `ahead` to be traded away at `rate` per second; infinity when nothing trades.

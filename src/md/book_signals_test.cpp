@@ -105,6 +105,73 @@ TEST(MicroPrice, TheScoreFitsOnTheFirstHalfAndJudgesTheMidForecastOnTheSecond) {
   EXPECT_FALSE(score_micro_price(timed, px("0.01"), 0, kNanosPerMilli));
 }
 
+TEST(MicroPriceFit, CountsThatAllShrinkAlikeSolveToTheSameModel) {
+  // decay() discounts history; a fit whose every count is scaled by the same factor is the same fit (a count
+  // left out of the decay would change it).
+  const auto chain = predictive_chain(5'000, 3);
+  MicroPriceFit fit(px("0.01"));
+  for (std::size_t k = 1; k < chain.size(); ++k) fit.add(chain[k - 1], chain[k]);
+  const auto before = fit.solve();
+  ASSERT_TRUE(before) << before.error().message;
+  fit.decay(0.5);
+  const auto after = fit.solve();
+  ASSERT_TRUE(after) << after.error().message;
+  for (int i = 0; i < MicroPriceModel::kStates; ++i)
+    EXPECT_NEAR(before->table()[i], after->table()[i], 1e-9) << i;
+}
+
+TEST(MicroPriceFit, DecayedHistoryGivesWayToWhatTheTouchDoesNow) {
+  // The bid's share first predicts the next move, then predicts the opposite: after the turn, the decayed
+  // fit follows the new behaviour where an undecayed one is still split between the two.
+  auto chain = predictive_chain(20'000, 5);
+  MicroPriceFit kept(px("0.01")), decayed(px("0.01"));
+  for (std::size_t k = 1; k < chain.size(); ++k) {
+    kept.add(chain[k - 1], chain[k]);
+    decayed.add(chain[k - 1], chain[k]);
+  }
+  // The same chain with the moves turned round (each bid share now sees the opposite move).
+  auto turned = predictive_chain(20'000, 6);
+  for (std::size_t k = 1; k < turned.size(); ++k) {
+    MicroPriceModel::Sample from = turned[k - 1], to = turned[k];
+    std::swap(from.bid_qty, from.ask_qty);
+    std::swap(to.bid_qty, to.ask_qty);
+    kept.add(from, to);
+    if (k % 2'000 == 0) decayed.decay(0.5);
+    decayed.add(from, to);
+  }
+  const auto k = kept.solve(), d = decayed.solve();
+  ASSERT_TRUE(k && d);
+  EXPECT_LT(d->adjustment_ticks(0.95, 1), -0.2);  // a heavy bid now means the mid falls
+  EXPECT_LT(d->adjustment_ticks(0.95, 1), k->adjustment_ticks(0.95, 1));
+}
+
+TEST(BookSignalTracker, FitsAfterItsFirstTransitionsRefitsAsTheTouchMovesAndRestartsOnANewTick) {
+  BookSignalTracker tracker;
+  const auto chain = predictive_chain(BookSignalTracker::kFirstFit + BookSignalTracker::kRefitEvery + 10, 9);
+  for (std::size_t i = 0; i < BookSignalTracker::kFirstFit; ++i) {
+    const auto& s = chain[i];
+    tracker.on_touch(s.bid, s.bid_qty, s.ask, s.ask_qty, px("0.01"));
+    // The same touch again is not a transition.
+    tracker.on_touch(s.bid, s.bid_qty, s.ask, s.ask_qty, px("0.01"));
+  }
+  EXPECT_EQ(tracker.transitions(), BookSignalTracker::kFirstFit - 1);
+  EXPECT_FALSE(tracker.model().fitted()) << "the weighted mid until the first fit";
+  const auto& next = chain[BookSignalTracker::kFirstFit];
+  tracker.on_touch(next.bid, next.bid_qty, next.ask, next.ask_qty, px("0.01"));
+  EXPECT_TRUE(tracker.model().fitted());
+  EXPECT_EQ(tracker.refits(), 1u);
+  EXPECT_GT(tracker.model().adjustment_ticks(0.95, 1), 0.2);
+  for (std::size_t i = BookSignalTracker::kFirstFit + 1; i < chain.size(); ++i)
+    tracker.on_touch(chain[i].bid, chain[i].bid_qty, chain[i].ask, chain[i].ask_qty, px("0.01"));
+  EXPECT_EQ(tracker.refits(), 2u);
+  // A listing whose tick changed: the old fit says nothing of the new ticks.
+  tracker.on_touch(chain[0].bid, chain[0].bid_qty, chain[0].ask, chain[0].ask_qty, px("0.1"));
+  EXPECT_FALSE(tracker.model().fitted());
+  EXPECT_EQ(tracker.transitions(), 0u);
+  tracker.on_trade(Side::Buy, qty("2"), 5);
+  EXPECT_DOUBLE_EQ(tracker.flow().imbalance(5), 1.0);
+}
+
 TEST(TradeFlow, ImbalanceDecaysWithItsHalfLifeAndTheRateIsTheFlowPerSecond) {
   TradeFlow flow(kNanosPerSecond);
   flow.on_trade(Side::Buy, qty("3"), 0);
