@@ -455,6 +455,13 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   summary.fees_bps = tca.cost_bps.fees;
   summary.fill_ratio = tca.fill_ratio;
   summary.children = record.children.size();
+  double filled = 0, resting = 0;
+  for (const auto& f : record.fills) {
+    filled += f.qty;
+    if (f.liquidity == Liquidity::Maker) resting += f.qty;
+  }
+  summary.resting_share = filled > 0 ? resting / filled : 0;
+  summary.passive_markouts = tca.passive_markouts;
   summary.ok = final_parent != nullptr;
   if (!summary.ok) {
     summary.error = refused.ok() ? "parent " + summary.state : refused.message();
@@ -544,12 +551,16 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   t["fill_ratio"] = tca.fill_ratio;
   t["participation"] = opt(tca.participation);
   t["market_volume"] = tca.market_volume;
-  ordered_json markouts = ordered_json::array();
-  for (const auto& m : tca.markouts)
-    markouts.push_back({{"horizon_s", static_cast<double>(m.horizon_ns) / kNanosPerSecond},
-                        {"bps", opt(m.bps)},
-                        {"fills_covered", m.fills_covered}});
-  t["markouts"] = markouts;
+  auto markouts_json = [&](const std::vector<tca::Markout>& list) {
+    ordered_json out = ordered_json::array();
+    for (const auto& m : list)
+      out.push_back({{"horizon_s", static_cast<double>(m.horizon_ns) / kNanosPerSecond},
+                     {"bps", opt(m.bps)},
+                     {"fills_covered", m.fills_covered}});
+    return out;
+  };
+  t["markouts"] = markouts_json(tca.markouts);
+  t["passive_markouts"] = markouts_json(tca.passive_markouts);
   t["by_child"] = breakdown_json(tca.by_child);
   t["by_venue"] = breakdown_json(tca.by_venue);
   t["by_algo"] = breakdown_json(tca.by_algo);
@@ -717,10 +728,13 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   if (tca.twap_slippage_bps)
     out << "  vs interval TWAP " << money(*tca.twap) << ": " << bps(*tca.twap_slippage_bps) << " bps\n";
   if (tca.participation) out << "  participation " << bps(100 * *tca.participation) << "%\n";
-  out << "  markouts:";
-  for (const auto& m : tca.markouts)
-    out << "  " << m.horizon_ns / kNanosPerSecond << "s "
-        << (m.bps ? bps(*m.bps) + " bps" : std::string("n/a"));
+  for (const auto& [label, list] :
+       {std::pair{"  markouts:", &tca.markouts}, std::pair{"\n  of resting fills:", &tca.passive_markouts}}) {
+    out << label;
+    for (const auto& m : *list)
+      out << "  " << m.horizon_ns / kNanosPerSecond << "s "
+          << (m.bps ? bps(*m.bps) + " bps" : std::string("n/a"));
+  }
   out << "\n  by venue:\n";
   for (const auto& v : tca.by_venue)
     out << "    " << std::left << std::setw(16) << v.key << std::right << " filled " << v.filled << " at "

@@ -14,6 +14,7 @@
 #include "core/side.hpp"
 #include "core/time.hpp"
 #include "oms/records.hpp"
+#include "tca/tca.hpp"
 
 namespace tranche::service {
 
@@ -80,8 +81,10 @@ struct ExecutionSummary {
   std::string error;  // why the run failed or the parent was refused (empty: it ran)
   double implementation_shortfall_bps = 0, fees_bps = 0, fill_ratio = 0;
   std::size_t children = 0;
-  std::vector<BandCost> band;  // with fill_band: none, prints and full
-  bool ok = false;             // ran, and the parent was accepted
+  double resting_share = 0;                    // of the filled base, what filled resting (maker)
+  std::vector<tca::Markout> passive_markouts;  // of the resting fills: 1 s, 10 s, 60 s
+  std::vector<BandCost> band;                  // with fill_band: none, prints and full
+  bool ok = false;                             // ran, and the parent was accepted
 };
 
 // Runs `request` (messages on `err`); the summary of what it cost. An error is a request that could not

@@ -56,6 +56,29 @@ CostParts in_bps(const CostParts& c, double n) {
 
 }  // namespace
 
+std::vector<Markout> markouts(Side side, const std::vector<TcaFill>& fills, const MidSeries& mids,
+                              const std::vector<DurationNs>& horizons_ns, std::optional<Liquidity> only) {
+  const double s = side == Side::Buy ? 1.0 : -1.0;
+  std::vector<Markout> out;
+  for (DurationNs h : horizons_ns) {
+    Markout mk;
+    mk.horizon_ns = h;
+    double weighted = 0, weight = 0;
+    for (const auto& f : fills) {
+      if (only && f.liquidity != *only) continue;
+      if (f.fill_ns + h > mids.last_ns()) continue;
+      const auto later = mids.at(f.fill_ns + h);
+      if (!later || !(f.price > 0)) continue;
+      weighted += f.qty * 1e4 * s * (f.price - *later) / f.price;
+      weight += f.qty;
+      ++mk.fills_covered;
+    }
+    if (weight > 0) mk.bps = weighted / weight;
+    out.push_back(mk);
+  }
+  return out;
+}
+
 Result<TcaResult> analyze(const TcaInput& in) {
   if (in.mids == nullptr) return make_error("TCA needs the benchmark mid series");
   if (!(in.qty > 0)) return make_error("TCA needs a positive parent quantity");
@@ -125,22 +148,10 @@ Result<TcaResult> analyze(const TcaInput& in) {
   r.fill_ratio = r.filled / in.qty;
   if (r.filled + r.market_volume > 0) r.participation = r.filled / (r.filled + r.market_volume);
 
-  // Markouts: what the mid did after each fill, where the data reaches.
-  for (DurationNs h : in.markout_horizons_ns) {
-    Markout mk;
-    mk.horizon_ns = h;
-    double weighted = 0, weight = 0;
-    for (const auto& f : in.fills) {
-      if (f.fill_ns + h > in.mids->last_ns()) continue;
-      const auto later = in.mids->at(f.fill_ns + h);
-      if (!later || !(f.price > 0)) continue;
-      weighted += f.qty * 1e4 * s * (f.price - *later) / f.price;
-      weight += f.qty;
-      ++mk.fills_covered;
-    }
-    if (weight > 0) mk.bps = weighted / weight;
-    r.markouts.push_back(mk);
-  }
+  // Markouts: what the mid did after each fill, where the data reaches; and after our resting fills alone
+  // (the adverse selection a passive placement meets).
+  r.markouts = markouts(in.side, in.fills, *in.mids, in.markout_horizons_ns);
+  r.passive_markouts = markouts(in.side, in.fills, *in.mids, in.markout_horizons_ns, Liquidity::Maker);
 
   auto finish = [&](std::map<std::string, Breakdown>& from, std::vector<Breakdown>& to) {
     for (auto& [_, b] : from) {

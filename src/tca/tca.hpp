@@ -120,8 +120,15 @@ struct TcaResult {
   std::optional<double> participation;
   double market_volume = 0;  // V: others' volume in [t0, T] on the venues we traded on
   std::vector<Markout> markouts;
+  std::vector<Markout> passive_markouts;  // the same over our resting (maker) fills alone
   std::vector<Breakdown> by_child, by_venue, by_algo;
 };
+
+// Quantity-weighted markouts of `fills` (those of `only`'s liquidity, when given) at each horizon: the mid
+// that long after each fill against its price, in bps, positive = the price went against us after it.
+std::vector<Markout> markouts(Side side, const std::vector<TcaFill>& fills, const MidSeries& mids,
+                              const std::vector<DurationNs>& horizons_ns,
+                              std::optional<Liquidity> only = std::nullopt);
 
 // Computes everything; an error when the input cannot be valued (no arrival mid, no quantity).
 Result<TcaResult> analyze(const TcaInput& input);
