@@ -65,6 +65,49 @@ double stdev(const std::vector<double>& v) {
   return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
+// The variants an algo runs under: every one (market: the baseline's alone, it takes no parameters).
+std::vector<std::string> variants_of(const GridSpec& spec, const std::string& algo) {
+  if (spec.variants.empty()) return {""};
+  if (algo == "market") return {spec.variants.front().name};
+  std::vector<std::string> names;
+  for (const auto& v : spec.variants) names.push_back(v.name);
+  return names;
+}
+
+// Mean and standard error of the mean.
+std::pair<double, double> mean_se(const std::vector<double>& v) {
+  if (v.empty()) return {0, 0};
+  return {mean(v), v.size() < 2 ? 0 : stdev(v) / std::sqrt(static_cast<double>(v.size()))};
+}
+
+PairedDifference paired(const std::vector<GridRun>& runs, const std::string& scenario,
+                        const std::string& size, const std::string& horizon, const std::string& algo,
+                        const std::string& variant, const std::string& baseline) {
+  std::vector<double> cost, ex, mk1, mk10;
+  for (const GridRun& r : runs) {
+    if (r.scenario != scenario || r.size_label != size || r.horizon_label != horizon || r.algo != algo ||
+        r.variant != variant || !r.ok)
+      continue;
+    for (const GridRun& b : runs) {
+      if (b.scenario != scenario || b.size_label != size || b.horizon_label != horizon || b.algo != algo ||
+          b.variant != baseline || b.start_ns != r.start_ns || b.side != r.side || !b.ok)
+        continue;
+      cost.push_back(r.cost_bps - b.cost_bps);
+      ex.push_back(r.cost_ex_fees_bps - b.cost_ex_fees_bps);
+      if (r.passive_1s_bps && b.passive_1s_bps) mk1.push_back(*r.passive_1s_bps - *b.passive_1s_bps);
+      if (r.passive_10s_bps && b.passive_10s_bps) mk10.push_back(*r.passive_10s_bps - *b.passive_10s_bps);
+    }
+  }
+  PairedDifference d;
+  d.pairs = cost.size();
+  std::tie(d.cost_bps, d.cost_se_bps) = mean_se(cost);
+  std::tie(d.ex_fees_bps, d.ex_fees_se_bps) = mean_se(ex);
+  d.markout_pairs = mk10.size();
+  std::tie(d.passive_1s_bps, d.passive_1s_se_bps) = mean_se(mk1);
+  std::tie(d.passive_10s_bps, d.passive_10s_se_bps) = mean_se(mk10);
+  return d;
+}
+
 std::string fixed(double v, int digits = 2) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(digits) << v;
@@ -72,6 +115,25 @@ std::string fixed(double v, int digits = 2) {
 }
 
 }  // namespace
+
+std::vector<oms::AlgoParam> run_params(const GridSpec& spec, const std::string& algo,
+                                       const std::string& variant) {
+  std::vector<oms::AlgoParam> params;
+  if (algo == "market") return params;
+  for (const auto& [name, list] : spec.params)
+    if (name == algo) params = list;
+  for (const auto& v : spec.variants) {
+    if (v.name != variant) continue;
+    for (const auto& p : v.params) {
+      auto same = std::find_if(params.begin(), params.end(), [&](const auto& q) { return q.key == p.key; });
+      if (same != params.end())
+        same->value = p.value;
+      else
+        params.push_back(p);
+    }
+  }
+  return params;
+}
 
 Result<GridSpec> load_grid(const std::string& path) {
   GridSpec spec;
@@ -87,8 +149,9 @@ Result<GridSpec> load_grid(const std::string& path) {
   const toml::table* t = root["backtest"].as_table();
   if (t == nullptr) return make_error(path + ": no [backtest] table");
   for (const auto& [key, value] : *t) {
-    static const std::vector<std::string> known = {"instrument", "algos",     "sizes", "horizons", "starts",
-                                                   "sides",      "scenarios", "seed",  "threads",  "params"};
+    static const std::vector<std::string> known = {"instrument", "algos",  "sizes",     "horizons",
+                                                   "starts",     "sides",  "scenarios", "seed",
+                                                   "threads",    "params", "variants"};
     if (std::find(known.begin(), known.end(), std::string(key.str())) == known.end())
       return make_error(path + ": [backtest] has no key '" + std::string(key.str()) + "'");
     (void)value;
@@ -180,30 +243,76 @@ Result<GridSpec> load_grid(const std::string& path) {
       return make_error(path + ": [backtest] threads must be a whole number from 0 (every core) to 64");
     spec.threads = static_cast<int>(threads->get());
   }
+  // A table of key = value parameters: strings, or numbers written with 8 decimals.
+  auto param_list = [&](const toml::table& kv,
+                        const std::string& where) -> Result<std::vector<oms::AlgoParam>> {
+    std::vector<oms::AlgoParam> list;
+    for (const auto& [k, v] : kv) {
+      std::string value;
+      if (auto s = v.value<std::string>())
+        value = *s;
+      else if (auto d = v.value<double>())
+        value = fixed(*d, 8);
+      else
+        return make_error(path + ": " + where + " " + std::string(k.str()) + ": a string or a number");
+      list.push_back({std::string(k.str()), value});
+    }
+    return list;
+  };
   if (const toml::table* params = (*t)["params"].as_table()) {
     for (const auto& [algo, node] : *params) {
+      const std::string where = "[backtest.params." + std::string(algo.str()) + "]";
       const toml::table* kv = node.as_table();
-      if (kv == nullptr)
-        return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] must be a table");
-      std::vector<oms::AlgoParam> list;
-      for (const auto& [k, v] : *kv) {
-        std::string value;
-        if (auto s = v.value<std::string>())
-          value = *s;
-        else if (auto d = v.value<double>())
-          value = fixed(*d, 8);
-        else
-          return make_error(path + ": [backtest.params." + std::string(algo.str()) + "] " +
-                            std::string(k.str()) + ": a string or a number");
-        list.push_back({std::string(k.str()), value});
-      }
+      if (kv == nullptr) return make_error(path + ": " + where + " must be a table");
+      auto list = param_list(*kv, where);
+      if (!list) return list.error();
       oms::ParentOrder probe;
       probe.algo = std::string(algo.str());
-      probe.params = list;
+      probe.params = *list;
       if (probe.algo == "market")
         return make_error(path + ": [backtest.params.market]: the market sweep takes no parameters");
       if (auto made = ems::make_algo(probe); !made) return make_error(path + ": " + made.error().message);
-      spec.params.emplace_back(probe.algo, list);
+      spec.params.emplace_back(probe.algo, *list);
+    }
+  }
+  if (t->contains("variants")) {
+    const toml::array* variants = (*t)["variants"].as_array();
+    if (variants == nullptr || variants->empty() || !variants->is_array_of_tables())
+      return make_error(path + ": [[backtest.variants]] must be tables, each { name, params }");
+    for (const auto& node : *variants) {
+      const toml::table& v = *node.as_table();
+      for (const auto& [key, _] : v)
+        if (key.str() != "name" && key.str() != "params")
+          return make_error(path + ": [[backtest.variants]] has no key '" + std::string(key.str()) + "'");
+      GridSpec::Variant variant;
+      variant.name = v["name"].value_or(std::string());
+      if (variant.name.empty())
+        return make_error(path + ": [[backtest.variants]]: every variant needs a name");
+      for (const auto& other : spec.variants)
+        if (other.name == variant.name)
+          return make_error(path + ": [[backtest.variants]]: '" + variant.name + "' is named twice");
+      const std::string where = "[[backtest.variants]] " + variant.name + ":";
+      if (v.contains("params")) {
+        const toml::table* kv = v["params"].as_table();
+        if (kv == nullptr) return make_error(path + ": " + where + " params must be a table");
+        auto list = param_list(*kv, where);
+        if (!list) return list.error();
+        variant.params = *list;
+      }
+      spec.variants.push_back(variant);
+    }
+    if (spec.variants.size() < 2)
+      return make_error(path + ": [[backtest.variants]]: name two or more (the first is the baseline)");
+    // Each variant's parameters over each algo's own, checked as every run will get them.
+    for (const auto& algo : spec.algos) {
+      if (algo == "market") continue;
+      for (const auto& variant : spec.variants) {
+        oms::ParentOrder probe;
+        probe.algo = algo;
+        probe.params = run_params(spec, algo, variant.name);
+        if (auto made = ems::make_algo(probe); !made)
+          return make_error(path + ": [[backtest.variants]] " + variant.name + ": " + made.error().message);
+      }
     }
   }
   return spec;
@@ -270,24 +379,25 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
     for (const auto& size : spec.sizes)
       for (std::size_t h = 0; h < spec.horizons.size(); ++h)
         for (const auto& algo : spec.algos)
-          for (TimestampNs start : spec.starts)
-            for (const auto& side : spec.sides) {
-              GridRun r;
-              r.scenario = scenario;
-              r.algo = algo;
-              r.side = side;
-              r.size_label = size.label;
-              r.horizon_label = spec.horizon_labels[h];
-              r.start_ns = start;
-              // Quantities to the lot of the coarsest venue that matters here (0.001).
-              r.qty =
-                  size.multiple > 0 ? std::round(touch[scenario] * size.multiple * 1000) / 1000 : size.base;
-              result.runs.push_back(r);
-            }
+          for (const std::string& variant : variants_of(spec, algo))
+            for (TimestampNs start : spec.starts)
+              for (const auto& side : spec.sides) {
+                GridRun r;
+                r.scenario = scenario;
+                r.algo = algo;
+                r.variant = variant;
+                r.side = side;
+                r.size_label = size.label;
+                r.horizon_label = spec.horizon_labels[h];
+                r.start_ns = start;
+                // Quantities to the lot of the coarsest venue that matters here (0.001).
+                r.qty =
+                    size.multiple > 0 ? std::round(touch[scenario] * size.multiple * 1000) / 1000 : size.base;
+                result.runs.push_back(r);
+              }
   std::map<std::string, DurationNs> horizon_of;
   for (std::size_t h = 0; h < spec.horizons.size(); ++h)
     horizon_of[spec.horizon_labels[h]] = spec.horizons[h];
-  std::map<std::string, std::vector<oms::AlgoParam>> params(spec.params.begin(), spec.params.end());
 
   std::atomic<std::size_t> next{0}, finished{0};
   std::mutex err_mutex;
@@ -299,7 +409,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       o.qty = Qty::from_raw(std::llround(r.qty * kFixedScale));
       o.instrument = spec.instrument;
       o.algo = r.algo;
-      if (auto it = params.find(r.algo); it != params.end()) o.params = it->second;
+      o.params = run_params(spec, r.algo, r.variant);
       o.start_ns = r.start_ns;
       o.end_ns = r.start_ns + horizon_of.at(r.horizon_label);
       o.scenario = r.scenario == "default" ? "" : r.scenario;
@@ -319,6 +429,11 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
         r.cost_ex_fees_bps = r.cost_bps - summary.fees_bps;
         r.fill_ratio = summary.fill_ratio;
         r.children = summary.children;
+        r.resting_share = summary.resting_share;
+        for (const auto& m : summary.passive_markouts) {
+          if (m.horizon_ns == kNanosPerSecond) r.passive_1s_bps = m.bps;
+          if (m.horizon_ns == 10 * kNanosPerSecond) r.passive_10s_bps = m.bps;
+        }
         for (const auto& band : summary.band) {
           if (band.model == "none") r.cost_none_bps = band.implementation_shortfall_bps;
           if (band.model == "full") r.cost_full_bps = band.implementation_shortfall_bps;
@@ -351,40 +466,51 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
   for (const auto& scenario : spec.scenarios)
     for (const auto& size : spec.sizes)
       for (const auto& horizon : spec.horizon_labels)
-        for (const auto& algo : spec.algos) {
-          GridSummary s;
-          s.scenario = scenario;
-          s.size_label = size.label;
-          s.horizon_label = horizon;
-          s.algo = algo;
-          s.touch_size = touch.count(scenario) ? touch[scenario] : 0;
-          std::vector<double> cost, ex, fill, none, full;
-          for (const auto& r : result.runs) {
-            if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
-                r.algo != algo)
-              continue;
-            s.qty = r.qty;
-            ++s.runs;
-            if (!r.ok) {
-              ++s.failed;
-              continue;
+        for (const auto& algo : spec.algos)
+          for (const std::string& variant : variants_of(spec, algo)) {
+            GridSummary s;
+            s.scenario = scenario;
+            s.size_label = size.label;
+            s.horizon_label = horizon;
+            s.algo = algo;
+            s.variant = variant;
+            s.touch_size = touch.count(scenario) ? touch[scenario] : 0;
+            std::vector<double> cost, ex, fill, none, full, resting, mk1, mk10;
+            for (const auto& r : result.runs) {
+              if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
+                  r.algo != algo || r.variant != variant)
+                continue;
+              s.qty = r.qty;
+              ++s.runs;
+              if (!r.ok) {
+                ++s.failed;
+                continue;
+              }
+              cost.push_back(r.cost_bps);
+              ex.push_back(r.cost_ex_fees_bps);
+              fill.push_back(r.fill_ratio);
+              none.push_back(r.cost_none_bps);
+              full.push_back(r.cost_full_bps);
+              resting.push_back(r.resting_share);
+              if (r.passive_1s_bps) mk1.push_back(*r.passive_1s_bps);
+              if (r.passive_10s_bps) mk10.push_back(*r.passive_10s_bps);
             }
-            cost.push_back(r.cost_bps);
-            ex.push_back(r.cost_ex_fees_bps);
-            fill.push_back(r.fill_ratio);
-            none.push_back(r.cost_none_bps);
-            full.push_back(r.cost_full_bps);
+            s.resting_share = mean(resting);
+            if (!mk1.empty()) s.passive_1s_bps = mean(mk1);
+            if (!mk10.empty()) s.passive_10s_bps = mean(mk10);
+            if (!spec.variants.empty() && algo != "market" && variant != spec.variants.front().name)
+              s.vs_baseline = paired(result.runs, scenario, size.label, horizon, algo, variant,
+                                     spec.variants.front().name);
+            s.has_band = fill_band;
+            s.cost_none_bps = mean(none);
+            s.cost_full_bps = mean(full);
+            s.cost_bps = mean(cost);
+            s.cost_ex_fees_bps = mean(ex);
+            s.risk_bps = stdev(cost);
+            s.fill_ratio = mean(fill);
+            if (algo == "market" && s.failed < s.runs) market[{scenario, size.label, horizon}] = s;
+            result.summary.push_back(s);
           }
-          s.has_band = fill_band;
-          s.cost_none_bps = mean(none);
-          s.cost_full_bps = mean(full);
-          s.cost_bps = mean(cost);
-          s.cost_ex_fees_bps = mean(ex);
-          s.risk_bps = stdev(cost);
-          s.fill_ratio = mean(fill);
-          if (algo == "market" && s.failed < s.runs) market[{scenario, size.label, horizon}] = s;
-          result.summary.push_back(s);
-        }
   for (auto& s : result.summary) {
     auto it = market.find({s.scenario, s.size_label, s.horizon_label});
     if (it != market.end()) {
@@ -399,6 +525,10 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
 
 namespace {
 
+ordered_json opt(const std::optional<double>& v) {
+  return v ? ordered_json(*v) : ordered_json(nullptr);
+}
+
 ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   ordered_json j;
   j["grid"] = {{"source", spec.source},
@@ -407,6 +537,13 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   ordered_json touch = ordered_json::object();
   for (const auto& [scenario, size] : result.touch_sizes) touch[scenario] = size;
   j["touch_size"] = touch;
+  ordered_json variants = ordered_json::array();
+  for (const auto& v : spec.variants) {
+    ordered_json params = ordered_json::object();
+    for (const auto& p : v.params) params[p.key] = p.value;
+    variants.push_back({{"name", v.name}, {"params", params}});
+  }
+  j["variants"] = variants;
   j["data_issues"] = result.data_issues;
   ordered_json summary = ordered_json::array();
   for (const auto& s : result.summary)
@@ -416,6 +553,7 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
          {"qty", s.qty},
          {"horizon", s.horizon_label},
          {"algo", s.algo},
+         {"variant", s.variant},
          {"runs", s.runs},
          {"failed", s.failed},
          {"cost_bps", s.cost_bps},
@@ -423,6 +561,21 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
          {"risk_bps", s.risk_bps},
          {"fill_ratio", s.fill_ratio},
          {"vs_market_bps", s.has_market ? ordered_json(s.vs_market_bps) : ordered_json(nullptr)},
+         {"resting_share", s.resting_share},
+         {"passive_markout_1s_bps", opt(s.passive_1s_bps)},
+         {"passive_markout_10s_bps", opt(s.passive_10s_bps)},
+         {"vs_baseline", s.vs_baseline
+                             ? ordered_json{{"pairs", s.vs_baseline->pairs},
+                                            {"cost_bps", s.vs_baseline->cost_bps},
+                                            {"cost_se_bps", s.vs_baseline->cost_se_bps},
+                                            {"ex_fees_bps", s.vs_baseline->ex_fees_bps},
+                                            {"ex_fees_se_bps", s.vs_baseline->ex_fees_se_bps},
+                                            {"markout_pairs", s.vs_baseline->markout_pairs},
+                                            {"passive_markout_1s_bps", s.vs_baseline->passive_1s_bps},
+                                            {"passive_markout_1s_se_bps", s.vs_baseline->passive_1s_se_bps},
+                                            {"passive_markout_10s_bps", s.vs_baseline->passive_10s_bps},
+                                            {"passive_markout_10s_se_bps", s.vs_baseline->passive_10s_se_bps}}
+                             : ordered_json(nullptr)},
          {"fill_band", s.has_band ? ordered_json{{"none_bps", s.cost_none_bps},
                                                  {"full_bps", s.cost_full_bps},
                                                  {"vs_market_none_bps", s.vs_market_none_bps},
@@ -433,6 +586,7 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   for (const auto& r : result.runs)
     runs.push_back({{"scenario", r.scenario},
                     {"algo", r.algo},
+                    {"variant", r.variant},
                     {"side", r.side},
                     {"size", r.size_label},
                     {"qty", r.qty},
@@ -445,6 +599,9 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
                     {"cost_ex_fees_bps", r.cost_ex_fees_bps},
                     {"fill_ratio", r.fill_ratio},
                     {"children", r.children},
+                    {"resting_share", r.resting_share},
+                    {"passive_markout_1s_bps", opt(r.passive_1s_bps)},
+                    {"passive_markout_10s_bps", opt(r.passive_10s_bps)},
                     {"error", r.error}});
   j["runs"] = runs;
   return j;
@@ -455,8 +612,12 @@ void print_table(const GridResult& result, std::ostream& out) {
       << "qty" << std::setw(9) << "horizon"
       << "  " << std::left << std::setw(9) << "algo" << std::right << std::setw(6) << "runs" << std::setw(11)
       << "cost bps" << std::setw(13) << "ex-fees bps" << std::setw(11) << "risk bps" << std::setw(9)
-      << "fill %" << std::setw(14) << "vs market bps";
+      << "fill %" << std::setw(14) << "vs market bps" << std::setw(8) << "rest %" << std::setw(21)
+      << "rest markout 1s/10s";
   const bool band = !result.summary.empty() && result.summary.front().has_band;
+  const bool variants = std::any_of(result.summary.begin(), result.summary.end(),
+                                    [](const GridSummary& s) { return !s.variant.empty(); });
+  if (variants) out << "  variant";
   if (band) out << std::setw(22) << "band: none / full bps" << std::setw(24) << "vs market none / full";
   out << "\n";
   for (const auto& s : result.summary) {
@@ -473,7 +634,11 @@ void print_table(const GridResult& result, std::ostream& out) {
         << (all_failed ? "-" : fixed(s.cost_ex_fees_bps)) << std::setw(11)
         << (all_failed ? "-" : fixed(s.risk_bps)) << std::setw(9)
         << (all_failed ? "-" : fixed(100 * s.fill_ratio, 1)) << std::setw(14)
-        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-"));
+        << (s.has_market && s.algo != "market" && !all_failed ? fixed(s.vs_market_bps) : std::string("-"))
+        << std::setw(8) << (all_failed ? "-" : fixed(100 * s.resting_share, 1)) << std::setw(21)
+        << ((s.passive_1s_bps ? fixed(*s.passive_1s_bps) : std::string("-")) + " / " +
+            (s.passive_10s_bps ? fixed(*s.passive_10s_bps) : std::string("-")));
+    if (variants) out << "  " << (s.algo == "market" ? std::string("-") : s.variant);
     if (band)
       out << std::setw(22) << (all_failed ? "-" : fixed(s.cost_none_bps) + " / " + fixed(s.cost_full_bps))
           << std::setw(24)
@@ -493,7 +658,35 @@ void print_table(const GridResult& result, std::ostream& out) {
     }
   out << "cost: implementation shortfall over the whole parent against the arrival mid, mean over starts and "
          "sides;\n"
-         "risk: its standard deviation; positive = worse for us\n";
+         "risk: its standard deviation; positive = worse for us; rest: the share filled resting, and those "
+         "fills' markouts\n";
+  if (!variants) return;
+  // Each variant against the baseline, run by run.
+  std::string baseline;
+  for (const auto& s : result.summary)
+    if (!s.variant.empty() && !s.vs_baseline && s.algo != "market") baseline = s.variant;
+  out << "\nagainst " << baseline << ", pair by pair (mean +- standard error; * beyond two):\n"
+      << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::setw(9) << "horizon"
+      << std::setw(9) << "algo" << std::setw(16) << "variant" << std::right << std::setw(6) << "pairs"
+      << std::setw(18) << "cost bps" << std::setw(18) << "ex-fees bps" << std::setw(18) << "rest markout 1s"
+      << std::setw(18) << "rest markout 10s\n";
+  auto cell = [](double m, double se) {
+    return fixed(m) + " +- " + fixed(se) + (se > 0 && std::abs(m) > 2 * se ? "*" : " ");
+  };
+  for (const auto& s : result.summary) {
+    if (!s.vs_baseline) continue;
+    const PairedDifference& d = *s.vs_baseline;
+    std::string scenario =
+        s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
+    if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+    out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
+        << s.horizon_label << std::setw(9) << s.algo << std::setw(16) << s.variant << std::right
+        << std::setw(6) << d.pairs << std::setw(18) << cell(d.cost_bps, d.cost_se_bps) << std::setw(18)
+        << cell(d.ex_fees_bps, d.ex_fees_se_bps) << std::setw(18)
+        << (d.markout_pairs ? cell(d.passive_1s_bps, d.passive_1s_se_bps) : std::string("-")) << std::setw(18)
+        << (d.markout_pairs ? cell(d.passive_10s_bps, d.passive_10s_se_bps) : std::string("-")) << "\n";
+  }
+  out << "difference = variant - baseline over the same start and side; negative = the variant costs less\n";
 }
 
 std::string html_escape(const std::string& s) {

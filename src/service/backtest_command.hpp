@@ -35,12 +35,24 @@ struct GridSpec {
   std::optional<std::uint64_t> seed;   // unset: each scenario's own
   int threads = 0;                     // 0: every core
   std::vector<std::pair<std::string, std::vector<oms::AlgoParam>>> params;  // per algo
+  // [[backtest.variants]]: each algo (but market) runs once per variant, its parameters over the algo's own;
+  // the first is the baseline the others are compared with, run by run. Empty: one run, no comparison.
+  struct Variant {
+    std::string name;
+    std::vector<oms::AlgoParam> params;
+  };
+  std::vector<Variant> variants;
 };
 
 Result<GridSpec> load_grid(const std::string& path);
+// The parameters a run of `algo` under `variant` gets: the algo's [backtest.params.ALGO], the variant's over
+// them (market: none).
+std::vector<oms::AlgoParam> run_params(const GridSpec& spec, const std::string& algo,
+                                       const std::string& variant);
 
 struct GridRun {
   std::string scenario, algo, side, size_label, horizon_label;
+  std::string variant;  // empty without variants (and for market)
   TimestampNs start_ns = 0;
   double qty = 0;
   // The result.
@@ -52,10 +64,27 @@ struct GridRun {
   std::uint64_t children = 0;
   // With the fill-model band: the same run's cost under cross_fill none and full.
   double cost_none_bps = 0, cost_full_bps = 0;
+  // Our resting fills: their share of the filled base, and their markouts 1 s and 10 s on (bps, positive =
+  // the price went against us after the fill; unset when none filled resting or the data ends first).
+  double resting_share = 0;
+  std::optional<double> passive_1s_bps, passive_10s_bps;
+};
+
+// A variant against the baseline over the same runs (same scenario, size, horizon, algo, start and side):
+// the mean of the differences and its standard error, so the market's path cancels in each pair.
+struct PairedDifference {
+  std::size_t pairs = 0;
+  double cost_bps = 0, cost_se_bps = 0;
+  double ex_fees_bps = 0, ex_fees_se_bps = 0;
+  // Markouts of resting fills, over the pairs where both have them.
+  std::size_t markout_pairs = 0;
+  double passive_1s_bps = 0, passive_1s_se_bps = 0;
+  double passive_10s_bps = 0, passive_10s_se_bps = 0;
 };
 
 struct GridSummary {
   std::string scenario, size_label, horizon_label, algo;
+  std::string variant;
   double touch_size = 0;
   double qty = 0;
   std::size_t runs = 0, failed = 0;
@@ -68,6 +97,11 @@ struct GridSummary {
   bool has_band = false;
   double cost_none_bps = 0, cost_full_bps = 0;
   double vs_market_none_bps = 0, vs_market_full_bps = 0;
+  // Resting fills: their mean share, and their markouts' means over the runs that have them.
+  double resting_share = 0;
+  std::optional<double> passive_1s_bps, passive_10s_bps;
+  // Against the baseline variant (set on every other variant's rows).
+  std::optional<PairedDifference> vs_baseline;
 };
 
 struct GridResult {
