@@ -62,6 +62,53 @@ run(${TRANCHE} backtest --grid ${WORK}/grid.toml --threads 1)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "vs market bps" OR NOT out MATCHES "twap")
   message(FATAL_ERROR "backtest table (${rc}): ${out} ${err}")
 endif()
+# Variants: each algo run under each, compared pair by pair with the first (the book signals off and on).
+file(WRITE ${WORK}/variants.toml "[backtest]\nalgos = [\"market\", \"twap\"]\nsizes = [\"1x\"]\nhorizons = [\"1m\"]\nstarts = [\"2024-08-08T23:55:00Z\", \"2024-08-08T23:56:00Z\"]\nsides = [\"buy\", \"sell\"]\n[[backtest.variants]]\nname = \"off\"\nparams = { signals = \"off\" }\n[[backtest.variants]]\nname = \"on\"\nparams = { signals = \"on\" }\n")
+run(${TRANCHE} backtest --grid ${WORK}/variants.toml --json --threads 2)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "backtest with variants failed (${rc}): ${err}")
+endif()
+string(JSON nruns LENGTH "${out}" runs)
+string(JSON variant GET "${out}" summary 2 variant)
+string(JSON pairs GET "${out}" summary 2 vs_baseline pairs)
+string(JSON baseline GET "${out}" summary 1 vs_baseline)
+string(JSON resting GET "${out}" summary 1 resting_share)
+# market runs once (4 runs), twap once per variant (8).
+if(NOT nruns EQUAL 12 OR NOT variant STREQUAL "on" OR NOT pairs EQUAL 4 OR NOT baseline STREQUAL ""
+   OR resting LESS_EQUAL 0)
+  message(FATAL_ERROR "backtest with variants: unexpected result ${out}")
+endif()
+run(${TRANCHE} backtest --grid ${WORK}/variants.toml --threads 2)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "against off, pair by pair" OR NOT out MATCHES "rest markout")
+  message(FATAL_ERROR "backtest variants table (${rc}): ${out} ${err}")
+endif()
+foreach(case
+    "[[backtest.variants]]\nname = \"alone\"\n;name two or more"
+    "[[backtest.variants]]\nname = \"a\"\nparams = { signals = \"maybe\" }\n[[backtest.variants]]\nname = \"b\"\n;signals must be on or off"
+    "[[backtest.variants]]\nname = \"a\"\nspeed = 1\n[[backtest.variants]]\nname = \"b\"\n;has no key 'speed'")
+  list(GET case 0 variants)
+  list(GET case 1 expected)
+  file(WRITE ${WORK}/bad-variants.toml "[backtest]\nalgos = [\"twap\"]\nsizes = [\"1x\"]\nhorizons = [\"1m\"]\nstarts = [\"2024-08-08T23:55:00Z\"]\n${variants}")
+  run(${TRANCHE} backtest --grid ${WORK}/bad-variants.toml)
+  string(STRIP "${err}" err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "${expected}" OR err MATCHES "\n")
+    message(FATAL_ERROR "bad variants: rc ${rc}, '${err}'")
+  endif()
+endforeach()
+
+# The placer's decisions read back with the signals that drove them.
+file(REMOVE ${WORK}/signals.journal ${WORK}/signals.journal-wal ${WORK}/signals.journal-shm)
+run(${TRANCHE} execute --side buy --qty 60 --algo twap --start 2024-08-08T23:55:00Z --param signals=on
+    --journal ${WORK}/signals.journal)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "execute with signals=on failed (${rc}): ${err}")
+endif()
+run(${TRANCHE} journal ${WORK}/signals.journal decisions)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "place passive: [^\n]*\\[imbalance -?[0-9.]+ depth -?[0-9.]+ flow -?[0-9.]+ micro -?[0-9.]+ ticks\\]"
+   OR NOT out MATCHES "(wait|pull) on signal")
+  message(FATAL_ERROR "journal decisions with signals (${rc}): ${out} ${err}")
+endif()
+
 file(WRITE ${WORK}/bad-grid.toml "[backtest]\nalgos = [\"twop\"]\nsizes = [\"1x\"]\nhorizons = [\"1m\"]\nstarts = [\"2024-08-08T23:55:00Z\"]\n")
 run(${TRANCHE} backtest --grid ${WORK}/bad-grid.toml)
 string(STRIP "${err}" err)

@@ -174,5 +174,126 @@ TEST(PlacerGolden, APassiveChildRestsWhereTheMakerFeeIsLowest) {
   EXPECT_EQ(children[0]->order.time_in_force, TimeInForce::PostOnly);
 }
 
+// --- the book signals (docs/algos.md, "Placement on the book's signals") ---
+
+// The views as they stand with every venue's signals set: the micro-price `micro_ticks` from the mid.
+std::vector<ems::VenueView> signalled(Harness& h, double micro_ticks) {
+  auto views = h.views();
+  for (auto& v : views) {
+    v.signals.known = true;
+    v.signals.fitted = true;
+    v.signals.micro_ticks = micro_ticks;
+    v.signals.micro_price = v.bids.front().price;  // set; the placer reads micro_ticks
+  }
+  return views;
+}
+
+ems::Intent signal_intent(Harness& h, TimestampNs t, Qty qty) {
+  ems::Intent intent{parent(h, qty, t),       kEth, Side::Buy, qty, Price::unset(), ems::Urgency::Passive,
+                     t + 90 * kNanosPerSecond};
+  intent.signals = true;
+  return intent;
+}
+
+TEST(PlacerSignals, ANewChildWaitsWhileTheMicroPriceSaysTheBidIsAboutToBeTradedThrough) {
+  Harness h(default_config(), "wait");
+  const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
+  h.sim_->run_until(t);
+  const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  const std::size_t id = h.placer_->submit(intent, signalled(h, -6), t);
+  const ems::IntentState& st = h.placer_->state(id);
+  EXPECT_EQ(st.children, 0u) << st.last_decision;
+  EXPECT_EQ(st.signal_waits, 1u);
+  EXPECT_NE(st.last_decision.find("wait on signal"), std::string::npos) << st.last_decision;
+  EXPECT_NE(st.last_decision.find("micro -6.00 ticks"), std::string::npos) << st.last_decision;
+  // Still pointing through the bid a second later: still waiting.
+  h.placer_->on_market(signalled(h, -6), t + kNanosPerSecond);
+  EXPECT_EQ(st.children, 0u) << st.last_decision;
+  // The signal turned: it joins the touch at once.
+  h.placer_->on_market(signalled(h, 0), t + kNanosPerSecond + kNanosPerMilli);
+  EXPECT_EQ(st.children, 1u) << st.last_decision;
+  EXPECT_EQ(st.signal_waits, 1u);
+  EXPECT_TRUE(h.manager_->oms().verify().ok());
+}
+
+TEST(PlacerSignals, TheRateBudgetEndsARunOfWaitsAndASignalOffIntentNeverWaits) {
+  Harness h(default_config(), "budget");
+  const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
+  h.sim_->run_until(t);
+  ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  intent.signal.actions_per_minute = 6;  // one action in the bucket, the next after 10 s
+  const std::size_t id = h.placer_->submit(intent, signalled(h, -6), t);
+  EXPECT_EQ(h.placer_->state(id).signal_waits, 1u);
+  // The wait ran out (2 s) with the signal unchanged and no budget left for another: it places.
+  h.placer_->on_market(signalled(h, -6), t + 2100 * kNanosPerMilli);
+  EXPECT_EQ(h.placer_->state(id).children, 1u) << h.placer_->state(id).last_decision;
+  EXPECT_EQ(h.placer_->state(id).signal_waits, 1u);
+
+  ems::Intent plain = signal_intent(h, t, Qty::from_units(1));
+  plain.signals = false;
+  const std::size_t off = h.placer_->submit(plain, signalled(h, -6), t + 2200 * kNanosPerMilli);
+  EXPECT_EQ(h.placer_->state(off).children, 1u) << h.placer_->state(off).last_decision;
+  EXPECT_EQ(h.placer_->state(off).signal_waits, 0u);
+}
+
+TEST(PlacerSignals, ARestingChildIsPulledWhenItsLevelIsAboutToBeRunThroughButNotBeforeItsMinimumRest) {
+  Harness h(default_config(), "pull");
+  const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
+  h.sim_->run_until(t);
+  const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  const std::size_t id = h.placer_->submit(intent, signalled(h, 0), t);
+  ASSERT_EQ(h.placer_->state(id).children, 1u) << h.placer_->state(id).last_decision;
+  const ClientOrderId child = h.manager_->oms().children_of(intent.parent).front()->order.client_order_id;
+  // The book as it stood when the child was placed (the simulator is not run on): only the signal changes.
+  // 100 ms after it was placed it stays (250 ms is the least a child rests before it is moved).
+  h.placer_->on_market(signalled(h, -6), t + 100 * kNanosPerMilli);
+  EXPECT_NE(h.manager_->oms().child(child)->status, OrderStatus::PendingCancel);
+  EXPECT_EQ(h.placer_->state(id).signal_pulls, 0u);
+  h.placer_->on_market(signalled(h, -6), t + 300 * kNanosPerMilli);
+  EXPECT_EQ(h.manager_->oms().child(child)->status, OrderStatus::PendingCancel);
+  EXPECT_EQ(h.placer_->state(id).signal_pulls, 1u);
+  EXPECT_EQ(h.placer_->state(id).reprices, 0u) << "a pull on the signal is not a re-price";
+  EXPECT_NE(h.placer_->state(id).last_decision.find("on signal"), std::string::npos);
+  // A weaker signal (3 ticks, under the 4-tick threshold) pulls nothing.
+  const ems::Intent second = signal_intent(h, t, Qty::from_units(1));
+  const std::size_t other = h.placer_->submit(second, signalled(h, 0), t + 400 * kNanosPerMilli);
+  h.placer_->on_market(signalled(h, -3), t + 800 * kNanosPerMilli);
+  EXPECT_EQ(h.placer_->state(other).signal_pulls, 0u);
+  EXPECT_TRUE(h.manager_->oms().verify().ok());
+}
+
+TEST(PlacerSignals, ASliceCrossesWhenThePriceIsLeavingFasterThanTheSpreadAndTheFeeGapCost) {
+  // With the bundled fees the taker fee's excess (3 to 4 bps: about 100 ticks of ETH) dwarfs a 20-tick
+  // signal: the slice rests.
+  {
+    Harness h(default_config(), "nocross");
+    const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
+    h.sim_->run_until(t);
+    const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+    const std::size_t id = h.placer_->submit(intent, signalled(h, 20), t);
+    EXPECT_EQ(h.placer_->state(id).signal_crosses, 0u);
+    const auto children = h.manager_->oms().children_of(intent.parent);
+    ASSERT_EQ(children.size(), 1u);
+    EXPECT_EQ(children[0]->order.time_in_force, TimeInForce::PostOnly);
+  }
+  // Maker and taker alike: crossing costs the spread alone, and 20 ticks is more.
+  Config config = default_config();
+  for (auto& v : config.venues) v.fees.taker_bps = v.fees.maker_bps;
+  Harness h(config, "cross");
+  const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
+  h.sim_->run_until(t);
+  const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  const auto views = signalled(h, 20);
+  const std::size_t id = h.placer_->submit(intent, views, t);
+  EXPECT_EQ(h.placer_->state(id).signal_crosses, 1u) << h.placer_->state(id).last_decision;
+  const auto children = h.manager_->oms().children_of(intent.parent);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(children[0]->order.time_in_force, TimeInForce::ImmediateOrCancel);
+  for (const auto& v : views)
+    if (v.venue == children[0]->order.venue) EXPECT_EQ(children[0]->order.price, v.asks.front().price);
+  // Never more than the slice, however much the far touch shows.
+  EXPECT_LE(h.placer_->in_flight(id), Qty::from_units(1));
+}
+
 }  // namespace
 }  // namespace tranche

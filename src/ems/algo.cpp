@@ -118,6 +118,31 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
         p.urgency = Urgency::Peg;
       else
         s = make_error("urgency must be passive, aggressive or peg, not '" + value + "'");
+    } else if (key == "signal_wait_ticks") {
+      s = parse_double(key, value, 0, 1000, p.signal.wait_ticks);
+    } else if (key == "signal_pull_ticks") {
+      s = parse_double(key, value, 0, 1000, p.signal.pull_ticks);
+    } else if (key == "signal_improve_ticks") {
+      s = parse_double(key, value, 0, 1000, p.signal.improve_ticks);
+    } else if (key == "signal_cross_ticks") {
+      s = parse_double(key, value, 0, 1000, p.signal.cross_margin_ticks);
+    } else if (key == "signal_max_wait") {
+      auto dur = parse_duration(value);
+      if (!dur || *dur < 0 || *dur > 60 * kNanosPerSecond)
+        s = make_error("signal_max_wait must be a duration from 0 to 60s, not '" + value + "'");
+      else
+        p.signal.max_wait_ns = *dur;
+    } else if (key == "signal_actions_per_minute") {
+      s = parse_double(key, value, 0, 600, p.signal.actions_per_minute);
+    } else if (key == "signal_imbalance_weight") {
+      s = parse_double(key, value, 0, 10, p.signal.imbalance_weight);
+    } else if (key == "signals") {
+      if (value == "on")
+        p.signals = true;
+      else if (value == "off")
+        p.signals = false;
+      else
+        s = make_error("signals must be on or off, not '" + value + "'");
     } else if (key == "at_end") {
       if (value == "finish")
         p.at_end = EndBehaviour::Finish;
@@ -239,6 +264,8 @@ std::size_t Algo::submit(AlgoHost& host, const AlgoMarket& market, Qty base, Urg
   in.urgency = urgency;
   in.deadline_ns = deadline_ns;
   in.offset_ticks = params_.offset_ticks;
+  in.signals = params_.signals;
+  in.signal = params_.signal;
   const std::size_t id = host.submit(in, market);
   intents_.push_back(id);
   return id;

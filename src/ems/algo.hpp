@@ -50,6 +50,10 @@ struct AlgoParams {
   double pov_rate = 0.1;    // pov: the target share of others' volume
   double display = 0;    // iceberg: displayed base (0: the touch size at start); a Qty from the algo's edge
   int offset_ticks = 0;  // peg (and passive slices): 0 joins the touch, 1 improves it by a tick
+  // Passive and pegged children read the venues' book signals (wait, pull, improve, cross on the
+  // micro-price; docs/algos.md). The default follows the evidence there.
+  bool signals = kSignalsByDefault;
+  SignalParams signal;  // their thresholds: signal_wait_ticks, signal_pull_ticks, ...
   // is: Almgren-Chriss. Volatility in price units per sqrt(second) and impact in price per (base per second),
   // estimated from the data before the start when not given (0).
   double risk_aversion = 1e-6;  // lambda, per quote unit of variance

@@ -65,6 +65,9 @@ struct Kernel::InstrumentState {
   TimestampNs views_full_ns = 0;
   std::size_t views_depth = 0;
   std::deque<std::pair<TimestampNs, double>> prints, mids;  // recent history, for the algos' starts
+  // Each venue's book signals (by the source's venue index), fed by every event whether or not a parent
+  // is working, so a parent starts with a fitted micro-price.
+  std::vector<md::BookSignalTracker> signals;
 };
 
 Kernel::Kernel(const Config& config, md::MarketSource& market, oms::OrderManager& manager,
@@ -312,10 +315,15 @@ AlgoMarket Kernel::market_now(const InstrumentId& instrument, int changed_venue)
     st.views = views(instrument, depth);
     st.views_full_ns = t;
     st.views_depth = depth;
+    for (auto& v : st.views)
+      if (v.source < st.signals.size()) fill_signals(v, st.signals[v.source], t);
   } else {
     for (auto& fresh : views(instrument, depth, changed_venue))
       for (auto& cached : st.views)
-        if (cached.venue == fresh.venue) cached = std::move(fresh);
+        if (cached.venue == fresh.venue) {
+          cached = std::move(fresh);
+          if (cached.source < st.signals.size()) fill_signals(cached, st.signals[cached.source], t);
+        }
   }
   return algo_market(st.views, t);
 }
@@ -351,6 +359,15 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   InstrumentState& st = state_of(ref.instrument);
   const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
   const double base = print && book != nullptr ? to_base(book->listing(), event.qty, event.price) : 0;
+  if (st.signals.size() < market_->venue_count()) st.signals.resize(market_->venue_count());
+  if (ref.venue < st.signals.size() && book != nullptr) {
+    md::BookSignalTracker& signals = st.signals[ref.venue];
+    if (print)
+      signals.on_trade(event.side, event.qty, t);
+    else if (book->valid())
+      signals.on_touch(book->best(Side::Buy), book->best_qty(Side::Buy), book->best(Side::Sell),
+                       book->best_qty(Side::Sell), book->listing().tick_size);
+  }
   const std::optional<double> mid = record_history(st, ref, event, base);
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
   bool any = false, waiting = false;

@@ -113,6 +113,47 @@ double Placer::expected_fill_seconds(const VenueId& venue, Side resting_side, do
   return (ahead + base) / rate;
 }
 
+std::optional<double> Placer::toward(const VenueView& v, Side side) {
+  if (!v.signals.known || !v.signals.fitted || !v.signals.micro_price.is_set()) return std::nullopt;
+  return (side == Side::Buy ? 1.0 : -1.0) * v.signals.micro_ticks;
+}
+
+bool Placer::take_signal_token(std::size_t id, TimestampNs now_ns) {
+  IntentState& st = states_[id];
+  const double per_second = intents_[id].signal.actions_per_minute / 60.0;
+  const double capacity = std::max(1.0, per_second * 10);
+  if (st.signal_tokens < 0) {
+    st.signal_tokens = capacity;
+  } else {
+    st.signal_tokens =
+        std::min(capacity, st.signal_tokens + per_second * static_cast<double>(now_ns - st.signal_tokens_ns) /
+                                                  static_cast<double>(kNanosPerSecond));
+  }
+  st.signal_tokens_ns = now_ns;
+  if (st.signal_tokens < 1) return false;
+  st.signal_tokens -= 1;
+  return true;
+}
+
+bool Placer::still_waiting(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) const {
+  const IntentState& st = states_[id];
+  const Intent& in = intents_[id];
+  if (now_ns >= st.wait_until_ns) return false;
+  for (const VenueView& v : views) {
+    if (v.source != st.wait_source) continue;
+    // Held while the signal still points through the level (with half the threshold: no flapping).
+    const auto t = toward(v, in.side);
+    return v.tradable && t && *t <= -in.signal.wait_ticks / 2;
+  }
+  return false;
+}
+
+void Placer::describe_signals(Text& out, const VenueSignals& s) {
+  if (!s.known) return;
+  out << " [imbalance " << s.touch_imbalance << " depth " << s.depth_imbalance << " flow " << s.flow_imbalance
+      << " micro " << s.micro_ticks << (s.fitted ? " ticks]" : " ticks unfitted]");
+}
+
 void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead) {
   order.parent_id = intents_[id].parent;
   order.instrument = intents_[id].instrument;
@@ -172,7 +213,9 @@ void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueVi
       mid = (v.bids.front().price.to_double() + v.asks.front().price.to_double()) / 2;
       break;
     }
-  const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, params_.router);
+  RouterParams router = params_.router;
+  if (in.signals) router.imbalance_weight = in.signal.imbalance_weight;
+  const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, router);
   states_[id].last_decision = plan.explain();
   // Each piece an IOC at the worst level it takes on its venue.
   auto ioc = [](const RoutePiece& piece) {
@@ -310,9 +353,16 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     c.fee = vc ? vc->fees.maker_bps.to_double() : 0;
     c.adverse = cards_ && cards_->venue(v.venue) ? cards_->venue(v.venue)->markout_bps("10s") : 0;
     c.seconds = expected_fill_seconds(v.venue, in.side, ahead, want.to_double(), now_ns);
+    if (in.signals && v.signals.known && in.signal.imbalance_weight > 0) {
+      // A touch leaning against our side (asks heavier, for a resting bid) is traded into us sooner.
+      const double leaning = std::max(0.0, (in.side == Side::Buy ? -1 : 1) * v.signals.touch_imbalance);
+      c.seconds /= 1 + in.signal.imbalance_weight * leaning;
+    }
     c.score = c.fee + c.adverse + params_.time_cost_bps_per_minute * std::min(c.seconds, 3600.0) / 60.0;
     why << " " << v.venue.view() << " fee " << c.fee << " adverse " << c.adverse << " fill in ~" << c.seconds
-        << " s: " << c.score << " bps;";
+        << " s: " << c.score << " bps";
+    if (in.signals) describe_signals(why, v.signals);
+    why << ";";
     if (best.view == nullptr || c.score < best.score) {
       best = c;
       best_ahead = ahead;
@@ -331,6 +381,79 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     }
     return;
   }
+  IntentState& st = states_[id];
+  const VenueView& chosen = *best.view;
+  double leaving = 0;  // the mid's expected move away from us, in ticks
+  bool signalled = false;
+  if (in.signals)
+    if (const auto t = toward(chosen, in.side)) {
+      leaving = *t;
+      signalled = true;
+    }
+  const md::Level* near = touch(chosen, in.side);
+  const md::Level* far = touch(chosen, opposite(in.side));
+  const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
+  if (signalled && near != nullptr && far != nullptr && !must_cross) {
+    const SignalParams& sp = in.signal;
+    const double tick = chosen.listing.tick_size.to_double();
+    const double spread_ticks = (far->price.to_double() - near->price.to_double()) / tick;
+    const VenueConfig* vc = config_.venue(chosen.venue);
+    const double fee_gap_bps = vc ? vc->fees.taker_bps.to_double() - vc->fees.maker_bps.to_double() : 0;
+    const double mid = (far->price.to_double() + near->price.to_double()) / 2;
+    const double fee_gap_ticks = std::max(0.0, fee_gap_bps) * 1e-4 * mid / tick;
+    const bool far_within_limit =
+        !in.limit.is_set() || (in.side == Side::Buy ? far->price <= in.limit : far->price >= in.limit);
+    if (leaving > spread_ticks + fee_gap_ticks + sp.cross_margin_ticks && far_within_limit &&
+        in.urgency == Urgency::Passive && take_signal_token(id, now_ns)) {
+      // Waiting would cost more than the spread and the fee: the price is leaving. Take the far touch,
+      // as much of the slice as it shows.
+      const Qty shown = base_from_units(chosen.listing, far->qty, far->price);
+      const Qty units = units_from_base(chosen.listing, std::min(want, shown), far->price);
+      if (units.is_positive()) {
+        why << " chose " << chosen.venue.view() << ": cross on signal at " << far->price.to_string()
+            << " (the mid is expected " << leaving << " ticks away; spread " << spread_ticks << ", fee gap "
+            << fee_gap_ticks << " ticks)";
+        st.last_decision = why.take();
+        ++st.signal_crosses;
+        NewOrder order;
+        order.venue = chosen.venue;
+        order.type = OrderType::Limit;
+        order.time_in_force = TimeInForce::ImmediateOrCancel;
+        order.price = far->price;
+        order.qty = units;
+        send(id, order, false, now_ns, 0);
+        return;
+      }
+    }
+    if (leaving <= -sp.wait_ticks && st.wait_until_ns <= now_ns && take_signal_token(id, now_ns)) {
+      // The price is about to trade through the touch: a child placed there now fills just before it does.
+      // Held back until the signal turns or the wait runs out (never into the deadline's cross).
+      st.wait_until_ns = now_ns + sp.max_wait_ns;
+      if (in.deadline_ns != 0)
+        st.wait_until_ns = std::min(st.wait_until_ns, in.deadline_ns - params_.cross_margin_ns);
+      st.wait_source = chosen.source;
+      ++st.signal_waits;
+      why << " chose " << chosen.venue.view() << ": wait on signal (the mid is expected " << -leaving
+          << " ticks through the touch)";
+      st.last_decision = why.take();
+      (void)manager_.record_algo_state(in.parent, "wait on signal", st.last_decision, now_ns);
+      return;
+    }
+    if (leaving >= sp.improve_ticks && spread_ticks >= 2 - 1e-9 && best.price == near->price) {
+      const Price step = chosen.listing.tick_size;
+      const Price better = in.side == Side::Buy ? near->price + step : near->price - step;
+      const bool within_limit =
+          !in.limit.is_set() || (in.side == Side::Buy ? better <= in.limit : better >= in.limit);
+      if (within_limit) {
+        best.price = better;
+        best_ahead = 0;
+        best.units = units_from_base(chosen.listing, want, better);
+        ++st.signal_improves;
+        why << " improve on signal (the mid is expected " << leaving << " ticks away);";
+      }
+    }
+  }
+  st.wait_until_ns = 0;
   why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
   states_[id].last_decision = why.take();
   NewOrder order;
@@ -373,6 +496,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     for (const auto& v : views)
       if (v.venue == w.venue) view = &v;
     bool pull = must_cross;
+    bool signal_pull = false;
     if (view != nullptr) {
       // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
       const auto& levels = in.side == Side::Buy ? view->bids : view->asks;
@@ -404,6 +528,19 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
           pull = true;
       }
       if (!view->tradable) pull = true;
+      // The book is about to trade through our level: a fill now would be worth less a moment later.
+      const auto leaving = in.signals ? toward(*view, in.side) : std::nullopt;
+      if (!pull && leaving && *leaving <= -in.signal.pull_ticks && touch(*view, in.side) != nullptr &&
+          touch(*view, in.side)->price == w.price && now_ns - w.placed_ns >= params_.min_rest_ns &&
+          !already_canceling(w) && take_signal_token(id, now_ns)) {
+        pull = true;
+        signal_pull = true;
+        Text why(2);
+        why << "pull " << w.venue.view() << " at " << w.price.to_string()
+            << " on signal (the mid is expected " << -*leaving << " ticks through it)";
+        describe_signals(why, view->signals);
+        st.last_decision = why.take();
+      }
     }
     w.recheck = false;
     if (pull && !must_cross && now_ns - w.placed_ns < params_.min_rest_ns) {
@@ -419,7 +556,12 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       w.cancel_tried_ns = now_ns;
       if (manager_.cancel_child(w.child, now_ns).ok()) {
         w.cancel_sent = true;
-        if (!must_cross) ++st.reprices;
+        if (signal_pull) {
+          ++st.signal_pulls;
+          (void)manager_.record_algo_state(in.parent, "pull on signal", st.last_decision, now_ns);
+        } else if (!must_cross) {
+          ++st.reprices;
+        }
         sent_any = true;
       }
     }
@@ -451,6 +593,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
         st.retry_after_ns = now_ns + params_.cancel_retry_ns;
       }
     } else {
+      if (still_waiting(id, views, now_ns)) continue;
       place_passive(id, views, now_ns);
     }
     sent_any = true;

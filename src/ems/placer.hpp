@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/quantity.hpp"
+#include "core/text.hpp"
 #include "ems/router.hpp"
 #include "ems/scorecard.hpp"
 #include "oms/order_manager.hpp"
@@ -34,6 +36,35 @@ enum class VenueScope : std::uint8_t { Tradable, Listed };
 Qty smallest_sendable(const std::vector<VenueView>& views, Side side,
                       VenueScope scope = VenueScope::Tradable);
 
+// How passive and pegged children read a venue's book signals (VenueSignals), for intents that ask
+// (Intent::signals; algo parameters signal_*, docs/algos.md). All in ticks of the venue's own book; `toward`
+// below is the micro-price's expected move of the mid away from a passive child (up for a buy): positive, the
+// price is leaving it; negative, the market is about to trade through its level.
+struct SignalParams {
+  // Wait: a new child is held back while toward <= -wait_ticks (it would fill now, just before the price
+  // moves through it), for at most max_wait_ns and never into the deadline's cross.
+  double wait_ticks = 3.0;
+  DurationNs max_wait_ns = 2 * kNanosPerSecond;
+  // Pull: a child resting at the touch is canceled when toward <= -pull_ticks (after min_rest_ns).
+  double pull_ticks = 4.0;
+  // Improve: with a spread of two ticks or more and toward >= improve_ticks, a new child rests a tick
+  // inside the touch: ahead of the queue before the price leaves.
+  double improve_ticks = 1.0;
+  // Cross: a new child takes the far touch at once when toward exceeds the spread, the taker fee's excess
+  // over the maker fee (in ticks) and this margin: waiting would cost more than crossing.
+  double cross_margin_ticks = 1.0;
+  // Waits and pulls started per intent and minute, a token bucket holding ten seconds' worth: the signal
+  // never makes a child churn.
+  double actions_per_minute = 12;
+  // Passive: a touch leaning against a resting side makes its prints come faster (the rate is multiplied by
+  // 1 + weight x the imbalance toward the other side); the router's RouterParams::imbalance_weight.
+  double imbalance_weight = 1.0;
+};
+
+// Whether passive and pegged children read the book signals unless an algo's `signals` parameter says
+// otherwise: set by the evidence in docs/algos.md ("Placement on the book's signals").
+inline constexpr bool kSignalsByDefault = false;
+
 struct Intent {
   ParentId parent;
   InstrumentId instrument;
@@ -47,6 +78,9 @@ struct Intent {
   // across venues that reaches the fast one first shows the others our hand), and each piece is sized to the
   // parent's room as the OMS counts it when it leaves.
   bool arrive_together = false;
+  // Passive and peg: read the chosen venue's book signals, with these thresholds.
+  bool signals = false;
+  SignalParams signal;
 };
 
 struct IntentState {
@@ -61,6 +95,13 @@ struct IntentState {
   std::string last_decision;
   // The resting child's estimated place, a model's estimate: base displayed ahead of it (-1: none resting).
   double queue_ahead = 0;
+  // What the book signals made it do (SignalParams): children pulled, placements held back, children that
+  // rested a tick inside the touch, and slices crossed at once.
+  std::uint64_t signal_pulls = 0, signal_waits = 0, signal_improves = 0, signal_crosses = 0;
+  double signal_tokens = -1;         // the rate budget left (-1: full, not yet used)
+  TimestampNs signal_tokens_ns = 0;  // when it was last refilled
+  TimestampNs wait_until_ns = 0;     // a wait on the signal lasts until then at most
+  std::size_t wait_source = 0;       // the venue (source index) whose signal it waits on
 };
 
 // How a passive child is placed and moved.
@@ -135,6 +176,14 @@ class Placer {
 
   void place_aggressive(std::size_t id, Qty qty, const std::vector<VenueView>& views, TimestampNs now_ns);
   void place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns);
+  // The micro-price's expected move of the mid away from a passive child of `side` on `v`, in ticks; nothing
+  // when the venue's signals are not known and fitted or its touch is missing.
+  static std::optional<double> toward(const VenueView& v, Side side);
+  // Takes one action from the intent's signal budget; false when it is spent.
+  bool take_signal_token(std::size_t id, TimestampNs now_ns);
+  // Whether a wait on the signal holds the intent's next placement now.
+  bool still_waiting(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) const;
+  static void describe_signals(Text& out, const VenueSignals& s);
   Qty remaining(std::size_t id) const;
   Qty filled(std::size_t id) const;  // from the OMS: every fill of the intent's children, once each
 

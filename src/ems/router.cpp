@@ -74,7 +74,10 @@ RoutePlan route_marketable(Side side, Qty base_qty_in, Price limit, double refer
     const VenueView& v = views[i];
     cursors[i].crossing =
         params.crossed != CrossedPolicy::AsQuoted ? best_opposite_elsewhere(i) : (buy ? -1.0 : 1e300);
-    const double hz = buy ? v.ask_change_hz : v.bid_change_hz;
+    double hz = buy ? v.ask_change_hz : v.bid_change_hz;
+    // A touch leaning toward our side of the book is one the market is about to take from us.
+    if (v.signals.known && params.imbalance_weight > 0)
+      hz *= 1 + params.imbalance_weight * std::max(0.0, (buy ? 1 : -1) * v.signals.touch_imbalance);
     cursors[i].survival = params.latency_discount && hz > 0
                               ? std::exp(-hz * static_cast<double>(v.latency_ns) / kNanosPerSecond)
                               : 1.0;

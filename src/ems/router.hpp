@@ -20,6 +20,17 @@
 
 namespace tranche::ems {
 
+// What a venue's book and trades say about its next move (md/book_signals.hpp), as the view was built.
+struct VenueSignals {
+  bool known = false;          // a tracker fed this venue; false: the placer and the router ignore the rest
+  bool fitted = false;         // the micro-price is fitted on the venue's own touch (else the weighted mid)
+  double touch_imbalance = 0;  // (bid - ask) / (bid + ask) at the touch, in [-1, 1]
+  double depth_imbalance = 0;  // the same over the first five levels, nearer levels weighing more
+  double flow_imbalance = 0;   // the recent takers: (buy - sell) / (buy + sell), half-life 1 s
+  double micro_ticks = 0;      // micro-price - mid, in ticks: where the mid is expected to go
+  Price micro_price;           // unset while a side is empty
+};
+
 // One venue at decision time.
 struct VenueView {
   VenueId venue;
@@ -32,6 +43,8 @@ struct VenueView {
   // How often each side's top levels change (per second), when known: a level changing at rate r is still
   // there after the latency L with probability exp(-r L).
   double bid_change_hz = 0, ask_change_hz = 0;
+  VenueSignals signals;
+  std::size_t source = 0;  // the venue's index in the market source the view was built from
 };
 
 // What the router makes of the part of the combined book that is crossed (one venue's ask at or below another
@@ -50,6 +63,10 @@ struct RouterParams {
   bool net_of_fees = true;       // value levels with the taker fee
   bool latency_discount = true;  // discount levels by their survival over the venue's latency
   CrossedPolicy crossed = CrossedPolicy::NoPhantomGain;
+  // How much a touch leaning against the levels we take speeds up their going (0: not at all): a buy's
+  // asks change at hz x (1 + weight x the touch imbalance toward the bids), when the venue's signals are
+  // known. Imbalance at the touch predicts which side is consumed next (docs/algos.md).
+  double imbalance_weight = 0;
 };
 
 struct RoutePiece {

@@ -19,6 +19,7 @@ std::vector<VenueView> venue_views(const md::MarketSource& market, const Instrum
     if (!options.allowed.empty() && !listed(options.allowed, venue.id)) continue;
     VenueView view;
     view.venue = venue.id;
+    view.source = v;
     view.listing = book->listing();
     view.taker_fee_bps = venue.fees.taker_bps.to_double();
     view.latency_ns = venue.sim ? venue.sim->order_latency.base_ns : 0;
@@ -52,6 +53,25 @@ std::vector<VenueView> venue_views(const md::MarketSource& market, const Instrum
     out.push_back(std::move(view));
   }
   return out;
+}
+
+void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, TimestampNs now_ns) {
+  VenueSignals& s = view.signals;
+  s = VenueSignals{};
+  s.known = true;
+  s.fitted = tracker.model().fitted();
+  s.flow_imbalance = tracker.flow().imbalance(now_ns);
+  s.depth_imbalance = md::depth_imbalance(view.bids, view.asks, 5);
+  if (view.bids.empty() || view.asks.empty()) return;
+  const md::Level& bid = view.bids.front();
+  const md::Level& ask = view.asks.front();
+  s.touch_imbalance = md::touch_imbalance(bid.qty, ask.qty);
+  s.micro_price = tracker.model().micro_price(bid.price, bid.qty, ask.price, ask.qty);
+  const Price tick = view.listing.tick_size;
+  if (s.micro_price.is_set() && tick.is_positive())
+    s.micro_ticks = (static_cast<double>(s.micro_price.raw()) -
+                     static_cast<double>(bid.price.raw() + ask.price.raw()) / 2) /
+                    static_cast<double>(tick.raw());
 }
 
 std::optional<double> benchmark_mid(const md::MarketSource& market, const InstrumentId& instrument,

@@ -8,6 +8,7 @@
 
 #include "core/ids.hpp"
 #include "ems/router.hpp"
+#include "md/book_signals.hpp"
 #include "md/market_source.hpp"
 #include "risk/risk_gate.hpp"
 
@@ -24,6 +25,10 @@ struct VenueViewOptions {
 
 std::vector<VenueView> venue_views(const md::MarketSource& market, const InstrumentId& instrument,
                                    TimestampNs now_ns, const VenueViewOptions& options = {});
+
+// The venue's signals from its tracker, on the view's own book (depth imbalance over its first five
+// levels, the micro-price at its touch).
+void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, TimestampNs now_ns);
 
 // The benchmark mid of `instrument` now: `primary`'s, or with `consolidated` the mid of the best bid and
 // offer across the venues. Nothing while no such book shows both sides.
