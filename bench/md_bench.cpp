@@ -4,7 +4,7 @@
 //      change, median and p99, against a plain std::map book fed the same pre-parsed diffs in the same run;
 //  (b) decoding Binance JSON lines to events, with and without gzip decompression;
 //  (c) replaying the binary event format;
-//  (d) the book signals on every diff, against the book alone.
+//  (d) the book signals on every diff, against the book alone; and a live-fitted tracker's.
 // Data: the recordings bundled in data/binance (the ETH window of 2024-08-08), so `make bench` needs no
 // ../shared.
 #include <benchmark/benchmark.h>
@@ -240,6 +240,33 @@ void BM_DepthTape_FlatBookWithSignals(benchmark::State& state, const std::string
 }
 BENCHMARK_CAPTURE(BM_DepthTape_FlatBookWithSignals, spot_eth, kFiles[0])->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_DepthTape_FlatBookWithSignals, usdm_eth, kFiles[1])->Unit(benchmark::kMillisecond);
+
+// What the kernel adds per event for the placer (ems/kernel.cpp): the venue's BookSignalTracker fed the
+// touch after each diff (its micro-price fitted live: a transition counted, a refit every 2,000), and the
+// micro-price read from its model, against the book alone (BM_DepthTape_FlatBook, same run).
+void BM_DepthTape_FlatBookWithLiveSignals(benchmark::State& state, const std::string& file) {
+  const DepthTape& t = tape(file);
+  std::uint64_t refits = 0;
+  for (auto _ : state) {
+    L2Book book;
+    BookSignalTracker tracker;
+    book.apply(t.snapshot.event);
+    const Price tick = Price::parse("0.01").value();  // ETHUSDT's, spot and USD-M
+    for (const OwnedEvent& d : t.diffs) {
+      book.apply(d.event);
+      const Price bid = book.best_bid(), ask = book.best_ask();
+      const Qty bid_qty = book.best_bid_qty(), ask_qty = book.best_ask_qty();
+      tracker.on_touch(bid, bid_qty, ask, ask_qty, tick);
+      benchmark::DoNotOptimize(tracker.model().micro_price(bid, bid_qty, ask, ask_qty));
+    }
+    refits = tracker.refits();
+  }
+  state.counters["refits"] = static_cast<double>(refits);
+  state.counters["diffs_per_s"] = benchmark::Counter(static_cast<double>(t.diffs.size() * state.iterations()),
+                                                     benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_DepthTape_FlatBookWithLiveSignals, spot_eth, kFiles[0])->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DepthTape_FlatBookWithLiveSignals, usdm_eth, kFiles[1])->Unit(benchmark::kMillisecond);
 
 // Decompressed copies of the recordings, to time JSON decoding alone.
 const std::vector<std::string>& plain_files() {

@@ -195,11 +195,37 @@ ems::Intent signal_intent(Harness& h, TimestampNs t, Qty qty) {
   return intent;
 }
 
+TEST(PlacerSignals, ANewChildRestsATickBehindWhileTheMicroPriceSaysTheBidIsAboutToBeTradedThrough) {
+  Harness h(default_config(), "behind");
+  const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
+  h.sim_->run_until(t);
+  const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  const auto views = signalled(h, -6);
+  const std::size_t id = h.placer_->submit(intent, views, t);
+  const ems::IntentState& st = h.placer_->state(id);
+  ASSERT_EQ(st.children, 1u) << st.last_decision;
+  EXPECT_EQ(st.signal_waits, 1u);
+  EXPECT_NE(st.last_decision.find("rest behind on signal"), std::string::npos) << st.last_decision;
+  const oms::ChildOrder* child = h.manager_->oms().children_of(intent.parent).front();
+  for (const auto& v : views)
+    if (v.venue == child->order.venue)
+      EXPECT_EQ(child->order.price, v.bids.front().price - v.listing.tick_size) << "one tick behind the bid";
+  // A tick behind the touch is a re-price by the ordinary rule, but not while the signal holds.
+  h.placer_->on_market(signalled(h, -6), t + 500 * kNanosPerMilli);
+  EXPECT_NE(h.manager_->oms().child(child->order.client_order_id)->status, OrderStatus::PendingCancel);
+  // The signal turned: it moves up to the touch.
+  h.placer_->on_market(signalled(h, 0), t + 600 * kNanosPerMilli);
+  EXPECT_EQ(h.manager_->oms().child(child->order.client_order_id)->status, OrderStatus::PendingCancel);
+  EXPECT_EQ(st.reprices, 1u);
+  EXPECT_TRUE(h.manager_->oms().verify().ok());
+}
+
 TEST(PlacerSignals, ANewChildWaitsWhileTheMicroPriceSaysTheBidIsAboutToBeTradedThrough) {
   Harness h(default_config(), "wait");
   const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
   h.sim_->run_until(t);
-  const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  intent.signal.wait_behind_ticks = 0;  // held back, not rested behind
   const std::size_t id = h.placer_->submit(intent, signalled(h, -6), t);
   const ems::IntentState& st = h.placer_->state(id);
   EXPECT_EQ(st.children, 0u) << st.last_decision;
@@ -221,6 +247,7 @@ TEST(PlacerSignals, TheRateBudgetEndsARunOfWaitsAndASignalOffIntentNeverWaits) {
   const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
   h.sim_->run_until(t);
   ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  intent.signal.wait_behind_ticks = 0;
   intent.signal.actions_per_minute = 6;  // one action in the bucket, the next after 10 s
   const std::size_t id = h.placer_->submit(intent, signalled(h, -6), t);
   EXPECT_EQ(h.placer_->state(id).signal_waits, 1u);
@@ -269,7 +296,8 @@ TEST(PlacerSignals, ASliceCrossesWhenThePriceIsLeavingFasterThanTheSpreadAndTheF
     Harness h(default_config(), "nocross");
     const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
     h.sim_->run_until(t);
-    const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+    ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+    intent.signal.cross_margin_ticks = 1;
     const std::size_t id = h.placer_->submit(intent, signalled(h, 20), t);
     EXPECT_EQ(h.placer_->state(id).signal_crosses, 0u);
     const auto children = h.manager_->oms().children_of(intent.parent);
@@ -282,7 +310,8 @@ TEST(PlacerSignals, ASliceCrossesWhenThePriceIsLeavingFasterThanTheSpreadAndTheF
   Harness h(config, "cross");
   const TimestampNs t = parse_time("2024-08-08T23:56:00Z").value();
   h.sim_->run_until(t);
-  const ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  ems::Intent intent = signal_intent(h, t, Qty::from_units(1));
+  intent.signal.cross_margin_ticks = 1;  // crossing on the signal is off by default
   const auto views = signalled(h, 20);
   const std::size_t id = h.placer_->submit(intent, views, t);
   EXPECT_EQ(h.placer_->state(id).signal_crosses, 1u) << h.placer_->state(id).last_decision;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <sstream>
 
@@ -125,13 +126,20 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
     } else if (key == "signal_improve_ticks") {
       s = parse_double(key, value, 0, 1000, p.signal.improve_ticks);
     } else if (key == "signal_cross_ticks") {
-      s = parse_double(key, value, 0, 1000, p.signal.cross_margin_ticks);
+      if (value == "off")
+        p.signal.cross_margin_ticks = std::numeric_limits<double>::infinity();
+      else
+        s = parse_double(key, value, 0, 1000, p.signal.cross_margin_ticks);
     } else if (key == "signal_max_wait") {
       auto dur = parse_duration(value);
       if (!dur || *dur < 0 || *dur > 60 * kNanosPerSecond)
         s = make_error("signal_max_wait must be a duration from 0 to 60s, not '" + value + "'");
       else
         p.signal.max_wait_ns = *dur;
+    } else if (key == "signal_wait_behind_ticks") {
+      s = parse_double(key, value, 0, 100, d);
+      if (s.ok() && d != std::floor(d)) s = make_error("signal_wait_behind_ticks must be a whole number");
+      p.signal.wait_behind_ticks = static_cast<int>(d);
     } else if (key == "signal_actions_per_minute") {
       s = parse_double(key, value, 0, 600, p.signal.actions_per_minute);
     } else if (key == "signal_imbalance_weight") {

@@ -433,6 +433,35 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
         st.wait_until_ns = std::min(st.wait_until_ns, in.deadline_ns - params_.cross_margin_ns);
       st.wait_source = chosen.source;
       ++st.signal_waits;
+      if (sp.wait_behind_ticks > 0) {
+        // Rest where the price is going instead: behind the touch, with everything shown down to there
+        // ahead of us.
+        const Price step = Price::from_raw(chosen.listing.tick_size.raw() * sp.wait_behind_ticks);
+        const Price behind = in.side == Side::Buy ? near->price - step : near->price + step;
+        if (in.side == Side::Buy ? behind < best.price : behind > best.price) {
+          best.price = behind;
+          best.units = units_from_base(chosen.listing, want, behind);
+          best_ahead = 0;
+          for (const md::Level& l : in.side == Side::Buy ? chosen.bids : chosen.asks)
+            if (in.side == Side::Buy ? l.price >= behind : l.price <= behind)
+              best_ahead += base_from_units(chosen.listing, l.qty, l.price).to_double();
+        }
+        why << " rest behind on signal (the mid is expected " << -leaving << " ticks through the touch);";
+        why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
+        st.last_decision = why.take();
+        (void)manager_.record_algo_state(in.parent, "behind on signal", st.last_decision, now_ns);
+        NewOrder order;
+        order.venue = chosen.venue;
+        order.type = OrderType::Limit;
+        order.time_in_force = TimeInForce::PostOnly;
+        order.price = best.price;
+        order.qty = best.units;
+        const std::uint64_t before = st.children;
+        send(id, order, true, now_ns, best_ahead);
+        if (st.children > before) working_.back().behind_until_ns = st.wait_until_ns;
+        st.wait_until_ns = 0;
+        return;
+      }
       why << " chose " << chosen.venue.view() << ": wait on signal (the mid is expected " << -leaving
           << " ticks through the touch)";
       st.last_decision = why.take();
@@ -519,8 +548,11 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
             (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
         const bool within_limit =
             !in.limit.is_set() || (in.side == Side::Buy ? t->price <= in.limit : t->price >= in.limit);
-        // The market moved away from our price: our place there is worth nothing now.
-        if (away >= params_.reprice_ticks - 1e-9 && within_limit) pull = true;
+        // The market moved away from our price: our place there is worth nothing now. A child resting
+        // behind on the signal stays while the signal holds.
+        const auto expected = w.behind_until_ns > now_ns ? toward(*view, in.side) : std::nullopt;
+        const bool kept_behind = expected && *expected <= -in.signal.wait_ticks / 2;
+        if (away >= params_.reprice_ticks - 1e-9 && within_limit && !kept_behind) pull = true;
         // A peg follows the touch both ways: it moves when it would rest elsewhere now, unless it is the
         // touch itself (a live book shows our own order there).
         if (in.urgency == Urgency::Peg && within_limit && t->price != w.price &&

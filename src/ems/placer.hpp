@@ -13,6 +13,7 @@
 //  - Peg: rests at the touch and follows it, within the limit.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,14 +46,19 @@ struct SignalParams {
   // moves through it), for at most max_wait_ns and never into the deadline's cross.
   double wait_ticks = 3.0;
   DurationNs max_wait_ns = 2 * kNanosPerSecond;
+  // 0: a wait holds the child back. n: it rests n ticks behind the touch instead (where the price is
+  // expected to go), kept there while the signal holds and for at most max_wait_ns. 1 by default: holding
+  // back lost the maker fee on the slices it delayed (docs/algos.md).
+  int wait_behind_ticks = 1;
   // Pull: a child resting at the touch is canceled when toward <= -pull_ticks (after min_rest_ns).
   double pull_ticks = 4.0;
   // Improve: with a spread of two ticks or more and toward >= improve_ticks, a new child rests a tick
   // inside the touch: ahead of the queue before the price leaves.
   double improve_ticks = 1.0;
   // Cross: a new child takes the far touch at once when toward exceeds the spread, the taker fee's excess
-  // over the maker fee (in ticks) and this margin: waiting would cost more than crossing.
-  double cross_margin_ticks = 1.0;
+  // over the maker fee (in ticks) and this margin: waiting would cost more than crossing. Off (infinite) by
+  // default: on the bundled market it never paid (docs/algos.md).
+  double cross_margin_ticks = std::numeric_limits<double>::infinity();
   // Waits and pulls started per intent and minute, a token bucket holding ten seconds' worth: the signal
   // never makes a child churn.
   double actions_per_minute = 12;
@@ -163,6 +169,7 @@ class Placer {
     TimestampNs cancel_tried_ns = 0;  // a refused cancel (rate budget) is tried again after a pause
     bool recheck =
         false;  // a pull held back (resting too briefly, or a cancel to retry): looked at on any event
+    TimestampNs behind_until_ns = 0;  // rests behind the touch on the signal (not re-priced up) until then
   };
   struct Held {
     std::size_t intent;
