@@ -17,6 +17,16 @@ const md::Level* touch(const VenueView& v, Side side) {
   return levels.empty() ? nullptr : &levels.front();
 }
 
+NewOrder limit_order(const VenueId& venue, TimeInForce tif, Price price, Qty qty) {
+  NewOrder order;
+  order.venue = venue;
+  order.type = OrderType::Limit;
+  order.time_in_force = tif;
+  order.price = price;
+  order.qty = qty;
+  return order;
+}
+
 // Where a passive or pegged child rests on a venue: at the touch, or better by the intent's offset while that
 // stays inside the venue's spread.
 Price rest_price(const VenueView& v, const Intent& in, Price touch_price) {
@@ -154,7 +164,8 @@ void Placer::describe_signals(Text& out, const VenueSignals& s) {
       << " micro " << s.micro_ticks << (s.fitted ? " ticks]" : " ticks unfitted]");
 }
 
-void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead) {
+void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead,
+                  const char* what) {
   order.parent_id = intents_[id].parent;
   order.instrument = intents_[id].instrument;
   order.side = intents_[id].side;
@@ -179,7 +190,8 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
   children_[id].push_back(*sent);
   ++states_[id].children;
   // Each decision is journaled with what it weighed.
-  (void)manager_.record_algo_state(intents_[id].parent, passive ? "place passive" : "place aggressive",
+  (void)manager_.record_algo_state(intents_[id].parent,
+                                   what != nullptr ? what : passive ? "place passive" : "place aggressive",
                                    states_[id].last_decision, now_ns);
 }
 
@@ -217,15 +229,18 @@ void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueVi
   if (in.signals) router.imbalance_weight = in.signal.imbalance_weight;
   const RoutePlan plan = route_marketable(in.side, qty, in.limit, mid, views, router);
   states_[id].last_decision = plan.explain();
+  if (in.signals) {
+    // The touch imbalance the router weighed, per venue.
+    Text why(2);
+    for (const VenueView& v : views) {
+      why << "\n  " << v.venue.view();
+      describe_signals(why, v.signals);
+    }
+    states_[id].last_decision += why.str();
+  }
   // Each piece an IOC at the worst level it takes on its venue.
   auto ioc = [](const RoutePiece& piece) {
-    NewOrder order;
-    order.venue = piece.venue;
-    order.type = OrderType::Limit;
-    order.time_in_force = TimeInForce::ImmediateOrCancel;
-    order.price = piece.limit;
-    order.qty = piece.qty;
-    return order;
+    return limit_order(piece.venue, TimeInForce::ImmediateOrCancel, piece.limit, piece.qty);
   };
   if (in.arrive_together) {
     for (const RoutePiece& piece : plan.pieces) {
@@ -393,6 +408,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   const md::Level* near = touch(chosen, in.side);
   const md::Level* far = touch(chosen, opposite(in.side));
   const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
+  TimestampNs behind_until_ns = 0;  // resting behind the touch on the signal until then
   if (signalled && near != nullptr && far != nullptr && !must_cross) {
     const SignalParams& sp = in.signal;
     const double tick = chosen.listing.tick_size.to_double();
@@ -415,13 +431,8 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
             << fee_gap_ticks << " ticks)";
         st.last_decision = why.take();
         ++st.signal_crosses;
-        NewOrder order;
-        order.venue = chosen.venue;
-        order.type = OrderType::Limit;
-        order.time_in_force = TimeInForce::ImmediateOrCancel;
-        order.price = far->price;
-        order.qty = units;
-        send(id, order, false, now_ns, 0);
+        send(id, limit_order(chosen.venue, TimeInForce::ImmediateOrCancel, far->price, units), false, now_ns,
+             0, "cross on signal");
         return;
       }
     }
@@ -447,28 +458,15 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
               best_ahead += base_from_units(chosen.listing, l.qty, l.price).to_double();
         }
         why << " rest behind on signal (the mid is expected " << -leaving << " ticks through the touch);";
-        why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
+        behind_until_ns = st.wait_until_ns;
+      } else {
+        why << " chose " << chosen.venue.view() << ": wait on signal (the mid is expected " << -leaving
+            << " ticks through the touch)";
         st.last_decision = why.take();
-        (void)manager_.record_algo_state(in.parent, "behind on signal", st.last_decision, now_ns);
-        NewOrder order;
-        order.venue = chosen.venue;
-        order.type = OrderType::Limit;
-        order.time_in_force = TimeInForce::PostOnly;
-        order.price = best.price;
-        order.qty = best.units;
-        const std::uint64_t before = st.children;
-        send(id, order, true, now_ns, best_ahead);
-        if (st.children > before) working_.back().behind_until_ns = st.wait_until_ns;
-        st.wait_until_ns = 0;
+        (void)manager_.record_algo_state(in.parent, "wait on signal", st.last_decision, now_ns);
         return;
       }
-      why << " chose " << chosen.venue.view() << ": wait on signal (the mid is expected " << -leaving
-          << " ticks through the touch)";
-      st.last_decision = why.take();
-      (void)manager_.record_algo_state(in.parent, "wait on signal", st.last_decision, now_ns);
-      return;
-    }
-    if (leaving >= sp.improve_ticks && spread_ticks >= 2 - 1e-9 && best.price == near->price) {
+    } else if (leaving >= sp.improve_ticks && spread_ticks >= 2 - 1e-9 && best.price == near->price) {
       const Price step = chosen.listing.tick_size;
       const Price better = in.side == Side::Buy ? near->price + step : near->price - step;
       const bool within_limit =
@@ -485,13 +483,10 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   st.wait_until_ns = 0;
   why << " chose " << best.view->venue.view() << " at " << best.price.to_string();
   states_[id].last_decision = why.take();
-  NewOrder order;
-  order.venue = best.view->venue;
-  order.type = OrderType::Limit;
-  order.time_in_force = TimeInForce::PostOnly;
-  order.price = best.price;
-  order.qty = best.units;
-  send(id, order, true, now_ns, best_ahead);
+  const std::uint64_t before = st.children;
+  send(id, limit_order(best.view->venue, TimeInForce::PostOnly, best.price, best.units), true, now_ns,
+       best_ahead, behind_until_ns != 0 ? "behind on signal" : nullptr);
+  if (st.children > before) working_.back().behind_until_ns = behind_until_ns;
 }
 
 void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, const VenueId* changed) {

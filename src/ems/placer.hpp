@@ -199,7 +199,9 @@ class Placer {
   Qty in_flight(std::size_t id) const;
 
  private:
-  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead);
+  // Sends a child and journals the decision under `what` (nullptr: "place passive" or "place aggressive").
+  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead,
+            const char* what = nullptr);
   double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
   bool already_canceling(Working& w) const;
   void settle_aggressive(std::size_t id);  // an aggressive intent with nothing working or held is done
