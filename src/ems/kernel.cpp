@@ -315,17 +315,30 @@ AlgoMarket Kernel::market_now(const InstrumentId& instrument, int changed_venue)
     st.views = views(instrument, depth);
     st.views_full_ns = t;
     st.views_depth = depth;
-    for (auto& v : st.views)
-      if (v.source < st.signals.size()) fill_signals(v, st.signals[v.source], t);
+    for (auto& v : st.views) fill_view_signals(st, v, t);
   } else {
     for (auto& fresh : views(instrument, depth, changed_venue))
       for (auto& cached : st.views)
         if (cached.venue == fresh.venue) {
           cached = std::move(fresh);
-          if (cached.source < st.signals.size()) fill_signals(cached, st.signals[cached.source], t);
+          fill_view_signals(st, cached, t);
         }
   }
   return algo_market(st.views, t);
+}
+
+Qty Kernel::own_at(const InstrumentState& st, const VenueId& venue, Side side, Price price) const {
+  // Only a book that holds our orders needs them taken out (the simulator's shows the others alone).
+  if (!market_->books_hold_own_orders() || !price.is_set()) return {};
+  return st.placer->own_resting_units(venue, side, price);
+}
+
+void Kernel::fill_view_signals(const InstrumentState& st, VenueView& view, TimestampNs now_ns) const {
+  if (view.source >= st.signals.size()) return;
+  const Price bid = view.bids.empty() ? Price::unset() : view.bids.front().price;
+  const Price ask = view.asks.empty() ? Price::unset() : view.asks.front().price;
+  fill_signals(view, st.signals[view.source], now_ns, own_at(st, view.venue, Side::Buy, bid),
+               own_at(st, view.venue, Side::Sell, ask));
 }
 
 std::optional<double> Kernel::record_history(InstrumentState& st, const md::MarketRef& ref,
@@ -362,11 +375,15 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   if (st.signals.size() < market_->venue_count()) st.signals.resize(market_->venue_count());
   if (ref.venue < st.signals.size() && book != nullptr) {
     md::BookSignalTracker& signals = st.signals[ref.venue];
-    if (print)
+    if (print) {
       signals.on_trade(event.side, event.qty, t);
-    else if (book->valid())
-      signals.on_touch(book->best(Side::Buy), book->best_qty(Side::Buy), book->best(Side::Sell),
-                       book->best_qty(Side::Sell), book->listing().tick_size);
+    } else if (book->valid()) {
+      const Price bid = book->best(Side::Buy), ask = book->best(Side::Sell);
+      const Qty own_bid = own_at(st, ref.venue_id, Side::Buy, bid);
+      const Qty own_ask = own_at(st, ref.venue_id, Side::Sell, ask);
+      signals.on_touch(bid, std::max(Qty{}, book->best_qty(Side::Buy) - own_bid), ask,
+                       std::max(Qty{}, book->best_qty(Side::Sell) - own_ask), book->listing().tick_size);
+    }
   }
   const std::optional<double> mid = record_history(st, ref, event, base);
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).

@@ -83,6 +83,16 @@ Qty Placer::in_flight(std::size_t id) const {
   return total;
 }
 
+Qty Placer::own_resting_units(const VenueId& venue, Side side, Price price) const {
+  Qty total;
+  for (const Working& w : working_) {
+    if (!w.passive || w.price != price || !(w.venue == venue) || intents_[w.intent].side != side) continue;
+    if (const oms::ChildOrder* c = manager_.oms().child(w.child); c != nullptr && c->open())
+      total += c->leaves_qty();
+  }
+  return total;
+}
+
 // What the OMS counts executed for each child: every fill once, however the reports came.
 Qty Placer::filled(std::size_t id) const {
   Qty total;
@@ -191,7 +201,9 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
   ++states_[id].children;
   // Each decision is journaled with what it weighed.
   (void)manager_.record_algo_state(intents_[id].parent,
-                                   what != nullptr ? what : passive ? "place passive" : "place aggressive",
+                                   what != nullptr ? what
+                                   : passive       ? "place passive"
+                                                   : "place aggressive",
                                    states_[id].last_decision, now_ns);
 }
 

@@ -197,6 +197,9 @@ class Placer {
  public:
   // Base the intent's children have at their venues and not yet reported filled.
   Qty in_flight(std::size_t id) const;
+  // What our resting children show at `price` on `side` of `venue`'s book, in the venue's units (their open
+  // quantity, as the OMS has it).
+  Qty own_resting_units(const VenueId& venue, Side side, Price price) const;
 
  private:
   // Sends a child and journals the decision under `what` (nullptr: "place passive" or "place aggressive").

@@ -28,7 +28,7 @@ struct VenueSignals {
   double depth_imbalance = 0;  // the same over the first five levels, nearer levels weighing more
   double flow_imbalance = 0;   // the recent takers: (buy - sell) / (buy + sell), half-life 1 s
   double micro_ticks = 0;      // micro-price - mid, in ticks: where the mid is expected to go
-  Price micro_price;           // unset while a side is empty
+  Price micro_price = Price::unset();  // while a side is empty
 };
 
 // One venue at decision time.

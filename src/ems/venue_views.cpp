@@ -1,6 +1,7 @@
 #include "ems/venue_views.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace tranche::ems {
 
@@ -55,16 +56,29 @@ std::vector<VenueView> venue_views(const md::MarketSource& market, const Instrum
   return out;
 }
 
-void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, TimestampNs now_ns) {
+void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, TimestampNs now_ns, Qty own_bid,
+                  Qty own_ask) {
   VenueSignals& s = view.signals;
   s = VenueSignals{};
   s.known = true;
   s.fitted = tracker.model().fitted();
   s.flow_imbalance = tracker.flow().imbalance(now_ns);
-  s.depth_imbalance = md::depth_imbalance(view.bids, view.asks, 5);
-  if (view.bids.empty() || view.asks.empty()) return;
-  const md::Level& bid = view.bids.front();
-  const md::Level& ask = view.asks.front();
+  if (view.bids.empty() || view.asks.empty()) {
+    s.depth_imbalance = md::depth_imbalance(view.bids, view.asks, 5);
+    return;
+  }
+  // The touch as the others show it: ours taken out (never below nothing).
+  md::Level bid = view.bids.front(), ask = view.asks.front();
+  bid.qty = std::max(Qty{}, bid.qty - own_bid);
+  ask.qty = std::max(Qty{}, ask.qty - own_ask);
+  std::array<md::Level, 5> bids{}, asks{};
+  const std::size_t nb = std::min<std::size_t>(5, view.bids.size()),
+                    na = std::min<std::size_t>(5, view.asks.size());
+  std::copy_n(view.bids.begin(), nb, bids.begin());
+  std::copy_n(view.asks.begin(), na, asks.begin());
+  bids[0] = bid;
+  asks[0] = ask;
+  s.depth_imbalance = md::depth_imbalance(std::span(bids.data(), nb), std::span(asks.data(), na), 5);
   s.touch_imbalance = md::touch_imbalance(bid.qty, ask.qty);
   s.micro_price = tracker.model().micro_price(bid.price, bid.qty, ask.price, ask.qty);
   const Price tick = view.listing.tick_size;

@@ -27,8 +27,10 @@ std::vector<VenueView> venue_views(const md::MarketSource& market, const Instrum
                                    TimestampNs now_ns, const VenueViewOptions& options = {});
 
 // The venue's signals from its tracker, on the view's own book (depth imbalance over its first five
-// levels, the micro-price at its touch).
-void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, TimestampNs now_ns);
+// levels, the micro-price at its touch), with `own_bid` and `own_ask` (our resting orders at the touch, in
+// the venue's units, where the book holds them) taken out: the signals read what the others intend.
+void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, TimestampNs now_ns, Qty own_bid = {},
+                  Qty own_ask = {});
 
 // The benchmark mid of `instrument` now: `primary`'s, or with `consolidated` the mid of the best bid and
 // offer across the venues. Nothing while no such book shows both sides.

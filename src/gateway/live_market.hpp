@@ -55,6 +55,7 @@ class LiveMarket final : public md::MarketSource, private MarketEventSink {
   const VenueConfig& venue_config(std::size_t v) const override { return venues_[v]->venue(); }
   VenueState venue_state(std::size_t v) const override { return venues_[v]->state(); }
   const md::BookView* book(std::size_t v, const InstrumentId& instrument) const override;
+  bool books_hold_own_orders() const override { return true; }
 
  private:
   struct Timer {

@@ -67,6 +67,9 @@ class MarketSource {
   virtual VenueState venue_state(std::size_t venue) const = 0;
   // The venue's book of `instrument`; nullptr when the venue does not list it.
   virtual const BookView* book(std::size_t venue, const InstrumentId& instrument) const = 0;
+  // Whether the books hold our own resting orders: a live venue's do (its diffs carry them), the simulator's
+  // show the market without them. What reads the book for others' intentions (the signals) takes ours out.
+  virtual bool books_hold_own_orders() const { return false; }
 
  protected:
   ~MarketSource() = default;
