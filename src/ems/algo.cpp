@@ -40,6 +40,13 @@ Status parse_double(const std::string& key, const std::string& value, double lo,
   }
 }
 
+// A whole number within [lo, hi] (offset_ticks, seed, signal_wait_behind_ticks).
+Status parse_whole(const std::string& key, const std::string& value, double lo, double hi, double& out) {
+  Status s = parse_double(key, value, lo, hi, out);
+  if (s.ok() && out != std::floor(out)) s = make_error(key + " must be a whole number");
+  return s;
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, std::pair<AlgoFactory, std::vector<std::string>>> algos;
@@ -100,12 +107,10 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
     } else if (key == "impact") {
       s = parse_double(key, value, 0, 1e9, p.impact);
     } else if (key == "offset_ticks") {
-      s = parse_double(key, value, 0, 100, d);
-      if (s.ok() && d != std::floor(d)) s = make_error("offset_ticks must be a whole number");
+      s = parse_whole(key, value, 0, 100, d);
       p.offset_ticks = static_cast<int>(d);
     } else if (key == "seed") {
-      s = parse_double(key, value, 0, 9e15, d);
-      if (s.ok() && d != std::floor(d)) s = make_error("seed must be a whole number");
+      s = parse_whole(key, value, 0, 9e15, d);
       p.seed = static_cast<std::uint64_t>(d);
     } else if (key == "would_price") {
       if (!Price::parse(value, p.would_price) || !p.would_price.is_positive())
@@ -137,8 +142,7 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
       else
         p.signal.max_wait_ns = *dur;
     } else if (key == "signal_wait_behind_ticks") {
-      s = parse_double(key, value, 0, 100, d);
-      if (s.ok() && d != std::floor(d)) s = make_error("signal_wait_behind_ticks must be a whole number");
+      s = parse_whole(key, value, 0, 100, d);
       p.signal.wait_behind_ticks = static_cast<int>(d);
     } else if (key == "signal_actions_per_minute") {
       s = parse_double(key, value, 0, 600, p.signal.actions_per_minute);

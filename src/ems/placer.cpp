@@ -27,6 +27,20 @@ NewOrder limit_order(const VenueId& venue, TimeInForce tif, Price price, Qty qty
   return order;
 }
 
+// Whether `price` is within the intent's limit (no limit: every price is).
+bool within_limit(const Intent& in, Price price) {
+  return !in.limit.is_set() || (in.side == Side::Buy ? price <= in.limit : price >= in.limit);
+}
+
+// Base displayed on `side` of `v` at `price` or better: all of it is ahead of an order resting at `price`.
+double shown_at_or_better(const VenueView& v, Side side, Price price) {
+  double base = 0;
+  for (const md::Level& l : side == Side::Buy ? v.bids : v.asks)
+    if (side == Side::Buy ? l.price >= price : l.price <= price)
+      base += base_from_units(v.listing, l.qty, l.price).to_double();
+  return base;
+}
+
 // Where a passive or pegged child rests on a venue: at the touch, or better by the intent's offset while that
 // stays inside the venue's spread.
 Price rest_price(const VenueView& v, const Intent& in, Price touch_price) {
@@ -159,13 +173,15 @@ bool Placer::still_waiting(std::size_t id, const std::vector<VenueView>& views, 
   const IntentState& st = states_[id];
   const Intent& in = intents_[id];
   if (now_ns >= st.wait_until_ns) return false;
-  for (const VenueView& v : views) {
-    if (v.source != st.wait_source) continue;
-    // Held while the signal still points through the level (with half the threshold: no flapping).
-    const auto t = toward(v, in.side);
-    return v.tradable && t && *t <= -in.signal.wait_ticks / 2;
-  }
+  for (const VenueView& v : views)
+    if (v.source == st.wait_source) return v.tradable && wait_signal_holds(v, in);
   return false;
+}
+
+bool Placer::wait_signal_holds(const VenueView& v, const Intent& in) {
+  // Half the threshold that started the wait: no flapping at its edge.
+  const auto t = toward(v, in.side);
+  return t && *t <= -in.signal.wait_ticks / 2;
 }
 
 void Placer::describe_signals(Text& out, const VenueSignals& s) {
@@ -358,13 +374,10 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     if (t == nullptr) continue;
     Price price = rest_price(v, in, t->price);
     double ahead = price == t->price ? base_from_units(v.listing, t->qty, t->price).to_double() : 0.0;
-    if (in.limit.is_set() && (in.side == Side::Buy ? price > in.limit : price < in.limit)) {
+    if (!within_limit(in, price)) {
       // Behind the touch, at our limit: everything displayed at our price or better is ahead of us.
       price = in.limit;
-      ahead = 0;
-      for (const md::Level& l : in.side == Side::Buy ? v.bids : v.asks)
-        if (in.side == Side::Buy ? l.price >= price : l.price <= price)
-          ahead += base_from_units(v.listing, l.qty, l.price).to_double();
+      ahead = shown_at_or_better(v, in.side, price);
     }
     const Qty units = units_from_base(v.listing, want, price);
     if (!units.is_positive()) continue;
@@ -429,9 +442,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     const double fee_gap_bps = vc ? vc->fees.taker_bps.to_double() - vc->fees.maker_bps.to_double() : 0;
     const double mid = (far->price.to_double() + near->price.to_double()) / 2;
     const double fee_gap_ticks = std::max(0.0, fee_gap_bps) * 1e-4 * mid / tick;
-    const bool far_within_limit =
-        !in.limit.is_set() || (in.side == Side::Buy ? far->price <= in.limit : far->price >= in.limit);
-    if (leaving > spread_ticks + fee_gap_ticks + sp.cross_margin_ticks && far_within_limit &&
+    if (leaving > spread_ticks + fee_gap_ticks + sp.cross_margin_ticks && within_limit(in, far->price) &&
         in.urgency == Urgency::Passive && take_signal_token(id, now_ns)) {
       // Waiting would cost more than the spread and the fee: the price is leaving. Take the far touch,
       // as much of the slice as it shows.
@@ -464,10 +475,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
         if (in.side == Side::Buy ? behind < best.price : behind > best.price) {
           best.price = behind;
           best.units = units_from_base(chosen.listing, want, behind);
-          best_ahead = 0;
-          for (const md::Level& l : in.side == Side::Buy ? chosen.bids : chosen.asks)
-            if (in.side == Side::Buy ? l.price >= behind : l.price <= behind)
-              best_ahead += base_from_units(chosen.listing, l.qty, l.price).to_double();
+          best_ahead = shown_at_or_better(chosen, in.side, behind);
         }
         why << " rest behind on signal (the mid is expected " << -leaving << " ticks through the touch);";
         behind_until_ns = st.wait_until_ns;
@@ -481,9 +489,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     } else if (leaving >= sp.improve_ticks && spread_ticks >= 2 - 1e-9 && best.price == near->price) {
       const Price step = chosen.listing.tick_size;
       const Price better = in.side == Side::Buy ? near->price + step : near->price - step;
-      const bool within_limit =
-          !in.limit.is_set() || (in.side == Side::Buy ? better <= in.limit : better >= in.limit);
-      if (within_limit) {
+      if (within_limit(in, better)) {
         best.price = better;
         best_ahead = 0;
         best.units = units_from_base(chosen.listing, want, better);
@@ -553,16 +559,14 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
         const double tick = view->listing.tick_size.to_double();
         const double away =
             (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
-        const bool within_limit =
-            !in.limit.is_set() || (in.side == Side::Buy ? t->price <= in.limit : t->price >= in.limit);
+        const bool touch_within_limit = within_limit(in, t->price);
         // The market moved away from our price: our place there is worth nothing now. A child resting
         // behind on the signal stays while the signal holds.
-        const auto expected = w.behind_until_ns > now_ns ? toward(*view, in.side) : std::nullopt;
-        const bool kept_behind = expected && *expected <= -in.signal.wait_ticks / 2;
-        if (away >= params_.reprice_ticks - 1e-9 && within_limit && !kept_behind) pull = true;
+        const bool kept_behind = w.behind_until_ns > now_ns && wait_signal_holds(*view, in);
+        if (away >= params_.reprice_ticks - 1e-9 && touch_within_limit && !kept_behind) pull = true;
         // A peg follows the touch both ways: it moves when it would rest elsewhere now, unless it is the
         // touch itself (a live book shows our own order there).
-        if (in.urgency == Urgency::Peg && within_limit && t->price != w.price &&
+        if (in.urgency == Urgency::Peg && touch_within_limit && t->price != w.price &&
             rest_price(*view, in, t->price) != w.price)
           pull = true;
       }

@@ -188,6 +188,8 @@ class Placer {
   static std::optional<double> toward(const VenueView& v, Side side);
   // Takes one action from the intent's signal budget; false when it is spent.
   bool take_signal_token(std::size_t id, TimestampNs now_ns);
+  // Whether `v`'s signal still points through the touch, as a wait (or a rest behind) began on.
+  static bool wait_signal_holds(const VenueView& v, const Intent& in);
   // Whether a wait on the signal holds the intent's next placement now.
   bool still_waiting(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) const;
   static void describe_signals(Text& out, const VenueSignals& s);

@@ -93,10 +93,6 @@ MicroPriceModel::MicroPriceModel() = default;
 
 MicroPriceFit::MicroPriceFit(Price tick) : tick_(tick) {}
 
-void MicroPriceFit::clear() {
-  *this = MicroPriceFit(tick_);
-}
-
 int MicroPriceFit::state(const MicroPriceModel::Sample& s) const {
   return spread_state(spread_ticks(s, tick_)) * kImbalanceBuckets + MicroPriceModel::bucket(share_of_bid(s));
 }

@@ -85,7 +85,6 @@ class MicroPriceFit {
   void add(const MicroPriceModel::Sample& from, const MicroPriceModel::Sample& to);
   // Every count times `keep` (in (0, 1]).
   void decay(double keep);
-  void clear();
   // Refused below kMinTransitions transitions, or when the counts cannot be inverted.
   Result<MicroPriceModel> solve() const;
   std::uint64_t transitions() const { return transitions_; }

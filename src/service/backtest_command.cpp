@@ -83,15 +83,21 @@ std::pair<double, double> mean_se(const std::vector<double>& v) {
 PairedDifference paired(const std::vector<GridRun>& runs, const std::string& scenario,
                         const std::string& size, const std::string& horizon, const std::string& algo,
                         const std::string& variant, const std::string& baseline) {
-  std::vector<double> cost, ex, mk1, mk10;
+  // The cell's runs of each, found in one pass; then matched by start and side within the cell.
+  std::vector<const GridRun*> ours, theirs;
   for (const GridRun& r : runs) {
     if (r.scenario != scenario || r.size_label != size || r.horizon_label != horizon || r.algo != algo ||
-        r.variant != variant || !r.ok)
+        !r.ok)
       continue;
-    for (const GridRun& b : runs) {
-      if (b.scenario != scenario || b.size_label != size || b.horizon_label != horizon || b.algo != algo ||
-          b.variant != baseline || b.start_ns != r.start_ns || b.side != r.side || !b.ok)
-        continue;
+    if (r.variant == variant) ours.push_back(&r);
+    if (r.variant == baseline) theirs.push_back(&r);
+  }
+  std::vector<double> cost, ex, mk1, mk10;
+  for (const GridRun* rp : ours) {
+    const GridRun& r = *rp;
+    for (const GridRun* bp : theirs) {
+      const GridRun& b = *bp;
+      if (b.start_ns != r.start_ns || b.side != r.side) continue;
       cost.push_back(r.cost_bps - b.cost_bps);
       ex.push_back(r.cost_ex_fees_bps - b.cost_ex_fees_bps);
       if (r.passive_1s_bps && b.passive_1s_bps) mk1.push_back(*r.passive_1s_bps - *b.passive_1s_bps);
