@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 CMAKE_FLAGS := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -Wno-dev
 
-.PHONY: all deps build build-asan test test-unit test-asan demo bench format clean
+.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz format clean
 
 all: build
 
@@ -39,6 +39,10 @@ demo: build
 # Benchmarks write Google Benchmark JSON to bench-results/.
 bench: build
 	@./scripts/bench.sh $(BUILD)
+
+# Every fuzz target under libFuzzer (clang-14, build-fuzz/), FUZZ_SECONDS each (default 60): docs/fuzzing.md.
+fuzz: deps
+	@./scripts/fuzz.sh
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

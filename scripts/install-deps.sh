@@ -12,6 +12,7 @@ packages=(
   libquickfix-dev  # FIX sessions (tranche serve); its FIX44.xml comes from jspurefix (npm, fix/)
   libboost-dev libssl-dev openssl  # the crypto venues: HTTPS and WebSocket on Beast/Asio over OpenSSL
   chromium  # the HTML report's test opens it headless
+  clang-14 libclang-rt-14-dev  # `make fuzz`: libFuzzer with ASan and UBSan
 )
 # Node and npm: the machine's own when present (node 20 here), else Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -79,6 +79,11 @@ Result<TimestampNs> parse_time(std::string_view text) {
   if (pos < text.size() && text[pos] == 'Z') ++pos;
   if (pos != text.size()) return bad();
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return bad();
+  // Nanoseconds since 1970 in 64 bits reach from 1677-09-21 to 2262-04-11: a year outside the whole years
+  // between would overflow (the fuzzer found year 0000 doing so).
+  if (year < 1678 || year > 2261)
+    return make_error("time '" + std::string(text) +
+                      "' is outside the years 1678 to 2261 that Tranche's clock holds");
   // A day its month does not have (2024-02-30, 2023-02-29) would otherwise roll silently into the next month.
   static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;

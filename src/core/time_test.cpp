@@ -33,6 +33,17 @@ TEST(ParseTime, ReadsAKnownIsoTimeToTheSameNanosecondsAsTheDateCommand) {
   EXPECT_EQ(must_parse("1969-12-31T23:59:59Z"), -kNanosPerSecond);
 }
 
+// Regression: the config fuzzer found year 0000 overflowing the nanoseconds (signed overflow under UBSan).
+TEST(ParseTime, RefusesAYearNanosecondsSince1970In64BitsCannotHold) {
+  for (const char* text : {"0000-01-01T00:00:00Z", "1677-12-31", "2262-04-12T00:00:00Z", "9999-12-31"}) {
+    const auto parsed = parse_time(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.error().message.find("1678 to 2261"), std::string::npos) << parsed.error().message;
+  }
+  EXPECT_TRUE(parse_time("1678-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(parse_time("2261-12-31T23:59:59.999999999Z").ok());
+}
+
 TEST(ParseTime, ReadsAFractionOfASecondToTheNanosecond) {
   EXPECT_EQ(must_parse("2024-08-08T23:55:00.123456789Z"), kFiveToMidnight + 123'456'789);
   EXPECT_EQ(must_parse("2024-08-08T23:55:00.5Z"), kFiveToMidnight + 500'000'000);

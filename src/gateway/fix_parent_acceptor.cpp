@@ -21,6 +21,35 @@ char char_or_zero(const FIX::FieldMap& map, int tag) {
   return v.size() == 1 ? v[0] : (v.empty() ? 0 : '?');
 }
 
+// What the acceptor's handler makes of an order message (it throws FIX::UnsupportedMessageType for any
+// other).
+ParentRequest parent_request_from(const FIX::Message& message, std::string session) {
+  ParentRequest r;
+  r.kind = fix_order_request_kind<ParentRequest::Kind>(message);
+  r.session = std::move(session);
+  r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
+  r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
+  r.account = field_or_empty(message, FIX::FIELD::Account);
+  r.symbol = field_or_empty(message, FIX::FIELD::Symbol);
+  r.side = char_or_zero(message, FIX::FIELD::Side);
+  r.ord_type = char_or_zero(message, FIX::FIELD::OrdType);
+  r.qty = field_or_empty(message, FIX::FIELD::OrderQty);
+  r.price = field_or_empty(message, FIX::FIELD::Price);
+  r.target_strategy = field_or_empty(message, FIX::FIELD::TargetStrategy);
+  r.algo = field_or_empty(message, kTrancheAlgo);
+  r.strategy_params = field_or_empty(message, FIX::FIELD::TargetStrategyParameters);
+  r.participation_rate = field_or_empty(message, FIX::FIELD::ParticipationRate);
+  for (const auto& [tag, into] : {std::pair{FIX::FIELD::ExpireTime, &r.expire_ns},
+                                  std::pair{FIX::FIELD::EffectiveTime, &r.effective_ns}}) {
+    if (!message.isSetField(tag)) continue;
+    const std::string text = message.getField(tag);
+    *into = parse_fix_timestamp(text);
+    if (!*into && r.problem.empty())
+      r.problem = "tag " + std::to_string(tag) + " '" + text + "' is not a UTCTimestamp";
+  }
+  return r;
+}
+
 }  // namespace
 
 struct FixParentAcceptor::Impl {
@@ -41,30 +70,7 @@ struct FixParentAcceptor::Impl {
   }
 
   void from_app(const FIX::Message& message, const FIX::SessionID& id) {
-    ParentRequest r;
-    r.kind = fix_order_request_kind<ParentRequest::Kind>(message);
-    r.session = id.toString();
-    r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
-    r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
-    r.account = field_or_empty(message, FIX::FIELD::Account);
-    r.symbol = field_or_empty(message, FIX::FIELD::Symbol);
-    r.side = char_or_zero(message, FIX::FIELD::Side);
-    r.ord_type = char_or_zero(message, FIX::FIELD::OrdType);
-    r.qty = field_or_empty(message, FIX::FIELD::OrderQty);
-    r.price = field_or_empty(message, FIX::FIELD::Price);
-    r.target_strategy = field_or_empty(message, FIX::FIELD::TargetStrategy);
-    r.algo = field_or_empty(message, kTrancheAlgo);
-    r.strategy_params = field_or_empty(message, FIX::FIELD::TargetStrategyParameters);
-    r.participation_rate = field_or_empty(message, FIX::FIELD::ParticipationRate);
-    for (const auto& [tag, into] : {std::pair{FIX::FIELD::ExpireTime, &r.expire_ns},
-                                    std::pair{FIX::FIELD::EffectiveTime, &r.effective_ns}}) {
-      if (!message.isSetField(tag)) continue;
-      const std::string text = message.getField(tag);
-      *into = parse_fix_timestamp(text);
-      if (!*into && r.problem.empty())
-        r.problem = "tag " + std::to_string(tag) + " '" + text + "' is not a UTCTimestamp";
-    }
-    sink(std::move(r));
+    sink(parent_request_from(message, id.toString()));
   }
 
   bool send(const ParentAnswer& a) {
@@ -141,6 +147,42 @@ void FixParentAcceptor::stop() {
 
 int FixParentAcceptor::logged_on() const {
   return impl_->core.logged_on();
+}
+
+struct FixParentReader::Dictionary {
+  FIX::DataDictionary dictionary;
+};
+
+FixParentReader::FixParentReader(std::unique_ptr<Dictionary> dictionary)
+    : dictionary_(std::move(dictionary)) {}
+
+FixParentReader::~FixParentReader() = default;
+
+Result<std::unique_ptr<FixParentReader>> FixParentReader::open(const std::string& dictionary_path) {
+  if (!std::filesystem::exists(dictionary_path))
+    return make_error("the FIX dictionary " + dictionary_path + " is missing");
+  auto dictionary = std::make_unique<Dictionary>();
+  try {
+    dictionary->dictionary.readFromURL(dictionary_path);
+  } catch (const std::exception& e) {
+    return make_error("the FIX dictionary " + dictionary_path + ": " + e.what());
+  }
+  // As the acceptor's sessions check (fix_session_settings.cpp): user-defined fields must be declared.
+  dictionary->dictionary.checkUserDefinedFields(true);
+  return std::unique_ptr<FixParentReader>(new FixParentReader(std::move(dictionary)));
+}
+
+Result<ParentRequest> FixParentReader::read(std::string_view raw, const std::string& session) const {
+  const FIX::DataDictionary& dd = dictionary_->dictionary;
+  try {
+    const FIX::Message message(std::string(raw), dd, dd, true);
+    FIX::DataDictionary::validate(message, &dd, &dd);
+    return parent_request_from(message, session);
+  } catch (const FIX::Exception& e) {
+    return make_error(std::string("FIX: ") + e.type + (e.detail.empty() ? "" : ": " + e.detail));
+  } catch (const std::exception& e) {
+    return make_error(std::string("FIX: ") + e.what());
+  }
 }
 
 }  // namespace tranche::gateway

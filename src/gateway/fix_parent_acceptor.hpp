@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/config.hpp"
 #include "core/parent_messages.hpp"
@@ -45,6 +46,27 @@ class FixParentAcceptor {
   struct Impl;
   explicit FixParentAcceptor(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// One raw FIX message read as the acceptor's session reads it, without a socket: QuickFIX's parser and the
+// dictionary's checks (the acceptor's settings), then the same mapping into a ParentRequest. What faces a
+// client is exercised through it by the fuzz target and its tests.
+class FixParentReader {
+ public:
+  // Fails naming the dictionary when it is missing or unreadable.
+  static Result<std::unique_ptr<FixParentReader>> open(const std::string& dictionary_path);
+  ~FixParentReader();
+  FixParentReader(const FixParentReader&) = delete;
+  FixParentReader& operator=(const FixParentReader&) = delete;
+
+  // The request a well-formed order message makes; an error saying what QuickFIX refused (a bad checksum,
+  // a field the message may not carry, an unsupported message type) otherwise.
+  Result<ParentRequest> read(std::string_view raw, const std::string& session) const;
+
+ private:
+  struct Dictionary;
+  explicit FixParentReader(std::unique_ptr<Dictionary> dictionary);
+  std::unique_ptr<Dictionary> dictionary_;
 };
 
 }  // namespace tranche::gateway

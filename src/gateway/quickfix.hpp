@@ -28,6 +28,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+#if defined(__clang__)  // `make fuzz` builds with clang, which warns of the macro below
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wkeyword-macro"
+#endif
 #define throw(...)
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
@@ -42,3 +46,6 @@
 #include <quickfix/SocketInitiator.h>
 #include <quickfix/Values.h>
 #undef throw
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif

@@ -162,7 +162,11 @@ class BinanceReader final : public EventReader {
     }
     // 19 digits: nanoseconds; 16: microseconds; 13: milliseconds.
     const std::size_t digits = space;
-    const TimestampNs recv_ns = digits >= 18 ? ts : digits >= 15 ? ts * 1000 : ts * 1'000'000;
+    TimestampNs recv_ns = ts;
+    if (digits < 18 && __builtin_mul_overflow(ts, digits >= 15 ? 1000 : 1'000'000, &recv_ns)) {
+      error("receive timestamp '" + std::string(line.substr(0, space)) + "' is too large for nanoseconds");
+      return false;
+    }
     const std::string_view json = line.substr(space + 1);
 
     od::document doc;

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "md/binary_format.hpp"
+#include "md/l2_book.hpp"
 #include "md/reader.hpp"
 
 namespace tranche::md {
@@ -187,6 +189,18 @@ TEST(BinanceReader, AFilePairIsReadAsOneContinuingStream) {
   EXPECT_EQ(reader->streams().size(), 1u);
 }
 
+// Regression: the fuzzer found a 17-digit (microsecond) receive timestamp whose nanoseconds overflow.
+TEST(BinanceReader, AReceiveTimestampTooLargeForNanosecondsIsAnErrorNotAnOverflow) {
+  const std::string line =
+      "23161254340869467 {\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\",\"t\":1,\"p\":\"1\","
+      "\"q\":\"1\",\"m\":true}}\n";
+  auto reader = make_binance_reader({write_file("huge_stamp.txt", std::string(kSpotLines) + line)});
+  const auto events = read_all(*reader);
+  EXPECT_EQ(events.size(), 5u);
+  ASSERT_EQ(reader->error_count(), 1u);
+  EXPECT_NE(reader->errors()[0].message.find("too large for nanoseconds"), std::string::npos);
+}
+
 TEST(BinaryFormat, RoundTripsEveryEventExactly) {
   auto source = make_binance_reader({write_file("roundtrip.txt", kSpotLines)});
   const std::string out = write_file("roundtrip.trmd", "");
@@ -228,6 +242,40 @@ TEST(BinaryFormat, ATruncatedFileIsAnErrorAndEveryWholeRecordBeforeItStillReads)
   const auto events = read_all(**opened);
   EXPECT_EQ(events.size(), 4u);
   EXPECT_EQ((*opened)->error_count(), 1u);
+}
+
+// Regression: the fuzzer found a damaged binary file's negative level price reaching the book, whose key
+// arithmetic then overflowed. The reader refuses the record; the book refuses such a price too.
+TEST(BinaryFormat, ALevelWithANegativePriceIsAnErrorAndTheRecordIsNotDelivered) {
+  auto source = make_binance_reader({write_file("negative.txt", kSpotLines)});
+  const std::string out = write_file("negative.trmd", "");
+  ASSERT_TRUE(convert_to_binary(*source, out).ok());
+  std::string bytes;
+  {
+    std::ifstream in(out, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::int64_t price = Price::parse("100.05").value().raw(), negative = -price;
+  const std::string needle(reinterpret_cast<const char*>(&price), 8);
+  const std::size_t at = bytes.find(needle);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, 8, std::string(reinterpret_cast<const char*>(&negative), 8));
+  std::ofstream(out, std::ios::binary | std::ios::trunc) << bytes;
+  auto opened = open_reader({out});
+  ASSERT_TRUE(opened.ok());
+  const auto events = read_all(**opened);
+  EXPECT_EQ(events.size(), 4u);
+  ASSERT_EQ((*opened)->error_count(), 1u);
+  EXPECT_NE((*opened)->errors()[0].message.find("prices must be positive"), std::string::npos);
+  L2Book book(Price::parse("0.01").value());
+  Event delta;
+  delta.kind = EventKind::BookDelta;
+  const Level levels[] = {{Price::from_raw(-6803482184050016256), Qty::parse("1").value()},
+                          {Price::parse("100.05").value(), Qty::parse("1").value()}};
+  delta.asks = levels;
+  EXPECT_FALSE(book.apply(delta));
+  EXPECT_EQ(book.off_tick_count(), 1u);
+  EXPECT_EQ(book.best_ask(), Price::parse("100.05").value());
 }
 
 TEST(BinaryFormat, RefusesAVersionNewerThanItReads) {

@@ -213,6 +213,15 @@ class BinaryReader final : public EventReader {
         const auto* first = reinterpret_cast<const Level*>(payload);
         out.bids = {first, h.n_bids};
         out.asks = {first + h.n_bids, h.n_asks};
+        // What the text decoders refuse is refused here too: a written file may have been damaged since.
+        for (const auto& side : {out.bids, out.asks})
+          for (const Level& level : side)
+            if (!level.price.is_positive() || level.qty < Qty{}) {
+              report_error(path_, record_index_,
+                           "a level at price " + level.price.to_string() + " of quantity " +
+                               level.qty.to_string() + ": prices must be positive, quantities not negative");
+              return false;
+            }
         return true;
       }
       case EventKind::Quote:
@@ -226,6 +235,12 @@ class BinaryReader final : public EventReader {
         if (payload_bytes != 16) break;
         out.price = Price::from_raw(get(0));
         out.qty = Qty::from_raw(get(1));
+        if (!out.price.is_positive() || !out.qty.is_positive()) {
+          report_error(path_, record_index_,
+                       "a trade of " + out.qty.to_string() + " at " + out.price.to_string() +
+                           ": price and quantity must be positive");
+          return false;
+        }
         return true;
       case EventKind::OrderAdd:
       case EventKind::OrderCancel:

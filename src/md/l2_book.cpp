@@ -207,8 +207,14 @@ void L2Book::clear() {
 
 bool L2Book::set_level(Side side, Price price, Qty qty, TimestampNs now_ns) {
   std::int64_t key = 0;
+  // A price that is not positive has no place in a book (and its key would overflow the side's window
+  // arithmetic, as the fuzzer found): refused like a price off the tick.
+  if (!price.is_positive()) [[unlikely]] {
+    ++off_tick_;
+    return false;
+  }
   if (!to_key(side, price, key)) [[unlikely]] {
-    if (!infer_ || !price.is_positive()) {
+    if (!infer_) {
       ++off_tick_;
       return false;
     }

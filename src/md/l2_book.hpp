@@ -226,6 +226,7 @@ class L2Book {
   // (bid qty - ask qty) / (bid qty + ask qty) over the top `depth` levels of each side; 0 for an empty book.
   double imbalance(std::size_t depth) const;
 
+  // Levels refused: a price off the tick (when the tick is not inferred) or not positive.
   std::uint64_t off_tick_count() const { return off_tick_; }
   const BookSide& side(Side s) const { return s == Side::Buy ? bids_ : asks_; }
   TimestampNs last_update_ns() const { return last_update_ns_; }
