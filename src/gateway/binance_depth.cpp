@@ -205,6 +205,7 @@ bool read_id(Message& m, od::value v, std::string_view key, std::uint64_t& out) 
 
 bool read_ms(Message& m, od::value v, std::string_view key, std::int64_t& out) {
   if (v.get_int64().get(out)) return fail_read(m, DepthStatus::Malformed, key, "not an integer");
+  if (!millis_in_range(out)) return fail_read(m, DepthStatus::Malformed, key, "not a time in milliseconds");
   return true;
 }
 

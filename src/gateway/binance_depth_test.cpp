@@ -497,6 +497,19 @@ TEST_F(DepthSyncTest, MalformedJsonIsAnErrorNeverACrash) {
   EXPECT_TRUE(sync_.needs_snapshot());
 }
 
+// Regression: the fuzzer found an event time in milliseconds whose nanoseconds overflowed (md's reader had
+// the same multiplication). A time outside 1970-2262 is malformed.
+TEST_F(DepthSyncTest, AnEventTimeNanosecondsCannotHoldIsMalformedNotAnOverflow) {
+  sync_at_100();
+  std::string text = diff(101, 101, {{"99.99", "3"}}, {});
+  text.replace(text.find("1723161255308"), 13, "17231612576931000");
+  EXPECT_EQ(feed(text), DepthStatus::Malformed);
+  EXPECT_NE(std::string(sync_.last_error()).find("not a time in milliseconds"), std::string::npos)
+      << sync_.last_error();
+  text.replace(text.find("17231612576931000"), 17, "-1");
+  EXPECT_EQ(feed(text), DepthStatus::Malformed);
+}
+
 TEST_F(DepthSyncTest, TextAfterTheObjectIsMalformed) {
   sync_at_100();
   EXPECT_EQ(feed(diff(101, 101, {{"99.99", "3"}}, {}) + "}"), DepthStatus::Malformed);

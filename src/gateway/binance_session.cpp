@@ -120,6 +120,14 @@ bool text_of(dom::element e, const char* key, std::string_view& out) {
 bool int_of(dom::element e, const char* key, std::int64_t& out) {
   return e[key].get_int64().get(out) == simdjson::SUCCESS;
 }
+
+// A venue time in milliseconds, as nanoseconds; false when it is missing or no time at all.
+bool millis_of(dom::element e, const char* key, TimestampNs& out) {
+  std::int64_t ms = 0;
+  if (!int_of(e, key, ms) || !millis_in_range(ms)) return false;
+  out = ms * kNanosPerMilli;
+  return true;
+}
 template <class Fixed>
 bool decimal_of(dom::element e, const char* key, Fixed& out) {
   std::string_view text;
@@ -482,9 +490,8 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
       return std::nullopt;
     }
     decimal_of(e, "cummulativeQuoteQty", f.quote_executed);
-    std::int64_t t = 0;
-    if (int_of(e, "transactTime", t) || int_of(e, "updateTime", t) || int_of(e, "time", t))
-      f.venue_ns = t * kNanosPerMilli;
+    (void)(millis_of(e, "transactTime", f.venue_ns) || millis_of(e, "updateTime", f.venue_ns) ||
+           millis_of(e, "time", f.venue_ns));
     return f;
   }
 
@@ -537,8 +544,7 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
             // Spot says isMaker, futures maker.
             if (t["isMaker"].get(maker) == simdjson::SUCCESS || t["maker"].get(maker) == simdjson::SUCCESS)
               trade.maker = maker;
-            std::int64_t time = 0;
-            if (int_of(t, "time", time)) f.venue_ns = time * kNanosPerMilli;
+            (void)millis_of(t, "time", f.venue_ns);
             f.trade = trade;
             trades.push_back(std::move(f));
           }
@@ -596,8 +602,8 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
       return unreadable(" for " + f.client_order_id + " with no status we know");
     if (!decimal_of(o, "z", f.executed)) return unreadable(" without z");
     decimal_of(o, "Z", f.quote_executed);  // spot's cumulative quote
-    std::int64_t t = 0;
-    if (int_of(o, "T", t) || int_of(event, "T", t) || int_of(event, "E", t)) f.venue_ns = t * kNanosPerMilli;
+    (void)(millis_of(o, "T", f.venue_ns) || millis_of(event, "T", f.venue_ns) ||
+           millis_of(event, "E", f.venue_ns));
     if (u.type == ExecType::Trade) {
       binance::TradeFact trade;
       std::string_view asset;

@@ -3143,11 +3143,13 @@ void BinanceVenue::control(const HttpRequest& request, std::uint64_t token, Time
         return std::int64_t{-1};
     return v;
   };
+  // A day at most: longer is no test of anything, and a huge one would overflow the nanoseconds.
+  constexpr std::int64_t kMaxControlMs = 86'400'000;
   if (request.path == "/tranche/control/disconnect" && request.method == "POST") {
     const std::int64_t ms = number("ms", 1000);
-    if (ms < 0) {
+    if (ms < 0 || ms > kMaxControlMs) {
       response.status = 400;
-      response.body = error_json(kMandatoryParamEmptyOrMalformed, mandatory("ms"));
+      response.body = error_json(kMandatoryParamEmptyOrMalformed, "ms must be an integer from 0 to 86400000");
     } else {
       disconnect_for(ms * kNanosPerMilli, wall_ns);
       response.body = "{\"down_until\":" + std::to_string(down_until_ns_ / kNanosPerMilli) + "}";
@@ -3155,10 +3157,10 @@ void BinanceVenue::control(const HttpRequest& request, std::uint64_t token, Time
   } else if (request.path == "/tranche/control/fill-after-cancel" && request.method == "POST") {
     const std::int64_t count = number("count", 1);
     const std::int64_t hold_ms = number("max_hold_ms", 30000);
-    if (count < 0 || hold_ms < 0) {
+    if (count < 0 || count > 1'000'000 || hold_ms < 0 || hold_ms > kMaxControlMs) {
       response.status = 400;
-      response.body =
-          error_json(kMandatoryParamEmptyOrMalformed, "count and max_hold_ms must be non-negative integers");
+      response.body = error_json(kMandatoryParamEmptyOrMalformed,
+                                 "count (0 to 1000000) and max_hold_ms (0 to 86400000) must be integers");
     } else {
       // The hold is in the replay's time: the wall's at the exchange's speed.
       sim_.hold_next_cancels(

@@ -283,10 +283,10 @@ class BinanceReader final : public EventReader {
       if (key.size() != 1 && key != "pu") continue;  // "ps" and other long keys we do not use
       switch (key[0]) {
         case 'E':
-          ok = !v.get_int64().get(event_ms);
+          ok = !v.get_int64().get(event_ms) && millis_in_range(event_ms);
           break;
         case 'T':
-          ok = !v.get_int64().get(trade_ms);
+          ok = !v.get_int64().get(trade_ms) && millis_in_range(trade_ms);
           break;
         case 'U':
           ok = read_u64(v, first), has_first = true;
@@ -468,7 +468,7 @@ class BinanceReader final : public EventReader {
         ok = read_u64(v, last_update_id);
         has_id = true;
       } else if (key == "E") {
-        ok = !v.get_int64().get(event_ms);
+        ok = !v.get_int64().get(event_ms) && millis_in_range(event_ms);
       } else if (key == "symbol") {
         ok = !v.get_string().get(symbol);
         if (ok) snapshot_symbol_.assign(symbol);

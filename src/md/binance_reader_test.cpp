@@ -244,6 +244,19 @@ TEST(BinaryFormat, ATruncatedFileIsAnErrorAndEveryWholeRecordBeforeItStillReads)
   EXPECT_EQ((*opened)->error_count(), 1u);
 }
 
+// Regression: the fuzzer found an event time (E) in milliseconds whose nanoseconds overflowed.
+TEST(BinanceReader, AnEventTimeNanosecondsCannotHoldIsABadValueNotAnOverflow) {
+  const std::string line =
+      "1000000000000000007 {\"stream\":\"ethusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":17231612576931000,"
+      "\"t\":78,\"p\":\"100.06\",\"q\":\"1\",\"m\":true}}\n";
+  auto reader = make_binance_reader({write_file("huge_event_time.txt", std::string(kSpotLines) + line)});
+  const auto events = read_all(*reader);
+  EXPECT_EQ(events.size(), 5u);
+  ASSERT_EQ(reader->error_count(), 1u);
+  EXPECT_NE(reader->errors()[0].message.find("bad value for 'E'"), std::string::npos)
+      << reader->errors()[0].message;
+}
+
 // Regression: the fuzzer found a damaged binary file's negative level price reaching the book, whose key
 // arithmetic then overflowed. The reader refuses the record; the book refuses such a price too.
 TEST(BinaryFormat, ALevelWithANegativePriceIsAnErrorAndTheRecordIsNotDelivered) {
