@@ -78,9 +78,31 @@ const quietLogs = {
   plain: () => ({ info() {}, warning() {}, debug() {}, error() {} }),
 };
 
+// A client's sequence-number store that outlives its connections (jspurefix resets a new connection's own):
+// pass the same one to every connect() of a client that keeps its numbers. `last` ({ sent, received }, what
+// client.sequence() said at the end of an earlier run) makes it go on from there.
+function sequenceStore(last = null) {
+  let store = null;
+  return {
+    create(sessionId) {
+      if (!store) {
+        store = new jspurefix.MemorySessionStore(sessionId);
+        if (last) {
+          store.senderSeqNum = last.sent + 1;
+          store.targetSeqNum = last.received + 1;
+        }
+      }
+      return store;
+    },
+  };
+}
+
 // A jspurefix initiator logged on to our acceptor. Resolves with a client that sends messages by type, sends
-// raw bytes, and waits for what comes back.
-function connect({ port, dictionary, sender = 'CLIENT1', target = 'TRANCHE', username, password }) {
+// raw bytes, and waits for what comes back. `reset` (the default) logs on with ResetSeqNumFlag=Y, sequence
+// numbers from 1; with reset false and a `store` from sequenceStore() the session goes on from the numbers an
+// earlier connection of the same client left in it, as a client that keeps its numbers does.
+function connect({ port, dictionary, sender = 'CLIENT1', target = 'TRANCHE', username, password, reset = true,
+  store = null }) {
   const description = {
     application: {
       reconnectSeconds: 0,
@@ -91,7 +113,7 @@ function connect({ port, dictionary, sender = 'CLIENT1', target = 'TRANCHE', use
       dictionary,
     },
     EncryptMethod: 0,
-    ResetSeqNumFlag: true,
+    ResetSeqNumFlag: reset,
     HeartBtInt: 30,
     SenderCompId: sender,
     TargetCompID: target,
@@ -111,7 +133,9 @@ function connect({ port, dictionary, sender = 'CLIENT1', target = 'TRANCHE', use
         this.logReceivedMsgs = false;
       }
       onApplicationMsg(msgType, view) {
-        const message = { msgType, ...view.toObject() };
+        // Its sequence number and whether it was resent (PossDupFlag, answering our ResendRequest) beside it.
+        const message = { msgType, seqNum: view.getTyped('MsgSeqNum'), possDup: view.getTyped('PossDupFlag') === true,
+          ...view.toObject() };
         received.push(message);
         for (const w of [...waiters]) if (w.test(message)) w.done(message);
       }
@@ -144,10 +168,14 @@ function connect({ port, dictionary, sender = 'CLIENT1', target = 'TRANCHE', use
       sendMessage(type, body) { this.send(type, body); }
       writeRaw(text) { this.transport.duplex.writable.write(text); }
       nextSeqNum() { return this.lastSentSeqNum() + 1; }
+      sequence() { return { sent: this.lastSentSeqNum(), received: this.sessionState.lastPeerMsgSeqNum }; }
     }
     class Launcher extends jspurefix.SessionLauncher {
       constructor() { super(description, null, quietLogs); }
-      makeFactory() { return { makeSession: (config) => new ClientSession(config) }; }
+      makeFactory(config) {
+        if (store) config.sessionStoreFactory = store;
+        return { makeSession: (c) => new ClientSession(c) };
+      }
     }
     const launcher = new Launcher();
     const client = {
@@ -156,6 +184,7 @@ function connect({ port, dictionary, sender = 'CLIENT1', target = 'TRANCHE', use
       send(type, body) { session.sendMessage(type, body); },
       raw(text) { session.writeRaw(text); },
       nextSeqNum() { return session.nextSeqNum(); },
+      sequence() { return session.sequence(); },
       // The first message (already received or still to come) for which test() is true.
       waitFor(test, what, timeoutMs = 20000) {
         const found = received.find(test);
@@ -206,4 +235,4 @@ function fixTime(date = new Date()) {
     `${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())}.${p(date.getUTCMilliseconds(), 3)}`;
 }
 
-module.exports = { freePort, tempDir, startServe, stopServe, connect, rawMessage, fixTime, jspurefix };
+module.exports = { freePort, tempDir, startServe, stopServe, connect, sequenceStore, rawMessage, fixTime, jspurefix };

@@ -256,6 +256,13 @@ class FixBackend final : public Backend {
     wait_logged_on(*sessions_.back());
   }
   gateway::FixVenueSession& fix_session() { return *sessions_.back(); }
+  // A restart that keeps QuickFIX's store (the same journal): the sequence numbers go on from there.
+  void restart_on_the_same_store() {
+    const std::string name = "s" + std::to_string(started_);
+    sessions_.clear();
+    sessions_.push_back(start(venue_, name));
+    wait_logged_on(*sessions_.back());
+  }
 
  private:
   std::unique_ptr<gateway::FixVenueSession> start(const VenueConfig& v, const std::string& name) {
@@ -805,6 +812,45 @@ TEST_P(Conformance, Case10_AfterARestartTheVenueSaysWhereAnOrderStands) {
     if (r.client_order_id == ClientOrderId(987654)) {
       EXPECT_EQ(r.reject_reason, RejectReason::UnknownOrder);
     }
+}
+
+// 12. Sequence numbers: the venue asks for everything again (ResendRequest 1..0). Order requests are answered
+// with gap fills, never sent late as PossDup (an order the venue never saw must not arrive minutes later).
+// A restart on the same store logs on where the numbers stood, without a reset.
+TEST_P(Conformance, Case12_AResendRequestGetsGapFillsForOrdersAndARestartKeepsTheNumbers) {
+  auto* fix = dynamic_cast<FixBackend*>(backend_.get());
+  if (fix == nullptr || !backend_->scripted())
+    GTEST_SKIP() << "only the scripted venue asks for a resend on demand (script 9); sequence numbers are "
+                    "FIX's, so the Binance and in-process gateways have none";
+  const auto id = send(Side::Buy, Qty::from_units(9), Price::from_units(100));
+  ASSERT_TRUE(until([&] { return count(id, ExecType::New) > 0; }));
+  auto venue_says = [&]() -> std::string {
+    const std::size_t before = reports_.size();
+    EXPECT_TRUE(backend_->session().query(
+        OrderStatusQuery{id, backend_->venue(), backend_->instrument(), backend_->now()}));
+    std::string text;
+    EXPECT_TRUE(until([&] {
+      for (std::size_t i = before; i < reports_.size(); ++i)
+        if (reports_[i].client_order_id == id && reports_[i].exec_type == ExecType::OrderStatus) {
+          text = reports_[i].text.str();
+          return true;
+        }
+      return false;
+    }));
+    return text;
+  };
+  // The venue's resend request goes out 100 ms after the ack; the answer to it comes before the status.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const std::string resent = venue_says();
+  EXPECT_NE(resent.find("orders resent 0"), std::string::npos) << resent;
+  EXPECT_EQ(resent.find("gap fills 0"), std::string::npos) << resent;
+  EXPECT_NE(resent.find("reset Y"), std::string::npos) << resent;  // a new store's first logon resets
+  fix->restart_on_the_same_store();
+  const std::string restarted = venue_says();
+  EXPECT_NE(restarted.find("reset N"), std::string::npos) << restarted;
+  EXPECT_EQ(restarted.find("logon seq 1 "), std::string::npos) << restarted;
+  EXPECT_TRUE(child(id).open());
+  expect_oms_clean();
 }
 
 // 11. Futures user data: the venue expires the listen key; the gateway asks for a new one, reconnects its

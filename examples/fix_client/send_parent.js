@@ -5,14 +5,21 @@
 //
 // Options: --side buy|sell, --qty BASE, --algo NAME (any registered algo; none: the server's default),
 // --params "key=value;key=value", --limit PRICE, --minutes M (the horizon, as ExpireTime), --symbol ETH-USDT,
-// --port 9878, --dictionary FILE (default: the build's), --cancel-after SECONDS (cancel the parent then).
+// --port 9878, --dictionary FILE (default: the build's), --cancel-after SECONDS (cancel the parent then),
+// --keep-sequence FILE (see below).
+//
+// Sequence numbers: the server keeps its own across reconnects and restarts (docs/fix.md). By default this
+// client starts afresh at each logon (ResetSeqNumFlag=Y), which any server accepts. With --keep-sequence FILE
+// it keeps its numbers in FILE and logs on where the previous run left off, without a reset; the server then
+// resends whatever it sent while the client was away. Use one FILE per server journal.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const lib = require('../../fix/lib');
 
 function options(argv) {
   const o = { side: 'buy', qty: '10', symbol: 'ETH-USDT', port: 9878, minutes: null, algo: null, params: null,
-    limit: null, cancelAfter: null,
+    limit: null, cancelAfter: null, keepSequence: null,
     dictionary: path.resolve(__dirname, '../../build/share/FIX44-tranche.xml') };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
@@ -25,7 +32,12 @@ function options(argv) {
 
 (async () => {
   const o = options(process.argv.slice(2));
-  const client = await lib.connect({ port: Number(o.port), dictionary: path.resolve(o.dictionary) });
+  const kept = o.keepSequence && fs.existsSync(o.keepSequence) ? JSON.parse(fs.readFileSync(o.keepSequence, 'utf8')) : null;
+  const client = await lib.connect({ port: Number(o.port), dictionary: path.resolve(o.dictionary),
+    reset: !o.keepSequence, store: o.keepSequence ? lib.sequenceStore(kept) : null });
+  const saveSequence = () => {
+    if (o.keepSequence) fs.writeFileSync(o.keepSequence, `${JSON.stringify(client.sequence())}\n`);
+  };
   const clOrdId = `ex-${Date.now()}`;
   const order = {
     ClOrdID: clOrdId, Side: o.side === 'buy' ? '1' : '2', TransactTime: new Date(),
@@ -65,7 +77,10 @@ function options(argv) {
   show();
   clearInterval(timer);
   client.logout();
-  setTimeout(() => process.exit(0), 200);
+  setTimeout(() => {
+    saveSequence();  // after the Logout exchange: its two messages are numbered too
+    process.exit(0);
+  }, 200);
 })().catch((e) => {
   console.error(`send_parent: ${e.message}`);
   process.exit(1);

@@ -729,7 +729,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         const auto* ft = fix_node->as_table();
         if (ft == nullptr) return make_error(file + ": venue '" + id + "': fix must be a table");
         TableReader fr(*ft, file + ": venue '" + id + "'.fix");
-        fr.only({"connect", "sender_comp_id", "target_comp_id", "heartbeat", "reconnect", "on_reconnect"});
+        fr.only({"connect", "sender_comp_id", "target_comp_id", "heartbeat", "reconnect", "on_reconnect",
+                 "reset_on_logon"});
         VenueFixConfig fix;
         if (ft->get("connect") == nullptr) fr.fail("connect is missing");
         fr.address("connect", fix.host, fix.port, "127.0.0.1:9879");
@@ -742,6 +743,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         if (ft->get("on_reconnect")) fix.on_reconnect = fr.string("on_reconnect");
         if (fix.on_reconnect != "query" && fix.on_reconnect != "cancel")
           fr.fail("on_reconnect '" + fix.on_reconnect + "' is not query or cancel");
+        fix.reset_on_logon = fr.boolean("reset_on_logon", fix.reset_on_logon);
         if (!fr.error().empty()) return make_error(fr.error());
         venue.fix = std::move(fix);
       }
@@ -900,13 +902,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       const auto* fix_table = fix_node->as_table();
       if (fix_table == nullptr) return make_error(file + ": [server.fix] must be a table");
       TableReader fr(*fix_table, file + ": server.fix");
-      fr.only({"listen", "comp_id", "clients", "username", "password", "dictionary"});
+      fr.only({"listen", "comp_id", "clients", "username", "password", "dictionary", "reset_on_logon"});
       FixAcceptorConfig& fix = server.fix;
       fr.address("listen", fix.host, fix.port, "127.0.0.1:9878");
       if (fix_table->get("comp_id")) fix.comp_id = fr.string("comp_id");
       fr.comp_ids("clients", fix.clients);
       if (fix_table->get("username")) fix.username = fr.string("username");
       if (fix_table->get("password")) fix.password = fr.string("password");
+      fix.reset_on_logon = fr.boolean("reset_on_logon", fix.reset_on_logon);
       if (fix_table->get("dictionary")) {
         fix.dictionary = fr.string("dictionary");
         if (!fix.dictionary.empty() && std::filesystem::path(fix.dictionary).is_relative())

@@ -133,6 +133,9 @@ struct VenueFixConfig {
   // At the logon after a drop: "query" asks the venue for each resting child's status (the OMS reconciles);
   // "cancel" cancels each.
   std::string on_reconnect = "query";
+  // A new FIX session (sequence numbers from 1) at every Logon. Off by default: the numbers continue across
+  // reconnects and restarts; only a store with no history (a new journal) starts with a reset.
+  bool reset_on_logon = false;
 };
 
 // A venue reached through Binance spot's own API (gateway::BinanceSession): where it is, how orders go,
@@ -225,6 +228,9 @@ struct FixAcceptorConfig {
   std::vector<std::string> clients = {"CLIENT1"};  // the client CompIDs allowed to log on
   std::string username, password;                  // when set, a Logon must carry them (553, 554)
   std::string dictionary;                          // empty: the one the build generates (QuickFIX format)
+  // Sequence numbers start again at every Logon. Off by default: they continue across reconnects and
+  // restarts (kept in the store), and what a client missed while away is resent when it asks.
+  bool reset_on_logon = false;
 };
 
 // `tranche serve`: the daemon (docs/serve.md).

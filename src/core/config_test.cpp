@@ -236,7 +236,12 @@ comp_id = "EMS"
 clients = ["DESK1", "DESK2"]
 username = "u"
 password = "p"
+reset_on_logon = true
 )");
+  EXPECT_TRUE(config.server.fix.reset_on_logon);
+  EXPECT_FALSE(must_parse("[server.fix]\nlisten = \"127.0.0.1:9900\"\n").server.fix.reset_on_logon);
+  EXPECT_NE(error_of("[server.fix]\nreset_on_logon = \"yes\"\n").find("reset_on_logon must be true or false"),
+            std::string::npos);
   EXPECT_EQ(config.server.speed.to_string(), "2.5");
   EXPECT_EQ(config.server.default_algo, "vwap");
   EXPECT_EQ(config.server.default_horizon_ns, 10 * 60 * kNanosPerSecond);
@@ -323,6 +328,7 @@ id = "fix-venue"
 connect = "127.0.0.1:9879"
 heartbeat = "10s"
 on_reconnect = "cancel"
+reset_on_logon = true
 [exchange]
 listen = "0.0.0.0:9900"
 clients = ["EMS1", "EMS2"]
@@ -336,6 +342,11 @@ speed = "2"
   EXPECT_EQ(fix.target_comp_id, "fix-venue");
   EXPECT_EQ(fix.heartbeat_ns, 10 * kNanosPerSecond);
   EXPECT_EQ(fix.on_reconnect, "cancel");
+  EXPECT_TRUE(fix.reset_on_logon);  // off unless asked: sequence numbers continue across restarts
+  EXPECT_FALSE(
+      must_parse(std::string(kInstrument) + "[[venue]]\nid = \"v\"\n[venue.fix]\nconnect = \"h:1\"\n")
+          .venues.at(0)
+          .fix->reset_on_logon);
   EXPECT_EQ(config.exchange.port, 9900);
   EXPECT_EQ(config.exchange.clients.size(), 2u);
   EXPECT_EQ(config.exchange.speed, Amount::from_units(2));

@@ -64,7 +64,9 @@ class FixAcceptorCore final : public FIX::Application {
   void onLogon(const FIX::SessionID&) override { ++logged_on_; }
   void onLogout(const FIX::SessionID&) override { --logged_on_; }
   void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message& message, const FIX::SessionID&) override {
+    gap_fill_stale_order_requests(message);
+  }
   void fromAdmin(const FIX::Message& message, const FIX::SessionID& id) override;
   void fromApp(const FIX::Message& message, const FIX::SessionID& id) override;
 

@@ -22,7 +22,9 @@ struct FixAcceptorOptions {
   FixAcceptorConfig config;
   std::string dictionary;  // the QuickFIX-format data dictionary
   std::string store_dir;   // QuickFIX's sequence-number store and message log
-  bool reset_on_logon = true;
+  // From [server.fix] reset_on_logon: false keeps sequence numbers across reconnects and restarts, so a
+  // client that was away asks for what it missed and is resent it.
+  bool reset_on_logon = false;
 };
 
 class FixParentAcceptor {

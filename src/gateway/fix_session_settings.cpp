@@ -1,5 +1,7 @@
 #include "gateway/fix_session_settings.hpp"
 
+#include <filesystem>
+
 namespace tranche::gateway {
 
 FIX::SessionID fix_session_id(const FixCompIds& ids) {
@@ -31,13 +33,30 @@ std::unique_ptr<FIX::SessionSettings> make_fix_session_settings(const FixSession
   }
   d.setBool("ResetOnLogon", options.reset_on_logon);
   d.setBool("ResetOnLogout", false);
-  d.setBool("ResetOnDisconnect", options.reset_on_disconnect);
+  d.setBool("ResetOnDisconnect", false);
+  // Messages are stored so that a peer's ResendRequest is answered with them (or gap-filled, see
+  // gap_fill_stale_order_requests), never with a blanket reset.
+  d.setBool("PersistMessages", true);
   // A user-defined field that comes in (7001 TrancheAlgo) must be one the dictionary declares.
   d.setBool("ValidateUserDefinedFields", true);
   auto settings = std::make_unique<FIX::SessionSettings>();
   settings->set(d);
   for (const auto& ids : options.sessions) settings->set(fix_session_id(ids), FIX::Dictionary());
   return settings;
+}
+
+void gap_fill_stale_order_requests(const FIX::Message& message) {
+  const FIX::Header& header = message.getHeader();
+  if (!header.isSetField(FIX::FIELD::PossDupFlag) || header.getField(FIX::FIELD::PossDupFlag) != "Y") return;
+  const std::string type = header.getField(FIX::FIELD::MsgType);
+  if (type == "D" || type == "F" || type == "G" || type == "H") throw FIX::DoNotSend();
+}
+
+bool fix_store_has_history(const std::string& store_dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(store_dir + "/store", ec))
+    if (entry.path().extension() == ".seqnums") return true;
+  return false;
 }
 
 }  // namespace tranche::gateway

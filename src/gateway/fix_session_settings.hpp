@@ -2,7 +2,9 @@
 // The QuickFIX session settings of every FIX session Tranche runs: the parent acceptor of `tranche serve`,
 // the venues' acceptor of `tranche exchange` and the initiator to a FIX venue. What they share is written
 // once, here: FIX 4.4, always up (no session hours), the data dictionary enforced, user-defined fields
-// checked against it, sequence numbers kept across a logout. What differs between them is a parameter.
+// checked against it, sequence numbers kept across a logout (and, by default, across reconnects and
+// restarts), and stale order requests gap-filled rather than resent. What differs between them is a
+// parameter.
 #include <memory>
 #include <string>
 #include <variant>
@@ -37,8 +39,8 @@ struct FixSessionOptions {
   // QuickFIX's file store in <store_dir>/store and its message log in <store_dir>/log; empty when the caller
   // keeps sequence numbers in memory and logs nothing.
   std::string store_dir;
-  bool reset_on_logon = true;
-  bool reset_on_disconnect = false;
+  // Sequence numbers from 1 at every Logon; off: they continue, and a peer's ResendRequest is answered.
+  bool reset_on_logon = false;
   std::vector<FixCompIds> sessions;
 };
 
@@ -46,5 +48,17 @@ FIX::SessionID fix_session_id(const FixCompIds& ids);
 
 // Throws what QuickFIX throws for a setting it refuses (the callers catch std::exception around starting).
 std::unique_ptr<FIX::SessionSettings> make_fix_session_settings(const FixSessionOptions& options);
+
+// Every session's toApp calls this. A message QuickFIX is about to resend to answer the peer's
+// ResendRequest (PossDupFlag=Y) that is an order request (NewOrderSingle, OrderCancelRequest,
+// OrderCancelReplaceRequest, OrderStatusRequest) is stale: this throws FIX::DoNotSend, and QuickFIX sends a
+// SequenceReset-GapFill in its place. An order the venue never saw is never revived late; the OMS learns
+// each order's fate by querying after the reconnect. ExecutionReports and cancel rejects are resent.
+void gap_fill_stale_order_requests(const FIX::Message& message);
+
+// Whether QuickFIX's file store under `store_dir` holds a session's history (its .seqnums file): a store
+// without one starts its sessions with a reset, so a new journal never logs on with numbers a peer left
+// behind.
+bool fix_store_has_history(const std::string& store_dir);
 
 }  // namespace tranche::gateway

@@ -129,7 +129,8 @@ struct FixVenueSession::Impl final : public FIX::Application {
   std::unique_ptr<FIX::LogFactory> log;
   std::unique_ptr<FIX::SocketInitiator> initiator;
   std::atomic<bool> is_logged_on{false};
-  std::atomic<bool> dropped{false};  // logged on once and lost it: the next logon re-syncs
+  std::atomic<bool> reset_once{false};  // a new store's first logon resets (start), later ones do not
+  std::atomic<bool> dropped{false};     // logged on once and lost it: the next logon re-syncs
   // This initiator's own session (QuickFIX's registry is keyed by SessionID, which a second gateway object
   // for the same venue would share).
   std::atomic<FIX::Session*> session{nullptr};
@@ -170,6 +171,9 @@ struct FixVenueSession::Impl final : public FIX::Application {
 
   void onCreate(const FIX::SessionID&) override {}
   void onLogon(const FIX::SessionID&) override {
+    // The first logon of a new store reset the numbers; from then on they continue.
+    if (FIX::Session* s = session.load(); reset_once.exchange(false) && s != nullptr)
+      s->setResetOnLogon(false);
     is_logged_on = true;
     std::lock_guard lock(mutex);
     logon_seen = true;
@@ -190,7 +194,9 @@ struct FixVenueSession::Impl final : public FIX::Application {
     push({s, {}});
   }
   void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
-  void toApp(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message& message, const FIX::SessionID&) override {
+    gap_fill_stale_order_requests(message);
+  }
   void fromAdmin(const FIX::Message&, const FIX::SessionID&) override {}
 
   void fromApp(const FIX::Message& m, const FIX::SessionID&) override {
@@ -320,9 +326,11 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
         FixInitiatorEnd{venue.fix->host, venue.fix->port, venue.fix->heartbeat_ns, venue.fix->reconnect_ns};
     session.dictionary = options.dictionary;
     session.store_dir = options.store_dir;
-    // A new session each logon: an order is never sent late by a resend (the OMS re-syncs instead).
-    session.reset_on_logon = true;
-    session.reset_on_disconnect = true;
+    // Sequence numbers continue across reconnects and restarts unless the venue's config resets them; a
+    // store with no history (a new journal) starts with a reset, so stale numbers never meet the venue.
+    // Orders are never sent late by a resend either way (toApp gap-fills them; the OMS queries instead).
+    session.reset_on_logon = venue.fix->reset_on_logon;
+    const bool fresh_store = !fix_store_has_history(options.store_dir);
     session.sessions.push_back(ids);
     impl->settings = make_fix_session_settings(session);
     impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
@@ -330,6 +338,10 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
     impl->initiator =
         std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);
     impl->session = impl->initiator->getSession(impl->session_id);
+    if (FIX::Session* s = impl->session.load(); fresh_store && s != nullptr && !session.reset_on_logon) {
+      s->setResetOnLogon(true);
+      impl->reset_once = true;
+    }
     impl->initiator->start();
     restrict_to_owner(options.store_dir);  // the stores QuickFIX made for each session
   } catch (const std::exception& e) {

@@ -449,6 +449,15 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
                 "a fill without quantity or price");
         return {};
       }
+      // A fill the venue resends after a reconnect (PossDup) once a status has booked it: counting it
+      // again would double it.
+      if (report.cum_qty.is_positive() && report.cum_qty <= child.booked_by_status) {
+        anomaly(record.seq, child.order.client_order_id, "counted_by_status",
+                "execution " + report.exec_id.str() + " (CumQty " + report.cum_qty.to_string() +
+                    ") was booked by the venue's status of " + child.booked_by_status.to_string() +
+                    ": ignored");
+        return {};
+      }
       apply_fill(record, child, parent, report);
       break;
     }
@@ -526,6 +535,7 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
                              "the venue's status shows " + gap.to_string() +
                                  " executed unseen: booked as one fill at " + fill.last_price.to_string()});
         apply_fill(record, child, parent, fill);
+        child.booked_by_status = report.cum_qty;
       }
       if (child.open() && report.cum_qty == child.cum_qty && report.status != child.status &&
           (report.status == OrderStatus::Filled || report.status == OrderStatus::Canceled ||

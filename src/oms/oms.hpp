@@ -47,6 +47,9 @@ struct ChildOrder {
   // The most the venue has said it executed (CumQty of any report). A cancel ack can say 1 executed before
   // that fill's own report arrives; until it does, that quantity stays in flight.
   Qty venue_cum;
+  // The venue's CumQty a status booked as one fill (fills we had not heard of, see OrderStatus): a fill
+  // report that arrives later with a CumQty at or below it is one of those, already counted.
+  Qty booked_by_status;
   // Its share of the exposure aggregates (what refresh_in_flight last added).
   bool counted_open = false;
   Notional counted_notional;

@@ -103,6 +103,37 @@ TEST_F(OmsTest, FillsTheVenueMadeUnseenAreBookedFromItsStatusAtTheAverageItGives
   EXPECT_EQ(oms_.anomalies()[0].kind, "unseen_fills");
 }
 
+// Regression (sequence numbers kept across a restart): after a reconnect the venue's status booked the fills
+// we had missed, then the venue resent their own reports (PossDup, answering our ResendRequest). Counting
+// them again would double the fills, or overfill the child.
+TEST_F(OmsTest, FillsResentAfterAStatusBookedThemAreNotCountedTwice) {
+  const ParentId parent = feeder_.parent("10");
+  const NewOrder o = feeder_.child(parent, "4");
+  ASSERT_TRUE(feeder_.feed(o).ok());
+  ASSERT_TRUE(feeder_.feed(feeder_.report(o, ExecType::New)).ok());
+  ExecutionReport status = feeder_.report(o, ExecType::OrderStatus);
+  status.status = OrderStatus::PartiallyFilled;
+  status.cum_qty = q("3");
+  status.last_price = p("101");
+  ASSERT_TRUE(feeder_.feed(status).ok());
+  ASSERT_EQ(oms_.child(o.client_order_id)->cum_qty, q("3"));
+  for (const auto& [qty, cum] : {std::pair{"1", "1"}, std::pair{"2", "3"}}) {
+    ExecutionReport resent = feeder_.report(o, ExecType::Trade, qty, "101");
+    resent.cum_qty = q(cum);
+    ASSERT_TRUE(feeder_.feed(resent).ok());
+  }
+  EXPECT_EQ(oms_.child(o.client_order_id)->cum_qty, q("3"));
+  EXPECT_EQ(oms_.parent(parent)->executed, q("3"));
+  ASSERT_EQ(oms_.anomalies().size(), 2u);
+  EXPECT_EQ(oms_.anomalies()[0].kind, "counted_by_status");
+  // A fill beyond what the status covered is new and counts.
+  ExecutionReport next = feeder_.report(o, ExecType::Trade, "1", "102");
+  next.cum_qty = q("4");
+  ASSERT_TRUE(feeder_.feed(next).ok());
+  EXPECT_EQ(oms_.parent(parent)->executed, q("4"));
+  EXPECT_TRUE(breaches_.empty());
+}
+
 TEST_F(OmsTest, SellingBackRealizesPnLAgainstTheAverageEntry) {
   const ParentId buy = feeder_.parent("4");
   const NewOrder b = feeder_.child(buy, "4");

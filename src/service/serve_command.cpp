@@ -261,6 +261,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   fix_options.config = config.server.fix;
   fix_options.dictionary = config.server.fix.dictionary;
   fix_options.store_dir = journal_path + ".fix";
+  fix_options.reset_on_logon = config.server.fix.reset_on_logon;
   auto acceptor =
       gateway::FixParentAcceptor::start(fix_options, [&](ParentRequest r) { queue.push(std::move(r)); });
   if (!acceptor) return fail(acceptor.error().message);

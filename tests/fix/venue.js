@@ -15,6 +15,11 @@
 //        memory for an OrderStatusRequest after the client reconnects.
 //   8    New, then 100 ms later a Trade of 8 (filled). A cancel or replace that arrives before that fill
 //        makes the fill happen first, so it is always refused as too late (35=9, 102=0, 39=2).
+//   9    New; rests. 100 ms later the venue asks the client to resend everything (ResendRequest 7=1
+//        16=0). A status request for the order is answered with what the venue has seen of the session
+//        since it started, in Text: "gap fills G, orders resent R, logon seq S reset Y|N" (the SequenceReset-
+//        GapFills received, the order requests received again as PossDup, and the latest Logon's MsgSeqNum
+//        and ResetSeqNumFlag). An order request received as PossDup is counted and never acted on.
 //   any  New; the order rests.
 //
 // Cancel (F), replace (G) and status (H) are answered for any order of the session's history: orders live
@@ -70,6 +75,8 @@ class Venue {
     this.nextExec = 1;
     this.later = later;
     this.trace = trace;
+    // What the venue saw of the session's sequencing (script 9).
+    this.sequencing = { gapFills: 0, resentOrders: 0, logonSeq: 0, logonReset: false };
   }
 
   execId() { return `X${this.nextExec++}`; }
@@ -159,6 +166,7 @@ class Venue {
       }
       case 7: setTimeout(() => session.dropConnection(), 300); break;
       case 8: order.pendingFill = setTimeout(() => this.fillScript8(order, this.later), 100); break;
+      case 9: setTimeout(() => session.askForEverythingAgain(), 100); break;
       default: break;
     }
   }
@@ -206,7 +214,12 @@ class Venue {
     const order = this.find(msg.ClOrdID);
     const echo = msg.OrdStatusReqID != null ? { OrdStatusReqID: msg.OrdStatusReqID } : {};
     if (order) {
-      out('8', this.report(order, { ExecType: 'I', ClOrdID: msg.ClOrdID, ...echo }));
+      const seen = this.sequencing;
+      const text = order.script === 9
+        ? { Text: `gap fills ${seen.gapFills}, orders resent ${seen.resentOrders}, ` +
+                  `logon seq ${seen.logonSeq} reset ${seen.logonReset ? 'Y' : 'N'}` }
+        : {};
+      out('8', this.report(order, { ExecType: 'I', ClOrdID: msg.ClOrdID, ...echo, ...text }));
       return;
     }
     out('8', {
@@ -269,6 +282,11 @@ function makeSessionClass(venue, sessions, trace) {
     onApplicationMsg(msgType, view) {
       const msg = view.toObject();
       trace(`<- ${msgType} ${JSON.stringify(msg)}`);
+      // An order request sent again (answering our ResendRequest) is stale: counted, never acted on.
+      if (view.getTyped('PossDupFlag') === true && ['D', 'F', 'G', 'H'].includes(msgType)) {
+        venue.sequencing.resentOrders++;
+        return;
+      }
       venue.onMessage(msgType, msg, (type, body) => this.reply(type, body), this);
     }
 
@@ -277,8 +295,21 @@ function makeSessionClass(venue, sessions, trace) {
       this.send(type, body);
     }
 
+    // Script 9: ask the client for everything it sent again.
+    askForEverythingAgain() {
+      trace('-> 2 ResendRequest 1..0 (script 9)');
+      this.send('2', { BeginSeqNo: 1, EndSeqNo: 0 });
+    }
+
+    onMsg(msgType, view) {
+      if (msgType === '4' && view.getTyped('GapFillFlag') === true) venue.sequencing.gapFills++;
+      super.onMsg(msgType, view);
+    }
+
     // Echo the client's HeartBtInt and ResetSeqNumFlag in our Logon, as a real venue does.
     onLogon(view) {
+      venue.sequencing.logonSeq = view.getTyped('MsgSeqNum');
+      venue.sequencing.logonReset = view.getTyped('ResetSeqNumFlag') === true;
       const description = this.config.description;
       const heartBtInt = view.getTyped('HeartBtInt');
       if (heartBtInt) {

@@ -1,0 +1,115 @@
+// The FIX session rules every session shares (fix_session_settings.hpp) and the parent acceptor's reading of
+// a raw message (FixParentReader), without a socket.
+#include "gateway/fix_session_settings.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gateway/fix_parent_acceptor.hpp"
+
+namespace tranche::gateway {
+namespace {
+
+FIX::Message message_of_type(const char* type, bool poss_dup) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, type);
+  if (poss_dup) m.getHeader().setField(FIX::FIELD::PossDupFlag, "Y");
+  return m;
+}
+
+TEST(GapFillStaleOrderRequests, AResentOrderRequestIsGapFilledAndEverythingElseIsResent) {
+  for (const char* order_request : {"D", "F", "G", "H"}) {
+    EXPECT_THROW(gap_fill_stale_order_requests(message_of_type(order_request, true)), FIX::DoNotSend)
+        << order_request;
+    EXPECT_NO_THROW(gap_fill_stale_order_requests(message_of_type(order_request, false))) << order_request;
+  }
+  for (const char* report : {"8", "9", "j"})
+    EXPECT_NO_THROW(gap_fill_stale_order_requests(message_of_type(report, true))) << report;
+}
+
+TEST(FixSessionSettings, SequenceNumbersContinueAcrossLogonsUnlessAResetIsAskedFor) {
+  FixSessionOptions options;
+  options.end = FixAcceptorEnd{9878};
+  options.dictionary = "/dev/null";
+  options.sessions.push_back({"TRANCHE", "CLIENT1"});
+  const auto kept = make_fix_session_settings(options);
+  const FIX::Dictionary& d = kept->get();
+  EXPECT_FALSE(d.getBool("ResetOnLogon"));
+  EXPECT_FALSE(d.getBool("ResetOnDisconnect"));
+  EXPECT_TRUE(d.getBool("PersistMessages"));
+  options.reset_on_logon = true;
+  EXPECT_TRUE(make_fix_session_settings(options)->get().getBool("ResetOnLogon"));
+}
+
+TEST(FixStoreHasHistory, IsTrueOnlyOnceQuickFixHasWrittenASessionsSequenceNumbers) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tranche_fix_store_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(fix_store_has_history(dir.string()));  // no folder at all
+  std::filesystem::create_directories(dir / "store");
+  std::ofstream(dir / "store" / "FIX.4.4-TRANCHE-VENUE.body") << "";
+  EXPECT_FALSE(fix_store_has_history(dir.string()));
+  std::ofstream(dir / "store" / "FIX.4.4-TRANCHE-VENUE.seqnums") << "0000000012 : 0000000009";
+  EXPECT_TRUE(fix_store_has_history(dir.string()));
+  std::filesystem::remove_all(dir);
+}
+
+std::string framed(std::string body) {
+  for (char& c : body)
+    if (c == '|') c = '\x01';
+  std::string message =
+      "8=FIX.4.4\x01"
+      "9=" +
+      std::to_string(body.size()) + "\x01" + body;
+  unsigned sum = 0;
+  for (const unsigned char c : message) sum += c;
+  char trailer[16];
+  std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
+  return message + trailer;
+}
+
+const char* kNewOrder =
+    "35=D|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|11=p1|1=desk|55=ETH-USDT|54=1|38=1.5|40=2|"
+    "44=2700|60=20240808-23:56:05.000|847=1000|7001=twap|848=urgency=passive|126=20240808-23:59:00.000|";
+
+TEST(FixParentReader, ReadsANewOrderSingleIntoTheRequestTheAcceptorMakes) {
+  auto reader = FixParentReader::open(TRANCHE_FIX_DICTIONARY);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  const auto r = (*reader)->read(framed(kNewOrder), "FIX.4.4:TRANCHE->CLIENT1");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->kind, ParentRequest::Kind::New);
+  EXPECT_EQ(r->session, "FIX.4.4:TRANCHE->CLIENT1");
+  EXPECT_EQ(r->cl_ord_id, "p1");
+  EXPECT_EQ(r->account, "desk");
+  EXPECT_EQ(r->symbol, "ETH-USDT");
+  EXPECT_EQ(r->side, '1');
+  EXPECT_EQ(r->ord_type, '2');
+  EXPECT_EQ(r->qty, "1.5");
+  EXPECT_EQ(r->price, "2700");
+  EXPECT_EQ(r->algo, "twap");
+  EXPECT_EQ(r->strategy_params, "urgency=passive");
+  ASSERT_TRUE(r->expire_ns.has_value());
+  EXPECT_TRUE(r->problem.empty());
+}
+
+TEST(FixParentReader, RefusesWhatTheSessionWouldRefuseSayingWhy) {
+  auto reader = FixParentReader::open(TRANCHE_FIX_DICTIONARY);
+  ASSERT_TRUE(reader.ok());
+  std::string corrupt = framed(kNewOrder);
+  corrupt[corrupt.size() - 2] = corrupt[corrupt.size() - 2] == '0' ? '1' : '0';  // the checksum's last digit
+  for (const std::string& bad :
+       {corrupt, framed("35=D|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|11=p1|9999=x|55=ETH-USDT|"),
+        framed("35=B|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|148=news|"),
+        std::string("garbage")}) {
+    const auto r = (*reader)->read(bad, "s");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("FIX"), std::string::npos) << r.error().message;
+  }
+  EXPECT_FALSE(FixParentReader::open("/nonexistent/FIX44.xml").ok());
+}
+
+}  // namespace
+}  // namespace tranche::gateway
