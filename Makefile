@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 CMAKE_FLAGS := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -Wno-dev
 
-.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz format clean
+.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz chaos format clean
 
 all: build
 
@@ -39,6 +39,11 @@ demo: build
 # Benchmarks write Google Benchmark JSON to bench-results/.
 bench: build
 	@./scripts/bench.sh $(BUILD)
+
+# Every fault at once on every venue, CHAOS_SEEDS seeds (default 1,000) across every algo: docs/chaos.md.
+CHAOS_SEEDS ?= 1000
+chaos: build
+	@$(BUILD)/tests/chaos --seeds $(CHAOS_SEEDS)
 
 # Every fuzz target under libFuzzer (clang-14, build-fuzz/), FUZZ_SECONDS each (default 60): docs/fuzzing.md.
 fuzz: deps

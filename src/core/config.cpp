@@ -408,7 +408,7 @@ Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::strin
     if (ft == nullptr) return make_error(where + ": faults must be a table");
     TableReader fr(*ft, where + ".faults");
     fr.only({"drop_ack", "drop_fill", "duplicate", "delay", "delay_by", "reorder", "reorder_within",
-             "fill_after_cancel", "disconnect", "halt"});
+             "fill_after_cancel", "reject", "disconnect", "halt", "stale"});
     VenueFaults& f = sim.faults;
     f.drop_ack = fr.rate("drop_ack", 0);
     f.drop_fill = fr.rate("drop_fill", 0);
@@ -418,8 +418,10 @@ Result<VenueSimConfig> read_venue_sim(const toml::table& table, const std::strin
     f.reorder = fr.rate("reorder", 0);
     f.reorder_within_ns = fr.duration("reorder_within", 5 * kNanosPerMilli);
     f.fill_after_cancel = fr.rate("fill_after_cancel", 0);
+    f.reject = fr.rate("reject", 0);
     f.disconnects = fr.windows("disconnect");
     f.halts = fr.windows("halt");
+    f.stale = fr.windows("stale");
     for (const auto* list : {&f.disconnects, &f.halts}) {
       auto sorted = *list;
       std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.start_ns < b.start_ns; });

@@ -90,12 +90,15 @@ struct VenueFaults {
   double reorder = 0;  // a report is held back by a random time up to reorder_within, so later ones pass it
   DurationNs reorder_within_ns = 0;
   double fill_after_cancel =
-      0;  // a fill made while our cancel was on its way reaches us after the cancel's ack
+      0;              // a fill made while our cancel was on its way reaches us after the cancel's ack
+  double reject = 0;  // a new order the venue would take is rejected instead
   std::vector<TimeWindow> disconnects;  // the session is down: requests fail, reports are lost
   std::vector<TimeWindow> halts;        // the venue halts trading: new orders rejected, nothing fills
+  // Our market data from the venue stops (the venue trades on): stale books; a snapshot when it comes back.
+  std::vector<TimeWindow> stale;
   bool any() const {
     return drop_ack > 0 || drop_fill > 0 || duplicate > 0 || delay > 0 || reorder > 0 ||
-           fill_after_cancel > 0 || !disconnects.empty() || !halts.empty();
+           fill_after_cancel > 0 || reject > 0 || !disconnects.empty() || !halts.empty() || !stale.empty();
   }
 };
 

@@ -397,6 +397,8 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   // Run the parent, then on to its end plus the longest markout horizon (or the end of the data) for the
   // mids. The data running out closes the venues: the parent ends with what it executed.
   while (refused.ok() && (parent_id.value() == 0 || kernel.working(parent_id)) && sim.step()) {
+    // The data ran out: the venues close, and what still works ends (at the latest 10 s on).
+    if (!kernel.market_closed() && !sim.recording_left()) kernel.data_ended();
   }
   if (refused.ok() && kernel.working(parent_id)) {
     kernel.data_ended();

@@ -187,6 +187,10 @@ Status Simulator::mount(const Config& config, const SimOptions& options) {
       schedule(w.start_ns + offset_ns_, v, Control{Control::Kind::Halt, "trading halted (fault injection)"});
       schedule(w.end_ns + offset_ns_, v, Control{Control::Kind::Resume, "trading resumed"});
     }
+    for (const auto& w : faults.stale) {
+      schedule(w.start_ns + offset_ns_, v, Control{Control::Kind::StaleStart, "market data stopped"});
+      schedule(w.end_ns + offset_ns_, v, Control{Control::Kind::StaleEnd, "market data back"});
+    }
   }
   return {};
 }
@@ -236,17 +240,20 @@ void Simulator::schedule(TimestampNs at_ns, std::size_t venue, Payload payload) 
 // ---------------------------------------------------------------------------------------------------------
 // Our requests
 
-bool Simulator::refuse_if_down(std::size_t v, const InstrumentId& instrument, ClientOrderId id, Side side) {
+bool Simulator::refuse_if_down(std::size_t v, const InstrumentId& instrument, ClientOrderId id, Side side,
+                               ExecType refusal) {
   VenueSlot& slot = venues_[v];
   if (slot.session_up) return false;
   ++slot.stats.requests_refused;
-  // Not handed over: the gateway itself answers, at once.
+  // Not handed over: the gateway itself answers, at once, in the words of the request's own refusal. A
+  // refused cancel or replace leaves the order as it was at the venue: it is not the order's rejection (the
+  // chaos test found a refused cancel closing a child that then went on filling).
   ExecutionReport r;
   r.client_order_id = id;
   r.venue = slot.venue->config().id;
   r.instrument = instrument;
-  r.exec_type = ExecType::Rejected;
-  r.status = OrderStatus::Rejected;
+  r.exec_type = refusal;
+  r.status = refusal == ExecType::Rejected ? OrderStatus::Rejected : OrderStatus::New;
   r.side = side;
   r.reject_reason = RejectReason::VenueClosed;
   r.text = FixedString<95>("session disconnected: request not sent");
@@ -257,7 +264,8 @@ bool Simulator::refuse_if_down(std::size_t v, const InstrumentId& instrument, Cl
 
 bool Simulator::send(std::size_t v, NewOrder order) {
   if (order.sent_ns == 0) order.sent_ns = now_;
-  if (refuse_if_down(v, order.instrument, order.client_order_id, order.side)) return false;
+  if (refuse_if_down(v, order.instrument, order.client_order_id, order.side, ExecType::Rejected))
+    return false;
   VenueSlot& slot = venues_[v];
   const DurationNs delay = slot.order_latency.draw(
       slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
@@ -267,7 +275,8 @@ bool Simulator::send(std::size_t v, NewOrder order) {
 
 bool Simulator::cancel(std::size_t v, CancelOrder cancel) {
   if (cancel.sent_ns == 0) cancel.sent_ns = now_;
-  if (refuse_if_down(v, cancel.instrument, cancel.client_order_id, Side::Buy)) return false;
+  if (refuse_if_down(v, cancel.instrument, cancel.client_order_id, Side::Buy, ExecType::CancelRejected))
+    return false;
   VenueSlot& slot = venues_[v];
   const DurationNs delay = slot.cancel_latency.draw(
       slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
@@ -298,7 +307,8 @@ void Simulator::hold_next_cancels(std::size_t v, int count, DurationNs max_hold_
 
 bool Simulator::amend(std::size_t v, AmendOrder amend) {
   if (amend.sent_ns == 0) amend.sent_ns = now_;
-  if (refuse_if_down(v, amend.instrument, amend.client_order_id, Side::Buy)) return false;
+  if (refuse_if_down(v, amend.instrument, amend.client_order_id, Side::Buy, ExecType::ReplaceRejected))
+    return false;
   VenueSlot& slot = venues_[v];
   const DurationNs delay = slot.cancel_latency.draw(
       slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
@@ -308,8 +318,13 @@ bool Simulator::amend(std::size_t v, AmendOrder amend) {
 
 bool Simulator::query(std::size_t v, OrderStatusQuery query) {
   if (query.sent_ns == 0) query.sent_ns = now_;
-  if (refuse_if_down(v, query.instrument, query.client_order_id, Side::Buy)) return false;
   VenueSlot& slot = venues_[v];
+  if (!slot.session_up) {
+    // Asked once the session is back, as a FIX session parks it for the next logon: the OMS waits for the
+    // answer, and "the session is down" is no word on where the order stands.
+    slot.parked_queries.push_back(query);
+    return true;
+  }
   const DurationNs delay = slot.cancel_latency.draw(
       slot.rng, slot.venue->market_count() ? slot.venue->market(0).recorded_delay_ns() : 0);
   schedule(now_ + delay, v, query);
@@ -535,6 +550,24 @@ void Simulator::run_action(const Scheduled& item) {
       [&](auto& p) {
         using T = std::decay_t<decltype(p)>;
         if constexpr (std::is_same_v<T, NewOrder>) {
+          const double reject = venue.sim().faults.reject;
+          if (reject > 0 && slot.rng.chance(reject)) {  // no draw without the fault: runs stay as they were
+            ++slot.stats.orders_rejected;
+            ExecutionReport r;
+            r.client_order_id = p.client_order_id;
+            r.venue = venue.config().id;
+            r.instrument = p.instrument;
+            r.exec_type = ExecType::Rejected;
+            r.status = OrderStatus::Rejected;
+            r.side = p.side;
+            r.order_qty = p.qty;
+            r.order_price = p.price;
+            r.reject_reason = RejectReason::Other;
+            r.text = FixedString<95>("rejected by the venue (fault injection)");
+            r.venue_ns = now_;
+            deliver_report(v, r);
+            return;
+          }
           venue.on_new_order(p, now_);
           drain(v);
         } else if constexpr (std::is_same_v<T, CancelOrder>) {
@@ -568,9 +601,18 @@ void Simulator::run_action(const Scheduled& item) {
           p.received_ns = now_;
           if (listener_ != nullptr) listener_->on_venue_status(p);
         } else if constexpr (std::is_same_v<T, MarketDataDelivery>) {
+          if (slot.data_stale) {
+            ++slot.stats.market_data_withheld;
+            return;
+          }
           if (listener_ != nullptr) listener_->on_market_data(p.ref, p.event.event);
         } else if constexpr (std::is_same_v<T, Timer>) {
-          if (listener_ != nullptr && (end_ns_ == 0 || now_ <= end_ns_)) listener_->on_timer(p.id, now_);
+          // Timers run on for a while after the end of the data, so that what waits for the closed venues can
+          // give up (the kernel ends a parent whose last children were never answered for 10 s after the
+          // close: a final ack lost there left it working for ever, as the chaos test found). Past that
+          // nothing re-arms them, and the simulation runs out.
+          if (listener_ != nullptr && (end_ns_ == 0 || now_ <= end_ns_ + kTimersAfterEndNs))
+            listener_->on_timer(p.id, now_);
         } else if constexpr (std::is_same_v<T, Control>) {
           switch (p.kind) {
             case Control::Kind::Open:
@@ -596,8 +638,17 @@ void Simulator::run_action(const Scheduled& item) {
               slot.session_up = false;
               break;
             }
+            case Control::Kind::StaleStart:
+              slot.data_stale = true;
+              break;
+            case Control::Kind::StaleEnd:
+              // Back: the whole book at once, as a feed that resubscribes gets a snapshot.
+              slot.data_stale = false;
+              for (std::size_t m = 0; m < venue.market_count(); ++m) publish_snapshot(v, m);
+              break;
             case Control::Kind::Reconnect: {
               slot.session_up = true;
+              for (auto& parked : std::exchange(slot.parked_queries, {})) (void)this->query(v, parked);
               VenueStatusReport status;
               status.venue = venue.config().id;
               status.state = venue.state();
@@ -714,6 +765,10 @@ void Simulator::deliver_status(std::size_t v, const VenueStatusReport& status) {
 
 void Simulator::deliver_market_data(std::size_t v, std::size_t m, const md::Event& event) {
   VenueSlot& slot = venues_[v];
+  if (slot.data_stale) {
+    ++slot.stats.market_data_withheld;
+    return;
+  }
   const SimMarket& market = slot.venue->market(m);
   const Price shift = market.shift();
   const md::Event* out = &event;

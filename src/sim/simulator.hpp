@@ -68,10 +68,12 @@ struct VenueRunStats {
   std::uint64_t shift_changes = 0;
   Price shift_min = Price::unset(), shift_max = Price::unset(), shift_last;
   std::uint64_t reports_delivered = 0;
-  std::uint64_t reports_dropped = 0;     // by fault injection
-  std::uint64_t reports_duplicated = 0;  // by fault injection
-  std::uint64_t reports_lost = 0;        // while the session was disconnected
-  std::uint64_t requests_refused = 0;    // not handed over: session down
+  std::uint64_t reports_dropped = 0;       // by fault injection
+  std::uint64_t reports_duplicated = 0;    // by fault injection
+  std::uint64_t reports_lost = 0;          // while the session was disconnected
+  std::uint64_t requests_refused = 0;      // not handed over: session down
+  std::uint64_t orders_rejected = 0;       // by fault injection
+  std::uint64_t market_data_withheld = 0;  // events that did not reach us in a stale window
   std::vector<std::string> notes;
 };
 
@@ -186,6 +188,8 @@ class Simulator final : public md::MarketSource {
     LatencyModel md_latency, order_latency, response_latency, cancel_latency;
     Rng rng;
     bool session_up = true;
+    bool data_stale = false;  // a stale window of the faults: its market data does not reach us
+    std::vector<OrderStatusQuery> parked_queries;  // asked while the session was down: sent when it is back
     std::size_t feeds_left = 0;
     bool closed_for_staleness = false;
     bool permanently_closed = false;
@@ -195,12 +199,14 @@ class Simulator final : public md::MarketSource {
     int cancels_to_hold = 0;  // hold_next_cancels
     DurationNs cancel_hold_ns = 0;
   };
+  // How long after the end of the data timers are still delivered (see the Timer case in simulator.cpp).
+  static constexpr DurationNs kTimersAfterEndNs = 60 * kNanosPerSecond;
   struct MarketDataDelivery {
     MarketDataRef ref;
     md::OwnedEvent event;
   };
   struct Control {
-    enum class Kind : std::uint8_t { Open, Close, Halt, Resume, Disconnect, Reconnect };
+    enum class Kind : std::uint8_t { Open, Close, Halt, Resume, Disconnect, Reconnect, StaleStart, StaleEnd };
     Kind kind;
     std::string reason;
   };
@@ -250,7 +256,8 @@ class Simulator final : public md::MarketSource {
   void publish_snapshot(std::size_t venue, std::size_t market);
   void sample(TimestampNs at_ns);
   void close_venue(std::size_t venue, std::string_view reason, bool permanent);
-  bool refuse_if_down(std::size_t venue, const InstrumentId& instrument, ClientOrderId id, Side side);
+  bool refuse_if_down(std::size_t venue, const InstrumentId& instrument, ClientOrderId id, Side side,
+                      ExecType refusal);
   int market_for(Feed& feed, const md::Event& event);
 
   std::vector<VenueSlot> venues_;

@@ -528,6 +528,84 @@ TEST_F(FaultTest, ADisconnectRefusesRequestsAndLosesReportsUntilTheReconnect) {
   EXPECT_TRUE(up);
 }
 
+// Regression (found by the chaos test): a cancel refused because the session was down was reported as the
+// order's rejection, so the OMS closed a child that went on resting, and filling, at the venue.
+TEST_F(FaultTest, ACancelRefusedWhileTheSessionIsDownIsACancelRejectAndTheOrderStaysOpen) {
+  Recorder recorder;
+  run_with([](VenueFaults&) {}, recorder,
+           [&](Simulator& sim) {
+             sim.run_until(t0);
+             NewOrder order = market_buy(1);
+             order.type = OrderType::Limit;
+             order.time_in_force = TimeInForce::GoodTillCancel;
+             order.price = sim.venue(0).market(0).best(Side::Buy) - Price::parse("5").value();
+             order.qty = qty("1");
+             ASSERT_TRUE(sim.send(0, order));
+             sim.run_until(t0 + 100 * kNanosPerMilli);
+             sim.disconnect_for(0, kNanosPerSecond);
+             sim.run_until(t0 + 200 * kNanosPerMilli);
+             const InstrumentId eth("ETH-USDT");
+             EXPECT_FALSE(sim.cancel(0, {ClientOrderId(1), VenueId("binance-spot"), eth, 0}));
+             // A status asked while down is asked once the session is back, not answered with "down".
+             EXPECT_TRUE(sim.query(0, {ClientOrderId(1), VenueId("binance-spot"), eth, 0}));
+             sim.run_until(t0 + 900 * kNanosPerMilli);
+             for (const auto& r : recorder.reports) EXPECT_NE(r.exec_type, ExecType::OrderStatus);
+             sim.run_until(t0 + 2 * kNanosPerSecond);
+           });
+  std::vector<ExecType> types;
+  for (const auto& r : recorder.reports)
+    if (r.client_order_id == ClientOrderId(1)) types.push_back(r.exec_type);
+  ASSERT_EQ(types.size(), 3u);
+  EXPECT_EQ(types[0], ExecType::New);
+  EXPECT_EQ(types[1], ExecType::CancelRejected);
+  EXPECT_EQ(types[2], ExecType::OrderStatus);
+  EXPECT_EQ(recorder.reports.back().status, OrderStatus::New);
+}
+
+TEST_F(FaultTest, TheRejectFaultRefusesNewOrdersAtTheVenue) {
+  Recorder recorder;
+  auto sim = run_with([](VenueFaults& f) { f.reject = 1; }, recorder,
+                      [&](Simulator& sim) {
+                        sim.run_until(t0);
+                        EXPECT_TRUE(sim.send(0, market_buy(1)));
+                        sim.run_until(t0 + kNanosPerSecond);
+                      });
+  ASSERT_EQ(recorder.reports.size(), 1u);
+  EXPECT_EQ(recorder.reports[0].exec_type, ExecType::Rejected);
+  EXPECT_NE(recorder.reports[0].text.view().find("fault injection"), std::string_view::npos);
+  EXPECT_EQ(sim->venue_stats(0).orders_rejected, 1u);
+}
+
+TEST_F(FaultTest, AStaleWindowWithholdsTheVenuesMarketDataAndEndsWithASnapshot) {
+  Recorder recorder;
+  std::vector<std::pair<TimestampNs, md::EventKind>> heard;
+  TimestampNs last_ns = 0;
+  recorder.on_md = [&](const MarketDataRef&, const md::Event& e) { heard.push_back({last_ns, e.kind}); };
+  auto sim = run_with(
+      [&](VenueFaults& f) {
+        f.stale = {{t0 + kNanosPerSecond, t0 + 2 * kNanosPerSecond}};
+      },
+      recorder,
+      [&](Simulator& sim) {
+        for (TimestampNs t = t0; t <= t0 + 3 * kNanosPerSecond; t += kNanosPerMilli) {
+          last_ns = t;
+          sim.run_until(t);
+        }
+      });
+  std::size_t during = 0, snapshots_at_end = 0, after = 0;
+  for (const auto& [t, kind] : heard) {
+    if (t > t0 + kNanosPerSecond + kNanosPerMilli && t < t0 + 2 * kNanosPerSecond) ++during;
+    if (t >= t0 + 2 * kNanosPerSecond && t <= t0 + 2 * kNanosPerSecond + kNanosPerMilli &&
+        kind == md::EventKind::BookSnapshot)
+      ++snapshots_at_end;
+    if (t > t0 + 2 * kNanosPerSecond) ++after;
+  }
+  EXPECT_EQ(during, 0u);
+  EXPECT_EQ(snapshots_at_end, 1u);
+  EXPECT_GT(after, 0u);
+  EXPECT_GT(sim->venue_stats(0).market_data_withheld, 0u);
+}
+
 TEST_F(FaultTest, ADisconnectOnDemandStartsNowAndEndsAfterItsDuration) {
   Recorder recorder;
   run_with([](VenueFaults&) {}, recorder,
