@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 CMAKE_FLAGS := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -Wno-dev
 
-.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz chaos format clean
+.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz chaos crash-campaign format clean
 
 all: build
 
@@ -44,6 +44,13 @@ bench: build
 CHAOS_SEEDS ?= 1000
 chaos: build
 	@$(BUILD)/tests/chaos --seeds $(CHAOS_SEEDS)
+
+# kill -9 of tranche serve at random moments, CRASH_KILLS times over FIX and as many through the Binance gateway,
+# with its venues in tranche exchange; exact agreement of the exchange and the journal: docs/oms.md.
+CRASH_KILLS ?= 100
+crash-campaign: build
+	@node tests/fix/crash_campaign.js $(BUILD)/bin/tranche $(BUILD)/share/FIX44-tranche.xml --protocol fix --kills $(CRASH_KILLS)
+	@node tests/fix/crash_campaign.js $(BUILD)/bin/tranche $(BUILD)/share/FIX44-tranche.xml --protocol binance --kills $(CRASH_KILLS)
 
 # Every fuzz target under libFuzzer (clang-14, build-fuzz/), FUZZ_SECONDS each (default 60): docs/fuzzing.md.
 fuzz: deps

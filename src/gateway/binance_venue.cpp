@@ -1316,6 +1316,7 @@ bool BinanceVenue::parse_order(const Params& params, OrderSpec& spec, const Orig
 bool BinanceVenue::place(const OrderSpec& spec, const Origin& origin, std::uint64_t group, int& code,
                          std::string& msg) {
   std::string client_id = spec.client_id.empty() ? new_client_id() : spec.client_id;
+  if (!client_ids_seen_.insert(client_id).second) ++client_ids_reused_;
   if (open_by_client_.count(client_id)) {
     code = futures_ ? -4116 : kNewOrderRejected;
     msg = futures_ ? "ClientOrderId is duplicated." : "Duplicate order sent.";
@@ -3191,6 +3192,7 @@ std::string BinanceVenue::executed_json() const {
   str(o, "bought", bought_.to_string());
   str(o, "sold", sold_.to_string());
   num(o, "open", static_cast<std::int64_t>(open));
+  num(o, "client_ids_reused", static_cast<std::int64_t>(client_ids_reused_));
   o += '}';
   return o;
 }

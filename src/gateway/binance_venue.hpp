@@ -313,6 +313,10 @@ class BinanceVenue final : public sim::SimListener {
   TimestampNs wall_now_ns_ = 0;
   std::uint64_t ticks_ = 0;
   std::uint64_t fills_ = 0;
+  // Every clientOrderId ever placed, and how many were placed again (executed_json: a client that reuses
+  // an id is a defect even where Binance, which checks open orders only, would take it).
+  std::set<std::string> client_ids_seen_;
+  std::uint64_t client_ids_reused_ = 0;
   Qty bought_, sold_;
   std::vector<md::Level> scratch_bids_, scratch_asks_;
   DepthBook::Batch batch_;

@@ -220,8 +220,10 @@ class Exchange final : public sim::SimListener {
     Qty qty;
     Price price = Price::unset();
     std::string problem;
-    if (r.cl_ord_id.empty() || by_cl_.count(r.session + '\n' + r.cl_ord_id))
+    if (r.cl_ord_id.empty() || by_cl_.count(r.session + '\n' + r.cl_ord_id)) {
       problem = "duplicate ClOrdID";
+      ++cl_ord_ids_reused_;
+    }
     else if (listing == nullptr)
       problem = "unknown symbol '" + r.symbol + "' on " + venue.id.str();
     else if (r.side != "1" && r.side != "2")
@@ -317,7 +319,7 @@ class Exchange final : public sim::SimListener {
           << e.sold.to_string() << "\"}";
       first = false;
     }
-    out << "}}\n";
+    out << "}, \"cl_ord_ids_reused\": " << cl_ord_ids_reused_ << "}\n";
   }
 
  private:
@@ -332,6 +334,7 @@ class Exchange final : public sim::SimListener {
   std::map<std::string, std::uint64_t> by_cl_;  // session + '\n' + any ClOrdID of the chain
   std::uint64_t next_id_ = 0;
   std::uint64_t exec_seq_ = 0;
+  std::uint64_t cl_ord_ids_reused_ = 0;  // NewOrderSingles whose ClOrdID the session had used before
 };
 
 // `--protocol binance`: one venue behind Binance spot's API (a futures venue: Binance USD-M's or COIN-M's
