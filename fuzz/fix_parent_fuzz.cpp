@@ -15,6 +15,7 @@
 
 #include "fuzz_support.hpp"
 #include "gateway/fix_parent_acceptor.hpp"
+#include "gateway/test_fix_message.hpp"
 #include "service/parent_desk.hpp"
 #include "service/runtime.hpp"
 
@@ -23,20 +24,12 @@ namespace {
 
 constexpr int kInputsPerServer = 2000;
 
+// A line starting "8=" as sent; any other, a body given its header and trailer.
 std::string frame(std::string_view line) {
-  std::string body(line);
-  std::replace(body.begin(), body.end(), '|', '\x01');
-  if (line.starts_with("8=")) return body;
-  if (!body.empty() && body.back() != '\x01') body += '\x01';
-  std::string message =
-      "8=FIX.4.4\x01"
-      "9=" +
-      std::to_string(body.size()) + "\x01" + body;
-  unsigned sum = 0;
-  for (const unsigned char c : message) sum += c;
-  char trailer[16];
-  std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
-  return message + trailer;
+  if (!line.starts_with("8=")) return gateway::testing::fix_framed(line);
+  std::string raw(line);
+  std::replace(raw.begin(), raw.end(), '|', '\x01');
+  return raw;
 }
 
 // TRANCHE_FUZZ_VERBOSE=1: every refusal and answer on stderr (to read what a reproducer does).

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "gateway/fix_parent_acceptor.hpp"
+#include "gateway/test_fix_message.hpp"
 
 namespace tranche::gateway {
 namespace {
@@ -57,20 +58,6 @@ TEST(FixStoreHasHistory, IsTrueOnlyOnceQuickFixHasWrittenASessionsSequenceNumber
   std::filesystem::remove_all(dir);
 }
 
-std::string framed(std::string body) {
-  for (char& c : body)
-    if (c == '|') c = '\x01';
-  std::string message =
-      "8=FIX.4.4\x01"
-      "9=" +
-      std::to_string(body.size()) + "\x01" + body;
-  unsigned sum = 0;
-  for (const unsigned char c : message) sum += c;
-  char trailer[16];
-  std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
-  return message + trailer;
-}
-
 const char* kNewOrder =
     "35=D|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|11=p1|1=desk|55=ETH-USDT|54=1|38=1.5|40=2|"
     "44=2700|60=20240808-23:56:05.000|847=1000|7001=twap|848=urgency=passive|126=20240808-23:59:00.000|";
@@ -78,7 +65,7 @@ const char* kNewOrder =
 TEST(FixParentReader, ReadsANewOrderSingleIntoTheRequestTheAcceptorMakes) {
   auto reader = FixParentReader::open(TRANCHE_FIX_DICTIONARY);
   ASSERT_TRUE(reader.ok()) << reader.error().message;
-  const auto r = (*reader)->read(framed(kNewOrder), "FIX.4.4:TRANCHE->CLIENT1");
+  const auto r = (*reader)->read(testing::fix_framed(kNewOrder), "FIX.4.4:TRANCHE->CLIENT1");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->kind, ParentRequest::Kind::New);
   EXPECT_EQ(r->session, "FIX.4.4:TRANCHE->CLIENT1");
@@ -98,11 +85,13 @@ TEST(FixParentReader, ReadsANewOrderSingleIntoTheRequestTheAcceptorMakes) {
 TEST(FixParentReader, RefusesWhatTheSessionWouldRefuseSayingWhy) {
   auto reader = FixParentReader::open(TRANCHE_FIX_DICTIONARY);
   ASSERT_TRUE(reader.ok());
-  std::string corrupt = framed(kNewOrder);
+  std::string corrupt = testing::fix_framed(kNewOrder);
   corrupt[corrupt.size() - 2] = corrupt[corrupt.size() - 2] == '0' ? '1' : '0';  // the checksum's last digit
   for (const std::string& bad :
-       {corrupt, framed("35=D|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|11=p1|9999=x|55=ETH-USDT|"),
-        framed("35=B|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|148=news|"),
+       {corrupt,
+        testing::fix_framed(
+            "35=D|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|11=p1|9999=x|55=ETH-USDT|"),
+        testing::fix_framed("35=B|49=CLIENT1|56=TRANCHE|34=2|52=20240808-23:56:05.000|148=news|"),
         std::string("garbage")}) {
     const auto r = (*reader)->read(bad, "s");
     ASSERT_FALSE(r.ok()) << bad;

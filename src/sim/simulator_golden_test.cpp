@@ -435,6 +435,15 @@ class FaultTest : public ::testing::Test {
     script(*sim);
     return sim;
   }
+  // A good-till-cancel limit buy of `size` at `price`.
+  static NewOrder limit_buy(std::uint64_t id, Price price, Qty size) {
+    NewOrder order = market_buy(id);
+    order.type = OrderType::Limit;
+    order.time_in_force = TimeInForce::GoodTillCancel;
+    order.price = price;
+    order.qty = size;
+    return order;
+  }
   static NewOrder market_buy(std::uint64_t id) {
     NewOrder order;
     order.client_order_id = ClientOrderId(id);
@@ -535,12 +544,8 @@ TEST_F(FaultTest, ACancelRefusedWhileTheSessionIsDownIsACancelRejectAndTheOrderS
   run_with([](VenueFaults&) {}, recorder,
            [&](Simulator& sim) {
              sim.run_until(t0);
-             NewOrder order = market_buy(1);
-             order.type = OrderType::Limit;
-             order.time_in_force = TimeInForce::GoodTillCancel;
-             order.price = sim.venue(0).market(0).best(Side::Buy) - Price::parse("5").value();
-             order.qty = qty("1");
-             ASSERT_TRUE(sim.send(0, order));
+             const Price below = sim.venue(0).market(0).best(Side::Buy) - Price::parse("5").value();
+             ASSERT_TRUE(sim.send(0, limit_buy(1, below, qty("1"))));
              sim.run_until(t0 + 100 * kNanosPerMilli);
              sim.disconnect_for(0, kNanosPerSecond);
              sim.run_until(t0 + 200 * kNanosPerMilli);
@@ -641,12 +646,7 @@ TEST_F(FaultTest, AHeldCancelIsAnsweredAfterTheFillTheRecordedMarketMakesMeanwhi
       run_with([](VenueFaults&) {}, recorder,
                [&](Simulator& sim) {
                  sim.run_until(t0);
-                 NewOrder order = market_buy(1);
-                 order.type = OrderType::Limit;
-                 order.time_in_force = TimeInForce::GoodTillCancel;
-                 order.price = sim.venue(0).market(0).best(Side::Buy);
-                 order.qty = qty("1");
-                 sim.send(0, order);
+                 sim.send(0, limit_buy(1, sim.venue(0).market(0).best(Side::Buy), qty("1")));
                  sim.run_until(t0 + 10 * kNanosPerMilli);
                  sim.hold_next_cancels(0, 1, 120 * kNanosPerSecond);
                  cancel_sent = sim.now();

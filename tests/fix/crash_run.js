@@ -17,21 +17,6 @@ const fixture = require('../binance/fixture');
 const er = (clOrdId, test = () => true) => (m) => m.msgType === '8' && m.ClOrdID === clOrdId && test(m);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// A CA and a certificate for 127.0.0.1 it signed, and the account's key file (owner-only), in `dir`.
-function binanceFiles(dir) {
-  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  fs.writeFileSync(`${dir}/san.ext`, 'subjectAltName=IP:127.0.0.1\n');
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
-    '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tranche-test-ca']);
-  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key',
-    '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out',
-    'server.pem', '-days', '2', '-extfile', 'san.ext']);
-  fs.writeFileSync(`${dir}/key.toml`, 'api_key = "crashTestKey0123456789"\napi_secret = "crashTestSecret"\n',
-    { mode: 0o600 });
-  return { ca: `${dir}/ca.pem`, cert: `${dir}/server.pem`, key: `${dir}/server.key`, keys: `${dir}/key.toml` };
-}
-
 // Sum of the journal's fills per venue and side, in listing units (what the exchange counts).
 function journalFills(tranche, journal) {
   const fills = JSON.parse(execFileSync(tranche, ['journal', journal, 'fills', '--json'], { encoding: 'utf8' })).fills;
@@ -76,7 +61,8 @@ async function crashRun({ tranche, dictionary, protocol = 'fix', kills, qty = 40
   const anchor = new Date(Date.now() + 1500).toISOString();
   const exchangePorts = [];
   for (const _ of venuesPlayed) exchangePorts.push(await lib.freePort());
-  const files = binance ? binanceFiles(dir) : null;
+  // A CA and a certificate for 127.0.0.1 it signed, and the account's owner-only key file.
+  const files = binance ? { ...fixture.makeCertificates(dir), keys: fixture.makeKeys(dir).file } : null;
   let config = null;
   if (binance && exchangePorts.length === 1)
     config = fixture.venueConfig({ dir, name: 'serve.toml', port: exchangePorts[0], ca: files.ca, keyFile: files.keys });
