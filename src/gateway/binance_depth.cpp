@@ -772,6 +772,11 @@ DepthStatus BinanceDepthSync::on_ticker(const Message& m, TimestampNs recv_ns) {
   if (!m.bid.is_positive() || !m.ask.is_positive() || m.bid_qty.is_negative() || m.ask_qty.is_negative())
     return fail(DepthStatus::BadNumber,
                 "a bookTicker's prices must be positive and its quantities not negative");
+  // One venue's best bid is below its best ask: a crossed ticker is nonsense, never shown as the touch (the
+  // fuzzer found one making a synced book's touch cross).
+  if (m.bid >= m.ask)
+    return fail(DepthStatus::BadNumber, "a bookTicker's bid %s is not below its ask %s", text_of(m.bid).text,
+                text_of(m.ask).text);
   if (synced_ && m.last_id < update_id_) return DepthStatus::Stale;
   if (ticker_count_ > 0 && m.last_id <= tickers_[(ticker_head_ + ticker_count_ - 1) % kTickers].id)
     return DepthStatus::Stale;

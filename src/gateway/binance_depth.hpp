@@ -101,7 +101,8 @@ enum class DepthStatus : std::uint8_t {
   // --- bad input: nothing applied (a bad depth diff also invalidates a valid book) ---
   Malformed,     // not JSON, truncated, trailing text, a field of the wrong type
   MissingField,  // a field the message needs is absent
-  BadNumber,     // a price or quantity that is not a plain decimal string, is negative, or a price <= 0
+  BadNumber,     // a price or quantity that is not a plain decimal string, is negative, or a price <= 0;
+                 // a bookTicker whose bid is not below its ask
   BadIds,        // U > u
   WrongSymbol,   // another symbol's message
   OffTick,       // a price off the listing's tick

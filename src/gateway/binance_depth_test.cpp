@@ -385,6 +385,20 @@ TEST_F(DepthSyncTest, ABookTickerAheadOfTheBookIsTheTouchUntilTheDiffCoversIt) {
   EXPECT_EQ(sync_.book().best_bid(), px("99.99"));
 }
 
+// Regression: the fuzzer found a bookTicker with its bid above its ask shown as the touch of a synced book,
+// which then read as crossed. It is refused; the touch stays the book's.
+TEST_F(DepthSyncTest, ACrossedBookTickerIsRefusedAndNeverBecomesTheTouch) {
+  sync_at_100();
+  for (const char* ask : {"99.99", "100.00"}) {
+    EXPECT_EQ(feed(ticker(103, "100.00", "1", ask, "3")), DepthStatus::BadNumber) << ask;
+    EXPECT_NE(std::string(sync_.last_error()).find("is not below its ask"), std::string::npos)
+        << sync_.last_error();
+  }
+  EXPECT_TRUE(sync_.valid());
+  EXPECT_LT(sync_.best(Side::Buy), sync_.best(Side::Sell));
+  EXPECT_EQ(sync_.best(Side::Sell), sync_.book().best_ask());
+}
+
 TEST_F(DepthSyncTest, ADiffThatDisagreesWithTheBookTickerOfItsUpdateIdInvalidatesTheBook) {
   sync_at_100();
   EXPECT_EQ(feed(ticker(101, "99.99", "2", "100.01", "3")), DepthStatus::Quote);
