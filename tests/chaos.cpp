@@ -280,7 +280,6 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
     const std::string kept =
         (std::filesystem::temp_directory_path() / ("chaos-" + std::to_string(seed) + ".journal")).string();
     std::filesystem::copy_file(journal, kept, std::filesystem::copy_options::overwrite_existing);
-    out.problem("");
     out.first_problem += "; journal kept in " + kept;
   }
   return out;

@@ -169,4 +169,4 @@ async function crashRun({ tranche, dictionary, protocol = 'fix', kills, qty = 40
   return result;
 }
 
-module.exports = { crashRun };
+module.exports = { crashRun, journalFills };

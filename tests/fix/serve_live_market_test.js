@@ -16,6 +16,7 @@ const https = require('https');
 const { spawn, execFileSync } = require('child_process');
 const lib = require('../../fix/lib');
 const fixture = require('../binance/fixture');
+const { journalFills } = require('./crash_run');
 
 const [tranche, dictionary, bundledConfig] = process.argv.slice(2, 5).map((p) => path.resolve(p));
 const processes = [];
@@ -68,20 +69,6 @@ function control(port, files, pathAndQuery) {
     req.on('error', reject);
     req.end();
   });
-}
-
-// Sum of the journal's fills per venue and side, in listing units (what the exchange counts).
-function journalFills(journal) {
-  const fills = JSON.parse(execFileSync(tranche, ['journal', journal, 'fills', '--json'], { encoding: 'utf8' })).fills;
-  const out = {};
-  for (const f of fills) {
-    const v = (out[f.venue] = out[f.venue] || { bought: 0, sold: 0, fills: 0, fromStatus: 0 });
-    v[f.side === 'buy' ? 'bought' : 'sold'] += Number(f.qty);
-    v.fills += 1;
-    // A fill the venue made while the server was down, if only a status told it: one per child.
-    if (f.exec_id.startsWith('status-')) v.fromStatus += 1;
-  }
-  return out;
 }
 
 (async () => {
@@ -170,7 +157,7 @@ function journalFills(journal) {
   exchange.child.kill('SIGTERM');
   await new Promise((r) => exchange.child.on('exit', r));
   const venues = JSON.parse(exchange.stdout).venues;
-  const journaled = journalFills(journal);
+  const journaled = journalFills(tranche, journal);
   assert.deepStrictEqual(Object.keys(journaled).sort(), ['binance-spot']);
   for (const [venue, v] of Object.entries(venues)) {
     const j = journaled[venue] || { bought: 0, sold: 0, fills: 0 };
