@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 CMAKE_FLAGS := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -Wno-dev
 
-.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz chaos crash-campaign format clean
+.PHONY: all deps build build-asan test test-unit test-asan demo bench fuzz chaos crash-campaign soak format clean
 
 all: build
 
@@ -51,6 +51,12 @@ CRASH_KILLS ?= 100
 crash-campaign: build
 	@node tests/fix/crash_campaign.js $(BUILD)/bin/tranche $(BUILD)/share/FIX44-tranche.xml --protocol fix --kills $(CRASH_KILLS)
 	@node tests/fix/crash_campaign.js $(BUILD)/bin/tranche $(BUILD)/share/FIX44-tranche.xml --protocol binance --kills $(CRASH_KILLS)
+
+# tranche serve under a continuous flow of parents for SOAK_MINUTES (default 30), the recording replayed lap after
+# lap: resident memory and decision latency flat after warm-up: docs/serve.md.
+SOAK_MINUTES ?= 30
+soak: build
+	@node tests/fix/soak.js $(BUILD)/bin/tranche $(BUILD)/share/FIX44-tranche.xml --minutes $(SOAK_MINUTES)
 
 # Every fuzz target under libFuzzer (clang-14, build-fuzz/), FUZZ_SECONDS each (default 60): docs/fuzzing.md.
 fuzz: deps

@@ -7,7 +7,9 @@
 //   - every OMS invariant holds after every event (the OMS's own checks as each record is applied, and
 //     Oms::verify after each commit);
 //   - the journal, read back, replays into a fresh OMS that verifies and agrees with the live one on what
-//     every parent executed.
+//     every parent executed;
+//   - with a short memory horizon ([oms] forget_ended_after = 5s), ended parents leave memory on the way
+//     and every invariant still holds; a forgotten parent is read back from the journal.
 // Usage: chaos [--seeds N] [--first SEED] [--json]   (make chaos: 1,000 seeds; make test: a few)
 // The seed of any failure is printed; `chaos --first SEED --seeds 1` reruns it alone.
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +38,7 @@ struct Outcome {
   int breaches = 0, verify_failures = 0, journal_mismatches = 0, overfills = 0;
   std::uint64_t commits_checked = 0;
   std::uint64_t reports_dropped = 0, reports_duplicated = 0, requests_refused = 0;
+  int forgotten = 0;  // parents that left memory before the end
   std::string first_problem;
   bool ok() const {
     return stuck == 0 && breaches == 0 && verify_failures == 0 && journal_mismatches == 0 && overfills == 0 &&
@@ -96,6 +100,11 @@ void inject_faults(Config& config, sim::Rng& rng, TimestampNs from, TimestampNs 
 class Watcher final : public ems::KernelObserver {
  public:
   Watcher(const oms::Oms& oms, Outcome& out) : oms_(oms), out_(out) {}
+  // Each parent as it ended (it may leave memory later).
+  void on_parent_ended(ParentId parent, TimestampNs) override {
+    if (const oms::ParentRecord* p = oms_.parent(parent)) ended[parent.value()] = *p;
+  }
+  std::map<std::uint64_t, oms::ParentRecord> ended;
   void after_commit(TimestampNs) override {
     ++out_.commits_checked;
     if (const Status s = oms_.verify(); !s) {
@@ -115,6 +124,7 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
   sim::Rng rng;
   rng.reseed(seed * 0x9E3779B97F4A7C15ull + 17);
   Config config = bundled;
+  config.oms.forget_ended_after_ns = 5 * kNanosPerSecond;
   const TimestampNs data_start = config.scenario->start_ns;
   const TimestampNs start = data_start + rng.uniform_int(5, 120) * kNanosPerSecond;
   const DurationNs horizon = rng.uniform_int(30, 90) * kNanosPerSecond;
@@ -203,8 +213,14 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
   for (const ParentId id : ids) {
     const oms::ParentRecord* p = oms.parent(id);
     if (p == nullptr) {
-      out.problem("parent " + std::to_string(id.value()) + " is not in the OMS");
-      continue;
+      // Forgotten: only an ended parent leaves memory, as it ended.
+      auto seen = watcher.ended.find(id.value());
+      if (seen == watcher.ended.end()) {
+        out.problem("parent " + std::to_string(id.value()) + " left the OMS without ending");
+        continue;
+      }
+      ++out.forgotten;
+      p = &seen->second;
     }
     if (kernel.working(id) || p->state == oms::ParentState::Working ||
         p->state == oms::ParentState::PendingCancel) {
@@ -240,8 +256,12 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
 
   // The journal read back as recovery and `tranche journal verify` read it.
   std::map<std::uint64_t, Qty> executed;
-  for (const ParentId id : ids)
-    if (const oms::ParentRecord* p = oms.parent(id)) executed[id.value()] = p->executed;
+  for (const ParentId id : ids) {
+    if (const oms::ParentRecord* p = oms.parent(id))
+      executed[id.value()] = p->executed;
+    else if (auto seen = watcher.ended.find(id.value()); seen != watcher.ended.end())
+      executed[id.value()] = seen->second.executed;
+  }
   kernel.set_observer(nullptr);
   owned.reset();
   auto reread = oms::Journal::open(journal, {false, true});
@@ -266,6 +286,13 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
   }
   for (const auto& [id, qty] : executed) {
     const oms::ParentRecord* p = replayed.parent(ParentId(id));
+    std::optional<oms::ParentRecord> read_back;
+    if (p == nullptr) {  // forgotten by the replay as by the live OMS: the journal answers for it
+      auto back = oms::parent_from_journal(config, *journal_read, ParentId(id));
+      if (!back) out.problem("reading parent " + std::to_string(id) + " back: " + back.error().message);
+      if (back && back->has_value()) read_back = **back;
+      p = read_back ? &*read_back : nullptr;
+    }
     if (p == nullptr || p->executed != qty) {
       ++out.journal_mismatches;
       out.problem("parent " + std::to_string(id) + ": the journal says " +
@@ -328,6 +355,7 @@ int main(int argc, char** argv) {
     totals["verify_failures"] += static_cast<std::uint64_t>(o.verify_failures);
     totals["journal_mismatches"] += static_cast<std::uint64_t>(o.journal_mismatches);
     totals["commits_checked"] += o.commits_checked;
+    totals["parents_forgotten_before_the_end"] += static_cast<std::uint64_t>(o.forgotten);
     totals["reports_dropped_or_lost"] += o.reports_dropped;
     totals["reports_duplicated"] += o.reports_duplicated;
     totals["requests_refused_while_down"] += o.requests_refused;

@@ -614,8 +614,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
 
   // Sections owned by later components (simulation scenario, risk, server) are accepted here and read by
   // them.
-  static const std::set<std::string> known_sections = {"instrument", "venue",  "primary_venue", "scenario",
-                                                       "risk",       "server", "tca",           "exchange"};
+  static const std::set<std::string> known_sections = {
+      "instrument", "venue", "primary_venue", "scenario", "risk", "server", "tca", "exchange", "oms"};
   for (const auto& [key, _] : root)
     if (!known_sections.count(std::string(key.str())))
       return make_error(file + ": unknown top-level key '" + std::string(key.str()) +
@@ -873,6 +873,22 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         r.fail("arrival_mid '" + mid + "' is not primary or consolidated");
       config.tca.arrival_mid = mid;
     }
+    if (!r.error().empty()) return make_error(r.error());
+  }
+
+  if (const auto* node = root.get("oms")) {
+    const auto* table = node->as_table();
+    if (table == nullptr) return make_error(file + ": [oms] must be a table");
+    TableReader r(*table, file + ": oms");
+    r.only({"forget_ended_after", "keep_recent"});
+    if (r.string("forget_ended_after", false) == "never") {
+      config.oms.forget_ended_after_ns = 0;
+    } else {
+      config.oms.forget_ended_after_ns = r.duration("forget_ended_after", config.oms.forget_ended_after_ns);
+      if (r.error().empty() && config.oms.forget_ended_after_ns <= 0)
+        r.fail("forget_ended_after must be a positive duration or \"never\"");
+    }
+    config.oms.keep_recent = r.integer_in("keep_recent", config.oms.keep_recent, 1, 10'000'000);
     if (!r.error().empty()) return make_error(r.error());
   }
 

@@ -224,6 +224,16 @@ struct TcaConfig {
 };
 
 // `tranche serve`'s FIX 4.4 acceptor for parent orders (docs/fix.md).
+// What the OMS keeps in memory (docs/config.md [oms]). An ended parent leaves memory with its children and
+// fills once they are all closed and `forget_ended_after` has passed since it ended, on the journal's clock
+// (so a replay of the journal forgets the same); queries for it read the journal. 0: kept for ever.
+struct OmsConfig {
+  DurationNs forget_ended_after_ns = 60 * 60 * kNanosPerSecond;
+  // Anomalies, venue oddities and risk denials kept in memory (the latest); every one is counted and
+  // journaled.
+  int keep_recent = 10000;
+};
+
 struct FixAcceptorConfig {
   std::string host = "127.0.0.1";
   int port = 9878;
@@ -285,6 +295,7 @@ struct Config {
   std::optional<ScenarioConfig> scenario;
   RiskConfig risk;  // the built-in defaults when the file has no [risk]
   TcaConfig tca;
+  OmsConfig oms;
   ServerConfig server;  // the built-in defaults when the file has no [server]
   ExchangeConfig exchange;
   std::string source;  // where it was loaded from, for messages

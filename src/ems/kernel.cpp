@@ -12,7 +12,7 @@ namespace tranche::ems {
 
 namespace {
 
-// Timer ids: index * 8 + kind.
+// Timer ids: index * 8 + kind; a parent's index is its slot and the slot's generation (timer_index).
 constexpr std::uint64_t kWake = 1;      // a wake the parent's algo asked for
 constexpr std::uint64_t kGrace = 2;     // the parent's algo still working kGraceNs after its end is stopped
 constexpr std::uint64_t kForceEnd = 3;  // the market closed: the parent ends now, children closed or not
@@ -53,8 +53,10 @@ struct Kernel::Running {
   // Open children to cancel, retried every 100 ms: the risk gate's cancel budget may refuse some.
   bool sweep = false;
   TimestampNs next_sweep_ns = 0;
-  std::set<std::uint64_t> orphans;  // children a dead process left, canceled at the restart
-  std::size_t children_noted = 0;   // of its children, those counted on the scorecards
+  std::set<std::uint64_t> orphans;   // children a dead process left, canceled at the restart
+  std::size_t children_noted = 0;    // of its children, those counted on the scorecards
+  std::set<std::string> seen_exec;   // venue/exec id of its fills: a repeated fill is one fill
+  std::set<std::uint64_t> answered;  // its children a venue has answered (scorecards)
 };
 
 struct Kernel::InstrumentState {
@@ -86,6 +88,47 @@ void Kernel::check(const Status& s) {
 
 void Kernel::set_timer(TimestampNs at_ns, std::uint64_t kind, std::uint64_t index) {
   market_->set_timer(at_ns, index * 8 + kind);
+}
+
+std::size_t Kernel::place(std::unique_ptr<Running> p) {
+  const std::uint64_t id = p->id.value();
+  std::size_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    ++slot_generation_[slot];
+    parents_[slot] = std::move(p);
+  } else {
+    slot = parents_.size();
+    parents_.push_back(std::move(p));
+    slot_generation_.push_back(0);
+  }
+  by_parent_[id] = slot;
+  active_.push_back(slot);
+  return slot;
+}
+
+Kernel::Running* Kernel::running_at(std::uint64_t timer_index) {
+  const std::size_t slot = static_cast<std::size_t>(timer_index & 0xffffffffu);
+  const auto generation = static_cast<std::uint32_t>(timer_index >> 32);
+  if (slot >= parents_.size() || parents_[slot] == nullptr || slot_generation_[slot] != generation)
+    return nullptr;
+  return parents_[slot].get();
+}
+
+void Kernel::release_forgotten() {
+  // Only when the OMS has forgotten more since the last look: a comparison per event.
+  const std::uint64_t forgotten = manager_.oms().forgotten().parents;
+  if (forgotten == forgotten_seen_) return;
+  forgotten_seen_ = forgotten;
+  std::erase_if(ended_, [&](std::size_t slot) {
+    const ParentId id = parents_[slot]->id;
+    if (manager_.oms().parent(id) != nullptr) return false;
+    by_parent_.erase(id.value());
+    parents_[slot].reset();
+    free_slots_.push_back(slot);
+    return true;
+  });
 }
 
 Kernel::Running* Kernel::find(ParentId parent) {
@@ -138,10 +181,7 @@ Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
   p->made = std::move(made).value();
   p->id = *accepted;
   p->instrument = parent.instrument;
-  const std::size_t slot = parents_.size();
-  by_parent_[p->id.value()] = slot;
-  parents_.push_back(std::move(p));
-  active_.push_back(slot);
+  place(std::move(p));
   return *accepted;  // its algo starts at the end of this event (after_event)
 }
 
@@ -160,10 +200,10 @@ void Kernel::start(Running& p) {
     algo = std::move(made).value();
   }
   InstrumentState& st = state_of(p.instrument);
-  const std::size_t slot = by_parent_[p.id.value()];
+  const std::uint64_t index = timer_index(by_parent_[p.id.value()]);
   p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), record->order,
-                                             [this, slot](TimestampNs at) { set_timer(at, kWake, slot); });
-  if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, slot);
+                                             [this, index](TimestampNs at) { set_timer(at, kWake, index); });
+  if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, index);
   if (!p.saved_state.empty()) {
     // After a restart: where the journal says the algo stood; the children the old process left were
     // reconciled before this runs, and those still open are canceled.
@@ -254,7 +294,7 @@ Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) 
     check(manager_.flush());
     return s;
   }
-  if (end_ns != 0) set_timer(end_ns + kGraceNs, kGrace, by_parent_[parent.value()]);
+  if (end_ns != 0) set_timer(end_ns + kGraceNs, kGrace, timer_index(by_parent_[parent.value()]));
   return {};
 }
 
@@ -397,7 +437,9 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   any = any || st.placer->watches_market();
   if (!any) {
     if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
-    if (waiting) after_event();  // a recovered parent starts on the first event after the reconciliation
+    if (waiting) after_event();      // a recovered parent starts on the first event after the reconciliation
+    manager_.oms().forget_ended(t);  // a quiet market lets go of ended parents too
+    release_forgotten();
     return;
   }
   const AlgoMarket m = market_now(ref.instrument, static_cast<int>(ref.venue));
@@ -449,11 +491,11 @@ void Kernel::on_execution_report(const ExecutionReport& report) {
   Running* p = find(child->order.parent_id);
   if (p == nullptr) return after_event();
   const bool fresh_fill = report.exec_type == ExecType::Trade &&
-                          seen_exec_.insert(report.venue.str() + "/" + report.exec_id.str()).second;
+                          p->seen_exec.insert(report.venue.str() + "/" + report.exec_id.str()).second;
   const bool repeated_fill = report.exec_type == ExecType::Trade && !fresh_fill;
   const double base = fill_base(report);
   if (options_.cards != nullptr && !repeated_fill) {
-    const bool first_answer = answered_children_.insert(report.client_order_id.value()).second;
+    const bool first_answer = p->answered.insert(report.client_order_id.value()).second;
     options_.cards->on_report(report, child->order.sent_ns, first_answer, base);
   }
   InstrumentState& st = state_of(p->instrument);
@@ -493,8 +535,9 @@ void Kernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
     }
     return after_event();
   }
-  if (index >= parents_.size()) return;
-  Running& p = *parents_[index];
+  Running* running = running_at(index);
+  if (running == nullptr) return;  // a parent that left memory
+  Running& p = *running;
   if (p.ended) return;
   if (kind == kForceEnd) {
     // The venues closed with the data; children they never answered for are left open in the OMS.
@@ -545,10 +588,13 @@ void Kernel::after_event() {
     if (p.sweep) sweep_cancels(p);
     maybe_end(p);
   }
-  // Ended parents leave the list every event walks.
-  active_.erase(
-      std::remove_if(active_.begin(), active_.end(), [&](std::size_t slot) { return parents_[slot]->ended; }),
-      active_.end());
+  // Ended parents leave the list every event walks; memory, once the OMS has forgotten them.
+  std::erase_if(active_, [&](std::size_t slot) {
+    if (!parents_[slot]->ended) return false;
+    ended_.push_back(slot);
+    return true;
+  });
+  release_forgotten();
   const Status committed = manager_.flush();
   check(committed);
   if (!committed.ok() || !error_.ok()) return;  // what could not be made durable is never told
@@ -631,7 +677,7 @@ void Kernel::data_ended() {
       p.exec->algo().cancel(*p.exec, now(), "the recorded data ended");
     p.sweep = true;
     p.next_sweep_ns = 0;
-    set_timer(now() + kForceEndNs, kForceEnd, slot);
+    set_timer(now() + kForceEndNs, kForceEnd, timer_index(slot));
   }
   after_event();
 }
@@ -697,10 +743,7 @@ Status Kernel::recover(const oms::Journal& journal) {
       p->canceling = true;
       p->cancel_reason = cancel_reasons.count(id) ? cancel_reasons[id] : "canceled";
     }
-    const std::size_t slot = parents_.size();
-    by_parent_[id] = slot;
-    parents_.push_back(std::move(p));
-    active_.push_back(slot);
+    place(std::move(p));
   }
   return {};
 }

@@ -93,6 +93,8 @@ class Kernel final : public md::MarketListener {
 
   bool working(ParentId parent) const;
   std::size_t working() const;  // parents not yet ended
+  // Parents in memory: working, and ended ones the OMS still holds.
+  std::size_t in_memory() const { return by_parent_.size(); }
   // The parent's algo (its schedule, its phase); nullptr when it has none (not started, or failed).
   const Algo* algo(ParentId parent) const;
   // The first error that stops the kernel from going on safely (a journal that cannot commit).
@@ -151,6 +153,14 @@ class Kernel final : public md::MarketListener {
   double fill_base(const ExecutionReport& report) const;
   void note_sent_children(Running& p);
   void set_timer(TimestampNs at_ns, std::uint64_t kind, std::uint64_t index);
+  // A parent's timers name its slot and the slot's generation.
+  std::uint64_t timer_index(std::size_t slot) const {
+    return (static_cast<std::uint64_t>(slot_generation_[slot]) << 32) | slot;
+  }
+  Running* running_at(std::uint64_t timer_index);
+  std::size_t place(std::unique_ptr<Running> p);  // into a free slot, or a new one
+  // Ended parents the OMS has forgotten leave memory (looked at whenever it has forgotten more).
+  void release_forgotten();
   void check(const Status& s);
   TimestampNs now() const { return market_->now(); }
 
@@ -162,16 +172,21 @@ class Kernel final : public md::MarketListener {
   KernelObserver* observer_ = nullptr;
   int benchmark_venue_ = -1;
   bool consolidated_benchmark_ = false;
-  std::vector<std::unique_ptr<Running>> parents_;              // by slot, every parent run
-  std::vector<std::size_t> active_;                            // slots of parents not yet ended
-  std::map<std::uint64_t, std::size_t> by_parent_;             // parent id -> slot
+  // By slot, the parents in memory: an ended parent's slot is freed once the OMS forgot it ([oms]
+  // forget_ended_after) and taken by a later parent; a slot's generation tells a timer of its old parent
+  // from one of the new.
+  std::vector<std::unique_ptr<Running>> parents_;
+  std::vector<std::uint32_t> slot_generation_;
+  std::vector<std::size_t> free_slots_;
+  std::vector<std::size_t> active_;                 // slots of parents not yet ended
+  std::vector<std::size_t> ended_;                  // slots of ended parents still in memory
+  std::uint64_t forgotten_seen_ = 0;                // the OMS's count of forgotten parents at the last look
+  std::map<std::uint64_t, std::size_t> by_parent_;  // parent id -> slot
   std::vector<std::unique_ptr<InstrumentState>> instruments_;  // by index (placer timers)
   InstrumentState* last_state_ = nullptr;                      // the last one looked up
   std::map<std::string, TimestampNs> avoid_until_;             // venues that rejected us, until then
   std::map<std::string, TimestampNs>
-      last_post_only_reject_;                  // per venue: when a post-only order last crossed
-  std::set<std::string> seen_exec_;            // venue/exec id: a repeated fill is one fill
-  std::set<std::uint64_t> answered_children_;  // children a venue has answered (scorecards)
+      last_post_only_reject_;  // per venue: when a post-only order last crossed
   std::vector<std::function<void(TimestampNs)>> calls_;
   bool market_closed_ = false;
   Status error_;

@@ -34,7 +34,73 @@ double Position::unrealized_pnl(Price mark) const {
   return (value - cost).to_double();
 }
 
-Oms::Oms(const Config& config) : config_(config) {}
+Oms::Oms(const Config& config)
+    : config_(config),
+      forget_after_ns_(config.oms.forget_ended_after_ns),
+      keep_recent_(config.oms.keep_recent) {}
+
+namespace {
+// Keeps the latest `keep` of a list that only grows at its end: trimmed to `keep` once it reaches twice
+// that, so each entry is moved at most once (no cost per record).
+template <class T>
+void keep_latest(std::vector<T>& list, int keep) {
+  const std::size_t k = static_cast<std::size_t>(std::max(keep, 1));
+  if (list.size() >= 2 * k) list.erase(list.begin(), list.end() - static_cast<std::ptrdiff_t>(k));
+}
+}  // namespace
+
+void Oms::oddity(std::uint64_t seq, ClientOrderId child, std::string text) {
+  oddities_.push_back({seq, child, std::move(text)});
+  ++oddities_total_;
+  keep_latest(oddities_, keep_recent_);
+}
+
+void Oms::note_ended(const ParentRecord& parent) {
+  if (forget_after_ns_ > 0) ended_.emplace_back(parent.done_ns, parent.order.id.value());
+}
+
+void Oms::forget_ended(TimestampNs now_ns) {
+  if (forget_after_ns_ <= 0 || ended_.empty()) return;
+  // Once a second of record time at most: a parent is forgotten up to a second late, the check costs
+  // nothing on the records between.
+  if (now_ns - last_forget_check_ns_ < kNanosPerSecond) return;
+  last_forget_check_ns_ = now_ns;
+  std::set<std::uint64_t> gone;  // children forgotten now
+  std::vector<std::pair<TimestampNs, std::uint64_t>> later;
+  while (!ended_.empty() && ended_.front().first + forget_after_ns_ <= now_ns) {
+    const std::uint64_t id = ended_.front().second;
+    ended_.pop_front();
+    auto it = parents_.find(id);
+    if (it == parents_.end() || !is_final(it->second.state)) continue;  // gone, or amended back to life
+    const ParentRecord& p = it->second;
+    const bool closed = std::all_of(p.children.begin(), p.children.end(), [&](ClientOrderId c) {
+      auto child = children_.find(c.value());
+      return child == children_.end() || !child->second.open();
+    });
+    if (!closed) {
+      // A child the venue never closed keeps its parent in memory: asked again a horizon later.
+      later.emplace_back(now_ns, id);
+      continue;
+    }
+    for (ClientOrderId c : p.children) {
+      gone.insert(c.value());
+      history_.erase(c.value());
+      forgotten_.children += children_.erase(c.value());
+    }
+    parents_.erase(it);
+    ++forgotten_.parents;
+  }
+  for (const auto& entry : later) ended_.push_back(entry);
+  if (gone.empty()) return;
+  std::erase_if(fills_, [&](const Fill& f) {
+    if (!gone.count(f.child.value())) return false;
+    exec_ids_.erase({f.venue, f.exec_id});
+    forgotten_position_base_[{f.account.str(), f.instrument.str()}] +=
+        f.side == Side::Buy ? f.base_qty : -f.base_qty;
+    ++forgotten_.fills;
+    return true;
+  });
+}
 
 const VenueListing* Oms::listing(const VenueId& venue, const InstrumentId& instrument) const {
   const VenueConfig* v = config_.venue(venue);
@@ -65,6 +131,8 @@ void Oms::breach(const std::string& context) const {
 
 void Oms::anomaly(std::uint64_t seq, ClientOrderId child, std::string kind, std::string text) {
   anomalies_.push_back({seq, child, std::move(kind), std::move(text)});
+  ++anomalies_total_;
+  keep_latest(anomalies_, keep_recent_);
 }
 
 const ParentRecord* Oms::parent(ParentId id) const {
@@ -273,7 +341,7 @@ Status Oms::verify() const {
     if (first.empty()) first = text;
   };
   std::map<std::uint64_t, Qty> exec_by_child;
-  std::map<std::pair<std::string, std::string>, Qty> pos_by_fills;
+  std::map<std::pair<std::string, std::string>, Qty> pos_by_fills = forgotten_position_base_;
   for (const Fill& f : fills_) {
     pos_by_fills[{f.account.str(), f.instrument.str()}] += f.side == Side::Buy ? f.base_qty : -f.base_qty;
     exec_by_child[f.child.value()] += f.qty;
@@ -315,6 +383,7 @@ Status Oms::verify() const {
 Status Oms::apply(const Record& record) {
   ++records_applied_;
   last_seq_ = std::max(last_seq_, record.seq);
+  forget_ended(record.ts_ns);
   return std::visit(
       [&](const auto& body) -> Status {
         using T = std::decay_t<decltype(body)>;
@@ -333,6 +402,7 @@ Status Oms::apply(const Record& record) {
           p.accepted_ns = p.done_ns = record.ts_ns;
           p.done_text = body.reason_code + ": " + body.text;
           max_parent_id_ = std::max(max_parent_id_, body.parent.id.value());
+          note_ended(p);
         } else if constexpr (std::is_same_v<T, ParentCancelRequest>) {
           auto it = parents_.find(body.id.value());
           if (it == parents_.end())
@@ -355,9 +425,11 @@ Status Oms::apply(const Record& record) {
           auto it = parents_.find(body.id.value());
           if (it == parents_.end())
             return make_error("end of unknown parent " + std::to_string(body.id.value()));
+          const bool was_final = is_final(it->second.state);
           it->second.state = body.state;
           it->second.done_ns = record.ts_ns;
           it->second.done_text = body.text;
+          if (!was_final && is_final(body.state)) note_ended(it->second);
         } else if constexpr (std::is_same_v<T, NewOrder>) {
           if (auto ok = can_send(body); !ok)
             return make_error("record " + std::to_string(record.seq) + ": " + ok.message());
@@ -397,6 +469,8 @@ Status Oms::apply(const Record& record) {
           venue_status_[body.venue.str()] = body;
         } else if constexpr (std::is_same_v<T, RiskDenial>) {
           denials_.push_back(body);
+          ++denials_total_;
+          keep_latest(denials_, keep_recent_);
           // A denied child's id was spent: never reused, so the denial names one order only.
           max_client_order_id_ = std::max(max_client_order_id_, body.child.value());
         } else if constexpr (std::is_same_v<T, KillSwitchChange>) {
@@ -417,8 +491,7 @@ void Oms::transition(const Record& record, ChildOrder& child, ChildEvent event) 
             std::string(to_string(event)) + " in state " + std::string(to_string(child.status)));
     return;
   }
-  if (!next->oddity.empty())
-    oddities_.push_back({record.seq, child.order.client_order_id, std::string(next->oddity)});
+  if (!next->oddity.empty()) oddity(record.seq, child.order.client_order_id, std::string(next->oddity));
   child.status = next->next;
   child.last_update_ns = record.ts_ns;
   refresh_in_flight(child);
@@ -497,8 +570,7 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
       // The venue's word on an order (reconciliation after a restart).
       if (report.reject_reason == RejectReason::UnknownOrder) {
         if (child.status == OrderStatus::PendingNew) {
-          oddities_.push_back(
-              {record.seq, child.order.client_order_id, "unknown to the venue: it never arrived"});
+          oddity(record.seq, child.order.client_order_id, "unknown to the venue: it never arrived");
           child.status = OrderStatus::Rejected;
           refresh_in_flight(child);
         }
@@ -531,9 +603,9 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
                       child.cum_qty.to_string() + ", at an average that cannot be booked");
           break;
         }
-        oddities_.push_back({record.seq, child.order.client_order_id,
-                             "the venue's status shows " + gap.to_string() +
-                                 " executed unseen: booked as one fill at " + fill.last_price.to_string()});
+        oddity(record.seq, child.order.client_order_id,
+               "the venue's status shows " + gap.to_string() + " executed unseen: booked as one fill at " +
+                   fill.last_price.to_string());
         apply_fill(record, child, parent, fill);
         child.booked_by_status = report.cum_qty;
       }
@@ -541,8 +613,8 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
           (report.status == OrderStatus::Filled || report.status == OrderStatus::Canceled ||
            report.status == OrderStatus::Expired || report.status == OrderStatus::Rejected ||
            report.status == OrderStatus::New || report.status == OrderStatus::PartiallyFilled)) {
-        oddities_.push_back({record.seq, child.order.client_order_id,
-                             "status reconciled with the venue: " + std::string(to_string(report.status))});
+        oddity(record.seq, child.order.client_order_id,
+               "status reconciled with the venue: " + std::string(to_string(report.status)));
         child.status = report.status;
         refresh_in_flight(child);
       }
@@ -646,6 +718,50 @@ void Oms::apply_fill(const Record& record, ChildOrder& child, ParentRecord& pare
              child.cum_qty == child.order.qty ? ChildEvent::FullFill : ChildEvent::PartialFill);
   refresh_in_flight(child);
   check_parent(parent, record.seq);
+}
+
+Result<std::optional<ParentRecord>> parent_from_journal(const Config& config, const Journal& journal,
+                                                        ParentId id, std::uint64_t from_seq) {
+  Oms oms(config);
+  oms.keep_everything();
+  // A journal the live OMS accepted holds no breach; one found here is told, never an abort.
+  std::string breach;
+  oms.set_invariant_handler([&](const std::string& context) {
+    if (breach.empty()) breach = context;
+  });
+  std::set<std::uint64_t> children;
+  auto applied = journal.replay(
+      [&](const Record& record) -> Status {
+        const bool mine = std::visit(
+            [&](const auto& body) -> bool {
+              using T = std::decay_t<decltype(body)>;
+              if constexpr (std::is_same_v<T, ParentOrder> || std::is_same_v<T, ParentCancelRequest> ||
+                            std::is_same_v<T, ParentAmend> || std::is_same_v<T, ParentDone>) {
+                return body.id == id;
+              } else if constexpr (std::is_same_v<T, ParentRejected>) {
+                return body.parent.id == id;
+              } else if constexpr (std::is_same_v<T, NewOrder>) {
+                if (body.parent_id != id) return false;
+                children.insert(body.client_order_id.value());
+                return true;
+              } else if constexpr (std::is_same_v<T, CancelOrder> || std::is_same_v<T, AmendOrder> ||
+                                   std::is_same_v<T, OrderStatusQuery> ||
+                                   std::is_same_v<T, ExecutionReport>) {
+                return children.count(body.client_order_id.value()) > 0;
+              } else {
+                return false;
+              }
+            },
+            record.body);
+        return mine ? oms.apply(record) : Status{};
+      },
+      from_seq);
+  if (!applied) return make_error(applied.message());
+  if (!breach.empty())
+    return make_error("parent " + std::to_string(id.value()) + " in the journal: " + breach);
+  const ParentRecord* found = oms.parent(id);
+  if (found == nullptr) return std::optional<ParentRecord>{};
+  return std::optional<ParentRecord>{*found};
 }
 
 }  // namespace tranche::oms

@@ -15,7 +15,15 @@
 //  - a parent's executed plus in-flight quantity never exceeds its size;
 //  - the sum of a parent's child fills equals its executed quantity and notional, and its fees by asset;
 //  - a position equals the sum of its fills.
+//
+// Memory. An ended parent leaves memory with its children, their fills and histories once every child is
+// closed and [oms] forget_ended_after has passed since it ended, on the records' own clock: a replay of the
+// journal forgets the same parents at the same records, so recovery is still the same code. A forgotten
+// fill still counts in its position (and in verify()'s check of it); queries for a forgotten parent read the
+// journal (find_in_journal). Anomalies, oddities and denials keep the latest [oms] keep_recent in memory
+// and count every one.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -27,6 +35,7 @@
 
 #include "core/config.hpp"
 #include "core/order.hpp"
+#include "oms/journal.hpp"
 #include "oms/lifecycle.hpp"
 #include "oms/records.hpp"
 
@@ -149,6 +158,13 @@ class Oms {
   using InvariantHandler = std::function<void(const std::string& context)>;
 
   explicit Oms(const Config& config);
+  // Whether ended parents leave memory after the horizon (on by default where the config says so); the
+  // journal's own commands keep everything.
+  void keep_everything() { forget_after_ns_ = 0; }
+  // Ended parents past the horizon at `now_ns` leave memory (looked at once a second of time at most). Every
+  // record applied does this at its own time; a quiet market's clock may too, so an idle server lets go as
+  // well (what a replay forgets at its next record).
+  void forget_ended(TimestampNs now_ns);
 
   // Applies one record. Errors are records that cannot be applied at all (a child for a parent that does not
   // exist, a listing the config does not have); state is unchanged then.
@@ -175,9 +191,20 @@ class Oms {
   std::vector<const Fill*> fills_of(ClientOrderId child) const;
   const std::map<std::pair<std::string, std::string>, Position>& positions() const { return positions_; }
   const Position* position(const AccountId& account, const InstrumentId& instrument) const;
+  // The latest [oms] keep_recent of each, oldest first; the totals count every one since the journal began.
   const std::vector<Anomaly>& anomalies() const { return anomalies_; }
   const std::vector<Oddity>& oddities() const { return oddities_; }
   const std::vector<RiskDenial>& denials() const { return denials_; }
+  std::uint64_t anomalies_total() const { return anomalies_total_; }
+  std::uint64_t oddities_total() const { return oddities_total_; }
+  std::uint64_t denials_total() const { return denials_total_; }
+  // What left memory (ended parents past the horizon, their children and fills).
+  struct Forgotten {
+    std::uint64_t parents = 0;
+    std::uint64_t children = 0;
+    std::uint64_t fills = 0;
+  };
+  const Forgotten& forgotten() const { return forgotten_; }
   // Every record that touched one order, in journal order (seq numbers).
   const std::vector<std::uint64_t>& history(ClientOrderId child) const;
   // What the parent has in flight (base units): open children's remaining quantity at their prices.
@@ -221,6 +248,20 @@ class Oms {
   void check_position(const Position& position, std::uint64_t seq) const;
   void breach(const std::string& context) const;
   void anomaly(std::uint64_t seq, ClientOrderId child, std::string kind, std::string text);
+  void oddity(std::uint64_t seq, ClientOrderId child, std::string text);
+  void note_ended(const ParentRecord& parent);
+
+  DurationNs forget_after_ns_ = 0;
+  int keep_recent_ = 0;
+  // Ended parents, oldest end first, until they are forgotten.
+  std::deque<std::pair<TimestampNs, std::uint64_t>> ended_;
+  TimestampNs last_forget_check_ns_ = 0;
+  Forgotten forgotten_;
+  // Per position (account, instrument): the signed base quantity of its fills that left memory.
+  std::map<std::pair<std::string, std::string>, Qty> forgotten_position_base_;
+  std::uint64_t anomalies_total_ = 0;
+  std::uint64_t oddities_total_ = 0;
+  std::uint64_t denials_total_ = 0;
 
   Config config_;
   InvariantHandler on_breach_;
@@ -260,5 +301,11 @@ class Oms {
   std::uint64_t records_applied_ = 0;
   std::uint64_t last_seq_ = 0;
 };
+
+// A parent as the journal has it, through the OMS's own rules: its records (from `from_seq` on, where its
+// acceptance is) and its children's, applied to a fresh OMS that keeps everything. For a parent that left
+// memory; it reads the journal through, so it costs what the journal is long. nullopt: no such parent.
+Result<std::optional<ParentRecord>> parent_from_journal(const Config& config, const Journal& journal,
+                                                        ParentId id, std::uint64_t from_seq = 1);
 
 }  // namespace tranche::oms

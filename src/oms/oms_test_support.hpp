@@ -8,8 +8,8 @@
 
 namespace tranche::oms::testing {
 
-inline Config two_venue_config() {
-  auto parsed = parse_config(R"toml(
+inline Config two_venue_config(const std::string& extra = "") {
+  auto parsed = parse_config(extra + R"toml(
 [[instrument]]
 id = "ETH-USDT"
 base = "ETH"
@@ -44,10 +44,12 @@ inline Price p(const char* text) {
 class Feeder {
  public:
   explicit Feeder(Oms& oms) : oms_(oms) {}
+  // Records are stamped seq x 1 us, or from at() on at that moment.
+  void at(TimestampNs ts_ns) { ts_ns_ = ts_ns; }
   Status feed(RecordBody body) {
     Record r;
     r.seq = ++seq_;
-    r.ts_ns = seq_ * 1000;
+    r.ts_ns = ts_ns_ != 0 ? ts_ns_ : static_cast<TimestampNs>(seq_ * 1000);
     r.body = std::move(body);
     return oms_.apply(r);
   }
@@ -97,6 +99,7 @@ class Feeder {
  private:
   Oms& oms_;
   std::uint64_t seq_ = 0, parents_ = 0, children_ = 0, execs_ = 0;
+  TimestampNs ts_ns_ = 0;
 };
 
 }  // namespace tranche::oms::testing

@@ -190,6 +190,9 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "Listen on this port instead of [server.fix] listen's");
   serve_cmd->add_option("--speed", serve.speed, "Replay seconds per wall second (default: [server] speed)");
   serve_cmd->add_flag("--quiet", serve.quiet, "No line on stderr for each report sent");
+  serve_cmd->add_option("--stats-every", serve.stats_every,
+                        "Every DURATION (30s): a JSON line on stdout with resident memory, what is in memory "
+                        "and the decision latency percentiles");
   serve_cmd->add_flag("--strict-data", serve.strict_data,
                       "A recording that ends early or has an unusable stretch stops the server (default: a "
                       "warning on stderr)");

@@ -71,7 +71,7 @@ class ExecutionRecorder final : public ems::KernelObserver {
 
   void set_parent(const oms::ParentOrder& parent) {
     parent_ = parent;
-    denials_before_ = manager_.oms().denials().size();
+    denials_before_ = manager_.oms().denials_total();
   }
   TimestampNs end_ns() const { return end_ns_; }
   bool ended() const { return end_ns_ != 0; }
@@ -145,9 +145,12 @@ class ExecutionRecorder final : public ems::KernelObserver {
 
   // The risk gate's denials of this parent and its children.
   void take_denials() {
-    const auto& all = manager_.oms().denials();
-    record_.denials.assign(all.begin() + static_cast<std::ptrdiff_t>(std::min(denials_before_, all.size())),
-                           all.end());
+    // The OMS keeps the latest denials: those since this parent began are the last (total - before).
+    const auto& kept = manager_.oms().denials();
+    const std::uint64_t since = manager_.oms().denials_total() - denials_before_;
+    const std::size_t from =
+        kept.size() - static_cast<std::size_t>(std::min<std::uint64_t>(since, kept.size()));
+    record_.denials.assign(kept.begin() + static_cast<std::ptrdiff_t>(from), kept.end());
   }
 
  private:

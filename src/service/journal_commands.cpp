@@ -61,6 +61,7 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
   if (!journal) return fail(journal.error().message);
 
   oms::Oms state(*config);
+  state.keep_everything();  // every parent of the journal is shown and verified, however old
   std::string breach;
   state.set_invariant_handler([&](const std::string& context) {
     if (breach.empty()) breach = context;
@@ -87,13 +88,13 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
     j["records"] = records;
     j["ok"] = verdict.ok();
     if (!verdict.ok()) j["error"] = verdict.message();
-    j["anomalies"] = state.anomalies().size();
-    j["oddities"] = state.oddities().size();
+    j["anomalies"] = state.anomalies_total();
+    j["oddities"] = state.oddities_total();
     if (options.json) {
       out << j.dump(2) << "\n";
     } else if (verdict.ok()) {
-      out << "ok: " << records << " records replayed, every invariant holds (" << state.anomalies().size()
-          << " anomalies, " << state.oddities().size() << " venue oddities recorded)\n";
+      out << "ok: " << records << " records replayed, every invariant holds (" << state.anomalies_total()
+          << " anomalies, " << state.oddities_total() << " venue oddities recorded)\n";
     } else {
       out << "FAILED after " << records << " records: " << verdict.message() << "\n";
     }
@@ -116,9 +117,9 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
     j["parents"] = parents;
     j["children"] = children;
     j["fills"] = state.fills().size();
-    j["anomalies"] = state.anomalies().size();
-    j["oddities"] = state.oddities().size();
-    j["denials"] = state.denials().size();
+    j["anomalies"] = state.anomalies_total();
+    j["oddities"] = state.oddities_total();
+    j["denials"] = state.denials_total();
     ordered_json denial_list = ordered_json::array();
     for (const auto& d : state.denials())
       denial_list.push_back({{"parent_id", d.parent.value()},
@@ -162,8 +163,8 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
             << pj["children"].get<std::size_t>() << " children\n";
       out << "  children:";
       for (const auto& [status, n] : children) out << " " << status << " " << n;
-      out << "\n  fills " << state.fills().size() << ", anomalies " << state.anomalies().size()
-          << ", venue oddities " << state.oddities().size() << ", risk denials " << state.denials().size()
+      out << "\n  fills " << state.fills().size() << ", anomalies " << state.anomalies_total()
+          << ", venue oddities " << state.oddities_total() << ", risk denials " << state.denials_total()
           << "\n";
       for (const auto& d : state.denials()) out << "  denied: " << d.reason_code << ": " << d.text << "\n";
       for (const auto& a : state.anomalies())

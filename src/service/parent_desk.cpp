@@ -82,20 +82,46 @@ void ParentDesk::check(const Status& s) {
 
 ParentDesk::Client* ParentDesk::find(const std::string& session, const std::string& cl_ord_id) {
   auto it = by_cl_ord_id_.find(key_of(session, cl_ord_id));
-  return it == by_cl_ord_id_.end() ? nullptr : clients_[it->second].get();
+  return it == by_cl_ord_id_.end() ? nullptr : find(ParentId(it->second));
 }
 
 ParentDesk::Client* ParentDesk::find(ParentId id) {
-  auto it = by_parent_.find(id.value());
-  return it == by_parent_.end() ? nullptr : clients_[it->second].get();
+  auto it = clients_.find(id.value());
+  return it == clients_.end() ? nullptr : it->second.get();
+}
+
+ParentDesk::Client& ParentDesk::keep(std::unique_ptr<Client> c) {
+  Client& kept = *c;
+  clients_[c->id.value()] = std::move(c);
+  return kept;
+}
+
+void ParentDesk::index(Client& c, const std::string& cl_ord_id) {
+  std::string key = key_of(c.session, cl_ord_id);
+  by_cl_ord_id_[key] = c.id.value();
+  c.keys.push_back(std::move(key));
+}
+
+void ParentDesk::release_forgotten() {
+  const std::uint64_t forgotten = manager_.oms().forgotten().parents;
+  if (forgotten == forgotten_seen_) return;
+  forgotten_seen_ = forgotten;
+  std::erase_if(ended_, [&](std::uint64_t id) {
+    if (manager_.oms().parent(ParentId(id)) != nullptr) return false;
+    if (auto it = clients_.find(id); it != clients_.end()) {
+      for (const auto& key : it->second->keys) by_cl_ord_id_.erase(key);
+      clients_.erase(it);
+    }
+    return true;
+  });
 }
 
 // Answers go out once the journal has committed what they say.
-void ParentDesk::after_commit(TimestampNs now_ns) {
-  (void)now_ns;
+void ParentDesk::after_commit(TimestampNs /*now_ns*/) {
   std::vector<ParentAnswer> answers;
   answers.swap(pending_);
   for (const auto& a : answers) deliver_(a);
+  release_forgotten();
 }
 
 // --- requests ---
@@ -234,11 +260,8 @@ void ParentDesk::on_new(const ParentRequest& r) {
   s->id = parent.id;
   s->instrument = parent.instrument;
   s->side = parent.side;
-  const std::size_t slot = clients_.size();
-  by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = slot;
-  by_parent_[parent.id.value()] = slot;
-  clients_.push_back(std::move(s));
-  Client& served = *clients_.back();
+  Client& served = keep(std::move(s));
+  index(served, r.cl_ord_id);
   ParentAnswer accepted_answer = answer_for(served, '0');
   accepted_answer.text = algo + " " + (parent.side == Side::Buy ? "buy " : "sell ") + qty.to_string() + " " +
                          instrument->id.str() + " from " + format_time(parent.start_ns) + " to " +
@@ -279,7 +302,7 @@ void ParentDesk::on_cancel(const ParentRequest& r) {
   if (auto st = kernel_.cancel(s->id, "canceled by the client"); !st.ok())
     return cancel_reject(r, '1', st.message().rfind("a cancel", 0) == 0 ? kCxlPending : kCxlTooLate,
                          st.message(), s);
-  by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
+  index(*s, r.cl_ord_id);
   s->cancel_cl_ord_id = r.cl_ord_id;
   check(manager_.record_algo_state(s->id, kFixCancel, identity_detail(r.session, r.cl_ord_id), clock_()));
   check(manager_.flush());
@@ -359,7 +382,7 @@ void ParentDesk::on_replace(const ParentRequest& r) {
   if (auto st = kernel_.amend(s->id, qty, limit, end); !st.ok())
     return cancel_reject(r, '2', kCxlOther, st.message(), s);
   const std::string orig = s->cl_ord_id;
-  by_cl_ord_id_[key_of(r.session, r.cl_ord_id)] = by_parent_[s->id.value()];
+  index(*s, r.cl_ord_id);
   s->cl_ord_id = r.cl_ord_id;
   check(manager_.record_algo_state(s->id, kFixReplace, identity_detail(s->session, r.cl_ord_id), clock_()));
   check(manager_.flush());
@@ -370,15 +393,63 @@ void ParentDesk::on_replace(const ParentRequest& r) {
 
 void ParentDesk::on_status(const ParentRequest& r) {
   Client* s = find(r.session, r.cl_ord_id);
-  if (s == nullptr) return answer(without_parent(r, 'I', "unknown order " + r.cl_ord_id));
+  // Unknown here, or known still but forgotten by the OMS (the desk lets go at its next commit).
+  if (s == nullptr || manager_.oms().parent(s->id) == nullptr) return status_from_journal(r);
   ParentAnswer a = answer_for(*s, 'I');
+  a.cl_ord_id = r.cl_ord_id;
+  answer(a);
+}
+
+// An ended parent past [oms] forget_ended_after is no longer in memory: its ClOrdID is looked up in the
+// journal (the parent's FIX identity, then its records through the OMS's rules). It reads the journal
+// through: a status of an old parent costs what the journal is long, a recent one's nothing.
+void ParentDesk::status_from_journal(const ParentRequest& r) {
+  const std::string tag = "fix " + r.session + " " + r.cl_ord_id;
+  const std::string detail = identity_detail(r.session, r.cl_ord_id);
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> found;  // parent id, the seq of its acceptance
+  std::map<std::uint64_t, std::uint64_t> accepted_at;
+  std::optional<oms::ParentOrder> order;
+  const Status scanned = manager_.journal().replay([&](const oms::Record& record) -> Status {
+    if (found) return {};
+    if (const auto* p = std::get_if<oms::ParentOrder>(&record.body)) {
+      accepted_at[p->id.value()] = record.seq;
+      if (p->strategy == tag) found.emplace(p->id.value(), record.seq);
+    } else if (const auto* change = std::get_if<oms::AlgoStateChange>(&record.body)) {
+      if ((change->state == kFixReplace || change->state == kFixCancel) && change->detail == detail)
+        found.emplace(change->id.value(),
+                      accepted_at.count(change->id.value()) ? accepted_at[change->id.value()] : 1);
+    }
+    return {};
+  });
+  if (!scanned.ok()) {
+    check(scanned);
+    return answer(without_parent(r, 'I', "the journal could not be read: " + scanned.message()));
+  }
+  if (!found) return answer(without_parent(r, 'I', "unknown order " + r.cl_ord_id));
+  auto record = oms::parent_from_journal(config_, manager_.journal(), ParentId(found->first), found->second);
+  if (!record || !record->has_value())
+    return answer(without_parent(r, 'I',
+                                 "order " + r.cl_ord_id + " could not be read back from the journal" +
+                                     (record ? std::string() : ": " + record.error().message)));
+  const oms::ParentRecord& p = **record;
+  Client c;
+  c.session = r.session;
+  c.cl_ord_id = r.cl_ord_id;
+  c.id = p.order.id;
+  c.instrument = p.order.instrument;
+  c.side = p.order.side;
+  c.account = p.order.account.str() == client_of(r.session) ? "" : p.order.account.str();
+  ParentAnswer a = answer_for(c, &p, 'I');
   a.cl_ord_id = r.cl_ord_id;
   answer(a);
 }
 
 // The parent as it stands, in an ExecutionReport of `exec_type`.
 ParentAnswer ParentDesk::answer_for(const Client& s, char exec_type) const {
-  const oms::ParentRecord* p = manager_.oms().parent(s.id);
+  return answer_for(s, manager_.oms().parent(s.id), exec_type);
+}
+
+ParentAnswer ParentDesk::answer_for(const Client& s, const oms::ParentRecord* p, char exec_type) const {
   ParentAnswer a;
   a.session = s.session;
   a.exec_type = exec_type;
@@ -441,6 +512,7 @@ void ParentDesk::on_parent_ended(ParentId parent, TimestampNs now_ns) {
   if (c == nullptr || c->ended) return;
   Client& s = *c;
   s.ended = true;
+  ended_.push_back(parent.value());
   const oms::ParentRecord* p = manager_.oms().parent(s.id);
   if (p == nullptr) return;
   switch (p->state) {
@@ -515,10 +587,8 @@ Status ParentDesk::recover(const oms::Journal& journal) {
     s->instrument = record.order.instrument;
     s->side = record.order.side;
     s->reported_cum = record.executed;
-    const std::size_t slot = clients_.size();
-    for (const auto& c : ids) by_cl_ord_id_[key_of(s->session, c)] = slot;
-    by_parent_[id] = slot;
-    clients_.push_back(std::move(s));
+    Client& kept = keep(std::move(s));
+    for (const auto& c : ids) index(kept, c);
   }
   return {};
 }

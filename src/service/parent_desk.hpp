@@ -54,7 +54,14 @@ class ParentDesk final : public ems::KernelObserver {
     Side side = Side::Buy;
     Qty reported_cum;  // what the client has been told was executed
     bool ended = false;
+    std::vector<std::string> keys;  // its entries in by_cl_ord_id_
   };
+  // A parent the OMS forgot, as the journal has it: the status of one of its ClOrdIDs.
+  void status_from_journal(const ParentRequest& r);
+  // Ended parents the OMS has forgotten leave the desk too (looked at whenever it has forgotten more).
+  void release_forgotten();
+  Client& keep(std::unique_ptr<Client> c);
+  void index(Client& c, const std::string& cl_ord_id);
 
   void on_new(const ParentRequest& r);
   void on_cancel(const ParentRequest& r);
@@ -65,6 +72,7 @@ class ParentDesk final : public ems::KernelObserver {
   void cancel_reject(const ParentRequest& r, char response_to, int reason, const std::string& text,
                      const Client* c);
   ParentAnswer answer_for(const Client& c, char exec_type) const;
+  ParentAnswer answer_for(const Client& c, const oms::ParentRecord* p, char exec_type) const;
   Client* find(const std::string& session, const std::string& cl_ord_id);
   Client* find(ParentId id);
   void check(const Status& s);
@@ -79,9 +87,11 @@ class ParentDesk final : public ems::KernelObserver {
   std::function<TimestampNs()> clock_;
   mutable std::uint64_t exec_seq_ = 0;
   std::vector<ParentAnswer> pending_;  // told once the journal has committed what they say
-  std::vector<std::unique_ptr<Client>> clients_;
-  std::map<std::string, std::size_t> by_cl_ord_id_;  // session + '\n' + ClOrdID, every id of a chain
-  std::map<std::uint64_t, std::size_t> by_parent_;   // parent id -> slot
+  std::map<std::uint64_t, std::unique_ptr<Client>> clients_;  // by parent id, while the OMS holds it
+  std::map<std::string, std::uint64_t>
+      by_cl_ord_id_;                  // session + '\n' + ClOrdID (every id of a chain) -> parent
+  std::vector<std::uint64_t> ended_;  // ended parents still in memory
+  std::uint64_t forgotten_seen_ = 0;  // the OMS's count of forgotten parents at the last look
   bool stopping_ = false;
 };
 

@@ -395,3 +395,64 @@ TEST(ParentDesk, AParentWhoseCancelWasJournaledEndsCanceledAfterARestart) {
 
 }  // namespace
 }  // namespace tranche::service
+
+namespace tranche::service {
+namespace {
+
+TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTheJournal) {
+  const std::string path = journal_path("forget");
+  {
+    Server s(path, true, [](Config& c) { c.oms.forget_ended_after_ns = 5 * kNanosPerSecond; });
+    s.request(s.order("f1", "20", 30 * kNanosPerSecond));
+    s.run_for(5 * kNanosPerSecond);
+    ParentRequest replace = s.order("f1-r", "10", 0);
+    replace.kind = ParentRequest::Kind::Replace;
+    replace.orig_cl_ord_id = "f1";
+    replace.expire_ns.reset();
+    s.request(replace);
+    ASSERT_EQ(s.of("f1-r", '5').size(), 1u);
+    s.run_until_idle(60 * kNanosPerSecond);
+    const oms::ParentRecord* ended = s.manager().oms().parent(ParentId(1));
+    ASSERT_NE(ended, nullptr);
+    const Qty executed = ended->executed;
+    const oms::ParentState state = ended->state;
+    EXPECT_TRUE(executed.is_positive());
+    EXPECT_EQ(s.kernel().in_memory(), 1u);
+    s.run_for(10 * kNanosPerSecond);
+    EXPECT_EQ(s.manager().oms().parent(ParentId(1)), nullptr) << "the OMS forgot it";
+    EXPECT_TRUE(s.manager().oms().children().empty());
+    EXPECT_TRUE(s.manager().oms().fills().empty());
+    EXPECT_EQ(s.kernel().in_memory(), 0u) << "so did the kernel";
+    // Its status, by either ClOrdID of its chain, from the journal: what it executed and how it ended.
+    for (const char* id : {"f1", "f1-r"}) {
+      ParentRequest status = s.order(id, "10", 0);
+      status.kind = ParentRequest::Kind::Status;
+      s.answers.clear();
+      s.request(status);
+      ASSERT_EQ(s.of(id, 'I').size(), 1u) << id;
+      const ParentAnswer a = s.of(id, 'I')[0];
+      EXPECT_EQ(a.order_id, "1");
+      EXPECT_EQ(a.cum_qty, executed) << id;
+      EXPECT_EQ(a.order_qty, Qty::from_units(10));
+      const char filled = executed >= Qty::from_units(10) ? '2' : '3';
+      EXPECT_EQ(a.ord_status, state == oms::ParentState::Filled ? filled : 'C') << a.text;
+    }
+    ParentRequest unknown = s.order("never-sent", "1", 0);
+    unknown.kind = ParentRequest::Kind::Status;
+    s.request(unknown);
+    ASSERT_EQ(s.of("never-sent", 'I').size(), 1u);
+    EXPECT_EQ(s.of("never-sent", 'I')[0].ord_status, '8');
+    // A cancel of it now is refused as for an unknown order, never journaled against a forgotten parent.
+    ParentRequest cancel = s.order("f1-x", "10", 0);
+    cancel.kind = ParentRequest::Kind::Cancel;
+    cancel.orig_cl_ord_id = "f1-r";
+    s.request(cancel);
+    ASSERT_FALSE(s.answers.empty());
+    EXPECT_TRUE(s.answers.back().cancel_reject);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+}  // namespace
+}  // namespace tranche::service

@@ -84,7 +84,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config, RuntimeOpti
   }
   rt->market_ = rt->sim_.get();
   rt->kernel_ = std::make_unique<ems::Kernel>(rt->config_, *rt->sim_, *rt->manager_, *rt->gate_, o.kernel);
-  rt->sim_->set_listener(rt->kernel_.get());
+  rt->sim_->set_listener(&rt->listener());
   return rt;
 }
 
@@ -137,7 +137,7 @@ Status Runtime::open_paper() {
   paper_ = std::move(paper).value();
   market_ = sim_.get();
   kernel_ = std::make_unique<ems::Kernel>(config_, *sim_, *manager_, *gate_, options_.kernel);
-  sim_->set_listener(kernel_.get());
+  sim_->set_listener(&listener());
   return {};
 }
 
@@ -159,14 +159,20 @@ Status Runtime::open_live() {
   market_ = live_.get();
   data_start_ns_ = live_->now();
   kernel_ = std::make_unique<ems::Kernel>(config_, *live_, *manager_, *gate_, options_.kernel);
-  live_->set_listener(kernel_.get());
+  live_->set_listener(&listener());
   return {};
+}
+
+md::MarketListener& Runtime::listener() {
+  if (options_.time_decisions && timer_ == nullptr) timer_ = std::make_unique<DecisionTimer>(*kernel_);
+  if (timer_ != nullptr) return *timer_;
+  return *kernel_;
 }
 
 void Runtime::poll_remote_venues() {
   const TimestampNs now = market_->now();
-  for (auto& f : fix_venues_) f->poll(*kernel_, now);
-  for (auto& b : binance_venues_) b->poll(*kernel_, now);
+  for (auto& f : fix_venues_) f->poll(listener(), now);
+  for (auto& b : binance_venues_) b->poll(listener(), now);
 }
 
 Status Runtime::play_again() {
@@ -182,7 +188,7 @@ Status Runtime::play_again() {
   for (auto& g : next_gateways)
     if (!outliving_.count(g->venue().str())) manager_->replace_session(g.get());
   kernel_->close_children_of_restarted_venues(outliving_);
-  next->set_listener(kernel_.get());
+  next->set_listener(&listener());
   kernel_->reopen(*next);
   sim_ = std::move(next);
   market_ = sim_.get();

@@ -21,6 +21,7 @@
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
 #include "risk/risk_gate.hpp"
+#include "service/decision_timer.hpp"
 #include "sim/simulator.hpp"
 
 namespace tranche::service {
@@ -44,6 +45,8 @@ struct RuntimeOptions {
   // (SimOptions::live_feed; each venue needs its [venue.sim] too), whose venues fill every order. No order
   // session to any venue is opened.
   bool paper = false;
+  // Every call into the kernel is timed on the wall clock (decision_timer()); `tranche serve --stats-every`.
+  bool time_decisions = false;
 };
 
 class Runtime {
@@ -68,6 +71,8 @@ class Runtime {
   // The live market (only with live_market).
   gateway::LiveMarket& live_market() { return *live_; }
   ems::Kernel& kernel() { return *kernel_; }
+  // The kernel's calls timed (with RuntimeOptions::time_decisions; else nullptr).
+  DecisionTimer* decision_timer() { return timer_.get(); }
   const std::string& journal_path() const { return journal_path_; }
   bool temporary_journal() const { return temporary_; }
   // The latest moment the journal holds (a restart's market goes on from there): 0 for a new journal.
@@ -115,6 +120,9 @@ class Runtime {
   std::vector<std::unique_ptr<gateway::BinanceSession>> binance_venues_;
   std::set<std::string> outliving_;
   std::unique_ptr<ems::Kernel> kernel_;
+  std::unique_ptr<DecisionTimer> timer_;
+  // What the market sources call: the kernel, or the timer in front of it.
+  md::MarketListener& listener();
 };
 
 }  // namespace tranche::service

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -15,6 +16,8 @@
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "ems/algo.hpp"
 #include "gateway/fix_parent_acceptor.hpp"
@@ -32,6 +35,17 @@ namespace {
 // Replay events and actions processed between two looks at the request queue: a busy stretch of the recording
 // (or a replay far behind the wall clock) never keeps a cancel waiting for more than a few milliseconds.
 constexpr std::size_t kStepsBetweenRequests = 20'000;
+
+// This process's resident memory (Linux: /proc/self/statm's second field, in pages); 0 where unknown.
+std::uint64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int read = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  if (read != 2) return 0;
+  return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
 
 const char* exec_type_name(const ParentAnswer& a) {
   if (a.cancel_reject) return "cancel-reject";
@@ -143,6 +157,14 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   runtime_options.fix_store_dir = journal_path + ".fix";
   runtime_options.live_market = live && !paper;
   runtime_options.paper = paper;
+  DurationNs stats_every_ns = 0;
+  if (!options.stats_every.empty()) {
+    auto every = parse_duration(options.stats_every);
+    if (!every) return fail("--stats-every: " + every.error().message);
+    if (*every < 100 * kNanosPerMilli) return fail("--stats-every must be at least 100ms");
+    stats_every_ns = *every;
+    runtime_options.time_decisions = true;
+  }
   auto opened = Runtime::open(config, runtime_options);
   if (!opened) return fail(opened.error().message);
   Runtime& runtime = *opened.value();
@@ -285,6 +307,44 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   bool closed_said = false;
   int laps = 0;
 
+  // --stats-every: one JSON line per interval on stdout (wall-clock intervals).
+  TimestampNs next_stats_ns = stats_every_ns > 0 ? wall_now_ns() + stats_every_ns : 0;
+  auto say_stats = [&] {
+    if (stats_every_ns == 0 || wall_now_ns() < next_stats_ns) return;
+    next_stats_ns += stats_every_ns;
+    DecisionTimer& timer = *runtime.decision_timer();
+    const oms::Oms& state = runtime.manager().oms();
+    auto percentiles = [](const LatencyHistogram& h) {
+      nlohmann::ordered_json j;
+      j["count"] = h.count();
+      j["p50_ns"] = h.percentile(0.50);
+      j["p90_ns"] = h.percentile(0.90);
+      j["p99_ns"] = h.percentile(0.99);
+      j["p999_ns"] = h.percentile(0.999);
+      j["max_ns"] = h.max();
+      return j;
+    };
+    nlohmann::ordered_json j;
+    j["wall_ns"] = wall_now_ns();
+    j["market_ns"] = runtime.market().now();
+    j["rss_bytes"] = resident_bytes();
+    j["laps"] = laps + 1;
+    j["parents_working"] = kernel.working();
+    j["parents_in_kernel"] = kernel.in_memory();
+    j["oms"] = {{"parents", state.parents().size()},
+                {"children", state.children().size()},
+                {"fills", state.fills().size()},
+                {"forgotten_parents", state.forgotten().parents},
+                {"forgotten_children", state.forgotten().children},
+                {"forgotten_fills", state.forgotten().fills},
+                {"anomalies", state.anomalies_total()}};
+    j["market_event"] = percentiles(timer.market_events());
+    j["report"] = percentiles(timer.reports());
+    j["timer"] = percentiles(timer.timers());
+    timer.clear();
+    out << j.dump() << std::endl;
+  };
+
   auto take_requests = [&](std::chrono::microseconds wait) {
     for (ParentRequest& r : queue.take(wait)) {
       if (r.expire_ns) r.expire_ns = to_market(*r.expire_ns);
@@ -298,6 +358,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     runtime.poll_remote_venues();
     pump_live(wall_now_ns());
     say_notes();
+    say_stats();
     if (!kernel.error().ok()) {
       err << "tranche serve: stopping: " << kernel.error().message() << "\n";
       acceptor.value()->stop();
@@ -311,6 +372,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     sim::Simulator& sim = runtime.sim();
     (void)sim.run_until(std::max(sim.now(), clock.replay_at(wall_now_ns())), kStepsBetweenRequests);
     if (!kernel.market_closed() && !sim.recording_left()) kernel.data_ended();
+    say_stats();
     if (kernel.market_closed() && !closed_said) {
       closed_said = true;
       err << "tranche serve: the recorded data ended at " << format_time(runtime.sim().now())

@@ -18,6 +18,9 @@ struct ServeOptions {
   std::string anchor;        // the wall time the data's start plays at (shared with a tranche exchange)
   std::string exchange;      // HOST:PORT of a tranche exchange: every simulated venue over FIX there
   bool paper = false;        // [server] market = "paper": live market data, orders filled by the simulator
+  // A duration ("30s"): every so often one JSON line on stdout with the resident memory, what is in memory
+  // and the kernel's decision latency percentiles over the interval (docs/serve.md). Empty: none.
+  std::string stats_every;
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);
