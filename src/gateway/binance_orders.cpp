@@ -135,6 +135,16 @@ Applied OrderTracker::apply(const OrderFacts& facts, std::vector<ExecutionReport
   }
 
   if (facts.trade && t.trades.count(facts.trade->trade_id) != 0) applied.repeated = true;
+  // An end is told only once every trade the venue counted was (finish): a new trade after it contradicts
+  // the venue's own final word (a reject that traded, more than a cancel said executed). Told to the
+  // operator, never booked: the parent's room it would take was given back at the end.
+  if (facts.trade && t.done && !applied.repeated) {
+    applied.problem = "trade " + std::to_string(facts.trade->trade_id) + " for child " +
+                      std::to_string(t.order.client_order_id.value()) +
+                      " after its end was told (the venue said it was done with " + t.told.to_string() +
+                      " executed): not applied";
+    return applied;
+  }
   if (facts.trade && t.trades.insert(facts.trade->trade_id).second) {
     const TradeFact& trade = *facts.trade;
     if (!trade.qty.is_positive() || !trade.price.is_positive()) {
@@ -163,7 +173,10 @@ Applied OrderTracker::apply(const OrderFacts& facts, std::vector<ExecutionReport
     r.fee.asset = FixedString<15>(trade.commission_asset);
     r.venue_ns = facts.venue_ns;
     out.push_back(r);
-    if (t.told == t.order.qty) t.done = true;
+    if (t.told == t.order.qty) {
+      t.done = true;
+      t.ended_as = OrderStatus::Filled;
+    }
   }
 
   if (t.replacing && facts.status) {
@@ -233,6 +246,9 @@ void OrderTracker::finish(Tracked& t, const OrderFacts& end, std::vector<Executi
   if (t.done) return;
   t.done = true;
   const OrderStatus s = *end.status;
+  t.ended_as = s == OrderStatus::Filled && t.told == t.order.qty         ? OrderStatus::Filled
+               : s == OrderStatus::Expired || s == OrderStatus::Rejected ? s
+                                                                         : OrderStatus::Canceled;
   if (s == OrderStatus::Filled && t.told == t.order.qty) return;  // the last trade said so
   ExecType type = ExecType::Canceled;
   OrderStatus status = OrderStatus::Canceled;
@@ -258,6 +274,7 @@ void OrderTracker::rejected(const ClientOrderId& child, RejectReason reason, con
   if (it == orders_.end() || it->second.done) return;
   Tracked& t = it->second;
   t.done = true;
+  t.ended_as = OrderStatus::Rejected;
   ExecutionReport r = base(t, ExecType::Rejected, OrderStatus::Rejected);
   r.reject_reason = reason;
   r.text = FixedString<95>(text);
@@ -297,8 +314,14 @@ Applied OrderTracker::status(const OrderFacts& facts, std::vector<ExecutionRepor
   Applied applied = apply(facts, out);
   if (!applied.known || applied.needs_trades || !facts.status) return applied;
   Tracked& t = *find(facts);
-  ExecutionReport r = base(t, ExecType::OrderStatus, *facts.status);
-  if (t.done && t.told == t.order.qty) r.status = OrderStatus::Filled;
+  // An end the tracker has not told is about another Binance order than the child's current one (an earlier
+  // one of its cancel-replace chain, or an id that contradicts the orderId it came with): the child is
+  // answered for as the tracker knows it, so its end is told once, when it comes.
+  // Once ended, the child is answered for as it ended: an answer saying it is open was written before the end
+  // was (a stale answer).
+  const OrderStatus open = t.told.is_zero() ? OrderStatus::New : OrderStatus::PartiallyFilled;
+  const OrderStatus said = t.done ? t.ended_as : is_end(*facts.status) ? open : *facts.status;
+  ExecutionReport r = base(t, ExecType::OrderStatus, said);
   // The average price rides in last_price on a status, as over FIX.
   if (t.told.is_positive()) r.last_price = t.told_notional.average_price(t.told);
   r.venue_ns = facts.venue_ns;
@@ -322,6 +345,7 @@ void OrderTracker::unknown(const ClientOrderId& child, std::vector<ExecutionRepo
     r.order_price = it->second.order.price;
     r.cum_qty = it->second.told;
     it->second.done = true;
+    it->second.ended_as = OrderStatus::Rejected;
   }
   out.push_back(r);
 }

@@ -120,6 +120,7 @@ class OrderTracker {
     Notional told_notional;
     bool acked = false;
     bool done = false;
+    OrderStatus ended_as = OrderStatus::Canceled;  // once done: how it was told to end
     std::optional<Replace> replacing;
     bool modifying = false;  // a modify in place sent, not yet answered
     Price replacing_price = Price::unset();

@@ -104,6 +104,58 @@ TEST_F(Tracker, ATradeThatWouldOverfillIsRefusedAndSaid) {
   for (const auto& r : out_) EXPECT_LE(r.cum_qty, q("1"));
 }
 
+// The defect the fuzzer found (fuzz/corpus/binance_orders/crash-trade-after-reject): a trade reported after
+// the order's reject was told as a fill of an order that had ended, and the parent's room the reject gave
+// back could be taken twice.
+TEST_F(Tracker, ATradeAfterTheOrdersEndWasToldIsRefusedAndSaid) {
+  tracker_.apply(facts(OrderStatus::Rejected, "0"), out_);
+  ASSERT_EQ(out_.back().exec_type, ExecType::Rejected);
+  const std::size_t told = out_.size();
+  const Applied late = tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.5", trade(9, "0.5")), out_);
+  EXPECT_NE(late.problem.find("after its end"), std::string::npos) << late.problem;
+  EXPECT_EQ(out_.size(), told) << "nothing told after the end";
+}
+
+TEST_F(Tracker, ATradeBeyondWhatTheCancelSaidExecutedIsRefused) {
+  tracker_.apply(facts(OrderStatus::New, "0"), out_);
+  tracker_.apply(facts(OrderStatus::Canceled, "0.3"), out_);
+  tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.3", trade(1, "0.3")), out_);
+  ASSERT_EQ(out_.back().exec_type, ExecType::Canceled);
+  const Applied late = tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.5", trade(2, "0.2")), out_);
+  EXPECT_FALSE(late.problem.empty());
+  EXPECT_EQ(out_.back().exec_type, ExecType::Canceled);
+  // The same trade told again is a repeat, not a problem.
+  EXPECT_TRUE(tracker_.apply(facts(OrderStatus::PartiallyFilled, "0.3", trade(1, "0.3")), out_).repeated);
+}
+
+// The defect the fuzzer found (fuzz/corpus/binance_orders/crash-status-end-told-twice): a status answer that
+// found the child by its orderId but named another clientOrderId said the child expired without ending it,
+// and its real expiry was then told a second time.
+TEST_F(Tracker, AStatusNamingAnotherOrderOfTheChildNeverTellsAnEndTheTrackerHasNot) {
+  tracker_.apply(facts(OrderStatus::New, "0"), out_);
+  OrderFacts other = facts(OrderStatus::Expired, "0");
+  other.client_order_id = "tr-0";
+  tracker_.status(other, out_);
+  EXPECT_EQ(out_.back().exec_type, ExecType::OrderStatus);
+  EXPECT_EQ(out_.back().status, OrderStatus::New);
+  tracker_.apply(facts(OrderStatus::Expired, "0"), out_);
+  EXPECT_EQ(out_.back().exec_type, ExecType::Expired);
+  int ends = 0;
+  for (const auto& r : out_) ends += r.status == OrderStatus::Expired ? 1 : 0;
+  EXPECT_EQ(ends, 1);
+}
+
+// The defect the fuzzer found (fuzz/corpus/binance_orders/crash-stale-status-after-end): a status answer
+// written before the order expired, arriving after its expiry was told, answered for it as open again.
+TEST_F(Tracker, AStatusAnswerAfterTheEndAnswersForTheChildAsItEnded) {
+  tracker_.apply(facts(OrderStatus::New, "0"), out_);
+  tracker_.apply(facts(OrderStatus::Expired, "0"), out_);
+  ASSERT_EQ(out_.back().exec_type, ExecType::Expired);
+  tracker_.status(facts(OrderStatus::New, "0"), out_);
+  EXPECT_EQ(out_.back().exec_type, ExecType::OrderStatus);
+  EXPECT_EQ(out_.back().status, OrderStatus::Expired);
+}
+
 TEST_F(Tracker, AReportForAnOrderNotOursIsNotKnown) {
   OrderFacts other;
   other.client_order_id = "web_123";

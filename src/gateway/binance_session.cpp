@@ -17,6 +17,7 @@
 
 #include "gateway/api_key.hpp"
 #include "gateway/binance_orders.hpp"
+#include "gateway/binance_payloads.hpp"
 #include "gateway/binance_protocol.hpp"
 #include "gateway/net.hpp"
 #include "gateway/rate_limits.hpp"
@@ -29,7 +30,11 @@ NetworkThread::~NetworkThread() = default;
 namespace {
 
 namespace dom = simdjson::dom;
+using binance::decimal_of;
+using binance::int_of;
+using binance::millis_of;
 using binance::Params;
+using binance::text_of;
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -112,26 +117,6 @@ void append_json_string(std::string& out, std::string_view text) {
     }
   }
   out += '"';
-}
-
-bool text_of(dom::element e, const char* key, std::string_view& out) {
-  return e[key].get(out) == simdjson::SUCCESS;
-}
-bool int_of(dom::element e, const char* key, std::int64_t& out) {
-  return e[key].get_int64().get(out) == simdjson::SUCCESS;
-}
-
-// A venue time in milliseconds, as nanoseconds; false when it is missing or no time at all.
-bool millis_of(dom::element e, const char* key, TimestampNs& out) {
-  std::int64_t ms = 0;
-  if (!int_of(e, key, ms) || !millis_in_range(ms)) return false;
-  out = ms * kNanosPerMilli;
-  return true;
-}
-template <class Fixed>
-bool decimal_of(dom::element e, const char* key, Fixed& out) {
-  std::string_view text;
-  return text_of(e, key, text) && Fixed::parse(text, out);
 }
 
 // COIN-M's exchangeInfo writes contractSize as a JSON number (10), not a string.
@@ -473,26 +458,7 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
     return order_facts(e, id_key, why);
   }
   std::optional<binance::OrderFacts> order_facts(dom::element e, const char* id_key, std::string& why) {
-    binance::OrderFacts f;
-    std::string_view text;
-    if (!text_of(e, id_key, text)) {
-      why = std::string("an order answer without ") + id_key;
-      return std::nullopt;
-    }
-    f.client_order_id = std::string(text);
-    int_of(e, "orderId", f.order_id);
-    if (!text_of(e, "status", text) || !(f.status = binance::parse_order_status(text))) {
-      why = "order " + f.client_order_id + " with no status we know";
-      return std::nullopt;
-    }
-    if (!decimal_of(e, "executedQty", f.executed) || f.executed < Qty::from_raw(0)) {
-      why = "order " + f.client_order_id + " without a readable executedQty";
-      return std::nullopt;
-    }
-    decimal_of(e, "cummulativeQuoteQty", f.quote_executed);
-    (void)(millis_of(e, "transactTime", f.venue_ns) || millis_of(e, "updateTime", f.venue_ns) ||
-           millis_of(e, "time", f.venue_ns));
-    return f;
+    return binance::read_order_facts(e, id_key, why);
   }
 
   void apply(const binance::OrderFacts& facts, bool as_status, const std::string& symbol) {
@@ -573,52 +539,14 @@ struct BinanceSession::Impl : std::enable_shared_from_this<Impl> {
     if (auto update = read_order_update(event, event, "executionReport")) apply_order_update(*update);
   }
 
-  // What spot's executionReport and futures' ORDER_TRADE_UPDATE ("o") say of an order: the two name their
-  // fields alike. nullopt, said, when it cannot be read. `event` is the envelope (futures' T and E).
-  struct OrderUpdate {
-    binance::OrderFacts facts;
-    ExecType type = ExecType::New;
-    std::string symbol;
-  };
+  // What spot's executionReport and futures' ORDER_TRADE_UPDATE ("o") say of an order
+  // (binance::read_order_update); what cannot be read is said.
+  using OrderUpdate = binance::OrderUpdate;
   std::optional<OrderUpdate> read_order_update(dom::element o, dom::element event, const char* what) {
-    std::string_view symbol, exec, cancel_of, text;
-    OrderUpdate u;
-    binance::OrderFacts& f = u.facts;
-    auto unreadable = [&](const std::string& why) {
-      note_unreadable(std::string("an ") + what + why);
-      return std::nullopt;
-    };
-    if (!text_of(o, "s", symbol) || !text_of(o, "x", exec) || !text_of(o, "c", text))
-      return unreadable(" without s, x or c");
-    f.client_order_id = std::string(text);
-    const auto exec_type = binance::parse_execution_type(exec);
-    if (!exec_type) return unreadable(" of type " + std::string(exec) + " we do not know");
-    u.type = *exec_type;
-    // Spot names a canceled order in C (c is the cancel's own id); futures has no C.
-    if (u.type == ExecType::Canceled && text_of(o, "C", cancel_of) && !cancel_of.empty())
-      f.client_order_id = std::string(cancel_of);
-    int_of(o, "i", f.order_id);
-    if (!text_of(o, "X", text) || !(f.status = binance::parse_order_status(text)))
-      return unreadable(" for " + f.client_order_id + " with no status we know");
-    if (!decimal_of(o, "z", f.executed)) return unreadable(" without z");
-    decimal_of(o, "Z", f.quote_executed);  // spot's cumulative quote
-    (void)(millis_of(o, "T", f.venue_ns) || millis_of(event, "T", f.venue_ns) ||
-           millis_of(event, "E", f.venue_ns));
-    if (u.type == ExecType::Trade) {
-      binance::TradeFact trade;
-      std::string_view asset;
-      bool maker = false;
-      if (!int_of(o, "t", trade.trade_id) || !decimal_of(o, "l", trade.qty) ||
-          !decimal_of(o, "L", trade.price))
-        return unreadable(" (TRADE) for " + f.client_order_id + " without t, l or L");
-      if (!decimal_of(o, "n", trade.commission)) trade.commission = Qty::from_raw(0);
-      if (text_of(o, "N", asset)) trade.commission_asset = std::string(asset);
-      if (o["m"].get(maker) == simdjson::SUCCESS) trade.maker = maker;
-      f.trade = trade;
-    }
-    if (u.type == ExecType::Rejected && text_of(o, "r", text)) f.text = std::string(text);
-    u.symbol = std::string(symbol);
-    return u;
+    std::string why;
+    auto update = binance::read_order_update(o, event, why);
+    if (!update) note_unreadable(std::string("an ") + what + why);
+    return update;
   }
   void apply_order_update(const OrderUpdate& u) {
     // Not ours (another prefix: the account's other users): not a problem, not told.
