@@ -627,6 +627,33 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
   return {};
 }
 
+namespace {
+// No real fee comes near this (a billion units of any asset); a fee beyond it is a damaged record.
+constexpr std::int64_t kMaxFeeRaw = 1'000'000'000LL * kFixedScale;
+
+template <class Sums>
+bool adds_up(const Sums& sums, const std::string& asset, Amount fee, bool subtract) {
+  auto it = sums.find(asset);
+  if (it == sums.end()) return true;
+  std::int64_t out = 0;
+  return subtract ? !__builtin_sub_overflow(it->second.raw(), fee.raw(), &out)
+                  : !__builtin_add_overflow(it->second.raw(), fee.raw(), &out);
+}
+}  // namespace
+
+bool Oms::fee_fits(Amount fee, const std::string& asset, const ChildOrder& child,
+                   const ParentRecord& parent) const {
+  if (fee.raw() > kMaxFeeRaw || fee.raw() < -kMaxFeeRaw) return false;
+  if (!adds_up(child.fees, asset, fee, false) || !adds_up(parent.fees, asset, fee, false)) return false;
+  if (auto pos = positions_.find({parent.order.account.str(), child.order.instrument.str()});
+      pos != positions_.end() && !adds_up(pos->second.fees, asset, fee, false))
+    return false;
+  if (auto flows = venue_flows_.find(child.order.venue.view());
+      flows != venue_flows_.end() && !adds_up(flows->second, asset, fee, true))
+    return false;
+  return true;
+}
+
 void Oms::apply_fill(const Record& record, ChildOrder& child, ParentRecord& parent,
                      const ExecutionReport& report) {
   const Qty qty = report.last_qty;
@@ -643,11 +670,19 @@ void Oms::apply_fill(const Record& record, ChildOrder& child, ParentRecord& pare
       l->inverse ? Qty::from_raw(static_cast<std::int64_t>(static_cast<Int128>(qty.raw()) *
                                                            l->contract_size.raw() / report.last_price.raw()))
                  : qty;
+  const std::string asset = report.fee.asset.str();
+  Amount fee = Amount::from_raw(report.fee.amount.raw());
+  if (!fee_fits(fee, asset, child, parent)) {
+    // A fee beyond any real one (a damaged record, a venue's nonsense) would overflow the sums: the fill is
+    // booked without it, and said.
+    anomaly(record.seq, child.order.client_order_id, "malformed_fee",
+            "execution " + report.exec_id.str() + " has a fee of " + fee.to_string() + " " + asset +
+                ": not counted");
+    fee = Amount{};
+  }
   child.cum_qty += qty;
   child.cum_notional += Notional::of(report.last_price, qty);
   child.cum_base += counted;
-  const std::string asset = report.fee.asset.str();
-  const Amount fee = Amount::from_raw(report.fee.amount.raw());
   child.fees[asset] += fee;
   parent.executed += counted;
   parent.executed_notional += Notional::of(report.last_price, counted);

@@ -242,6 +242,9 @@ class Oms {
     return child.cum_qty.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::New;
   }
   void check_parent(const ParentRecord& parent, std::uint64_t seq) const;
+  // Whether a fill's fee is one the sums can take (within a billion units, no overflow).
+  bool fee_fits(Amount fee, const std::string& asset, const ChildOrder& child,
+                const ParentRecord& parent) const;
   // Recounts what one child has in flight against its parent after it changed.
   void refresh_in_flight(ChildOrder& child);
   Qty count_in_flight(ParentId id) const;  // from scratch, for verify()

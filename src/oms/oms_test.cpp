@@ -260,3 +260,31 @@ TEST_F(OmsTest, AParentCannotShrinkBelowWhatItExecutedAndHasInFlight) {
 
 }  // namespace
 }  // namespace tranche::oms
+
+namespace tranche::oms {
+namespace {
+
+// The defect the fuzzer found (fuzz/corpus/journal/crash-fee-overflow): a journal whose fill carried a fee
+// near the 64-bit limit overflowed the fee sums. The fill is booked without it, and said.
+TEST(OmsFees, AFeeBeyondAnyRealOneIsNotCountedAndTheFillIsStillBooked) {
+  Oms oms(testing::two_venue_config());
+  std::vector<std::string> breaches;
+  oms.set_invariant_handler([&](const std::string& context) { breaches.push_back(context); });
+  Feeder feeder(oms);
+  const ParentId parent = feeder.parent("10");
+  const NewOrder o = feeder.child(parent, "4");
+  ASSERT_TRUE(feeder.feed(o).ok());
+  ExecutionReport first = feeder.report(o, ExecType::Trade, "1", "100");
+  first.fee.amount = Qty::from_raw(9'223'372'036'854'775'772);
+  ASSERT_TRUE(feeder.feed(first).ok());
+  ASSERT_TRUE(feeder.feed(feeder.report(o, ExecType::Trade, "1", "100")).ok());
+  EXPECT_EQ(oms.parent(parent)->executed, q("2"));
+  EXPECT_EQ(oms.parent(parent)->fees.at("USDT"), Amount::parse("0.01").value());
+  ASSERT_EQ(oms.anomalies_total(), 1u);
+  EXPECT_EQ(oms.anomalies().back().kind, "malformed_fee");
+  EXPECT_TRUE(oms.verify().ok()) << oms.verify().message();
+  EXPECT_TRUE(breaches.empty());
+}
+
+}  // namespace
+}  // namespace tranche::oms

@@ -51,6 +51,15 @@ class Server {
     r.expire_ns = runtime_->sim().now() + horizon_ns;
     return r;
   }
+  // A replace, cancel or status request about `orig` (its own ClOrdID `id`).
+  ParentRequest about(ParentRequest::Kind kind, const std::string& id, const std::string& orig,
+                      const std::string& qty) const {
+    ParentRequest r = order(id, qty, 0);
+    r.kind = kind;
+    r.orig_cl_ord_id = orig;
+    r.expire_ns.reset();
+    return r;
+  }
   void request(const ParentRequest& r) { desk_->on_request(r); }
   void run_for(DurationNs d) { runtime_->sim().run_until(runtime_->sim().now() + d); }
   void run_until_idle(DurationNs limit) {
@@ -195,10 +204,7 @@ TEST(ParentDesk, CancelAndReplaceAreAnsweredAndRefusedWhereDue) {
     s.request(s.order("c1", "40", 60 * kNanosPerSecond));
     s.run_for(10 * kNanosPerSecond);
     // Replace: a quantity below what is executed is refused whole; a lower one above it is taken.
-    ParentRequest low = s.order("c1-low", "0.0001", 0);
-    low.kind = ParentRequest::Kind::Replace;
-    low.orig_cl_ord_id = "c1";
-    low.expire_ns.reset();
+    ParentRequest low = s.about(ParentRequest::Kind::Replace, "c1-low", "c1", "0.0001");
     s.request(low);
     ASSERT_FALSE(s.answers.empty());
     EXPECT_TRUE(s.answers.back().cancel_reject);
@@ -405,11 +411,7 @@ TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTh
     Server s(path, true, [](Config& c) { c.oms.forget_ended_after_ns = 5 * kNanosPerSecond; });
     s.request(s.order("f1", "20", 30 * kNanosPerSecond));
     s.run_for(5 * kNanosPerSecond);
-    ParentRequest replace = s.order("f1-r", "10", 0);
-    replace.kind = ParentRequest::Kind::Replace;
-    replace.orig_cl_ord_id = "f1";
-    replace.expire_ns.reset();
-    s.request(replace);
+    s.request(s.about(ParentRequest::Kind::Replace, "f1-r", "f1", "10"));
     ASSERT_EQ(s.of("f1-r", '5').size(), 1u);
     s.run_until_idle(60 * kNanosPerSecond);
     const oms::ParentRecord* ended = s.manager().oms().parent(ParentId(1));
@@ -425,10 +427,8 @@ TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTh
     EXPECT_EQ(s.kernel().in_memory(), 0u) << "so did the kernel";
     // Its status, by either ClOrdID of its chain, from the journal: what it executed and how it ended.
     for (const char* id : {"f1", "f1-r"}) {
-      ParentRequest status = s.order(id, "10", 0);
-      status.kind = ParentRequest::Kind::Status;
       s.answers.clear();
-      s.request(status);
+      s.request(s.about(ParentRequest::Kind::Status, id, "", "10"));
       ASSERT_EQ(s.of(id, 'I').size(), 1u) << id;
       const ParentAnswer a = s.of(id, 'I')[0];
       EXPECT_EQ(a.order_id, "1");
@@ -437,16 +437,11 @@ TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTh
       const char filled = executed >= Qty::from_units(10) ? '2' : '3';
       EXPECT_EQ(a.ord_status, state == oms::ParentState::Filled ? filled : 'C') << a.text;
     }
-    ParentRequest unknown = s.order("never-sent", "1", 0);
-    unknown.kind = ParentRequest::Kind::Status;
-    s.request(unknown);
+    s.request(s.about(ParentRequest::Kind::Status, "never-sent", "", "1"));
     ASSERT_EQ(s.of("never-sent", 'I').size(), 1u);
     EXPECT_EQ(s.of("never-sent", 'I')[0].ord_status, '8');
     // A cancel of it now is refused as for an unknown order, never journaled against a forgotten parent.
-    ParentRequest cancel = s.order("f1-x", "10", 0);
-    cancel.kind = ParentRequest::Kind::Cancel;
-    cancel.orig_cl_ord_id = "f1-r";
-    s.request(cancel);
+    s.request(s.about(ParentRequest::Kind::Cancel, "f1-x", "f1-r", "10"));
     ASSERT_FALSE(s.answers.empty());
     EXPECT_TRUE(s.answers.back().cancel_reject);
     EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();

@@ -1,6 +1,9 @@
 #include "service/runtime.hpp"
 
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -193,6 +196,11 @@ Status Runtime::play_again() {
   sim_ = std::move(next);
   market_ = sim_.get();
   gateways_ = std::move(next_gateways);
+#if defined(__GLIBC__)
+  // The last lap's simulator (its recordings, books and queues, megabytes) was freed while the new one lived:
+  // what the allocator keeps of it goes back to the system, so a server replaying for weeks stays its size.
+  malloc_trim(0);
+#endif
   return {};
 }
 
