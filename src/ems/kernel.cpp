@@ -125,6 +125,7 @@ void Kernel::release_forgotten() {
     const ParentId id = parents_[slot]->id;
     if (manager_.oms().parent(id) != nullptr) return false;
     by_parent_.erase(id.value());
+    if (parents_[slot]->exec != nullptr) parents_[slot]->exec->release_intents();
     parents_[slot].reset();
     free_slots_.push_back(slot);
     return true;
@@ -139,6 +140,12 @@ Kernel::Running* Kernel::find(ParentId parent) {
 const Kernel::Running* Kernel::find(ParentId parent) const {
   auto it = by_parent_.find(parent.value());
   return it == by_parent_.end() ? nullptr : parents_[it->second].get();
+}
+
+std::size_t Kernel::intents_in_memory() const {
+  std::size_t n = 0;
+  for (const auto& st : instruments_) n += st->placer->intents_in_memory();
+  return n;
 }
 
 bool Kernel::working(ParentId parent) const {

@@ -95,6 +95,8 @@ class Kernel final : public md::MarketListener {
   std::size_t working() const;  // parents not yet ended
   // Parents in memory: working, and ended ones the OMS still holds.
   std::size_t in_memory() const { return by_parent_.size(); }
+  // The placers' intents in memory (an ended parent's leave with it).
+  std::size_t intents_in_memory() const;
   // The parent's algo (its schedule, its phase); nullptr when it has none (not started, or failed).
   const Algo* algo(ParentId parent) const;
   // The first error that stops the kernel from going on safely (a journal that cannot commit).

@@ -42,7 +42,9 @@ std::size_t ParentExecution::submit(const Intent& intent, const AlgoMarket& mark
   in.parent = parent_;
   in.instrument = instrument_;
   static const std::vector<VenueView> none;
-  return placer_.submit(in, market.views != nullptr ? *market.views : none, market.now_ns);
+  const std::size_t id = placer_.submit(in, market.views != nullptr ? *market.views : none, market.now_ns);
+  intents_.push_back(id);
+  return id;
 }
 
 void ParentExecution::cancel_intent(std::size_t intent, TimestampNs now_ns) {
@@ -70,6 +72,11 @@ void ParentExecution::wake_at(TimestampNs at_ns) {
 void ParentExecution::journal(const std::string& state, const std::string& detail, TimestampNs now_ns) {
   if (auto s = manager_.record_algo_state(parent_, state, detail, now_ns); !s.ok() && journal_error_.ok())
     journal_error_ = s;
+}
+
+void ParentExecution::release_intents() {
+  for (std::size_t id : intents_) placer_.release(id);
+  intents_.clear();
 }
 
 }  // namespace tranche::ems

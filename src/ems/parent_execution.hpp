@@ -40,6 +40,8 @@ class ParentExecution final : public AlgoHost {
   void wake_at(TimestampNs at_ns) override;
   void journal(const std::string& state, const std::string& detail, TimestampNs now_ns) override;
   const Status& check_journal() const { return journal_error_; }
+  // The parent left memory: the placer frees what its intents held.
+  void release_intents();
 
  private:
   oms::OrderManager& manager_;
@@ -49,6 +51,7 @@ class ParentExecution final : public AlgoHost {
   InstrumentId instrument_;
   WakeFn wake_;
   Status journal_error_;
+  std::vector<std::size_t> intents_;  // every intent it submitted
 };
 
 }  // namespace tranche::ems

@@ -82,6 +82,19 @@ const char* to_string(Urgency urgency) {
 Placer::Placer(const Config& config, oms::OrderManager& manager, PlacerParams params, const Scorecards* cards)
     : config_(config), manager_(manager), params_(params), cards_(cards) {}
 
+void Placer::release(std::size_t id) {
+  if (id >= intents_.size() || std::find(free_ids_.begin(), free_ids_.end(), id) != free_ids_.end()) return;
+  for (ClientOrderId child : children_[id]) intent_of_child_.erase(child.value());
+  std::vector<ClientOrderId>().swap(children_[id]);
+  states_[id] = IntentState{};
+  states_[id].done = true;
+  intents_[id] = Intent{};
+  std::erase(active_, id);
+  std::erase_if(working_, [&](const Working& w) { return w.intent == id; });
+  std::erase_if(held_, [&](const Held& h) { return h.intent == id; });
+  free_ids_.push_back(id);
+}
+
 Qty Placer::in_flight(std::size_t id) const {
   // From the OMS, which has every report once: an open child's remainder, and what a closed child's venue
   // said it executed that has not reached us yet.
@@ -214,6 +227,7 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
   states_[id].refusals = 0;
   working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead, now_ns, 0});
   children_[id].push_back(*sent);
+  intent_of_child_[sent->value()] = id;
   ++states_[id].children;
   // Each decision is journaled with what it weighed.
   (void)manager_.record_algo_state(intents_[id].parent,
@@ -224,13 +238,22 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
 }
 
 std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns) {
-  const std::size_t id = intents_.size();
-  intents_.push_back(intent);
-  states_.emplace_back();
-  states_.back().qty = intent.qty;
-  children_.emplace_back();
+  std::size_t id = intents_.size();
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+    intents_[id] = intent;
+    states_[id] = IntentState{};
+    children_[id].clear();
+    has_working_[id] = 0;
+  } else {
+    intents_.push_back(intent);
+    states_.emplace_back();
+    children_.emplace_back();
+    has_working_.push_back(0);
+  }
+  states_[id].qty = intent.qty;
   active_.push_back(id);
-  has_working_.push_back(0);
   if (intent.urgency == Urgency::Aggressive) {
     place_aggressive(id, intent.qty, views, now_ns);
     // A sweep that found nothing to take (and holds nothing back) is over at once.
@@ -663,9 +686,8 @@ void Placer::on_report(const ExecutionReport& report) {
       it->cancel_tried_ns = report.received_ns;
     }
   } else {
-    for (std::size_t i = 0; i < children_.size() && id == intents_.size(); ++i)
-      if (std::find(children_[i].begin(), children_[i].end(), report.client_order_id) != children_[i].end())
-        id = i;
+    if (auto it = intent_of_child_.find(report.client_order_id.value()); it != intent_of_child_.end())
+      id = it->second;
   }
   if (id == intents_.size()) return;
   IntentState& st = states_[id];

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/quantity.hpp"
@@ -151,6 +152,10 @@ class Placer {
 
   const IntentState& state(std::size_t intent) const { return states_.at(intent); }
   std::size_t intent_count() const { return intents_.size(); }
+  // The intent's parent left memory (the OMS forgot it: every child closed): what the intent holds is freed
+  // and its id may be given to a later intent. Nothing of it is working or held by then.
+  void release(std::size_t intent);
+  std::size_t intents_in_memory() const { return intents_.size() - free_ids_.size(); }
   const Intent& intent(std::size_t id) const { return intents_.at(id); }
   // Expected seconds to fill `base` resting at `price` on a venue with `ahead` displayed before us.
   double expected_fill_seconds(const VenueId& venue, Side resting_side, double ahead, double base,
@@ -221,7 +226,9 @@ class Placer {
   const Scorecards* cards_;
   std::vector<Intent> intents_;
   std::vector<IntentState> states_;
-  std::vector<std::vector<ClientOrderId>> children_;  // every child each intent ever sent
+  std::vector<std::vector<ClientOrderId>> children_;                // every child each intent ever sent
+  std::unordered_map<std::uint64_t, std::size_t> intent_of_child_;  // child -> its intent, while it is kept
+  std::vector<std::size_t> free_ids_;                               // released intents' ids, to reuse
   std::vector<Working> working_;
   std::vector<Held> held_;
   std::function<void(TimestampNs)> wake_;

@@ -223,8 +223,7 @@ class Exchange final : public sim::SimListener {
     if (r.cl_ord_id.empty() || by_cl_.count(r.session + '\n' + r.cl_ord_id)) {
       problem = "duplicate ClOrdID";
       ++cl_ord_ids_reused_;
-    }
-    else if (listing == nullptr)
+    } else if (listing == nullptr)
       problem = "unknown symbol '" + r.symbol + "' on " + venue.id.str();
     else if (r.side != "1" && r.side != "2")
       problem = "Side must be 1 or 2";

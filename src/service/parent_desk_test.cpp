@@ -425,6 +425,7 @@ TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTh
     EXPECT_TRUE(s.manager().oms().children().empty());
     EXPECT_TRUE(s.manager().oms().fills().empty());
     EXPECT_EQ(s.kernel().in_memory(), 0u) << "so did the kernel";
+    EXPECT_EQ(s.kernel().intents_in_memory(), 0u) << "and its placer";
     // Its status, by either ClOrdID of its chain, from the journal: what it executed and how it ended.
     for (const char* id : {"f1", "f1-r"}) {
       s.answers.clear();

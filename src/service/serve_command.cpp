@@ -331,6 +331,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     j["laps"] = laps + 1;
     j["parents_working"] = kernel.working();
     j["parents_in_kernel"] = kernel.in_memory();
+    j["intents_in_kernel"] = kernel.intents_in_memory();
     j["oms"] = {{"parents", state.parents().size()},
                 {"children", state.children().size()},
                 {"fills", state.fills().size()},

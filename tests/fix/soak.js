@@ -238,6 +238,7 @@ async function main() {
     },
     oms_at_end: lastStats.oms ?? null,
     parents_in_kernel_at_end: lastStats.parents_in_kernel ?? null,
+    intents_in_kernel_at_end: lastStats.intents_in_kernel ?? null,
     forgotten_status_checks: statusChecks,
     ok: problems.length === 0, problems,
     samples_detail: stats.map((s) => ({ elapsed_s: Math.round(s.elapsed_s), rss_bytes: s.rss_proc_bytes ?? s.rss_bytes,
