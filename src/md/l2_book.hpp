@@ -234,12 +234,17 @@ class L2Book {
  private:
   // Price to tick index without a 64-bit division on the hot path: multiply by the reciprocal, then confirm
   // the result exactly in integers (falling back to division when the double is not exact enough).
+  static constexpr double kFastTicks = 4.0e18;  // within int64 with room for the rounding
   bool to_key(Side side, Price price, std::int64_t& key) const {
     const std::int64_t raw = price.raw();
     const double scaled = static_cast<double>(raw) * inverse_tick_;
     // Truncation after adding a half rounds to nearest in one instruction (std::llround is a library call).
-    std::int64_t tick = static_cast<std::int64_t>(scaled + (scaled >= 0 ? 0.5 : -0.5));
-    if (tick * tick_.raw() != raw) [[unlikely]] {
+    // A price too far out for that (or for its product back) takes the division path, which cannot overflow
+    // (the md_binary fuzzer's price of 9.2e10 overflowed the product).
+    std::int64_t tick = 0, back = 0;
+    const bool fast = scaled < kFastTicks && scaled > -kFastTicks;
+    if (fast) tick = static_cast<std::int64_t>(scaled + (scaled >= 0 ? 0.5 : -0.5));
+    if (!fast || __builtin_mul_overflow(tick, tick_.raw(), &back) || back != raw) [[unlikely]] {
       tick = raw / tick_.raw();
       if (tick * tick_.raw() != raw) return false;
     }

@@ -106,6 +106,19 @@ TEST(L2Book, RejectsAndCountsAPriceOffItsConfiguredTick) {
   EXPECT_FALSE(book.has_bid());
 }
 
+// The defect the md_binary fuzzer found (fuzz/corpus/md_binary/crash-price-key-overflow): a price near the
+// 64-bit limit passed the reciprocal's rounding and overflowed its product back to a price.
+TEST(L2Book, APriceNearTheSixtyFourBitLimitIsOffTickNotAnOverflow) {
+  L2Book book(px("0.01"));
+  EXPECT_FALSE(book.set_level(Side::Buy, Price::from_raw(9'223'372'036'854'775'000), qty("1"), 0));
+  EXPECT_FALSE(book.set_level(Side::Sell, Price::from_raw(9'223'372'036'854'775'807), qty("1"), 0));
+  EXPECT_EQ(book.off_tick_count(), 2u);
+  EXPECT_TRUE(book.set_level(Side::Sell, Price::from_raw(9'223'372'036'000'000'000), qty("1"), 0))
+      << "a price on the tick, however large, is still kept";
+  EXPECT_TRUE(book.set_level(Side::Buy, px("10.01"), qty("1"), 0));
+  EXPECT_EQ(book.best_bid(), px("10.01"));
+}
+
 TEST(L2Book, InfersItsTickFromTheSnapshotAndRefinesItWhenAFinerPriceArrives) {
   L2Book book;  // no tick: inferred
   std::vector<Level> bids = {{px("100.10"), qty("1")}, {px("100.00"), qty("1")}};

@@ -517,9 +517,9 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
                 "execution " + report.exec_id.str() + " seen before: ignored");
         return {};
       }
-      if (!report.last_qty.is_positive() || !report.last_price.is_set()) {
+      if (!report.last_qty.is_positive() || !report.last_price.is_set() || !report.last_price.is_positive()) {
         anomaly(record.seq, child.order.client_order_id, "malformed_execution",
-                "a fill without quantity or price");
+                "a fill without a positive quantity and price");
         return {};
       }
       // A fill the venue resends after a reconnect (PossDup) once a status has booked it: counting it

@@ -286,5 +286,24 @@ TEST(OmsFees, AFeeBeyondAnyRealOneIsNotCountedAndTheFillIsStillBooked) {
   EXPECT_TRUE(breaches.empty());
 }
 
+// The defect the journal fuzzer found (fuzz/corpus/journal/crash-inverse-fill-at-zero): an inverse child's
+// fill at a price of 0 divided by zero converting contracts to base. A fill needs a positive price.
+TEST(OmsFees, AFillAtAPriceOfZeroIsAMalformedExecutionNotADivisionByZero) {
+  Oms oms(testing::two_venue_config());
+  Feeder feeder(oms);
+  const ParentId parent = feeder.parent("10");
+  const NewOrder o = feeder.child(parent, "2", "2000", "coinm");
+  ASSERT_TRUE(feeder.feed(o).ok());
+  ExecutionReport zero = feeder.report(o, ExecType::Trade, "1", "100");
+  zero.last_price = Price::from_raw(0);
+  ASSERT_TRUE(feeder.feed(zero).ok());
+  ExecutionReport negative = feeder.report(o, ExecType::Trade, "1", "100");
+  negative.last_price = Price::from_raw(-5);
+  ASSERT_TRUE(feeder.feed(negative).ok());
+  EXPECT_EQ(oms.parent(parent)->executed, Qty{});
+  EXPECT_EQ(oms.anomalies_total(), 2u);
+  EXPECT_EQ(oms.anomalies().back().kind, "malformed_execution");
+}
+
 }  // namespace
 }  // namespace tranche::oms
