@@ -17,6 +17,11 @@ std::string child_text(const ChildOrder& c) {
   return out.str();
 }
 
+// What a fill moved its position by: its real base quantity, signed by side.
+Qty signed_base(const Fill& f) {
+  return f.side == Side::Buy ? f.base_qty : -f.base_qty;
+}
+
 Int128 abs128(Int128 v) {
   return v < 0 ? -v : v;
 }
@@ -95,8 +100,7 @@ void Oms::forget_ended(TimestampNs now_ns) {
   std::erase_if(fills_, [&](const Fill& f) {
     if (!gone.count(f.child.value())) return false;
     exec_ids_.erase({f.venue, f.exec_id});
-    forgotten_position_base_[{f.account.str(), f.instrument.str()}] +=
-        f.side == Side::Buy ? f.base_qty : -f.base_qty;
+    forgotten_position_base_[{f.account.str(), f.instrument.str()}] += signed_base(f);
     ++forgotten_.fills;
     return true;
   });
@@ -343,7 +347,7 @@ Status Oms::verify() const {
   std::map<std::uint64_t, Qty> exec_by_child;
   std::map<std::pair<std::string, std::string>, Qty> pos_by_fills = forgotten_position_base_;
   for (const Fill& f : fills_) {
-    pos_by_fills[{f.account.str(), f.instrument.str()}] += f.side == Side::Buy ? f.base_qty : -f.base_qty;
+    pos_by_fills[{f.account.str(), f.instrument.str()}] += signed_base(f);
     exec_by_child[f.child.value()] += f.qty;
   }
   for (const auto& [id, c] : children_) {

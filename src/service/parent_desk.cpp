@@ -406,22 +406,19 @@ void ParentDesk::on_status(const ParentRequest& r) {
 void ParentDesk::status_from_journal(const ParentRequest& r) {
   const std::string tag = "fix " + r.session + " " + r.cl_ord_id;
   const std::string detail = identity_detail(r.session, r.cl_ord_id);
-  std::optional<std::pair<std::uint64_t, std::uint64_t>> found;  // parent id, the seq of its acceptance
-  std::map<std::uint64_t, std::uint64_t> accepted_at;
-  std::optional<oms::ParentOrder> order;
+  // The parent's id, and where to read it back from: its acceptance when the ClOrdID is its first (a later
+  // one of its chain, from a replace or cancel, reads from the start).
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> found;
   const Status scanned = manager_.journal().replay([&](const oms::Record& record) -> Status {
-    if (found) return {};
     if (const auto* p = std::get_if<oms::ParentOrder>(&record.body)) {
-      accepted_at[p->id.value()] = record.seq;
       if (p->strategy == tag) found.emplace(p->id.value(), record.seq);
     } else if (const auto* change = std::get_if<oms::AlgoStateChange>(&record.body)) {
       if ((change->state == kFixReplace || change->state == kFixCancel) && change->detail == detail)
-        found.emplace(change->id.value(),
-                      accepted_at.count(change->id.value()) ? accepted_at[change->id.value()] : 1);
+        found.emplace(change->id.value(), 1);
     }
-    return {};
+    return found ? make_error("found") : Status{};  // stops the scan at the first match
   });
-  if (!scanned.ok()) {
+  if (!scanned.ok() && !found) {
     check(scanned);
     return answer(without_parent(r, 'I', "the journal could not be read: " + scanned.message()));
   }
