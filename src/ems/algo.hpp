@@ -10,6 +10,7 @@
 // A new algo derives from `Algo` and registers a factory (`register_algo`); nothing in the core changes
 // (examples/custom_algo shows one).
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -101,6 +102,9 @@ class AlgoHost {
 enum class AlgoPhase : std::uint8_t { Waiting, Working, Paused, Ending, Done };
 const char* to_string(AlgoPhase phase);
 
+// (time, value) pairs, oldest first: the kernel's recent market history as an algo reads it at its start.
+using History = std::deque<std::pair<TimestampNs, double>>;
+
 class Algo {
  public:
   Algo(std::string name, const oms::ParentOrder& parent, AlgoParams params);
@@ -136,9 +140,9 @@ class Algo {
     (void)host;
     return true;
   }
-  // Recent traded volume before the start, (time, base) pairs: what vwap's profile and is's estimates use.
-  virtual void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
-                          const std::vector<std::pair<TimestampNs, double>>& mids) {
+  // Recent traded volume before the start, (time, base) pairs, and the benchmark mid, (time, mid) pairs
+  // where it changed: what vwap's profile and is's estimates use. The kernel's own history, read in place.
+  virtual void on_history(const History& prints, const History& mids) {
     (void)prints;
     (void)mids;
   }

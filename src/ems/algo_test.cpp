@@ -185,7 +185,7 @@ TEST(Algo, PovWithAMaximumParticipationStartsOnTheVolumeItForecasts) {
   Market m;
   FakeHost host;
   auto algo = make(parent("pov", 500, {{"max_participation", "0.3"}, {"randomize", "0"}}));
-  std::vector<std::pair<TimestampNs, double>> history;  // 10 base a second for the minute before the start
+  History history;  // 10 base a second for the minute before the start
   for (int s = 60; s > 0; --s) history.emplace_back(kStart - s * kNanosPerSecond, 10.0);
   algo->on_history(history, {});
   algo->on_start(host, m.at(kStart));
@@ -199,8 +199,7 @@ TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
   FakeHost a, b;
   auto plain = make(parent("vwap", 100, {{"randomize", "0"}}));
   auto peeking = make(parent("vwap", 100, {{"randomize", "0"}}));
-  std::vector<std::pair<TimestampNs, double>> future = {{kStart + kNanosPerSecond, 1000},
-                                                        {kStart + 50 * kNanosPerSecond, 5000}};
+  History future = {{kStart + kNanosPerSecond, 1000}, {kStart + 50 * kNanosPerSecond, 5000}};
   peeking->on_history(future, {});
   plain->on_start(a, m.at(kStart));
   peeking->on_start(b, m.at(kStart));
@@ -214,13 +213,41 @@ TEST(Algo, VwapFrontLoadsWhenTheVolumeBeforeItsStartWasFrontLoaded) {
   auto twap = make(parent("twap", 100, {{"randomize", "0"}}));
   auto vwap = make(parent("vwap", 100, {{"randomize", "0"}}));
   // The two minutes before the start: heavy volume in their first tenth.
-  std::vector<std::pair<TimestampNs, double>> history;
+  History history;
   for (int s = 0; s < 120; ++s)
     history.emplace_back(kStart - kTwoMinutes + s * kNanosPerSecond, s < 12 ? 100.0 : 1.0);
   vwap->on_history(history, {});
   twap->on_start(flat_host, m.at(kStart));
   vwap->on_start(vwap_host, m.at(kStart));
   EXPECT_GT(vwap_host.intents[0].intent.qty.to_double(), 3 * flat_host.intents[0].intent.qty.to_double());
+}
+
+// The kernel keeps the benchmark mid only where it changed (not at every market event): the mid at any
+// moment is the last entry at or before it either way, so the volatility is read the same.
+TEST(Algo, ArrivalPriceReadsTheSameVolatilityFromMidsKeptOnlyWhereTheyChanged) {
+  Market m;
+  History every_event, where_changed;  // the five minutes before the start, an event every 100 ms
+  double mid = 2500;
+  for (int k = 0; k < 3000; ++k) {
+    if (k % 30 == 0) mid += (k / 30) % 3 == 0 ? -0.5 : 0.25 * ((k / 30) % 4);
+    const TimestampNs t = kStart - 300 * kNanosPerSecond + k * 100'000'000LL;
+    every_event.emplace_back(t, mid);
+    if (where_changed.empty() || where_changed.back().second != mid) where_changed.emplace_back(t, mid);
+  }
+  ASSERT_LT(where_changed.size() * 10, every_event.size());
+  auto model_note = [&](const History& mids) {
+    FakeHost host;
+    auto algo = make(parent("is", 100, {{"randomize", "0"}}));
+    algo->on_history({}, mids);
+    algo->on_start(host, m.at(kStart));
+    for (const std::string& n : host.notes)
+      if (n.rfind("model: ", 0) == 0) return n;
+    return std::string("no model note");
+  };
+  const std::string dense = model_note(every_event);
+  EXPECT_NE(dense.find("sigma "), std::string::npos) << dense;
+  EXPECT_EQ(model_note(where_changed), dense);
+  EXPECT_NE(model_note(History{}), dense);  // no history: no volatility read, a different model
 }
 
 TEST(Algo, AnIcebergShowsOneRandomisedSliceAtATime) {

@@ -99,8 +99,7 @@ class Vwap final : public Algo {
     if (!params_.profile.empty()) set_profile(params_.profile, 0);
   }
 
-  void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
-                  const std::vector<std::pair<TimestampNs, double>>& mids) override {
+  void on_history(const History& prints, const History& mids) override {
     (void)mids;
     if (!params_.profile.empty() || params_.end_ns <= params_.start_ns) return;
     const DurationNs horizon = params_.end_ns - params_.start_ns;
@@ -194,8 +193,7 @@ class Pov final : public Algo {
  public:
   Pov(const oms::ParentOrder& parent, AlgoParams params) : Algo("pov", parent, std::move(params)) {}
 
-  void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
-                  const std::vector<std::pair<TimestampNs, double>>& mids) override {
+  void on_history(const History& prints, const History& mids) override {
     (void)mids;
     const TimestampNs from = params_.start_ns - 60 * kNanosPerSecond;
     double total = 0;
@@ -240,8 +238,7 @@ class ArrivalPrice final : public Algo {
  public:
   ArrivalPrice(const oms::ParentOrder& parent, AlgoParams params) : Algo("is", parent, std::move(params)) {}
 
-  void on_history(const std::vector<std::pair<TimestampNs, double>>& prints,
-                  const std::vector<std::pair<TimestampNs, double>>& mids) override {
+  void on_history(const History& prints, const History& mids) override {
     (void)prints;
     if (params_.volatility > 0) return;
     // The standard deviation of one-second mid changes over the five minutes before the start.

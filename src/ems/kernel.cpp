@@ -66,7 +66,9 @@ struct Kernel::InstrumentState {
   std::vector<VenueView> views;  // as they stand (the algos' market points at them)
   TimestampNs views_full_ns = 0;
   std::size_t views_depth = 0;
-  std::deque<std::pair<TimestampNs, double>> prints, mids;  // recent history, for the algos' starts
+  // Recent history, for the algos' starts: every print; the benchmark mid where it changed (the mid at any
+  // moment is the last entry at or before it, as with every event kept, in a fraction of the memory).
+  History prints, mids;
   // Each venue's book signals (by the source's venue index), fed by every event whether or not a parent
   // is working, so a parent starts with a fitted micro-price.
   std::vector<md::BookSignalTracker> signals;
@@ -231,9 +233,7 @@ void Kernel::start(Running& p) {
     p.exec->algo().on_restart(*p.exec, market_now(p.instrument));
     return;
   }
-  std::vector<std::pair<TimestampNs, double>> prints(st.prints.begin(), st.prints.end());
-  std::vector<std::pair<TimestampNs, double>> mids(st.mids.begin(), st.mids.end());
-  p.exec->algo().on_history(prints, mids);
+  p.exec->algo().on_history(st.prints, st.mids);
   p.exec->algo().on_start(*p.exec, market_now(p.instrument));
 }
 
@@ -404,9 +404,10 @@ std::optional<double> Kernel::record_history(InstrumentState& st, const md::Mark
     mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
                         consolidated_benchmark_);
   }
-  if (mid) {
+  if (mid && (st.mids.empty() || st.mids.back().second != *mid)) {
     st.mids.emplace_back(t, *mid);
-    while (!st.mids.empty() && st.mids.front().first < t - kHistoryNs) st.mids.pop_front();
+    // The oldest entry stays while it is the mid at the window's start.
+    while (st.mids.size() > 1 && st.mids[1].first <= t - kHistoryNs) st.mids.pop_front();
   }
   return mid;
 }
