@@ -15,10 +15,10 @@ Status FixAcceptorCore::start(const std::string& host, int port, FixSessionOptio
     session.end = FixAcceptorEnd{port};
     settings_ = make_fix_session_settings(session);
     if (session.store_dir.empty()) {
-      store_ = std::make_unique<FIX::MemoryStoreFactory>();
+      store_ = make_always_up_stores(std::make_unique<FIX::MemoryStoreFactory>());
       log_ = std::make_unique<FIX::ScreenLogFactory>(false, false, false);
     } else {
-      store_ = std::make_unique<FIX::FileStoreFactory>(*settings_);
+      store_ = make_always_up_stores(std::make_unique<FIX::FileStoreFactory>(*settings_));
       log_ = make_masked_file_log_factory(session.store_dir + "/log");
     }
     acceptor_ = std::make_unique<FIX::SocketAcceptor>(*this, *store_, *settings_, *log_);

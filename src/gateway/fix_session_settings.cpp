@@ -52,6 +52,58 @@ void gap_fill_stale_order_requests(const FIX::Message& message) {
   if (type == "D" || type == "F" || type == "G" || type == "H") throw FIX::DoNotSend();
 }
 
+namespace {
+class AlwaysUpStore final : public FIX::MessageStore {
+ public:
+  explicit AlwaysUpStore(FIX::MessageStore* store) : store_(store) {}
+  bool set(int seq, const std::string& message) override { return store_->set(seq, message); }
+  void get(int begin, int end, std::vector<std::string>& messages) const override {
+    store_->get(begin, end, messages);
+  }
+  int getNextSenderMsgSeqNum() const override { return store_->getNextSenderMsgSeqNum(); }
+  int getNextTargetMsgSeqNum() const override { return store_->getNextTargetMsgSeqNum(); }
+  void setNextSenderMsgSeqNum(int seq) override { store_->setNextSenderMsgSeqNum(seq); }
+  void setNextTargetMsgSeqNum(int seq) override { store_->setNextTargetMsgSeqNum(seq); }
+  void incrNextSenderMsgSeqNum() override { store_->incrNextSenderMsgSeqNum(); }
+  void incrNextTargetMsgSeqNum() override { store_->incrNextTargetMsgSeqNum(); }
+  // The only change: the session's check of its day compares this with now.
+  FIX::UtcTimeStamp getCreationTime() const override { return FIX::UtcTimeStamp(); }
+  void reset() override { store_->reset(); }
+  void refresh() override { store_->refresh(); }
+  FIX::MessageStore* wrapped() const { return store_; }
+
+ private:
+  FIX::MessageStore* store_;
+};
+
+class AlwaysUpStores final : public FIX::MessageStoreFactory {
+ public:
+  explicit AlwaysUpStores(std::unique_ptr<FIX::MessageStoreFactory> stores) : stores_(std::move(stores)) {}
+  FIX::MessageStore* create(const FIX::SessionID& id) override {
+    FIX::MessageStore* store = stores_->create(id);
+    try {
+      return new AlwaysUpStore(store);
+    } catch (...) {
+      stores_->destroy(store);
+      throw;
+    }
+  }
+  void destroy(FIX::MessageStore* store) override {
+    auto* up = static_cast<AlwaysUpStore*>(store);
+    stores_->destroy(up->wrapped());
+    delete up;
+  }
+
+ private:
+  std::unique_ptr<FIX::MessageStoreFactory> stores_;
+};
+}  // namespace
+
+std::unique_ptr<FIX::MessageStoreFactory> make_always_up_stores(
+    std::unique_ptr<FIX::MessageStoreFactory> stores) {
+  return std::make_unique<AlwaysUpStores>(std::move(stores));
+}
+
 bool fix_store_has_history(const std::string& store_dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(store_dir + "/store", ec))

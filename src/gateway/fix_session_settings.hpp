@@ -1,10 +1,10 @@
 #pragma once
 // The QuickFIX session settings of every FIX session Tranche runs: the parent acceptor of `tranche serve`,
 // the venues' acceptor of `tranche exchange` and the initiator to a FIX venue. What they share is written
-// once, here: FIX 4.4, always up (no session hours), the data dictionary enforced, user-defined fields
-// checked against it, sequence numbers kept across a logout (and, by default, across reconnects and
-// restarts), and stale order requests gap-filled rather than resent. What differs between them is a
-// parameter.
+// once, here: FIX 4.4, always up (no session hours, no daily reset), the data dictionary enforced,
+// user-defined fields checked against it, sequence numbers kept across a logout (and, by default, across
+// reconnects and restarts), and stale order requests gap-filled rather than resent. What differs between them
+// is a parameter.
 #include <memory>
 #include <string>
 #include <variant>
@@ -55,6 +55,15 @@ std::unique_ptr<FIX::SessionSettings> make_fix_session_settings(const FixSession
 // SequenceReset-GapFill in its place. An order the venue never saw is never revived late; the OMS learns
 // each order's fate by querying after the reconnect. ExecutionReports and cancel rejects are resent.
 void gap_fill_stale_order_requests(const FIX::Message& message);
+
+// Every session's message stores come from this wrapper around QuickFIX's (file or memory). QuickFIX 1.15 has
+// no non-stop session: it resets a session whose store was created on an earlier day of the session's
+// schedule (a Logout, the store emptied, sequence numbers from 1), even with StartTime equal to EndTime, so
+// every session logged out at 00:00 UTC and lost its numbers (the soak found it, crossing midnight). A store
+// made here says it was created now, so the session's day never ends; all else is the wrapped store's, and a
+// reset still happens where one is asked for (ResetOnLogon, a peer's SequenceReset, a new store).
+std::unique_ptr<FIX::MessageStoreFactory> make_always_up_stores(
+    std::unique_ptr<FIX::MessageStoreFactory> stores);
 
 // Whether QuickFIX's file store under `store_dir` holds a session's history (its .seqnums file): a store
 // without one starts its sessions with a reset, so a new journal never logs on with numbers a peer left

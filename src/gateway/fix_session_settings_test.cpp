@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "gateway/fix_parent_acceptor.hpp"
 #include "gateway/test_fix_message.hpp"
@@ -43,6 +45,46 @@ TEST(FixSessionSettings, SequenceNumbersContinueAcrossLogonsUnlessAResetIsAskedF
   EXPECT_TRUE(d.getBool("PersistMessages"));
   options.reset_on_logon = true;
   EXPECT_TRUE(make_fix_session_settings(options)->get().getBool("ResetOnLogon"));
+}
+
+// Stores as QuickFIX left them a day ago: created yesterday, the numbers at 42 and 17.
+class YesterdaysStores final : public FIX::MessageStoreFactory {
+ public:
+  FIX::MessageStore* create(const FIX::SessionID&) override {
+    auto* store = new FIX::MemoryStore();
+    store->setCreationTime(FIX::UtcTimeStamp(std::time(nullptr) - 24 * 3600));
+    store->setNextSenderMsgSeqNum(42);
+    store->setNextTargetMsgSeqNum(17);
+    return store;
+  }
+  void destroy(FIX::MessageStore* store) override { delete store; }
+};
+
+// A session as QuickFIX makes one from our settings (heartbeat 0: an acceptor's), polled once at the wall
+// clock's now; its next sender and target numbers.
+std::pair<int, int> numbers_after_a_poll(FIX::MessageStoreFactory& stores, const FIX::Dictionary& settings) {
+  const FIX::TimeRange hours(FIX::UtcTimeOnlyConvertor::convert(settings.getString("StartTime")),
+                             FIX::UtcTimeOnlyConvertor::convert(settings.getString("EndTime")));
+  FIX::NullApplication application;
+  FIX::DataDictionaryProvider dictionaries;
+  FIX::Session session(application, stores, FIX::SessionID("FIX.4.4", "TRANCHE", "CLIENT1"), dictionaries,
+                       hours, 0, nullptr);
+  session.next();
+  return {session.getExpectedSenderNum(), session.getExpectedTargetNum()};
+}
+
+// Regression: QuickFIX 1.15 reset every session at 00:00 UTC (and a server restarted on a later day than its
+// store was made), sending its sequence numbers back to 1; the soak found it, crossing midnight.
+TEST(FixSessionSettings, ASessionKeepsItsSequenceNumbersWhenTheUtcDayChanges) {
+  FixSessionOptions options;
+  options.end = FixAcceptorEnd{9878};
+  options.dictionary = "/dev/null";
+  options.sessions.push_back({"TRANCHE", "CLIENT1"});
+  const auto settings = make_fix_session_settings(options);
+  YesterdaysStores quickfix_alone;
+  EXPECT_EQ(numbers_after_a_poll(quickfix_alone, settings->get()), std::make_pair(1, 1));  // the defect
+  const auto always_up = make_always_up_stores(std::make_unique<YesterdaysStores>());
+  EXPECT_EQ(numbers_after_a_poll(*always_up, settings->get()), std::make_pair(42, 17));
 }
 
 TEST(FixStoreHasHistory, IsTrueOnlyOnceQuickFixHasWrittenASessionsSequenceNumbers) {

@@ -125,7 +125,7 @@ struct FixVenueSession::Impl final : public FIX::Application {
   }
   FIX::SessionID session_id;
   std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::MessageStoreFactory> store;
   std::unique_ptr<FIX::LogFactory> log;
   std::unique_ptr<FIX::SocketInitiator> initiator;
   std::atomic<bool> is_logged_on{false};
@@ -333,7 +333,7 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
     const bool fresh_store = !fix_store_has_history(options.store_dir);
     session.sessions.push_back(ids);
     impl->settings = make_fix_session_settings(session);
-    impl->store = std::make_unique<FIX::FileStoreFactory>(*impl->settings);
+    impl->store = make_always_up_stores(std::make_unique<FIX::FileStoreFactory>(*impl->settings));
     impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->initiator =
         std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);
