@@ -1,5 +1,6 @@
 #include "service/serve_command.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,17 @@ std::uint64_t resident_bytes() {
   std::fclose(f);
   if (read != 2) return 0;
   return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// What the allocator says (glibc, every arena): bytes handed out and in use, and bytes it holds free. Beside
+// the resident size, they tell a leak (in use grows) from memory the allocator keeps (free grows).
+struct HeapBytes {
+  std::uint64_t in_use = 0;
+  std::uint64_t free = 0;
+};
+HeapBytes heap_bytes() {
+  const struct mallinfo2 m = mallinfo2();
+  return {static_cast<std::uint64_t>(m.uordblks + m.hblkhd), static_cast<std::uint64_t>(m.fordblks)};
 }
 
 const char* exec_type_name(const ParentAnswer& a) {
@@ -328,6 +340,9 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     j["wall_ns"] = wall_now_ns();
     j["market_ns"] = runtime.market().now();
     j["rss_bytes"] = resident_bytes();
+    const HeapBytes heap = heap_bytes();
+    j["heap_in_use_bytes"] = heap.in_use;
+    j["heap_free_bytes"] = heap.free;
     j["laps"] = laps + 1;
     j["parents_working"] = kernel.working();
     j["parents_in_kernel"] = kernel.in_memory();

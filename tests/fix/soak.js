@@ -82,12 +82,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const FINAL = new Set(['2', '3', '4', '8', 'C']);
 const ALGOS = ['twap', 'vwap', 'pov', 'iceberg', 'is', 'peg', 'market'];
 
+let running = null;  // the server, stopped whatever ends the run
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const dir = lib.tempDir('soak');
   const config = soakConfig(dir, o.horizon);
   const serve = await lib.startServe({ tranche: o.tranche, port: null, journal: path.join(dir, 'soak.journal'),
     speed: o.speed, config, extra: ['--quiet', '--stats-every', '30s'] });
+  running = serve;
   const pid = serve.child.pid;
   const stats = [];
   let stdout = '';
@@ -103,7 +106,8 @@ async function main() {
         s.rss_proc_bytes = residentBytes(pid);  // read by us, beside what the server says of itself
         s.elapsed_s = (Date.now() - startedAt) / 1000;
         stats.push(s);
-        process.stderr.write(`soak: ${s.elapsed_s.toFixed(0)} s: rss ${(s.rss_bytes / 1048576).toFixed(1)} MiB, ` +
+        process.stderr.write(`soak: ${s.elapsed_s.toFixed(0)} s: rss ${(s.rss_bytes / 1048576).toFixed(1)} MiB ` +
+          `(heap in use ${(s.heap_in_use_bytes / 1048576).toFixed(1)}, free ${(s.heap_free_bytes / 1048576).toFixed(1)}), ` +
           `oms ${s.oms.parents} parents / ${s.oms.fills} fills (forgotten ${s.oms.forgotten_parents}), ` +
           `market event p50 ${s.market_event.p50_ns} ns p99 ${s.market_event.p99_ns} ns, lap ${s.laps}\n`);
       } catch (e) {
@@ -168,6 +172,11 @@ async function main() {
   let lastStatusAsk = Date.now();
   while (Date.now() < endAt) {
     if (serve.exited) throw new Error(`tranche serve exited: ${JSON.stringify(serve.exited)}\n${serve.stderr}`);
+    if (client.stopped) {
+      // A session the server ended (as QuickFIX once did at 00:00 UTC) is a failure, said as such.
+      problems.push(`the FIX session ended after ${((Date.now() - startedAt) / 1000).toFixed(0)} s: ${client.stopped}`);
+      break;
+    }
     const id = `soak-${++n}`;
     const side = n % 2 ? '1' : '2';
     const qty = 1 + (n % 5);
@@ -207,6 +216,10 @@ async function main() {
   const rss = warm.map((s) => s.rss_proc_bytes ?? s.rss_bytes);
   const rssMin = Math.min(...rss), rssMax = Math.max(...rss);
   const rssSpread = rss.length ? (rssMax - rssMin) / rssMin : null;
+  // The allocator's own figures beside it (not held to the band): a leak grows what is in use, memory the
+  // allocator keeps grows what is free.
+  const inUse = warm.map((s) => s.heap_in_use_bytes);
+  const inUseMin = Math.min(...inUse), inUseMax = Math.max(...inUse);
   // After warm-up, its first half (the run's second third) against its second (the last third).
   const half = Math.max(1, Math.floor(warm.length / 2));
   const first = warm.slice(0, half), last = warm.slice(-half);
@@ -231,6 +244,8 @@ async function main() {
     samples: stats.length, samples_after_warmup: warm.length,
     rss_after_warmup_bytes: { min: rssMin, max: rssMax, spread: rssSpread, band: RSS_BAND },
     rss_first_sample_bytes: stats.length ? stats[0].rss_bytes : null,
+    heap_in_use_after_warmup_bytes: { min: inUseMin, max: inUseMax,
+      spread: inUse.length ? (inUseMax - inUseMin) / inUseMin : null },
     market_event_latency_ns: {
       after_warmup_first_half: { p50: latency(first, 'p50_ns'), p99: latency(first, 'p99_ns') },
       after_warmup_second_half: { p50: latency(last, 'p50_ns'), p99: latency(last, 'p99_ns') },
@@ -242,6 +257,7 @@ async function main() {
     forgotten_status_checks: statusChecks,
     ok: problems.length === 0, problems,
     samples_detail: stats.map((s) => ({ elapsed_s: Math.round(s.elapsed_s), rss_bytes: s.rss_proc_bytes ?? s.rss_bytes,
+      heap_in_use_bytes: s.heap_in_use_bytes, heap_free_bytes: s.heap_free_bytes,
       oms_parents: s.oms.parents, oms_fills: s.oms.fills, forgotten_parents: s.oms.forgotten_parents,
       market_event: s.market_event, laps: s.laps })),
   };
@@ -257,7 +273,9 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((e) => {
+main().catch(async (e) => {
   console.error('soak: ' + (e.stack || e.message));
+  // A run that failed on the way (a status never answered) leaves no server replaying behind it.
+  if (running && !running.exited) await lib.stopServe(running, 'SIGKILL');
   process.exit(1);
 });
