@@ -33,11 +33,17 @@ TEST(GapFillStaleOrderRequests, AResentOrderRequestIsGapFilledAndEverythingElseI
     EXPECT_NO_THROW(gap_fill_stale_order_requests(message_of_type(report, true))) << report;
 }
 
-TEST(FixSessionSettings, SequenceNumbersContinueAcrossLogonsUnlessAResetIsAskedFor) {
+// An acceptor's options for one client, TRANCHE to CLIENT1.
+FixSessionOptions one_client_acceptor() {
   FixSessionOptions options;
   options.end = FixAcceptorEnd{9878};
   options.dictionary = "/dev/null";
   options.sessions.push_back({"TRANCHE", "CLIENT1"});
+  return options;
+}
+
+TEST(FixSessionSettings, SequenceNumbersContinueAcrossLogonsUnlessAResetIsAskedFor) {
+  FixSessionOptions options = one_client_acceptor();
   const auto kept = make_fix_session_settings(options);
   const FIX::Dictionary& d = kept->get();
   EXPECT_FALSE(d.getBool("ResetOnLogon"));
@@ -76,11 +82,7 @@ std::pair<int, int> numbers_after_a_poll(FIX::MessageStoreFactory& stores, const
 // Regression: QuickFIX 1.15 reset every session at 00:00 UTC (and a server restarted on a later day than its
 // store was made), sending its sequence numbers back to 1; the soak found it, crossing midnight.
 TEST(FixSessionSettings, ASessionKeepsItsSequenceNumbersWhenTheUtcDayChanges) {
-  FixSessionOptions options;
-  options.end = FixAcceptorEnd{9878};
-  options.dictionary = "/dev/null";
-  options.sessions.push_back({"TRANCHE", "CLIENT1"});
-  const auto settings = make_fix_session_settings(options);
+  const auto settings = make_fix_session_settings(one_client_acceptor());
   YesterdaysStores quickfix_alone;
   EXPECT_EQ(numbers_after_a_poll(quickfix_alone, settings->get()), std::make_pair(1, 1));  // the defect
   const auto always_up = make_always_up_stores(std::make_unique<YesterdaysStores>());
