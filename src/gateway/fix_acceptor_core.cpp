@@ -3,6 +3,7 @@
 #include <exception>
 #include <utility>
 
+#include "gateway/fix_file_store.hpp"
 #include "gateway/fix_log.hpp"
 
 namespace tranche::gateway {
@@ -18,7 +19,7 @@ Status FixAcceptorCore::start(const std::string& host, int port, FixSessionOptio
       store_ = make_always_up_stores(std::make_unique<FIX::MemoryStoreFactory>());
       log_ = std::make_unique<FIX::ScreenLogFactory>(false, false, false);
     } else {
-      store_ = make_always_up_stores(std::make_unique<FIX::FileStoreFactory>(*settings_));
+      store_ = make_always_up_stores(std::make_unique<FixFileStoreFactory>(session.store_dir + "/store"));
       log_ = make_masked_file_log_factory(session.store_dir + "/log");
     }
     acceptor_ = std::make_unique<FIX::SocketAcceptor>(*this, *store_, *settings_, *log_);
