@@ -231,7 +231,7 @@ struct OmsConfig {
   DurationNs forget_ended_after_ns = 60 * 60 * kNanosPerSecond;
   // Anomalies, venue oddities and risk denials kept in memory (the latest); every one is counted and
   // journaled.
-  int keep_recent = 10000;
+  int keep_recent = 1000;
 };
 
 struct FixAcceptorConfig {

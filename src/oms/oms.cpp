@@ -48,9 +48,9 @@ namespace {
 // Keeps the latest `keep` of a list that only grows at its end: trimmed to `keep` once it reaches twice
 // that, so each entry is moved at most once (no cost per record).
 template <class T>
-void keep_latest(std::vector<T>& list, int keep) {
+void keep_latest(std::deque<T>& list, int keep) {
   const std::size_t k = static_cast<std::size_t>(std::max(keep, 1));
-  if (list.size() >= 2 * k) list.erase(list.begin(), list.end() - static_cast<std::ptrdiff_t>(k));
+  while (list.size() > k) list.pop_front();
 }
 }  // namespace
 

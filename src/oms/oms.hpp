@@ -192,9 +192,9 @@ class Oms {
   const std::map<std::pair<std::string, std::string>, Position>& positions() const { return positions_; }
   const Position* position(const AccountId& account, const InstrumentId& instrument) const;
   // The latest [oms] keep_recent of each, oldest first; the totals count every one since the journal began.
-  const std::vector<Anomaly>& anomalies() const { return anomalies_; }
-  const std::vector<Oddity>& oddities() const { return oddities_; }
-  const std::vector<RiskDenial>& denials() const { return denials_; }
+  const std::deque<Anomaly>& anomalies() const { return anomalies_; }
+  const std::deque<Oddity>& oddities() const { return oddities_; }
+  const std::deque<RiskDenial>& denials() const { return denials_; }
   std::uint64_t anomalies_total() const { return anomalies_total_; }
   std::uint64_t oddities_total() const { return oddities_total_; }
   std::uint64_t denials_total() const { return denials_total_; }
@@ -284,9 +284,11 @@ class Oms {
   };
   std::unordered_set<ExecKey, ExecKeyHash> exec_ids_;
   std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> history_;
-  std::vector<Anomaly> anomalies_;
-  std::vector<Oddity> oddities_;
-  std::vector<RiskDenial> denials_;
+  // Deques: the latest keep_recent_ exactly, the oldest let go one by one (a vector trimmed in halves held up
+  // to twice as many, and moved them all in one block at each doubling).
+  std::deque<Anomaly> anomalies_;
+  std::deque<Oddity> oddities_;
+  std::deque<RiskDenial> denials_;
   std::map<std::string, VenueStatusReport> venue_status_;
   std::map<std::string, Exposure, std::less<>> venue_exposure_;
   std::map<std::string, Exposure, std::less<>> account_exposure_;
