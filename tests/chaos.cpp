@@ -131,6 +131,9 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
   // Longer than any report can be held back here (disconnects up to 8 s, halts up to 10 s): a report for a
   // child already forgotten would not be applied (docs/oms.md#memory).
   config.oms.forget_ended_after_ns = 20 * kNanosPerSecond;
+  // Every anomaly stays listed (the OMS keeps the latest [oms] keep_recent): the check at the end reads them
+  // all.
+  config.oms.keep_recent = 10'000'000;
   const TimestampNs data_start = config.scenario->start_ns;
   const TimestampNs start = data_start + rng.uniform_int(5, 120) * kNanosPerSecond;
   const DurationNs horizon = rng.uniform_int(30, 90) * kNanosPerSecond;
@@ -261,6 +264,9 @@ Outcome run_seed(const Config& bundled, std::uint64_t seed, const std::filesyste
   }
   // A fill for a child the OMS had forgotten would not have been booked: the horizon must outlast every
   // report.
+  if (oms.anomalies().size() != oms.anomalies_total())
+    out.problem("the OMS listed " + std::to_string(oms.anomalies().size()) + " of " +
+                std::to_string(oms.anomalies_total()) + " anomalies: the check below would miss some");
   for (const oms::Anomaly& a : oms.anomalies())
     if (a.kind == "unknown_order" && a.text.rfind("trade", 0) == 0)
       out.problem("a fill for child " + std::to_string(a.child.value()) + " came after it was forgotten");
