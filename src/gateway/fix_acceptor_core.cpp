@@ -3,7 +3,6 @@
 #include <exception>
 #include <utility>
 
-#include "gateway/fix_file_store.hpp"
 #include "gateway/fix_log.hpp"
 
 namespace tranche::gateway {
@@ -19,7 +18,7 @@ Status FixAcceptorCore::start(const std::string& host, int port, FixSessionOptio
       store_ = make_always_up_stores(std::make_unique<FIX::MemoryStoreFactory>());
       log_ = std::make_unique<FIX::ScreenLogFactory>(false, false, false);
     } else {
-      store_ = make_always_up_stores(std::make_unique<FixFileStoreFactory>(session.store_dir + "/store"));
+      store_ = make_fix_file_stores(session.store_dir);
       log_ = make_masked_file_log_factory(session.store_dir + "/log");
     }
     acceptor_ = std::make_unique<FIX::SocketAcceptor>(*this, *store_, *settings_, *log_);

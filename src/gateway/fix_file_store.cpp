@@ -1,7 +1,6 @@
 #include "gateway/fix_file_store.hpp"
 
 #include <algorithm>
-#include <cinttypes>
 #include <filesystem>
 #include <map>
 #include <system_error>
@@ -184,16 +183,17 @@ void FixFileStore::incrNextTargetMsgSeqNum() {
 }
 
 void FixFileStore::reset() {
-  try {
-    open(true);
-  } catch (const std::exception& e) {
-    throw FIX::IOException(e.what());
-  }
+  reopen(true);
 }
 
 void FixFileStore::refresh() {
+  reopen(false);
+}
+
+// QuickFIX expects an IOException from a reset or refresh that fails, whatever failed.
+void FixFileStore::reopen(bool remove_files) {
   try {
-    open(false);
+    open(remove_files);
   } catch (const std::exception& e) {
     throw FIX::IOException(e.what());
   }

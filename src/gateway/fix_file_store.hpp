@@ -6,7 +6,6 @@
 // .seqnums, .session: a store QuickFIX wrote is read here, and the other way round) and, to answer a
 // ResendRequest, reads the header file back from a sparse index: one point every kIndexStride messages.
 #include <cstdio>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +47,7 @@ class FixFileStore final : public FIX::MessageStore {
     long header_offset;  // where that message's line starts in the header file
   };
   void open(bool remove_files);
+  void reopen(bool remove_files);  // open, failing as QuickFIX expects of a reset or refresh
   void close_files();
   void read_back();  // numbers, creation time and the sparse index, from the files
   void note_header_entry(int seq, long header_offset);

@@ -2,7 +2,15 @@
 
 #include <filesystem>
 
+#include "gateway/fix_file_store.hpp"
+
 namespace tranche::gateway {
+namespace {
+// Where a session keeps its messages and numbers, under the folder its owner names.
+std::string store_directory(const std::string& store_dir) {
+  return store_dir + "/store";
+}
+}  // namespace
 
 FIX::SessionID fix_session_id(const FixCompIds& ids) {
   return FIX::SessionID("FIX.4.4", ids.ours, ids.theirs);
@@ -28,7 +36,7 @@ std::unique_ptr<FIX::SessionSettings> make_fix_session_settings(const FixSession
   d.setBool("UseDataDictionary", true);
   d.setString("DataDictionary", options.dictionary);
   if (!options.store_dir.empty()) {
-    d.setString("FileStorePath", options.store_dir + "/store");
+    d.setString("FileStorePath", store_directory(options.store_dir));
     d.setString("FileLogPath", options.store_dir + "/log");
   }
   d.setBool("ResetOnLogon", options.reset_on_logon);
@@ -104,9 +112,13 @@ std::unique_ptr<FIX::MessageStoreFactory> make_always_up_stores(
   return std::make_unique<AlwaysUpStores>(std::move(stores));
 }
 
+std::unique_ptr<FIX::MessageStoreFactory> make_fix_file_stores(const std::string& store_dir) {
+  return make_always_up_stores(std::make_unique<FixFileStoreFactory>(store_directory(store_dir)));
+}
+
 bool fix_store_has_history(const std::string& store_dir) {
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(store_dir + "/store", ec))
+  for (const auto& entry : std::filesystem::directory_iterator(store_directory(store_dir), ec))
     if (entry.path().extension() == ".seqnums") return true;
   return false;
 }

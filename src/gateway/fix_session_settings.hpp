@@ -65,6 +65,9 @@ void gap_fill_stale_order_requests(const FIX::Message& message);
 std::unique_ptr<FIX::MessageStoreFactory> make_always_up_stores(
     std::unique_ptr<FIX::MessageStoreFactory> stores);
 
+// The message stores of every file-backed session: FixFileStore in <store_dir>/store, always up.
+std::unique_ptr<FIX::MessageStoreFactory> make_fix_file_stores(const std::string& store_dir);
+
 // Whether QuickFIX's file store under `store_dir` holds a session's history (its .seqnums file): a store
 // without one starts its sessions with a reset, so a new journal never logs on with numbers a peer left
 // behind.

@@ -14,7 +14,6 @@
 #include <variant>
 #include <vector>
 
-#include "gateway/fix_file_store.hpp"
 #include "gateway/fix_log.hpp"
 #include "gateway/fix_session_settings.hpp"
 #include "gateway/fix_time.hpp"
@@ -334,7 +333,7 @@ Result<std::unique_ptr<FixVenueSession>> FixVenueSession::start(const VenueConfi
     const bool fresh_store = !fix_store_has_history(options.store_dir);
     session.sessions.push_back(ids);
     impl->settings = make_fix_session_settings(session);
-    impl->store = make_always_up_stores(std::make_unique<FixFileStoreFactory>(options.store_dir + "/store"));
+    impl->store = make_fix_file_stores(options.store_dir);
     impl->log = make_masked_file_log_factory(options.store_dir + "/log");
     impl->initiator =
         std::make_unique<FIX::SocketInitiator>(*impl, *impl->store, *impl->settings, *impl->log);

@@ -45,8 +45,8 @@ Oms::Oms(const Config& config)
       keep_recent_(config.oms.keep_recent) {}
 
 namespace {
-// Keeps the latest `keep` of a list that only grows at its end: trimmed to `keep` once it reaches twice
-// that, so each entry is moved at most once (no cost per record).
+// Keeps exactly the latest `keep` of a list that only grows at its end: the oldest let go as each new one
+// comes.
 template <class T>
 void keep_latest(std::deque<T>& list, int keep) {
   const std::size_t k = static_cast<std::size_t>(std::max(keep, 1));
