@@ -43,10 +43,12 @@ async function startServe({ tranche, port, journal, speed = '1', config = null, 
 
 function startServeOn({ tranche, port, journal, speed = '1', config = null, extra = [] }) {
   // speed null: no --speed (a live market plays on the wall clock and refuses one).
-  const args = ['serve', '--port', String(port), '--journal', journal, ...(speed ? ['--speed', speed] : []), ...extra];
+  // The HTTP API on a free port of its own (`serve.apiPort`), unless the test names one: tests run side by side.
+  const api = extra.includes('--api-port') || extra.includes('--no-api') ? [] : ['--api-port', '0'];
+  const args = ['serve', '--port', String(port), '--journal', journal, ...(speed ? ['--speed', speed] : []), ...api, ...extra];
   if (config) args.push('--config', config);
   const child = spawn(tranche, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const serve = { child, stderr: '', exited: null, port };
+  const serve = { child, stderr: '', exited: null, port, apiPort: null, apiOrigin: null };
   child.stderr.on('data', (d) => { serve.stderr += d.toString(); });
   child.on('exit', (code, signal) => { serve.exited = { code, signal }; });
   return new Promise((resolve, reject) => {
@@ -56,6 +58,11 @@ function startServeOn({ tranche, port, journal, speed = '1', config = null, extr
       // journal) right after must find it (the paper test's intermittent "market paper" failure).
       if (/FIX 4\.4 on [^\n]*\n/.test(serve.stderr)) {
         clearInterval(look);
+        const api = /HTTP API on (https?:\/\/[^ ]+:(\d+)) /.exec(serve.stderr);
+        if (api) {
+          serve.apiOrigin = api[1];
+          serve.apiPort = Number(api[2]);
+        }
         resolve(serve);
       } else if (serve.exited || Date.now() - started > 30000) {
         clearInterval(look);

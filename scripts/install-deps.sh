@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Tranche builds and tests with: Debian packages (apt-get), the report's charting library (npm,
-# pinned by report/package-lock.json) and jspurefix (npm, pinned by fix/package-lock.json: the base of our FIX
+# pinned by report/package-lock.json), the API tests' WebSocket client and schema checker (npm, tests/api/) and jspurefix (npm, pinned by fix/package-lock.json: the base of our FIX
 # dictionary, and the independent FIX engine the tests talk to). Idempotent and quiet when everything is there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +12,8 @@ packages=(
   libquickfix-dev  # FIX sessions (tranche serve); its FIX44.xml comes from jspurefix (npm, fix/)
   libboost-dev libssl-dev openssl  # the crypto venues: HTTPS and WebSocket on Beast/Asio over OpenSSL
   chromium  # the HTML report's test opens it headless
+  prometheus-cpp-dev  # /metrics: Prometheus's data model and text format
+  prometheus  # the metrics test scrapes the daemon with a real Prometheus (and promtool checks the format)
   clang-14 libclang-rt-14-dev  # `make fuzz`: libFuzzer with ASan and UBSan
 )
 # Node and npm: the machine's own when present (node 20 here), else Debian's.
@@ -35,6 +37,10 @@ fi
 if [ ! -f "$root/tests/ccxt/node_modules/ccxt/package.json" ]; then
   echo "install-deps: npm ci in tests/ccxt/ (ccxt: the independent Binance client of the tests)" >&2
   (cd "$root/tests/ccxt" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
+if [ ! -f "$root/tests/api/node_modules/ws/package.json" ]; then
+  echo "install-deps: npm ci in tests/api/ (ws, ajv: the HTTP API's tests)" >&2
+  (cd "$root/tests/api" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 if [ ! -f "$root/fix/node_modules/jspurefix/data/FIX44.xml" ]; then
   echo "install-deps: npm ci in fix/ (jspurefix: the FIX dictionary and the FIX peer of the tests)" >&2

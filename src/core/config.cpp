@@ -897,7 +897,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (table == nullptr) return make_error(file + ": [server] must be a table");
     TableReader r(*table, file + ": server");
     r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "market",
-            "fix"});
+            "fix", "api"});
     ServerConfig& server = config.server;
     if (table->get("speed")) server.speed = r.decimal<Amount>("speed");
     if (r.error().empty() && !server.speed.is_positive()) r.fail("speed must be positive");
@@ -935,6 +935,86 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       }
       if (fr.error().empty() && fix.comp_id.empty()) fr.fail("comp_id must not be empty");
       if (!fr.error().empty()) return make_error(fr.error());
+    }
+    if (const auto* api_node = table->get("api")) {
+      const auto* api_table = api_node->as_table();
+      if (api_table == nullptr) return make_error(file + ": [server.api] must be a table");
+      TableReader ar(*api_table, file + ": server.api");
+      ar.only({"enabled", "listen", "tls_cert", "tls_key", "allowed_origins", "token", "max_body_bytes",
+               "max_connections", "idle_timeout", "read_timeout", "stream_keep", "stream_queue"});
+      ApiConfig& api = server.api;
+      api.enabled = ar.boolean("enabled", true);
+      // Port 0 is any free one (the server says which): tests and a second server on one machine.
+      if (const std::string listen = ar.string("listen", false);
+          listen.size() > 2 && listen.compare(listen.size() - 2, 2, ":0") == 0) {
+        api.host = listen.substr(0, listen.size() - 2);
+        api.port = 0;
+      } else {
+        ar.address("listen", api.host, api.port, "127.0.0.1:9880");
+      }
+      for (auto [key, into] :
+           {std::pair<const char*, std::string*>{"tls_cert", &api.tls_cert}, {"tls_key", &api.tls_key}}) {
+        if (api_table->get(key) == nullptr) continue;
+        *into = ar.string(key);
+        if (!into->empty() && std::filesystem::path(*into).is_relative()) *into = (base_dir / *into).string();
+      }
+      if (ar.error().empty() && api.tls_cert.empty() != api.tls_key.empty())
+        ar.fail("tls_cert and tls_key go together: name both for HTTPS, or neither");
+      if (const auto* origins = api_table->get("allowed_origins")) {
+        const auto* array = origins->as_array();
+        if (array == nullptr)
+          ar.fail("allowed_origins must be a list of strings");
+        else
+          for (const auto& item : *array) {
+            if (!item.is_string()) {
+              ar.fail("allowed_origins must be a list of strings");
+              break;
+            }
+            const std::string origin = item.as_string()->get();
+            if (origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0)
+              ar.fail("allowed_origins: '" + origin + "' is not an origin (scheme://host[:port])");
+            api.allowed_origins.push_back(origin);
+          }
+      }
+      api.max_body_bytes = ar.integer_in("max_body_bytes", api.max_body_bytes, 256, 16 * 1024 * 1024);
+      api.max_connections = ar.integer_in("max_connections", api.max_connections, 1, 100'000);
+      api.idle_timeout_ns = ar.duration("idle_timeout", api.idle_timeout_ns);
+      api.read_timeout_ns = ar.duration("read_timeout", api.read_timeout_ns);
+      if (ar.error().empty() && (api.idle_timeout_ns <= 0 || api.read_timeout_ns <= 0))
+        ar.fail("idle_timeout and read_timeout must be positive");
+      api.stream_keep = ar.integer_in("stream_keep", api.stream_keep, 0, 10'000'000);
+      api.stream_queue = ar.integer_in("stream_queue", api.stream_queue, 1, 10'000'000);
+      if (!ar.error().empty()) return make_error(ar.error());
+      if (const auto* tokens = api_table->get("token")) {
+        const auto* array = tokens->as_array();
+        if (array == nullptr || !array->is_array_of_tables())
+          return make_error(file + ": server.api: token must be an array of tables ([[server.api.token]])");
+        for (const auto& item : *array) {
+          TableReader tr(*item.as_table(), file + ": server.api.token");
+          tr.only({"name", "role", "sha256", "token"});
+          if (item.as_table()->get("token"))
+            return make_error(file +
+                              ": server.api.token: a token never goes in the config, only its sha256 "
+                              "(`tranche api-token` makes one)");
+          ApiToken t;
+          t.name = tr.string("name");
+          t.role = tr.string("role");
+          t.sha256 = tr.string("sha256");
+          if (tr.error().empty() && (t.name.empty() || t.name.size() > 64 ||
+                                     t.name.find_first_of(" \t\r\n\"") != std::string::npos))
+            tr.fail("name '" + t.name + "' must be 1 to 64 characters without spaces or quotes");
+          if (tr.error().empty() && t.role != "viewer" && t.role != "trader" && t.role != "admin")
+            tr.fail("role '" + t.role + "' is not viewer, trader or admin");
+          if (tr.error().empty() &&
+              (t.sha256.size() != 64 || t.sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+            tr.fail("sha256 of '" + t.name + "' must be 64 lower-case hex digits");
+          for (const auto& other : api.tokens)
+            if (tr.error().empty() && (other.name == t.name || other.sha256 == t.sha256))
+              tr.fail("token '" + t.name + "' repeats the name or the hash of '" + other.name + "'");
+          if (!tr.error().empty()) return make_error(tr.error());
+          api.tokens.push_back(std::move(t));
+        }
+      }
     }
   }
 

@@ -246,6 +246,32 @@ struct FixAcceptorConfig {
   bool reset_on_logon = false;
 };
 
+// A bearer token of the HTTP API: who it is (named in the journal and the logs), what it may do, and the
+// SHA-256 of the token (hex), never the token itself.
+struct ApiToken {
+  std::string name;
+  std::string role;    // "viewer" (read), "trader" (orders), "admin" (the kill switch and limits too)
+  std::string sha256;  // 64 lower-case hex digits
+};
+
+// `tranche serve`'s HTTP/WebSocket API, blotter and metrics (docs/api.md).
+struct ApiConfig {
+  bool enabled = false;  // off without a [server.api] table; the bundled config turns it on
+  std::string host = "127.0.0.1";
+  int port = 9880;                // 0: any free port (the server says which)
+  std::string tls_cert, tls_key;  // both or neither: HTTPS and WSS
+  // Origins a browser's request may come from, besides the server's own; a request with any other Origin is
+  // refused (403). Requests without an Origin (programs, not browsers) are not affected.
+  std::vector<std::string> allowed_origins;
+  std::vector<ApiToken> tokens;
+  int max_body_bytes = 65536;
+  int max_connections = 4096;  // beyond it a new connection is closed at once
+  DurationNs idle_timeout_ns = 60 * kNanosPerSecond;
+  DurationNs read_timeout_ns = 10 * kNanosPerSecond;
+  int stream_keep = 10000;   // events kept for a client that reconnects
+  int stream_queue = 10000;  // events waiting for one client before it is dropped as too slow
+};
+
 // `tranche serve`: the daemon (docs/serve.md).
 struct ServerConfig {
   Amount speed = Amount::from_units(1);  // replay seconds per wall second
@@ -259,6 +285,7 @@ struct ServerConfig {
   // market data, through its gateway ([venue.binance]), on the wall clock.
   std::string market = "replay";
   FixAcceptorConfig fix;
+  ApiConfig api;
 };
 
 // `tranche exchange`: the simulator's venues behind a FIX 4.4 acceptor (docs/exchange.md). Each venue is a

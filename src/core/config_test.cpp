@@ -99,6 +99,62 @@ tick_size = "0.01"
 lot_size = "0.0001"
 )";
 
+TEST(ParseConfig, TheHttpApiIsOffWithoutItsTableAndOnWithIt) {
+  EXPECT_FALSE(must_parse("").server.api.enabled);
+  const Config config = must_parse(R"(
+[server.api]
+listen = "127.0.0.1:0"
+allowed_origins = ["https://desk.example:8443"]
+max_body_bytes = 4096
+idle_timeout = "30s"
+stream_keep = 0
+[[server.api.token]]
+name = "alice"
+role = "trader"
+sha256 = "048d72d353b33a1a1bc51db8d0d8dca5a56ebe43c362a56284af958d628fc487"
+[[server.api.token]]
+name = "ops"
+role = "admin"
+sha256 = "cce7a2cf1ae045989cfc914fb95a41526f167a838b3c7d33745143614abace7c"
+)");
+  const ApiConfig& api = config.server.api;
+  EXPECT_TRUE(api.enabled);
+  EXPECT_EQ(api.port, 0);
+  EXPECT_EQ(api.allowed_origins, std::vector<std::string>{"https://desk.example:8443"});
+  EXPECT_EQ(api.max_body_bytes, 4096);
+  EXPECT_EQ(api.idle_timeout_ns, 30 * kNanosPerSecond);
+  EXPECT_EQ(api.stream_keep, 0);
+  ASSERT_EQ(api.tokens.size(), 2u);
+  EXPECT_EQ(api.tokens[1].name, "ops");
+  EXPECT_EQ(api.tokens[1].role, "admin");
+}
+
+TEST(ParseConfig, AnApiTokenIsRefusedInTheClearWithABadHashOrRoleOrTwice) {
+  const std::string hash = "048d72d353b33a1a1bc51db8d0d8dca5a56ebe43c362a56284af958d628fc487";
+  auto token = [&](std::string_view fields) {
+    return "[server.api]\n[[server.api.token]]\n" + std::string(fields);
+  };
+  EXPECT_TRUE(contains(
+      error_of(token("name = \"a\"\nrole = \"trader\"\ntoken = \"s3cret\"\nsha256 = \"" + hash + "\"\n")),
+      "a token never goes in the config"));
+  EXPECT_TRUE(contains(error_of(token("name = \"a\"\nrole = \"trader\"\nsha256 = \"ABC\"\n")),
+                       "must be 64 lower-case hex digits"));
+  EXPECT_TRUE(contains(error_of(token("name = \"a\"\nrole = \"root\"\nsha256 = \"" + hash + "\"\n")),
+                       "role 'root' is not viewer, trader or admin"));
+  EXPECT_TRUE(contains(error_of(token("name = \"a b\"\nrole = \"viewer\"\nsha256 = \"" + hash + "\"\n")),
+                       "without spaces"));
+  EXPECT_TRUE(contains(
+      error_of("[server.api]\n[[server.api.token]]\nname = \"a\"\nrole = \"viewer\"\nsha256 = \"" + hash +
+               "\"\n[[server.api.token]]\nname = \"b\"\nrole = \"admin\"\nsha256 = \"" + hash + "\"\n"),
+      "repeats the name or the hash of 'a'"));
+  EXPECT_TRUE(
+      contains(error_of("[server.api]\ntls_cert = \"cert.pem\"\n"), "tls_cert and tls_key go together"));
+  EXPECT_TRUE(contains(error_of("[server.api]\nallowed_origins = [\"desk.example\"]\n"), "is not an origin"));
+  EXPECT_TRUE(contains(error_of("[server.api]\nmax_body_bytes = 10\n"), "out of range"));
+  EXPECT_TRUE(contains(error_of("[server.api]\nlisten = \"127.0.0.1:70000\"\n"), "listen"));
+  EXPECT_TRUE(contains(error_of("[server.api]\nshout = true\n"), "unknown key 'shout'"));
+}
+
 TEST(ParseConfig, ReadsInstrumentsWithExactDecimalSteps) {
   const Config config = must_parse(kTwoVenues);
   EXPECT_EQ(config.source, "test.toml");

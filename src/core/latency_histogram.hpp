@@ -17,11 +17,20 @@ class LatencyHistogram {
     const std::uint64_t v = ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
     ++counts_[bucket_of(v)];
     ++count_;
+    sum_ += v;
     if (v > max_) max_ = v;
   }
 
   std::uint64_t count() const { return count_; }
   std::uint64_t max() const { return max_; }
+  std::uint64_t sum() const { return sum_; }  // of every sample, for a mean (and Prometheus's _sum)
+  // How many samples are at most `bound` ns, counting whole buckets (a bucket straddling it counts when its
+  // upper end is within it): within a bucket's width (6.25%) of the exact count's bound.
+  std::uint64_t count_at_most(std::uint64_t bound) const {
+    std::uint64_t n = 0;
+    for (std::size_t b = 0; b < counts_.size() && upper_of(b) <= bound; ++b) n += counts_[b];
+    return n;
+  }
 
   // The smallest recorded bucket's upper bound below which a share `q` (0..1) of the samples lie; 0 with
   // no samples.
@@ -61,6 +70,7 @@ class LatencyHistogram {
  private:
   std::array<std::uint64_t, (64 - kSubBits) * kSub + kSub> counts_{};
   std::uint64_t count_ = 0;
+  std::uint64_t sum_ = 0;
   std::uint64_t max_ = 0;
 };
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cstdint>
 
 namespace tranche {
@@ -18,6 +20,17 @@ TEST(LatencyHistogram, EveryValueLandsInABucketWhoseUpperBoundIsWithinASixteenth
     EXPECT_LE(static_cast<double>(upper - v), static_cast<double>(v) / 16.0 + 1) << v;
     if (b > 0) EXPECT_LT(LatencyHistogram::upper_of(b - 1), v) << v;
   }
+}
+
+TEST(LatencyHistogram, KeepsTheSumAndCountsWholeBucketsAtOrBelowABound) {
+  LatencyHistogram h;
+  for (std::int64_t v : {100, 200, 1'000, 1'000'000}) h.record(v);
+  EXPECT_EQ(h.sum(), 1'001'300u);
+  EXPECT_EQ(h.count_at_most(0), 0u);
+  EXPECT_EQ(h.count_at_most(250), 2u);
+  EXPECT_EQ(h.count_at_most(999'999), 3u);
+  EXPECT_EQ(h.count_at_most(1'100'000), 4u);  // 1 ms's bucket ends within a sixteenth above it
+  EXPECT_EQ(h.count_at_most(std::numeric_limits<std::uint64_t>::max()), 4u);
 }
 
 TEST(LatencyHistogram, PercentilesOfAUniformSpreadAreWhereTheyShouldBe) {

@@ -253,6 +253,7 @@ Status Kernel::pause(ParentId parent) {
   if (p == nullptr) return make_error("no parent " + std::to_string(parent.value()));
   if (p->exec == nullptr || p->ended || p->canceling || p->exec->algo().done())
     return make_error("the parent is not working");
+  if (p->exec->algo().phase() == AlgoPhase::Paused) return make_error("the parent is already paused");
   p->exec->pause(now());
   return {};
 }

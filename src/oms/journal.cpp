@@ -1,5 +1,7 @@
 #include "oms/journal.hpp"
 
+#include <chrono>
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
@@ -371,6 +373,7 @@ Result<std::uint64_t> Journal::append(TimestampNs ts_ns, const RecordBody& body)
   encode_body(body, staged_bytes_);  // appended in place: no copy of the body, no scratch buffer
   staged_.push_back({seq, static_cast<int>(record_type(body)), ts_ns, offset, staged_bytes_.size() - offset});
   last_seq_ = seq;
+  if (listener_) listener_(seq, ts_ns, body);
   return seq;
 }
 
@@ -410,6 +413,7 @@ void Journal::drop_staged() {
 
 Status Journal::commit() {
   if (!in_transaction_) return {};
+  const auto started = std::chrono::steady_clock::now();
   Status status = write_staged();
   if (!status.ok()) {
     // Nothing of this transaction can be trusted: it is rolled back whole.
@@ -421,6 +425,9 @@ Status Journal::commit() {
     in_transaction_ = false;
     durable_seq_ = last_seq_;
     drop_staged();
+    commit_latency_.record(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started)
+            .count());
     return {};
   }
   if (sqlite3_get_autocommit(db_) != 0) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/latency_histogram.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "oms/records.hpp"
@@ -63,6 +64,13 @@ class Journal {
   // Number of committed records.
   Result<std::uint64_t> count() const;
 
+  // Called with each record as it is appended (its seq assigned, not yet durable): a front end that tells
+  // what was journaled holds it until durable_seq() reaches it. One listener; empty: none.
+  using AppendListener = std::function<void(std::uint64_t seq, TimestampNs ts_ns, const RecordBody& body)>;
+  void set_append_listener(AppendListener listener) { listener_ = std::move(listener); }
+  // How long each commit that wrote something took (the COMMIT and its fsync), wall clock.
+  const LatencyHistogram& commit_latency() const { return commit_latency_; }
+
  private:
   struct StmtDeleter {
     void operator()(sqlite3_stmt* stmt) const;
@@ -101,6 +109,8 @@ class Journal {
   std::size_t staged_written_ = 0;  // written into the open transaction (a failed COMMIT can be retried)
   Status write_staged();
   void drop_staged();
+  AppendListener listener_;
+  LatencyHistogram commit_latency_;
 };
 
 }  // namespace tranche::oms

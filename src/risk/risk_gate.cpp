@@ -52,6 +52,23 @@ bool RiskGate::Bucket::available(TimestampNs now_ns) {
   return tokens >= 1.0;
 }
 
+double RiskGate::Bucket::used_at(TimestampNs now_ns) const {
+  if (capacity <= 0) return 0;
+  double held = tokens;
+  if (now_ns > last_ns)
+    held = std::min(capacity, tokens + capacity * static_cast<double>(now_ns - last_ns) / kNanosPerSecond);
+  return std::max(0.0, capacity - held);
+}
+
+std::vector<RiskGate::BudgetUse> RiskGate::budget_use(TimestampNs now_ns) const {
+  std::vector<BudgetUse> out;
+  out.reserve(budgets_.size());
+  for (const auto& b : budgets_)
+    out.push_back({b.venue, b.orders.capacity, b.orders.used_at(now_ns), b.cancels.capacity,
+                   b.cancels.used_at(now_ns)});
+  return out;
+}
+
 Price RiskGate::Market::mid() const {
   if (bid.is_set() && ask.is_set() && bid < ask) return Price::from_raw((bid.raw() + ask.raw()) / 2);
   return last;

@@ -43,6 +43,15 @@ class RiskGate final : public oms::PreTradeCheck {
   // Whether the venue's order rate budget has a token now (for routing away before a denial).
   bool order_budget_left(const VenueId& venue, TimestampNs now_ns);
 
+  // Each venue's order and cancel rate budgets now: capacity a second (0: unlimited) and how much of it is
+  // spent (refilled up to now, the gate itself left as it is).
+  struct BudgetUse {
+    VenueId venue;
+    double orders_per_second = 0, orders_used = 0;
+    double cancels_per_second = 0, cancels_used = 0;
+  };
+  std::vector<BudgetUse> budget_use(TimestampNs now_ns) const;
+
   std::uint64_t checks() const { return checks_; }
   std::uint64_t denials() const { return denials_; }
 
@@ -53,6 +62,7 @@ class RiskGate final : public oms::PreTradeCheck {
     TimestampNs last_ns = 0;
     bool available(TimestampNs now_ns);
     void take() { tokens -= 1.0; }
+    double used_at(TimestampNs now_ns) const;  // capacity - the tokens it would hold at now_ns
   };
   // One venue's listing of one instrument, with what the gate knows of its market.
   struct Market {

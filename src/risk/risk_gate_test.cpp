@@ -339,6 +339,25 @@ TEST_F(RiskGateTest, OrdersAndCancelsBeyondTheVenuesRateAreDenied) {
   EXPECT_EQ(manager_->oms().denials().back().reason_code, "cancel_rate_limit");
 }
 
+TEST_F(RiskGateTest, TheBudgetInUseIsWhatWasSpentLessWhatRefilledAndLooksWithoutTaking) {
+  start(test_config("max_open_orders_per_venue = 5", "max_open_orders_per_venue = 50"));
+  const ParentId id = accepted("10");
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(manager_->send_child(child(id, "0.1", "100.00"), now_).ok());
+  auto spot_use = [&](TimestampNs at) {
+    for (const auto& b : gate_->budget_use(at))
+      if (b.venue == VenueId("spot")) return b;
+    ADD_FAILURE() << "no spot budget";
+    return RiskGate::BudgetUse{};
+  };
+  EXPECT_DOUBLE_EQ(spot_use(now_).orders_per_second, 5);
+  EXPECT_NEAR(spot_use(now_).orders_used, 4, 1e-9);
+  EXPECT_NEAR(spot_use(now_ + kNanosPerSecond / 5).orders_used, 3, 1e-9);   // one token back
+  EXPECT_NEAR(spot_use(now_ + 10 * kNanosPerSecond).orders_used, 0, 1e-9);  // full again, never above
+  // Looking took nothing: the fifth order still goes, the sixth is denied.
+  EXPECT_EQ(child_denial(child(id, "0.1", "100.00")), "");
+  EXPECT_EQ(child_denial(child(id, "0.1", "100.00")), "rate_limit");
+}
+
 TEST_F(RiskGateTest, TheKillSwitchCancelsEverythingInItsScopeAndBlocksUntilReleased) {
   const ParentId id = accepted("20");
   auto a = manager_->send_child(child(id, "1", "100.00"), now_);

@@ -205,7 +205,22 @@ int run_cli(int argc, char** argv) {
       "--paper", serve.paper,
       "Paper trading: the venues' live market data through their gateways, every order filled "
       "by the simulator against it; no order reaches a venue ([server] market = \"paper\")");
+  serve_cmd->add_option("--api-port", serve.api_port,
+                        "The HTTP API's port instead of [server.api] listen's (0: any free one)");
+  serve_cmd->add_flag("--no-api", serve.no_api, "No HTTP API, blotter or metrics, whatever the config says");
   serve_cmd->callback([&] { exit_code = serve_command(serve, std::cout, std::cerr); });
+
+  std::string token_name, token_role = "viewer";
+  bool token_json = false;
+  auto* token_cmd = app.add_subcommand(
+      "api-token",
+      "A new bearer token for tranche serve's HTTP API, and the [[server.api.token]] entry for it");
+  token_cmd->add_option("--name", token_name, "Who holds it: named in the journal and the logs")->required();
+  token_cmd->add_option("--role", token_role, "viewer (read), trader (orders) or admin (kill switch too)")
+      ->check(CLI::IsMember({"viewer", "trader", "admin"}));
+  token_cmd->add_flag("--json", token_json, "The token and its entry as JSON");
+  token_cmd->callback(
+      [&] { exit_code = api_token_command(token_name, token_role, token_json, std::cout, std::cerr); });
 
   ExchangeOptions exchange;
   auto* exchange_cmd = app.add_subcommand(

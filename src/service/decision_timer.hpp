@@ -17,24 +17,34 @@ class DecisionTimer final : public md::MarketListener {
   void on_market_data(const md::MarketRef& ref, const md::Event& event) override {
     const auto start = Clock::now();
     kernel_.on_market_data(ref, event);
-    market_.record(since(start));
+    const std::int64_t took = since(start);
+    market_.record(took);
+    total_market_.record(took);
   }
   void on_execution_report(const ExecutionReport& report) override {
     const auto start = Clock::now();
     kernel_.on_execution_report(report);
-    report_.record(since(start));
+    const std::int64_t took = since(start);
+    report_.record(took);
+    total_report_.record(took);
   }
   void on_venue_status(const VenueStatusReport& status) override { kernel_.on_venue_status(status); }
   void on_timer(std::uint64_t id, TimestampNs now_ns) override {
     const auto start = Clock::now();
     kernel_.on_timer(id, now_ns);
-    timer_.record(since(start));
+    const std::int64_t took = since(start);
+    timer_.record(took);
+    total_timer_.record(took);
   }
 
   // Since the last clear: a market event's handling, a report's, a timer's.
   const LatencyHistogram& market_events() const { return market_; }
   const LatencyHistogram& reports() const { return report_; }
   const LatencyHistogram& timers() const { return timer_; }
+  // Since the start, never cleared (Prometheus's histograms are cumulative).
+  const LatencyHistogram& total_market_events() const { return total_market_; }
+  const LatencyHistogram& total_reports() const { return total_report_; }
+  const LatencyHistogram& total_timers() const { return total_timer_; }
   void clear() {
     market_.clear();
     report_.clear();
@@ -48,6 +58,7 @@ class DecisionTimer final : public md::MarketListener {
   }
   md::MarketListener& kernel_;
   LatencyHistogram market_, report_, timer_;
+  LatencyHistogram total_market_, total_report_, total_timer_;
 };
 
 }  // namespace tranche::service

@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "oms/journal.hpp"
 #include "oms/oms.hpp"
+#include "service/order_json.hpp"
 #include "service/sim_commands.hpp"
 
 namespace tranche::service {
@@ -22,29 +23,6 @@ std::string px(Price p) {
 }
 std::string ts(TimestampNs t) {
   return t != 0 ? format_time(t) : std::string("-");
-}
-
-ordered_json child_json(const oms::ChildOrder& c) {
-  ordered_json j;
-  j["child_id"] = c.order.client_order_id.value();
-  j["parent_id"] = c.order.parent_id.value();
-  j["venue"] = c.order.venue.str();
-  j["instrument"] = c.order.instrument.str();
-  j["side"] = c.order.side == Side::Buy ? "buy" : "sell";
-  j["type"] = std::string(to_string(c.order.type));
-  j["time_in_force"] = std::string(to_string(c.order.time_in_force));
-  j["price"] = px(c.order.price);
-  j["qty"] = c.order.qty.to_string();
-  j["cum_qty"] = c.cum_qty.to_string();
-  j["status"] = std::string(to_string(c.status));
-  j["sent_ns"] = c.order.sent_ns;
-  return j;
-}
-
-ordered_json fees_json(const std::map<std::string, Amount>& fees) {
-  ordered_json j = ordered_json::object();
-  for (const auto& [asset, amount] : fees) j[asset] = amount.to_string();
-  return j;
 }
 
 }  // namespace
@@ -199,22 +177,7 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
     }
   } else if (options.view == "fills") {
     ordered_json list = ordered_json::array();
-    for (const auto& f : state.fills()) {
-      ordered_json fj;
-      fj["child_id"] = f.child.value();
-      fj["parent_id"] = f.parent.value();
-      fj["venue"] = f.venue.str();
-      fj["side"] = f.side == Side::Buy ? "buy" : "sell";
-      fj["price"] = f.price.to_string();
-      fj["qty"] = f.qty.to_string();
-      fj["base_qty"] = f.base_qty.to_string();
-      fj["liquidity"] = std::string(to_string(f.liquidity));
-      fj["fee"] = f.fee.amount.to_string();
-      fj["fee_asset"] = f.fee.asset.str();
-      fj["exec_id"] = f.exec_id.str();
-      fj["ts_ns"] = f.venue_ns;
-      list.push_back(fj);
-    }
+    for (const auto& f : state.fills()) list.push_back(fill_json(f));
     j["fills"] = list;
     if (!options.json) {
       for (const auto& f : list)
@@ -227,16 +190,7 @@ int journal_command(const JournalOptions& options, std::ostream& out, std::ostre
     }
   } else if (options.view == "positions") {
     ordered_json list = ordered_json::array();
-    for (const auto& [_, p] : state.positions()) {
-      ordered_json pj;
-      pj["account"] = p.account.str();
-      pj["instrument"] = p.instrument.str();
-      pj["qty"] = p.qty.to_string();
-      pj["average_entry"] = px(p.average_entry());
-      pj["realized_pnl"] = p.realized_pnl.to_string();
-      pj["fees"] = fees_json(p.fees);
-      list.push_back(pj);
-    }
+    for (const auto& [_, p] : state.positions()) list.push_back(position_json(p));
     j["positions"] = list;
     if (!options.json) {
       for (const auto& p : list)

@@ -90,6 +90,19 @@ ParentDesk::Client* ParentDesk::find(ParentId id) {
   return it == clients_.end() ? nullptr : it->second.get();
 }
 
+std::optional<ParentDesk::Identity> ParentDesk::identity(ParentId parent) const {
+  auto it = clients_.find(parent.value());
+  if (it == clients_.end()) return std::nullopt;
+  return Identity{it->second->session, it->second->cl_ord_id};
+}
+
+std::optional<ParentId> ParentDesk::parent_of(const std::string& session,
+                                              const std::string& cl_ord_id) const {
+  auto it = by_cl_ord_id_.find(key_of(session, cl_ord_id));
+  if (it == by_cl_ord_id_.end()) return std::nullopt;
+  return ParentId(it->second);
+}
+
 ParentDesk::Client& ParentDesk::keep(std::unique_ptr<Client> c) {
   Client& kept = *c;
   clients_[c->id.value()] = std::move(c);

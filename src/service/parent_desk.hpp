@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ class ParentDesk final : public ems::KernelObserver {
   Status recover(const oms::Journal& journal);
   // From SIGTERM on: new parents and replaces are refused; status requests and cancels are still answered.
   void set_stopping() { stopping_ = true; }
+
+  // A parent's client identity, while the desk holds it (the OMS holds the parent): the session it came on
+  // and the latest ClOrdID of its chain.
+  struct Identity {
+    std::string session;
+    std::string cl_ord_id;
+  };
+  std::optional<Identity> identity(ParentId parent) const;
+  // The parent a session's ClOrdID (any of its chain) names, while the desk holds it.
+  std::optional<ParentId> parent_of(const std::string& session, const std::string& cl_ord_id) const;
 
   // --- ems::KernelObserver ---
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,

@@ -16,13 +16,16 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "ems/algo.hpp"
+#include "gateway/api_server.hpp"
 #include "gateway/fix_parent_acceptor.hpp"
 #include "oms/order_manager.hpp"
+#include "service/api_desk.hpp"
 #include "service/parent_desk.hpp"
 #include "service/replay_clock.hpp"
 #include "service/runtime.hpp"
@@ -85,6 +88,40 @@ const char* exec_type_name(const ParentAnswer& a) {
   }
 }
 
+// Every observer of the kernel, in order: the FIX desk first (its answers are what API calls wait for), then
+// the API's.
+class KernelObservers final : public ems::KernelObserver {
+ public:
+  void add(ems::KernelObserver* o) { observers_.push_back(o); }
+  void on_market_event(const md::MarketRef& ref, const md::Event& event,
+                       std::optional<double> benchmark_mid) override {
+    for (auto* o : observers_) o->on_market_event(ref, event, benchmark_mid);
+  }
+  void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
+                       double fill_base) override {
+    for (auto* o : observers_) o->on_child_report(parent, report, fresh_fill, fill_base);
+  }
+  void on_parent_ended(ParentId parent, TimestampNs now_ns) override {
+    for (auto* o : observers_) o->on_parent_ended(parent, now_ns);
+  }
+  void after_commit(TimestampNs now_ns) override {
+    for (auto* o : observers_) o->after_commit(now_ns);
+  }
+
+ private:
+  std::vector<ems::KernelObserver*> observers_;
+};
+
+// What comes to the kernel's thread from outside: a FIX client's request, or an HTTP API call.
+using Inbound = std::variant<ParentRequest, gateway::ApiCall>;
+
+// The documented demo tokens (docs/api.md): anyone may know them, so they serve loopback only.
+bool is_demo_token_hash(const std::string& sha256) {
+  for (const char* token : {"demo-viewer", "demo-trader", "demo-admin"})
+    if (gateway::sha256_hex(token) == sha256) return true;
+  return false;
+}
+
 }  // namespace
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err) {
@@ -108,6 +145,23 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     config.server.speed = speed;
   }
   if (config.server.fix.dictionary.empty()) config.server.fix.dictionary = TRANCHE_FIX_DICTIONARY;
+  if (options.api_port) {
+    if (*options.api_port < 0 || *options.api_port > 65535) return fail("--api-port must be 0 to 65535");
+    config.server.api.port = *options.api_port;
+    config.server.api.enabled = true;
+  }
+  if (options.no_api) config.server.api.enabled = false;
+  if (config.server.api.enabled) {
+    const std::string& host = config.server.api.host;
+    const bool loopback = host.rfind("127.", 0) == 0 || host == "::1";
+    for (const auto& t : config.server.api.tokens)
+      if (!loopback && is_demo_token_hash(t.sha256))
+        return fail("[server.api] token '" + t.name +
+                    "' is a demo token (docs/api.md), and the API listens on " + host +
+                    ", not loopback: make tokens of your own with `tranche api-token`");
+    if (config.server.api.tokens.empty())
+      err << "tranche serve: warning: [server.api] has no token: every API request will be refused (401)\n";
+  }
   {
     const std::vector<std::string> algos = ems::algo_names();
     if (std::find(algos.begin(), algos.end(), config.server.default_algo) == algos.end())
@@ -177,6 +231,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     stats_every_ns = *every;
     runtime_options.time_decisions = true;
   }
+  // The API's /metrics has the decision latencies.
+  if (config.server.api.enabled) runtime_options.time_decisions = true;
   auto opened = Runtime::open(config, runtime_options);
   if (!opened) return fail(opened.error().message);
   Runtime& runtime = *opened.value();
@@ -253,6 +309,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   auto to_wall = [&](TimestampNs t) { return live ? t : clock.wall_at(t); };
   auto to_market = [&](TimestampNs t) { return live ? t : clock.replay_at(t); };
   gateway::FixParentAcceptor* acceptor_ptr = nullptr;
+  ApiDesk* api_desk_ptr = nullptr;
   const bool quiet = options.quiet;
   ParentDesk desk(
       config, kernel, runtime.manager(),
@@ -269,13 +326,19 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
           if (!a.text.empty()) err << ": " << a.text;
           err << "\n";
         }
+        if (ApiDesk::is_api_session(a.session)) {
+          if (api_desk_ptr != nullptr) api_desk_ptr->on_answer(a);
+          return;
+        }
         if (acceptor_ptr != nullptr && !acceptor_ptr->send(a))
           err << "tranche serve: the answer for " << a.cl_ord_id << " could not be sent (session "
               << a.session << " is not logged on); an OrderStatusRequest will tell it\n";
       },
       "E" + std::to_string(clock.wall_origin_ns / kNanosPerMilli),
       [&runtime] { return runtime.market().now(); });
-  kernel.set_observer(&desk);
+  KernelObservers observers;
+  observers.add(&desk);
+  kernel.set_observer(&observers);
   if (auto s = kernel.recover(runtime.journal()); !s) return fail(s.message());
   if (auto s = desk.recover(runtime.journal()); !s) return fail(s.message());
   if (const std::size_t closed = kernel.close_children_of_restarted_venues(runtime.outliving_venues());
@@ -290,16 +353,64 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   if (kernel.working() > 0)
     err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
 
-  HandoffQueue<ParentRequest> queue;
+  HandoffQueue<Inbound> queue;
   gateway::FixAcceptorOptions fix_options;
   fix_options.config = config.server.fix;
   fix_options.dictionary = config.server.fix.dictionary;
   fix_options.store_dir = journal_path + ".fix";
   fix_options.reset_on_logon = config.server.fix.reset_on_logon;
-  auto acceptor =
-      gateway::FixParentAcceptor::start(fix_options, [&](ParentRequest r) { queue.push(std::move(r)); });
+  auto acceptor = gateway::FixParentAcceptor::start(
+      fix_options, [&](ParentRequest r) { queue.push(Inbound(std::move(r))); });
   if (!acceptor) return fail(acceptor.error().message);
   acceptor_ptr = acceptor.value().get();
+
+  // --- the HTTP API, its event stream and /metrics (docs/api.md) ---
+  std::unique_ptr<gateway::ApiServer> api_server;
+  std::unique_ptr<ApiDesk> api_desk;
+  // The journal outlives the desk: its listener goes first, whichever way this returns.
+  struct ListenerReset {
+    explicit ListenerReset(oms::Journal& j) : journal(j) {}
+    ~ListenerReset() { journal.set_append_listener(nullptr); }
+    oms::Journal& journal;
+  };
+  std::optional<ListenerReset> listener_reset;
+  if (config.server.api.enabled) {
+    gateway::ApiServer::Handlers handlers;
+    handlers.on_call = [&queue](gateway::ApiCall call) { queue.push(std::move(call)); };
+    // Refusals and drops are said even with --quiet (which silences the per-answer lines): they are the
+    // operator's security trail.
+    handlers.log = [&err](const std::string& line) {
+      err << ("tranche serve: " + line + "\n") << std::flush;
+    };
+    auto started = gateway::ApiServer::start(config.server.api, std::move(handlers));
+    if (!started) {
+      acceptor.value()->stop();
+      return fail(started.error().message);
+    }
+    api_server = std::move(started.value());
+    gateway::ApiServer* server = api_server.get();
+    ApiDesk::Outbox outbox;
+    outbox.respond = [server](std::uint64_t call, gateway::ApiReply reply) {
+      server->respond(call, std::move(reply));
+    };
+    outbox.publish = [server](std::uint64_t seq, std::string text) { server->publish(seq, std::move(text)); };
+    outbox.server_stats = [server] { return server->stats(); };
+    api_desk = std::make_unique<ApiDesk>(
+        ApiDesk::Services{config, kernel, runtime.manager(), runtime.gate(), runtime.market(), desk,
+                          runtime.decision_timer(), [&](TimestampNs wall) { return to_market(wall); },
+                          live ? "wall" : "replay"},
+        std::move(outbox));
+    api_desk_ptr = api_desk.get();
+    observers.add(api_desk.get());
+    ApiDesk* d = api_desk.get();
+    listener_reset.emplace(runtime.journal());
+    runtime.journal().set_append_listener(
+        [d](std::uint64_t seq, TimestampNs ts_ns, const oms::RecordBody& body) {
+          d->on_journal_append(seq, ts_ns, body);
+        });
+    err << "tranche serve: HTTP API on " << api_server->origin() << " (" << config.server.api.tokens.size()
+        << " tokens; docs/api.md)\n";
+  }
 
   std::string clients;
   for (const auto& c : config.server.fix.clients) clients += (clients.empty() ? "" : ", ") + c;
@@ -362,7 +473,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   };
 
   auto take_requests = [&](std::chrono::microseconds wait) {
-    for (ParentRequest& r : queue.take(wait)) {
+    for (Inbound& in : queue.take(wait)) {
+      if (auto* call = std::get_if<gateway::ApiCall>(&in)) {
+        if (api_desk) api_desk->on_call(*call);
+        continue;
+      }
+      ParentRequest& r = std::get<ParentRequest>(in);
       if (r.expire_ns) r.expire_ns = to_market(*r.expire_ns);
       if (r.effective_ns) r.effective_ns = to_market(*r.effective_ns);
       desk.on_request(r);
@@ -445,6 +561,30 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   acceptor.value()->stop();
   take_requests(std::chrono::microseconds(0));
   return kernel.error().ok() ? 0 : 1;
+}
+
+int api_token_command(const std::string& name, const std::string& role, bool json, std::ostream& out,
+                      std::ostream& err) {
+  if (name.empty() || name.size() > 64 || name.find_first_of(" \t\r\n\"") != std::string::npos) {
+    err << "tranche api-token: --name must be 1 to 64 characters without spaces or quotes\n";
+    return 2;
+  }
+  auto token = gateway::new_api_token();
+  if (!token) {
+    err << "tranche api-token: " << token.error().message << "\n";
+    return 1;
+  }
+  const std::string hash = gateway::sha256_hex(*token);
+  if (json) {
+    out << nlohmann::ordered_json{{"name", name}, {"role", role}, {"token", *token}, {"sha256", hash}}.dump()
+        << "\n";
+    return 0;
+  }
+  out << "token: " << *token << "\n\n"
+      << "[[server.api.token]]\nname = \"" << name << "\"\nrole = \"" << role << "\"\nsha256 = \"" << hash
+      << "\"\n";
+  err << "tranche api-token: the token is shown this once and kept nowhere; the config keeps only its hash\n";
+  return 0;
 }
 
 namespace {

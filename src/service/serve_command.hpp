@@ -21,8 +21,17 @@ struct ServeOptions {
   // A duration ("30s"): every so often one JSON line on stdout with the resident memory, what is in memory
   // and the kernel's decision latency percentiles over the interval (docs/serve.md). Empty: none.
   std::string stats_every;
+  // Overrides [server.api] listen's port (0: any free one, said on stderr); the API is on when the config
+  // has [server.api] or this is given.
+  std::optional<int> api_port;
+  bool no_api = false;  // no HTTP API, whatever the config says
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);
+
+// `tranche api-token --name NAME --role ROLE`: a new random token on stdout, with the [[server.api.token]]
+// entry (its SHA-256, never the token) to paste into the config. The token is shown once and kept nowhere.
+int api_token_command(const std::string& name, const std::string& role, bool json, std::ostream& out,
+                      std::ostream& err);
 
 }  // namespace tranche::service
