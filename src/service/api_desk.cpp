@@ -25,9 +25,6 @@ constexpr const char* kApiCancel = "api-cancel";
 constexpr const char* kApiPause = "api-pause";
 constexpr const char* kApiResume = "api-resume";
 
-std::string px(Price p) {
-  return p.is_set() ? p.to_string() : std::string();
-}
 json opt_px(Price p) {
   return p.is_set() ? json(p.to_string()) : json(nullptr);
 }
@@ -156,7 +153,12 @@ std::uint64_t resident_bytes() {
 
 }  // namespace
 
-ApiDesk::ApiDesk(Services services, Outbox outbox) : s_(std::move(services)), out_(std::move(outbox)) {}
+ApiDesk::ApiDesk(Services services, Outbox outbox)
+    : s_(std::move(services)),
+      out_(std::move(outbox)),
+      tape_(s_.market, s_.manager, VenueId(s_.config.primary_venue),
+            s_.config.tca.arrival_mid == "consolidated",
+            static_cast<std::size_t>(s_.config.oms.keep_recent)) {}
 
 void ApiDesk::reply(std::uint64_t call, int status, const json& body) {
   out_.respond(call, {status, "application/json", body.dump()});
@@ -226,8 +228,9 @@ void ApiDesk::on_call(const ApiCall& call) {
   if (is({"api", "v1", "parents", "*", "*"})) {
     if (!id_at(3, id)) return;
     const std::string& action = parts[4];
+    if (action == "tca") return m == "GET" ? parent_tca(call, id) : method_not_allowed("GET");
     if (action != "cancel" && action != "pause" && action != "resume")
-      return error(call.id, 404, "no action '" + action + "' (cancel, pause, resume)");
+      return error(call.id, 404, "no action '" + action + "' (cancel, pause, resume, tca)");
     if (m != "POST") return method_not_allowed("POST");
     if (!allowed(call, ApiRole::Trader)) return;
     if (action == "cancel") return cancel(call, id);
@@ -681,10 +684,32 @@ void ApiDesk::kill_switch(const ApiCall& call, bool engage) {
 
 // --- what the kernel did ---
 
+void ApiDesk::parent_tca(const ApiCall& call, ParentId id) {
+  auto report = tape_.report(id, s_.market.now());
+  if (!report)
+    return error(
+        call.id, 404,
+        "no TCA for parent " + std::to_string(id.value()) +
+            ": not in memory (its final TCA is kept for the latest [oms] keep_recent ended parents)");
+  if (!*report)
+    return error(
+        call.id, 409,
+        "parent " + std::to_string(id.value()) + " cannot be valued yet: " + report->error().message);
+  reply(call.id, 200, report->value());
+}
+
+void ApiDesk::on_market_event(const md::MarketRef& ref, const md::Event& event,
+                              std::optional<double> benchmark_mid) {
+  tape_.on_market_event(ref, event, benchmark_mid);
+}
+
+void ApiDesk::on_parent_ended(ParentId parent, TimestampNs now_ns) {
+  tape_.on_parent_ended(parent, now_ns);
+}
+
 void ApiDesk::on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
                               double fill_base) {
-  (void)parent;
-  (void)fill_base;
+  tape_.on_child_report(parent, report, fresh_fill, fill_base);
   VenueCounts& counts = venues_[report.venue.str()];
   if (fresh_fill) ++counts.fills;
   if (report.exec_type == ExecType::Rejected) ++counts.rejects;
@@ -706,7 +731,7 @@ void ApiDesk::on_journal_append(std::uint64_t seq, TimestampNs ts_ns, const oms:
 }
 
 void ApiDesk::after_commit(TimestampNs now_ns) {
-  (void)now_ns;
+  tape_.tick(now_ns, s_.kernel.market_closed());
   if (appended_.empty()) return;
   const oms::Journal& journal = s_.manager.journal();
   std::size_t told = 0;

@@ -26,6 +26,7 @@
 #include "risk/risk_gate.hpp"
 #include "service/decision_timer.hpp"
 #include "service/parent_desk.hpp"
+#include "service/tca_tape.hpp"
 
 namespace tranche::service {
 
@@ -63,8 +64,11 @@ class ApiDesk final : public ems::KernelObserver {
   std::string metrics_text() const;
 
   // --- ems::KernelObserver ---
+  void on_market_event(const md::MarketRef& ref, const md::Event& event,
+                       std::optional<double> benchmark_mid) override;
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
                        double fill_base) override;
+  void on_parent_ended(ParentId parent, TimestampNs now_ns) override;
   void after_commit(TimestampNs now_ns) override;
 
  private:
@@ -95,6 +99,7 @@ class ApiDesk final : public ems::KernelObserver {
   void venues(const gateway::ApiCall& call);
   void risk(const gateway::ApiCall& call);
   void kill_switch(const gateway::ApiCall& call, bool engage);
+  void parent_tca(const gateway::ApiCall& call, ParentId id);
   // After an action outside an event: journal committed, answers and events told.
   void settle();
 
@@ -114,6 +119,7 @@ class ApiDesk final : public ems::KernelObserver {
   };
   std::vector<Appended> appended_;  // journaled, not yet known durable
   std::map<std::string, VenueCounts> venues_;
+  TcaTape tape_;
   std::uint64_t api_actions_ = 0;
 };
 

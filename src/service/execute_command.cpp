@@ -23,6 +23,7 @@
 #include "service/report_html.hpp"
 #include "service/runtime.hpp"
 #include "service/sim_commands.hpp"
+#include "service/tca_tape.hpp"
 #include "sim/simulator.hpp"
 #include "tca/tca.hpp"
 
@@ -90,13 +91,9 @@ class ExecutionRecorder final : public ems::KernelObserver {
     if (ref.instrument != instrument_) return;  // other instruments' prints are not this parent's market
     // What we see arrives now (after any market-data latency): it is stamped with our clock.
     const TimestampNs now = sim_.now();
-    if (event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated)) {
-      const md::BookView* book = ref.book != nullptr ? ref.book : sim_.book(ref.venue, ref.instrument);
-      const Qty base = book == nullptr || !event.price.is_positive()
-                           ? event.qty
-                           : base_from_units(book->listing(), event.qty, event.price);
-      record_.trades.push_back({ref.venue_id, now, event.price.to_double(), base.to_double()});
-    }
+    if (auto trade = market_trade_of(
+            ref, event, ref.book != nullptr ? ref.book : sim_.book(ref.venue, ref.instrument), now))
+      record_.trades.push_back(*trade);
     if (benchmark_mid) {
       record_.mids.add(now, *benchmark_mid);
       record_.mids.observed_until(now);
@@ -111,17 +108,8 @@ class ExecutionRecorder final : public ems::KernelObserver {
       if (c.order.client_order_id == report.client_order_id && c.venue_ns == 0) c.venue_ns = report.venue_ns;
     // A fill reported twice (the venue repeated it) is one fill: the OMS ignores the repeat, and so does TCA.
     if (!fresh_fill) return;
-    const double price = report.last_price.to_double();
-    double fee = report.fee.amount.to_double();
-    const oms::ChildOrder* child = manager_.oms().child(report.client_order_id);
-    const VenueListing* listing = nullptr;
-    if (child != nullptr)
-      if (const md::BookView* book = book_of(report.venue)) listing = &book->listing();
-    if (listing != nullptr && listing->inverse)
-      fee = fee * price;  // charged in the coin: at the fill's price
-    record_.fills.push_back({report.client_order_id, report.venue, parent_.algo, price, fill_base, fee,
-                             report.received_ns, child != nullptr ? child->order.sent_ns : 0,
-                             report.liquidity});
+    record_.fills.push_back(
+        tca_fill_of(report, fill_base, manager_.oms(), book_of(report.venue), parent_.algo));
     record_.raw_fees.push_back(report.fee);
     filled_ += fill_base;
     record_.filled_over_time.emplace_back(report.received_ns, filled_);
@@ -208,38 +196,6 @@ class ExecutionRecorder final : public ems::KernelObserver {
   double filled_ = 0;
   TimestampNs end_ns_ = 0;
 };
-
-ordered_json costs_json(const tca::CostParts& quote, const tca::CostParts& bps) {
-  return {{"delay", quote.delay},
-          {"impact", quote.impact},
-          {"spread", quote.spread},
-          {"fees", quote.fees},
-          {"opportunity", quote.opportunity},
-          {"delay_bps", bps.delay},
-          {"impact_bps", bps.impact},
-          {"spread_bps", bps.spread},
-          {"fees_bps", bps.fees},
-          {"opportunity_bps", bps.opportunity}};
-}
-
-ordered_json breakdown_json(const std::vector<tca::Breakdown>& list) {
-  ordered_json out = ordered_json::array();
-  for (const auto& b : list) {
-    ordered_json j = costs_json(b.cost, b.cost_bps);
-    j["key"] = b.key;
-    j["filled"] = b.filled;
-    j["average_price"] = b.average_price;
-    j["fills"] = b.fills;
-    j["cost_bps"] = b.cost_bps.total();
-    out.push_back(j);
-  }
-  return out;
-}
-
-template <class T>
-ordered_json opt(const std::optional<T>& v) {
-  return v ? ordered_json(*v) : ordered_json(nullptr);
-}
 
 }  // namespace
 
@@ -539,36 +495,7 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
          {"ts_ns", f.fill_ns}});
   }
   j["fills"] = fills;
-  ordered_json t = costs_json(tca.cost, tca.cost_bps);
-  t["arrival_price"] = tca.arrival_price;
-  t["benchmark"] = consolidated ? "consolidated mid" : benchmark_venue + " mid";
-  t["end_mid"] = tca.end_mid;
-  t["t_end_ns"] = tca.t_end_ns;
-  t["parent_notional"] = tca.parent_notional;
-  t["filled"] = tca.filled;
-  t["average_price"] = tca.average_price;
-  t["implementation_shortfall"] = tca.implementation_shortfall;
-  t["implementation_shortfall_bps"] = tca.implementation_shortfall_bps;
-  t["vwap"] = opt(tca.vwap);
-  t["vwap_slippage_bps"] = opt(tca.vwap_slippage_bps);
-  t["twap"] = opt(tca.twap);
-  t["twap_slippage_bps"] = opt(tca.twap_slippage_bps);
-  t["fill_ratio"] = tca.fill_ratio;
-  t["participation"] = opt(tca.participation);
-  t["market_volume"] = tca.market_volume;
-  auto markouts_json = [&](const std::vector<tca::Markout>& list) {
-    ordered_json out = ordered_json::array();
-    for (const auto& m : list)
-      out.push_back({{"horizon_s", static_cast<double>(m.horizon_ns) / kNanosPerSecond},
-                     {"bps", opt(m.bps)},
-                     {"fills_covered", m.fills_covered}});
-    return out;
-  };
-  t["markouts"] = markouts_json(tca.markouts);
-  t["passive_markouts"] = markouts_json(tca.passive_markouts);
-  t["by_child"] = breakdown_json(tca.by_child);
-  t["by_venue"] = breakdown_json(tca.by_venue);
-  t["by_algo"] = breakdown_json(tca.by_algo);
+  ordered_json t = tca_json(tca, consolidated ? "consolidated mid" : benchmark_venue + " mid");
   j["tca"] = t;
   ordered_json denials = ordered_json::array();
   for (const auto& d : record.denials) denials.push_back({{"reason_code", d.reason_code}, {"text", d.text}});

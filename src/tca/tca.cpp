@@ -15,6 +15,13 @@ void MidSeries::add(TimestampNs t_ns, double mid) {
   points_.push_back({t_ns, mid});
 }
 
+void MidSeries::drop_before(TimestampNs t_ns) {
+  auto it = std::upper_bound(points_.begin(), points_.end(), t_ns,
+                             [](TimestampNs t, const Point& p) { return t < p.t_ns; });
+  if (it == points_.begin()) return;
+  points_.erase(points_.begin(), it - 1);  // the last point at or before t_ns stays: at(t_ns) reads it
+}
+
 std::optional<double> MidSeries::at(TimestampNs t_ns) const {
   auto it = std::upper_bound(points_.begin(), points_.end(), t_ns,
                              [](TimestampNs t, const Point& p) { return t < p.t_ns; });

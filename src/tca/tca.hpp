@@ -36,6 +36,8 @@ class MidSeries {
     return std::max(covered_ns_, points_.empty() ? TimestampNs{0} : points_.back().t_ns);
   }
   std::size_t size() const { return points_.size(); }
+  // Forgets what no time from `t_ns` on reads: every point before the last one at or before it.
+  void drop_before(TimestampNs t_ns);
   struct Point {
     TimestampNs t_ns;
     double mid;

@@ -167,6 +167,20 @@ TEST(Tca, AParentWithoutAnArrivalMidCannotBeValued) {
   EXPECT_FALSE(analyze(in).ok());
 }
 
+TEST(MidSeries, DroppingWhatIsBeforeATimeKeepsEveryReadFromThatTimeOn) {
+  MidSeries m;
+  m.add(10, 100.0);
+  m.add(20, 101.0);
+  m.add(30, 102.0);
+  m.drop_before(25);
+  EXPECT_EQ(m.size(), 2u);
+  EXPECT_EQ(*m.at(25), 101.0);
+  EXPECT_EQ(*m.at(30), 102.0);
+  EXPECT_FALSE(m.at(15));
+  m.drop_before(5);  // nothing before it: nothing dropped
+  EXPECT_EQ(m.size(), 2u);
+}
+
 TEST(MidSeries, IsAStepFunctionAndItsTimeWeightedMeanIntegratesTheSteps) {
   MidSeries m;
   m.add(0, 10);

@@ -199,8 +199,26 @@ step('a submitted twap is answered once journaled; a repeat of its client order 
   const sum = fills.json.fills.reduce((a, f) => a + Number(f.base_qty), 0);
   assert.ok(sum > 0 && sum <= 3 + 1e-9, `fills add up to ${sum}`);
   assert.strictEqual((await call('GET', `/api/v1/children?parent=${twap}&open=true`, { token: VIEWER })).status, 200);
+  const soFar = await call('GET', `/api/v1/parents/${twap}/tca`, { token: VIEWER });
+  assert.strictEqual(soFar.status, 200, soFar.text);
+  assert.strictEqual(soFar.json.final, false);
+  assert.ok(soFar.json.tca.filled > 0 && soFar.json.tca.arrival_price > 0, soFar.text);
   for (const p of ['/api/v1/positions', '/api/v1/balances', '/api/v1/venues', '/api/v1/risk', '/api/v1/children'])
     assert.strictEqual((await call('GET', p, { token: VIEWER })).status, 200, p);
+});
+
+step('a parent\'s TCA is final once its markouts are measured (60 s of market after its end)', async () => {
+  const made = await call('POST', '/api/v1/parents', { body: { client_order_id: id('tca'), instrument: 'ETH-USDT', side: 'buy', qty: '0.5', algo: 'market' } });
+  assert.strictEqual(made.status, 201, made.text);
+  const pid = made.json.parent.id;
+  await until('the market parent filled', async () => (await call('GET', `/api/v1/parents/${pid}`, { token: VIEWER })).json.parent.state === 'filled', 30000).catch(async (e) => { throw new Error(`${e.message}: ${(await call('GET', `/api/v1/parents/${pid}`, { token: VIEWER })).text}`); });
+  const final = await until('the final TCA (61 s of market time: some 6 s at 10x)', async () => {
+    const r = await call('GET', `/api/v1/parents/${pid}/tca`, { token: VIEWER });
+    return r.status === 200 && r.json.final ? r.json : null;
+  }, 30000);
+  assert.ok(final.tca.fill_ratio > 0.99, JSON.stringify(final));  // filled, but for less than a lot
+  assert.ok(final.tca.markouts.every((m) => m.fills_covered > 0), `markouts not measured: ${JSON.stringify(final.tca.markouts)}`);
+  assert.strictEqual((await call('GET', '/api/v1/parents/999999/tca', { token: VIEWER })).status, 404);
 });
 
 let lastSeen = 0;

@@ -1,0 +1,87 @@
+#pragma once
+// What transaction-cost analysis needs of a run, recorded from what the kernel tells (docs/tca.md): the
+// benchmark mid and others' prints of each instrument, and each parent's fills, converted one way for every
+// front end. `tranche execute` records its one parent with these conversions; `tranche serve` keeps a
+// TcaTape for all its parents, so the API's TCA of a parent is computed from the same inputs by the same code
+// (tca::analyze) as `execute`'s.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/order.hpp"
+#include "md/market_source.hpp"
+#include "oms/order_manager.hpp"
+#include "tca/tca.hpp"
+
+namespace tranche::service {
+
+// A fresh fill as TCA counts it: base quantity, price, the fee in the quote currency (a fee charged in the
+// coin, on an inverse listing, converted at the fill's price), when its child was sent.
+tca::TcaFill tca_fill_of(const ExecutionReport& report, double fill_base, const oms::Oms& oms,
+                         const md::BookView* book, const std::string& algo);
+// Another's print (not one of the simulator's own fills of us) in base units; nullopt for anything else.
+std::optional<tca::MarketTrade> market_trade_of(const md::MarketRef& ref, const md::Event& event,
+                                                const md::BookView* book, TimestampNs now_ns);
+// The TCA result as JSON, every front end's spelling (`tranche execute --json`'s "tca", the API's).
+nlohmann::ordered_json tca_json(const tca::TcaResult& tca, const std::string& benchmark);
+
+class TcaTape {
+ public:
+  // `benchmark_venue`: the venue whose mid the kernel's benchmark is (and whose prints make the interval
+  // VWAP), `consolidated`: the benchmark is the consolidated mid instead. `keep_final`: final results kept
+  // for ended parents.
+  TcaTape(const md::MarketSource& market, const oms::OrderManager& manager, VenueId benchmark_venue,
+          bool consolidated, std::size_t keep_final);
+
+  void on_market_event(const md::MarketRef& ref, const md::Event& event, std::optional<double> benchmark_mid);
+  void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill, double fill_base);
+  void on_parent_ended(ParentId parent, TimestampNs now_ns);
+  // Finalizes the ended parents whose markouts' horizon has passed (all of them once the market closed), and
+  // lets go of market history no parent reads any more.
+  void tick(TimestampNs now_ns, bool market_closed);
+
+  // A parent's TCA: {"final": true, ...} once its markouts were measured, else so far ({"final": false}, the
+  // costs of what it executed until now against the mid now). nullopt: not a parent it knows (never seen, or
+  // its final result no longer kept); an error: it could not be valued (no arrival mid).
+  std::optional<Result<nlohmann::ordered_json>> report(ParentId parent, TimestampNs now_ns) const;
+
+  // Sizes, for a test of its memory.
+  std::size_t parents_tracked() const { return parents_.size(); }
+  std::size_t mids_kept() const;
+
+ private:
+  struct Market {
+    tca::MidSeries mids;
+    std::deque<tca::MarketTrade> trades;
+  };
+  struct Parent {
+    oms::ParentOrder order;
+    std::vector<tca::TcaFill> fills;
+    TimestampNs ended_ns = 0;
+  };
+  Parent* track(ParentId id);
+  const md::BookView* book_of(const VenueId& venue, const InstrumentId& instrument) const;
+  Result<nlohmann::ordered_json> analyze(const Parent& p, TimestampNs now_ns, bool final) const;
+
+  const md::MarketSource& market_;
+  const oms::OrderManager& manager_;
+  VenueId benchmark_venue_;
+  std::string benchmark_;  // what the mids are: "binance-spot mid", "consolidated mid"
+  std::size_t keep_final_;
+  Market& market_of(const InstrumentId& instrument);
+  std::map<InstrumentId, Market> markets_;
+  const InstrumentId* last_instrument_ =
+      nullptr;  // the last looked up, and its market (most events repeat it)
+  Market* last_market_ = nullptr;
+  std::map<std::uint64_t, Parent> parents_;
+  std::map<std::uint64_t, Result<nlohmann::ordered_json>> finals_;
+  std::deque<std::uint64_t> final_order_;  // oldest first, to let the oldest go
+  TimestampNs trimmed_at_ns_ = 0;
+};
+
+}  // namespace tranche::service

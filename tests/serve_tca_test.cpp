@@ -1,0 +1,103 @@
+// The TCA `tranche serve` reports for a parent (the API's GET /api/v1/parents/{id}/tca) is `tranche
+// execute`'s, number for number: the same parent, on the same seeded market, once through `tranche execute
+// --json` and once through a TcaTape beside the kernel (as serve keeps one), gives the same "tca" object, key
+// for key.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ems/kernel.hpp"
+#include "service/execute_command.hpp"
+#include "service/runtime.hpp"
+#include "service/tca_tape.hpp"
+#include "sim/simulator.hpp"
+
+namespace tranche {
+namespace {
+
+class TapeObserver final : public ems::KernelObserver {
+ public:
+  explicit TapeObserver(service::TcaTape& tape) : tape_(tape) {}
+  void on_market_event(const md::MarketRef& ref, const md::Event& event,
+                       std::optional<double> benchmark_mid) override {
+    tape_.on_market_event(ref, event, benchmark_mid);
+  }
+  void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
+                       double fill_base) override {
+    tape_.on_child_report(parent, report, fresh_fill, fill_base);
+  }
+  void on_parent_ended(ParentId parent, TimestampNs now_ns) override {
+    tape_.on_parent_ended(parent, now_ns);
+  }
+
+ private:
+  service::TcaTape& tape_;
+};
+
+nlohmann::ordered_json execute_tca(const std::string& algo, const std::string& start) {
+  service::ExecuteOptions options;
+  options.side = "buy";
+  options.qty = "3";
+  options.algo = algo;
+  options.start = start;
+  options.json = true;
+  options.progress = false;
+  std::ostringstream out, err;
+  EXPECT_EQ(service::execute_command(options, out, err), 0) << err.str();
+  return nlohmann::ordered_json::parse(out.str()).at("tca");
+}
+
+nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start) {
+  const Config config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
+  service::RuntimeOptions options;
+  options.refuse_open_children = true;
+  auto runtime = service::Runtime::open(config, options);
+  EXPECT_TRUE(runtime) << (runtime ? "" : runtime.error().message);
+  sim::Simulator& sim = runtime.value()->sim();
+  ems::Kernel& kernel = runtime.value()->kernel();
+  service::TcaTape tape(runtime.value()->market(), runtime.value()->manager(), VenueId(config.primary_venue),
+                        false, 10);
+  TapeObserver observer(tape);
+  kernel.set_observer(&observer);
+  oms::ParentOrder parent;
+  parent.account = AccountId("default");
+  parent.instrument = InstrumentId("ETH-USDT");
+  parent.side = Side::Buy;
+  Qty::parse("3", parent.qty);
+  parent.algo = algo;
+  parent.strategy = "tranche-execute";
+  parent.start_ns = start;
+  parent.end_ns = start + 2 * 60 * kNanosPerSecond;
+  ParentId id;
+  kernel.call_at(start, [&](TimestampNs) { id = kernel.submit(parent).value(); });
+  while ((id.value() == 0 || kernel.working(id)) && sim.step())
+    if (!kernel.market_closed() && !sim.recording_left()) kernel.data_ended();
+  const oms::ParentRecord* done = runtime.value()->manager().oms().parent(id);
+  EXPECT_NE(done, nullptr);
+  const TimestampNs end_ns = done != nullptr ? done->done_ns : sim.now();
+  const TimestampNs scenario_end = config.scenario ? config.scenario->end_ns : 0;
+  const TimestampNs markout_until = end_ns + 70 * kNanosPerSecond;
+  sim.run_until(scenario_end != 0 ? std::min(markout_until, scenario_end) : markout_until);
+  tape.tick(sim.now(), kernel.market_closed());
+  auto report = tape.report(id, sim.now());
+  EXPECT_TRUE(report && *report);
+  if (!report || !*report) return {};
+  EXPECT_TRUE(report->value().at("final").get<bool>());
+  return report->value().at("tca");
+}
+
+TEST(ServeTca, IsTrancheExecutesNumberForNumber) {
+  const Config config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
+  auto sim = sim::Simulator::create(config, {}).value();
+  const TimestampNs start = sim->start_ns() + 60 * kNanosPerSecond;
+  for (const std::string algo : {"twap", "market"}) {
+    const auto executed = execute_tca(algo, format_time(start));
+    const auto served = tape_tca(algo, start);
+    EXPECT_GT(executed.at("filled").get<double>(), 0) << algo;
+    EXPECT_EQ(served.dump(1), executed.dump(1)) << algo;
+  }
+}
+
+}  // namespace
+}  // namespace tranche
