@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Tranche builds and tests with: Debian packages (apt-get), the report's charting library (npm,
-# pinned by report/package-lock.json), the API tests' WebSocket client and schema checker (npm, tests/api/) and jspurefix (npm, pinned by fix/package-lock.json: the base of our FIX
+# Installs what Tranche builds and tests with: Debian packages (apt-get), the report's and the blotter's charting
+# library (npm, pinned by report/package-lock.json), the API tests' WebSocket client, schema checker and browser
+# driver (npm, tests/api/package-lock.json) and jspurefix (npm, pinned by fix/package-lock.json: the base of our FIX
 # dictionary, and the independent FIX engine the tests talk to). Idempotent and quiet when everything is there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,8 +39,8 @@ if [ ! -f "$root/tests/ccxt/node_modules/ccxt/package.json" ]; then
   echo "install-deps: npm ci in tests/ccxt/ (ccxt: the independent Binance client of the tests)" >&2
   (cd "$root/tests/ccxt" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
-if [ ! -f "$root/tests/api/node_modules/ws/package.json" ]; then
-  echo "install-deps: npm ci in tests/api/ (ws, ajv: the HTTP API's tests)" >&2
+if [ ! -f "$root/tests/api/node_modules/playwright-core/package.json" ]; then
+  echo "install-deps: npm ci in tests/api/ (ws, ajv, playwright-core: the HTTP API's and the blotter's tests)" >&2
   (cd "$root/tests/api" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 if [ ! -f "$root/fix/node_modules/jspurefix/data/FIX44.xml" ]; then

@@ -411,6 +411,8 @@ class ApiServer::Impl::HttpSession final : public Responder,
       out->set(http::field::vary, "Origin");
     }
     if (reply.status == 401) out->set(http::field::www_authenticate, "Bearer");
+    for (const auto& [name, value] : extra_headers_) out->set(name, value);
+    extra_headers_.clear();
     if (reply.status == 204) {
       out->set(http::field::access_control_allow_methods, "GET, POST, PATCH, DELETE, OPTIONS");
       out->set(http::field::access_control_allow_headers, "Authorization, Content-Type");
@@ -509,6 +511,24 @@ class ApiServer::Impl::HttpSession final : public Responder,
     }
     if (path == "/healthz" && request.method() == http::verb::get)
       return write_reply({200, "application/json", "{\"status\":\"ok\"}"});
+    if (request.method() == http::verb::get || request.method() == http::verb::head) {
+      if (auto it = impl_.handlers.static_files.find(path); it != impl_.handlers.static_files.end()) {
+        if (it->second.content_type.rfind("text/html", 0) == 0) {
+          // The page may talk to this server alone (its API and stream), load nothing else, and not be
+          // framed.
+          extra_headers_ = {{"Content-Security-Policy",
+                             "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                             "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
+                             "form-action 'none'"},
+                            {"X-Frame-Options", "DENY"},
+                            {"Referrer-Policy", "no-referrer"}};
+        }
+        return write_reply({200, it->second.content_type, it->second.body});
+      }
+    }
+    // Only the API and the metrics hold data; past the public files above there is nothing else.
+    if (path.rfind("/api/", 0) != 0 && path != "/metrics")
+      return write_reply({404, "application/json", error_json("nothing at " + path)});
     if (who == nullptr) {
       impl_.unauthorized.fetch_add(1);
       const bool none = bearer_of(header(request, http::field::authorization)).empty();
@@ -548,6 +568,7 @@ class ApiServer::Impl::HttpSession final : public Responder,
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string cors_origin_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;  // for the next reply only
   unsigned version_ = 11;
   bool keep_alive_ = true;
 };

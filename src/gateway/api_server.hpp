@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,11 +72,19 @@ struct ApiServerStats {
   std::uint64_t events_published = 0;
 };
 
+// A file the server answers GET with itself, without a token (the blotter's page and scripts: they hold no
+// data; the data they show comes from the API with the user's token).
+struct StaticFile {
+  std::string content_type;
+  std::string body;
+};
+
 class ApiServer {
  public:
   struct Handlers {
-    std::function<void(ApiCall)> on_call;         // on the server's thread: queue it for the kernel
-    std::function<void(const std::string&)> log;  // a line for the operator (never holds a token)
+    std::function<void(ApiCall)> on_call;            // on the server's thread: queue it for the kernel
+    std::function<void(const std::string&)> log;     // a line for the operator (never holds a token)
+    std::map<std::string, StaticFile> static_files;  // by path ("/", "/blotter.js")
   };
   // Listens (port 0: any free one); an error names what failed (the address, the certificate).
   static Result<std::unique_ptr<ApiServer>> start(const ApiConfig& config, Handlers handlers);

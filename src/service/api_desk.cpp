@@ -229,8 +229,9 @@ void ApiDesk::on_call(const ApiCall& call) {
     if (!id_at(3, id)) return;
     const std::string& action = parts[4];
     if (action == "tca") return m == "GET" ? parent_tca(call, id) : method_not_allowed("GET");
+    if (action == "series") return m == "GET" ? parent_series(call, id) : method_not_allowed("GET");
     if (action != "cancel" && action != "pause" && action != "resume")
-      return error(call.id, 404, "no action '" + action + "' (cancel, pause, resume, tca)");
+      return error(call.id, 404, "no action '" + action + "' (cancel, pause, resume, tca, series)");
     if (m != "POST") return method_not_allowed("POST");
     if (!allowed(call, ApiRole::Trader)) return;
     if (action == "cancel") return cancel(call, id);
@@ -247,6 +248,10 @@ void ApiDesk::on_call(const ApiCall& call) {
     if (parts.size() == 3 && readable.count(parts[2])) return method_not_allowed("GET");
     return error(call.id, 404, "nothing at " + call.path);
   }
+  if (is({"api", "v1", "me"}))
+    return reply(
+        call.id, 200,
+        json{{"token", call.token_name}, {"role", gateway::to_string(call.role)}, {"clock", s_.clock}});
   if (is({"api", "v1", "children"})) return list_children(call);
   if (is({"api", "v1", "fills"})) return list_fills(call);
   if (is({"api", "v1", "positions"})) return positions(call);
@@ -698,6 +703,30 @@ void ApiDesk::parent_tca(const ApiCall& call, ParentId id) {
   reply(call.id, 200, report->value());
 }
 
+void ApiDesk::parent_series(const ApiCall& call, ParentId id) {
+  std::size_t points = 2000;
+  if (auto asked = query_value(call.query, "points")) {
+    std::uint64_t v = 0;
+    if (!parse_id(*asked, v) || v > 100'000)
+      return error(call.id, 400, "points='" + *asked + "' is not 1 to 100000");
+    points = static_cast<std::size_t>(v);
+  }
+  auto series = tape_.series(id, points);
+  if (!series && s_.manager.oms().parent(id) != nullptr)
+    // Ended more than a minute ago: its series went with its final TCA; the parent itself is still here.
+    return reply(call.id, 200,
+                 json{{"parent_id", id.value()},
+                      {"kept", false},
+                      {"mids", json::array()},
+                      {"fills", json::array()},
+                      {"progress", json::array()}});
+  if (!series)
+    return error(call.id, 404,
+                 "no series for parent " + std::to_string(id.value()) +
+                     ": only working parents and those ended in the last minute have one");
+  reply(call.id, 200, *series);
+}
+
 void ApiDesk::on_market_event(const md::MarketRef& ref, const md::Event& event,
                               std::optional<double> benchmark_mid) {
   tape_.on_market_event(ref, event, benchmark_mid);
@@ -731,6 +760,16 @@ void ApiDesk::on_journal_append(std::uint64_t seq, TimestampNs ts_ns, const oms:
 }
 
 void ApiDesk::after_commit(TimestampNs now_ns) {
+  if (now_ns >= progress_sampled_ns_ + kNanosPerSecond) {
+    // Each working parent's schedule against what it executed, once a second of market time.
+    progress_sampled_ns_ = now_ns;
+    for (const auto& [id, p] : s_.manager.oms().parents()) {
+      if (oms::is_final(p.state)) continue;
+      const ems::Algo* algo = s_.kernel.algo(p.order.id);
+      tape_.note_progress(p.order.id, now_ns, algo != nullptr ? algo->scheduled().to_double() : 0,
+                          p.executed.to_double());
+    }
+  }
   tape_.tick(now_ns, s_.kernel.market_closed());
   if (appended_.empty()) return;
   const oms::Journal& journal = s_.manager.journal();

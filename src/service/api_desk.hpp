@@ -100,6 +100,7 @@ class ApiDesk final : public ems::KernelObserver {
   void risk(const gateway::ApiCall& call);
   void kill_switch(const gateway::ApiCall& call, bool engage);
   void parent_tca(const gateway::ApiCall& call, ParentId id);
+  void parent_series(const gateway::ApiCall& call, ParentId id);
   // After an action outside an event: journal committed, answers and events told.
   void settle();
 
@@ -120,6 +121,7 @@ class ApiDesk final : public ems::KernelObserver {
   std::vector<Appended> appended_;  // journaled, not yet known durable
   std::map<std::string, VenueCounts> venues_;
   TcaTape tape_;
+  TimestampNs progress_sampled_ns_ = 0;
   std::uint64_t api_actions_ = 0;
 };
 

@@ -28,6 +28,7 @@
 #include "service/api_desk.hpp"
 #include "service/parent_desk.hpp"
 #include "service/replay_clock.hpp"
+#include "service/report_assets.hpp"
 #include "service/runtime.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -379,6 +380,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     handlers.on_call = [&queue](gateway::ApiCall call) { queue.push(std::move(call)); };
     // Refusals and drops are said even with --quiet (which silences the per-answer lines): they are the
     // operator's security trail.
+    // The blotter: its page, script, style and charting library (web/, embedded at build time).
+    handlers.static_files = {{"/", {"text/html; charset=utf-8", blotter_html}},
+                             {"/blotter.js", {"text/javascript; charset=utf-8", blotter_js}},
+                             {"/blotter.css", {"text/css; charset=utf-8", blotter_css}},
+                             {"/uplot.js", {"text/javascript; charset=utf-8", uplot_js}},
+                             {"/uplot.css", {"text/css; charset=utf-8", uplot_css}}};
     handlers.log = [&err](const std::string& line) {
       err << ("tranche serve: " + line + "\n") << std::flush;
     };
@@ -409,7 +416,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
           d->on_journal_append(seq, ts_ns, body);
         });
     err << "tranche serve: HTTP API on " << api_server->origin() << " (" << config.server.api.tokens.size()
-        << " tokens; docs/api.md)\n";
+        << " tokens; docs/api.md); the blotter at " << api_server->origin() << "/\n";
   }
 
   std::string clients;

@@ -249,6 +249,55 @@ std::optional<Result<ordered_json>> TcaTape::report(ParentId parent, TimestampNs
   return analyze(fresh, now_ns, false);
 }
 
+void TcaTape::note_progress(ParentId parent, TimestampNs now_ns, double scheduled, double executed) {
+  Parent* p = track(parent);
+  if (p == nullptr) return;
+  if (!p->progress.empty() && now_ns < p->progress.back().t_ns + kNanosPerSecond) return;
+  p->progress.push_back({now_ns, scheduled, executed});
+  if (p->progress.size() >= 4000) {  // a long parent: every other point, the last one kept
+    std::vector<Progress> half;
+    half.reserve(p->progress.size() / 2 + 1);
+    for (std::size_t i = 0; i < p->progress.size(); i += 2) half.push_back(p->progress[i]);
+    if (half.back().t_ns != p->progress.back().t_ns) half.push_back(p->progress.back());
+    p->progress.swap(half);
+  }
+}
+
+std::optional<ordered_json> TcaTape::series(ParentId parent, std::size_t max_points) const {
+  auto it = parents_.find(parent.value());
+  if (it == parents_.end()) return std::nullopt;
+  const Parent& p = it->second;
+  auto thin = [max_points](std::size_t n) {
+    return n <= max_points ? std::size_t{1} : (n + max_points - 1) / max_points;
+  };
+  ordered_json mids = ordered_json::array();
+  if (auto m = markets_.find(p.order.instrument); m != markets_.end()) {
+    const auto& points = m->second.mids.points();
+    auto first = std::upper_bound(points.begin(), points.end(), p.order.start_ns,
+                                  [](TimestampNs t, const tca::MidSeries::Point& q) { return t < q.t_ns; });
+    if (first != points.begin()) --first;  // the mid at the start
+    const std::size_t n = static_cast<std::size_t>(points.end() - first);
+    const std::size_t step = thin(n);
+    for (std::size_t i = 0; i < n; i += step) mids.push_back({(first + i)->t_ns, (first + i)->mid});
+    if (n > 0 && (n - 1) % step != 0) mids.push_back({points.back().t_ns, points.back().mid});
+  }
+  ordered_json fills = ordered_json::array();
+  for (const auto& f : p.fills) fills.push_back({f.fill_ns, f.price, f.qty, f.venue.str()});
+  ordered_json progress = ordered_json::array();
+  const std::size_t step = thin(p.progress.size());
+  for (std::size_t i = 0; i < p.progress.size(); i += step)
+    progress.push_back({p.progress[i].t_ns, p.progress[i].scheduled, p.progress[i].executed});
+  return ordered_json{{"parent_id", parent.value()},
+                      {"kept", true},
+                      {"benchmark", benchmark_},
+                      {"start_ns", p.order.start_ns},
+                      {"end_ns", p.order.end_ns},
+                      {"qty", p.order.qty.to_double()},
+                      {"mids", mids},
+                      {"fills", fills},
+                      {"progress", progress}};
+}
+
 std::size_t TcaTape::mids_kept() const {
   std::size_t n = 0;
   for (const auto& [_, m] : markets_) n += m.mids.size();

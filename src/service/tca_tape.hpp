@@ -50,6 +50,13 @@ class TcaTape {
   // its final result no longer kept); an error: it could not be valued (no arrival mid).
   std::optional<Result<nlohmann::ordered_json>> report(ParentId parent, TimestampNs now_ns) const;
 
+  // A working parent's progress now: what its schedule wants executed by now, and what it executed (kept once
+  // a second of market time at most, for the blotter's schedule-against-actual chart).
+  void note_progress(ParentId parent, TimestampNs now_ns, double scheduled, double executed);
+  // The parent's market and progress as series for charts, at most `max_points` each (thinned evenly): the
+  // benchmark mid from its start, its fills, its progress. nullopt: a parent it does not track.
+  std::optional<nlohmann::ordered_json> series(ParentId parent, std::size_t max_points) const;
+
   // Sizes, for a test of its memory.
   std::size_t parents_tracked() const { return parents_.size(); }
   std::size_t mids_kept() const;
@@ -59,9 +66,14 @@ class TcaTape {
     tca::MidSeries mids;
     std::deque<tca::MarketTrade> trades;
   };
+  struct Progress {
+    TimestampNs t_ns;
+    double scheduled, executed;
+  };
   struct Parent {
     oms::ParentOrder order;
     std::vector<tca::TcaFill> fills;
+    std::vector<Progress> progress;
     TimestampNs ended_ns = 0;
   };
   Parent* track(ParentId id);
