@@ -38,3 +38,7 @@ echo >&2
 echo "The execution reports are at $(pwd)/reports/demo-execute.html and demo-twap.html (open them in a browser)." >&2
 echo "Compare every algo on the recorded market: $tranche backtest --grid grids/default.toml (about a minute)." >&2
 echo "Parent orders over FIX: build/bin/tranche serve, then node examples/fix_client/send_parent.js (README, docs/serve.md)." >&2
+echo >&2
+echo "The blotter: run  $tranche serve  and open http://127.0.0.1:9880/ in a browser; sign in with the token" >&2
+echo "demo-trader (or demo-viewer, demo-admin), submit a TWAP from the form and watch it fill. The same parents over" >&2
+echo "the HTTP API: curl -H 'Authorization: Bearer demo-viewer' http://127.0.0.1:9880/api/v1/parents (docs/api.md)." >&2
