@@ -72,6 +72,23 @@ function startServeOn({ tranche, port, journal, speed = '1', config = null, extr
   });
 }
 
+// Runs `steps` ({ name, fn }) in order, a line for each with its time. At the first failure: the error, `logs()`
+// (what the servers said), `stop()` (kill them), and exit 1. `check()` runs after each step (a step fails on it).
+async function runSteps(steps, { logs = () => '', stop = async () => {}, check = () => {} } = {}) {
+  for (const s of steps) {
+    const started = Date.now();
+    try {
+      await s.fn();
+      check();
+      console.log(`ok   ${s.name} (${Date.now() - started} ms)`);
+    } catch (e) {
+      console.log(`FAIL ${s.name}\n${e.stack}\n${logs()}`);
+      await stop();
+      process.exit(1);
+    }
+  }
+}
+
 function stopServe(serve, signal = 'SIGTERM') {
   return new Promise((resolve) => {
     if (serve.exited) return resolve(serve.exited);
@@ -242,4 +259,4 @@ function fixTime(date = new Date()) {
     `${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())}.${p(date.getUTCMilliseconds(), 3)}`;
 }
 
-module.exports = { freePort, tempDir, startServe, stopServe, connect, sequenceStore, rawMessage, fixTime, jspurefix };
+module.exports = { freePort, tempDir, startServe, stopServe, runSteps, connect, sequenceStore, rawMessage, fixTime, jspurefix };

@@ -2,15 +2,14 @@
 
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <set>
 
 #include "ems/algo.hpp"
 #include "service/order_json.hpp"
+#include "service/process_memory.hpp"
 #include "service/replay_clock.hpp"
 
 namespace tranche::service {
@@ -129,28 +128,6 @@ class Body {
   std::string problem_;
 };
 
-const char* role_needed_text(ApiRole role) {
-  switch (role) {
-    case ApiRole::Viewer:
-      return "viewer";
-    case ApiRole::Trader:
-      return "trader";
-    case ApiRole::Admin:
-      return "admin";
-  }
-  return "admin";
-}
-
-std::uint64_t resident_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long long size = 0, resident = 0;
-  const int read = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  if (read != 2) return 0;
-  return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 }  // namespace
 
 ApiDesk::ApiDesk(Services services, Outbox outbox)
@@ -172,7 +149,7 @@ bool ApiDesk::allowed(const ApiCall& call, ApiRole needed) {
   if (static_cast<int>(call.role) >= static_cast<int>(needed)) return true;
   error(call.id, 403,
         "token '" + call.token_name + "' is a " + gateway::to_string(call.role) + ": this needs " +
-            role_needed_text(needed));
+            gateway::to_string(needed));
   return false;
 }
 

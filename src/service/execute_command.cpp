@@ -91,13 +91,9 @@ class ExecutionRecorder final : public ems::KernelObserver {
     if (ref.instrument != instrument_) return;  // other instruments' prints are not this parent's market
     // What we see arrives now (after any market-data latency): it is stamped with our clock.
     const TimestampNs now = sim_.now();
-    if (auto trade = market_trade_of(
-            ref, event, ref.book != nullptr ? ref.book : sim_.book(ref.venue, ref.instrument), now))
-      record_.trades.push_back(*trade);
-    if (benchmark_mid) {
-      record_.mids.add(now, *benchmark_mid);
-      record_.mids.observed_until(now);
-    }
+    record_tca_market(ref, event, benchmark_mid,
+                      ref.book != nullptr ? ref.book : sim_.book(ref.venue, ref.instrument), now,
+                      record_.mids, record_.trades);
   }
 
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,

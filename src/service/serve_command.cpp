@@ -1,6 +1,5 @@
 #include "service/serve_command.hpp"
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include "oms/order_manager.hpp"
 #include "service/api_desk.hpp"
 #include "service/parent_desk.hpp"
+#include "service/process_memory.hpp"
 #include "service/replay_clock.hpp"
 #include "service/report_assets.hpp"
 #include "service/runtime.hpp"
@@ -40,28 +40,6 @@ namespace {
 // Replay events and actions processed between two looks at the request queue: a busy stretch of the recording
 // (or a replay far behind the wall clock) never keeps a cancel waiting for more than a few milliseconds.
 constexpr std::size_t kStepsBetweenRequests = 20'000;
-
-// This process's resident memory (Linux: /proc/self/statm's second field, in pages); 0 where unknown.
-std::uint64_t resident_bytes() {
-  std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long long size = 0, resident = 0;
-  const int read = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  if (read != 2) return 0;
-  return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
-// What the allocator says (glibc, every arena): bytes handed out and in use, and bytes it holds free. Beside
-// the resident size, they tell a leak (in use grows) from memory the allocator keeps (free grows).
-struct HeapBytes {
-  std::uint64_t in_use = 0;
-  std::uint64_t free = 0;
-};
-HeapBytes heap_bytes() {
-  const struct mallinfo2 m = mallinfo2();
-  return {static_cast<std::uint64_t>(m.uordblks + m.hblkhd), static_cast<std::uint64_t>(m.fordblks)};
-}
 
 const char* exec_type_name(const ParentAnswer& a) {
   if (a.cancel_reject) return "cancel-reject";

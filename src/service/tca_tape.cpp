@@ -147,18 +147,11 @@ TcaTape::Market& TcaTape::market_of(const InstrumentId& instrument) {
 
 void TcaTape::on_market_event(const md::MarketRef& ref, const md::Event& event,
                               std::optional<double> benchmark_mid) {
-  const bool trade = event.kind == md::EventKind::Trade;
-  if (!trade && !benchmark_mid) return;
+  if (event.kind != md::EventKind::Trade && !benchmark_mid) return;
   Market& m = market_of(ref.instrument);
-  const TimestampNs now = market_.now();
-  if (trade)
-    if (auto t = market_trade_of(
-            ref, event, ref.book != nullptr ? ref.book : market_.book(ref.venue, ref.instrument), now))
-      m.trades.push_back(*t);
-  if (benchmark_mid) {
-    m.mids.add(now, *benchmark_mid);
-    m.mids.observed_until(now);
-  }
+  record_tca_market(ref, event, benchmark_mid,
+                    ref.book != nullptr ? ref.book : market_.book(ref.venue, ref.instrument), market_.now(),
+                    m.mids, m.trades);
 }
 
 void TcaTape::on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,

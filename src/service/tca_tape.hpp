@@ -27,6 +27,17 @@ tca::TcaFill tca_fill_of(const ExecutionReport& report, double fill_base, const 
 // Another's print (not one of the simulator's own fills of us) in base units; nullopt for anything else.
 std::optional<tca::MarketTrade> market_trade_of(const md::MarketRef& ref, const md::Event& event,
                                                 const md::BookView* book, TimestampNs now_ns);
+// A market event as TCA keeps it: another's print into `trades`, the benchmark mid it left into `mids`
+// (observed up to now). `book`: the event's book, for a print's base quantity.
+template <class Trades>
+void record_tca_market(const md::MarketRef& ref, const md::Event& event, std::optional<double> benchmark_mid,
+                       const md::BookView* book, TimestampNs now_ns, tca::MidSeries& mids, Trades& trades) {
+  if (auto trade = market_trade_of(ref, event, book, now_ns)) trades.push_back(*trade);
+  if (benchmark_mid) {
+    mids.add(now_ns, *benchmark_mid);
+    mids.observed_until(now_ns);
+  }
+}
 // The TCA result as JSON, every front end's spelling (`tranche execute --json`'s "tca", the API's).
 nlohmann::ordered_json tca_json(const tca::TcaResult& tca, const std::string& benchmark);
 

@@ -380,17 +380,10 @@ stream_queue = 50`);
   serve = await lib.startServe({ tranche, port: null, journal: `${dir}/serve.journal`, speed: '10', config, extra: ['--quiet'] });
   assert.ok(serve.apiPort, `no HTTP API line: ${serve.stderr}`);
   base = `http://127.0.0.1:${serve.apiPort}`;
-  for (const s of steps) {
-    const started = Date.now();
-    try {
-      await s.fn();
-      console.log(`ok   ${s.name} (${Date.now() - started} ms)`);
-    } catch (e) {
-      console.log(`FAIL ${s.name}\n${e.stack}\n--- tranche serve said:\n${serve.stderr.slice(-6000)}`);
-      await lib.stopServe(serve, 'SIGKILL');
-      process.exit(1);
-    }
-  }
+  await lib.runSteps(steps, {
+    logs: () => `--- tranche serve said:\n${serve.stderr.slice(-6000)}`,
+    stop: () => lib.stopServe(serve, 'SIGKILL'),
+  });
   console.log(`answers checked against docs/openapi.json: ${[...checked].sort().join(', ')}`);
   const exit = await lib.stopServe(serve);
   assert.strictEqual(exit.code, 0, `tranche serve exited ${JSON.stringify(exit)}\n${serve.stderr.slice(-3000)}`);

@@ -125,19 +125,14 @@ const state = {};
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
-  for (const s of steps) {
-    const started = Date.now();
-    try {
-      await s.fn();
-      assert.deepStrictEqual(pageErrors, [], 'errors in the page');
-      console.log(`ok   ${s.name} (${Date.now() - started} ms)`);
-    } catch (e) {
-      console.log(`FAIL ${s.name}\n${e.stack}\npage errors: ${JSON.stringify(pageErrors)}\n--- tranche serve said:\n${serve.stderr.slice(-4000)}`);
+  await lib.runSteps(steps, {
+    logs: () => `page errors: ${JSON.stringify(pageErrors)}\n--- tranche serve said:\n${serve.stderr.slice(-4000)}`,
+    stop: async () => {
       await browser.close();
       await lib.stopServe(serve, 'SIGKILL');
-      process.exit(1);
-    }
-  }
+    },
+    check: () => assert.deepStrictEqual(pageErrors, [], 'errors in the page'),
+  });
   await browser.close();
   const exit = await lib.stopServe(serve);
   assert.strictEqual(exit.code, 0, serve.stderr);
