@@ -162,6 +162,18 @@ function onEvent(e) {
   }
   if (e.kill_switch) refreshSlow();
   if (e.parent || e.child) scheduleRender();
+  // The open parent's children and TCA as they change (read again at most twice a second).
+  const about = e.child ? e.child.parent_id : e.parent ? e.parent.id : null;
+  if (state.route && state.route.parent && about === state.route.parent) refreshParentSoon();
+}
+
+let parentRefresh = null;
+function refreshParentSoon() {
+  if (parentRefresh) return;
+  parentRefresh = setTimeout(() => {
+    parentRefresh = null;
+    if (state.route && state.route.parent) renderParentPage(state.route.parent);
+  }, 500);
 }
 
 let renderPending = false;

@@ -135,7 +135,10 @@ struct StreamClient {
   virtual void close_now() = 0;
 };
 
-struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
+// The handlers it posts hold it by plain pointer, never by shared_ptr: it owns the io_context that holds
+// them, so a shared_ptr in a pending handler would keep both alive for ever (ApiServer's destructor destroys
+// them together).
+struct ApiServer::Impl {
   template <class Stream>
   class HttpSession;
   template <class Stream>
@@ -180,7 +183,7 @@ struct ApiServer::Impl : std::enable_shared_from_this<ApiServer::Impl> {
   DurationNs read_timeout() const { return config.read_timeout_ns; }
 
   void accept() {
-    acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept([self = this](beast::error_code ec, tcp::socket socket) {
       if (!self->acceptor.is_open()) return;
       if (!ec) {
         self->on_accept(std::move(socket));
@@ -597,14 +600,14 @@ void ApiServer::Impl::on_accept(tcp::socket socket) {
   }
 }
 
-ApiServer::ApiServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ApiServer::~ApiServer() {
   stop();
 }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Handlers handlers) {
-  auto impl = std::make_shared<Impl>(config, std::move(handlers));
+  auto impl = std::make_unique<Impl>(config, std::move(handlers));
   for (const auto& t : config.tokens) {
     ApiRole role;
     if (!parse_api_role(t.role, role))
@@ -662,7 +665,7 @@ std::string ApiServer::origin() const {
 }
 
 void ApiServer::respond(std::uint64_t id, ApiReply reply) {
-  asio::post(impl_->ioc, [impl = impl_, id, reply = std::move(reply)]() mutable {
+  asio::post(impl_->ioc, [impl = impl_.get(), id, reply = std::move(reply)]() mutable {
     auto it = impl->waiting.find(id);
     if (it == impl->waiting.end()) return;
     std::shared_ptr<Responder> session = std::move(it->second);
@@ -672,9 +675,10 @@ void ApiServer::respond(std::uint64_t id, ApiReply reply) {
 }
 
 void ApiServer::publish(std::uint64_t seq, std::string json) {
-  asio::post(impl_->ioc, [impl = impl_, seq, event = std::make_shared<const std::string>(std::move(json))] {
-    impl->publish(seq, event);
-  });
+  asio::post(impl_->ioc,
+             [impl = impl_.get(), seq, event = std::make_shared<const std::string>(std::move(json))] {
+               impl->publish(seq, event);
+             });
 }
 
 ApiServerStats ApiServer::stats() const {
@@ -694,7 +698,7 @@ ApiServerStats ApiServer::stats() const {
 void ApiServer::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  asio::post(impl_->ioc, [impl = impl_] {
+  asio::post(impl_->ioc, [impl = impl_.get()] {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
     impl->accept_retry.cancel();
@@ -708,6 +712,10 @@ void ApiServer::stop() {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->ioc.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // The thread is gone: what it held goes now, while the io_context its sockets belong to is still there.
+  impl_->waiting.clear();
+  impl_->streams.clear();
+  impl_->kept.clear();
 }
 
 }  // namespace tranche::gateway

@@ -106,8 +106,8 @@ class ApiServer {
 
  private:
   struct Impl;
-  explicit ApiServer(std::shared_ptr<Impl> impl);
-  std::shared_ptr<Impl> impl_;
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tranche::gateway

@@ -133,7 +133,7 @@ class Body {
 ApiDesk::ApiDesk(Services services, Outbox outbox)
     : s_(std::move(services)),
       out_(std::move(outbox)),
-      tape_(s_.market, s_.manager, VenueId(s_.config.primary_venue),
+      tape_(*s_.market, s_.manager, VenueId(s_.config.primary_venue),
             s_.config.tca.arrival_mid == "consolidated",
             static_cast<std::size_t>(s_.config.oms.keep_recent)) {}
 
@@ -292,7 +292,7 @@ void ApiDesk::list_parents(const ApiCall& call) {
         json{{"parents", list},
              {"working", s_.kernel.working()},
              {"forgotten", s_.manager.oms().forgotten().parents},
-             {"now_ns", s_.market.now()},
+             {"now_ns", s_.market->now()},
              {"clock", s_.clock}});
 }
 
@@ -316,7 +316,7 @@ void ApiDesk::get_parent(const ApiCall& call, ParentId id) {
     return a["seq"].get<std::uint64_t>() < b["seq"].get<std::uint64_t>();
   });
   reply(call.id, 200,
-        json{{"parent", j}, {"child_orders", children}, {"fills", fills}, {"now_ns", s_.market.now()}});
+        json{{"parent", j}, {"child_orders", children}, {"fills", fills}, {"now_ns", s_.market->now()}});
 }
 
 void ApiDesk::submit(const ApiCall& call) {
@@ -439,7 +439,7 @@ void ApiDesk::cancel(const ApiCall& call, ParentId id) {
       "canceled by " + call.token_name + " over the API" + (reason.empty() ? "" : ": " + reason);
   if (auto st = s_.kernel.cancel(id, why); !st.ok()) return error(call.id, 409, st.message());
   ++api_actions_;
-  if (auto st = s_.manager.record_algo_state(id, kApiCancel, "token=" + call.token_name, s_.market.now());
+  if (auto st = s_.manager.record_algo_state(id, kApiCancel, "token=" + call.token_name, s_.market->now());
       !st.ok())
     s_.kernel.fail(st);
   settle();
@@ -458,7 +458,7 @@ void ApiDesk::pause_or_resume(const ApiCall& call, ParentId id, bool pause) {
   if (!st.ok()) return error(call.id, 409, st.message());
   ++api_actions_;
   if (auto rec = s_.manager.record_algo_state(id, pause ? kApiPause : kApiResume, "token=" + call.token_name,
-                                              s_.market.now());
+                                              s_.market->now());
       !rec.ok())
     s_.kernel.fail(rec);
   settle();
@@ -558,14 +558,14 @@ void ApiDesk::balances(const ApiCall& call) {
 }
 
 void ApiDesk::venues(const ApiCall& call) {
-  const TimestampNs now = s_.market.now();
+  const TimestampNs now = s_.market->now();
   const auto budgets = s_.gate.budget_use(now);
   json list = json::array();
-  for (std::size_t v = 0; v < s_.market.venue_count(); ++v) {
-    const VenueConfig& vc = s_.market.venue_config(v);
+  for (std::size_t v = 0; v < s_.market->venue_count(); ++v) {
+    const VenueConfig& vc = s_.market->venue_config(v);
     json j;
     j["id"] = vc.id.str();
-    j["state"] = std::string(to_string(s_.market.venue_state(v)));
+    j["state"] = std::string(to_string(s_.market->venue_state(v)));
     j["market"] = vc.market;
     j["maker_fee_bps"] = vc.fees.maker_bps.to_string();
     j["taker_fee_bps"] = vc.fees.taker_bps.to_string();
@@ -651,7 +651,7 @@ void ApiDesk::kill_switch(const ApiCall& call, bool engage) {
     return error(call.id, 400, "no venue '" + target + "'");
   if (reason.empty()) return error(call.id, 400, "reason must not be empty");
   const std::string why = reason + " (" + call.token_name + " over the API)";
-  const TimestampNs now = s_.market.now();
+  const TimestampNs now = s_.market->now();
   Status st = engage ? s_.manager.engage_kill_switch(scope, target, why, now)
                      : s_.manager.release_kill_switch(scope, target, why, now);
   if (!st.ok()) return error(call.id, 409, st.message());
@@ -667,7 +667,7 @@ void ApiDesk::kill_switch(const ApiCall& call, bool engage) {
 // --- what the kernel did ---
 
 void ApiDesk::parent_tca(const ApiCall& call, ParentId id) {
-  auto report = tape_.report(id, s_.market.now());
+  auto report = tape_.report(id, s_.market->now());
   if (!report)
     return error(
         call.id, 404,
@@ -917,8 +917,8 @@ std::string ApiDesk::metrics_text() const {
   auto fills = family("tranche_fills_total", "Fills by venue since the server started", MetricType::Counter);
   auto rejects = family("tranche_rejects_total", "Child orders rejected by venue since the server started",
                         MetricType::Counter);
-  for (std::size_t v = 0; v < s_.market.venue_count(); ++v) {
-    const std::string venue = s_.market.venue_config(v).id.str();
+  for (std::size_t v = 0; v < s_.market->venue_count(); ++v) {
+    const std::string venue = s_.market->venue_config(v).id.str();
     auto it = venues_.find(venue);
     static const VenueCounts kNone{};
     const VenueCounts& c = it == venues_.end() ? kNone : it->second;
@@ -945,7 +945,7 @@ std::string ApiDesk::metrics_text() const {
   auto budget = family("tranche_rate_budget_used_ratio",
                        "Share of each venue's order and cancel rate budget spent now (0 with no limit)",
                        MetricType::Gauge);
-  for (const auto& b : s_.gate.budget_use(s_.market.now())) {
+  for (const auto& b : s_.gate.budget_use(s_.market->now())) {
     budget.metric.push_back(gauge(b.orders_per_second > 0 ? b.orders_used / b.orders_per_second : 0,
                                   {{"kind", "orders"}, {"venue", b.venue.str()}}));
     budget.metric.push_back(gauge(b.cancels_per_second > 0 ? b.cancels_used / b.cancels_per_second : 0,

@@ -37,7 +37,7 @@ class ApiDesk final : public ems::KernelObserver {
     ems::Kernel& kernel;
     oms::OrderManager& manager;
     risk::RiskGate& gate;
-    md::MarketSource& market;
+    md::MarketSource* market;  // replaced by reopen()
     ParentDesk& desk;
     DecisionTimer* timer = nullptr;                     // decision latencies for /metrics; nullptr: none
     std::function<TimestampNs(TimestampNs)> to_market;  // a wall-clock time onto the market's clock
@@ -60,6 +60,11 @@ class ApiDesk final : public ems::KernelObserver {
   void on_answer(const ParentAnswer& answer);
   // The journal's appends (Journal::set_append_listener): held until durable, then published.
   void on_journal_append(std::uint64_t seq, TimestampNs ts_ns, const oms::RecordBody& body);
+  // A new market plays the venues (the recorded data replayed again, Runtime::play_again).
+  void reopen(md::MarketSource& market) {
+    s_.market = &market;
+    tape_.reopen(market);
+  }
   // The Prometheus text exposition of everything /metrics shows.
   std::string metrics_text() const;
 

@@ -381,7 +381,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     outbox.publish = [server](std::uint64_t seq, std::string text) { server->publish(seq, std::move(text)); };
     outbox.server_stats = [server] { return server->stats(); };
     api_desk = std::make_unique<ApiDesk>(
-        ApiDesk::Services{config, kernel, runtime.manager(), runtime.gate(), runtime.market(), desk,
+        ApiDesk::Services{config, kernel, runtime.manager(), runtime.gate(), &runtime.market(), desk,
                           runtime.decision_timer(), [&](TimestampNs wall) { return to_market(wall); },
                           live ? "wall" : "replay"},
         std::move(outbox));
@@ -502,6 +502,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       // Another lap of the same data, on a clock that keeps running: the recording moved to start a second
       // from now. What the closed venues never answered for is closed as theirs: they are gone.
       if (auto again = runtime.play_again(); !again) return fail(again.message());
+      if (api_desk) api_desk->reopen(runtime.market());
       ++laps;
       closed_said = false;
       err << "tranche serve: the data plays again (lap " << laps + 1 << ") from "

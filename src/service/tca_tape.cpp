@@ -114,15 +114,15 @@ ordered_json tca_json(const tca::TcaResult& tca, const std::string& benchmark) {
 
 TcaTape::TcaTape(const md::MarketSource& market, const oms::OrderManager& manager, VenueId benchmark_venue,
                  bool consolidated, std::size_t keep_final)
-    : market_(market),
+    : market_(&market),
       manager_(manager),
       benchmark_venue_(std::move(benchmark_venue)),
       benchmark_(consolidated ? "consolidated mid" : benchmark_venue_.str() + " mid"),
-      keep_final_(keep_final) {}
+      keep_final_(std::min(keep_final, kMaxFinalsKept)) {}
 
 const md::BookView* TcaTape::book_of(const VenueId& venue, const InstrumentId& instrument) const {
-  for (std::size_t v = 0; v < market_.venue_count(); ++v)
-    if (market_.venue_config(v).id == venue) return market_.book(v, instrument);
+  for (std::size_t v = 0; v < market_->venue_count(); ++v)
+    if (market_->venue_config(v).id == venue) return market_->book(v, instrument);
   return nullptr;
 }
 
@@ -150,7 +150,7 @@ void TcaTape::on_market_event(const md::MarketRef& ref, const md::Event& event,
   if (event.kind != md::EventKind::Trade && !benchmark_mid) return;
   Market& m = market_of(ref.instrument);
   record_tca_market(ref, event, benchmark_mid,
-                    ref.book != nullptr ? ref.book : market_.book(ref.venue, ref.instrument), market_.now(),
+                    ref.book != nullptr ? ref.book : market_->book(ref.venue, ref.instrument), market_->now(),
                     m.mids, m.trades);
 }
 
@@ -202,7 +202,9 @@ void TcaTape::tick(TimestampNs now_ns, bool market_closed) {
     }
     if (auto m = markets_.find(p.order.instrument); m != markets_.end())
       m->second.mids.observed_until(now_ns);
-    finals_.insert_or_assign(it->first, analyze(p, now_ns, true));
+    auto final = analyze(p, now_ns, true);
+    finals_.insert_or_assign(it->first, final ? Result<std::string>(final->dump())
+                                              : Result<std::string>(Error{final.error().message}));
     final_order_.push_back(it->first);
     while (final_order_.size() > keep_final_) {
       finals_.erase(final_order_.front());
@@ -233,7 +235,10 @@ void TcaTape::tick(TimestampNs now_ns, bool market_closed) {
 std::optional<Result<ordered_json>> TcaTape::report(ParentId parent, TimestampNs now_ns) const {
   if (auto it = parents_.find(parent.value()); it != parents_.end())
     return analyze(it->second, now_ns, false);
-  if (auto it = finals_.find(parent.value()); it != finals_.end()) return it->second;
+  if (auto it = finals_.find(parent.value()); it != finals_.end()) {
+    if (!it->second) return Result<ordered_json>(Error{it->second.error().message});
+    return Result<ordered_json>(ordered_json::parse(*it->second));
+  }
   // A parent with no fill yet is not tracked: it is valued as it stands, without fills.
   const oms::ParentRecord* p = manager_.oms().parent(parent);
   if (p == nullptr) return std::nullopt;

@@ -43,9 +43,11 @@ nlohmann::ordered_json tca_json(const tca::TcaResult& tca, const std::string& be
 
 class TcaTape {
  public:
+  // A parent's final result can run to tens of kilobytes (a line per child): this many are kept at most.
+  static constexpr std::size_t kMaxFinalsKept = 256;
   // `benchmark_venue`: the venue whose mid the kernel's benchmark is (and whose prints make the interval
   // VWAP), `consolidated`: the benchmark is the consolidated mid instead. `keep_final`: final results kept
-  // for ended parents.
+  // (at most kMaxFinalsKept) for ended parents.
   TcaTape(const md::MarketSource& market, const oms::OrderManager& manager, VenueId benchmark_venue,
           bool consolidated, std::size_t keep_final);
 
@@ -55,6 +57,9 @@ class TcaTape {
   // Finalizes the ended parents whose markouts' horizon has passed (all of them once the market closed), and
   // lets go of market history no parent reads any more.
   void tick(TimestampNs now_ns, bool market_closed);
+  // A new market plays the venues (`tranche serve` replaying its data again): what it records comes from
+  // there.
+  void reopen(const md::MarketSource& market) { market_ = &market; }
 
   // A parent's TCA: {"final": true, ...} once its markouts were measured, else so far ({"final": false}, the
   // costs of what it executed until now against the mid now). nullopt: not a parent it knows (never seen, or
@@ -91,7 +96,7 @@ class TcaTape {
   const md::BookView* book_of(const VenueId& venue, const InstrumentId& instrument) const;
   Result<nlohmann::ordered_json> analyze(const Parent& p, TimestampNs now_ns, bool final) const;
 
-  const md::MarketSource& market_;
+  const md::MarketSource* market_;  // replaced by reopen()
   const oms::OrderManager& manager_;
   VenueId benchmark_venue_;
   std::string benchmark_;  // what the mids are: "binance-spot mid", "consolidated mid"
@@ -102,7 +107,8 @@ class TcaTape {
       nullptr;  // the last looked up, and its market (most events repeat it)
   Market* last_market_ = nullptr;
   std::map<std::uint64_t, Parent> parents_;
-  std::map<std::uint64_t, Result<nlohmann::ordered_json>> finals_;
+  // Kept as text: a parsed JSON document costs several times its text in memory, and is asked for seldom.
+  std::map<std::uint64_t, Result<std::string>> finals_;
   std::deque<std::uint64_t> final_order_;  // oldest first, to let the oldest go
   TimestampNs trimmed_at_ns_ = 0;
 };

@@ -20,10 +20,14 @@ const newOrder = (clOrdId, qty, expireInMs) => ({
 // elsewhere.
 function configWith(dir, serverFix, edit = (text) => text) {
   const repo = path.resolve(path.dirname(bundledConfig), '..');
-  // The bundled [server.fix] is the file's last table: ours replaces it.
-  const text = fs.readFileSync(bundledConfig, 'utf8').split('\n[server.fix]')[0].split('"../data/').join(`"${repo}/data/`);
+  // Ours replaces the bundled [server.fix] table (its lines up to the next table or comment); the rest stays.
+  const lines = fs.readFileSync(bundledConfig, 'utf8').split('"../data/').join(`"${repo}/data/`).split('\n');
+  const at = lines.indexOf('[server.fix]');
+  let end = at + 1;
+  while (end < lines.length && !/^\s*(\[|#)/.test(lines[end])) ++end;
+  lines.splice(at, end - at, '[server.fix]', serverFix, '');
   const file = path.join(dir, 'serve.toml');
-  fs.writeFileSync(file, `${edit(text)}\n[server.fix]\n${serverFix}\n`);
+  fs.writeFileSync(file, `${edit(lines.join('\n'))}\n`);
   return file;
 }
 
@@ -223,6 +227,11 @@ step('with on_data_end = "replay" the data plays again once every parent has end
     assert.strictEqual(ack.ExecType, '0', `${ack.ExecType}: ${ack.Text}`);
     const done = await c.waitFor(er('lap-2', (m) => ['2', '3'].includes(m.OrdStatus)), 'lap-2 filled', 30000);
     assert.ok(done.CumQty >= 1.98 && done.CumQty <= 2, `lap-2 ended at ${done.CumQty}`);
+    // Regression: the HTTP API's desk kept the first lap's market (freed by the replay) and the server hung.
+    const tca = await fetch(`${serve.apiOrigin}/api/v1/parents/${ack.OrderID}/tca`, { headers: { Authorization: 'Bearer demo-viewer' } });
+    const tcaText = await tca.text();
+    assert.strictEqual(tca.status, 200, tcaText);
+    assert.ok(JSON.parse(tcaText).tca.filled > 0, `the second lap's TCA has no fill: ${tcaText}`);
     c.logout();
     assert.strictEqual((await lib.stopServe(serve)).code, 0);
     journalVerifies(`${dir}/serve.journal`);
