@@ -194,6 +194,10 @@ Result<ordered_json> TcaTape::analyze(const Parent& p, TimestampNs now_ns, bool 
 }
 
 void TcaTape::tick(TimestampNs now_ns, bool market_closed) {
+  // Called after every event: the parents are looked at once a second of market time (a final result is due a
+  // minute after an end, to the second is enough), or at once when the market closed.
+  if (now_ns < next_look_ns_ && !market_closed) return;
+  next_look_ns_ = now_ns + kNanosPerSecond;
   for (auto it = parents_.begin(); it != parents_.end();) {
     Parent& p = it->second;
     if (p.ended_ns == 0 || (!market_closed && now_ns < p.ended_ns + kFinalAfterNs)) {

@@ -111,6 +111,7 @@ class TcaTape {
   std::map<std::uint64_t, Result<std::string>> finals_;
   std::deque<std::uint64_t> final_order_;  // oldest first, to let the oldest go
   TimestampNs trimmed_at_ns_ = 0;
+  TimestampNs next_look_ns_ = 0;
 };
 
 }  // namespace tranche::service
