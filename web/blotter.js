@@ -133,7 +133,11 @@ function connect() {
   const ws = new WebSocket(`${scheme}://${location.host}/api/v1/stream${from}`);
   state.ws = ws;
   ws.addEventListener('open', () => ws.send(JSON.stringify({ token: state.token })));
-  ws.addEventListener('message', (m) => onEvent(JSON.parse(m.data)));
+  // A message is one event, or an array of them when the server had several waiting for us.
+  ws.addEventListener('message', (m) => {
+    const data = JSON.parse(m.data);
+    for (const e of Array.isArray(data) ? data : [data]) onEvent(e);
+  });
   ws.addEventListener('close', () => {
     $('#stream-state').textContent = 'reconnecting';
     $('#stream-state').className = 'pill';

@@ -90,7 +90,10 @@ function stream({ from = null, origin = null, token = VIEWER } = {}) {
   const ws = new WebSocket(url, origin ? { origin } : {});
   const s = { ws, messages: [], closed: null, error: null };
   ws.on('open', () => ws.send(JSON.stringify({ token })));
-  ws.on('message', (m) => s.messages.push(JSON.parse(String(m))));
+  ws.on('message', (m) => {
+    const data = JSON.parse(String(m));
+    s.messages.push(...(Array.isArray(data) ? data : [data]));  // several events waiting go as one array
+  });
   ws.on('close', (code, reason) => { s.closed = { code, reason: String(reason) }; });
   ws.on('error', (e) => { s.error = e; });
   ws.on('unexpected-response', (req, res) => { s.error = new Error(`HTTP ${res.statusCode}`); s.status = res.statusCode; });
