@@ -40,7 +40,9 @@ double Position::unrealized_pnl(Price mark) const {
 }
 
 Oms::Oms(const Config& config)
-    : forget_after_ns_(config.oms.forget_ended_after_ns), keep_recent_(config.oms.keep_recent), config_(config) {}
+    : forget_after_ns_(config.oms.forget_ended_after_ns),
+      keep_recent_(config.oms.keep_recent),
+      config_(config) {}
 
 namespace {
 // Keeps exactly the latest `keep` of a list that only grows at its end: the oldest let go as each new one
