@@ -897,7 +897,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (table == nullptr) return make_error(file + ": [server] must be a table");
     TableReader r(*table, file + ": server");
     r.only({"speed", "default_algo", "default_horizon", "on_data_end", "on_shutdown", "journal", "market",
-            "fix", "api"});
+            "kernel_cpu", "fix", "api"});
     ServerConfig& server = config.server;
     if (table->get("speed")) server.speed = r.decimal<Amount>("speed");
     if (r.error().empty() && !server.speed.is_positive()) r.fail("speed must be positive");
@@ -915,6 +915,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
       r.fail("market '" + server.market + "' is not replay, live or paper");
     if (table->get("journal")) server.journal = r.string("journal");
     if (r.error().empty() && server.journal.empty()) r.fail("journal must not be empty");
+    server.kernel_cpu = r.integer_in("kernel_cpu", server.kernel_cpu, -1, 1023, "-1 = not pinned");
     if (!r.error().empty()) return make_error(r.error());
     if (const auto* fix_node = table->get("fix")) {
       const auto* fix_table = fix_node->as_table();

@@ -284,6 +284,9 @@ struct ServerConfig {
   // "replay": the recorded market replayed on the wall clock (the simulator); "live": every venue's own
   // market data, through its gateway ([venue.binance]), on the wall clock.
   std::string market = "replay";
+  // The CPU the kernel's thread runs on alone, every other thread of the daemon on the rest; -1: none, the
+  // operating system places every thread.
+  int kernel_cpu = -1;
   FixAcceptorConfig fix;
   ApiConfig api;
 };

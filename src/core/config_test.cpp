@@ -421,6 +421,10 @@ TEST(ParseConfig, RejectsAServerItCouldNotRun) {
   EXPECT_NE(error_of("[server]\nspeed = \"0\"\n").find("speed must be positive"), std::string::npos);
   EXPECT_NE(error_of("[server]\non_shutdown = \"panic\"\n").find("not cancel or keep"), std::string::npos);
   EXPECT_NE(error_of("[server]\non_data_end = \"loop\"\n").find("on_data_end"), std::string::npos);
+  EXPECT_NE(error_of("[server]\nkernel_cpu = -2\n").find("kernel_cpu = -2 is out of range"),
+            std::string::npos);
+  EXPECT_NE(error_of("[server]\nkernel_cpu = \"1\"\n").find("kernel_cpu must be an integer"),
+            std::string::npos);
   EXPECT_NE(error_of("[server.fix]\nlisten = \"9878\"\n").find("not HOST:PORT"), std::string::npos);
   EXPECT_NE(error_of("[server.fix]\nlisten = \"localhost:70000\"\n").find("not HOST:PORT"),
             std::string::npos);

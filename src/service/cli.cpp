@@ -208,6 +208,9 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--api-port", serve.api_port,
                         "The HTTP API's port instead of [server.api] listen's (0: any free one)");
   serve_cmd->add_flag("--no-api", serve.no_api, "No HTTP API, blotter or metrics, whatever the config says");
+  serve_cmd->add_option("--kernel-cpu", serve.kernel_cpu,
+                        "Run the kernel's thread alone on this CPU, every other thread on the rest (-1: not "
+                        "pinned; default: [server] kernel_cpu)");
   serve_cmd->callback([&] { exit_code = serve_command(serve, std::cout, std::cerr); });
 
   std::string token_name, token_role = "viewer";

@@ -25,6 +25,7 @@
 #include "gateway/fix_parent_acceptor.hpp"
 #include "oms/order_manager.hpp"
 #include "service/api_desk.hpp"
+#include "service/cpu_pinning.hpp"
 #include "service/parent_desk.hpp"
 #include "service/process_memory.hpp"
 #include "service/replay_clock.hpp"
@@ -130,6 +131,17 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     config.server.api.enabled = true;
   }
   if (options.no_api) config.server.api.enabled = false;
+  if (options.kernel_cpu) {
+    if (*options.kernel_cpu < -1 || *options.kernel_cpu > 1023)
+      return fail("--kernel-cpu must be -1 (not pinned) or a CPU number");
+    config.server.kernel_cpu = *options.kernel_cpu;
+  }
+  // Before any thread starts: every thread made from here on (QuickFIX's, the gateways' I/O, the API's)
+  // inherits a place off the kernel's CPU; this thread, the kernel's, moves onto it before the loop.
+  const int kernel_cpu = config.server.kernel_cpu;
+  if (kernel_cpu >= 0) {
+    if (Status kept = keep_off_cpu(kernel_cpu); !kept) return fail(kept.message());
+  }
   if (config.server.api.enabled) {
     const std::string& host = config.server.api.host;
     const bool loopback = host.rfind("127.", 0) == 0 || host == "::1";
@@ -411,6 +423,12 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
         << format_time(replay_start) << " at " << config.server.speed.to_string() << "x";
   err << "; journal " << journal_path << "\n";
 
+  if (kernel_cpu >= 0) {
+    const std::string others = allowed_cpus();
+    if (Status pinned = pin_to_cpu(kernel_cpu); !pinned) return fail(pinned.message());
+    err << "tranche serve: the kernel runs alone on CPU " << kernel_cpu << ", the other threads on " << others
+        << "\n";
+  }
   install_stop_handlers();
   bool closed_said = false;
   int laps = 0;
@@ -440,6 +458,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     j["heap_in_use_bytes"] = heap.in_use;
     j["heap_free_bytes"] = heap.free;
     j["laps"] = laps + 1;
+    j["kernel_cpu"] = kernel_cpu;
     j["parents_working"] = kernel.working();
     j["parents_in_kernel"] = kernel.in_memory();
     j["intents_in_kernel"] = kernel.intents_in_memory();

@@ -24,7 +24,8 @@ struct ServeOptions {
   // Overrides [server.api] listen's port (0: any free one, said on stderr); the API is on when the config
   // has [server.api] or this is given.
   std::optional<int> api_port;
-  bool no_api = false;  // no HTTP API, whatever the config says
+  bool no_api = false;            // no HTTP API, whatever the config says
+  std::optional<int> kernel_cpu;  // overrides [server] kernel_cpu (-1: not pinned)
 };
 
 int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& err);
