@@ -1,17 +1,20 @@
 // `tranche serve`'s HTTP API under load, each figure beside its baseline from the same run:
 //   - SubmitToAck: parents submitted at a paced 1,000 a second for 3 s, over FIX (a QuickFIX client) to one
-//   fresh
-//     server, then over the API (8 keep-alive HTTP connections) to another; the ack's latency is measured
-//     from each request's scheduled send time (so a stalled server cannot hide its queue), p50 and p99, and
-//     the ratio of the API's to FIX's.
-//   - StreamFanout: the kernel's decision latency (a market event's handling, p99 over 5 s windows, from
-//     `--stats-every`) while parents arrive at 200 a second, with no stream client, then on a fresh server
-//     with 100 WebSocket clients receiving every event; and the ratio (the goal: within 10%).
+//     fresh server, then over the API (8 keep-alive HTTP connections) to another; the ack's latency is
+//     measured from each request's scheduled send time (so a stalled server cannot hide its queue), p50 and
+//     p99, and the ratio of the API's to FIX's.
+//   - StreamFanout: the kernel's decision latency (a market event's handling: the median of the p99s of 1 s
+//     windows, from `--stats-every`) on one server taking parents at 200 a second, in alternating 5 s phases
+//     without and with 100 WebSocket clients receiving every event; and the ratio (the goal: within 10%).
+//     Twice: with the kernel alone on the last CPU (`--kernel-cpu`; serve's other threads and this whole
+//     bench, clients included, on the others), as a latency-minded deployment runs it, and with every
+//     thread placed by the operating system.
 // Every venue of the servers is this process's ack-and-fill QuickFIX acceptor (`--exchange`), and each parent
 // is a market order for 0.01 ETH: accepted, one child, filled, done.
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
@@ -93,16 +96,17 @@ struct Server {
   std::unique_ptr<Acceptor> venues;
   std::unique_ptr<Serve> serve;
   std::string stats_file;
-  explicit Server(bool stats) {
+  explicit Server(bool stats, int kernel_cpu = -1) {
     venues = std::make_unique<Acceptor>(
         venue, venue_port,
         std::vector<std::pair<std::string, std::string>>{
             {kVenues[0], "TRANCHE"}, {kVenues[1], "TRANCHE"}, {kVenues[2], "TRANCHE"}});
     std::vector<std::string> extra = {"--api-port", std::to_string(api_port)};
+    if (kernel_cpu >= 0) extra.insert(extra.end(), {"--kernel-cpu", std::to_string(kernel_cpu)});
     if (stats) {
       stats_file =
           (std::filesystem::temp_directory_path() / ("api_bench_stats_" + std::to_string(api_port))).string();
-      extra.insert(extra.end(), {"--stats-every", "5s"});
+      extra.insert(extra.end(), {"--stats-every", "1s"});
     }
     serve = std::make_unique<Serve>(fix_port, venue_port, extra, stats ? stats_file.c_str() : nullptr);
     for (int i = 0; i < 1000 && venue.logged_on < 3; ++i)
@@ -275,29 +279,47 @@ class StreamClients {
   std::atomic<std::uint64_t> messages_{0};
 };
 
-struct Decisions {
-  double p99_us = 0;  // the median over the load's 5 s windows of each window's market-event p99
-  double p50_us = 0;
-  std::uint64_t events = 0;
+// While it lives, the calling thread and the threads it starts keep off `cpu`; then it may run anywhere
+// again.
+class KeepOff {
+ public:
+  explicit KeepOff(int cpu) {
+    ::sched_getaffinity(0, sizeof before_, &before_);
+    if (cpu < 0) return;
+    cpu_set_t others = before_;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) > 0) ::sched_setaffinity(0, sizeof others, &others);
+  }
+  ~KeepOff() { ::sched_setaffinity(0, sizeof before_, &before_); }
+  KeepOff(const KeepOff&) = delete;
+  KeepOff& operator=(const KeepOff&) = delete;
+
+ private:
+  cpu_set_t before_{};
 };
 
-// The --stats-every lines written from `from_line` on.
-Decisions decisions(const std::string& file, std::size_t from_line) {
+// -1 when this machine has a single CPU (nothing to keep apart).
+int last_cpu() {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n >= 2 ? static_cast<int>(n - 1) : -1;
+}
+
+// The kernel's market-event p99 of each --stats-every window (1 s) in the stats lines [from, to).
+std::vector<double> window_p99s_us(const std::string& file, std::size_t from, std::size_t to,
+                                   std::uint64_t& events) {
   std::ifstream in(file);
   std::string line;
-  std::vector<double> p99, p50;
-  Decisions d;
-  for (std::size_t n = 0; std::getline(in, line); ++n) {
-    if (n < from_line) continue;
+  std::vector<double> p99;
+  for (std::size_t n = 0; n < to && std::getline(in, line); ++n) {
+    if (n < from) continue;
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.contains("market_event")) continue;
+    const auto count = j["market_event"]["count"].get<std::uint64_t>();
+    if (count == 0) continue;
     p99.push_back(j["market_event"]["p99_ns"].get<double>() / 1e3);
-    p50.push_back(j["market_event"]["p50_ns"].get<double>() / 1e3);
-    d.events += j["market_event"]["count"].get<std::uint64_t>();
+    events += count;
   }
-  d.p99_us = percentile(p99, 0.5);
-  d.p50_us = percentile(p50, 0.5);
-  return d;
+  return p99;
 }
 
 std::size_t lines_in(const std::string& file) {
@@ -307,35 +329,66 @@ std::size_t lines_in(const std::string& file) {
   return n;
 }
 
-Decisions fanout_run(int clients, std::uint64_t& messages) {
-  Server server(true);
-  std::unique_ptr<StreamClients> streams;
-  if (clients > 0) streams = std::make_unique<StreamClients>(server.api_port, clients);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5100));
-  const std::size_t from = lines_in(server.stats_file);
-  api_load(server.api_port, 200, 20, 4);
-  const Decisions d = decisions(server.stats_file, from);
-  messages = streams ? streams->messages() : 0;
-  return d;
+struct Fanout {
+  std::vector<double> alone_us, fanned_us;  // each 1 s window's p99, by phase kind
+  std::uint64_t alone_events = 0, fanned_events = 0, delivered = 0;
+};
+
+// One server under a steady 200 parents a second over the API, in alternating 5 s phases: no stream client,
+// then 100 clients reading every event, and so on (kPhases in all). The first window of each phase (clients
+// connecting or leaving) is left out; the rest are compared: the same server, the same load, the same stretch
+// of market, so what differs between the two kinds of window is the clients.
+Fanout fanout_run(int kernel_cpu) {
+  constexpr int kPhases = 12;
+  constexpr int kPhaseSeconds = 5;
+  KeepOff keep_off(kernel_cpu);
+  Server server(true, kernel_cpu);
+  Fanout f;
+  std::thread load([&] { api_load(server.api_port, 200, kPhases * kPhaseSeconds + 1, 4); });
+  for (int phase = 0; phase < kPhases; ++phase) {
+    const bool with_clients = phase % 2 == 1;
+    std::unique_ptr<StreamClients> streams;
+    if (with_clients) streams = std::make_unique<StreamClients>(server.api_port, 100);
+    const std::size_t from = lines_in(server.stats_file) + 1;
+    std::this_thread::sleep_for(std::chrono::seconds(kPhaseSeconds));
+    const std::size_t to = lines_in(server.stats_file);
+    std::vector<double>& into = with_clients ? f.fanned_us : f.alone_us;
+    const auto windows =
+        window_p99s_us(server.stats_file, from, to, with_clients ? f.fanned_events : f.alone_events);
+    into.insert(into.end(), windows.begin(), windows.end());
+    if (streams) f.delivered += streams->messages();
+  }
+  load.join();
+  return f;
 }
 
+// Arg 1: the kernel pinned; 0: not.
 void StreamFanout(benchmark::State& state) {
-  Decisions alone, fanned;
-  std::uint64_t none = 0, messages = 0;
-  for (auto _ : state) {
-    alone = fanout_run(0, none);
-    fanned = fanout_run(100, messages);
+  const int kernel_cpu = state.range(0) == 1 ? last_cpu() : -1;
+  if (state.range(0) == 1 && kernel_cpu < 0) {
+    state.SkipWithError("one CPU: no core to give the kernel alone");
+    return;
   }
-  state.counters["decision_p99_us_no_clients"] = alone.p99_us;
-  state.counters["decision_p99_us_100_clients"] = fanned.p99_us;
-  state.counters["decision_p99_ratio"] = alone.p99_us > 0 ? fanned.p99_us / alone.p99_us : 0;
-  state.counters["decision_p50_us_no_clients"] = alone.p50_us;
-  state.counters["decision_p50_us_100_clients"] = fanned.p50_us;
-  state.counters["events_delivered"] = static_cast<double>(messages);
-  state.counters["market_events_no_clients"] = static_cast<double>(alone.events);
-  state.counters["market_events_100_clients"] = static_cast<double>(fanned.events);
+  Fanout f;
+  for (auto _ : state) f = fanout_run(kernel_cpu);
+  state.SetLabel(kernel_cpu >= 0 ? "kernel alone on CPU " + std::to_string(kernel_cpu) : "kernel not pinned");
+  const double alone = percentile(f.alone_us, 0.5), fanned = percentile(f.fanned_us, 0.5);
+  state.counters["decision_p99_us_no_clients"] = alone;
+  state.counters["decision_p99_us_100_clients"] = fanned;
+  state.counters["decision_p99_ratio"] = alone > 0 ? fanned / alone : 0;
+  state.counters["windows_no_clients"] = static_cast<double>(f.alone_us.size());
+  state.counters["windows_100_clients"] = static_cast<double>(f.fanned_us.size());
+  state.counters["events_delivered"] = static_cast<double>(f.delivered);
+  state.counters["market_events_no_clients"] = static_cast<double>(f.alone_events);
+  state.counters["market_events_100_clients"] = static_cast<double>(f.fanned_events);
 }
-BENCHMARK(StreamFanout)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+BENCHMARK(StreamFanout)
+    ->ArgName("kernel_pinned")
+    ->Arg(1)
+    ->Arg(0)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 // What the benchmarks of `tranche serve` share (fix_bench, api_bench): a QuickFIX client sending parents and
 // stamping their acks, an ack-only QuickFIX acceptor (the baseline, or every venue of serve), and `tranche
 // serve` as a child process. Header-only, for the bench binaries alone.
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,6 +235,12 @@ class Serve {
     const std::string journal = (dir_ / "serve.journal").string();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Every CPU, whatever this bench's thread keeps to: serve places its own threads (--kernel-cpu).
+      cpu_set_t every;
+      CPU_ZERO(&every);
+      for (long cpu = 0; cpu < ::sysconf(_SC_NPROCESSORS_ONLN) && cpu < CPU_SETSIZE; ++cpu)
+        CPU_SET(static_cast<int>(cpu), &every);
+      (void)::sched_setaffinity(0, sizeof every, &every);
       if (stdout_file != nullptr) {
         if (std::FILE* f = std::freopen(stdout_file, "w", stdout); f == nullptr) std::_Exit(126);
       }

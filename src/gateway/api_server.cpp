@@ -2,9 +2,12 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +16,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
 #include <charconv>
 #include <chrono>
 #include <deque>
@@ -154,13 +159,40 @@ struct ApiServer::Impl {
   };
 
   Impl(ApiConfig c, Handlers h) : config(std::move(c)), handlers(std::move(h)) {}
+  ~Impl() {
+    if (!wake_assigned && wake_fd >= 0) ::close(wake_fd);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   ApiConfig config;
   Handlers handlers;
   std::vector<std::string> self_origins;
   std::map<std::string, std::pair<std::string, ApiRole>> tokens;  // sha256 -> name, role
   std::atomic<std::uint64_t> connections_open{0}, connections_refused{0}, requests{0}, unauthorized{0},
-      forbidden_origin{0}, bad_requests{0}, stream_clients{0}, stream_dropped_slow{0}, events_published{0};
+      forbidden_origin{0}, bad_requests{0}, stream_clients{0}, stream_dropped_slow{0}, events_published{0},
+      events_lost{0};
+  // Events from the kernel's thread (the one producer) to this one: a push is a few stores, with no lock the
+  // I/O thread could hold while the machine has it waiting, and no system call to wake it: it drains the
+  // queue every kDrainEvery instead. Owning pointers, so neither side copies an event.
+  struct Queued {
+    std::uint64_t seq;
+    std::string json;
+  };
+  static constexpr std::size_t kQueueCapacity = 65536;
+  static constexpr std::chrono::milliseconds kDrainEvery{2};
+  boost::lockfree::spsc_queue<Queued*> from_kernel{kQueueCapacity};
+  // Answers, from any thread (the kernel's, or a test's), through a lock-free queue too; each wakes this
+  // thread at once through an eventfd (a write, no lock of ours or of the io_context's).
+  struct QueuedReply {
+    std::uint64_t id;
+    ApiReply reply;
+  };
+  boost::lockfree::queue<QueuedReply*> replies{1024};
+  int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  std::uint64_t wake_count = 0;
+  bool wake_assigned = false;   // then `wake` closes wake_fd
+  std::uint64_t lost_told = 0;  // events_lost already told to the clients
   // The I/O thread's own.
   std::uint64_t next_id = 0;
   // Each call's session until the kernel answers (the kernel answers every call; the session has no read
@@ -173,6 +205,8 @@ struct ApiServer::Impl {
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_retry{ioc};
+  asio::steady_timer drain_timer{ioc};
+  asio::posix::stream_descriptor wake{ioc};
   std::thread thread;
   bool stopped = false;
 
@@ -207,6 +241,55 @@ struct ApiServer::Impl {
     auto it = tokens.find(sha256_hex(token));
     return it == tokens.end() ? nullptr : &it->second;
   }
+
+  void answer_replies() {
+    for (QueuedReply* r = nullptr; replies.pop(r);) {
+      std::unique_ptr<QueuedReply> owned(r);
+      auto it = waiting.find(owned->id);
+      if (it == waiting.end()) continue;  // its connection has gone
+      std::shared_ptr<Responder> session = std::move(it->second);
+      waiting.erase(it);
+      session->write_reply(std::move(owned->reply));
+    }
+  }
+  void await_wake() {
+    wake.async_read_some(asio::buffer(&wake_count, sizeof wake_count),
+                         [this](beast::error_code ec, std::size_t) {
+                           if (ec || stopped_io) return;
+                           answer_replies();
+                           await_wake();
+                         });
+  }
+
+  // The kernel's events since the last time, to the clients in order; then again in kDrainEvery.
+  void drain() {
+    answer_replies();
+    for (Queued* q = nullptr; from_kernel.pop(q);) {
+      std::unique_ptr<Queued> owned(q);
+      publish(owned->seq, std::make_shared<const std::string>(std::move(owned->json)));
+    }
+    if (const std::uint64_t lost = events_lost.load(); lost != lost_told) {
+      // What was lost is not kept either: a client that comes back asking from before now is told a gap.
+      log("api: " + std::to_string(lost - lost_told) +
+          " events lost (the kernel's queue to the API thread was full); every stream client is told to "
+          "reload");
+      lost_told = lost;
+      kept.clear();
+      const auto gap =
+          std::make_shared<const std::string>(nlohmann::ordered_json{{"type", "gap"}, {"lost", lost}}.dump());
+      for (auto& [id, c] : streams)
+        if (auto client = c.lock()) client->push(gap);
+    }
+  }
+  void drain_every() {
+    drain_timer.expires_after(kDrainEvery);
+    drain_timer.async_wait([this](beast::error_code ec) {
+      if (ec || stopped_io) return;
+      drain();
+      drain_every();
+    });
+  }
+  bool stopped_io = false;  // this thread's: stop() ran here
 
   void publish(std::uint64_t seq, std::shared_ptr<const std::string> event) {
     events_published.fetch_add(1);
@@ -670,7 +753,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiConfig& config, Han
     impl->self_origins.push_back(scheme + "localhost:" + std::to_string(port));
     impl->self_origins.push_back(scheme + "127.0.0.1:" + std::to_string(port));
   }
+  if (impl->wake_fd < 0) return make_error("the HTTP API cannot make its eventfd");
+  impl->wake.assign(impl->wake_fd);
+  impl->wake_assigned = true;
   impl->accept();
+  impl->drain_every();
+  impl->await_wake();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->ioc.run(); });
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
@@ -686,20 +774,18 @@ std::string ApiServer::origin() const {
 }
 
 void ApiServer::respond(std::uint64_t id, ApiReply reply) {
-  asio::post(impl_->ioc, [impl = impl_.get(), id, reply = std::move(reply)]() mutable {
-    auto it = impl->waiting.find(id);
-    if (it == impl->waiting.end()) return;
-    std::shared_ptr<Responder> session = std::move(it->second);
-    impl->waiting.erase(it);
-    session->write_reply(std::move(reply));
-  });
+  impl_->replies.push(new Impl::QueuedReply{id, std::move(reply)});
+  const std::uint64_t one = 1;
+  // Nonblocking: it fails only when the counter is about to overflow, and then the thread is awake already.
+  (void)!::write(impl_->wake_fd, &one, sizeof one);
 }
 
 void ApiServer::publish(std::uint64_t seq, std::string json) {
-  asio::post(impl_->ioc,
-             [impl = impl_.get(), seq, event = std::make_shared<const std::string>(std::move(json))] {
-               impl->publish(seq, event);
-             });
+  auto queued = std::make_unique<Impl::Queued>(Impl::Queued{seq, std::move(json)});
+  if (impl_->from_kernel.push(queued.get()))
+    (void)queued.release();  // the I/O thread's now
+  else
+    impl_->events_lost.fetch_add(1);
 }
 
 ApiServerStats ApiServer::stats() const {
@@ -713,6 +799,7 @@ ApiServerStats ApiServer::stats() const {
   s.stream_clients = impl_->stream_clients.load();
   s.stream_dropped_slow = impl_->stream_dropped_slow.load();
   s.events_published = impl_->events_published.load();
+  s.events_lost = impl_->events_lost.load();
   return s;
 }
 
@@ -723,6 +810,12 @@ void ApiServer::stop() {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
     impl->accept_retry.cancel();
+    impl->stopped_io = true;
+    impl->drain_timer.cancel();
+    // Cancelled, not closed: an answer may still come, and its write must find this eventfd, never a
+    // descriptor that reused its number. It closes with the server.
+    beast::error_code cancelled;
+    impl->wake.cancel(cancelled);
     std::vector<std::shared_ptr<StreamClient>> clients;
     for (auto& [id, client] : impl->streams)
       if (auto c = client.lock()) clients.push_back(std::move(c));
@@ -737,6 +830,8 @@ void ApiServer::stop() {
   impl_->waiting.clear();
   impl_->streams.clear();
   impl_->kept.clear();
+  for (Impl::Queued* q = nullptr; impl_->from_kernel.pop(q);) delete q;
+  for (Impl::QueuedReply* r = nullptr; impl_->replies.pop(r);) delete r;
 }
 
 }  // namespace tranche::gateway

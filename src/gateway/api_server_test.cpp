@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <future>
 #include <mutex>
 #include <set>
@@ -125,6 +129,95 @@ TEST(ApiServerOverTls, HandsAnAuthenticatedCallOverAndWritesTheAnswerFromAnother
   EXPECT_EQ(stats.unauthorized, 1u);
   client->close();
   io.stop();
+  server_ptr->stop();
+}
+
+// The kernel's thread hands events over through a bounded queue and never waits: when the API's thread is
+// stuck long enough for it to fill, what does not fit is lost, counted, and every client is told a gap
+// (the blotter then reads the state again), never dropped in silence.
+TEST(ApiServerStream, EventsThatFindTheQueueFullAreCountedAndEveryClientIsToldAGap) {
+  namespace beast = boost::beast;
+  namespace asio = boost::asio;
+  ApiConfig config;
+  config.enabled = true;
+  config.port = 0;
+  config.stream_queue = 200000;  // the client is not dropped as slow for the burst it gets
+  config.tokens.push_back({"val", "viewer", sha256_hex("val-secret")});
+  std::promise<void> stuck, release;
+  std::shared_future<void> released = release.get_future().share();
+  ApiServer* server_ptr = nullptr;
+  ApiServer::Handlers handlers;
+  handlers.on_call = [&](ApiCall call) {
+    stuck.set_value();
+    released.wait();  // the API's thread, held here
+    server_ptr->respond(call.id, {200, "application/json", "{}"});
+  };
+  auto started = ApiServer::start(config, handlers);
+  ASSERT_TRUE(started) << started.error().message;
+  server_ptr = started->get();
+  const auto port = static_cast<unsigned short>(server_ptr->port());
+
+  asio::io_context ioc;
+  beast::websocket::stream<beast::tcp_stream> ws(ioc);
+  beast::get_lowest_layer(ws).connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  ws.handshake("127.0.0.1", "/api/v1/stream");
+  ws.write(asio::buffer(std::string("{\"token\":\"val-secret\"}")));
+  beast::flat_buffer buffer;
+  ws.read(buffer);
+  ASSERT_NE(beast::buffers_to_string(buffer.data()).find("\"hello\""), std::string::npos);
+  buffer.clear();
+
+  // Hold the API's thread in a call, then publish more than the queue holds.
+  std::thread caller([port] {
+    asio::io_context io;
+    beast::tcp_stream http(io);
+    http.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    const std::string request =
+        "GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer val-secret\r\n\r\n";
+    asio::write(http, asio::buffer(request));
+    beast::flat_buffer b;
+    beast::http::response<beast::http::string_body> answer;
+    beast::error_code ec;
+    beast::http::read(http, b, answer, ec);
+  });
+  stuck.get_future().wait();
+  constexpr std::uint64_t kPublished = 65536 + 7;
+  for (std::uint64_t seq = 1; seq <= kPublished; ++seq)
+    server_ptr->publish(seq, "{\"seq\":" + std::to_string(seq) + "}");
+  EXPECT_EQ(server_ptr->stats().events_lost, 7u);
+  release.set_value();
+  caller.join();
+
+  // Every event that fit, in order, then the gap.
+  std::uint64_t next_seq = 1;
+  bool gap = false;
+  // A read waits 10 s at most: an event or a gap that never comes fails the test instead of hanging it.
+  auto read_within_10s = [&]() -> bool {
+    bool read = false;
+    ws.async_read(buffer, [&](beast::error_code ec, std::size_t) { read = !ec; });
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(10));
+    return read;
+  };
+  while (!gap) {
+    ASSERT_TRUE(read_within_10s()) << "nothing more came after seq " << next_seq - 1;
+    const std::string text = beast::buffers_to_string(buffer.data());
+    buffer.clear();
+    // One event, or an array of what waited (the gap may close the last one).
+    const std::size_t gap_at = text.find("{\"type\":\"gap\"");
+    for (std::size_t at = text.find("\"seq\":"); at != std::string::npos && at < gap_at;
+         at = text.find("\"seq\":", at + 1))
+      ASSERT_EQ(std::stoull(text.substr(at + 6)), next_seq++) << "an event out of order or missing";
+    if (gap_at != std::string::npos) {
+      const std::string told = "{\"type\":\"gap\",\"lost\":7}";
+      EXPECT_EQ(text.substr(gap_at, told.size()), told) << text.substr(gap_at);
+      EXPECT_EQ(text.find("\"seq\":", gap_at), std::string::npos) << "an event after the gap";
+      gap = true;
+    }
+  }
+  EXPECT_EQ(next_seq - 1, 65536u);
+  EXPECT_EQ(server_ptr->stats().events_published, 65536u);
+  beast::get_lowest_layer(ws).close();
   server_ptr->stop();
 }
 

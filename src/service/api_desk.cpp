@@ -998,6 +998,11 @@ std::string ApiDesk::metrics_text() const {
     auto events = family("tranche_api_events_total", "Events published on the stream", MetricType::Counter);
     events.metric.push_back(counter(static_cast<double>(st.events_published)));
     out.push_back(std::move(events));
+    auto lost = family("tranche_api_stream_lost_total",
+                       "Events lost on their way to the stream (its queue was full); each told as a gap",
+                       MetricType::Counter);
+    lost.metric.push_back(counter(static_cast<double>(st.events_lost)));
+    out.push_back(std::move(lost));
   }
   auto actions =
       family("tranche_api_actions_total",
