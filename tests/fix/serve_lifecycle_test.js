@@ -114,6 +114,48 @@ step('a second server on the same journal is refused at start, naming the first 
   journalVerifies(journal);
 });
 
+step('--kernel-cpu puts the kernel\'s thread alone on its CPU and every other thread off it; a CPU the process may not use is refused', async () => {
+  const cpus = require('os').cpus().length;
+  const dir = lib.tempDir('serve-pinned');
+  const bad = await lib.startServe({ tranche, port: await lib.freePort(), journal: `${dir}/bad.journal`,
+    extra: ['--kernel-cpu', '1023'] }).then((s) => { running.push(s); return null; }, (e) => e);
+  assert.ok(bad, 'a server started on CPU 1023');
+  assert.match(bad.message, /kernel_cpu = 1023 is not a CPU this process may use \(/);
+  assert.match(bad.message, /"code":2/);
+  if (cpus < 2) {
+    console.log('     (one CPU here: nothing to keep apart, the pinning itself is not checked)');
+    return;
+  }
+  const cpu = cpus - 1;
+  const serve = await start({ port: await lib.freePort(), journal: `${dir}/serve.journal`, speed: '5',
+    extra: ['--kernel-cpu', String(cpu), '--stats-every', '200ms'] });
+  assert.match(serve.stderr, new RegExp(`the kernel runs alone on CPU ${cpu}, the other threads on `));
+  let stats = null;
+  let out = '';
+  serve.child.stdout.on('data', (d) => { out += d.toString(); });
+  for (let i = 0; i < 100 && !stats; ++i) {
+    await new Promise((r) => setTimeout(r, 50));
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    if (line) stats = JSON.parse(line);
+  }
+  assert.ok(stats, 'no stats line');
+  assert.strictEqual(stats.kernel_cpu, cpu);
+  // The main thread is the kernel's; every other thread (QuickFIX's, the API's) is kept off its CPU.
+  const pid = serve.child.pid;
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  assert.ok(tasks.length >= 2, `only ${tasks.length} thread`);
+  for (const tid of tasks) {
+    const list = /Cpus_allowed_list:\s*(\S+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1];
+    const allowed = list.split(',').flatMap((r) => {
+      const [a, b] = r.split('-').map(Number);
+      return Array.from({ length: (b ?? a) - a + 1 }, (_, k) => a + k);
+    });
+    if (Number(tid) === pid) assert.deepStrictEqual(allowed, [cpu], `the kernel's thread may run on ${list}`);
+    else assert.ok(!allowed.includes(cpu), `thread ${tid} may run on the kernel's CPU (${list})`);
+  }
+  assert.strictEqual((await lib.stopServe(serve)).code, 0);
+});
+
 step('kill -9 mid-parent, restart on the same journal: it resumes where it stood, nothing lost or doubled',
   async () => {
     const dir = lib.tempDir('serve-restart');
