@@ -277,8 +277,7 @@ struct ApiServer::Impl {
       kept.clear();
       const auto gap =
           std::make_shared<const std::string>(nlohmann::ordered_json{{"type", "gap"}, {"lost", lost}}.dump());
-      for (auto& [id, c] : streams)
-        if (auto client = c.lock()) client->push(gap);
+      for (const auto& client : live_clients()) client->push(gap);
     }
   }
   void drain_every() {
@@ -297,7 +296,12 @@ struct ApiServer::Impl {
       kept.emplace_back(seq, event);
       while (kept.size() > static_cast<std::size_t>(config.stream_keep)) kept.pop_front();
     }
-    // Locked first: a push may drop its client, which leaves the map.
+    for (const auto& client : live_clients()) client->push(event);
+  }
+
+  // The stream clients still there, each held: a push may drop its client, which then leaves `streams`, so
+  // nobody pushes while walking the map itself.
+  std::vector<std::shared_ptr<StreamClient>> live_clients() {
     std::vector<std::shared_ptr<StreamClient>> clients;
     clients.reserve(streams.size());
     for (auto it = streams.begin(); it != streams.end();) {
@@ -308,7 +312,7 @@ struct ApiServer::Impl {
         it = streams.erase(it);
       }
     }
-    for (const auto& client : clients) client->push(event);
+    return clients;
   }
 };
 
@@ -816,10 +820,7 @@ void ApiServer::stop() {
     // descriptor that reused its number. It closes with the server.
     beast::error_code cancelled;
     impl->wake.cancel(cancelled);
-    std::vector<std::shared_ptr<StreamClient>> clients;
-    for (auto& [id, client] : impl->streams)
-      if (auto c = client.lock()) clients.push_back(std::move(c));
-    for (const auto& c : clients) c->close_now();
+    for (const auto& c : impl->live_clients()) c->close_now();
     impl->streams.clear();
   });
   // Close frames get a moment to leave, then the thread ends.
