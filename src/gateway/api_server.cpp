@@ -348,9 +348,11 @@ class ApiServer::Impl::WsSession final : public StreamClient,
 
   void push(const std::shared_ptr<const std::string>& event) override {
     if (closing_ || !streaming_) return;
-    if (queue_.size() >= static_cast<std::size_t>(impl_.config.stream_queue)) {
+    // What the server queued itself on connecting (the hello and the catch-up) is not the client's delay.
+    const std::size_t waiting = queue_.size() - catch_up_;
+    if (waiting >= static_cast<std::size_t>(impl_.config.stream_queue)) {
       impl_.stream_dropped_slow.fetch_add(1);
-      impl_.log("api: stream client '" + name_ + "' dropped: " + std::to_string(queue_.size()) +
+      impl_.log("api: stream client '" + name_ + "' dropped: " + std::to_string(waiting) +
                 " events waiting (too slow)");
       return close_with(4008, "too slow: events not read");
     }
@@ -387,6 +389,7 @@ class ApiServer::Impl::WsSession final : public StreamClient,
       for (const auto& [seq, event] : impl_.kept)
         if (seq >= *from_) queue_.push_back(event);
     }
+    catch_up_ = queue_.size();
     write_next();
   }
 
@@ -426,8 +429,7 @@ class ApiServer::Impl::WsSession final : public StreamClient,
       ws_.async_write(asio::buffer(*queue_.front()),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || self->closing_) return self->gone();  // closing emptied the queue
-                        self->queue_.pop_front();
-                        self->write_next();
+                        self->written(1);
                       });
       return;
     }
@@ -441,19 +443,26 @@ class ApiServer::Impl::WsSession final : public StreamClient,
       batch_ += *queue_[i];
     }
     batch_.push_back(']');
-    ws_.async_write(
-        asio::buffer(batch_), [self = this->shared_from_this(), n](beast::error_code ec, std::size_t) {
-          if (ec || self->closing_) return self->gone();
-          self->queue_.erase(self->queue_.begin(), self->queue_.begin() + static_cast<std::ptrdiff_t>(n));
-          self->write_next();
-        });
+    ws_.async_write(asio::buffer(batch_),
+                    [self = this->shared_from_this(), n](beast::error_code ec, std::size_t) {
+                      if (ec || self->closing_) return self->gone();
+                      self->written(n);
+                    });
   }
   static constexpr std::size_t kMaxBatch = 256;
+
+  // The first `n` waiting went out: the next.
+  void written(std::size_t n) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    catch_up_ -= std::min(catch_up_, n);
+    write_next();
+  }
 
   void close_with(std::uint16_t code, const char* why) {
     if (closing_) return;
     closing_ = true;
     queue_.clear();
+    catch_up_ = 0;
     impl_.streams.erase(reinterpret_cast<std::uintptr_t>(this));
     auth_timer_.cancel();
     if (!open_) return;
@@ -466,6 +475,7 @@ class ApiServer::Impl::WsSession final : public StreamClient,
   void gone() {
     closing_ = true;
     queue_.clear();
+    catch_up_ = 0;
     impl_.streams.erase(reinterpret_cast<std::uintptr_t>(this));
     auth_timer_.cancel();
   }
@@ -483,7 +493,8 @@ class ApiServer::Impl::WsSession final : public StreamClient,
   asio::steady_timer auth_timer_;
   beast::flat_buffer buffer_;
   std::deque<std::shared_ptr<const std::string>> queue_;
-  std::string batch_;  // the message being written when several events went as one
+  std::size_t catch_up_ = 0;  // of queue_'s front, what begin() queued (at most stream_keep + 2)
+  std::string batch_;         // the message being written when several events went as one
   std::string name_;
   bool open_ = false, writing_ = false, closing_ = false, streaming_ = false;
 };

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket.hpp>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -16,6 +17,8 @@
 
 namespace tranche::gateway {
 namespace {
+
+namespace beast = boost::beast;
 
 TEST(ApiTokens, AreKeptAsTheirSha256) {
   // FIPS 180-2's test vector.
@@ -132,93 +135,181 @@ TEST(ApiServerOverTls, HandsAnAuthenticatedCallOverAndWritesTheAnswerFromAnother
   server_ptr->stop();
 }
 
-// The kernel's thread hands events over through a bounded queue and never waits: when the API's thread is
-// stuck long enough for it to fill, what does not fit is lost, counted, and every client is told a gap
-// (the blotter then reads the state again), never dropped in silence.
-TEST(ApiServerStream, EventsThatFindTheQueueFullAreCountedAndEveryClientIsToldAGap) {
-  namespace beast = boost::beast;
-  namespace asio = boost::asio;
-  ApiConfig config;
-  config.enabled = true;
-  config.port = 0;
-  config.stream_queue = 200000;  // the client is not dropped as slow for the burst it gets
-  config.tokens.push_back({"val", "viewer", sha256_hex("val-secret")});
-  std::promise<void> stuck, release;
+// A plain-HTTP server with one viewer token, whose API thread a test can hold in a call (as a stalled thread
+// would be) and let go.
+struct HeldServer {
+  explicit HeldServer(ApiConfig config) {
+    config.enabled = true;
+    config.port = 0;
+    config.tokens.push_back({"val", "viewer", sha256_hex("val-secret")});
+    ApiServer::Handlers handlers;
+    handlers.on_call = [this](ApiCall call) {
+      held.set_value();
+      released.wait();  // the API's thread, held here
+      server->respond(call.id, {200, "application/json", "{}"});
+    };
+    auto started = ApiServer::start(config, handlers);
+    if (!started) {
+      error = started.error().message;
+      return;
+    }
+    server = std::move(started).value();
+    port = static_cast<unsigned short>(server->port());
+  }
+  ~HeldServer() {
+    if (caller.joinable()) {
+      release.set_value();
+      caller.join();
+    }
+    if (server) server->stop();
+  }
+  // Returns once the API's thread is held in a call.
+  void hold() {
+    caller = std::thread([port = port] {
+      boost::asio::io_context io;
+      boost::beast::tcp_stream http(io);
+      http.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+      const std::string request =
+          "GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer val-secret\r\n\r\n";
+      boost::asio::write(http, boost::asio::buffer(request));
+      boost::beast::flat_buffer b;
+      boost::beast::http::response<boost::beast::http::string_body> answer;
+      boost::beast::error_code ec;
+      boost::beast::http::read(http, b, answer, ec);
+    });
+    held.get_future().wait();
+  }
+  void let_go() {
+    release.set_value();
+    caller.join();
+  }
+  // Waits (2 s at most) until the server's thread has taken `n` events from the kernel's queue.
+  bool published(std::uint64_t n) const {
+    for (int i = 0; i < 200 && server->stats().events_published < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return server->stats().events_published == n;
+  }
+
+  std::unique_ptr<ApiServer> server;
+  std::string error;
+  unsigned short port = 0;
+  std::promise<void> held, release;
   std::shared_future<void> released = release.get_future().share();
-  ApiServer* server_ptr = nullptr;
-  ApiServer::Handlers handlers;
-  handlers.on_call = [&](ApiCall call) {
-    stuck.set_value();
-    released.wait();  // the API's thread, held here
-    server_ptr->respond(call.id, {200, "application/json", "{}"});
-  };
-  auto started = ApiServer::start(config, handlers);
-  ASSERT_TRUE(started) << started.error().message;
-  server_ptr = started->get();
-  const auto port = static_cast<unsigned short>(server_ptr->port());
+  std::thread caller;
+};
 
-  asio::io_context ioc;
-  beast::websocket::stream<beast::tcp_stream> ws(ioc);
-  beast::get_lowest_layer(ws).connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  ws.handshake("127.0.0.1", "/api/v1/stream");
-  ws.write(asio::buffer(std::string("{\"token\":\"val-secret\"}")));
-  beast::flat_buffer buffer;
-  ws.read(buffer);
-  ASSERT_NE(beast::buffers_to_string(buffer.data()).find("\"hello\""), std::string::npos);
-  buffer.clear();
-
-  // Hold the API's thread in a call, then publish more than the queue holds.
-  std::thread caller([port] {
-    asio::io_context io;
-    beast::tcp_stream http(io);
-    http.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    const std::string request =
-        "GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer val-secret\r\n\r\n";
-    asio::write(http, asio::buffer(request));
-    beast::flat_buffer b;
-    beast::http::response<beast::http::string_body> answer;
-    beast::error_code ec;
-    beast::http::read(http, b, answer, ec);
-  });
-  stuck.get_future().wait();
-  constexpr std::uint64_t kPublished = 65536 + 7;
-  for (std::uint64_t seq = 1; seq <= kPublished; ++seq)
-    server_ptr->publish(seq, "{\"seq\":" + std::to_string(seq) + "}");
-  EXPECT_EQ(server_ptr->stats().events_lost, 7u);
-  release.set_value();
-  caller.join();
-
-  // Every event that fit, in order, then the gap.
-  std::uint64_t next_seq = 1;
-  bool gap = false;
-  // A read waits 10 s at most: an event or a gap that never comes fails the test instead of hanging it.
-  auto read_within_10s = [&]() -> bool {
+// A stream client signed in as the viewer; each read waits 10 s at most, so a message that never comes fails
+// the test instead of hanging it.
+struct StreamReader {
+  StreamReader(unsigned short port, const std::string& target) {
+    beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    ws.handshake("127.0.0.1", target);
+    ws.write(boost::asio::buffer(std::string("{\"token\":\"val-secret\"}")));
+  }
+  ~StreamReader() { beast::get_lowest_layer(ws).close(); }
+  // The next message, or nullopt when none came within 10 s or the stream closed.
+  std::optional<std::string> next() {
     bool read = false;
     ws.async_read(buffer, [&](beast::error_code ec, std::size_t) { read = !ec; });
     ioc.restart();
     ioc.run_for(std::chrono::seconds(10));
-    return read;
-  };
-  while (!gap) {
-    ASSERT_TRUE(read_within_10s()) << "nothing more came after seq " << next_seq - 1;
-    const std::string text = beast::buffers_to_string(buffer.data());
+    if (!read) return std::nullopt;
+    std::string text = beast::buffers_to_string(buffer.data());
     buffer.clear();
-    // One event, or an array of what waited (the gap may close the last one).
-    const std::size_t gap_at = text.find("{\"type\":\"gap\"");
-    for (std::size_t at = text.find("\"seq\":"); at != std::string::npos && at < gap_at;
+    return text;
+  }
+  // The seqs in one message (one event, or an array of what waited) before `end`, in order.
+  static std::vector<std::uint64_t> seqs(const std::string& text, std::size_t end = std::string::npos) {
+    std::vector<std::uint64_t> out;
+    for (std::size_t at = text.find("\"seq\":"); at != std::string::npos && at < end;
          at = text.find("\"seq\":", at + 1))
-      ASSERT_EQ(std::stoull(text.substr(at + 6)), next_seq++) << "an event out of order or missing";
+      out.push_back(std::stoull(text.substr(at + 6)));
+    return out;
+  }
+
+  boost::asio::io_context ioc;
+  beast::websocket::stream<beast::tcp_stream> ws{ioc};
+  beast::flat_buffer buffer;
+};
+
+// The kernel's thread hands events over through a bounded queue and never waits: when the API's thread is
+// stuck long enough for it to fill, what does not fit is lost, counted, and every client is told a gap
+// (the blotter then reads the state again), never dropped in silence.
+TEST(ApiServerStream, EventsThatFindTheQueueFullAreCountedAndEveryClientIsToldAGap) {
+  ApiConfig config;
+  config.stream_queue = 200000;  // the client is not dropped as slow for the burst it gets
+  HeldServer s(config);
+  ASSERT_TRUE(s.server) << s.error;
+  StreamReader reader(s.port, "/api/v1/stream");
+  const auto hello = reader.next();
+  ASSERT_TRUE(hello);
+  ASSERT_NE(hello->find("\"hello\""), std::string::npos) << *hello;
+
+  // Hold the API's thread in a call, then publish more than the queue holds.
+  s.hold();
+  constexpr std::uint64_t kPublished = 65536 + 7;
+  for (std::uint64_t seq = 1; seq <= kPublished; ++seq)
+    s.server->publish(seq, "{\"seq\":" + std::to_string(seq) + "}");
+  EXPECT_EQ(s.server->stats().events_lost, 7u);
+  s.let_go();
+
+  // Every event that fit, in order, then the gap.
+  std::uint64_t next_seq = 1;
+  for (bool gap = false; !gap;) {
+    const auto text = reader.next();
+    ASSERT_TRUE(text) << "nothing more came after seq " << next_seq - 1;
+    // The gap may close the last array.
+    const std::size_t gap_at = text->find("{\"type\":\"gap\"");
+    for (std::uint64_t seq : StreamReader::seqs(*text, gap_at))
+      ASSERT_EQ(seq, next_seq++) << "an event out of order or missing";
     if (gap_at != std::string::npos) {
       const std::string told = "{\"type\":\"gap\",\"lost\":7}";
-      EXPECT_EQ(text.substr(gap_at, told.size()), told) << text.substr(gap_at);
-      EXPECT_EQ(text.find("\"seq\":", gap_at), std::string::npos) << "an event after the gap";
+      EXPECT_EQ(text->substr(gap_at, told.size()), told) << text->substr(gap_at);
+      EXPECT_EQ(text->find("\"seq\":", gap_at), std::string::npos) << "an event after the gap";
       gap = true;
     }
   }
   EXPECT_EQ(next_seq - 1, 65536u);
-  EXPECT_EQ(server_ptr->stats().events_published, 65536u);
-  beast::get_lowest_layer(ws).close();
-  server_ptr->stop();
+  EXPECT_EQ(s.server->stats().events_published, 65536u);
+}
+
+// Regression: a client that reconnected asking for more kept events than stream_queue was dropped as "too
+// slow" by the first live event, before it could read its hello (the catch-up the server queued itself
+// counted as events the client had not read).
+TEST(ApiServerStream, AReconnectingClientsCatchUpDoesNotCountAgainstItsSlowLimit) {
+  ApiConfig config;
+  config.stream_queue = 5;
+  HeldServer s(config);
+  ASSERT_TRUE(s.server) << s.error;
+  // 8 MB of catch-up: more than the sockets' buffers take before the client reads, so it is still waiting
+  // to be written when the live events come.
+  constexpr std::uint64_t kKept = 1000;
+  const std::string pad(8192, 'x');
+  for (std::uint64_t seq = 1; seq <= kKept; ++seq)
+    s.server->publish(seq, "{\"seq\":" + std::to_string(seq) + ",\"pad\":\"" + pad + "\"}");
+  ASSERT_TRUE(s.published(kKept));
+
+  StreamReader reader(s.port, "/api/v1/stream?from=1");
+  for (int i = 0; i < 200 && s.server->stats().stream_clients < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(s.server->stats().stream_clients, 1u);
+  // Live events while the whole catch-up still waits to be written.
+  s.hold();
+  for (std::uint64_t seq = kKept + 1; seq <= kKept + 3; ++seq)
+    s.server->publish(seq, "{\"seq\":" + std::to_string(seq) + "}");
+  s.let_go();
+  ASSERT_TRUE(s.published(kKept + 3));
+
+  std::uint64_t next_seq = 1;
+  bool hello = false;
+  while (next_seq <= kKept + 3) {
+    const auto text = reader.next();
+    ASSERT_TRUE(text) << "the stream ended or stalled after seq " << next_seq - 1;
+    hello = hello || text->find("\"type\":\"hello\"") != std::string::npos;
+    for (std::uint64_t seq : StreamReader::seqs(*text)) ASSERT_EQ(seq, next_seq++);
+  }
+  EXPECT_TRUE(hello);
+  EXPECT_EQ(s.server->stats().stream_dropped_slow, 0u);
 }
 
 TEST(ApiServer, RefusesAnAddressThatIsNotOneAndAMissingCertificate) {
