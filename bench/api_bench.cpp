@@ -26,6 +26,7 @@
 #include <sstream>
 
 #include "serve_bench_support.hpp"
+#include "service/cpu_pinning.hpp"
 
 namespace {
 
@@ -286,9 +287,8 @@ class KeepOff {
   explicit KeepOff(int cpu) {
     ::sched_getaffinity(0, sizeof before_, &before_);
     if (cpu < 0) return;
-    cpu_set_t others = before_;
-    CPU_CLR(cpu, &others);
-    if (CPU_COUNT(&others) > 0) ::sched_setaffinity(0, sizeof others, &others);
+    if (const tranche::Status kept = tranche::service::keep_off_cpu(cpu); !kept)
+      std::fprintf(stderr, "api_bench: %s\n", kept.message().c_str());
   }
   ~KeepOff() { ::sched_setaffinity(0, sizeof before_, &before_); }
   KeepOff(const KeepOff&) = delete;
