@@ -43,8 +43,8 @@ struct LifecycleRow {
 std::span<const LifecycleRow> lifecycle_table();
 
 // The next state, or nullopt when (state, event) is not a valid transition. `open_status` is the status the
-// order goes back to when a pending request ends without changing it: New, or PartiallyFilled when some of
-// it has executed.
+// order goes back to when a pending request ends without changing it: New, PartiallyFilled when some of it
+// has executed, or PendingNew when the venue never acknowledged it (a cancel that overtook the order).
 std::optional<Transition> next_state(OrderStatus state, ChildEvent event, OrderStatus open_status);
 
 // A child that can still trade or still has a request outstanding.

@@ -111,8 +111,10 @@ TEST_P(LifecycleRowTest, TheOmsFollowsTheRow) {
   const std::size_t oddities = oms.oddities().size();
   ASSERT_TRUE(feeder.feed(event_record(feeder, o, *oms.child(o.client_order_id), row.event)).ok());
   const ChildOrder& c = *oms.child(o.client_order_id);
-  const OrderStatus expected =
-      row.to_open ? (c.cum_qty.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::New) : row.next;
+  const OrderStatus expected = row.to_open ? (c.cum_qty.is_positive() ? OrderStatus::PartiallyFilled
+                                              : c.venue_has_it        ? OrderStatus::New
+                                                                      : OrderStatus::PendingNew)
+                                           : row.next;
   EXPECT_EQ(c.status, expected);
   EXPECT_EQ(oms.anomalies().size(), anomalies) << oms.anomalies().back().text;
   EXPECT_EQ(oms.oddities().size(), oddities + (row.oddity.empty() ? 0 : 1));
@@ -140,6 +142,25 @@ TEST(Lifecycle, APairOutsideTheTableIsAnInvalidTransitionAndChangesNothing) {
   ASSERT_EQ(oms.anomalies().size(), 1u);
   EXPECT_EQ(oms.anomalies()[0].kind, "invalid_transition");
   EXPECT_EQ(oms.anomalies()[0].text, "ack in state rejected");
+}
+
+// Regression: a cancel that overtook its order at the venue was refused ("unknown order"), which put the
+// child back to New though the venue had never acknowledged it; the order's own reject that followed (a
+// post-only that would have taken) was then an invalid transition, and the child stayed open for ever,
+// holding its parent's quantity in flight (a seek parent on the USD-M scenario expired with 72% never
+// worked).
+TEST(Lifecycle, ARefusedCancelThatOvertookItsOrderLeavesItPendingNewSoItsRejectEndsIt) {
+  Oms oms(testing::two_venue_config());
+  Feeder feeder(oms);
+  const NewOrder o = bring_to(oms, feeder, OrderStatus::PendingNew);
+  ASSERT_TRUE(feeder.feed(CancelOrder{o.client_order_id, o.venue, o.instrument, 0}).ok());
+  ASSERT_TRUE(feeder.feed(feeder.report(o, ExecType::CancelRejected)).ok());
+  EXPECT_EQ(oms.child(o.client_order_id)->status, OrderStatus::PendingNew);
+  ASSERT_TRUE(feeder.feed(feeder.report(o, ExecType::Rejected)).ok());
+  EXPECT_EQ(oms.child(o.client_order_id)->status, OrderStatus::Rejected);
+  EXPECT_TRUE(oms.anomalies().empty()) << oms.anomalies().front().text;
+  EXPECT_FALSE(oms.child(o.client_order_id)->open());
+  EXPECT_TRUE(oms.verify().ok()) << oms.verify().message();
 }
 
 TEST(Lifecycle, ADuplicateExecutionIsRecognisedByItsIdAndCountedOnce) {

@@ -535,10 +535,12 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
                     ": ignored");
         return {};
       }
+      child.venue_has_it = true;
       apply_fill(record, child, parent, report);
       break;
     }
     case ExecType::New:
+      child.venue_has_it = true;
       transition(record, child, ChildEvent::Ack);
       break;
     case ExecType::Canceled:
@@ -551,6 +553,7 @@ Status Oms::apply_execution(const Record& record, const ExecutionReport& report)
       transition(record, child, ChildEvent::Rejected);
       break;
     case ExecType::Replaced: {
+      child.venue_has_it = true;
       const Price new_price = report.order_price.is_set() ? report.order_price : child.pending_price;
       const Qty new_qty = report.order_qty.is_positive() ? report.order_qty : child.pending_qty;
       if (new_price.is_set()) child.order.price = new_price;

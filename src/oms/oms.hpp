@@ -44,6 +44,9 @@ namespace tranche::oms {
 struct ChildOrder {
   NewOrder order;  // as sent; price and qty follow accepted amends
   OrderStatus status = OrderStatus::PendingNew;
+  // The venue said it holds the order (an ack, a fill, an amend). Until then a refused cancel or amend puts
+  // it back to pending new, where the order's own reject may still come.
+  bool venue_has_it = false;
   VenueOrderId venue_order_id;
   Qty cum_qty;                           // listing units
   Notional cum_notional;                 // price x listing qty
@@ -239,7 +242,8 @@ class Oms {
                   const ExecutionReport& report);
   void transition(const Record& record, ChildOrder& child, ChildEvent event);
   OrderStatus open_status(const ChildOrder& child) const {
-    return child.cum_qty.is_positive() ? OrderStatus::PartiallyFilled : OrderStatus::New;
+    if (child.cum_qty.is_positive()) return OrderStatus::PartiallyFilled;
+    return child.venue_has_it ? OrderStatus::New : OrderStatus::PendingNew;
   }
   void check_parent(const ParentRecord& parent, std::uint64_t seq) const;
   // Whether a fill's fee is one the sums can take (within a billion units, no overflow).
