@@ -80,17 +80,17 @@ std::pair<double, double> mean_se(const std::vector<double>& v) {
   return {mean(v), v.size() < 2 ? 0 : stdev(v) / std::sqrt(static_cast<double>(v.size()))};
 }
 
+// The runs of (algo, variant) against those of (baseline_algo, baseline_variant) in one cell, pair by pair.
 PairedDifference paired(const std::vector<GridRun>& runs, const std::string& scenario,
                         const std::string& size, const std::string& horizon, const std::string& algo,
-                        const std::string& variant, const std::string& baseline) {
+                        const std::string& variant, const std::string& baseline_algo,
+                        const std::string& baseline_variant) {
   // The cell's runs of each, found in one pass; then matched by start and side within the cell.
   std::vector<const GridRun*> ours, theirs;
   for (const GridRun& r : runs) {
-    if (r.scenario != scenario || r.size_label != size || r.horizon_label != horizon || r.algo != algo ||
-        !r.ok)
-      continue;
-    if (r.variant == variant) ours.push_back(&r);
-    if (r.variant == baseline) theirs.push_back(&r);
+    if (r.scenario != scenario || r.size_label != size || r.horizon_label != horizon || !r.ok) continue;
+    if (r.algo == algo && r.variant == variant) ours.push_back(&r);
+    if (r.algo == baseline_algo && r.variant == baseline_variant) theirs.push_back(&r);
   }
   std::vector<double> cost, ex, mk1, mk10;
   for (const GridRun* rp : ours) {
@@ -157,7 +157,7 @@ Result<GridSpec> load_grid(const std::string& path) {
   for (const auto& [key, value] : *t) {
     static const std::vector<std::string> known = {"instrument", "algos",  "sizes",     "horizons",
                                                    "starts",     "sides",  "scenarios", "seed",
-                                                   "threads",    "params", "variants"};
+                                                   "threads",    "params", "variants",  "compare"};
     if (std::find(known.begin(), known.end(), std::string(key.str())) == known.end())
       return make_error(path + ": [backtest] has no key '" + std::string(key.str()) + "'");
     (void)value;
@@ -174,6 +174,13 @@ Result<GridSpec> load_grid(const std::string& path) {
     if (std::find(known.begin(), known.end(), a) == known.end())
       return make_error(path + ": [backtest] algos: unknown algo '" + a + "'");
   spec.algos = *algos;
+  if (t->contains("compare")) {
+    auto compare = (*t)["compare"].value<std::string>();
+    if (!compare) return make_error(path + ": [backtest] compare must be a string, an algo's name");
+    if (std::find(spec.algos.begin(), spec.algos.end(), *compare) == spec.algos.end())
+      return make_error(path + ": [backtest] compare: '" + *compare + "' is not one of the grid's algos");
+    spec.compare = *compare;
+  }
   auto sizes = strings(*t, "sizes", true);
   if (!sizes) return make_error(path + ": " + sizes.error().message);
   for (const auto& s : *sizes) {
@@ -505,8 +512,11 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
             if (!mk1.empty()) s.passive_1s_bps = mean(mk1);
             if (!mk10.empty()) s.passive_10s_bps = mean(mk10);
             if (!spec.variants.empty() && algo != "market" && variant != spec.variants.front().name)
-              s.vs_baseline = paired(result.runs, scenario, size.label, horizon, algo, variant,
+              s.vs_baseline = paired(result.runs, scenario, size.label, horizon, algo, variant, algo,
                                      spec.variants.front().name);
+            if (!spec.compare.empty() && algo != spec.compare && algo != "market")
+              s.vs_compare =
+                  paired(result.runs, scenario, size.label, horizon, algo, variant, spec.compare, variant);
             s.has_band = fill_band;
             s.cost_none_bps = mean(none);
             s.cost_full_bps = mean(full);
@@ -535,11 +545,26 @@ ordered_json opt(const std::optional<double>& v) {
   return v ? ordered_json(*v) : ordered_json(nullptr);
 }
 
+ordered_json paired_json(const std::optional<PairedDifference>& d) {
+  if (!d) return nullptr;
+  return {{"pairs", d->pairs},
+          {"cost_bps", d->cost_bps},
+          {"cost_se_bps", d->cost_se_bps},
+          {"ex_fees_bps", d->ex_fees_bps},
+          {"ex_fees_se_bps", d->ex_fees_se_bps},
+          {"markout_pairs", d->markout_pairs},
+          {"passive_markout_1s_bps", d->passive_1s_bps},
+          {"passive_markout_1s_se_bps", d->passive_1s_se_bps},
+          {"passive_markout_10s_bps", d->passive_10s_bps},
+          {"passive_markout_10s_se_bps", d->passive_10s_se_bps}};
+}
+
 ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   ordered_json j;
   j["grid"] = {{"source", spec.source},
                {"instrument", spec.instrument},
-               {"seed", spec.seed ? ordered_json(*spec.seed) : ordered_json("each scenario's own")}};
+               {"seed", spec.seed ? ordered_json(*spec.seed) : ordered_json("each scenario's own")},
+               {"compare", spec.compare.empty() ? ordered_json(nullptr) : ordered_json(spec.compare)}};
   ordered_json touch = ordered_json::object();
   for (const auto& [scenario, size] : result.touch_sizes) touch[scenario] = size;
   j["touch_size"] = touch;
@@ -570,18 +595,8 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
          {"resting_share", s.resting_share},
          {"passive_markout_1s_bps", opt(s.passive_1s_bps)},
          {"passive_markout_10s_bps", opt(s.passive_10s_bps)},
-         {"vs_baseline", s.vs_baseline
-                             ? ordered_json{{"pairs", s.vs_baseline->pairs},
-                                            {"cost_bps", s.vs_baseline->cost_bps},
-                                            {"cost_se_bps", s.vs_baseline->cost_se_bps},
-                                            {"ex_fees_bps", s.vs_baseline->ex_fees_bps},
-                                            {"ex_fees_se_bps", s.vs_baseline->ex_fees_se_bps},
-                                            {"markout_pairs", s.vs_baseline->markout_pairs},
-                                            {"passive_markout_1s_bps", s.vs_baseline->passive_1s_bps},
-                                            {"passive_markout_1s_se_bps", s.vs_baseline->passive_1s_se_bps},
-                                            {"passive_markout_10s_bps", s.vs_baseline->passive_10s_bps},
-                                            {"passive_markout_10s_se_bps", s.vs_baseline->passive_10s_se_bps}}
-                             : ordered_json(nullptr)},
+         {"vs_baseline", paired_json(s.vs_baseline)},
+         {"vs_compare", paired_json(s.vs_compare)},
          {"fill_band", s.has_band ? ordered_json{{"none_bps", s.cost_none_bps},
                                                  {"full_bps", s.cost_full_bps},
                                                  {"vs_market_none_bps", s.vs_market_none_bps},
@@ -613,7 +628,32 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   return j;
 }
 
-void print_table(const GridResult& result, std::ostream& out) {
+// The rows that carry a paired difference (`which`), one line each.
+void print_paired(const GridResult& result, std::optional<PairedDifference> GridSummary::*which,
+                  std::ostream& out) {
+  out << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::setw(9) << "horizon"
+      << std::setw(9) << "algo" << std::setw(16) << "variant" << std::right << std::setw(6) << "pairs"
+      << std::setw(18) << "cost bps" << std::setw(18) << "ex-fees bps" << std::setw(18) << "rest markout 1s"
+      << std::setw(18) << "rest markout 10s\n";
+  auto cell = [](double m, double se) {
+    return fixed(m) + " +- " + fixed(se) + (se > 0 && std::abs(m) > 2 * se ? "*" : " ");
+  };
+  for (const auto& s : result.summary) {
+    if (!(s.*which)) continue;
+    const PairedDifference& d = *(s.*which);
+    std::string scenario =
+        s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
+    if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+    out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
+        << s.horizon_label << std::setw(9) << s.algo << std::setw(16) << (s.variant.empty() ? "-" : s.variant)
+        << std::right << std::setw(6) << d.pairs << std::setw(18) << cell(d.cost_bps, d.cost_se_bps)
+        << std::setw(18) << cell(d.ex_fees_bps, d.ex_fees_se_bps) << std::setw(18)
+        << (d.markout_pairs ? cell(d.passive_1s_bps, d.passive_1s_se_bps) : std::string("-")) << std::setw(18)
+        << (d.markout_pairs ? cell(d.passive_10s_bps, d.passive_10s_se_bps) : std::string("-")) << "\n";
+  }
+}
+
+void print_table(const GridResult& result, std::ostream& out, const std::string& compare) {
   out << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::right << std::setw(10)
       << "qty" << std::setw(9) << "horizon"
       << "  " << std::left << std::setw(9) << "algo" << std::right << std::setw(6) << "runs" << std::setw(11)
@@ -666,33 +706,22 @@ void print_table(const GridResult& result, std::ostream& out) {
          "sides;\n"
          "risk: its standard deviation; positive = worse for us; rest: the share filled resting, and those "
          "fills' markouts\n";
-  if (!variants) return;
-  // Each variant against the baseline, run by run.
-  std::string baseline;
-  for (const auto& s : result.summary)
-    if (!s.variant.empty() && !s.vs_baseline && s.algo != "market") baseline = s.variant;
-  out << "\nagainst " << baseline << ", pair by pair (mean +- standard error; * beyond two):\n"
-      << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::setw(9) << "horizon"
-      << std::setw(9) << "algo" << std::setw(16) << "variant" << std::right << std::setw(6) << "pairs"
-      << std::setw(18) << "cost bps" << std::setw(18) << "ex-fees bps" << std::setw(18) << "rest markout 1s"
-      << std::setw(18) << "rest markout 10s\n";
-  auto cell = [](double m, double se) {
-    return fixed(m) + " +- " + fixed(se) + (se > 0 && std::abs(m) > 2 * se ? "*" : " ");
-  };
-  for (const auto& s : result.summary) {
-    if (!s.vs_baseline) continue;
-    const PairedDifference& d = *s.vs_baseline;
-    std::string scenario =
-        s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
-    if (scenario.size() > 27) scenario = scenario.substr(0, 27);
-    out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
-        << s.horizon_label << std::setw(9) << s.algo << std::setw(16) << s.variant << std::right
-        << std::setw(6) << d.pairs << std::setw(18) << cell(d.cost_bps, d.cost_se_bps) << std::setw(18)
-        << cell(d.ex_fees_bps, d.ex_fees_se_bps) << std::setw(18)
-        << (d.markout_pairs ? cell(d.passive_1s_bps, d.passive_1s_se_bps) : std::string("-")) << std::setw(18)
-        << (d.markout_pairs ? cell(d.passive_10s_bps, d.passive_10s_se_bps) : std::string("-")) << "\n";
+  if (variants) {
+    // Each variant against the baseline, run by run.
+    std::string baseline;
+    for (const auto& s : result.summary)
+      if (!s.variant.empty() && !s.vs_baseline && s.algo != "market") baseline = s.variant;
+    out << "\nagainst " << baseline << ", pair by pair (mean +- standard error; * beyond two):\n";
+    print_paired(result, &GridSummary::vs_baseline, out);
+    out << "difference = variant - baseline over the same start and side; negative = the variant costs "
+           "less\n";
   }
-  out << "difference = variant - baseline over the same start and side; negative = the variant costs less\n";
+  if (!compare.empty()) {
+    out << "\nagainst " << compare << ", pair by pair (mean +- standard error; * beyond two):\n";
+    print_paired(result, &GridSummary::vs_compare, out);
+    out << "difference = algo - " << compare
+        << " over the same start, side and variant; negative = the algo costs less\n";
+  }
 }
 
 std::string html_escape(const std::string& s) {
@@ -765,7 +794,7 @@ int backtest_command(const BacktestOptions& options, std::ostream& out, std::ost
   if (options.json)
     out << grid_json(*spec, *result).dump(2) << "\n";
   else
-    print_table(*result, out);
+    print_table(*result, out, spec->compare);
   for (const auto& r : result->runs)
     if (!r.ok) return 1;
   return 0;

@@ -42,6 +42,9 @@ struct GridSpec {
     std::vector<oms::AlgoParam> params;
   };
   std::vector<Variant> variants;
+  // `compare = "twap"`: every other algo is also compared with this one run by run (same scenario, size,
+  // horizon, variant, start and side). Empty: no such comparison.
+  std::string compare;
 };
 
 Result<GridSpec> load_grid(const std::string& path);
@@ -102,6 +105,8 @@ struct GridSummary {
   std::optional<double> passive_1s_bps, passive_10s_bps;
   // Against the baseline variant (set on every other variant's rows).
   std::optional<PairedDifference> vs_baseline;
+  // Against the grid's `compare` algo under the same variant (set on every other algo's rows but market's).
+  std::optional<PairedDifference> vs_compare;
 };
 
 struct GridResult {
