@@ -30,7 +30,7 @@
 namespace tranche {
 namespace {
 
-const std::vector<std::string> kAlgos = {"market", "twap", "vwap", "pov", "is", "iceberg", "peg"};
+const std::vector<std::string> kAlgos = {"market", "twap", "vwap", "pov", "is", "iceberg", "peg", "seek"};
 
 struct Outcome {
   std::uint64_t seed = 0;

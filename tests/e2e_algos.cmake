@@ -4,7 +4,7 @@
 file(MAKE_DIRECTORY ${WORK})
 include(${CMAKE_CURRENT_LIST_DIR}/e2e_common.cmake)
 
-foreach(algo twap vwap pov is iceberg peg)
+foreach(algo twap vwap pov is iceberg peg seek)
   file(REMOVE ${WORK}/${algo}.journal ${WORK}/${algo}.journal-wal ${WORK}/${algo}.journal-shm)
   run(${TRANCHE} execute --side sell --qty 40 --algo ${algo} --start 2024-08-08T23:55:00Z
       --param randomize=0.3 --param seed=5 --json --journal ${WORK}/${algo}.journal)
@@ -34,7 +34,9 @@ foreach(case
     "twap;speed=fast;unknown algo parameter 'speed'"
     "pov;pov_rate=3;pov_rate = 3 is outside"
     "twap;urgency;is not KEY=VALUE"
-    "iceberg;display=-1;display = -1 is outside")
+    "iceberg;display=-1;display = -1 is outside"
+    "seek;seek_size=0.5;seek_size = 0.5 is outside"
+    "pov;end_share=2;end_share = 2 is outside")
   list(GET case 0 algo)
   list(GET case 1 param)
   list(GET case 2 expected)
@@ -95,6 +97,29 @@ foreach(case
     message(FATAL_ERROR "bad variants: rc ${rc}, '${err}'")
   endif()
 endforeach()
+
+# One algo against another, pair by pair (`compare`): seek against twap, the same start and side.
+file(WRITE ${WORK}/compare.toml "[backtest]\nalgos = [\"twap\", \"seek\"]\ncompare = \"twap\"\nsizes = [\"1x\"]\nhorizons = [\"1m\"]\nstarts = [\"2024-08-08T23:55:00Z\", \"2024-08-08T23:56:00Z\"]\nsides = [\"buy\", \"sell\"]\n")
+run(${TRANCHE} backtest --grid ${WORK}/compare.toml --json --threads 2)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "backtest with compare failed (${rc}): ${err}")
+endif()
+string(JSON compared GET "${out}" summary 0 vs_compare)
+string(JSON pairs GET "${out}" summary 1 vs_compare pairs)
+string(JSON seek_fill GET "${out}" summary 1 fill_ratio)
+if(NOT compared STREQUAL "" OR NOT pairs EQUAL 4 OR seek_fill LESS 0.99)
+  message(FATAL_ERROR "backtest with compare: unexpected result ${out}")
+endif()
+run(${TRANCHE} backtest --grid ${WORK}/compare.toml --threads 2)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "against twap, pair by pair" OR NOT out MATCHES "seek")
+  message(FATAL_ERROR "backtest compare table (${rc}): ${out} ${err}")
+endif()
+file(WRITE ${WORK}/bad-compare.toml "[backtest]\nalgos = [\"twap\"]\ncompare = \"vwap\"\nsizes = [\"1x\"]\nhorizons = [\"1m\"]\nstarts = [\"2024-08-08T23:55:00Z\"]\n")
+run(${TRANCHE} backtest --grid ${WORK}/bad-compare.toml)
+string(STRIP "${err}" err)
+if(rc EQUAL 0 OR NOT err MATCHES "compare: 'vwap' is not one of the grid's algos" OR err MATCHES "\n")
+  message(FATAL_ERROR "bad compare: rc ${rc}, '${err}'")
+endif()
 
 # The placer's decisions read back with the signals that drove them.
 file(REMOVE ${WORK}/signals.journal ${WORK}/signals.journal-wal ${WORK}/signals.journal-shm)

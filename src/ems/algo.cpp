@@ -94,6 +94,15 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
         (key == "pov_rate"            ? p.pov_rate
          : key == "min_participation" ? p.min_participation
                                       : p.max_participation) = d;
+    } else if (key == "end_share") {
+      s = parse_double(key, value, 0, 1, p.end_share);
+    } else if (key == "replan_ratio") {
+      if (value == "off") {
+        p.replan_ratio = 0;
+      } else {
+        s = parse_double(key, value, 1, 100, p.replan_ratio);
+        if (s.ok() && p.replan_ratio <= 1) s = make_error("replan_ratio must be above 1 (or off)");
+      }
     } else if (key == "randomize") {
       s = parse_double(key, value, 0, 0.9, p.randomize);
     } else if (key == "tolerance") {
@@ -172,6 +181,21 @@ Result<AlgoParams> parse_algo_params(const std::vector<oms::AlgoParam>& params,
         s = make_error("slice '" + value + "' is shorter than the shortest slice, 100ms");
       else
         p.slice_ns = *dur;
+    } else if (key == "seek_size") {
+      s = parse_double(key, value, 1, 1000, p.seek_size);
+    } else if (key == "seek_imbalance") {
+      if (value == "off")
+        p.seek_imbalance = 2;
+      else
+        s = parse_double(key, value, 0, 1, p.seek_imbalance);
+    } else if (key == "seek_max_cost") {
+      s = parse_double(key, value, -1000, 1000, p.seek_max_cost_bps);
+    } else if (key == "seek_lookback") {
+      auto dur = parse_duration(value);
+      if (!dur || *dur < kNanosPerSecond || *dur > 3600 * kNanosPerSecond)
+        s = make_error("seek_lookback must be a duration from 1s to 1h, not '" + value + "'");
+      else
+        p.seek_lookback_ns = *dur;
     } else if (key == "profile") {
       std::istringstream in(value);
       std::string item;
@@ -331,13 +355,13 @@ void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Ending) return check_done(host, market);
   // An algo that does not watch the market hears on_market only for its children's reports: it works on each.
   if (phase_ == AlgoPhase::Working && !watches_market()) return work(host, market);
-  if (phase_ != AlgoPhase::Working || !params_.would_price.is_set() || !market.valid()) return;
+  if (phase_ != AlgoPhase::Working || !market.valid()) return;
   // The would-price: when the market comes to it, everything not yet working is taken at once.
-  const bool there =
-      side_ == Side::Buy ? market.ask <= params_.would_price : market.bid >= params_.would_price;
-  if (!there) return;
+  const bool there = params_.would_price.is_set() && (side_ == Side::Buy ? market.ask <= params_.would_price
+                                                                         : market.bid >= params_.would_price);
+  if (!there) return on_book(host, market);
   const Qty left = qty_ - host.executed() - open_intents(host);
-  if (left < std::max(min_slice(market), kQtyStep)) return;
+  if (left < std::max(min_slice(market), kQtyStep)) return on_book(host, market);
   Price limit = params_.would_price;
   if (params_.limit.is_set())
     limit = side_ == Side::Buy ? std::min(limit, params_.limit) : std::max(limit, params_.limit);

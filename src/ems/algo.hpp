@@ -49,6 +49,12 @@ struct AlgoParams {
   DurationNs slice_ns = 0;  // 0: the algo's default (horizon / 12, within 2 s and 60 s); >= kMinSliceNs
   double tolerance = 0.02;  // share of the parent the schedule may run ahead or behind before it acts
   double pov_rate = 0.1;    // pov: the target share of others' volume
+  // pov and seek: at most this share of the parent is left for the final cross (a straight-line floor to
+  // 1 - it by the end, caught up when behind beyond the tolerance); 1: no floor.
+  double end_share = 0.1;
+  // is: re-plan when the volatility or the depth moves beyond this factor from what the plan assumed; 0:
+  // never.
+  double replan_ratio = 1.5;
   double display = 0;    // iceberg: displayed base (0: the touch size at start); a Qty from the algo's edge
   int offset_ticks = 0;  // peg (and passive slices): 0 joins the touch, 1 improves it by a tick
   // Passive and pegged children read the venues' book signals (wait, pull, improve, cross on the
@@ -60,6 +66,15 @@ struct AlgoParams {
   double risk_aversion = 1e-6;  // lambda, per quote unit of variance
   double volatility = 0;
   double impact = 0;
+  // seek: a venue's touch is an opportunity when the side it takes shows seek_size times its recent level,
+  // or leans seek_imbalance toward being taken away; taken only when its spread is no wider than its recent
+  // level and taking costs at most seek_max_cost bps more than resting (half the spread, and the taker fee
+  // over the lowest maker fee of the venues it may rest on). "Recent" is a time-weighted average over
+  // seek_lookback. The defaults were chosen on the bundled market (docs/algos.md, "seek").
+  double seek_size = 6;
+  double seek_imbalance = 2;  // above 1: off
+  double seek_max_cost_bps = 5;
+  DurationNs seek_lookback_ns = 30 * kNanosPerSecond;
   std::vector<double> profile;  // vwap: volume weights per equal bucket of the horizon (empty: recent volume)
   std::map<std::string, std::string> extra;  // keys a registered algo declared as its own
 };
@@ -178,6 +193,12 @@ class Algo {
   virtual void work(AlgoHost& host, const AlgoMarket& market);
   virtual DurationNs slice_ns() const;
   virtual bool reacts_to_trades() const { return false; }
+  // A book changed while it works (after the would-price is checked): an algo that acts on what the books
+  // show (seek) does it here.
+  virtual void on_book(AlgoHost& host, const AlgoMarket& market) {
+    (void)host;
+    (void)market;
+  }
   virtual bool works_on_fills() const { return false; }
   // Others' volume expected by t (the participation cap of the next slice): what was seen, unless the algo
   // forecasts it. A forecast, so a real number.
@@ -234,7 +255,7 @@ using AlgoFactory =
 void register_algo(const std::string& name, AlgoFactory factory, std::vector<std::string> own_keys = {});
 std::vector<std::string> algo_names();  // sorted
 Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent);
-void register_builtin_algos();  // market, twap, vwap, pov, iceberg, is, peg (algos.cpp); idempotent
+void register_builtin_algos();  // market, twap, vwap, pov, iceberg, is, peg, seek (algos.cpp); idempotent
 void register_builtin_algo(const std::string& name, AlgoFactory factory);  // never replaces a registered one
 
 }  // namespace tranche::ems

@@ -169,7 +169,8 @@ TEST(Algo, TwapCatchesUpAggressivelyWhenBehindBeyondItsTolerance) {
 TEST(Algo, PovTargetsItsShareOfOthersVolumeOnly) {
   Market m;
   FakeHost host;
-  auto algo = make(parent("pov", 500, {{"pov_rate", "0.2"}, {"randomize", "0"}}));
+  // No floor (end_share 1): the volume alone.
+  auto algo = make(parent("pov", 500, {{"pov_rate", "0.2"}, {"randomize", "0"}, {"end_share", "1"}}));
   algo->on_start(host, m.at(kStart));
   EXPECT_EQ(host.open(), Qty{});  // no volume yet, none forecast: nothing to do
   for (int i = 1; i <= 20; ++i) algo->on_trade(host, m.at(kStart + i * kNanosPerSecond), 10.0);
@@ -184,7 +185,8 @@ TEST(Algo, PovTargetsItsShareOfOthersVolumeOnly) {
 TEST(Algo, PovWithAMaximumParticipationStartsOnTheVolumeItForecasts) {
   Market m;
   FakeHost host;
-  auto algo = make(parent("pov", 500, {{"max_participation", "0.3"}, {"randomize", "0"}}));
+  auto algo =
+      make(parent("pov", 500, {{"max_participation", "0.3"}, {"randomize", "0"}, {"end_share", "1"}}));
   History history;  // 10 base a second for the minute before the start
   for (int s = 60; s > 0; --s) history.emplace_back(kStart - s * kNanosPerSecond, 10.0);
   algo->on_history(history, {});
@@ -192,6 +194,27 @@ TEST(Algo, PovWithAMaximumParticipationStartsOnTheVolumeItForecasts) {
   // 10% of the 50 expected over the first 5 s: the cap is 30% of what is expected, not of the nothing seen.
   ASSERT_EQ(host.intents.size(), 1u);
   EXPECT_EQ(host.intents[0].intent.qty, Qty::from_units(5));
+}
+
+TEST(Algo, PovOnThinVolumeKeepsToAFloorThatLeavesAtMostItsEndShareForTheFinalCross) {
+  Market m;
+  FakeHost host;
+  auto algo = make(parent("pov", 500, {{"pov_rate", "0.1"}, {"randomize", "0"}, {"end_share", "0.2"}}));
+  algo->on_start(host, m.at(kStart));
+  // Others trade 1 base a second: 10% of that would leave nearly all of the 500 for the end.
+  TimestampNs t = kStart;
+  while (!host.wakes.empty() && host.wakes.back() > t && host.wakes.back() < kStart + kTwoMinutes) {
+    for (TimestampNs s = t + kNanosPerSecond; s <= host.wakes.back(); s += kNanosPerSecond)
+      algo->on_trade(host, m.at(s), 1.0);
+    t = host.wakes.back();
+    host.fill_all();
+    algo->on_timer(host, m.at(t));
+    // The straight line to 80% by the end, within the tolerance (2% of 500).
+    const double floor = 500 * 0.8 * static_cast<double>(t - kStart) / kTwoMinutes;
+    EXPECT_GE((host.executed_base + host.open()).to_double(), floor - 0.02 * 500 - 1e-9) << format_time(t);
+  }
+  host.fill_all();
+  EXPECT_GE(host.executed_base.to_double(), 500 * 0.8 * 0.9) << "at most the end share, and a slice, left";
 }
 
 TEST(Algo, VwapIgnoresEveryPrintFromAfterItsStart) {
@@ -428,6 +451,152 @@ TEST(Algo, ParametersAreCheckedAndUnknownOnesRefused) {
       make_algo(parent("twap", 1, {{"min_participation", "0.3"}, {"max_participation", "0.2"}})).ok());
   EXPECT_FALSE(make_algo(parent("nope", 1)).ok());
   EXPECT_TRUE(make_algo(parent("vwap", 1, {{"profile", "1,2,3"}, {"slice", "5s"}})).ok());
+}
+
+// seek: the book's opportunities, one venue at one second a step, its asks showing `ask` base at the touch.
+struct SeekMarket : Market {
+  explicit SeekMarket(double taker_fee_bps = 0, double maker_fee_bps = 0) {
+    views[0].taker_fee_bps = taker_fee_bps;
+    views[0].maker_fee_bps = maker_fee_bps;
+  }
+  AlgoMarket showing(double ask, TimestampNs t) {
+    views[0].asks[0].qty = base(ask);
+    return at(t);
+  }
+};
+
+std::vector<const FakeHost::Submitted*> aggressive(const FakeHost& host) {
+  std::vector<const FakeHost::Submitted*> out;
+  for (const auto& s : host.intents)
+    if (s.intent.urgency == Urgency::Aggressive) out.push_back(&s);
+  return out;
+}
+
+TEST(Seek, RestsWhatIsLeftPeggedAndTakesWhenAVenueShowsFarMoreThanItsRecentSize) {
+  SeekMarket m;
+  FakeHost host;
+  auto algo = make(parent("seek", 120, {{"seek_size", "3"}}));
+  algo->on_start(host, m.at(kStart));
+  ASSERT_EQ(host.intents.size(), 1u);
+  EXPECT_EQ(host.intents[0].intent.urgency, Urgency::Peg);
+  EXPECT_EQ(host.intents[0].intent.qty, base(120));
+  EXPECT_EQ(host.intents[0].intent.deadline_ns, kStart + kTwoMinutes);
+  for (int s = 1; s <= 20; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  EXPECT_TRUE(aggressive(host).empty()) << "the usual size is no opportunity";
+  // Five times the recent size: the resting child is pulled out of the way, then the take goes.
+  algo->on_market(host, m.showing(50, kStart + 21 * kNanosPerSecond));
+  EXPECT_TRUE(host.intents[0].state.done) << "pulled for the take";
+  algo->on_market(host, m.showing(50, kStart + 21 * kNanosPerSecond + kNanosPerMilli));
+  const auto takes = aggressive(host);
+  ASSERT_EQ(takes.size(), 1u);
+  EXPECT_EQ(takes[0]->intent.qty, base(50));
+  EXPECT_EQ(takes[0]->intent.limit, m.views[0].asks[0].price);  // at the touch it saw, no deeper
+  // The take filled: what is left rests again.
+  host.fill_all();
+  algo->on_fill(host, m.showing(10, kStart + 22 * kNanosPerSecond));
+  ASSERT_FALSE(host.intents.back().state.done);
+  EXPECT_EQ(host.intents.back().intent.urgency, Urgency::Peg);
+  EXPECT_EQ(host.intents.back().intent.qty, base(70));
+}
+
+TEST(Seek, TakesNothingWhereTakingCostsMoreOverRestingThanItsMaximum) {
+  SeekMarket m(/*taker_fee_bps=*/5, /*maker_fee_bps=*/2);  // 3 bps more to take than to rest
+  FakeHost host;
+  auto algo = make(parent("seek", 120, {{"seek_size", "3"}, {"seek_max_cost", "2"}}));
+  algo->on_start(host, m.at(kStart));
+  for (int s = 1; s <= 20; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  algo->on_market(host, m.showing(100, kStart + 21 * kNanosPerSecond));
+  algo->on_market(host, m.showing(100, kStart + 21 * kNanosPerSecond + kNanosPerMilli));
+  EXPECT_TRUE(aggressive(host).empty());
+  EXPECT_FALSE(host.intents[0].state.done) << "the resting child stays";
+  // The same opportunity where the cost is allowed is taken.
+  FakeHost host2;
+  auto allowed = make(parent("seek", 120, {{"seek_size", "3"}, {"seek_max_cost", "4"}}));
+  allowed->on_start(host2, m.at(kStart));
+  for (int s = 1; s <= 20; ++s) allowed->on_market(host2, m.showing(10, kStart + s * kNanosPerSecond));
+  allowed->on_market(host2, m.showing(100, kStart + 21 * kNanosPerSecond));
+  allowed->on_market(host2, m.showing(100, kStart + 21 * kNanosPerSecond + kNanosPerMilli));
+  EXPECT_EQ(aggressive(host2).size(), 1u);
+}
+
+TEST(Seek, TakesNothingBeforeItKnowsAVenuesRecentSize) {
+  SeekMarket m;
+  FakeHost host;
+  auto algo = make(parent("seek", 120, {{"seek_size", "3"}}));
+  algo->on_start(host, m.at(kStart));
+  for (int s = 1; s <= 5; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  algo->on_market(host, m.showing(100, kStart + 6 * kNanosPerSecond));  // 5 s watched: under the warm-up
+  algo->on_market(host, m.showing(100, kStart + 6 * kNanosPerSecond + kNanosPerMilli));
+  EXPECT_TRUE(aggressive(host).empty());
+}
+
+TEST(Seek, TakesWhenTheSideItTakesIsAboutToBeTakenAway) {
+  SeekMarket m;
+  FakeHost host;
+  auto algo =
+      make(parent("seek", 120, {{"seek_size", "1000"}, {"seek_imbalance", "0.8"}, {"end_share", "1"}}));
+  algo->on_start(host, m.at(kStart));
+  for (int s = 1; s <= 20; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  EXPECT_TRUE(aggressive(host).empty());
+  m.views[0].bids[0].qty = base(200);  // bids 200 against asks 5: leaning 0.95 toward the asks going
+  algo->on_market(host, m.showing(5, kStart + 21 * kNanosPerSecond));
+  algo->on_market(host, m.showing(5, kStart + 21 * kNanosPerSecond + kNanosPerMilli));
+  const auto takes = aggressive(host);
+  ASSERT_EQ(takes.size(), 1u);
+  EXPECT_EQ(takes[0]->intent.qty, base(5));
+  // One take a second at most: the book gets time to show again.
+  host.fill_all();
+  algo->on_fill(host, m.showing(5, kStart + 21 * kNanosPerSecond + 2 * kNanosPerMilli));
+  algo->on_market(host, m.showing(5, kStart + 21 * kNanosPerSecond + 3 * kNanosPerMilli));
+  algo->on_market(host, m.showing(5, kStart + 21 * kNanosPerSecond + 4 * kNanosPerMilli));
+  EXPECT_EQ(aggressive(host).size(), 1u);
+}
+
+TEST(Seek, TakesTheShortfallWhenBehindItsMinimumParticipation) {
+  SeekMarket m;
+  FakeHost host;
+  auto algo = make(parent("seek", 120, {{"min_participation", "0.5"}}));
+  algo->on_start(host, m.at(kStart));
+  algo->on_trade(host, m.at(kStart + kNanosPerSecond), 40);  // others traded 40: 20 due, none executed
+  algo->on_timer(host, m.at(host.wakes.back()));             // the rest is pulled for the catch-up
+  algo->on_timer(host, m.at(host.wakes.back()));
+  const auto takes = aggressive(host);
+  ASSERT_EQ(takes.size(), 1u);
+  EXPECT_EQ(takes[0]->intent.qty, base(20));
+}
+
+TEST(Seek, TakesWhatItIsBehindItsFloorSoAtMostItsEndShareIsLeftForTheEnd) {
+  SeekMarket m;
+  FakeHost host;
+  auto algo = make(parent("seek", 120, {{"end_share", "0.5"}}));
+  algo->on_start(host, m.at(kStart));
+  // Nothing filled by 60 s: half of the way to 50% is due, 30, pulled from the resting child and taken.
+  algo->on_timer(host, m.at(kStart + 60 * kNanosPerSecond));
+  algo->on_timer(host, m.at(kStart + 60 * kNanosPerSecond + kNanosPerMilli + 5 * kNanosPerSecond));
+  const auto takes = aggressive(host);
+  ASSERT_EQ(takes.size(), 1u);
+  EXPECT_NEAR(takes[0]->intent.qty.to_double(), 120 * 0.5 * 65.001 / 120, 1e-6);
+}
+
+TEST(Seek, RestsNoMoreThanItsMaximumParticipationOfTheVolumeExpected) {
+  SeekMarket m;
+  FakeHost host;
+  auto algo = make(parent("seek", 120, {{"max_participation", "0.1"}, {"end_share", "1"}}));
+  algo->on_start(host, m.at(kStart));
+  EXPECT_TRUE(host.intents.empty()) << "no volume seen nor expected: nothing may rest";
+  algo->on_trade(host, m.at(kStart + 20 * kNanosPerSecond), 100);
+  algo->on_timer(host, m.at(kStart + 20 * kNanosPerSecond));
+  ASSERT_EQ(host.intents.size(), 1u);
+  // 10% of what others traded and of their pace over the next 5 s: 0.1 x (100 + 100 / 20 s x 5 s).
+  EXPECT_EQ(host.intents[0].intent.qty, base(12.5));
+}
+
+TEST(Seek, ItsParametersAreChecked) {
+  EXPECT_FALSE(make_algo(parent("seek", 1, {{"seek_size", "0.5"}})).ok());
+  EXPECT_FALSE(make_algo(parent("seek", 1, {{"seek_imbalance", "1.5"}})).ok());
+  EXPECT_FALSE(make_algo(parent("seek", 1, {{"seek_lookback", "0s"}})).ok());
+  EXPECT_FALSE(make_algo(parent("seek", 1, {{"seek_max_cost", "nan"}})).ok());
+  EXPECT_TRUE(make_algo(parent("seek", 1, {{"seek_imbalance", "off"}, {"seek_lookback", "1m"}})).ok());
 }
 
 // Almgren and Chriss (2000), their own example: X = 1e6, T = 5, N = 5, sigma = 0.95, epsilon = 0.0625,

@@ -1,7 +1,9 @@
-// The built-in algos: market, twap, vwap, pov, is (arrival price), iceberg and peg.
+// The built-in algos: market, twap, vwap, pov, is (arrival price), iceberg, peg and seek.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "ems/algo.hpp"
@@ -188,7 +190,9 @@ class Vwap final : public Algo {
 };
 
 // POV: a target share of others' volume since the start (our own fills never count), between the minimum and
-// maximum participation when given. Ahead of the next wake the volume is forecast at its recent rate.
+// maximum participation when given. Ahead of the next wake the volume is forecast at its recent rate. A floor
+// keeps what is left for the final cross to at most end_share of the parent: where others' volume is too
+// thin for the rate to finish in time, the schedule becomes a straight line to (1 - that share) by the end.
 class Pov final : public Algo {
  public:
   Pov(const oms::ParentOrder& parent, AlgoParams params) : Algo("pov", parent, std::move(params)) {}
@@ -211,7 +215,14 @@ class Pov final : public Algo {
     double rate = params_.pov_rate;
     if (params_.max_participation > 0) rate = std::min(rate, params_.max_participation);
     rate = std::max(rate, params_.min_participation);
-    return std::min(qty_, base_from_model(rate * expected_volume_by(t, market)));
+    const double by_volume = rate * expected_volume_by(t, market);
+    double floor = 0;
+    if (params_.end_share < 1 && params_.end_ns > params_.start_ns) {
+      const double elapsed =
+          std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
+      floor = qty_.to_double() * (1 - params_.end_share) * elapsed;
+    }
+    return std::min(qty_, base_from_model(std::max(by_volume, floor)));
   }
   double expected_volume_by(TimestampNs t, const AlgoMarket& market) const override {
     const double elapsed = seconds(market.now_ns - params_.start_ns);
@@ -233,9 +244,16 @@ class Pov final : public Algo {
 
 // Arrival price (implementation shortfall): the Almgren-Chriss trajectory for the risk aversion, the
 // volatility (from the mids before the start when not given) and the temporary impact (from the depth near
-// the mid at the start when not given), front-loaded as risk aversion grows.
+// the mid when not given), front-loaded as risk aversion grows. While it works it keeps measuring both: the
+// volatility of the mids since its start and the depth at each slice. When either has moved beyond a factor
+// of `replan_ratio` from what the trajectory assumed, it re-plans what is left over the time that is left.
 class ArrivalPrice final : public Algo {
  public:
+  // The volatility seen since the start is trusted once it rests on this many one-second changes.
+  static constexpr std::uint64_t kMinSamples = 20;
+  // Plans are at least this far apart: a model re-fitted on every slice would chase noise.
+  static constexpr DurationNs kMinReplanGapNs = 20 * kNanosPerSecond;
+
   ArrivalPrice(const oms::ParentOrder& parent, AlgoParams params) : Algo("is", parent, std::move(params)) {}
 
   void on_history(const History& prints, const History& mids) override {
@@ -263,67 +281,153 @@ class ArrivalPrice final : public Algo {
 
  protected:
   Qty target(TimestampNs t, const AlgoMarket& market) const override {
-    if (params_.end_ns <= params_.start_ns) return qty_;
-    const double T = seconds(params_.end_ns - params_.start_ns);
-    return base_from_model(qty_.to_double() *
-                           (1 - ac_remaining_share(kappa_, T, seconds(t - params_.start_ns))));
     (void)market;
+    if (params_.end_ns <= params_.start_ns) return qty_;
+    // From the plan's start: what was due then, plus the trajectory over what was left then.
+    const TimestampNs from = plan_ns_ > 0 ? plan_ns_ : params_.start_ns;
+    const double T = seconds(params_.end_ns - from);
+    const double due_then = plan_base_.to_double();
+    const double left_then = qty_.to_double() - due_then;
+    return base_from_model(due_then + left_then * (1 - ac_remaining_share(kappa_, T, seconds(t - from))));
+  }
+
+  void on_book(AlgoHost& host, const AlgoMarket& market) override {
+    (void)host;
+    // The benchmark of the volatility since the start: the mid sampled once a second, as before it.
+    if (!market.valid() || market.now_ns < next_sample_ns_) return;
+    const double mid = market.mid();
+    if (last_sample_mid_ > 0) {
+      const double d = mid - last_sample_mid_;
+      ++samples_;
+      sum_ += d;
+      sum_sq_ += d * d;
+    }
+    last_sample_mid_ = mid;
+    next_sample_ns_ = (next_sample_ns_ == 0 ? market.now_ns : next_sample_ns_) + kNanosPerSecond;
+    if (next_sample_ns_ <= market.now_ns) next_sample_ns_ = market.now_ns + kNanosPerSecond;  // a quiet gap
   }
 
   void work(AlgoHost& host, const AlgoMarket& market) override {
-    if (!modelled_) model(host, market);
+    if (!modelled_) {
+      model(host, market);
+    } else if (params_.replan_ratio > 0 && market.now_ns >= plan_ns_ + kMinReplanGapNs &&
+               market.now_ns < params_.end_ns) {
+      replan_if_changed(host, market);
+    }
     Algo::work(host, market);
   }
 
   void save_more(Text& out) const override {
-    out << "kappa=" << kappa_ << ";modelled=" << (modelled_ ? 1 : 0) << ";";
+    out << "kappa=" << kappa_ << ";modelled=" << (modelled_ ? 1 : 0) << ";sigma_plan=" << sigma_plan_
+        << ";eta_plan=" << eta_plan_ << ";plan_ns=" << plan_ns_ << ";plan_base=" << plan_base_.to_string()
+        << ";replans=" << replans_ << ";";
   }
   void restore_more(const std::map<std::string, double>& from) override {
-    if (auto it = from.find("kappa"); it != from.end()) kappa_ = it->second;
-    if (auto it = from.find("modelled"); it != from.end()) modelled_ = it->second != 0;
+    auto get = [&](const char* key, double fallback) {
+      auto it = from.find(key);
+      return it == from.end() ? fallback : it->second;
+    };
+    kappa_ = get("kappa", kappa_);
+    modelled_ = get("modelled", modelled_ ? 1 : 0) != 0;
+    sigma_plan_ = get("sigma_plan", sigma_plan_);
+    eta_plan_ = get("eta_plan", eta_plan_);
+    plan_ns_ = static_cast<TimestampNs>(get("plan_ns", static_cast<double>(plan_ns_)));
+    plan_base_ = base_from_model(get("plan_base", plan_base_.to_double()));
+    replans_ = static_cast<std::uint64_t>(get("replans", static_cast<double>(replans_)));
   }
 
  private:
+  // The temporary impact the book implies now: base shown within 10 bps of the mid on the side it takes, per
+  // unit of price. Taking at a rate v for the book's refill time (about a second) walks v / (2 D) into it.
+  double eta_from_depth(const AlgoMarket& market) const {
+    if (market.views == nullptr || !market.valid()) return 0;
+    const double mid = market.mid(), band = mid * 10e-4;
+    double base = 0;
+    for (const VenueView& v : *market.views) {
+      if (!v.tradable) continue;
+      for (const md::Level& l : side_ == Side::Buy ? v.asks : v.bids) {
+        if (std::abs(l.price.to_double() - mid) > band) break;
+        base += base_from_units(v.listing, l.qty, l.price).to_double();
+      }
+    }
+    return base > 0 ? 1.0 / (2 * base / band) : 0;
+  }
+
+  double kappa_for(double sigma, double eta, double T) const {
+    const double tau = std::max(1.0, seconds(slice_ns()));
+    if (!(sigma > 0 && eta > 0 && params_.risk_aversion > 0)) return 0;
+    AcInputs in;
+    in.X = (qty_ - plan_base_).to_double();
+    in.T = T;
+    in.N = std::max(1, static_cast<int>(std::lround(T / tau)));
+    in.sigma = sigma;
+    in.eta = eta;
+    in.lambda = params_.risk_aversion;
+    return almgren_chriss(in).kappa;
+  }
+
   void model(AlgoHost& host, const AlgoMarket& market) {
     modelled_ = true;
-    const double sigma = params_.volatility > 0 ? params_.volatility : sigma_;
-    double eta = params_.impact;
-    if (eta <= 0 && market.views != nullptr && market.valid()) {
-      // The book the order takes from: base shown within 10 bps of the mid, as base per unit of price. Taking
-      // at a rate v for the book's refill time (about a second) walks v / (2 D) into it.
-      const double mid = market.mid(), band = mid * 10e-4;
-      double base = 0;
-      for (const VenueView& v : *market.views) {
-        if (!v.tradable) continue;
-        for (const md::Level& l : side_ == Side::Buy ? v.asks : v.bids) {
-          if (std::abs(l.price.to_double() - mid) > band) break;
-          base += base_from_units(v.listing, l.qty, l.price).to_double();
-        }
-      }
-      if (base > 0) eta = 1.0 / (2 * base / band);
-    }
+    sigma_plan_ = params_.volatility > 0 ? params_.volatility : sigma_;
+    eta_plan_ = params_.impact > 0 ? params_.impact : eta_from_depth(market);
+    plan_ns_ = params_.start_ns;
+    plan_base_ = Qty{};
     const double T = std::max(1.0, seconds(params_.end_ns - params_.start_ns));
-    const double tau = std::max(1.0, seconds(slice_ns()));
-    if (sigma > 0 && eta > 0 && params_.risk_aversion > 0) {
-      AcInputs in;
-      in.X = qty_.to_double();
-      in.T = T;
-      in.N = std::max(1, static_cast<int>(std::lround(T / tau)));
-      in.sigma = sigma;
-      in.eta = eta;
-      in.lambda = params_.risk_aversion;
-      kappa_ = almgren_chriss(in).kappa;
-    }
+    kappa_ = kappa_for(sigma_plan_, eta_plan_, T);
     std::ostringstream why;
-    why << "sigma " << sigma << " per sqrt(s), eta " << eta << ", lambda " << params_.risk_aversion
-        << ": kappa " << kappa_ << " per s (" << (kappa_ * T < 1e-6 ? "straight line" : "front-loaded")
-        << ")";
+    why << "sigma " << sigma_plan_ << " per sqrt(s), eta " << eta_plan_ << ", lambda "
+        << params_.risk_aversion << ": kappa " << kappa_ << " per s ("
+        << (kappa_ * T < 1e-6 ? "straight line" : "front-loaded") << ")";
     note(host, "model", why.str(), market.now_ns);
   }
 
-  double sigma_ = 0;
+  // Re-plans what is left when the market is no longer the one the plan assumed: the volatility seen since
+  // the start (unless given) or the depth now (unless given) beyond replan_ratio from the plan's.
+  void replan_if_changed(AlgoHost& host, const AlgoMarket& market) {
+    double sigma = sigma_plan_, eta = eta_plan_;
+    if (params_.volatility <= 0 && samples_ >= kMinSamples) {
+      const double n = static_cast<double>(samples_);
+      sigma = std::sqrt(std::max(0.0, sum_sq_ / n - (sum_ / n) * (sum_ / n)));
+    }
+    if (params_.impact <= 0)
+      if (const double now_eta = eta_from_depth(market); now_eta > 0) eta = now_eta;
+    auto moved = [&](double now, double assumed) {
+      if (now <= 0 || assumed <= 0) return now > 0 && assumed <= 0;  // first known: a plan at last
+      const double r = now / assumed;
+      return r > params_.replan_ratio || r < 1 / params_.replan_ratio;
+    };
+    const bool sigma_moved = moved(sigma, sigma_plan_), eta_moved = moved(eta, eta_plan_);
+    if (!sigma_moved && !eta_moved) return;
+    const Qty due_now = std::min(qty_, target(market.now_ns, market));
+    const double old_kappa = kappa_;
+    std::ostringstream why;
+    why << (sigma_moved ? "volatility" : "") << (sigma_moved && eta_moved ? " and " : "")
+        << (eta_moved ? "depth" : "") << " moved: sigma " << sigma_plan_ << " -> " << sigma
+        << " per sqrt(s), eta " << eta_plan_ << " -> " << eta;
+    plan_ns_ = market.now_ns;
+    plan_base_ = due_now;
+    sigma_plan_ = sigma;
+    eta_plan_ = eta;
+    const double T = std::max(1.0, seconds(params_.end_ns - market.now_ns));
+    kappa_ = kappa_for(sigma, eta, T);
+    ++replans_;
+    why << ": kappa " << old_kappa << " -> " << kappa_ << " per s over the " << T << " s left, from "
+        << due_now.to_double() << " due";
+    note(host, "re-model", why.str(), market.now_ns);
+  }
+
+  double sigma_ = 0;  // estimated before the start
   double kappa_ = 0;
   bool modelled_ = false;
+  // The plan in force: what it assumed, when it began and what was due then.
+  double sigma_plan_ = 0, eta_plan_ = 0;
+  TimestampNs plan_ns_ = 0;
+  Qty plan_base_;
+  std::uint64_t replans_ = 0;
+  // One-second mid changes since the start.
+  TimestampNs next_sample_ns_ = 0;
+  double last_sample_mid_ = 0, sum_ = 0, sum_sq_ = 0;
+  std::uint64_t samples_ = 0;
 };
 
 // Iceberg: one displayed slice at a time, the rest hidden; the next slice goes when the last is done, each
@@ -363,9 +467,7 @@ class Iceberg final : public Algo {
   }
   bool works_on_fills() const override { return true; }
   void save_more(Text& out) const override { out << "display=" << display_.to_string() << ";"; }
-  void restore_more(const std::map<std::string, double>& from) override {
-    if (auto it = from.find("display"); it != from.end()) display_ = base_from_model(it->second);
-  }
+  void restore_more(const std::map<std::string, double>& from) override {}
 
  private:
   Qty display_;
@@ -399,6 +501,269 @@ class Peg final : public Algo {
   bool works_on_fills() const override { return true; }
 };
 
+// Seek (liquidity seeking): rests what is left where the placer expects it to fill soonest for the least, and
+// takes liquidity when a venue's book offers it cheaply: the side it would take showing well above its recent
+// size, or leaning toward being taken away, at a spread no wider than usual there, when taking costs little
+// more than resting (half the spread, the taker fee over the maker fee). It keeps between the minimum and the
+// maximum participation; at its end time it finishes or leaves what is left.
+class Seek final : public Algo {
+ public:
+  // Between two takes the book gets time to show again what it holds.
+  static constexpr DurationNs kTakeGapNs = kNanosPerSecond;
+  // Resting children pulled to free room for a take stay off this long at most: the take goes as soon as the
+  // cancels are reported, or the opportunity has gone and they rest again.
+  static constexpr DurationNs kPullHoldNs = 500 * kNanosPerMilli;
+  // A venue's recent level is not trusted before it has been watched this long (or the lookback, if shorter).
+  static constexpr DurationNs kWarmUpNs = 10 * kNanosPerSecond;
+
+  Seek(const oms::ParentOrder& parent, AlgoParams params) : Algo("seek", parent, std::move(params)) {
+    const bool urgency_given = std::any_of(parent.params.begin(), parent.params.end(),
+                                           [](const oms::AlgoParam& p) { return p.key == "urgency"; });
+    // Resting follows the touch unless asked otherwise; "aggressive" would not rest at all.
+    if (!urgency_given || params_.urgency == Urgency::Aggressive) params_.urgency = Urgency::Peg;
+    // No floor unless asked: on the bundled market a floor's catch-ups cost more than they saved
+    // (docs/algos.md, "seek").
+    const bool end_share_given = std::any_of(parent.params.begin(), parent.params.end(),
+                                             [](const oms::AlgoParam& p) { return p.key == "end_share"; });
+    if (!end_share_given) params_.end_share = 1;
+  }
+
+  void on_history(const History& prints, const History& mids) override {
+    (void)mids;
+    // Others' volume rate over the minute before the start: the maximum participation's first forecast.
+    const TimestampNs from = params_.start_ns - 60 * kNanosPerSecond;
+    double total = 0;
+    TimestampNs first = params_.start_ns;
+    for (const auto& [t, base] : prints)
+      if (t >= from && t < params_.start_ns) {
+        total += base;
+        first = std::min(first, t);
+      }
+    if (params_.start_ns - first > kNanosPerSecond) rate_per_s_ = total / seconds(params_.start_ns - first);
+  }
+
+ protected:
+  DurationNs slice_ns() const override {
+    return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
+  }
+  bool works_on_fills() const override { return true; }
+
+  void work(AlgoHost& host, const AlgoMarket& market) override {
+    const TimestampNs now = market.now_ns;
+    next_wake_ns_ = params_.end_ns ? std::min(params_.end_ns, now + slice_ns()) : now + slice_ns();
+    host.wake_at(next_wake_ns_);
+    if (taking(host)) return;
+    // Behind the minimum participation, or the floor that leaves at most end_share for the final cross,
+    // beyond the tolerance: the shortfall is taken now.
+    double due = params_.min_participation * others_volume_.to_double();
+    const char* what = "the minimum participation";
+    if (floor_at(now) > due) {
+      due = floor_at(now);
+      what = "its floor";
+    }
+    const Qty behind = std::min(qty_, base_from_model(due)) - host.executed() - working_aggressively(host);
+    if (behind.to_double() > params_.tolerance * qty_.to_double() && behind >= min_slice(market)) {
+      Text why(-1);
+      why << "behind " << what << " by " << behind.to_double();
+      if (take(host, market, behind, params_.limit, why.str())) return;
+    }
+    rest(host, market);
+  }
+
+  void on_book(AlgoHost& host, const AlgoMarket& market) override {
+    observe(market);
+    if (taking(host)) return;
+    const TimestampNs now = market.now_ns;
+    if (pulled_until_ns_ != 0 && now >= pulled_until_ns_) pulled_until_ns_ = 0;
+    if (now >= last_take_ns_ + kTakeGapNs)
+      if (const auto found = opportunity(market)) {
+        const VenueView& v = (*market.views)[found->view];
+        Text why(2);
+        why << "on " << v.venue.view() << ": " << found->base << " shown at " << found->price.to_string()
+            << ", " << found->size_ratio << "x its recent size, leaning " << found->lean << ", spread "
+            << found->spread_ticks << " ticks, taking costs " << found->extra_bps << " bps over resting";
+        const Qty want = std::min(qty_ - host.executed(), base_from_model(found->base));
+        Price limit = found->price;
+        if (params_.limit.is_set())
+          limit = side_ == Side::Buy ? std::min(limit, params_.limit) : std::max(limit, params_.limit);
+        if (take(host, market, want, limit, why.str())) return;
+      }
+    // Nothing resting (a take just ended, or what was pulled for one is free again): rest what is left.
+    if (pulled_until_ns_ == 0 && !resting(host)) rest(host, market);
+  }
+
+  void save_more(Text& out) const override {
+    out << "takes=" << takes_ << ";rate_per_s=" << rate_per_s_ << ";";
+  }
+  void restore_more(const std::map<std::string, double>& from) override {
+    if (auto it = from.find("takes"); it != from.end()) takes_ = static_cast<std::uint64_t>(it->second);
+    if (auto it = from.find("rate_per_s"); it != from.end()) rate_per_s_ = it->second;
+    // The books' recent levels are not kept: they are watched afresh, and no take goes before they are
+    // known again.
+    take_.reset();
+    rest_.clear();
+  }
+
+ private:
+  // A venue's recent touch: time-weighted averages of what the side we take shows and of the spread.
+  struct Watch {
+    TimestampNs first_ns = 0, last_ns = 0;
+    double far_base = 0, spread_ticks = 0;          // as last seen
+    double far_base_avg = 0, spread_ticks_avg = 0;  // over about seek_lookback
+  };
+  struct Opportunity {
+    std::size_t view = 0;
+    Price price;
+    double base = 0, size_ratio = 0, lean = 0, spread_ticks = 0, extra_bps = 0;
+  };
+
+  static const md::Level* first(const std::vector<md::Level>& side) {
+    return side.empty() ? nullptr : &side.front();
+  }
+
+  void observe(const AlgoMarket& market) {
+    if (market.views == nullptr) return;
+    const double lookback = static_cast<double>(params_.seek_lookback_ns);
+    for (const VenueView& v : *market.views) {
+      const md::Level* far = first(side_ == Side::Buy ? v.asks : v.bids);
+      const md::Level* near = first(side_ == Side::Buy ? v.bids : v.asks);
+      if (far == nullptr || near == nullptr || !v.listing.tick_size.is_positive()) continue;
+      if (watch_.size() <= v.source) watch_.resize(v.source + 1);
+      Watch& w = watch_[v.source];
+      const double far_base = base_from_units(v.listing, far->qty, far->price).to_double();
+      const double spread =
+          std::abs(far->price.to_double() - near->price.to_double()) / v.listing.tick_size.to_double();
+      if (w.first_ns == 0) {
+        w.first_ns = market.now_ns;
+        w.far_base_avg = far_base;
+        w.spread_ticks_avg = spread;
+      } else if (market.now_ns > w.last_ns) {
+        // The last value held since it was seen, weighted by how long it held.
+        const double a = 1 - std::exp(-static_cast<double>(market.now_ns - w.last_ns) / lookback);
+        w.far_base_avg += a * (w.far_base - w.far_base_avg);
+        w.spread_ticks_avg += a * (w.spread_ticks - w.spread_ticks_avg);
+      }
+      w.last_ns = market.now_ns;
+      w.far_base = far_base;
+      w.spread_ticks = spread;
+    }
+  }
+
+  std::optional<Opportunity> opportunity(const AlgoMarket& market) const {
+    if (market.views == nullptr) return std::nullopt;
+    const DurationNs warm_up = std::min(kWarmUpNs, params_.seek_lookback_ns);
+    double cheapest_maker_bps = std::numeric_limits<double>::infinity();
+    for (const VenueView& v : *market.views)
+      if (v.tradable) cheapest_maker_bps = std::min(cheapest_maker_bps, v.maker_fee_bps);
+    std::optional<Opportunity> best;
+    for (std::size_t i = 0; i < market.views->size(); ++i) {
+      const VenueView& v = (*market.views)[i];
+      if (!v.tradable || v.source >= watch_.size()) continue;
+      const Watch& w = watch_[v.source];
+      if (w.first_ns == 0 || market.now_ns < w.first_ns + warm_up || w.far_base_avg <= 0) continue;
+      const md::Level* far = first(side_ == Side::Buy ? v.asks : v.bids);
+      const md::Level* near = first(side_ == Side::Buy ? v.bids : v.asks);
+      if (far == nullptr || near == nullptr) continue;
+      if (params_.limit.is_set() &&
+          (side_ == Side::Buy ? far->price > params_.limit : far->price < params_.limit))
+        continue;
+      // Tight: no wider than its recent level (a one-tick spread always is).
+      if (w.spread_ticks > std::max(1.0, w.spread_ticks_avg) + 1e-9) continue;
+      const double mid = (far->price.to_double() + near->price.to_double()) / 2;
+      const double half_spread_bps = std::abs(far->price.to_double() - mid) / mid * 1e4;
+      // Against resting where it rests cheapest: a take where taking and making cost the same is still
+      // dearer than resting on a venue that charges makers less.
+      const double extra_bps = half_spread_bps + v.taker_fee_bps - cheapest_maker_bps;
+      if (extra_bps > params_.seek_max_cost_bps) continue;
+      const double near_base = base_from_units(v.listing, near->qty, near->price).to_double();
+      const double size_ratio = w.far_base / w.far_base_avg;
+      // Toward being taken away: the side we rest on outweighs the side we take (for a buy, bids over asks),
+      // so the far touch is likely the next to go.
+      const double lean = (near_base - w.far_base) / (near_base + w.far_base);
+      if (size_ratio < params_.seek_size && lean < params_.seek_imbalance) continue;
+      if (best && w.far_base <= best->base) continue;
+      best = Opportunity{i, far->price, w.far_base, size_ratio, lean, w.spread_ticks, extra_bps};
+    }
+    return best;
+  }
+
+  // The most the parent may have executed and working now: all of it, or within the maximum participation
+  // of the volume expected by the next wake.
+  Qty allowed(const AlgoMarket& market) const {
+    if (params_.max_participation <= 0) return qty_;
+    const double elapsed = seconds(market.now_ns - params_.start_ns);
+    const double others = others_volume_.to_double();
+    const double per_s = elapsed > 10 ? others / elapsed : rate_per_s_;
+    const double expected = others + per_s * seconds(slice_ns());
+    return std::min(qty_, base_from_model(params_.max_participation * expected));
+  }
+
+  bool taking(AlgoHost& host) const {
+    return take_ && (!host.intent_state(*take_).done || host.intent_in_flight(*take_).is_positive());
+  }
+  Qty working_aggressively(AlgoHost& host) const {
+    return taking(host) ? host.intent_in_flight(*take_) : Qty{};
+  }
+  bool resting(AlgoHost& host) {
+    std::erase_if(rest_, [&](std::size_t id) { return host.intent_state(id).done; });
+    return !rest_.empty();
+  }
+
+  // Takes up to `want` at `limit` or better now; resting children in the way are pulled first, and the take
+  // goes once they are off (or the opportunity is looked at again). Whether anything was done.
+  bool take(AlgoHost& host, const AlgoMarket& market, Qty want, Price limit, const std::string& why) {
+    const TimestampNs now = market.now_ns;
+    want = std::min(want, allowed(market) - host.executed() - working_aggressively(host));
+    const Qty smallest = std::max(min_slice(market), kQtyStep);
+    if (want < smallest) return false;
+    const Qty free = qty_ - host.executed() - open_intents(host);
+    if (free < want && resting(host)) {
+      for (std::size_t id : rest_) host.cancel_intent(id, now);
+      rest_.clear();
+      pulled_until_ns_ = now + kPullHoldNs;
+      note(host, "pull for take", why, now);
+      return true;
+    }
+    want = std::min(want, free);
+    if (want < smallest) return false;
+    take_ = submit(host, market, want, Urgency::Aggressive, 0, limit);
+    ++takes_;
+    last_take_ns_ = now;
+    pulled_until_ns_ = 0;
+    Text line(-1);
+    line << "takes " << want.to_double() << " " << why;
+    note(host, "take", line.str(), now);
+    return true;
+  }
+
+  // The share of the parent the floor wants executed by t: the straight line to 1 - end_share by the end.
+  double floor_at(TimestampNs t) const {
+    if (params_.end_share >= 1 || params_.end_ns <= params_.start_ns) return 0;
+    const double elapsed =
+        std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
+    return qty_.to_double() * (1 - params_.end_share) * elapsed;
+  }
+
+  void rest(AlgoHost& host, const AlgoMarket& market) {
+    if (phase_ != AlgoPhase::Working || taking(host) || market.now_ns < pulled_until_ns_) return;
+    const Qty room = allowed(market) - host.executed() - open_intents(host);
+    if (room < std::max(min_slice(market), kQtyStep)) return;
+    const std::size_t id = submit(host, market, room, params_.urgency,
+                                  params_.at_end == EndBehaviour::Finish ? params_.end_ns : 0, params_.limit);
+    rest_.push_back(id);
+    Text why(-1);
+    why << "rests " << room.to_double() << " (" << to_string(params_.urgency) << ")";
+    note(host, "rest", why.str(), market.now_ns);
+  }
+
+  std::vector<Watch> watch_;         // by the venue's source index
+  std::optional<std::size_t> take_;  // the last take's intent
+  std::vector<std::size_t> rest_;    // resting intents not yet done
+  TimestampNs last_take_ns_ = 0, pulled_until_ns_ = 0;
+  std::uint64_t takes_ = 0;
+  double rate_per_s_ = 0;  // others' base per second before the start
+};
+
 template <class T>
 AlgoFactory factory() {
   return [](const oms::ParentOrder& parent, AlgoParams params) -> Result<std::unique_ptr<Algo>> {
@@ -423,6 +788,7 @@ void register_builtin_algos() {
     register_builtin_algo("is", factory<ArrivalPrice>());
     register_builtin_algo("iceberg", factory<Iceberg>());
     register_builtin_algo("peg", factory<Peg>());
+    register_builtin_algo("seek", factory<Seek>());
   });
 }
 

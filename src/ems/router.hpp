@@ -36,6 +36,7 @@ struct VenueView {
   VenueId venue;
   VenueListing listing;  // steps; inverse listings quote contracts
   double taker_fee_bps = 0;
+  double maker_fee_bps = 0;           // what a resting child pays (negative: a rebate)
   DurationNs latency_ns = 0;          // expected time for our order to reach it
   bool tradable = true;               // open, not halted, fresh data, rate budget left
   std::string not_tradable;           // why not

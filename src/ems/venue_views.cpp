@@ -23,6 +23,7 @@ std::vector<VenueView> venue_views(const md::MarketSource& market, const Instrum
     view.source = v;
     view.listing = book->listing();
     view.taker_fee_bps = venue.fees.taker_bps.to_double();
+    view.maker_fee_bps = venue.fees.maker_bps.to_double();
     view.latency_ns = venue.sim ? venue.sim->order_latency.base_ns : 0;
     // Safety: never route to a venue that is closed, halted, stale, out of rate budget or that rejected us.
     const VenueState state = market.venue_state(v);

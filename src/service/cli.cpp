@@ -262,7 +262,8 @@ int run_cli(int argc, char** argv) {
   execute_cmd->add_option("--instrument", execute.instrument, "Instrument id")->default_val("ETH-USDT");
   execute_cmd
       ->add_option("--algo", execute.algo,
-                   "market (one marketable sweep), twap, vwap, pov, is (arrival price), iceberg or peg")
+                   "market (one marketable sweep), twap, vwap, pov, is (arrival price), iceberg, peg or seek "
+                   "(liquidity seeking)")
       ->default_val("market");
   execute_cmd->add_option(
       "--param", execute.params,

@@ -52,10 +52,11 @@ std::string client_of(const std::string& session) {
   return arrow == std::string::npos ? session : session.substr(arrow + 2);
 }
 
-// TargetStrategy (847) values: FIX's own three and the three Tranche's dictionary adds.
+// TargetStrategy (847) values: FIX's own three and the four Tranche's dictionary adds.
 std::string algo_of_target_strategy(const std::string& value) {
   static const std::map<std::string, std::string> names = {
-      {"1", "vwap"}, {"2", "pov"}, {"3", "is"}, {"1000", "twap"}, {"1001", "iceberg"}, {"1002", "peg"}};
+      {"1", "vwap"},       {"2", "pov"},    {"3", "is"},     {"1000", "twap"},
+      {"1001", "iceberg"}, {"1002", "peg"}, {"1003", "seek"}};
   auto it = names.find(value);
   return it == names.end() ? std::string() : it->second;
 }

@@ -224,6 +224,21 @@ step('a parent\'s TCA is final once its markouts are measured (60 s of market af
   assert.strictEqual((await call('GET', '/api/v1/parents/999999/tca', { token: VIEWER })).status, 404);
 });
 
+step('a seek (liquidity seeking) parent is served by the same kernel: it rests, journals why, and fills', async () => {
+  const made = await call('POST', '/api/v1/parents', { body: { client_order_id: id('seek'), instrument: 'ETH-USDT', side: 'sell', qty: '2', algo: 'seek', horizon: '30s' } });
+  assert.strictEqual(made.status, 201, made.text);
+  const pid = made.json.parent.id;
+  const done = await until('the seek parent ended', async () => {
+    const r = await call('GET', `/api/v1/parents/${pid}`, { token: VIEWER });
+    return ['filled', 'expired', 'canceled'].includes(r.json.parent.state) ? r.json : null;
+  }, 30000);
+  assert.strictEqual(done.parent.state, 'filled', JSON.stringify(done.parent));
+  const s = stream({ from: 0 });
+  await until('its rest decision on the stream', () =>
+    s.messages.some((m) => m.algo_state === 'rest' && m.parent && m.parent.id === pid && /rests 2 \(peg\)/.test(m.detail)));
+  s.ws.close();
+});
+
 let lastSeen = 0;
 step('the stream pushes every event once journaled, in seq order; a client that reconnects gets what it missed', async () => {
   const s = stream({ from: 0 });
