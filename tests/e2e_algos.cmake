@@ -121,6 +121,40 @@ if(rc EQUAL 0 OR NOT err MATCHES "compare: 'vwap' is not one of the grid's algos
   message(FATAL_ERROR "bad compare: rc ${rc}, '${err}'")
 endif()
 
+# The pre-trade estimate: every algo's expected cost and risk from the market before the arrival, one
+# recommended; the same in JSON; one-line errors on bad input.
+run(${TRANCHE} estimate --side buy --qty 120 --horizon 2m --at 2024-08-08T23:55:00Z)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "recommended: [a-z]+" OR NOT out MATCHES "binance-coinm"
+   OR NOT out MATCHES "\nseek ")
+  message(FATAL_ERROR "estimate (${rc}): ${out} ${err}")
+endif()
+run(${TRANCHE} estimate --side sell --qty 600 --horizon 2m --at 2024-08-08T23:55:00Z --json)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "estimate --json (${rc}): ${err}")
+endif()
+string(JSON nalgos LENGTH "${out}" algos)
+string(JSON first GET "${out}" algos 0 algo)
+string(JSON market_risk GET "${out}" algos 0 risk_bps)
+string(JSON twap_cost GET "${out}" algos 1 cost_bps)
+string(JSON recommended GET "${out}" recommended)
+string(JSON sigma GET "${out}" market sigma_bps_per_sqrt_s)
+if(NOT nalgos EQUAL 7 OR NOT first STREQUAL "market" OR NOT market_risk EQUAL 0 OR twap_cost LESS_EQUAL 0
+   OR recommended STREQUAL "" OR sigma LESS_EQUAL 0)
+  message(FATAL_ERROR "estimate --json: unexpected result ${out}")
+endif()
+foreach(case
+    "--side;hold;--qty;1;--side must be buy or sell"
+    "--side;buy;--qty;-3;--qty must be a positive decimal quantity"
+    "--side;buy;--qty;1;--horizon;0s;--horizon must be a duration above 0"
+    "--side;buy;--qty;1;--at;2020-01-01T00:00:00Z;is outside the data")
+  list(POP_BACK case expected)
+  run(${TRANCHE} estimate ${case})
+  string(STRIP "${err}" err)
+  if(rc EQUAL 0 OR NOT err MATCHES "${expected}" OR err MATCHES "\n")
+    message(FATAL_ERROR "estimate ${case}: rc ${rc}, '${err}'")
+  endif()
+endforeach()
+
 # The placer's decisions read back with the signals that drove them.
 file(REMOVE ${WORK}/signals.journal ${WORK}/signals.journal-wal ${WORK}/signals.journal-shm)
 run(${TRANCHE} execute --side buy --qty 60 --algo twap --start 2024-08-08T23:55:00Z --param signals=on

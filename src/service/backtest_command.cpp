@@ -10,10 +10,12 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
 #include <ostream>
 #include <set>
 #include <sstream>
 #include <thread>
+#include "service/estimate_command.hpp"
 
 #include "core/config.hpp"
 #include "core/file_output.hpp"
@@ -46,6 +48,9 @@ Result<std::vector<std::string>> strings(const toml::table& t, const char* key, 
   if (required && out.empty()) return make_error(std::string("[backtest] ") + key + " is empty");
   return out;
 }
+
+// How much market before a start its pre-trade estimate measures (as `tranche estimate --lookback`).
+constexpr DurationNs kEstimateLookbackNs = 5 * 60 * kNanosPerSecond;
 
 std::string scenario_path(const std::string& scenario) {
   return scenario.empty() || scenario == "default" ? default_config_path() : scenario;
@@ -155,9 +160,9 @@ Result<GridSpec> load_grid(const std::string& path) {
   const toml::table* t = root["backtest"].as_table();
   if (t == nullptr) return make_error(path + ": no [backtest] table");
   for (const auto& [key, value] : *t) {
-    static const std::vector<std::string> known = {"instrument", "algos",  "sizes",     "horizons",
-                                                   "starts",     "sides",  "scenarios", "seed",
-                                                   "threads",    "params", "variants",  "compare"};
+    static const std::vector<std::string> known = {
+        "instrument", "algos",   "sizes",  "horizons", "starts",  "sides",    "scenarios",
+        "seed",       "threads", "params", "variants", "compare", "estimates"};
     if (std::find(known.begin(), known.end(), std::string(key.str())) == known.end())
       return make_error(path + ": [backtest] has no key '" + std::string(key.str()) + "'");
     (void)value;
@@ -174,6 +179,11 @@ Result<GridSpec> load_grid(const std::string& path) {
     if (std::find(known.begin(), known.end(), a) == known.end())
       return make_error(path + ": [backtest] algos: unknown algo '" + a + "'");
   spec.algos = *algos;
+  if (t->contains("estimates")) {
+    auto estimates = (*t)["estimates"].value<bool>();
+    if (!estimates) return make_error(path + ": [backtest] estimates must be true or false");
+    spec.estimates = *estimates;
+  }
   if (t->contains("compare")) {
     auto compare = (*t)["compare"].value<std::string>();
     if (!compare) return make_error(path + ": [backtest] compare must be a string, an algo's name");
@@ -412,6 +422,34 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
   for (std::size_t h = 0; h < spec.horizons.size(); ++h)
     horizon_of[spec.horizon_labels[h]] = spec.horizons[h];
 
+  if (spec.estimates) {
+    // The market before each start, measured once per scenario, start and side; each run's algo estimated on
+    // it.
+    std::map<std::tuple<std::string, TimestampNs, std::string>, tca::MarketMeasure> measured;
+    for (const auto& scenario : spec.scenarios)
+      for (TimestampNs start : spec.starts)
+        for (const auto& side : spec.sides) {
+          auto m = measure_market(scenario == "default" ? "" : scenario_path(scenario), spec.instrument,
+                                  side == "buy" ? Side::Buy : Side::Sell, start, kEstimateLookbackNs);
+          if (!m)
+            return make_error(scenario + ": the estimate at " + format_time(start) + ": " +
+                              m.error().message);
+          measured[{scenario, start, side}] = std::move(*m);
+        }
+    for (GridRun& r : result.runs) {
+      tca::PretradeOrder order;
+      order.side = r.side == "buy" ? Side::Buy : Side::Sell;
+      order.qty = r.qty;
+      order.horizon_s = static_cast<double>(horizon_of.at(r.horizon_label)) / kNanosPerSecond;
+      const auto e = tca::estimate_costs(measured.at({r.scenario, r.start_ns, r.side}), order);
+      for (const auto& a : e.algos)
+        if (a.algo == r.algo && std::isfinite(a.cost_bps)) {
+          r.estimate_bps = a.cost_bps;
+          r.estimate_risk_bps = a.risk_bps;
+        }
+    }
+  }
+
   std::atomic<std::size_t> next{0}, finished{0};
   std::mutex err_mutex;
   auto worker = [&] {
@@ -511,6 +549,22 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
             s.resting_share = mean(resting);
             if (!mk1.empty()) s.passive_1s_bps = mean(mk1);
             if (!mk10.empty()) s.passive_10s_bps = mean(mk10);
+            std::vector<double> estimate, error;
+            std::size_t within = 0;
+            for (const auto& r : result.runs) {
+              if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
+                  r.algo != algo || r.variant != variant || !r.ok || !r.estimate_bps)
+                continue;
+              estimate.push_back(*r.estimate_bps);
+              error.push_back(r.cost_bps - *r.estimate_bps);
+              if (std::abs(error.back()) <= *r.estimate_risk_bps) ++within;
+            }
+            if (!estimate.empty()) {
+              s.estimate_bps = mean(estimate);
+              s.estimate_error_bps = mean(error);
+              s.estimate_error_sd_bps = stdev(error);
+              s.within_risk_share = static_cast<double>(within) / static_cast<double>(estimate.size());
+            }
             if (!spec.variants.empty() && algo != "market" && variant != spec.variants.front().name)
               s.vs_baseline = paired(result.runs, scenario, size.label, horizon, algo, variant, algo,
                                      spec.variants.front().name);
@@ -597,6 +651,11 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
          {"passive_markout_10s_bps", opt(s.passive_10s_bps)},
          {"vs_baseline", paired_json(s.vs_baseline)},
          {"vs_compare", paired_json(s.vs_compare)},
+         {"estimate", s.estimate_bps ? ordered_json{{"estimate_bps", *s.estimate_bps},
+                                                    {"error_bps", s.estimate_error_bps},
+                                                    {"error_sd_bps", s.estimate_error_sd_bps},
+                                                    {"within_risk_share", s.within_risk_share}}
+                                     : ordered_json(nullptr)},
          {"fill_band", s.has_band ? ordered_json{{"none_bps", s.cost_none_bps},
                                                  {"full_bps", s.cost_full_bps},
                                                  {"vs_market_none_bps", s.vs_market_none_bps},
@@ -623,6 +682,8 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
                     {"resting_share", r.resting_share},
                     {"passive_markout_1s_bps", opt(r.passive_1s_bps)},
                     {"passive_markout_10s_bps", opt(r.passive_10s_bps)},
+                    {"estimate_bps", opt(r.estimate_bps)},
+                    {"estimate_risk_bps", opt(r.estimate_risk_bps)},
                     {"error", r.error}});
   j["runs"] = runs;
   return j;
@@ -715,6 +776,31 @@ void print_table(const GridResult& result, std::ostream& out, const std::string&
     print_paired(result, &GridSummary::vs_baseline, out);
     out << "difference = variant - baseline over the same start and side; negative = the variant costs "
            "less\n";
+  }
+  if (std::any_of(result.summary.begin(), result.summary.end(),
+                  [](const GridSummary& s) { return s.estimate_bps.has_value(); })) {
+    out << "\npre-trade estimates against the realised cost (tranche estimate's model, five minutes before "
+           "each "
+           "start):\n"
+        << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::setw(9) << "horizon"
+        << std::setw(9) << "algo" << std::setw(16) << "variant" << std::right << std::setw(13)
+        << "estimate bps" << std::setw(13) << "realised bps" << std::setw(18) << "error mean / sd"
+        << std::setw(16) << "within 1 risk\n";
+    for (const auto& s : result.summary) {
+      if (!s.estimate_bps) continue;
+      std::string scenario =
+          s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
+      if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+      out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
+          << s.horizon_label << std::setw(9) << s.algo << std::setw(16)
+          << (s.variant.empty() ? "-" : s.variant) << std::right << std::setw(13) << fixed(*s.estimate_bps)
+          << std::setw(13) << fixed(s.cost_bps) << std::setw(18)
+          << fixed(s.estimate_error_bps) + " / " + fixed(s.estimate_error_sd_bps) << std::setw(15)
+          << fixed(100 * s.within_risk_share, 0) << "%\n";
+    }
+    out << "error = realised - estimate, over starts and sides; within 1 risk: the share of runs whose "
+           "realised "
+           "cost fell within one estimated standard deviation\n";
   }
   if (!compare.empty()) {
     out << "\nagainst " << compare << ", pair by pair (mean +- standard error; * beyond two):\n";

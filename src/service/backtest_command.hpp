@@ -45,6 +45,9 @@ struct GridSpec {
   // `compare = "twap"`: every other algo is also compared with this one run by run (same scenario, size,
   // horizon, variant, start and side). Empty: no such comparison.
   std::string compare;
+  // `estimates = true`: each run also gets its algo's pre-trade estimate (tca/pretrade.hpp) from the five
+  // minutes of market before its start, and the summary how far the realised cost fell from it.
+  bool estimates = false;
 };
 
 Result<GridSpec> load_grid(const std::string& path);
@@ -71,6 +74,9 @@ struct GridRun {
   // the price went against us after the fill; unset when none filled resting or the data ends first).
   double resting_share = 0;
   std::optional<double> passive_1s_bps, passive_10s_bps;
+  // With `estimates`: the pre-trade estimate of the run's algo (cost and its risk, bps); unset for an algo
+  // the model does not know.
+  std::optional<double> estimate_bps, estimate_risk_bps;
 };
 
 // A variant against the baseline over the same runs (same scenario, size, horizon, algo, start and side):
@@ -107,6 +113,10 @@ struct GridSummary {
   std::optional<PairedDifference> vs_baseline;
   // Against the grid's `compare` algo under the same variant (set on every other algo's rows but market's).
   std::optional<PairedDifference> vs_compare;
+  // With `estimates`: the estimate's mean, the realised cost less it (mean and standard deviation over the
+  // runs) and the share of runs whose realised cost fell within one estimated risk of the estimate.
+  std::optional<double> estimate_bps;
+  double estimate_error_bps = 0, estimate_error_sd_bps = 0, within_risk_share = 0;
 };
 
 struct GridResult {

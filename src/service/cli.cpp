@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "service/backtest_command.hpp"
+#include "service/estimate_command.hpp"
 #include "service/exchange_command.hpp"
 #include "service/execute_command.hpp"
 #include "service/journal_commands.hpp"
@@ -181,6 +182,25 @@ int run_cli(int argc, char** argv) {
                          "A recording that ends early or has an unusable stretch fails the run (default: a "
                          "warning)");
   backtest_cmd->callback([&] { exit_code = backtest_command(backtest, std::cout, std::cerr); });
+
+  EstimateOptions estimate;
+  auto* estimate_cmd = app.add_subcommand(
+      "estimate", "Pre-trade: what an order is expected to cost under each algo, from the recorded market");
+  estimate_cmd->add_option("--side", estimate.side, "buy or sell")->required();
+  estimate_cmd->add_option("--qty", estimate.qty, "Quantity in the instrument's base asset")->required();
+  estimate_cmd->add_option("--instrument", estimate.instrument, "Instrument id")->capture_default_str();
+  estimate_cmd->add_option("--horizon", estimate.horizon, "The time the order may take")
+      ->capture_default_str();
+  estimate_cmd->add_option("--at", estimate.at,
+                           "Arrival time, receive clock (default: the data's start + the lookback)");
+  estimate_cmd->add_option("--lookback", estimate.lookback, "How much market before the arrival is measured")
+      ->capture_default_str();
+  estimate_cmd->add_option("--scenario", estimate.scenario,
+                           "Config file with the market (default: the bundled one)");
+  estimate_cmd->add_option("--risk-weight", estimate.risk_weight,
+                           "Recommend by cost + this x risk (default 0: by expected cost)");
+  estimate_cmd->add_flag("--json", estimate.json, "Print the estimate as JSON on stdout");
+  estimate_cmd->callback([&] { exit_code = estimate_command(estimate, std::cout, std::cerr); });
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand(
