@@ -465,6 +465,11 @@ struct SeekMarket : Market {
   }
 };
 
+// The algo watches the touch show `ask` once a second for `seconds` seconds from the start.
+void watch(Algo& algo, FakeHost& host, SeekMarket& m, double ask, int seconds) {
+  for (int s = 1; s <= seconds; ++s) algo.on_market(host, m.showing(ask, kStart + s * kNanosPerSecond));
+}
+
 std::vector<const FakeHost::Submitted*> aggressive(const FakeHost& host) {
   std::vector<const FakeHost::Submitted*> out;
   for (const auto& s : host.intents)
@@ -481,7 +486,7 @@ TEST(Seek, RestsWhatIsLeftPeggedAndTakesWhenAVenueShowsFarMoreThanItsRecentSize)
   EXPECT_EQ(host.intents[0].intent.urgency, Urgency::Peg);
   EXPECT_EQ(host.intents[0].intent.qty, base(120));
   EXPECT_EQ(host.intents[0].intent.deadline_ns, kStart + kTwoMinutes);
-  for (int s = 1; s <= 20; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  watch(*algo, host, m, 10, 20);
   EXPECT_TRUE(aggressive(host).empty()) << "the usual size is no opportunity";
   // Five times the recent size: the resting child is pulled out of the way, then the take goes.
   algo->on_market(host, m.showing(50, kStart + 21 * kNanosPerSecond));
@@ -504,7 +509,7 @@ TEST(Seek, TakesNothingWhereTakingCostsMoreOverRestingThanItsMaximum) {
   FakeHost host;
   auto algo = make(parent("seek", 120, {{"seek_size", "3"}, {"seek_max_cost", "2"}}));
   algo->on_start(host, m.at(kStart));
-  for (int s = 1; s <= 20; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  watch(*algo, host, m, 10, 20);
   algo->on_market(host, m.showing(100, kStart + 21 * kNanosPerSecond));
   algo->on_market(host, m.showing(100, kStart + 21 * kNanosPerSecond + kNanosPerMilli));
   EXPECT_TRUE(aggressive(host).empty());
@@ -513,7 +518,7 @@ TEST(Seek, TakesNothingWhereTakingCostsMoreOverRestingThanItsMaximum) {
   FakeHost host2;
   auto allowed = make(parent("seek", 120, {{"seek_size", "3"}, {"seek_max_cost", "4"}}));
   allowed->on_start(host2, m.at(kStart));
-  for (int s = 1; s <= 20; ++s) allowed->on_market(host2, m.showing(10, kStart + s * kNanosPerSecond));
+  watch(*allowed, host2, m, 10, 20);
   allowed->on_market(host2, m.showing(100, kStart + 21 * kNanosPerSecond));
   allowed->on_market(host2, m.showing(100, kStart + 21 * kNanosPerSecond + kNanosPerMilli));
   EXPECT_EQ(aggressive(host2).size(), 1u);
@@ -524,7 +529,7 @@ TEST(Seek, TakesNothingBeforeItKnowsAVenuesRecentSize) {
   FakeHost host;
   auto algo = make(parent("seek", 120, {{"seek_size", "3"}}));
   algo->on_start(host, m.at(kStart));
-  for (int s = 1; s <= 5; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  watch(*algo, host, m, 10, 5);
   algo->on_market(host, m.showing(100, kStart + 6 * kNanosPerSecond));  // 5 s watched: under the warm-up
   algo->on_market(host, m.showing(100, kStart + 6 * kNanosPerSecond + kNanosPerMilli));
   EXPECT_TRUE(aggressive(host).empty());
@@ -536,7 +541,7 @@ TEST(Seek, TakesWhenTheSideItTakesIsAboutToBeTakenAway) {
   auto algo =
       make(parent("seek", 120, {{"seek_size", "1000"}, {"seek_imbalance", "0.8"}, {"end_share", "1"}}));
   algo->on_start(host, m.at(kStart));
-  for (int s = 1; s <= 20; ++s) algo->on_market(host, m.showing(10, kStart + s * kNanosPerSecond));
+  watch(*algo, host, m, 10, 20);
   EXPECT_TRUE(aggressive(host).empty());
   m.views[0].bids[0].qty = base(200);  // bids 200 against asks 5: leaning 0.95 toward the asks going
   algo->on_market(host, m.showing(5, kStart + 21 * kNanosPerSecond));

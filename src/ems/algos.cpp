@@ -18,6 +18,20 @@ double seconds(DurationNs d) {
   return static_cast<double>(d) / kNanosPerSecond;
 }
 
+// Others' base per second over the minute before `start`, measured from the first print in it; 0 when that
+// spans a second or less.
+double rate_before(const History& prints, TimestampNs start) {
+  const TimestampNs from = start - 60 * kNanosPerSecond;
+  double total = 0;
+  TimestampNs first = start;
+  for (const auto& [t, base] : prints)
+    if (t >= from && t < start) {
+      total += base;
+      first = std::min(first, t);
+    }
+  return start - first > kNanosPerSecond ? total / seconds(start - first) : 0;
+}
+
 // market: the whole parent at once, one sweep routed across the venues by the router (router.hpp), each
 // venue's piece an IOC at the worst level it takes there, timed to arrive with the others. What a wave
 // leaves (the book moved, a venue refused) goes in another, up to three; a remainder below what any venue
@@ -199,15 +213,7 @@ class Pov final : public Algo {
 
   void on_history(const History& prints, const History& mids) override {
     (void)mids;
-    const TimestampNs from = params_.start_ns - 60 * kNanosPerSecond;
-    double total = 0;
-    TimestampNs first = params_.start_ns;
-    for (const auto& [t, base] : prints)
-      if (t >= from && t < params_.start_ns) {
-        total += base;
-        first = std::min(first, t);
-      }
-    if (params_.start_ns - first > kNanosPerSecond) rate_per_s_ = total / seconds(params_.start_ns - first);
+    rate_per_s_ = rate_before(prints, params_.start_ns);
   }
 
  protected:
@@ -531,15 +537,7 @@ class Seek final : public Algo {
   void on_history(const History& prints, const History& mids) override {
     (void)mids;
     // Others' volume rate over the minute before the start: the maximum participation's first forecast.
-    const TimestampNs from = params_.start_ns - 60 * kNanosPerSecond;
-    double total = 0;
-    TimestampNs first = params_.start_ns;
-    for (const auto& [t, base] : prints)
-      if (t >= from && t < params_.start_ns) {
-        total += base;
-        first = std::min(first, t);
-      }
-    if (params_.start_ns - first > kNanosPerSecond) rate_per_s_ = total / seconds(params_.start_ns - first);
+    rate_per_s_ = rate_before(prints, params_.start_ns);
   }
 
  protected:
