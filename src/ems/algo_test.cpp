@@ -442,6 +442,23 @@ TEST(Algo, ItsSavedStateResumesTheSameScheduleAfterARestart) {
   EXPECT_FALSE(restarted->restore("phase=banana").ok());
 }
 
+// Regression: an edit meant for seek deleted the iceberg's restore of its display (the touch size when it
+// first worked), so a restarted iceberg sized its slices on the touch at the restart instead.
+TEST(Algo, ARestartedIcebergKeepsTheDisplayItChoseAtItsStart) {
+  Market m;  // 10 at the touch
+  FakeHost a, b;
+  auto original = make(parent("iceberg", 100, {{"randomize", "0"}}));
+  original->on_start(a, m.at(kStart));
+  ASSERT_EQ(a.intents.size(), 1u);
+  EXPECT_EQ(a.intents[0].intent.qty, base(10));
+  auto restarted = make(parent("iceberg", 100, {{"randomize", "0"}}));
+  ASSERT_TRUE(restarted->restore(original->save()).ok());
+  m.views[0].bids[0].qty = base(3);  // the touch is thinner at the restart
+  restarted->on_restart(b, m.at(kStart + 10 * kNanosPerSecond));
+  ASSERT_EQ(b.intents.size(), 1u);
+  EXPECT_EQ(b.intents[0].intent.qty, base(10));
+}
+
 TEST(Algo, ParametersAreCheckedAndUnknownOnesRefused) {
   EXPECT_FALSE(make_algo(parent("twap", 1, {{"speed", "fast"}})).ok());
   EXPECT_FALSE(make_algo(parent("pov", 1, {{"pov_rate", "1.5"}})).ok());

@@ -473,7 +473,9 @@ class Iceberg final : public Algo {
   }
   bool works_on_fills() const override { return true; }
   void save_more(Text& out) const override { out << "display=" << display_.to_string() << ";"; }
-  void restore_more(const std::map<std::string, double>& from) override {}
+  void restore_more(const std::map<std::string, double>& from) override {
+    if (auto it = from.find("display"); it != from.end()) display_ = base_from_model(it->second);
+  }
 
  private:
   Qty display_;
