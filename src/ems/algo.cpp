@@ -257,6 +257,11 @@ Algo::Algo(std::string name, const oms::ParentOrder& parent, AlgoParams params)
   rng_ = params_.seed * 0x9E3779B97F4A7C15ULL + 1;
 }
 
+Price Algo::within_limit(Price price) const {
+  if (!params_.limit.is_set()) return price;
+  return side_ == Side::Buy ? std::min(price, params_.limit) : std::max(price, params_.limit);
+}
+
 double Algo::uniform() {
   return static_cast<double>(splitmix(rng_) >> 11) * (1.0 / 9007199254740992.0);
 }
@@ -362,10 +367,7 @@ void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
   if (!there) return on_book(host, market);
   const Qty left = qty_ - host.executed() - open_intents(host);
   if (left < std::max(min_slice(market), kQtyStep)) return on_book(host, market);
-  Price limit = params_.would_price;
-  if (params_.limit.is_set())
-    limit = side_ == Side::Buy ? std::min(limit, params_.limit) : std::max(limit, params_.limit);
-  submit(host, market, left, Urgency::Aggressive, 0, limit);
+  submit(host, market, left, Urgency::Aggressive, 0, within_limit(params_.would_price));
   note(host, "would-price", "the market reached " + params_.would_price.to_string(), market.now_ns);
 }
 

@@ -219,8 +219,9 @@ class Algo {
   void cancel_open_intents(AlgoHost& host, TimestampNs now_ns);
   std::size_t submit(AlgoHost& host, const AlgoMarket& market, Qty base, Urgency urgency,
                      TimestampNs deadline_ns, Price limit);
-  double uniform();  // [0, 1), seeded
-  double jitter();   // 1 +- randomize
+  Price within_limit(Price price) const;  // `price`, or the parent's limit where that is tighter
+  double uniform();                       // [0, 1), seeded
+  double jitter();                        // 1 +- randomize
   Qty min_slice(const AlgoMarket& market) const;
   void finish(AlgoHost& host, TimestampNs now_ns, bool completed, const std::string& text);
   void note(AlgoHost& host, const std::string& state, const std::string& detail, TimestampNs now_ns);

@@ -32,6 +32,31 @@ double rate_before(const History& prints, TimestampNs start) {
   return start - first > kNanosPerSecond ? total / seconds(start - first) : 0;
 }
 
+// Others' base expected by t (pov's forecast, seek's participation cap): what was seen since the start, and
+// ahead of now the rate seen so far, or before 10 s have passed the rate of the minute before the start.
+double expected_others(const AlgoParams& params, double others, double rate_before_start, TimestampNs now,
+                       TimestampNs t) {
+  const double elapsed = seconds(now - params.start_ns);
+  const double per_s = elapsed > 10 ? others / elapsed : rate_before_start;
+  return others + (t > now ? per_s * seconds(t - now) : 0);
+}
+
+// pov's and seek's floor: the base wanted executed by t on the straight line to (1 - end_share) of `qty` by
+// the end; none with end_share 1 or without an end time.
+double end_share_floor(const AlgoParams& params, double qty, TimestampNs t) {
+  if (params.end_share >= 1 || params.end_ns <= params.start_ns) return 0;
+  const double elapsed =
+      std::clamp(seconds(t - params.start_ns) / seconds(params.end_ns - params.start_ns), 0.0, 1.0);
+  return qty * (1 - params.end_share) * elapsed;
+}
+
+// Whether the parent's own parameters name `key` (a default an algo chooses differently applies only when
+// not).
+bool given(const oms::ParentOrder& parent, const char* key) {
+  return std::any_of(parent.params.begin(), parent.params.end(),
+                     [&](const oms::AlgoParam& p) { return p.key == key; });
+}
+
 // market: the whole parent at once, one sweep routed across the venues by the router (router.hpp), each
 // venue's piece an IOC at the worst level it takes there, timed to arrive with the others. What a wave
 // leaves (the book moved, a venue refused) goes in another, up to three; a remainder below what any venue
@@ -222,19 +247,11 @@ class Pov final : public Algo {
     if (params_.max_participation > 0) rate = std::min(rate, params_.max_participation);
     rate = std::max(rate, params_.min_participation);
     const double by_volume = rate * expected_volume_by(t, market);
-    double floor = 0;
-    if (params_.end_share < 1 && params_.end_ns > params_.start_ns) {
-      const double elapsed =
-          std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
-      floor = qty_.to_double() * (1 - params_.end_share) * elapsed;
-    }
-    return std::min(qty_, base_from_model(std::max(by_volume, floor)));
+    return std::min(qty_,
+                    base_from_model(std::max(by_volume, end_share_floor(params_, qty_.to_double(), t))));
   }
   double expected_volume_by(TimestampNs t, const AlgoMarket& market) const override {
-    const double elapsed = seconds(market.now_ns - params_.start_ns);
-    const double others = others_volume_.to_double();
-    const double per_s = elapsed > 10 ? others / elapsed : rate_per_s_;
-    return others + (t > market.now_ns ? per_s * seconds(t - market.now_ns) : 0);
+    return expected_others(params_, others_volume_.to_double(), rate_per_s_, market.now_ns, t);
   }
   DurationNs slice_ns() const override {
     return params_.slice_ns > 0 ? params_.slice_ns : 5 * kNanosPerSecond;
@@ -299,7 +316,8 @@ class ArrivalPrice final : public Algo {
 
   void on_book(AlgoHost& host, const AlgoMarket& market) override {
     (void)host;
-    // The benchmark of the volatility since the start: the mid sampled once a second, as before it.
+    // The volatility since the start: the mid of the best bid and offer across the tradable venues, sampled
+    // once a second. (Before the start it was the benchmark venue's mid, which the kernel's history keeps.)
     if (!market.valid() || market.now_ns < next_sample_ns_) return;
     const double mid = market.mid();
     if (last_sample_mid_ > 0) {
@@ -525,15 +543,11 @@ class Seek final : public Algo {
   static constexpr DurationNs kWarmUpNs = 10 * kNanosPerSecond;
 
   Seek(const oms::ParentOrder& parent, AlgoParams params) : Algo("seek", parent, std::move(params)) {
-    const bool urgency_given = std::any_of(parent.params.begin(), parent.params.end(),
-                                           [](const oms::AlgoParam& p) { return p.key == "urgency"; });
     // Resting follows the touch unless asked otherwise; "aggressive" would not rest at all.
-    if (!urgency_given || params_.urgency == Urgency::Aggressive) params_.urgency = Urgency::Peg;
+    if (!given(parent, "urgency") || params_.urgency == Urgency::Aggressive) params_.urgency = Urgency::Peg;
     // No floor unless asked: on the bundled market a floor's catch-ups cost more than they saved
     // (docs/algos.md, "seek").
-    const bool end_share_given = std::any_of(parent.params.begin(), parent.params.end(),
-                                             [](const oms::AlgoParam& p) { return p.key == "end_share"; });
-    if (!end_share_given) params_.end_share = 1;
+    if (!given(parent, "end_share")) params_.end_share = 1;
   }
 
   void on_history(const History& prints, const History& mids) override {
@@ -557,8 +571,8 @@ class Seek final : public Algo {
     // beyond the tolerance: the shortfall is taken now.
     double due = params_.min_participation * others_volume_.to_double();
     const char* what = "the minimum participation";
-    if (floor_at(now) > due) {
-      due = floor_at(now);
+    if (const double floor = end_share_floor(params_, qty_.to_double(), now); floor > due) {
+      due = floor;
       what = "its floor";
     }
     const Qty behind = std::min(qty_, base_from_model(due)) - host.executed() - working_aggressively(host);
@@ -583,10 +597,7 @@ class Seek final : public Algo {
             << ", " << found->size_ratio << "x its recent size, leaning " << found->lean << ", spread "
             << found->spread_ticks << " ticks, taking costs " << found->extra_bps << " bps over resting";
         const Qty want = std::min(qty_ - host.executed(), base_from_model(found->base));
-        Price limit = found->price;
-        if (params_.limit.is_set())
-          limit = side_ == Side::Buy ? std::min(limit, params_.limit) : std::max(limit, params_.limit);
-        if (take(host, market, want, limit, why.str())) return;
+        if (take(host, market, want, within_limit(found->price), why.str())) return;
       }
     // Nothing resting (a take just ended, or what was pulled for one is free again): rest what is left.
     if (pulled_until_ns_ == 0 && !resting(host)) rest(host, market);
@@ -691,10 +702,8 @@ class Seek final : public Algo {
   // of the volume expected by the next wake.
   Qty allowed(const AlgoMarket& market) const {
     if (params_.max_participation <= 0) return qty_;
-    const double elapsed = seconds(market.now_ns - params_.start_ns);
-    const double others = others_volume_.to_double();
-    const double per_s = elapsed > 10 ? others / elapsed : rate_per_s_;
-    const double expected = others + per_s * seconds(slice_ns());
+    const double expected = expected_others(params_, others_volume_.to_double(), rate_per_s_, market.now_ns,
+                                            market.now_ns + slice_ns());
     return std::min(qty_, base_from_model(params_.max_participation * expected));
   }
 
@@ -734,14 +743,6 @@ class Seek final : public Algo {
     line << "takes " << want.to_double() << " " << why;
     note(host, "take", line.str(), now);
     return true;
-  }
-
-  // The share of the parent the floor wants executed by t: the straight line to 1 - end_share by the end.
-  double floor_at(TimestampNs t) const {
-    if (params_.end_share >= 1 || params_.end_ns <= params_.start_ns) return 0;
-    const double elapsed =
-        std::clamp(seconds(t - params_.start_ns) / seconds(params_.end_ns - params_.start_ns), 0.0, 1.0);
-    return qty_.to_double() * (1 - params_.end_share) * elapsed;
   }
 
   void rest(AlgoHost& host, const AlgoMarket& market) {

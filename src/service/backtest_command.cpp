@@ -10,17 +10,16 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-
 #include <ostream>
 #include <set>
 #include <sstream>
 #include <thread>
-#include "service/estimate_command.hpp"
 
 #include "core/config.hpp"
 #include "core/file_output.hpp"
 #include "core/quantity.hpp"
 #include "ems/algo.hpp"
+#include "service/estimate_command.hpp"
 #include "service/execute_command.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -429,7 +428,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
     for (const auto& scenario : spec.scenarios)
       for (TimestampNs start : spec.starts)
         for (const auto& side : spec.sides) {
-          auto m = measure_market(scenario == "default" ? "" : scenario_path(scenario), spec.instrument,
+          auto m = measure_market(scenario_path(scenario), spec.instrument,
                                   side == "buy" ? Side::Buy : Side::Sell, start, kEstimateLookbackNs);
           if (!m)
             return make_error(scenario + ": the estimate at " + format_time(start) + ": " +
@@ -526,7 +525,8 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
             s.algo = algo;
             s.variant = variant;
             s.touch_size = touch.count(scenario) ? touch[scenario] : 0;
-            std::vector<double> cost, ex, fill, none, full, resting, mk1, mk10;
+            std::vector<double> cost, ex, fill, none, full, resting, mk1, mk10, estimate, error;
+            std::size_t within = 0;  // runs within one estimated risk of their estimate
             for (const auto& r : result.runs) {
               if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
                   r.algo != algo || r.variant != variant)
@@ -545,20 +545,15 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
               resting.push_back(r.resting_share);
               if (r.passive_1s_bps) mk1.push_back(*r.passive_1s_bps);
               if (r.passive_10s_bps) mk10.push_back(*r.passive_10s_bps);
+              if (r.estimate_bps) {
+                estimate.push_back(*r.estimate_bps);
+                error.push_back(r.cost_bps - *r.estimate_bps);
+                if (std::abs(error.back()) <= *r.estimate_risk_bps) ++within;
+              }
             }
             s.resting_share = mean(resting);
             if (!mk1.empty()) s.passive_1s_bps = mean(mk1);
             if (!mk10.empty()) s.passive_10s_bps = mean(mk10);
-            std::vector<double> estimate, error;
-            std::size_t within = 0;
-            for (const auto& r : result.runs) {
-              if (r.scenario != scenario || r.size_label != size.label || r.horizon_label != horizon ||
-                  r.algo != algo || r.variant != variant || !r.ok || !r.estimate_bps)
-                continue;
-              estimate.push_back(*r.estimate_bps);
-              error.push_back(r.cost_bps - *r.estimate_bps);
-              if (std::abs(error.back()) <= *r.estimate_risk_bps) ++within;
-            }
             if (!estimate.empty()) {
               s.estimate_bps = mean(estimate);
               s.estimate_error_bps = mean(error);
@@ -689,6 +684,13 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
   return j;
 }
 
+// A scenario as the tables name it: "default", or its file's name without the extension, in 27 characters.
+std::string scenario_label(const std::string& scenario) {
+  std::string label = scenario == "default" ? "default" : std::filesystem::path(scenario).stem().string();
+  if (label.size() > 27) label.resize(27);
+  return label;
+}
+
 // The rows that carry a paired difference (`which`), one line each.
 void print_paired(const GridResult& result, std::optional<PairedDifference> GridSummary::*which,
                   std::ostream& out) {
@@ -702,9 +704,7 @@ void print_paired(const GridResult& result, std::optional<PairedDifference> Grid
   for (const auto& s : result.summary) {
     if (!(s.*which)) continue;
     const PairedDifference& d = *(s.*which);
-    std::string scenario =
-        s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
-    if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+    const std::string scenario = scenario_label(s.scenario);
     out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
         << s.horizon_label << std::setw(9) << s.algo << std::setw(16) << (s.variant.empty() ? "-" : s.variant)
         << std::right << std::setw(6) << d.pairs << std::setw(18) << cell(d.cost_bps, d.cost_se_bps)
@@ -729,9 +729,7 @@ void print_table(const GridResult& result, std::ostream& out, const std::string&
   out << "\n";
   for (const auto& s : result.summary) {
     const bool all_failed = s.failed == s.runs;
-    std::string scenario =
-        s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
-    if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+    const std::string scenario = scenario_label(s.scenario);
     out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::right
         << std::setw(10) << fixed(s.qty, 3) << std::setw(9) << s.horizon_label << "  " << std::left
         << std::setw(9) << s.algo << std::right << std::setw(6)
@@ -788,9 +786,7 @@ void print_table(const GridResult& result, std::ostream& out, const std::string&
         << std::setw(16) << "within 1 risk\n";
     for (const auto& s : result.summary) {
       if (!s.estimate_bps) continue;
-      std::string scenario =
-          s.scenario == "default" ? "default" : std::filesystem::path(s.scenario).stem().string();
-      if (scenario.size() > 27) scenario = scenario.substr(0, 27);
+      const std::string scenario = scenario_label(s.scenario);
       out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
           << s.horizon_label << std::setw(9) << s.algo << std::setw(16)
           << (s.variant.empty() ? "-" : s.variant) << std::right << std::setw(13) << fixed(*s.estimate_bps)

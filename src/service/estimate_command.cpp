@@ -62,6 +62,7 @@ Result<tca::MarketMeasure> measure_market(const std::string& scenario, const std
   if (!created) return make_error(created.error().message);
   sim::Simulator& sim = *created.value();
   const InstrumentId instrument(instrument_name);
+  if (at_ns == 0) at_ns = sim.start_ns() + lookback_ns;
   if (at_ns <= sim.start_ns() || (sim.end_ns() != 0 && at_ns >= sim.end_ns()))
     return make_error("the arrival time " + format_time(at_ns) + " is outside the data (" +
                       format_time(sim.start_ns()) + " to " + format_time(sim.end_ns()) + ")");
@@ -104,6 +105,7 @@ Result<tca::MarketMeasure> measure_market(const std::string& scenario, const std
   }
   sim.run_until(at_ns);
   tca::MarketMeasure m;
+  m.at_ns = at_ns;
   m.window_s = static_cast<double>(at_ns - from) / kNanosPerSecond;
   const md::BookView& benchmark = *sim.book(static_cast<std::size_t>(primary), instrument);
   if (!benchmark.valid() || !benchmark.best(Side::Buy).is_set() || !benchmark.best(Side::Sell).is_set())
@@ -168,16 +170,11 @@ int estimate_command(const EstimateOptions& options, std::ostream& out, std::ost
     auto t = parse_time(options.at);
     if (!t) return fail("--at: " + t.error().message);
     at = *t;
-  } else {
-    auto config = load_config(options.scenario.empty() ? default_config_path() : options.scenario);
-    if (!config) return fail(config.error().message);
-    auto created = sim::Simulator::create(*config, {});
-    if (!created) return fail(created.error().message);
-    at = created.value()->start_ns() + *lookback;
   }
   auto measured = measure_market(options.scenario, options.instrument, *side, at, *lookback);
   if (!measured) return fail(measured.error().message);
   const tca::MarketMeasure& m = *measured;
+  at = m.at_ns;
   tca::PretradeOrder order;
   order.side = *side;
   order.qty = qty.to_double();

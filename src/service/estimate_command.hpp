@@ -22,7 +22,8 @@ struct EstimateOptions {
   bool json = false;
 };
 
-// The market as measured over [at - lookback, at) on every venue of the scenario listing `instrument`.
+// The market as measured over [at - lookback, at) on every venue of the scenario listing `instrument`;
+// `at_ns` 0: the data's start + the lookback.
 Result<tca::MarketMeasure> measure_market(const std::string& scenario, const std::string& instrument,
                                           Side side, TimestampNs at_ns, DurationNs lookback_ns);
 

@@ -30,9 +30,8 @@ Blend blend(const MarketMeasure& m) {
 }
 
 // What a schedule working the order over `duration_s` with resting share `p` is expected to cost.
-AlgoEstimate schedule(const std::string& algo, const MarketMeasure& m, const PretradeOrder& o,
+AlgoEstimate schedule(const std::string& algo, const MarketMeasure& m, const Blend& b, const PretradeOrder& o,
                       const PretradeModel& model, double p, double duration_s, std::string note) {
-  const Blend b = blend(m);
   AlgoEstimate e;
   e.algo = algo;
   e.spread_bps = (1 - 2 * p) * b.half_spread_bps;
@@ -116,12 +115,13 @@ PretradeEstimate estimate_costs(const MarketMeasure& market, const PretradeOrder
   const double h = order.horizon_s;
   out.participation = v * h + order.qty > 0 ? order.qty / (v * h + order.qty) : 1;
   out.algos.push_back(sweep(market, order));
-  out.algos.push_back(schedule("twap", market, order, model, model.passive_share, h,
+  const Blend b = blend(market);
+  out.algos.push_back(schedule("twap", market, b, order, model, model.passive_share, h,
                                "an even schedule, resting slices crossed at their deadlines"));
-  out.algos.push_back(schedule("vwap", market, order, model, model.passive_share, h,
+  out.algos.push_back(schedule("vwap", market, b, order, model, model.passive_share, h,
                                "as twap: the volume profile moves when it trades, not how much it costs"));
   out.algos.push_back(
-      schedule("is", market, order, model, model.passive_share, h,
+      schedule("is", market, b, order, model, model.passive_share, h,
                "as twap: the default risk aversion keeps the trajectory near the straight line"));
   const double pov_duration =
       v > 0 ? order.qty / (model.pov_rate * v) : std::numeric_limits<double>::infinity();
@@ -129,17 +129,18 @@ PretradeEstimate estimate_costs(const MarketMeasure& market, const PretradeOrder
     std::ostringstream why;
     why << model.pov_rate * 100 << "% of others' volume finishes in about " << std::lround(pov_duration)
         << " s";
-    out.algos.push_back(schedule("pov", market, order, model, model.passive_share, pov_duration, why.str()));
+    out.algos.push_back(
+        schedule("pov", market, b, order, model, model.passive_share, pov_duration, why.str()));
   } else {
     std::ostringstream why;
     why << model.pov_rate * 100 << "% of others' volume would take "
         << std::lround(std::min(pov_duration, 1e9)) << " s: its floor works it as a straight line to "
         << (1 - model.pov_end_share) * 100 << "% by the end";
-    out.algos.push_back(schedule("pov", market, order, model, model.passive_share, h, why.str()));
+    out.algos.push_back(schedule("pov", market, b, order, model, model.passive_share, h, why.str()));
   }
-  out.algos.push_back(schedule("peg", market, order, model, model.pegged_share, h,
+  out.algos.push_back(schedule("peg", market, b, order, model, model.pegged_share, h,
                                "rests at the touch: fills wait for others' prints"));
-  out.algos.push_back(schedule("seek", market, order, model, model.pegged_share, h,
+  out.algos.push_back(schedule("seek", market, b, order, model, model.pegged_share, h,
                                "rests, taking a venue's touch when it shows far above its usual size"));
   const AlgoEstimate* best = nullptr;
   for (const AlgoEstimate& e : out.algos) {

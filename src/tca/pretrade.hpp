@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/side.hpp"
+#include "core/time.hpp"
 
 namespace tranche::tca {
 
@@ -34,6 +35,7 @@ struct VenueLiquidity {
 };
 
 struct MarketMeasure {
+  TimestampNs at_ns = 0;            // when: the order's arrival
   double mid = 0;                   // the benchmark mid now
   double sigma_bps_per_sqrt_s = 0;  // of one-second mid changes over the window
   std::size_t sigma_samples = 0;    // how many one-second changes it rests on
