@@ -24,8 +24,13 @@ function findChromium() {
   return null;
 }
 
+// Waits of a minute, not playwright's 30 s: once under `ctest -j 2` on two cores this test failed after 38.8 s
+// (its output lost), most likely a 30 s wait running out while another server test loaded the machine.
+const kWaitMs = 60000;
+
 async function signedIn(token) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  context.setDefaultTimeout(kWaitMs);
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${token}: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`${token}: console: ${m.text()}`); });
@@ -42,7 +47,9 @@ const step = (name, fn) => steps.push({ name, fn });
 let parentId = null;
 
 step('a wrong token is refused on the sign-in page', async () => {
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  context.setDefaultTimeout(kWaitMs);
+  const page = await context.newPage();
   await page.goto(`http://127.0.0.1:${serve.apiPort}/`);
   await page.fill('#token', 'not-a-token');
   await page.click('#login-form button[type=submit]');
@@ -76,11 +83,12 @@ step('its page shows the price and schedule charts and its TCA so far; the trade
   await page.waitForSelector('#progress-chart canvas');
   await page.waitForFunction(() => document.querySelectorAll('#tca tbody tr').length > 5);
   assert.match(await page.textContent('#tca tbody'), /Implementation shortfall/);
+  assert.match(await page.textContent('#tca tbody'), /Pre-trade estimate \(twap\)/);
   assert.match(await page.textContent('#tca-state'), /so far|final/);
   await page.waitForFunction(() => document.querySelectorAll('#children tbody tr').length > 0);
   await page.screenshot({ path: path.join(out, '3-parent-page.png'), fullPage: true });
   await page.click('#parent-actions [data-action=cancel]');
-  await page.waitForFunction(() => /canceled|filled/.test(document.querySelector('#parent-summary').textContent), null, { timeout: 30000 });
+  await page.waitForFunction(() => /canceled|filled/.test(document.querySelector('#parent-summary').textContent), null, { timeout: kWaitMs });
   await page.screenshot({ path: path.join(out, '4-parent-canceled.png'), fullPage: true });
 });
 
