@@ -1,6 +1,6 @@
 # Writes Tranche's FIX 4.4 dictionary (QuickFIX format): the FIX44.xml jspurefix ships (npm, fix/package.json;
 # the same fields and messages as QuickFIX 1.15.1's own) with what Tranche adds to it (docs/fix.md):
-#   - TargetStrategy (847) values 1000 TWAP, 1001 ICEBERG, 1002 PEG, 1003 SEEK beside the standard 1 VWAP,
+#   - TargetStrategy (847) values 1000 TWAP, 1001 ICEBERG, 1002 PEG, 1003 SEEK, 1004 AUTO beside the standard 1 VWAP,
 #     2 PARTICIPATE (POV), 3 MINIMIZE_MARKET_IMPACT (IS);
 #   - TrancheAlgo (7001, STRING): any registered algo by name, on NewOrderSingle and OrderCancelReplaceRequest.
 # Usage: cmake -DIN=.../FIX44.xml -DOUT=.../FIX44-tranche.xml -P FixDictionary.cmake
@@ -21,7 +21,8 @@ replace_once("<value enum='3' description='MININIZE_MARKET_IMPACT' />"
    <value enum='1000' description='TWAP' />
    <value enum='1001' description='ICEBERG' />
    <value enum='1002' description='PEG' />
-   <value enum='1003' description='SEEK' />")
+   <value enum='1003' description='SEEK' />
+   <value enum='1004' description='AUTO' />")
 replace_once("<message name='NewOrderSingle' msgcat='app' msgtype='D'>"
   "<message name='NewOrderSingle' msgcat='app' msgtype='D'>
    <field name='TrancheAlgo' required='N' />")

@@ -15,5 +15,4 @@ set(TRANCHE_ALLOWED_gateway core md oms sim)
 set(TRANCHE_ALLOWED_service core md oms risk tca ems sim gateway)
 
 # Issue 15: the ems kernel (parent messages, risk and TCA inside ems) and the FIX acceptor's move into gateway.
-set(TRANCHE_PENDING_ems tca)
 set(TRANCHE_PENDING_gateway oms)

@@ -155,6 +155,74 @@ foreach(case
   endif()
 endforeach()
 
+# Each parent's estimate beside its realised cost; --algo auto chooses from the estimate and the evidence of
+# past parents (--evidence FILE), which every run adds to; its choice is journaled with the reason.
+file(REMOVE ${WORK}/evidence.json ${WORK}/auto.journal ${WORK}/auto.journal-wal ${WORK}/auto.journal-shm)
+run(${TRANCHE} execute --side buy --qty 120 --algo twap --start 2024-08-08T23:55:00Z --evidence ${WORK}/evidence.json --json)
+string(JSON est_algo GET "${out}" estimate algo)
+string(JSON est_cost GET "${out}" estimate cost_bps)
+string(JSON est_error GET "${out}" estimate error_bps)
+string(JSON realised GET "${out}" tca implementation_shortfall_bps)
+if(NOT rc EQUAL 0 OR NOT est_algo STREQUAL "twap" OR est_cost LESS_EQUAL 0 OR NOT EXISTS ${WORK}/evidence.json)
+  message(FATAL_ERROR "execute with an estimate (${rc}): ${out} ${err}")
+endif()
+run(${TRANCHE} estimate --side buy --qty 120 --horizon 2m --at 2024-08-08T23:55:00Z --json)
+string(JSON cmd_twap GET "${out}" algos 1 cost_bps)
+if(NOT cmd_twap EQUAL est_cost)
+  message(FATAL_ERROR "the parent's estimate ${est_cost} is not tranche estimate's ${cmd_twap} for the same moment")
+endif()
+run(${TRANCHE} execute --side buy --qty 120 --algo auto --start 2024-08-08T23:55:00Z --evidence ${WORK}/evidence.json
+    --journal ${WORK}/auto.journal)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "auto chose [a-z]+: bucket [^\n]+ past\\)"
+   OR NOT out MATCHES "pre-trade estimate \\([a-z]+\\)")
+  message(FATAL_ERROR "execute --algo auto (${rc}): ${out} ${err}")
+endif()
+run(${TRANCHE} journal ${WORK}/auto.journal decisions)
+if(NOT out MATCHES "auto: chose=[a-z]+" OR NOT out MATCHES "estimate: algo=[a-z]+ model=")
+  message(FATAL_ERROR "journal decisions of auto: ${out} ${err}")
+endif()
+file(READ ${WORK}/evidence.json evidence)
+string(JSON bucket MEMBER "${evidence}" buckets 0)
+string(JSON twap_parents GET "${evidence}" buckets "${bucket}" twap parents)
+if(NOT twap_parents EQUAL 1)
+  message(FATAL_ERROR "the evidence after two runs: ${evidence}")
+endif()
+file(WRITE ${WORK}/bad-evidence.json "{\"format\": \"tranche-algo-evidence\", \"buckets\": 3}")
+foreach(case
+    "--param;auto_algos=twap|moonshot;'moonshot' is not one auto may choose"
+    "--param;auto_risk_weight=-1;auto_risk_weight must be a number from 0 to 100"
+    "--evidence;${WORK}/bad-evidence.json;not a Tranche algo evidence file")
+  list(POP_BACK case expected)
+  run(${TRANCHE} execute --side buy --qty 10 --algo auto ${case})
+  string(STRIP "${err}" err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "${expected}" OR err MATCHES "\n")
+    message(FATAL_ERROR "execute --algo auto ${case}: rc ${rc}, '${err}'")
+  endif()
+endforeach()
+
+# Spot and the perpetual as two instruments (scenarios/eth-spot-perp-2024-08-08.toml): each at its own price,
+# the perpetual's benchmark its own venue's mid, not spot's.
+set(perp_scenario ${DATA}/../scenarios/eth-spot-perp-2024-08-08.toml)
+foreach(instrument ETH-USDT ETH-USDT-PERP)
+  run(${TRANCHE} execute --side sell --qty 5 --instrument ${instrument} --algo twap --start 2024-08-08T23:55:00Z
+      --scenario ${perp_scenario} --json)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "execute ${instrument} on the spot-perp scenario (${rc}): ${err}")
+  endif()
+  string(JSON state GET "${out}" parent state)
+  string(JSON arrival_${instrument} GET "${out}" tca arrival_price)
+  string(JSON benchmark_${instrument} GET "${out}" tca benchmark)
+  string(JSON estimate_cost GET "${out}" estimate cost_bps)
+  if(NOT state STREQUAL "filled" OR estimate_cost LESS_EQUAL 0)
+    message(FATAL_ERROR "execute ${instrument} on the spot-perp scenario: ${out}")
+  endif()
+endforeach()
+if(arrival_ETH-USDT EQUAL arrival_ETH-USDT-PERP OR NOT benchmark_ETH-USDT STREQUAL "binance-spot mid"
+   OR NOT benchmark_ETH-USDT-PERP STREQUAL "binance-usdm mid")
+  message(FATAL_ERROR "spot ${arrival_ETH-USDT} (${benchmark_ETH-USDT}) and the perpetual ${arrival_ETH-USDT-PERP} "
+                      "(${benchmark_ETH-USDT-PERP}) are not two prices on their own venues")
+endif()
+
 # The placer's decisions read back with the signals that drove them.
 file(REMOVE ${WORK}/signals.journal ${WORK}/signals.journal-wal ${WORK}/signals.journal-shm)
 run(${TRANCHE} execute --side buy --qty 60 --algo twap --start 2024-08-08T23:55:00Z --param signals=on

@@ -1,7 +1,7 @@
 // The TCA `tranche serve` reports for a parent (the API's GET /api/v1/parents/{id}/tca) is `tranche
 // execute`'s, number for number: the same parent, on the same seeded market, once through `tranche execute
 // --json` and once through a TcaTape beside the kernel (as serve keeps one), gives the same "tca" object, key
-// for key.
+// for key, and the same pre-trade "estimate" beside it.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -45,7 +45,7 @@ nlohmann::ordered_json execute_tca(const std::string& algo, const std::string& s
   options.progress = false;
   std::ostringstream out, err;
   EXPECT_EQ(service::execute_command(options, out, err), 0) << err.str();
-  return nlohmann::ordered_json::parse(out.str()).at("tca");
+  return nlohmann::ordered_json::parse(out.str());
 }
 
 nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start) {
@@ -57,7 +57,7 @@ nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start) {
   sim::Simulator& sim = runtime.value()->sim();
   ems::Kernel& kernel = runtime.value()->kernel();
   service::TcaTape tape(runtime.value()->market(), runtime.value()->manager(), VenueId(config.primary_venue),
-                        false, 10);
+                        false, 10, &kernel);
   TapeObserver observer(tape);
   kernel.set_observer(&observer);
   oms::ParentOrder parent;
@@ -84,7 +84,7 @@ nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start) {
   EXPECT_TRUE(report && *report);
   if (!report || !*report) return {};
   EXPECT_TRUE(report->value().at("final").get<bool>());
-  return report->value().at("tca");
+  return report->value();
 }
 
 TEST(ServeTca, IsTrancheExecutesNumberForNumber) {
@@ -94,8 +94,12 @@ TEST(ServeTca, IsTrancheExecutesNumberForNumber) {
   for (const std::string algo : {"twap", "market"}) {
     const auto executed = execute_tca(algo, format_time(start));
     const auto served = tape_tca(algo, start);
-    EXPECT_GT(executed.at("filled").get<double>(), 0) << algo;
-    EXPECT_EQ(served.dump(1), executed.dump(1)) << algo;
+    EXPECT_GT(executed.at("tca").at("filled").get<double>(), 0) << algo;
+    EXPECT_EQ(served.at("tca").dump(1), executed.at("tca").dump(1)) << algo;
+    ASSERT_TRUE(executed.at("estimate").is_object()) << algo;
+    EXPECT_TRUE(executed.at("estimate").at("cost_bps").is_number()) << algo;
+    EXPECT_TRUE(executed.at("estimate").at("error_bps").is_number()) << algo;
+    EXPECT_EQ(served.at("estimate").dump(1), executed.at("estimate").dump(1)) << algo;
   }
 }
 

@@ -214,7 +214,7 @@ function renderParents() {
     cell(tr, p.side, p.side);
     cell(tr, p.qty, 'num');
     cell(tr, p.instrument);
-    cell(tr, p.algo);
+    cell(tr, p.auto ? `auto: ${p.auto.chose}` : p.algo);
     cell(tr, p.phase === 'paused' ? 'paused' : p.state, 'state');
     const bar = document.createElement('td');
     bar.appendChild(progressBar(p));
@@ -377,7 +377,7 @@ function route() {
 function renderParentHeader(id) {
   const p = state.parents.get(id);
   if (!p) return;
-  $('#parent-title').textContent = `Parent ${p.id}: ${p.side} ${p.qty} ${p.instrument} by ${p.algo}`;
+  $('#parent-title').textContent = `Parent ${p.id}: ${p.side} ${p.qty} ${p.instrument} by ${p.auto ? `auto (chose ${p.auto.chose}: ${p.auto.why})` : p.algo}`;
   $('#parent-summary').textContent = `${p.phase === 'paused' ? 'paused' : p.state} · executed ${p.executed} (schedule ${p.scheduled}) · ` +
     `average ${p.average_price || '-'} · limit ${p.limit || 'market'} · owner ${p.owner} · client id ${p.client_order_id}` +
     (p.done_text ? ` · ${p.done_text}` : '');
@@ -433,6 +433,12 @@ function renderTca(r) {
     ['Fill ratio', num(t.fill_ratio, 4)], ['Participation', num(t.participation, 4)],
     ...t.markouts.map((m) => [`Markout ${m.horizon_s} s`, m.bps === null ? 'not yet' : `${num(m.bps)} bps`]),
   ];
+  // The pre-trade estimate the kernel made when the algo started, and how far the realised cost fell from it.
+  const e = r.json.estimate;
+  if (e && e.cost_bps !== null) {
+    rows.push([`Pre-trade estimate (${e.model})`, `${num(e.cost_bps)} bps, risk ${num(e.risk_bps)} bps`]);
+    rows.push(['  realised − estimate', e.error_bps === null ? 'once final' : `${num(e.error_bps)} bps`]);
+  }
   for (const [k, v] of rows) {
     const tr = document.createElement('tr');
     cell(tr, k);

@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/text.hpp"
+#include "ems/algo_evidence.hpp"
 
 namespace tranche::ems {
 namespace {
@@ -680,6 +681,8 @@ std::vector<std::string> algo_names() {
   std::lock_guard lock(registry().mutex);
   std::vector<std::string> names;
   for (const auto& [name, entry] : registry().algos) names.push_back(name);
+  // The kernel chooses one of them for an auto parent (ems/algo_evidence.hpp).
+  names.insert(std::lower_bound(names.begin(), names.end(), std::string(kAutoAlgo)), kAutoAlgo);
   return names;
 }
 

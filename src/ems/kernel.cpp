@@ -53,15 +53,20 @@ struct Kernel::Running {
   // Open children to cancel, retried every 100 ms: the risk gate's cancel budget may refuse some.
   bool sweep = false;
   TimestampNs next_sweep_ns = 0;
-  std::set<std::uint64_t> orphans;   // children a dead process left, canceled at the restart
-  std::size_t children_noted = 0;    // of its children, those counted on the scorecards
-  std::set<std::string> seen_exec;   // venue/exec id of its fills: a repeated fill is one fill
-  std::set<std::uint64_t> answered;  // its children a venue has answered (scorecards)
+  std::set<std::uint64_t> orphans;         // children a dead process left, canceled at the restart
+  std::size_t children_noted = 0;          // of its children, those counted on the scorecards
+  std::set<std::string> seen_exec;         // venue/exec id of its fills: a repeated fill is one fill
+  std::set<std::uint64_t> answered;        // its children a venue has answered (scorecards)
+  std::optional<ParentEstimate> estimate;  // made when its algo started (journaled)
+  std::optional<AutoChoice> auto_choice;   // an auto parent's algo, chosen when it started (journaled)
 };
 
 struct Kernel::InstrumentState {
   InstrumentId instrument;
   std::size_t index = 0;
+  // The venue whose mid is its benchmark: the kernel's, or when that venue does not list it (a perpetual
+  // beside spot) the first venue that does.
+  int benchmark = -1;
   std::unique_ptr<Placer> placer;
   std::vector<VenueView> views;  // as they stand (the algos' market points at them)
   TimestampNs views_full_ns = 0;
@@ -72,6 +77,8 @@ struct Kernel::InstrumentState {
   // Each venue's book signals (by the source's venue index), fed by every event whether or not a parent
   // is working, so a parent starts with a fitted micro-price.
   std::vector<md::BookSignalTracker> signals;
+  // What the parents' pre-trade estimates measure, fed by every event from the first.
+  std::unique_ptr<MarketMeter> meter;
 };
 
 Kernel::Kernel(const Config& config, md::MarketSource& market, oms::OrderManager& manager,
@@ -181,13 +188,20 @@ Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
     if (const md::BookView* book = market_->book(v, parent.instrument))
       gate_.on_quote(market_->venue_config(v).id, parent.instrument, book->best(Side::Buy),
                      book->best(Side::Sell), t);
-  auto made = make_algo(parent);
-  if (!made) return make_error(made.error().message);
+  std::unique_ptr<Algo> algo;
+  if (parent.algo == kAutoAlgo) {
+    // Chosen when it starts; its own settings and the parameters every candidate would get are checked now.
+    if (auto s = check_algo(parent); !s) return make_error(s.message());
+  } else {
+    auto made = make_algo(parent);
+    if (!made) return make_error(made.error().message);
+    algo = std::move(made).value();
+  }
   auto accepted = manager_.accept_parent(parent, t);
   check(manager_.flush());
   if (!accepted) return make_error(accepted.error().message);
   auto p = std::make_unique<Running>();
-  p->made = std::move(made).value();
+  p->made = std::move(algo);
   p->id = *accepted;
   p->instrument = parent.instrument;
   place(std::move(p));
@@ -198,19 +212,49 @@ void Kernel::start(Running& p) {
   p.started = true;
   const oms::ParentRecord* record = manager_.oms().parent(p.id);
   if (record == nullptr) return;
-  // A new parent's algo was made when it was accepted; a recovered one's is made from its journaled order.
+  // A new parent's algo was made when it was accepted; a recovered one's is made from its journaled order,
+  // and an auto parent's once it has chosen.
   std::unique_ptr<Algo> algo = std::move(p.made);
+  oms::ParentOrder order = record->order;
+  InstrumentState& st = state_of(p.instrument);
+  std::optional<Result<tca::MarketMeasure>> measured;  // the market before it: its estimate, auto's choice
+  if (p.saved_state.empty()) measured = st.meter->measure(*market_, order.side, now());
+  if (order.algo == kAutoAlgo) {
+    if (!p.auto_choice) {
+      auto settings = auto_settings(order.params);
+      if (!settings) {
+        begin_cancel(p, "auto: " + settings.error().message);
+        return;
+      }
+      if (measured && *measured) {
+        p.auto_choice =
+            choose_algo(**measured, pretrade_order(order, now()), order.params, *settings, options_.evidence);
+      } else {
+        AutoChoice fallback;
+        fallback.algo = settings->candidates.front();
+        fallback.why = "no market measure (" +
+                       (measured ? measured->error().message : std::string("after a restart")) +
+                       "): the first candidate";
+        p.auto_choice = fallback;
+      }
+      check(manager_.record_algo_state(p.id, "auto", p.auto_choice->detail(), now()));
+    }
+    order.algo = p.auto_choice->algo;
+    // The sweep takes no parameters: the parent's, meant for a schedule, are not its.
+    order.params =
+        order.algo == "market" ? std::vector<oms::AlgoParam>{} : chosen_params(order.params, *p.auto_choice);
+    algo = nullptr;
+  }
   if (algo == nullptr) {
-    auto made = make_algo(record->order);
+    auto made = make_algo(order);
     if (!made) {
       begin_cancel(p, made.error().message);
       return;
     }
     algo = std::move(made).value();
   }
-  InstrumentState& st = state_of(p.instrument);
   const std::uint64_t index = timer_index(by_parent_[p.id.value()]);
-  p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), record->order,
+  p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), order,
                                              [this, index](TimestampNs at) { set_timer(at, kWake, index); });
   if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, index);
   if (!p.saved_state.empty()) {
@@ -233,8 +277,30 @@ void Kernel::start(Running& p) {
     p.exec->algo().on_restart(*p.exec, market_now(p.instrument));
     return;
   }
+  estimate(p, *measured, order);
   p.exec->algo().on_history(st.prints, st.mids);
   p.exec->algo().on_start(*p.exec, market_now(p.instrument));
+}
+
+void Kernel::estimate(Running& p, const Result<tca::MarketMeasure>& measured, const oms::ParentOrder& order) {
+  if (p.estimate) return;  // a recovered parent's, read back from the journal
+  const TimestampNs t = now();
+  if (!measured) {
+    p.exec->journal("estimate", "none: " + measured.error().message, t);
+    return;
+  }
+  p.estimate = estimate_parent(*measured, order, p.exec->algo().params(), t);
+  p.exec->journal("estimate", p.estimate->detail(), t);
+}
+
+const AutoChoice* Kernel::auto_choice(ParentId parent) const {
+  const Running* p = find(parent);
+  return p != nullptr && p->auto_choice ? &*p->auto_choice : nullptr;
+}
+
+const ParentEstimate* Kernel::estimate(ParentId parent) const {
+  const Running* p = find(parent);
+  return p != nullptr && p->estimate ? &*p->estimate : nullptr;
 }
 
 Status Kernel::cancel(ParentId parent, const std::string& why) {
@@ -319,6 +385,15 @@ Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
   PlacerParams params;
   params.flush = false;  // one flush per event, after every parent has acted
   st->placer = std::make_unique<Placer>(config_, manager_, params, options_.cards);
+  st->benchmark = benchmark_venue_;
+  if (st->benchmark < 0 || market_->book(static_cast<std::size_t>(st->benchmark), instrument) == nullptr)
+    for (std::size_t v = 0; v < market_->venue_count(); ++v)
+      if (market_->book(v, instrument) != nullptr) {
+        st->benchmark = static_cast<int>(v);
+        break;
+      }
+  st->meter = std::make_unique<MarketMeter>(instrument, static_cast<std::size_t>(std::max(0, st->benchmark)),
+                                            consolidated_benchmark_);
   const std::size_t index = st->index;
   st->placer->set_wake([this, index](TimestampNs at) { set_timer(at, kPlacer, index); });
   instruments_.push_back(std::move(st));
@@ -396,13 +471,13 @@ std::optional<double> Kernel::record_history(InstrumentState& st, const md::Mark
     st.prints.emplace_back(t, base);
     while (!st.prints.empty() && st.prints.front().first < t - kHistoryNs) st.prints.pop_front();
   }
-  if (!consolidated_benchmark_ && static_cast<int>(ref.venue) != benchmark_venue_) return std::nullopt;
+  if (!consolidated_benchmark_ && static_cast<int>(ref.venue) != st.benchmark) return std::nullopt;
   std::optional<double> mid;
   if (!consolidated_benchmark_ && ref.book != nullptr) {
     const Price b = ref.book->best(Side::Buy), a = ref.book->best(Side::Sell);
     if (b.is_set() && a.is_set()) mid = (b.to_double() + a.to_double()) / 2;
   } else {
-    mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, benchmark_venue_)),
+    mid = benchmark_mid(*market_, ref.instrument, static_cast<std::size_t>(std::max(0, st.benchmark)),
                         consolidated_benchmark_);
   }
   if (mid && (st.mids.empty() || st.mids.back().second != *mid)) {
@@ -435,6 +510,7 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
     }
   }
   const std::optional<double> mid = record_history(st, ref, event, base);
+  st.meter->on_event(*market_, ref.venue, print, base, t);
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
   bool any = false, waiting = false;
   for (std::size_t slot : active_) {
@@ -731,6 +807,8 @@ Status Kernel::recover(const oms::Journal& journal) {
   // Each working parent's algo's latest saved state and the reason of a cancel under way, as the journal
   // has them.
   std::map<std::uint64_t, std::string> cancel_reasons, saved;
+  std::map<std::uint64_t, ParentEstimate> estimates;
+  std::map<std::uint64_t, AutoChoice> choices;
   auto replayed = journal.replay([&](const oms::Record& record) -> Status {
     if (const auto* cancel = std::get_if<oms::ParentCancelRequest>(&record.body)) {
       cancel_reasons[cancel->id.value()] = cancel->reason;
@@ -739,6 +817,10 @@ Status Kernel::recover(const oms::Journal& journal) {
     const auto* change = std::get_if<oms::AlgoStateChange>(&record.body);
     if (change == nullptr) return {};
     if (auto state = Algo::saved_state_in(change->detail)) saved[change->id.value()] = *state;
+    if (change->state == "estimate")
+      if (auto e = ParentEstimate::from_detail(change->detail)) estimates[change->id.value()] = *e;
+    if (change->state == "auto")
+      if (auto c = AutoChoice::from_detail(change->detail)) choices[change->id.value()] = *c;
     return {};
   });
   if (!replayed.ok()) return replayed;
@@ -748,6 +830,8 @@ Status Kernel::recover(const oms::Journal& journal) {
     p->id = record.order.id;
     p->instrument = record.order.instrument;
     if (auto st = saved.find(id); st != saved.end()) p->saved_state = st->second;
+    if (auto e = estimates.find(id); e != estimates.end()) p->estimate = e->second;
+    if (auto c = choices.find(id); c != choices.end()) p->auto_choice = c->second;
     if (record.state == oms::ParentState::PendingCancel) {
       p->canceling = true;
       p->cancel_reason = cancel_reasons.count(id) ? cancel_reasons[id] : "canceled";

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "ems/algo_evidence.hpp"
+#include "ems/market_meter.hpp"
 #include "ems/parent_execution.hpp"
 #include "ems/placer.hpp"
 #include "ems/scorecard.hpp"
@@ -34,11 +36,15 @@ inline constexpr DurationNs kGraceNs = 30 * kNanosPerSecond;
 
 struct KernelOptions {
   std::vector<std::string> allowed_venues;  // where children may go (empty: every venue); all make the market
-  // The venue whose mid is the benchmark (arrival, history); empty: the config's primary venue.
+  // The venue whose mid is the benchmark (arrival, history); empty: the config's primary venue. An
+  // instrument that venue does not list takes the first venue that does.
   std::string benchmark_venue;
   // Venue scorecards: each child sent and answered is counted, and a venue's realised latency replaces its
   // configured one once there is enough of it. nullptr: none kept.
   Scorecards* cards = nullptr;
+  // The TCA of our own past parents, by algo and size (`--algo auto` corrects its estimates by it). nullptr:
+  // auto chooses on the estimate alone.
+  const AlgoEvidence* evidence = nullptr;
 };
 
 // What a front end hears of the kernel's parents. Every call comes after the kernel acted on the event.
@@ -99,6 +105,12 @@ class Kernel final : public md::MarketListener {
   std::size_t intents_in_memory() const;
   // The parent's algo (its schedule, its phase); nullptr when it has none (not started, or failed).
   const Algo* algo(ParentId parent) const;
+  // The parent's pre-trade estimate, made when its algo started (journaled as its algo state "estimate");
+  // nullptr before, or when no benchmark mid showed then.
+  const ParentEstimate* estimate(ParentId parent) const;
+  // An `auto` parent's choice (journaled as its algo state "auto"); nullptr for any other, or before it
+  // chose.
+  const AutoChoice* auto_choice(ParentId parent) const;
   // The first error that stops the kernel from going on safely (a journal that cannot commit).
   const Status& error() const { return error_; }
 
@@ -136,6 +148,7 @@ class Kernel final : public md::MarketListener {
   struct InstrumentState;
 
   void start(Running& p);
+  void estimate(Running& p, const Result<tca::MarketMeasure>& measured, const oms::ParentOrder& order);
   void begin_cancel(Running& p, const std::string& why);
   void sweep_cancels(Running& p);
   void maybe_end(Running& p);

@@ -134,8 +134,14 @@ ApiDesk::ApiDesk(Services services, Outbox outbox)
     : s_(std::move(services)),
       out_(std::move(outbox)),
       tape_(*s_.market, s_.manager, VenueId(s_.config.primary_venue),
-            s_.config.tca.arrival_mid == "consolidated",
-            static_cast<std::size_t>(s_.config.oms.keep_recent)) {}
+            s_.config.tca.arrival_mid == "consolidated", static_cast<std::size_t>(s_.config.oms.keep_recent),
+            &s_.kernel) {
+  if (s_.evidence != nullptr)
+    tape_.set_on_final([evidence = s_.evidence](const ems::ParentEstimate& estimate, double realised_bps) {
+      evidence->on_parent(ems::size_bucket(estimate.participation), estimate.own.algo, estimate.own.cost_bps,
+                          realised_bps);
+    });
+}
 
 void ApiDesk::reply(std::uint64_t call, int status, const json& body) {
   out_.respond(call, {status, "application/json", body.dump()});
@@ -252,6 +258,9 @@ json ApiDesk::parent_json(const oms::ParentRecord& p) const {
   j["qty"] = p.order.qty.to_string();
   j["limit"] = opt_px(p.order.limit);
   j["algo"] = p.order.algo;
+  // An auto parent: the algo the kernel chose for it, and why (null until it chose; for any other).
+  const ems::AutoChoice* chose = s_.kernel.auto_choice(p.order.id);
+  j["auto"] = chose == nullptr ? json(nullptr) : json{{"chose", chose->algo}, {"why", chose->why}};
   json params = json::object();
   for (const auto& [k, v] : p.order.params) params[k] = v;
   j["params"] = params;

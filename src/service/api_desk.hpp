@@ -42,6 +42,9 @@ class ApiDesk final : public ems::KernelObserver {
     DecisionTimer* timer = nullptr;                     // decision latencies for /metrics; nullptr: none
     std::function<TimestampNs(TimestampNs)> to_market;  // a wall-clock time onto the market's clock
     const char* clock = "replay";                       // the clock the kernel's times are on
+    // The TCA of past parents (auto reads it through the kernel): each parent's final TCA beside its
+    // estimate is added. nullptr: none kept.
+    ems::AlgoEvidence* evidence = nullptr;
   };
   struct Outbox {
     std::function<void(std::uint64_t call, gateway::ApiReply)> respond;

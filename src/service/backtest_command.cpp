@@ -19,7 +19,7 @@
 #include "core/file_output.hpp"
 #include "core/quantity.hpp"
 #include "ems/algo.hpp"
-#include "service/estimate_command.hpp"
+#include "ems/algo_evidence.hpp"
 #include "service/execute_command.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -47,9 +47,6 @@ Result<std::vector<std::string>> strings(const toml::table& t, const char* key, 
   if (required && out.empty()) return make_error(std::string("[backtest] ") + key + " is empty");
   return out;
 }
-
-// How much market before a start its pre-trade estimate measures (as `tranche estimate --lookback`).
-constexpr DurationNs kEstimateLookbackNs = 5 * 60 * kNanosPerSecond;
 
 std::string scenario_path(const std::string& scenario) {
   return scenario.empty() || scenario == "default" ? default_config_path() : scenario;
@@ -109,6 +106,7 @@ PairedDifference paired(const std::vector<GridRun>& runs, const std::string& sce
     }
   }
   PairedDifference d;
+  d.baseline = baseline_algo;
   d.pairs = cost.size();
   std::tie(d.cost_bps, d.cost_se_bps) = mean_se(cost);
   std::tie(d.ex_fees_bps, d.ex_fees_se_bps) = mean_se(ex);
@@ -160,8 +158,8 @@ Result<GridSpec> load_grid(const std::string& path) {
   if (t == nullptr) return make_error(path + ": no [backtest] table");
   for (const auto& [key, value] : *t) {
     static const std::vector<std::string> known = {
-        "instrument", "algos",   "sizes",  "horizons", "starts",  "sides",    "scenarios",
-        "seed",       "threads", "params", "variants", "compare", "estimates"};
+        "instrument", "algos",  "sizes",    "horizons", "starts",    "sides",    "scenarios", "seed",
+        "threads",    "params", "variants", "compare",  "estimates", "evidence", "learn"};
     if (std::find(known.begin(), known.end(), std::string(key.str())) == known.end())
       return make_error(path + ": [backtest] has no key '" + std::string(key.str()) + "'");
     (void)value;
@@ -183,10 +181,26 @@ Result<GridSpec> load_grid(const std::string& path) {
     if (!estimates) return make_error(path + ": [backtest] estimates must be true or false");
     spec.estimates = *estimates;
   }
+  if (t->contains("evidence")) {
+    auto evidence = (*t)["evidence"].value<std::string>();
+    if (!evidence || evidence->empty())
+      return make_error(path + ": [backtest] evidence must be a file's path");
+    spec.evidence = *evidence;
+  }
+  if (t->contains("learn")) {
+    auto learn = (*t)["learn"].value<bool>();
+    if (!learn) return make_error(path + ": [backtest] learn must be true or false");
+    if (spec.evidence.empty()) return make_error(path + ": [backtest] learn needs evidence = \"FILE\"");
+    spec.learn = *learn;
+  }
   if (t->contains("compare")) {
     auto compare = (*t)["compare"].value<std::string>();
     if (!compare) return make_error(path + ": [backtest] compare must be a string, an algo's name");
-    if (std::find(spec.algos.begin(), spec.algos.end(), *compare) == spec.algos.end())
+    if (*compare == "best" && std::find(spec.algos.begin(), spec.algos.end(), "auto") == spec.algos.end())
+      return make_error(path +
+                        ": [backtest] compare = \"best\" compares auto with the best single algo: "
+                        "the grid's algos have no auto");
+    if (*compare != "best" && std::find(spec.algos.begin(), spec.algos.end(), *compare) == spec.algos.end())
       return make_error(path + ": [backtest] compare: '" + *compare + "' is not one of the grid's algos");
     spec.compare = *compare;
   }
@@ -293,7 +307,7 @@ Result<GridSpec> load_grid(const std::string& path) {
       probe.params = *list;
       if (probe.algo == "market")
         return make_error(path + ": [backtest.params.market]: the market sweep takes no parameters");
-      if (auto made = ems::make_algo(probe); !made) return make_error(path + ": " + made.error().message);
+      if (auto s = ems::check_algo(probe); !s) return make_error(path + ": " + s.message());
       spec.params.emplace_back(probe.algo, *list);
     }
   }
@@ -332,8 +346,8 @@ Result<GridSpec> load_grid(const std::string& path) {
         oms::ParentOrder probe;
         probe.algo = algo;
         probe.params = run_params(spec, algo, variant.name);
-        if (auto made = ems::make_algo(probe); !made)
-          return make_error(path + ": [[backtest.variants]] " + variant.name + ": " + made.error().message);
+        if (auto s = ems::check_algo(probe); !s)
+          return make_error(path + ": [[backtest.variants]] " + variant.name + ": " + s.message());
       }
     }
   }
@@ -421,32 +435,12 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
   for (std::size_t h = 0; h < spec.horizons.size(); ++h)
     horizon_of[spec.horizon_labels[h]] = spec.horizons[h];
 
-  if (spec.estimates) {
-    // The market before each start, measured once per scenario, start and side; each run's algo estimated on
-    // it.
-    std::map<std::tuple<std::string, TimestampNs, std::string>, tca::MarketMeasure> measured;
-    for (const auto& scenario : spec.scenarios)
-      for (TimestampNs start : spec.starts)
-        for (const auto& side : spec.sides) {
-          auto m = measure_market(scenario_path(scenario), spec.instrument,
-                                  side == "buy" ? Side::Buy : Side::Sell, start, kEstimateLookbackNs);
-          if (!m)
-            return make_error(scenario + ": the estimate at " + format_time(start) + ": " +
-                              m.error().message);
-          measured[{scenario, start, side}] = std::move(*m);
-        }
-    for (GridRun& r : result.runs) {
-      tca::PretradeOrder order;
-      order.side = r.side == "buy" ? Side::Buy : Side::Sell;
-      order.qty = r.qty;
-      order.horizon_s = static_cast<double>(horizon_of.at(r.horizon_label)) / kNanosPerSecond;
-      const auto e = tca::estimate_costs(measured.at({r.scenario, r.start_ns, r.side}), order);
-      for (const auto& a : e.algos)
-        if (a.algo == r.algo && std::isfinite(a.cost_bps)) {
-          r.estimate_bps = a.cost_bps;
-          r.estimate_risk_bps = a.risk_bps;
-        }
-    }
+  // The TCA of past parents auto reads: loaded once, read by every run (none writes it while they run).
+  ems::AlgoEvidence evidence;
+  if (!spec.evidence.empty()) {
+    auto loaded = ems::AlgoEvidence::load(spec.evidence);
+    if (!loaded) return make_error(loaded.error().message);
+    evidence = std::move(loaded).value();
   }
 
   std::atomic<std::size_t> next{0}, finished{0};
@@ -466,6 +460,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       o.seed = spec.seed;   // unset: each scenario's own
       o.scan_data = false;  // scanned once per scenario, above
       o.fill_band = fill_band;
+      o.evidence_in = spec.evidence.empty() ? nullptr : &evidence;
       std::ostringstream run_err;
       auto ran = run_execution(o, run_err);
       if (!ran) {
@@ -480,6 +475,11 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
         r.fill_ratio = summary.fill_ratio;
         r.children = summary.children;
         r.resting_share = summary.resting_share;
+        // The kernel's estimate, made when the parent's algo started.
+        r.estimate_bps = summary.estimate_bps;
+        r.estimate_risk_bps = summary.estimate_risk_bps;
+        r.algo_run = summary.algo_run;
+        r.bucket = summary.bucket;
         for (const auto& m : summary.passive_markouts) {
           if (m.horizon_ns == kNanosPerSecond) r.passive_1s_bps = m.bps;
           if (m.horizon_ns == 10 * kNanosPerSecond) r.passive_10s_bps = m.bps;
@@ -554,7 +554,7 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
             s.resting_share = mean(resting);
             if (!mk1.empty()) s.passive_1s_bps = mean(mk1);
             if (!mk10.empty()) s.passive_10s_bps = mean(mk10);
-            if (!estimate.empty()) {
+            if (spec.estimates && !estimate.empty()) {
               s.estimate_bps = mean(estimate);
               s.estimate_error_bps = mean(error);
               s.estimate_error_sd_bps = stdev(error);
@@ -563,7 +563,12 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
             if (!spec.variants.empty() && algo != "market" && variant != spec.variants.front().name)
               s.vs_baseline = paired(result.runs, scenario, size.label, horizon, algo, variant, algo,
                                      spec.variants.front().name);
-            if (!spec.compare.empty() && algo != spec.compare && algo != "market")
+            if (algo == ems::kAutoAlgo)
+              for (const auto& r : result.runs)
+                if (r.ok && r.scenario == scenario && r.size_label == size.label &&
+                    r.horizon_label == horizon && r.algo == algo && r.variant == variant)
+                  ++s.chosen[r.algo_run];
+            if (!spec.compare.empty() && spec.compare != "best" && algo != spec.compare && algo != "market")
               s.vs_compare =
                   paired(result.runs, scenario, size.label, horizon, algo, variant, spec.compare, variant);
             s.has_band = fill_band;
@@ -585,6 +590,30 @@ Result<GridResult> run_grid(const GridSpec& spec, std::ostream& err, int threads
       s.vs_market_full_bps = s.cost_full_bps - it->second.cost_full_bps;
     }
   }
+  if (spec.compare == "best") {
+    // Auto against the cell's best single algo, chosen after the fact: the lowest mean cost there.
+    for (auto& s : result.summary) {
+      if (s.algo != ems::kAutoAlgo) continue;
+      const GridSummary* best = nullptr;
+      for (const auto& other : result.summary)
+        if (other.algo != ems::kAutoAlgo && other.scenario == s.scenario &&
+            other.size_label == s.size_label && other.horizon_label == s.horizon_label &&
+            other.variant == s.variant && other.failed < other.runs &&
+            (best == nullptr || other.cost_bps < best->cost_bps))
+          best = &other;
+      if (best != nullptr)
+        s.vs_compare = paired(result.runs, s.scenario, s.size_label, s.horizon_label, s.algo, s.variant,
+                              best->algo, best->variant);
+    }
+  }
+  if (spec.learn) {
+    // Every run but auto's is evidence for the next grid: how far its cost fell from its estimate.
+    for (const auto& r : result.runs)
+      if (r.ok && r.algo != ems::kAutoAlgo && r.estimate_bps && !r.bucket.empty())
+        evidence.on_parent(r.bucket, r.algo_run, *r.estimate_bps, r.cost_bps);
+    if (auto saved = evidence.save(spec.evidence); !saved) return make_error(saved.message());
+    err << "evidence: " << spec.evidence << " (" << evidence.parents() << " parents)\n";
+  }
   return result;
 }
 
@@ -596,7 +625,8 @@ ordered_json opt(const std::optional<double>& v) {
 
 ordered_json paired_json(const std::optional<PairedDifference>& d) {
   if (!d) return nullptr;
-  return {{"pairs", d->pairs},
+  return {{"baseline", d->baseline},
+          {"pairs", d->pairs},
           {"cost_bps", d->cost_bps},
           {"cost_se_bps", d->cost_se_bps},
           {"ex_fees_bps", d->ex_fees_bps},
@@ -646,6 +676,7 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
          {"passive_markout_10s_bps", opt(s.passive_10s_bps)},
          {"vs_baseline", paired_json(s.vs_baseline)},
          {"vs_compare", paired_json(s.vs_compare)},
+         {"chosen", s.chosen.empty() ? ordered_json(nullptr) : ordered_json(s.chosen)},
          {"estimate", s.estimate_bps ? ordered_json{{"estimate_bps", *s.estimate_bps},
                                                     {"error_bps", s.estimate_error_bps},
                                                     {"error_sd_bps", s.estimate_error_sd_bps},
@@ -679,6 +710,8 @@ ordered_json grid_json(const GridSpec& spec, const GridResult& result) {
                     {"passive_markout_10s_bps", opt(r.passive_10s_bps)},
                     {"estimate_bps", opt(r.estimate_bps)},
                     {"estimate_risk_bps", opt(r.estimate_risk_bps)},
+                    {"algo_run", r.algo_run},
+                    {"bucket", r.bucket},
                     {"error", r.error}});
   j["runs"] = runs;
   return j;
@@ -695,9 +728,9 @@ std::string scenario_label(const std::string& scenario) {
 void print_paired(const GridResult& result, std::optional<PairedDifference> GridSummary::*which,
                   std::ostream& out) {
   out << std::left << std::setw(28) << "scenario" << std::setw(8) << "size" << std::setw(9) << "horizon"
-      << std::setw(9) << "algo" << std::setw(16) << "variant" << std::right << std::setw(6) << "pairs"
-      << std::setw(18) << "cost bps" << std::setw(18) << "ex-fees bps" << std::setw(18) << "rest markout 1s"
-      << std::setw(18) << "rest markout 10s\n";
+      << std::setw(9) << "algo" << std::setw(16) << "variant" << std::setw(9) << "against" << std::right
+      << std::setw(6) << "pairs" << std::setw(18) << "cost bps" << std::setw(18) << "ex-fees bps"
+      << std::setw(18) << "rest markout 1s" << std::setw(18) << "rest markout 10s\n";
   auto cell = [](double m, double se) {
     return fixed(m) + " +- " + fixed(se) + (se > 0 && std::abs(m) > 2 * se ? "*" : " ");
   };
@@ -707,9 +740,10 @@ void print_paired(const GridResult& result, std::optional<PairedDifference> Grid
     const std::string scenario = scenario_label(s.scenario);
     out << std::left << std::setw(28) << scenario << std::setw(8) << s.size_label << std::setw(9)
         << s.horizon_label << std::setw(9) << s.algo << std::setw(16) << (s.variant.empty() ? "-" : s.variant)
-        << std::right << std::setw(6) << d.pairs << std::setw(18) << cell(d.cost_bps, d.cost_se_bps)
-        << std::setw(18) << cell(d.ex_fees_bps, d.ex_fees_se_bps) << std::setw(18)
-        << (d.markout_pairs ? cell(d.passive_1s_bps, d.passive_1s_se_bps) : std::string("-")) << std::setw(18)
+        << std::setw(9) << d.baseline << std::right << std::setw(6) << d.pairs << std::setw(18)
+        << cell(d.cost_bps, d.cost_se_bps) << std::setw(18) << cell(d.ex_fees_bps, d.ex_fees_se_bps)
+        << std::setw(18) << (d.markout_pairs ? cell(d.passive_1s_bps, d.passive_1s_se_bps) : std::string("-"))
+        << std::setw(18)
         << (d.markout_pairs ? cell(d.passive_10s_bps, d.passive_10s_se_bps) : std::string("-")) << "\n";
   }
 }
@@ -798,7 +832,20 @@ void print_table(const GridResult& result, std::ostream& out, const std::string&
            "realised "
            "cost fell within one estimated standard deviation\n";
   }
-  if (!compare.empty()) {
+  if (compare == "best") {
+    out << "\nauto against the best single algo of each cell (the lowest mean cost there, chosen after the "
+           "fact), pair by pair (mean +- standard error; * beyond two):\n";
+    print_paired(result, &GridSummary::vs_compare, out);
+    out << "difference = auto - that algo over the same start, side and variant; negative = auto costs "
+           "less\n";
+    for (const auto& s : result.summary) {
+      if (s.chosen.empty()) continue;
+      out << "auto chose in " << scenario_label(s.scenario) << " " << s.size_label << " " << s.horizon_label
+          << ":";
+      for (const auto& [algo, n] : s.chosen) out << " " << algo << " " << n;
+      out << "\n";
+    }
+  } else if (!compare.empty()) {
     out << "\nagainst " << compare << ", pair by pair (mean +- standard error; * beyond two):\n";
     print_paired(result, &GridSummary::vs_compare, out);
     out << "difference = algo - " << compare

@@ -5,6 +5,7 @@
 // (--json) and as HTML (--html). Deterministic for a given seed: each run is.
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,8 +44,13 @@ struct GridSpec {
   };
   std::vector<Variant> variants;
   // `compare = "twap"`: every other algo is also compared with this one run by run (same scenario, size,
-  // horizon, variant, start and side). Empty: no such comparison.
+  // horizon, variant, start and side). `compare = "best"`: auto is compared with the cell's best single
+  // algo (the lowest mean cost of the grid's other algos there). Empty: no such comparison.
   std::string compare;
+  // `evidence = "FILE"`: the TCA of past parents by algo and size, read by every auto run (a path from the
+  // working directory). `learn = true`: after the grid, every run but auto's is added to it and it is saved.
+  std::string evidence;
+  bool learn = false;
   // `estimates = true`: each run also gets its algo's pre-trade estimate (tca/pretrade.hpp) from the five
   // minutes of market before its start, and the summary how far the realised cost fell from it.
   bool estimates = false;
@@ -77,11 +83,14 @@ struct GridRun {
   // With `estimates`: the pre-trade estimate of the run's algo (cost and its risk, bps); unset for an algo
   // the model does not know.
   std::optional<double> estimate_bps, estimate_risk_bps;
+  std::string algo_run;  // the algo that worked it (auto's choice)
+  std::string bucket;    // its size bucket (ems::size_bucket)
 };
 
 // A variant against the baseline over the same runs (same scenario, size, horizon, algo, start and side):
 // the mean of the differences and its standard error, so the market's path cancels in each pair.
 struct PairedDifference {
+  std::string baseline;  // the algo compared with
   std::size_t pairs = 0;
   double cost_bps = 0, cost_se_bps = 0;
   double ex_fees_bps = 0, ex_fees_se_bps = 0;
@@ -117,6 +126,7 @@ struct GridSummary {
   // runs) and the share of runs whose realised cost fell within one estimated risk of the estimate.
   std::optional<double> estimate_bps;
   double estimate_error_bps = 0, estimate_error_sd_bps = 0, within_risk_share = 0;
+  std::map<std::string, std::size_t> chosen;  // auto's rows: how often it chose each algo
 };
 
 struct GridResult {

@@ -207,6 +207,10 @@ int run_cli(int argc, char** argv) {
       "serve", "The daemon: parent orders over FIX 4.4, worked by the algos on the simulated venues");
   serve_cmd->add_option("--config", serve.config, "Config file (default: the bundled one)");
   serve_cmd->add_option("--journal", serve.journal, "The journal (default: [server] journal)");
+  serve_cmd->add_option(
+      "--evidence", serve.evidence,
+      "The TCA of past parents by algo and size (JSON file): auto parents read it, and with "
+      "the API on every parent's final TCA is added to it");
   serve_cmd->add_option("--port", serve.port, "Listen on this port instead of [server.fix] listen's");
   serve_cmd->add_option("--speed", serve.speed, "Replay seconds per wall second (default: [server] speed)");
   serve_cmd->add_flag("--quiet", serve.quiet, "No line on stderr for each report sent");
@@ -300,6 +304,9 @@ int run_cli(int argc, char** argv) {
   execute_cmd->add_option("--html", execute.html, "Write a self-contained HTML report here");
   execute_cmd->add_option("--scorecard", execute.scorecard,
                           "Venue scorecards to read, update and save (JSON file)");
+  execute_cmd->add_option("--evidence", execute.evidence,
+                          "The TCA of past parents by algo and size (JSON file): --algo auto reads it, and "
+                          "this parent is added to it");
   execute_cmd->add_flag("--json", execute.json, "Print the full result as JSON on stdout");
   execute_cmd->add_option(
       "--cross-fill", execute.cross_fill,

@@ -1,7 +1,6 @@
 #include "service/estimate_command.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -10,6 +9,7 @@
 
 #include "core/config.hpp"
 #include "core/quantity.hpp"
+#include "ems/market_meter.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
 
@@ -18,26 +18,25 @@ namespace {
 
 using nlohmann::ordered_json;
 
-constexpr std::size_t kSweepLevels = 500;
-constexpr double kDepthBandBps = 10;
-
-// Others' prints of the instrument per venue, counted from the window's start.
-class PrintCounter final : public sim::SimListener {
+// Feeds the meter every event of the instrument, as the kernel feeds its own.
+class MeterFeed final : public sim::SimListener {
  public:
-  PrintCounter(const InstrumentId& instrument, std::size_t venues, TimestampNs from_ns)
-      : instrument_(instrument), base_(venues, 0.0), from_ns_(from_ns) {}
+  MeterFeed(const sim::Simulator& sim, ems::MarketMeter& meter, InstrumentId instrument)
+      : sim_(sim), meter_(meter), instrument_(std::move(instrument)) {}
   void on_market_data(const md::MarketRef& ref, const md::Event& event) override {
-    if (event.kind != md::EventKind::Trade || ref.instrument != instrument_ || event.recv_ns < from_ns_ ||
-        ref.book == nullptr)
-      return;
-    base_[ref.venue] += base_from_units(ref.book->listing(), event.qty, event.price).to_double();
+    if (ref.instrument != instrument_) return;
+    const bool print = event.kind == md::EventKind::Trade && !(event.flags & md::kFlagSimulated);
+    const md::BookView* book = ref.book != nullptr ? ref.book : sim_.book(ref.venue, ref.instrument);
+    const double base = print && book != nullptr && event.price.is_positive()
+                            ? base_from_units(book->listing(), event.qty, event.price).to_double()
+                            : 0;
+    meter_.on_event(sim_, ref.venue, print, base, sim_.now());
   }
-  double base(std::size_t venue) const { return base_[venue]; }
 
  private:
+  const sim::Simulator& sim_;
+  ems::MarketMeter& meter_;
   InstrumentId instrument_;
-  std::vector<double> base_;
-  TimestampNs from_ns_;
 };
 
 std::string fixed(double v, int digits = 2) {
@@ -66,84 +65,21 @@ Result<tca::MarketMeasure> measure_market(const std::string& scenario, const std
   if (at_ns <= sim.start_ns() || (sim.end_ns() != 0 && at_ns >= sim.end_ns()))
     return make_error("the arrival time " + format_time(at_ns) + " is outside the data (" +
                       format_time(sim.start_ns()) + " to " + format_time(sim.end_ns()) + ")");
-  const TimestampNs from = std::max(sim.start_ns(), at_ns - lookback_ns);
-  PrintCounter prints(instrument, sim.venue_count(), from);
-  sim.set_listener(&prints);
-  int primary = sim.venue_index(VenueId(config->primary_venue));
-  std::vector<std::size_t> listing;
-  for (std::size_t v = 0; v < sim.venue_count(); ++v)
-    if (sim.book(v, instrument) != nullptr) listing.push_back(v);
-  if (listing.empty()) return make_error("no venue of the scenario lists " + instrument_name);
-  if (primary < 0 || sim.book(static_cast<std::size_t>(primary), instrument) == nullptr)
-    primary = static_cast<int>(listing.front());
-  struct Sums {
-    double spread_bps = 0, depth = 0;
-    std::size_t samples = 0;
-  };
-  std::vector<Sums> sums(sim.venue_count());
-  std::vector<double> mids;  // the benchmark mid once a second
-  std::array<md::Level, 200> levels{};
-  auto mid_of = [](const md::BookView& b) {
-    return (b.best(Side::Buy).to_double() + b.best(Side::Sell).to_double()) / 2;
-  };
-  for (TimestampNs t = from; t < at_ns; t += kNanosPerSecond) {
-    sim.run_until(t);
-    for (std::size_t v : listing) {
-      const md::BookView& b = *sim.book(v, instrument);
-      if (!b.valid() || !b.best(Side::Buy).is_set() || !b.best(Side::Sell).is_set()) continue;
-      const double mid = mid_of(b);
-      if (static_cast<int>(v) == primary) mids.push_back(mid);
-      Sums& s = sums[v];
-      s.spread_bps += (b.best(Side::Sell).to_double() - b.best(Side::Buy).to_double()) / mid * 1e4;
-      const std::size_t n = b.levels(opposite(side), levels);
-      for (std::size_t i = 0; i < n; ++i) {
-        if (std::abs(levels[i].price.to_double() - mid) / mid * 1e4 > kDepthBandBps) break;
-        s.depth += base_from_units(b.listing(), levels[i].qty, levels[i].price).to_double();
-      }
-      ++s.samples;
-    }
+  // The benchmark: the primary venue's mid, or the first venue's that lists the instrument (as the kernel's).
+  int benchmark = sim.venue_index(VenueId(config->primary_venue));
+  if (benchmark < 0 || sim.book(static_cast<std::size_t>(benchmark), instrument) == nullptr) {
+    benchmark = -1;
+    for (std::size_t v = 0; v < sim.venue_count() && benchmark < 0; ++v)
+      if (sim.book(v, instrument) != nullptr) benchmark = static_cast<int>(v);
   }
+  if (benchmark < 0) return make_error("no venue of the scenario lists " + instrument_name);
+  ems::MarketMeter meter(instrument, static_cast<std::size_t>(benchmark),
+                         config->tca.arrival_mid == "consolidated", lookback_ns);
+  MeterFeed feed(sim, meter, instrument);
+  sim.set_listener(&feed);
   sim.run_until(at_ns);
-  tca::MarketMeasure m;
-  m.at_ns = at_ns;
-  m.window_s = static_cast<double>(at_ns - from) / kNanosPerSecond;
-  const md::BookView& benchmark = *sim.book(static_cast<std::size_t>(primary), instrument);
-  if (!benchmark.valid() || !benchmark.best(Side::Buy).is_set() || !benchmark.best(Side::Sell).is_set())
-    return make_error(config->primary_venue + " shows no book at " + format_time(at_ns));
-  m.mid = mid_of(benchmark);
-  double sum = 0, sq = 0;
-  for (std::size_t i = 1; i < mids.size(); ++i) {
-    const double d = (mids[i] - mids[i - 1]) / mids[i - 1] * 1e4;
-    sum += d;
-    sq += d * d;
-  }
-  if (mids.size() >= 3) {
-    const double n = static_cast<double>(mids.size() - 1);
-    m.sigma_bps_per_sqrt_s = std::sqrt(std::max(0.0, (sq - sum * sum / n) / (n - 1)));
-    m.sigma_samples = mids.size() - 1;
-  }
-  std::vector<md::Level> book(kSweepLevels);
-  for (std::size_t v : listing) {
-    const VenueConfig& vc = sim.venue_config(v);
-    tca::VenueLiquidity venue;
-    venue.venue = vc.id.str();
-    venue.maker_fee_bps = vc.fees.maker_bps.to_double();
-    venue.taker_fee_bps = vc.fees.taker_bps.to_double();
-    const Sums& s = sums[v];
-    if (s.samples > 0) {
-      venue.spread_bps = s.spread_bps / static_cast<double>(s.samples);
-      venue.depth_base = s.depth / static_cast<double>(s.samples);
-    }
-    venue.volume_per_s = m.window_s > 0 ? prints.base(v) / m.window_s : 0;
-    const md::BookView& b = *sim.book(v, instrument);
-    if (b.valid()) {
-      const std::size_t n = b.levels(opposite(side), book);
-      for (std::size_t i = 0; i < n; ++i)
-        venue.levels.emplace_back(book[i].price.to_double(),
-                                  base_from_units(b.listing(), book[i].qty, book[i].price).to_double());
-    }
-    m.venues.push_back(std::move(venue));
-  }
+  auto m = meter.measure(sim, side, at_ns, lookback_ns);
+  if (!m) return make_error(m.error().message);
   return m;
 }
 

@@ -16,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/quantity.hpp"
 #include "ems/algo.hpp"
+#include "ems/algo_evidence.hpp"
 #include "ems/kernel.hpp"
 #include "ems/scorecard.hpp"
 #include "ems/venue_views.hpp"
@@ -51,6 +52,8 @@ struct RunRecord {
   std::vector<tca::MarketTrade> trades;                          // others' prints
   std::vector<std::pair<TimestampNs, double>> filled_over_time;  // cumulative base filled
   std::vector<std::pair<TimestampNs, double>> schedule;  // the algo's own schedule: base wanted by then
+  std::optional<ems::ParentEstimate> estimate;           // the kernel's pre-trade estimate of the parent
+  std::optional<ems::AutoChoice> auto_choice;            // an auto parent's choice
 };
 
 // What one parent's run is, as the kernel tells it: the benchmark mid and others' prints of its
@@ -116,6 +119,8 @@ class ExecutionRecorder final : public ems::KernelObserver {
     if (parent != parent_.id) return;
     note_children();
     end_ns_ = now_ns;
+    if (const ems::ParentEstimate* e = kernel_.estimate(parent)) record_.estimate = *e;
+    if (const ems::AutoChoice* c = kernel_.auto_choice(parent)) record_.auto_choice = *c;
     if (progress_) err_ << "\n";
   }
 
@@ -268,10 +273,20 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   runtime_options.refuse_open_children = true;
   runtime_options.kernel.allowed_venues = request.venues;
   if (!request.scorecard.empty()) runtime_options.kernel.cards = &cards;
-  // The benchmark: the primary venue's mid, or the first mounted venue listing the instrument.
+  ems::AlgoEvidence evidence;
+  runtime_options.kernel.evidence = request.evidence_in;
+  if (!request.evidence.empty()) {
+    auto kept = ems::AlgoEvidence::load(request.evidence);
+    if (!kept) return fail(kept.error().message);
+    evidence = std::move(kept).value();
+    runtime_options.kernel.evidence = &evidence;
+  }
+  // The benchmark: the primary venue's mid, or the first mounted venue listing the instrument (the kernel's
+  // own choice for an instrument its primary venue does not list: a perpetual beside spot).
   {
     auto probe = config.venue(VenueId(config.primary_venue));
-    if (probe == nullptr || !probe->sim) {
+    const bool mounted = probe != nullptr && probe->sim;
+    if (!mounted || probe->listing(instrument->id) == nullptr) {
       for (const auto& v : config.venues)
         if (v.sim && v.listing(instrument->id) != nullptr) {
           runtime_options.kernel.benchmark_venue = v.id.str();
@@ -279,8 +294,9 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
         }
       if (runtime_options.kernel.benchmark_venue.empty())
         return fail("no mounted venue lists " + request.instrument);
-      err << "note: the primary venue " << config.primary_venue << " is not mounted; the benchmark mid is "
-          << runtime_options.kernel.benchmark_venue << "'s\n";
+      if (!mounted)
+        err << "note: the primary venue " << config.primary_venue << " is not mounted; the benchmark mid is "
+            << runtime_options.kernel.benchmark_venue << "'s\n";
     }
   }
   auto opened = Runtime::open(config, runtime_options);
@@ -402,6 +418,12 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
       }
     if (auto saved = cards.save(request.scorecard); !saved) return fail(saved.message());
   }
+  if (!request.evidence.empty() && record.estimate && final_parent != nullptr) {
+    // This parent is evidence for the next: how far its cost fell from its estimate, in its size bucket.
+    evidence.on_parent(ems::size_bucket(record.estimate->participation), record.estimate->own.algo,
+                       record.estimate->own.cost_bps, tca.implementation_shortfall_bps);
+    if (auto saved = evidence.save(request.evidence); !saved) return fail(saved.message());
+  }
   const std::string own_model = std::string(to_string(config.venues.empty() || !config.venues.front().sim
                                                           ? CrossFill::Prints
                                                           : config.venues.front().sim->cross_fill));
@@ -419,6 +441,13 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   }
   summary.resting_share = filled > 0 ? resting / filled : 0;
   summary.passive_markouts = tca.passive_markouts;
+  if (record.estimate && std::isfinite(record.estimate->own.cost_bps)) {
+    summary.estimate_bps = record.estimate->own.cost_bps;
+    summary.estimate_risk_bps = record.estimate->own.risk_bps;
+  }
+  summary.algo_run = record.estimate ? record.estimate->own.algo : request.algo;
+  if (record.auto_choice) summary.algo_run = record.auto_choice->algo;
+  if (record.estimate) summary.bucket = ems::size_bucket(record.estimate->participation);
   summary.ok = final_parent != nullptr;
   if (!summary.ok) {
     summary.error = refused.ok() ? "parent " + summary.state : refused.message();
@@ -439,6 +468,8 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
       other.progress = false;
       other.journal.clear();
       other.scorecard.clear();
+      other.evidence.clear();
+      other.evidence_in = runtime_options.kernel.evidence;  // the same choice
       other.keep_details = false;
       other.recorded_events = nullptr;
       std::ostringstream other_err;
@@ -493,6 +524,18 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   j["fills"] = fills;
   ordered_json t = tca_json(tca, consolidated ? "consolidated mid" : benchmark_venue + " mid");
   j["tca"] = t;
+  j["auto"] = record.auto_choice ? ordered_json{{"chose", record.auto_choice->algo},
+                                                {"params",
+                                                 [&] {
+                                                   ordered_json params = ordered_json::object();
+                                                   for (const auto& p : record.auto_choice->params)
+                                                     params[p.key] = p.value;
+                                                   return params;
+                                                 }()},
+                                                {"why", record.auto_choice->why}}
+                                 : ordered_json(nullptr);
+  j["estimate"] = record.estimate ? estimate_json(*record.estimate, tca.implementation_shortfall_bps)
+                                  : ordered_json(nullptr);
   ordered_json denials = ordered_json::array();
   for (const auto& d : record.denials) denials.push_back({{"reason_code", d.reason_code}, {"text", d.text}});
   j["denials"] = denials;
@@ -559,7 +602,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     oms::ParentOrder probe;
     probe.algo = options.algo;
     probe.params = request.params;
-    if (auto made = ems::make_algo(probe); !made) return fail(made.error().message);
+    if (auto s = ems::check_algo(probe); !s) return fail(s.message());
   }
   if (!options.cross_fill.empty()) {
     const auto fill = parse_cross_fill(options.cross_fill);
@@ -585,6 +628,7 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   request.seed = options.seed;
   request.journal = options.journal;
   request.scorecard = options.scorecard;
+  request.evidence = options.evidence;
   request.fill_band = options.fill_band;
   request.scan_data = options.scan_data;
   request.strict_data = options.strict_data;
@@ -628,6 +672,8 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
       << ") from " << format_time(start) << ": " << state << ", filled " << tca.filled << " ("
       << bps(100 * tca.fill_ratio) << "%) at " << money(tca.average_price) << "\n";
   if (!done_text.empty()) out << "  " << done_text << "\n";
+  if (record.auto_choice)
+    out << "  auto chose " << record.auto_choice->algo << ": " << record.auto_choice->why << "\n";
   for (const auto& d : record.denials) out << "  risk denied: " << d.reason_code << ": " << d.text << "\n";
   out << "  arrival price " << money(tca.arrival_price) << " (" << run.benchmark << " mid)\n\n";
   out << "  " << std::left << std::setw(30) << "cost" << std::right << std::setw(12) << "bps" << std::setw(16)
@@ -643,6 +689,16 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
   row("fees", tca.cost_bps.fees, tca.cost.fees);
   row("opportunity", tca.cost_bps.opportunity, tca.cost.opportunity);
   row("implementation shortfall", tca.implementation_shortfall_bps, tca.implementation_shortfall);
+  if (record.estimate && std::isfinite(record.estimate->own.cost_bps)) {
+    const ems::ParentEstimate& e = *record.estimate;
+    out << "  pre-trade estimate (" << e.model << ")  " << bps(e.own.cost_bps) << " bps, risk "
+        << bps(e.own.risk_bps) << " bps: realised - estimate "
+        << bps(tca.implementation_shortfall_bps - e.own.cost_bps) << " bps";
+    if (!e.recommended.empty() && e.recommended != e.model)
+      out << "; the model would have chosen " << e.recommended << " (" << bps(e.recommended_cost_bps)
+          << " bps)";
+    out << "\n";
+  }
   if (j.contains("fill_band")) {
     out << "  fill-model band (crossing-book fills):";
     for (const auto& [model, v] : j["fill_band"].items())

@@ -13,6 +13,7 @@
 #include "core/result.hpp"
 #include "core/side.hpp"
 #include "core/time.hpp"
+#include "ems/algo_evidence.hpp"
 #include "oms/records.hpp"
 #include "tca/tca.hpp"
 
@@ -32,6 +33,7 @@ struct ExecuteOptions {
   std::string journal;  // empty: a temporary journal, removed at the end
   std::string html;
   std::string scorecard;  // venue scorecards to read, update and save (empty: none kept)
+  std::string evidence;   // the TCA of past parents by algo (auto reads it), updated and saved (empty: none)
   bool json = false;
   bool strict_data =
       false;              // a recording that ends early or has an unusable stretch is an error, not a warning
@@ -59,6 +61,8 @@ struct ExecutionRequest {
   std::optional<std::uint64_t> seed;
   std::string journal;    // empty: a temporary journal, removed at the end
   std::string scorecard;  // venue scorecards to read, update and save (empty: none kept)
+  std::string evidence;   // the TCA of past parents by algo: read (auto), updated and saved (empty: none)
+  const ems::AlgoEvidence* evidence_in = nullptr;  // read only (a grid's), when `evidence` is empty
   std::optional<CrossFill> cross_fill;
   bool fill_band = false;
   bool scan_data = true;
@@ -84,7 +88,11 @@ struct ExecutionSummary {
   double resting_share = 0;                    // of the filled base, what filled resting (maker)
   std::vector<tca::Markout> passive_markouts;  // of the resting fills: 1 s, 10 s, 60 s
   std::vector<BandCost> band;                  // with fill_band: none, prints and full
-  bool ok = false;                             // ran, and the parent was accepted
+  // The kernel's pre-trade estimate of the parent's algo (docs/tca.md): its cost and risk, bps.
+  std::optional<double> estimate_bps, estimate_risk_bps;
+  std::string algo_run;  // the algo that worked it (auto's choice)
+  std::string bucket;    // its size bucket (ems::size_bucket of the estimate's participation)
+  bool ok = false;       // ran, and the parent was accepted
 };
 
 // Runs `request` (messages on `err`); the summary of what it cost. An error is a request that could not

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ems/algo.hpp"
+#include "ems/algo_evidence.hpp"
 
 namespace tranche::service {
 
@@ -52,11 +53,11 @@ std::string client_of(const std::string& session) {
   return arrow == std::string::npos ? session : session.substr(arrow + 2);
 }
 
-// TargetStrategy (847) values: FIX's own three and the four Tranche's dictionary adds.
+// TargetStrategy (847) values: FIX's own three and the five Tranche's dictionary adds.
 std::string algo_of_target_strategy(const std::string& value) {
   static const std::map<std::string, std::string> names = {
-      {"1", "vwap"},       {"2", "pov"},    {"3", "is"},     {"1000", "twap"},
-      {"1001", "iceberg"}, {"1002", "peg"}, {"1003", "seek"}};
+      {"1", "vwap"},       {"2", "pov"},    {"3", "is"},      {"1000", "twap"},
+      {"1001", "iceberg"}, {"1002", "peg"}, {"1003", "seek"}, {"1004", "auto"}};
   auto it = names.find(value);
   return it == names.end() ? std::string() : it->second;
 }
@@ -262,7 +263,7 @@ void ParentDesk::on_new(const ParentRequest& r) {
     return reject_new(r, kRejTooLate,
                       "ExpireTime " + format_time(parent.end_ns) + clock_name() + " is not after the start " +
                           format_time(parent.start_ns));
-  if (auto made = ems::make_algo(parent); !made) return reject_new(r, kRejUnsupported, made.error().message);
+  if (auto s = ems::check_algo(parent); !s) return reject_new(r, kRejUnsupported, s.message());
   auto accepted = kernel_.submit(parent);
   if (!accepted) return reject_new(r, kRejExceedsLimit, accepted.error().message);
   parent.id = *accepted;

@@ -208,8 +208,16 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
 
   // --- the product: journal, risk gate, OMS, the market and its venues (over FIX where the config says so:
   // they outlive this process), and the kernel ---
+  // The TCA of past parents that auto parents choose by; what the API's TCA finalizes is added to it.
+  ems::AlgoEvidence evidence;
+  if (!options.evidence.empty()) {
+    auto loaded = ems::AlgoEvidence::load(options.evidence);
+    if (!loaded) return fail(loaded.error().message);
+    evidence = std::move(loaded).value();
+  }
   RuntimeOptions runtime_options;
   runtime_options.journal = journal_path;
+  if (!options.evidence.empty()) runtime_options.kernel.evidence = &evidence;
   runtime_options.remote_venues = true;
   runtime_options.fix_store_dir = journal_path + ".fix";
   runtime_options.live_market = live && !paper;
@@ -395,7 +403,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     api_desk = std::make_unique<ApiDesk>(
         ApiDesk::Services{config, kernel, runtime.manager(), runtime.gate(), &runtime.market(), desk,
                           runtime.decision_timer(), [&](TimestampNs wall) { return to_market(wall); },
-                          live ? "wall" : "replay"},
+                          live ? "wall" : "replay", options.evidence.empty() ? nullptr : &evidence},
         std::move(outbox));
     api_desk_ptr = api_desk.get();
     observers.add(api_desk.get());
@@ -432,6 +440,20 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   install_stop_handlers();
   bool closed_said = false;
   int laps = 0;
+
+  // The evidence saved at most every 10 s of wall time while parents add to it, and at the end.
+  std::uint64_t evidence_saved = evidence.parents();
+  TimestampNs next_evidence_save_ns = 0;
+  auto save_evidence = [&](bool now) {
+    if (options.evidence.empty() || evidence.parents() == evidence_saved) return;
+    if (!now && wall_now_ns() < next_evidence_save_ns) return;
+    next_evidence_save_ns = wall_now_ns() + 10 * kNanosPerSecond;
+    if (auto s = evidence.save(options.evidence); !s) {
+      err << "tranche serve: " << s.message() << "\n";
+      return;
+    }
+    evidence_saved = evidence.parents();
+  };
 
   // --stats-every: one JSON line per interval on stdout (wall-clock intervals).
   TimestampNs next_stats_ns = stats_every_ns > 0 ? wall_now_ns() + stats_every_ns : 0;
@@ -495,6 +517,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     pump_live(wall_now_ns());
     say_notes();
     say_stats();
+    save_evidence(false);
     if (!kernel.error().ok()) {
       err << "tranche serve: stopping: " << kernel.error().message() << "\n";
       acceptor.value()->stop();
@@ -509,6 +532,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     (void)sim.run_until(std::max(sim.now(), clock.replay_at(wall_now_ns())), kStepsBetweenRequests);
     if (!kernel.market_closed() && !sim.recording_left()) kernel.data_ended();
     say_stats();
+    save_evidence(false);
     if (kernel.market_closed() && !closed_said) {
       closed_said = true;
       err << "tranche serve: the recorded data ended at " << format_time(runtime.sim().now())
@@ -561,6 +585,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
         << "\n";
   }
   if (auto s = runtime.manager().flush(); !s) err << "tranche serve: " << s.message() << "\n";
+  save_evidence(true);
   // The last reports leave before the sessions are logged out; what comes in meanwhile is answered.
   for (int i = 0; i < 20; ++i) take_requests(std::chrono::microseconds(10'000));
   acceptor.value()->stop();

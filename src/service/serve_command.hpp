@@ -11,6 +11,7 @@ namespace tranche::service {
 struct ServeOptions {
   std::string config;        // empty: the bundled default
   std::string journal;       // empty: [server] journal
+  std::string evidence;      // the TCA of past parents by algo (auto reads it; final TCAs added); empty: none
   std::optional<int> port;   // overrides [server.fix] listen's port (tests pick a free one)
   std::string speed;         // overrides [server] speed
   bool quiet = false;        // no line per answer on stderr

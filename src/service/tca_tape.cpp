@@ -1,6 +1,7 @@
 #include "service/tca_tape.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/quantity.hpp"
 #include "oms/order_manager.hpp"
@@ -112,10 +113,33 @@ ordered_json tca_json(const tca::TcaResult& tca, const std::string& benchmark) {
   return t;
 }
 
+ordered_json estimate_json(const ems::ParentEstimate& e, std::optional<double> realised_bps) {
+  auto number = [](double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); };
+  ordered_json j{{"algo", e.own.algo},
+                 {"model", e.model.empty() ? ordered_json(nullptr) : ordered_json(e.model)},
+                 {"cost_bps", number(e.own.cost_bps)},
+                 {"spread_bps", number(e.own.spread_bps)},
+                 {"impact_bps", number(e.own.impact_bps)},
+                 {"fees_bps", number(e.own.fees_bps)},
+                 {"risk_bps", number(e.own.risk_bps)},
+                 {"duration_s", e.own.duration_s},
+                 {"participation", e.participation},
+                 {"sigma_bps_per_sqrt_s", e.sigma_bps_per_sqrt_s},
+                 {"volume_per_s", e.volume_per_s},
+                 {"window_s", e.window_s},
+                 {"recommended", e.recommended},
+                 {"recommended_cost_bps", number(e.recommended_cost_bps)}};
+  const bool comparable = realised_bps && std::isfinite(e.own.cost_bps);
+  j["realised_bps"] = realised_bps ? ordered_json(*realised_bps) : ordered_json(nullptr);
+  j["error_bps"] = comparable ? ordered_json(*realised_bps - e.own.cost_bps) : ordered_json(nullptr);
+  return j;
+}
+
 TcaTape::TcaTape(const md::MarketSource& market, const oms::OrderManager& manager, VenueId benchmark_venue,
-                 bool consolidated, std::size_t keep_final)
+                 bool consolidated, std::size_t keep_final, const ems::Kernel* kernel)
     : market_(&market),
       manager_(manager),
+      kernel_(kernel),
       benchmark_venue_(std::move(benchmark_venue)),
       benchmark_(consolidated ? "consolidated mid" : benchmark_venue_.str() + " mid"),
       keep_final_(std::min(keep_final, kMaxFinalsKept)) {}
@@ -133,6 +157,8 @@ TcaTape::Parent* TcaTape::track(ParentId id) {
   if (p == nullptr) return nullptr;
   Parent& tracked = parents_[id.value()];
   tracked.order = p->order;
+  if (kernel_ != nullptr)
+    if (const ems::ParentEstimate* e = kernel_->estimate(id)) tracked.estimate = *e;
   return &tracked;
 }
 
@@ -164,7 +190,11 @@ void TcaTape::on_child_report(ParentId parent, const ExecutionReport& report, bo
 }
 
 void TcaTape::on_parent_ended(ParentId parent, TimestampNs now_ns) {
-  if (Parent* p = track(parent)) p->ended_ns = now_ns;
+  if (Parent* p = track(parent)) {
+    p->ended_ns = now_ns;
+    if (!p->estimate && kernel_ != nullptr)
+      if (const ems::ParentEstimate* e = kernel_->estimate(parent)) p->estimate = *e;
+  }
 }
 
 Result<ordered_json> TcaTape::analyze(const Parent& p, TimestampNs now_ns, bool final) const {
@@ -190,6 +220,13 @@ Result<ordered_json> TcaTape::analyze(const Parent& p, TimestampNs now_ns, bool 
   j["state"] = record != nullptr ? oms::to_string(record->state) : "ended";
   j["as_of_ns"] = now_ns;
   j["tca"] = tca_json(*analyzed, benchmark_);
+  const ems::ParentEstimate* estimate = p.estimate ? &*p.estimate : nullptr;
+  if (estimate == nullptr && kernel_ != nullptr) estimate = kernel_->estimate(p.order.id);
+  j["estimate"] =
+      estimate == nullptr
+          ? ordered_json(nullptr)
+          : estimate_json(*estimate, final ? std::optional<double>(analyzed->implementation_shortfall_bps)
+                                           : std::nullopt);
   return j;
 }
 
@@ -207,6 +244,8 @@ void TcaTape::tick(TimestampNs now_ns, bool market_closed) {
     if (auto m = markets_.find(p.order.instrument); m != markets_.end())
       m->second.mids.observed_until(now_ns);
     auto final = analyze(p, now_ns, true);
+    if (final && p.estimate && on_final_)
+      on_final_(*p.estimate, final->at("tca").at("implementation_shortfall_bps").get<double>());
     finals_.insert_or_assign(it->first, final ? Result<std::string>(final->dump())
                                               : Result<std::string>(Error{final.error().message}));
     final_order_.push_back(it->first);

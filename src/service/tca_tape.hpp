@@ -6,6 +6,7 @@
 // (tca::analyze) as `execute`'s.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/order.hpp"
+#include "ems/kernel.hpp"
 #include "md/market_source.hpp"
 #include "oms/order_manager.hpp"
 #include "tca/tca.hpp"
@@ -40,6 +42,9 @@ void record_tca_market(const md::MarketRef& ref, const md::Event& event, std::op
 }
 // The TCA result as JSON, every front end's spelling (`tranche execute --json`'s "tca", the API's).
 nlohmann::ordered_json tca_json(const tca::TcaResult& tca, const std::string& benchmark);
+// The parent's pre-trade estimate beside its realised cost (`realised_bps`: once final) as JSON, every
+// front end's spelling ("estimate" beside "tca").
+nlohmann::ordered_json estimate_json(const ems::ParentEstimate& estimate, std::optional<double> realised_bps);
 
 class TcaTape {
  public:
@@ -48,8 +53,9 @@ class TcaTape {
   // `benchmark_venue`: the venue whose mid the kernel's benchmark is (and whose prints make the interval
   // VWAP), `consolidated`: the benchmark is the consolidated mid instead. `keep_final`: final results kept
   // (at most kMaxFinalsKept) for ended parents.
+  // `kernel`: where the parents' pre-trade estimates are read (nullptr: none reported).
   TcaTape(const md::MarketSource& market, const oms::OrderManager& manager, VenueId benchmark_venue,
-          bool consolidated, std::size_t keep_final);
+          bool consolidated, std::size_t keep_final, const ems::Kernel* kernel = nullptr);
 
   void on_market_event(const md::MarketRef& ref, const md::Event& event, std::optional<double> benchmark_mid);
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill, double fill_base);
@@ -60,6 +66,10 @@ class TcaTape {
   // A new market plays the venues (`tranche serve` replaying its data again): what it records comes from
   // there.
   void reopen(const md::MarketSource& market) { market_ = &market; }
+  // Called with each parent's estimate and realised cost (bps) as its final TCA is made (a parent with no
+  // estimate, or whose TCA could not be valued, is not).
+  using FinalFn = std::function<void(const ems::ParentEstimate&, double realised_bps)>;
+  void set_on_final(FinalFn fn) { on_final_ = std::move(fn); }
 
   // A parent's TCA: {"final": true, ...} once its markouts were measured, else so far ({"final": false}, the
   // costs of what it executed until now against the mid now). nullopt: not a parent it knows (never seen, or
@@ -91,6 +101,7 @@ class TcaTape {
     std::vector<tca::TcaFill> fills;
     std::vector<Progress> progress;
     TimestampNs ended_ns = 0;
+    std::optional<ems::ParentEstimate> estimate;  // copied: the kernel lets go of an ended parent
   };
   Parent* track(ParentId id);
   const md::BookView* book_of(const VenueId& venue, const InstrumentId& instrument) const;
@@ -98,6 +109,7 @@ class TcaTape {
 
   const md::MarketSource* market_;  // replaced by reopen()
   const oms::OrderManager& manager_;
+  const ems::Kernel* kernel_;
   VenueId benchmark_venue_;
   std::string benchmark_;  // what the mids are: "binance-spot mid", "consolidated mid"
   std::size_t keep_final_;
@@ -110,6 +122,7 @@ class TcaTape {
   // Kept as text: a parsed JSON document costs several times its text in memory, and is asked for seldom.
   std::map<std::uint64_t, Result<std::string>> finals_;
   std::deque<std::uint64_t> final_order_;  // oldest first, to let the oldest go
+  FinalFn on_final_;
   TimestampNs trimmed_at_ns_ = 0;
   TimestampNs next_look_ns_ = 0;
 };

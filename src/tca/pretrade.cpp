@@ -34,9 +34,18 @@ AlgoEstimate schedule(const std::string& algo, const MarketMeasure& m, const Ble
                       const PretradeModel& model, double p, double duration_s, std::string note) {
   AlgoEstimate e;
   e.algo = algo;
+  const double v = m.volume_per_s();
+  // A resting order fills only against others' trades: at most what they trade over its duration rests.
+  const double capacity = o.qty > 0 && duration_s > 0 ? v * duration_s / o.qty : p;
+  if (capacity < p) {
+    p = capacity;
+    std::ostringstream capped;
+    capped << note << "; resting share " << std::lround(100 * p) << "%: at most others' volume over "
+           << std::lround(duration_s) << " s";
+    note = capped.str();
+  }
   e.spread_bps = (1 - 2 * p) * b.half_spread_bps;
   e.fees_bps = p * b.maker_min_bps + (1 - p) * b.taker_bps;
-  const double v = m.volume_per_s();
   e.impact_bps = v > 0 ? model.impact_coefficient * m.sigma_bps_per_sqrt_s * std::sqrt(o.qty / v) : 0;
   e.cost_bps = e.spread_bps + e.impact_bps + e.fees_bps;
   e.duration_s = duration_s;
@@ -125,7 +134,7 @@ PretradeEstimate estimate_costs(const MarketMeasure& market, const PretradeOrder
                "as twap: the default risk aversion keeps the trajectory near the straight line"));
   const double pov_duration =
       v > 0 ? order.qty / (model.pov_rate * v) : std::numeric_limits<double>::infinity();
-  if (pov_duration <= h) {
+  if (pov_duration <= h || h <= 0) {  // without a horizon, pov takes as long as its rate needs
     std::ostringstream why;
     why << model.pov_rate * 100 << "% of others' volume finishes in about " << std::lround(pov_duration)
         << " s";

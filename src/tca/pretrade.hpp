@@ -10,7 +10,8 @@
 //    sqrt(second) and V others' traded volume in base per second: the same for any horizon long enough to
 //    trade Q (a schedule's participation, not its length, sets its impact).
 //  - Spread and fees: a resting share p of the order earns half the spread and pays the cheapest maker fee;
-//    the rest crosses it and pays the volume-weighted taker fee.
+//    the rest crosses it and pays the volume-weighted taker fee. A resting order fills only against others'
+//    trades, so p is at most their volume over the algo's duration divided by the order.
 //  - Risk of a schedule over H seconds: sigma x sqrt(H / 3), the standard deviation of the price moves on
 //    a position worked off in a straight line.
 //  - The market sweep walks the displayed books now (each venue's levels with its taker fee): no timing risk.

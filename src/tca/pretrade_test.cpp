@@ -64,6 +64,19 @@ TEST(Pretrade, ASchedulesSpreadAndFeesWeighItsRestingShare) {
   EXPECT_NEAR(twap.cost_bps, twap.spread_bps + twap.impact_bps + twap.fees_bps, 1e-12);
 }
 
+TEST(Pretrade, ARestingShareIsNeverMoreThanOthersTradeOverTheDuration) {
+  // Others trade 4 a second: over 60 s, 240. An order of 400 can rest at most 60% of itself, so peg's 90%
+  // is cut to 60% and twap's 60% stands; an order of 40 keeps both.
+  const auto big = estimate_costs(two_venues(), {Side::Sell, 400, 60});
+  const AlgoEstimate& peg = of(big, "peg");
+  EXPECT_NEAR(peg.fees_bps, 0.6 * 1 + 0.4 * 6.25, 1e-12);
+  EXPECT_NE(peg.note.find("resting share 60%"), std::string::npos) << peg.note;
+  EXPECT_NEAR(of(big, "twap").fees_bps, 0.6 * 1 + 0.4 * 6.25, 1e-12);
+  const auto small = estimate_costs(two_venues(), {Side::Sell, 40, 60});
+  EXPECT_NEAR(of(small, "peg").fees_bps, 0.9 * 1 + 0.1 * 6.25, 1e-12);
+  EXPECT_EQ(of(small, "peg").note.find("resting share"), std::string::npos);
+}
+
 TEST(Pretrade, TheSweepWalksTheBooksBestPriceFirstWithEachVenuesFee) {
   const auto e = estimate_costs(two_venues(), {Side::Buy, 4, 120});
   const AlgoEstimate& market = of(e, "market");

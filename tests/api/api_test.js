@@ -206,6 +206,10 @@ step('a submitted twap is answered once journaled; a repeat of its client order 
   assert.strictEqual(soFar.status, 200, soFar.text);
   assert.strictEqual(soFar.json.final, false);
   assert.ok(soFar.json.tca.filled > 0 && soFar.json.tca.arrival_price > 0, soFar.text);
+  // The kernel's pre-trade estimate of it, made when its algo started; realised - estimate once final.
+  assert.strictEqual(soFar.json.estimate.algo, 'twap', soFar.text);
+  assert.ok(Number.isFinite(soFar.json.estimate.cost_bps) && soFar.json.estimate.risk_bps > 0, soFar.text);
+  assert.strictEqual(soFar.json.estimate.error_bps, null, soFar.text);
   for (const p of ['/api/v1/positions', '/api/v1/balances', '/api/v1/venues', '/api/v1/risk', '/api/v1/children'])
     assert.strictEqual((await call('GET', p, { token: VIEWER })).status, 200, p);
 });
@@ -221,6 +225,8 @@ step('a parent\'s TCA is final once its markouts are measured (60 s of market af
   }, 30000);
   assert.ok(final.tca.fill_ratio > 0.99, JSON.stringify(final));  // filled, but for less than a lot
   assert.ok(final.tca.markouts.every((m) => m.fills_covered > 0), `markouts not measured: ${JSON.stringify(final.tca.markouts)}`);
+  assert.strictEqual(final.estimate.model, 'market', JSON.stringify(final.estimate));
+  assert.ok(Math.abs(final.estimate.error_bps - (final.tca.implementation_shortfall_bps - final.estimate.cost_bps)) < 1e-9, JSON.stringify(final));
   assert.strictEqual((await call('GET', '/api/v1/parents/999999/tca', { token: VIEWER })).status, 404);
 });
 
@@ -237,6 +243,26 @@ step('a seek (liquidity seeking) parent is served by the same kernel: it rests, 
   await until('its rest decision on the stream', () =>
     s.messages.some((m) => m.algo_state === 'rest' && m.parent && m.parent.id === pid && /rests 2 \(peg\)/.test(m.detail)));
   s.ws.close();
+});
+
+step('an auto parent is worked by the algo the kernel chose for it, with the reason on the parent and the stream', async () => {
+  const made = await call('POST', '/api/v1/parents', { body: { client_order_id: id('auto'), instrument: 'ETH-USDT', side: 'buy', qty: '1', algo: 'auto', params: { auto_algos: 'twap|peg' }, horizon: '30s' } });
+  assert.strictEqual(made.status, 201, made.text);
+  const pid = made.json.parent.id;
+  const chosen = await until('its choice', async () => {
+    const r = await call('GET', `/api/v1/parents/${pid}`, { token: VIEWER });
+    return r.json.parent.auto ? r.json.parent : null;
+  }, 30000);
+  assert.strictEqual(chosen.algo, 'auto');
+  assert.ok(['twap', 'peg'].includes(chosen.auto.chose), JSON.stringify(chosen));
+  assert.match(chosen.auto.why, /bucket .*: (twap|peg) /);
+  const s = stream({ from: 0 });
+  await until('its auto decision on the stream', () =>
+    s.messages.some((m) => m.algo_state === 'auto' && m.parent && m.parent.id === pid && m.detail.startsWith(`chose=${chosen.auto.chose}`)));
+  s.ws.close();
+  const bad = await call('POST', '/api/v1/parents', { body: { client_order_id: id('auto-bad'), instrument: 'ETH-USDT', side: 'buy', qty: '1', algo: 'auto', params: { auto_algos: 'twap|moonshot' } } });
+  assert.strictEqual(bad.status, 422, bad.text);
+  assert.match(bad.text, /moonshot/);
 });
 
 let lastSeen = 0;
