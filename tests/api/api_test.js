@@ -421,7 +421,8 @@ max_connections = 1100
 stream_queue = 50`);
   const config = path.join(dir, 'config.toml');
   fs.writeFileSync(config, text);
-  serve = await lib.startServe({ tranche, port: null, journal: `${dir}/serve.journal`, speed: '10', config, extra: ['--quiet'] });
+  const evidence = `${dir}/evidence.json`;
+  serve = await lib.startServe({ tranche, port: null, journal: `${dir}/serve.journal`, speed: '10', config, extra: ['--quiet', '--evidence', evidence] });
   assert.ok(serve.apiPort, `no HTTP API line: ${serve.stderr}`);
   base = `http://127.0.0.1:${serve.apiPort}`;
   await lib.runSteps(steps, {
@@ -431,6 +432,11 @@ stream_queue = 50`);
   console.log(`answers checked against docs/openapi.json: ${[...checked].sort().join(', ')}`);
   const exit = await lib.stopServe(serve);
   assert.strictEqual(exit.code, 0, `tranche serve exited ${JSON.stringify(exit)}\n${serve.stderr.slice(-3000)}`);
+  // Every parent whose final TCA was made is evidence for auto's next choices: the market parent's at least.
+  const learned = JSON.parse(fs.readFileSync(evidence, 'utf8'));
+  assert.strictEqual(learned.format, 'tranche-algo-evidence');
+  const algos = Object.values(learned.buckets).flatMap((b) => Object.keys(b));
+  assert.ok(algos.includes('market'), `evidence: ${JSON.stringify(learned)}`);
   console.log(`all ${steps.length} passed`);
   process.exit(0);
 })().catch(async (e) => {
