@@ -137,9 +137,10 @@ string(JSON first GET "${out}" algos 0 algo)
 string(JSON market_risk GET "${out}" algos 0 risk_bps)
 string(JSON twap_cost GET "${out}" algos 1 cost_bps)
 string(JSON recommended GET "${out}" recommended)
+string(JSON auto_chose GET "${out}" auto chose)
 string(JSON sigma GET "${out}" market sigma_bps_per_sqrt_s)
 if(NOT nalgos EQUAL 7 OR NOT first STREQUAL "market" OR NOT market_risk EQUAL 0 OR twap_cost LESS_EQUAL 0
-   OR recommended STREQUAL "" OR sigma LESS_EQUAL 0)
+   OR recommended STREQUAL "" OR sigma LESS_EQUAL 0 OR auto_chose STREQUAL "")
   message(FATAL_ERROR "estimate --json: unexpected result ${out}")
 endif()
 foreach(case

@@ -259,7 +259,8 @@ AutoChoice choose_algo(const tca::MarketMeasure& market, const tca::PretradeOrde
   std::stable_sort(scored.begin(), scored.end(),
                    [](const Scored& a, const Scored& b) { return a.score < b.score - 1e-12; });
   auto describe = [&](const Scored& s) {
-    return s.estimate->algo + " " + number(s.estimate->cost_bps) + " + " + number(s.correction) + " (" +
+    return s.estimate->algo + " " + number(s.estimate->cost_bps) + " " + (s.correction < 0 ? "" : "+") +
+           number(s.correction) + " (" +
            std::to_string(s.parents) + " past) = " + number(s.corrected) + " bps, risk " +
            number(s.estimate->risk_bps);
   };

@@ -199,6 +199,9 @@ int run_cli(int argc, char** argv) {
                            "Config file with the market (default: the bundled one)");
   estimate_cmd->add_option("--risk-weight", estimate.risk_weight,
                            "Recommend by cost + this x risk (default 0: by expected cost)");
+  estimate_cmd->add_option("--evidence", estimate.evidence,
+                           "The TCA of past parents by algo and size (JSON file): also say what --algo auto "
+                           "would choose with it");
   estimate_cmd->add_flag("--json", estimate.json, "Print the estimate as JSON on stdout");
   estimate_cmd->callback([&] { exit_code = estimate_command(estimate, std::cout, std::cerr); });
 

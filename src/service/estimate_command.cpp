@@ -9,6 +9,7 @@
 
 #include "core/config.hpp"
 #include "core/quantity.hpp"
+#include "ems/algo_evidence.hpp"
 #include "ems/market_meter.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
@@ -107,6 +108,12 @@ int estimate_command(const EstimateOptions& options, std::ostream& out, std::ost
     if (!t) return fail("--at: " + t.error().message);
     at = *t;
   }
+  ems::AlgoEvidence evidence;
+  if (!options.evidence.empty()) {
+    auto loaded = ems::AlgoEvidence::load(options.evidence);
+    if (!loaded) return fail(loaded.error().message);
+    evidence = std::move(loaded).value();
+  }
   auto measured = measure_market(options.scenario, options.instrument, *side, at, *lookback);
   if (!measured) return fail(measured.error().message);
   const tca::MarketMeasure& m = *measured;
@@ -118,6 +125,12 @@ int estimate_command(const EstimateOptions& options, std::ostream& out, std::ost
   tca::PretradeModel model;
   model.risk_weight = options.risk_weight;
   const tca::PretradeEstimate e = tca::estimate_costs(m, order, model);
+  // What auto would choose: every candidate, its estimate corrected by the evidence of past parents (none
+  // without --evidence), with the risk weight given.
+  ems::AutoSettings settings;
+  settings.candidates = ems::auto_candidates();
+  settings.risk_weight = options.risk_weight;
+  const ems::AutoChoice auto_choice = ems::choose_algo(m, order, {}, settings, &evidence);
   if (m.volume_per_s() <= 0) err << "warning: no trades in the window: the impact is not estimated\n";
   if (m.sigma_samples < 30)
     err << "warning: the volatility rests on " << m.sigma_samples << " one-second changes\n";
@@ -157,6 +170,12 @@ int estimate_command(const EstimateOptions& options, std::ostream& out, std::ost
     j["algos"] = algos;
     j["recommended"] = e.recommended;
     j["why"] = e.why;
+    ordered_json auto_params = ordered_json::object();
+    for (const auto& p : auto_choice.params) auto_params[p.key] = p.value;
+    j["auto"] = {{"chose", auto_choice.algo},
+                 {"params", auto_params},
+                 {"why", auto_choice.why},
+                 {"evidence_parents", evidence.parents()}};
     j["model"] = {{"impact_coefficient", model.impact_coefficient},
                   {"passive_share", model.passive_share},
                   {"pegged_share", model.pegged_share},
@@ -189,6 +208,11 @@ int estimate_command(const EstimateOptions& options, std::ostream& out, std::ost
         << fixed(a.cost_bps) << std::setw(11) << fixed(a.risk_bps) << std::setw(9) << fixed(a.duration_s, 0)
         << "s  " << a.note << "\n";
   out << "\nrecommended: " << e.recommended << " (" << e.why << ")\n"
+      << "auto would choose " << auto_choice.algo << " (" << auto_choice.why << "; "
+      << (options.evidence.empty()
+              ? std::string("no evidence given")
+              : std::to_string(evidence.parents()) + " past parents in " + options.evidence)
+      << ")\n"
       << "cost: expected implementation shortfall against the arrival mid, positive = worse; risk: one "
          "standard "
          "deviation from the price moving while it works\n"

@@ -19,6 +19,7 @@ struct EstimateOptions {
   std::string lookback = "5m";
   std::string scenario;  // empty: the bundled config
   double risk_weight = 0;
+  std::string evidence;  // the TCA of past parents: also say what `--algo auto` would choose (empty: on none)
   bool json = false;
 };
 
