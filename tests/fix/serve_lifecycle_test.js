@@ -129,7 +129,11 @@ step('--kernel-cpu puts the kernel\'s thread alone on its CPU and every other th
   const cpu = cpus - 1;
   const serve = await start({ port: await lib.freePort(), journal: `${dir}/serve.journal`, speed: '5',
     extra: ['--kernel-cpu', String(cpu), '--stats-every', '200ms'] });
-  assert.match(serve.stderr, new RegExp(`the kernel runs alone on CPU ${cpu}, the other threads on `));
+  // The line comes right after the FIX line the start waits for: it may not have arrived yet (a failed run had
+  // only the two lines before it).
+  const pinnedLine = new RegExp(`the kernel runs alone on CPU ${cpu}, the other threads on `);
+  for (let i = 0; i < 100 && !pinnedLine.test(serve.stderr); ++i) await new Promise((r) => setTimeout(r, 50));
+  assert.match(serve.stderr, pinnedLine);
   let stats = null;
   let out = '';
   serve.child.stdout.on('data', (d) => { out += d.toString(); });
