@@ -35,11 +35,17 @@ class TapeObserver final : public ems::KernelObserver {
   service::TcaTape& tape_;
 };
 
-nlohmann::ordered_json execute_tca(const std::string& algo, const std::string& start) {
+const std::string kDefault = std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml";
+
+nlohmann::ordered_json execute_tca(const std::string& algo, const std::string& start,
+                                   const std::string& scenario = "",
+                                   const std::string& instrument = "ETH-USDT") {
   service::ExecuteOptions options;
   options.side = "buy";
   options.qty = "3";
   options.algo = algo;
+  options.scenario = scenario;
+  options.instrument = instrument;
   options.start = start;
   options.json = true;
   options.progress = false;
@@ -48,8 +54,10 @@ nlohmann::ordered_json execute_tca(const std::string& algo, const std::string& s
   return nlohmann::ordered_json::parse(out.str());
 }
 
-nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start) {
-  const Config config = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
+nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start,
+                                const std::string& scenario = kDefault,
+                                const std::string& instrument = "ETH-USDT") {
+  const Config config = load_config(scenario).value();
   service::RuntimeOptions options;
   options.refuse_open_children = true;
   auto runtime = service::Runtime::open(config, options);
@@ -62,7 +70,7 @@ nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start) {
   kernel.set_observer(&observer);
   oms::ParentOrder parent;
   parent.account = AccountId("default");
-  parent.instrument = InstrumentId("ETH-USDT");
+  parent.instrument = InstrumentId(instrument);
   parent.side = Side::Buy;
   Qty::parse("3", parent.qty);
   parent.algo = algo;
@@ -101,6 +109,19 @@ TEST(ServeTca, IsTrancheExecutesNumberForNumber) {
     EXPECT_TRUE(executed.at("estimate").at("error_bps").is_number()) << algo;
     EXPECT_EQ(served.at("estimate").dump(1), executed.at("estimate").dump(1)) << algo;
   }
+}
+
+TEST(ServeTca, APerpetualBesideSpotIsMeasuredOnItsOwnVenuesMidAndPrints) {
+  const std::string scenario = std::string(TRANCHE_SOURCE_DIR) + "/scenarios/eth-spot-perp-2024-08-08.toml";
+  const Config config = load_config(scenario).value();
+  auto sim = sim::Simulator::create(config, {}).value();
+  const TimestampNs start = sim->start_ns() + 60 * kNanosPerSecond;
+  const auto executed = execute_tca("twap", format_time(start), scenario, "ETH-USDT-PERP");
+  const auto served = tape_tca("twap", start, scenario, "ETH-USDT-PERP");
+  EXPECT_EQ(executed.at("tca").at("benchmark").get<std::string>(), "binance-usdm mid");
+  EXPECT_TRUE(executed.at("tca").at("vwap").is_number())
+      << "the perpetual's own prints make its interval VWAP";
+  EXPECT_EQ(served.at("tca").dump(1), executed.at("tca").dump(1));
 }
 
 }  // namespace

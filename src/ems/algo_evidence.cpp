@@ -260,9 +260,8 @@ AutoChoice choose_algo(const tca::MarketMeasure& market, const tca::PretradeOrde
                    [](const Scored& a, const Scored& b) { return a.score < b.score - 1e-12; });
   auto describe = [&](const Scored& s) {
     return s.estimate->algo + " " + number(s.estimate->cost_bps) + " " + (s.correction < 0 ? "" : "+") +
-           number(s.correction) + " (" +
-           std::to_string(s.parents) + " past) = " + number(s.corrected) + " bps, risk " +
-           number(s.estimate->risk_bps);
+           number(s.correction) + " (" + std::to_string(s.parents) + " past) = " + number(s.corrected) +
+           " bps, risk " + number(s.estimate->risk_bps);
   };
   if (scored.empty()) {
     // No estimate at all (no book to sweep and no volume): the straight line, as a trader would.

@@ -293,6 +293,20 @@ void Kernel::estimate(Running& p, const Result<tca::MarketMeasure>& measured, co
   p.exec->journal("estimate", p.estimate->detail(), t);
 }
 
+int Kernel::benchmark_index(const InstrumentId& instrument) const {
+  if (benchmark_venue_ >= 0 &&
+      market_->book(static_cast<std::size_t>(benchmark_venue_), instrument) != nullptr)
+    return benchmark_venue_;
+  for (std::size_t v = 0; v < market_->venue_count(); ++v)
+    if (market_->book(v, instrument) != nullptr) return static_cast<int>(v);
+  return benchmark_venue_;
+}
+
+VenueId Kernel::benchmark_venue(const InstrumentId& instrument) const {
+  const int v = benchmark_index(instrument);
+  return v < 0 ? VenueId() : market_->venue_config(static_cast<std::size_t>(v)).id;
+}
+
 const AutoChoice* Kernel::auto_choice(ParentId parent) const {
   const Running* p = find(parent);
   return p != nullptr && p->auto_choice ? &*p->auto_choice : nullptr;
@@ -385,13 +399,7 @@ Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
   PlacerParams params;
   params.flush = false;  // one flush per event, after every parent has acted
   st->placer = std::make_unique<Placer>(config_, manager_, params, options_.cards);
-  st->benchmark = benchmark_venue_;
-  if (st->benchmark < 0 || market_->book(static_cast<std::size_t>(st->benchmark), instrument) == nullptr)
-    for (std::size_t v = 0; v < market_->venue_count(); ++v)
-      if (market_->book(v, instrument) != nullptr) {
-        st->benchmark = static_cast<int>(v);
-        break;
-      }
+  st->benchmark = benchmark_index(instrument);
   st->meter = std::make_unique<MarketMeter>(instrument, static_cast<std::size_t>(std::max(0, st->benchmark)),
                                             consolidated_benchmark_);
   const std::size_t index = st->index;

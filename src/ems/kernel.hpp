@@ -108,6 +108,9 @@ class Kernel final : public md::MarketListener {
   // The parent's pre-trade estimate, made when its algo started (journaled as its algo state "estimate");
   // nullptr before, or when no benchmark mid showed then.
   const ParentEstimate* estimate(ParentId parent) const;
+  // The venue whose mid is `instrument`'s benchmark (KernelOptions::benchmark_venue, or the first venue
+  // listing it when that one does not), and whose prints make its interval VWAP.
+  VenueId benchmark_venue(const InstrumentId& instrument) const;
   // An `auto` parent's choice (journaled as its algo state "auto"); nullptr for any other, or before it
   // chose.
   const AutoChoice* auto_choice(ParentId parent) const;
@@ -157,6 +160,7 @@ class Kernel final : public md::MarketListener {
   Running* find(ParentId parent);
   const Running* find(ParentId parent) const;
   InstrumentState& state_of(const InstrumentId& instrument);
+  int benchmark_index(const InstrumentId& instrument) const;
   AlgoMarket market_now(const InstrumentId& instrument, int changed_venue = -1);
   std::vector<VenueView> views(const InstrumentId& instrument, std::size_t depth, int only_venue = -1) const;
   std::size_t depth_for(const InstrumentId& instrument) const;

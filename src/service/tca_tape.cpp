@@ -141,8 +141,19 @@ TcaTape::TcaTape(const md::MarketSource& market, const oms::OrderManager& manage
       manager_(manager),
       kernel_(kernel),
       benchmark_venue_(std::move(benchmark_venue)),
-      benchmark_(consolidated ? "consolidated mid" : benchmark_venue_.str() + " mid"),
+      consolidated_(consolidated),
       keep_final_(std::min(keep_final, kMaxFinalsKept)) {}
+
+VenueId TcaTape::benchmark_venue_of(const InstrumentId& instrument) const {
+  // The instrument's own (a perpetual's is the venue listing it, not the primary spot venue), as the kernel
+  // chose it for the mids it hands over.
+  const VenueId venue = kernel_ != nullptr ? kernel_->benchmark_venue(instrument) : VenueId();
+  return venue.str().empty() ? benchmark_venue_ : venue;
+}
+
+std::string TcaTape::benchmark_of(const InstrumentId& instrument) const {
+  return consolidated_ ? std::string("consolidated mid") : benchmark_venue_of(instrument).str() + " mid";
+}
 
 const md::BookView* TcaTape::book_of(const VenueId& venue, const InstrumentId& instrument) const {
   for (std::size_t v = 0; v < market_->venue_count(); ++v)
@@ -208,7 +219,7 @@ Result<ordered_json> TcaTape::analyze(const Parent& p, TimestampNs now_ns, bool 
   input.end_ns = p.ended_ns != 0 ? p.ended_ns : now_ns;
   input.finished_early = record != nullptr && record->state == oms::ParentState::Filled;
   input.algo = p.order.algo;
-  input.primary_venue = benchmark_venue_;
+  input.primary_venue = benchmark_venue_of(p.order.instrument);
   input.mids = &it->second.mids;
   input.fills = p.fills;
   input.trades.assign(it->second.trades.begin(), it->second.trades.end());
@@ -219,7 +230,7 @@ Result<ordered_json> TcaTape::analyze(const Parent& p, TimestampNs now_ns, bool 
   j["final"] = final;
   j["state"] = record != nullptr ? oms::to_string(record->state) : "ended";
   j["as_of_ns"] = now_ns;
-  j["tca"] = tca_json(*analyzed, benchmark_);
+  j["tca"] = tca_json(*analyzed, benchmark_of(p.order.instrument));
   const ems::ParentEstimate* estimate = p.estimate ? &*p.estimate : nullptr;
   if (estimate == nullptr && kernel_ != nullptr) estimate = kernel_->estimate(p.order.id);
   j["estimate"] =
@@ -330,7 +341,7 @@ std::optional<ordered_json> TcaTape::series(ParentId parent, std::size_t max_poi
     progress.push_back({p.progress[i].t_ns, p.progress[i].scheduled, p.progress[i].executed});
   return ordered_json{{"parent_id", parent.value()},
                       {"kept", true},
-                      {"benchmark", benchmark_},
+                      {"benchmark", benchmark_of(p.order.instrument)},
                       {"start_ns", p.order.start_ns},
                       {"end_ns", p.order.end_ns},
                       {"qty", p.order.qty.to_double()},

@@ -111,7 +111,10 @@ class TcaTape {
   const oms::OrderManager& manager_;
   const ems::Kernel* kernel_;
   VenueId benchmark_venue_;
-  std::string benchmark_;  // what the mids are: "binance-spot mid", "consolidated mid"
+  bool consolidated_;  // the mids are the consolidated mid, not a venue's
+  // The venue whose mid is `instrument`'s benchmark, and what its mids are called ("binance-usdm mid").
+  VenueId benchmark_venue_of(const InstrumentId& instrument) const;
+  std::string benchmark_of(const InstrumentId& instrument) const;
   std::size_t keep_final_;
   Market& market_of(const InstrumentId& instrument);
   std::map<InstrumentId, Market> markets_;
