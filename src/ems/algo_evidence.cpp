@@ -63,6 +63,10 @@ void AlgoEvidence::on_parent(const std::string& bucket, const std::string& algo,
   r.cost_sum += realised_bps;
 }
 
+void AlgoEvidence::on_parent(const ParentEstimate& estimate, double realised_bps) {
+  on_parent(size_bucket(estimate.participation), estimate.own.algo, estimate.own.cost_bps, realised_bps);
+}
+
 const AlgoRecord* AlgoEvidence::find(const std::string& bucket, const std::string& algo) const {
   auto b = buckets_.find(bucket);
   if (b == buckets_.end()) return nullptr;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "ems/market_meter.hpp"
 #include "oms/records.hpp"
 #include "tca/pretrade.hpp"
 
@@ -46,6 +47,8 @@ class AlgoEvidence {
   // are not evidence and are left out.
   void on_parent(const std::string& bucket, const std::string& algo, double estimate_bps,
                  double realised_bps);
+  // A parent that ran with `estimate` and cost `realised_bps`: its algo in its estimate's size bucket.
+  void on_parent(const ParentEstimate& estimate, double realised_bps);
   const AlgoRecord* find(const std::string& bucket, const std::string& algo) const;
   // The correction to `algo`'s estimate in `bucket` (0 without evidence).
   double correction(const std::string& bucket, const std::string& algo) const;

@@ -293,17 +293,8 @@ void Kernel::estimate(Running& p, const Result<tca::MarketMeasure>& measured, co
   p.exec->journal("estimate", p.estimate->detail(), t);
 }
 
-int Kernel::benchmark_index(const InstrumentId& instrument) const {
-  if (benchmark_venue_ >= 0 &&
-      market_->book(static_cast<std::size_t>(benchmark_venue_), instrument) != nullptr)
-    return benchmark_venue_;
-  for (std::size_t v = 0; v < market_->venue_count(); ++v)
-    if (market_->book(v, instrument) != nullptr) return static_cast<int>(v);
-  return benchmark_venue_;
-}
-
 VenueId Kernel::benchmark_venue(const InstrumentId& instrument) const {
-  const int v = benchmark_index(instrument);
+  const int v = benchmark_venue_index(*market_, instrument, benchmark_venue_);
   return v < 0 ? VenueId() : market_->venue_config(static_cast<std::size_t>(v)).id;
 }
 
@@ -399,7 +390,7 @@ Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
   PlacerParams params;
   params.flush = false;  // one flush per event, after every parent has acted
   st->placer = std::make_unique<Placer>(config_, manager_, params, options_.cards);
-  st->benchmark = benchmark_index(instrument);
+  st->benchmark = benchmark_venue_index(*market_, instrument, benchmark_venue_);
   st->meter = std::make_unique<MarketMeter>(instrument, static_cast<std::size_t>(std::max(0, st->benchmark)),
                                             consolidated_benchmark_);
   const std::size_t index = st->index;

@@ -160,7 +160,6 @@ class Kernel final : public md::MarketListener {
   Running* find(ParentId parent);
   const Running* find(ParentId parent) const;
   InstrumentState& state_of(const InstrumentId& instrument);
-  int benchmark_index(const InstrumentId& instrument) const;
   AlgoMarket market_now(const InstrumentId& instrument, int changed_venue = -1);
   std::vector<VenueView> views(const InstrumentId& instrument, std::size_t depth, int only_venue = -1) const;
   std::size_t depth_for(const InstrumentId& instrument) const;

@@ -109,7 +109,21 @@ Result<tca::MarketMeasure> MarketMeter::measure(const md::MarketSource& market, 
     m.sigma_samples = n;
   }
 
+  // Each venue's samples and prints in the window, in one pass over each.
   const std::size_t taken = side_index(opposite(side));
+  struct Sums {
+    double spread = 0, depth = 0, traded = 0;
+    std::size_t samples = 0;
+  };
+  std::vector<Sums> sums(market.venue_count());
+  for (const BookSample& s : books_) {
+    if (s.venue >= sums.size() || !in_window(s.t_ns)) continue;
+    sums[s.venue].spread += s.spread_bps;
+    sums[s.venue].depth += s.depth_base[taken];
+    ++sums[s.venue].samples;
+  }
+  for (const Print& p : prints_)
+    if (p.venue < sums.size() && in_window(p.t_ns)) sums[p.venue].traded += p.base;
   std::vector<md::Level> levels(kSweepLevels);
   for (std::size_t v = 0; v < market.venue_count(); ++v) {
     const md::BookView* book = market.book(v, instrument_);
@@ -119,22 +133,12 @@ Result<tca::MarketMeasure> MarketMeter::measure(const md::MarketSource& market, 
     venue.venue = config.id.str();
     venue.maker_fee_bps = config.fees.maker_bps.to_double();
     venue.taker_fee_bps = config.fees.taker_bps.to_double();
-    double spread = 0, depth = 0;
-    std::size_t samples = 0;
-    for (const BookSample& s : books_) {
-      if (s.venue != v || !in_window(s.t_ns)) continue;
-      spread += s.spread_bps;
-      depth += s.depth_base[taken];
-      ++samples;
+    const Sums& sum = sums[v];
+    if (sum.samples > 0) {
+      venue.spread_bps = sum.spread / static_cast<double>(sum.samples);
+      venue.depth_base = sum.depth / static_cast<double>(sum.samples);
     }
-    if (samples > 0) {
-      venue.spread_bps = spread / static_cast<double>(samples);
-      venue.depth_base = depth / static_cast<double>(samples);
-    }
-    double traded = 0;
-    for (const Print& p : prints_)
-      if (p.venue == v && in_window(p.t_ns)) traded += p.base;
-    venue.volume_per_s = m.window_s > 0 ? traded / m.window_s : 0;
+    venue.volume_per_s = m.window_s > 0 ? sum.traded / m.window_s : 0;
     if (book->valid()) {
       const std::size_t shown = book->levels(opposite(side), levels);
       for (std::size_t i = 0; i < shown; ++i)

@@ -89,6 +89,14 @@ void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, Timesta
                     static_cast<double>(tick.raw());
 }
 
+int benchmark_venue_index(const md::MarketSource& market, const InstrumentId& instrument, int preferred) {
+  if (preferred >= 0 && market.book(static_cast<std::size_t>(preferred), instrument) != nullptr)
+    return preferred;
+  for (std::size_t v = 0; v < market.venue_count(); ++v)
+    if (market.book(v, instrument) != nullptr) return static_cast<int>(v);
+  return preferred;
+}
+
 std::optional<double> benchmark_mid(const md::MarketSource& market, const InstrumentId& instrument,
                                     std::size_t primary, bool consolidated) {
   double bid = 0, ask = 0;

@@ -36,5 +36,8 @@ void fill_signals(VenueView& view, const md::BookSignalTracker& tracker, Timesta
 // offer across the venues. Nothing while no such book shows both sides.
 std::optional<double> benchmark_mid(const md::MarketSource& market, const InstrumentId& instrument,
                                     std::size_t primary, bool consolidated);
+// The venue whose mid is `instrument`'s benchmark: `preferred` (the source's index) when it lists it, else
+// the first venue that does (a perpetual beside spot); `preferred` when none does.
+int benchmark_venue_index(const md::MarketSource& market, const InstrumentId& instrument, int preferred);
 
 }  // namespace tranche::ems

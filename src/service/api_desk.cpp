@@ -138,8 +138,7 @@ ApiDesk::ApiDesk(Services services, Outbox outbox)
             &s_.kernel) {
   if (s_.evidence != nullptr)
     tape_.set_on_final([evidence = s_.evidence](const ems::ParentEstimate& estimate, double realised_bps) {
-      evidence->on_parent(ems::size_bucket(estimate.participation), estimate.own.algo, estimate.own.cost_bps,
-                          realised_bps);
+      evidence->on_parent(estimate, realised_bps);
     });
 }
 

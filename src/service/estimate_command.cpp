@@ -11,6 +11,7 @@
 #include "core/quantity.hpp"
 #include "ems/algo_evidence.hpp"
 #include "ems/market_meter.hpp"
+#include "ems/venue_views.hpp"
 #include "service/sim_commands.hpp"
 #include "sim/simulator.hpp"
 
@@ -67,13 +68,10 @@ Result<tca::MarketMeasure> measure_market(const std::string& scenario, const std
     return make_error("the arrival time " + format_time(at_ns) + " is outside the data (" +
                       format_time(sim.start_ns()) + " to " + format_time(sim.end_ns()) + ")");
   // The benchmark: the primary venue's mid, or the first venue's that lists the instrument (as the kernel's).
-  int benchmark = sim.venue_index(VenueId(config->primary_venue));
-  if (benchmark < 0 || sim.book(static_cast<std::size_t>(benchmark), instrument) == nullptr) {
-    benchmark = -1;
-    for (std::size_t v = 0; v < sim.venue_count() && benchmark < 0; ++v)
-      if (sim.book(v, instrument) != nullptr) benchmark = static_cast<int>(v);
-  }
-  if (benchmark < 0) return make_error("no venue of the scenario lists " + instrument_name);
+  const int benchmark =
+      ems::benchmark_venue_index(sim, instrument, sim.venue_index(VenueId(config->primary_venue)));
+  if (benchmark < 0 || sim.book(static_cast<std::size_t>(benchmark), instrument) == nullptr)
+    return make_error("no venue of the scenario lists " + instrument_name);
   ems::MarketMeter meter(instrument, static_cast<std::size_t>(benchmark),
                          config->tca.arrival_mid == "consolidated", lookback_ns);
   MeterFeed feed(sim, meter, instrument);

@@ -420,8 +420,7 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   }
   if (!request.evidence.empty() && record.estimate && final_parent != nullptr) {
     // This parent is evidence for the next: how far its cost fell from its estimate, in its size bucket.
-    evidence.on_parent(ems::size_bucket(record.estimate->participation), record.estimate->own.algo,
-                       record.estimate->own.cost_bps, tca.implementation_shortfall_bps);
+    evidence.on_parent(*record.estimate, tca.implementation_shortfall_bps);
     if (auto saved = evidence.save(request.evidence); !saved) return fail(saved.message());
   }
   const std::string own_model = std::string(to_string(config.venues.empty() || !config.venues.front().sim
@@ -445,8 +444,7 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
     summary.estimate_bps = record.estimate->own.cost_bps;
     summary.estimate_risk_bps = record.estimate->own.risk_bps;
   }
-  summary.algo_run = record.estimate ? record.estimate->own.algo : request.algo;
-  if (record.auto_choice) summary.algo_run = record.auto_choice->algo;
+  summary.algo_run = record.auto_choice ? record.auto_choice->algo : request.algo;
   if (record.estimate) summary.bucket = ems::size_bucket(record.estimate->participation);
   summary.ok = final_parent != nullptr;
   if (!summary.ok) {

@@ -217,7 +217,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   }
   RuntimeOptions runtime_options;
   runtime_options.journal = journal_path;
-  if (!options.evidence.empty()) runtime_options.kernel.evidence = &evidence;
+  runtime_options.kernel.evidence = options.evidence.empty() ? nullptr : &evidence;
   runtime_options.remote_venues = true;
   runtime_options.fix_store_dir = journal_path + ".fix";
   runtime_options.live_market = live && !paper;

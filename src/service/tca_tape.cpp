@@ -201,11 +201,7 @@ void TcaTape::on_child_report(ParentId parent, const ExecutionReport& report, bo
 }
 
 void TcaTape::on_parent_ended(ParentId parent, TimestampNs now_ns) {
-  if (Parent* p = track(parent)) {
-    p->ended_ns = now_ns;
-    if (!p->estimate && kernel_ != nullptr)
-      if (const ems::ParentEstimate* e = kernel_->estimate(parent)) p->estimate = *e;
-  }
+  if (Parent* p = track(parent)) p->ended_ns = now_ns;
 }
 
 Result<ordered_json> TcaTape::analyze(const Parent& p, TimestampNs now_ns, bool final) const {
