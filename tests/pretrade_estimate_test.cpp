@@ -97,7 +97,9 @@ TEST(PretradeEstimate, TheKernelsEstimateOfAParentIsTheEstimateCommandsOfTheSame
         ++journaled;
         auto back = ems::ParentEstimate::from_detail(s->detail);
         EXPECT_TRUE(back.has_value()) << s->detail;
-        if (back) EXPECT_NEAR(back->own.cost_bps, made->own.cost_bps, 1e-4 * std::abs(made->own.cost_bps));
+        if (back) {
+          EXPECT_NEAR(back->own.cost_bps, made->own.cost_bps, 1e-4 * std::abs(made->own.cost_bps));
+        }
       }
     return {};
   });
