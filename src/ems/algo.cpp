@@ -1,5 +1,7 @@
 #include "ems/algo.hpp"
 
+#include "ems/list_balance.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -697,7 +699,8 @@ Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent) {
     factory = it->second.first;
     own_keys = it->second.second;
   }
-  auto params = parse_algo_params(parent.params, own_keys);
+  // A list's terms are the kernel's, not the algo's.
+  auto params = parse_algo_params(without_list_terms(parent.params), own_keys);
   if (!params) return make_error(parent.algo + ": " + params.error().message);
   auto made = factory(parent, *params);
   if (!made) return make_error(parent.algo + ": " + made.error().message);

@@ -1,6 +1,7 @@
 #include "ems/kernel.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <sstream>
 
@@ -59,6 +60,9 @@ struct Kernel::Running {
   std::set<std::uint64_t> answered;        // its children a venue has answered (scorecards)
   std::optional<ParentEstimate> estimate;  // made when its algo started (journaled)
   std::optional<AutoChoice> auto_choice;   // an auto parent's algo, chosen when it started (journaled)
+  ListBalance* list = nullptr;             // the list it is a leg of
+  Price list_reference = Price::unset();   // its reference price in the list (journaled as "list")
+  std::optional<std::size_t> catch_up;     // the kernel's catch-up intent for it, while one is out
 };
 
 struct Kernel::InstrumentState {
@@ -188,6 +192,16 @@ Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
     if (const md::BookView* book = market_->book(v, parent.instrument))
       gate_.on_quote(market_->venue_config(v).id, parent.instrument, book->best(Side::Buy),
                      book->best(Side::Sell), t);
+  auto terms = list_terms(parent.params);
+  if (!terms) return make_error("list: " + terms.error().message);
+  if (*terms) {
+    auto it = lists_.find((*terms)->id);
+    if (it != lists_.end() && !(it->second->terms() == **terms))
+      return make_error("list " + (*terms)->id + ": its terms differ from those its other legs have");
+    if (it != lists_.end() && it->second->legs().size() >= (*terms)->legs)
+      return make_error("list " + (*terms)->id + " already has its " + std::to_string((*terms)->legs) +
+                        " legs");
+  }
   std::unique_ptr<Algo> algo;
   if (parent.algo == kAutoAlgo) {
     // Chosen when it starts; its own settings and the parameters every candidate would get are checked now.
@@ -204,6 +218,8 @@ Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
   p->made = std::move(algo);
   p->id = *accepted;
   p->instrument = parent.instrument;
+  if (*terms) p->list = &list_of(**terms);
+  if (p->list != nullptr) p->list->add_leg(p->id, parent.side, parent.qty);
   place(std::move(p));
   return *accepted;  // its algo starts at the end of this event (after_event)
 }
@@ -257,6 +273,10 @@ void Kernel::start(Running& p) {
   p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), order,
                                              [this, index](TimestampNs at) { set_timer(at, kWake, index); });
   if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, index);
+  if (p.list != nullptr) {
+    p.exec->set_list(p.list);
+    price_leg(p);
+  }
   if (!p.saved_state.empty()) {
     // After a restart: where the journal says the algo stood; the children the old process left were
     // reconciled before this runs, and those still open are canceled.
@@ -291,6 +311,91 @@ void Kernel::estimate(Running& p, const Result<tca::MarketMeasure>& measured, co
   }
   p.estimate = estimate_parent(*measured, order, p.exec->algo().params(), t);
   p.exec->journal("estimate", p.estimate->detail(), t);
+}
+
+// --- lists ---
+
+namespace {
+
+// A leg's journaled reference price ("reference=PRICE").
+std::optional<Price> reference_in(const std::string& detail) {
+  constexpr std::string_view key = "reference=";
+  const auto at = detail.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  const auto from = at + key.size();
+  const auto to = detail.find(' ', from);
+  auto parsed = Price::parse(
+      std::string_view(detail).substr(from, to == std::string::npos ? std::string::npos : to - from));
+  if (!parsed || !parsed->is_positive()) return std::nullopt;
+  return *parsed;
+}
+
+}  // namespace
+
+ListBalance& Kernel::list_of(const ListTerms& terms) {
+  auto& slot = lists_[terms.id];
+  if (!slot) slot = std::make_unique<ListBalance>(terms, [this](ParentId leg) { return leg_progress(leg); });
+  return *slot;
+}
+
+const ListBalance* Kernel::list(const std::string& id) const {
+  auto it = lists_.find(id);
+  return it == lists_.end() ? nullptr : it->second.get();
+}
+
+ListBalance::Progress Kernel::leg_progress(ParentId leg) const {
+  const Running* p = find(leg);
+  if (p != nullptr && p->exec != nullptr) return {p->exec->executed(), p->exec->committed()};
+  const oms::ParentRecord* record = manager_.oms().parent(leg);
+  if (record == nullptr) return {};
+  return {record->executed, record->executed + record->in_flight};
+}
+
+void Kernel::price_leg(Running& p) {
+  if (p.list == nullptr || p.list->reference(p.id)) return;
+  if (p.list_reference.is_set()) {
+    p.list->set_reference(p.id, p.list_reference);  // read back from the journal
+    return;
+  }
+  // The benchmark mid as the leg starts: a basket leg commits nothing before it has one.
+  const InstrumentState& st = state_of(p.instrument);
+  if (st.mids.empty()) return;
+  const Price reference =
+      Price::from_raw(static_cast<Price::Raw>(std::llround(st.mids.back().second * kFixedScale)));
+  if (!reference.is_positive()) return;
+  p.list_reference = reference;
+  p.list->set_reference(p.id, reference);
+  if (p.exec != nullptr)
+    p.exec->journal("list", "list " + p.list->terms().id + " reference=" + reference.to_string(), now());
+}
+
+void Kernel::balance(ListBalance& list) {
+  // A pair's lagging leg, once the other leads by more than half the limit, catches up at once (within its
+  // limit and its room); one catch-up at a time a leg.
+  if (list.terms().max_imbalance <= 0) return;
+  for (ParentId leg : list.legs()) {
+    Running* p = find(leg);
+    if (p == nullptr || p->exec == nullptr || p->ended || p->canceling || p->market_closed) continue;
+    if (p->exec->algo().phase() != AlgoPhase::Working) continue;
+    if (p->catch_up && !p->exec->intent_state(*p->catch_up).done) continue;
+    p->catch_up.reset();
+    const Qty want = list.catch_up(leg);
+    if (want < kQtyStep) continue;
+    const oms::ParentRecord* record = manager_.oms().parent(leg);
+    if (record == nullptr) continue;
+    Intent in;
+    in.side = record->order.side;
+    in.qty = want;
+    in.limit = record->order.limit;
+    in.urgency = Urgency::Aggressive;
+    const AlgoMarket m = market_now(p->instrument);
+    Text why(-1);
+    why << "list " << list.terms().id << ": the other leg leads by " << 100 * list.share_imbalance()
+        << "% of its quantity; catching up " << want.to_string();
+    p->exec->journal("list catch-up", why.str(), m.now_ns);
+    p->catch_up = p->exec->submit(in, m);
+    list.note_catch_up();
+  }
 }
 
 VenueId Kernel::benchmark_venue(const InstrumentId& instrument) const {
@@ -374,6 +479,7 @@ Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) 
     return s;
   }
   if (end_ns != 0) set_timer(end_ns + kGraceNs, kGrace, timer_index(by_parent_[parent.value()]));
+  if (p->list != nullptr && qty.is_set()) p->list->set_qty(parent, qty);
   return {};
 }
 
@@ -592,6 +698,7 @@ void Kernel::on_execution_report(const ExecutionReport& report) {
     else
       p->exec->algo().on_market(*p->exec, m);
   }
+  if (fresh_fill && p->list != nullptr) balance(*p->list);
   after_event();
 }
 
@@ -633,7 +740,13 @@ void Kernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
     return after_event();
   }
   if (p.exec == nullptr) return;
-  if (kind == kWake) p.exec->algo().on_timer(*p.exec, market_now(p.instrument));
+  if (kind == kWake) {
+    p.exec->algo().on_timer(*p.exec, market_now(p.instrument));
+    if (p.list != nullptr) {
+      price_leg(p);
+      balance(*p.list);
+    }
+  }
   if (kind == kGrace && !p.exec->algo().done()) {
     const oms::ParentRecord* record = manager_.oms().parent(p.id);
     if (record != nullptr && now_ns >= record->order.end_ns + kGraceNs)
@@ -808,6 +921,7 @@ Status Kernel::recover(const oms::Journal& journal) {
   std::map<std::uint64_t, std::string> cancel_reasons, saved;
   std::map<std::uint64_t, ParentEstimate> estimates;
   std::map<std::uint64_t, AutoChoice> choices;
+  std::map<std::uint64_t, Price> references;
   auto replayed = journal.replay([&](const oms::Record& record) -> Status {
     if (const auto* cancel = std::get_if<oms::ParentCancelRequest>(&record.body)) {
       cancel_reasons[cancel->id.value()] = cancel->reason;
@@ -820,9 +934,19 @@ Status Kernel::recover(const oms::Journal& journal) {
       if (auto e = ParentEstimate::from_detail(change->detail)) estimates[change->id.value()] = *e;
     if (change->state == "auto")
       if (auto c = AutoChoice::from_detail(change->detail)) choices[change->id.value()] = *c;
+    if (change->state == "list")
+      if (auto r = reference_in(change->detail)) references[change->id.value()] = *r;
     return {};
   });
   if (!replayed.ok()) return replayed;
+  // The lists' legs the OMS still holds, ended ones too: what they executed still counts in their list.
+  for (const auto& [id, record] : manager_.oms().parents()) {
+    auto terms = list_terms(record.order.params);
+    if (!terms || !*terms) continue;
+    ListBalance& list = list_of(**terms);
+    list.add_leg(record.order.id, record.order.side, record.order.qty);
+    if (auto r = references.find(id); r != references.end()) list.set_reference(record.order.id, r->second);
+  }
   for (const auto& [id, record] : manager_.oms().parents()) {
     if (oms::is_final(record.state) || by_parent_.count(id) != 0) continue;
     auto p = std::make_unique<Running>();
@@ -831,6 +955,8 @@ Status Kernel::recover(const oms::Journal& journal) {
     if (auto st = saved.find(id); st != saved.end()) p->saved_state = st->second;
     if (auto e = estimates.find(id); e != estimates.end()) p->estimate = e->second;
     if (auto c = choices.find(id); c != choices.end()) p->auto_choice = c->second;
+    if (auto terms = list_terms(record.order.params); terms && *terms) p->list = &list_of(**terms);
+    if (auto r = references.find(id); r != references.end()) p->list_reference = r->second;
     if (record.state == oms::ParentState::PendingCancel) {
       p->canceling = true;
       p->cancel_reason = cancel_reasons.count(id) ? cancel_reasons[id] : "canceled";

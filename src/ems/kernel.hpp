@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ems/algo_evidence.hpp"
+#include "ems/list_balance.hpp"
 #include "ems/market_meter.hpp"
 #include "ems/parent_execution.hpp"
 #include "ems/placer.hpp"
@@ -114,6 +115,8 @@ class Kernel final : public md::MarketListener {
   // An `auto` parent's choice (journaled as its algo state "auto"); nullptr for any other, or before it
   // chose.
   const AutoChoice* auto_choice(ParentId parent) const;
+  // The list `id` (its legs, what it leans); nullptr when no leg of it was accepted.
+  const ListBalance* list(const std::string& id) const;
   // The first error that stops the kernel from going on safely (a journal that cannot commit).
   const Status& error() const { return error_; }
 
@@ -151,6 +154,10 @@ class Kernel final : public md::MarketListener {
   struct InstrumentState;
 
   void start(Running& p);
+  ListBalance& list_of(const ListTerms& terms);  // made with its first leg
+  ListBalance::Progress leg_progress(ParentId leg) const;
+  void price_leg(Running& p);       // its reference price, once a benchmark mid shows
+  void balance(ListBalance& list);  // a pair's lagging leg catches up
   void estimate(Running& p, const Result<tca::MarketMeasure>& measured, const oms::ParentOrder& order);
   void begin_cancel(Running& p, const std::string& why);
   void sweep_cancels(Running& p);
@@ -206,6 +213,7 @@ class Kernel final : public md::MarketListener {
   std::map<std::string, TimestampNs>
       last_post_only_reject_;  // per venue: when a post-only order last crossed
   std::vector<std::function<void(TimestampNs)>> calls_;
+  std::map<std::string, std::unique_ptr<ListBalance>> lists_;  // by list id
   bool market_closed_ = false;
   Status error_;
 };

@@ -41,6 +41,26 @@ std::size_t ParentExecution::submit(const Intent& intent, const AlgoMarket& mark
   Intent in = intent;
   in.parent = parent_;
   in.instrument = instrument_;
+  if (list_ != nullptr) {
+    // A list's leg commits no more than its room: what it may execute beyond the others stays within the
+    // list's limit, whatever is filled when.
+    std::string why;
+    const Qty room = list_->room(parent_, &why);
+    if (in.qty > room) {
+      ++clipped_;
+      list_->note_clip();
+      Text line(-1);
+      line << "list " << list_->terms().id << ": " << (room.is_positive() ? "clipped " : "held back ")
+           << in.qty.to_string() << " to " << room.to_string() << " (" << why << ")";
+      journal("list clip", line.str(), market.now_ns);
+      if (!room.is_positive()) {
+        const std::size_t id = placer_.submit_held_back(in, line.str());
+        intents_.push_back(id);
+        return id;
+      }
+      in.qty = room;
+    }
+  }
   static const std::vector<VenueView> none;
   const std::size_t id = placer_.submit(in, market.views != nullptr ? *market.views : none, market.now_ns);
   intents_.push_back(id);
@@ -58,6 +78,17 @@ const IntentState& ParentExecution::intent_state(std::size_t intent) const {
 Qty ParentExecution::executed() const {
   const oms::ParentRecord* p = manager_.oms().parent(parent_);
   return p == nullptr ? Qty{} : p->executed;
+}
+
+Qty ParentExecution::committed() const {
+  Qty open;
+  for (std::size_t id : intents_) {
+    const IntentState& st = placer_.state(id);
+    const Qty flying = placer_.in_flight(id);
+    open += st.done ? flying : std::max(flying, st.qty - st.filled);
+  }
+  // Children of no intent of its own (left by a process that died) count as well.
+  return executed() + std::max(open, in_flight());
 }
 
 Qty ParentExecution::in_flight() const {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "ems/algo.hpp"
+#include "ems/list_balance.hpp"
 #include "ems/placer.hpp"
 #include "oms/order_manager.hpp"
 
@@ -26,6 +27,15 @@ class ParentExecution final : public AlgoHost {
   Status amend(const AlgoMarket& market, Qty qty, Price limit, TimestampNs end_ns);
   // Cancels the parent: its children are canceled; it ends canceled once they are closed.
   Status cancel(TimestampNs now_ns, const std::string& why);
+
+  // The list the parent is a leg of (nullptr: none): each intent is clipped to the leg's room in it.
+  void set_list(ListBalance* list) { list_ = list; }
+  ListBalance* list() const { return list_; }
+  // Executed, plus what its open intents and its children at the venues may still fill: what a list counts
+  // as committed.
+  Qty committed() const;
+  // Intents clipped by its list, and the base held back by them.
+  std::uint64_t clipped_intents() const { return clipped_; }
 
   Algo& algo() { return *algo_; }
   const Algo& algo() const { return *algo_; }
@@ -52,6 +62,8 @@ class ParentExecution final : public AlgoHost {
   WakeFn wake_;
   Status journal_error_;
   std::vector<std::size_t> intents_;  // every intent it submitted
+  ListBalance* list_ = nullptr;
+  std::uint64_t clipped_ = 0;
 };
 
 }  // namespace tranche::ems

@@ -237,7 +237,7 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
                                    states_[id].last_decision, now_ns);
 }
 
-std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns) {
+std::size_t Placer::new_intent(const Intent& intent) {
   std::size_t id = intents_.size();
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -253,6 +253,20 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
     has_working_.push_back(0);
   }
   states_[id].qty = intent.qty;
+  return id;
+}
+
+std::size_t Placer::submit_held_back(const Intent& intent, const std::string& why) {
+  Intent none = intent;
+  none.qty = Qty{};
+  const std::size_t id = new_intent(none);
+  states_[id].done = true;
+  states_[id].last_decision = why;
+  return id;
+}
+
+std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns) {
+  const std::size_t id = new_intent(intent);
   active_.push_back(id);
   if (intent.urgency == Urgency::Aggressive) {
     place_aggressive(id, intent.qty, views, now_ns);

@@ -147,6 +147,9 @@ class Placer {
   bool watches_market() const;
   // Pieces held to arrive together ask the driver for a call to on_timer() at their time.
   void set_wake(std::function<void(TimestampNs at_ns)> wake) { wake_ = std::move(wake); }
+  // An intent of nothing, done at once (a list leg's intent clipped to nothing): the algo sees it over,
+  // unfilled, and `why` as its last decision.
+  std::size_t submit_held_back(const Intent& intent, const std::string& why);
   // Sends the held pieces whose time has come, against the views as they stand.
   void on_timer(const std::vector<VenueView>& views, TimestampNs now_ns);
 
@@ -186,6 +189,7 @@ class Placer {
     TimestampNs last_ns = 0;
   };
 
+  std::size_t new_intent(const Intent& intent);  // a slot for it, fresh
   void place_aggressive(std::size_t id, Qty qty, const std::vector<VenueView>& views, TimestampNs now_ns);
   void place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns);
   // The micro-price's expected move of the mid away from a passive child of `side` on `v`, in ticks; nothing

@@ -284,8 +284,11 @@ int run_cli(int argc, char** argv) {
   ExecuteOptions execute;
   auto* execute_cmd =
       app.add_subcommand("execute", "Run one parent order against a market and measure what it cost (TCA)");
-  execute_cmd->add_option("--side", execute.side, "buy or sell")->required();
-  execute_cmd->add_option("--qty", execute.qty, "Quantity in the instrument's base asset")->required();
+  execute_cmd->add_option("--side", execute.side, "buy or sell (required without --basket)");
+  execute_cmd->add_option("--qty", execute.qty,
+                          "Quantity in the instrument's base asset (required without --basket)");
+  execute_cmd->add_option("--basket", execute.basket,
+                          "A list of parents executed as one: a pair or a basket (TOML, docs/lists.md)");
   execute_cmd->add_option("--instrument", execute.instrument, "Instrument id")->default_val("ETH-USDT");
   execute_cmd
       ->add_option("--algo", execute.algo,

@@ -21,6 +21,7 @@
 #include "ems/scorecard.hpp"
 #include "ems/venue_views.hpp"
 #include "oms/order_manager.hpp"
+#include "service/basket_command.hpp"
 #include "service/report_html.hpp"
 #include "service/runtime.hpp"
 #include "service/sim_commands.hpp"
@@ -571,6 +572,26 @@ int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostre
     err << "tranche execute: " << message << "\n";
     return 2;
   };
+  if (!options.basket.empty()) {
+    if (!options.side.empty() || !options.qty.empty() || !options.params.empty() || !options.limit.empty() ||
+        options.algo != "market" || options.instrument != "ETH-USDT")
+      return fail("--basket FILE names its legs: no --side, --qty, --instrument, --algo, --param or --limit");
+    if (!options.html.empty() || !options.scorecard.empty() || !options.evidence.empty() ||
+        options.fill_band || !options.cross_fill.empty())
+      return fail("--basket runs without --html, --scorecard, --evidence, --fill-band or --cross-fill");
+    BasketOptions basket;
+    basket.file = options.basket;
+    basket.scenario = options.scenario;
+    basket.start = options.start;
+    basket.end = options.end;
+    basket.venues = options.venues;
+    basket.seed = options.seed;
+    basket.journal = options.journal;
+    basket.json = options.json;
+    return basket_command(basket, out, err);
+  }
+  if (options.side.empty() || options.qty.empty())
+    return fail("--side and --qty are required (or --basket FILE)");
   // --- the order, checked before anything runs ---
   ExecutionRequest request;
   if (options.side == "buy") {

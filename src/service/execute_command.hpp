@@ -20,6 +20,7 @@
 namespace tranche::service {
 
 struct ExecuteOptions {
+  std::string basket;  // a list of parents executed as one (docs/lists.md); then no side, qty, algo
   std::string side;
   std::string qty;
   std::string instrument = "ETH-USDT";

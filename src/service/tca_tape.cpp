@@ -191,6 +191,12 @@ void TcaTape::on_market_event(const md::MarketRef& ref, const md::Event& event,
                     m.mids, m.trades);
 }
 
+void TcaTape::note_mid(const InstrumentId& instrument, TimestampNs now_ns, double mid) {
+  Market& m = market_of(instrument);
+  m.mids.add(now_ns, mid);
+  m.mids.observed_until(now_ns);
+}
+
 void TcaTape::on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
                               double fill_base) {
   if (!fresh_fill) return;  // a fill the venue repeated is one fill

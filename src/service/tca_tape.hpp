@@ -59,6 +59,9 @@ class TcaTape {
 
   void on_market_event(const md::MarketRef& ref, const md::Event& event, std::optional<double> benchmark_mid);
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill, double fill_base);
+  // The benchmark mid of `instrument` now, read from the books at a parent's arrival (before any event
+  // brought one).
+  void note_mid(const InstrumentId& instrument, TimestampNs now_ns, double mid);
   void on_parent_ended(ParentId parent, TimestampNs now_ns);
   // Finalizes the ended parents whose markouts' horizon has passed (all of them once the market closed), and
   // lets go of market history no parent reads any more.
