@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/fixed_point.hpp"
 #include "core/time.hpp"
@@ -15,7 +16,8 @@ namespace tranche {
 // A client's request about a parent, as it came. Values are kept as the client wrote them; the kernel checks
 // them and answers for each.
 struct ParentRequest {
-  enum class Kind : std::uint8_t { New, Cancel, Replace, Status };
+  // NewList: a NewOrderList (35=E), its orders in `orders` (each a New), worked as one list.
+  enum class Kind : std::uint8_t { New, Cancel, Replace, Status, NewList };
   Kind kind = Kind::New;
   std::string session;  // the FIX session it came on; its answers go back there
   std::string cl_ord_id, orig_cl_ord_id;
@@ -32,6 +34,11 @@ struct ParentRequest {
   // replay clock before the kernel sees them.
   std::optional<TimestampNs> expire_ns, effective_ns;
   std::string problem;  // a field present but unreadable (a timestamp that is not one)
+  // A NewOrderList's: ListID (66), TotNoOrders (68), AllowableOneSidednessPct (765, a pair's maximum leg
+  // imbalance in percent), AllowableOneSidednessValue (766, a basket's cash-balance limit in the quote), and
+  // its orders (the NoOrders group, 73).
+  std::string list_id, tot_no_orders, one_sided_pct, one_sided_value;
+  std::vector<ParentRequest> orders;
 };
 
 // What goes back: an ExecutionReport (35=8) or, with cancel_reject set, an OrderCancelReject (35=9).
@@ -48,6 +55,7 @@ struct ParentAnswer {
   Qty order_qty = Qty::unset(), cum_qty, leaves_qty, last_qty = Qty::unset();
   Price limit = Price::unset(), avg_px = Price::unset(), last_px = Price::unset();
   std::string last_mkt;            // 30: the venue of a fill
+  std::string list_id;             // 66: a list's leg
   std::string text;                // 58
   int ord_rej_reason = -1;         // 103, on ExecType 8
   char cxl_rej_response_to = '1';  // 434: '1' cancel, '2' replace

@@ -185,6 +185,44 @@ void Kernel::call_at(TimestampNs at_ns, std::function<void(TimestampNs)> fn) {
 // --- parents ---
 
 Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
+  for (const auto& p : parent.params)
+    if (is_list_key(p.key))
+      return make_error("'" + p.key + "' is a list's term: a list's legs are submitted together, as a list");
+  return submit_one(std::move(parent));
+}
+
+ListSubmission Kernel::submit_list(const std::vector<oms::ParentOrder>& legs) {
+  ListSubmission out;
+  out.legs.assign(legs.size(), ParentId());
+  out.refused_leg = legs.size();
+  if (auto s = check_list(legs); !s) {
+    out.refused = s;
+    return out;
+  }
+  const ListTerms terms = list_terms(legs.front().params).value().value();
+  if (lists_.count(terms.id) != 0) {
+    out.refused = make_error("list " + terms.id + " was used already: a list id is used once");
+    return out;
+  }
+  for (std::size_t i = 0; i < legs.size(); ++i) {
+    auto accepted = submit_one(legs[i]);
+    if (accepted) {
+      out.legs[i] = *accepted;
+      continue;
+    }
+    // The list works whole or not at all: the legs accepted before are canceled before their algos start.
+    out.refused = make_error("leg " + std::to_string(i + 1) + " (" + legs[i].instrument.str() +
+                             ") refused: " + accepted.error().message);
+    out.refused_leg = i;
+    for (std::size_t j = 0; j < i; ++j)
+      if (Running* p = find(out.legs[j]))
+        begin_cancel(*p, "leg " + std::to_string(i + 1) + " of its list was refused");
+    return out;
+  }
+  return out;
+}
+
+Result<ParentId> Kernel::submit_one(oms::ParentOrder parent) {
   const TimestampNs t = now();
   if (market_closed_) return make_error("the market is closed");
   // The market as it stands at arrival: the gate's collars see every venue's quote.
@@ -226,6 +264,8 @@ Result<ParentId> Kernel::submit(oms::ParentOrder parent) {
 
 void Kernel::start(Running& p) {
   p.started = true;
+  // Canceled before its algo started (a leg of a list refused whole): nothing starts; it ends canceled.
+  if (p.canceling && p.saved_state.empty()) return;
   const oms::ParentRecord* record = manager_.oms().parent(p.id);
   if (record == nullptr) return;
   // A new parent's algo was made when it was accepted; a recovered one's is made from its journaled order,

@@ -69,6 +69,13 @@ class KernelObserver {
   ~KernelObserver() = default;
 };
 
+// What became of a list's legs (Kernel::submit_list).
+struct ListSubmission {
+  std::vector<ParentId> legs;   // by leg, the accepted ones' ids (zero: not accepted)
+  Status refused;               // why the list was refused; the legs accepted before are being canceled
+  std::size_t refused_leg = 0;  // the leg refused (the number of legs: the list as a whole)
+};
+
 class Kernel final : public md::MarketListener {
  public:
   Kernel(const Config& config, md::MarketSource& market, oms::OrderManager& manager, risk::RiskGate& gate,
@@ -86,6 +93,10 @@ class Kernel final : public md::MarketListener {
   // Accepts `parent` now (the OMS and the risk gate decide; its id is assigned) and starts its algo, which
   // waits for the parent's start time. Refused with the reason (the risk gate's denial is journaled).
   Result<ParentId> submit(oms::ParentOrder parent);
+  // Accepts a list's legs (each a parent with the list's terms among its parameters, ems/list_balance.hpp)
+  // together: all of them, or, when one is refused, none works (those accepted before it are canceled
+  // before their algos start). A parent with list terms is refused by submit().
+  ListSubmission submit_list(const std::vector<oms::ParentOrder>& legs);
   // Cancels a working parent: its algo stops, its children are canceled (retried while the gate's cancel
   // budget refuses); it ends once they are closed.
   Status cancel(ParentId parent, const std::string& why);
@@ -153,6 +164,7 @@ class Kernel final : public md::MarketListener {
   struct Running;
   struct InstrumentState;
 
+  Result<ParentId> submit_one(oms::ParentOrder parent);
   void start(Running& p);
   ListBalance& list_of(const ListTerms& terms);  // made with its first leg
   ListBalance::Progress leg_progress(ParentId leg) const;

@@ -21,12 +21,8 @@ char char_or_zero(const FIX::FieldMap& map, int tag) {
   return v.size() == 1 ? v[0] : (v.empty() ? 0 : '?');
 }
 
-// What the acceptor's handler makes of an order message (it throws FIX::UnsupportedMessageType for any
-// other).
-ParentRequest parent_request_from(const FIX::Message& message, std::string session) {
-  ParentRequest r;
-  r.kind = fix_order_request_kind<ParentRequest::Kind>(message);
-  r.session = std::move(session);
+// An order's own fields, from a message or from one order of a NewOrderList's group.
+void read_order_fields(const FIX::FieldMap& message, ParentRequest& r) {
   r.cl_ord_id = field_or_empty(message, FIX::FIELD::ClOrdID);
   r.orig_cl_ord_id = field_or_empty(message, FIX::FIELD::OrigClOrdID);
   r.account = field_or_empty(message, FIX::FIELD::Account);
@@ -47,6 +43,32 @@ ParentRequest parent_request_from(const FIX::Message& message, std::string sessi
     if (!*into && r.problem.empty())
       r.problem = "tag " + std::to_string(tag) + " '" + text + "' is not a UTCTimestamp";
   }
+}
+
+// What the acceptor's handler makes of an order message (it throws FIX::UnsupportedMessageType for any
+// other).
+ParentRequest parent_request_from(const FIX::Message& message, std::string session) {
+  ParentRequest r;
+  r.session = std::move(session);
+  if (field_or_empty(message.getHeader(), FIX::FIELD::MsgType) == "E") {
+    r.kind = ParentRequest::Kind::NewList;
+    r.list_id = field_or_empty(message, FIX::FIELD::ListID);
+    r.tot_no_orders = field_or_empty(message, FIX::FIELD::TotNoOrders);
+    r.one_sided_pct = field_or_empty(message, FIX::FIELD::AllowableOneSidednessPct);
+    r.one_sided_value = field_or_empty(message, FIX::FIELD::AllowableOneSidednessValue);
+    const std::size_t n = message.groupCount(FIX::FIELD::NoOrders);
+    for (std::size_t i = 1; i <= n; ++i) {
+      ParentRequest order;
+      order.kind = ParentRequest::Kind::New;
+      order.session = r.session;
+      read_order_fields(message.getGroupRef(static_cast<int>(i), FIX::FIELD::NoOrders), order);
+      if (r.problem.empty() && !order.problem.empty()) r.problem = order.problem;
+      r.orders.push_back(std::move(order));
+    }
+    return r;
+  }
+  r.kind = fix_order_request_kind<ParentRequest::Kind>(message);
+  read_order_fields(message, r);
   return r;
 }
 
@@ -99,6 +121,7 @@ struct FixParentAcceptor::Impl {
       if (a.last_qty.is_set()) m.setField(FIX::FIELD::LastQty, a.last_qty.to_string());
       if (a.last_px.is_set()) m.setField(FIX::FIELD::LastPx, a.last_px.to_string());
       if (!a.last_mkt.empty()) m.setField(FIX::FIELD::LastMkt, a.last_mkt);
+      if (!a.list_id.empty()) m.setField(FIX::FIELD::ListID, a.list_id);
       if (a.ord_rej_reason >= 0) m.setField(FIX::FIELD::OrdRejReason, std::to_string(a.ord_rej_reason));
     }
     return core.send(a.session, m);

@@ -126,6 +126,39 @@ TEST(FixParentReader, ReadsANewOrderSingleIntoTheRequestTheAcceptorMakes) {
   EXPECT_TRUE(r->problem.empty());
 }
 
+constexpr const char* kNewOrderList =
+    "35=E|49=CLIENT1|56=TRANCHE|34=3|52=20240808-23:56:05.000|66=basis1|394=3|765=5|68=2|73=2|"
+    "11=a|7001=twap|67=1|55=ETH-USDT|54=1|60=20240808-23:56:05.000|38=2|40=1|126=20240808-23:59:00.000|"
+    "11=b|67=2|55=ETH-USDT-PERP|54=2|60=20240808-23:56:05.000|38=2|40=2|44=2700|847=1000|"
+    "848=slice=5s|";
+
+TEST(FixParentReader, ReadsANewOrderListIntoOneRequestWithItsOrdersAndItsLimit) {
+  auto reader = FixParentReader::open(TRANCHE_FIX_DICTIONARY);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  const auto r = (*reader)->read(testing::fix_framed(kNewOrderList), "FIX.4.4:TRANCHE->CLIENT1");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->kind, ParentRequest::Kind::NewList);
+  EXPECT_EQ(r->list_id, "basis1");
+  EXPECT_EQ(r->tot_no_orders, "2");
+  EXPECT_EQ(r->one_sided_pct, "5");
+  EXPECT_TRUE(r->one_sided_value.empty());
+  ASSERT_EQ(r->orders.size(), 2u);
+  EXPECT_EQ(r->orders[0].kind, ParentRequest::Kind::New);
+  EXPECT_EQ(r->orders[0].session, "FIX.4.4:TRANCHE->CLIENT1");
+  EXPECT_EQ(r->orders[0].cl_ord_id, "a");
+  EXPECT_EQ(r->orders[0].algo, "twap");
+  EXPECT_EQ(r->orders[0].side, '1');
+  EXPECT_EQ(r->orders[0].ord_type, '1');
+  EXPECT_TRUE(r->orders[0].expire_ns.has_value());
+  EXPECT_EQ(r->orders[1].cl_ord_id, "b");
+  EXPECT_EQ(r->orders[1].symbol, "ETH-USDT-PERP");
+  EXPECT_EQ(r->orders[1].side, '2');
+  EXPECT_EQ(r->orders[1].price, "2700");
+  EXPECT_EQ(r->orders[1].target_strategy, "1000");
+  EXPECT_EQ(r->orders[1].strategy_params, "slice=5s");
+  EXPECT_TRUE(r->problem.empty());
+}
+
 TEST(FixParentReader, RefusesWhatTheSessionWouldRefuseSayingWhy) {
   auto reader = FixParentReader::open(TRANCHE_FIX_DICTIONARY);
   ASSERT_TRUE(reader.ok());

@@ -318,18 +318,25 @@ int basket_command(const BasketOptions& options, std::ostream& out, std::ostream
       watch.set_reference(i, *ems::benchmark_mid(sim, file.legs[i].instrument,
                                                  static_cast<std::size_t>(venue), consolidated));
     }
-    for (std::size_t i = 0; i < file.legs.size(); ++i) {
-      auto accepted = kernel.submit(file.legs[i]);
-      if (!accepted) {
-        refused = make_error("leg " + std::to_string(i + 1) + " (" + file.legs[i].instrument.str() +
-                             ") refused: " + accepted.error().message);
-        for (std::size_t j = 0; j < i; ++j)
-          (void)kernel.cancel(ids[j], "another leg of its list was refused");
-        return;
+    if (!file.balanced()) {
+      for (std::size_t i = 0; i < file.legs.size(); ++i) {
+        auto accepted = kernel.submit(file.legs[i]);
+        if (!accepted) {
+          refused = make_error("leg " + std::to_string(i + 1) + " (" + file.legs[i].instrument.str() +
+                               ") refused: " + accepted.error().message);
+          for (std::size_t j = 0; j < i; ++j) (void)kernel.cancel(ids[j], "another leg was refused");
+          return;
+        }
+        ids[i] = *accepted;
+        watch.set_id(i, *accepted);
       }
-      ids[i] = *accepted;
-      watch.set_id(i, *accepted);
+      return;
     }
+    const ems::ListSubmission submitted = kernel.submit_list(file.legs);
+    ids = submitted.legs;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (ids[i].value() != 0) watch.set_id(i, ids[i]);
+    if (!submitted.refused.ok()) refused = make_error("list " + file.id + ": " + submitted.refused.message());
   });
   auto working = [&] {
     if (!refused.ok()) {

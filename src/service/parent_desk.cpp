@@ -1,7 +1,11 @@
 #include "service/parent_desk.hpp"
 
+#include "ems/list_balance.hpp"
+
 #include <algorithm>
+#include <iomanip>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "ems/algo.hpp"
@@ -155,6 +159,9 @@ void ParentDesk::on_request(const ParentRequest& request) {
     case ParentRequest::Kind::Status:
       on_status(request);
       break;
+    case ParentRequest::Kind::NewList:
+      on_new_list(request);
+      break;
   }
   kernel_.settle();
 }
@@ -184,71 +191,68 @@ void ParentDesk::reject_new(const ParentRequest& r, int reason, const std::strin
   answer(a);
 }
 
-void ParentDesk::on_new(const ParentRequest& r) {
-  if (r.cl_ord_id.empty()) return reject_new(r, kRejOther, "ClOrdID (11) is missing");
-  if (find(r.session, r.cl_ord_id) != nullptr)
-    return reject_new(r, kRejDuplicate, "ClOrdID " + r.cl_ord_id + " is already in use on this session");
-  if (!r.problem.empty()) return reject_new(r, kRejOther, r.problem);
+bool ParentDesk::order_from(const ParentRequest& r, oms::ParentOrder& parent, int& reason,
+                            std::string& text) const {
+  auto refuse = [&](int why, const std::string& what) {
+    reason = why;
+    text = what;
+    return false;
+  };
   if (kernel_.market_closed())
-    return reject_new(r, kRejExchangeClosed, "the market is closed: the recorded data has ended");
-  if (stopping_) return reject_new(r, kRejExchangeClosed, "the server is shutting down");
-  if (r.symbol.empty()) return reject_new(r, kRejUnknownSymbol, "Symbol (55) is missing");
+    return refuse(kRejExchangeClosed, "the market is closed: the recorded data has ended");
+  if (stopping_) return refuse(kRejExchangeClosed, "the server is shutting down");
+  if (r.symbol.empty()) return refuse(kRejUnknownSymbol, "Symbol (55) is missing");
   const Instrument* instrument = config_.instrument(InstrumentId(r.symbol));
   if (instrument == nullptr || !InstrumentId::fits(r.symbol)) {
     std::string known;
     for (const auto& i : config_.instruments) known += (known.empty() ? "" : ", ") + i.id.str();
-    return reject_new(r, kRejUnknownSymbol, "unknown symbol '" + r.symbol + "' (known: " + known + ")");
+    return refuse(kRejUnknownSymbol, "unknown symbol '" + r.symbol + "' (known: " + known + ")");
   }
-  if (r.side != '1' && r.side != '2')
-    return reject_new(r, kRejUnsupported, "Side (54) must be 1 (buy) or 2 (sell)");
+  if (r.side != '1' && r.side != '2') return refuse(kRejUnsupported, "Side (54) must be 1 (buy) or 2 (sell)");
   Qty qty;
-  if (r.qty.empty()) return reject_new(r, kRejIncorrectQty, "OrderQty (38) is missing");
-  if (!Qty::parse(r.qty, qty))
-    return reject_new(r, kRejIncorrectQty, "OrderQty '" + r.qty + "' is not a decimal");
-  if (!qty.is_positive()) return reject_new(r, kRejIncorrectQty, "OrderQty must be positive, not " + r.qty);
+  if (r.qty.empty()) return refuse(kRejIncorrectQty, "OrderQty (38) is missing");
+  if (!Qty::parse(r.qty, qty)) return refuse(kRejIncorrectQty, "OrderQty '" + r.qty + "' is not a decimal");
+  if (!qty.is_positive()) return refuse(kRejIncorrectQty, "OrderQty must be positive, not " + r.qty);
   if (auto sendable = config_.check_parent_qty(instrument->id, qty); !sendable)
-    return reject_new(r, kRejIncorrectQty, sendable.message());
+    return refuse(kRejIncorrectQty, sendable.message());
   Price limit = Price::unset();
   if (r.ord_type == '2') {
-    if (r.price.empty()) return reject_new(r, kRejOther, "a limit order (OrdType 2) needs a Price (44)");
+    if (r.price.empty()) return refuse(kRejOther, "a limit order (OrdType 2) needs a Price (44)");
     if (!Price::parse(r.price, limit) || !limit.is_positive())
-      return reject_new(r, kRejOther, "Price '" + r.price + "' is not a positive decimal");
+      return refuse(kRejOther, "Price '" + r.price + "' is not a positive decimal");
     if (limit.raw() % instrument->tick_size.raw() != 0)
-      return reject_new(r, kRejOther,
-                        "Price " + r.price + " is off the tick " + instrument->tick_size.to_string());
+      return refuse(kRejOther, "Price " + r.price + " is off the tick " + instrument->tick_size.to_string());
   } else if (r.ord_type == '1') {
-    if (!r.price.empty()) return reject_new(r, kRejOther, "a market order (OrdType 1) takes no Price");
+    if (!r.price.empty()) return refuse(kRejOther, "a market order (OrdType 1) takes no Price");
   } else {
-    return reject_new(r, kRejUnsupported,
-                      std::string("OrdType '") + (r.ord_type ? std::string(1, r.ord_type) : "") +
-                          "' is not supported (1 market, 2 limit)");
+    return refuse(kRejUnsupported, std::string("OrdType '") + (r.ord_type ? std::string(1, r.ord_type) : "") +
+                                       "' is not supported (1 market, 2 limit)");
   }
   // The algo: TrancheAlgo (7001) by name, else TargetStrategy (847), else the configured default.
   std::string algo = r.algo;
   if (algo.empty() && !r.target_strategy.empty()) {
     algo = algo_of_target_strategy(r.target_strategy);
     if (algo.empty())
-      return reject_new(r, kRejUnsupported,
-                        "TargetStrategy " + r.target_strategy + " is not one Tranche runs");
+      return refuse(kRejUnsupported, "TargetStrategy " + r.target_strategy + " is not one Tranche runs");
   }
   if (algo.empty()) algo = config_.server.default_algo;
   const std::vector<std::string> names = ems::algo_names();
   if (std::find(names.begin(), names.end(), algo) == names.end()) {
     std::string known;
     for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-    return reject_new(r, kRejUnsupported, "unknown algo '" + algo + "' (known: " + known + ")");
+    return refuse(kRejUnsupported, "unknown algo '" + algo + "' (known: " + known + ")");
   }
   std::vector<oms::AlgoParam> params;
   std::string bad;
   if (!strategy_params(r.strategy_params, params, bad))
-    return reject_new(r, kRejOther, "TargetStrategyParameters: '" + bad + "' is not key=value");
+    return refuse(kRejOther, "TargetStrategyParameters: '" + bad + "' is not key=value");
   if (!r.participation_rate.empty())
     params.push_back({algo == "pov" ? "pov_rate" : "max_participation", r.participation_rate});
 
   const TimestampNs t = clock_();
   const std::string account = r.account.empty() ? client_of(r.session) : r.account;
-  if (!AccountId::fits(account)) return reject_new(r, kRejOther, "Account '" + account + "' is too long");
-  oms::ParentOrder parent;
+  if (!AccountId::fits(account)) return refuse(kRejOther, "Account '" + account + "' is too long");
+  parent = oms::ParentOrder{};
   parent.account = AccountId(account);
   parent.instrument = instrument->id;
   parent.side = r.side == '1' ? Side::Buy : Side::Sell;
@@ -260,14 +264,111 @@ void ParentDesk::on_new(const ParentRequest& r) {
   parent.start_ns = r.effective_ns && *r.effective_ns > t ? *r.effective_ns : t;
   parent.end_ns = r.expire_ns ? *r.expire_ns : parent.start_ns + config_.server.default_horizon_ns;
   if (parent.end_ns <= parent.start_ns)
-    return reject_new(r, kRejTooLate,
-                      "ExpireTime " + format_time(parent.end_ns) + clock_name() + " is not after the start " +
-                          format_time(parent.start_ns));
-  if (auto s = ems::check_algo(parent); !s) return reject_new(r, kRejUnsupported, s.message());
+    return refuse(kRejTooLate, "ExpireTime " + format_time(parent.end_ns) + clock_name() +
+                                   " is not after the start " + format_time(parent.start_ns));
+  if (auto s = ems::check_algo(parent); !s) return refuse(kRejUnsupported, s.message());
+  return true;
+}
+
+void ParentDesk::on_new(const ParentRequest& r) {
+  if (r.cl_ord_id.empty()) return reject_new(r, kRejOther, "ClOrdID (11) is missing");
+  if (find(r.session, r.cl_ord_id) != nullptr)
+    return reject_new(r, kRejDuplicate, "ClOrdID " + r.cl_ord_id + " is already in use on this session");
+  if (!r.problem.empty()) return reject_new(r, kRejOther, r.problem);
+  oms::ParentOrder parent;
+  int reason = 0;
+  std::string text;
+  if (!order_from(r, parent, reason, text)) return reject_new(r, reason, text);
   auto accepted = kernel_.submit(parent);
   if (!accepted) return reject_new(r, kRejExceedsLimit, accepted.error().message);
   parent.id = *accepted;
+  keep_accepted(r, parent, "");
+}
 
+void ParentDesk::on_new_list(const ParentRequest& r) {
+  // Every order of the list is answered: all accepted, or each rejected with why the list was.
+  auto reject_all = [&](int reason, const std::string& text) {
+    const std::string why =
+        "list " + (r.list_id.empty() ? std::string("without a ListID") : r.list_id) + ": " + text;
+    if (r.orders.empty()) return reject_new(r, reason, why);
+    for (const ParentRequest& order : r.orders) {
+      ParentAnswer a = without_parent(order, '8', why);
+      a.account = order.account;
+      Qty q;
+      if (Qty::parse(order.qty, q)) a.order_qty = q;
+      a.ord_rej_reason = reason;
+      a.list_id = r.list_id;
+      answer(a);
+    }
+  };
+  if (r.list_id.empty()) return reject_all(kRejOther, "ListID (66) is missing");
+  if (r.orders.empty()) return reject_all(kRejOther, "no orders (NoOrders, 73)");
+  if (!r.tot_no_orders.empty() && r.tot_no_orders != std::to_string(r.orders.size()))
+    return reject_all(kRejUnsupported, "TotNoOrders " + r.tot_no_orders + " but " +
+                                           std::to_string(r.orders.size()) +
+                                           " orders: a list comes in one message, not in fragments");
+  if (!r.problem.empty()) return reject_all(kRejOther, r.problem);
+  std::set<std::string> ids;
+  for (const ParentRequest& order : r.orders) {
+    if (order.cl_ord_id.empty()) return reject_all(kRejOther, "an order without its ClOrdID (11)");
+    if (!ids.insert(order.cl_ord_id).second || find(r.session, order.cl_ord_id) != nullptr)
+      return reject_all(kRejDuplicate, "ClOrdID " + order.cl_ord_id + " is already in use on this session");
+  }
+  // The list's limit, in FIX's own terms: how far one side's execution may run ahead of the other's.
+  std::string max_imbalance;
+  if (!r.one_sided_pct.empty()) {
+    double pct = 0;
+    std::size_t used = 0;
+    try {
+      pct = std::stod(r.one_sided_pct, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != r.one_sided_pct.size() || !(pct > 0 && pct <= 100))
+      return reject_all(kRejOther, "AllowableOneSidednessPct '" + r.one_sided_pct +
+                                       "' is not a percentage above 0, at most 100");
+    std::ostringstream share;
+    share << std::setprecision(10) << pct / 100;
+    max_imbalance = share.str();
+  }
+  if (max_imbalance.empty() && r.one_sided_value.empty())
+    return reject_all(kRejUnsupported,
+                      "no limit: AllowableOneSidednessPct (765) for a pair's leg imbalance, or "
+                      "AllowableOneSidednessValue (766) for a basket's cash balance");
+  std::vector<oms::ParentOrder> legs(r.orders.size());
+  for (std::size_t i = 0; i < r.orders.size(); ++i) {
+    int reason = 0;
+    std::string text;
+    if (!order_from(r.orders[i], legs[i], reason, text))
+      return reject_all(reason,
+                        "order " + std::to_string(i + 1) + " (" + r.orders[i].cl_ord_id + "): " + text);
+    legs[i].params.push_back({ems::kListKey, r.list_id});
+    legs[i].params.push_back({ems::kListLegsKey, std::to_string(legs.size())});
+    if (!max_imbalance.empty()) legs[i].params.push_back({ems::kListMaxImbalanceKey, max_imbalance});
+    if (!r.one_sided_value.empty()) legs[i].params.push_back({ems::kListCashLimitKey, r.one_sided_value});
+  }
+  if (auto terms = ems::list_terms(legs.front().params); !terms)
+    return reject_all(kRejOther, terms.error().message);
+  const ems::ListSubmission submitted = kernel_.submit_list(legs);
+  for (std::size_t i = 0; i < legs.size(); ++i) {
+    if (submitted.legs[i].value() != 0) {
+      // Accepted; when the list was refused after it, it is being canceled, and the client hears that too.
+      legs[i].id = submitted.legs[i];
+      keep_accepted(r.orders[i], legs[i], r.list_id);
+      continue;
+    }
+    ParentAnswer a =
+        without_parent(r.orders[i], '8', "list " + r.list_id + ": " + submitted.refused.message());
+    a.account = r.orders[i].account;
+    a.order_qty = legs[i].qty;
+    a.ord_rej_reason = kRejExceedsLimit;
+    a.list_id = r.list_id;
+    answer(a);
+  }
+}
+
+void ParentDesk::keep_accepted(const ParentRequest& r, const oms::ParentOrder& parent,
+                               const std::string& list_id) {
   auto s = std::make_unique<Client>();
   s->session = r.session;
   s->cl_ord_id = r.cl_ord_id;
@@ -275,12 +376,14 @@ void ParentDesk::on_new(const ParentRequest& r) {
   s->id = parent.id;
   s->instrument = parent.instrument;
   s->side = parent.side;
+  s->list_id = list_id;
   Client& served = keep(std::move(s));
   index(served, r.cl_ord_id);
   ParentAnswer accepted_answer = answer_for(served, '0');
-  accepted_answer.text = algo + " " + (parent.side == Side::Buy ? "buy " : "sell ") + qty.to_string() + " " +
-                         instrument->id.str() + " from " + format_time(parent.start_ns) + " to " +
-                         format_time(parent.end_ns) + clock_name();
+  accepted_answer.text = parent.algo + " " + (parent.side == Side::Buy ? "buy " : "sell ") +
+                         parent.qty.to_string() + " " + parent.instrument.str() + " from " +
+                         format_time(parent.start_ns) + " to " + format_time(parent.end_ns) + clock_name() +
+                         (list_id.empty() ? std::string() : ", a leg of list " + list_id);
   answer(accepted_answer);
 }
 
@@ -471,6 +574,7 @@ ParentAnswer ParentDesk::answer_for(const Client& s, const oms::ParentRecord* p,
   a.account = s.account;
   a.symbol = s.instrument.str();
   a.side = s.side == Side::Buy ? '1' : '2';
+  a.list_id = s.list_id;
   a.transact_ns = clock_();
   if (p == nullptr) return a;
   a.order_qty = p->order.qty;
@@ -597,6 +701,8 @@ Status ParentDesk::recover(const oms::Journal& journal) {
     s->account = record.order.account.str() == client_of(s->session) ? "" : record.order.account.str();
     s->id = record.order.id;
     s->instrument = record.order.instrument;
+    for (const auto& p : record.order.params)
+      if (p.key == ems::kListKey) s->list_id = p.value;  // a leg's answers still carry its ListID
     s->side = record.order.side;
     s->reported_cum = record.executed;
     Client& kept = keep(std::move(s));

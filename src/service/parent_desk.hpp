@@ -66,6 +66,7 @@ class ParentDesk final : public ems::KernelObserver {
     Qty reported_cum;  // what the client has been told was executed
     bool ended = false;
     std::vector<std::string> keys;  // its entries in by_cl_ord_id_
+    std::string list_id;            // the NewOrderList it came in (ListID); empty: none
   };
   // A parent the OMS forgot, as the journal has it: the status of one of its ClOrdIDs.
   void status_from_journal(const ParentRequest& r);
@@ -75,6 +76,11 @@ class ParentDesk final : public ems::KernelObserver {
   void index(Client& c, const std::string& cl_ord_id);
 
   void on_new(const ParentRequest& r);
+  void on_new_list(const ParentRequest& r);
+  // The parent a New asks for, every field checked; false with the reject's reason and text.
+  bool order_from(const ParentRequest& r, oms::ParentOrder& parent, int& reason, std::string& text) const;
+  // An accepted parent kept (its ClOrdID indexed) and the client told.
+  void keep_accepted(const ParentRequest& r, const oms::ParentOrder& parent, const std::string& list_id);
   void on_cancel(const ParentRequest& r);
   void on_replace(const ParentRequest& r);
   void on_status(const ParentRequest& r);

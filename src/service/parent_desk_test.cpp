@@ -18,8 +18,10 @@ namespace {
 
 class Server {
  public:
-  Server(const std::string& path, bool fresh, const std::function<void(Config&)>& tweak = {}) : path_(path) {
-    config_ = load_config(std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml").value();
+  Server(const std::string& path, bool fresh, const std::function<void(Config&)>& tweak = {},
+         const std::string& config = std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml")
+      : path_(path) {
+    config_ = load_config(config).value();
     if (tweak) tweak(config_);
     if (fresh)
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
@@ -446,6 +448,183 @@ TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTh
     ASSERT_FALSE(s.answers.empty());
     EXPECT_TRUE(s.answers.back().cancel_reject);
     EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// --- lists (NewOrderList) ---
+
+const std::string kSpotPerp = std::string(TRANCHE_SOURCE_DIR) + "/scenarios/eth-spot-perp-2024-08-08.toml";
+
+// A pair: buy spot, sell the perpetual, within `pct` percent of each other.
+ParentRequest pair_list(const Server& s, const std::string& list_id, const std::string& pct,
+                        const std::string& qty) {
+  ParentRequest list;
+  list.kind = ParentRequest::Kind::NewList;
+  list.session = "FIX.4.4:TRANCHE->CLIENT1";
+  list.list_id = list_id;
+  list.one_sided_pct = pct;
+  list.tot_no_orders = "2";
+  ParentRequest spot = s.order(list_id + "-spot", qty, 60 * kNanosPerSecond);
+  ParentRequest perp = s.order(list_id + "-perp", qty, 60 * kNanosPerSecond);
+  perp.symbol = "ETH-USDT-PERP";
+  perp.side = '2';
+  spot.algo = perp.algo = "twap";
+  list.orders = {spot, perp};
+  return list;
+}
+
+TEST(ParentDeskLists, APairFromANewOrderListWorksAsOneAndNeverLeansPastItsLimit) {
+  const std::string path = journal_path("pair");
+  {
+    Server s(path, true, {}, kSpotPerp);
+    s.request(pair_list(s, "basis1", "5", "6"));
+    ASSERT_EQ(s.of("basis1-spot", '0').size(), 1u);
+    ASSERT_EQ(s.of("basis1-perp", '0').size(), 1u);
+    EXPECT_EQ(s.of("basis1-spot", '0')[0].list_id, "basis1");
+    EXPECT_NE(s.of("basis1-perp", '0')[0].text.find("a leg of list basis1"), std::string::npos);
+    s.run_until_idle(120 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+    EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
+    // What the client was told, fill by fill: neither leg's share ever 5% ahead of the other's.
+    double spot = 0, perp = 0, most = 0;
+    for (const auto& a : s.answers) {
+      if (a.exec_type != 'F') continue;
+      EXPECT_EQ(a.list_id, "basis1");
+      (a.cl_ord_id == "basis1-spot" ? spot : perp) = a.cum_qty.to_double();
+      most = std::max(most, std::abs(spot - perp) / 6);
+    }
+    EXPECT_LE(most, 0.05 + 1e-12);
+    EXPECT_GT(spot, 5.9);
+    EXPECT_GT(perp, 5.9);
+    const ems::ListBalance* list = s.kernel().list("basis1");
+    ASSERT_NE(list, nullptr);
+    EXPECT_EQ(list->legs().size(), 2u);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ParentDeskLists, ABadListIsRejectedWholeOrderByOrderAndNothingWorks) {
+  const std::string path = journal_path("badlist");
+  {
+    Server s(path, true, {}, kSpotPerp);
+    struct Case {
+      std::string name;
+      std::function<void(ParentRequest&)> spoil;
+      std::string text;
+    };
+    const std::vector<Case> cases = {
+        {"no limit", [](ParentRequest& l) { l.one_sided_pct.clear(); }, "no limit"},
+        {"a limit out of range", [](ParentRequest& l) { l.one_sided_pct = "150"; },
+         "AllowableOneSidednessPct"},
+        {"a bad leg", [](ParentRequest& l) { l.orders[1].symbol = "DOGE-USDT"; }, "order 2"},
+        {"fragments", [](ParentRequest& l) { l.tot_no_orders = "4"; }, "fragments"},
+        {"a repeated ClOrdID", [](ParentRequest& l) { l.orders[1].cl_ord_id = l.orders[0].cl_ord_id; },
+         "in use"},
+        {"a pair of three",
+         [](ParentRequest& l) {
+           l.orders.push_back(l.orders[0]);
+           l.orders[2].cl_ord_id += "-2";
+           l.orders[2].side = '2';
+           l.tot_no_orders = "3";
+         },
+         "pair"},
+        {"a cash limit on one side",
+         [](ParentRequest& l) {
+           l.one_sided_pct.clear();
+           l.one_sided_value = "1000";
+           l.orders[1].side = '1';
+         },
+         "buy legs and sell legs"},
+        {"a negative cash limit",
+         [](ParentRequest& l) {
+           l.one_sided_pct.clear();
+           l.one_sided_value = "-5";
+         },
+         "list_cash_limit"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+      ParentRequest list = pair_list(s, "bad" + std::to_string(++n), "5", "1");
+      c.spoil(list);
+      s.request(list);
+      for (const auto& order : list.orders) {
+        if (&order != &list.orders.front() && order.cl_ord_id == list.orders.front().cl_ord_id) continue;
+        const auto rejects = s.of(order.cl_ord_id, '8');
+        ASSERT_GE(rejects.size(), 1u) << c.name << ": " << order.cl_ord_id;
+        EXPECT_NE(rejects.back().text.find(c.text), std::string::npos)
+            << c.name << ": " << rejects.back().text;
+        EXPECT_TRUE(s.of(order.cl_ord_id, '0').empty()) << c.name;
+      }
+    }
+    s.run_for(2 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ParentDeskLists, AListRefusedByTheRiskGateAfterItsFirstLegCancelsThatLegBeforeItTrades) {
+  const std::string path = journal_path("halflist");
+  {
+    // The perpetual's parent limit is lowered so that only its leg is refused, by the kernel's gate.
+    Server s(
+        path, true,
+        [](Config& c) { c.risk.instruments["ETH-USDT-PERP"].max_parent_qty = Qty::from_units(1); },
+        kSpotPerp);
+    s.request(pair_list(s, "half", "5", "2"));
+    ASSERT_EQ(s.of("half-spot", '0').size(), 1u) << "the first leg was accepted";
+    ASSERT_EQ(s.of("half-perp", '8').size(), 1u);
+    EXPECT_NE(s.of("half-perp", '8')[0].text.find("leg 2"), std::string::npos)
+        << s.of("half-perp", '8')[0].text;
+    s.run_until_idle(10 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+    ASSERT_EQ(s.of("half-spot", '4').size(), 1u) << "the accepted leg ended canceled";
+    EXPECT_TRUE(s.of("half-spot", 'F').empty()) << "the accepted leg traded";
+    // Its id is spent: the same ListID again is refused.
+    ParentRequest again = pair_list(s, "half", "5", "1");
+    again.orders[0].cl_ord_id = "again-spot";
+    again.orders[1].cl_ord_id = "again-perp";
+    s.request(again);
+    ASSERT_EQ(s.of("again-spot", '8').size(), 1u);
+    EXPECT_NE(s.of("again-spot", '8')[0].text.find("used already"), std::string::npos)
+        << s.of("again-spot", '8')[0].text;
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST(ParentDeskLists, APairResumedAfterAKillStillHoldsItsLegsTogether) {
+  const std::string path = journal_path("listrestart");
+  double spot = 0, perp = 0, most = 0;
+  auto watch = [&](const std::vector<ParentAnswer>& answers) {
+    for (const auto& a : answers) {
+      if (a.exec_type != 'F') continue;
+      EXPECT_EQ(a.list_id, "basis2");
+      (a.cl_ord_id == "basis2-spot" ? spot : perp) = a.cum_qty.to_double();
+      most = std::max(most, std::abs(spot - perp) / 6);
+    }
+  };
+  {
+    Server s(path, true, {}, kSpotPerp);
+    s.request(pair_list(s, "basis2", "4", "6"));
+    s.run_for(20 * kNanosPerSecond);
+    ASSERT_EQ(s.kernel().working(), 2u);
+    watch(s.answers);
+    ASSERT_GT(spot + perp, 0) << "nothing executed before the kill";
+  }  // gone without finishing anything: what a kill leaves
+  {
+    Server s(path, false, {}, kSpotPerp);
+    ASSERT_EQ(s.kernel().working(), 2u);
+    const ems::ListBalance* list = s.kernel().list("basis2");
+    ASSERT_NE(list, nullptr) << "the list was not taken up again";
+    ASSERT_EQ(list->legs().size(), 2u);
+    for (ParentId leg : list->legs())
+      EXPECT_TRUE(list->reference(leg).has_value()) << "its reference was lost";
+    s.run_until_idle(120 * kNanosPerSecond);
+    EXPECT_EQ(s.kernel().working(), 0u);
+    watch(s.answers);
+    EXPECT_GT(spot, 5.9);
+    EXPECT_GT(perp, 5.9);
+    EXPECT_LE(most, 0.04 + 1e-12) << "the pair leaned past its 4% limit across the restart";
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }

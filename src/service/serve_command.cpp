@@ -505,8 +505,13 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
         continue;
       }
       ParentRequest& r = std::get<ParentRequest>(in);
-      if (r.expire_ns) r.expire_ns = to_market(*r.expire_ns);
-      if (r.effective_ns) r.effective_ns = to_market(*r.effective_ns);
+      // The wire's times are the wall's; the kernel's are the market's (a list's orders' too).
+      auto onto_market = [&](ParentRequest& each) {
+        if (each.expire_ns) each.expire_ns = to_market(*each.expire_ns);
+        if (each.effective_ns) each.effective_ns = to_market(*each.effective_ns);
+      };
+      onto_market(r);
+      for (ParentRequest& order : r.orders) onto_market(order);
       desk.on_request(r);
     }
   };
