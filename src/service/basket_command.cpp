@@ -82,6 +82,7 @@ Result<BasketFile> read_basket(const std::string& path) {
     parent.account = AccountId("default");
     parent.strategy = "tranche-basket";
     parent.algo = "twap";
+    bool side_given = false;  // never assumed: a leg on the wrong side is the worst mistake a list can make
     for (const auto& [key, node] : *leg) {
       const std::string k(key.str());
       if (k == "instrument" || k == "side" || k == "algo") {
@@ -93,6 +94,7 @@ Result<BasketFile> read_basket(const std::string& path) {
           parent.algo = s->get();
         } else if (s->get() == "buy" || s->get() == "sell") {
           parent.side = s->get() == "buy" ? Side::Buy : Side::Sell;
+          side_given = true;
         } else {
           return make_error(where + ": side must be buy or sell, not '" + s->get() + "'");
         }
@@ -132,6 +134,7 @@ Result<BasketFile> read_basket(const std::string& path) {
     }
     if (parent.instrument.str().empty()) return make_error(where + ": no instrument");
     if (!parent.qty.is_positive()) return make_error(where + ": no qty");
+    if (!side_given) return make_error(where + ": no side (buy or sell)");
     if (std::find(algos.begin(), algos.end(), parent.algo) == algos.end())
       return make_error(where + ": unknown algo '" + parent.algo + "'");
     if (auto s = ems::check_algo(parent); !s) return make_error(where + ": " + s.message());
