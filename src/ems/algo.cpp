@@ -700,9 +700,11 @@ Result<std::unique_ptr<Algo>> make_algo(const oms::ParentOrder& parent) {
     own_keys = it->second.second;
   }
   // A list's terms are the kernel's, not the algo's.
-  auto params = parse_algo_params(without_list_terms(parent.params), own_keys);
+  oms::ParentOrder own = parent;
+  own.params = without_list_terms(parent.params);
+  auto params = parse_algo_params(own.params, own_keys);
   if (!params) return make_error(parent.algo + ": " + params.error().message);
-  auto made = factory(parent, *params);
+  auto made = factory(own, *params);
   if (!made) return make_error(parent.algo + ": " + made.error().message);
   return made;
 }

@@ -132,6 +132,7 @@ class Algo {
   const std::string& done_text() const { return done_text_; }
   bool completed() const { return completed_; }  // executed in full
   Qty qty() const { return qty_; }
+  Side side() const { return side_; }
   Qty others_volume() const { return others_volume_; }  // base printed by others since the start
   // The schedule as the algo last computed it: base it wanted executed by now.
   Qty scheduled() const { return scheduled_; }

@@ -1,5 +1,7 @@
 #include "ems/algo_evidence.hpp"
 
+#include "ems/list_balance.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -231,7 +233,7 @@ AutoChoice choose_algo(const tca::MarketMeasure& market, const tca::PretradeOrde
                        const AlgoEvidence* evidence) {
   AutoChoice choice;
   const std::vector<oms::AlgoParam> own = chosen_params(params, choice);
-  auto parsed = parse_algo_params(own);
+  auto parsed = parse_algo_params(without_list_terms(own));  // a list leg's terms are the kernel's
   const AlgoParams algo_params = parsed ? *parsed : AlgoParams{};
   tca::PretradeModel model = pretrade_model(algo_params);
   // pov's rate: what finishes the parent by its end, with a margin, unless the parent set one.

@@ -266,6 +266,14 @@ void Kernel::start(Running& p) {
   p.started = true;
   // Canceled before its algo started (a leg of a list refused whole): nothing starts; it ends canceled.
   if (p.canceling && p.saved_state.empty()) return;
+  // A list the journal holds only part of (a process died between its legs' acceptance): its legs never
+  // start, since the list was never whole.
+  if (p.list != nullptr && p.list->legs().size() < p.list->terms().legs && p.saved_state.empty()) {
+    begin_cancel(p, "list " + p.list->terms().id + " was cut short: only " +
+                        std::to_string(p.list->legs().size()) + " of its " +
+                        std::to_string(p.list->terms().legs) + " legs were accepted before a restart");
+    return;
+  }
   const oms::ParentRecord* record = manager_.oms().parent(p.id);
   if (record == nullptr) return;
   // A new parent's algo was made when it was accepted; a recovered one's is made from its journaled order,
@@ -277,11 +285,18 @@ void Kernel::start(Running& p) {
   if (p.saved_state.empty()) measured = st.meter->measure(*market_, order.side, now());
   if (order.algo == kAutoAlgo) {
     if (!p.auto_choice) {
-      auto settings = auto_settings(order.params);
-      if (!settings) {
-        begin_cancel(p, "auto: " + settings.error().message);
+      auto parsed_settings = auto_settings(order.params);
+      if (!parsed_settings) {
+        begin_cancel(p, "auto: " + parsed_settings.error().message);
         return;
       }
+      AutoSettings settings_value = *parsed_settings;
+      // A list's leg waits for the others at times: a sweep cannot wait, so it is no leg's algo.
+      if (p.list != nullptr) {
+        std::erase(settings_value.candidates, std::string("market"));
+        if (settings_value.candidates.empty()) settings_value.candidates.push_back("twap");
+      }
+      const AutoSettings* settings = &settings_value;
       if (measured && *measured) {
         p.auto_choice =
             choose_algo(**measured, pretrade_order(order, now()), order.params, *settings, options_.evidence);
@@ -370,6 +385,16 @@ std::optional<Price> reference_in(const std::string& detail) {
   return *parsed;
 }
 
+// A leg's journaled end ("ended executed=QTY").
+std::optional<Qty> ended_executed_in(const std::string& detail) {
+  constexpr std::string_view key = " ended executed=";
+  const auto at = detail.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  auto parsed = Qty::parse(std::string_view(detail).substr(at + key.size()));
+  if (!parsed || parsed->is_negative()) return std::nullopt;
+  return *parsed;
+}
+
 }  // namespace
 
 ListBalance& Kernel::list_of(const ListTerms& terms) {
@@ -410,6 +435,13 @@ void Kernel::price_leg(Running& p) {
 }
 
 void Kernel::balance(ListBalance& list) {
+  // A leg held back that has room again asks again: its held intents are canceled and its algo looks now.
+  for (ParentId leg : list.legs()) {
+    Running* p = find(leg);
+    if (p == nullptr || p->exec == nullptr || p->ended || p->exec->algo().phase() != AlgoPhase::Working)
+      continue;
+    if (p->exec->release_held(now())) p->exec->algo().on_market(*p->exec, market_now(p->instrument));
+  }
   // A pair's lagging leg, once the other leads by more than half the limit, catches up at once (within its
   // limit and its room); one catch-up at a time a leg.
   if (list.terms().max_imbalance <= 0) return;
@@ -420,7 +452,9 @@ void Kernel::balance(ListBalance& list) {
     if (p->catch_up && !p->exec->intent_state(*p->catch_up).done) continue;
     p->catch_up.reset();
     const Qty want = list.catch_up(leg);
-    if (want < kQtyStep) continue;
+    // Less than any venue takes would end at once, unfilled, every time it was asked for.
+    if (want < std::max(kQtyStep, smallest_sendable(state_of(p->instrument).views, p->exec->algo().side())))
+      continue;
     const oms::ParentRecord* record = manager_.oms().parent(leg);
     if (record == nullptr) continue;
     Intent in;
@@ -514,12 +548,16 @@ Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) 
   if (p->exec == nullptr) return make_error("the parent is being recovered");
   if (p->ended || p->market_closed || p->exec->algo().done())
     return make_error("too late: the parent is already ending");
+  // A leg's quantity is what its list's limit is measured against: changed under commitments already made,
+  // the list could lean past it.
+  if (p->list != nullptr && qty.is_set())
+    return make_error("a leg's quantity cannot be amended: it is list " + p->list->terms().id +
+                      "'s; cancel the list and send it again");
   if (auto s = p->exec->amend(market_now(p->instrument), qty, limit, end_ns); !s.ok()) {
     check(manager_.flush());
     return s;
   }
   if (end_ns != 0) set_timer(end_ns + kGraceNs, kGrace, timer_index(by_parent_[parent.value()]));
-  if (p->list != nullptr && qty.is_set()) p->list->set_qty(parent, qty);
   return {};
 }
 
@@ -821,6 +859,7 @@ void Kernel::after_event() {
     if (p.ended) continue;
     if (!p.started && !manager_.reconciling()) start(p);
     if (p.exec != nullptr) check(p.exec->check_journal());
+    if (p.list != nullptr && p.exec != nullptr && !p.list_reference.is_set()) price_leg(p);
     note_sent_children(p);
     if (p.sweep) sweep_cancels(p);
     maybe_end(p);
@@ -896,6 +935,15 @@ void Kernel::maybe_end(Running& p) {
 
 void Kernel::end(Running& p, oms::ParentEvent event, const std::string& text) {
   if (p.ended) return;
+  if (p.list != nullptr)
+    if (const oms::ParentRecord* record = manager_.oms().parent(p.id)) {
+      // What the leg executed counts in its list from now on, after the OMS forgets it too (journaled, for
+      // a restart).
+      p.list->set_final(p.id, record->executed);
+      check(manager_.record_algo_state(
+          p.id, "list", "list " + p.list->terms().id + " ended executed=" + record->executed.to_string(),
+          now()));
+    }
   check(manager_.end_parent(p.id, event, text, now()));
   check(manager_.flush());
   p.ended = true;
@@ -962,7 +1010,13 @@ Status Kernel::recover(const oms::Journal& journal) {
   std::map<std::uint64_t, ParentEstimate> estimates;
   std::map<std::uint64_t, AutoChoice> choices;
   std::map<std::uint64_t, Price> references;
+  std::map<std::uint64_t, Qty> finals;                  // list legs that ended, what they executed
+  std::map<std::uint64_t, oms::ParentOrder> list_legs;  // every accepted leg of a list, as accepted
   auto replayed = journal.replay([&](const oms::Record& record) -> Status {
+    if (const auto* order = std::get_if<oms::ParentOrder>(&record.body)) {
+      if (auto terms = list_terms(order->params); terms && *terms) list_legs[order->id.value()] = *order;
+      return {};
+    }
     if (const auto* cancel = std::get_if<oms::ParentCancelRequest>(&record.body)) {
       cancel_reasons[cancel->id.value()] = cancel->reason;
       return {};
@@ -974,18 +1028,24 @@ Status Kernel::recover(const oms::Journal& journal) {
       if (auto e = ParentEstimate::from_detail(change->detail)) estimates[change->id.value()] = *e;
     if (change->state == "auto")
       if (auto c = AutoChoice::from_detail(change->detail)) choices[change->id.value()] = *c;
-    if (change->state == "list")
+    if (change->state == "list") {
       if (auto r = reference_in(change->detail)) references[change->id.value()] = *r;
+      if (auto e = ended_executed_in(change->detail)) finals[change->id.value()] = *e;
+    }
     return {};
   });
   if (!replayed.ok()) return replayed;
-  // The lists' legs the OMS still holds, ended ones too: what they executed still counts in their list.
-  for (const auto& [id, record] : manager_.oms().parents()) {
-    auto terms = list_terms(record.order.params);
-    if (!terms || !*terms) continue;
-    ListBalance& list = list_of(**terms);
-    list.add_leg(record.order.id, record.order.side, record.order.qty);
-    if (auto r = references.find(id); r != references.end()) list.set_reference(record.order.id, r->second);
+  // Every list's legs, as the journal has them (ended ones too, even those the OMS has forgotten: what they
+  // executed still counts in their list).
+  for (const auto& [id, order] : list_legs) {
+    ListBalance& list = list_of(list_terms(order.params).value().value());
+    list.add_leg(order.id, order.side, order.qty);
+    if (auto r = references.find(id); r != references.end()) list.set_reference(order.id, r->second);
+    const oms::ParentRecord* record = manager_.oms().parent(order.id);
+    if (auto f = finals.find(id); f != finals.end())
+      list.set_final(order.id, f->second);
+    else if (record != nullptr && oms::is_final(record->state))
+      list.set_final(order.id, record->executed);
   }
   for (const auto& [id, record] : manager_.oms().parents()) {
     if (oms::is_final(record.state) || by_parent_.count(id) != 0) continue;

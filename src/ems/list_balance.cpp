@@ -16,10 +16,13 @@ const std::string* value_of(const std::vector<oms::AlgoParam>& params, const cha
   return nullptr;
 }
 
+// Rounded down, and held within a quantity's range (a room beyond any quantity is no limit).
 Qty::Raw floor_div(Int128 num, Int128 den) {
   Int128 q = num / den;
   if ((num % den != 0) && ((num < 0) != (den < 0))) --q;
-  return static_cast<Qty::Raw>(q);
+  constexpr Int128 lo = std::numeric_limits<Qty::Raw>::min() / 2,
+                   hi = std::numeric_limits<Qty::Raw>::max() / 2;
+  return static_cast<Qty::Raw>(std::clamp(q, lo, hi));
 }
 
 }  // namespace
@@ -58,8 +61,9 @@ Result<std::optional<ListTerms>> list_terms(const std::vector<oms::AlgoParam>& p
   }
   if (const std::string* s = value_of(params, kListCashLimitKey)) {
     auto parsed = Amount::parse(*s);
-    if (!parsed || parsed->is_negative())
-      return make_error("list_cash_limit = '" + *s + "' is not a decimal amount of the quote, 0 or more");
+    // Zero would hold both sides still for good: neither could take the first step.
+    if (!parsed || !parsed->is_positive())
+      return make_error("list_cash_limit = '" + *s + "' is not a decimal amount of the quote above 0");
     t.cash_limit = *parsed;
   }
   if (t.max_imbalance == 0 && !t.cash_limit.is_set())
@@ -93,6 +97,11 @@ Status check_list(const std::vector<oms::ParentOrder>& legs) {
       return make_error("leg " + std::to_string(i + 1) + " repeats " + legs[i].instrument.str() +
                         " on the same side");
     (legs[i].side == Side::Buy ? buys : sells) = true;
+    // A leg waits for the others at times; a sweep cannot wait.
+    if (legs[i].algo == "market")
+      return make_error(
+          "leg " + std::to_string(i + 1) +
+          ": the market sweep cannot be a list's leg (it cannot wait for the others); use a schedule");
   }
   if (legs.size() != first->legs)
     return make_error("the list has " + std::to_string(legs.size()) + " legs, not the " +
@@ -132,8 +141,8 @@ std::optional<Price> ListBalance::reference(ParentId id) const {
   return l->reference;
 }
 
-void ListBalance::set_qty(ParentId id, Qty qty) {
-  if (Leg* l = find(id)) l->qty = qty;
+void ListBalance::set_final(ParentId id, Qty executed) {
+  if (Leg* l = find(id)) l->final_executed = executed;
 }
 
 std::vector<ParentId> ListBalance::legs() const {
@@ -145,7 +154,7 @@ std::vector<ParentId> ListBalance::legs() const {
 Qty ListBalance::room(ParentId id, std::string* why) const {
   const Leg* me = find(id);
   if (me == nullptr) return Qty{};
-  const Progress mine = read_(id);
+  const Progress mine = progress(*me);
   Qty::Raw allowed = (me->qty - mine.committed).raw();  // never more than the leg itself
   const char* binding = "its own quantity";
   if (terms_.max_imbalance > 0) {
@@ -157,7 +166,7 @@ Qty ListBalance::room(ParentId id, std::string* why) const {
     for (const Leg& other : legs_) {
       if (other.id == id || !other.qty.is_positive()) continue;
       const Qty::Raw share =
-          floor_div(static_cast<Int128>(read_(other.id).executed.raw()) * me->qty.raw(), other.qty.raw());
+          floor_div(static_cast<Int128>(progress(other).executed.raw()) * me->qty.raw(), other.qty.raw());
       cap = std::min(cap, share + limit_part);
     }
     const Qty::Raw pair_room = cap - mine.committed.raw();
@@ -174,7 +183,7 @@ Qty ListBalance::room(ParentId id, std::string* why) const {
     Notional opposite, same;
     for (const Leg& l : legs_) {
       if (!l.reference.is_set()) continue;
-      const Progress p = read_(l.id);
+      const Progress p = progress(l);
       if (l.side == me->side)
         same += value(l, p.committed);
       else
@@ -196,11 +205,11 @@ Qty ListBalance::catch_up(ParentId id) const {
   if (terms_.max_imbalance <= 0) return Qty{};
   const Leg* me = find(id);
   if (me == nullptr || !me->qty.is_positive()) return Qty{};
-  const Progress mine = read_(id);
+  const Progress mine = progress(*me);
   Qty::Raw level = -1;  // the leading leg's executed share, of this leg's quantity
   for (const Leg& other : legs_) {
     if (other.id == id || !other.qty.is_positive()) continue;
-    const Progress theirs = read_(other.id);
+    const Progress theirs = progress(other);
     level = std::max(level,
                      floor_div(static_cast<Int128>(theirs.executed.raw()) * me->qty.raw(), other.qty.raw()));
   }
@@ -221,7 +230,7 @@ double ListBalance::share_imbalance() const {
   bool first = true;
   for (const Leg& l : legs_) {
     if (!l.qty.is_positive()) continue;
-    const double s = read_(l.id).executed.to_double() / l.qty.to_double();
+    const double s = progress(l).executed.to_double() / l.qty.to_double();
     if (first) hi = lo = s;
     hi = std::max(hi, s);
     lo = std::min(lo, s);
@@ -234,7 +243,7 @@ double ListBalance::cash_imbalance() const {
   double buy = 0, sell = 0;
   for (const Leg& l : legs_) {
     if (!l.reference.is_set()) continue;
-    const double v = value(l, read_(l.id).executed).to_double();
+    const double v = value(l, progress(l).executed).to_double();
     (l.side == Side::Buy ? buy : sell) += v;
   }
   return buy - sell;

@@ -75,7 +75,8 @@ class ListBalance {
   // The leg's reference price (the basket's valuation); a basket leg commits nothing before it has one.
   void set_reference(ParentId id, Price price);
   std::optional<Price> reference(ParentId id) const;
-  void set_qty(ParentId id, Qty qty);  // an amended leg
+  // The leg ended having executed `executed`: what counts for it from now on, whatever the OMS forgets.
+  void set_final(ParentId id, Qty executed);
 
   // The most base the leg may commit beyond what it has committed now (never negative). `why` (when room is
   // short of what the leg wants) says which limit binds.
@@ -102,7 +103,11 @@ class ListBalance {
     Side side = Side::Buy;
     Qty qty;
     Price reference = Price::unset();
+    std::optional<Qty> final_executed;  // once it ended
   };
+  Progress progress(const Leg& leg) const {
+    return leg.final_executed ? Progress{*leg.final_executed, *leg.final_executed} : read_(leg.id);
+  }
   const Leg* find(ParentId id) const;
   Leg* find(ParentId id);
   // A quantity's value at the leg's reference price.

@@ -136,6 +136,23 @@ TEST(ListBalance, ABasketsSideMayCommitOnlyTheCashLimitBeyondTheOtherSidesExecut
   EXPECT_NEAR(basket.cash_imbalance(), 900.0 - 2000.0, 1e-9);
 }
 
+TEST(ListBalance, AnEndedLegCountsWhatItExecutedAfterItsProgressCanNoLongerBeRead) {
+  Legs legs;
+  ListBalance pair(list_terms(pair_params("0.05")).value().value(), legs.reader());
+  pair.add_leg(ParentId(1), Side::Buy, q("10"));
+  pair.add_leg(ParentId(2), Side::Sell, q("10"));
+  legs.progress[2] = {q("4"), q("4")};
+  pair.set_final(ParentId(2), q("4"));
+  legs.progress.erase(2);  // the OMS forgot it: reading it gives nothing
+  legs.progress[1] = {q("1"), q("1")};
+  EXPECT_EQ(pair.room(ParentId(1)), q("3.5"))
+      << "45% of 10, less 1 committed: the ended leg's 40% still counts";
+}
+
+TEST(ListTerms, ACashLimitOfZeroIsRefusedForItWouldHoldBothSidesForGood) {
+  EXPECT_FALSE(list_terms({{"list", "x"}, {"list_legs", "2"}, {"list_cash_limit", "0"}}).ok());
+}
+
 TEST(ListBalance, ALegNeverCommitsBeyondItsOwnQuantity) {
   Legs legs;
   ListBalance pair(list_terms(pair_params("1")).value().value(), legs.reader());

@@ -46,24 +46,37 @@ std::size_t ParentExecution::submit(const Intent& intent, const AlgoMarket& mark
     // list's limit, whatever is filled when.
     std::string why;
     const Qty room = list_->room(parent_, &why);
-    if (in.qty > room) {
+    const bool limited = in.qty > room;
+    if (limited) {
       ++clipped_;
       list_->note_clip();
-      Text line(-1);
-      line << "list " << list_->terms().id << ": " << (room.is_positive() ? "clipped " : "held back ")
-           << in.qty.to_string() << " to " << room.to_string() << " (" << why << ")";
-      journal("list clip", line.str(), market.now_ns);
-      if (!room.is_positive()) {
-        const std::size_t id = placer_.submit_held_back(in, line.str());
-        intents_.push_back(id);
-        return id;
+      // Journaled as the limit begins to bind, not at each intent while it binds: how often is counted, and a
+      // leg held for minutes would otherwise write a line for every slice it asked for.
+      if (!limited_) {
+        Text line(-1);
+        line << "list " << list_->terms().id << ": " << (room.is_positive() ? "clipped " : "held back ")
+             << in.qty.to_string() << (room.is_positive() ? " to " + room.to_string() : std::string()) << " ("
+             << why << "); the list's limit binds";
+        journal("list clip", line.str(), market.now_ns);
       }
-      in.qty = room;
     }
+    limited_ = limited;
+    if (!room.is_positive()) {
+      // Held back: the intent stands, open and sending nothing, so the algo waits on it rather than asking
+      // again on every event; the kernel cancels it once the list leaves room (release_held), and the algo
+      // asks again. An ending algo's last sweeps cannot wait: each ends at once, unfilled.
+      const bool wait = algo_->phase() != AlgoPhase::Ending;
+      const std::size_t id = placer_.submit_held(in, wait, "held back by list " + list_->terms().id);
+      intents_.push_back(id);
+      if (wait) held_.push_back(id);
+      return id;
+    }
+    if (limited) in.qty = room;
   }
   static const std::vector<VenueView> none;
   const std::size_t id = placer_.submit(in, market.views != nullptr ? *market.views : none, market.now_ns);
   intents_.push_back(id);
+  if (list_ != nullptr) live_.push_back(id);
   return id;
 }
 
@@ -80,9 +93,20 @@ Qty ParentExecution::executed() const {
   return p == nullptr ? Qty{} : p->executed;
 }
 
+bool ParentExecution::release_held(TimestampNs now_ns) {
+  std::erase_if(held_, [&](std::size_t id) { return placer_.state(id).done; });  // canceled by the algo
+  if (held_.empty() || list_ == nullptr || !list_->room(parent_).is_positive()) return false;
+  for (std::size_t id : held_) placer_.cancel(id, now_ns);
+  held_.clear();
+  return true;
+}
+
 Qty ParentExecution::committed() const {
+  // Intents once done with nothing left at the venues count no more: they leave the list.
+  std::erase_if(
+      live_, [&](std::size_t id) { return placer_.state(id).done && !placer_.in_flight(id).is_positive(); });
   Qty open;
-  for (std::size_t id : intents_) {
+  for (std::size_t id : live_) {
     const IntentState& st = placer_.state(id);
     const Qty flying = placer_.in_flight(id);
     open += st.done ? flying : std::max(flying, st.qty - st.filled);
@@ -108,6 +132,8 @@ void ParentExecution::journal(const std::string& state, const std::string& detai
 void ParentExecution::release_intents() {
   for (std::size_t id : intents_) placer_.release(id);
   intents_.clear();
+  live_.clear();
+  held_.clear();
 }
 
 }  // namespace tranche::ems

@@ -5,6 +5,8 @@
 // or a live event loop).
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "ems/algo.hpp"
 #include "ems/list_balance.hpp"
@@ -34,7 +36,10 @@ class ParentExecution final : public AlgoHost {
   // Executed, plus what its open intents and its children at the venues may still fill: what a list counts
   // as committed.
   Qty committed() const;
-  // Intents clipped by its list, and the base held back by them.
+  // The intents its list held back are canceled once the list leaves it room, so its algo asks again; true
+  // when there were some.
+  bool release_held(TimestampNs now_ns);
+  // Intents clipped or held back by its list.
   std::uint64_t clipped_intents() const { return clipped_; }
 
   Algo& algo() { return *algo_; }
@@ -64,6 +69,9 @@ class ParentExecution final : public AlgoHost {
   std::vector<std::size_t> intents_;  // every intent it submitted
   ListBalance* list_ = nullptr;
   std::uint64_t clipped_ = 0;
+  mutable std::vector<std::size_t> live_;  // a list leg's intents that may still fill (committed())
+  std::vector<std::size_t> held_;          // intents held back by its list, open and waiting
+  bool limited_ = false;                   // its last intent was clipped or held back by its list
 };
 
 }  // namespace tranche::ems

@@ -256,11 +256,11 @@ std::size_t Placer::new_intent(const Intent& intent) {
   return id;
 }
 
-std::size_t Placer::submit_held_back(const Intent& intent, const std::string& why) {
-  Intent none = intent;
-  none.qty = Qty{};
-  const std::size_t id = new_intent(none);
-  states_[id].done = true;
+std::size_t Placer::submit_held(const Intent& intent, bool open, const std::string& why) {
+  Intent held = intent;
+  if (!open) held.qty = Qty{};
+  const std::size_t id = new_intent(held);
+  states_[id].done = !open;
   states_[id].last_decision = why;
   return id;
 }

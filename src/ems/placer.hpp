@@ -147,9 +147,10 @@ class Placer {
   bool watches_market() const;
   // Pieces held to arrive together ask the driver for a call to on_timer() at their time.
   void set_wake(std::function<void(TimestampNs at_ns)> wake) { wake_ = std::move(wake); }
-  // An intent of nothing, done at once (a list leg's intent clipped to nothing): the algo sees it over,
-  // unfilled, and `why` as its last decision.
-  std::size_t submit_held_back(const Intent& intent, const std::string& why);
+  // An intent the placer does not work (a list leg's, held back by its list): `open`, it stands as submitted,
+  // sending nothing, until it is canceled (so the algo waits on it); else it is of nothing and done at once.
+  // `why` is its last decision.
+  std::size_t submit_held(const Intent& intent, bool open, const std::string& why);
   // Sends the held pieces whose time has come, against the views as they stand.
   void on_timer(const std::vector<VenueView>& views, TimestampNs now_ns);
 

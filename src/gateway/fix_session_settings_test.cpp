@@ -127,7 +127,7 @@ TEST(FixParentReader, ReadsANewOrderSingleIntoTheRequestTheAcceptorMakes) {
 }
 
 constexpr const char* kNewOrderList =
-    "35=E|49=CLIENT1|56=TRANCHE|34=3|52=20240808-23:56:05.000|66=basis1|394=3|765=5|68=2|73=2|"
+    "35=E|49=CLIENT1|56=TRANCHE|34=3|52=20240808-23:56:05.000|66=basis1|394=3|765=0.05|68=2|73=2|"
     "11=a|7001=twap|67=1|55=ETH-USDT|54=1|60=20240808-23:56:05.000|38=2|40=1|126=20240808-23:59:00.000|"
     "11=b|67=2|55=ETH-USDT-PERP|54=2|60=20240808-23:56:05.000|38=2|40=2|44=2700|847=1000|"
     "848=slice=5s|";
@@ -140,7 +140,7 @@ TEST(FixParentReader, ReadsANewOrderListIntoOneRequestWithItsOrdersAndItsLimit) 
   EXPECT_EQ(r->kind, ParentRequest::Kind::NewList);
   EXPECT_EQ(r->list_id, "basis1");
   EXPECT_EQ(r->tot_no_orders, "2");
-  EXPECT_EQ(r->one_sided_pct, "5");
+  EXPECT_EQ(r->one_sided_pct, "0.05");
   EXPECT_TRUE(r->one_sided_value.empty());
   ASSERT_EQ(r->orders.size(), 2u);
   EXPECT_EQ(r->orders[0].kind, ParentRequest::Kind::New);

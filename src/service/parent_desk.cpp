@@ -3,6 +3,7 @@
 #include "ems/list_balance.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iomanip>
 #include <optional>
 #include <set>
@@ -246,6 +247,10 @@ bool ParentDesk::order_from(const ParentRequest& r, oms::ParentOrder& parent, in
   std::string bad;
   if (!strategy_params(r.strategy_params, params, bad))
     return refuse(kRejOther, "TargetStrategyParameters: '" + bad + "' is not key=value");
+  for (const auto& p : params)
+    if (ems::is_list_key(p.key))
+      return refuse(kRejUnsupported, "TargetStrategyParameters: '" + p.key +
+                                         "' is a list's term: a list comes as a NewOrderList (docs/fix.md)");
   if (!r.participation_rate.empty())
     params.push_back({algo == "pov" ? "pov_rate" : "max_participation", r.participation_rate});
 
@@ -303,7 +308,7 @@ void ParentDesk::on_new_list(const ParentRequest& r) {
   };
   if (r.list_id.empty()) return reject_all(kRejOther, "ListID (66) is missing");
   if (r.orders.empty()) return reject_all(kRejOther, "no orders (NoOrders, 73)");
-  if (!r.tot_no_orders.empty() && r.tot_no_orders != std::to_string(r.orders.size()))
+  if (!r.tot_no_orders.empty() && std::strtoull(r.tot_no_orders.c_str(), nullptr, 10) != r.orders.size())
     return reject_all(kRejUnsupported, "TotNoOrders " + r.tot_no_orders + " but " +
                                            std::to_string(r.orders.size()) +
                                            " orders: a list comes in one message, not in fragments");
@@ -315,21 +320,21 @@ void ParentDesk::on_new_list(const ParentRequest& r) {
       return reject_all(kRejDuplicate, "ClOrdID " + order.cl_ord_id + " is already in use on this session");
   }
   // The list's limit, in FIX's own terms: how far one side's execution may run ahead of the other's.
+  // AllowableOneSidednessPct is a FIX Percentage: 0.05 is 5%.
   std::string max_imbalance;
   if (!r.one_sided_pct.empty()) {
-    double pct = 0;
+    double share = 0;
     std::size_t used = 0;
     try {
-      pct = std::stod(r.one_sided_pct, &used);
+      share = std::stod(r.one_sided_pct, &used);
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != r.one_sided_pct.size() || !(pct > 0 && pct <= 100))
-      return reject_all(kRejOther, "AllowableOneSidednessPct '" + r.one_sided_pct +
-                                       "' is not a percentage above 0, at most 100");
-    std::ostringstream share;
-    share << std::setprecision(10) << pct / 100;
-    max_imbalance = share.str();
+    if (used != r.one_sided_pct.size() || !(share > 0 && share <= 1))
+      return reject_all(kRejOther,
+                        "AllowableOneSidednessPct '" + r.one_sided_pct +
+                            "' is not a share above 0 and at most 1 (a FIX Percentage: 0.05 is 5%)");
+    max_imbalance = r.one_sided_pct;
   }
   if (max_imbalance.empty() && r.one_sided_value.empty())
     return reject_all(kRejUnsupported,

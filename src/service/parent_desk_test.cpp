@@ -456,7 +456,7 @@ TEST(ParentDesk, AParentPastTheMemoryHorizonLeavesMemoryAndItsStatusIsReadFromTh
 
 const std::string kSpotPerp = std::string(TRANCHE_SOURCE_DIR) + "/scenarios/eth-spot-perp-2024-08-08.toml";
 
-// A pair: buy spot, sell the perpetual, within `pct` percent of each other.
+// A pair: buy spot, sell the perpetual, within `share` (a FIX Percentage: 0.05 is 5%) of each other.
 ParentRequest pair_list(const Server& s, const std::string& list_id, const std::string& pct,
                         const std::string& qty) {
   ParentRequest list;
@@ -478,11 +478,16 @@ TEST(ParentDeskLists, APairFromANewOrderListWorksAsOneAndNeverLeansPastItsLimit)
   const std::string path = journal_path("pair");
   {
     Server s(path, true, {}, kSpotPerp);
-    s.request(pair_list(s, "basis1", "5", "6"));
+    s.request(pair_list(s, "basis1", "0.05", "6"));
     ASSERT_EQ(s.of("basis1-spot", '0').size(), 1u);
     ASSERT_EQ(s.of("basis1-perp", '0').size(), 1u);
     EXPECT_EQ(s.of("basis1-spot", '0')[0].list_id, "basis1");
     EXPECT_NE(s.of("basis1-perp", '0')[0].text.find("a leg of list basis1"), std::string::npos);
+    // A leg's quantity is the list's: a replace that changes it is refused, and the leg goes on.
+    s.request(s.about(ParentRequest::Kind::Replace, "basis1-spot-r", "basis1-spot", "3"));
+    ASSERT_FALSE(s.answers.empty());
+    EXPECT_TRUE(s.answers.back().cancel_reject);
+    EXPECT_NE(s.answers.back().text.find("cannot be amended"), std::string::npos) << s.answers.back().text;
     s.run_until_idle(120 * kNanosPerSecond);
     EXPECT_EQ(s.kernel().working(), 0u);
     EXPECT_TRUE(s.kernel().error().ok()) << s.kernel().error().message();
@@ -515,8 +520,7 @@ TEST(ParentDeskLists, ABadListIsRejectedWholeOrderByOrderAndNothingWorks) {
     };
     const std::vector<Case> cases = {
         {"no limit", [](ParentRequest& l) { l.one_sided_pct.clear(); }, "no limit"},
-        {"a limit out of range", [](ParentRequest& l) { l.one_sided_pct = "150"; },
-         "AllowableOneSidednessPct"},
+        {"a limit out of range", [](ParentRequest& l) { l.one_sided_pct = "5"; }, "AllowableOneSidednessPct"},
         {"a bad leg", [](ParentRequest& l) { l.orders[1].symbol = "DOGE-USDT"; }, "order 2"},
         {"fragments", [](ParentRequest& l) { l.tot_no_orders = "4"; }, "fragments"},
         {"a repeated ClOrdID", [](ParentRequest& l) { l.orders[1].cl_ord_id = l.orders[0].cl_ord_id; },
@@ -536,6 +540,15 @@ TEST(ParentDeskLists, ABadListIsRejectedWholeOrderByOrderAndNothingWorks) {
            l.orders[1].side = '1';
          },
          "buy legs and sell legs"},
+        {"a market leg", [](ParentRequest& l) { l.orders[0].algo = "market"; }, "cannot be a list's leg"},
+        {"a list term among the parameters",
+         [](ParentRequest& l) { l.orders[1].strategy_params = "list=other"; }, "a list's term"},
+        {"a zero cash limit",
+         [](ParentRequest& l) {
+           l.one_sided_pct.clear();
+           l.one_sided_value = "0";
+         },
+         "above 0"},
         {"a negative cash limit",
          [](ParentRequest& l) {
            l.one_sided_pct.clear();
@@ -545,7 +558,7 @@ TEST(ParentDeskLists, ABadListIsRejectedWholeOrderByOrderAndNothingWorks) {
     };
     int n = 0;
     for (const auto& c : cases) {
-      ParentRequest list = pair_list(s, "bad" + std::to_string(++n), "5", "1");
+      ParentRequest list = pair_list(s, "bad" + std::to_string(++n), "0.05", "1");
       c.spoil(list);
       s.request(list);
       for (const auto& order : list.orders) {
@@ -571,7 +584,7 @@ TEST(ParentDeskLists, AListRefusedByTheRiskGateAfterItsFirstLegCancelsThatLegBef
         path, true,
         [](Config& c) { c.risk.instruments["ETH-USDT-PERP"].max_parent_qty = Qty::from_units(1); },
         kSpotPerp);
-    s.request(pair_list(s, "half", "5", "2"));
+    s.request(pair_list(s, "half", "0.05", "2"));
     ASSERT_EQ(s.of("half-spot", '0').size(), 1u) << "the first leg was accepted";
     ASSERT_EQ(s.of("half-perp", '8').size(), 1u);
     EXPECT_NE(s.of("half-perp", '8')[0].text.find("leg 2"), std::string::npos)
@@ -581,7 +594,7 @@ TEST(ParentDeskLists, AListRefusedByTheRiskGateAfterItsFirstLegCancelsThatLegBef
     ASSERT_EQ(s.of("half-spot", '4').size(), 1u) << "the accepted leg ended canceled";
     EXPECT_TRUE(s.of("half-spot", 'F').empty()) << "the accepted leg traded";
     // Its id is spent: the same ListID again is refused.
-    ParentRequest again = pair_list(s, "half", "5", "1");
+    ParentRequest again = pair_list(s, "half", "0.05", "1");
     again.orders[0].cl_ord_id = "again-spot";
     again.orders[1].cl_ord_id = "again-perp";
     s.request(again);
@@ -605,7 +618,7 @@ TEST(ParentDeskLists, APairResumedAfterAKillStillHoldsItsLegsTogether) {
   };
   {
     Server s(path, true, {}, kSpotPerp);
-    s.request(pair_list(s, "basis2", "4", "6"));
+    s.request(pair_list(s, "basis2", "0.04", "6"));
     s.run_for(20 * kNanosPerSecond);
     ASSERT_EQ(s.kernel().working(), 2u);
     watch(s.answers);

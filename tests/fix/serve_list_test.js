@@ -1,5 +1,5 @@
 // A NewOrderList (35=E) through an independent FIX engine (jspurefix) to `tranche serve` on the bundled
-// spot/perpetual scenario: a pair (buy spot, sell the perpetual, AllowableOneSidednessPct 5) works as one, each
+// spot/perpetual scenario: a pair (buy spot, sell the perpetual, AllowableOneSidednessPct 0.05, i.e. 5%) works as one, each
 // leg answered with its ListID, and what the client is told never shows one leg more than 5% ahead of the
 // other; a list without a limit is rejected order by order; the session stays up.
 // Usage: node serve_list_test.js TRANCHE DICTIONARY SCENARIO
@@ -36,7 +36,7 @@ const step = (name, fn) => steps.push({ name, fn });
 
 step('a pair from a NewOrderList works as one and never leans past its limit', async (c) => {
   c.send('E', newOrderList('basis1', [leg('b1-spot', 1, 'ETH-USDT', '1', 6), leg('b1-perp', 2, 'ETH-USDT-PERP', '2', 6)],
-    { AllowableOneSidednessPct: 5 }));
+    { AllowableOneSidednessPct: 0.05 }));
   for (const o of ['b1-spot', 'b1-perp']) {
     const ack = await c.waitFor(er(o, (m) => m.ExecType === '0'), 'the ack of ' + o);
     assert.strictEqual(ack.ListID, 'basis1');
