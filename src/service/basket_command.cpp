@@ -118,7 +118,7 @@ Result<BasketFile> read_basket(const std::string& path) {
             value = std::to_string(n->get());
           else if (const auto* d = pv.as_floating_point()) {
             std::ostringstream f;
-            f << d->get();
+            f << std::setprecision(15) << d->get();  // every digit a double holds exactly
             value = f.str();
           } else {
             return make_error(where + ": params." + std::string(pk.str()) + " must be a string or a number");
