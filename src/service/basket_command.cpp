@@ -17,6 +17,7 @@
 #include "ems/kernel.hpp"
 #include "ems/list_balance.hpp"
 #include "ems/venue_views.hpp"
+#include "service/execute_command.hpp"
 #include "service/runtime.hpp"
 #include "service/sim_commands.hpp"
 #include "service/tca_tape.hpp"
@@ -279,15 +280,10 @@ int basket_command(const BasketOptions& options, std::ostream& out, std::ostream
   ems::Kernel& kernel = runtime.kernel();
   const TimestampNs scenario_end = config.scenario ? config.scenario->end_ns : 0;
   const TimestampNs data_start = runtime.data_start_ns();
-  const TimestampNs start = start_at.value_or(data_start);
-  TimestampNs end = end_at.value_or(start + 2 * 60 * kNanosPerSecond);
-  if (!end_at && scenario_end != 0) end = std::min(end, scenario_end);
-  if (start < data_start || (scenario_end != 0 && start >= scenario_end))
-    return fail("--start " + format_time(start) + " is outside the data (" + format_time(data_start) +
-                " to " + (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
-  if (end <= start) return fail("--end must come after the start " + format_time(start));
-  if (scenario_end != 0 && end > scenario_end)
-    return fail("--end " + format_time(end) + " is past the end of the data " + format_time(scenario_end));
+  auto window = run_window(start_at, end_at, data_start, scenario_end);
+  if (!window) return fail(window.error().message);
+  const TimestampNs start = window->start_ns;
+  const TimestampNs end = window->end_ns;
   for (auto& leg : file.legs) {
     leg.start_ns = start;
     leg.end_ns = end;

@@ -305,15 +305,10 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
   Runtime& runtime = *opened.value();
   sim::Simulator& sim = runtime.sim();
   const TimestampNs data_start = runtime.data_start_ns();
-  const TimestampNs start = request.start_ns.value_or(data_start);
-  TimestampNs end = request.end_ns.value_or(start + 2 * 60 * kNanosPerSecond);
-  if (!request.end_ns && scenario_end != 0) end = std::min(end, scenario_end);  // never past the data
-  if (start < data_start || (scenario_end != 0 && start >= scenario_end))
-    return fail("--start " + format_time(start) + " is outside the data (" + format_time(data_start) +
-                " to " + (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
-  if (end <= start) return fail("--end must come after the start " + format_time(start));
-  if (scenario_end != 0 && end > scenario_end)
-    return fail("--end " + format_time(end) + " is past the end of the data " + format_time(scenario_end));
+  auto window = run_window(request.start_ns, request.end_ns, data_start, scenario_end);
+  if (!window) return fail(window.error().message);
+  const TimestampNs start = window->start_ns;
+  const TimestampNs end = window->end_ns;
   const std::string benchmark_venue = runtime_options.kernel.benchmark_venue.empty()
                                           ? config.primary_venue
                                           : runtime_options.kernel.benchmark_venue;
@@ -558,6 +553,21 @@ RunOutput run_parent(const ExecutionRequest& request, std::ostream& err) {
 }
 
 }  // namespace
+
+Result<RunWindow> run_window(std::optional<TimestampNs> start_at, std::optional<TimestampNs> end_at,
+                             TimestampNs data_start, TimestampNs scenario_end) {
+  const TimestampNs start = start_at.value_or(data_start);
+  TimestampNs end = end_at.value_or(start + 2 * 60 * kNanosPerSecond);
+  if (!end_at && scenario_end != 0) end = std::min(end, scenario_end);  // never past the data
+  if (start < data_start || (scenario_end != 0 && start >= scenario_end))
+    return make_error("--start " + format_time(start) + " is outside the data (" + format_time(data_start) +
+                      " to " + (scenario_end ? format_time(scenario_end) : std::string("its end")) + ")");
+  if (end <= start) return make_error("--end must come after the start " + format_time(start));
+  if (scenario_end != 0 && end > scenario_end)
+    return make_error("--end " + format_time(end) + " is past the end of the data " +
+                      format_time(scenario_end));
+  return RunWindow{start, end};
+}
 
 Result<ExecutionSummary> run_execution(const ExecutionRequest& request, std::ostream& err) {
   ExecutionRequest r = request;

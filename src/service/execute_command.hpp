@@ -47,6 +47,15 @@ struct ExecuteOptions {
 
 int execute_command(const ExecuteOptions& options, std::ostream& out, std::ostream& err);
 
+// The window a run covers: from `start` (the data's start when unset) to `end` (start + 2 minutes when unset,
+// never past the data), checked against the data (`scenario_end` 0: it has no stated end). The error names
+// the option at fault.
+struct RunWindow {
+  TimestampNs start_ns = 0, end_ns = 0;
+};
+Result<RunWindow> run_window(std::optional<TimestampNs> start, std::optional<TimestampNs> end,
+                             TimestampNs data_start, TimestampNs scenario_end);
+
 // One parent's run as typed values: what `execute` runs once and `backtest` runs for each grid cell, in
 // process (each on its own simulator, journal and kernel).
 struct ExecutionRequest {
