@@ -200,6 +200,18 @@ ListSubmission Kernel::submit_list(const std::vector<oms::ParentOrder>& legs) {
     return out;
   }
   const ListTerms terms = list_terms(legs.front().params).value().value();
+  // Cash is counted in one currency: a basket's legs must share their quote.
+  if (terms.cash_limit.is_set()) {
+    const Instrument* first = config_.instrument(legs.front().instrument);
+    for (const auto& leg : legs) {
+      const Instrument* i = config_.instrument(leg.instrument);
+      if (first == nullptr || i == nullptr || i->quote != first->quote) {
+        out.refused = make_error("a cash-balance limit needs every leg quoted in one currency: " +
+                                 legs.front().instrument.str() + " and " + leg.instrument.str() + " are not");
+        return out;
+      }
+    }
+  }
   if (lists_.count(terms.id) != 0) {
     out.refused = make_error("list " + terms.id + " was used already: a list id is used once");
     return out;

@@ -128,7 +128,7 @@ void ListBalance::add_leg(ParentId id, Side side, Qty qty) {
     l->qty = qty;
     return;
   }
-  legs_.push_back({id, side, qty, Price::unset()});
+  legs_.push_back({id, side, qty, Price::unset(), std::nullopt});
 }
 
 void ListBalance::set_reference(ParentId id, Price price) {

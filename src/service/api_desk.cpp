@@ -1,5 +1,7 @@
 #include "service/api_desk.hpp"
 
+#include "ems/list_balance.hpp"
+
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
@@ -200,6 +202,10 @@ void ApiDesk::on_call(const ApiCall& call) {
     if (m == "POST") return allowed(call, ApiRole::Trader) ? submit(call) : void();
     return method_not_allowed("GET, POST");
   }
+  if (is({"api", "v1", "lists"})) {
+    if (m == "POST") return allowed(call, ApiRole::Trader) ? submit_list(call) : void();
+    return method_not_allowed("POST");
+  }
   if (is({"api", "v1", "parents", "*"})) {
     if (!id_at(3, id)) return;
     if (m == "GET") return get_parent(call, id);
@@ -383,6 +389,123 @@ void ApiDesk::submit(const ApiCall& call) {
   s_.desk.on_request(r);  // answered through on_answer once the journal has it
 }
 
+void ApiDesk::submit_list(const ApiCall& call) {
+  // A list (docs/lists.md): its legs as POST /parents takes them, one window for all, and the list's limit;
+  // the desk takes it as FIX's NewOrderList, with the same checks and answers.
+  Body body(call.body);
+  body.only({"list_id", "max_imbalance", "cash_limit", "legs", "start_time", "end_time", "horizon"});
+  ParentRequest r;
+  r.kind = ParentRequest::Kind::NewList;
+  r.session = kSessionPrefix + call.token_name;
+  r.list_id = body.text("list_id", true);
+  r.one_sided_pct = body.text("max_imbalance");
+  r.one_sided_value = body.text("cash_limit");
+  const std::string start_time = body.text("start_time");
+  const std::string end_time = body.text("end_time");
+  const std::string horizon = body.text("horizon");
+  if (!body.problem().empty()) return error(call.id, 400, body.problem());
+  const auto parsed = json::parse(call.body, nullptr, false);
+  const auto legs = parsed.find("legs");
+  if (legs == parsed.end() || !legs->is_array() || legs->empty())
+    return error(call.id, 400, "legs must be a non-empty array of parents");
+  if (legs->size() > ems::kMaxListLegs)
+    return error(call.id, 400, "at most " + std::to_string(ems::kMaxListLegs) + " legs a list");
+  std::optional<TimestampNs> effective, expire;
+  const TimestampNs now_wall = wall_now_ns();
+  if (!start_time.empty()) {
+    auto t = parse_time(start_time);
+    if (!t) return error(call.id, 400, "start_time: " + t.error().message);
+    effective = s_.to_market(*t);
+  }
+  if (!end_time.empty() && !horizon.empty()) return error(call.id, 400, "end_time and horizon: name one");
+  if (!end_time.empty()) {
+    auto t = parse_time(end_time);
+    if (!t) return error(call.id, 400, "end_time: " + t.error().message);
+    expire = s_.to_market(*t);
+  }
+  if (!horizon.empty()) {
+    auto d = parse_duration(horizon);
+    if (!d || *d <= 0)
+      return error(call.id, 400, "horizon '" + horizon + "' is not a positive duration (\"10m\")");
+    expire = std::max(effective.value_or(s_.to_market(now_wall)), s_.to_market(now_wall)) + *d;
+  }
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < legs->size(); ++i) {
+    const std::string where = "legs[" + std::to_string(i) + "]: ";
+    if (!(*legs)[i].is_object()) return error(call.id, 400, where + "must be an object");
+    Body leg((*legs)[i].dump());
+    leg.only({"client_order_id", "instrument", "side", "qty", "limit", "algo", "params", "participation_rate",
+              "account"});
+    ParentRequest o;
+    o.kind = ParentRequest::Kind::New;
+    o.session = r.session;
+    o.cl_ord_id = leg.text("client_order_id", true);
+    o.symbol = leg.text("instrument", true);
+    const std::string side = leg.text("side", true);
+    o.qty = leg.text("qty", true);
+    o.price = leg.text("limit");
+    o.algo = leg.text("algo");
+    o.strategy_params = leg.params("params");
+    o.participation_rate = leg.text("participation_rate");
+    o.account = leg.text("account");
+    if (!leg.problem().empty()) return error(call.id, 400, where + leg.problem());
+    if (o.cl_ord_id.size() > 64 || o.cl_ord_id.find_first_of(" \t\r\n") != std::string::npos)
+      return error(call.id, 400, where + "client_order_id must be 1 to 64 characters without spaces");
+    if (side != "buy" && side != "sell")
+      return error(call.id, 400, where + "side must be \"buy\" or \"sell\"");
+    if (!ids.insert(o.cl_ord_id).second || waiting_.count(key(r.session, o.cl_ord_id)))
+      return error(call.id, 409, where + "client_order_id " + o.cl_ord_id + " is already being submitted");
+    o.side = side == "buy" ? '1' : '2';
+    o.ord_type = o.price.empty() ? '1' : '2';
+    o.effective_ns = effective;
+    o.expire_ns = expire;
+    r.orders.push_back(std::move(o));
+  }
+  if (list_waiting_.count(key(r.session, r.list_id)))
+    return error(call.id, 409, "list " + r.list_id + " is already being submitted");
+  ListWaiting& w = list_waiting_[key(r.session, r.list_id)];
+  w.call = call.id;
+  for (const auto& o : r.orders) w.legs.push_back(o.cl_ord_id);
+  ++api_actions_;
+  s_.desk.on_request(r);  // answered through on_answer once every leg has its first answer
+}
+
+bool ApiDesk::on_list_answer(const ParentAnswer& a) {
+  if (a.list_id.empty()) return false;
+  auto it = list_waiting_.find(key(a.session, a.list_id));
+  if (it == list_waiting_.end()) return false;
+  ListWaiting& w = it->second;
+  if (std::find(w.legs.begin(), w.legs.end(), a.cl_ord_id) == w.legs.end() || w.first.count(a.cl_ord_id))
+    return false;  // a later answer (a fill, an end): the stream tells those
+  w.first[a.cl_ord_id] = a;
+  if (w.first.size() < w.legs.size()) return true;
+  json legs = json::array();
+  std::string refused;
+  int reason = -1;
+  for (const std::string& id : w.legs) {
+    const ParentAnswer& leg = w.first[id];
+    json j{{"client_order_id", id}, {"accepted", leg.exec_type != '8'}, {"text", leg.text}};
+    std::uint64_t parent = 0;
+    if (!leg.order_id.empty() && parse_id(leg.order_id, parent))
+      if (const oms::ParentRecord* p = s_.manager.oms().parent(ParentId(parent)))
+        j["parent"] = parent_json(*p);
+    if (leg.exec_type == '8' && refused.empty()) {
+      refused = leg.text;
+      reason = leg.ord_rej_reason;
+    }
+    legs.push_back(std::move(j));
+  }
+  const std::uint64_t call = w.call;
+  const std::string list_id = a.list_id;
+  list_waiting_.erase(it);
+  if (refused.empty())
+    reply(call, 201, json{{"list_id", list_id}, {"legs", legs}});
+  else
+    reply(call, 422,
+          json{{"error", refused}, {"reject_reason", reason}, {"list_id", list_id}, {"legs", legs}});
+  return true;
+}
+
 void ApiDesk::amend(const ApiCall& call, ParentId id) {
   Body body(call.body);
   body.only({"client_order_id", "qty", "limit", "end_time"});
@@ -474,6 +597,7 @@ void ApiDesk::pause_or_resume(const ApiCall& call, ParentId id, bool pause) {
 }
 
 void ApiDesk::on_answer(const ParentAnswer& a) {
+  if (on_list_answer(a)) return;
   auto it = waiting_.find(key(a.session, a.cl_ord_id));
   if (it == waiting_.end()) return;  // a fill or an end: the stream tells those
   const Waiting w = it->second;
@@ -502,6 +626,8 @@ void ApiDesk::on_answer(const ParentAnswer& a) {
       return with_parent(a.exec_type == '4' ? 200 : 202);
     case ParentRequest::Kind::Status:
       return with_parent(200);
+    case ParentRequest::Kind::NewList:  // answered by on_list_answer
+      return;
   }
 }
 

@@ -97,6 +97,9 @@ class ApiDesk final : public ems::KernelObserver {
   void list_parents(const gateway::ApiCall& call);
   void get_parent(const gateway::ApiCall& call, ParentId id);
   void submit(const gateway::ApiCall& call);
+  void submit_list(const gateway::ApiCall& call);
+  // A list's answers, once each leg has its first: the call answered with them all.
+  bool on_list_answer(const ParentAnswer& a);
   void amend(const gateway::ApiCall& call, ParentId id);
   void cancel(const gateway::ApiCall& call, ParentId id);
   void pause_or_resume(const gateway::ApiCall& call, ParentId id, bool pause);
@@ -121,6 +124,12 @@ class ApiDesk final : public ems::KernelObserver {
   Services s_;
   Outbox out_;
   std::map<std::string, Waiting> waiting_;  // session + '\n' + ClOrdID -> the call waiting for its answer
+  struct ListWaiting {
+    std::uint64_t call = 0;
+    std::vector<std::string> legs;              // the legs' ClOrdIDs, in order
+    std::map<std::string, ParentAnswer> first;  // each leg's first answer
+  };
+  std::map<std::string, ListWaiting> list_waiting_;  // session + '\n' + ListID -> the call waiting
   struct Appended {
     std::uint64_t seq;
     TimestampNs ts_ns;

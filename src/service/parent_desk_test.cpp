@@ -576,6 +576,28 @@ TEST(ParentDeskLists, ABadListIsRejectedWholeOrderByOrderAndNothingWorks) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
+TEST(ParentDeskLists, ABasketsCashLimitNeedsItsLegsQuotedInOneCurrency) {
+  const std::string path = journal_path("quotes");
+  {
+    Server s(
+        path, true,
+        [](Config& c) {
+          for (auto& i : c.instruments)
+            if (i.id.str() == "ETH-USDT-PERP") i.quote = "USDC";
+        },
+        kSpotPerp);
+    ParentRequest list = pair_list(s, "quotes", "", "1");
+    list.one_sided_value = "1000";
+    s.request(list);
+    for (const char* id : {"quotes-spot", "quotes-perp"}) {
+      ASSERT_EQ(s.of(id, '8').size(), 1u) << id;
+      EXPECT_NE(s.of(id, '8')[0].text.find("one currency"), std::string::npos) << s.of(id, '8')[0].text;
+    }
+    EXPECT_EQ(s.kernel().working(), 0u);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
 TEST(ParentDeskLists, AListRefusedByTheRiskGateAfterItsFirstLegCancelsThatLegBeforeItTrades) {
   const std::string path = journal_path("halflist");
   {

@@ -294,6 +294,34 @@ step('the stream pushes every event once journaled, in seq order; a client that 
   old.ws.close();
 });
 
+step('a list is submitted whole (a pair within 5%) or refused leg by leg with why; its legs are parents', async () => {
+  const leg = (clientId, side) => ({ client_order_id: clientId, instrument: 'ETH-USDT', side, qty: '1', algo: 'twap' });
+  const noLimit = await call('POST', '/api/v1/lists', { body: { list_id: id('nolimit'), legs: [leg(id('nl-b'), 'buy'), leg(id('nl-s'), 'sell')] } });
+  assert.strictEqual(noLimit.status, 422, noLimit.text);
+  assert.match(noLimit.json.error, /no limit/);
+  assert.deepStrictEqual(noLimit.json.legs.map((l) => l.accepted), [false, false]);
+  const bad = await call('POST', '/api/v1/lists', { body: { list_id: id('bad'), max_imbalance: '0.05', legs: [{ ...leg(id('b'), 'buy'), qtty: '1' }] } });
+  assert.strictEqual(bad.status, 400, bad.text);
+  assert.match(bad.json.error, /legs\[0\]: unknown field 'qtty'/);
+  const listId = id('pair');
+  const made = await call('POST', '/api/v1/lists', { body: { list_id: listId, max_imbalance: '0.05', horizon: '120s',
+    legs: [leg(id('p-b'), 'buy'), leg(id('p-s'), 'sell')] } });
+  assert.strictEqual(made.status, 201, made.text);
+  assert.strictEqual(made.json.list_id, listId);
+  assert.strictEqual(made.json.legs.length, 2);
+  for (const l of made.json.legs) {
+    assert.ok(l.accepted && l.parent && l.parent.state === 'working', JSON.stringify(l));
+    assert.match(l.text, new RegExp(`a leg of list ${listId}`));
+  }
+  const again = await call('POST', '/api/v1/lists', { body: { list_id: listId, max_imbalance: '0.05', legs: [leg(id('a-b'), 'buy'), leg(id('a-s'), 'sell')] } });
+  assert.strictEqual(again.status, 422, again.text);
+  assert.match(again.json.error, /used already/);
+  for (const l of made.json.legs) {
+    const canceled = await call('POST', `/api/v1/parents/${l.parent.id}/cancel`, { body: { client_order_id: id('lc') } });
+    assert.ok([200, 202].includes(canceled.status), canceled.text);
+  }
+});
+
 step('amend, pause, resume and cancel through the API, each journaled with the token that did it', async () => {
   const s = stream();
   await until('the hello', () => s.messages.length > 0);
