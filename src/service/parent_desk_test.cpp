@@ -664,5 +664,41 @@ TEST(ParentDeskLists, APairResumedAfterAKillStillHoldsItsLegsTogether) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
+// Regression: a leg the OMS had forgotten (ended, past [oms] forget_ended_after) counted as nothing executed
+// after a restart, so the list looked cut short and its other leg was held at the bare limit. Its end is
+// journaled with what it executed, and the restarted kernel counts that.
+TEST(ParentDeskLists, ALegTheOmsForgotStillCountsInItsListAfterARestart) {
+  const std::string path = journal_path("listforget");
+  auto tweak = [](Config& c) { c.oms.forget_ended_after_ns = 5 * kNanosPerSecond; };
+  double perp = 0;
+  {
+    Server s(path, true, tweak, kSpotPerp);
+    s.request(pair_list(s, "forget", "0.05", "6"));
+    s.run_for(25 * kNanosPerSecond);
+    s.request(s.about(ParentRequest::Kind::Cancel, "forget-perp-x", "forget-perp", "6"));
+    s.run_for(20 * kNanosPerSecond);
+    ASSERT_FALSE(s.of("forget-perp-x", '4').empty()) << "the perpetual's leg did not end canceled";
+    perp = s.of("forget-perp-x", '4').back().cum_qty.to_double();
+    ASSERT_GT(perp, 0) << "the perpetual's leg executed nothing before its cancel";
+    EXPECT_EQ(s.manager().oms().parent(ParentId(2)), nullptr) << "the OMS did not forget the ended leg";
+    ASSERT_EQ(s.kernel().working(), 1u);
+  }  // a kill
+  {
+    Server s(path, false, tweak, kSpotPerp);
+    const ems::ListBalance* list = s.kernel().list("forget");
+    ASSERT_NE(list, nullptr);
+    EXPECT_EQ(list->legs().size(), 2u) << "the forgotten leg was not read back from the journal";
+    s.run_for(kNanosPerSecond);
+    ASSERT_EQ(s.kernel().working(), 1u) << "the spot leg was canceled as if its list were cut short";
+    s.run_until_idle(120 * kNanosPerSecond);
+    const oms::ParentRecord* spot = s.manager().oms().parent(ParentId(1));
+    ASSERT_NE(spot, nullptr);
+    // Held to the canceled leg's share plus the limit: at most perp + 5% of 6.
+    EXPECT_LE(spot->executed.to_double(), perp + 0.05 * 6 + 1e-9);
+    EXPECT_GE(spot->executed.to_double(), perp - 0.05 * 6 - 1e-9);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
 }  // namespace
 }  // namespace tranche::service
