@@ -333,6 +333,58 @@ void ApiDesk::get_parent(const ApiCall& call, ParentId id) {
         json{{"parent", j}, {"child_orders", children}, {"fills", fills}, {"now_ns", s_.market->now()}});
 }
 
+namespace {
+
+// A parent's own fields, as POST /parents and each leg of POST /lists give them; what is wrong with them, if
+// anything.
+std::string read_parent_fields(Body& body, ParentRequest& o) {
+  o.cl_ord_id = body.text("client_order_id", true);
+  o.symbol = body.text("instrument", true);
+  const std::string side = body.text("side", true);
+  o.qty = body.text("qty", true);
+  o.price = body.text("limit");
+  o.algo = body.text("algo");
+  o.strategy_params = body.params("params");
+  o.participation_rate = body.text("participation_rate");
+  o.account = body.text("account");
+  if (!body.problem().empty()) return body.problem();
+  if (o.cl_ord_id.size() > 64 || o.cl_ord_id.find_first_of(" \t\r\n") != std::string::npos)
+    return "client_order_id must be 1 to 64 characters without spaces";
+  if (side != "buy" && side != "sell") return "side must be \"buy\" or \"sell\"";
+  o.side = side == "buy" ? '1' : '2';
+  o.ord_type = o.price.empty() ? '1' : '2';
+  return {};
+}
+
+// start_time, end_time or horizon (the wall's) as the market's start and end; what is wrong, if anything.
+std::string market_window(Body& body, const std::function<TimestampNs(TimestampNs)>& to_market,
+                          std::optional<TimestampNs>& effective, std::optional<TimestampNs>& expire) {
+  const std::string start_time = body.text("start_time");
+  const std::string end_time = body.text("end_time");
+  const std::string horizon = body.text("horizon");
+  if (!body.problem().empty()) return body.problem();
+  const TimestampNs now_wall = wall_now_ns();
+  if (!start_time.empty()) {
+    auto t = parse_time(start_time);
+    if (!t) return "start_time: " + t.error().message;
+    effective = to_market(*t);
+  }
+  if (!end_time.empty() && !horizon.empty()) return "end_time and horizon: name one";
+  if (!end_time.empty()) {
+    auto t = parse_time(end_time);
+    if (!t) return "end_time: " + t.error().message;
+    expire = to_market(*t);
+  }
+  if (!horizon.empty()) {
+    auto d = parse_duration(horizon);
+    if (!d || *d <= 0) return "horizon '" + horizon + "' is not a positive duration (\"10m\")";
+    expire = std::max(effective.value_or(to_market(now_wall)), to_market(now_wall)) + *d;
+  }
+  return {};
+}
+
+}  // namespace
+
 void ApiDesk::submit(const ApiCall& call) {
   Body body(call.body);
   body.only({"client_order_id", "instrument", "side", "qty", "limit", "algo", "params", "participation_rate",
@@ -340,24 +392,7 @@ void ApiDesk::submit(const ApiCall& call) {
   ParentRequest r;
   r.kind = ParentRequest::Kind::New;
   r.session = kSessionPrefix + call.token_name;
-  r.cl_ord_id = body.text("client_order_id", true);
-  r.symbol = body.text("instrument", true);
-  const std::string side = body.text("side", true);
-  r.qty = body.text("qty", true);
-  r.price = body.text("limit");
-  r.algo = body.text("algo");
-  r.strategy_params = body.params("params");
-  r.participation_rate = body.text("participation_rate");
-  const std::string start_time = body.text("start_time");
-  const std::string end_time = body.text("end_time");
-  const std::string horizon = body.text("horizon");
-  r.account = body.text("account");
-  if (!body.problem().empty()) return error(call.id, 400, body.problem());
-  if (r.cl_ord_id.size() > 64 || r.cl_ord_id.find_first_of(" \t\r\n") != std::string::npos)
-    return error(call.id, 400, "client_order_id must be 1 to 64 characters without spaces");
-  if (side != "buy" && side != "sell") return error(call.id, 400, "side must be \"buy\" or \"sell\"");
-  r.side = side == "buy" ? '1' : '2';
-  r.ord_type = r.price.empty() ? '1' : '2';
+  if (auto problem = read_parent_fields(body, r); !problem.empty()) return error(call.id, 400, problem);
   // A repeat of a client order id the desk still holds is the same parent, not a second one.
   if (auto existing = s_.desk.parent_of(r.session, r.cl_ord_id)) {
     if (const oms::ParentRecord* p = s_.manager.oms().parent(*existing))
@@ -365,25 +400,8 @@ void ApiDesk::submit(const ApiCall& call) {
   }
   if (waiting_.count(key(r.session, r.cl_ord_id)))
     return error(call.id, 409, "client_order_id " + r.cl_ord_id + " is already being submitted");
-  const TimestampNs now_wall = wall_now_ns();
-  if (!start_time.empty()) {
-    auto t = parse_time(start_time);
-    if (!t) return error(call.id, 400, "start_time: " + t.error().message);
-    r.effective_ns = s_.to_market(*t);
-  }
-  if (!end_time.empty() && !horizon.empty()) return error(call.id, 400, "end_time and horizon: name one");
-  if (!end_time.empty()) {
-    auto t = parse_time(end_time);
-    if (!t) return error(call.id, 400, "end_time: " + t.error().message);
-    r.expire_ns = s_.to_market(*t);
-  }
-  if (!horizon.empty()) {
-    auto d = parse_duration(horizon);
-    if (!d || *d <= 0)
-      return error(call.id, 400, "horizon '" + horizon + "' is not a positive duration (\"10m\")");
-    const TimestampNs start = r.effective_ns.value_or(s_.to_market(now_wall));
-    r.expire_ns = std::max(start, s_.to_market(now_wall)) + *d;
-  }
+  if (auto problem = market_window(body, s_.to_market, r.effective_ns, r.expire_ns); !problem.empty())
+    return error(call.id, 400, problem);
   waiting_[key(r.session, r.cl_ord_id)] = {call.id, r.kind};
   ++api_actions_;
   s_.desk.on_request(r);  // answered through on_answer once the journal has it
@@ -400,9 +418,6 @@ void ApiDesk::submit_list(const ApiCall& call) {
   r.list_id = body.text("list_id", true);
   r.one_sided_pct = body.text("max_imbalance");
   r.one_sided_value = body.text("cash_limit");
-  const std::string start_time = body.text("start_time");
-  const std::string end_time = body.text("end_time");
-  const std::string horizon = body.text("horizon");
   if (!body.problem().empty()) return error(call.id, 400, body.problem());
   const auto parsed = json::parse(call.body, nullptr, false);
   const auto legs = parsed.find("legs");
@@ -411,24 +426,8 @@ void ApiDesk::submit_list(const ApiCall& call) {
   if (legs->size() > ems::kMaxListLegs)
     return error(call.id, 400, "at most " + std::to_string(ems::kMaxListLegs) + " legs a list");
   std::optional<TimestampNs> effective, expire;
-  const TimestampNs now_wall = wall_now_ns();
-  if (!start_time.empty()) {
-    auto t = parse_time(start_time);
-    if (!t) return error(call.id, 400, "start_time: " + t.error().message);
-    effective = s_.to_market(*t);
-  }
-  if (!end_time.empty() && !horizon.empty()) return error(call.id, 400, "end_time and horizon: name one");
-  if (!end_time.empty()) {
-    auto t = parse_time(end_time);
-    if (!t) return error(call.id, 400, "end_time: " + t.error().message);
-    expire = s_.to_market(*t);
-  }
-  if (!horizon.empty()) {
-    auto d = parse_duration(horizon);
-    if (!d || *d <= 0)
-      return error(call.id, 400, "horizon '" + horizon + "' is not a positive duration (\"10m\")");
-    expire = std::max(effective.value_or(s_.to_market(now_wall)), s_.to_market(now_wall)) + *d;
-  }
+  if (auto problem = market_window(body, s_.to_market, effective, expire); !problem.empty())
+    return error(call.id, 400, problem);
   std::set<std::string> ids;
   for (std::size_t i = 0; i < legs->size(); ++i) {
     const std::string where = "legs[" + std::to_string(i) + "]: ";
@@ -439,24 +438,10 @@ void ApiDesk::submit_list(const ApiCall& call) {
     ParentRequest o;
     o.kind = ParentRequest::Kind::New;
     o.session = r.session;
-    o.cl_ord_id = leg.text("client_order_id", true);
-    o.symbol = leg.text("instrument", true);
-    const std::string side = leg.text("side", true);
-    o.qty = leg.text("qty", true);
-    o.price = leg.text("limit");
-    o.algo = leg.text("algo");
-    o.strategy_params = leg.params("params");
-    o.participation_rate = leg.text("participation_rate");
-    o.account = leg.text("account");
-    if (!leg.problem().empty()) return error(call.id, 400, where + leg.problem());
-    if (o.cl_ord_id.size() > 64 || o.cl_ord_id.find_first_of(" \t\r\n") != std::string::npos)
-      return error(call.id, 400, where + "client_order_id must be 1 to 64 characters without spaces");
-    if (side != "buy" && side != "sell")
-      return error(call.id, 400, where + "side must be \"buy\" or \"sell\"");
+    if (auto problem = read_parent_fields(leg, o); !problem.empty())
+      return error(call.id, 400, where + problem);
     if (!ids.insert(o.cl_ord_id).second || waiting_.count(key(r.session, o.cl_ord_id)))
       return error(call.id, 409, where + "client_order_id " + o.cl_ord_id + " is already being submitted");
-    o.side = side == "buy" ? '1' : '2';
-    o.ord_type = o.price.empty() ? '1' : '2';
     o.effective_ns = effective;
     o.expire_ns = expire;
     r.orders.push_back(std::move(o));
