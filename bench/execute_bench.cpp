@@ -48,7 +48,9 @@ const std::string& scenario_path() {
   return path;
 }
 
-void BM_ExecuteEndToEnd_Market(benchmark::State& state) {
+// `algo` works a 200 ETH parent from the data's start to its end, so it is active through the whole replay
+// (the market sweep is done within a second, and the replay goes on).
+void BM_ExecuteEndToEnd(benchmark::State& state, const char* algo) {
   const std::string scenario = scenario_path();
   const std::string journal =
       (std::filesystem::temp_directory_path() / "tranche_bench_execute.journal").string();
@@ -60,6 +62,7 @@ void BM_ExecuteEndToEnd_Market(benchmark::State& state) {
     service::ExecuteOptions options;
     options.side = "buy";
     options.qty = "200";
+    options.algo = algo;
     options.scenario = scenario;
     options.journal = journal;
     options.json = true;
@@ -77,7 +80,8 @@ void BM_ExecuteEndToEnd_Market(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.counters["events"] = static_cast<double>(events) / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_ExecuteEndToEnd_Market)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ExecuteEndToEnd, Market, "market")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ExecuteEndToEnd, TwapWholeWindow, "twap")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The baseline: the simulator alone over the same recordings, its market data delivered to a listener that
 // keeps nothing (what execute's listener receives), no orders.
