@@ -16,25 +16,6 @@
 namespace tranche {
 namespace {
 
-class TapeObserver final : public ems::KernelObserver {
- public:
-  explicit TapeObserver(service::TcaTape& tape) : tape_(tape) {}
-  void on_market_event(const md::MarketRef& ref, const md::Event& event,
-                       std::optional<double> benchmark_mid) override {
-    tape_.on_market_event(ref, event, benchmark_mid);
-  }
-  void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
-                       double fill_base) override {
-    tape_.on_child_report(parent, report, fresh_fill, fill_base);
-  }
-  void on_parent_ended(ParentId parent, TimestampNs now_ns) override {
-    tape_.on_parent_ended(parent, now_ns);
-  }
-
- private:
-  service::TcaTape& tape_;
-};
-
 const std::string kDefault = std::string(TRANCHE_SOURCE_DIR) + "/config/default.toml";
 
 nlohmann::ordered_json execute_tca(const std::string& algo, const std::string& start,
@@ -66,7 +47,7 @@ nlohmann::ordered_json tape_tca(const std::string& algo, TimestampNs start,
   ems::Kernel& kernel = runtime.value()->kernel();
   service::TcaTape tape(runtime.value()->market(), runtime.value()->manager(), VenueId(config.primary_venue),
                         false, 10, &kernel);
-  TapeObserver observer(tape);
+  service::TcaTapeObserver observer(tape);
   kernel.set_observer(&observer);
   oms::ParentOrder parent;
   parent.account = AccountId("default");

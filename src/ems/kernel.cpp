@@ -61,7 +61,7 @@ struct Kernel::Running {
   std::optional<ParentEstimate> estimate;  // made when its algo started (journaled)
   std::optional<AutoChoice> auto_choice;   // an auto parent's algo, chosen when it started (journaled)
   ListBalance* list = nullptr;             // the list it is a leg of
-  Price list_reference = Price::unset();   // its reference price in the list (journaled as "list")
+  bool priced = false;                     // its list has its reference price (so no event looks again)
   std::optional<std::size_t> catch_up;     // the kernel's catch-up intent for it, while one is out
 };
 
@@ -242,16 +242,9 @@ Result<ParentId> Kernel::submit_one(oms::ParentOrder parent) {
     if (const md::BookView* book = market_->book(v, parent.instrument))
       gate_.on_quote(market_->venue_config(v).id, parent.instrument, book->best(Side::Buy),
                      book->best(Side::Sell), t);
+  // submit() refuses list terms and submit_list() checked the list whole: these are a leg's, read to join it.
   auto terms = list_terms(parent.params);
   if (!terms) return make_error("list: " + terms.error().message);
-  if (*terms) {
-    auto it = lists_.find((*terms)->id);
-    if (it != lists_.end() && !(it->second->terms() == **terms))
-      return make_error("list " + (*terms)->id + ": its terms differ from those its other legs have");
-    if (it != lists_.end() && it->second->legs().size() >= (*terms)->legs)
-      return make_error("list " + (*terms)->id + " already has its " + std::to_string((*terms)->legs) +
-                        " legs");
-  }
   std::unique_ptr<Algo> algo;
   if (parent.algo == kAutoAlgo) {
     // Chosen when it starts; its own settings and the parameters every candidate would get are checked now.
@@ -302,19 +295,18 @@ void Kernel::start(Running& p) {
         begin_cancel(p, "auto: " + parsed_settings.error().message);
         return;
       }
-      AutoSettings settings_value = *parsed_settings;
+      AutoSettings settings = std::move(parsed_settings).value();
       // A list's leg waits for the others at times: a sweep cannot wait, so it is no leg's algo.
       if (p.list != nullptr) {
-        std::erase(settings_value.candidates, std::string("market"));
-        if (settings_value.candidates.empty()) settings_value.candidates.push_back("twap");
+        std::erase(settings.candidates, std::string("market"));
+        if (settings.candidates.empty()) settings.candidates.push_back("twap");
       }
-      const AutoSettings* settings = &settings_value;
       if (measured && *measured) {
         p.auto_choice =
-            choose_algo(**measured, pretrade_order(order, now()), order.params, *settings, options_.evidence);
+            choose_algo(**measured, pretrade_order(order, now()), order.params, settings, options_.evidence);
       } else {
         AutoChoice fallback;
-        fallback.algo = settings->candidates.front();
+        fallback.algo = settings.candidates.front();
         fallback.why = "no market measure (" +
                        (measured ? measured->error().message : std::string("after a restart")) +
                        "): the first candidate";
@@ -429,9 +421,10 @@ ListBalance::Progress Kernel::leg_progress(ParentId leg) const {
 }
 
 void Kernel::price_leg(Running& p) {
-  if (p.list == nullptr || p.list->reference(p.id)) return;
-  if (p.list_reference.is_set()) {
-    p.list->set_reference(p.id, p.list_reference);  // read back from the journal
+  if (p.list == nullptr || p.priced) return;
+  // A recovered leg's was read back from the journal (recover()).
+  if (p.list->reference(p.id)) {
+    p.priced = true;
     return;
   }
   // The benchmark mid as the leg starts: a basket leg commits nothing before it has one.
@@ -440,8 +433,8 @@ void Kernel::price_leg(Running& p) {
   const Price reference =
       Price::from_raw(static_cast<Price::Raw>(std::llround(st.mids.back().second * kFixedScale)));
   if (!reference.is_positive()) return;
-  p.list_reference = reference;
   p.list->set_reference(p.id, reference);
+  p.priced = true;
   if (p.exec != nullptr)
     p.exec->journal("list", "list " + p.list->terms().id + " reference=" + reference.to_string(), now());
 }
@@ -832,10 +825,7 @@ void Kernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
   if (p.exec == nullptr) return;
   if (kind == kWake) {
     p.exec->algo().on_timer(*p.exec, market_now(p.instrument));
-    if (p.list != nullptr) {
-      price_leg(p);
-      balance(*p.list);
-    }
+    if (p.list != nullptr) balance(*p.list);
   }
   if (kind == kGrace && !p.exec->algo().done()) {
     const oms::ParentRecord* record = manager_.oms().parent(p.id);
@@ -871,7 +861,7 @@ void Kernel::after_event() {
     if (p.ended) continue;
     if (!p.started && !manager_.reconciling()) start(p);
     if (p.exec != nullptr) check(p.exec->check_journal());
-    if (p.list != nullptr && p.exec != nullptr && !p.list_reference.is_set()) price_leg(p);
+    if (p.exec != nullptr) price_leg(p);  // a list leg's reference price, until it has one
     note_sent_children(p);
     if (p.sweep) sweep_cancels(p);
     maybe_end(p);
@@ -1068,7 +1058,6 @@ Status Kernel::recover(const oms::Journal& journal) {
     if (auto e = estimates.find(id); e != estimates.end()) p->estimate = e->second;
     if (auto c = choices.find(id); c != choices.end()) p->auto_choice = c->second;
     if (auto terms = list_terms(record.order.params); terms && *terms) p->list = &list_of(**terms);
-    if (auto r = references.find(id); r != references.end()) p->list_reference = r->second;
     if (record.state == oms::ParentState::PendingCancel) {
       p->canceling = true;
       p->cancel_reason = cancel_reasons.count(id) ? cancel_reasons[id] : "canceled";

@@ -72,6 +72,14 @@ Result<std::optional<ListTerms>> list_terms(const std::vector<oms::AlgoParam>& p
   return std::optional<ListTerms>(std::move(t));
 }
 
+std::vector<oms::AlgoParam> list_params(const std::string& id, std::size_t legs,
+                                        const std::string& max_imbalance, const std::string& cash_limit) {
+  std::vector<oms::AlgoParam> out = {{kListKey, id}, {kListLegsKey, std::to_string(legs)}};
+  if (!max_imbalance.empty()) out.push_back({kListMaxImbalanceKey, max_imbalance});
+  if (!cash_limit.empty()) out.push_back({kListCashLimitKey, cash_limit});
+  return out;
+}
+
 std::vector<oms::AlgoParam> without_list_terms(const std::vector<oms::AlgoParam>& params) {
   std::vector<oms::AlgoParam> out;
   out.reserve(params.size());
@@ -219,9 +227,7 @@ Qty ListBalance::catch_up(ParentId id) const {
   if (level - mine.executed.raw() <= half) return Qty{};
   // What it has resting is not counted: resting did not keep it level, so the catch-up takes liquidity
   // (within its room, so what rests and the catch-up filling both still keep within the limit).
-  const Qty::Raw want = level - mine.executed.raw();
-  if (want <= 0) return Qty{};
-  return std::min(Qty::from_raw(want), room(id));
+  return std::min(Qty::from_raw(level - mine.executed.raw()), room(id));
 }
 
 double ListBalance::share_imbalance() const {

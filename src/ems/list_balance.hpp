@@ -51,6 +51,9 @@ bool is_list_key(const std::string& key);
 // The list terms in a parent's parameters; nullopt when it is no list's leg; an error for a term out of range
 // (or given without `list`).
 Result<std::optional<ListTerms>> list_terms(const std::vector<oms::AlgoParam>& params);
+// A list's terms as every leg carries them (`max_imbalance`, `cash_limit`: as written; empty: none).
+std::vector<oms::AlgoParam> list_params(const std::string& id, std::size_t legs,
+                                        const std::string& max_imbalance, const std::string& cash_limit);
 // The parameters without the list's terms: what its algo gets.
 std::vector<oms::AlgoParam> without_list_terms(const std::vector<oms::AlgoParam>& params);
 // Whether `legs` make a list its terms allow: the same terms on every leg, as many legs as it says, two legs

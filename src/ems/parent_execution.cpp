@@ -48,7 +48,6 @@ std::size_t ParentExecution::submit(const Intent& intent, const AlgoMarket& mark
     const Qty room = list_->room(parent_, &why);
     const bool limited = in.qty > room;
     if (limited) {
-      ++clipped_;
       list_->note_clip();
       // Journaled as the limit begins to bind, not at each intent while it binds: how often is counted, and a
       // leg held for minutes would otherwise write a line for every slice it asked for.

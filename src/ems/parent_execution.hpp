@@ -5,7 +5,6 @@
 // or a live event loop).
 #include <functional>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "ems/algo.hpp"
@@ -32,15 +31,12 @@ class ParentExecution final : public AlgoHost {
 
   // The list the parent is a leg of (nullptr: none): each intent is clipped to the leg's room in it.
   void set_list(ListBalance* list) { list_ = list; }
-  ListBalance* list() const { return list_; }
   // Executed, plus what its open intents and its children at the venues may still fill: what a list counts
   // as committed.
   Qty committed() const;
   // The intents its list held back are canceled once the list leaves it room, so its algo asks again; true
   // when there were some.
   bool release_held(TimestampNs now_ns);
-  // Intents clipped or held back by its list.
-  std::uint64_t clipped_intents() const { return clipped_; }
 
   Algo& algo() { return *algo_; }
   const Algo& algo() const { return *algo_; }
@@ -68,7 +64,6 @@ class ParentExecution final : public AlgoHost {
   Status journal_error_;
   std::vector<std::size_t> intents_;  // every intent it submitted
   ListBalance* list_ = nullptr;
-  std::uint64_t clipped_ = 0;
   mutable std::vector<std::size_t> live_;  // a list leg's intents that may still fill (committed())
   std::vector<std::size_t> held_;          // intents held back by its list, open and waiting
   bool limited_ = false;                   // its last intent was clipped or held back by its list

@@ -142,12 +142,8 @@ Result<BasketFile> read_basket(const std::string& path) {
     file.legs.push_back(std::move(parent));
   }
   if (file.balanced()) {
-    for (auto& leg : file.legs) {
-      leg.params.push_back({ems::kListKey, file.id});
-      leg.params.push_back({ems::kListLegsKey, std::to_string(file.legs.size())});
-      if (!file.max_imbalance.empty()) leg.params.push_back({ems::kListMaxImbalanceKey, file.max_imbalance});
-      if (!file.cash_limit.empty()) leg.params.push_back({ems::kListCashLimitKey, file.cash_limit});
-    }
+    const auto terms = ems::list_params(file.id, file.legs.size(), file.max_imbalance, file.cash_limit);
+    for (auto& leg : file.legs) leg.params.insert(leg.params.end(), terms.begin(), terms.end());
     if (auto s = ems::check_list(file.legs); !s) return make_error(path + ": " + s.message());
   } else {
     std::set<std::pair<std::string, int>> seen;
@@ -163,23 +159,25 @@ namespace {
 // What the list leaned while it ran, from the fills as they came (not from the kernel's own count): the
 // largest gap between two legs' executed shares, and the buy legs' value minus the sell legs' at each leg's
 // reference price, with the moments they peaked.
-class ListWatch final : public ems::KernelObserver {
+class ListWatch final : public TcaTapeObserver {
  public:
-  ListWatch(TcaTape& tape, const std::vector<oms::ParentOrder>& legs) : tape_(tape), legs_(legs) {
+  ListWatch(TcaTape& tape, const std::vector<oms::ParentOrder>& legs) : TcaTapeObserver(tape), legs_(legs) {
     executed_.assign(legs.size(), 0);
-    reference_.assign(legs.size(), 0);
+    arrival_mid_.assign(legs.size(), 0);
     notional_.assign(legs.size(), 0);
+    leg_ids_.assign(legs.size(), ParentId());
   }
-  void set_id(std::size_t leg, ParentId id) { ids_[id.value()] = leg; }
-  void set_reference(std::size_t leg, double price) { reference_[leg] = price; }
+  void set_id(std::size_t leg, ParentId id) {
+    ids_[id.value()] = leg;
+    leg_ids_[leg] = id;
+  }
+  void set_arrival_mid(std::size_t leg, double mid) { arrival_mid_[leg] = mid; }
+  // The list whose reference prices value the legs (nullptr, or before it has one: the arrival mid).
+  void set_list(const ems::ListBalance* list) { list_ = list; }
 
-  void on_market_event(const md::MarketRef& ref, const md::Event& event,
-                       std::optional<double> benchmark_mid) override {
-    tape_.on_market_event(ref, event, benchmark_mid);
-  }
   void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
                        double fill_base) override {
-    tape_.on_child_report(parent, report, fresh_fill, fill_base);
+    TcaTapeObserver::on_child_report(parent, report, fresh_fill, fill_base);
     auto it = ids_.find(parent.value());
     if (!fresh_fill || it == ids_.end()) return;
     executed_[it->second] += fill_base;
@@ -190,7 +188,7 @@ class ListWatch final : public ems::KernelObserver {
       hi = std::max(hi, share);
       lo = std::min(lo, share);
       const double sign = legs_[i].side == Side::Buy ? 1 : -1;
-      cash += sign * executed_[i] * reference_[i];
+      cash += sign * executed_[i] * reference(i);
       real_cash += sign * notional_[i];
     }
     if (hi - lo > max_share_) {
@@ -203,9 +201,6 @@ class ListWatch final : public ems::KernelObserver {
     }
     max_real_cash_ = std::max(max_real_cash_, std::abs(real_cash));
   }
-  void on_parent_ended(ParentId parent, TimestampNs now_ns) override {
-    tape_.on_parent_ended(parent, now_ns);
-  }
   void after_commit(TimestampNs now_ns) override { tape_.tick(now_ns, false); }
 
   double max_share() const { return max_share_; }
@@ -216,10 +211,17 @@ class ListWatch final : public ems::KernelObserver {
   double executed(std::size_t leg) const { return executed_[leg]; }
 
  private:
-  TcaTape& tape_;
+  double reference(std::size_t leg) const {
+    if (list_ != nullptr)
+      if (auto r = list_->reference(leg_ids_[leg])) return r->to_double();
+    return arrival_mid_[leg];
+  }
+
   const std::vector<oms::ParentOrder>& legs_;
   std::map<std::uint64_t, std::size_t> ids_;
-  std::vector<double> executed_, reference_, notional_;
+  std::vector<ParentId> leg_ids_;
+  const ems::ListBalance* list_ = nullptr;
+  std::vector<double> executed_, arrival_mid_, notional_;
   double max_share_ = 0, max_cash_ = 0, max_real_cash_ = 0;
   TimestampNs max_share_ns_ = 0, max_cash_ns_ = 0;
 };
@@ -289,33 +291,29 @@ int basket_command(const BasketOptions& options, std::ostream& out, std::ostream
     leg.end_ns = end;
   }
 
-  TcaTape tape(runtime.market(), runtime.manager(), VenueId(config.primary_venue),
-               config.tca.arrival_mid == "consolidated", file.legs.size(), &kernel);
+  const bool consolidated = config.tca.arrival_mid == "consolidated";
+  TcaTape tape(runtime.market(), runtime.manager(), VenueId(config.primary_venue), consolidated,
+               file.legs.size(), &kernel);
   ListWatch watch(tape, file.legs);
   kernel.set_observer(&watch);
   std::vector<ParentId> ids(file.legs.size());
   Status refused;
-  const bool consolidated = config.tca.arrival_mid == "consolidated";
   kernel.call_at(start, [&](TimestampNs now) {
     // The arrival: each leg's benchmark mid first (nothing is sent without an arrival price: nothing could be
     // measured), then every leg is accepted, or none works: a refused leg cancels those accepted before it.
-    for (const auto& leg : file.legs) {
-      const int venue = sim.venue_index(kernel.benchmark_venue(leg.instrument));
+    for (std::size_t i = 0; i < file.legs.size(); ++i) {
+      const InstrumentId& instrument = file.legs[i].instrument;
+      const int venue = sim.venue_index(kernel.benchmark_venue(instrument));
       const auto mid =
           venue < 0 ? std::nullopt
-                    : ems::benchmark_mid(sim, leg.instrument, static_cast<std::size_t>(venue), consolidated);
+                    : ems::benchmark_mid(sim, instrument, static_cast<std::size_t>(venue), consolidated);
       if (!mid) {
-        refused = make_error("no benchmark mid for " + leg.instrument.str() + " at the arrival " +
-                             format_time(now));
+        refused =
+            make_error("no benchmark mid for " + instrument.str() + " at the arrival " + format_time(now));
         return;
       }
-      tape.note_mid(leg.instrument, now, *mid);
-    }
-    // The watch values each leg at its arrival mid until the list gives its own reference price.
-    for (std::size_t i = 0; i < file.legs.size(); ++i) {
-      const int venue = sim.venue_index(kernel.benchmark_venue(file.legs[i].instrument));
-      watch.set_reference(i, *ems::benchmark_mid(sim, file.legs[i].instrument,
-                                                 static_cast<std::size_t>(venue), consolidated));
+      tape.note_mid(instrument, now, *mid);
+      watch.set_arrival_mid(i, *mid);
     }
     if (!file.balanced()) {
       for (std::size_t i = 0; i < file.legs.size(); ++i) {
@@ -335,31 +333,14 @@ int basket_command(const BasketOptions& options, std::ostream& out, std::ostream
     ids = submitted.legs;
     for (std::size_t i = 0; i < ids.size(); ++i)
       if (ids[i].value() != 0) watch.set_id(i, ids[i]);
+    watch.set_list(kernel.list(file.id));
     if (!submitted.refused.ok()) refused = make_error("list " + file.id + ": " + submitted.refused.message());
   });
   auto working = [&] {
-    if (!refused.ok()) {
-      for (ParentId id : ids)
-        if (id.value() != 0 && kernel.working(id)) return true;
-      return false;
-    }
-    if (ids.back().value() == 0) return true;  // not yet submitted
-    for (ParentId id : ids)
-      if (kernel.working(id)) return true;
-    return false;
+    if (refused.ok() && ids.back().value() == 0) return true;  // not yet submitted
+    return std::any_of(ids.begin(), ids.end(), [&](ParentId id) { return kernel.working(id); });
   };
-  bool priced = false;
   while (working() && sim.step()) {
-    if (!priced && file.balanced() && ids.back().value() != 0)
-      if (const ems::ListBalance* list = kernel.list(file.id)) {
-        priced = true;
-        for (std::size_t i = 0; i < ids.size(); ++i) {
-          if (auto r = list->reference(ids[i]))
-            watch.set_reference(i, r->to_double());
-          else
-            priced = false;
-        }
-      }
     if (!kernel.market_closed() && !sim.recording_left()) kernel.data_ended();
   }
   if (working()) {

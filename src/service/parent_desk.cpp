@@ -183,12 +183,14 @@ ParentAnswer ParentDesk::without_parent(const ParentRequest& r, char exec_type,
   return a;
 }
 
-void ParentDesk::reject_new(const ParentRequest& r, int reason, const std::string& text) {
+void ParentDesk::reject_new(const ParentRequest& r, int reason, const std::string& text,
+                            const std::string& list_id) {
   ParentAnswer a = without_parent(r, '8', text);
   a.account = r.account;
   Qty q;
   if (Qty::parse(r.qty, q)) a.order_qty = q;
   a.ord_rej_reason = reason;
+  a.list_id = list_id;
   answer(a);
 }
 
@@ -296,15 +298,7 @@ void ParentDesk::on_new_list(const ParentRequest& r) {
     const std::string why =
         "list " + (r.list_id.empty() ? std::string("without a ListID") : r.list_id) + ": " + text;
     if (r.orders.empty()) return reject_new(r, reason, why);
-    for (const ParentRequest& order : r.orders) {
-      ParentAnswer a = without_parent(order, '8', why);
-      a.account = order.account;
-      Qty q;
-      if (Qty::parse(order.qty, q)) a.order_qty = q;
-      a.ord_rej_reason = reason;
-      a.list_id = r.list_id;
-      answer(a);
-    }
+    for (const ParentRequest& order : r.orders) reject_new(order, reason, why, r.list_id);
   };
   if (r.list_id.empty()) return reject_all(kRejOther, "ListID (66) is missing");
   if (r.orders.empty()) return reject_all(kRejOther, "no orders (NoOrders, 73)");
@@ -341,19 +335,16 @@ void ParentDesk::on_new_list(const ParentRequest& r) {
                       "no limit: AllowableOneSidednessPct (765) for a pair's leg imbalance, or "
                       "AllowableOneSidednessValue (766) for a basket's cash balance");
   std::vector<oms::ParentOrder> legs(r.orders.size());
+  const auto terms = ems::list_params(r.list_id, legs.size(), max_imbalance, r.one_sided_value);
   for (std::size_t i = 0; i < r.orders.size(); ++i) {
     int reason = 0;
     std::string text;
     if (!order_from(r.orders[i], legs[i], reason, text))
       return reject_all(reason,
                         "order " + std::to_string(i + 1) + " (" + r.orders[i].cl_ord_id + "): " + text);
-    legs[i].params.push_back({ems::kListKey, r.list_id});
-    legs[i].params.push_back({ems::kListLegsKey, std::to_string(legs.size())});
-    if (!max_imbalance.empty()) legs[i].params.push_back({ems::kListMaxImbalanceKey, max_imbalance});
-    if (!r.one_sided_value.empty()) legs[i].params.push_back({ems::kListCashLimitKey, r.one_sided_value});
+    legs[i].params.insert(legs[i].params.end(), terms.begin(), terms.end());
   }
-  if (auto terms = ems::list_terms(legs.front().params); !terms)
-    return reject_all(kRejOther, terms.error().message);
+  if (auto checked = ems::list_terms(terms); !checked) return reject_all(kRejOther, checked.error().message);
   const ems::ListSubmission submitted = kernel_.submit_list(legs);
   for (std::size_t i = 0; i < legs.size(); ++i) {
     if (submitted.legs[i].value() != 0) {
@@ -362,13 +353,8 @@ void ParentDesk::on_new_list(const ParentRequest& r) {
       keep_accepted(r.orders[i], legs[i], r.list_id);
       continue;
     }
-    ParentAnswer a =
-        without_parent(r.orders[i], '8', "list " + r.list_id + ": " + submitted.refused.message());
-    a.account = r.orders[i].account;
-    a.order_qty = legs[i].qty;
-    a.ord_rej_reason = kRejExceedsLimit;
-    a.list_id = r.list_id;
-    answer(a);
+    reject_new(r.orders[i], kRejExceedsLimit, "list " + r.list_id + ": " + submitted.refused.message(),
+               r.list_id);
   }
 }
 

@@ -85,7 +85,9 @@ class ParentDesk final : public ems::KernelObserver {
   void on_replace(const ParentRequest& r);
   void on_status(const ParentRequest& r);
   ParentAnswer without_parent(const ParentRequest& r, char exec_type, const std::string& text) const;
-  void reject_new(const ParentRequest& r, int reason, const std::string& text);
+  // `list_id`: the NewOrderList the order came in, echoed (empty: none).
+  void reject_new(const ParentRequest& r, int reason, const std::string& text,
+                  const std::string& list_id = {});
   void cancel_reject(const ParentRequest& r, char response_to, int reason, const std::string& text,
                      const Client* c);
   ParentAnswer answer_for(const Client& c, char exec_type) const;

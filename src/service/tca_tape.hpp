@@ -133,4 +133,25 @@ class TcaTape {
   TimestampNs next_look_ns_ = 0;
 };
 
+// The kernel's events, into a TcaTape (a driver that hears nothing else: `execute --basket`, tests); derive
+// to hear more.
+class TcaTapeObserver : public ems::KernelObserver {
+ public:
+  explicit TcaTapeObserver(TcaTape& tape) : tape_(tape) {}
+  void on_market_event(const md::MarketRef& ref, const md::Event& event,
+                       std::optional<double> benchmark_mid) override {
+    tape_.on_market_event(ref, event, benchmark_mid);
+  }
+  void on_child_report(ParentId parent, const ExecutionReport& report, bool fresh_fill,
+                       double fill_base) override {
+    tape_.on_child_report(parent, report, fresh_fill, fill_base);
+  }
+  void on_parent_ended(ParentId parent, TimestampNs now_ns) override {
+    tape_.on_parent_ended(parent, now_ns);
+  }
+
+ protected:
+  TcaTape& tape_;
+};
+
 }  // namespace tranche::service
