@@ -83,6 +83,14 @@ struct Kernel::InstrumentState {
   std::vector<md::BookSignalTracker> signals;
   // What the parents' pre-trade estimates measure, fed by every event from the first.
   std::unique_ptr<MarketMeter> meter;
+  // Its started parents whose algo watches the market (by slot and the slot's generation, as timers name
+  // them), in the order they started (which is the order they were accepted in): each market event goes to
+  // these, not to a scan of every parent. An ended parent (or one whose algo was dropped) leaves the list at
+  // the next market event; the generation keeps a slot taken by a later parent from answering for it.
+  std::vector<std::uint64_t> watchers;
+  // The deepest view its parents' algos ask for, worked out again only when one starts or ends.
+  std::size_t depth = kDefaultDepth;
+  bool depth_stale = true;
 };
 
 Kernel::Kernel(const Config& config, md::MarketSource& market, oms::OrderManager& manager,
@@ -331,6 +339,8 @@ void Kernel::start(Running& p) {
   const std::uint64_t index = timer_index(by_parent_[p.id.value()]);
   p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), order,
                                              [this, index](TimestampNs at) { set_timer(at, kWake, index); });
+  st.depth_stale = true;
+  if (p.exec->algo().watches_market()) st.watchers.push_back(index);
   if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, index);
   if (p.list != nullptr) {
     p.exec->set_list(p.list);
@@ -588,13 +598,16 @@ Kernel::InstrumentState& Kernel::state_of(const InstrumentId& instrument) {
   return *(last_state_ = instruments_.back().get());
 }
 
-std::size_t Kernel::depth_for(const InstrumentId& instrument) const {
+std::size_t Kernel::depth_for(InstrumentState& st) const {
+  if (!st.depth_stale) return st.depth;
   std::size_t depth = kDefaultDepth;
   for (std::size_t slot : active_) {
     const Running& p = *parents_[slot];
-    if (p.exec != nullptr && !p.ended && p.instrument == instrument)
+    if (p.exec != nullptr && !p.ended && p.instrument == st.instrument)
       depth = std::max(depth, p.exec->algo().view_depth());
   }
+  st.depth = depth;
+  st.depth_stale = false;
   return depth;
 }
 
@@ -620,7 +633,7 @@ std::vector<VenueView> Kernel::views(const InstrumentId& instrument, std::size_t
 AlgoMarket Kernel::market_now(const InstrumentId& instrument, int changed_venue) {
   InstrumentState& st = state_of(instrument);
   const TimestampNs t = now();
-  const std::size_t depth = depth_for(instrument);
+  const std::size_t depth = depth_for(st);
   if (changed_venue < 0 || st.views.empty() || depth != st.views_depth ||
       t - st.views_full_ns >= kViewsRefreshNs) {
     st.views = views(instrument, depth);
@@ -700,15 +713,15 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   const std::optional<double> mid = record_history(st, ref, event, base);
   st.meter->on_event(*market_, ref.venue, print, base, t);
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
-  bool any = false, waiting = false;
-  for (std::size_t slot : active_) {
-    const Running& p = *parents_[slot];
-    any = any || (p.started && !p.ended && p.instrument == ref.instrument && p.exec != nullptr &&
-                  p.exec->algo().watches_market());
-    waiting = waiting || (!p.started && !p.ended);
-  }
-  any = any || st.placer->watches_market();
+  std::erase_if(st.watchers, [&](std::uint64_t watcher) {
+    const Running* p = running_at(watcher);
+    return p == nullptr || p->ended || p->exec == nullptr;
+  });
+  const bool any = !st.watchers.empty() || st.placer->watches_market();
   if (!any) {
+    bool waiting = false;
+    for (std::size_t slot : active_)
+      waiting = waiting || (!parents_[slot]->started && !parents_[slot]->ended);
     if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
     if (waiting) after_event();      // a recovered parent starts on the first event after the reconciliation
     manager_.oms().forget_ended(t);  // a quiet market lets go of ended parents too
@@ -718,11 +731,11 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   const AlgoMarket m = market_now(ref.instrument, static_cast<int>(ref.venue));
   st.placer->on_market(st.views, t, &ref.venue_id);
   if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
-  for (std::size_t slot : active_) {
-    Running& p = *parents_[slot];
-    if (!p.started || p.ended || p.instrument != ref.instrument || p.exec == nullptr ||
-        !p.exec->algo().watches_market())
-      continue;
+  // By index: an algo's call may start or end parents (the list grows; ended ones stay until the next event).
+  for (std::size_t i = 0, n = st.watchers.size(); i < n; ++i) {
+    Running* watcher = running_at(st.watchers[i]);
+    if (watcher == nullptr || watcher->ended || watcher->exec == nullptr) continue;
+    Running& p = *watcher;
     if (print)
       p.exec->algo().on_trade(*p.exec, m, base);
     else
@@ -949,6 +962,7 @@ void Kernel::end(Running& p, oms::ParentEvent event, const std::string& text) {
   check(manager_.end_parent(p.id, event, text, now()));
   check(manager_.flush());
   p.ended = true;
+  state_of(p.instrument).depth_stale = true;
   if (observer_ != nullptr) observer_->on_parent_ended(p.id, now());
 }
 

@@ -181,7 +181,7 @@ class Kernel final : public md::MarketListener {
   InstrumentState& state_of(const InstrumentId& instrument);
   AlgoMarket market_now(const InstrumentId& instrument, int changed_venue = -1);
   std::vector<VenueView> views(const InstrumentId& instrument, std::size_t depth, int only_venue = -1) const;
-  std::size_t depth_for(const InstrumentId& instrument) const;
+  std::size_t depth_for(InstrumentState& st) const;
   // Our resting orders on `venue` at `price`, where the market's books hold them (else nothing).
   Qty own_at(const InstrumentState& st, const VenueId& venue, Side side, Price price) const;
   void fill_view_signals(const InstrumentState& st, VenueView& view, TimestampNs now_ns) const;

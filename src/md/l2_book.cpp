@@ -1,6 +1,7 @@
 #include "md/l2_book.hpp"
 
 #include <algorithm>
+#include <new>
 #include <numeric>
 
 namespace tranche::md {
@@ -83,10 +84,39 @@ void FarLevels::extract_range(std::int64_t low, std::int64_t high, std::vector<E
   for (const Entry& e : out) set(e.key, 0, 0);
 }
 
-BookSide::BookSide() : slots_(static_cast<std::size_t>(kWindowTicks), Slot{0, 0}) {}
+BookSide::Slots BookSide::allocate_slots() {
+  // calloc: memory this large comes from the system already zeroed, so no page is touched until a level lands
+  // on it (a book far from its window's edges uses a few pages of it).
+  Slot* slots = static_cast<Slot*>(std::calloc(static_cast<std::size_t>(kWindowTicks), sizeof(Slot)));
+  if (slots == nullptr) throw std::bad_alloc();
+  return Slots(slots);
+}
+
+BookSide::BookSide() : slots_(allocate_slots()) {}
+
+BookSide::BookSide(const BookSide& other)
+    : base_(other.base_),
+      based_(other.based_),
+      best_slot_(other.best_slot_),
+      level_count_(other.level_count_),
+      slots_(allocate_slots()),
+      bits_(other.bits_),
+      summary_(other.summary_),
+      far_(other.far_),
+      recentres_(other.recentres_) {
+  for (std::int64_t slot = best_slot_; slot >= 0; slot = prev_occupied(slot - 1))
+    slots_[static_cast<std::size_t>(slot)] = other.slots_[static_cast<std::size_t>(slot)];
+}
+
+BookSide& BookSide::operator=(const BookSide& other) {
+  if (this != &other) {
+    BookSide copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
 
 void BookSide::clear() {
-  if (level_count_ > far_.size()) std::fill(slots_.begin(), slots_.end(), Slot{0, 0});
   bits_.fill(0);
   summary_.fill(0);
   far_.clear();
@@ -150,9 +180,8 @@ void BookSide::recentre(std::int64_t best_key) {
   ++recentres_;
   // Move the window's levels out, place the window with the touch at three quarters, pull levels back in.
   for (std::int64_t slot = best_slot_; slot >= 0; slot = prev_occupied(slot - 1)) {
-    Slot& s = slots_[static_cast<std::size_t>(slot)];
+    const Slot& s = slots_[static_cast<std::size_t>(slot)];
     far_.set(base_ + slot, s.qty, s.updated_ns);
-    s = Slot{0, 0};
   }
   bits_.fill(0);
   summary_.fill(0);
@@ -167,7 +196,7 @@ void BookSide::recentre(std::int64_t best_key) {
 Qty BookSide::qty_at(std::int64_t key) const {
   const std::int64_t slot = key - base_;
   if (based_ && slot >= 0 && slot < kWindowTicks)
-    return Qty::from_raw(slots_[static_cast<std::size_t>(slot)].qty);
+    return occupied(slot) ? Qty::from_raw(slots_[static_cast<std::size_t>(slot)].qty) : Qty{};
   const auto* e = far_.find(key);
   return e == nullptr ? Qty{} : Qty::from_raw(e->qty);
 }
@@ -234,12 +263,11 @@ bool L2Book::apply(const Event& event) {
   } else {
     return true;
   }
-  bool ok = true;
   const TimestampNs now = event.recv_ns;
-  for (const Level& level : event.bids) ok &= set_level(Side::Buy, level.price, level.qty, now);
-  for (const Level& level : event.asks) ok &= set_level(Side::Sell, level.price, level.qty, now);
+  const bool bids_ok = apply_levels<Side::Buy>(event.bids, now);
+  const bool asks_ok = apply_levels<Side::Sell>(event.asks, now);
   last_update_ns_ = now;
-  return ok;
+  return bids_ok && asks_ok;
 }
 
 Price L2Book::mid() const {

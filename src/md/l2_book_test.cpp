@@ -4,8 +4,12 @@
 
 #include "md/test_data.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
+#include <set>
+#include <vector>
 
 namespace tranche::md {
 namespace {
@@ -65,8 +69,8 @@ TEST(L2Book, KeepsLevelsFarFromTheTouchAndReturnsThemInOrder) {
 
 TEST(L2Book, FollowsTheTouchAcrossAMoveLargerThanItsWindow) {
   L2Book book(px("0.01"));
-  // Walk the market up 400 (40,000 ticks, more than two windows) one level at a time.
-  for (int i = 0; i <= 40000; i += 100) {
+  // Walk the market up 4,000 (400,000 ticks, three windows) a dollar at a time.
+  for (int i = 0; i <= 400000; i += 100) {
     const Price bid = Price::from_raw(px("2000.00").raw() + i * px("0.01").raw());
     book.set_level(Side::Buy, bid, qty("1"), i);
     book.set_level(Side::Sell, bid + px("0.01"), qty("1"), i);
@@ -74,7 +78,7 @@ TEST(L2Book, FollowsTheTouchAcrossAMoveLargerThanItsWindow) {
     ASSERT_EQ(book.best_bid(), bid);
     ASSERT_EQ(book.best_ask(), bid + px("0.01"));
   }
-  EXPECT_EQ(book.level_count(Side::Buy), 401u);
+  EXPECT_EQ(book.level_count(Side::Buy), 4001u);
   EXPECT_EQ(book.level_count(Side::Sell), 1u);
   EXPECT_GT(book.side(Side::Buy).recentre_count(), 0u);
 }
@@ -186,13 +190,13 @@ TEST(L2Book, AgreesWithAMapBookOnRandomUpdatesAcrossAWidePriceRange) {
   L2Book book(px("0.01"));
   std::map<std::int64_t, std::int64_t, std::greater<>> bids;
   std::map<std::int64_t, std::int64_t> asks;
-  std::int64_t centre = 268000;  // in ticks
+  std::int64_t centre = 2680000;  // in ticks
   for (int step = 0; step < 200000; ++step) {
     if (step % 5000 == 0)
-      centre += static_cast<std::int64_t>(rng() % 60001) - 30000;  // jumps beyond the window
+      centre += static_cast<std::int64_t>(rng() % 600001) - 300000;  // jumps beyond the window
     const bool bid = rng() % 2 == 0;
     const std::int64_t offset = static_cast<std::int64_t>(rng() % 400);
-    const std::int64_t far = rng() % 50 == 0 ? static_cast<std::int64_t>(rng() % 100000) : 0;
+    const std::int64_t far = rng() % 50 == 0 ? static_cast<std::int64_t>(rng() % 1000000) : 0;
     const std::int64_t tick = bid ? centre - 1 - offset - far : centre + offset + far;
     if (tick <= 0) continue;
     const std::int64_t q = rng() % 3 == 0 ? 0 : static_cast<std::int64_t>(rng() % 1000 + 1);
@@ -227,6 +231,152 @@ TEST(L2Book, AgreesWithAMapBookOnRandomUpdatesAcrossAWidePriceRange) {
     ASSERT_EQ(l.price.raw(), it->first * 1'000'000);
     ASSERT_EQ(l.qty.raw(), it->second);
     ++it;
+  }
+}
+
+// Diffs go through BookSide::set_run (a side's levels in one run, its best and count in registers), which
+// set_level does not: the same agreement with a map book, for diffs of many sorted levels on both sides,
+// some far outside the window, some off the tick, deleting the best level and walking the touch across
+// more than a window.
+TEST(L2Book, AppliesDiffsOfManyLevelsAsAMapBookWould) {
+  const unsigned seed = 20261207;
+  std::mt19937_64 rng(seed);
+  L2Book book(px("0.01"));
+  std::map<std::int64_t, std::int64_t, std::greater<>> bids;
+  std::map<std::int64_t, std::int64_t> asks;
+  std::int64_t centre = 268000;  // in ticks
+  std::vector<Level> bid_levels, ask_levels;
+  std::uint64_t refused = 0, off_tick_sent = 0;
+  for (int step = 0; step < 20000; ++step) {
+    if (step % 2000 == 0) centre += static_cast<std::int64_t>(rng() % 400001) - 150000;
+    centre += static_cast<std::int64_t>(rng() % 21) - 10;
+    if (centre < 200000) centre = 200000;
+    bid_levels.clear();
+    ask_levels.clear();
+    if (!bids.empty() && rng() % 4 == 0) {  // the best bid goes first
+      bid_levels.push_back(Level{Price::from_raw(bids.begin()->first * 1'000'000), Qty{}});
+      bids.erase(bids.begin());
+    }
+    const int n = static_cast<int>(rng() % 40);
+    for (int side = 0; side < 2; ++side) {
+      std::set<std::int64_t> ticks;
+      for (int i = 0; i < n; ++i) {
+        const std::int64_t offset = rng() % 8 == 0 ? static_cast<std::int64_t>(rng() % 600000)
+                                                   : static_cast<std::int64_t>(rng() % 60);
+        ticks.insert(side == 0 ? centre - 1 - offset : centre + offset);
+      }
+      std::vector<std::int64_t> ordered(ticks.begin(), ticks.end());
+      if (side == 0) std::reverse(ordered.begin(), ordered.end());  // bids best first, as venues send
+      for (std::int64_t tick : ordered) {
+        if (tick <= 0) continue;
+        // Deletes the best bid now and then, and sends a price off the tick now and then.
+        std::int64_t q = rng() % 3 == 0 ? 0 : static_cast<std::int64_t>(rng() % 1000 + 1);
+        const bool off_tick = rng() % 500 == 0;
+        const Level level{Price::from_raw(tick * 1'000'000 + (off_tick ? 3 : 0)), Qty::from_raw(q)};
+        (side == 0 ? bid_levels : ask_levels).push_back(level);
+        off_tick_sent += off_tick ? 1 : 0;
+        if (off_tick) continue;
+        auto apply_to = [&](auto& map) {
+          if (q == 0)
+            map.erase(tick);
+          else
+            map[tick] = q;
+        };
+        if (side == 0)
+          apply_to(bids);
+        else
+          apply_to(asks);
+      }
+    }
+    Event diff;
+    diff.kind = EventKind::BookDelta;
+    diff.recv_ns = step;
+    diff.bids = bid_levels;
+    diff.asks = ask_levels;
+    if (!book.apply(diff)) ++refused;
+    ASSERT_EQ(book.level_count(Side::Buy), bids.size()) << "seed " << seed << " step " << step;
+    ASSERT_EQ(book.level_count(Side::Sell), asks.size()) << "seed " << seed << " step " << step;
+    if (!bids.empty()) {
+      ASSERT_EQ(book.best_bid().raw(), bids.begin()->first * 1'000'000)
+          << "seed " << seed << " step " << step;
+      ASSERT_EQ(book.best_bid_qty().raw(), bids.begin()->second) << "seed " << seed << " step " << step;
+    }
+    if (!asks.empty()) {
+      ASSERT_EQ(book.best_ask().raw(), asks.begin()->first * 1'000'000)
+          << "seed " << seed << " step " << step;
+      ASSERT_EQ(book.best_ask_qty().raw(), asks.begin()->second) << "seed " << seed << " step " << step;
+    }
+  }
+  EXPECT_GT(refused, 0u);  // the off-tick prices were refused, not rounded
+  EXPECT_EQ(book.off_tick_count(), off_tick_sent);
+  EXPECT_GT(book.side(Side::Buy).recentre_count(), 0u);
+  EXPECT_GT(book.side(Side::Buy).far_level_count(), 0u);
+  for (Side side : {Side::Buy, Side::Sell}) {
+    std::vector<BookLevel> levels;
+    book.levels(side, book.level_count(side), levels);
+    ASSERT_EQ(levels.size(), side == Side::Buy ? bids.size() : asks.size());
+    std::size_t i = 0;
+    if (side == Side::Buy) {
+      for (const auto& [tick, q] : bids) {
+        ASSERT_EQ(levels[i].price.raw(), tick * 1'000'000);
+        ASSERT_EQ(levels[i].qty.raw(), q);
+        ASSERT_EQ(book.qty_at(side, levels[i].price).raw(), q);
+        ++i;
+      }
+    } else {
+      for (const auto& [tick, q] : asks) {
+        ASSERT_EQ(levels[i].price.raw(), tick * 1'000'000);
+        ASSERT_EQ(levels[i].qty.raw(), q);
+        ++i;
+      }
+    }
+  }
+  // A deleted level reads as empty, though its slot still holds its old quantity.
+  book.clear();
+  EXPECT_EQ(book.level_count(Side::Buy), 0u);
+  EXPECT_EQ(book.qty_at(Side::Buy, px("2680.00")), Qty{});
+}
+
+// A copy is a book of its own with the same levels (the slots are copied level by level).
+TEST(L2Book, ACopyHoldsTheSameLevelsAndChangesApart) {
+  L2Book book(px("0.01"));
+  book.set_level(Side::Buy, px("2680.00"), qty("1"), 1);
+  book.set_level(Side::Buy, px("2679.50"), qty("2"), 1);
+  book.set_level(Side::Buy, px("939.00"), qty("3"), 1);
+  book.set_level(Side::Sell, px("2680.01"), qty("4"), 1);
+  L2Book copy = book;
+  copy.set_level(Side::Buy, px("2680.00"), qty("0"), 2);
+  EXPECT_EQ(book.best_bid(), px("2680.00"));
+  EXPECT_EQ(copy.best_bid(), px("2679.50"));
+  EXPECT_EQ(copy.best_bid_qty(), qty("2"));
+  EXPECT_EQ(copy.qty_at(Side::Buy, px("939.00")), qty("3"));
+  EXPECT_EQ(copy.best_ask_qty(), qty("4"));
+  L2Book assigned;
+  assigned = copy;
+  EXPECT_EQ(assigned.level_count(Side::Buy), 2u);
+}
+
+// The exact reciprocal agrees with division for every grid and price shape the feeds use, and refuses a
+// price between ticks.
+TEST(TickDivider, AgreesWithDivisionAndRefusesAPriceBetweenTicks) {
+  std::mt19937_64 rng(7);
+  for (std::int64_t tick : {std::int64_t{1}, std::int64_t{2}, std::int64_t{10}, std::int64_t{1'000'000},
+                            std::int64_t{100'000'000}, std::int64_t{1'000'003}, std::int64_t{1} << 40}) {
+    const TickDivider divider(tick);
+    for (int i = 0; i < 20000; ++i) {
+      const std::int64_t n =
+          static_cast<std::int64_t>(rng() % (std::numeric_limits<std::int64_t>::max() / tick));
+      std::int64_t ticks = -1;
+      ASSERT_TRUE(divider.ticks(n * tick, ticks)) << tick << " " << n;
+      ASSERT_EQ(ticks, n) << tick;
+      if (tick > 1) {
+        ASSERT_FALSE(divider.ticks(n * tick + 1, ticks)) << tick << " " << n;
+      }
+    }
+    std::int64_t ticks = 0;
+    EXPECT_TRUE(divider.ticks(-3 * tick, ticks));
+    EXPECT_EQ(ticks, -3);
+    EXPECT_FALSE(divider.exact_positive_ticks(-3 * tick, ticks));
   }
 }
 
