@@ -6,12 +6,18 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "oms/journal.hpp"
@@ -126,6 +132,106 @@ void BM_JournalAppend_OneTransactionPerEvent(benchmark::State& state) {
   append_benchmark(state, "one_per_event", 2'000, 1);
 }
 BENCHMARK(BM_JournalAppend_OneTransactionPerEvent)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The floor the issue names (issue 19): a bare write of a record's size and an fdatasync, in a loop, on the
+// same disk as the journals; its p50 and p99, and syncs a second.
+void BM_FdatasyncLoop(benchmark::State& state) {
+  const std::string path = temp_journal("fdatasync");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) std::abort();
+  std::vector<double> ns;
+  const std::string record(200, 'r');
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    if (::write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size()) ||
+        ::fdatasync(fd) != 0)
+      std::abort();
+    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());
+  }
+  ::close(fd);
+  remove_journal(path);
+  std::sort(ns.begin(), ns.end());
+  state.counters["sync_p50_us"] = ns[ns.size() / 2] / 1e3;
+  state.counters["sync_p99_us"] = ns[ns.size() * 99 / 100] / 1e3;
+  state.counters["syncs_per_s"] =
+      benchmark::Counter(static_cast<double>(ns.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_FdatasyncLoop)->Iterations(2000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The journal's writer thread (Journal::start_writer, what `tranche serve` runs), records handed over as the
+// kernel hands them: 5 records an event, a commit (a hand-off, no wait) after each, 200,000 events back to
+// back, then until the last is durable. Records made durable a second, and records per fsync: the group
+// commit across events.
+void BM_JournalWriterThread_Throughput(benchmark::State& state) {
+  constexpr std::size_t kEvents = 200'000, kPerEvent = 5;
+  const std::vector<RecordBody> bodies = fills(kEvents * kPerEvent);
+  const std::string path = temp_journal("writer_throughput");
+  std::uint64_t durable = 0, commits = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto journal = open_fresh(path);
+    if (!journal->start_writer().ok()) std::abort();
+    state.ResumeTiming();
+    for (std::size_t e = 0; e < kEvents; ++e) {
+      for (std::size_t k = 0; k < kPerEvent; ++k)
+        if (!journal->append(static_cast<TimestampNs>(e), bodies[e * kPerEvent + k]).ok()) std::abort();
+      if (!journal->commit().ok()) std::abort();
+    }
+    if (!journal->wait_durable().ok()) std::abort();
+    durable += journal->durable_seq();
+    commits += journal->commit_latency().count();
+    state.PauseTiming();
+    journal.reset();
+    remove_journal(path);
+    state.ResumeTiming();
+  }
+  state.counters["records_per_s"] =
+      benchmark::Counter(static_cast<double>(durable), benchmark::Counter::kIsRate);
+  state.counters["records_per_fsync"] =
+      static_cast<double>(durable) / static_cast<double>(std::max<std::uint64_t>(commits, 1));
+}
+BENCHMARK(BM_JournalWriterThread_Throughput)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The wire path's journal part, one event at a time (issue 19's "wire" figure without the venue): an event's
+// records appended and handed over, until the writer thread says they are durable (the moment OrderManager
+// lets the child go). p50 and p99, beside BM_FdatasyncLoop's in the same run.
+void BM_JournalWriterThread_HandoffToDurable(benchmark::State& state) {
+  const std::vector<RecordBody> bodies = fills(3 * 4000);
+  const std::string path = temp_journal("writer_latency");
+  auto journal = open_fresh(path);
+  std::mutex mutex;
+  std::condition_variable written;
+  if (!journal
+           ->start_writer([&] {
+             std::lock_guard lock(mutex);
+             written.notify_all();
+           })
+           .ok())
+    std::abort();
+  std::vector<double> ns;
+  std::size_t next = 0;
+  for (auto _ : state) {
+    for (int k = 0; k < 3; ++k)
+      if (!journal->append(static_cast<TimestampNs>(next), bodies[next++ % bodies.size()]).ok()) std::abort();
+    const std::uint64_t seq = journal->last_seq();
+    const auto start = std::chrono::steady_clock::now();
+    if (!journal->commit().ok()) std::abort();
+    {
+      std::unique_lock lock(mutex);
+      written.wait(lock, [&] { return journal->durable_seq() >= seq || !journal->writer_error().ok(); });
+    }
+    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count());
+  }
+  journal.reset();
+  remove_journal(path);
+  std::sort(ns.begin(), ns.end());
+  state.counters["durable_p50_us"] = ns[ns.size() / 2] / 1e3;
+  state.counters["durable_p99_us"] = ns[ns.size() * 99 / 100] / 1e3;
+}
+BENCHMARK(BM_JournalWriterThread_HandoffToDurable)
+    ->Iterations(2000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // A journal of 1,000,000 mixed records (mostly fills and child orders, a few parent-level records), built
 // once and removed at exit.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -245,13 +246,16 @@ class Serve {
         if (std::FILE* f = std::freopen(stdout_file, "w", stdout); f == nullptr) std::_Exit(126);
       }
       const std::string p = std::to_string(port), exchange = "127.0.0.1:" + std::to_string(venue_port);
-      std::vector<std::string> args = {TRANCHE_BINARY, "serve",      "--port", p,        "--journal",
-                                       journal,        "--exchange", exchange, "--quiet"};
+      // TRANCHE_BENCH_SERVE names another build's binary: a before/after of the same bench, same run.
+      const char* env_binary = std::getenv("TRANCHE_BENCH_SERVE");
+      const std::string binary = env_binary != nullptr && *env_binary != '\0' ? env_binary : TRANCHE_BINARY;
+      std::vector<std::string> args = {binary,  "serve",      "--port", p,        "--journal",
+                                       journal, "--exchange", exchange, "--quiet"};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
-      ::execv(TRANCHE_BINARY, argv.data());
+      ::execv(binary.c_str(), argv.data());
       std::_Exit(127);
     }
   }

@@ -892,6 +892,16 @@ void Kernel::after_event() {
   if (observer_ != nullptr) observer_->after_commit(now());
 }
 
+void Kernel::on_durable() {
+  const oms::Journal& journal = manager_.journal();
+  check(journal.writer_error());
+  const std::uint64_t durable = journal.durable_seq();
+  if (durable == durable_seen_) return;
+  durable_seen_ = durable;
+  manager_.release_durable();
+  if (error_.ok() && observer_ != nullptr) observer_->after_commit(now());
+}
+
 void Kernel::sweep_cancels(Running& p) {
   if (now() < p.next_sweep_ns) return;
   const bool everything = p.canceling || p.market_closed || p.exec == nullptr || p.exec->algo().done();

@@ -134,6 +134,10 @@ class Kernel final : public md::MarketListener {
   // After requests from outside an event (a client's): starts what was accepted, commits the journal and
   // lets the observer tell what is now durable.
   void settle() { after_event(); }
+  // With the journal's writer thread (oms::Journal::start_writer): what became durable since the last call
+  // goes out (requests to the venues, then the observer's after_commit). A front end calls it whenever the
+  // writer says so, and in its loop.
+  void on_durable();
   // An error from beside the kernel (a front end's own journal write) that stops it as its own would.
   void fail(const Status& s) { check(s); }
 
@@ -227,6 +231,7 @@ class Kernel final : public md::MarketListener {
   std::vector<std::function<void(TimestampNs)>> calls_;
   std::map<std::string, std::unique_ptr<ListBalance>> lists_;  // by list id
   bool market_closed_ = false;
+  std::uint64_t durable_seen_ = 0;  // the journal's durable seq at the last on_durable()
   Status error_;
 };
 

@@ -11,11 +11,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace tranche::oms {
@@ -168,10 +171,41 @@ void Journal::StmtDeleter::operator()(sqlite3_stmt* stmt) const {
   sqlite3_finalize(stmt);
 }
 
+// What the owner and the writer thread share. The owner hands whole batches (its staged records and their
+// bytes, swapped out, no copy) and takes back spare ones, so steady running allocates nothing.
+struct Journal::Writer {
+  struct Batch {
+    std::vector<Staged> records;
+    std::vector<std::uint8_t> bytes;
+  };
+  std::thread thread;
+  std::mutex mutex;
+  std::condition_variable work;     // a batch was handed, or the thread is to stop
+  std::condition_variable written;  // the thread wrote what it took, or failed
+  std::vector<Batch> queued;        // handed, not yet taken
+  std::vector<Batch> spare;         // written and emptied, for the owner to stage into again
+  bool busy = false;                // writing what it took
+  bool stop = false;
+  Status error;  // the failure that stopped the thread
+  std::atomic<bool> failed = false;
+  std::function<void()> on_durable;
+};
+
 Journal::Journal(std::string path, sqlite3* db, bool read_only)
     : path_(std::move(path)), db_(db), read_only_(read_only) {}
 
 Journal::~Journal() {
+  if (writer_ != nullptr) {
+    // What was handed to the thread is written before it stops (a clean stop loses nothing committed);
+    // what was only appended is dropped, as ever.
+    {
+      std::lock_guard lock(writer_->mutex);
+      writer_->stop = true;
+    }
+    writer_->work.notify_one();
+    writer_->thread.join();
+  }
+  sqlite3_close_v2(read_db_);  // accepts null
   if (in_transaction_) {
     // Not durable, so not kept: the same outcome as a crash before the commit.
     (void)exec("ROLLBACK", "roll back");
@@ -360,7 +394,7 @@ Status Journal::check_format(bool create) {
 
 Result<std::uint64_t> Journal::append(TimestampNs ts_ns, const RecordBody& body) {
   if (read_only_) return make_error("journal " + path_ + ": opened read-only, cannot append");
-  if (!in_transaction_) {
+  if (!in_transaction_ && writer_ == nullptr) {
     // IMMEDIATE takes the write lock now, so a second writer is refused here rather than at COMMIT.
     if (Status status = exec("BEGIN IMMEDIATE", "begin a transaction"); !status.ok())
       return Error{status.message()};
@@ -378,9 +412,14 @@ Result<std::uint64_t> Journal::append(TimestampNs ts_ns, const RecordBody& body)
 }
 
 Status Journal::write_staged() {
+  return insert_records(staged_, staged_bytes_, staged_written_);
+}
+
+Status Journal::insert_records(const std::vector<Staged>& records, const std::vector<std::uint8_t>& bytes,
+                               std::size_t& next) {
   sqlite3_stmt* stmt = insert_.get();
-  for (; staged_written_ < staged_.size(); ++staged_written_) {
-    const Staged& r = staged_[staged_written_];
+  for (; next < records.size(); ++next) {
+    const Staged& r = records[next];
     sqlite3_bind_int64(stmt, 1, static_cast<sqlite3_int64>(r.seq));
     sqlite3_bind_int(stmt, 2, r.type);
     sqlite3_bind_int(stmt, 3, kRecordVersion);
@@ -390,7 +429,7 @@ Status Journal::write_staged() {
     if (r.size == 0) {
       sqlite3_bind_zeroblob(stmt, 5, 0);
     } else {
-      sqlite3_bind_blob(stmt, 5, staged_bytes_.data() + r.offset, static_cast<int>(r.size), SQLITE_STATIC);
+      sqlite3_bind_blob(stmt, 5, bytes.data() + r.offset, static_cast<int>(r.size), SQLITE_STATIC);
     }
     const int rc = sqlite3_step(stmt);
     if (rc != SQLITE_DONE) {
@@ -412,6 +451,24 @@ void Journal::drop_staged() {
 }
 
 Status Journal::commit() {
+  if (writer_ != nullptr) {
+    if (writer_->failed.load(std::memory_order_acquire)) return writer_error();
+    if (staged_.empty()) return {};
+    {
+      std::lock_guard lock(writer_->mutex);
+      Writer::Batch batch;
+      batch.records.swap(staged_);
+      batch.bytes.swap(staged_bytes_);
+      writer_->queued.push_back(std::move(batch));
+      if (!writer_->spare.empty()) {
+        staged_.swap(writer_->spare.back().records);
+        staged_bytes_.swap(writer_->spare.back().bytes);
+        writer_->spare.pop_back();
+      }
+    }
+    writer_->work.notify_one();
+    return {};
+  }
   if (!in_transaction_) return {};
   const auto started = std::chrono::steady_clock::now();
   Status status = write_staged();
@@ -444,16 +501,100 @@ Status Journal::commit() {
                     " appended records are still pending, commit can be retried");
 }
 
+Status Journal::start_writer(std::function<void()> on_durable) {
+  if (read_only_) return make_error("journal " + path_ + ": opened read-only, it has no writer");
+  if (writer_ != nullptr) return {};
+  if (Status s = commit(); !s.ok()) return s;  // what is pending is written here, before the thread owns it
+  writer_ = std::make_unique<Writer>();
+  writer_->on_durable = std::move(on_durable);
+  writer_->thread = std::thread([this] { writer_loop(); });
+  return {};
+}
+
+void Journal::writer_loop() {
+  Writer& w = *writer_;
+  std::vector<Writer::Batch> taking;
+  for (;;) {
+    {
+      std::unique_lock lock(w.mutex);
+      w.work.wait(lock, [&] { return w.stop || !w.queued.empty(); });
+      if (w.queued.empty()) return;  // stopping, with nothing left to write
+      taking.swap(w.queued);
+      w.busy = true;
+    }
+    // Everything handed since the last write, in one transaction and one fsync.
+    const auto started = std::chrono::steady_clock::now();
+    Status status = exec("BEGIN IMMEDIATE", "begin a transaction");
+    for (std::size_t b = 0; status.ok() && b < taking.size(); ++b) {
+      std::size_t next = 0;
+      status = insert_records(taking[b].records, taking[b].bytes, next);
+    }
+    if (status.ok()) {
+      status = exec("COMMIT", "commit");
+    }
+    if (!status.ok() && sqlite3_get_autocommit(db_) == 0) (void)exec("ROLLBACK", "roll back");
+    std::uint64_t last = 0;
+    for (const auto& batch : taking)
+      if (!batch.records.empty()) last = batch.records.back().seq;
+    {
+      std::lock_guard lock(w.mutex);
+      w.busy = false;
+      if (status.ok()) {
+        durable_seq_.store(last, std::memory_order_release);
+        commit_latency_.record(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started)
+                .count());
+      } else {
+        w.error = make_error(status.message() + "; the journal's writer stopped: the records from seq " +
+                             std::to_string(durable_seq() + 1) + " on were not made durable");
+        w.failed.store(true, std::memory_order_release);
+      }
+      for (auto& batch : taking) {
+        batch.records.clear();
+        batch.bytes.clear();
+        w.spare.push_back(std::move(batch));
+      }
+      taking.clear();
+    }
+    w.written.notify_all();
+    if (w.on_durable) w.on_durable();
+    if (!status.ok()) return;
+  }
+}
+
+Status Journal::wait_durable() {
+  if (writer_ == nullptr) return commit();
+  if (Status s = commit(); !s.ok()) return s;
+  std::unique_lock lock(writer_->mutex);
+  writer_->written.wait(
+      lock, [&] { return writer_->failed.load() || (writer_->queued.empty() && !writer_->busy); });
+  return writer_->failed.load() ? writer_->error : Status{};
+}
+
+Status Journal::writer_error() const {
+  if (writer_ == nullptr || !writer_->failed.load(std::memory_order_acquire)) return {};
+  std::lock_guard lock(writer_->mutex);
+  return writer_->error;
+}
+
+LatencyHistogram Journal::commit_latency() const {
+  if (writer_ == nullptr) return commit_latency_;
+  std::lock_guard lock(writer_->mutex);
+  return commit_latency_;
+}
+
 std::uint64_t Journal::read_limit() const {
-  return in_transaction_ ? durable_seq_
+  if (writer_ != nullptr) return durable_seq();  // the reading connection sees committed rows only
+  return in_transaction_ ? durable_seq()
                          : static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 }
 
 Status Journal::replay(const std::function<Status(const Record&)>& fn, std::uint64_t from_seq) const {
   from_seq = std::max<std::uint64_t>(from_seq, 1);
+  const std::uint64_t durable = durable_seq();
   const std::uint64_t limit = read_limit();
   if (from_seq > limit) return {};
-  auto select = prepare(
+  auto select = prepare_read(
       "SELECT seq, type, version, ts_ns, body FROM journal WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq",
       "replay");
   if (!select) return select.error();
@@ -497,15 +638,15 @@ Status Journal::replay(const std::function<Status(const Record&)>& fn, std::uint
   }
   if (rc != SQLITE_DONE) return sqlite_error("replay");
   // Rows up to the durable seq were committed by this journal: one missing at the end is a gap too.
-  if (expected <= durable_seq_ && limit >= durable_seq_) {
+  if (expected <= durable && limit >= durable) {
     return make_error("journal " + path_ + ": seqs " + std::to_string(expected) + ".." +
-                      std::to_string(durable_seq_) + " are missing (committed, not found)");
+                      std::to_string(durable) + " are missing (committed, not found)");
   }
   return {};
 }
 
 Result<std::uint64_t> Journal::count() const {
-  auto stmt = prepare("SELECT count(*) FROM journal WHERE seq <= ?1", "count");
+  auto stmt = prepare_read("SELECT count(*) FROM journal WHERE seq <= ?1", "count");
   if (!stmt) return stmt.error();
   sqlite3_bind_int64(stmt->get(), 1, static_cast<sqlite3_int64>(read_limit()));
   if (sqlite3_step(stmt->get()) != SQLITE_ROW) return sqlite_error("count");
@@ -527,6 +668,24 @@ Result<Journal::Stmt> Journal::prepare(const char* sql, const char* what) const 
   if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return sqlite_error(what);
+  }
+  return Stmt(stmt);
+}
+
+Result<Journal::Stmt> Journal::prepare_read(const char* sql, const char* what) const {
+  if (writer_ == nullptr) return prepare(sql, what);
+  if (read_db_ == nullptr &&
+      sqlite3_open_v2(path_.c_str(), &read_db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+          SQLITE_OK) {
+    const std::string text = read_db_ != nullptr ? sqlite3_errmsg(read_db_) : "out of memory";
+    sqlite3_close_v2(read_db_);
+    read_db_ = nullptr;
+    return make_error("journal " + path_ + ": " + what + ": cannot open a reading connection: " + text);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(read_db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return make_error("journal " + path_ + ": " + what + ": " + sqlite3_errmsg(read_db_));
   }
   return Stmt(stmt);
 }

@@ -10,6 +10,14 @@
 // One writer per file, enforced: a writer holds an exclusive lock on "<path>-lock" (with its pid in it) for
 // as long as the Journal is open, and a second writer is refused at open, naming that pid. Readers take no
 // lock. Not thread-safe: one thread owns a Journal.
+//
+// With its writer thread (start_writer(), `tranche serve`), commit() does not wait for the disk: it hands
+// what was appended to the thread and returns, and the thread writes everything handed to it since its
+// last write in one transaction and one fsync (group commit across events and parents), then publishes
+// durable_seq(). The owner lets nothing leave that a record not yet durable created (OrderManager holds its
+// requests until durable_seq() passes their records). Without it (execute, backtest, the tests), commit()
+// is the write and the fsync, so a run's timing on the market's clock does not depend on the disk's.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -51,11 +59,24 @@ class Journal {
   // Makes everything appended since the last commit durable, with one fsync. A no-op when nothing is pending.
   // On failure the pending records stay pending when SQLite kept the transaction (commit can be retried), and
   // are dropped (last_seq() falls back to durable_seq()) when it rolled it back; the error says which.
+  // With the writer thread: hands everything appended since the last commit to the thread and returns (an
+  // error only when the thread failed: a write or an fsync it could not make, after which nothing more is
+  // written and the owner must stop).
   Status commit();
 
-  std::uint64_t last_seq() const { return last_seq_; }        // the last appended, committed or not
-  std::uint64_t durable_seq() const { return durable_seq_; }  // the last committed
-  std::size_t pending() const { return static_cast<std::size_t>(last_seq_ - durable_seq_); }
+  // Starts the writer thread (once; a read-only journal has none). `on_durable` is called on that thread
+  // each time durable_seq() moves on (to wake the owner's loop); it must not call into the Journal.
+  Status start_writer(std::function<void()> on_durable = {});
+  bool has_writer() const { return writer_ != nullptr; }
+  // Waits until everything handed to the writer thread is durable (or it failed): a server stopping. Without
+  // the thread, the same as commit().
+  Status wait_durable();
+  // The writer thread's failure, once it has failed (ok until then).
+  Status writer_error() const;
+
+  std::uint64_t last_seq() const { return last_seq_; }  // the last appended, committed or not
+  std::uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }  // on disk
+  std::size_t pending() const { return static_cast<std::size_t>(last_seq_ - durable_seq()); }
   const std::string& path() const { return path_; }
 
   // Calls `fn` for every committed record from `from_seq` on, in seq order, and stops at the first error:
@@ -68,8 +89,9 @@ class Journal {
   // what was journaled holds it until durable_seq() reaches it. One listener; empty: none.
   using AppendListener = std::function<void(std::uint64_t seq, TimestampNs ts_ns, const RecordBody& body)>;
   void set_append_listener(AppendListener listener) { listener_ = std::move(listener); }
-  // How long each commit that wrote something took (the COMMIT and its fsync), wall clock.
-  const LatencyHistogram& commit_latency() const { return commit_latency_; }
+  // How long each commit that wrote something took (the COMMIT and its fsync), wall clock: a copy, as the
+  // writer thread may be recording into it.
+  LatencyHistogram commit_latency() const;
 
  private:
   struct StmtDeleter {
@@ -82,6 +104,8 @@ class Journal {
   Status check_format(bool create);
   Status exec(const char* sql, const char* what) const;
   Result<Stmt> prepare(const char* sql, const char* what) const;
+  // Reads go through their own connection while the writer thread owns the writing one.
+  Result<Stmt> prepare_read(const char* sql, const char* what) const;
   Error sqlite_error(const char* what) const;
   // The highest seq a read may return: its own uncommitted rows are visible to this connection, so reads stop
   // at the durable seq while a transaction is open.
@@ -94,7 +118,7 @@ class Journal {
   static Result<std::unique_ptr<Journal>> open_private_copy(const std::string& path);
   bool read_only_ = false;
   bool in_transaction_ = false;
-  std::uint64_t durable_seq_ = 0;
+  std::atomic<std::uint64_t> durable_seq_ = 0;
   std::uint64_t last_seq_ = 0;
   Stmt insert_;
   // Records appended since the last commit, encoded, written into the transaction by commit().
@@ -111,6 +135,15 @@ class Journal {
   void drop_staged();
   AppendListener listener_;
   LatencyHistogram commit_latency_;
+  // The writer thread and what it shares with the owner (journal.cpp).
+  struct Writer;
+  std::unique_ptr<Writer> writer_;
+  mutable sqlite3* read_db_ = nullptr;  // with the writer thread: the owner's reads
+  // Inserts records[next...] (their bytes in `bytes`) into the open transaction; `next` moves past each one
+  // written, so a failed step can be retried from where it stopped.
+  Status insert_records(const std::vector<Staged>& records, const std::vector<std::uint8_t>& bytes,
+                        std::size_t& next);
+  void writer_loop();
 };
 
 }  // namespace tranche::oms

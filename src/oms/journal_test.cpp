@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -905,6 +906,73 @@ TEST_F(WriteAheadLogTest, a_copy_in_a_folder_nobody_may_write_reads_through_a_pr
   EXPECT_EQ(error, "");
   EXPECT_EQ(records, 60u);
   EXPECT_FALSE(fs::exists((locked / "copy.db").string() + "-shm"));
+}
+
+// ---- The writer thread (Journal::start_writer). ----
+
+TEST_F(JournalTest, with_its_writer_thread_commits_become_durable_in_order_and_replay_reads_them) {
+  std::atomic<int> woken = 0;
+  {
+    auto journal = open_ok();
+    ASSERT_TRUE(journal);
+    ASSERT_TRUE(journal->append(1, sample_execution(0)).ok());
+    ASSERT_TRUE(journal->commit().ok());  // before the thread: written at once
+    ASSERT_TRUE(journal->start_writer([&woken] { ++woken; }).ok());
+    EXPECT_TRUE(journal->has_writer());
+    for (std::uint64_t batch = 0; batch < 200; ++batch) {
+      for (std::uint64_t i = 0; i < 5; ++i)
+        ASSERT_TRUE(
+            journal->append(static_cast<TimestampNs>(10 + batch * 5 + i), sample_execution(batch * 5 + i))
+                .ok());
+      ASSERT_TRUE(journal->commit().ok());
+      EXPECT_LE(journal->durable_seq(), journal->last_seq());  // never ahead of what was appended
+    }
+    ASSERT_TRUE(journal->wait_durable().ok());
+    EXPECT_EQ(journal->durable_seq(), 1001u);
+    EXPECT_EQ(journal->pending(), 0u);
+    EXPECT_GT(woken.load(), 0);
+    // The owner's reads see what is durable, through their own connection.
+    const auto records = read_all(*journal);
+    ASSERT_EQ(records.size(), 1001u);
+    for (std::size_t i = 0; i < records.size(); ++i) ASSERT_EQ(records[i].seq, i + 1);
+    EXPECT_EQ(journal->count().value(), 1001u);
+    // Fewer transactions than hand-offs would show group commit; at least one per batch it took.
+    EXPECT_GE(journal->commit_latency().count(), 1u);
+    EXPECT_LE(journal->commit_latency().count(), 201u);
+  }
+  auto reopened = open_ok();
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->durable_seq(), 1001u);
+}
+
+TEST_F(JournalTest,
+       closing_with_its_writer_thread_writes_what_was_committed_and_drops_what_was_only_appended) {
+  {
+    auto journal = open_ok();
+    ASSERT_TRUE(journal);
+    ASSERT_TRUE(journal->start_writer().ok());
+    for (std::uint64_t i = 0; i < 300; ++i) ASSERT_TRUE(journal->append(1, sample_execution(i)).ok());
+    ASSERT_TRUE(journal->commit().ok());  // handed, and closed at once
+    for (std::uint64_t i = 0; i < 7; ++i) ASSERT_TRUE(journal->append(2, sample_execution(300 + i)).ok());
+  }
+  auto reopened = open_ok();
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->durable_seq(), 300u);
+  EXPECT_EQ(read_all(*reopened).size(), 300u);
+}
+
+TEST_F(JournalTest, a_read_only_journal_has_no_writer_thread) {
+  {
+    auto journal = open_ok();
+    ASSERT_TRUE(journal);
+  }
+  JournalOptions read_only;
+  read_only.read_only = true;
+  auto journal = open_ok(read_only);
+  ASSERT_TRUE(journal);
+  const Status started = journal->start_writer();
+  EXPECT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("read-only"), std::string::npos) << started.message();
 }
 
 }  // namespace

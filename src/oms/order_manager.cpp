@@ -221,28 +221,54 @@ Status OrderManager::flush() {
     }
     return s;  // still pending: the commit can be retried, and the requests wait for it
   }
+  if (journal_.has_writer()) {
+    // Handed to the writer thread: each request waits for the records before it to be durable.
+    const std::uint64_t seq = journal_.last_seq();
+    for (RecordBody& body : outbox_) held_.push_back({seq, std::move(body)});
+    outbox_.clear();
+    release_durable();
+    return {};
+  }
   if (probe_) probe_("commit");
   // Only now may the venues hear of it.
   std::vector<RecordBody> leaving;
   leaving.swap(outbox_);
-  for (const RecordBody& body : leaving) {
-    if (probe_) probe_("dispatch");
-    std::visit(
-        [&](const auto& request) {
-          using T = std::decay_t<decltype(request)>;
-          if constexpr (std::is_same_v<T, NewOrder> || std::is_same_v<T, CancelOrder> ||
-                        std::is_same_v<T, AmendOrder> || std::is_same_v<T, OrderStatusQuery>) {
-            VenueSession* s = session(request.venue);
-            if (s == nullptr) return;
-            if constexpr (std::is_same_v<T, NewOrder>) s->send(request);
-            if constexpr (std::is_same_v<T, CancelOrder>) s->cancel(request);
-            if constexpr (std::is_same_v<T, AmendOrder>) s->amend(request);
-            if constexpr (std::is_same_v<T, OrderStatusQuery>) s->query(request);
-          }
-        },
-        body);
-  }
+  for (const RecordBody& body : leaving) dispatch(body);
   return {};
+}
+
+std::size_t OrderManager::release_durable() {
+  const std::uint64_t durable = journal_.durable_seq();
+  std::size_t sent = 0;
+  while (held_next_ < held_.size() && held_[held_next_].seq <= durable) {
+    if (probe_ && sent == 0) probe_("commit");
+    dispatch(held_[held_next_].request);
+    ++held_next_;
+    ++sent;
+  }
+  if (held_next_ == held_.size()) {
+    held_.clear();  // keeps its capacity: steady running allocates nothing here
+    held_next_ = 0;
+  }
+  return sent;
+}
+
+void OrderManager::dispatch(const RecordBody& body) {
+  if (probe_) probe_("dispatch");
+  std::visit(
+      [&](const auto& request) {
+        using T = std::decay_t<decltype(request)>;
+        if constexpr (std::is_same_v<T, NewOrder> || std::is_same_v<T, CancelOrder> ||
+                      std::is_same_v<T, AmendOrder> || std::is_same_v<T, OrderStatusQuery>) {
+          VenueSession* s = session(request.venue);
+          if (s == nullptr) return;
+          if constexpr (std::is_same_v<T, NewOrder>) s->send(request);
+          if constexpr (std::is_same_v<T, CancelOrder>) s->cancel(request);
+          if constexpr (std::is_same_v<T, AmendOrder>) s->amend(request);
+          if constexpr (std::is_same_v<T, OrderStatusQuery>) s->query(request);
+        }
+      },
+      body);
 }
 
 void OrderManager::on_execution_report(const ExecutionReport& report) {

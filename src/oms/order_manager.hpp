@@ -68,8 +68,15 @@ class OrderManager : public ExecutionListener {
   Status record_algo_state(ParentId parent, std::string state, std::string detail, TimestampNs now_ns);
 
   // Commits the journal (one fsync for everything since the last flush), then hands the outbox to the
-  // venues. Call it after handling each event.
+  // venues. Call it after handling each event. With the journal's writer thread (Journal::start_writer) the
+  // commit is handed to that thread, and the requests wait until the records that made them are durable:
+  // those already durable leave now, the rest with a later flush() or release_durable().
   Status flush();
+  // With the journal's writer thread: hands to the venues the requests whose records are now durable.
+  // Returns how many left.
+  std::size_t release_durable();
+  // Requests journaled and waiting for their records to be durable.
+  std::size_t waiting_requests() const { return outbox_.size() + held_.size() - held_next_; }
 
   // --- venue events ---
   void on_execution_report(const ExecutionReport& report) override;
@@ -99,6 +106,15 @@ class OrderManager : public ExecutionListener {
   PreTradeCheck& gate_;
   std::vector<VenueSession*> sessions_;
   std::vector<RecordBody> outbox_;  // requests journaled, waiting for the commit before they leave
+  // With the writer thread: requests handed to it, each with the journal's last seq when it was handed
+  // (every record that made it is at or before that seq), in order; those before held_next_ have left.
+  struct Held {
+    std::uint64_t seq;
+    RecordBody request;
+  };
+  std::vector<Held> held_;
+  std::size_t held_next_ = 0;
+  void dispatch(const RecordBody& body);
   std::vector<ClientOrderId> awaiting_status_;
   std::uint64_t next_client_order_id_ = 1;
   Status event_error_;

@@ -136,11 +136,19 @@ void ParentDesk::release_forgotten() {
   });
 }
 
-// Answers go out once the journal has committed what they say.
+// Answers go out, in order, once the journal has made durable what they say (with the journal's writer
+// thread, some may wait for a later call).
 void ParentDesk::after_commit(TimestampNs /*now_ns*/) {
-  std::vector<ParentAnswer> answers;
-  answers.swap(pending_);
-  for (const auto& a : answers) deliver_(a);
+  const std::uint64_t durable = manager_.journal().durable_seq();
+  std::size_t told = 0;
+  while (told < pending_.size() && pending_[told].seq <= durable) ++told;
+  if (told > 0) {
+    std::vector<PendingAnswer> answers(
+        std::make_move_iterator(pending_.begin()),
+        std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(told)));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(told));
+    for (const auto& a : answers) deliver_(a.answer);
+  }
   release_forgotten();
 }
 

@@ -49,10 +49,20 @@ class HandoffQueue {
     }
     ready_.notify_one();
   }
-  // What is there, waiting up to `wait` when nothing is.
+  // Ends a take()'s wait with nothing to take (the journal's writer made something durable).
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    ready_.notify_one();
+  }
+  // What is there, waiting up to `wait` when nothing is (and nothing woke it).
   std::vector<T> take(std::chrono::microseconds wait) {
     std::unique_lock lock(mutex_);
-    if (items_.empty() && wait.count() > 0) ready_.wait_for(lock, wait);
+    if (items_.empty() && !woken_ && wait.count() > 0)
+      ready_.wait_for(lock, wait, [&] { return !items_.empty() || woken_; });
+    woken_ = false;
     std::vector<T> out;
     out.swap(items_);
     return out;
@@ -62,6 +72,7 @@ class HandoffQueue {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::vector<T> items_;
+  bool woken_ = false;
 };
 
 // SIGTERM and SIGINT set it; the daemons' loops look at it.

@@ -353,6 +353,10 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
     err << "tranche serve: resuming " << kernel.working() << " working parents from " << journal_path << "\n";
 
   HandoffQueue<Inbound> queue;
+  // From here the journal's records are written and made durable by its own thread, many events' at once;
+  // what a record made (a child to a venue, an answer to a client) waits for it (Kernel::on_durable), and
+  // the thread wakes this loop when it has written.
+  if (auto s = runtime.journal().start_writer([&queue] { queue.wake(); }); !s) return fail(s.message());
   gateway::FixAcceptorOptions fix_options;
   fix_options.config = config.server.fix;
   fix_options.dictionary = config.server.fix.dictionary;
@@ -499,6 +503,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
   };
 
   auto take_requests = [&](std::chrono::microseconds wait) {
+    kernel.on_durable();  // what the journal's writer made durable goes out, before and after the requests
     for (Inbound& in : queue.take(wait)) {
       if (auto* call = std::get_if<gateway::ApiCall>(&in)) {
         if (api_desk) api_desk->on_call(*call);
@@ -514,6 +519,7 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
       for (ParentRequest& order : r.orders) onto_market(order);
       desk.on_request(r);
     }
+    kernel.on_durable();
   };
   while (live && stop_signal().load() == 0) {
     // Live: what the venues said (reports, then market data), then the timers due, all at the wall's now.
@@ -590,6 +596,8 @@ int serve_command(const ServeOptions& options, std::ostream& out, std::ostream& 
         << "\n";
   }
   if (auto s = runtime.manager().flush(); !s) err << "tranche serve: " << s.message() << "\n";
+  if (auto s = runtime.journal().wait_durable(); !s) err << "tranche serve: " << s.message() << "\n";
+  kernel.on_durable();
   save_evidence(true);
   // The last reports leave before the sessions are logged out; what comes in meanwhile is answered.
   for (int i = 0; i < 20; ++i) take_requests(std::chrono::microseconds(10'000));

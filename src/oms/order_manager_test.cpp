@@ -1,0 +1,111 @@
+// The OrderManager with the journal's writer thread: a request leaves for its venue only once the records
+// that made it are durable, whichever flush hands it over.
+#include "oms/order_manager.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include "oms/oms_test_support.hpp"
+
+namespace tranche::oms {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::p;
+using testing::q;
+
+class LetEverythingThrough final : public PreTradeCheck {
+ public:
+  std::optional<RiskDenial> check_parent(const ParentOrder&, const Oms&, TimestampNs) override {
+    return std::nullopt;
+  }
+  std::optional<RiskDenial> check_child(const NewOrder&, const Oms&, TimestampNs) override {
+    return std::nullopt;
+  }
+  std::optional<RiskDenial> check_cancel(const CancelOrder&, const Oms&, TimestampNs) override {
+    return std::nullopt;
+  }
+};
+
+// Notes, for each request it is handed, how far the journal was durable then.
+class DurabilityWitness final : public VenueSession {
+ public:
+  DurabilityWitness(VenueId venue, const Journal& journal) : venue_(std::move(venue)), journal_(journal) {}
+  VenueId venue() const override { return venue_; }
+  bool send(const NewOrder& order) override {
+    durable_at_send[order.client_order_id.value()] = journal_.durable_seq();
+    return true;
+  }
+  bool cancel(const CancelOrder& cancel) override {
+    durable_at_cancel[cancel.client_order_id.value()] = journal_.durable_seq();
+    return true;
+  }
+  bool amend(const AmendOrder&) override { return true; }
+  bool query(const OrderStatusQuery&) override { return true; }
+  std::map<std::uint64_t, std::uint64_t> durable_at_send, durable_at_cancel;
+
+ private:
+  VenueId venue_;
+  const Journal& journal_;
+};
+
+TEST(OrderManagerWithTheWriterThread, SendsEveryChildOnlyAfterTheRecordThatMadeItIsDurable) {
+  const fs::path path =
+      fs::temp_directory_path() / ("tranche_om_writer_" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+  const Config config = testing::two_venue_config();
+  {
+    auto journal = Journal::open(path.string()).value();
+    // The seq of each child's ChildSent and of each cancel's CancelSent, as they are appended.
+    std::map<std::uint64_t, std::uint64_t> child_seq, cancel_seq;
+    journal->set_append_listener([&](std::uint64_t seq, TimestampNs, const RecordBody& body) {
+      if (const auto* sent = std::get_if<NewOrder>(&body)) child_seq[sent->client_order_id.value()] = seq;
+      if (const auto* cancel = std::get_if<CancelOrder>(&body))
+        cancel_seq[cancel->client_order_id.value()] = seq;
+    });
+    LetEverythingThrough gate;
+    auto manager = OrderManager::open(config, *journal, gate).value();
+    DurabilityWitness venue(VenueId("spot"), *journal);
+    manager->add_session(&venue);
+    ASSERT_TRUE(journal->start_writer().ok());
+
+    ParentOrder parent;
+    parent.account = AccountId("acct");
+    parent.instrument = InstrumentId("ETH-USDT");
+    parent.qty = q("1000");
+    parent.algo = "twap";
+    const ParentId id = manager->accept_parent(parent, 1).value();
+    std::vector<ClientOrderId> children;
+    for (int event = 0; event < 300; ++event) {
+      for (int k = 0; k < 3; ++k) {
+        NewOrder child;
+        child.parent_id = id;
+        child.venue = VenueId("spot");
+        child.instrument = InstrumentId("ETH-USDT");
+        child.side = Side::Buy;
+        child.qty = q("0.5");
+        child.price = p("2600.00");
+        children.push_back(manager->send_child(child, 10 + event).value());
+      }
+      if (event % 2 == 1) ASSERT_TRUE(manager->cancel_child(children[children.size() - 4], 10 + event).ok());
+      ASSERT_TRUE(manager->flush().ok());  // hands them over; those durable already leave
+    }
+    ASSERT_TRUE(journal->wait_durable().ok());
+    manager->release_durable();
+    EXPECT_EQ(manager->waiting_requests(), 0u);
+    ASSERT_EQ(venue.durable_at_send.size(), children.size());
+    for (const auto& [child, durable] : venue.durable_at_send)
+      ASSERT_GE(durable, child_seq.at(child)) << "child " << child << " left before its record was durable";
+    ASSERT_EQ(venue.durable_at_cancel.size(), 150u);
+    for (const auto& [child, durable] : venue.durable_at_cancel)
+      ASSERT_GE(durable, cancel_seq.at(child)) << "the cancel of " << child << " left before its record";
+    journal->set_append_listener(nullptr);
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+}
+
+}  // namespace
+}  // namespace tranche::oms
