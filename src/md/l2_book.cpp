@@ -1,5 +1,7 @@
 #include "md/l2_book.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <new>
 #include <numeric>
@@ -84,12 +86,21 @@ void FarLevels::extract_range(std::int64_t low, std::int64_t high, std::vector<E
   for (const Entry& e : out) set(e.key, 0, 0);
 }
 
+namespace {
+constexpr std::size_t kSlotBytes = static_cast<std::size_t>(BookSide::kWindowTicks) * 16;
+}
+
 BookSide::Slots BookSide::allocate_slots() {
-  // calloc: memory this large comes from the system already zeroed, so no page is touched until a level lands
-  // on it (a book far from its window's edges uses a few pages of it).
-  Slot* slots = static_cast<Slot*>(std::calloc(static_cast<std::size_t>(kWindowTicks), sizeof(Slot)));
-  if (slots == nullptr) throw std::bad_alloc();
-  return Slots(slots);
+  // Mapped, not allocated: the system hands out zeroed pages as they are first touched, so a book uses the
+  // few pages its levels land on. (calloc would do the same only while glibc maps blocks this large; once
+  // one is freed it raises its threshold and zeroes the next from its heap, every page of it resident.)
+  void* mapped = ::mmap(nullptr, kSlotBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) throw std::bad_alloc();
+  return Slots(static_cast<Slot*>(mapped));
+}
+
+void BookSide::FreeSlots::operator()(Slot* p) const {
+  if (p != nullptr) ::munmap(p, kSlotBytes);
 }
 
 BookSide::BookSide() : slots_(allocate_slots()) {}
