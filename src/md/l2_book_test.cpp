@@ -184,12 +184,37 @@ TEST(L2Book, CrossedIsReportedWhenTheBestBidReachesTheBestAsk) {
 }
 
 // Property: after any sequence of updates the flat-array book answers exactly like a plain map book.
+using BidMap = std::map<std::int64_t, std::int64_t, std::greater<>>;  // tick -> raw qty, best first
+using AskMap = std::map<std::int64_t, std::int64_t>;
+
+template <class Map>
+void set_in(Map& side, std::int64_t tick, std::int64_t qty) {
+  if (qty == 0)
+    side.erase(tick);
+  else
+    side[tick] = qty;
+}
+
+// The book's counts and touch (a cent tick) against the map book's.
+void touch_agrees(const L2Book& book, const BidMap& bids, const AskMap& asks, unsigned seed, int step) {
+  ASSERT_EQ(book.level_count(Side::Buy), bids.size()) << "seed " << seed << " step " << step;
+  ASSERT_EQ(book.level_count(Side::Sell), asks.size()) << "seed " << seed << " step " << step;
+  if (!bids.empty()) {
+    ASSERT_EQ(book.best_bid().raw(), bids.begin()->first * 1'000'000) << "seed " << seed << " step " << step;
+    ASSERT_EQ(book.best_bid_qty().raw(), bids.begin()->second) << "seed " << seed << " step " << step;
+  }
+  if (!asks.empty()) {
+    ASSERT_EQ(book.best_ask().raw(), asks.begin()->first * 1'000'000) << "seed " << seed << " step " << step;
+    ASSERT_EQ(book.best_ask_qty().raw(), asks.begin()->second) << "seed " << seed << " step " << step;
+  }
+}
+
 TEST(L2Book, AgreesWithAMapBookOnRandomUpdatesAcrossAWidePriceRange) {
   const unsigned seed = 20240808;
   std::mt19937_64 rng(seed);
   L2Book book(px("0.01"));
-  std::map<std::int64_t, std::int64_t, std::greater<>> bids;
-  std::map<std::int64_t, std::int64_t> asks;
+  BidMap bids;
+  AskMap asks;
   std::int64_t centre = 2680000;  // in ticks
   for (int step = 0; step < 200000; ++step) {
     if (step % 5000 == 0)
@@ -201,28 +226,12 @@ TEST(L2Book, AgreesWithAMapBookOnRandomUpdatesAcrossAWidePriceRange) {
     if (tick <= 0) continue;
     const std::int64_t q = rng() % 3 == 0 ? 0 : static_cast<std::int64_t>(rng() % 1000 + 1);
     book.set_level(bid ? Side::Buy : Side::Sell, Price::from_raw(tick * 1'000'000), Qty::from_raw(q), step);
-    if (bid) {
-      if (q == 0)
-        bids.erase(tick);
-      else
-        bids[tick] = q;
-    } else {
-      if (q == 0)
-        asks.erase(tick);
-      else
-        asks[tick] = q;
-    }
-    ASSERT_EQ(book.level_count(Side::Buy), bids.size()) << "seed " << seed << " step " << step;
-    ASSERT_EQ(book.level_count(Side::Sell), asks.size()) << "seed " << seed << " step " << step;
-    if (!bids.empty()) {
-      ASSERT_EQ(book.best_bid().raw(), bids.begin()->first * 1'000'000)
-          << "seed " << seed << " step " << step;
-      ASSERT_EQ(book.best_bid_qty().raw(), bids.begin()->second) << "seed " << seed << " step " << step;
-    }
-    if (!asks.empty()) {
-      ASSERT_EQ(book.best_ask().raw(), asks.begin()->first * 1'000'000)
-          << "seed " << seed << " step " << step;
-    }
+    if (bid)
+      set_in(bids, tick, q);
+    else
+      set_in(asks, tick, q);
+    touch_agrees(book, bids, asks, seed, step);
+    if (HasFatalFailure()) return;
   }
   std::vector<BookLevel> levels;
   book.levels(Side::Buy, bids.size(), levels);
@@ -242,8 +251,8 @@ TEST(L2Book, AppliesDiffsOfManyLevelsAsAMapBookWould) {
   const unsigned seed = 20261207;
   std::mt19937_64 rng(seed);
   L2Book book(px("0.01"));
-  std::map<std::int64_t, std::int64_t, std::greater<>> bids;
-  std::map<std::int64_t, std::int64_t> asks;
+  BidMap bids;
+  AskMap asks;
   std::int64_t centre = 268000;  // in ticks
   std::vector<Level> bid_levels, ask_levels;
   std::uint64_t refused = 0, off_tick_sent = 0;
@@ -276,16 +285,10 @@ TEST(L2Book, AppliesDiffsOfManyLevelsAsAMapBookWould) {
         (side == 0 ? bid_levels : ask_levels).push_back(level);
         off_tick_sent += off_tick ? 1 : 0;
         if (off_tick) continue;
-        auto apply_to = [&](auto& map) {
-          if (q == 0)
-            map.erase(tick);
-          else
-            map[tick] = q;
-        };
         if (side == 0)
-          apply_to(bids);
+          set_in(bids, tick, q);
         else
-          apply_to(asks);
+          set_in(asks, tick, q);
       }
     }
     Event diff;
@@ -294,18 +297,8 @@ TEST(L2Book, AppliesDiffsOfManyLevelsAsAMapBookWould) {
     diff.bids = bid_levels;
     diff.asks = ask_levels;
     if (!book.apply(diff)) ++refused;
-    ASSERT_EQ(book.level_count(Side::Buy), bids.size()) << "seed " << seed << " step " << step;
-    ASSERT_EQ(book.level_count(Side::Sell), asks.size()) << "seed " << seed << " step " << step;
-    if (!bids.empty()) {
-      ASSERT_EQ(book.best_bid().raw(), bids.begin()->first * 1'000'000)
-          << "seed " << seed << " step " << step;
-      ASSERT_EQ(book.best_bid_qty().raw(), bids.begin()->second) << "seed " << seed << " step " << step;
-    }
-    if (!asks.empty()) {
-      ASSERT_EQ(book.best_ask().raw(), asks.begin()->first * 1'000'000)
-          << "seed " << seed << " step " << step;
-      ASSERT_EQ(book.best_ask_qty().raw(), asks.begin()->second) << "seed " << seed << " step " << step;
-    }
+    touch_agrees(book, bids, asks, seed, step);
+    if (HasFatalFailure()) return;
   }
   EXPECT_GT(refused, 0u);  // the off-tick prices were refused, not rounded
   EXPECT_EQ(book.off_tick_count(), off_tick_sent);
