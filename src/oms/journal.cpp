@@ -636,7 +636,7 @@ Status Journal::replay(const std::function<Status(const Record&)>& fn, std::uint
     if (Status status = fn(record); !status.ok()) return status;
     ++expected;
   }
-  if (rc != SQLITE_DONE) return sqlite_error("replay");
+  if (rc != SQLITE_DONE) return sqlite_error_on(sqlite3_db_handle(stmt), "replay");
   // Rows up to the durable seq were committed by this journal: one missing at the end is a gap too.
   if (expected <= durable && limit >= durable) {
     return make_error("journal " + path_ + ": seqs " + std::to_string(expected) + ".." +
@@ -649,7 +649,8 @@ Result<std::uint64_t> Journal::count() const {
   auto stmt = prepare_read("SELECT count(*) FROM journal WHERE seq <= ?1", "count");
   if (!stmt) return stmt.error();
   sqlite3_bind_int64(stmt->get(), 1, static_cast<sqlite3_int64>(read_limit()));
-  if (sqlite3_step(stmt->get()) != SQLITE_ROW) return sqlite_error("count");
+  if (sqlite3_step(stmt->get()) != SQLITE_ROW)
+    return sqlite_error_on(sqlite3_db_handle(stmt->get()), "count");
   return static_cast<std::uint64_t>(sqlite3_column_int64(stmt->get(), 0));
 }
 
@@ -664,10 +665,14 @@ Status Journal::exec(const char* sql, const char* what) const {
 }
 
 Result<Journal::Stmt> Journal::prepare(const char* sql, const char* what) const {
+  return prepare_on(db_, sql, what);
+}
+
+Result<Journal::Stmt> Journal::prepare_on(sqlite3* db, const char* sql, const char* what) const {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
     sqlite3_finalize(stmt);
-    return sqlite_error(what);
+    return sqlite_error_on(db, what);
   }
   return Stmt(stmt);
 }
@@ -682,18 +687,17 @@ Result<Journal::Stmt> Journal::prepare_read(const char* sql, const char* what) c
     read_db_ = nullptr;
     return make_error("journal " + path_ + ": " + what + ": cannot open a reading connection: " + text);
   }
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v3(read_db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    return make_error("journal " + path_ + ": " + what + ": " + sqlite3_errmsg(read_db_));
-  }
-  return Stmt(stmt);
+  return prepare_on(read_db_, sql, what);
 }
 
 Error Journal::sqlite_error(const char* what) const {
-  if (db_ == nullptr) return make_error("journal " + path_ + ": " + what + ": out of memory");
-  return make_error("journal " + path_ + ": " + what + ": " + sqlite3_errmsg(db_) + " (SQLite error " +
-                    std::to_string(sqlite3_extended_errcode(db_)) + ")");
+  return sqlite_error_on(db_, what);
+}
+
+Error Journal::sqlite_error_on(sqlite3* db, const char* what) const {
+  if (db == nullptr) return make_error("journal " + path_ + ": " + what + ": out of memory");
+  return make_error("journal " + path_ + ": " + what + ": " + sqlite3_errmsg(db) + " (SQLite error " +
+                    std::to_string(sqlite3_extended_errcode(db)) + ")");
 }
 
 }  // namespace tranche::oms

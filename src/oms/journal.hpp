@@ -106,7 +106,9 @@ class Journal {
   Result<Stmt> prepare(const char* sql, const char* what) const;
   // Reads go through their own connection while the writer thread owns the writing one.
   Result<Stmt> prepare_read(const char* sql, const char* what) const;
-  Error sqlite_error(const char* what) const;
+  Result<Stmt> prepare_on(sqlite3* db, const char* sql, const char* what) const;
+  Error sqlite_error(const char* what) const;  // the writing connection's last error
+  Error sqlite_error_on(sqlite3* db, const char* what) const;
   // The highest seq a read may return: its own uncommitted rows are visible to this connection, so reads stop
   // at the durable seq while a transaction is open.
   std::uint64_t read_limit() const;
