@@ -224,7 +224,7 @@ Status OrderManager::flush() {
   if (journal_.has_writer()) {
     // Handed to the writer thread: each request waits for the records before it to be durable.
     const std::uint64_t seq = journal_.last_seq();
-    for (RecordBody& body : outbox_) held_.push_back({seq, std::move(body)});
+    for (RecordBody& body : outbox_) held_.hold(seq, std::move(body));
     outbox_.clear();
     release_durable();
     return {};
@@ -238,19 +238,12 @@ Status OrderManager::flush() {
 }
 
 std::size_t OrderManager::release_durable() {
-  const std::uint64_t durable = journal_.durable_seq();
-  std::size_t sent = 0;
-  while (held_next_ < held_.size() && held_[held_next_].seq <= durable) {
-    if (probe_ && sent == 0) probe_("commit");
-    dispatch(held_[held_next_].request);
-    ++held_next_;
-    ++sent;
-  }
-  if (held_next_ == held_.size()) {
-    held_.clear();  // keeps its capacity: steady running allocates nothing here
-    held_next_ = 0;
-  }
-  return sent;
+  bool first = true;
+  return held_.release(journal_.durable_seq(), [&](const RecordBody& request) {
+    if (probe_ && first) probe_("commit");
+    first = false;
+    dispatch(request);
+  });
 }
 
 void OrderManager::dispatch(const RecordBody& body) {

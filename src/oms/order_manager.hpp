@@ -19,6 +19,7 @@
 #include "oms/oms.hpp"
 #include "oms/parent_lifecycle.hpp"
 #include "oms/pre_trade.hpp"
+#include "oms/until_durable.hpp"
 
 namespace tranche::oms {
 
@@ -76,7 +77,7 @@ class OrderManager : public ExecutionListener {
   // Returns how many left.
   std::size_t release_durable();
   // Requests journaled and waiting for their records to be durable.
-  std::size_t waiting_requests() const { return outbox_.size() + held_.size() - held_next_; }
+  std::size_t waiting_requests() const { return outbox_.size() + held_.size(); }
 
   // --- venue events ---
   void on_execution_report(const ExecutionReport& report) override;
@@ -107,13 +108,8 @@ class OrderManager : public ExecutionListener {
   std::vector<VenueSession*> sessions_;
   std::vector<RecordBody> outbox_;  // requests journaled, waiting for the commit before they leave
   // With the writer thread: requests handed to it, each with the journal's last seq when it was handed
-  // (every record that made it is at or before that seq), in order; those before held_next_ have left.
-  struct Held {
-    std::uint64_t seq;
-    RecordBody request;
-  };
-  std::vector<Held> held_;
-  std::size_t held_next_ = 0;
+  // (every record that made it is at or before that seq).
+  UntilDurable<RecordBody> held_;
   void dispatch(const RecordBody& body);
   std::vector<ClientOrderId> awaiting_status_;
   std::uint64_t next_client_order_id_ = 1;

@@ -851,7 +851,7 @@ void ApiDesk::on_journal_append(std::uint64_t seq, TimestampNs ts_ns, const oms:
     case oms::RecordType::Recovery:
       return;  // the OMS's own bookkeeping: nothing a blotter shows
     default:
-      appended_.push_back({seq, ts_ns, body});
+      appended_.hold(seq, {seq, ts_ns, body});
   }
 }
 
@@ -869,14 +869,11 @@ void ApiDesk::after_commit(TimestampNs now_ns) {
   tape_.tick(now_ns, s_.kernel.market_closed());
   if (appended_.empty()) return;
   const oms::Journal& journal = s_.manager.journal();
-  std::size_t told = 0;
-  for (; told < appended_.size() && appended_[told].seq <= journal.durable_seq(); ++told) {
-    const Appended& a = appended_[told];
+  appended_.release(journal.durable_seq(), [&](const Appended& a) {
     if (auto j = event_json(a.seq, a.ts_ns, a.body)) out_.publish(a.seq, j->dump());
-  }
-  appended_.erase(appended_.begin(), appended_.begin() + static_cast<std::ptrdiff_t>(told));
+  });
   // A commit that rolled back took its records with it: their seqs will be used again.
-  std::erase_if(appended_, [&](const Appended& a) { return a.seq > journal.last_seq(); });
+  appended_.drop_after(journal.last_seq());
 }
 
 std::optional<json> ApiDesk::event_json(std::uint64_t seq, TimestampNs ts_ns,

@@ -23,6 +23,7 @@
 #include "gateway/api_server.hpp"
 #include "md/market_source.hpp"
 #include "oms/order_manager.hpp"
+#include "oms/until_durable.hpp"
 #include "risk/risk_gate.hpp"
 #include "service/decision_timer.hpp"
 #include "service/parent_desk.hpp"
@@ -135,7 +136,7 @@ class ApiDesk final : public ems::KernelObserver {
     TimestampNs ts_ns;
     oms::RecordBody body;
   };
-  std::vector<Appended> appended_;  // journaled, not yet known durable
+  oms::UntilDurable<Appended> appended_;  // journaled, not yet known durable
   std::map<std::string, VenueCounts> venues_;
   TcaTape tape_;
   TimestampNs progress_sampled_ns_ = 0;

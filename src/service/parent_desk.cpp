@@ -139,16 +139,7 @@ void ParentDesk::release_forgotten() {
 // Answers go out, in order, once the journal has made durable what they say (with the journal's writer
 // thread, some may wait for a later call).
 void ParentDesk::after_commit(TimestampNs /*now_ns*/) {
-  const std::uint64_t durable = manager_.journal().durable_seq();
-  std::size_t told = 0;
-  while (told < pending_.size() && pending_[told].seq <= durable) ++told;
-  if (told > 0) {
-    std::vector<PendingAnswer> answers(
-        std::make_move_iterator(pending_.begin()),
-        std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(told)));
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(told));
-    for (const auto& a : answers) deliver_(a.answer);
-  }
+  pending_.release(manager_.journal().durable_seq(), [&](const ParentAnswer& a) { deliver_(a); });
   release_forgotten();
 }
 

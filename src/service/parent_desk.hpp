@@ -15,6 +15,7 @@
 #include "ems/kernel.hpp"
 #include "oms/journal.hpp"
 #include "oms/order_manager.hpp"
+#include "oms/until_durable.hpp"
 
 namespace tranche::service {
 
@@ -97,7 +98,7 @@ class ParentDesk final : public ems::KernelObserver {
   void check(const Status& s);
   std::string next_exec_id() const;
   // Held until the journal holds, durable, every record made before it (its last seq now).
-  void answer(const ParentAnswer& a) { pending_.push_back({manager_.journal().last_seq(), a}); }
+  void answer(const ParentAnswer& a) { pending_.hold(manager_.journal().last_seq(), a); }
 
   const Config& config_;
   ems::Kernel& kernel_;
@@ -106,11 +107,7 @@ class ParentDesk final : public ems::KernelObserver {
   std::string exec_id_prefix_;
   std::function<TimestampNs()> clock_;
   mutable std::uint64_t exec_seq_ = 0;
-  struct PendingAnswer {
-    std::uint64_t seq;  // the journal's last seq when it was made
-    ParentAnswer answer;
-  };
-  std::vector<PendingAnswer> pending_;  // told once the journal has made durable what they say
+  oms::UntilDurable<ParentAnswer> pending_;  // told once the journal has made durable what they say
   std::map<std::uint64_t, std::unique_ptr<Client>> clients_;  // by parent id, while the OMS holds it
   std::map<std::string, std::uint64_t>
       by_cl_ord_id_;                  // session + '\n' + ClOrdID (every id of a chain) -> parent
