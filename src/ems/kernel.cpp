@@ -137,6 +137,11 @@ Kernel::Running* Kernel::running_at(std::uint64_t timer_index) {
   return parents_[slot].get();
 }
 
+Kernel::Running* Kernel::watching(std::uint64_t watcher) {
+  Running* p = running_at(watcher);
+  return p == nullptr || p->ended || p->exec == nullptr ? nullptr : p;
+}
+
 void Kernel::release_forgotten() {
   // Only when the OMS has forgotten more since the last look: a comparison per event.
   const std::uint64_t forgotten = manager_.oms().forgotten().parents;
@@ -713,10 +718,7 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   const std::optional<double> mid = record_history(st, ref, event, base);
   st.meter->on_event(*market_, ref.venue, print, base, t);
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
-  std::erase_if(st.watchers, [&](std::uint64_t watcher) {
-    const Running* p = running_at(watcher);
-    return p == nullptr || p->ended || p->exec == nullptr;
-  });
+  std::erase_if(st.watchers, [&](std::uint64_t watcher) { return watching(watcher) == nullptr; });
   const bool any = !st.watchers.empty() || st.placer->watches_market();
   if (!any) {
     bool waiting = false;
@@ -733,8 +735,8 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
   // By index: an algo's call may start or end parents (the list grows; ended ones stay until the next event).
   for (std::size_t i = 0, n = st.watchers.size(); i < n; ++i) {
-    Running* watcher = running_at(st.watchers[i]);
-    if (watcher == nullptr || watcher->ended || watcher->exec == nullptr) continue;
+    Running* watcher = watching(st.watchers[i]);
+    if (watcher == nullptr) continue;
     Running& p = *watcher;
     if (print)
       p.exec->algo().on_trade(*p.exec, m, base);

@@ -199,6 +199,8 @@ class Kernel final : public md::MarketListener {
     return (static_cast<std::uint64_t>(slot_generation_[slot]) << 32) | slot;
   }
   Running* running_at(std::uint64_t timer_index);
+  // An instrument's watcher (InstrumentState::watchers) still working with its algo; nullptr when not.
+  Running* watching(std::uint64_t watcher);
   std::size_t place(std::unique_ptr<Running> p);  // into a free slot, or a new one
   // Ended parents the OMS has forgotten leave memory (looked at whenever it has forgotten more).
   void release_forgotten();

@@ -128,7 +128,6 @@ class BookSide {
     std::int64_t best = best_slot_;
     std::int64_t count = static_cast<std::int64_t>(level_count_);
     const std::int64_t base = base_;
-    Slot* const slots = slots_.get();
     std::size_t i = from;
     for (; i < levels.size(); ++i) {
       std::int64_t key = 0;
@@ -137,14 +136,7 @@ class BookSide {
       const std::int64_t slot = key - base;
       if (static_cast<std::uint64_t>(slot) >= static_cast<std::uint64_t>(kWindowTicks)) [[unlikely]]
         break;
-      const std::int64_t qty_raw = levels[i].qty.raw() > 0 ? levels[i].qty.raw() : 0;
-      const bool present = qty_raw != 0;
-      count += mark(slot, present);
-      slots[slot] = Slot{qty_raw, now_ns};
-      const std::int64_t candidate = present ? slot : -1;
-      best = candidate > best ? candidate : best;
-      if (!present && slot == best) [[unlikely]]
-        best = prev_occupied(slot - 1);
+      write_level(slot, levels[i].qty.raw() > 0 ? levels[i].qty.raw() : 0, now_ns, best, count);
     }
     best_slot_ = best;
     level_count_ = static_cast<std::size_t>(count);
@@ -215,14 +207,22 @@ class BookSide {
     const auto s = static_cast<std::size_t>(slot);
     return (bits_[s >> 6] >> (s & 63)) & 1;
   }
-  void set_in_window(std::int64_t slot, std::int64_t qty_raw, TimestampNs now_ns) {
+  // One level in the window: its bit, its slot, and the side's best slot and level count, which the caller
+  // holds (in registers through a run).
+  void write_level(std::int64_t slot, std::int64_t qty_raw, TimestampNs now_ns, std::int64_t& best,
+                   std::int64_t& count) {
     const bool present = qty_raw != 0;
-    level_count_ = static_cast<std::size_t>(static_cast<std::int64_t>(level_count_) + mark(slot, present));
+    count += mark(slot, present);
     slots_[static_cast<std::size_t>(slot)] = Slot{qty_raw, now_ns};
     const std::int64_t candidate = present ? slot : -1;
-    best_slot_ = candidate > best_slot_ ? candidate : best_slot_;
-    if (!present && slot == best_slot_) [[unlikely]]
-      best_slot_ = prev_occupied(slot - 1);
+    best = candidate > best ? candidate : best;
+    if (!present && slot == best) [[unlikely]]
+      best = prev_occupied(slot - 1);
+  }
+  void set_in_window(std::int64_t slot, std::int64_t qty_raw, TimestampNs now_ns) {
+    std::int64_t count = static_cast<std::int64_t>(level_count_);
+    write_level(slot, qty_raw, now_ns, best_slot_, count);
+    level_count_ = static_cast<std::size_t>(count);
   }
   void set_outside(std::int64_t key, std::int64_t qty_raw, TimestampNs now_ns);
   // Re-centres when the touch left the comfortable middle of the window or the window emptied.

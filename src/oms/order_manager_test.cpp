@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <vector>
 
 #include "oms/oms_test_support.hpp"
 
@@ -105,6 +106,33 @@ TEST(OrderManagerWithTheWriterThread, SendsEveryChildOnlyAfterTheRecordThatMadeI
     journal->set_append_listener(nullptr);
   }
   for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+}
+
+TEST(UntilDurable, LetsItemsGoInOrderOnceTheirSeqIsDurableAndForgetsThoseARollbackTook) {
+  UntilDurable<int> held;
+  held.hold(3, 30);
+  held.hold(3, 31);
+  held.hold(5, 50);
+  held.hold(8, 80);
+  std::vector<int> gone;
+  EXPECT_EQ(held.release(2, [&](int i) { gone.push_back(i); }), 0u);
+  EXPECT_EQ(held.release(4, [&](int i) { gone.push_back(i); }), 2u);
+  EXPECT_EQ(gone, (std::vector<int>{30, 31}));
+  // One let go may hold another (the journal's seq never goes back): it goes in the same call when durable.
+  EXPECT_EQ(held.release(8,
+                         [&](int i) {
+                           gone.push_back(i);
+                           if (i == 50) held.hold(8, 81);
+                         }),
+            3u);
+  EXPECT_EQ(gone, (std::vector<int>{30, 31, 50, 80, 81}));
+  held.hold(9, 90);
+  held.hold(10, 100);
+  held.drop_after(9);  // seq 10 was rolled back
+  EXPECT_EQ(held.size(), 1u);
+  EXPECT_EQ(held.release(100, [&](int i) { gone.push_back(i); }), 1u);
+  EXPECT_EQ(gone, (std::vector<int>{30, 31, 50, 80, 81, 90}));
+  EXPECT_TRUE(held.empty());
 }
 
 }  // namespace
