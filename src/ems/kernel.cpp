@@ -42,6 +42,9 @@ double to_base(const VenueListing& listing, Qty qty, Price price) {
 
 struct Kernel::Running {
   ParentId id;
+  std::uint64_t order = 0;  // in acceptance order (after_event looks at parents in this order)
+  std::size_t slot = 0;
+  bool marked = false;  // after_event looks at it (Kernel::mark)
   InstrumentId instrument;
   std::unique_ptr<ParentExecution> exec;
   std::unique_ptr<Algo> made;  // a new parent's algo, made at its acceptance, until it starts
@@ -88,6 +91,7 @@ struct Kernel::InstrumentState {
   // these, not to a scan of every parent. An ended parent (or one whose algo was dropped) leaves the list at
   // the next market event; the generation keeps a slot taken by a later parent from answering for it.
   std::vector<std::uint64_t> watchers;
+  std::uint64_t ended_seen = 0;  // Kernel::ended_count_ when the watchers were last pruned
   // The deepest view its parents' algos ask for, worked out again only when one starts or ends.
   std::size_t depth = kDefaultDepth;
   bool depth_stale = true;
@@ -99,6 +103,7 @@ Kernel::Kernel(const Config& config, md::MarketSource& market, oms::OrderManager
   benchmark_venue_ = market_->venue_index(
       VenueId(options_.benchmark_venue.empty() ? config_.primary_venue : options_.benchmark_venue));
   consolidated_benchmark_ = config_.tca.arrival_mid == "consolidated";
+  manager_.collect_touched_parents();
 }
 
 Kernel::~Kernel() = default;
@@ -124,8 +129,11 @@ std::size_t Kernel::place(std::unique_ptr<Running> p) {
     parents_.push_back(std::move(p));
     slot_generation_.push_back(0);
   }
+  parents_[slot]->order = next_order_++;
+  parents_[slot]->slot = slot;
   by_parent_[id] = slot;
   active_.push_back(slot);
+  mark(*parents_[slot]);
   return slot;
 }
 
@@ -356,6 +364,7 @@ void Kernel::start(Running& p) {
     // reconciled before this runs, and those still open are canceled.
     if (auto restored = p.exec->algo().restore(p.saved_state); !restored) {
       p.exec.reset();
+      ++ended_count_;  // it watches no more
       begin_cancel(p, "its algo could not be resumed: " + restored.message());
       return;
     }
@@ -524,6 +533,7 @@ Status Kernel::pause(ParentId parent) {
   if (p->exec == nullptr || p->ended || p->canceling || p->exec->algo().done())
     return make_error("the parent is not working");
   if (p->exec->algo().phase() == AlgoPhase::Paused) return make_error("the parent is already paused");
+  mark(*p);
   p->exec->pause(now());
   return {};
 }
@@ -533,6 +543,7 @@ Status Kernel::resume(ParentId parent) {
   if (p == nullptr) return make_error("no parent " + std::to_string(parent.value()));
   if (p->exec == nullptr || p->ended || p->exec->algo().phase() != AlgoPhase::Paused)
     return make_error("the parent is not paused");
+  mark(*p);
   p->exec->resume(market_now(p->instrument));
   return {};
 }
@@ -550,6 +561,7 @@ void Kernel::cancel_all(const std::string& why) {
 // Recorded in the OMS, its algo stopped, and its open children canceled (retried until the gate lets each
 // cancel through).
 void Kernel::begin_cancel(Running& p, const std::string& why) {
+  mark(p);
   p.canceling = true;
   p.cancel_reason = why;
   const oms::ParentRecord* record = manager_.oms().parent(p.id);
@@ -568,6 +580,7 @@ Status Kernel::amend(ParentId parent, Qty qty, Price limit, TimestampNs end_ns) 
   if (p->exec == nullptr) return make_error("the parent is being recovered");
   if (p->ended || p->market_closed || p->exec->algo().done())
     return make_error("too late: the parent is already ending");
+  mark(*p);
   // A leg's quantity is what its list's limit is measured against: changed under commitments already made,
   // the list could lean past it.
   if (p->list != nullptr && qty.is_set())
@@ -718,12 +731,17 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   const std::optional<double> mid = record_history(st, ref, event, base);
   st.meter->on_event(*market_, ref.venue, print, base, t);
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
-  std::erase_if(st.watchers, [&](std::uint64_t watcher) { return watching(watcher) == nullptr; });
+  if (st.ended_seen != ended_count_) {
+    st.ended_seen = ended_count_;
+    std::erase_if(st.watchers, [&](std::uint64_t watcher) { return watching(watcher) == nullptr; });
+  }
   const bool any = !st.watchers.empty() || st.placer->watches_market();
   if (!any) {
-    bool waiting = false;
-    for (std::size_t slot : active_)
-      waiting = waiting || (!parents_[slot]->started && !parents_[slot]->ended);
+    bool waiting = false;  // a parent not started yet looks at every event, so it is among these
+    for (const Attention& at : attention_) {
+      const Running* p = at.slot < parents_.size() ? parents_[at.slot].get() : nullptr;
+      waiting = waiting || (p != nullptr && p->order == at.order && !p->started && !p->ended);
+    }
     if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
     if (waiting) after_event();      // a recovered parent starts on the first event after the reconciliation
     manager_.oms().forget_ended(t);  // a quiet market lets go of ended parents too
@@ -828,6 +846,7 @@ void Kernel::on_timer(std::uint64_t id, TimestampNs now_ns) {
   if (running == nullptr) return;  // a parent that left memory
   Running& p = *running;
   if (p.ended) return;
+  mark(p);
   if (kind == kForceEnd) {
     // The venues closed with the data; children they never answered for are left open in the OMS.
     const oms::ParentRecord* record = manager_.oms().parent(p.id);
@@ -869,24 +888,73 @@ void Kernel::note_sent_children(Running& p) {
 
 // After each event: the journal committed and requests sent (one flush for every parent), then each parent
 // that has finished says so, and the observer may tell what is now durable.
+void Kernel::mark(Running& p) {
+  if (p.marked || p.ended) return;
+  p.marked = true;
+  attention_.push_back({p.order, p.slot});
+}
+
+bool Kernel::looks_every_event(const Running& p) {
+  // Starting (a recovered parent waits for the reconciliation), retrying cancels, waiting for its list's
+  // reference price: these look again at each event whatever happened to them.
+  return !p.ended && (!p.started || p.sweep || (p.list != nullptr && !p.priced));
+}
+
+// After each event: the journal committed and requests sent (one flush for every parent), then each parent
+// that has finished says so, and the observer may tell what is now durable. The parents looked at are those
+// something happened to (a record of theirs, their children's or their algo's; the kernel's own doing) and
+// those that look at every event: in acceptance order, a parent touched while the pass is on is looked at in
+// this pass when it comes later in that order and at the next event otherwise, as a pass over every parent
+// would; a parent nothing happened to has nothing to do here.
 void Kernel::after_event() {
   check(manager_.flush());
-  for (std::size_t i = 0; i < active_.size(); ++i) {
-    Running& p = *parents_[active_[i]];
-    if (p.ended) continue;
-    if (!p.started && !manager_.reconciling()) start(p);
-    if (p.exec != nullptr) check(p.exec->check_journal());
-    if (p.exec != nullptr) price_leg(p);  // a list leg's reference price, until it has one
-    note_sent_children(p);
-    if (p.sweep) sweep_cancels(p);
-    maybe_end(p);
+  const auto later = [](const Attention& a, const Attention& b) { return a.order > b.order; };
+  const auto take_touched = [&](std::uint64_t after_order) {
+    manager_.take_touched_parents(touched_);
+    for (std::uint64_t id : touched_) {
+      Running* p = find(ParentId(id));
+      if (p == nullptr || p->ended) continue;
+      if (p->order > after_order && !p->marked) {
+        p->marked = true;
+        looking_.push_back({p->order, p->slot});
+        std::push_heap(looking_.begin(), looking_.end(), later);
+      } else {
+        mark(*p);  // at the next event
+      }
+    }
+  };
+  looking_.clear();
+  looking_.swap(attention_);
+  std::make_heap(looking_.begin(), looking_.end(), later);
+  take_touched(0);
+  while (!looking_.empty()) {
+    std::pop_heap(looking_.begin(), looking_.end(), later);
+    const Attention at = looking_.back();
+    looking_.pop_back();
+    Running* running = at.slot < parents_.size() ? parents_[at.slot].get() : nullptr;
+    if (running == nullptr || running->order != at.order) continue;  // its slot was freed meanwhile
+    Running& p = *running;
+    p.marked = false;
+    if (!p.ended) {
+      if (!p.started && !manager_.reconciling()) start(p);
+      if (p.exec != nullptr) check(p.exec->check_journal());
+      if (p.exec != nullptr) price_leg(p);  // a list leg's reference price, until it has one
+      note_sent_children(p);
+      if (p.sweep) sweep_cancels(p);
+      maybe_end(p);
+    }
+    take_touched(p.order);
+    if (looks_every_event(p)) mark(p);
   }
-  // Ended parents leave the list every event walks; memory, once the OMS has forgotten them.
-  std::erase_if(active_, [&](std::size_t slot) {
-    if (!parents_[slot]->ended) return false;
-    ended_.push_back(slot);
-    return true;
-  });
+  // Ended parents leave the list of working ones; memory, once the OMS has forgotten them.
+  if (ended_since_prune_) {
+    ended_since_prune_ = false;
+    std::erase_if(active_, [&](std::size_t slot) {
+      if (!parents_[slot]->ended) return false;
+      ended_.push_back(slot);
+      return true;
+    });
+  }
   release_forgotten();
   const Status committed = manager_.flush();
   check(committed);
@@ -974,6 +1042,8 @@ void Kernel::end(Running& p, oms::ParentEvent event, const std::string& text) {
   check(manager_.end_parent(p.id, event, text, now()));
   check(manager_.flush());
   p.ended = true;
+  ended_since_prune_ = true;
+  ++ended_count_;
   state_of(p.instrument).depth_stale = true;
   if (observer_ != nullptr) observer_->on_parent_ended(p.id, now());
 }
@@ -984,6 +1054,7 @@ void Kernel::data_ended() {
   for (std::size_t slot : active_) {
     Running& p = *parents_[slot];
     if (p.ended) continue;
+    mark(p);
     p.market_closed = true;
     p.started = true;  // a parent still waiting for its recovery will not start now
     if (p.exec != nullptr && !p.exec->algo().done())

@@ -180,6 +180,9 @@ class Kernel final : public md::MarketListener {
   void maybe_end(Running& p);
   void end(Running& p, oms::ParentEvent event, const std::string& text);
   void after_event();
+  // after_event looks at `p` (at the next event when a pass is on).
+  void mark(Running& p);
+  static bool looks_every_event(const Running& p);
   Running* find(ParentId parent);
   const Running* find(ParentId parent) const;
   InstrumentState& state_of(const InstrumentId& instrument);
@@ -234,6 +237,17 @@ class Kernel final : public md::MarketListener {
   std::map<std::string, std::unique_ptr<ListBalance>> lists_;  // by list id
   bool market_closed_ = false;
   std::uint64_t durable_seen_ = 0;  // the journal's durable seq at the last on_durable()
+  // The parents after_event looks at (Kernel::mark), by acceptance order and slot; the pass's own heap; the
+  // OMS's touched parents, taken.
+  struct Attention {
+    std::uint64_t order = 0;
+    std::size_t slot = 0;
+  };
+  std::vector<Attention> attention_, looking_;
+  std::vector<std::uint64_t> touched_;
+  std::uint64_t next_order_ = 1;
+  bool ended_since_prune_ = false;  // a parent ended since `active_` was last pruned
+  std::uint64_t ended_count_ = 0;   // parents ended (or their algo dropped): the watcher lists prune on it
   Status error_;
 };
 

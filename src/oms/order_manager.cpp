@@ -25,16 +25,48 @@ VenueSession* OrderManager::session(const VenueId& venue) const {
   return nullptr;
 }
 
+std::uint64_t OrderManager::parent_of(const RecordBody& body) const {
+  return std::visit(
+      [&](const auto& b) -> std::uint64_t {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, ParentOrder> || std::is_same_v<T, ParentCancelRequest> ||
+                      std::is_same_v<T, ParentAmend> || std::is_same_v<T, ParentDone> ||
+                      std::is_same_v<T, AlgoStateChange>) {
+          return b.id.value();
+        } else if constexpr (std::is_same_v<T, ParentRejected>) {
+          return b.parent.id.value();
+        } else if constexpr (std::is_same_v<T, RiskDenial>) {
+          return b.parent.value();
+        } else if constexpr (std::is_same_v<T, NewOrder>) {
+          return b.parent_id.value();
+        } else if constexpr (std::is_same_v<T, CancelOrder> || std::is_same_v<T, AmendOrder> ||
+                             std::is_same_v<T, OrderStatusQuery> || std::is_same_v<T, ExecutionReport>) {
+          const ChildOrder* child = oms_.child(b.client_order_id);
+          return child == nullptr ? 0 : child->order.parent_id.value();
+        } else {
+          return 0;
+        }
+      },
+      body);
+}
+
 Status OrderManager::record(RecordBody body, TimestampNs now_ns) {
   if (!broken_.ok()) return broken_;
   auto seq = journal_.append(now_ns, body);
-  if (!seq) return make_error(seq.error().message);
+  if (!seq) {
+    if (collect_touched_)
+      if (const std::uint64_t parent = parent_of(body); parent != 0) touched_.push_back(parent);
+    return make_error(seq.error().message);
+  }
   if (probe_) probe_("append");
   Record r;
   r.seq = *seq;
   r.ts_ns = now_ns;
   r.body = std::move(body);
-  return oms_.apply(r);
+  Status applied = oms_.apply(r);
+  if (collect_touched_)
+    if (const std::uint64_t parent = parent_of(r.body); parent != 0) touched_.push_back(parent);
+  return applied;
 }
 
 Result<ParentId> OrderManager::accept_parent(ParentOrder parent, TimestampNs now_ns) {

@@ -92,6 +92,15 @@ class OrderManager : public ExecutionListener {
   bool reconciling() const { return !awaiting_status_.empty(); }
   const std::vector<ClientOrderId>& awaiting_status() const { return awaiting_status_; }
 
+  // The parents whose records (their own, their children's, their algo's) were recorded since the last
+  // take, in the order recorded, repeats included: what the kernel looks at after an event, rather than
+  // every working parent. Kept only once asked for (whoever asks takes them after each event).
+  void collect_touched_parents() { collect_touched_ = true; }
+  void take_touched_parents(std::vector<std::uint64_t>& into) {
+    into.clear();
+    into.swap(touched_);
+  }
+
   // Crash testing: called at each point where a process could die ("append", "commit", "dispatch").
   void set_probe(std::function<void(const char* point)> probe) { probe_ = std::move(probe); }
 
@@ -100,6 +109,8 @@ class OrderManager : public ExecutionListener {
       : oms_(config), journal_(journal), gate_(gate) {}
   Status send_cancel(ClientOrderId id, TimestampNs now_ns);
   Status record(RecordBody body, TimestampNs now_ns);
+  // The parent a record is about (0: none, or a child the OMS does not know).
+  std::uint64_t parent_of(const RecordBody& body) const;
   VenueSession* session(const VenueId& venue) const;
 
   Oms oms_;
@@ -116,6 +127,8 @@ class OrderManager : public ExecutionListener {
   Status event_error_;
   Status broken_;  // set when a commit lost applied records: nothing more is recorded or sent
   std::function<void(const char*)> probe_;
+  bool collect_touched_ = false;
+  std::vector<std::uint64_t> touched_;
 };
 
 }  // namespace tranche::oms
