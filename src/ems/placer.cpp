@@ -549,6 +549,11 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
   // is working, not with every intent ever submitted.
   bool sent_any = false;
   for (std::size_t id : active_) has_working_[id] = 0;
+  // The changed venue's view, found once (most children rest where the book moved, or are skipped).
+  const VenueView* changed_view = nullptr;
+  if (changed != nullptr)
+    for (const auto& v : views)
+      if (v.venue == *changed) changed_view = &v;
   for (Working& w : working_) {
     const std::size_t id = w.intent;
     IntentState& st = states_[id];
@@ -571,22 +576,29 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
     if (!must_cross && !w.recheck && changed != nullptr && !(w.venue == *changed))
       continue;  // its book did not move
-    const VenueView* view = nullptr;
-    for (const auto& v : views)
-      if (v.venue == w.venue) view = &v;
+    const VenueView* view =
+        changed_view != nullptr && w.venue == changed_view->venue ? changed_view : nullptr;
+    if (view == nullptr)
+      for (const auto& v : views)
+        if (v.venue == w.venue) view = &v;
     bool pull = must_cross;
     bool signal_pull = false;
     if (view != nullptr) {
       // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
       const auto& levels = in.side == Side::Buy ? view->bids : view->asks;
       double shown = 0;
-      for (const md::Level& l : levels) {
-        if (l.price == w.price) {
-          shown = base_from_units(view->listing, l.qty, l.price).to_double();
-          break;
+      // Past the deepest level shown (a child parked at its limit far behind): nothing shown at its price,
+      // without a walk down every level.
+      const bool beyond = !levels.empty() && (in.side == Side::Buy ? levels.back().price > w.price
+                                                                   : levels.back().price < w.price);
+      if (!beyond)
+        for (const md::Level& l : levels) {
+          if (l.price == w.price) {
+            shown = base_from_units(view->listing, l.qty, l.price).to_double();
+            break;
+          }
+          if (in.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
         }
-        if (in.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
-      }
       w.ahead = std::min(w.ahead, shown);
       st.queue_ahead = w.ahead;
     }
@@ -647,9 +659,10 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     }
   }
   for (std::size_t id : active_) {
+    if (has_working_[id]) continue;  // the common case, known without touching the intent
     IntentState& st = states_[id];
     const Intent& in = intents_[id];
-    if (st.done || has_working_[id] || in.urgency == Urgency::Aggressive) continue;
+    if (st.done || in.urgency == Urgency::Aggressive) continue;
     if (now_ns < st.retry_after_ns) continue;
     // Nothing working: place again, passively, or cross for the rest when the deadline requires. What a
     // closed child's venue said it executed, not yet reported, is still on its way: not sent twice.
