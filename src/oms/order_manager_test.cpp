@@ -108,6 +108,62 @@ TEST(OrderManagerWithTheWriterThread, SendsEveryChildOnlyAfterTheRecordThatMadeI
   for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
 }
 
+TEST(OrderManagerTouchedParents, NamesTheParentOfEachRecordItsOwnItsChildrensAndItsAlgosInOrder) {
+  const fs::path path =
+      fs::temp_directory_path() / ("tranche_om_touched_" + std::to_string(::getpid()) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+  const Config config = testing::two_venue_config();
+  {
+    auto journal = Journal::open(path.string()).value();
+    LetEverythingThrough gate;
+    auto manager = OrderManager::open(config, *journal, gate).value();
+    DurabilityWitness venue(VenueId("spot"), *journal);
+    manager->add_session(&venue);
+    ParentOrder parent;
+    parent.account = AccountId("acct");
+    parent.instrument = InstrumentId("ETH-USDT");
+    parent.qty = q("10");
+    parent.algo = "twap";
+    std::vector<std::uint64_t> touched;
+    const ParentId first = manager->accept_parent(parent, 1).value();
+    manager->take_touched_parents(touched);
+    EXPECT_TRUE(touched.empty()) << "kept before anyone asked for them";
+
+    manager->collect_touched_parents();
+    const ParentId second = manager->accept_parent(parent, 2).value();
+    NewOrder child;
+    child.parent_id = first;
+    child.venue = VenueId("spot");
+    child.instrument = InstrumentId("ETH-USDT");
+    child.side = Side::Buy;
+    child.qty = q("0.5");
+    child.price = p("2600.00");
+    const ClientOrderId sent = manager->send_child(child, 3).value();
+    ASSERT_TRUE(manager->record_algo_state(second, "slice", "why", 4).ok());
+    ExecutionReport fill;
+    fill.client_order_id = sent;
+    fill.venue = VenueId("spot");
+    fill.instrument = InstrumentId("ETH-USDT");
+    fill.side = Side::Buy;
+    fill.exec_type = ExecType::Trade;
+    fill.status = OrderStatus::PartiallyFilled;
+    fill.exec_id = ExecId("f1");
+    fill.last_qty = fill.cum_qty = q("0.2");
+    fill.leaves_qty = q("0.3");
+    fill.last_price = p("2600.00");
+    fill.received_ns = fill.venue_ns = 5;
+    manager->on_execution_report(fill);
+    ASSERT_TRUE(manager->cancel_child(sent, 6).ok());
+    ASSERT_TRUE(manager->record_note("no parent's", 7).ok());
+    manager->take_touched_parents(touched);
+    EXPECT_EQ(touched, (std::vector<std::uint64_t>{second.value(), first.value(), second.value(),
+                                                   first.value(), first.value()}));
+    manager->take_touched_parents(touched);
+    EXPECT_TRUE(touched.empty()) << "a take empties the list";
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+}
+
 TEST(UntilDurable, LetsItemsGoInOrderOnceTheirSeqIsDurableAndForgetsThoseARollbackTook) {
   UntilDurable<int> held;
   held.hold(3, 30);
