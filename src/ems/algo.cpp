@@ -359,6 +359,17 @@ void Algo::on_timer(AlgoHost& host, const AlgoMarket& market) {
   work(host, market);
 }
 
+Algo::BookInterest Algo::book_interest() const {
+  // As on_market reads it.
+  BookInterest interest;
+  if (phase_ == AlgoPhase::Ending || (phase_ == AlgoPhase::Working && (!watches_market() || reads_books()))) {
+    interest.every = true;
+  } else if (phase_ == AlgoPhase::Working && params_.would_price.is_set()) {
+    (side_ == Side::Buy ? interest.ask_at_or_below : interest.bid_at_or_above) = params_.would_price;
+  }
+  return interest;
+}
+
 void Algo::on_market(AlgoHost& host, const AlgoMarket& market) {
   if (phase_ == AlgoPhase::Ending) return check_done(host, market);
   // An algo that does not watch the market hears on_market only for its children's reports: it works on each.

@@ -150,6 +150,20 @@ class Algo {
   // Whether it acts on market events (most do: a schedule watches its would-price, counts others' volume);
   // a sweep acts only on its children's reports and its timers, so the kernel builds it no market per event.
   virtual bool watches_market() const { return true; }
+  // What of a book event (not a print) its on_market acts on, so that its host may tell without calling it:
+  // every event (ending; an algo that reads the books), the best ask or bid reaching its would-price, or
+  // none (waiting, paused, a schedule without a would-price). It changes only with the algo's phase and
+  // terms, which its host learns of (each change is journaled).
+  struct BookInterest {
+    bool every = false;
+    Price ask_at_or_below = Price::unset();
+    Price bid_at_or_above = Price::unset();
+    bool wants(const AlgoMarket& m) const {
+      return every || (ask_at_or_below.is_set() && m.valid() && m.ask <= ask_at_or_below) ||
+             (bid_at_or_above.is_set() && m.valid() && m.bid >= bid_at_or_above);
+    }
+  };
+  BookInterest book_interest() const;
   // Whether a report of its children may make it act now (the kernel builds its market only then): a sweep
   // acts once its wave is over.
   virtual bool acts_on_report(const AlgoHost& host) const {
@@ -200,6 +214,8 @@ class Algo {
     (void)host;
     (void)market;
   }
+  // Whether it overrides on_book (it acts on what the books show, on every event while it works).
+  virtual bool reads_books() const { return false; }
   virtual bool works_on_fills() const { return false; }
   // Others' volume expected by t (the participation cap of the next slice): what was seen, unless the algo
   // forecasts it. A forecast, so a real number.

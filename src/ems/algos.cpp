@@ -314,6 +314,7 @@ class ArrivalPrice final : public Algo {
     return base_from_model(due_then + left_then * (1 - ac_remaining_share(kappa_, T, seconds(t - from))));
   }
 
+  bool reads_books() const override { return true; }
   void on_book(AlgoHost& host, const AlgoMarket& market) override {
     (void)host;
     // The volatility since the start: the mid of the best bid and offer across the tradable venues, sampled
@@ -584,6 +585,7 @@ class Seek final : public Algo {
     rest(host, market);
   }
 
+  bool reads_books() const override { return true; }
   void on_book(AlgoHost& host, const AlgoMarket& market) override {
     observe(market);
     if (taking(host)) return;

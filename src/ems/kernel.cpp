@@ -45,6 +45,9 @@ struct Kernel::Running {
   std::uint64_t order = 0;  // in acceptance order (after_event looks at parents in this order)
   std::size_t slot = 0;
   bool marked = false;  // after_event looks at it (Kernel::mark)
+  // Its place among its instrument's watchers (InstrumentState::watchers), when it is one.
+  InstrumentState* watched_in = nullptr;
+  std::size_t watch_pos = 0;
   InstrumentId instrument;
   std::unique_ptr<ParentExecution> exec;
   std::unique_ptr<Algo> made;  // a new parent's algo, made at its acceptance, until it starts
@@ -90,7 +93,14 @@ struct Kernel::InstrumentState {
   // them), in the order they started (which is the order they were accepted in): each market event goes to
   // these, not to a scan of every parent. An ended parent (or one whose algo was dropped) leaves the list at
   // the next market event; the generation keeps a slot taken by a later parent from answering for it.
-  std::vector<std::uint64_t> watchers;
+  // Beside each, what of a book event its algo acts on (Algo::book_interest, kept by
+  // Kernel::refresh_interest): a watcher with nothing to act on is not called, and its parent's memory is not
+  // touched.
+  struct Watcher {
+    std::uint64_t index = 0;
+    Algo::BookInterest interest;
+  };
+  std::vector<Watcher> watchers;
   std::uint64_t ended_seen = 0;  // Kernel::ended_count_ when the watchers were last pruned
   // The deepest view its parents' algos ask for, worked out again only when one starts or ends.
   std::size_t depth = kDefaultDepth;
@@ -353,7 +363,11 @@ void Kernel::start(Running& p) {
   p.exec = std::make_unique<ParentExecution>(manager_, *st.placer, std::move(algo), order,
                                              [this, index](TimestampNs at) { set_timer(at, kWake, index); });
   st.depth_stale = true;
-  if (p.exec->algo().watches_market()) st.watchers.push_back(index);
+  if (p.exec->algo().watches_market()) {
+    p.watched_in = &st;
+    p.watch_pos = st.watchers.size();
+    st.watchers.push_back({index, p.exec->algo().book_interest()});
+  }
   if (record->order.end_ns != 0) set_timer(record->order.end_ns + kGraceNs, kGrace, index);
   if (p.list != nullptr) {
     p.exec->set_list(p.list);
@@ -733,7 +747,14 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   // Only what watches the market gets it (a sweep waits for its reports: no views are built for it).
   if (st.ended_seen != ended_count_) {
     st.ended_seen = ended_count_;
-    std::erase_if(st.watchers, [&](std::uint64_t watcher) { return watching(watcher) == nullptr; });
+    std::size_t kept = 0;
+    for (const InstrumentState::Watcher& w : st.watchers) {
+      Running* p = watching(w.index);
+      if (p == nullptr) continue;
+      p->watch_pos = kept;
+      st.watchers[kept++] = w;
+    }
+    st.watchers.resize(kept);
   }
   const bool any = !st.watchers.empty() || st.placer->watches_market();
   if (!any) {
@@ -753,13 +774,15 @@ void Kernel::on_market_data(const md::MarketRef& ref, const md::Event& event) {
   if (print) st.placer->on_trade(ref.venue_id, event.side, event.price, base, t);
   // By index: an algo's call may start or end parents (the list grows; ended ones stay until the next event).
   for (std::size_t i = 0, n = st.watchers.size(); i < n; ++i) {
-    Running* watcher = watching(st.watchers[i]);
+    if (!print && !st.watchers[i].interest.wants(m)) continue;  // nothing on this book it would act on
+    Running* watcher = watching(st.watchers[i].index);
     if (watcher == nullptr) continue;
     Running& p = *watcher;
     if (print)
       p.exec->algo().on_trade(*p.exec, m, base);
     else
       p.exec->algo().on_market(*p.exec, m);
+    refresh_interest(p);
   }
   if (observer_ != nullptr) observer_->on_market_event(ref, event, mid);
   after_event();
@@ -888,6 +911,13 @@ void Kernel::note_sent_children(Running& p) {
 
 // After each event: the journal committed and requests sent (one flush for every parent), then each parent
 // that has finished says so, and the observer may tell what is now durable.
+void Kernel::refresh_interest(Running& p) {
+  if (p.watched_in == nullptr || p.exec == nullptr || p.ended) return;
+  std::vector<InstrumentState::Watcher>& watchers = p.watched_in->watchers;
+  if (p.watch_pos < watchers.size() && running_at(watchers[p.watch_pos].index) == &p)
+    watchers[p.watch_pos].interest = p.exec->algo().book_interest();
+}
+
 void Kernel::mark(Running& p) {
   if (p.marked || p.ended) return;
   p.marked = true;
@@ -942,6 +972,7 @@ void Kernel::after_event() {
       note_sent_children(p);
       if (p.sweep) sweep_cancels(p);
       maybe_end(p);
+      refresh_interest(p);
     }
     take_touched(p.order);
     if (looks_every_event(p)) mark(p);

@@ -182,6 +182,8 @@ class Kernel final : public md::MarketListener {
   void after_event();
   // after_event looks at `p` (at the next event when a pass is on).
   void mark(Running& p);
+  // Its watcher entry's interest, after its algo was called or something happened to it.
+  void refresh_interest(Running& p);
   static bool looks_every_event(const Running& p);
   Running* find(ParentId parent);
   const Running* find(ParentId parent) const;
