@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <sstream>
 
@@ -87,10 +88,14 @@ void Placer::release(std::size_t id) {
   for (ClientOrderId child : children_[id]) intent_of_child_.erase(child.value());
   std::vector<ClientOrderId>().swap(children_[id]);
   states_[id] = IntentState{};
-  states_[id].done = true;
+  set_done(id);
   intents_[id] = Intent{};
   std::erase(active_, id);
-  std::erase_if(working_, [&](const Working& w) { return w.intent == id; });
+  for (std::size_t k = working_.size(); k-- > 0;)
+    if (working_[k].intent == id) {
+      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(k));
+      hot_.erase(hot_.begin() + static_cast<std::ptrdiff_t>(k));
+    }
   std::erase_if(held_, [&](const Held& h) { return h.intent == id; });
   free_ids_.push_back(id);
 }
@@ -113,7 +118,7 @@ Qty Placer::in_flight(std::size_t id) const {
 Qty Placer::own_resting_units(const VenueId& venue, Side side, Price price) const {
   Qty total;
   for (const Working& w : working_) {
-    if (!w.passive || w.price != price || !(w.venue == venue) || intents_[w.intent].side != side) continue;
+    if (!w.passive || w.price != price || !(w.venue == venue) || w.side != side) continue;
     if (const oms::ChildOrder* c = manager_.oms().child(w.child); c != nullptr && c->open())
       total += c->leaves_qty();
   }
@@ -135,7 +140,7 @@ Qty Placer::remaining(std::size_t id) const {
 void Placer::on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns) {
   // Our place in each queue: prints at our price hit the orders ahead of us first.
   for (Working& w : working_)
-    if (w.passive && w.venue == venue && intents_[w.intent].side == opposite(aggressor) && price == w.price)
+    if (w.passive && w.venue == venue && w.side == opposite(aggressor) && price == w.price)
       w.ahead = std::max(0.0, w.ahead - base);
   TradeRate& r = rates_[{venue.str(), static_cast<int>(opposite(aggressor))}];
   if (r.last_ns != 0)
@@ -219,13 +224,26 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
         now_ns + std::min<DurationNs>(params_.cancel_retry_ns << std::min<std::uint32_t>(st.refusals, 7),
                                       10 * kNanosPerSecond);
     if (st.refusals >= kMaxRefusals && !in_flight(id).is_positive()) {
-      st.done = true;
+      set_done(id);
       st.last_decision += " (refused " + std::to_string(st.refusals) + " times: given up)";
     }
     return;
   }
   states_[id].refusals = 0;
   working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead, now_ns, 0});
+  const Intent& in = intents_[id];
+  working_.back().side = in.side;
+  working_.back().urgency = in.urgency;
+  working_.back().deadline_ns = in.deadline_ns;
+  working_.back().limit = in.limit;
+  working_.back().signals = in.signals;
+  WorkingHot hot;
+  hot.child = *sent;
+  hot.deadline_ns = in.deadline_ns;
+  hot.intent = static_cast<std::uint32_t>(id);
+  hot.venue = venue_slot(order.venue);
+  hot.aggressive = in.urgency == Urgency::Aggressive;
+  hot_.push_back(hot);
   children_[id].push_back(*sent);
   intent_of_child_[sent->value()] = id;
   ++states_[id].children;
@@ -246,11 +264,13 @@ std::size_t Placer::new_intent(const Intent& intent) {
     states_[id] = IntentState{};
     children_[id].clear();
     has_working_[id] = 0;
+    done_[id] = 0;
   } else {
     intents_.push_back(intent);
     states_.emplace_back();
     children_.emplace_back();
     has_working_.push_back(0);
+    done_.push_back(0);
   }
   states_[id].qty = intent.qty;
   return id;
@@ -260,7 +280,7 @@ std::size_t Placer::submit_held(const Intent& intent, bool open, const std::stri
   Intent held = intent;
   if (!open) held.qty = Qty{};
   const std::size_t id = new_intent(held);
-  states_[id].done = !open;
+  if (!open) set_done(id);
   states_[id].last_decision = why;
   return id;
 }
@@ -273,7 +293,7 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
     // A sweep that found nothing to take (and holds nothing back) is over at once.
     if (states_[id].children == 0 &&
         std::none_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; }))
-      states_[id].done = true;
+      set_done(id);
   } else {
     place_passive(id, views, now_ns);
   }
@@ -388,7 +408,7 @@ void Placer::settle_aggressive(std::size_t id) {
       std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
   const bool holding = std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; });
   if (intents_[id].urgency == Urgency::Aggressive && !working && !holding && !in_flight(id).is_positive())
-    states_[id].done = true;
+    set_done(id);
 }
 
 void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns) {
@@ -453,7 +473,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     bool any_tradable = false;
     for (const VenueView& v : views) any_tradable = any_tradable || v.tradable;
     if (any_tradable && !in_flight(id).is_positive()) {
-      states_[id].done = true;
+      set_done(id);
       states_[id].last_decision += ": " + want.to_string() + " left, below what any venue takes";
     }
     return;
@@ -548,17 +568,29 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
   // One pass over the working children, then one over the intents left with none: the cost grows with what
   // is working, not with every intent ever submitted.
   bool sent_any = false;
+  assert(hot_.size() == working_.size());
   for (std::size_t id : active_) has_working_[id] = 0;
   // The changed venue's view, found once (most children rest where the book moved, or are skipped).
   const VenueView* changed_view = nullptr;
   if (changed != nullptr)
     for (const auto& v : views)
       if (v.venue == *changed) changed_view = &v;
-  for (Working& w : working_) {
-    const std::size_t id = w.intent;
-    IntentState& st = states_[id];
-    const Intent& in = intents_[id];
-    if (st.done) {
+  // The qty shown at one price, per side of the moved venue: children resting at one price look it up once.
+  struct Shown {
+    Price price = Price::unset();
+    double base = 0;
+  } shown_at[2];
+  // Each child is looked at through its own entry first (the intent's terms it rests under are copied into
+  // it): one that has nothing to do this event is skipped without reading its intent.
+  std::uint8_t changed_slot = 255;
+  if (changed != nullptr)
+    for (std::size_t k = 0; k < venue_slots_.size(); ++k)
+      if (venue_slots_[k] == *changed) changed_slot = static_cast<std::uint8_t>(k);
+  for (std::size_t k = 0; k < working_.size(); ++k) {
+    WorkingHot& hot = hot_[k];
+    const std::size_t id = hot.intent;
+    if (done_[id]) {
+      Working& w = working_[k];
       // A canceled intent whose cancel the venue's budget refused: tried again until it goes.
       if (w.passive && !w.cancel_sent && !already_canceling(w) &&
           now_ns - w.cancel_tried_ns >= params_.cancel_retry_ns) {
@@ -570,12 +602,17 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       }
       continue;
     }
-    if (in.urgency == Urgency::Aggressive) continue;
+    if (hot.aggressive) continue;
     has_working_[id] = 1;
-    if (w.cancel_sent || !w.passive) continue;
-    const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
-    if (!must_cross && !w.recheck && changed != nullptr && !(w.venue == *changed))
+    const bool must_cross = hot.deadline_ns != 0 && now_ns >= hot.deadline_ns - params_.cross_margin_ns;
+    if (!must_cross && !hot.recheck && changed != nullptr && hot.venue != 255 && hot.venue != changed_slot)
       continue;  // its book did not move
+    Working& w = working_[k];
+    if (!must_cross && !w.recheck && changed != nullptr && !(w.venue == *changed))
+      continue;  // the same, for a child on a venue past the 255 numbered
+    if (w.cancel_sent || !w.passive) continue;
+    IntentState& st = states_[id];
+    const Intent& in = intents_[id];
     const VenueView* view =
         changed_view != nullptr && w.venue == changed_view->venue ? changed_view : nullptr;
     if (view == nullptr)
@@ -585,43 +622,46 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     bool signal_pull = false;
     if (view != nullptr) {
       // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
-      const auto& levels = in.side == Side::Buy ? view->bids : view->asks;
-      double shown = 0;
+      const auto& levels = w.side == Side::Buy ? view->bids : view->asks;
+      Shown& memo = shown_at[w.side == Side::Buy ? 0 : 1];
+      const bool memo_holds = view == changed_view && memo.price == w.price;
+      double shown = memo_holds ? memo.base : 0;
       // Past the deepest level shown (a child parked at its limit far behind): nothing shown at its price,
       // without a walk down every level.
-      const bool beyond = !levels.empty() && (in.side == Side::Buy ? levels.back().price > w.price
-                                                                   : levels.back().price < w.price);
-      if (!beyond)
+      const bool beyond = !levels.empty() && (w.side == Side::Buy ? levels.back().price > w.price
+                                                                  : levels.back().price < w.price);
+      if (!memo_holds && !beyond)
         for (const md::Level& l : levels) {
           if (l.price == w.price) {
             shown = base_from_units(view->listing, l.qty, l.price).to_double();
             break;
           }
-          if (in.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
+          if (w.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
         }
+      if (!memo_holds && view == changed_view) memo = {w.price, shown};
       w.ahead = std::min(w.ahead, shown);
-      st.queue_ahead = w.ahead;
     }
     if (!pull && view != nullptr) {
-      const md::Level* t = touch(*view, in.side);
+      const md::Level* t = touch(*view, w.side);
       if (t != nullptr) {
         const double tick = view->listing.tick_size.to_double();
         const double away =
-            (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
-        const bool touch_within_limit = within_limit(in, t->price);
+            (w.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
+        const bool touch_within_limit =
+            !w.limit.is_set() || (w.side == Side::Buy ? t->price <= w.limit : t->price >= w.limit);
         // The market moved away from our price: our place there is worth nothing now. A child resting
         // behind on the signal stays while the signal holds.
         const bool kept_behind = w.behind_until_ns > now_ns && wait_signal_holds(*view, in);
         if (away >= params_.reprice_ticks - 1e-9 && touch_within_limit && !kept_behind) pull = true;
         // A peg follows the touch both ways: it moves when it would rest elsewhere now, unless it is the
         // touch itself (a live book shows our own order there).
-        if (in.urgency == Urgency::Peg && touch_within_limit && t->price != w.price &&
+        if (w.urgency == Urgency::Peg && touch_within_limit && t->price != w.price &&
             rest_price(*view, in, t->price) != w.price)
           pull = true;
       }
       if (!view->tradable) pull = true;
       // The book is about to trade through our level: a fill now would be worth less a moment later.
-      const auto leaving = in.signals ? toward(*view, in.side) : std::nullopt;
+      const auto leaving = w.signals ? toward(*view, in.side) : std::nullopt;
       if (!pull && leaving && *leaving <= -in.signal.pull_ticks && touch(*view, in.side) != nullptr &&
           touch(*view, in.side)->price == w.price && now_ns - w.placed_ns >= params_.min_rest_ns &&
           !already_canceling(w) && take_signal_token(id, now_ns)) {
@@ -643,6 +683,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       pull = false;
       w.recheck = true;
     }
+    hot.recheck = w.recheck;
     if (pull && already_canceling(w)) pull = false;
     if (pull) {
       w.cancel_tried_ns = now_ns;
@@ -671,7 +712,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     const Qty smallest = smallest_sendable(views, in.side);
     if (smallest.is_positive() && left < smallest && !in_flight(id).is_positive()) {
       // What lots and contracts rounded off a filled child: no venue takes it, so the intent is over.
-      st.done = true;
+      set_done(id);
       st.last_decision = "done but for " + left.to_string() + ", below what any venue takes";
       continue;
     }
@@ -691,13 +732,22 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     }
     sent_any = true;
   }
-  std::erase_if(active_, [&](std::size_t id) { return states_[id].done; });
+  std::erase_if(active_, [&](std::size_t id) { return done_[id] != 0; });
   if (sent_any && params_.flush) (void)manager_.flush();
 }
 
+std::uint8_t Placer::venue_slot(const VenueId& venue) {
+  for (std::size_t k = 0; k < venue_slots_.size(); ++k)
+    if (venue_slots_[k] == venue) return static_cast<std::uint8_t>(k);
+  if (venue_slots_.size() >= 255) return 255;  // beyond 255 venues, one slot shared: never skipped wrongly
+  venue_slots_.push_back(venue);
+  return static_cast<std::uint8_t>(venue_slots_.size() - 1);
+}
+
 void Placer::on_report(const ExecutionReport& report) {
-  auto it = std::find_if(working_.begin(), working_.end(),
-                         [&](const Working& w) { return w.child == report.client_order_id; });
+  const auto found = std::find_if(hot_.begin(), hot_.end(),
+                                  [&](const WorkingHot& h) { return h.child == report.client_order_id; });
+  auto it = working_.begin() + (found - hot_.begin());
   // Fills are read from the OMS (each once, whatever order or repetition the reports came in), so a report
   // for a child no longer working still counts.
   std::size_t id = intents_.size();
@@ -705,6 +755,7 @@ void Placer::on_report(const ExecutionReport& report) {
     id = it->intent;
     const oms::ChildOrder* c = manager_.oms().child(it->child);
     if (c == nullptr || !c->open()) {
+      hot_.erase(found);
       working_.erase(it);
     } else if (report.exec_type == ExecType::CancelRejected) {
       // The venue refused our cancel (its rate, or the cancel overtook the order): the child still works,
@@ -719,7 +770,7 @@ void Placer::on_report(const ExecutionReport& report) {
   if (id == intents_.size()) return;
   IntentState& st = states_[id];
   st.filled = filled(id);
-  if (!remaining(id).is_positive() && !in_flight(id).is_positive()) st.done = true;
+  if (!remaining(id).is_positive() && !in_flight(id).is_positive()) set_done(id);
   settle_aggressive(id);
 }
 
@@ -738,7 +789,7 @@ void Placer::cancel(std::size_t id, TimestampNs now_ns) {
       if (manager_.cancel_child(w.child, now_ns).ok()) w.cancel_sent = true;
     }
   std::erase_if(held_, [&](const Held& h) { return h.intent == id; });
-  states_[id].done = true;
+  set_done(id);
   if (params_.flush) (void)manager_.flush();
 }
 
