@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace tranche::ems {
@@ -85,6 +86,9 @@ Placer::Placer(const Config& config, oms::OrderManager& manager, PlacerParams pa
 
 void Placer::release(std::size_t id) {
   if (id >= intents_.size() || std::find(free_ids_.begin(), free_ids_.end(), id) != free_ids_.end()) return;
+  if (in_active_[id] && !done_[id] && intents_[id].urgency != Urgency::Aggressive) --live_passive_;
+  in_active_[id] = 0;
+  std::erase(idle_, id);
   for (ClientOrderId child : children_[id]) intent_of_child_.erase(child.value());
   std::vector<ClientOrderId>().swap(children_[id]);
   states_[id] = IntentState{};
@@ -93,8 +97,10 @@ void Placer::release(std::size_t id) {
   std::erase(active_, id);
   for (std::size_t k = working_.size(); k-- > 0;)
     if (working_[k].intent == id) {
+      unindex_moves(hot_[k]);
       working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(k));
       hot_.erase(hot_.begin() + static_cast<std::ptrdiff_t>(k));
+      --working_count_[id];
     }
   std::erase_if(held_, [&](const Held& h) { return h.intent == id; });
   free_ids_.push_back(id);
@@ -137,24 +143,29 @@ Qty Placer::remaining(std::size_t id) const {
   return intents_[id].qty - filled(id);
 }
 
-void Placer::on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns) {
-  // Our place in each queue: prints at our price hit the orders ahead of us first.
-  for (Working& w : working_)
-    if (w.passive && w.venue == venue && w.side == opposite(aggressor) && price == w.price)
-      w.ahead = std::max(0.0, w.ahead - base);
-  TradeRate& r = rates_[{venue.str(), static_cast<int>(opposite(aggressor))}];
+void Placer::on_trade(const VenueId& venue, Side aggressor, Price /*price*/, double base,
+                      TimestampNs now_ns) {
+  // By venue slot and side, not by the venue's name: a print costs no string key.
+  const std::size_t at = std::size_t{venue_slot(venue)} * 2 + (opposite(aggressor) == Side::Buy ? 0 : 1);
+  if (rates_.size() <= at) rates_.resize(at + 2);
+  TradeRate& r = rates_[at];
   if (r.last_ns != 0)
     r.volume *=
         std::exp(-static_cast<double>(now_ns - r.last_ns) / kNanosPerSecond / kRateHalfLifeS * std::log(2.0));
   r.volume += base;
   r.last_ns = now_ns;
+  r.seen = true;
 }
 
 double Placer::rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const {
-  auto it = rates_.find({venue.str(), static_cast<int>(resting_side)});
-  if (it == rates_.end()) return 0;
-  const double decayed = it->second.volume * std::exp(-static_cast<double>(now_ns - it->second.last_ns) /
-                                                      kNanosPerSecond / kRateHalfLifeS * std::log(2.0));
+  std::size_t slot = venue_slots_.size();
+  for (std::size_t k = 0; k < venue_slots_.size(); ++k)
+    if (venue_slots_[k] == venue) slot = k;
+  const std::size_t at = slot * 2 + (resting_side == Side::Buy ? 0 : 1);
+  if (slot == venue_slots_.size() || at >= rates_.size() || !rates_[at].seen) return 0;
+  const TradeRate& rate = rates_[at];
+  const double decayed = rate.volume * std::exp(-static_cast<double>(now_ns - rate.last_ns) /
+                                                kNanosPerSecond / kRateHalfLifeS * std::log(2.0));
   return decayed * std::log(2.0) / kRateHalfLifeS;  // the decayed sum of an EMA is rate x half-life / ln 2
 }
 
@@ -208,8 +219,7 @@ void Placer::describe_signals(Text& out, const VenueSignals& s) {
       << " micro " << s.micro_ticks << (s.fitted ? " ticks]" : " ticks unfitted]");
 }
 
-void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead,
-                  const char* what) {
+void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, const char* what) {
   order.parent_id = intents_[id].parent;
   order.instrument = intents_[id].instrument;
   order.side = intents_[id].side;
@@ -230,7 +240,7 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
     return;
   }
   states_[id].refusals = 0;
-  working_.push_back({id, *sent, order.venue, order.price, passive, false, ahead, now_ns, 0});
+  working_.push_back({id, *sent, order.venue, order.price, passive, false, now_ns, 0});
   const Intent& in = intents_[id];
   working_.back().side = in.side;
   working_.back().urgency = in.urgency;
@@ -243,7 +253,13 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
   hot.intent = static_cast<std::uint32_t>(id);
   hot.venue = venue_slot(order.venue);
   hot.aggressive = in.urgency == Urgency::Aggressive;
+  hot.every_event = in.urgency == Urgency::Peg || in.signals;
+  hot.side = in.side;
+  hot.limit = in.limit;
   hot_.push_back(hot);
+  // The intent has a child working now: no longer idle. (A passive child joins the move index once
+  // place_passive knows where it would move; no other kind ever moves in on_market.)
+  if (working_count_[id]++ == 0) std::erase(idle_, id);
   children_[id].push_back(*sent);
   intent_of_child_[sent->value()] = id;
   ++states_[id].children;
@@ -265,12 +281,18 @@ std::size_t Placer::new_intent(const Intent& intent) {
     children_[id].clear();
     has_working_[id] = 0;
     done_[id] = 0;
+    in_active_[id] = 0;
+    working_count_[id] = 0;
+    seq_[id] = 0;
   } else {
     intents_.push_back(intent);
     states_.emplace_back();
     children_.emplace_back();
     has_working_.push_back(0);
     done_.push_back(0);
+    in_active_.push_back(0);
+    working_count_.push_back(0);
+    seq_.push_back(0);
   }
   states_[id].qty = intent.qty;
   return id;
@@ -288,6 +310,9 @@ std::size_t Placer::submit_held(const Intent& intent, bool open, const std::stri
 std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& views, TimestampNs now_ns) {
   const std::size_t id = new_intent(intent);
   active_.push_back(id);
+  in_active_[id] = 1;
+  if (intent.urgency != Urgency::Aggressive) ++live_passive_;
+  seq_[id] = ++submitted_;
   if (intent.urgency == Urgency::Aggressive) {
     place_aggressive(id, intent.qty, views, now_ns);
     // A sweep that found nothing to take (and holds nothing back) is over at once.
@@ -296,9 +321,76 @@ std::size_t Placer::submit(const Intent& intent, const std::vector<VenueView>& v
       set_done(id);
   } else {
     place_passive(id, views, now_ns);
+    if (working_count_[id] == 0 && !done_[id]) make_idle(id);  // placed with the next event, if it can be
   }
   if (params_.flush) (void)manager_.flush();
   return id;
+}
+
+void Placer::make_idle(std::size_t id) {
+  // In the order the intents were submitted, as a pass over active_ meets them.
+  auto at = std::lower_bound(idle_.begin(), idle_.end(), seq_[id],
+                             [&](std::size_t other, std::uint64_t seq) { return seq_[other] < seq; });
+  if (at != idle_.end() && *at == id) return;
+  idle_.insert(at, id);
+}
+
+void Placer::index_moves(WorkingHot& h) {
+  if (h.indexed || h.aggressive) return;
+  h.indexed = true;
+  if (h.deadline_ns != 0) crossing_.insert(h.deadline_ns - params_.cross_margin_ns);
+  if (h.venue == 255) {
+    ++moves_overflow_;
+    return;
+  }
+  if (moves_.size() <= h.venue) moves_.resize(std::size_t{h.venue} + 1);
+  MoveRange& m = moves_[h.venue];
+  if (h.every_event || !h.reprice_at.is_set()) {
+    ++m.every;
+  } else if (h.side == Side::Buy) {
+    m.buy_from.insert(h.reprice_at.raw());
+    m.buy_to.insert(h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::max());
+  } else {
+    m.sell_from.insert(h.reprice_at.raw());
+    m.sell_to.insert(h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::min());
+  }
+}
+
+void Placer::unindex_moves(const WorkingHot& h) {
+  if (h.recheck) --recheck_count_;
+  if (!h.indexed) return;
+  const auto drop = [](std::multiset<Price::Raw>& set, Price::Raw value) { set.erase(set.find(value)); };
+  if (h.deadline_ns != 0) crossing_.erase(crossing_.find(h.deadline_ns - params_.cross_margin_ns));
+  if (h.venue == 255) {
+    --moves_overflow_;
+    return;
+  }
+  MoveRange& m = moves_[h.venue];
+  if (h.every_event || !h.reprice_at.is_set()) {
+    --m.every;
+  } else if (h.side == Side::Buy) {
+    drop(m.buy_from, h.reprice_at.raw());
+    drop(m.buy_to, h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::max());
+  } else {
+    drop(m.sell_from, h.reprice_at.raw());
+    drop(m.sell_to, h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::min());
+  }
+}
+
+bool Placer::no_child_moves(std::uint8_t slot, const VenueView* view, const Price touch_of[2],
+                            TimestampNs now_ns) const {
+  if (!quiet_ok_ || recheck_count_ > 0 || moves_overflow_ > 0 || view == nullptr || !view->tradable)
+    return false;
+  if (!crossing_.empty() && now_ns >= *crossing_.begin()) return false;
+  if (slot == 255 || slot >= moves_.size()) return true;  // no child rests there
+  const MoveRange& m = moves_[slot];
+  if (m.every > 0) return false;
+  const Price bid = touch_of[0], ask = touch_of[1];
+  const bool buy_moves = !m.buy_from.empty() && bid.is_set() && bid.raw() >= *m.buy_from.begin() &&
+                         bid.raw() <= *m.buy_to.rbegin();
+  const bool sell_moves = !m.sell_from.empty() && ask.is_set() && ask.raw() <= *m.sell_from.rbegin() &&
+                          ask.raw() >= *m.sell_to.begin();
+  return !buy_moves && !sell_moves;
 }
 
 void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueView>& views,
@@ -354,7 +446,7 @@ void Placer::place_aggressive(std::size_t id, Qty qty, const std::vector<VenueVi
       room -= base_from_units(v.listing, order.qty, order.price);
     }
     if (!order.qty.is_positive()) continue;
-    send(id, order, false, now_ns, 0);
+    send(id, order, false, now_ns);
   }
 }
 
@@ -376,7 +468,7 @@ void Placer::send_within_parent_room(std::size_t id, NewOrder order, const std::
     if (cap < order.qty) order.qty = cap;
   }
   if (!order.qty.is_positive()) return;
-  send(id, order, false, now_ns, 0);
+  send(id, order, false, now_ns);
 }
 
 void Placer::on_timer(const std::vector<VenueView>& views, TimestampNs now_ns) {
@@ -397,9 +489,7 @@ void Placer::on_timer(const std::vector<VenueView>& views, TimestampNs now_ns) {
 }
 
 bool Placer::watches_market() const {
-  return std::any_of(active_.begin(), active_.end(), [&](std::size_t id) {
-    return !states_[id].done && intents_[id].urgency != Urgency::Aggressive;
-  });
+  return live_passive_ > 0;
 }
 
 void Placer::settle_aggressive(std::size_t id) {
@@ -422,7 +512,6 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     double score = 0, seconds = 0, fee = 0, adverse = 0;
   };
   Choice best;
-  double best_ahead = 0;
   Text why(2);
   why << to_string(in.urgency) << " " << want.to_double() << ":";
   for (const VenueView& v : views) {
@@ -462,7 +551,6 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
     why << ";";
     if (best.view == nullptr || c.score < best.score) {
       best = c;
-      best_ahead = ahead;
     }
   }
   if (best.view == nullptr) {
@@ -512,7 +600,7 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
         st.last_decision = why.take();
         ++st.signal_crosses;
         send(id, limit_order(chosen.venue, TimeInForce::ImmediateOrCancel, far->price, units), false, now_ns,
-             0, "cross on signal");
+             "cross on signal");
         return;
       }
     }
@@ -525,14 +613,12 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
       st.wait_source = chosen.source;
       ++st.signal_waits;
       if (sp.wait_behind_ticks > 0) {
-        // Rest where the price is going instead: behind the touch, with everything shown down to there
-        // ahead of us.
+        // Rest where the price is going instead: behind the touch.
         const Price step = Price::from_raw(chosen.listing.tick_size.raw() * sp.wait_behind_ticks);
         const Price behind = in.side == Side::Buy ? near->price - step : near->price + step;
         if (in.side == Side::Buy ? behind < best.price : behind > best.price) {
           best.price = behind;
           best.units = units_from_base(chosen.listing, want, behind);
-          best_ahead = shown_at_or_better(chosen, in.side, behind);
         }
         why << " rest behind on signal (the mid is expected " << -leaving << " ticks through the touch);";
         behind_until_ns = st.wait_until_ns;
@@ -548,7 +634,6 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
       const Price better = in.side == Side::Buy ? near->price + step : near->price - step;
       if (within_limit(in, better)) {
         best.price = better;
-        best_ahead = 0;
         best.units = units_from_base(chosen.listing, want, better);
         ++st.signal_improves;
         why << " improve on signal (the mid is expected " << leaving << " ticks away);";
@@ -560,8 +645,17 @@ void Placer::place_passive(std::size_t id, const std::vector<VenueView>& views, 
   states_[id].last_decision = why.take();
   const std::uint64_t before = st.children;
   send(id, limit_order(best.view->venue, TimeInForce::PostOnly, best.price, best.units), true, now_ns,
-       best_ahead, behind_until_ns != 0 ? "behind on signal" : nullptr);
-  if (st.children > before) working_.back().behind_until_ns = behind_until_ns;
+       behind_until_ns != 0 ? "behind on signal" : nullptr);
+  if (st.children > before) {
+    WorkingHot& hot = hot_.back();
+    if (behind_until_ns != 0) {
+      working_.back().behind_until_ns = behind_until_ns;
+      hot.every_event = true;
+    }
+    if (chosen.listing.tick_size.is_positive())
+      hot.reprice_at = reprice_at(hot.side, best.price, chosen.listing);
+    index_moves(hot);
+  }
 }
 
 void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, const VenueId* changed) {
@@ -569,23 +663,42 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
   // is working, not with every intent ever submitted.
   bool sent_any = false;
   assert(hot_.size() == working_.size());
-  for (std::size_t id : active_) has_working_[id] = 0;
   // The changed venue's view, found once (most children rest where the book moved, or are skipped).
   const VenueView* changed_view = nullptr;
   if (changed != nullptr)
     for (const auto& v : views)
       if (v.venue == *changed) changed_view = &v;
-  // The qty shown at one price, per side of the moved venue: children resting at one price look it up once.
-  struct Shown {
-    Price price = Price::unset();
-    double base = 0;
-  } shown_at[2];
+  // The moved venue's touch, each side (unset when the side is empty): what a resting child's pull needs.
+  Price touch_of[2] = {Price::unset(), Price::unset()};
+  if (changed_view != nullptr) {
+    if (const md::Level* t = touch(*changed_view, Side::Buy)) touch_of[0] = t->price;
+    if (const md::Level* t = touch(*changed_view, Side::Sell)) touch_of[1] = t->price;
+  }
   // Each child is looked at through its own entry first (the intent's terms it rests under are copied into
   // it): one that has nothing to do this event is skipped without reading its intent.
   std::uint8_t changed_slot = 255;
   if (changed != nullptr)
     for (std::size_t k = 0; k < venue_slots_.size(); ++k)
       if (venue_slots_[k] == *changed) changed_slot = static_cast<std::uint8_t>(k);
+  // No child can move on this event (the index says): only the idle intents are looked at.
+  const bool quiet = no_child_moves(changed_slot, changed_view, touch_of, now_ns);
+  if (quiet) {
+    idle_pass_ = idle_;  // a child placed takes its intent out of idle_
+    for (std::size_t id : idle_pass_) place_idle(id, views, now_ns, sent_any);
+    if (!pruned_) {
+      pruned_ = true;
+      std::erase_if(active_, [&](std::size_t id) {
+        if (!done_[id]) return false;
+        in_active_[id] = 0;
+        return true;
+      });
+      std::erase_if(idle_, [&](std::size_t id) { return done_[id] != 0; });
+    }
+    if (sent_any && params_.flush) (void)manager_.flush();
+    return;
+  }
+  for (std::size_t id : active_) has_working_[id] = 0;
+  quiet_ok_ = true;  // unless a done intent's child below is left to have its cancel tried again
   for (std::size_t k = 0; k < working_.size(); ++k) {
     WorkingHot& hot = hot_[k];
     const std::size_t id = hot.intent;
@@ -600,6 +713,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
           sent_any = true;
         }
       }
+      if (w.passive && !w.cancel_sent) quiet_ok_ = false;
       continue;
     }
     if (hot.aggressive) continue;
@@ -611,6 +725,16 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     if (!must_cross && !w.recheck && changed != nullptr && !(w.venue == *changed))
       continue;  // the same, for a child on a venue past the 255 numbered
     if (w.cancel_sent || !w.passive) continue;
+    if (!must_cross && !hot.recheck && !hot.every_event && hot.reprice_at.is_set() &&
+        changed_view != nullptr && w.venue == changed_view->venue && changed_view->tradable) {
+      // A plain resting child moves only once the touch is far enough from it and within its limit: short of
+      // that (by a margin that errs towards looking) this event cannot move it.
+      const Price t = touch_of[w.side == Side::Buy ? 0 : 1];
+      const bool far_enough = t.is_set() && (w.side == Side::Buy ? t >= hot.reprice_at : t <= hot.reprice_at);
+      const bool within =
+          t.is_set() && (!w.limit.is_set() || (w.side == Side::Buy ? t <= w.limit : t >= w.limit));
+      if (!far_enough || !within) continue;
+    }
     IntentState& st = states_[id];
     const Intent& in = intents_[id];
     const VenueView* view =
@@ -620,27 +744,6 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
         if (v.venue == w.venue) view = &v;
     bool pull = must_cross;
     bool signal_pull = false;
-    if (view != nullptr) {
-      // What is displayed at our price now bounds what can be ahead of us (cancels shrink the queue too).
-      const auto& levels = w.side == Side::Buy ? view->bids : view->asks;
-      Shown& memo = shown_at[w.side == Side::Buy ? 0 : 1];
-      const bool memo_holds = view == changed_view && memo.price == w.price;
-      double shown = memo_holds ? memo.base : 0;
-      // Past the deepest level shown (a child parked at its limit far behind): nothing shown at its price,
-      // without a walk down every level.
-      const bool beyond = !levels.empty() && (w.side == Side::Buy ? levels.back().price > w.price
-                                                                  : levels.back().price < w.price);
-      if (!memo_holds && !beyond)
-        for (const md::Level& l : levels) {
-          if (l.price == w.price) {
-            shown = base_from_units(view->listing, l.qty, l.price).to_double();
-            break;
-          }
-          if (w.side == Side::Buy ? l.price < w.price : l.price > w.price) break;
-        }
-      if (!memo_holds && view == changed_view) memo = {w.price, shown};
-      w.ahead = std::min(w.ahead, shown);
-    }
     if (!pull && view != nullptr) {
       const md::Level* t = touch(*view, w.side);
       if (t != nullptr) {
@@ -683,7 +786,10 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       pull = false;
       w.recheck = true;
     }
-    hot.recheck = w.recheck;
+    if (hot.recheck != w.recheck) {
+      hot.recheck ? --recheck_count_ : ++recheck_count_;
+      hot.recheck = w.recheck;
+    }
     if (pull && already_canceling(w)) pull = false;
     if (pull) {
       w.cancel_tried_ns = now_ns;
@@ -699,41 +805,54 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       }
     }
   }
-  for (std::size_t id : active_) {
-    if (has_working_[id]) continue;  // the common case, known without touching the intent
-    IntentState& st = states_[id];
-    const Intent& in = intents_[id];
-    if (st.done || in.urgency == Urgency::Aggressive) continue;
-    if (now_ns < st.retry_after_ns) continue;
-    // Nothing working: place again, passively, or cross for the rest when the deadline requires. What a
-    // closed child's venue said it executed, not yet reported, is still on its way: not sent twice.
-    const Qty left = remaining(id) - in_flight(id);
-    if (!left.is_positive()) continue;
-    const Qty smallest = smallest_sendable(views, in.side);
-    if (smallest.is_positive() && left < smallest && !in_flight(id).is_positive()) {
-      // What lots and contracts rounded off a filled child: no venue takes it, so the intent is over.
-      set_done(id);
-      st.last_decision = "done but for " + left.to_string() + ", below what any venue takes";
-      continue;
-    }
-    const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
-    if (must_cross) {
-      const std::uint64_t before = st.children;
-      place_aggressive(id, left, views, now_ns);
-      if (st.children > before) {
-        ++st.crossed;
-      } else if (st.retry_after_ns <= now_ns) {
-        // Nothing could be sent (the limit is through the book, or the gate refused): tried again shortly.
-        st.retry_after_ns = now_ns + params_.cancel_retry_ns;
-      }
-    } else {
-      if (still_waiting(id, views, now_ns)) continue;
-      place_passive(id, views, now_ns);
-    }
-    sent_any = true;
-  }
-  std::erase_if(active_, [&](std::size_t id) { return done_[id] != 0; });
+  idle_.clear();
+  for (std::size_t id : active_)
+    if (!has_working_[id] && !done_[id])
+      idle_.push_back(id);  // the common case skips, not reading the intent
+  idle_pass_ = idle_;       // a child placed takes its intent out of idle_
+  for (std::size_t id : idle_pass_) place_idle(id, views, now_ns, sent_any);
+  pruned_ = true;
+  std::erase_if(active_, [&](std::size_t id) {
+    if (!done_[id]) return false;
+    in_active_[id] = 0;
+    return true;
+  });
+  std::erase_if(idle_, [&](std::size_t id) { return done_[id] != 0; });
   if (sent_any && params_.flush) (void)manager_.flush();
+}
+
+void Placer::place_idle(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns,
+                        bool& sent_any) {
+  IntentState& st = states_[id];
+  const Intent& in = intents_[id];
+  if (st.done || in.urgency == Urgency::Aggressive) return;
+  if (now_ns < st.retry_after_ns) return;
+  // Nothing working: place again, passively, or cross for the rest when the deadline requires. What a
+  // closed child's venue said it executed, not yet reported, is still on its way: not sent twice.
+  const Qty left = remaining(id) - in_flight(id);
+  if (!left.is_positive()) return;
+  const Qty smallest = smallest_sendable(views, in.side);
+  if (smallest.is_positive() && left < smallest && !in_flight(id).is_positive()) {
+    // What lots and contracts rounded off a filled child: no venue takes it, so the intent is over.
+    set_done(id);
+    st.last_decision = "done but for " + left.to_string() + ", below what any venue takes";
+    return;
+  }
+  const bool must_cross = in.deadline_ns != 0 && now_ns >= in.deadline_ns - params_.cross_margin_ns;
+  if (must_cross) {
+    const std::uint64_t before = st.children;
+    place_aggressive(id, left, views, now_ns);
+    if (st.children > before) {
+      ++st.crossed;
+    } else if (st.retry_after_ns <= now_ns) {
+      // Nothing could be sent (the limit is through the book, or the gate refused): tried again shortly.
+      st.retry_after_ns = now_ns + params_.cancel_retry_ns;
+    }
+  } else {
+    if (still_waiting(id, views, now_ns)) return;
+    place_passive(id, views, now_ns);
+  }
+  sent_any = true;
 }
 
 std::uint8_t Placer::venue_slot(const VenueId& venue) {
@@ -755,9 +874,14 @@ void Placer::on_report(const ExecutionReport& report) {
     id = it->intent;
     const oms::ChildOrder* c = manager_.oms().child(it->child);
     if (c == nullptr || !c->open()) {
+      unindex_moves(*found);
       hot_.erase(found);
       working_.erase(it);
+      if (--working_count_[id] == 0 && in_active_[id] && !done_[id] &&
+          intents_[id].urgency != Urgency::Aggressive)
+        make_idle(id);
     } else if (report.exec_type == ExecType::CancelRejected) {
+      quiet_ok_ = false;  // its cancel is tried again on a later event
       // The venue refused our cancel (its rate, or the cancel overtook the order): the child still works,
       // and the cancel is tried again after a pause.
       it->cancel_sent = false;
@@ -790,6 +914,7 @@ void Placer::cancel(std::size_t id, TimestampNs now_ns) {
     }
   std::erase_if(held_, [&](const Held& h) { return h.intent == id; });
   set_done(id);
+  quiet_ok_ = false;
   if (params_.flush) (void)manager_.flush();
 }
 

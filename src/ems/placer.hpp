@@ -16,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -135,7 +136,7 @@ class Placer {
   // `changed`: the venue whose book moved (nullptr: any may have); children resting elsewhere are only
   // checked against their deadlines.
   void on_market(const std::vector<VenueView>& views, TimestampNs now_ns, const VenueId* changed = nullptr);
-  // A print of others on a venue (for the traded rate at each price; `base` feeds estimates only).
+  // A print of others on a venue: the rate each side of its book trades at (the price is not used).
   void on_trade(const VenueId& venue, Side aggressor, Price price, double base, TimestampNs now_ns);
   // An execution report for one of our children (after the OrderManager has applied it).
   void on_report(const ExecutionReport& report);
@@ -171,7 +172,6 @@ class Placer {
     Price price;
     bool passive;
     bool cancel_sent = false;
-    double ahead = 0;  // base estimated ahead of us in the venue's queue at our price
     TimestampNs placed_ns = 0;
     TimestampNs cancel_tried_ns = 0;  // a refused cancel (rate budget) is tried again after a pause
     bool recheck =
@@ -193,6 +193,7 @@ class Placer {
   struct TradeRate {
     double volume = 0;  // exponentially decayed base traded by aggressors
     TimestampNs last_ns = 0;
+    bool seen = false;  // a print came
   };
 
   std::size_t new_intent(const Intent& intent);  // a slot for it, fresh
@@ -220,8 +221,7 @@ class Placer {
 
  private:
   // Sends a child and journals the decision under `what` (nullptr: "place passive" or "place aggressive").
-  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, double ahead,
-            const char* what = nullptr);
+  void send(std::size_t id, NewOrder order, bool passive, TimestampNs now_ns, const char* what = nullptr);
   double rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const;
   bool already_canceling(Working& w) const;
   void settle_aggressive(std::size_t id);  // an aggressive intent with nothing working or held is done
@@ -253,16 +253,60 @@ class Placer {
     std::uint8_t venue = 0;  // venue_slot()
     bool aggressive = false;
     bool recheck = false;  // Working::recheck
+    // Looked at on every event of its venue (a peg, a child reading the book signals or resting behind on
+    // one); otherwise only once its venue's touch reaches reprice_at (set at its first look) within its
+    // limit, or the venue stops trading.
+    bool every_event = false;
+    bool indexed = false;  // in moves_ (index_moves)
+    Price reprice_at = Price::unset();
+    Side side = Side::Buy;
+    Price limit = Price::unset();
   };
   std::vector<WorkingHot> hot_;
   std::vector<VenueId> venue_slots_;  // the venues children rest on, numbered in the order first met
   std::uint8_t venue_slot(const VenueId& venue);
-  std::vector<std::uint8_t> done_;  // by intent, IntentState::done where a pass over children reads it
+  std::vector<std::uint8_t> done_;       // by intent, IntentState::done where a pass over children reads it
+  std::vector<std::uint8_t> in_active_;  // by intent: in active_
+  std::size_t live_passive_ = 0;         // intents in active_, not done, not aggressive (watches_market)
   void set_done(std::size_t id) {
+    if (!done_[id] && in_active_[id] && intents_[id].urgency != Urgency::Aggressive) --live_passive_;
     states_[id].done = true;
     done_[id] = 1;
+    if (working_count_[id] > 0) quiet_ok_ = false;  // its children are canceled, retried if refused
+    pruned_ = false;
   }
-  std::map<std::pair<std::string, int>, TradeRate> rates_;  // (venue, side of the resting orders hit)
+  // Where the resting children would move, kept exact as they come and go: by venue slot, how many look at
+  // every event, and for the rest the touches that would move them (a buy from its reprice_at up to its
+  // limit, a sell from its reprice_at down to its limit); the earliest a child must cross for its deadline.
+  // An event whose touch moves none of them, before that time, skips the pass over the children.
+  struct MoveRange {
+    std::size_t every = 0;
+    std::multiset<Price::Raw> buy_from, buy_to, sell_from, sell_to;
+  };
+  std::vector<MoveRange> moves_;         // by venue slot
+  std::multiset<TimestampNs> crossing_;  // deadline less the cross margin, of each indexed child with one
+  std::size_t moves_overflow_ = 0;       // indexed children on the shared slot 255
+  std::size_t recheck_count_ = 0;        // children with a pull held back: looked at on any event
+  bool quiet_ok_ = false;                // no done intent's child may need its cancel tried again
+  void index_moves(WorkingHot& hot);     // a passive child placed
+  void unindex_moves(const WorkingHot& hot);
+  bool no_child_moves(std::uint8_t slot, const VenueView* view, const Price touch_of[2],
+                      TimestampNs now_ns) const;
+  void make_idle(std::size_t id);             // into idle_, in submission order
+  std::vector<std::uint32_t> working_count_;  // by intent: its entries in working_
+  std::vector<std::uint64_t> seq_;            // by intent: its submission's number
+  std::uint64_t submitted_ = 0;
+  std::vector<std::size_t> idle_;       // intents with nothing working, in submission order
+  std::vector<std::size_t> idle_pass_;  // scratch: the idle intents an on_market looks at
+  bool pruned_ = true;                  // no intent done since active_ was last pruned
+  // Where the touch must come for a resting child at `price` to be moved: reprice_ticks away, a raw unit
+  // short of it (on_market's test is in doubles, and the index errs towards looking).
+  Price reprice_at(Side side, Price price, const VenueListing& listing) const {
+    const Price::Raw span = params_.reprice_ticks * listing.tick_size.raw();
+    return Price::from_raw(side == Side::Buy ? price.raw() + span - 1 : price.raw() - span + 1);
+  }
+  void place_idle(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns, bool& sent_any);
+  std::vector<TradeRate> rates_;  // by venue_slot() x 2 + the side of the resting orders hit (buy 0, sell 1)
 };
 
 }  // namespace tranche::ems
