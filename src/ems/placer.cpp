@@ -279,7 +279,6 @@ std::size_t Placer::new_intent(const Intent& intent) {
     intents_[id] = intent;
     states_[id] = IntentState{};
     children_[id].clear();
-    has_working_[id] = 0;
     done_[id] = 0;
     in_active_[id] = 0;
     working_count_[id] = 0;
@@ -288,7 +287,6 @@ std::size_t Placer::new_intent(const Intent& intent) {
     intents_.push_back(intent);
     states_.emplace_back();
     children_.emplace_back();
-    has_working_.push_back(0);
     done_.push_back(0);
     in_active_.push_back(0);
     working_count_.push_back(0);
@@ -682,22 +680,7 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       if (venue_slots_[k] == *changed) changed_slot = static_cast<std::uint8_t>(k);
   // No child can move on this event (the index says): only the idle intents are looked at.
   const bool quiet = no_child_moves(changed_slot, changed_view, touch_of, now_ns);
-  if (quiet) {
-    idle_pass_ = idle_;  // a child placed takes its intent out of idle_
-    for (std::size_t id : idle_pass_) place_idle(id, views, now_ns, sent_any);
-    if (!pruned_) {
-      pruned_ = true;
-      std::erase_if(active_, [&](std::size_t id) {
-        if (!done_[id]) return false;
-        in_active_[id] = 0;
-        return true;
-      });
-      std::erase_if(idle_, [&](std::size_t id) { return done_[id] != 0; });
-    }
-    if (sent_any && params_.flush) (void)manager_.flush();
-    return;
-  }
-  for (std::size_t id : active_) has_working_[id] = 0;
+  if (quiet) return place_idle_and_prune(views, now_ns, sent_any);
   quiet_ok_ = true;  // unless a done intent's child below is left to have its cancel tried again
   for (std::size_t k = 0; k < working_.size(); ++k) {
     WorkingHot& hot = hot_[k];
@@ -717,24 +700,25 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       continue;
     }
     if (hot.aggressive) continue;
-    has_working_[id] = 1;
     const bool must_cross = hot.deadline_ns != 0 && now_ns >= hot.deadline_ns - params_.cross_margin_ns;
     if (!must_cross && !hot.recheck && changed != nullptr && hot.venue != 255 && hot.venue != changed_slot)
       continue;  // its book did not move
+    if (!must_cross && !hot.recheck && !hot.every_event && hot.reprice_at.is_set() && hot.venue != 255 &&
+        changed_view != nullptr && hot.venue == changed_slot && changed_view->tradable) {
+      // A plain resting child moves only once the touch is far enough from it and within its limit: short of
+      // that (by a margin that errs towards looking) this event cannot move it. Read from its compact entry
+      // alone: the pass over a venue's children touches the full entries only of those that may move.
+      const Price t = touch_of[hot.side == Side::Buy ? 0 : 1];
+      const bool far_enough =
+          t.is_set() && (hot.side == Side::Buy ? t >= hot.reprice_at : t <= hot.reprice_at);
+      const bool within =
+          t.is_set() && (!hot.limit.is_set() || (hot.side == Side::Buy ? t <= hot.limit : t >= hot.limit));
+      if (!far_enough || !within) continue;
+    }
     Working& w = working_[k];
     if (!must_cross && !w.recheck && changed != nullptr && !(w.venue == *changed))
       continue;  // the same, for a child on a venue past the 255 numbered
     if (w.cancel_sent || !w.passive) continue;
-    if (!must_cross && !hot.recheck && !hot.every_event && hot.reprice_at.is_set() &&
-        changed_view != nullptr && w.venue == changed_view->venue && changed_view->tradable) {
-      // A plain resting child moves only once the touch is far enough from it and within its limit: short of
-      // that (by a margin that errs towards looking) this event cannot move it.
-      const Price t = touch_of[w.side == Side::Buy ? 0 : 1];
-      const bool far_enough = t.is_set() && (w.side == Side::Buy ? t >= hot.reprice_at : t <= hot.reprice_at);
-      const bool within =
-          t.is_set() && (!w.limit.is_set() || (w.side == Side::Buy ? t <= w.limit : t >= w.limit));
-      if (!far_enough || !within) continue;
-    }
     IntentState& st = states_[id];
     const Intent& in = intents_[id];
     const VenueView* view =
@@ -805,19 +789,32 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
       }
     }
   }
-  idle_.clear();
+#ifndef NDEBUG
+  // idle_ is kept as children come and go; a debug build checks it against what a pass over every intent
+  // finds (every test runs it under the sanitizers).
+  std::vector<std::size_t> expected, kept;
   for (std::size_t id : active_)
-    if (!has_working_[id] && !done_[id])
-      idle_.push_back(id);  // the common case skips, not reading the intent
-  idle_pass_ = idle_;       // a child placed takes its intent out of idle_
+    if (!done_[id] && working_count_[id] == 0 && intents_[id].urgency != Urgency::Aggressive)
+      expected.push_back(id);
+  for (std::size_t id : idle_)
+    if (!done_[id]) kept.push_back(id);
+  assert(kept == expected);
+#endif
+  place_idle_and_prune(views, now_ns, sent_any);
+}
+
+void Placer::place_idle_and_prune(const std::vector<VenueView>& views, TimestampNs now_ns, bool sent_any) {
+  idle_pass_ = idle_;  // a child placed takes its intent out of idle_
   for (std::size_t id : idle_pass_) place_idle(id, views, now_ns, sent_any);
-  pruned_ = true;
-  std::erase_if(active_, [&](std::size_t id) {
-    if (!done_[id]) return false;
-    in_active_[id] = 0;
-    return true;
-  });
-  std::erase_if(idle_, [&](std::size_t id) { return done_[id] != 0; });
+  if (!pruned_) {
+    pruned_ = true;
+    std::erase_if(active_, [&](std::size_t id) {
+      if (!done_[id]) return false;
+      in_active_[id] = 0;
+      return true;
+    });
+    std::erase_if(idle_, [&](std::size_t id) { return done_[id] != 0; });
+  }
   if (sent_any && params_.flush) (void)manager_.flush();
 }
 

@@ -242,8 +242,7 @@ class Placer {
   std::vector<Working> working_;
   std::vector<Held> held_;
   std::function<void(TimestampNs)> wake_;
-  std::vector<std::size_t> active_;        // intents not done
-  std::vector<std::uint8_t> has_working_;  // by intent, scratch for on_market
+  std::vector<std::size_t> active_;  // intents not done
   // Beside each working child, at the same index, what a pass over them reads to skip one: a few bytes a
   // child, so a pass over a thousand reads a few cache lines where the entries themselves take hundreds.
   struct WorkingHot {
@@ -305,6 +304,8 @@ class Placer {
     const Price::Raw span = params_.reprice_ticks * listing.tick_size.raw();
     return Price::from_raw(side == Side::Buy ? price.raw() + span - 1 : price.raw() - span + 1);
   }
+  // The intents with nothing working, looked at on each on_market; then done ones leave active_.
+  void place_idle_and_prune(const std::vector<VenueView>& views, TimestampNs now_ns, bool sent_any);
   void place_idle(std::size_t id, const std::vector<VenueView>& views, TimestampNs now_ns, bool& sent_any);
   std::vector<TradeRate> rates_;  // by venue_slot() x 2 + the side of the resting orders hit (buy 0, sell 1)
 };
