@@ -231,8 +231,6 @@ void Oms::refresh_in_flight(ChildOrder& c) {
   (c.order.side == Side::Buy ? inst.buy_in_flight : inst.sell_in_flight) += now - c.in_flight_base;
   c.counted_open = open_now;
   c.counted_notional = notional;
-  auto view = std::find_if(open_view_.begin(), open_view_.end(),
-                           [&](const OpenOrderView& v) { return v.id == c.order.client_order_id; });
   if (open_now) {
     open_ids_.insert(c.order.client_order_id.value());
     const OpenOrderView now_view{c.order.client_order_id,
@@ -241,13 +239,24 @@ void Oms::refresh_in_flight(ChildOrder& c) {
                                  c.order.side,
                                  c.order.type,
                                  c.order.price};
-    if (view == open_view_.end())
+    if (c.open_view_pos == ChildOrder::kNotInView) {
+      c.open_view_pos = open_view_.size();
       open_view_.push_back(now_view);
-    else
-      *view = now_view;  // an amend moved its price
+    } else {
+      open_view_[c.open_view_pos] = now_view;  // an amend moved its price
+    }
   } else {
     open_ids_.erase(c.order.client_order_id.value());
-    if (view != open_view_.end()) open_view_.erase(view);
+    if (const std::size_t at = c.open_view_pos; at != ChildOrder::kNotInView) {
+      // The last entry takes its place (the view's order is no one's concern: the self-trade check asks
+      // whether any open order meets a new one).
+      if (at + 1 != open_view_.size()) {
+        open_view_[at] = open_view_.back();
+        children_.at(open_view_[at].id.value()).open_view_pos = at;
+      }
+      open_view_.pop_back();
+      c.open_view_pos = ChildOrder::kNotInView;
+    }
   }
   p.in_flight = p.in_flight - c.in_flight_base + now;
   c.in_flight_base = now;
@@ -352,6 +361,9 @@ Status Oms::verify() const {
   }
   for (const auto& [id, c] : children_) {
     if (c.cum_qty > c.order.qty) fail(child_text(c) + ": executed more than its quantity");
+    const bool in_view =
+        c.open_view_pos < open_view_.size() && open_view_[c.open_view_pos].id == c.order.client_order_id;
+    if (c.open() != in_view) fail(child_text(c) + ": the open-order view does not hold it as its state says");
     if (exec_by_child[id] != c.cum_qty)
       fail(child_text(c) + ": its fills add up to " + exec_by_child[id].to_string());
   }
@@ -374,6 +386,7 @@ Status Oms::verify() const {
     if (count_in_flight(p.order.id) != p.in_flight) fail(name + ": in-flight count drifted");
     if (p.executed + p.in_flight > p.order.qty) fail(name + ": executed plus in flight exceeds its size");
   }
+  if (open_view_.size() != open_ids_.size()) fail("the open-order view and the open ids disagree");
   for (const auto& [key, pos] : positions_) {
     const Qty from_fills = pos_by_fills[key];
     if (from_fills != pos.qty)

@@ -65,6 +65,9 @@ struct ChildOrder {
   // Its share of the exposure aggregates (what refresh_in_flight last added).
   bool counted_open = false;
   Notional counted_notional;
+  // Its entry in the OMS's open-order view while open (kNotInView when not): found without a search.
+  static constexpr std::size_t kNotInView = static_cast<std::size_t>(-1);
+  std::size_t open_view_pos = kNotInView;
   Qty leaves_qty() const { return order.qty - cum_qty; }
   bool open() const { return is_open(status); }
 };
