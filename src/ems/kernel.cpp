@@ -909,8 +909,6 @@ void Kernel::note_sent_children(Running& p) {
   }
 }
 
-// After each event: the journal committed and requests sent (one flush for every parent), then each parent
-// that has finished says so, and the observer may tell what is now durable.
 void Kernel::refresh_interest(Running& p) {
   if (p.watched_in == nullptr || p.exec == nullptr || p.ended) return;
   std::vector<InstrumentState::Watcher>& watchers = p.watched_in->watchers;

@@ -123,8 +123,9 @@ Qty Placer::in_flight(std::size_t id) const {
 
 Qty Placer::own_resting_units(const VenueId& venue, Side side, Price price) const {
   Qty total;
-  for (const Working& w : working_) {
-    if (!w.passive || w.price != price || !(w.venue == venue) || w.side != side) continue;
+  for (std::size_t k = 0; k < working_.size(); ++k) {
+    const Working& w = working_[k];
+    if (!w.passive || w.price != price || !(w.venue == venue) || hot_[k].side != side) continue;
     if (const oms::ChildOrder* c = manager_.oms().child(w.child); c != nullptr && c->open())
       total += c->leaves_qty();
   }
@@ -158,11 +159,9 @@ void Placer::on_trade(const VenueId& venue, Side aggressor, Price /*price*/, dou
 }
 
 double Placer::rate_per_second(const VenueId& venue, Side resting_side, TimestampNs now_ns) const {
-  std::size_t slot = venue_slots_.size();
-  for (std::size_t k = 0; k < venue_slots_.size(); ++k)
-    if (venue_slots_[k] == venue) slot = k;
-  const std::size_t at = slot * 2 + (resting_side == Side::Buy ? 0 : 1);
-  if (slot == venue_slots_.size() || at >= rates_.size() || !rates_[at].seen) return 0;
+  const std::uint8_t slot = find_venue_slot(venue);
+  const std::size_t at = std::size_t{slot} * 2 + (resting_side == Side::Buy ? 0 : 1);
+  if (slot == 255 || at >= rates_.size() || !rates_[at].seen) return 0;
   const TradeRate& rate = rates_[at];
   const double decayed = rate.volume * std::exp(-static_cast<double>(now_ns - rate.last_ns) /
                                                 kNanosPerSecond / kRateHalfLifeS * std::log(2.0));
@@ -242,11 +241,6 @@ void Placer::send(std::size_t id, NewOrder order, bool passive, TimestampNs now_
   states_[id].refusals = 0;
   working_.push_back({id, *sent, order.venue, order.price, passive, false, now_ns, 0});
   const Intent& in = intents_[id];
-  working_.back().side = in.side;
-  working_.back().urgency = in.urgency;
-  working_.back().deadline_ns = in.deadline_ns;
-  working_.back().limit = in.limit;
-  working_.back().signals = in.signals;
   WorkingHot hot;
   hot.child = *sent;
   hot.deadline_ns = in.deadline_ns;
@@ -336,42 +330,36 @@ void Placer::make_idle(std::size_t id) {
 void Placer::index_moves(WorkingHot& h) {
   if (h.indexed || h.aggressive) return;
   h.indexed = true;
-  if (h.deadline_ns != 0) crossing_.insert(h.deadline_ns - params_.cross_margin_ns);
+  count_moves(h, true);
+}
+
+void Placer::unindex_moves(const WorkingHot& h) {
+  if (h.recheck) --recheck_count_;
+  if (h.indexed) count_moves(h, false);
+}
+
+void Placer::count_moves(const WorkingHot& h, bool add) {
+  const auto put = [add](auto& set, auto value) {
+    if (add)
+      set.insert(value);
+    else
+      set.erase(set.find(value));
+  };
+  if (h.deadline_ns != 0) put(crossing_, h.deadline_ns - params_.cross_margin_ns);
   if (h.venue == 255) {
-    ++moves_overflow_;
+    add ? ++moves_overflow_ : --moves_overflow_;
     return;
   }
   if (moves_.size() <= h.venue) moves_.resize(std::size_t{h.venue} + 1);
   MoveRange& m = moves_[h.venue];
   if (h.every_event || !h.reprice_at.is_set()) {
-    ++m.every;
+    add ? ++m.every : --m.every;
   } else if (h.side == Side::Buy) {
-    m.buy_from.insert(h.reprice_at.raw());
-    m.buy_to.insert(h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::max());
+    put(m.buy_from, h.reprice_at.raw());
+    put(m.buy_to, h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::max());
   } else {
-    m.sell_from.insert(h.reprice_at.raw());
-    m.sell_to.insert(h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::min());
-  }
-}
-
-void Placer::unindex_moves(const WorkingHot& h) {
-  if (h.recheck) --recheck_count_;
-  if (!h.indexed) return;
-  const auto drop = [](std::multiset<Price::Raw>& set, Price::Raw value) { set.erase(set.find(value)); };
-  if (h.deadline_ns != 0) crossing_.erase(crossing_.find(h.deadline_ns - params_.cross_margin_ns));
-  if (h.venue == 255) {
-    --moves_overflow_;
-    return;
-  }
-  MoveRange& m = moves_[h.venue];
-  if (h.every_event || !h.reprice_at.is_set()) {
-    --m.every;
-  } else if (h.side == Side::Buy) {
-    drop(m.buy_from, h.reprice_at.raw());
-    drop(m.buy_to, h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::max());
-  } else {
-    drop(m.sell_from, h.reprice_at.raw());
-    drop(m.sell_to, h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::min());
+    put(m.sell_from, h.reprice_at.raw());
+    put(m.sell_to, h.limit.is_set() ? h.limit.raw() : std::numeric_limits<Price::Raw>::min());
   }
 }
 
@@ -492,8 +480,7 @@ bool Placer::watches_market() const {
 
 void Placer::settle_aggressive(std::size_t id) {
   // An aggressive intent is one sweep: when its pieces have all left and are all done, so is it.
-  const bool working =
-      std::any_of(working_.begin(), working_.end(), [&](const Working& w) { return w.intent == id; });
+  const bool working = working_count_[id] > 0;
   const bool holding = std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return h.intent == id; });
   if (intents_[id].urgency == Urgency::Aggressive && !working && !holding && !in_flight(id).is_positive())
     set_done(id);
@@ -672,16 +659,13 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     if (const md::Level* t = touch(*changed_view, Side::Buy)) touch_of[0] = t->price;
     if (const md::Level* t = touch(*changed_view, Side::Sell)) touch_of[1] = t->price;
   }
-  // Each child is looked at through its own entry first (the intent's terms it rests under are copied into
-  // it): one that has nothing to do this event is skipped without reading its intent.
-  std::uint8_t changed_slot = 255;
-  if (changed != nullptr)
-    for (std::size_t k = 0; k < venue_slots_.size(); ++k)
-      if (venue_slots_[k] == *changed) changed_slot = static_cast<std::uint8_t>(k);
+  const std::uint8_t changed_slot = changed != nullptr ? find_venue_slot(*changed) : 255;
   // No child can move on this event (the index says): only the idle intents are looked at.
   const bool quiet = no_child_moves(changed_slot, changed_view, touch_of, now_ns);
   if (quiet) return place_idle_and_prune(views, now_ns, sent_any);
   quiet_ok_ = true;  // unless a done intent's child below is left to have its cancel tried again
+  // Each child is looked at through its compact entry first (the intent's terms it rests under are copied
+  // into it): one that has nothing to do this event is skipped without reading its intent.
   for (std::size_t k = 0; k < working_.size(); ++k) {
     WorkingHot& hot = hot_[k];
     const std::size_t id = hot.intent;
@@ -729,26 +713,25 @@ void Placer::on_market(const std::vector<VenueView>& views, TimestampNs now_ns, 
     bool pull = must_cross;
     bool signal_pull = false;
     if (!pull && view != nullptr) {
-      const md::Level* t = touch(*view, w.side);
+      const md::Level* t = touch(*view, in.side);
       if (t != nullptr) {
         const double tick = view->listing.tick_size.to_double();
         const double away =
-            (w.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
-        const bool touch_within_limit =
-            !w.limit.is_set() || (w.side == Side::Buy ? t->price <= w.limit : t->price >= w.limit);
+            (in.side == Side::Buy ? 1 : -1) * (t->price.to_double() - w.price.to_double()) / tick;
+        const bool touch_within_limit = within_limit(in, t->price);
         // The market moved away from our price: our place there is worth nothing now. A child resting
         // behind on the signal stays while the signal holds.
         const bool kept_behind = w.behind_until_ns > now_ns && wait_signal_holds(*view, in);
         if (away >= params_.reprice_ticks - 1e-9 && touch_within_limit && !kept_behind) pull = true;
         // A peg follows the touch both ways: it moves when it would rest elsewhere now, unless it is the
         // touch itself (a live book shows our own order there).
-        if (w.urgency == Urgency::Peg && touch_within_limit && t->price != w.price &&
+        if (in.urgency == Urgency::Peg && touch_within_limit && t->price != w.price &&
             rest_price(*view, in, t->price) != w.price)
           pull = true;
       }
       if (!view->tradable) pull = true;
       // The book is about to trade through our level: a fill now would be worth less a moment later.
-      const auto leaving = w.signals ? toward(*view, in.side) : std::nullopt;
+      const auto leaving = in.signals ? toward(*view, in.side) : std::nullopt;
       if (!pull && leaving && *leaving <= -in.signal.pull_ticks && touch(*view, in.side) != nullptr &&
           touch(*view, in.side)->price == w.price && now_ns - w.placed_ns >= params_.min_rest_ns &&
           !already_canceling(w) && take_signal_token(id, now_ns)) {
@@ -852,9 +835,14 @@ void Placer::place_idle(std::size_t id, const std::vector<VenueView>& views, Tim
   sent_any = true;
 }
 
-std::uint8_t Placer::venue_slot(const VenueId& venue) {
-  for (std::size_t k = 0; k < venue_slots_.size(); ++k)
+std::uint8_t Placer::find_venue_slot(const VenueId& venue) const {
+  for (std::size_t k = 0; k < venue_slots_.size() && k < 255; ++k)
     if (venue_slots_[k] == venue) return static_cast<std::uint8_t>(k);
+  return 255;
+}
+
+std::uint8_t Placer::venue_slot(const VenueId& venue) {
+  if (const std::uint8_t found = find_venue_slot(venue); found != 255) return found;
   if (venue_slots_.size() >= 255) return 255;  // beyond 255 venues, one slot shared: never skipped wrongly
   venue_slots_.push_back(venue);
   return static_cast<std::uint8_t>(venue_slots_.size() - 1);

@@ -177,13 +177,6 @@ class Placer {
     bool recheck =
         false;  // a pull held back (resting too briefly, or a cancel to retry): looked at on any event
     TimestampNs behind_until_ns = 0;  // rests behind the touch on the signal (not re-priced up) until then
-    // Its intent's terms (fixed for the intent's life), here so that a pass over the working children reads
-    // the intent only for those with something to do.
-    Side side = Side::Buy;
-    Urgency urgency = Urgency::Passive;
-    TimestampNs deadline_ns = 0;
-    Price limit = Price::unset();
-    bool signals = false;
   };
   struct Held {
     std::size_t intent;
@@ -245,6 +238,8 @@ class Placer {
   std::vector<std::size_t> active_;  // intents not done
   // Beside each working child, at the same index, what a pass over them reads to skip one: a few bytes a
   // child, so a pass over a thousand reads a few cache lines where the entries themselves take hundreds.
+  // Its intent's terms it rests under (fixed for the intent's life) are here, so that a pass over the working
+  // children reads the intent only for those with something to do.
   struct WorkingHot {
     ClientOrderId child;
     TimestampNs deadline_ns = 0;
@@ -253,8 +248,8 @@ class Placer {
     bool aggressive = false;
     bool recheck = false;  // Working::recheck
     // Looked at on every event of its venue (a peg, a child reading the book signals or resting behind on
-    // one); otherwise only once its venue's touch reaches reprice_at (set at its first look) within its
-    // limit, or the venue stops trading.
+    // one); otherwise only once its venue's touch reaches reprice_at (set when placed) within its limit, or
+    // the venue stops trading.
     bool every_event = false;
     bool indexed = false;  // in moves_ (index_moves)
     Price reprice_at = Price::unset();
@@ -263,7 +258,8 @@ class Placer {
   };
   std::vector<WorkingHot> hot_;
   std::vector<VenueId> venue_slots_;  // the venues children rest on, numbered in the order first met
-  std::uint8_t venue_slot(const VenueId& venue);
+  std::uint8_t venue_slot(const VenueId& venue);             // numbered now if it was not
+  std::uint8_t find_venue_slot(const VenueId& venue) const;  // 255 when it has no number
   std::vector<std::uint8_t> done_;       // by intent, IntentState::done where a pass over children reads it
   std::vector<std::uint8_t> in_active_;  // by intent: in active_
   std::size_t live_passive_ = 0;         // intents in active_, not done, not aggressive (watches_market)
@@ -289,6 +285,7 @@ class Placer {
   bool quiet_ok_ = false;                // no done intent's child may need its cancel tried again
   void index_moves(WorkingHot& hot);     // a passive child placed
   void unindex_moves(const WorkingHot& hot);
+  void count_moves(const WorkingHot& hot, bool add);  // the two above: in or out of moves_ and crossing_
   bool no_child_moves(std::uint8_t slot, const VenueView* view, const Price touch_of[2],
                       TimestampNs now_ns) const;
   void make_idle(std::size_t id);             // into idle_, in submission order
