@@ -1,6 +1,9 @@
 #pragma once
 // Shared fixtures for the OMS tests: a two-venue config (a linear and an inverse listing) and a feeder that
 // turns commands and venue reports into journal records with increasing sequence numbers.
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 
 #include "core/config.hpp"
@@ -40,6 +43,22 @@ inline Qty q(const char* text) {
 inline Price p(const char* text) {
   return Price::parse(text).value();
 }
+
+// A journal path of the test's own (the process id in its name), its files gone before and after.
+struct ScratchJournalPath {
+  explicit ScratchJournalPath(const std::string& name)
+      : path((std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()) + ".db"))
+                 .string()) {
+    remove();
+  }
+  ~ScratchJournalPath() { remove(); }
+  ScratchJournalPath(const ScratchJournalPath&) = delete;
+  ScratchJournalPath& operator=(const ScratchJournalPath&) = delete;
+  void remove() const {
+    for (const char* suffix : {"", "-wal", "-shm", "-lock"}) std::filesystem::remove(path + suffix);
+  }
+  std::string path;
+};
 
 class Feeder {
  public:

@@ -3,9 +3,7 @@
 #include "oms/order_manager.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <map>
 #include <vector>
 
@@ -14,7 +12,6 @@
 namespace tranche::oms {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::p;
 using testing::q;
 
@@ -54,12 +51,10 @@ class DurabilityWitness final : public VenueSession {
 };
 
 TEST(OrderManagerWithTheWriterThread, SendsEveryChildOnlyAfterTheRecordThatMadeItIsDurable) {
-  const fs::path path =
-      fs::temp_directory_path() / ("tranche_om_writer_" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+  const testing::ScratchJournalPath path("tranche_om_writer");
   const Config config = testing::two_venue_config();
   {
-    auto journal = Journal::open(path.string()).value();
+    auto journal = Journal::open(path.path).value();
     // The seq of each child's ChildSent and of each cancel's CancelSent, as they are appended.
     std::map<std::uint64_t, std::uint64_t> child_seq, cancel_seq;
     journal->set_append_listener([&](std::uint64_t seq, TimestampNs, const RecordBody& body) {
@@ -105,16 +100,13 @@ TEST(OrderManagerWithTheWriterThread, SendsEveryChildOnlyAfterTheRecordThatMadeI
       ASSERT_GE(durable, cancel_seq.at(child)) << "the cancel of " << child << " left before its record";
     journal->set_append_listener(nullptr);
   }
-  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
 }
 
 TEST(OrderManagerTouchedParents, NamesTheParentOfEachRecordItsOwnItsChildrensAndItsAlgosInOrder) {
-  const fs::path path =
-      fs::temp_directory_path() / ("tranche_om_touched_" + std::to_string(::getpid()) + ".db");
-  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
+  const testing::ScratchJournalPath path("tranche_om_touched");
   const Config config = testing::two_venue_config();
   {
-    auto journal = Journal::open(path.string()).value();
+    auto journal = Journal::open(path.path).value();
     LetEverythingThrough gate;
     auto manager = OrderManager::open(config, *journal, gate).value();
     DurabilityWitness venue(VenueId("spot"), *journal);
@@ -161,7 +153,6 @@ TEST(OrderManagerTouchedParents, NamesTheParentOfEachRecordItsOwnItsChildrensAnd
     manager->take_touched_parents(touched);
     EXPECT_TRUE(touched.empty()) << "a take empties the list";
   }
-  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(path.string() + suffix);
 }
 
 TEST(UntilDurable, LetsItemsGoInOrderOnceTheirSeqIsDurableAndForgetsThoseARollbackTook) {
