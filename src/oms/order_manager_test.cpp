@@ -15,6 +15,18 @@ namespace {
 using testing::p;
 using testing::q;
 
+// A child of `parent`: a buy of 0.5 ETH at 2600 on the spot venue.
+NewOrder spot_buy(ParentId parent) {
+  NewOrder child;
+  child.parent_id = parent;
+  child.venue = VenueId("spot");
+  child.instrument = InstrumentId("ETH-USDT");
+  child.side = Side::Buy;
+  child.qty = q("0.5");
+  child.price = p("2600.00");
+  return child;
+}
+
 class LetEverythingThrough final : public PreTradeCheck {
  public:
   std::optional<RiskDenial> check_parent(const ParentOrder&, const Oms&, TimestampNs) override {
@@ -77,14 +89,7 @@ TEST(OrderManagerWithTheWriterThread, SendsEveryChildOnlyAfterTheRecordThatMadeI
     std::vector<ClientOrderId> children;
     for (int event = 0; event < 300; ++event) {
       for (int k = 0; k < 3; ++k) {
-        NewOrder child;
-        child.parent_id = id;
-        child.venue = VenueId("spot");
-        child.instrument = InstrumentId("ETH-USDT");
-        child.side = Side::Buy;
-        child.qty = q("0.5");
-        child.price = p("2600.00");
-        children.push_back(manager->send_child(child, 10 + event).value());
+        children.push_back(manager->send_child(spot_buy(id), 10 + event).value());
       }
       if (event % 2 == 1) ASSERT_TRUE(manager->cancel_child(children[children.size() - 4], 10 + event).ok());
       ASSERT_TRUE(manager->flush().ok());  // hands them over; those durable already leave
@@ -123,14 +128,7 @@ TEST(OrderManagerTouchedParents, NamesTheParentOfEachRecordItsOwnItsChildrensAnd
 
     manager->collect_touched_parents();
     const ParentId second = manager->accept_parent(parent, 2).value();
-    NewOrder child;
-    child.parent_id = first;
-    child.venue = VenueId("spot");
-    child.instrument = InstrumentId("ETH-USDT");
-    child.side = Side::Buy;
-    child.qty = q("0.5");
-    child.price = p("2600.00");
-    const ClientOrderId sent = manager->send_child(child, 3).value();
+    const ClientOrderId sent = manager->send_child(spot_buy(first), 3).value();
     ASSERT_TRUE(manager->record_algo_state(second, "slice", "why", 4).ok());
     ExecutionReport fill;
     fill.client_order_id = sent;
